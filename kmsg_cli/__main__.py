@@ -1,0 +1,3 @@
+from kmsg_cli.cli.app import main
+
+main()

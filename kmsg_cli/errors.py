@@ -1,0 +1,165 @@
+"""Typed errors of kmsg, and the exit code each one maps to.
+
+The core raises these; the CLI turns them into one line and an exit code at one place
+(`kmsg_cli.cli.boundary`). Nothing else decides exit codes.
+
+    KmsgError                      (code, message, hint, field, value)
+     ├── InvalidInput        exit 2  a message field is wrong: phone, text, variable, date, ...
+     ├── UsageError          exit 2  flags that cannot be combined, a missing option
+     ├── ConfigError         exit 2  bad or missing config, profile or credential
+     ├── StoreError          exit 2  the database cannot be opened, written or understood
+     ├── UnsupportedFeature  exit 4  the chosen provider cannot do what was asked (NO_PROVIDER, ...)
+     ├── ProviderError       exit 3  provider or network failure (http_status, provider_code,
+     │    │                          retry_after, retryable, outcome_unknown)
+     │    └── AuthenticationError exit 2  the provider refused our credentials
+     └── Interrupted         exit 130 Ctrl-C / SIGTERM after a clean shutdown
+
+Every error carries a stable upper-case `code` (for scripts and `--json`) and a message that
+names the field and value at fault. Secrets never go into an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_INPUT = 2
+EXIT_PROVIDER = 3
+EXIT_UNSUPPORTED = 4
+EXIT_PARTIAL = 5
+EXIT_INTERRUPTED = 130
+
+
+class KmsgError(Exception):
+    """Base of every error kmsg reports on purpose."""
+
+    exit_code: int = EXIT_BUG
+    default_code: str = "ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        field: str | None = None,
+        value: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.hint = hint
+        self.field = field
+        self.value = value
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as the `error` member of the `--json` envelope."""
+        data: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            data["field"] = self.field
+        if self.value is not None:
+            data["value"] = self.value
+        if self.hint:
+            data["hint"] = self.hint
+        if self.details:
+            data["details"] = self.details
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidInput(KmsgError):
+    """A message field or other user input is invalid; nothing was sent."""
+
+    exit_code = EXIT_INPUT
+    default_code = "INVALID_INPUT"
+
+
+class UsageError(KmsgError):
+    """Options that do not make sense together, or a required option is missing."""
+
+    exit_code = EXIT_INPUT
+    default_code = "USAGE"
+
+
+class ConfigError(KmsgError):
+    """The configuration file, profile or a credential is missing or wrong."""
+
+    exit_code = EXIT_INPUT
+    default_code = "CONFIG"
+
+
+class StoreError(KmsgError):
+    """The database could not be opened, created or used."""
+
+    exit_code = EXIT_INPUT
+    default_code = "DATABASE"
+
+
+class UnsupportedFeature(KmsgError):
+    """The provider (or every provider of the profile) cannot do what was asked."""
+
+    exit_code = EXIT_UNSUPPORTED
+    default_code = "UNSUPPORTED"
+
+
+class ProviderError(KmsgError):
+    """A provider or the network failed.
+
+    `retryable` says whether trying again may succeed; `outcome_unknown` says the request may
+    have been accepted (a read timeout after sending) and must not be re-sent blindly.
+    """
+
+    exit_code = EXIT_PROVIDER
+    default_code = "PROVIDER_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        provider_id: str | None = None,
+        http_status: int | None = None,
+        provider_code: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool = False,
+        outcome_unknown: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint, details=details)
+        self.provider_id = provider_id
+        self.http_status = http_status
+        self.provider_code = provider_code
+        self.retry_after = retry_after
+        self.retryable = retryable
+        self.outcome_unknown = outcome_unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        for key in ("provider_id", "http_status", "provider_code", "retry_after"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        data["retryable"] = self.retryable
+        if self.outcome_unknown:
+            data["outcome_unknown"] = True
+        return data
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials: fix the config, do not retry."""
+
+    exit_code = EXIT_INPUT
+    default_code = "AUTHENTICATION_FAILED"
+
+
+class Interrupted(KmsgError):
+    """The user interrupted the run; what was done is recorded and a re-run resumes."""
+
+    exit_code = EXIT_INTERRUPTED
+    default_code = "INTERRUPTED"

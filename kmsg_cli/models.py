@@ -1,0 +1,221 @@
+"""The shared vocabulary of kmsg: message types, statuses, messages, results and rows.
+
+Plain frozen dataclasses and enums, no I/O. Every other module speaks in these terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MessageType(StrEnum):
+    SMS = "SMS"
+    LMS = "LMS"
+    MMS = "MMS"
+    ALIMTALK = "ALIMTALK"
+    FRIENDTALK = "FRIENDTALK"
+
+
+KAKAO_TYPES = frozenset({MessageType.ALIMTALK, MessageType.FRIENDTALK})
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.CANCELLED,
+        DeliveryStatus.UNKNOWN,
+    }
+)
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning attached to a message or a result (`NON_KS_CHARACTERS`, ...)."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A normalized phone number. `country` is "82" for Korean numbers.
+
+    Korean numbers keep their national form (`01012345678`); others keep their national
+    significant digits and travel with their country code.
+    """
+
+    number: str
+    country: str = "82"
+
+    @property
+    def is_korean(self) -> bool:
+        return self.country == "82"
+
+    @property
+    def e164(self) -> str:
+        national = self.number[1:] if self.is_korean else self.number
+        return f"+{self.country}{national}"
+
+    def __str__(self) -> str:
+        return self.number if self.is_korean else self.e164
+
+
+@dataclass(frozen=True)
+class Failover:
+    """SMS/LMS content to use when an AlimTalk cannot reach a non-KakaoTalk user."""
+
+    text: str
+    type: MessageType  # SMS or LMS, decided from the byte count unless the user chose
+    subject: str | None = None
+    byte_length: int = 0
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message as the user typed it (flags, a CSV row): nothing checked yet.
+
+    `kmsg_cli.normalize.build_message` turns it into a `Message` or raises `InvalidInput`.
+    """
+
+    to: str
+    text: str | None = None
+    type: str | None = None
+    subject: str | None = None
+    sender: str | None = None
+    image: str | None = None
+    template_id: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    at: str | None = None
+    provider_id: str | None = None
+    message_id: str | None = None
+    failover_text: str | None = None
+    failover_type: str | None = None
+    failover_subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A validated message for one recipient, ready for a provider.
+
+    `text` is already interpolated for SMS/LMS/MMS/FRIENDTALK. For ALIMTALK the provider
+    renders the approved template; `variables` travel in the provider's wire form and
+    `text` is the optional local rendering (may be empty).
+    """
+
+    message_id: str
+    type: MessageType
+    to: Recipient
+    text: str
+    byte_length: int
+    sender: str | None = None
+    subject: str | None = None
+    image: str | None = None
+    template_id: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
+    provider_id: str | None = None
+    failover: Failover | None = None
+    warnings: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a provider said about one message.
+
+    `accepted` means the provider took responsibility for the message (it may still fail to
+    deliver; tracking finds out). `simulated` is true for the mock provider: nothing real
+    was delivered.
+    """
+
+    message_id: str
+    provider_id: str
+    accepted: bool
+    status: DeliveryStatus
+    provider_message_id: str = ""
+    group_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retryable: bool = False
+    outcome_unknown: bool = False
+    simulated: bool = False
+    warnings: tuple[Notice, ...] = ()
+    raw: Mapping[str, Any] | None = None
+
+
+@dataclass
+class TrackingRow:
+    """One row of `kmsg_delivery_tracking`. Times are epoch milliseconds."""
+
+    message_id: str
+    provider_id: str
+    provider_message_id: str
+    type: str
+    to: str
+    status: str
+    requested_at: int
+    status_updated_at: int
+    next_check_at: int
+    sender: str | None = None
+    provider_status_code: str | None = None
+    provider_status_message: str | None = None
+    sent_at: int | None = None
+    delivered_at: int | None = None
+    failed_at: int | None = None
+    scheduled_at: int | None = None
+    attempt_count: int = 0
+    last_checked_at: int | None = None
+    last_error: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass
+class Job:
+    """One row of `kmsg_jobs`. `data` and `metadata` are JSON objects; times are epoch ms."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+    status: str = JobStatus.PENDING.value
+    priority: int = 0
+    attempts: int = 0
+    max_attempts: int = 3
+    delay: int = 0
+    created_at: int = 0
+    process_at: int = 0
+    completed_at: int | None = None
+    failed_at: int | None = None
+    error: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Aware datetime -> integer epoch milliseconds."""
+    return int(round(moment.timestamp() * 1000))
