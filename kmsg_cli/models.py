@@ -218,4 +218,4 @@ class Job:
 
 def epoch_ms(moment: datetime) -> int:
     """Aware datetime -> integer epoch milliseconds."""
-    return int(round(moment.timestamp() * 1000))
+    return round(moment.timestamp() * 1000)

@@ -1,0 +1,99 @@
+"""The `kmsg` command: global options, sub-commands, and the console-script entry point.
+
+Startup stays light: this module imports typer and kmsg's pure modules only; rich, httpx,
+sqlite3 and provider clients are imported by the commands that need them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kmsg_cli import __version__
+from kmsg_cli.cli import config_cmd, db_cmd, providers_cmd, send_cmd
+from kmsg_cli.cli.parsing import RootGroup
+from kmsg_cli.cli.runtime import GlobalOptions
+
+HELP = """Send Korean SMS/LMS/MMS and KakaoTalk messages, track delivery, run a durable queue.
+
+With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock provider
+and a local SQLite file. Nothing real is delivered until you configure a provider.
+
+[dim]Examples:[/]
+  kmsg send --to 010-1234-5678 --text "hello"
+  kmsg send --to 010-1234-5678 --text "#{name}님 안녕하세요" --var name=홍길동 --dry-run
+  kmsg config init
+"""
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="kmsg",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kmsg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Profile to use (env KMSG_PROFILE).", show_default=False
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file (env KMSG_CONFIG).", show_default=False),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLite path or database URL (env KMSG_DB).", show_default=False),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: HTTP too).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = GlobalOptions(
+        profile=profile, config=config, db=db, json=json_output, verbose=verbose, quiet=quiet
+    )
+    if verbose:
+        from kmsg_cli.cli.logs import setup_logging
+
+        setup_logging(verbose)
+
+
+app.command(
+    "send",
+    help=send_cmd.HELP,
+    no_args_is_help=True,
+)(send_cmd.send)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(providers_cmd.app, name="providers")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,114 @@
+"""Global options may stand before or after the sub-command (`kmsg send ... --json`).
+
+Typer only parses a group's options before its sub-command, so the root group moves every
+global option it finds later on to the front before parsing. It walks the command tree to
+know which tokens are values of a command's own options (`--text --json` sends the text
+"--json"), and stops at `--`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
+GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})
+
+
+def _is_global_flag(token: str) -> bool:
+    return token in GLOBAL_FLAG_OPTIONS or (token.startswith("-v") and set(token[1:]) == {"v"})
+
+
+def _takes_value(command: Any, token: str) -> bool:
+    for param in getattr(command, "params", ()):
+        names = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+        if token in names:
+            return not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+    return False
+
+
+def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
+    """Return `args` with global options (and their values) moved to the front."""
+    front: list[str] = []
+    rest: list[str] = []
+    command = root
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest.extend(args[index:])
+            break
+        name = token.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS:
+            if "=" in token or index + 1 >= len(args):
+                front.append(token)
+                index += 1
+            else:
+                front.extend(args[index : index + 2])
+                index += 2
+            continue
+        if _is_global_flag(token):
+            front.append(token)
+            index += 1
+            continue
+        if token.startswith("-") and "=" not in token and _takes_value(command, token):
+            rest.extend(args[index : index + 2])
+            index += 2
+            continue
+        if not token.startswith("-") and hasattr(command, "get_command"):
+            sub = command.get_command(ctx, token)
+            if sub is not None:
+                command = sub
+        rest.append(token)
+        index += 1
+    return front + rest
+
+
+class RootGroup(TyperGroup):
+    """The `kmsg` group: global options anywhere, usage errors as one line."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+    def make_context(self, info_name: Any, args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        words = args[: args.index("--")] if "--" in args else args
+        return _one_line_usage_errors(
+            lambda: super(RootGroup, self).make_context(info_name, args, *rest, **kwargs),
+            json_mode="--json" in words,
+        )
+
+    def invoke(self, ctx: Any) -> Any:
+        json_mode = bool(getattr(getattr(ctx, "obj", None), "json", False)) or bool(
+            getattr(getattr(getattr(ctx, "obj", None), "options", None), "json", False)
+        )
+        return _one_line_usage_errors(
+            lambda: super(RootGroup, self).invoke(ctx), json_mode=json_mode
+        )
+
+
+def _one_line_usage_errors(call: Any, *, json_mode: bool) -> Any:
+    """Typer prints usage errors as a box; kmsg prints `error: USAGE: ...` (exit 2)."""
+    try:
+        return call()
+    except Exception as exc:
+        format_message: Any = getattr(exc, "format_message", None)
+        is_usage = callable(format_message) and getattr(exc, "exit_code", None) == 2
+        if not is_usage or type(exc).__name__ == "NoArgsIsHelpError":
+            raise
+        message = " ".join(str(format_message()).split())
+        command_path = ""
+        err_ctx = getattr(exc, "ctx", None)
+        if err_ctx is not None:
+            command_path = getattr(err_ctx, "command_path", "")
+        hint = f"{command_path or 'kmsg'} --help"
+        if json_mode:
+            error = {"code": "USAGE", "message": message, "hint": hint}
+            document: dict[str, Any] = {"ok": False, "data": None, "error": error, "warnings": []}
+            typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        else:
+            typer.echo(f"error: USAGE: {message}", err=True)
+            typer.echo(f"hint: {hint}", err=True)
+        raise typer.Exit(2) from None

@@ -1,0 +1,111 @@
+"""The composition root: global options -> config, profile, store and provider clients.
+
+Commands ask the runtime for what they need; everything is built lazily and closed once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kmsg_cli import config as cfg
+from kmsg_cli.cli.output import Output
+
+if TYPE_CHECKING:
+    from kmsg_cli.pool import ProviderPool
+    from kmsg_cli.store.base import Store
+
+
+@dataclass
+class GlobalOptions:
+    profile: str | None = None
+    config: str | None = None
+    db: str | None = None
+    json: bool = False
+    verbose: int = 0
+    quiet: bool = False
+
+
+@dataclass
+class Runtime:
+    options: GlobalOptions
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _out: Output | None = None
+    _config: cfg.LoadedConfig | None = None
+    _profile: cfg.Profile | None = None
+    _store: Store | None = None
+    _pool: ProviderPool | None = None
+    _warned_permissions: bool = False
+
+    @property
+    def out(self) -> Output:
+        if self._out is None:
+            self._out = Output(
+                json_mode=self.options.json,
+                quiet=self.options.quiet,
+                verbose=self.options.verbose,
+            )
+        return self._out
+
+    def config(self) -> cfg.LoadedConfig:
+        if self._config is None:
+            path, source = cfg.resolve_config_path(self.options.config, self.environ)
+            self._config = cfg.load_config(path, source)
+            warning = cfg.insecure_permissions_warning(self._config)
+            if warning and not self._warned_permissions:
+                self._warned_permissions = True
+                self.out.warning("INSECURE_PERMISSIONS", warning)
+        return self._config
+
+    def profile(self) -> cfg.Profile:
+        if self._profile is None:
+            self._profile = cfg.select_profile(
+                self.config(), flag=self.options.profile, environ=self.environ
+            )
+        return self._profile
+
+    def db_target(self) -> str:
+        """--db > KMSG_DB > the profile's db > the default SQLite file."""
+        if self.options.db:
+            return self.options.db
+        if self.environ.get("KMSG_DB"):
+            return self.environ["KMSG_DB"]
+        profile_db = self.profile().db
+        if profile_db:
+            return profile_db
+        return str(cfg.default_db_path())
+
+    def store(self) -> Store:
+        if self._store is None:
+            from kmsg_cli.store import open_store
+
+            store = open_store(self.db_target())
+            try:
+                store.initialize()
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        return self._store
+
+    def pool(self) -> ProviderPool:
+        if self._pool is None:
+            from kmsg_cli.pool import ProviderPool
+
+            self._pool = ProviderPool(self.profile(), self.environ)
+        return self._pool
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None

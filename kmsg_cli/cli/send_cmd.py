@@ -1,0 +1,196 @@
+"""`kmsg send`: one message to one or more recipients."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.errors import InvalidInput, UsageError
+from kmsg_cli.models import MessageDraft
+
+HELP = """Send one message to one or more recipients.
+
+The type is inferred when --type is omitted: an image makes MMS, text over 90 bytes (CP949,
+as carriers count) makes LMS, anything else is SMS. #{name} placeholders are filled from
+--var/--vars; a missing value stops the send before anything goes out.
+
+[dim]Examples:[/]
+  kmsg send --to 010-1234-5678 --text "hello"
+  kmsg send --to 010-1234-5678,010-2222-3333 --text "#{name}님, 점검 안내" --var name=고객
+  kmsg send --to 010-1234-5678 --type ALIMTALK --template WELCOME_01 --vars '{"name": "홍길동"}' \\
+      --failover-text "홍길동님 가입을 환영합니다"
+  echo "배포 완료" | kmsg send --to 010-1234-5678 --text - --json
+  kmsg send --to 010-1234-5678 --text "hello" --dry-run
+"""
+
+MAX_RECIPIENTS = 1000
+
+Opt = typer.Option
+
+
+@reports_errors
+def send(
+    ctx: typer.Context,
+    to: Annotated[
+        list[str],
+        Opt("--to", help="Recipient; repeat or separate with commas.", show_default=False),
+    ],
+    text: Annotated[
+        str | None, Opt("--text", help="Message text; '-' reads standard input.")
+    ] = None,
+    text_file: Annotated[
+        Path | None, Opt("--text-file", help="Read the message text from a UTF-8 file.")
+    ] = None,
+    message_type: Annotated[
+        str | None, Opt("--type", help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).")
+    ] = None,
+    subject: Annotated[str | None, Opt("--subject", help="Subject (LMS/MMS, ≤ 40 bytes).")] = None,
+    sender: Annotated[
+        str | None, Opt("--from", help="Sender number (default: the provider's sender).")
+    ] = None,
+    image: Annotated[Path | None, Opt("--image", help="Image for MMS or FriendTalk.")] = None,
+    template: Annotated[str | None, Opt("--template", help="AlimTalk template code.")] = None,
+    var: Annotated[
+        list[str] | None, Opt("--var", help="Template variable KEY=VALUE; repeatable.")
+    ] = None,
+    vars_json: Annotated[
+        str | None, Opt("--vars", help='Template variables as a JSON object: \'{"name": "..."}\'.')
+    ] = None,
+    provider: Annotated[str | None, Opt("--provider", help="Provider id to use.")] = None,
+    at: Annotated[
+        str | None,
+        Opt("--at", help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m."),
+    ] = None,
+    failover_text: Annotated[
+        str | None, Opt("--failover-text", help="AlimTalk: SMS/LMS text for non-KakaoTalk users.")
+    ] = None,
+    failover_type: Annotated[
+        str | None,
+        Opt("--failover-type", help="AlimTalk failover as SMS or LMS (default: by length)."),
+    ] = None,
+    failover_subject: Annotated[
+        str | None, Opt("--failover-subject", help="AlimTalk failover LMS subject.")
+    ] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Validate and show what would be sent; send nothing.")
+    ] = False,
+    message_id: Annotated[
+        str | None,
+        Opt("--id", help="Idempotency key: a message id already accepted is not sent again."),
+    ] = None,
+) -> None:
+    from kmsg_cli import normalize, sending
+    from kmsg_cli.cli import send_view
+
+    runtime = runtime_of(ctx)
+    out = runtime.out
+    body = _read_text(text, text_file)
+    recipients = _split_recipients(to)
+    variables = normalize.parse_variables(var or [], vars_json)
+    profile = runtime.profile()
+    now = runtime.now()
+
+    messages = []
+    problems: list[InvalidInput] = []
+    seen: set[str] = set()
+    for raw in recipients:
+        draft = MessageDraft(
+            to=raw,
+            text=body,
+            type=message_type,
+            subject=subject,
+            sender=sender,
+            image=str(image) if image else None,
+            template_id=template,
+            variables=variables,
+            at=at,
+            provider_id=provider,
+            failover_text=failover_text,
+            failover_type=failover_type,
+            failover_subject=failover_subject,
+        )
+        try:
+            message = normalize.build_message(
+                draft,
+                default_id=str(uuid.uuid4()),
+                auto_lms_bytes=profile.auto_lms_bytes,
+                now=now,
+                timezone=profile.timezone,
+            )
+        except InvalidInput as problem:
+            problems.append(problem)
+            continue
+        key = str(message.to)
+        if key in seen:
+            out.warning("DUPLICATE_RECIPIENT", f"{raw} is listed more than once; sending once")
+            continue
+        seen.add(key)
+        messages.append(message)
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            first.message += f" (and {len(problems) - 1} more invalid recipients)"
+        raise first
+    if message_id is not None:
+        messages = sending.assign_ids(messages, normalize.validate_message_id(message_id))
+    sending.check_files(messages)
+    planned = sending.plan(messages, profile)
+
+    if dry_run:
+        send_view.show_plan(out, planned, profile)
+        return
+
+    report = sending.send(planned, source=runtime.pool(), store=runtime.store(), now=now)
+    send_view.show_report(out, report, profile)
+    code = report.exit_code()
+    if code:
+        raise typer.Exit(code)
+
+
+def _read_text(text: str | None, text_file: Path | None) -> str | None:
+    if text is not None and text_file is not None:
+        raise UsageError(
+            "--text and --text-file cannot be used together",
+            code="USAGE",
+            field="text",
+            hint="pass the text once",
+        )
+    if text_file is not None:
+        try:
+            content = text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(
+                f"cannot read text file '{text_file}': {exc.__class__.__name__}",
+                code="UNREADABLE_FILE",
+                field="text-file",
+                value=str(text_file),
+            ) from None
+        return content.removesuffix("\n")
+    if text == "-":
+        if sys.stdin is None:
+            raise UsageError("--text - needs standard input", field="text", value="-")
+        return sys.stdin.read().removesuffix("\n")
+    return text
+
+
+def _split_recipients(values: list[str]) -> list[str]:
+    recipients = [part.strip() for value in values for part in value.split(",")]
+    recipients = [r for r in recipients if r]
+    if not recipients:
+        raise UsageError(
+            "no recipient given", code="MISSING_RECIPIENT", field="to", hint="--to 010-1234-5678"
+        )
+    if len(recipients) > MAX_RECIPIENTS:
+        raise UsageError(
+            f"{len(recipients)} recipients is more than --to takes ({MAX_RECIPIENTS})",
+            code="TOO_MANY_RECIPIENTS",
+            field="to",
+            value=str(len(recipients)),
+            hint="put them in a CSV file and use kmsg send-many",
+        )
+    return recipients

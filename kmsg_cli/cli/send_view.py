@@ -1,0 +1,182 @@
+"""How `kmsg send` shows a plan (dry run) and a report, for people and for --json."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kmsg_cli.cli.output import Output
+from kmsg_cli.config import Profile
+from kmsg_cli.errors import KmsgError
+from kmsg_cli.models import Message
+from kmsg_cli.providers.base import SIMULATED_NOTE
+from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.sending import Outcome, Planned, SendReport, notices
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _message_data(message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "message_id": message.message_id,
+        "to": str(message.to),
+        "type": message.type.value,
+        "bytes": message.byte_length,
+    }
+    if message.subject:
+        data["subject"] = message.subject
+    if message.template_id:
+        data["template"] = message.template_id
+    if message.scheduled_at:
+        data["scheduled_at"] = message.scheduled_at.isoformat()
+    if message.failover:
+        data["failover"] = {"type": message.failover.type.value, "text": message.failover.text}
+    return data
+
+
+def _is_simulated(profile: Profile, provider_id: str) -> bool:
+    config = profile.providers.get(provider_id)
+    return config is not None and capabilities(config.type).simulated
+
+
+def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
+    for item in planned:
+        for notice in item.message.warnings:
+            out.warning(notice.code, notice.message)
+    rows = []
+    for item in planned:
+        row = _message_data(item.message)
+        row.update(provider_id=item.provider_id, text=item.message.text)
+        if len(item.candidates) > 1:
+            row["failover_providers"] = list(item.candidates[1:])
+        rows.append(row)
+    data = {"dry_run": True, "profile": profile.name, "messages": rows}
+
+    def render(console: Console) -> None:
+        from rich.table import Table
+
+        table = Table(title=None, show_edge=False, header_style="bold")
+        for column in ("to", "type", "bytes", "provider", "text"):
+            table.add_column(
+                column, overflow="fold", justify="right" if column == "bytes" else "left"
+            )
+        for item in planned:
+            message = item.message
+            text = message.text or f"(template {message.template_id})"
+            table.add_row(
+                str(message.to),
+                message.type.value,
+                str(message.byte_length),
+                item.provider_id,
+                text,
+            )
+        console.print(table)
+        count = len(planned)
+        console.print(
+            f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "
+            f"(profile {profile.name}).",
+            markup=False,
+        )
+
+    out.result(data, render)
+
+
+def _outcome_data(outcome: Outcome) -> dict[str, Any]:
+    data = _message_data(outcome.message)
+    data.update(
+        provider_id=outcome.provider_id,
+        accepted=outcome.accepted,
+        status=outcome.status,
+        already_sent=outcome.previous is not None,
+    )
+    result = outcome.result
+    if outcome.previous is not None:
+        data["provider_message_id"] = outcome.previous.provider_message_id
+    if result is not None:
+        data["provider_message_id"] = result.provider_message_id or None
+        if result.group_id:
+            data["group_id"] = result.group_id
+        data["simulated"] = result.simulated
+        if result.simulated:
+            data["note"] = SIMULATED_NOTE
+        if not result.accepted:
+            data["error"] = {
+                "code": result.error_code,
+                "message": result.error_message,
+                "retryable": result.retryable,
+                "outcome_unknown": result.outcome_unknown,
+            }
+    data["warnings"] = [n.to_dict() for n in notices(outcome)]
+    return data
+
+
+def show_report(out: Output, report: SendReport, profile: Profile) -> None:
+    for outcome in report.outcomes:
+        for notice in outcome.message.warnings:
+            out.warning(notice.code, notice.message)
+    if report.simulated:
+        out.warnings.append({"code": "SIMULATED", "message": SIMULATED_NOTE})
+    summary = {
+        "total": len(report.outcomes),
+        "accepted": report.accepted,
+        "already_sent": report.already_sent,
+        "failed": report.failed,
+    }
+    data = {
+        "profile": profile.name,
+        "simulated": report.simulated,
+        "summary": summary,
+        "results": [_outcome_data(o) for o in report.outcomes],
+    }
+    error = _report_error(report)
+
+    def render(console: Console) -> None:
+        for outcome in report.outcomes:
+            console.print(_outcome_line(outcome), markup=True, highlight=False)
+        parts = [f"{report.accepted} accepted"]
+        if report.already_sent:
+            parts.append(f"{report.already_sent} already sent")
+        if report.failed:
+            parts.append(f"{report.failed} failed")
+        console.print(f"{', '.join(parts)} (profile {profile.name})", markup=False)
+        if report.simulated:
+            console.print(f"[yellow]note:[/] {SIMULATED_NOTE}.", markup=True)
+
+    out.result(data, render, ok=report.failed == 0, error=error)
+
+
+def _report_error(report: SendReport) -> KmsgError | None:
+    if report.failed == 0:
+        return None
+    total = len(report.outcomes)
+    if report.failed < total:
+        return KmsgError(
+            f"{report.failed} of {total} messages failed; the others were accepted",
+            code="PARTIAL_FAILURE",
+        )
+    if report.errors:
+        first = report.errors[0]
+        return KmsgError(first.message, code=first.code, hint=first.hint)
+    return KmsgError("no message was accepted", code="SEND_FAILED")
+
+
+def _outcome_line(outcome: Outcome) -> str:
+    from rich.markup import escape
+
+    message = outcome.message
+    head = f"{message.to}  {message.type.value} ({message.byte_length} bytes)"
+    if outcome.previous is not None:
+        return (
+            f"[cyan]=[/] {head}  already sent earlier via {escape(outcome.provider_id)} "
+            f"(status {outcome.previous.status}); not sent again  id {escape(message.message_id)}"
+        )
+    result = outcome.result
+    assert result is not None
+    if result.accepted:
+        verb = "scheduled" if message.scheduled_at else "accepted"
+        return (
+            f"[green]✓[/] {head}  {verb} by {escape(outcome.provider_id)}  "
+            f"id {escape(message.message_id)}"
+        )
+    reason = escape(f"{result.error_code}: {result.error_message}")
+    return f"[red]✗[/] {head}  {reason}"

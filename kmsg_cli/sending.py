@@ -1,0 +1,277 @@
+"""The send service: route validated messages, hand them to providers, record what happened.
+
+Everything that can be refused is refused before the first provider call (routing, missing
+credentials), so a command either sends nothing or sends what it could and says exactly
+which messages were accepted. Accepted messages get a `kmsg_delivery_tracking` row, written
+in one transaction per provider batch. A message id that already has a tracking row was
+accepted earlier and is not sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from kmsg_cli.config import Profile
+from kmsg_cli.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PROVIDER,
+    InvalidInput,
+    KmsgError,
+    ProviderError,
+)
+from kmsg_cli.models import (
+    DeliveryStatus,
+    Message,
+    Notice,
+    SendResult,
+    TrackingRow,
+    epoch_ms,
+)
+from kmsg_cli.providers.base import Provider
+from kmsg_cli.routing import Need, route
+from kmsg_cli.store.base import Store
+
+FIRST_CHECK_MS = 30_000  # first delivery check after an immediate send
+SCHEDULED_GRACE_MS = 120_000  # first check after the scheduled time
+
+
+class ProviderSource(Protocol):
+    """Gives the client of a configured provider, building it on first use."""
+
+    def get(self, provider_id: str) -> Provider: ...
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message with the providers that may send it, best first."""
+
+    message: Message
+    candidates: tuple[str, ...]
+
+    @property
+    def provider_id(self) -> str:
+        return self.candidates[0]
+
+
+@dataclass
+class Outcome:
+    """What became of one message."""
+
+    message: Message
+    provider_id: str
+    result: SendResult | None = None
+    previous: TrackingRow | None = None  # accepted by an earlier run under the same id
+
+    @property
+    def accepted(self) -> bool:
+        return self.previous is not None or bool(self.result and self.result.accepted)
+
+    @property
+    def status(self) -> str:
+        if self.previous is not None:
+            return self.previous.status
+        assert self.result is not None
+        return self.result.status.value
+
+
+@dataclass
+class SendReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[KmsgError] = field(default_factory=list)  # whole-request failures
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for o in self.outcomes if o.accepted and o.previous is None)
+
+    @property
+    def already_sent(self) -> int:
+        return sum(1 for o in self.outcomes if o.previous is not None)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.accepted)
+
+    @property
+    def simulated(self) -> bool:
+        return any(o.result is not None and o.result.simulated for o in self.outcomes)
+
+    def exit_code(self) -> int:
+        """0 all accepted, 5 partial, else the failure's own code (3 for provider trouble)."""
+        if self.failed == 0:
+            return EXIT_OK
+        if self.failed < len(self.outcomes):
+            return EXIT_PARTIAL
+        codes = {e.exit_code for e in self.errors}
+        return codes.pop() if len(codes) == 1 else EXIT_PROVIDER
+
+
+def assign_ids(messages: Sequence[Message], base: str) -> list[Message]:
+    """`--id X`: the id of a single message, or `X:<number>` for each of several."""
+    if len(messages) == 1:
+        return [replace(messages[0], message_id=base)]
+    return [replace(m, message_id=f"{base}:{m.to}") for m in messages]
+
+
+def check_files(messages: Sequence[Message]) -> None:
+    """Every image must be a readable file before anything is sent."""
+    for path in sorted({m.image for m in messages if m.image}):
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            raise InvalidInput(
+                f"cannot read image '{path}': {reason}",
+                code="IMAGE_NOT_FOUND",
+                field="image",
+                value=path,
+            ) from None
+
+
+def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) -> list[Planned]:
+    """Route every message; raises before anything is sent if one cannot be routed."""
+    provider_types = {pid: cfg.type for pid, cfg in profile.providers.items()}
+    planned = []
+    for message in messages:
+        need = Need(
+            type=message.type,
+            scheduled=message.scheduled_at is not None,
+            international=not message.to.is_korean,
+        )
+        candidates = route(
+            need,
+            providers=provider_types,
+            explicit=message.provider_id,
+            routing=profile.routing,
+            strategy=profile.strategy,
+            default_provider=profile.default_provider,
+            rotation=rotation,
+            profile_name=profile.name,
+        )
+        planned.append(Planned(message, tuple(candidates)))
+    return planned
+
+
+def send(
+    planned: Sequence[Planned], *, source: ProviderSource, store: Store, now: datetime
+) -> SendReport:
+    """Send planned messages and record accepted ones; see the module docstring."""
+    report = SendReport()
+    previous = store.find_tracking([p.message.message_id for p in planned])
+    todo: dict[str, list[Message]] = {}
+    for item in planned:
+        prior = previous.get(item.message.message_id)
+        if prior is not None:
+            report.outcomes.append(Outcome(item.message, prior.provider_id, previous=prior))
+        else:
+            todo.setdefault(item.provider_id, []).append(item.message)
+
+    # Build every client first: a missing credential stops the run before any send.
+    clients = {provider_id: source.get(provider_id) for provider_id in todo}
+
+    for provider_id, messages in todo.items():
+        client = clients[provider_id]
+        size = max(1, client.capabilities.max_batch)
+        for start in range(0, len(messages), size):
+            batch = messages[start : start + size]
+            results = _send_batch(client, batch, report)
+            rows = [
+                tracking_row(message, result, now=now)
+                for message, result in zip(batch, results, strict=True)
+                if result.accepted
+            ]
+            if rows:
+                store.insert_tracking(rows)
+            report.outcomes.extend(
+                Outcome(message, provider_id, result=result)
+                for message, result in zip(batch, results, strict=True)
+            )
+    order = {item.message.message_id: index for index, item in enumerate(planned)}
+    report.outcomes.sort(key=lambda o: order[o.message.message_id])
+    return report
+
+
+def _send_batch(client: Provider, batch: Sequence[Message], report: SendReport) -> list[SendResult]:
+    try:
+        results = client.send(batch)
+    except ProviderError as error:
+        report.errors.append(error)
+        return [_failed(message, client.id, error) for message in batch]
+    if len(results) != len(batch):
+        raise RuntimeError(f"provider {client.id} returned {len(results)} results for {len(batch)}")
+    for result in results:
+        if not result.accepted and result.error_code:
+            report.errors.append(
+                ProviderError(
+                    result.error_message or result.error_code,
+                    code=result.error_code,
+                    provider_id=client.id,
+                    retryable=result.retryable,
+                )
+            )
+    return results
+
+
+def _failed(message: Message, provider_id: str, error: ProviderError) -> SendResult:
+    return SendResult(
+        message_id=message.message_id,
+        provider_id=provider_id,
+        accepted=False,
+        status=DeliveryStatus.UNKNOWN if error.outcome_unknown else DeliveryStatus.FAILED,
+        error_code=error.code,
+        error_message=error.message,
+        retryable=error.retryable,
+        outcome_unknown=error.outcome_unknown,
+    )
+
+
+def tracking_row(message: Message, result: SendResult, *, now: datetime) -> TrackingRow:
+    """The `kmsg_delivery_tracking` row for an accepted message (SPEC §9)."""
+    now_ms = epoch_ms(now)
+    scheduled_ms = epoch_ms(message.scheduled_at) if message.scheduled_at else None
+    next_check = (
+        scheduled_ms + SCHEDULED_GRACE_MS if scheduled_ms is not None else now_ms + FIRST_CHECK_MS
+    )
+    metadata: dict[str, Any] = {"origin": "send"}
+    if result.simulated:
+        metadata["simulated"] = True
+    if result.group_id:
+        metadata["group_id"] = result.group_id
+    if message.template_id:
+        metadata["template_id"] = message.template_id
+    if message.failover is not None:
+        metadata["failover"] = {
+            "requested": True,
+            "type": message.failover.type.value,
+            "text": message.failover.text,
+            "subject": message.failover.subject,
+        }
+    sent = result.status == DeliveryStatus.SENT
+    return TrackingRow(
+        message_id=message.message_id,
+        provider_id=result.provider_id,
+        provider_message_id=result.provider_message_id,
+        type=message.type.value,
+        to=str(message.to),
+        sender=message.sender,
+        status=result.status.value,
+        requested_at=now_ms,
+        status_updated_at=now_ms,
+        next_check_at=next_check,
+        sent_at=now_ms if sent else None,
+        scheduled_at=scheduled_ms,
+        metadata=metadata,
+    )
+
+
+def notices(outcome: Outcome) -> tuple[Notice, ...]:
+    """Warnings of the message and of the provider's answer, without repeats."""
+    seen: dict[str, Notice] = {}
+    extra = outcome.result.warnings if outcome.result else ()
+    for notice in (*outcome.message.warnings, *extra):
+        seen.setdefault(notice.code, notice)
+    return tuple(seen.values())

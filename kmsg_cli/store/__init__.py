@@ -1,0 +1,89 @@
+"""Open the store named by `--db`: a SQLite path or URL (PostgreSQL comes later).
+
+Backends are imported inside `open_store`, so importing this package stays cheap for the
+CLI's start-up (sqlite3 alone costs several milliseconds).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from kmsg_cli.errors import StoreError
+from kmsg_cli.store.base import Store
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+_SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])password=)[^&#]*")
+
+
+def open_store(target: str | os.PathLike[str]) -> Store:
+    """A store for a path (`~` expanded), `sqlite:///relative`, `sqlite:////absolute` or a URL.
+
+    The schema is not created here; call `initialize()`.
+    """
+    path = _sqlite_path(os.fspath(target))
+    from kmsg_cli.store.sqlite import SqliteStore
+
+    return SqliteStore(path)
+
+
+def _sqlite_path(target: str) -> str:
+    """The SQLite file a target names, or StoreError for any other kind of target."""
+    match = _SCHEME.match(target)
+    if match is None:
+        if not target.strip():
+            raise StoreError(
+                "the database path is empty", code="DB_URL_INVALID", hint="pass --db PATH"
+            )
+        return os.path.expanduser(target)
+    scheme = match.group(1).lower()
+    if scheme in _POSTGRES_SCHEMES:
+        raise StoreError(
+            "the PostgreSQL backend is not available in this version",
+            code="DB_BACKEND_UNAVAILABLE",
+            hint="use a SQLite path for now",
+        )
+    if scheme != "sqlite":
+        raise StoreError(
+            f"unsupported database URL scheme {scheme!r} in {describe_target(target)}",
+            code="DB_URL_INVALID",
+            hint="use a file path, sqlite:///relative/path or sqlite:////absolute/path",
+        )
+    # sqlite:///x.db is relative, sqlite:////x.db absolute (the SQLAlchemy convention).
+    if not target.lower().startswith(_SQLITE_PREFIX) or len(target) == len(_SQLITE_PREFIX):
+        raise StoreError(
+            f"invalid SQLite URL {target!r}: expected sqlite:///relative or sqlite:////absolute",
+            code="DB_URL_INVALID",
+            hint="use a file path, sqlite:///relative/path or sqlite:////absolute/path",
+        )
+    return os.path.expanduser(target[len(_SQLITE_PREFIX) :])
+
+
+def describe_target(target: str | os.PathLike[str]) -> str:
+    """A target for display, with any password masked (`postgresql://user:****@host/db`)."""
+    text = os.fspath(target)
+    match = _SCHEME.match(text)
+    if match is None:
+        return text
+    # Edit the text in place rather than re-assembling it: urlunsplit would turn
+    # sqlite:////abs into sqlite://abs.
+    start = match.end()
+    end = len(text)
+    for stop in "/?#":
+        found = text.find(stop, start)
+        if found != -1:
+            end = min(end, found)
+    netloc = text[start:end]
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:****@{host}"
+    rest = text[end:]
+    query_at = rest.find("?")
+    if query_at != -1:
+        rest = rest[:query_at] + _SECRET_QUERY.sub(r"\1****", rest[query_at:])
+    return text[:start] + netloc + rest
+
+
+__all__ = ["Store", "describe_target", "open_store"]

@@ -1,0 +1,159 @@
+"""The DDL of `kmsg_delivery_tracking` and `kmsg_jobs` for SQLite, PostgreSQL and MySQL.
+
+SQLite and PostgreSQL output is exactly what `@k-msg/messaging`'s generator emits (see
+REFERENCE-MESSAGING.md §5), so databases shared with the original tool keep working. MySQL
+deviates on purpose: key and indexed id columns are VARCHAR, because MySQL rejects TEXT keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SCHEMA_VERSION = 1
+
+Dialect = Literal["sqlite", "postgres", "mysql"]
+
+TRACKING_TABLE = "kmsg_delivery_tracking"
+JOBS_TABLE = "kmsg_jobs"
+VERSION_TABLE = "kmsg_schema_version"
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    sqlite: str
+    postgres: str
+    mysql: str
+    constraint: str = ""
+
+    def type_for(self, dialect: Dialect) -> str:
+        if dialect == "sqlite":
+            return self.sqlite
+        if dialect == "postgres":
+            return self.postgres
+        return self.mysql
+
+
+_PK = "PRIMARY KEY"
+_NN = "NOT NULL"
+
+# Column order, types and constraints follow the reference DDL line by line.
+_TRACKING_COLUMNS: tuple[_Column, ...] = (
+    _Column("message_id", "TEXT", "TEXT", "VARCHAR(255)", _PK),
+    _Column("provider_id", "TEXT", "TEXT", "VARCHAR(255)", _NN),
+    _Column("provider_message_id", "TEXT", "TEXT", "VARCHAR(255)", _NN),
+    _Column("type", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
+    _Column("to", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
+    _Column("from", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
+    _Column("status", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
+    _Column("provider_status_code", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
+    _Column("provider_status_message", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
+    _Column("sent_at", "INTEGER", "BIGINT", "BIGINT"),
+    _Column("delivered_at", "INTEGER", "BIGINT", "BIGINT"),
+    _Column("failed_at", "INTEGER", "BIGINT", "BIGINT"),
+    _Column("requested_at", "INTEGER", "BIGINT", "BIGINT", _NN),
+    _Column("scheduled_at", "INTEGER", "BIGINT", "BIGINT"),
+    _Column("status_updated_at", "INTEGER", "BIGINT", "BIGINT", _NN),
+    _Column("attempt_count", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 0"),
+    _Column("last_checked_at", "INTEGER", "BIGINT", "BIGINT"),
+    _Column("next_check_at", "INTEGER", "BIGINT", "BIGINT", _NN),
+    _Column("last_error", "TEXT", "JSONB", "JSON"),
+    _Column("metadata", "TEXT", "JSONB", "JSON"),
+)
+
+# The reference jobs DDL says BIGINT for the times even on SQLite; kept as documented.
+_JOB_COLUMNS: tuple[_Column, ...] = (
+    _Column("id", "TEXT", "TEXT", "VARCHAR(255)", _PK),
+    _Column("type", "TEXT", "TEXT", "VARCHAR(128)", _NN),
+    _Column("data", "TEXT", "JSONB", "TEXT", _NN),
+    _Column("status", "TEXT", "TEXT", "VARCHAR(32)", "NOT NULL DEFAULT 'pending'"),
+    _Column("priority", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 0"),
+    _Column("attempts", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 0"),
+    _Column("max_attempts", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 3"),
+    _Column("delay", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 0"),
+    _Column("created_at", "BIGINT", "BIGINT", "BIGINT", _NN),
+    _Column("process_at", "BIGINT", "BIGINT", "BIGINT", _NN),
+    _Column("completed_at", "BIGINT", "BIGINT", "BIGINT"),
+    _Column("failed_at", "BIGINT", "BIGINT", "BIGINT"),
+    _Column("error", "TEXT", "TEXT", "TEXT"),
+    _Column("metadata", "TEXT", "JSONB", "TEXT"),
+)
+
+# (index name, table, columns), in the order the reference generator emits them.
+_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("idx_kmsg_delivery_due", TRACKING_TABLE, ("status", "next_check_at")),
+    ("idx_kmsg_delivery_provider_msg", TRACKING_TABLE, ("provider_id", "provider_message_id")),
+    ("idx_kmsg_delivery_requested_at", TRACKING_TABLE, ("requested_at",)),
+    ("idx_kmsg_jobs_dequeue", JOBS_TABLE, ("status", "priority", "process_at", "created_at")),
+    ("idx_kmsg_jobs_id", JOBS_TABLE, ("id",)),
+)
+
+TRACKING_COLUMNS: tuple[str, ...] = tuple(column.name for column in _TRACKING_COLUMNS)
+JOB_COLUMNS: tuple[str, ...] = tuple(column.name for column in _JOB_COLUMNS)
+
+_MYSQL_NOTE = (
+    "-- Deviation from the reference MySQL DDL: key and indexed id columns are VARCHAR(255)"
+    " (not TEXT) because MySQL rejects TEXT keys without a prefix length."
+)
+
+
+def quote(identifier: str, dialect: Dialect) -> str:
+    """Quote an identifier: backticks for MySQL, double quotes otherwise."""
+    if dialect == "mysql":
+        return "`" + identifier.replace("`", "``") + "`"
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _create_table(table: str, columns: tuple[_Column, ...], dialect: Dialect) -> str:
+    lines = []
+    for column in columns:
+        parts = [quote(column.name, dialect), column.type_for(dialect)]
+        if column.constraint:
+            parts.append(column.constraint)
+        lines.append("  " + " ".join(parts))
+    body = ",\n".join(lines)
+    return f"CREATE TABLE IF NOT EXISTS {quote(table, dialect)} (\n{body}\n)"
+
+
+def table_statements(dialect: Dialect) -> list[str]:
+    """CREATE TABLE statements without ';': tracking, jobs, and Postgres's version table."""
+    statements = [
+        _create_table(TRACKING_TABLE, _TRACKING_COLUMNS, dialect),
+        _create_table(JOBS_TABLE, _JOB_COLUMNS, dialect),
+    ]
+    if dialect == "postgres":
+        # SQLite keeps the version in PRAGMA user_version; Postgres has no such slot.
+        statements.append(
+            f'CREATE TABLE IF NOT EXISTS "{VERSION_TABLE}" ("version" INTEGER NOT NULL)'
+        )
+    return statements
+
+
+def index_statements(dialect: Dialect) -> list[str]:
+    """CREATE INDEX statements (no trailing ';'); MySQL has no IF NOT EXISTS for indexes."""
+    create = "CREATE INDEX" if dialect == "mysql" else "CREATE INDEX IF NOT EXISTS"
+    statements = []
+    for name, table, columns in _INDEXES:
+        column_list = ", ".join(quote(column, dialect) for column in columns)
+        statements.append(
+            f"{create} {quote(name, dialect)} ON {quote(table, dialect)} ({column_list})"
+        )
+    return statements
+
+
+def ddl_statements(dialect: Dialect) -> list[str]:
+    """All statements, tables first and then indexes, as the reference generator orders them."""
+    return table_statements(dialect) + index_statements(dialect)
+
+
+def ddl_text(dialect: Dialect) -> str:
+    """The DDL as a script: header comments, then ';'-terminated statements between blank lines.
+
+    No trailing newline, so printing it adds exactly one.
+    """
+    header = [f"-- kmsg schema version {SCHEMA_VERSION} ({dialect})"]
+    if dialect == "mysql":
+        header.append(_MYSQL_NOTE)
+    statements = [statement + ";" for statement in ddl_statements(dialect)]
+    return "\n".join(header) + "\n\n" + "\n\n".join(statements)

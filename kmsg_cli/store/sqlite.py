@@ -1,0 +1,338 @@
+"""The SQLite backend: one WAL-mode connection per process, short BEGIN IMMEDIATE writes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Self
+
+from kmsg_cli.errors import StoreError
+from kmsg_cli.models import Job, JobStatus, TrackingRow
+from kmsg_cli.store.base import (
+    chunked,
+    job_from_values,
+    job_params,
+    tracking_from_values,
+    tracking_params,
+)
+from kmsg_cli.store.schema import (
+    JOB_COLUMNS,
+    JOBS_TABLE,
+    SCHEMA_VERSION,
+    TRACKING_COLUMNS,
+    TRACKING_TABLE,
+    ddl_statements,
+    quote,
+)
+
+MEMORY = ":memory:"
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+_OPEN_HINT = "check the path or pass --db PATH"
+_LOCKED_HINT = "another kmsg process holds the database; try again"
+
+
+def _q(identifier: str) -> str:
+    return quote(identifier, "sqlite")
+
+
+def _select(table: str, columns: Sequence[str]) -> str:
+    return f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}"
+
+
+def _insert_ignore(table: str, columns: Sequence[str], key: str) -> str:
+    names = ", ".join(_q(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {_q(table)} ({names}) VALUES ({marks}) ON CONFLICT({_q(key)}) DO NOTHING"
+
+
+_SELECT_TRACKING = _select(TRACKING_TABLE, TRACKING_COLUMNS)
+_SELECT_JOB = _select(JOBS_TABLE, JOB_COLUMNS)
+_INSERT_TRACKING = _insert_ignore(TRACKING_TABLE, TRACKING_COLUMNS, "message_id")
+_INSERT_JOB = _insert_ignore(JOBS_TABLE, JOB_COLUMNS, "id")
+_COMPLETE_JOB = f'UPDATE {_q(JOBS_TABLE)} SET "status" = ?, "completed_at" = ? WHERE "id" = ?'
+_FAIL_JOB = f'UPDATE {_q(JOBS_TABLE)} SET "status" = ?, "failed_at" = ?, "error" = ? WHERE "id" = ?'
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc).lower()
+
+
+def _is_not_database(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name == "SQLITE_NOTADB" or "file is not a database" in str(exc).lower()
+
+
+class SqliteStore:
+    """A `Store` in one SQLite file (or `":memory:"`)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.busy_timeout_ms = max(0, int(busy_timeout_ms))
+        self._memory = self.path == MEMORY
+        self._display = self.path if self._memory else os.path.abspath(self.path)
+        # One connection shared by the caller's threads; the lock serialises its use.
+        self._lock = threading.Lock()
+        self._closed = False
+        if not self._memory:
+            self._prepare_file()
+        self._conn = self._connect()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _open_failed(self, reason: str) -> StoreError:
+        return StoreError(
+            f"cannot open SQLite database {self._display}: {_one_line(reason)}",
+            code="DB_OPEN_FAILED",
+            hint=_OPEN_HINT,
+        )
+
+    def _prepare_file(self) -> None:
+        """Create missing parent directories (0700) and the file itself (0600) before SQLite does.
+
+        sqlite3.connect would create the file with the umask's mode (often world-readable),
+        and the database holds phone numbers.
+        """
+        if not self.path:
+            raise self._open_failed("the path is empty")
+        path = self._display
+        if os.path.isdir(path):
+            raise self._open_failed("the path is a directory")
+        missing: list[str] = []
+        parent = os.path.dirname(path)
+        while parent and not os.path.exists(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        try:
+            for directory in reversed(missing):
+                os.mkdir(directory, 0o700)
+            if not os.path.exists(path):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.close(fd)
+        except FileExistsError:
+            pass  # another process created it first; its mode is its business
+        except OSError as exc:
+            raise self._open_failed(exc.strerror or str(exc)) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+                timeout=self.busy_timeout_ms / 1000,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._open_failed(str(exc)) from None
+        try:
+            # busy_timeout takes an integer literal; PRAGMAs cannot bind parameters.
+            conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms:d}")
+            # Reading the header here turns a non-SQLite file into an error at open time.
+            conn.execute("PRAGMA user_version").fetchone()
+            if not self._memory:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._map_error(exc, opening=True) from None
+        return conn
+
+    def _map_error(self, exc: sqlite3.Error, *, opening: bool = False) -> StoreError:
+        if _is_not_database(exc):
+            return StoreError(
+                f"{self._display} is not a SQLite database",
+                code="DB_NOT_SQLITE",
+                hint=_OPEN_HINT,
+            )
+        if _is_locked(exc):
+            return StoreError(
+                f"SQLite database {self._display} is locked (waited {self.busy_timeout_ms} ms)",
+                code="DB_LOCKED",
+                hint=_LOCKED_HINT,
+            )
+        if opening:
+            return self._open_failed(str(exc))
+        return StoreError(
+            f"SQLite database {self._display}: {_one_line(str(exc))}",
+            code="DB_QUERY_FAILED",
+        )
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, with sqlite3 errors turned into StoreError."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"SQLite database {self._display} is closed", code="DB_CLOSED")
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._map_error(exc) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error.
+
+        IMMEDIATE takes the write lock up front, so a busy database waits (busy_timeout) at
+        BEGIN instead of failing half-way through, and WAL readers are never blocked.
+        """
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _user_version(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute("PRAGMA user_version").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- Store -----------------------------------------------------------------------------
+
+    def initialize(self) -> None:
+        """Create missing tables and indexes and set `PRAGMA user_version`, atomically."""
+        with self._transaction() as conn:
+            version = self._user_version(conn)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"SQLite database {self._display} has schema version {version}; "
+                    f"this kmsg understands up to {SCHEMA_VERSION}",
+                    code="DB_SCHEMA_TOO_NEW",
+                    hint="upgrade kmsg, or use another database with --db PATH",
+                )
+            for statement in ddl_statements("sqlite"):
+                conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                # user_version cannot be bound as a parameter; the value is our own constant.
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def schema_version(self) -> int:
+        """The value of `PRAGMA user_version`."""
+        with self._connection() as conn:
+            return self._user_version(conn)
+
+    def get_tracking(self, message_id: str) -> TrackingRow | None:
+        """The tracking row of one message, or None."""
+        with self._connection() as conn:
+            row = conn.execute(f'{_SELECT_TRACKING} WHERE "message_id" = ?', (message_id,))
+            values = row.fetchone()
+        return None if values is None else tracking_from_values(values)
+
+    def find_tracking(self, message_ids: Sequence[str]) -> dict[str, TrackingRow]:
+        """Tracking rows by message id, queried in IN lists of at most 500 ids."""
+        unique = list(dict.fromkeys(message_ids))
+        found: dict[str, TrackingRow] = {}
+        with self._connection() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                cursor = conn.execute(
+                    f'{_SELECT_TRACKING} WHERE "message_id" IN ({marks})', tuple(chunk)
+                )
+                for values in cursor:
+                    row = tracking_from_values(values)
+                    found[row.message_id] = row
+        return found
+
+    def insert_tracking(self, rows: Sequence[TrackingRow]) -> int:
+        """Insert rows in one transaction; existing message ids are left untouched."""
+        if not rows:
+            return 0
+        with self._transaction() as conn:
+            return self._insert(conn, _INSERT_TRACKING, [tracking_params(r) for r in rows])
+
+    def insert_jobs(self, jobs: Sequence[Job]) -> int:
+        """Insert jobs in one transaction; existing ids are left untouched."""
+        if not jobs:
+            return 0
+        with self._transaction() as conn:
+            return self._insert(conn, _INSERT_JOB, [job_params(j) for j in jobs])
+
+    def _insert(self, conn: sqlite3.Connection, sql: str, params: list[tuple[Any, ...]]) -> int:
+        # total_changes counts only rows really inserted, not the ones DO NOTHING skipped.
+        before = conn.total_changes
+        conn.executemany(sql, params)
+        return conn.total_changes - before
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job, or None."""
+        with self._connection() as conn:
+            values = conn.execute(f'{_SELECT_JOB} WHERE "id" = ?', (job_id,)).fetchone()
+        return None if values is None else job_from_values(values)
+
+    def complete_jobs(
+        self, job_ids: Sequence[str], tracking: Sequence[TrackingRow], *, now_ms: int
+    ) -> None:
+        """Mark jobs completed and insert their tracking rows in one transaction."""
+        if not job_ids and not tracking:
+            return
+        status = JobStatus.COMPLETED.value
+        job_rows = [(status, now_ms, job_id) for job_id in job_ids]
+        tracking_rows = [tracking_params(row) for row in tracking]
+        with self._transaction() as conn:
+            conn.executemany(_COMPLETE_JOB, job_rows)
+            conn.executemany(_INSERT_TRACKING, tracking_rows)
+
+    def fail_jobs(self, failures: Mapping[str, str], *, now_ms: int) -> None:
+        """Mark jobs failed with their error text in one transaction."""
+        if not failures:
+            return
+        status = JobStatus.FAILED.value
+        rows = [(status, now_ms, error, job_id) for job_id, error in failures.items()]
+        with self._transaction() as conn:
+            conn.executemany(_FAIL_JOB, rows)
+
+    def count_tracking(self) -> int:
+        """Number of tracking rows."""
+        return self._count(TRACKING_TABLE)
+
+    def count_jobs(self) -> int:
+        """Number of jobs."""
+        return self._count(JOBS_TABLE)
+
+    def _count(self, table: str) -> int:
+        with self._connection() as conn:
+            row = conn.execute(f"SELECT COUNT(1) FROM {_q(table)}").fetchone()
+        return int(row[0])
+
+    def describe(self) -> str:
+        """`SQLite /absolute/path` or `SQLite in memory`."""
+        return "SQLite in memory" if self._memory else f"SQLite {self._display}"
+
+    def close(self) -> None:
+        """Close the connection; later calls raise DB_CLOSED, a second close does nothing."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self._display!r})"

@@ -1,0 +1,133 @@
+"""Parse `--at WHEN` into an aware UTC datetime. Pure: the caller passes `now`.
+
+Accepted forms: ISO 8601 with an offset or `Z`, local `YYYY-MM-DD HH:MM[:SS]` in an IANA time
+zone, and relative `+10m` / `+2h` / `+1h30m` / `+1d`. A time that is not strictly after `now`
+is an error (`PAST_TIME`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kmsg_cli.errors import InvalidInput
+
+__all__ = ["format_local", "load_zone", "parse_when"]
+
+_FORMS_HINT = (
+    "use ISO 8601 with an offset (2026-11-22T10:00:00+09:00), local 'YYYY-MM-DD HH:MM' "
+    "in the profile time zone, or relative +10m, +2h, +1h30m, +1d"
+)
+
+# The date and an HH:MM time are mandatory; fromisoformat would also take a bare date (midnight)
+# and compact forms, which are more likely typos than intent.
+_ABSOLUTE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
+    r"\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+_RELATIVE = re.compile(r"\+(?:\s*\d+\s*[a-z]+)+\s*")
+_RELATIVE_PART = re.compile(r"(\d+)\s*([a-z]+)")
+_UNITS: dict[str, timedelta] = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), timedelta(seconds=1)),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), timedelta(minutes=1)),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), timedelta(hours=1)),
+    **dict.fromkeys(("d", "day", "days"), timedelta(days=1)),
+}
+
+
+def _quote(value: str) -> str:
+    """`value` in single quotes, control characters escaped, so messages stay one line."""
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"'{shown}'"
+
+
+def load_zone(timezone: str, *, field: str = "timezone") -> ZoneInfo:
+    """The IANA zone named `timezone`, or `InvalidInput` code INVALID_TIMEZONE."""
+    try:
+        return ZoneInfo(timezone.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(
+            f"{_quote(timezone)} is not a known IANA time zone (field '{field}')",
+            code="INVALID_TIMEZONE",
+            field=field,
+            value=timezone,
+            hint="use an IANA zone name such as Asia/Seoul or UTC",
+        ) from None
+
+
+def format_local(moment: datetime, timezone: str) -> str:
+    """`moment` as 'YYYY-MM-DD HH:MM:SS KST' in `timezone` (a naive moment is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(load_zone(timezone))
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+
+
+def _invalid_time(
+    value: str, field: str, reason: str = "is not a time kmsg understands"
+) -> InvalidInput:
+    return InvalidInput(
+        f"{_quote(value)} {reason} (field '{field}')",
+        code="INVALID_TIME",
+        field=field,
+        value=value,
+        hint=_FORMS_HINT,
+    )
+
+
+def _relative(text: str, value: str, now: datetime, field: str) -> datetime:
+    delta = timedelta()
+    try:
+        for amount, unit in _RELATIVE_PART.findall(text.lower()):
+            step = _UNITS.get(unit)
+            if step is None:
+                raise _invalid_time(value, field, f"has an unknown unit '{unit}'")
+            delta += int(amount) * step
+        return now + delta
+    except OverflowError:
+        raise _invalid_time(value, field, "is too far in the future") from None
+
+
+def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
+    # 3.11's fromisoformat takes "Z" but not "z" nor a space before the offset.
+    text = re.sub(r"\s+(?=[Z+-])", "", text.upper())
+    try:
+        parsed = datetime.fromisoformat(text.replace(",", "."))
+    except ValueError:
+        raise _invalid_time(value, field, "is not a valid date and time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise _invalid_time(value, field, "is out of range") from None
+
+
+def parse_when(
+    value: str, *, now: datetime, timezone: str = "Asia/Seoul", field: str = "at"
+) -> datetime:
+    """Resolve `value` against `now` to an aware UTC datetime strictly after `now`."""
+    zone = load_zone(timezone)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    text = value.strip()
+    if _RELATIVE.fullmatch(text.lower()):
+        moment = _relative(text, value, now, field)
+    elif _ABSOLUTE.fullmatch(text):
+        moment = _absolute(text, value, zone, field)
+    else:
+        raise _invalid_time(value, field)
+    moment = moment.astimezone(UTC)
+    if moment <= now:
+        where = "in the past" if moment < now else "not in the future"
+        raise InvalidInput(
+            f"{_quote(text)} is {where} ({format_local(moment, timezone)}) (field '{field}')",
+            code="PAST_TIME",
+            field=field,
+            value=value,
+            hint=f"it is now {format_local(now, timezone)}; give a later time, e.g. +10m",
+        )
+    return moment

@@ -1,0 +1,500 @@
+"""SqliteStore and open_store: pragmas, permissions, errors, and the Store operations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kmsg_cli.errors import StoreError
+from kmsg_cli.models import DeliveryStatus, Job, JobStatus, TrackingRow
+from kmsg_cli.store import describe_target, open_store
+from kmsg_cli.store.base import Store, dump_json, load_json
+from kmsg_cli.store.sqlite import SqliteStore
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = 1_700_000_000_000
+
+
+def tracking(message_id: str, **overrides: Any) -> TrackingRow:
+    values: dict[str, Any] = {
+        "message_id": message_id,
+        "provider_id": "solapi",
+        "provider_message_id": f"P-{message_id}",
+        "type": "SMS",
+        "to": "01012345678",
+        "status": DeliveryStatus.SENT.value,
+        "requested_at": NOW,
+        "status_updated_at": NOW,
+        "next_check_at": NOW + 30_000,
+    }
+    values.update(overrides)
+    return TrackingRow(**values)
+
+
+def job(job_id: str, **overrides: Any) -> Job:
+    values: dict[str, Any] = {
+        "id": job_id,
+        "type": "send",
+        "data": {"to": "01012345678", "text": "안녕하세요"},
+        "created_at": NOW,
+        "process_at": NOW,
+    }
+    values.update(overrides)
+    return Job(**values)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "kmsg.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(db_path) as opened:
+        opened.initialize()
+        yield opened
+
+
+def _assert_one_line(error: StoreError) -> None:
+    assert "\n" not in error.message
+    assert "Traceback" not in error.message
+
+
+# -- opening, pragmas, permissions -------------------------------------------------------------
+
+
+def test_file_database_uses_wal_and_normal_sync(store: SqliteStore, db_path: Path) -> None:
+    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    with sqlite3.connect(db_path) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+
+
+def test_busy_timeout_is_at_least_five_seconds(store: SqliteStore) -> None:
+    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_initialize_sets_user_version_and_is_idempotent(store: SqliteStore, db_path: Path) -> None:
+    assert store.schema_version() == 1
+    store.insert_jobs([job("j1")])
+    store.initialize()
+    store.initialize()
+    assert store.schema_version() == 1
+    assert store.count_jobs() == 1
+    with SqliteStore(db_path) as again:
+        again.initialize()
+        assert again.schema_version() == 1
+
+
+def test_schema_version_is_zero_before_initialize(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "fresh.db") as fresh:
+        assert fresh.schema_version() == 0
+
+
+def test_new_database_file_is_private_and_parents_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "kmsg.db"
+    with SqliteStore(path) as created:
+        created.initialize()
+        created.insert_tracking([tracking("m1")])
+        # SQLite gives the WAL and shared-memory files the database file's mode.
+        sidecars = list(path.parent.glob("kmsg.db-*"))
+        assert sidecars
+        for sidecar in sidecars:
+            assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "a" / "b").stat().st_mode) == 0o700
+
+
+def test_existing_database_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    path.touch()
+    path.chmod(0o640)
+    with SqliteStore(path) as opened:
+        opened.initialize()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_memory_database_works(tmp_path: Path) -> None:
+    with SqliteStore(":memory:") as memory:
+        memory.initialize()
+        assert memory.insert_tracking([tracking("m1")]) == 1
+        assert memory.count_tracking() == 1
+        assert memory.describe() == "SQLite in memory"
+    assert not list(tmp_path.glob(":memory:*"))
+    assert not Path(":memory:").exists()
+
+
+def test_describe_names_the_absolute_path(store: SqliteStore, db_path: Path) -> None:
+    assert store.describe() == f"SQLite {db_path}"
+
+
+def test_store_satisfies_the_protocol(store: SqliteStore) -> None:
+    assert isinstance(store, Store)
+
+
+def test_initialize_refuses_a_newer_schema(db_path: Path) -> None:
+    with SqliteStore(db_path) as opened:
+        opened.initialize()
+    raw = sqlite3.connect(db_path)
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    with SqliteStore(db_path) as opened, pytest.raises(StoreError) as caught:
+        opened.initialize()
+    assert caught.value.code == "DB_SCHEMA_TOO_NEW"
+    _assert_one_line(caught.value)
+    with SqliteStore(db_path) as opened:
+        assert opened.schema_version() == 2
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_unwritable_path_is_db_open_failed(tmp_path: Path) -> None:
+    # A regular file where a directory should be: fails even for root, unlike chmod tricks.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(StoreError) as caught:
+        SqliteStore(blocker / "sub" / "kmsg.db")
+    assert caught.value.code == "DB_OPEN_FAILED"
+    assert str(blocker) in caught.value.message
+    assert caught.value.hint
+    _assert_one_line(caught.value)
+
+
+def test_directory_path_is_db_open_failed(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        SqliteStore(tmp_path)
+    assert caught.value.code == "DB_OPEN_FAILED"
+    assert "directory" in caught.value.message
+    _assert_one_line(caught.value)
+
+
+def test_non_database_file_is_db_not_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("this is not a database, just some text that is long enough\n" * 50)
+    with pytest.raises(StoreError) as caught:
+        SqliteStore(path).initialize()
+    assert caught.value.code == "DB_NOT_SQLITE"
+    assert str(path) in caught.value.message
+    _assert_one_line(caught.value)
+
+
+def test_database_held_by_another_writer_is_db_locked(store: SqliteStore, db_path: Path) -> None:
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with SqliteStore(db_path, busy_timeout_ms=50) as waiting:
+            with pytest.raises(StoreError) as caught:
+                waiting.insert_tracking([tracking("m1")])
+            assert caught.value.code == "DB_LOCKED"
+            assert caught.value.hint == "another kmsg process holds the database; try again"
+            _assert_one_line(caught.value)
+            # Reads still work under WAL while the writer holds its lock.
+            assert waiting.count_tracking() == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_closed_store_refuses_work(db_path: Path) -> None:
+    opened = SqliteStore(db_path)
+    opened.close()
+    opened.close()
+    with pytest.raises(StoreError) as caught:
+        opened.count_jobs()
+    assert caught.value.code == "DB_CLOSED"
+
+
+# -- tracking ----------------------------------------------------------------------------------
+
+
+def test_insert_tracking_counts_new_rows_and_ignores_duplicates(store: SqliteStore) -> None:
+    assert store.insert_tracking([tracking("m1"), tracking("m2")]) == 2
+    changed = tracking("m1", status=DeliveryStatus.DELIVERED.value)
+    assert store.insert_tracking([changed, tracking("m3")]) == 1
+    assert store.insert_tracking([]) == 0
+    assert store.count_tracking() == 3
+    row = store.get_tracking("m1")
+    assert row is not None and row.status == "SENT"  # the existing row was not overwritten
+
+
+def test_duplicates_inside_one_batch_count_once(store: SqliteStore) -> None:
+    assert store.insert_tracking([tracking("m1"), tracking("m1")]) == 1
+
+
+def test_tracking_round_trips_every_field(store: SqliteStore) -> None:
+    row = tracking(
+        "m1",
+        sender="0212345678",
+        provider_status_code="3000",
+        provider_status_message="전송 중",
+        sent_at=NOW + 1,
+        delivered_at=NOW + 2,
+        failed_at=None,
+        scheduled_at=NOW + 3,
+        attempt_count=2,
+        last_checked_at=NOW + 4,
+        last_error={"code": "E1", "message": "실패"},
+        metadata={"failover": {"path": "native"}, "n": 1, "list": [1, "둘"]},
+    )
+    store.insert_tracking([row])
+    assert store.get_tracking("m1") == row
+
+
+def test_json_columns_are_stored_as_compact_utf8_text(store: SqliteStore, db_path: Path) -> None:
+    store.insert_tracking([tracking("m1", metadata={"b": "한글", "a": 1})])
+    with sqlite3.connect(db_path) as raw:
+        text = raw.execute(
+            'SELECT "metadata", "last_error" FROM "kmsg_delivery_tracking"'
+        ).fetchone()
+    raw.close()
+    assert text == ('{"b":"한글","a":1}', None)
+    loaded = store.get_tracking("m1")
+    assert loaded is not None
+    assert loaded.metadata == {"b": "한글", "a": 1}
+    assert loaded.last_error is None
+
+
+def test_from_column_maps_to_sender(store: SqliteStore, db_path: Path) -> None:
+    store.insert_tracking([tracking("m1", sender="0212345678"), tracking("m2")])
+    with sqlite3.connect(db_path) as raw:
+        rows = raw.execute(
+            'SELECT "message_id", "from" FROM "kmsg_delivery_tracking" ORDER BY 1'
+        ).fetchall()
+    raw.close()
+    assert rows == [("m1", "0212345678"), ("m2", None)]
+    found = store.get_tracking("m1")
+    assert found is not None and found.sender == "0212345678"
+
+
+def test_get_tracking_of_unknown_id_is_none(store: SqliteStore) -> None:
+    assert store.get_tracking("missing") is None
+
+
+def test_find_tracking_returns_known_ids_across_chunks(store: SqliteStore) -> None:
+    rows = [tracking(f"m{i:04d}") for i in range(1200)]
+    assert store.insert_tracking(rows) == 1200
+    wanted = [f"m{i:04d}" for i in range(0, 1200, 2)] + ["nope", "m0000"]
+    found = store.find_tracking(wanted)
+    assert set(found) == {f"m{i:04d}" for i in range(0, 1200, 2)}
+    assert found["m0002"] == rows[2]
+    assert store.find_tracking([]) == {}
+
+
+def test_enum_values_are_stored_as_plain_text(store: SqliteStore) -> None:
+    store.insert_tracking([tracking("m1", status=DeliveryStatus.PENDING, type="LMS")])
+    row = store.get_tracking("m1")
+    assert row is not None and row.status == "PENDING"
+    assert type(row.status) is str
+
+
+def test_bad_row_is_rejected_and_nothing_of_its_batch_is_written(store: SqliteStore) -> None:
+    bad = tracking("m2", provider_id=None)
+    with pytest.raises(StoreError) as caught:
+        store.insert_tracking([tracking("m1"), bad])
+    assert caught.value.code == "DB_QUERY_FAILED"
+    _assert_one_line(caught.value)
+    assert store.count_tracking() == 0
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+
+def test_insert_jobs_counts_new_jobs_and_get_job_round_trips(store: SqliteStore) -> None:
+    first = job("j1", metadata={"owner": {"host": "h", "pid": 1}}, priority=5)
+    assert store.insert_jobs([first, job("j2")]) == 2
+    assert store.insert_jobs([job("j1", type="other"), job("j3")]) == 1
+    assert store.insert_jobs([]) == 0
+    assert store.count_jobs() == 3
+    assert store.get_job("j1") == first
+    loaded = store.get_job("j2")
+    assert loaded is not None
+    assert loaded.status == JobStatus.PENDING.value
+    assert loaded.data == {"to": "01012345678", "text": "안녕하세요"}
+    assert loaded.metadata is None
+    assert store.get_job("missing") is None
+
+
+def test_complete_jobs_marks_jobs_and_writes_tracking(store: SqliteStore) -> None:
+    store.insert_jobs([job("j1"), job("j2"), job("j3")])
+    store.complete_jobs(["j1", "j2"], [tracking("j1"), tracking("j2")], now_ms=NOW + 500)
+    for job_id in ("j1", "j2"):
+        done = store.get_job(job_id)
+        assert done is not None
+        assert done.status == "completed"
+        assert done.completed_at == NOW + 500
+    untouched = store.get_job("j3")
+    assert untouched is not None and untouched.status == "pending"
+    assert untouched.completed_at is None
+    assert set(store.find_tracking(["j1", "j2", "j3"])) == {"j1", "j2"}
+
+
+def test_complete_jobs_tolerates_existing_tracking_rows(store: SqliteStore) -> None:
+    store.insert_jobs([job("j1")])
+    store.insert_tracking([tracking("j1")])
+    store.complete_jobs(["j1"], [tracking("j1", status="DELIVERED")], now_ms=NOW)
+    done = store.get_job("j1")
+    assert done is not None and done.status == "completed"
+    row = store.get_tracking("j1")
+    assert row is not None and row.status == "SENT"
+
+
+def test_complete_jobs_is_atomic(store: SqliteStore) -> None:
+    store.insert_jobs([job("j1")])
+    broken = tracking("j1", requested_at=None)  # violates NOT NULL
+    with pytest.raises(StoreError):
+        store.complete_jobs(["j1"], [broken], now_ms=NOW)
+    still = store.get_job("j1")
+    assert still is not None
+    assert still.status == "pending"
+    assert still.completed_at is None
+    assert store.count_tracking() == 0
+
+
+def test_fail_jobs_records_error_and_time(store: SqliteStore) -> None:
+    store.insert_jobs([job("j1"), job("j2")])
+    store.fail_jobs({"j1": "INVALID_NUMBER: 수신번호 오류"}, now_ms=NOW + 9)
+    store.fail_jobs({}, now_ms=NOW)
+    failed = store.get_job("j1")
+    assert failed is not None
+    assert (failed.status, failed.failed_at, failed.error) == (
+        "failed",
+        NOW + 9,
+        "INVALID_NUMBER: 수신번호 오류",
+    )
+    other = store.get_job("j2")
+    assert other is not None and other.status == "pending" and other.error is None
+
+
+def test_store_can_be_shared_by_threads(store: SqliteStore) -> None:
+    errors: list[BaseException] = []
+
+    def insert(start: int) -> None:
+        try:
+            for i in range(start, start + 50):
+                store.insert_jobs([job(f"t{i}")])
+                store.get_job(f"t{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=insert, args=(n * 100,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.count_jobs() == 200
+
+
+# -- JSON helpers ------------------------------------------------------------------------------
+
+
+def test_json_helpers_keep_none_and_reject_non_objects() -> None:
+    assert dump_json(None) is None
+    assert load_json(None, column="metadata") is None
+    assert load_json({"a": 1}, column="metadata") == {"a": 1}  # JSONB arrives decoded
+    assert load_json(b'{"a":1}', column="metadata") == {"a": 1}
+    with pytest.raises(StoreError) as caught:
+        load_json("[1, 2]", column="metadata")
+    assert caught.value.code == "DB_BAD_JSON"
+    with pytest.raises(StoreError):
+        load_json("{not json", column="metadata")
+
+
+# -- open_store --------------------------------------------------------------------------------
+
+
+def test_open_store_takes_a_plain_path(tmp_path: Path) -> None:
+    with open_store(tmp_path / "plain.db") as opened:
+        assert isinstance(opened, SqliteStore)
+        assert opened.describe() == f"SQLite {tmp_path / 'plain.db'}"
+    with open_store(str(tmp_path / "text.db")) as opened:
+        assert (tmp_path / "text.db").exists()
+
+
+def test_open_store_expands_home(isolated_env: Path) -> None:
+    with open_store("~/kmsg/home.db") as opened:
+        assert opened.describe() == f"SQLite {isolated_env / 'kmsg' / 'home.db'}"
+    assert (isolated_env / "kmsg" / "home.db").exists()
+
+
+def test_open_store_takes_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_store(f"sqlite:///{tmp_path}/abs.db") as opened:
+        assert opened.describe() == f"SQLite {tmp_path / 'abs.db'}"
+    monkeypatch.chdir(tmp_path)
+    with open_store("sqlite:///rel/relative.db") as opened:
+        opened.initialize()
+    assert (tmp_path / "rel" / "relative.db").exists()
+    with open_store("sqlite:///:memory:") as opened:
+        assert opened.describe() == "SQLite in memory"
+
+
+def test_open_store_does_not_initialize(tmp_path: Path) -> None:
+    with open_store(tmp_path / "lazy.db") as opened:
+        assert opened.schema_version() == 0
+
+
+@pytest.mark.parametrize(
+    "target", ["postgresql://kmsg:secret@db.example/kmsg", "postgres://localhost/kmsg"]
+)
+def test_open_store_reports_postgres_as_unavailable(target: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(target)
+    assert caught.value.code == "DB_BACKEND_UNAVAILABLE"
+    assert caught.value.message == "the PostgreSQL backend is not available in this version"
+    assert caught.value.hint == "use a SQLite path for now"
+    assert "secret" not in str(caught.value.to_dict())
+
+
+@pytest.mark.parametrize(
+    "target", ["mysql://root:pw@localhost/kmsg", "redis://localhost", "sqlite://host/x.db", ""]
+)
+def test_open_store_rejects_other_urls(target: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        open_store(target)
+    assert caught.value.code == "DB_URL_INVALID"
+    assert "pw" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("postgresql://kmsg:s3cret@db:5432/kmsg", "postgresql://kmsg:****@db:5432/kmsg"),
+        ("postgresql://kmsg@db/kmsg", "postgresql://kmsg@db/kmsg"),
+        ("postgres://db/kmsg?password=s3cret&sslmode=require", None),
+        ("sqlite:////var/lib/kmsg.db", "sqlite:////var/lib/kmsg.db"),
+        ("/var/lib/kmsg.db", "/var/lib/kmsg.db"),
+    ],
+)
+def test_describe_target_masks_passwords(target: str, shown: str | None) -> None:
+    result = describe_target(target)
+    assert "s3cret" not in result
+    if shown is not None:
+        assert result == shown
+    else:
+        assert result == "postgres://db/kmsg?password=****&sslmode=require"
+
+
+def test_importing_the_store_package_does_not_import_sqlite3() -> None:
+    code = "import kmsg_cli.store, sys; print('sqlite3' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.stdout.strip() == "False"
