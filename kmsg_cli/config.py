@@ -334,9 +334,15 @@ class ProviderConfig:
     def _path(self, key: str) -> str:
         return _join(self.key_path, key)
 
-    def _resolve(self, environ: Mapping[str, str], report: _Report) -> dict[str, Any] | None:
+    def _resolve(
+        self,
+        environ: Mapping[str, str],
+        report: _Report,
+        warn: Callable[[Problem], None] | None = None,
+    ) -> dict[str, Any] | None:
         spec = SETTINGS[self.type]
         errors: list[ConfigError] = []
+        unset: set[str] = set()
         out: dict[str, Any] = {"id": self.id, "type": self.type}
         out.update((key, setting.default) for key, setting in spec.items())
         for key, value in self.values.items():
@@ -351,9 +357,16 @@ class ProviderConfig:
                 raw, variable = self._read_env(key, value, environ)
                 out[key] = self._coerce(key, spec[key], raw, variable)
             except ConfigError as exc:
+                if exc.code == "MISSING_ENV" and key not in REQUIRED_SETTINGS[self.type]:
+                    # An optional setting whose variable is unset is simply not set: an SMS-only
+                    # user need not export the Kakao key. `config validate` still mentions it.
+                    unset.add(key)
+                    if warn is not None:
+                        warn(Problem("warning", exc.field or key, "UNSET_ENV", exc.message))
+                    continue
                 errors.append(exc)
         # A key that is present but bad was reported above; only absent keys are "missing".
-        errors.extend(self._missing({key for key in self.values if key != "type"}))
+        errors.extend(self._missing({key for key in self.values if key != "type"} - unset))
         if not errors:
             errors.extend(self._insecure_urls(spec, out))
         for problem in errors:
@@ -656,9 +669,10 @@ def _parse_profile(
         errors.append(tz_error)
 
     auto_lms = table.get("auto_lms_bytes", DEFAULT_AUTO_LMS_BYTES)
-    if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 2000:
+    if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 90:
+        # An SMS holds at most 90 bytes, so a higher threshold could only produce errors.
         key_path = _join(base, "auto_lms_bytes")
-        errors.append(_invalid(key_path, auto_lms, "must be an integer from 1 to 2000"))
+        errors.append(_invalid(key_path, auto_lms, "must be an integer from 1 to 90"))
 
     providers: dict[str, ProviderConfig] = {}
     providers_base = _join(base, "providers")
@@ -855,7 +869,7 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
             key_path = _join(_join("profiles", name), "providers")
             warnings.append(Problem("warning", key_path, "NO_PROVIDERS", message))
         for provider in providers.values():
-            provider._resolve(environ, errors.append)
+            provider._resolve(environ, errors.append, warnings.append)
     for key_path in plaintext_secret_paths(config.data):
         message = f'{key_path} holds a plaintext secret; prefer an env: reference ("env:NAME")'
         warnings.append(Problem("warning", key_path, "PLAINTEXT_SECRET", message))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +28,34 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("TZ", "UTC")
     yield home
+
+
+class Run:
+    """Invoke the kmsg app in-process (typer's CliRunner) with stdout and stderr apart."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def __call__(self, *args: str, input: str | None = None, db: bool = True) -> Any:
+        from typer.testing import CliRunner
+
+        from kmsg_cli.cli.app import app
+
+        argv = [*(["--db", str(self.db)] if db else []), *args]
+        return CliRunner().invoke(app, argv, input=input)
+
+    def json(self, *args: str, input: str | None = None) -> tuple[int, dict[str, Any]]:
+        result = self(*args, "--json", input=input)
+        return result.exit_code, json.loads(result.stdout)
+
+    def rows(self, sql: str = "SELECT * FROM kmsg_delivery_tracking") -> list[dict[str, Any]]:
+        import sqlite3
+
+        with closing(sqlite3.connect(self.db)) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(row) for row in conn.execute(sql)]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return Run(tmp_path / "kmsg.sqlite")

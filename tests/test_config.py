@@ -257,7 +257,7 @@ def test_profile_fields_are_parsed(tmp_path: Path, isolated_env: Path) -> None:
         ('tz = "UTC"', "UNKNOWN_KEY", "profiles.p.tz"),
         ('timezone = "Asia/Seul"', "INVALID_SETTING", "profiles.p.timezone"),
         ("auto_lms_bytes = 0", "INVALID_SETTING", "profiles.p.auto_lms_bytes"),
-        ("auto_lms_bytes = 2001", "INVALID_SETTING", "profiles.p.auto_lms_bytes"),
+        ("auto_lms_bytes = 91", "INVALID_SETTING", "profiles.p.auto_lms_bytes"),
         ('default_provider = "nope"', "UNKNOWN_PROVIDER", "profiles.p.default_provider"),
         ('routing = { SMS = "nope" }', "UNKNOWN_PROVIDER", "profiles.p.routing.SMS"),
         ('routing = { SMSS = "m" }', "UNKNOWN_KEY", "profiles.p.routing.SMSS"),
@@ -713,3 +713,20 @@ def test_config_module_stays_cheap_to_import() -> None:
         env=os.environ,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unset_optional_variable_leaves_the_setting_unset(tmp_path: Path) -> None:
+    text = LAZY.replace(
+        'api_secret = "env:SOLAPI_API_SECRET"',
+        'api_secret = "env:SOLAPI_API_SECRET"\nkakao_pf_id = "env:SOLAPI_KAKAO_PF_ID"',
+    )
+    config = loaded(tmp_path, text)
+    environ = {"SOLAPI_API_KEY": "k", "SOLAPI_API_SECRET": "s", "ALIGO_API_KEY": "a"}
+    profile = select_profile(config, flag="prod", environ=environ)
+    assert profile.providers["solapi"].resolve(environ)["kakao_pf_id"] is None
+    problems = validate_config(config, environ)
+    unset = [p for p in problems if p.code == "UNSET_ENV"]
+    assert [p.level for p in unset] == ["warning"]
+    assert "SOLAPI_KAKAO_PF_ID" in unset[0].message
+    # the required ALIGO_USER_ID is still an error
+    assert any(p.level == "error" and "ALIGO_USER_ID" in p.message for p in problems)

@@ -96,11 +96,15 @@ def _one_line_usage_errors(call: Any, *, json_mode: bool) -> Any:
     except Exception as exc:
         format_message: Any = getattr(exc, "format_message", None)
         is_usage = callable(format_message) and getattr(exc, "exit_code", None) == 2
-        if not is_usage or type(exc).__name__ == "NoArgsIsHelpError":
+        if not is_usage:
             raise
+        err_ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and err_ctx is not None:
+            # `kmsg`, `kmsg config`: show the help, as git and gh do, and succeed.
+            typer.echo(err_ctx.get_help())
+            raise typer.Exit(0) from None
         message = " ".join(str(format_message()).split())
         command_path = ""
-        err_ctx = getattr(exc, "ctx", None)
         if err_ctx is not None:
             command_path = getattr(err_ctx, "command_path", "")
         hint = f"{command_path or 'kmsg'} --help"

@@ -1,0 +1,153 @@
+"""Import rules that keep the flow one-way (SPEC §2): checked by reading every module's imports.
+
+Lazy imports inside functions count too: a dependency is a dependency wherever it is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kmsg_cli"
+
+# module prefix -> kmsg_cli modules it may import (prefix match), most specific first
+ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
+    ("kmsg_cli.errors", ()),
+    ("kmsg_cli.models", ()),
+    ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
+    ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
+    ("kmsg_cli.config", ("kmsg_cli.errors", "kmsg_cli.models")),
+    ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
+    ("kmsg_cli.providers", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers")),
+    ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store")),
+    (
+        "kmsg_cli.sending",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.config",
+            "kmsg_cli.routing",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.store.base",
+        ),
+    ),
+    (
+        "kmsg_cli.pool",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config", "kmsg_cli.providers"),
+    ),
+    ("kmsg_cli.cli", ("kmsg_cli",)),
+    ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
+    ("kmsg_cli", ()),
+]
+
+# third-party (or heavy stdlib) module -> module prefixes allowed to import it
+RESTRICTED = {
+    "typer": ("kmsg_cli.cli",),
+    "rich": ("kmsg_cli.cli",),
+    "httpx": ("kmsg_cli.providers",),
+    "sqlite3": ("kmsg_cli.store.sqlite",),
+    "psycopg": ("kmsg_cli.store.postgres",),
+    "platformdirs": ("kmsg_cli.config",),
+    "tomli_w": ("kmsg_cli.config",),
+    "tomllib": ("kmsg_cli.config",),
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found.append((name, path))
+    return found
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    is_package = path.name == "__init__.py"
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                base = base if is_package else base[:-1]
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _allowed_internal(name: str) -> tuple[str, ...]:
+    for prefix, allowed in ALLOWED_INTERNAL:
+        if name == prefix or name.startswith(prefix + "."):
+            return allowed
+    raise AssertionError(f"no import rule covers {name}")
+
+
+def _matches(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize(("name", "path"), _modules(), ids=[m[0] for m in _modules()])
+def test_module_imports_follow_the_layering(name: str, path: Path) -> None:
+    imports = _imports(name, path)
+    allowed = (*_allowed_internal(name), name)
+    bad_internal = sorted(
+        m
+        for m in imports
+        if m.startswith("kmsg_cli.")
+        and not _matches(m, allowed)
+        and not (m.rsplit(".", 1)[0] == "kmsg_cli" and name == "kmsg_cli.__main__")
+    )
+    # `from kmsg_cli import x` shows up as kmsg_cli.x: allowed only when x is allowed
+    assert bad_internal == [], f"{name} imports {bad_internal}"
+    for module, owners in RESTRICTED.items():
+        if any(m == module or m.startswith(module + ".") for m in imports):
+            assert _matches(name, owners), f"{name} must not import {module}"
+
+
+def test_version_and_help_do_not_load_heavy_modules() -> None:
+    script = (
+        "import sys\n"
+        "from kmsg_cli.cli.app import main\n"
+        "for argv in (['kmsg', '--version'], ['kmsg', '--help']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ['httpx', 'sqlite3', '_sqlite3', 'kmsg_cli.providers.mock', 'kmsg_cli.store',\n"
+        "         'kmsg_cli.store.sqlite', 'kmsg_cli.sending', 'kmsg_cli.normalize']\n"
+        "print('loaded=' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "loaded="
+
+
+def test_version_alone_does_not_load_rich() -> None:
+    script = (
+        "import sys\n"
+        "sys.argv = ['kmsg', '--version']\n"
+        "from kmsg_cli.cli.app import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('rich' in sys.modules, 'httpx' in sys.modules, 'sqlite3' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "False False False"

@@ -1,0 +1,98 @@
+"""Every input error of SPEC §5 through the real CLI: exit 2, one error line, nothing sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+TO = ["--to", "010-1234-5678"]
+
+CASES = [
+    ("bad phone", ["--to", "12345", "--text", "x"], "INVALID_PHONE", "12345"),
+    ("letters in phone", ["--to", "010-abcd-5678", "--text", "x"], "INVALID_PHONE", "abcd"),
+    ("one bad among good", ["--to", "010-1234-5678,999", "--text", "x"], "INVALID_PHONE", "999"),
+    ("bad sender", [*TO, "--text", "x", "--from", "12"], "INVALID_PHONE", "12"),
+    ("sms too long", [*TO, "--type", "SMS", "--text", "가" * 46], "TEXT_TOO_LONG", "92"),
+    ("lms too long", [*TO, "--type", "LMS", "--text", "a" * 2001], "TEXT_TOO_LONG", "2001"),
+    ("subject on sms", [*TO, "--type", "SMS", "--text", "x", "--subject", "s"], "SUBJECT_NOT_ALLOWED", "s"),
+    ("subject too long", [*TO, "--text", "x", "--subject", "가" * 21], "SUBJECT_TOO_LONG", ""),
+    (
+        "missing variables",
+        [*TO, "--text", "#{name} #{code} #{name}"],
+        "MISSING_VARIABLE",
+        "name, code",
+    ),
+    ("missing text", [*TO], "MISSING_TEXT", ""),
+    ("blank text", [*TO, "--text", "   "], "MISSING_TEXT", ""),
+    ("bad type", [*TO, "--text", "x", "--type", "FAX"], "INVALID_TYPE", "FAX"),
+    ("alimtalk without template", [*TO, "--type", "ALIMTALK"], "MISSING_TEMPLATE", ""),
+    ("mms without image", [*TO, "--type", "MMS", "--text", "x"], "MISSING_IMAGE", ""),
+    ("past time", [*TO, "--text", "x", "--at", "2020-01-01 10:00"], "PAST_TIME", "2020-01-01 10:00"),
+    ("bad time", [*TO, "--text", "x", "--at", "tomorrow-ish"], "INVALID_TIME", "tomorrow-ish"),
+    ("bad var", [*TO, "--text", "x", "--var", "novalue"], "INVALID_VARIABLE", "novalue"),
+    ("bad vars json", [*TO, "--text", "x", "--vars", "[1,2]"], "INVALID_VARIABLE", ""),
+    ("bad id", [*TO, "--text", "x", "--id", "a b"], "INVALID_ID", "a b"),
+    (
+        "failover on sms",
+        [*TO, "--text", "x", "--failover-text", "y"],
+        "FAILOVER_NOT_ALLOWED",
+        "",
+    ),
+    ("no recipient", ["--to", " , ", "--text", "x"], "MISSING_RECIPIENT", ""),
+    ("text twice", [*TO, "--text", "x", "--text-file", "f.txt"], "USAGE", ""),
+    ("unreadable text file", [*TO, "--text-file", "/nonexistent/file.txt"], "UNREADABLE_FILE", ""),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_error_line_and_sends_nothing(
+    run: Run, args: list[str], code: str, value: str
+) -> None:
+    result = run("send", *args)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"error: {code}: "), lines
+    assert value in lines[0]
+    assert all(line.startswith("hint: ") for line in lines[1:]), lines
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not run.db.exists() or run.rows() == []
+
+
+@pytest.mark.parametrize(("args", "code", "value"), [c[1:] for c in CASES[:6]], ids=[c[0] for c in CASES[:6]])
+def test_bad_input_with_json_prints_one_error_envelope(
+    run: Run, args: list[str], code: str, value: str
+) -> None:
+    result = run("send", *args, "--json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["data"] is None
+    assert doc["error"]["code"] == code
+    assert result.stderr == ""
+
+
+def test_bad_config_file_exits_2(run: Run, tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("[profiles.x\n", encoding="utf-8")
+    result = run("--config", str(config), "send", *TO, "--text", "x")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: CONFIG_PARSE:")
+
+
+def test_unknown_profile_exits_2_with_the_available_names(run: Run) -> None:
+    result = run("--profile", "nope", "send", *TO, "--text", "x")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: UNKNOWN_PROFILE:")
+    assert "sandbox" in result.stderr
+
+
+def test_unwritable_database_path_exits_2(run: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    result = run("--db", str(blocker / "sub" / "kmsg.sqlite"), "send", *TO, "--text", "x", db=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: DB_OPEN_FAILED:")

@@ -1,0 +1,157 @@
+"""`kmsg config ...`, `kmsg db ...` and `kmsg providers list` through the CLI."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+SECRET = "sk-SENTINEL-0123456789"
+
+
+def test_config_init_writes_a_private_starter_and_refuses_to_overwrite(
+    run: Run, isolated_env: Path
+) -> None:
+    first = run("config", "init")
+    assert first.exit_code == 0, first.stderr
+    path = isolated_env / ".config" / "kmsg" / "config.toml"
+    assert str(path) in first.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = run("config", "init")
+    assert again.exit_code == 2
+    assert again.stderr.startswith("error: CONFIG_EXISTS:")
+    assert "--force" in again.stderr
+    assert run("config", "init", "--force").exit_code == 0
+    # the starter file is valid and sends through its sandbox profile
+    assert run("config", "validate").exit_code == 0
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+
+
+def test_config_path_follows_flag_and_environment(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, doc = run.json("config", "path")
+    assert code == 0 and doc["data"]["source"] == "default"
+    monkeypatch.setenv("KMSG_CONFIG", str(tmp_path / "env.toml"))
+    code, doc = run.json("config", "path")
+    assert doc["data"] == {"path": str(tmp_path / "env.toml"), "exists": False, "source": "KMSG_CONFIG"}
+    result = run("--config", str(tmp_path / "flag.toml"), "config", "path")
+    assert result.stdout.strip() == str(tmp_path / "flag.toml")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+PLAINTEXT = f"""
+default_profile = "prod"
+[profiles.prod.providers.solapi]
+api_key = "env:SOLAPI_API_KEY"
+api_secret = "{SECRET}"
+"""
+
+
+def test_config_show_masks_secrets(run: Run, tmp_path: Path) -> None:
+    path = _write(tmp_path, PLAINTEXT)
+    for args in (("config", "show"), ("config", "show", "--json")):
+        result = run("--config", str(path), *args)
+        assert result.exit_code == 0, result.stderr
+        assert SECRET not in result.stdout + result.stderr
+        assert "env:SOLAPI_API_KEY" in result.stdout
+        assert "********" in result.stdout
+
+
+def test_config_validate_reports_unset_env_variables(run: Run, tmp_path: Path) -> None:
+    path = _write(tmp_path, PLAINTEXT)
+    result = run("--config", str(path), "config", "validate")
+    assert result.exit_code == 2
+    assert "SOLAPI_API_KEY" in result.stdout
+    assert result.stderr.startswith("error: CONFIG_INVALID:")
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_config_validate_passes_when_variables_resolve(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, PLAINTEXT.replace(f'"{SECRET}"', '"env:SOLAPI_API_SECRET"'))
+    monkeypatch.setenv("SOLAPI_API_KEY", "k")
+    monkeypatch.setenv("SOLAPI_API_SECRET", SECRET)
+    code, doc = run.json("--config", str(path), "config", "validate")
+    assert code == 0, doc
+    assert doc["data"]["valid"] is True and doc["data"]["active_profile"] == "prod"
+
+
+def test_group_readable_config_with_plaintext_secret_warns(run: Run, tmp_path: Path) -> None:
+    path = _write(tmp_path, PLAINTEXT)
+    path.chmod(0o644)
+    result = run("--config", str(path), "providers", "list")
+    assert result.exit_code == 0
+    assert "INSECURE_PERMISSIONS" in result.stderr
+
+
+def test_profile_precedence_through_the_cli(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(
+        tmp_path,
+        'default_profile = "a"\n[profiles.a.providers.mock]\n[profiles.b.providers.mock]\n'
+        '[profiles.c.providers.mock]\n',
+    )
+    monkeypatch.setenv("KMSG_CONFIG", str(path))
+    assert run.json("providers", "list")[1]["data"]["profile"] == "a"
+    monkeypatch.setenv("KMSG_PROFILE", "b")
+    assert run.json("providers", "list")[1]["data"]["profile"] == "b"
+    assert run.json("providers", "list", "-p", "c")[1]["data"]["profile"] == "c"
+
+
+def test_db_init_creates_the_schema_and_is_repeatable(run: Run) -> None:
+    code, doc = run.json("db", "init")
+    assert code == 0
+    assert doc["data"]["schema_version"] == 1
+    assert stat.S_IMODE(run.db.stat().st_mode) == 0o600
+    assert run("db", "init").exit_code == 0
+    names = {r["name"] for r in run.rows("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"kmsg_delivery_tracking", "kmsg_jobs"} <= names
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql"])
+def test_db_schema_prints_ddl_per_dialect(run: Run, dialect: str) -> None:
+    result = run("db", "schema", "--dialect", dialect)
+    assert result.exit_code == 0
+    assert "kmsg_delivery_tracking" in result.stdout and "idx_kmsg_jobs_dequeue" in result.stdout
+    code, doc = run.json("db", "schema", "--dialect", dialect)
+    assert doc["data"]["dialect"] == dialect and len(doc["data"]["statements"]) >= 7
+    if dialect == "mysql":
+        assert "TEXT PRIMARY KEY" not in result.stdout
+    if dialect == "postgres":
+        assert "JSONB" in result.stdout
+
+
+def test_db_schema_rejects_unknown_dialect(run: Run) -> None:
+    result = run("db", "schema", "--dialect", "oracle")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: USAGE:")
+
+
+def test_providers_list_shows_the_mock_as_simulated(run: Run) -> None:
+    code, doc = run.json("providers", "list")
+    assert code == 0
+    (mock,) = doc["data"]["providers"]
+    assert mock["id"] == "mock" and mock["simulated"] is True and mock["default"] is True
+    assert set(mock["types"]) == {"SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"}
+    assert json.dumps(doc)  # serialisable
+
+
+def test_environment_only_mode_builds_a_profile(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KMSG_PROVIDER", "mock")
+    code, doc = run.json("providers", "list")
+    assert code == 0
+    assert doc["data"]["profile"] == "env"
+    assert [p["id"] for p in doc["data"]["providers"]] == ["mock"]

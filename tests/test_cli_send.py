@@ -1,0 +1,293 @@
+"""`kmsg send` end to end on the embedded default (sandbox profile, mock provider, SQLite)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+
+def test_send_with_no_config_uses_the_sandbox_and_records_a_tracking_row(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "hello")
+    assert result.exit_code == 0, result.stderr
+    assert "01012345678" in result.stdout
+    assert "accepted by mock" in result.stdout
+    assert "no real message was delivered" in result.stdout
+    rows = run.rows()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["to"], row["type"], row["status"], row["provider_id"]) == (
+        "01012345678",
+        "SMS",
+        "SENT",
+        "mock",
+    )
+    assert row["provider_message_id"].startswith("mock-")
+    assert row["next_check_at"] == row["requested_at"] + 30_000
+    assert json.loads(row["metadata"])["simulated"] is True
+
+
+def test_json_envelope_labels_the_result_as_simulated(run: Run) -> None:
+    code, doc = run.json("send", "--to", "+82 10-1234-5678", "--text", "hello")
+    assert code == 0
+    assert set(doc) == {"ok", "data", "error", "warnings"}
+    assert doc["ok"] is True and doc["error"] is None
+    (item,) = doc["data"]["results"]
+    assert item["to"] == "01012345678"
+    assert item["accepted"] is True and item["simulated"] is True
+    assert "no real message was delivered" in item["note"]
+    assert {"code": "SIMULATED", "message": item["note"]} in doc["warnings"]
+    assert doc["data"]["summary"] == {"total": 1, "accepted": 1, "already_sent": 0, "failed": 0}
+
+
+def test_global_options_work_after_the_subcommand(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "hi", "--json", "-q")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["ok"] is True
+
+
+def test_an_option_value_that_looks_like_a_global_flag_stays_a_value(run: Run) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "--json", "--dry-run")
+    assert code == 0
+    assert doc["data"]["messages"][0]["text"] == "--json"
+
+
+def test_korean_text_over_90_bytes_becomes_lms(run: Run) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "가" * 46)
+    assert code == 0
+    assert doc["data"]["results"][0]["type"] == "LMS"
+    assert doc["data"]["results"][0]["bytes"] == 92
+    assert run.rows()[0]["type"] == "LMS"
+
+
+def test_several_recipients_with_one_rejected_exit_partial(run: Run) -> None:
+    code, doc = run.json(
+        "send", "--to", "010-1111-2222,010-1234-0000", "--to", "010-3333-4444", "--text", "x"
+    )
+    assert code == 5
+    assert doc["ok"] is False
+    assert doc["error"]["code"] == "PARTIAL_FAILURE"
+    assert doc["data"]["summary"]["accepted"] == 2
+    failed = [r for r in doc["data"]["results"] if not r["accepted"]]
+    assert [f["to"] for f in failed] == ["01012340000"]
+    assert failed[0]["error"]["code"] == "MOCK_REJECTED"
+    assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01033334444"]
+
+
+def test_all_recipients_failing_at_the_provider_exits_3(run: Run) -> None:
+    result = run("send", "--to", "010-1234-0000", "--text", "x")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: MOCK_REJECTED:")
+    assert run.rows() == []
+
+
+def test_the_same_id_is_not_sent_twice(run: Run) -> None:
+    first = run("send", "--to", "010-1234-5678", "--text", "x", "--id", "order-42")
+    assert first.exit_code == 0
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "order-42")
+    assert code == 0
+    (item,) = doc["data"]["results"]
+    assert item["already_sent"] is True and item["message_id"] == "order-42"
+    assert doc["data"]["summary"]["already_sent"] == 1
+    assert [r["message_id"] for r in run.rows()] == ["order-42"]
+
+
+def test_an_id_with_several_recipients_gives_each_its_own_id(run: Run) -> None:
+    result = run("send", "--to", "010-1111-2222,010-3333-4444", "--text", "x", "--id", "n1")
+    assert result.exit_code == 0
+    ids = sorted(r["message_id"] for r in run.rows())
+    assert ids == ["n1:01011112222", "n1:01033334444"]
+
+
+def test_a_duplicate_recipient_is_sent_once_with_a_warning(run: Run) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678,01012345678", "--text", "x")
+    assert code == 0
+    assert len(doc["data"]["results"]) == 1
+    assert any(w["code"] == "DUPLICATE_RECIPIENT" for w in doc["warnings"])
+
+
+def test_variables_are_interpolated_before_counting(run: Run) -> None:
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text", "#{name}님", "--var", "name=" + "가" * 45
+    )
+    assert code == 0
+    assert doc["data"]["results"][0]["type"] == "LMS"
+
+
+def test_text_from_stdin_and_from_a_file(run: Run, tmp_path: Path) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "-", "--dry-run", input="배포\n")
+    assert code == 0
+    assert doc["data"]["messages"][0]["text"] == "배포"
+    text_file = tmp_path / "msg.txt"
+    text_file.write_text("파일 본문\n", encoding="utf-8")
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text-file", str(text_file), "--dry-run")
+    assert code == 0
+    assert doc["data"]["messages"][0]["text"] == "파일 본문"
+
+
+def test_dry_run_shows_everything_and_sends_nothing(run: Run) -> None:
+    result = run(
+        "send", "--to", "+82 10 1234 5678", "--text", "#{n}님 안녕", "--var", "n=홍", "--dry-run"
+    )
+    assert result.exit_code == 0
+    for expected in ("01012345678", "SMS", "mock", "홍님 안녕", "nothing sent"):
+        assert expected in result.stdout
+    assert not run.db.exists()
+
+
+def test_scheduled_send_on_the_mock_is_pending_until_after_the_time(run: Run) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "later", "--at", "+2h")
+    assert code == 0
+    (row,) = run.rows()
+    assert row["status"] == "PENDING"
+    assert row["scheduled_at"] - row["requested_at"] == pytest.approx(2 * 3600 * 1000, abs=5000)
+    assert row["next_check_at"] == row["scheduled_at"] + 120_000
+    assert doc["data"]["results"][0]["scheduled_at"]
+
+
+def test_alimtalk_with_failover_records_the_fallback_in_metadata(run: Run) -> None:
+    result = run(
+        "send",
+        "--to",
+        "010-1234-5678",
+        "--template",
+        "WELCOME",
+        "--vars",
+        '{"name": "홍길동"}',
+        "--failover-text",
+        "#{name}님 환영합니다",
+    )
+    assert result.exit_code == 0, result.stderr
+    (row,) = run.rows()
+    assert row["type"] == "ALIMTALK"
+    metadata = json.loads(row["metadata"])
+    assert metadata["template_id"] == "WELCOME"
+    assert metadata["failover"]["text"] == "홍길동님 환영합니다"
+    assert metadata["failover"]["type"] == "SMS"
+
+
+def test_mms_needs_a_readable_image(run: Run, tmp_path: Path) -> None:
+    missing = run("send", "--to", "010-1234-5678", "--text", "x", "--image", str(tmp_path / "no.jpg"))
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("error: IMAGE_NOT_FOUND:")
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"\xff\xd8\xff" + b"0" * 100)
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--image", str(image))
+    assert code == 0
+    assert doc["data"]["results"][0]["type"] == "MMS"
+
+
+def test_unknown_provider_is_bad_input(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "x", "--provider", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: UNKNOWN_PROVIDER:")
+
+
+def test_a_configured_provider_without_a_client_exits_4(run: Run, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[profiles.prod.providers.solapi]\napi_key = "k"\napi_secret = "s"\n', encoding="utf-8"
+    )
+    result = run("--config", str(config), "-p", "prod", "send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 4
+    assert "PROVIDER_NOT_AVAILABLE" in result.stderr
+    assert run.rows() == []
+
+
+def test_missing_env_secret_exits_2_and_names_the_variable(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
+    monkeypatch.setenv("SOLAPI_API_KEY", "key")
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: MISSING_ENV:")
+    assert "SOLAPI_API_SECRET" in result.stderr
+
+
+def test_database_file_is_private(run: Run) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+    assert stat.S_IMODE(run.db.stat().st_mode) == 0o600
+
+
+def test_default_database_lives_in_the_user_data_dir(isolated_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kmsg_cli.cli.app import app
+
+    result = CliRunner().invoke(app, ["send", "--to", "010-1234-5678", "--text", "x"])
+    assert result.exit_code == 0, result.stderr
+    db = isolated_env / ".local" / "share" / "kmsg" / "kmsg.sqlite"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM kmsg_delivery_tracking").fetchone() == (1,)
+
+
+def test_version_and_help(run: Run) -> None:
+    from kmsg_cli import __version__
+
+    version = run("--version", db=False)
+    assert version.exit_code == 0 and version.stdout.strip() == f"kmsg {__version__}"
+    help_text = run("send", "--help", db=False)
+    assert help_text.exit_code == 0
+    assert "Examples" in help_text.stdout and "--dry-run" in help_text.stdout
+
+
+def test_unknown_option_is_a_one_line_usage_error(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--bogus")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "error: USAGE: No such option: --bogus"
+
+
+def _installed_kmsg() -> list[str]:
+    script = Path(sys.executable).with_name("kmsg")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("kmsg")
+    if found is None:
+        pytest.fail("the kmsg console script is not installed (pip install -e .)")
+    return [found]
+
+
+def test_installed_console_script_sends_on_the_sandbox(tmp_path: Path) -> None:
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    proc = subprocess.run(
+        [*_installed_kmsg(), "send", "--to", "010-1234-5678", "--text", "hello", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["data"]["results"][0]["status"] == "SENT"
+    db = tmp_path / "data" / "kmsg" / "kmsg.sqlite"
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM kmsg_delivery_tracking").fetchone()
+    assert count == 1
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("kmsg ")
+
+
+def test_requested_at_is_now(run: Run) -> None:
+    before = datetime.now(UTC).timestamp() * 1000
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+    after = datetime.now(UTC).timestamp() * 1000
+    (row,) = run.rows()
+    assert before - 1 <= row["requested_at"] <= after + 1
