@@ -18,7 +18,12 @@ CASES = [
     ("bad sender", [*TO, "--text", "x", "--from", "12"], "INVALID_PHONE", "12"),
     ("sms too long", [*TO, "--type", "SMS", "--text", "가" * 46], "TEXT_TOO_LONG", "92"),
     ("lms too long", [*TO, "--type", "LMS", "--text", "a" * 2001], "TEXT_TOO_LONG", "2001"),
-    ("subject on sms", [*TO, "--type", "SMS", "--text", "x", "--subject", "s"], "SUBJECT_NOT_ALLOWED", "s"),
+    (
+        "subject on sms",
+        [*TO, "--type", "SMS", "--text", "x", "--subject", "s"],
+        "SUBJECT_NOT_ALLOWED",
+        "s",
+    ),
     ("subject too long", [*TO, "--text", "x", "--subject", "가" * 21], "SUBJECT_TOO_LONG", ""),
     (
         "missing variables",
@@ -31,7 +36,12 @@ CASES = [
     ("bad type", [*TO, "--text", "x", "--type", "FAX"], "INVALID_TYPE", "FAX"),
     ("alimtalk without template", [*TO, "--type", "ALIMTALK"], "MISSING_TEMPLATE", ""),
     ("mms without image", [*TO, "--type", "MMS", "--text", "x"], "MISSING_IMAGE", ""),
-    ("past time", [*TO, "--text", "x", "--at", "2020-01-01 10:00"], "PAST_TIME", "2020-01-01 10:00"),
+    (
+        "past time",
+        [*TO, "--text", "x", "--at", "2020-01-01 10:00"],
+        "PAST_TIME",
+        "2020-01-01 10:00",
+    ),
     ("bad time", [*TO, "--text", "x", "--at", "tomorrow-ish"], "INVALID_TIME", "tomorrow-ish"),
     ("bad var", [*TO, "--text", "x", "--var", "novalue"], "INVALID_VARIABLE", "novalue"),
     ("bad vars json", [*TO, "--text", "x", "--vars", "[1,2]"], "INVALID_VARIABLE", ""),
@@ -48,7 +58,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "code", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("args", "code", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_exits_2_with_one_error_line_and_sends_nothing(
     run: Run, args: list[str], code: str, value: str
 ) -> None:
@@ -63,7 +75,9 @@ def test_bad_input_exits_2_with_one_error_line_and_sends_nothing(
     assert not run.db.exists() or run.rows() == []
 
 
-@pytest.mark.parametrize(("args", "code", "value"), [c[1:] for c in CASES[:6]], ids=[c[0] for c in CASES[:6]])
+@pytest.mark.parametrize(
+    ("args", "code", "value"), [c[1:] for c in CASES[:6]], ids=[c[0] for c in CASES[:6]]
+)
 def test_bad_input_with_json_prints_one_error_envelope(
     run: Run, args: list[str], code: str, value: str
 ) -> None:

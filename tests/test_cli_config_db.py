@@ -38,7 +38,11 @@ def test_config_path_follows_flag_and_environment(
     assert code == 0 and doc["data"]["source"] == "default"
     monkeypatch.setenv("KMSG_CONFIG", str(tmp_path / "env.toml"))
     code, doc = run.json("config", "path")
-    assert doc["data"] == {"path": str(tmp_path / "env.toml"), "exists": False, "source": "KMSG_CONFIG"}
+    assert doc["data"] == {
+        "path": str(tmp_path / "env.toml"),
+        "exists": False,
+        "source": "KMSG_CONFIG",
+    }
     result = run("--config", str(tmp_path / "flag.toml"), "config", "path")
     assert result.stdout.strip() == str(tmp_path / "flag.toml")
 
@@ -102,7 +106,7 @@ def test_profile_precedence_through_the_cli(
     path = _write(
         tmp_path,
         'default_profile = "a"\n[profiles.a.providers.mock]\n[profiles.b.providers.mock]\n'
-        '[profiles.c.providers.mock]\n',
+        "[profiles.c.providers.mock]\n",
     )
     monkeypatch.setenv("KMSG_CONFIG", str(path))
     assert run.json("providers", "list")[1]["data"]["profile"] == "a"
@@ -126,7 +130,7 @@ def test_db_schema_prints_ddl_per_dialect(run: Run, dialect: str) -> None:
     result = run("db", "schema", "--dialect", dialect)
     assert result.exit_code == 0
     assert "kmsg_delivery_tracking" in result.stdout and "idx_kmsg_jobs_dequeue" in result.stdout
-    code, doc = run.json("db", "schema", "--dialect", dialect)
+    _, doc = run.json("db", "schema", "--dialect", dialect)
     assert doc["data"]["dialect"] == dialect and len(doc["data"]["statements"]) >= 7
     if dialect == "mysql":
         assert "TEXT PRIMARY KEY" not in result.stdout

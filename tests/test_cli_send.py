@@ -125,12 +125,16 @@ def test_variables_are_interpolated_before_counting(run: Run) -> None:
 
 
 def test_text_from_stdin_and_from_a_file(run: Run, tmp_path: Path) -> None:
-    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "-", "--dry-run", input="배포\n")
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text", "-", "--dry-run", input="배포\n"
+    )
     assert code == 0
     assert doc["data"]["messages"][0]["text"] == "배포"
     text_file = tmp_path / "msg.txt"
     text_file.write_text("파일 본문\n", encoding="utf-8")
-    code, doc = run.json("send", "--to", "010-1234-5678", "--text-file", str(text_file), "--dry-run")
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text-file", str(text_file), "--dry-run"
+    )
     assert code == 0
     assert doc["data"]["messages"][0]["text"] == "파일 본문"
 
@@ -177,7 +181,9 @@ def test_alimtalk_with_failover_records_the_fallback_in_metadata(run: Run) -> No
 
 
 def test_mms_needs_a_readable_image(run: Run, tmp_path: Path) -> None:
-    missing = run("send", "--to", "010-1234-5678", "--text", "x", "--image", str(tmp_path / "no.jpg"))
+    missing = run(
+        "send", "--to", "010-1234-5678", "--text", "x", "--image", str(tmp_path / "no.jpg")
+    )
     assert missing.exit_code == 2
     assert missing.stderr.startswith("error: IMAGE_NOT_FOUND:")
     image = tmp_path / "a.jpg"
@@ -198,7 +204,9 @@ def test_a_configured_provider_without_a_client_exits_4(run: Run, tmp_path: Path
     config.write_text(
         '[profiles.prod.providers.solapi]\napi_key = "k"\napi_secret = "s"\n', encoding="utf-8"
     )
-    result = run("--config", str(config), "-p", "prod", "send", "--to", "010-1234-5678", "--text", "x")
+    result = run(
+        "--config", str(config), "-p", "prod", "send", "--to", "010-1234-5678", "--text", "x"
+    )
     assert result.exit_code == 4
     assert "PROVIDER_NOT_AVAILABLE" in result.stderr
     assert run.rows() == []
