@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kmsg_cli import config as cfg
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.errors import ConfigError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +32,8 @@ def init(
       kmsg config init
       kmsg config init --config ./kmsg.toml --force
     """
+    from kmsg_cli import config as cfg
+
     runtime = runtime_of(ctx)
     path, _ = cfg.resolve_config_path(runtime.options.config, runtime.environ)
     written = cfg.write_starter_config(path, force=force)
@@ -54,6 +54,8 @@ def show(ctx: typer.Context) -> None:
       kmsg config show
       kmsg --profile prod config show --json
     """
+    from kmsg_cli import config as cfg
+
     runtime = runtime_of(ctx)
     loaded = runtime.config()
     profile = runtime.profile()
@@ -90,6 +92,9 @@ def validate(ctx: typer.Context) -> None:
       kmsg config validate
       KMSG_CONFIG=./kmsg.toml kmsg config validate --json
     """
+    from kmsg_cli import config as cfg
+    from kmsg_cli.errors import ConfigError
+
     runtime = runtime_of(ctx)
     loaded = runtime.config()
     problems = list(cfg.validate_config(loaded, runtime.environ))
@@ -144,6 +149,8 @@ def path(ctx: typer.Context) -> None:
       kmsg config path
       $EDITOR "$(kmsg config path)"
     """
+    from kmsg_cli import config as cfg
+
     runtime = runtime_of(ctx)
     config_path, source = cfg.resolve_config_path(runtime.options.config, runtime.environ)
     data = {"path": str(config_path), "exists": config_path.exists(), "source": source}

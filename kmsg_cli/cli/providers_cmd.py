@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.providers.catalog import capabilities
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,6 +27,8 @@ def list_providers(ctx: typer.Context) -> None:
       kmsg providers list
       kmsg --profile prod providers list --json
     """
+    from kmsg_cli.providers.catalog import capabilities
+
     runtime = runtime_of(ctx)
     profile = runtime.profile()
     rows: list[dict[str, Any]] = []

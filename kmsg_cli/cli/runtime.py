@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kmsg_cli import config as cfg
 from kmsg_cli.cli.output import Output
 
 if TYPE_CHECKING:
+    from kmsg_cli import config as cfg
     from kmsg_cli.pool import ProviderPool
     from kmsg_cli.store.base import Store
 
@@ -52,6 +52,8 @@ class Runtime:
 
     def config(self) -> cfg.LoadedConfig:
         if self._config is None:
+            from kmsg_cli import config as cfg
+
             path, source = cfg.resolve_config_path(self.options.config, self.environ)
             self._config = cfg.load_config(path, source)
             warning = cfg.insecure_permissions_warning(self._config)
@@ -62,6 +64,8 @@ class Runtime:
 
     def profile(self) -> cfg.Profile:
         if self._profile is None:
+            from kmsg_cli import config as cfg
+
             self._profile = cfg.select_profile(
                 self.config(), flag=self.options.profile, environ=self.environ
             )
@@ -76,7 +80,9 @@ class Runtime:
         profile_db = self.profile().db
         if profile_db:
             return profile_db
-        return str(cfg.default_db_path())
+        from kmsg_cli.config import default_db_path
+
+        return str(default_db_path())
 
     def store(self) -> Store:
         if self._store is None:

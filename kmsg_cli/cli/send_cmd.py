@@ -11,7 +11,6 @@ import typer
 
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.errors import InvalidInput, UsageError
-from kmsg_cli.models import MessageDraft
 
 HELP = """Send one message to one or more recipients.
 
@@ -86,6 +85,7 @@ def send(
 ) -> None:
     from kmsg_cli import normalize, sending
     from kmsg_cli.cli import send_view
+    from kmsg_cli.models import MessageDraft
 
     runtime = runtime_of(ctx)
     out = runtime.out
