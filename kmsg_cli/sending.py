@@ -9,6 +9,7 @@ accepted earlier and is not sent again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +35,8 @@ from kmsg_cli.models import (
 from kmsg_cli.providers.base import Provider
 from kmsg_cli.routing import Need, route
 from kmsg_cli.store.base import Store
+
+log = logging.getLogger("kmsg.send")
 
 FIRST_CHECK_MS = 30_000  # first delivery check after an immediate send
 SCHEDULED_GRACE_MS = 120_000  # first check after the scheduled time
@@ -178,6 +181,7 @@ def send(
         size = max(1, client.capabilities.max_batch)
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
+            log.info("sending %d message(s) through provider %s", len(batch), provider_id)
             results = _send_batch(client, batch, report)
             rows = [
                 tracking_row(message, result, now=now)
@@ -186,6 +190,7 @@ def send(
             ]
             if rows:
                 store.insert_tracking(rows)
+                log.debug("recorded %d tracking row(s)", len(rows))
             report.outcomes.extend(
                 Outcome(message, provider_id, result=result)
                 for message, result in zip(batch, results, strict=True)

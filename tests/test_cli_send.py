@@ -299,3 +299,27 @@ def test_requested_at_is_now(run: Run) -> None:
     after = datetime.now(UTC).timestamp() * 1000
     (row,) = run.rows()
     assert before - 1 <= row["requested_at"] <= after + 1
+
+
+def test_an_internal_error_is_one_line_and_exit_1(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kmsg_cli.sending
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(kmsg_cli.sending, "send", broken)
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "error: INTERNAL_ERROR: RuntimeError: boom second line"
+    assert "Traceback" not in result.stderr
+    verbose = run("-vv", "send", "--to", "010-1234-5678", "--text", "x")
+    assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+
+
+def test_verbose_logs_go_to_stderr(run: Run) -> None:
+    result = run("-v", "send", "--to", "010-1234-5678", "--text", "x", "--json")
+    assert result.exit_code == 0
+    assert "sending 1 message(s) through provider mock" in result.stderr
+    json.loads(result.stdout)  # stdout stays one JSON document

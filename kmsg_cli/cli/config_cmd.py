@@ -78,7 +78,8 @@ def show(ctx: typer.Context) -> None:
             console.print(cfg.dump_toml(masked).rstrip(), markup=False, highlight=False)
         else:
             for pid, provider in profile.providers.items():
-                console.print(f"provider {pid}: {provider.describe()}", markup=False)
+                settings = ", ".join(f"{k}={v}" for k, v in provider.describe().items())
+                console.print(f"provider {pid}: {settings}", markup=False)
 
     runtime.out.result(data, render)
 
