@@ -163,10 +163,39 @@ class SendResult:
     group_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    provider_code: str | None = None  # the vendor's own code, e.g. SOLAPI "1062"
     retryable: bool = False
     outcome_unknown: bool = False
     simulated: bool = False
     warnings: tuple[Notice, ...] = ()
+    raw: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What a provider says now about one accepted message.
+
+    `status` is None when the provider's code is not one kmsg knows: the row keeps its status
+    and is checked again, with the code kept in `provider_status_code`.
+    """
+
+    provider_message_id: str
+    status: DeliveryStatus | None
+    provider_status_code: str | None = None
+    provider_status_message: str | None = None
+    sent_at: int | None = None
+    delivered_at: int | None = None
+    failed_at: int | None = None
+    replaced: bool = False  # the vendor delivered its own SMS fallback instead (native failover)
+    raw: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    provider_id: str
+    amount: float
+    currency: str = "KRW"
+    point: float | None = None
     raw: Mapping[str, Any] | None = None
 
 

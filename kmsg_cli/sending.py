@@ -10,7 +10,9 @@ accepted earlier and is not sent again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -160,9 +162,20 @@ def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) ->
 
 
 def send(
-    planned: Sequence[Planned], *, source: ProviderSource, store: Store, now: datetime
+    planned: Sequence[Planned],
+    *,
+    source: ProviderSource,
+    store: Store,
+    now: datetime,
+    max_attempts: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
-    """Send planned messages and record accepted ones; see the module docstring."""
+    """Send planned messages and record accepted ones; see the module docstring.
+
+    Failures that surely left nothing accepted (connection refused, 429/503, a per-message
+    outage) are retried up to `max_attempts` with exponential backoff and jitter, honouring
+    Retry-After. An unknown outcome is never retried here.
+    """
     report = SendReport()
     previous = store.find_tracking([p.message.message_id for p in planned])
     todo: dict[str, list[Message]] = {}
@@ -173,8 +186,12 @@ def send(
         else:
             todo.setdefault(item.provider_id, []).append(item.message)
 
-    # Build every client first: a missing credential stops the run before any send.
+    # Build every client and check every message first: a missing credential or sender
+    # stops the run before any send.
     clients = {provider_id: source.get(provider_id) for provider_id in todo}
+    for provider_id, messages in todo.items():
+        for message in messages:
+            clients[provider_id].validate(message)
 
     for provider_id, messages in todo.items():
         client = clients[provider_id]
@@ -182,7 +199,7 @@ def send(
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
-            results = _send_batch(client, batch, report)
+            results = _send_with_retries(client, batch, report, max_attempts, sleep)
             rows = [
                 tracking_row(message, result, now=now)
                 for message, result in zip(batch, results, strict=True)
@@ -200,25 +217,71 @@ def send(
     return report
 
 
-def _send_batch(client: Provider, batch: Sequence[Message], report: SendReport) -> list[SendResult]:
-    try:
-        results = client.send(batch)
-    except ProviderError as error:
-        report.errors.append(error)
-        return [_failed(message, client.id, error) for message in batch]
-    if len(results) != len(batch):
-        raise RuntimeError(f"provider {client.id} returned {len(results)} results for {len(batch)}")
-    for result in results:
+RETRY_BASE_SECONDS = 0.25
+RETRY_CAP_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 120.0
+
+
+def backoff(attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before attempt `attempt + 1`: Retry-After, else 2^n with jitter."""
+    if retry_after is not None:
+        return max(0.0, float(retry_after))
+    ceiling: float = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * float(2 ** (attempt - 1)))
+    return ceiling * (0.5 + random.random() / 2)
+
+
+def _send_with_retries(
+    client: Provider,
+    batch: Sequence[Message],
+    report: SendReport,
+    max_attempts: int,
+    sleep: Callable[[float], None],
+) -> list[SendResult]:
+    final: dict[str, SendResult] = {}
+    pending = list(batch)
+    for attempt in range(1, max_attempts + 1):
+        last = attempt == max_attempts
+        try:
+            results = client.send(pending)
+        except ProviderError as error:
+            wait = backoff(attempt, error.retry_after)
+            if error.retryable and not error.outcome_unknown and not last:
+                if wait <= MAX_RETRY_AFTER_SECONDS:
+                    log.warning("%s; retrying in %.1f s", error.message, wait)
+                    sleep(wait)
+                    continue
+            report.errors.append(error)
+            final.update((m.message_id, _failed(m, client.id, error)) for m in pending)
+            break
+        if len(results) != len(pending):
+            raise RuntimeError(
+                f"provider {client.id} returned {len(results)} results for {len(pending)}"
+            )
+        retry = []
+        for message, result in zip(pending, results, strict=True):
+            if not result.accepted and result.retryable and not result.outcome_unknown and not last:
+                retry.append(message)
+            else:
+                final[message.message_id] = result
+        if not retry:
+            break
+        wait = backoff(attempt)
+        log.warning("%d message(s) failed temporarily; retrying in %.1f s", len(retry), wait)
+        sleep(wait)
+        pending = retry
+    for message in batch:
+        result = final[message.message_id]
         if not result.accepted and result.error_code:
             report.errors.append(
                 ProviderError(
                     result.error_message or result.error_code,
                     code=result.error_code,
                     provider_id=client.id,
+                    provider_code=result.provider_code,
                     retryable=result.retryable,
                 )
             )
-    return results
+    return [final[m.message_id] for m in batch]
 
 
 def _failed(message: Message, provider_id: str, error: ProviderError) -> SendResult:

@@ -22,7 +22,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
     ("kmsg_cli.config", ("kmsg_cli.errors", "kmsg_cli.models")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
-    ("kmsg_cli.providers", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers")),
+    (
+        "kmsg_cli.providers",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
+    ),
     ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store")),
     (
         "kmsg_cli.sending",

@@ -54,6 +54,9 @@ class Exploding:
         self.unknown = unknown
         self.calls: list[Sequence[Message]] = []
 
+    def validate(self, message: Message) -> None:
+        pass
+
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
         self.calls.append(messages)
         raise ProviderError(

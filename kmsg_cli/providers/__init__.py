@@ -12,6 +12,7 @@ from kmsg_cli.providers.catalog import capabilities
 
 _FACTORIES: dict[str, str] = {
     "mock": "kmsg_cli.providers.mock:MockProvider",
+    "solapi": "kmsg_cli.providers.solapi:SolapiProvider",
 }
 
 

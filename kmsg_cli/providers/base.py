@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
-from kmsg_cli.models import Message, SendResult
+from kmsg_cli.models import Balance, Message, SendResult, StatusUpdate
 from kmsg_cli.providers.catalog import Capabilities
 
 SIMULATED_NOTE = "mock provider: no real message was delivered"
@@ -24,6 +25,33 @@ class Provider(Protocol):
     type: str
     capabilities: Capabilities
 
+    def validate(self, message: Message) -> None:
+        """Raise InvalidInput/ConfigError for what the vendor would surely reject."""
+        ...
+
     def send(self, messages: Sequence[Message]) -> list[SendResult]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    """A provider that can say what became of accepted messages."""
+
+    def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        """Current status by provider message id; ids the vendor does not know are absent."""
+        ...
+
+
+@runtime_checkable
+class SentFinder(Protocol):
+    """A provider that can find messages by recipient and time window (our id inside)."""
+
+    def find_sent(
+        self, to: str, *, since: datetime, until: datetime
+    ) -> dict[str, tuple[str, StatusUpdate]]: ...
+
+
+@runtime_checkable
+class BalanceSource(Protocol):
+    def balance(self) -> Balance: ...

@@ -50,7 +50,6 @@ CATALOG: dict[str, Capabilities] = {
         balance=True,
         native_failover=True,
         max_batch=10_000,
-        available=False,
         summary="SOLAPI REST API",
     ),
     "iwinv": Capabilities(

@@ -40,6 +40,9 @@ class MockProvider:
         self.latency = float(settings.get("latency_ms", 0)) / 1000.0
         self.sent: list[Message] = []  # what was "delivered", for tests and demos
 
+    def validate(self, message: Message) -> None:
+        return None  # the mock accepts anything the message rules allow
+
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
         if self.latency:
             time.sleep(self.latency)

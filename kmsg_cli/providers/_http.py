@@ -1,0 +1,158 @@
+"""The HTTP boundary shared by provider clients.
+
+Every httpx exception is mapped here, once, into `ProviderError`. What matters most is
+whether the request could have reached the vendor:
+
+| failure                                   | sent? | retryable | outcome_unknown (for sends) |
+|-------------------------------------------|-------|-----------|-----------------------------|
+| connect refused / DNS / TLS / connect timeout / pool timeout | no | yes | no        |
+| write error / write timeout (body incomplete) | no  | yes       | no                          |
+| read timeout, connection reset or closed before the answer | yes | no for sends | yes       |
+
+A send whose outcome is unknown must never be re-sent blindly (SPEC §8); a lookup can simply
+be asked again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kmsg_cli import __version__
+from kmsg_cli.errors import ProviderError
+
+log = logging.getLogger("kmsg.http")
+
+USER_AGENT = f"kmsg/{__version__}"
+
+
+def new_client(settings: Mapping[str, Any]) -> httpx.Client:
+    """An httpx client with kmsg's timeouts (connect 5 s, read 30 s unless configured)."""
+    connect = float(settings.get("connect_timeout") or 5.0)
+    read = float(settings.get("read_timeout") or 30.0)
+    return httpx.Client(
+        timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def send_request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    provider_id: str,
+    sends: bool,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    params: Any = None,
+) -> httpx.Response:
+    """Perform one request; map transport failures to ProviderError (see the module table).
+
+    `sends` is true when the request hands messages to the vendor: then a failure after the
+    request went out is an unknown outcome instead of a retryable error.
+    """
+    content = None
+    request_headers = dict(headers or {})
+    if json_body is not None:
+        content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+        request_headers.setdefault("Content-Type", "application/json")
+    started = time.monotonic()
+    try:
+        response = client.request(
+            method, url, content=content, params=params, headers=request_headers
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise ProviderError(
+            f"cannot reach {provider_id} at {_origin(url)}: {_reason(exc)}",
+            code="NETWORK_ERROR" if isinstance(exc, httpx.ConnectError) else "NETWORK_TIMEOUT",
+            provider_id=provider_id,
+            retryable=True,
+            details={"stage": "connect"},
+            hint="check the network and the provider's base_url",
+        ) from None
+    except (httpx.WriteError, httpx.WriteTimeout) as exc:
+        raise ProviderError(
+            f"sending the request to {provider_id} failed: {_reason(exc)}",
+            code="NETWORK_ERROR",
+            provider_id=provider_id,
+            retryable=True,
+            details={"stage": "write"},
+        ) from None
+    except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+        timeout = isinstance(exc, httpx.ReadTimeout)
+        what = "no answer in time" if timeout else f"connection lost: {_reason(exc)}"
+        raise ProviderError(
+            f"{provider_id} did not answer ({what})"
+            + ("; the messages may or may not have been accepted" if sends else ""),
+            code="NETWORK_TIMEOUT" if timeout else "NETWORK_ERROR",
+            provider_id=provider_id,
+            retryable=not sends,
+            outcome_unknown=sends,
+            details={"stage": "read"},
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ProviderError(
+            f"request to {provider_id} failed: {_reason(exc)}",
+            code="NETWORK_ERROR",
+            provider_id=provider_id,
+            retryable=not sends,
+            outcome_unknown=sends,
+        ) from None
+    log.debug(
+        "%s %s -> %s in %.0f ms",
+        method,
+        _origin(url) + httpx.URL(url).path,
+        response.status_code,
+        (time.monotonic() - started) * 1000,
+    )
+    return response
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The decoded JSON body, or None when the body is not JSON (an HTML error page, ...)."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, moment.timestamp() - current)
+
+
+def body_excerpt(response: httpx.Response, limit: int = 80) -> str:
+    """A short one-line excerpt of a body for error messages."""
+    text = " ".join(response.text.split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
