@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from kmsg_cli.config import Profile
@@ -34,7 +34,7 @@ from kmsg_cli.models import (
     TrackingRow,
     epoch_ms,
 )
-from kmsg_cli.providers.base import Provider
+from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, route
 from kmsg_cli.store.base import Store
 
@@ -200,6 +200,7 @@ def send(
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
             results = _send_with_retries(client, batch, report, max_attempts, sleep)
+            results = reconcile(client, batch, results, now=now)
             rows = [
                 tracking_row(message, result, now=now)
                 for message, result in zip(batch, results, strict=True)
@@ -238,6 +239,7 @@ def _send_with_retries(
     sleep: Callable[[float], None],
 ) -> list[SendResult]:
     final: dict[str, SendResult] = {}
+    whole_request: set[str] = set()  # failed with the request itself, already in report.errors
     pending = list(batch)
     for attempt in range(1, max_attempts + 1):
         last = attempt == max_attempts
@@ -252,6 +254,7 @@ def _send_with_retries(
                     continue
             report.errors.append(error)
             final.update((m.message_id, _failed(m, client.id, error)) for m in pending)
+            whole_request.update(m.message_id for m in pending)
             break
         if len(results) != len(pending):
             raise RuntimeError(
@@ -271,6 +274,8 @@ def _send_with_retries(
         pending = retry
     for message in batch:
         result = final[message.message_id]
+        if message.message_id in whole_request:
+            continue
         if not result.accepted and result.error_code:
             report.errors.append(
                 ProviderError(
@@ -282,6 +287,55 @@ def _send_with_retries(
                 )
             )
     return [final[m.message_id] for m in batch]
+
+
+RECONCILE_WINDOW = timedelta(minutes=10)
+
+
+def reconcile(
+    client: Provider, batch: Sequence[Message], results: Sequence[SendResult], *, now: datetime
+) -> list[SendResult]:
+    """Resolve unknown outcomes by asking the vendor for our id (SPEC §8).
+
+    A message found at the vendor was accepted; one not found stays unknown (it may still
+    be on its way), and is never re-sent from here.
+    """
+    resolved = list(results)
+    if not isinstance(client, SentFinder):
+        return resolved
+    for index, (message, result) in enumerate(zip(batch, results, strict=True)):
+        if not result.outcome_unknown:
+            continue
+        try:
+            found = client.find_sent(
+                message.to.number, since=now - RECONCILE_WINDOW, until=now + RECONCILE_WINDOW
+            )
+        except ProviderError as error:
+            log.warning(
+                "could not look up %s after an unknown outcome: %s", message.message_id, error
+            )
+            continue
+        match = found.get(message.message_id)
+        if match is None:
+            continue
+        provider_message_id, update = match
+        log.info("message %s was accepted after all (found at the provider)", message.message_id)
+        group = update.raw.get("groupId") if update.raw else None
+        resolved[index] = SendResult(
+            message_id=message.message_id,
+            provider_id=result.provider_id,
+            accepted=True,
+            status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
+            provider_message_id=provider_message_id,
+            group_id=str(group) if group else None,
+            warnings=(
+                Notice(
+                    "RECONCILED",
+                    "the answer was lost; the provider confirms it accepted the message",
+                ),
+            ),
+        )
+    return resolved
 
 
 def _failed(message: Message, provider_id: str, error: ProviderError) -> SendResult:

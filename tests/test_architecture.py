@@ -43,6 +43,17 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         "kmsg_cli.pool",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config", "kmsg_cli.providers"),
     ),
+    (
+        "kmsg_cli.doctor",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.config",
+            "kmsg_cli.pool",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.providers.catalog",
+        ),
+    ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
     ("kmsg_cli", ()),

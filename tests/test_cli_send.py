@@ -201,9 +201,7 @@ def test_unknown_provider_is_bad_input(run: Run) -> None:
 
 def test_a_configured_provider_without_a_client_exits_4(run: Run, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(
-        '[profiles.prod.providers.iwinv]\napi_key = "k"\n', encoding="utf-8"
-    )
+    config.write_text('[profiles.prod.providers.iwinv]\napi_key = "k"\n', encoding="utf-8")
     result = run(
         "--config", str(config), "-p", "prod", "send", "--to", "010-1234-5678", "--text", "x"
     )

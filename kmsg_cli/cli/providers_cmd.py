@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -77,3 +77,137 @@ def list_providers(ctx: typer.Context) -> None:
         console.print(table)
 
     runtime.out.result({"profile": profile.name, "providers": rows}, render)
+
+
+@app.command("balance")
+@reports_errors
+def balance(
+    ctx: typer.Context,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Only this provider id.")
+    ] = None,
+) -> None:
+    """Show the remaining balance of the providers that report one.
+
+    [dim]Examples:[/]
+      kmsg providers balance
+      kmsg -p prod providers balance --provider solapi --json
+    """
+    from kmsg_cli.errors import InvalidInput, UnsupportedFeature
+    from kmsg_cli.providers.base import BalanceSource
+    from kmsg_cli.providers.catalog import capabilities
+
+    runtime = runtime_of(ctx)
+    profile = runtime.profile()
+    if provider is not None and provider not in profile.providers:
+        raise InvalidInput(
+            f"unknown provider '{provider}' in profile '{profile.name}'",
+            code="UNKNOWN_PROVIDER",
+            field="provider",
+            value=provider,
+            hint="kmsg providers list",
+        )
+    ids = [provider] if provider else list(profile.providers)
+    rows: list[dict[str, Any]] = []
+    for provider_id in ids:
+        caps = capabilities(profile.providers[provider_id].type)
+        if not caps.balance or not caps.available:
+            rows.append({"id": provider_id, "supported": False})
+            continue
+        client = runtime.pool().get(provider_id)
+        if not isinstance(client, BalanceSource):
+            rows.append({"id": provider_id, "supported": False})
+            continue
+        result = client.balance()
+        rows.append(
+            {
+                "id": provider_id,
+                "supported": True,
+                "amount": result.amount,
+                "currency": result.currency,
+                "point": result.point,
+            }
+        )
+    if provider and not rows[0]["supported"]:
+        raise UnsupportedFeature(
+            f"provider '{provider}' cannot report a balance",
+            code="UNSUPPORTED_BY_PROVIDER",
+            field="provider",
+            value=provider,
+        )
+
+    def render(console: Console) -> None:
+        for row in rows:
+            if row["supported"]:
+                point = f" (point {row['point']:,.0f})" if row.get("point") else ""
+                console.print(
+                    f"{row['id']}: {row['amount']:,.0f} {row['currency']}{point}", markup=False
+                )
+            else:
+                console.print(f"{row['id']}: balance not available", markup=False)
+
+    runtime.out.result({"profile": profile.name, "balances": rows}, render)
+
+
+@app.command("doctor")
+@reports_errors
+def doctor(ctx: typer.Context) -> None:
+    """Check that every provider of the profile is ready: credentials, keys, sender, channel.
+
+    Prints PASS/WARN/FAIL/SKIP per check with a `next:` hint; exits 2 when any check fails.
+
+    [dim]Examples:[/]
+      kmsg providers doctor
+      KMSG_PROVIDER=solapi kmsg providers doctor --json
+    """
+    from kmsg_cli.doctor import examine
+    from kmsg_cli.errors import ConfigError
+
+    runtime = runtime_of(ctx)
+    profile = runtime.profile()
+    reports = examine(profile, runtime.environ, runtime.pool())
+    ok = all(r.ok for r in reports)
+    data = {
+        "profile": profile.name,
+        "ok": ok,
+        "providers": [
+            {
+                "id": r.provider_id,
+                "type": r.type,
+                "ok": r.ok,
+                "checks": [c.to_dict() for c in r.checks],
+            }
+            for r in reports
+        ],
+    }
+
+    def render(console: Console) -> None:
+        from rich.markup import escape
+
+        colours = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "SKIP": "dim"}
+        for report in reports:
+            console.print(f"{report.provider_id} ({report.type})", markup=False)
+            for check in report.checks:
+                colour = colours[check.result]
+                console.print(
+                    f"  [{colour}]{check.result}[/] {escape(check.name)}: {escape(check.message)}",
+                    markup=True,
+                    highlight=False,
+                )
+                if check.next and check.result in ("FAIL", "WARN"):
+                    console.print(f"    next: {check.next}", markup=False)
+
+    if ok:
+        runtime.out.result(data, render)
+        return
+    failed = sum(1 for r in reports for c in r.checks if c.result == "FAIL")
+    runtime.out.result(
+        data,
+        render,
+        ok=False,
+        error=ConfigError(
+            f"{failed} readiness check{'s' if failed != 1 else ''} failed",
+            code="NOT_READY",
+        ),
+    )
+    raise typer.Exit(2)

@@ -1,0 +1,267 @@
+"""`kmsg send` / `providers` end to end against the fake SOLAPI server (real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Run
+from tests.fakes import fixtures
+from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
+
+fake_solapi = fixtures.fake_solapi
+
+SENDER = "0212345678"
+PF_ID = "KA01PF0000000000000000000000"
+
+
+@pytest.fixture
+def solapi(fake_solapi: FakeSolapi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSolapi:
+    """A profile `live` pointing at the fake, credentials in the environment."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+default_profile = "live"
+[profiles.live.providers.solapi]
+type = "solapi"
+api_key = "env:SOLAPI_API_KEY"
+api_secret = "env:SOLAPI_API_SECRET"
+sender = "{SENDER}"
+kakao_pf_id = "{PF_ID}"
+base_url = "{fake_solapi.base_url}"
+read_timeout = 1.0
+""",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    return fake_solapi
+
+
+def sends(fake: FakeSolapi) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if r["path"] == "/messages/v4/send-many/detail"]
+
+
+def test_sms_is_accepted_and_tracked_with_provider_and_group_ids(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "hello", "--id", "n-1")
+    assert code == 0, doc
+    (result,) = doc["data"]["results"]
+    assert result["simulated"] is False and result["status"] == "SENT"
+    (stored,) = solapi.accepted_messages()
+    assert stored["to"] == "01012345678" and stored["type"] == "SMS" and stored["from"] == SENDER
+    assert stored["customFields"] == {"kmsgId": "n-1"}
+    (row,) = run.rows()
+    assert row["provider_id"] == "solapi"
+    assert row["provider_message_id"] == stored["messageId"]
+    assert json.loads(row["metadata"])["group_id"] == stored["groupId"]
+    # the same id is not submitted again
+    assert run("send", "--to", "010-1234-5678", "--text", "hello", "--id", "n-1").exit_code == 0
+    assert len(solapi.accepted_messages()) == 1
+
+
+def test_long_korean_text_goes_out_as_lms(run: Run, solapi: FakeSolapi) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "가" * 46).exit_code == 0
+    (stored,) = solapi.accepted_messages()
+    assert stored["type"] == "LMS" and stored["text"] == "가" * 46
+
+
+def test_mms_uploads_the_image_then_sends(run: Run, solapi: FakeSolapi, tmp_path: Path) -> None:
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2048))
+    result = run("send", "--to", "010-1234-5678", "--text", "사진", "--image", str(image))
+    assert result.exit_code == 0, result.stderr
+    assert [r["path"] for r in solapi.requests] == [
+        "/storage/v1/files",
+        "/messages/v4/send-many/detail",
+    ]
+    (stored,) = solapi.accepted_messages()
+    assert stored["type"] == "MMS" and stored["imageId"].startswith("ST01")
+
+
+def test_alimtalk_with_variables_and_failover_text(run: Run, solapi: FakeSolapi) -> None:
+    result = run(
+        "send",
+        "--to",
+        "010-1234-5678",
+        "--template",
+        "TPL_WELCOME",
+        "--vars",
+        '{"name": "홍길동", "code": "1234"}',
+        "--failover-text",
+        "#{name}님 인증번호는 #{code}입니다",
+    )
+    assert result.exit_code == 0, result.stderr
+    (request,) = sends(solapi)
+    (entry,) = request["body"]["messages"]
+    assert entry["type"] == "ATA"
+    assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍길동", "#{code}": "1234"}
+    assert entry["kakaoOptions"]["disableSms"] is False
+    assert entry["text"] == "홍길동님 인증번호는 1234입니다"
+    assert solapi.accepted_messages()[0]["type"] == "ATA"
+
+
+def test_alimtalk_with_missing_template_variable_is_rejected_by_the_vendor(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--var", "name=홍")
+    assert result.exit_code == 3
+    assert "TEMPLATE_MISMATCH" in result.stderr and "1043" in result.stderr
+
+
+def test_scheduled_send_passes_the_time_to_solapi(run: Run, solapi: FakeSolapi) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "later", "--at", "+2h")
+    assert code == 0, doc
+    (request,) = sends(solapi)
+    assert request["body"]["scheduledDate"].endswith("Z")
+    (row,) = run.rows()
+    assert row["status"] == "PENDING" and row["next_check_at"] == row["scheduled_at"] + 120_000
+
+
+def test_a_rejected_recipient_beside_accepted_ones_exits_5(run: Run, solapi: FakeSolapi) -> None:
+    solapi.blocked.add("01099990000")
+    code, doc = run.json("send", "--to", "010-1234-5678,010-9999-0000", "--text", "x")
+    assert code == 5
+    failed = [r for r in doc["data"]["results"] if not r["accepted"]]
+    assert failed[0]["to"] == "01099990000"
+    assert failed[0]["error"]["code"] == "BLOCKED_RECIPIENT"
+    assert "1060" in failed[0]["error"]["message"]
+    assert [r["to"] for r in run.rows()] == ["01012345678"]
+
+
+def test_all_recipients_rejected_exits_3(run: Run, solapi: FakeSolapi) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "x", "--from", "0299999999")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: SENDER_NOT_REGISTERED: SOLAPI 1062")
+    assert run.rows() == []
+
+
+def test_wrong_key_exits_2_without_showing_the_secret(
+    run: Run, solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLAPI_API_SECRET", "WRONG-SECRET-sentinel-42")
+    for args in (("send", "--to", "010-1234-5678", "--text", "x"), ("providers", "doctor")):
+        for extra in ((), ("--json",), ("-vv",)):
+            result = run(*args, *extra)
+            assert result.exit_code == 2, (args, extra, result.stdout, result.stderr)
+            assert "WRONG-SECRET-sentinel-42" not in result.stdout + result.stderr
+            assert DEFAULT_API_SECRET not in result.stdout + result.stderr
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert "AUTHENTICATION_FAILED" in result.stderr and "api_secret" in result.stderr
+    assert solapi.accepted_messages() == []
+
+
+def test_rate_limit_then_success_sends_once(run: Run, solapi: FakeSolapi) -> None:
+    solapi.script = ["429", "ok"]
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 0, result.stderr
+    assert [r["status"] for r in sends(solapi)] == [429, 200]
+    assert len(solapi.accepted_messages()) == 1
+
+
+def test_server_error_page_is_retried(run: Run, solapi: FakeSolapi) -> None:
+    solapi.script = ["html", "ok"]
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 0, result.stderr
+    assert len(solapi.accepted_messages()) == 1
+
+
+def test_timeout_before_processing_is_an_unknown_outcome_not_a_resend(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    solapi.hang_seconds = 3
+    solapi.script = ["hang"]
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x")
+    assert code == 3
+    (result,) = doc["data"]["results"]
+    assert result["status"] == "UNKNOWN" and result["error"]["outcome_unknown"] is True
+    assert len(sends(solapi)) == 1  # never re-sent blindly
+    assert run.rows() == []
+
+
+def test_timeout_after_acceptance_is_reconciled_by_our_id(run: Run, solapi: FakeSolapi) -> None:
+    solapi.hang_seconds = 3
+    solapi.script = ["hang_after_accept"]
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "r-1")
+    assert code == 0, doc
+    (result,) = doc["data"]["results"]
+    assert result["accepted"] is True
+    assert any(w["code"] == "RECONCILED" for w in result["warnings"])
+    (stored,) = solapi.accepted_messages()
+    (row,) = run.rows()
+    assert row["message_id"] == "r-1" and row["provider_message_id"] == stored["messageId"]
+    assert len(sends(solapi)) == 1
+
+
+def test_unreachable_server_exits_3(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
+    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    monkeypatch.setenv("SOLAPI_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("KMSG_SENDER", SENDER)
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 3
+    assert "NETWORK_ERROR" in result.stderr
+
+
+def test_environment_only_mode_sends_through_solapi(
+    run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
+    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    monkeypatch.setenv("SOLAPI_BASE_URL", fake_solapi.base_url)
+    monkeypatch.setenv("KMSG_SENDER", SENDER)
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "ci build failed")
+    assert code == 0, doc
+    assert doc["data"]["profile"] == "env"
+    assert len(fake_solapi.accepted_messages()) == 1
+
+
+def test_missing_sender_is_refused_before_any_request(
+    run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
+    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    monkeypatch.setenv("SOLAPI_BASE_URL", fake_solapi.base_url)
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: MISSING_SENDER:")
+    assert fake_solapi.requests == []
+
+
+def test_balance_and_doctor_pass_with_good_keys(run: Run, solapi: FakeSolapi) -> None:
+    code, doc = run.json("providers", "balance")
+    assert code == 0
+    assert doc["data"]["balances"] == [
+        {"id": "solapi", "supported": True, "amount": 100000.0, "currency": "KRW", "point": 0.0}
+    ]
+    result = run("providers", "doctor")
+    assert result.exit_code == 0, result.stdout
+    assert "PASS authentication" in result.stdout
+    assert "100,000 KRW" in result.stdout
+
+
+def test_doctor_reports_missing_variables_with_next_hints(
+    run: Run, solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOLAPI_API_SECRET")
+    result = run("providers", "doctor")
+    assert result.exit_code == 2
+    assert "FAIL credentials" in result.stdout
+    assert "next: export SOLAPI_API_SECRET=" in result.stdout
+
+
+def test_providers_list_shows_solapi_capabilities(run: Run, solapi: FakeSolapi) -> None:
+    code, doc = run.json("providers", "list")
+    (row,) = doc["data"]["providers"]
+    assert row["id"] == "solapi" and row["available"] and row["status_lookup"] and row["balance"]
