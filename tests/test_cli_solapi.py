@@ -262,6 +262,6 @@ def test_doctor_reports_missing_variables_with_next_hints(
 
 
 def test_providers_list_shows_solapi_capabilities(run: Run, solapi: FakeSolapi) -> None:
-    code, doc = run.json("providers", "list")
+    _, doc = run.json("providers", "list")
     (row,) = doc["data"]["providers"]
     assert row["id"] == "solapi" and row["available"] and row["status_lookup"] and row["balance"]

@@ -78,10 +78,9 @@ def root(
     ctx.obj = GlobalOptions(
         profile=profile, config=config, db=db, json=json_output, verbose=verbose, quiet=quiet
     )
-    if verbose:
-        from kmsg_cli.cli.logs import setup_logging
+    from kmsg_cli.cli.logs import setup_logging
 
-        setup_logging(verbose)
+    setup_logging(verbose, quiet=quiet)
 
 
 app.command(
