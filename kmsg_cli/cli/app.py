@@ -17,14 +17,16 @@ from kmsg_cli.cli.runtime import GlobalOptions
 
 HELP = """Send Korean SMS/LMS/MMS and KakaoTalk messages, track delivery, run a durable queue.
 
-With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock provider
-and a local SQLite file. Nothing real is delivered until you configure a provider.
+With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock provider and a local SQLite file. Nothing real is delivered until you configure a provider.
 
 [dim]Examples:[/]
+
   kmsg send --to 010-1234-5678 --text "hello"
+
   kmsg send --to 010-1234-5678 --text "#{name}님 안녕하세요" --var name=홍길동 --dry-run
+
   kmsg config init
-"""
+"""  # noqa: E501
 
 app = typer.Typer(
     cls=RootGroup,
@@ -55,23 +57,37 @@ def root(
     ] = None,
     config: Annotated[
         str | None,
-        typer.Option("--config", help="Config file (env KMSG_CONFIG).", show_default=False),
+        typer.Option(
+            "--config", metavar="PATH", help="Config file (env KMSG_CONFIG).", show_default=False
+        ),
     ] = None,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="SQLite path or database URL (env KMSG_DB).", show_default=False),
+        typer.Option(
+            "--db",
+            metavar="PATH|URL",
+            help="SQLite path or database URL (env KMSG_DB).",
+            show_default=False,
+        ),
     ] = None,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+        bool, typer.Option("--json", metavar="", help="Print one JSON document on stdout.")
     ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: HTTP too).")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, metavar="", help="More logging (-vv: HTTP too)."
+        ),
     ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Only errors.")] = False,
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            metavar="",
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:

@@ -14,18 +14,20 @@ from kmsg_cli.errors import InvalidInput, UsageError
 
 HELP = """Send one message to one or more recipients.
 
-The type is inferred when --type is omitted: an image makes MMS, text over 90 bytes (CP949,
-as carriers count) makes LMS, anything else is SMS. #{name} placeholders are filled from
---var/--vars; a missing value stops the send before anything goes out.
+The type is inferred when --type is omitted: an image makes MMS, text over 90 bytes (CP949, as carriers count) makes LMS, anything else is SMS. #{name} placeholders are filled from --var/--vars; a missing value stops the send before anything goes out.
 
 [dim]Examples:[/]
+
   kmsg send --to 010-1234-5678 --text "hello"
+
   kmsg send --to 010-1234-5678,010-2222-3333 --text "#{name}님, 점검 안내" --var name=고객
-  kmsg send --to 010-1234-5678 --type ALIMTALK --template WELCOME_01 --vars '{"name": "홍길동"}' \\
-      --failover-text "홍길동님 가입을 환영합니다"
+
+  kmsg send --to 010-1234-5678 --template WELCOME_01 --vars '{"name": "홍길동"}' --failover-text "가입을 환영합니다"
+
   echo "배포 완료" | kmsg send --to 010-1234-5678 --text - --json
+
   kmsg send --to 010-1234-5678 --text "hello" --dry-run
-"""
+"""  # noqa: E501
 
 MAX_RECIPIENTS = 1000
 
@@ -37,50 +39,94 @@ def send(
     ctx: typer.Context,
     to: Annotated[
         list[str],
-        Opt("--to", help="Recipient; repeat or separate with commas.", show_default=False),
+        Opt(
+            "--to",
+            metavar="PHONE",
+            help="Recipient; repeat or separate with commas.",
+            show_default=False,
+        ),
     ],
     text: Annotated[
-        str | None, Opt("--text", help="Message text; '-' reads standard input.")
+        str | None, Opt("--text", metavar="TEXT", help="Message text; '-' reads standard input.")
     ] = None,
     text_file: Annotated[
-        Path | None, Opt("--text-file", help="Read the message text from a UTF-8 file.")
+        Path | None,
+        Opt("--text-file", metavar="PATH", help="Read the message text from a UTF-8 file."),
     ] = None,
     message_type: Annotated[
-        str | None, Opt("--type", help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).")
+        str | None,
+        Opt(
+            "--type",
+            metavar="TYPE",
+            help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).",
+        ),
     ] = None,
-    subject: Annotated[str | None, Opt("--subject", help="Subject (LMS/MMS, ≤ 40 bytes).")] = None,
+    subject: Annotated[
+        str | None, Opt("--subject", metavar="TEXT", help="Subject (LMS/MMS, ≤ 40 bytes).")
+    ] = None,
     sender: Annotated[
-        str | None, Opt("--from", help="Sender number (default: the provider's sender).")
+        str | None,
+        Opt("--from", metavar="PHONE", help="Sender number (default: the provider's sender)."),
     ] = None,
-    image: Annotated[Path | None, Opt("--image", help="Image for MMS or FriendTalk.")] = None,
-    template: Annotated[str | None, Opt("--template", help="AlimTalk template code.")] = None,
+    image: Annotated[
+        Path | None, Opt("--image", metavar="PATH", help="Image for MMS or FriendTalk.")
+    ] = None,
+    template: Annotated[
+        str | None, Opt("--template", metavar="CODE", help="AlimTalk template code.")
+    ] = None,
     var: Annotated[
-        list[str] | None, Opt("--var", help="Template variable KEY=VALUE; repeatable.")
+        list[str] | None,
+        Opt("--var", metavar="KEY=VALUE", help="Template variable KEY=VALUE; repeatable."),
     ] = None,
     vars_json: Annotated[
-        str | None, Opt("--vars", help='Template variables as a JSON object: \'{"name": "..."}\'.')
+        str | None,
+        Opt(
+            "--vars",
+            metavar="JSON",
+            help='Template variables as a JSON object: \'{"name": "..."}\'.',
+        ),
     ] = None,
-    provider: Annotated[str | None, Opt("--provider", help="Provider id to use.")] = None,
+    provider: Annotated[
+        str | None, Opt("--provider", metavar="ID", help="Provider id to use.")
+    ] = None,
     at: Annotated[
         str | None,
-        Opt("--at", help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m."),
+        Opt(
+            "--at",
+            metavar="WHEN",
+            help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
+        ),
     ] = None,
     failover_text: Annotated[
-        str | None, Opt("--failover-text", help="AlimTalk: SMS/LMS text for non-KakaoTalk users.")
+        str | None,
+        Opt(
+            "--failover-text",
+            metavar="TEXT",
+            help="AlimTalk: SMS/LMS text for non-KakaoTalk users.",
+        ),
     ] = None,
     failover_type: Annotated[
         str | None,
-        Opt("--failover-type", help="AlimTalk failover as SMS or LMS (default: by length)."),
+        Opt(
+            "--failover-type",
+            metavar="TYPE",
+            help="AlimTalk failover as SMS or LMS (default: by length).",
+        ),
     ] = None,
     failover_subject: Annotated[
-        str | None, Opt("--failover-subject", help="AlimTalk failover LMS subject.")
+        str | None, Opt("--failover-subject", metavar="TEXT", help="AlimTalk failover LMS subject.")
     ] = None,
     dry_run: Annotated[
-        bool, Opt("--dry-run", help="Validate and show what would be sent; send nothing.")
+        bool,
+        Opt("--dry-run", metavar="", help="Validate and show what would be sent; send nothing."),
     ] = False,
     message_id: Annotated[
         str | None,
-        Opt("--id", help="Idempotency key: a message id already accepted is not sent again."),
+        Opt(
+            "--id",
+            metavar="ID",
+            help="Idempotency key: a message id already accepted is not sent again.",
+        ),
     ] = None,
 ) -> None:
     from kmsg_cli import normalize, sending
