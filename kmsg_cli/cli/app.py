@@ -52,7 +52,11 @@ def root(
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", "-p", help="Profile to use (env KMSG_PROFILE).", show_default=False
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Profile to use (env KMSG_PROFILE).",
+            show_default=False,
         ),
     ] = None,
     config: Annotated[
