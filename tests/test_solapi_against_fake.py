@@ -1,0 +1,124 @@
+"""The SOLAPI client against the fake server: status lookups over time, reconciliation
+lookups by our id, balance and cancelling a scheduled group."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers.solapi import SolapiProvider
+from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi, ManualClock
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Iterator[FakeSolapi]:
+    with FakeSolapi(clock=clock, kakao_non_users={"01044443104"}) as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeSolapi, clock: ManualClock) -> Iterator[SolapiProvider]:
+    settings = {
+        "api_key": DEFAULT_API_KEY,
+        "api_secret": DEFAULT_API_SECRET,
+        "sender": "0212345678",
+        "kakao_pf_id": "KA01PF0000000000000000000000",
+        "base_url": fake.base_url,
+    }
+    http = httpx.Client(trust_env=False, timeout=5)
+    provider = SolapiProvider(
+        "solapi", settings, http, clock=lambda: datetime.fromtimestamp(clock(), UTC)
+    )
+    yield provider
+    http.close()
+
+
+def sms(mid: str, to: str, **extra: object) -> Message:
+    return Message(mid, MessageType.SMS, Recipient(to), "hello", 5, **extra)  # type: ignore[arg-type]
+
+
+def test_statuses_move_from_registered_to_delivered(
+    client: SolapiProvider, clock: ManualClock
+) -> None:
+    results = client.send([sms("a", "01011112222"), sms("b", "01033334444")])
+    ids = [r.provider_message_id for r in results]
+    assert {u.status for u in client.fetch_statuses(ids).values()} == {DeliveryStatus.PENDING}
+    clock.advance(3)
+    assert {u.status for u in client.fetch_statuses(ids).values()} == {DeliveryStatus.SENT}
+    clock.advance(10)
+    updates = client.fetch_statuses(ids)
+    assert {u.status for u in updates.values()} == {DeliveryStatus.DELIVERED}
+    assert all(
+        u.sent_at and u.delivered_at and u.delivered_at >= u.sent_at for u in updates.values()
+    )
+
+
+def test_kakao_non_user_fails_with_3104_unless_native_failover(
+    client: SolapiProvider, clock: ManualClock
+) -> None:
+    plain = Message(
+        "k1",
+        MessageType.ALIMTALK,
+        Recipient("01044443104"),
+        "",
+        0,
+        template_id="TPL_WELCOME",
+        variables={"name": "홍", "code": "1"},
+    )
+    with_fallback = Message(
+        "k2",
+        MessageType.ALIMTALK,
+        Recipient("01044443104"),
+        "",
+        0,
+        template_id="TPL_WELCOME",
+        variables={"name": "홍", "code": "1"},
+        failover=Failover("홍님 환영합니다", MessageType.SMS),
+    )
+    results = client.send([plain, with_fallback])
+    assert all(r.accepted for r in results)
+    clock.advance(60)
+    updates = client.fetch_statuses([r.provider_message_id for r in results])
+    first, second = (updates[r.provider_message_id] for r in results)
+    assert (first.status, first.provider_status_code) == (DeliveryStatus.FAILED, "3104")
+    assert second.status is DeliveryStatus.DELIVERED and second.replaced
+
+
+def test_find_sent_matches_our_id_in_custom_fields(
+    client: SolapiProvider, clock: ManualClock
+) -> None:
+    client.send(
+        [sms("ours-1", "01055556666"), sms("ours-2", "01055556666"), sms("x", "01077778888")]
+    )
+    now = datetime.fromtimestamp(clock(), UTC)
+    found = client.find_sent(
+        "01055556666", since=now - timedelta(minutes=5), until=now + timedelta(minutes=5)
+    )
+    assert set(found) == {"ours-1", "ours-2"}
+    assert all(pid.startswith("M4V") for pid, _ in found.values())
+
+
+def test_balance_reflects_what_was_spent(client: SolapiProvider) -> None:
+    before = client.balance().amount
+    client.send([sms("a", "01011112222")])
+    assert client.balance().amount < before
+
+
+def test_cancel_a_scheduled_group(
+    client: SolapiProvider, fake: FakeSolapi, clock: ManualClock
+) -> None:
+    later = datetime.fromtimestamp(clock(), UTC) + timedelta(hours=1)
+    (result,) = client.send([sms("s", "01011112222", scheduled_at=later)])
+    assert result.status is DeliveryStatus.PENDING and result.group_id
+    client.cancel_scheduled(result.group_id)
+    group = fake.group(result.group_id)
+    assert group is not None and group["status"] != "SCHEDULED"
