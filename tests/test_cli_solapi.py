@@ -199,14 +199,18 @@ def test_timeout_after_acceptance_is_reconciled_by_our_id(run: Run, solapi: Fake
     assert len(sends(solapi)) == 1
 
 
-def test_unreachable_server_exits_3(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def env_only(monkeypatch: pytest.MonkeyPatch, base_url: str, *, sender: bool = True) -> None:
+    """Environment-only mode (no config file), as a CI step would run it."""
     monkeypatch.setenv("KMSG_PROVIDER", "solapi")
     monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
     monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
-    monkeypatch.setenv("SOLAPI_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
-    monkeypatch.setenv("KMSG_SENDER", SENDER)
+    monkeypatch.setenv("SOLAPI_BASE_URL", base_url)
+    if sender:
+        monkeypatch.setenv("KMSG_SENDER", SENDER)
+
+
+def test_unreachable_server_exits_3(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_only(monkeypatch, "http://127.0.0.1:9")  # discard port: connection refused
     result = run("send", "--to", "010-1234-5678", "--text", "x")
     assert result.exit_code == 3
     assert "NETWORK_ERROR" in result.stderr
@@ -215,11 +219,7 @@ def test_unreachable_server_exits_3(
 def test_environment_only_mode_sends_through_solapi(
     run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
-    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
-    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
-    monkeypatch.setenv("SOLAPI_BASE_URL", fake_solapi.base_url)
-    monkeypatch.setenv("KMSG_SENDER", SENDER)
+    env_only(monkeypatch, fake_solapi.base_url)
     code, doc = run.json("send", "--to", "010-1234-5678", "--text", "ci build failed")
     assert code == 0, doc
     assert doc["data"]["profile"] == "env"
@@ -229,10 +229,7 @@ def test_environment_only_mode_sends_through_solapi(
 def test_missing_sender_is_refused_before_any_request(
     run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
-    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
-    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
-    monkeypatch.setenv("SOLAPI_BASE_URL", fake_solapi.base_url)
+    env_only(monkeypatch, fake_solapi.base_url, sender=False)
     result = run("send", "--to", "010-1234-5678", "--text", "x")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: MISSING_SENDER:")
