@@ -8,7 +8,7 @@ PostgreSQL backend agree on JSON handling and on the `"from"` column being `send
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
@@ -66,11 +66,129 @@ class Store(Protocol):
     def complete_jobs(
         self, job_ids: Sequence[str], tracking: Sequence[TrackingRow], *, now_ms: int
     ) -> None:
-        """Mark jobs completed and insert their tracking rows, all in one transaction."""
+        """Mark jobs completed and insert their tracking rows, all in one transaction.
+
+        Also removes `metadata.in_flight`; `metadata.owner` is kept as a record of the worker.
+        """
         ...
 
     def fail_jobs(self, failures: Mapping[str, str], *, now_ms: int) -> None:
-        """Mark jobs failed (job id -> error text) in one transaction."""
+        """Mark jobs failed (job id -> error text) in one transaction.
+
+        Also removes `metadata.in_flight`; `metadata.owner` is kept.
+        """
+        ...
+
+    # -- the job ledger (SPEC §7, §8) ---------------------------------------------------------
+    #
+    # Dequeue order everywhere: priority DESC, process_at ASC, created_at ASC, id ASC.
+    # `metadata.owner` (who holds the claim), `metadata.in_flight` (epoch ms: the request is
+    # being sent now), `metadata.batch` (str) and `metadata.row` (int) are the only metadata
+    # keys the store looks at; other keys are kept as they are. A NULL metadata counts as {}.
+
+    def claim_jobs(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+        limit: int,
+        batch: str | None = None,
+    ) -> list[Job]:
+        """Atomically claim up to `limit` due jobs and return them.
+
+        Due: status 'pending' and process_at <= now_ms (and metadata.batch == batch when
+        given). The first `limit` due jobs in dequeue order are taken in ONE statement:
+        status='processing', attempts+1, process_at=now_ms+lease_ms (the lease),
+        metadata.owner=owner, metadata.in_flight removed. Concurrent claimers (threads,
+        processes, hosts) never receive the same job. Among jobs tied on (priority, process_at,
+        created_at) at the `limit` boundary, which ones are taken first is up to the backend.
+
+        The result is sorted by (-priority, created_at, metadata.row (jobs without a row
+        last), id): the values the claim does not change, since process_at is now the lease
+        for all of them. An empty list means no job of the batch is due now (`next_due_ms`
+        tells when one will be).
+        """
+        ...
+
+    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
+        """Set metadata.in_flight = now_ms on those jobs still 'processing', in one transaction.
+
+        Call it right before their request goes out: from then on the outcome of a job whose
+        worker dies is unknown, and it must not be re-sent automatically.
+        """
+        ...
+
+    def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
+        """Put jobs back to 'pending' (job id -> (process_at ms, error text)), one transaction.
+
+        Sets process_at and error and removes metadata.in_flight and metadata.owner; attempts
+        is kept (the failed attempt counts), whatever the job's current status.
+        """
+        ...
+
+    def release_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Give back claimed jobs that were never sent (Ctrl-C); returns how many were released.
+
+        Only jobs still 'processing' and without metadata.in_flight change: status 'pending',
+        attempts - 1 (never below 0), process_at = now_ms, metadata.owner removed. The owner
+        is not checked: pass only ids this worker claimed and still holds.
+        """
+        ...
+
+    def processing_jobs(self, *, batch: str | None = None) -> list[Job]:
+        """All 'processing' jobs (of the batch when given), in dequeue order.
+
+        For crash recovery: a job whose process_at (its lease) has passed, or whose
+        metadata.owner is provably dead, is abandoned; with metadata.in_flight its outcome is
+        unknown. The caller decides and then uses `take_over`.
+        """
+        ...
+
+    def take_over(
+        self,
+        job_id: str,
+        *,
+        expected_process_at: int,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+    ) -> Job | None:
+        """Atomically re-claim one 'processing' job whose process_at still equals the lease seen.
+
+        Sets process_at = now_ms + lease_ms and metadata.owner = owner; attempts and
+        metadata.in_flight are kept. Returns the updated job, or None when the job is gone,
+        no longer 'processing', or its process_at changed (another worker was first): of
+        several recoverers passing the same expected_process_at, exactly one wins.
+        """
+        ...
+
+    def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
+        """Number of jobs by status (of the batch when given); absent statuses are left out."""
+        ...
+
+    def next_due_ms(self, *, batch: str | None = None) -> int | None:
+        """The smallest process_at among 'pending' jobs (of the batch when given), or None."""
+        ...
+
+    def iter_jobs(
+        self, *, batch: str | None = None, status: str | None = None, chunk: int = 1000
+    ) -> Iterator[Job]:
+        """Stream jobs in id order (the primary key), `chunk` at a time.
+
+        Keyset pagination: at most `chunk` jobs are read at a time, and no lock or transaction
+        is held between chunks, so the caller may write to the store while iterating. Jobs
+        changed meanwhile may appear in their new state or not at all (a changed status), never
+        twice. Each chunk is an index range of the primary key, whatever the table size.
+        """
+        ...
+
+    def get_jobs(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """Jobs by id; unknown ids are absent from the result."""
+        ...
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete jobs in one transaction, whatever their status; returns how many existed."""
         ...
 
     def count_tracking(self) -> int:
@@ -172,3 +290,18 @@ def job_from_values(values: Sequence[Any]) -> Job:
 def chunked(items: Sequence[str], size: int = MAX_IN_PARAMS) -> list[Sequence[str]]:
     """Split items into slices of at most `size` (for IN lists)."""
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def job_row(job: Job) -> int | None:
+    """`metadata.row` when it is a JSON integer (send-many's input row number), else None."""
+    row = (job.metadata or {}).get("row")
+    return row if isinstance(row, int) and not isinstance(row, bool) else None
+
+
+def claimed_order(job: Job) -> tuple[int, int, bool, int, str]:
+    """Sort key of claimed jobs: (-priority, created_at, metadata.row (None last), id).
+
+    process_at is left out because a claim sets it to the lease for every job it takes.
+    """
+    row = job_row(job)
+    return (-job.priority, job.created_at, row is None, row or 0, job.id)

@@ -14,6 +14,8 @@ from kmsg_cli.errors import StoreError
 from kmsg_cli.models import Job, JobStatus, TrackingRow
 from kmsg_cli.store.base import (
     chunked,
+    claimed_order,
+    dump_json,
     job_from_values,
     job_params,
     tracking_from_values,
@@ -54,8 +56,104 @@ _SELECT_TRACKING = _select(TRACKING_TABLE, TRACKING_COLUMNS)
 _SELECT_JOB = _select(JOBS_TABLE, JOB_COLUMNS)
 _INSERT_TRACKING = _insert_ignore(TRACKING_TABLE, TRACKING_COLUMNS, "message_id")
 _INSERT_JOB = _insert_ignore(JOBS_TABLE, JOB_COLUMNS, "id")
-_COMPLETE_JOB = f'UPDATE {_q(JOBS_TABLE)} SET "status" = ?, "completed_at" = ? WHERE "id" = ?'
-_FAIL_JOB = f'UPDATE {_q(JOBS_TABLE)} SET "status" = ?, "failed_at" = ?, "error" = ? WHERE "id" = ?'
+
+# -- the job ledger ----------------------------------------------------------------------------
+#
+# JSON paths and status names are bound or are our own constants; nothing from the caller is
+# ever formatted into SQL. Statements use named parameters because several repeat one.
+
+_JOBS = _q(JOBS_TABLE)
+_JOB_LIST = ", ".join(_q(c) for c in JOB_COLUMNS)
+_DEQUEUE_ORDER = '"priority" DESC, "process_at" ASC, "created_at" ASC, "id" ASC'
+
+_NO_IN_FLIGHT = """json_remove("metadata", '$.in_flight')"""
+# With a batch the condition is evaluated row by row, on rows read in index order (there is no
+# index on metadata.batch): cheap while the batch's jobs come first, a scan of the others'
+# otherwise. Acceptable for send-many, which owns most of the queue while it runs.
+_IN_BATCH = """json_extract("metadata", '$.batch') = :batch"""
+
+_COMPLETE_JOB = (
+    f'UPDATE {_JOBS} SET "status" = ?, "completed_at" = ?, "metadata" = {_NO_IN_FLIGHT} '
+    'WHERE "id" = ?'
+)
+_FAIL_JOB = (
+    f'UPDATE {_JOBS} SET "status" = ?, "failed_at" = ?, "error" = ?, '
+    f'"metadata" = {_NO_IN_FLIGHT} WHERE "id" = ?'
+)
+_RETRY_JOB = f"""UPDATE {_JOBS}
+SET "status" = :pending, "process_at" = :process_at, "error" = :error,
+  "metadata" = json_remove("metadata", '$.in_flight', '$.owner')
+WHERE "id" = :id"""
+_TAKE_OVER = f"""UPDATE {_JOBS}
+SET "process_at" = :lease_until,
+  "metadata" = json_set(COALESCE("metadata", '{{}}'), '$.owner', json(:owner))
+WHERE "id" = :id AND "status" = :processing AND "process_at" = :expected
+RETURNING {_JOB_LIST}"""
+
+# The distinct priorities of pending jobs, highest first, each found by one seek in
+# idx_kmsg_jobs_dequeue(status, priority, process_at, created_at) (a loose index scan).
+# The dequeue order mixes priority DESC with process_at ASC, which no single scan of that index
+# yields: ORDER BY over all due jobs would read and sort every one of them (O(queue depth) per
+# claim). Instead the claim reads the first :limit due jobs of each priority in index order and
+# sorts only those candidates: O(priorities x limit), whatever the queue depth.
+_PENDING_LEVELS = f"""levels(p) AS (
+  SELECT max("priority") FROM {_JOBS} WHERE "status" = :pending
+  UNION ALL
+  SELECT (SELECT max("priority") FROM {_JOBS} WHERE "status" = :pending AND "priority" < levels.p)
+  FROM levels WHERE levels.p IS NOT NULL
+)"""
+
+
+def _and_batch(batch: str | None) -> str:
+    return "" if batch is None else f" AND {_IN_BATCH}"
+
+
+def claim_statement(*, by_batch: bool) -> str:
+    """The claim: one UPDATE ... WHERE id IN (SELECT ... LIMIT) RETURNING (SPEC §7).
+
+    Parameters: pending, processing, now, limit, lease_until, owner (JSON text), and batch
+    when `by_batch`. Ties on (priority, process_at, created_at) at the limit are taken in
+    index order; the caller sorts the returned rows (RETURNING order is unspecified).
+    """
+    batch = f" AND {_IN_BATCH}" if by_batch else ""
+    return f"""UPDATE {_JOBS}
+SET "status" = :processing, "attempts" = "attempts" + 1, "process_at" = :lease_until,
+  "metadata" = json_remove(
+    json_set(COALESCE("metadata", '{{}}'), '$.owner', json(:owner)), '$.in_flight')
+WHERE "id" IN (
+  WITH RECURSIVE {_PENDING_LEVELS}
+  SELECT c."id" FROM levels AS l, {_JOBS} AS c
+  WHERE c."id" IN (
+    SELECT "id" FROM {_JOBS}
+    WHERE "status" = :pending AND "priority" = l.p AND "process_at" <= :now{batch}
+    ORDER BY "process_at", "created_at"
+    LIMIT :limit
+  )
+  ORDER BY c."priority" DESC, c."process_at", c."created_at", c."id"
+  LIMIT :limit
+)
+RETURNING {_JOB_LIST}"""
+
+
+def _next_due_statement(batch: str | None) -> str:
+    # min(process_at) of each priority is one index seek (without a batch).
+    return f"""WITH RECURSIVE {_PENDING_LEVELS}
+SELECT min((SELECT min("process_at") FROM {_JOBS}
+  WHERE "status" = :pending AND "priority" = levels.p{_and_batch(batch)}))
+FROM levels"""
+
+
+def _page_statement(*, batch: str | None, status: str | None, after: str | None) -> str:
+    conditions: list[str] = []
+    if batch is not None:
+        conditions.append(_IN_BATCH)
+    if status is not None:
+        conditions.append('"status" = :status')
+    if after is not None:
+        conditions.append('"id" > :after_id')
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    # Keyset paging on the primary key: each page is an index range, whatever the table size.
+    return f'SELECT {_JOB_LIST} FROM {_JOBS}{where} ORDER BY "id" LIMIT :chunk'
 
 
 def _one_line(text: str) -> str:
@@ -298,6 +396,179 @@ class SqliteStore:
         rows = [(status, now_ms, error, job_id) for job_id, error in failures.items()]
         with self._transaction() as conn:
             conn.executemany(_FAIL_JOB, rows)
+
+    # -- the job ledger ----------------------------------------------------------------------
+
+    def claim_jobs(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+        limit: int,
+        batch: str | None = None,
+    ) -> list[Job]:
+        """Claim up to `limit` due jobs in one statement; sorted by `base.claimed_order`."""
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {
+            "pending": JobStatus.PENDING.value,
+            "processing": JobStatus.PROCESSING.value,
+            "now": now_ms,
+            "limit": limit,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+        }
+        if batch is not None:
+            params["batch"] = batch
+        with self._transaction() as conn:
+            rows = conn.execute(claim_statement(by_batch=batch is not None), params).fetchall()
+        return sorted((job_from_values(values) for values in rows), key=claimed_order)
+
+    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
+        """Set metadata.in_flight on the jobs still processing, in one transaction."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return
+        with self._transaction() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                conn.execute(
+                    f'UPDATE {_JOBS} SET "metadata" = '
+                    f"json_set(COALESCE(\"metadata\", '{{}}'), '$.in_flight', ?) "
+                    f'WHERE "status" = ? AND "id" IN ({marks})',
+                    (now_ms, JobStatus.PROCESSING.value, *chunk),
+                )
+
+    def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
+        """Put jobs back to pending at their new process_at with their error, one transaction."""
+        if not retries:
+            return
+        pending = JobStatus.PENDING.value
+        rows = [
+            {"pending": pending, "process_at": process_at, "error": error, "id": job_id}
+            for job_id, (process_at, error) in retries.items()
+        ]
+        with self._transaction() as conn:
+            conn.executemany(_RETRY_JOB, rows)
+
+    def release_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Release claimed, never-sent jobs; returns how many were released."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return 0
+        released = 0
+        with self._transaction() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                cursor = conn.execute(
+                    f'UPDATE {_JOBS} SET "status" = ?, "process_at" = ?, '
+                    '"attempts" = CASE WHEN "attempts" > 0 THEN "attempts" - 1 ELSE 0 END, '
+                    '"metadata" = json_remove("metadata", \'$.owner\') '
+                    f'WHERE "status" = ? AND "id" IN ({marks}) '
+                    "AND json_extract(\"metadata\", '$.in_flight') IS NULL",
+                    (JobStatus.PENDING.value, now_ms, JobStatus.PROCESSING.value, *chunk),
+                )
+                released += cursor.rowcount
+        return released
+
+    def processing_jobs(self, *, batch: str | None = None) -> list[Job]:
+        """All processing jobs (of the batch), in dequeue order."""
+        params: dict[str, Any] = {"processing": JobStatus.PROCESSING.value, "batch": batch}
+        with self._connection() as conn:
+            rows = conn.execute(
+                f'{_SELECT_JOB} WHERE "status" = :processing{_and_batch(batch)} '
+                f"ORDER BY {_DEQUEUE_ORDER}",
+                params,
+            ).fetchall()
+        return [job_from_values(values) for values in rows]
+
+    def take_over(
+        self,
+        job_id: str,
+        *,
+        expected_process_at: int,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+    ) -> Job | None:
+        """Re-claim one processing job if its lease is still the one seen; else None."""
+        params = {
+            "id": job_id,
+            "processing": JobStatus.PROCESSING.value,
+            "expected": expected_process_at,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+        }
+        with self._transaction() as conn:
+            values = conn.execute(_TAKE_OVER, params).fetchone()
+        return None if values is None else job_from_values(values)
+
+    def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
+        """Jobs by status (of the batch); statuses without jobs are absent."""
+        where = "" if batch is None else f" WHERE {_IN_BATCH}"
+        with self._connection() as conn:
+            rows = conn.execute(
+                f'SELECT "status", COUNT(1) FROM {_JOBS}{where} GROUP BY "status"',
+                {"batch": batch},
+            ).fetchall()
+        return {str(status): int(count) for status, count in rows}
+
+    def next_due_ms(self, *, batch: str | None = None) -> int | None:
+        """The earliest process_at of a pending job (of the batch), or None."""
+        params = {"pending": JobStatus.PENDING.value, "batch": batch}
+        with self._connection() as conn:
+            row = conn.execute(_next_due_statement(batch), params).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def iter_jobs(
+        self, *, batch: str | None = None, status: str | None = None, chunk: int = 1000
+    ) -> Iterator[Job]:
+        """Jobs in id order, read `chunk` at a time (keyset paging on the primary key).
+
+        The store's lock is taken per chunk only, so the caller may use the store in between.
+        """
+        if chunk <= 0:
+            raise ValueError("chunk must be positive")
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"batch": batch, "status": status, "chunk": chunk}
+            if after is not None:
+                params["after_id"] = after
+            sql = _page_statement(batch=batch, status=status, after=after)
+            with self._connection() as conn:
+                rows = conn.execute(sql, params).fetchall()
+            page = [job_from_values(values) for values in rows]
+            yield from page
+            if len(page) < chunk:
+                return
+            after = page[-1].id
+
+    def get_jobs(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """Jobs by id, queried in IN lists of at most 500 ids."""
+        unique = list(dict.fromkeys(job_ids))
+        found: dict[str, Job] = {}
+        with self._connection() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                cursor = conn.execute(f'{_SELECT_JOB} WHERE "id" IN ({marks})', tuple(chunk))
+                for values in cursor:
+                    job = job_from_values(values)
+                    found[job.id] = job
+        return found
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete jobs in one transaction; returns how many rows went."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return 0
+        deleted = 0
+        with self._transaction() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                cursor = conn.execute(f'DELETE FROM {_JOBS} WHERE "id" IN ({marks})', tuple(chunk))
+                deleted += cursor.rowcount
+        return deleted
 
     def count_tracking(self) -> int:
         """Number of tracking rows."""

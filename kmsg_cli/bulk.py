@@ -1,0 +1,325 @@
+"""send-many, part one: rows become validated messages and jobs in the ledger (SPEC §8).
+
+Every valid row is written to `kmsg_jobs` (id = message id, `INSERT ... ON CONFLICT DO
+NOTHING`) before anything is sent, so a crash loses nothing and a re-run of the same command
+finds the same ids (`<batch_id>:<row>` unless the row has an `id`). Invalid rows are reported
+with their row number and never stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kmsg_cli.bulk_input import Row, RowError
+from kmsg_cli.codec import message_to_data
+from kmsg_cli.config import Profile
+from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
+from kmsg_cli.normalize import build_message, validate_message_id
+from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.sending import ProviderSource, plan
+from kmsg_cli.store.base import Store
+
+INSERT_CHUNK = 1000
+KEPT_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Command-line values for rows that lack them."""
+
+    text: str | None = None
+    template: str | None = None
+    type: str | None = None
+    sender: str | None = None
+
+    def fingerprint(self) -> str:
+        return repr((self.text, self.template, self.type, self.sender))
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    code: str
+    message: str
+    to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "code": self.code, "message": self.message, "to": self.to}
+
+
+@dataclass
+class EnqueueReport:
+    rows: int = 0
+    valid: int = 0
+    invalid: int = 0
+    inserted: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_provider: Counter[str] = field(default_factory=Counter)
+    problems: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
+    real: int = 0  # messages that would reach a real provider (not simulated)
+
+    def note(self, problem: RowProblem) -> None:
+        self.invalid += 1
+        if len(self.problems) < KEPT_PROBLEMS:
+            self.problems.append(problem)
+
+
+def batch_id_for(digest: str, defaults: Defaults) -> str:
+    """The default batch id: a hash of the input's content and of the command-line defaults."""
+    return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
+
+
+def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
+    fields = row.fields
+    return MessageDraft(
+        to=fields.get("to", ""),
+        text=fields.get("text", defaults.text),
+        type=fields.get("type", defaults.type),
+        subject=fields.get("subject"),
+        sender=fields.get("from", defaults.sender),
+        image=fields.get("image"),
+        template_id=fields.get("template", defaults.template),
+        variables=row.variables,
+        at=fields.get("at"),
+        provider_id=fields.get("provider"),
+        message_id=fields.get("id"),
+        failover_text=fields.get("failover_text"),
+    )
+
+
+def enqueue(
+    rows: Iterable[Row | RowError],
+    defaults: Defaults,
+    *,
+    profile: Profile,
+    clients: ProviderSource,
+    store: Store | None,
+    batch_id: str,
+    now: datetime,
+    max_attempts: int = 3,
+    on_problem: Callable[[RowProblem], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> EnqueueReport:
+    """Validate every row; write valid ones as pending jobs (nothing when `store` is None)."""
+    report = EnqueueReport()
+    pending: list[Job] = []
+    now_ms = epoch_ms(now)
+    seen_ids: set[str] = set()  # ids of this run's rows: a repeated `id` column is an error
+
+    def flush() -> None:
+        if store is not None and pending:
+            report.inserted += store.insert_jobs(pending)
+        pending.clear()
+
+    for item in rows:
+        report.rows += 1
+        if on_rows is not None and report.rows % 500 == 0:
+            on_rows(report.rows)
+        if isinstance(item, RowError):
+            _problem(report, on_problem, RowProblem(item.number, item.code, item.message))
+            continue
+        try:
+            message, provider_id = prepare_row(
+                item, defaults, profile=profile, clients=clients, batch_id=batch_id, now=now
+            )
+        except ConfigError:
+            raise  # a credential problem concerns every row: stop before sending anything
+        except KmsgError as error:
+            to = item.fields.get("to")
+            _problem(report, on_problem, RowProblem(item.number, error.code, error.message, to))
+            continue
+        if message.message_id in seen_ids:
+            problem = RowProblem(
+                item.number,
+                "DUPLICATE_ID",
+                f"id '{message.message_id}' is used by an earlier row",
+                item.fields.get("to"),
+            )
+            _problem(report, on_problem, problem)
+            continue
+        if len(seen_ids) < 2_000_000:  # bounded: duplicate ids are a mistake, not a workload
+            seen_ids.add(message.message_id)
+        report.valid += 1
+        report.by_type[message.type.value] += 1
+        report.by_provider[provider_id] += 1
+        if not capabilities(profile.providers[provider_id].type).simulated:
+            report.real += 1
+        pending.append(
+            Job(
+                id=message.message_id,
+                type="send",
+                data={"message": message_to_data(message), "provider": provider_id},
+                max_attempts=max_attempts,
+                created_at=now_ms,
+                process_at=now_ms,
+                metadata={"batch": batch_id, "row": item.number},
+            )
+        )
+        if len(pending) >= INSERT_CHUNK:
+            flush()
+    flush()
+    if on_rows is not None:
+        on_rows(report.rows)
+    return report
+
+
+def _problem(
+    report: EnqueueReport, on_problem: Callable[[RowProblem], None] | None, problem: RowProblem
+) -> None:
+    report.note(problem)
+    if on_problem is not None:
+        on_problem(problem)
+
+
+def prepare_row(
+    row: Row,
+    defaults: Defaults,
+    *,
+    profile: Profile,
+    clients: ProviderSource,
+    batch_id: str,
+    now: datetime,
+) -> tuple[Message, str]:
+    """One row -> a checked message and its provider; raises KmsgError for a bad row."""
+    draft = draft_from_row(row, defaults)
+    default_id = f"{batch_id}:{row.number}"
+    if draft.message_id:
+        validate_message_id(draft.message_id)
+    message = build_message(
+        draft,
+        default_id=default_id,
+        auto_lms_bytes=profile.auto_lms_bytes,
+        now=now,
+        timezone=profile.timezone,
+    )
+    (planned,) = plan([message], profile, rotation=row.number)
+    clients.get(planned.provider_id).validate(message)
+    return message, planned.provider_id
+
+
+# -- results file ------------------------------------------------------------------------------
+class ResultsFile:
+    """`--results PATH`: one JSON line per row (each line names its row number).
+
+    Invalid rows are spooled to a temporary file while reading (they never reach the ledger);
+    at the end the batch's jobs are streamed from the store, then the invalid rows are
+    appended, so memory stays flat whatever the number of rows.
+    """
+
+    def __init__(self, path: str) -> None:
+        import tempfile
+
+        self.path = path
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def invalid(self, problem: RowProblem) -> None:
+        line = {
+            "row": problem.row,
+            "id": None,
+            "to": problem.to,
+            "status": "invalid",
+            "provider_id": None,
+            "provider_message_id": None,
+            "error": {"code": problem.code, "message": problem.message},
+        }
+        self._spool.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def write(self, store: Store, batch_id: str) -> int:
+        """Write the file; returns the number of lines."""
+        count = 0
+        with open(self.path, "w", encoding="utf-8") as out:
+            for line in _job_lines(store, batch_id):
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                count += 1
+            self._spool.seek(0)
+            for text in self._spool:
+                out.write(text)
+                count += 1
+        self._spool.close()
+        return count
+
+    def discard(self) -> None:
+        self._spool.close()
+
+
+def _job_lines(store: Store, batch_id: str) -> Iterator[dict[str, Any]]:
+    chunk: list[Job] = []
+    for job in store.iter_jobs(batch=batch_id):
+        chunk.append(job)
+        if len(chunk) >= 500:
+            yield from _lines_for(store, chunk)
+            chunk = []
+    yield from _lines_for(store, chunk)
+
+
+def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
+    tracked = store.find_tracking([j.id for j in jobs if j.status == "completed"])
+    for job in jobs:
+        message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
+        row = tracked.get(job.id)
+        yield {
+            "row": (job.metadata or {}).get("row"),
+            "id": job.id,
+            "to": message.get("to"),
+            "status": job_outcome(job),
+            "provider_id": job.data.get("provider") if isinstance(job.data, dict) else None,
+            "provider_message_id": row.provider_message_id if row else None,
+            "error": parse_error(job.error) if job.status == "failed" else None,
+        }
+
+
+def parse_error(text: str | None) -> dict[str, Any] | None:
+    """The JSON object kept in `kmsg_jobs.error`, tolerant of plain text."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"code": "ERROR", "message": text}
+    return value if isinstance(value, dict) else {"code": "ERROR", "message": text}
+
+
+def job_outcome(job: Job) -> str:
+    if job.status == "completed":
+        return "accepted"
+    if job.status == "failed":
+        error = parse_error(job.error) or {}
+        return "unknown" if error.get("code") == "UNKNOWN_OUTCOME" else "failed"
+    return job.status
+
+
+@dataclass(frozen=True)
+class BatchState:
+    accepted: int
+    failed: int
+    unknown: int
+    pending: int
+    processing: int
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.failed + self.unknown + self.pending + self.processing
+
+
+def batch_state(store: Store, batch_id: str) -> BatchState:
+    """Where every job of the batch stands now (failed jobs are read to count unknowns)."""
+    counts = store.job_counts(batch=batch_id)
+    unknown = sum(
+        1
+        for job in store.iter_jobs(batch=batch_id, status="failed")
+        if job_outcome(job) == "unknown"
+    )
+    return BatchState(
+        accepted=counts.get("completed", 0),
+        failed=counts.get("failed", 0) - unknown,
+        unknown=unknown,
+        pending=counts.get("pending", 0),
+        processing=counts.get("processing", 0),
+    )

@@ -1,0 +1,266 @@
+"""`kmsg send-many FILE`: bulk sends through the job ledger, safe to re-run after a crash."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
+
+HELP = """Send many messages from a CSV file (with a header) or JSON Lines; '-' reads standard input.
+
+Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text; every other column is a #{variable}. --text/--template/--type/--from fill rows that lack them.
+
+Every valid row is written to the job ledger before anything is sent. Re-running the same command after a crash, Ctrl-C or kill -9 finishes what is left and never sends an accepted row again.
+
+[dim]Examples:[/]
+
+  kmsg send-many customers.csv --text "#{name}님, 점검 안내입니다" --concurrency 16
+
+  kmsg send-many orders.jsonl --template ORDER_SHIPPED --results results.jsonl
+
+  kmsg send-many big.csv --rate 50/s --yes
+
+  kmsg send-many customers.csv --dry-run
+"""  # noqa: E501
+
+CONFIRM_ABOVE = 100
+
+
+def _parse_rate(value: str | None) -> float | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*s(?:ec(?:ond)?)?)?\s*", value)
+    if not match or float(match.group(1)) <= 0:
+        raise InvalidInput(
+            f"'{value}' is not a rate (field 'rate')",
+            code="INVALID_RATE",
+            field="rate",
+            value=value,
+            hint="use messages per second, e.g. --rate 50/s",
+        )
+    return float(match.group(1))
+
+
+@reports_errors
+def send_many(
+    ctx: typer.Context,
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="CSV or JSON Lines file; '-' = stdin.")
+    ],
+    text: Annotated[
+        str | None, typer.Option("--text", metavar="TEXT", help="Text for rows without one.")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", metavar="CODE", help="AlimTalk template for rows without one."),
+    ] = None,
+    message_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", help="Type for rows without one.")
+    ] = None,
+    sender: Annotated[
+        str | None, typer.Option("--from", metavar="PHONE", help="Sender for rows without one.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", help="HTTP requests in flight at most.")
+    ] = 8,
+    rate: Annotated[
+        str | None, typer.Option("--rate", metavar="N/s", help="At most N messages per second.")
+    ] = None,
+    batch_id: Annotated[
+        str | None,
+        typer.Option(
+            "--batch-id", metavar="ID", help="Batch id (default: a hash of the input and options)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", metavar="", help="Resume a batch (implicit when it exists).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Validate every row; send nothing.")
+    ] = False,
+    results: Annotated[
+        Path | None, typer.Option("--results", metavar="PATH", help="Write one JSON line per row.")
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", metavar="", help="Do not ask before sending many real messages."
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", metavar="NAME", help="CSV encoding (default: detect UTF-8/CP949)."
+        ),
+    ] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option("--format", metavar="csv|jsonl", help="Input format (default: detect)."),
+    ] = None,
+    max_attempts: Annotated[
+        int,
+        typer.Option(
+            "--max-attempts", metavar="N", help="Attempts per message for temporary failures."
+        ),
+    ] = 3,
+) -> None:
+    from kmsg_cli import bulk
+    from kmsg_cli.bulk_input import open_rows
+    from kmsg_cli.cli import bulk_view
+
+    del resume  # resuming is what a re-run does; the flag documents intent
+    if not 1 <= concurrency <= 256:
+        raise UsageError(
+            f"--concurrency {concurrency} is out of range (1..256)",
+            code="INVALID_CONCURRENCY",
+            field="concurrency",
+            value=str(concurrency),
+        )
+    if not 1 <= max_attempts <= 20:
+        raise UsageError(
+            f"--max-attempts {max_attempts} is out of range (1..20)",
+            code="INVALID_MAX_ATTEMPTS",
+            field="max-attempts",
+            value=str(max_attempts),
+        )
+    per_second = _parse_rate(rate)
+    runtime = runtime_of(ctx)
+    out = runtime.out
+    profile = runtime.profile()
+    defaults = bulk.Defaults(text=text, template=template, type=message_type, sender=sender)
+    started = time.monotonic()
+
+    # Pass 1: read everything once for its content hash (the default batch id) and row count.
+    spool = _Spool(file)
+    with open_rows(spool.path, encoding=encoding, format=input_format, stdin=spool.stdin) as rows:
+        total_rows = sum(1 for _ in rows)
+        digest = rows.digest()
+    batch = batch_id or bulk.batch_id_for(digest, defaults)
+    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows)
+
+    real = any(not _simulated(p.type) for p in profile.providers.values())
+    if (
+        not dry_run
+        and real
+        and total_rows > CONFIRM_ABOVE
+        and not yes
+        and not out.json_mode
+        and sys.stdin is not None
+        and sys.stdin.isatty()
+        and out.err.is_terminal
+    ):
+        if not typer.confirm(
+            f"Send up to {total_rows:,} real messages with profile '{profile.name}'?", err=True
+        ):
+            out.note("cancelled: nothing was sent")
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+    store = None if dry_run else runtime.store()
+    result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
+    try:
+        with open_rows(
+            spool.path, encoding=encoding, format=input_format, stdin=spool.stdin
+        ) as rows:
+            with view.reading() as on_rows:
+                report = bulk.enqueue(
+                    rows,
+                    defaults,
+                    profile=profile,
+                    clients=runtime.pool(),
+                    store=store,
+                    batch_id=batch,
+                    now=runtime.now(),
+                    max_attempts=max_attempts,
+                    on_problem=result_file.invalid if result_file else None,
+                    on_rows=on_rows,
+                )
+    finally:
+        spool.close()
+    if dry_run:
+        view.dry_run(report, profile_name=profile.name)
+        raise typer.Exit(2 if report.valid == 0 and report.rows else 0)
+    assert store is not None
+    view.problems(report)
+
+    from kmsg_cli.runner import BatchRunner
+
+    runner = BatchRunner(
+        store=store,
+        clients=runtime.pool(),
+        batch_id=batch,
+        concurrency=concurrency,
+        rate=per_second,
+        claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
+    )
+    before = bulk.batch_state(store, batch)
+    interrupted = False
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        with view.sending(before, runner.stats) as on_progress:
+            runner.on_progress = on_progress
+            runner.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    state = bulk.batch_state(store, batch)
+    lines = result_file.write(store, batch) if result_file else None
+    summary: dict[str, Any] = view.summary(
+        report,
+        state,
+        runner.stats,
+        before=before,
+        elapsed=time.monotonic() - started,
+        results=str(results) if results else None,
+        result_lines=lines,
+        interrupted=interrupted,
+    )
+    raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted, summary=summary))
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _simulated(provider_type: str) -> bool:
+    from kmsg_cli.providers.catalog import capabilities
+
+    return capabilities(provider_type).simulated
+
+
+class _Spool:
+    """Standard input is read twice (hash, then rows): keep a private copy on disk."""
+
+    def __init__(self, file: str) -> None:
+        self.stdin = None
+        self._temp: Any = None
+        if file == "-":
+            import tempfile
+
+            self._temp = tempfile.NamedTemporaryFile(prefix="kmsg-stdin-", delete=False)
+            source = sys.stdin.buffer if sys.stdin is not None else None
+            if source is None:
+                raise UsageError("'-' needs standard input", field="file", value="-")
+            while chunk := source.read(1 << 20):
+                self._temp.write(chunk)
+            self._temp.close()
+            self.path = self._temp.name
+        else:
+            self.path = file
+
+    def close(self) -> None:
+        if self._temp is not None:
+            Path(self._temp.name).unlink(missing_ok=True)

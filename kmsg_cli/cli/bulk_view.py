@@ -1,0 +1,244 @@
+"""How `kmsg send-many` shows its work: progress on a TTY, problems, summary, exit code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kmsg_cli.bulk import BatchState, EnqueueReport, RowProblem
+from kmsg_cli.cli.output import Output
+from kmsg_cli.errors import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PROVIDER,
+    KmsgError,
+)
+from kmsg_cli.runner import Stats
+
+SHOWN_PROBLEMS = 10
+
+
+class BulkView:
+    def __init__(self, out: Output, *, batch_id: str, total_rows: int) -> None:
+        self.out = out
+        self.batch_id = batch_id
+        self.total_rows = total_rows
+
+    @property
+    def live(self) -> bool:
+        """Progress bars only for a person watching: a TTY, no --json, no --quiet."""
+        return self.out.human and not self.out.quiet and self.out.err.is_terminal
+
+    @contextmanager
+    def reading(self) -> Iterator[Callable[[int], None]]:
+        if not self.live:
+            yield lambda count: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(
+            TextColumn("checking rows"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=self.out.err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("rows", total=self.total_rows or None)
+            yield lambda count: progress.update(task, completed=count)
+
+    @contextmanager
+    def sending(self, before: BatchState, stats: Stats) -> Iterator[Callable[[Stats], None]]:
+        to_do = before.pending + before.processing
+        if not self.live or to_do == 0:
+            yield lambda s: None
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        started = time.monotonic()
+        with Progress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "[green]{task.fields[accepted]} accepted[/] [red]{task.fields[failed]} failed[/]"
+            ),
+            TextColumn("{task.fields[rate]} msg/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.out.err,
+        ) as progress:
+            task = progress.add_task("send", total=to_do, accepted=0, failed=0, rate="0")
+
+            def update(current: Stats) -> None:
+                done = current.accepted + current.failed + current.unknown
+                elapsed = max(time.monotonic() - started, 1e-6)
+                progress.update(
+                    task,
+                    completed=done,
+                    accepted=current.accepted,
+                    failed=current.failed + current.unknown,
+                    rate=f"{current.accepted / elapsed:,.0f}",
+                )
+
+            yield update
+            update(stats)
+
+    def problems(self, report: EnqueueReport) -> None:
+        if not self.out.human or self.out.quiet:
+            return
+        for problem in report.problems[:SHOWN_PROBLEMS]:
+            self.out.err.print(_problem_line(problem), markup=False, highlight=False)
+        if report.invalid > SHOWN_PROBLEMS:
+            more = report.invalid - SHOWN_PROBLEMS
+            self.out.err.print(
+                f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
+            )
+
+    def dry_run(self, report: EnqueueReport, *, profile_name: str) -> None:
+        data = {
+            "dry_run": True,
+            "batch_id": self.batch_id,
+            "profile": profile_name,
+            "rows": report.rows,
+            "valid": report.valid,
+            "invalid": report.invalid,
+            "by_type": dict(report.by_type),
+            "by_provider": dict(report.by_provider),
+            "problems": [p.to_dict() for p in report.problems],
+        }
+
+        def render(console: Any) -> None:
+            console.print(
+                f"Dry run of batch {self.batch_id}: {report.rows:,} rows, {report.valid:,} valid, "
+                f"{report.invalid:,} invalid; nothing sent (profile {profile_name}).",
+                markup=False,
+            )
+            if report.by_type:
+                console.print("by type: " + _counts(report.by_type), markup=False)
+                console.print("by provider: " + _counts(report.by_provider), markup=False)
+            for problem in report.problems[:SHOWN_PROBLEMS]:
+                console.print(_problem_line(problem), markup=False, highlight=False)
+
+        error = None
+        if report.valid == 0 and report.rows:
+            error = KmsgError("no row is valid", code="NO_VALID_ROWS")
+        self.out.result(data, render, ok=error is None, error=error)
+
+    def summary(
+        self,
+        report: EnqueueReport,
+        state: BatchState,
+        stats: Stats,
+        *,
+        before: BatchState,
+        elapsed: float,
+        results: str | None,
+        result_lines: int | None,
+        interrupted: bool,
+    ) -> dict[str, Any]:
+        already = before.accepted
+        data: dict[str, Any] = {
+            "batch_id": self.batch_id,
+            "rows": report.rows,
+            "valid": report.valid,
+            "invalid": report.invalid,
+            "accepted": stats.accepted,
+            "already_sent": already,
+            "accepted_total": state.accepted,
+            "failed": state.failed,
+            "unknown": state.unknown,
+            "pending": state.pending + state.processing,
+            "requests": stats.requests,
+            "elapsed_s": round(elapsed, 3),
+            "messages_per_s": round(stats.accepted / elapsed, 1) if elapsed > 0 else None,
+            "interrupted": interrupted,
+            "results": results,
+            "by_type": dict(report.by_type),
+            "problems": [p.to_dict() for p in report.problems],
+        }
+
+        def render(console: Any) -> None:
+            console.print(
+                f"batch {self.batch_id}: {report.rows:,} rows, {report.valid:,} valid, "
+                f"{report.invalid:,} invalid",
+                markup=False,
+            )
+            parts = [f"{stats.accepted:,} accepted"]
+            if already:
+                parts.append(f"{already:,} already sent earlier (not sent again)")
+            parts.append(f"{state.failed:,} failed")
+            if state.unknown:
+                parts.append(f"{state.unknown:,} unknown outcome")
+            if state.pending or state.processing:
+                parts.append(f"{state.pending + state.processing:,} not sent yet")
+            console.print(
+                ", ".join(parts) + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,} msg/s)",
+                markup=False,
+            )
+            if results:
+                console.print(f"results: {results} ({result_lines:,} lines)", markup=False)
+
+        error = _summary_error(report, state, interrupted)
+        self.out.result(data, render, ok=error is None, error=error)
+        return data
+
+
+def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) -> KmsgError | None:
+    if interrupted:
+        return KmsgError(
+            "interrupted; what was sent is recorded",
+            code="INTERRUPTED",
+            hint="re-run the same command to send the rest",
+        )
+    if report.valid == 0 and report.rows:
+        return KmsgError("no row is valid; nothing was sent", code="NO_VALID_ROWS")
+    if state.unknown:
+        return KmsgError(
+            f"{state.unknown} message(s) may or may not have been accepted",
+            code="UNKNOWN_OUTCOME",
+            hint="check them with the provider; they are not re-sent automatically",
+        )
+    if state.failed or report.invalid:
+        return KmsgError(
+            f"{state.failed + report.invalid} row(s) were not sent",
+            code="PARTIAL_FAILURE" if state.accepted else "SEND_FAILED",
+            hint="--results PATH lists every row with its outcome",
+        )
+    if report.rows == 0:
+        return None
+    return None
+
+
+def exit_code(
+    report: EnqueueReport, state: BatchState, *, interrupted: bool, summary: dict[str, Any]
+) -> int:
+    del summary
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if report.rows and report.valid == 0:
+        return EXIT_INPUT
+    problems = state.failed + state.unknown + report.invalid + state.pending + state.processing
+    if problems == 0:
+        return EXIT_OK
+    if state.accepted == 0:
+        return EXIT_PROVIDER
+    return EXIT_PARTIAL
+
+
+def _counts(counter: Any) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in sorted(counter.items()))
+
+
+def _problem_line(problem: RowProblem) -> str:
+    return f"row {problem.row}: {problem.code}: {problem.message}"

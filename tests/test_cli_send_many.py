@@ -1,0 +1,324 @@
+"""`kmsg send-many` with the mock provider: ledger, resume, results, dry run, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kmsg_cli.codec import message_to_data
+from kmsg_cli.models import Job, Message, MessageType, Recipient
+from kmsg_cli.store.sqlite import SqliteStore
+from tests.conftest import Run
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def people(count: int, start: int = 1) -> list[dict[str, str]]:
+    return [{"to": f"010-2000-{n:04d}", "name": f"고객{n}"} for n in range(start, start + count)]
+
+
+def jobs(run: Run) -> list[dict[str, Any]]:
+    return run.rows("SELECT id, status, attempts, error, metadata FROM kmsg_jobs ORDER BY id")
+
+
+def test_every_valid_row_is_sent_once_and_invalid_rows_are_reported(
+    run: Run, tmp_path: Path
+) -> None:
+    rows = people(30)
+    rows[4]["to"] = "12345"
+    rows[9]["name"] = ""  # empty variable value is allowed
+    source = write_csv(tmp_path / "in.csv", rows)
+    results = tmp_path / "out.jsonl"
+    result = run(
+        "send-many", str(source), "--text", "#{name}님 안녕하세요", "--results", str(results)
+    )
+    assert result.exit_code == 5, result.stdout + result.stderr
+    assert "row 5: INVALID_PHONE" in result.stderr
+    tracked = run.rows()
+    assert len(tracked) == 29
+    texts = {r["to"] for r in tracked}
+    assert "01020000005" not in texts
+    lines = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 30
+    by_row = {line["row"]: line for line in lines}
+    assert by_row[5]["status"] == "invalid" and by_row[5]["error"]["code"] == "INVALID_PHONE"
+    assert by_row[1]["status"] == "accepted" and by_row[1]["provider_message_id"].startswith(
+        "mock-"
+    )
+    assert {line["id"] for line in lines if line["row"] != 5} == {r["message_id"] for r in tracked}
+
+
+def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(40))
+    first = run.json("send-many", str(source), "--text", "#{name}님")
+    assert first[0] == 0 and first[1]["data"]["accepted"] == 40
+    code, doc = run.json("send-many", str(source), "--text", "#{name}님")
+    assert code == 0
+    assert doc["data"]["accepted"] == 0 and doc["data"]["already_sent"] == 40
+    assert len(run.rows()) == 40
+
+
+def test_ids_are_batch_and_row_and_the_batch_depends_on_content_and_options(
+    run: Run, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "in.csv", people(3))
+    _, doc = run.json("send-many", str(source), "--text", "a #{name}")
+    batch = doc["data"]["batch_id"]
+    assert sorted(r["message_id"] for r in run.rows()) == [f"{batch}:{n}" for n in (1, 2, 3)]
+    _, other = run.json("send-many", str(source), "--text", "b #{name}")
+    assert other["data"]["batch_id"] != batch
+    _, named = run.json("send-many", str(source), "--text", "c", "--batch-id", "june")
+    assert named["data"]["batch_id"] == "june"
+    assert "june:1" in {r["message_id"] for r in run.rows()}
+
+
+def test_an_id_column_is_the_message_id(run: Run, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "in.csv",
+        [
+            {"id": "order-1", "to": "010-1111-2222", "text": "a"},
+            {"id": "order-2", "to": "010-1111-3333", "text": "b"},
+        ],
+    )
+    assert run("send-many", str(source)).exit_code == 0
+    assert sorted(r["message_id"] for r in run.rows()) == ["order-1", "order-2"]
+
+
+def test_missing_to_column_stops_everything_with_exit_2(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"phone": "010-1111-2222", "text": "x"}])
+    result = run("send-many", str(source))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: MISSING_COLUMN:")
+    assert not run.db.exists() or run.rows("SELECT * FROM kmsg_jobs") == []
+
+
+def test_unreadable_file_exits_2(run: Run, tmp_path: Path) -> None:
+    result = run("send-many", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: UNREADABLE_FILE:")
+
+
+def test_all_rows_invalid_exits_2(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "1", "text": "x"}, {"to": "2", "text": "y"}])
+    assert run("send-many", str(source)).exit_code == 2
+    assert run.rows() == []
+
+
+def test_nothing_accepted_exits_3(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-1111-0000", "text": "x"}])
+    result = run("send-many", str(source))
+    assert result.exit_code == 3
+
+
+def test_cp949_csv_from_korean_excel(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-1111-2222", "이름": "홍길동"}], "cp949")
+    code, doc = run.json("send-many", str(source), "--text", "#{이름}님", "--dry-run")
+    assert code == 0, doc
+    assert doc["data"]["valid"] == 1
+
+
+def test_json_lines_and_stdin(run: Run) -> None:
+    lines = "\n".join(
+        json.dumps({"to": f"010-3000-{n:04d}", "text": "#{who}", "who": f"w{n}"})
+        for n in range(1, 6)
+    )
+    code, doc = run.json("send-many", "-", input=lines + "\n")
+    assert code == 0, doc
+    assert doc["data"]["accepted"] == 5
+    assert len(run.rows()) == 5
+
+
+def test_dry_run_counts_and_sends_nothing(run: Run, tmp_path: Path) -> None:
+    rows = people(5) + [{"to": "abc", "name": "x"}]
+    source = write_csv(tmp_path / "in.csv", rows)
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
+    assert code == 0
+    data = doc["data"]
+    assert (data["rows"], data["valid"], data["invalid"]) == (6, 5, 1)
+    assert data["by_type"] == {"SMS": 5} and data["by_provider"] == {"mock": 5}
+    assert data["problems"][0]["row"] == 6
+    assert not run.db.exists()
+
+
+def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(3))
+    code, doc = run.json("send-many", str(source), "--text", "#{name} #{code}")
+    assert code == 2  # every row lacks `code`
+    source = write_csv(
+        tmp_path / "in2.csv",
+        [{"to": "010-1111-2222", "code": "1"}, {"to": "010-1111-3333", "code": ""}],
+    )
+    code, doc = run.json("send-many", str(source), "--text", "code #{code} #{x}")
+    assert code == 2
+    assert {p["code"] for p in doc["data"]["problems"]} == {"MISSING_VARIABLE"}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1000"])
+def test_bad_concurrency_is_a_usage_error(run: Run, tmp_path: Path, value: str) -> None:
+    source = write_csv(tmp_path / "in.csv", people(1))
+    result = run("send-many", str(source), "--text", "x", "--concurrency", value)
+    assert result.exit_code == 2
+    assert "INVALID_CONCURRENCY" in result.stderr
+
+
+def test_bad_rate_is_a_usage_error(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(1))
+    result = run("send-many", str(source), "--text", "x", "--rate", "fast")
+    assert result.exit_code == 2 and "INVALID_RATE" in result.stderr
+
+
+def test_rate_limit_is_accepted(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(20))
+    code, doc = run.json("send-many", str(source), "--text", "x", "--rate", "200/s")
+    assert code == 0 and doc["data"]["accepted"] == 20
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(proc.stdout)
+
+
+def _claimed_by_dead_worker(db: Path, batch: str, *, in_flight: bool) -> None:
+    """Leave the ledger as a worker killed with SIGKILL would: processing, lease running."""
+    import socket
+
+    message = Message("x", MessageType.SMS, Recipient("01099990001"), "hi", 2)
+    with SqliteStore(db) as store:
+        store.initialize()
+        data = message_to_data(message)
+        data["id"] = f"{batch}:1"
+        store.insert_jobs(
+            [
+                Job(
+                    id=f"{batch}:1",
+                    type="send",
+                    data={"message": data, "provider": "mock"},
+                    created_at=1,
+                    process_at=1,
+                    metadata={"batch": batch, "row": 1},
+                )
+            ]
+        )
+        owner = {"host": socket.gethostname(), "pid": _dead_pid(), "started": None, "run": "dead"}
+        (job,) = store.claim_jobs(now_ms=10**13, lease_ms=10**9, owner=owner, limit=1, batch=batch)
+        if in_flight:
+            store.mark_in_flight([job.id], now_ms=10**13)
+
+
+def test_a_claim_of_a_dead_worker_that_never_sent_is_sent_at_once(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-9999-0001", "text": "hi"}])
+    _claimed_by_dead_worker(run.db, "crash1", in_flight=False)
+    code, doc = run.json("send-many", str(source), "--batch-id", "crash1")
+    assert code == 0, doc
+    assert doc["data"]["accepted"] == 1
+    (job,) = jobs(run)
+    assert job["status"] == "completed" and job["attempts"] == 1
+
+
+def test_an_in_flight_claim_of_a_dead_worker_is_an_unknown_outcome_without_lookup(
+    run: Run, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-9999-0001", "text": "hi"}])
+    _claimed_by_dead_worker(run.db, "crash2", in_flight=True)
+    code, doc = run.json("send-many", str(source), "--batch-id", "crash2")
+    assert code == 3
+    assert doc["data"]["unknown"] == 1 and doc["error"]["code"] == "UNKNOWN_OUTCOME"
+    (job,) = jobs(run)
+    assert job["status"] == "failed" and json.loads(job["error"])["code"] == "UNKNOWN_OUTCOME"
+    assert run.rows() == []  # never re-sent silently
+
+
+def test_a_live_owner_within_its_lease_is_respected(run: Run, tmp_path: Path) -> None:
+    """Another host's claim (we cannot prove it dead) waits for its lease."""
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-9999-0001", "text": "hi"}])
+    with SqliteStore(run.db) as store:
+        store.initialize()
+    _claimed_by_dead_worker(run.db, "other", in_flight=False)
+    with SqliteStore(run.db) as store:
+        (job,) = store.processing_jobs(batch="other")
+        assert job.metadata is not None
+        # pretend the owner is on another host: not provably dead, lease far in the future
+        conn = store._conn
+        meta = dict(job.metadata)
+        meta["owner"] = {"host": "elsewhere", "pid": 1, "run": "r"}
+        conn.execute("UPDATE kmsg_jobs SET metadata = ? WHERE id = ?", (json.dumps(meta), job.id))
+    from kmsg_cli.runner import BatchRunner
+
+    with SqliteStore(run.db) as store:
+        runner = BatchRunner(store=store, clients=None, batch_id="other")  # type: ignore[arg-type]
+        assert runner.recover() == 0
+    del source
+
+
+def test_sigterm_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
+    """A real process: SIGTERM mid-run exits 130, releases unsent claims; re-run completes."""
+    source = write_csv(tmp_path / "in.csv", people(400))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'default_profile = "slow"\n[profiles.slow.providers.mock]\ntype = "mock"\nlatency_ms = 100\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "k.sqlite"
+    env = dict(os.environ, KMSG_CONFIG=str(config), KMSG_DB=str(db), HOME=str(tmp_path))
+    command = [
+        sys.executable,
+        "-m",
+        "kmsg_cli",
+        "send-many",
+        str(source),
+        "--text",
+        "x",
+        "--json",
+        "--concurrency",
+        "1",
+        "--rate",
+        "100/s",
+    ]
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if db.exists():
+            with SqliteStore(db) as store:
+                store.initialize()
+                if store.job_counts().get("completed", 0) >= 100:
+                    break
+        time.sleep(0.05)
+    proc.terminate()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["error"]["code"] == "INTERRUPTED"
+    with SqliteStore(db) as store:
+        counts = store.job_counts()
+        assert counts.get("processing", 0) == 0  # nothing left claimed
+        done_before = counts.get("completed", 0)
+    assert 0 < done_before < 400
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    second = json.loads(rerun.stdout)["data"]
+    assert second["already_sent"] == done_before
+    assert second["accepted"] == 400 - done_before
+    with SqliteStore(db) as store:
+        assert store.count_tracking() == 400
