@@ -142,7 +142,7 @@ def test_json_lines_and_stdin(run: Run) -> None:
 
 
 def test_dry_run_counts_and_sends_nothing(run: Run, tmp_path: Path) -> None:
-    rows = people(5) + [{"to": "abc", "name": "x"}]
+    rows = [*people(5), {"to": "abc", "name": "x"}]
     source = write_csv(tmp_path / "in.csv", rows)
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
     assert code == 0
@@ -273,7 +273,8 @@ def test_sigterm_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", people(400))
     config = tmp_path / "config.toml"
     config.write_text(
-        'default_profile = "slow"\n[profiles.slow.providers.mock]\ntype = "mock"\nlatency_ms = 100\n',
+        'default_profile = "slow"\n'
+        '[profiles.slow.providers.mock]\ntype = "mock"\nlatency_ms = 100\n',
         encoding="utf-8",
     )
     db = tmp_path / "k.sqlite"
