@@ -40,6 +40,7 @@ log = logging.getLogger("kmsg.runner")
 
 UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
 LOOKUP_WINDOW = timedelta(minutes=15)
+PER_RECIPIENT_LOOKUPS = 20
 
 
 def error_text(code: str, message: str, **extra: Any) -> str:
@@ -204,7 +205,7 @@ class BatchRunner:
                 failures = {job.id: error_text(error.code, error.message) for job, _ in items}
                 self._settle_failures(failures)
                 continue
-            size = max(1, min(client.capabilities.max_batch, self.claim_size))
+            size = max(1, min(client.batch_size, self.claim_size))
             for start in range(0, len(items), size):
                 chunk = items[start : start + size]
                 if self.stop.is_set():
@@ -301,11 +302,13 @@ class BatchRunner:
         if not isinstance(client, SentFinder):
             return {}
         outcome: dict[str, SendResult | str] = {}
-        by_recipient: dict[str, list[tuple[Job, Message]]] = {}
+        since = min(_created(job) for job, _ in items) - LOOKUP_WINDOW
+        # Few messages: ask per recipient (small answers). Many: one listing of the window.
+        queries: dict[str | None, list[tuple[Job, Message]]] = {}
         for job, message in items:
-            by_recipient.setdefault(message.to.number, []).append((job, message))
-        for number, group in by_recipient.items():
-            since = min(_created(job) for job, _ in group) - LOOKUP_WINDOW
+            key = message.to.number if len(items) <= PER_RECIPIENT_LOOKUPS else None
+            queries.setdefault(key, []).append((job, message))
+        for number, group in queries.items():
             try:
                 found = client.find_sent(number, since=since, until=now + LOOKUP_WINDOW)
             except ProviderError as error:

@@ -195,7 +195,7 @@ def send(
 
     for provider_id, messages in todo.items():
         client = clients[provider_id]
-        size = max(1, client.capabilities.max_batch)
+        size = max(1, client.batch_size)
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)

@@ -49,6 +49,7 @@ class Exploding:
     id = "mock"
     type = "mock"
     capabilities = CATALOG["mock"]
+    batch_size = 100
 
     def __init__(self, unknown: bool) -> None:
         self.unknown = unknown

@@ -160,6 +160,8 @@ class BulkView:
             "unknown": state.unknown,
             "pending": state.pending + state.processing,
             "requests": stats.requests,
+            "reconciled": stats.reconciled,
+            "retried": stats.retried,
             "elapsed_s": round(elapsed, 3),
             "messages_per_s": round(stats.accepted / elapsed, 1) if elapsed > 0 else None,
             "interrupted": interrupted,
@@ -183,7 +185,8 @@ class BulkView:
             if state.pending or state.processing:
                 parts.append(f"{state.pending + state.processing:,} not sent yet")
             console.print(
-                ", ".join(parts) + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,} msg/s)",
+                ", ".join(parts)
+                + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,.0f} msg/s)",
                 markup=False,
             )
             if results:
@@ -241,4 +244,6 @@ def _counts(counter: Any) -> str:
 
 
 def _problem_line(problem: RowProblem) -> str:
+    if problem.message.startswith(f"row {problem.row} "):  # the reader already names the row
+        return f"{problem.code}: {problem.message}"
     return f"row {problem.row}: {problem.code}: {problem.message}"

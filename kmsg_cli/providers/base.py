@@ -15,7 +15,7 @@ SIMULATED_NOTE = "mock provider: no real message was delivered"
 class Provider(Protocol):
     """A client for one configured provider.
 
-    `send` takes up to `capabilities.max_batch` messages and returns one `SendResult` per
+    `send` takes up to `batch_size` messages (one request) and returns one `SendResult` per
     message, in order. Per-message rejections are results (`accepted=False`), not
     exceptions. A failure of the whole request raises `ProviderError`; its
     `outcome_unknown` flag says whether the request may have been accepted anyway.
@@ -24,6 +24,7 @@ class Provider(Protocol):
     id: str
     type: str
     capabilities: Capabilities
+    batch_size: int  # messages per request, as configured (≤ capabilities.max_batch)
 
     def validate(self, message: Message) -> None:
         """Raise InvalidInput/ConfigError for what the vendor would surely reject."""
@@ -48,8 +49,11 @@ class SentFinder(Protocol):
     """A provider that can find messages by recipient and time window (our id inside)."""
 
     def find_sent(
-        self, to: str, *, since: datetime, until: datetime
-    ) -> dict[str, tuple[str, StatusUpdate]]: ...
+        self, to: str | None, *, since: datetime, until: datetime
+    ) -> dict[str, tuple[str, StatusUpdate]]:
+        """Our id -> (provider message id, status) of messages created in the window,
+        to one recipient or (to=None) to anyone."""
+        ...
 
 
 @runtime_checkable

@@ -38,6 +38,7 @@ class MockProvider:
             str(s) for s in settings.get("unavailable_suffixes", ("0503",))
         )
         self.latency = float(settings.get("latency_ms", 0)) / 1000.0
+        self.batch_size = 1000
         self.sent: list[Message] = []  # what was "delivered", for tests and demos
 
     def validate(self, message: Message) -> None:

@@ -542,11 +542,11 @@ class SolapiProvider:
         return found
 
     def find_sent(
-        self, to: str, *, since: datetime, until: datetime
+        self, to: str | None, *, since: datetime, until: datetime
     ) -> dict[str, tuple[str, StatusUpdate]]:
-        """Messages to `to` created in a time window, keyed by our id (customFields)."""
-        params = [
-            ("to", to),
+        """Messages created in a time window (to `to`, or to anyone), keyed by our id."""
+        params = [("to", to)] if to else []
+        params += [
             ("dateType", "CREATED"),
             ("startDate", utc_date(since)),
             ("endDate", utc_date(until)),
@@ -554,7 +554,7 @@ class SolapiProvider:
         ]
         found: dict[str, tuple[str, StatusUpdate]] = {}
         start_key: str | None = None
-        for _ in range(20):  # bounded paging
+        for _ in range(200):  # bounded paging: 100,000 messages at most
             query = params + ([("startKey", start_key)] if start_key else [])
             response = self._request("GET", LIST_PATH, params=query, sends=False)
             body = json_or_none(response)
