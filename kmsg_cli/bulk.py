@@ -111,11 +111,13 @@ def enqueue(
     report = EnqueueReport()
     pending: list[Job] = []
     now_ms = epoch_ms(now)
-    seen_ids: set[str] = set()  # ids of this run's rows: a repeated `id` column is an error
 
     def flush() -> None:
         if store is not None and pending:
-            report.inserted += store.insert_jobs(pending)
+            inserted = store.insert_jobs(pending)
+            report.inserted += inserted
+            if inserted < len(pending):
+                _reject_foreign_ids(store, pending, batch_id, report, on_problem)
         pending.clear()
 
     for item in rows:
@@ -135,17 +137,6 @@ def enqueue(
             to = item.fields.get("to")
             _problem(report, on_problem, RowProblem(item.number, error.code, error.message, to))
             continue
-        if message.message_id in seen_ids:
-            problem = RowProblem(
-                item.number,
-                "DUPLICATE_ID",
-                f"id '{message.message_id}' is used by an earlier row",
-                item.fields.get("to"),
-            )
-            _problem(report, on_problem, problem)
-            continue
-        if len(seen_ids) < 2_000_000:  # bounded: duplicate ids are a mistake, not a workload
-            seen_ids.add(message.message_id)
         report.valid += 1
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
@@ -168,6 +159,34 @@ def enqueue(
     if on_rows is not None:
         on_rows(report.rows)
     return report
+
+
+def _reject_foreign_ids(
+    store: Store,
+    jobs: list[Job],
+    batch_id: str,
+    report: EnqueueReport,
+    on_problem: Callable[[RowProblem], None] | None,
+) -> None:
+    """Jobs that were not inserted because their id exists: fine when it is this very row
+    (a re-run); a problem when another row or batch owns the id (a repeated `id` value)."""
+    existing = store.get_jobs([job.id for job in jobs])
+    for job in jobs:
+        found = existing.get(job.id)
+        meta = (found.metadata or {}) if found else {}
+        row = (job.metadata or {}).get("row")
+        if found is None or (meta.get("batch") == batch_id and meta.get("row") == row):
+            continue
+        report.valid -= 1
+        kind = job.data["message"]["type"]
+        report.by_type[kind] -= 1
+        report.by_provider[job.data["provider"]] -= 1
+        owner = f"row {meta.get('row')}" if meta.get("batch") == batch_id else "another batch"
+        message = f"id '{job.id}' already belongs to {owner}; this row is not sent"
+        to = job.data["message"].get("to")
+        _problem(report, on_problem, RowProblem(int(row or 0), "DUPLICATE_ID", message, to))
+    report.by_type += Counter()  # drop zero counts
+    report.by_provider += Counter()
 
 
 def _problem(

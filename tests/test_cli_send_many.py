@@ -323,3 +323,22 @@ def test_sigterm_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
     assert second["accepted"] == 400 - done_before
     with SqliteStore(db) as store:
         assert store.count_tracking() == 400
+
+
+def test_a_repeated_id_value_is_reported_not_silently_dropped(run: Run, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "in.csv",
+        [
+            {"id": "same", "to": "010-1111-2222", "text": "a"},
+            {"id": "other", "to": "010-1111-3333", "text": "b"},
+            {"id": "same", "to": "010-1111-4444", "text": "c"},
+        ],
+    )
+    code, doc = run.json("send-many", str(source))
+    assert code == 5
+    (problem,) = doc["data"]["problems"]
+    assert problem["row"] == 3 and problem["code"] == "DUPLICATE_ID"
+    assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01011113333"]
+    # a re-run does not mistake its own rows for duplicates
+    code, doc = run.json("send-many", str(source))
+    assert code == 5 and doc["data"]["already_sent"] == 2 and len(doc["data"]["problems"]) == 1
