@@ -207,6 +207,7 @@ def send_many(
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread
         previous = None
+    send_started = time.monotonic()
     try:
         with view.sending(before, runner.stats) as on_progress:
             runner.on_progress = on_progress
@@ -224,6 +225,7 @@ def send_many(
         runner.stats,
         before=before,
         elapsed=time.monotonic() - started,
+        send_elapsed=time.monotonic() - send_started,
         results=str(results) if results else None,
         result_lines=lines,
         interrupted=interrupted,

@@ -1,0 +1,165 @@
+"""send-many benchmarks. They print figures; they assert nothing.
+
+    python -m benchmarks.send_many overhead [--rows 100000]
+        per-message cost with the mock provider, ledger and tracking writes included
+        (µs/message, wall and CPU of the kmsg process)
+    python -m benchmarks.send_many throughput [--rows 10000] [--latency-ms 20]
+        through the fake SOLAPI server (batches of 100) at concurrency 1, 4 and 16, beside the
+        ideal requests × latency ÷ concurrency measured in the same run
+    python -m benchmarks.send_many memory [--small 10000] [--large 1000000]
+        peak RSS of the kmsg process for a small and a large CSV (mock provider)
+
+Each case runs `kmsg send-many` as a child process in a fresh temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["to", "name"])
+        for n in range(rows):
+            writer.writerow([f"010-{1000 + n // 10000:04d}-{n % 10000:04d}", f"고객{n}"])
+
+
+def run_kmsg(args: list[str], env: dict[str, str]) -> tuple[dict[str, Any], float, Any]:
+    """Run kmsg; returns (summary data, wall seconds, rusage of the child)."""
+    command = [sys.executable, "-m", "kmsg_cli", *args, "--json", "-q"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 5):
+        raise SystemExit(f"kmsg failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return json.loads(out)["data"], wall, usage
+
+
+def environment(home: Path, config: str | None = None) -> dict[str, str]:
+    env = dict(os.environ, HOME=str(home), KMSG_DB=str(home / "k.sqlite"))
+    env["XDG_CONFIG_HOME"] = str(home / "config")
+    env.pop("KMSG_PROFILE", None)
+    if config is not None:
+        path = home / "config.toml"
+        path.write_text(config, encoding="utf-8")
+        env["KMSG_CONFIG"] = str(path)
+    return env
+
+
+def overhead(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        source = home / "in.csv"
+        write_csv(source, rows)
+        data, wall, usage = run_kmsg(
+            ["send-many", str(source), "--text", "#{name}님, 점검 안내입니다"], environment(home)
+        )
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"per-message overhead, mock provider, {rows:,} rows (ledger + tracking writes)")
+    print(f"{'':<22}{'total s':>10}{'µs/msg':>10}")
+    print(f"{'wall':<22}{wall:>10.2f}{wall / rows * 1e6:>10.1f}")
+    print(f"{'cpu (user+sys)':<22}{cpu:>10.2f}{cpu / rows * 1e6:>10.1f}")
+    print(
+        f"{'send phase (wall)':<22}{data['send_elapsed_s']:>10.2f}"
+        f"{data['send_elapsed_s'] / rows * 1e6:>10.1f}"
+    )
+    print(
+        f"accepted {data['accepted']:,}, failed {data['failed']:,} (mock rule: numbers ending 0000)"
+    )
+
+
+def throughput(rows: int, latency_ms: float) -> None:
+    from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
+
+    batch = 100
+    requests = -(-rows // batch)
+    print(
+        f"send-many throughput: {rows:,} rows via the fake SOLAPI, {latency_ms:g} ms per request,"
+        f" batches of {batch} ({requests} requests)"
+    )
+    header = ("concurrency", "send s", "ideal s", "x ideal", "msg/s", "total s")
+    print("".join(f"{h:>{w}}" for h, w in zip(header, (11, 10, 10, 9, 10, 10), strict=True)))
+    for concurrency in (1, 4, 16):
+        with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
+            fake.latency = latency_ms / 1000
+            home = Path(tmp)
+            source = home / "in.csv"
+            write_csv(source, rows)
+            config = (
+                f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
+                f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
+                f'api_secret = "{DEFAULT_API_SECRET}"\n'
+                f'sender = "0212345678"\nbase_url = "{fake.base_url}"\nbatch_size = {batch}\n'
+            )
+            env = environment(home, config)
+            data, wall, _ = run_kmsg(
+                [
+                    "send-many",
+                    str(source),
+                    "--text",
+                    "#{name}님",
+                    "--concurrency",
+                    str(concurrency),
+                ],
+                env,
+            )
+            sent = len(fake.accepted_messages())
+        ideal = requests * (latency_ms / 1000) / concurrency
+        send = data["send_elapsed_s"]
+        assert sent == rows, f"the fake accepted {sent} of {rows}"
+        print(
+            f"{concurrency:>11}{send:>10.2f}{ideal:>10.2f}{send / ideal:>9.2f}"
+            f"{rows / send:>10,.0f}{wall:>10.2f}"
+        )
+
+
+def memory(small: int, large: int) -> None:
+    print("peak RSS of kmsg send-many (mock provider)")
+    print(f"{'rows':>10}{'peak RSS MiB':>14}{'wall s':>10}")
+    for rows in (small, large):
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            source = home / "in.csv"
+            write_csv(source, rows)
+            _, wall, usage = run_kmsg(
+                ["send-many", str(source), "--text", "#{name}"], environment(home)
+            )
+        print(f"{rows:>10,}{usage.ru_maxrss / 1024:>14.1f}{wall:>10.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="case", required=True)
+    p = sub.add_parser("overhead")
+    p.add_argument("--rows", type=int, default=100_000)
+    p = sub.add_parser("throughput")
+    p.add_argument("--rows", type=int, default=10_000)
+    p.add_argument("--latency-ms", type=float, default=20.0)
+    p = sub.add_parser("memory")
+    p.add_argument("--small", type=int, default=10_000)
+    p.add_argument("--large", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if args.case == "overhead":
+        overhead(args.rows)
+    elif args.case == "throughput":
+        throughput(args.rows, args.latency_ms)
+    else:
+        memory(args.small, args.large)
+
+
+if __name__ == "__main__":
+    main()
