@@ -167,6 +167,7 @@ class SendResult:
     retryable: bool = False
     outcome_unknown: bool = False
     simulated: bool = False
+    native_failover: bool = False  # the vendor itself sends the AlimTalk's SMS fallback
     warnings: tuple[Notice, ...] = ()
     raw: Mapping[str, Any] | None = None
 

@@ -328,6 +328,7 @@ class BatchRunner:
                     status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
                     provider_message_id=provider_message_id,
                     group_id=str(group_id) if group_id else None,
+                    native_failover=client.native_failover and message.failover is not None,
                 )
         return outcome
 

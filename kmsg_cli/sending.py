@@ -328,6 +328,7 @@ def reconcile(
             status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
             provider_message_id=provider_message_id,
             group_id=str(group) if group else None,
+            native_failover=client.native_failover and message.failover is not None,
             warnings=(
                 Notice(
                     "RECONCILED",
@@ -371,6 +372,7 @@ def tracking_row(message: Message, result: SendResult, *, now: datetime) -> Trac
             "type": message.failover.type.value,
             "text": message.failover.text,
             "subject": message.failover.subject,
+            "native": result.native_failover,
         }
     sent = result.status == DeliveryStatus.SENT
     return TrackingRow(

@@ -50,6 +50,7 @@ class Exploding:
     type = "mock"
     capabilities = CATALOG["mock"]
     batch_size = 100
+    native_failover = False
 
     def __init__(self, unknown: bool) -> None:
         self.unknown = unknown
@@ -69,7 +70,7 @@ class Exploding:
 
 
 def test_accepted_messages_get_tracking_rows_rejected_ones_do_not(store: SqliteStore) -> None:
-    mock = MockProvider("mock", {})
+    mock = MockProvider("mock", {}, record=True)
     messages = [message("010-1111-2222"), message("010-3333-0000")]
     report = send(plan(messages, BUILTIN_SANDBOX), source=Source(mock), store=store, now=NOW)
     assert [o.accepted for o in report.outcomes] == [True, False]
@@ -82,7 +83,7 @@ def test_accepted_messages_get_tracking_rows_rejected_ones_do_not(store: SqliteS
 
 
 def test_an_already_tracked_id_is_not_sent_again(store: SqliteStore) -> None:
-    mock = MockProvider("mock", {})
+    mock = MockProvider("mock", {}, record=True)
     planned = plan([message("010-1111-2222")], BUILTIN_SANDBOX)
     send(planned, source=Source(mock), store=store, now=NOW)
     report = send(planned, source=Source(mock), store=store, now=NOW + timedelta(minutes=1))
@@ -92,7 +93,7 @@ def test_an_already_tracked_id_is_not_sent_again(store: SqliteStore) -> None:
 
 
 def test_a_scheduled_message_is_first_checked_after_its_time(store: SqliteStore) -> None:
-    mock = MockProvider("mock", {})
+    mock = MockProvider("mock", {}, record=True)
     m = message("010-1111-2222", at="+1h")
     send(plan([m], BUILTIN_SANDBOX), source=Source(mock), store=store, now=NOW)
     row = store.get_tracking(m.message_id)

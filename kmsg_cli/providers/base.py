@@ -25,6 +25,7 @@ class Provider(Protocol):
     type: str
     capabilities: Capabilities
     batch_size: int  # messages per request, as configured (≤ capabilities.max_batch)
+    native_failover: bool  # an AlimTalk with failover text gets the vendor's own SMS fallback
 
     def validate(self, message: Message) -> None:
         """Raise InvalidInput/ConfigError for what the vendor would surely reject."""

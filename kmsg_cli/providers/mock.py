@@ -8,8 +8,17 @@ Outcomes are scripted by the recipient's last digits (configurable per profile):
 | `unavailable_suffixes` (0503) | not accepted, code `MOCK_UNAVAILABLE` (retryable outage) |
 | anything else              | accepted: status SENT, or PENDING when scheduled            |
 
-The provider message id is derived from our message id, so a re-run gives the same id.
-Every result is marked `simulated`.
+Delivery, when tracked (`kmsg track run-once`), is decided the same way and is final at the
+first check:
+
+| recipient ends in | delivery status                                                   |
+|-------------------|-------------------------------------------------------------------|
+| `3104`            | AlimTalk/FriendTalk: FAILED, code 3104 (not a KakaoTalk user)     |
+| `3043`            | FAILED, code 3043 (handset switched off)                          |
+| anything else     | DELIVERED                                                         |
+
+The provider message id is derived from our message id (a re-run gives the same id) and
+carries the delivery outcome, so lookups need no state. Every result is marked `simulated`.
 """
 
 from __future__ import annotations
@@ -19,7 +28,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult
+from kmsg_cli.models import (
+    KAKAO_TYPES,
+    DeliveryStatus,
+    Message,
+    Notice,
+    SendResult,
+    StatusUpdate,
+)
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
 
@@ -31,7 +47,9 @@ class MockProvider:
     type = "mock"
     capabilities: Capabilities = CATALOG["mock"]
 
-    def __init__(self, provider_id: str, settings: Mapping[str, Any]) -> None:
+    def __init__(
+        self, provider_id: str, settings: Mapping[str, Any], *, record: bool = False
+    ) -> None:
         self.id = provider_id
         self.reject_suffixes = tuple(str(s) for s in settings.get("reject_suffixes", ("0000",)))
         self.unavailable_suffixes = tuple(
@@ -39,7 +57,11 @@ class MockProvider:
         )
         self.latency = float(settings.get("latency_ms", 0)) / 1000.0
         self.batch_size = 1000
-        self.sent: list[Message] = []  # what was "delivered", for tests and demos
+        self.native_failover = False
+        # What was "delivered", kept only when asked (tests): a bulk run must not grow memory.
+        self.record = record
+        self.sent: list[Message] = []
+        self.sent_count = 0
 
     def validate(self, message: Message) -> None:
         return None  # the mock accepts anything the message rules allow
@@ -65,15 +87,22 @@ class MockProvider:
                     f"mock outage for recipient {number} (mock rule: ends in {suffix})",
                     retryable=True,
                 )
-        self.sent.append(message)
+        self.sent_count += 1
+        if self.record:
+            self.sent.append(message)
         digest = hashlib.sha256(message.message_id.encode("utf-8")).hexdigest()[:20]
         status = DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT
+        outcome = "4000"
+        if number.endswith("3104") and message.type in KAKAO_TYPES:
+            outcome = "3104"
+        elif number.endswith("3043"):
+            outcome = "3043"
         return SendResult(
             message_id=message.message_id,
             provider_id=self.id,
             accepted=True,
             status=status,
-            provider_message_id=f"mock-{digest}",
+            provider_message_id=f"mock-{digest}-{outcome}",
             simulated=True,
             warnings=note,
         )
@@ -92,5 +121,31 @@ class MockProvider:
             simulated=True,
         )
 
+    def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        """Final status at the first check, read from the id (see the module table)."""
+        now = round(time.time() * 1000)
+        found = {}
+        for pid in provider_message_ids:
+            if not pid.startswith("mock-"):
+                continue
+            code = pid.rsplit("-", 1)[-1]
+            if code == "4000":
+                found[pid] = StatusUpdate(
+                    pid,
+                    DeliveryStatus.DELIVERED,
+                    code,
+                    "delivered (simulated)",
+                    sent_at=now,
+                    delivered_at=now,
+                )
+            elif code in _FAILURES:
+                found[pid] = StatusUpdate(
+                    pid, DeliveryStatus.FAILED, code, _FAILURES[code], sent_at=now, failed_at=now
+                )
+        return found
+
     def close(self) -> None:
         return None
+
+
+_FAILURES = {"3104": "카카오톡 미사용자 (simulated)", "3043": "handset switched off (simulated)"}

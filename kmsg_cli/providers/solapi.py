@@ -249,6 +249,7 @@ def parse_send_response(
                     provider_message_id=str(item.get("messageId") or ""),
                     group_id=group_id,
                     provider_code=code or None,
+                    native_failover=message.failover is not None,
                     raw=dict(item),
                 )
             )
@@ -419,6 +420,7 @@ def error_from_response(
 class SolapiProvider:
     type = "solapi"
     capabilities: Capabilities = CATALOG["solapi"]
+    native_failover = True  # disableSms=false + text: SOLAPI sends the fallback itself
 
     def __init__(
         self,
