@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from kmsg_cli.errors import ConfigError
+from kmsg_cli.errors import ConfigError, KmsgError
 from kmsg_cli.models import MessageType
+from kmsg_cli.when import parse_duration
 
 # difflib, ipaddress, zoneinfo and tomli_w are imported inside the functions that use them: this
 # module is imported on every CLI start, and most runs never need them.
@@ -43,7 +44,16 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SECRET_KEYS = frozenset({"api_key", "api_secret", "sms_api_key", "sms_auth_key", "sender_key"})
 _SECRET_WORDS = ("secret", "password", "token")
 _TOP_LEVEL_KEYS = ("default_profile", "profiles")
-_PROFILE_KEYS = ("db", "timezone", "auto_lms_bytes", "default_provider", "routing", "providers")
+_PROFILE_KEYS = (
+    "db",
+    "timezone",
+    "auto_lms_bytes",
+    "default_provider",
+    "routing",
+    "providers",
+    "tracking",
+)
+_TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes")
 
 
 # ------------------------------------------------------------------------------------- paths
@@ -531,6 +541,15 @@ def _to_suffixes(value: Any, invalid: Callable[[str], ConfigError]) -> tuple[str
 
 
 @dataclass(frozen=True)
+class TrackingSettings:
+    """`[profiles.NAME.tracking]`: delivery-check backoff, give-up time, extra non-Kakao codes."""
+
+    backoff_ms: tuple[int, ...] = (30_000, 120_000, 600_000, 1_800_000, 7_200_000)
+    max_tracking_ms: int = 86_400_000
+    non_kakao_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
     """A selected profile: structure checked, provider secrets not yet read."""
 
@@ -543,6 +562,7 @@ class Profile:
     routing: Mapping[MessageType, tuple[str, ...]]
     strategy: str
     providers: Mapping[str, ProviderConfig]
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
 
 
 BUILTIN_SANDBOX = Profile(
@@ -699,6 +719,7 @@ def _parse_profile(
     routing, strategy = _parse_routing(
         routing_table, _join(base, "routing"), provider_ids, errors.append
     )
+    tracking = _parse_tracking(table.get("tracking", {}), _join(base, "tracking"), errors.append)
 
     for problem in errors:
         report(problem)
@@ -714,8 +735,48 @@ def _parse_profile(
         routing=MappingProxyType(routing),
         strategy=strategy,
         providers=MappingProxyType(providers),
+        tracking=tracking,
     )
     return profile, providers
+
+
+def _parse_tracking(table: Any, base: str, report: _Report) -> TrackingSettings:
+    """`[profiles.NAME.tracking]`: backoff = ["30s", "2m", ...], max_duration = "24h",
+    non_kakao_codes = ["3108"]."""
+    defaults = TrackingSettings()
+    if not isinstance(table, Mapping):
+        report(_invalid(base, table, "must be a table"))
+        return defaults
+    for key in table:
+        if key not in _TRACKING_KEYS:
+            hint = _unknown_hint(key, _TRACKING_KEYS)
+            report(
+                _error(
+                    "UNKNOWN_KEY", _join(base, key), f"unknown key {_join(base, key)}", None, hint
+                )
+            )
+    try:
+        backoff = table.get("backoff")
+        backoff_ms = defaults.backoff_ms
+        if backoff is not None:
+            if not isinstance(backoff, list) or not backoff:
+                raise _invalid(
+                    _join(base, "backoff"), backoff, "must be a non-empty list of durations"
+                )
+            backoff_ms = tuple(parse_duration(v, field=_join(base, "backoff")) for v in backoff)
+        limit = table.get("max_duration")
+        max_ms = (
+            defaults.max_tracking_ms
+            if limit is None
+            else parse_duration(limit, field=_join(base, "max_duration"))
+        )
+        codes = table.get("non_kakao_codes", [])
+        if not isinstance(codes, list) or not all(isinstance(c, str | int) for c in codes):
+            raise _invalid(_join(base, "non_kakao_codes"), codes, "must be a list of codes")
+    except KmsgError as error:
+        report(_error("INVALID_SETTING", error.field or base, error.message, error.value))
+        return defaults
+    return TrackingSettings(backoff_ms, max_ms, tuple(str(c) for c in codes))
 
 
 # ---------------------------------------------------------------------- environment-only mode

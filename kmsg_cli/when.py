@@ -131,3 +131,40 @@ def parse_when(
             hint=f"it is now {format_local(now, timezone)}; give a later time, e.g. +10m",
         )
     return moment
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
+    """`90d`, `2h`, `1h30m`, `30s`, `500ms`, or a number of seconds -> milliseconds (> 0)."""
+    if isinstance(value, bool):
+        raise _duration_error(str(value), field)
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise _duration_error(str(value), field)
+        return int(value * 1000)
+    text = value.strip().lower().replace(" ", "")
+    if text.isdigit():
+        return parse_duration(int(text), field=field)
+    position = 0
+    total = 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            raise _duration_error(value, field)
+        total += float(match.group(1)) * _UNIT_MS[match.group(2).lower()]
+        position = match.end()
+    if position != len(text) or total <= 0:
+        raise _duration_error(value, field)
+    return int(total)
+
+
+def _duration_error(value: str, field: str) -> InvalidInput:
+    return InvalidInput(
+        f"'{value}' is not a duration (field '{field}')",
+        code="INVALID_DURATION",
+        field=field,
+        value=value,
+        hint="use e.g. 30s, 10m, 2h, 90d",
+    )

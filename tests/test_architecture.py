@@ -20,7 +20,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.models", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
-    ("kmsg_cli.config", ("kmsg_cli.errors", "kmsg_cli.models")),
+    ("kmsg_cli.config", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
     (
         "kmsg_cli.providers",
@@ -78,6 +78,19 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.models",
             "kmsg_cli.owner",
             "kmsg_cli.codec",
+            "kmsg_cli.sending",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.store.base",
+        ),
+    ),
+    (
+        "kmsg_cli.tracking",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.config",
+            "kmsg_cli.codec",
+            "kmsg_cli.normalize",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.base",

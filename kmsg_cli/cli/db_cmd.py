@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -71,3 +71,60 @@ def schema(
     text = ddl.ddl_text(dialect.value)
     data = {"dialect": dialect.value, "statements": ddl.ddl_statements(dialect.value)}
     runtime.out.result(data, lambda console: console.print(text, markup=False, highlight=False))
+
+
+@app.command("purge")
+@reports_errors
+def purge(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str, typer.Option("--older-than", metavar="AGE", help="Age, e.g. 90d, 12w, 36h.")
+    ] = "90d",
+) -> None:
+    """Delete terminal tracking rows and finished jobs older than AGE (retention).
+
+    Rows still being tracked (PENDING/SENT) and jobs not finished are never deleted.
+
+    [dim]Examples:[/]
+
+      kmsg db purge --older-than 90d
+
+      kmsg db purge --older-than 30d --json
+    """
+    from kmsg_cli.models import epoch_ms
+    from kmsg_cli.when import parse_duration
+
+    runtime = runtime_of(ctx)
+    cutoff = epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than")
+    store = runtime.store()
+    total_tracking, total_jobs = store.count_purgeable(older_than_ms=cutoff)
+    deleted = [0, 0]
+    out = runtime.out
+
+    def loop(advance: Any) -> None:
+        while True:
+            tracking, jobs = store.purge(older_than_ms=cutoff)
+            if not tracking and not jobs:
+                return
+            deleted[0] += tracking
+            deleted[1] += jobs
+            advance(tracking + jobs)
+
+    if out.human and not out.quiet and out.err.is_terminal and total_tracking + total_jobs:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(
+            TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=out.err
+        ) as progress:
+            task = progress.add_task("purge", total=total_tracking + total_jobs)
+            loop(lambda n: progress.advance(task, n))
+    else:
+        loop(lambda n: None)
+    data = {"older_than": older_than, "tracking_deleted": deleted[0], "jobs_deleted": deleted[1]}
+    runtime.out.result(
+        data,
+        lambda console: console.print(
+            f"deleted {deleted[0]:,} tracking rows and {deleted[1]:,} jobs older than {older_than}",
+            markup=False,
+        ),
+    )

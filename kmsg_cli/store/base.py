@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
 from kmsg_cli.errors import StoreError
-from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.models import TERMINAL_STATUSES, DeliveryStatus, Job, JobStatus, TrackingRow
 from kmsg_cli.store.schema import JOB_COLUMNS, TRACKING_COLUMNS
 
 # Larger IN lists risk the backends' bound-parameter limits (SQLite builds before 3.32: 999).
@@ -21,6 +21,33 @@ MAX_IN_PARAMS = 500
 
 TRACKING_JSON_COLUMNS = frozenset({"last_error", "metadata"})
 JOB_JSON_COLUMNS = frozenset({"data", "metadata"})
+
+# The columns `apply_tracking` writes; the identity of a message (ids, type, numbers, request
+# and schedule times) never changes once it is tracked.
+TRACKING_MUTABLE_COLUMNS: tuple[str, ...] = (
+    "status",
+    "provider_status_code",
+    "provider_status_message",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "status_updated_at",
+    "attempt_count",
+    "last_checked_at",
+    "next_check_at",
+    "last_error",
+    "metadata",
+)
+
+# Tracking statuses a claim takes (still travelling), and the finished job statuses `purge` takes.
+TRACKING_DUE_STATUSES: tuple[str, ...] = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value)
+TRACKING_TERMINAL_STATUSES: tuple[str, ...] = tuple(
+    sorted(status.value for status in TERMINAL_STATUSES)
+)
+JOB_FINISHED_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
+
+# The metadata key of a job enqueued by `apply_tracking`: the message_id it belongs to.
+FOR_MESSAGE_KEY = "for_message"
 
 # "from" is a Python keyword, so the model calls it `sender`; every other name is shared.
 TRACKING_FIELDS: tuple[str, ...] = tuple(
@@ -189,6 +216,121 @@ class Store(Protocol):
 
     def delete_jobs(self, job_ids: Sequence[str]) -> int:
         """Delete jobs in one transaction, whatever their status; returns how many existed."""
+        ...
+
+    # -- delivery tracking (SPEC §7, §9) ------------------------------------------------------
+    #
+    # A row is due when its status is PENDING or SENT and next_check_at <= now. A claim leases
+    # a row by pushing its next_check_at forward (no other column changes); `apply_tracking`
+    # then writes the result, guarded so that terminal statuses (DELIVERED, FAILED, CANCELLED,
+    # UNKNOWN) never move and a checker whose lease was taken over cannot overwrite.
+
+    def claim_due_tracking(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        limit: int,
+        provider_id: str | None = None,
+    ) -> list[TrackingRow]:
+        """Atomically claim up to `limit` due rows (of the provider when given) and return them.
+
+        Due: status PENDING or SENT and next_check_at <= now_ms. The first `limit` due rows by
+        (next_check_at, message_id) are taken in ONE statement that sets next_check_at =
+        now_ms + lease_ms (the lease: if the checker dies, the row is due again after it) and
+        changes nothing else. Concurrent claimers (threads, processes, hosts) never receive
+        the same row for the same due time. Among rows tied on next_check_at at the `limit`
+        boundary, which ones are taken first is up to the backend (an index order, so that a
+        claim costs O(limit) even when a million rows share one next_check_at).
+
+        The rows are returned as they are after the claim, sorted by message_id: every
+        returned next_check_at is now the lease, and RETURNING sees only new values. Pass
+        each row's next_check_at to `apply_tracking(expected_next_check=...)`. `limit` <= 0
+        claims nothing.
+        """
+        ...
+
+    def apply_tracking(
+        self,
+        updates: Sequence[TrackingRow],
+        *,
+        jobs: Sequence[Job] = (),
+        expected_next_check: Mapping[str, int] | None = None,
+    ) -> set[str]:
+        """Write checked rows and enqueue their follow-up jobs in ONE transaction.
+
+        For each row of `updates` (by message_id), the columns in `TRACKING_MUTABLE_COLUMNS`
+        (status, provider status code and message, sent/delivered/failed_at, status_updated_at,
+        attempt_count, last_checked_at, next_check_at, last_error, metadata) are written, but
+        only when the stored status is not terminal (a terminal row never changes, not even its
+        metadata) and, when `expected_next_check` maps the message_id to a value, only when the
+        stored next_check_at still equals it (the lease seen at claim time: a checker whose
+        lease expired and was re-claimed by another loses). Unknown message ids change nothing.
+
+        Then each job of `jobs` is inserted (existing ids are left untouched) only if the row
+        named by its `metadata.for_message` was updated by this very call: of several checkers
+        applying "FAILED + fallback job" for one message, exactly one enqueues it.
+
+        Returns the message ids of the rows updated. Raises ValueError, before writing
+        anything, when a message_id appears twice in `updates` or a job's
+        `metadata.for_message` is not the message_id of one of `updates`.
+        """
+        ...
+
+    def set_tracking_metadata_key(self, message_id: str, key: str, value: Any) -> bool:
+        """Set one top-level key of a row's `metadata` atomically, even on a terminal row
+        (the failover outcome is recorded on a FAILED row). Returns whether the row exists."""
+        ...
+
+    def list_tracking(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TrackingRow]:
+        """Tracking rows matching every filter given, newest first.
+
+        `status` is any of the statuses (an empty sequence matches nothing); `to` is compared
+        with the stored number as is (normalize it first); since_ms/until_ms bound requested_at,
+        both inclusive. Ordered by requested_at DESC, message_id DESC; `limit` rows after
+        skipping `offset`. Raises ValueError for a negative limit or offset.
+        """
+        ...
+
+    def count_tracking_by_status(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> dict[str, int]:
+        """Number of tracking rows by status under the `list_tracking` filters.
+
+        Statuses without rows are absent from the result.
+        """
+        ...
+
+    def purge(self, *, older_than_ms: int, limit: int = 5000) -> tuple[int, int]:
+        """Delete one chunk of old finished rows in one transaction; (tracking, jobs) deleted.
+
+        At most `limit` tracking rows with a terminal status and status_updated_at <
+        older_than_ms, and at most `limit` jobs with status completed or failed and
+        COALESCE(completed_at, failed_at) < older_than_ms. Call it again until it returns
+        (0, 0). Raises ValueError when `limit` is not positive.
+        """
+        ...
+
+    def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
+        """How many (tracking rows, jobs) `purge` with this `older_than_ms` would delete in all."""
         ...
 
     def count_tracking(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -13,6 +14,12 @@ from typing import Any, Self
 from kmsg_cli.errors import StoreError
 from kmsg_cli.models import Job, JobStatus, TrackingRow
 from kmsg_cli.store.base import (
+    FOR_MESSAGE_KEY,
+    JOB_FINISHED_STATUSES,
+    TRACKING_DUE_STATUSES,
+    TRACKING_JSON_COLUMNS,
+    TRACKING_MUTABLE_COLUMNS,
+    TRACKING_TERMINAL_STATUSES,
     chunked,
     claimed_order,
     dump_json,
@@ -154,6 +161,119 @@ def _page_statement(*, batch: str | None, status: str | None, after: str | None)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     # Keyset paging on the primary key: each page is an index range, whatever the table size.
     return f'SELECT {_JOB_LIST} FROM {_JOBS}{where} ORDER BY "id" LIMIT :chunk'
+
+
+# -- delivery tracking -------------------------------------------------------------------------
+#
+# Status names are bound as parameters too (:due0, :terminal0, ...), never formatted in.
+
+_TRACKING = _q(TRACKING_TABLE)
+_TRACKING_LIST = ", ".join(_q(c) for c in TRACKING_COLUMNS)
+
+
+def _marks(prefix: str, count: int) -> str:
+    return ", ".join(f":{prefix}{n}" for n in range(count))
+
+
+def _bind(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    return {f"{prefix}{n}": value for n, value in enumerate(values)}
+
+
+_TERMINAL_IN = _marks("terminal", len(TRACKING_TERMINAL_STATUSES))
+_FINISHED_IN = _marks("finished", len(JOB_FINISHED_STATUSES))
+
+
+def tracking_claim_statement(*, by_provider: bool) -> str:
+    """The tracking claim: one UPDATE ... WHERE message_id IN (SELECT ... LIMIT) RETURNING.
+
+    Parameters: due0, due1 (PENDING, SENT), now, limit, lease_until, and provider when
+    `by_provider`. idx_kmsg_delivery_due(status, next_check_at) cannot yield "status IN (..)
+    ORDER BY next_check_at" in one scan: a plain ORDER BY would read and sort every due row
+    (after a large send, every claim would sort them all). Instead the first :limit due rows
+    of each status are read in index order and only those candidates are sorted, so a claim
+    costs O(statuses x limit) whatever the number of due rows. Ties on next_check_at at a
+    candidate list's end are taken in index (rowid) order. With a provider the condition is
+    checked row by row on rows read in index order (no index leads with provider_id and
+    next_check_at). A PostgreSQL backend adds FOR UPDATE SKIP LOCKED to each candidate SELECT.
+    """
+    provider = ' AND "provider_id" = :provider' if by_provider else ""
+    candidates = "\n    UNION ALL\n    ".join(
+        f"""SELECT * FROM (
+      SELECT "message_id", "next_check_at" FROM {_TRACKING}
+      WHERE "status" = :due{n} AND "next_check_at" <= :now{provider}
+      ORDER BY "next_check_at"
+      LIMIT :limit
+    )"""
+        for n in range(len(TRACKING_DUE_STATUSES))
+    )
+    return f"""UPDATE {_TRACKING}
+SET "next_check_at" = :lease_until
+WHERE "message_id" IN (
+  SELECT "message_id" FROM (
+    {candidates}
+  )
+  ORDER BY "next_check_at", "message_id"
+  LIMIT :limit
+)
+RETURNING {_TRACKING_LIST}"""
+
+
+_APPLY_SET = ", ".join(f"{_q(c)} = :{c}" for c in TRACKING_MUTABLE_COLUMNS)
+_APPLY_TRACKING = (
+    f'UPDATE {_TRACKING} SET {_APPLY_SET} WHERE "message_id" = :message_id '
+    f'AND "status" NOT IN ({_TERMINAL_IN})'
+)
+_APPLY_TRACKING_EXPECTED = f'{_APPLY_TRACKING} AND "next_check_at" = :expected'
+
+
+def _tracking_filter(
+    *,
+    status: Sequence[str] | None,
+    provider_id: str | None,
+    type: str | None,
+    to: str | None,
+    since_ms: int | None,
+    until_ms: int | None,
+) -> tuple[str, dict[str, Any]] | None:
+    """WHERE clause and parameters of the list/count filters; None when nothing can match."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if status is not None:
+        # A lone string is one status, not a sequence of one-letter ones.
+        wanted = [status] if isinstance(status, str) else status
+        statuses = list(dict.fromkeys(str(value) for value in wanted))
+        if not statuses:
+            return None
+        conditions.append(f'"status" IN ({_marks("status", len(statuses))})')
+        params.update(_bind("status", statuses))
+    for column, value in (("provider_id", provider_id), ("type", type), ("to", to)):
+        if value is not None:
+            conditions.append(f"{_q(column)} = :{column}")
+            params[column] = value
+    if since_ms is not None:
+        conditions.append('"requested_at" >= :since_ms')
+        params["since_ms"] = since_ms
+    if until_ms is not None:
+        conditions.append('"requested_at" <= :until_ms')
+        params["until_ms"] = until_ms
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return where, params
+
+
+# Purge: old terminal tracking rows (found through idx_kmsg_delivery_due by status) and old
+# finished jobs (idx_kmsg_jobs_dequeue by status), a chunk at a time.
+_PURGEABLE_TRACKING = (
+    f'FROM {_TRACKING} WHERE "status" IN ({_TERMINAL_IN}) AND "status_updated_at" < :older_than'
+)
+_PURGEABLE_JOBS = (
+    f'FROM {_JOBS} WHERE "status" IN ({_FINISHED_IN}) '
+    'AND COALESCE("completed_at", "failed_at") < :older_than'
+)
+_PURGE_TRACKING = (
+    f'DELETE FROM {_TRACKING} WHERE "message_id" IN '
+    f'(SELECT "message_id" {_PURGEABLE_TRACKING} LIMIT :limit)'
+)
+_PURGE_JOBS = f'DELETE FROM {_JOBS} WHERE "id" IN (SELECT "id" {_PURGEABLE_JOBS} LIMIT :limit)'
 
 
 def _one_line(text: str) -> str:
@@ -569,6 +689,181 @@ class SqliteStore:
                 cursor = conn.execute(f'DELETE FROM {_JOBS} WHERE "id" IN ({marks})', tuple(chunk))
                 deleted += cursor.rowcount
         return deleted
+
+    # -- delivery tracking -------------------------------------------------------------------
+
+    def claim_due_tracking(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        limit: int,
+        provider_id: str | None = None,
+    ) -> list[TrackingRow]:
+        """Claim up to `limit` due rows in one statement; sorted by message_id."""
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {
+            **_bind("due", TRACKING_DUE_STATUSES),
+            "now": now_ms,
+            "limit": limit,
+            "lease_until": now_ms + lease_ms,
+        }
+        if provider_id is not None:
+            params["provider"] = provider_id
+        sql = tracking_claim_statement(by_provider=provider_id is not None)
+        with self._transaction() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return sorted(
+            (tracking_from_values(values) for values in rows), key=lambda row: row.message_id
+        )
+
+    def apply_tracking(
+        self,
+        updates: Sequence[TrackingRow],
+        *,
+        jobs: Sequence[Job] = (),
+        expected_next_check: Mapping[str, int] | None = None,
+    ) -> set[str]:
+        """Write checked rows (terminal and lease guards) and their jobs in one transaction."""
+        message_ids = [row.message_id for row in updates]
+        if len(set(message_ids)) != len(message_ids):
+            raise ValueError("apply_tracking: a message_id appears more than once in updates")
+        known = set(message_ids)
+        for job in jobs:
+            target = (job.metadata or {}).get(FOR_MESSAGE_KEY)
+            if not isinstance(target, str) or target not in known:
+                raise ValueError(
+                    f"apply_tracking: job {job.id!r} has metadata.{FOR_MESSAGE_KEY} "
+                    f"{target!r}, which is not the message_id of one of the updates"
+                )
+        if not updates:
+            return set()
+        expected = expected_next_check or {}
+        terminal = _bind("terminal", TRACKING_TERMINAL_STATUSES)
+        updated: set[str] = set()
+        with self._transaction() as conn:
+            for row in updates:
+                params: dict[str, Any] = {"message_id": row.message_id, **terminal}
+                for column in TRACKING_MUTABLE_COLUMNS:
+                    value = getattr(row, column)
+                    params[column] = dump_json(value) if column in TRACKING_JSON_COLUMNS else value
+                sql = _APPLY_TRACKING
+                if row.message_id in expected:
+                    sql = _APPLY_TRACKING_EXPECTED
+                    params["expected"] = expected[row.message_id]
+                if conn.execute(sql, params).rowcount > 0:
+                    updated.add(row.message_id)
+            follow_ups = [
+                job_params(job)
+                for job in jobs
+                if (job.metadata or {}).get(FOR_MESSAGE_KEY) in updated
+            ]
+            if follow_ups:
+                conn.executemany(_INSERT_JOB, follow_ups)
+        return updated
+
+    def set_tracking_metadata_key(self, message_id: str, key: str, value: Any) -> bool:
+        """Set one top-level key of a row's metadata, atomically, whatever its status."""
+        if not key.isidentifier():
+            raise ValueError(f"metadata key {key!r} must be an identifier")
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                f'UPDATE {_q(TRACKING_TABLE)} SET "metadata" = '
+                f"json_set(COALESCE(\"metadata\", '{{}}'), '$.{key}', json(?)) "
+                'WHERE "message_id" = ?',
+                (json.dumps(value, ensure_ascii=False), message_id),
+            )
+            return cursor.rowcount > 0
+
+    def list_tracking(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TrackingRow]:
+        """Matching rows, requested_at DESC then message_id DESC, one page."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        found = _tracking_filter(
+            status=status,
+            provider_id=provider_id,
+            type=type,
+            to=to,
+            since_ms=since_ms,
+            until_ms=until_ms,
+        )
+        if found is None or limit == 0:
+            return []
+        where, params = found
+        params.update({"limit": limit, "offset": offset})
+        sql = (
+            f"{_SELECT_TRACKING}{where} "
+            'ORDER BY "requested_at" DESC, "message_id" DESC LIMIT :limit OFFSET :offset'
+        )
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [tracking_from_values(values) for values in rows]
+
+    def count_tracking_by_status(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> dict[str, int]:
+        """Matching rows by status; statuses without rows are absent."""
+        found = _tracking_filter(
+            status=status,
+            provider_id=provider_id,
+            type=type,
+            to=to,
+            since_ms=since_ms,
+            until_ms=until_ms,
+        )
+        if found is None:
+            return {}
+        where, params = found
+        with self._connection() as conn:
+            rows = conn.execute(
+                f'SELECT "status", COUNT(1) FROM {_TRACKING}{where} GROUP BY "status"', params
+            ).fetchall()
+        return {str(status_): int(count) for status_, count in rows}
+
+    def purge(self, *, older_than_ms: int, limit: int = 5000) -> tuple[int, int]:
+        """Delete up to `limit` old terminal rows and `limit` old finished jobs, one transaction."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        params = self._purge_params(older_than_ms)
+        params["limit"] = limit
+        with self._transaction() as conn:
+            tracking_deleted = conn.execute(_PURGE_TRACKING, params).rowcount
+            jobs_deleted = conn.execute(_PURGE_JOBS, params).rowcount
+        return tracking_deleted, jobs_deleted
+
+    def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
+        """How many tracking rows and jobs `purge` would delete in all."""
+        params = self._purge_params(older_than_ms)
+        with self._connection() as conn:
+            tracking = conn.execute(f"SELECT COUNT(1) {_PURGEABLE_TRACKING}", params).fetchone()
+            jobs = conn.execute(f"SELECT COUNT(1) {_PURGEABLE_JOBS}", params).fetchone()
+        return int(tracking[0]), int(jobs[0])
+
+    def _purge_params(self, older_than_ms: int) -> dict[str, Any]:
+        return {
+            **_bind("terminal", TRACKING_TERMINAL_STATUSES),
+            **_bind("finished", JOB_FINISHED_STATUSES),
+            "older_than": older_than_ms,
+        }
 
     def count_tracking(self) -> int:
         """Number of tracking rows."""

@@ -1,0 +1,422 @@
+"""`kmsg track run-once | watch | show | list`: what became of accepted messages."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.runtime import Runtime
+from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kmsg_cli.tracking import PassReport, Tracker
+
+app = typer.Typer(
+    help="Check delivery status: one pass for cron, a live loop, one message, a listing.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
+
+
+def _tracker(runtime: Runtime) -> Tracker:
+    from kmsg_cli.sending import plan
+    from kmsg_cli.tracking import Tracker
+
+    profile = runtime.profile()
+
+    def route(message: Any) -> str:
+        (planned,) = plan([message], profile)
+        runtime.pool().get(planned.provider_id).validate(message)
+        return planned.provider_id
+
+    return Tracker(
+        store=runtime.store(),
+        clients=runtime.pool(),
+        provider_types={pid: p.type for pid, p in profile.providers.items()},
+        settings=profile.tracking,
+        route_fallback=route,
+    )
+
+
+def _fallback_sender(runtime: Runtime) -> Any:
+    def send() -> tuple[int, int]:
+        from kmsg_cli.runner import BatchRunner
+        from kmsg_cli.tracking import FALLBACK_BATCH
+
+        runner = BatchRunner(store=runtime.store(), clients=runtime.pool(), batch_id=FALLBACK_BATCH)
+        stats = runner.run()
+        return stats.accepted, stats.failed + stats.unknown
+
+    return send
+
+
+def _pass_lines(report: PassReport) -> list[str]:
+    if not report.checked:
+        return ["nothing due"]
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(report.by_status.items()))
+    lines = [f"checked {report.checked}: {counts} ({report.changed} changed)"]
+    if report.errors:
+        errors = ", ".join(f"{count} {code}" for code, count in sorted(report.errors.items()))
+        lines.append(f"lookup errors (retried later): {errors}")
+    if report.timed_out:
+        lines.append(f"{report.timed_out} gave up after the tracking window (UNKNOWN)")
+    if report.fallbacks_queued:
+        lines.append(
+            f"AlimTalk fallbacks: {report.fallbacks_queued} queued, {report.fallbacks_sent} sent, "
+            f"{report.fallbacks_failed} failed"
+        )
+    return lines
+
+
+@app.command("run-once")
+@reports_errors
+def run_once(
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", help="Check at most N rows.")
+    ] = 100_000,
+    provider: Annotated[
+        str | None, typer.Option("--provider", metavar="ID", help="Only rows of this provider.")
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", metavar="S", help="Stop claiming new rows after S seconds."),
+    ] = None,
+) -> None:
+    """One bounded pass over the rows that are due (for cron); safe to overlap with others.
+
+    [dim]Examples:[/]
+
+      kmsg track run-once
+
+      */5 * * * *  kmsg track run-once --max-seconds 240 --json >> /var/log/kmsg-track.log
+    """
+    if limit < 1:
+        raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
+    runtime = runtime_of(ctx)
+    tracker = _tracker(runtime)
+    report = _with_progress(
+        runtime,
+        lambda on_progress: tracker.run_once(
+            limit=limit,
+            provider_id=provider,
+            max_seconds=max_seconds,
+            send_fallbacks=_fallback_sender(runtime),
+            on_progress=on_progress,
+        ),
+    )
+
+    def render(console: Console) -> None:
+        for line in _pass_lines(report):
+            console.print(line, markup=False)
+
+    runtime.out.result(report.to_dict(), render)
+
+
+def _with_progress(runtime: Runtime, work: Any) -> PassReport:
+    out = runtime.out
+    if out.json_mode or out.quiet or not out.err.is_terminal:
+        return work(None)  # type: ignore[no-any-return]
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("checking: {task.fields[checked]} rows"),
+        console=out.err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("check", checked=0)
+        return work(lambda report: progress.update(task, checked=report.checked))  # type: ignore[no-any-return]
+
+
+@app.command("watch")
+@reports_errors
+def watch(
+    ctx: typer.Context,
+    interval: Annotated[
+        float, typer.Option("--interval", metavar="S", help="Seconds between passes.")
+    ] = 5.0,
+    provider: Annotated[
+        str | None, typer.Option("--provider", metavar="ID", help="Only rows of this provider.")
+    ] = None,
+    max_passes: Annotated[
+        int | None,
+        typer.Option("--max-passes", metavar="N", help="Stop after N passes.", hidden=True),
+    ] = None,
+) -> None:
+    """Run passes every --interval seconds with a live view; Ctrl-C/SIGTERM stop cleanly (130).
+
+    [dim]Examples:[/]
+
+      kmsg track watch
+
+      kmsg track watch --interval 30 --provider solapi
+    """
+    if interval <= 0:
+        raise UsageError(
+            f"--interval {interval} must be positive", field="interval", value=str(interval)
+        )
+    runtime = runtime_of(ctx)
+    tracker = _tracker(runtime)
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["requested"] = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    totals: dict[str, int] = {}
+    passes = 0
+    last: PassReport | None = None
+    errors: list[str] = []
+    live = _Live(runtime)
+    try:
+        with live:
+            while not stop["requested"]:
+                try:
+                    last = tracker.run_once(
+                        provider_id=provider, send_fallbacks=_fallback_sender(runtime)
+                    )
+                except Exception as exc:  # one failed pass does not end the watch
+                    errors.append(f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}")
+                    errors[:] = errors[-5:]
+                passes += 1
+                if last is not None:
+                    for status, count in last.by_status.items():
+                        totals[status] = totals.get(status, 0) + count
+                counts = runtime.store().count_tracking_by_status(provider_id=provider)
+                live.update(passes, last, counts, errors)
+                if max_passes is not None and passes >= max_passes:
+                    break
+                deadline = time.monotonic() + interval
+                while not stop["requested"] and time.monotonic() < deadline:
+                    time.sleep(min(0.2, interval))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    data = {"passes": passes, "checked_by_status": totals, "stopped": stop["requested"]}
+    if stop["requested"]:
+        runtime.out.result(
+            data, lambda console: console.print(f"stopped after {passes} passes", markup=False)
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    runtime.out.result(data, lambda console: console.print(f"{passes} passes", markup=False))
+
+
+class _Live:
+    """The live status table of `track watch` (a plain line per pass when not on a TTY)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.out = runtime.out
+        self.enabled = self.out.human and not self.out.quiet and self.out.err.is_terminal
+        self._live: Any = None
+
+    def __enter__(self) -> _Live:
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(console=self.out.err, refresh_per_second=4)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+
+    def update(
+        self, passes: int, last: PassReport | None, counts: dict[str, int], errors: list[str]
+    ) -> None:
+        summary = "; ".join(_pass_lines(last)) if last else "pass failed"
+        if self._live is None:
+            if self.out.human and not self.out.quiet:
+                self.out.err.print(
+                    f"{time.strftime('%H:%M:%S')} pass {passes}: {summary}", markup=False
+                )
+            return
+        from rich.table import Table
+
+        table = Table(title=f"kmsg track watch — pass {passes} at {time.strftime('%H:%M:%S')}")
+        table.add_column("status")
+        table.add_column("rows", justify="right")
+        for status in STATUSES:
+            table.add_row(status, f"{counts.get(status, 0):,}")
+        table.caption = summary + ("\n" + "\n".join(errors) if errors else "")
+        self._live.update(table)
+
+
+@app.command("show")
+@reports_errors
+def show(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="Message id.")],
+) -> None:
+    """Show one message's tracking row, with its failover record.
+
+    [dim]Examples:[/]
+
+      kmsg track show order-42
+
+      kmsg track show b1a2c3d4e5f6a7b8c:17 --json
+    """
+    runtime = runtime_of(ctx)
+    row = runtime.store().get_tracking(message_id)
+    if row is None:
+        raise InvalidInput(
+            f"no tracking row for message id '{message_id}'",
+            code="NOT_FOUND",
+            field="id",
+            value=message_id,
+            hint="kmsg track list",
+        )
+    data = _row_data(row)
+
+    def render(console: Console) -> None:
+        for key, value in data.items():
+            if value is None or key == "metadata":
+                continue
+            console.print(f"{key:<24}{value}", markup=False)
+        if data.get("metadata"):
+            import json
+
+            console.print(
+                f"{'metadata':<24}{json.dumps(data['metadata'], ensure_ascii=False)}", markup=False
+            )
+
+    runtime.out.result(data, render)
+
+
+def _time(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def _row_data(row: Any) -> dict[str, Any]:
+    return {
+        "message_id": row.message_id,
+        "status": row.status,
+        "type": row.type,
+        "to": row.to,
+        "from": row.sender,
+        "provider_id": row.provider_id,
+        "provider_message_id": row.provider_message_id,
+        "provider_status_code": row.provider_status_code,
+        "provider_status_message": row.provider_status_message,
+        "requested_at": _time(row.requested_at),
+        "scheduled_at": _time(row.scheduled_at),
+        "sent_at": _time(row.sent_at),
+        "delivered_at": _time(row.delivered_at),
+        "failed_at": _time(row.failed_at),
+        "status_updated_at": _time(row.status_updated_at),
+        "checks": row.attempt_count,
+        "last_checked_at": _time(row.last_checked_at),
+        "next_check_at": _time(row.next_check_at) if row.status in ("PENDING", "SENT") else None,
+        "last_error": row.last_error,
+        "metadata": row.metadata,
+    }
+
+
+@app.command("list")
+@reports_errors
+def list_rows(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", metavar="STATUS", help="Filter; repeatable.")
+    ] = None,
+    provider: Annotated[str | None, typer.Option("--provider", metavar="ID")] = None,
+    message_type: Annotated[str | None, typer.Option("--type", metavar="TYPE")] = None,
+    to: Annotated[str | None, typer.Option("--to", metavar="PHONE")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="WHEN", help="Requested at or after (e.g. 24h ago: 24h)."),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", metavar="WHEN")] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N")] = 50,
+) -> None:
+    """List tracking rows, newest first, with counts by status.
+
+    [dim]Examples:[/]
+
+      kmsg track list --status FAILED --since 24h
+
+      kmsg track list --to 010-1234-5678 --json
+    """
+    from kmsg_cli.normalize import normalize_phone
+
+    runtime = runtime_of(ctx)
+    statuses = [s.upper() for s in status or []]
+    for value in statuses:
+        if value not in STATUSES:
+            raise InvalidInput(
+                f"unknown status '{value}' (field 'status')",
+                code="INVALID_STATUS",
+                field="status",
+                value=value,
+                hint=", ".join(STATUSES),
+            )
+    number = str(normalize_phone(to)) if to else None
+    filters: dict[str, Any] = {
+        "status": statuses or None,
+        "provider_id": provider,
+        "type": message_type.upper() if message_type else None,
+        "to": number,
+        "since_ms": _window(since, runtime, "since"),
+        "until_ms": _window(until, runtime, "until"),
+    }
+    store = runtime.store()
+    rows = store.list_tracking(**filters, limit=max(1, limit))
+    counts = store.count_tracking_by_status(**filters)
+    data = {"counts": counts, "rows": [_row_data(r) for r in rows]}
+
+    def render(console: Console) -> None:
+        from rich.table import Table
+
+        table = Table(show_edge=False, header_style="bold")
+        for column in ("requested", "id", "to", "type", "status", "provider", "code"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(
+                _time(row.requested_at) or "",
+                row.message_id,
+                row.to,
+                row.type,
+                row.status,
+                row.provider_id,
+                row.provider_status_code or "",
+            )
+        console.print(table)
+        total = sum(counts.values())
+        summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
+        console.print(
+            f"{total:,} rows match ({summary or 'none'}); showing {len(rows)}", markup=False
+        )
+
+    runtime.out.result(data, render)
+
+
+def _window(value: str | None, runtime: Runtime, field: str) -> int | None:
+    """`--since 24h` (that long ago) or an absolute time as `--at` takes it."""
+    if value is None:
+        return None
+    from kmsg_cli.models import epoch_ms
+    from kmsg_cli.when import parse_duration, parse_when
+
+    now = runtime.now()
+    try:
+        return epoch_ms(now) - parse_duration(value, field=field)
+    except InvalidInput:
+        pass
+    from datetime import timedelta
+
+    # Absolute times are in the past here, so parse relative to a moment far behind.
+    moment = parse_when(
+        value, now=now - timedelta(days=36500), timezone=runtime.profile().timezone, field=field
+    )
+    return epoch_ms(moment)

@@ -1,0 +1,353 @@
+"""Delivery tracking (SPEC §9): check due rows with their providers, in batches, exactly once.
+
+One pass (`run_once`):
+1. claim due rows (status PENDING/SENT, `next_check_at <= now`) by pushing `next_check_at`
+   forward by a short lease, so overlapping runners never check a row twice for one due time;
+2. ask each provider for many messages per request; a lookup that fails affects only its own
+   rows, which are retried with backoff;
+3. write the new state (terminal statuses never move back): backoff after the n-th check
+   30 s, 2 min, 10 min, 30 min, then 2 h (per profile), UNKNOWN/TRACKING_TIMEOUT after 24 h;
+4. AlimTalk API failover: a FAILED AlimTalk sent with failover text, classified as "not a
+   KakaoTalk user", whose provider did not fail over natively, gets one SMS/LMS job
+   `<id>:api-fallback`, inserted in the same transaction that records FAILED; the pass sends
+   it and writes its outcome into the original row's `metadata.failover`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from kmsg_cli.codec import message_to_data
+from kmsg_cli.config import TrackingSettings
+from kmsg_cli.errors import KmsgError
+from kmsg_cli.models import (
+    TERMINAL_STATUSES,
+    DeliveryStatus,
+    Job,
+    Message,
+    MessageType,
+    StatusUpdate,
+    TrackingRow,
+    epoch_ms,
+)
+from kmsg_cli.normalize import normalize_phone
+from kmsg_cli.providers.base import StatusSource
+from kmsg_cli.sending import ProviderSource
+from kmsg_cli.store.base import Store
+
+log = logging.getLogger("kmsg.track")
+
+CLAIM_LEASE_MS = 120_000
+CLAIM_CHUNK = 500
+SCHEDULED_GRACE_MS = 120_000
+FALLBACK_BATCH = "api-fallback"
+NON_KAKAO_CODES = {"solapi": ("3104", "3107"), "mock": ("3104", "3107")}
+
+
+@dataclass
+class PassReport:
+    """What one pass did; `by_status` counts the status of every checked row after the check."""
+
+    checked: int = 0
+    changed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)  # error code -> rows
+    timed_out: int = 0
+    fallbacks_queued: int = 0
+    fallbacks_sent: int = 0
+    fallbacks_failed: int = 0
+    requests: int = 0
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "changed": self.changed,
+            "by_status": dict(sorted(self.by_status.items())),
+            "errors": dict(sorted(self.errors.items())),
+            "timed_out": self.timed_out,
+            "fallbacks": {
+                "queued": self.fallbacks_queued,
+                "sent": self.fallbacks_sent,
+                "failed": self.fallbacks_failed,
+            },
+            "requests": self.requests,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+# -- the pure state machine --------------------------------------------------------------------
+def next_delay_ms(checks: int, settings: TrackingSettings) -> int:
+    """Delay after the n-th check (1-based): 30 s, 2 min, 10 min, 30 min, then 2 h."""
+    backoff = settings.backoff_ms
+    return backoff[min(max(checks - 1, 0), len(backoff) - 1)]
+
+
+def tracking_start(row: TrackingRow) -> int:
+    if row.scheduled_at is not None:
+        return row.scheduled_at + SCHEDULED_GRACE_MS
+    return row.requested_at
+
+
+def apply_check(
+    row: TrackingRow,
+    update: StatusUpdate | None,
+    *,
+    now_ms: int,
+    settings: TrackingSettings,
+    error: KmsgError | None = None,
+) -> TrackingRow:
+    """The row after one check: `update` from the provider (None: not found yet), or `error`."""
+    new = replace(row, attempt_count=row.attempt_count + 1, last_checked_at=now_ms)
+    if error is not None:
+        new.last_error = {"code": error.code, "message": error.message}
+    elif update is None:
+        new.last_error = None
+    else:
+        new.last_error = None
+        if update.provider_status_code:
+            new.provider_status_code = update.provider_status_code
+        if update.provider_status_message:
+            new.provider_status_message = update.provider_status_message
+        new.sent_at = update.sent_at or new.sent_at
+        if update.status is not None and update.status.value != row.status:
+            new.status = update.status.value
+            new.status_updated_at = now_ms
+        if update.status is DeliveryStatus.DELIVERED:
+            new.delivered_at = update.delivered_at or now_ms
+        if update.status is DeliveryStatus.FAILED:
+            new.failed_at = update.failed_at or now_ms
+        if update.replaced:
+            meta = dict(new.metadata or {})
+            failover = dict(meta.get("failover") or {})
+            failover.update(path="native", outcome="replaced by the provider's SMS fallback")
+            meta["failover"] = failover
+            new.metadata = meta
+    if DeliveryStatus(new.status) in TERMINAL_STATUSES:
+        new.next_check_at = now_ms
+        return new
+    if now_ms - tracking_start(row) >= settings.max_tracking_ms:
+        new.status = DeliveryStatus.UNKNOWN.value
+        new.status_updated_at = now_ms
+        new.next_check_at = now_ms
+        new.last_error = {
+            "code": "TRACKING_TIMEOUT",
+            "message": "no final status within the tracking window",
+        }
+        return new
+    new.next_check_at = now_ms + next_delay_ms(new.attempt_count, settings)
+    return new
+
+
+def is_non_kakao_user(
+    provider_type: str, code: str | None, message: str | None, extra_codes: Sequence[str] = ()
+) -> bool:
+    """SOLAPI 3104/3107 or text with 미사용자; IWINV text with 카카오 and 미사용; extra codes."""
+    code = code or ""
+    text = message or ""
+    if code and (code in NON_KAKAO_CODES.get(provider_type, ()) or code in extra_codes):
+        return True
+    if "미사용자" in text:
+        return True
+    combined = f"{code} {text}"
+    return provider_type == "iwinv" and "카카오" in combined and "미사용" in combined
+
+
+def fallback_message(row: TrackingRow) -> Message | None:
+    """The SMS/LMS to send instead of a failed AlimTalk, from `metadata.failover`."""
+    failover = (row.metadata or {}).get("failover") or {}
+    text = failover.get("text")
+    if not text:
+        return None
+    kind = MessageType(failover.get("type") or "SMS")
+    try:
+        recipient = normalize_phone(row.to)
+    except KmsgError:
+        return None
+    return Message(
+        message_id=f"{row.message_id}:api-fallback",
+        type=kind,
+        to=recipient,
+        text=str(text),
+        byte_length=len(str(text).encode("cp949", "replace")),
+        sender=row.sender,
+        subject=failover.get("subject") if kind is MessageType.LMS else None,
+    )
+
+
+# -- one pass ----------------------------------------------------------------------------------
+@dataclass
+class Tracker:
+    store: Store
+    clients: ProviderSource
+    provider_types: dict[str, str]  # provider id -> type, of the active profile
+    settings: TrackingSettings
+    route_fallback: Callable[[Message], str]  # message -> provider id (routing)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def run_once(
+        self,
+        *,
+        limit: int = 100_000,
+        provider_id: str | None = None,
+        max_seconds: float | None = None,
+        send_fallbacks: Callable[[], tuple[int, int]] | None = None,
+        on_progress: Callable[[PassReport], None] | None = None,
+    ) -> PassReport:
+        """One bounded pass over due rows. `send_fallbacks` sends queued fallback jobs and
+        returns (sent, failed)."""
+        report = PassReport()
+        started = time.monotonic()
+        queued: list[str] = []
+        while report.checked < limit:
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                break
+            now_ms = epoch_ms(self.clock())
+            rows = self.store.claim_due_tracking(
+                now_ms=now_ms,
+                lease_ms=CLAIM_LEASE_MS,
+                limit=min(CLAIM_CHUNK, limit - report.checked),
+                provider_id=provider_id,
+            )
+            if not rows:
+                break
+            queued += self._check(rows, report)
+            if on_progress is not None:
+                on_progress(report)
+        if queued and send_fallbacks is not None:
+            sent, failed = send_fallbacks()
+            report.fallbacks_sent, report.fallbacks_failed = sent, failed
+            self.record_fallback_outcomes(queued)
+        report.elapsed_s = time.monotonic() - started
+        return report
+
+    def _check(self, rows: Sequence[TrackingRow], report: PassReport) -> list[str]:
+        claimed_at = {row.message_id: row.next_check_at for row in rows}
+        groups: dict[str, list[TrackingRow]] = {}
+        for row in rows:
+            groups.setdefault(row.provider_id, []).append(row)
+        checked: list[tuple[TrackingRow, TrackingRow, KmsgError | None]] = []
+        jobs: list[Job] = []
+        for pid, group in groups.items():
+            updates, error = self._lookup(pid, group, report)
+            now_ms = epoch_ms(self.clock())
+            for row in group:
+                update = updates.get(row.provider_message_id) if error is None else None
+                new = apply_check(row, update, now_ms=now_ms, settings=self.settings, error=error)
+                job = self._failover(row, new, now_ms)
+                if job is not None:
+                    jobs.append(job)
+                checked.append((row, new, error))
+        # claim_due_tracking pushed next_check_at; only a checker still holding that lease
+        # may write, and a fallback job goes in only with its row (exactly once).
+        expected = {new.message_id: claimed_at[new.message_id] for _, new, _ in checked}
+        written = self.store.apply_tracking(
+            [new for _, new, _ in checked], jobs=jobs, expected_next_check=expected
+        )
+        for row, new, error in checked:
+            if new.message_id not in written:
+                continue
+            report.checked += 1
+            report.by_status[new.status] = report.by_status.get(new.status, 0) + 1
+            if new.status != row.status:
+                report.changed += 1
+            if (new.last_error or {}).get("code") == "TRACKING_TIMEOUT":
+                report.timed_out += 1
+            if error is not None:
+                report.errors[error.code] = report.errors.get(error.code, 0) + 1
+        queued = [j.id for j in jobs if (j.metadata or {}).get("for_message") in written]
+        report.fallbacks_queued += len(queued)
+        return queued
+
+    def _lookup(
+        self, provider_id: str, rows: Sequence[TrackingRow], report: PassReport
+    ) -> tuple[dict[str, StatusUpdate], KmsgError | None]:
+        try:
+            client = self.clients.get(provider_id)
+        except KmsgError as error:
+            return {}, error
+        if not isinstance(client, StatusSource):
+            return {}, KmsgError(
+                f"provider '{provider_id}' cannot look up delivery status",
+                code="UNSUPPORTED_PROVIDER",
+            )
+        ids = [row.provider_message_id for row in rows if row.provider_message_id]
+        try:
+            report.requests += 1
+            return client.fetch_statuses(ids), None
+        except KmsgError as error:
+            log.warning("status lookup at %s failed: %s", provider_id, error.message)
+            return {}, error
+
+    def _failover(self, before: TrackingRow, after: TrackingRow, now_ms: int) -> Job | None:
+        if (
+            after.type != MessageType.ALIMTALK.value
+            or after.status != DeliveryStatus.FAILED.value
+            or before.status == after.status
+        ):
+            return None
+        meta = dict(after.metadata or {})
+        failover = dict(meta.get("failover") or {})
+        if not failover.get("requested") or failover.get("path"):
+            return None
+        provider_type = self.provider_types.get(after.provider_id, after.provider_id)
+        extra = self.settings.non_kakao_codes
+        code, text = after.provider_status_code, after.provider_status_message
+        if not is_non_kakao_user(provider_type, code, text, extra):
+            failover.update(path="none", reason="the failure is not 'not a KakaoTalk user'")
+        elif failover.get("native"):
+            failover.update(path="native", reason="the provider's own SMS fallback applies")
+        else:
+            message = fallback_message(after)
+            if message is None:
+                failover.update(path="none", reason="no failover text")
+            else:
+                try:
+                    provider = self.route_fallback(message)
+                except KmsgError as error:
+                    failover.update(path="none", reason=error.message)
+                else:
+                    failover.update(path="api", job=message.message_id, queued_at=now_ms)
+                    meta["failover"] = failover
+                    after.metadata = meta
+                    return Job(
+                        id=message.message_id,
+                        type="send",
+                        data={"message": message_to_data(message), "provider": provider},
+                        created_at=now_ms,
+                        process_at=now_ms,
+                        metadata={"batch": FALLBACK_BATCH, "for_message": after.message_id},
+                    )
+        meta["failover"] = failover
+        after.metadata = meta
+        return None
+
+    def record_fallback_outcomes(self, job_ids: Sequence[str]) -> None:
+        """Write each fallback job's outcome into its original row's `metadata.failover`."""
+        jobs = self.store.get_jobs(job_ids)
+        for job_id in job_ids:
+            job = jobs.get(job_id)
+            original = (job.metadata or {}).get("for_message") if job else None
+            if job is None or not original:
+                continue
+            row = self.store.get_tracking(str(original))
+            if row is None:
+                continue
+            failover = dict((row.metadata or {}).get("failover") or {})
+            if job.status == "completed":
+                fallback = self.store.get_tracking(job.id)
+                failover.update(
+                    outcome="sent",
+                    fallback_message_id=job.id,
+                    fallback_provider_id=fallback.provider_id if fallback else None,
+                )
+            elif job.status == "failed":
+                failover.update(outcome="failed", error=job.error)
+            else:
+                failover.update(outcome=job.status)
+            self.store.set_tracking_metadata_key(row.message_id, "failover", failover)
