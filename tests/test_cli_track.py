@@ -1,0 +1,386 @@
+"""`kmsg track ...` and `kmsg db purge` end to end (mock provider and the fake SOLAPI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Run
+from tests.fakes import fixtures
+from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi, ManualClock
+
+fake_solapi = fixtures.fake_solapi
+
+
+def make_due(db: Path) -> None:
+    """Tests do not wait 30 s: bring every pollable row's next check to now."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE kmsg_delivery_tracking SET next_check_at = 0 WHERE status IN ('PENDING','SENT')"
+        )
+
+
+def test_run_once_records_delivery_and_failure_from_the_mock(run: Run) -> None:
+    assert (
+        run("send", "--to", "010-1234-5678,010-1234-3043", "--text", "x", "--id", "m").exit_code
+        == 0
+    )
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 0  # not due yet (30 s)
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert code == 0
+    assert doc["data"]["checked"] == 2
+    assert doc["data"]["by_status"] == {"DELIVERED": 1, "FAILED": 1}
+    code, doc = run.json("track", "show", "m:01012343043")
+    assert doc["data"]["status"] == "FAILED" and doc["data"]["provider_status_code"] == "3043"
+    code, doc = run.json("track", "list", "--status", "failed")
+    assert doc["data"]["counts"] == {"FAILED": 1}
+    assert [r["message_id"] for r in doc["data"]["rows"]] == ["m:01012343043"]
+    code, doc = run.json("track", "list")
+    assert doc["data"]["counts"] == {"DELIVERED": 1, "FAILED": 1}
+
+
+def test_track_show_unknown_id_exits_2(run: Run) -> None:
+    assert run("db", "init").exit_code == 0
+    result = run("track", "show", "nope")
+    assert result.exit_code == 2 and result.stderr.startswith("error: NOT_FOUND:")
+
+
+def test_track_list_rejects_a_bad_status(run: Run) -> None:
+    result = run("track", "list", "--status", "LOST")
+    assert result.exit_code == 2 and "INVALID_STATUS" in result.stderr
+
+
+FAILOVER_CONFIG = """
+default_profile = "kakao"
+[profiles.kakao]
+default_provider = "sms"
+[profiles.kakao.routing]
+ALIMTALK = "kakao"
+SMS = "sms"
+LMS = "sms"
+[profiles.kakao.providers.kakao]
+type = "mock"
+[profiles.kakao.providers.sms]
+type = "mock"
+"""
+
+
+def test_alimtalk_non_user_gets_exactly_one_api_fallback(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(FAILOVER_CONFIG, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    sent = run(
+        "send",
+        "--to",
+        "010-5555-3104",
+        "--template",
+        "T1",
+        "--var",
+        "name=홍",
+        "--failover-text",
+        "#{name}님, 카카오톡 대신 문자로 알려드립니다",
+        "--id",
+        "welcome",
+    )
+    assert sent.exit_code == 0, sent.stderr
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert code == 0, doc
+    assert doc["data"]["fallbacks"] == {"queued": 1, "sent": 1, "failed": 0}
+    code, original = run.json("track", "show", "welcome")
+    failover = original["data"]["metadata"]["failover"]
+    assert failover["path"] == "api" and failover["outcome"] == "sent"
+    assert failover["fallback_message_id"] == "welcome:api-fallback"
+    assert failover["fallback_provider_id"] == "sms"
+    code, fallback = run.json("track", "show", "welcome:api-fallback")
+    assert fallback["data"]["type"] == "SMS" and fallback["data"]["provider_id"] == "sms"
+    # later passes never send a second one
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert doc["data"]["fallbacks"]["queued"] == 0
+    assert len(run.rows("SELECT id FROM kmsg_jobs WHERE id LIKE '%api-fallback'")) == 1
+
+
+def test_db_purge_deletes_old_terminal_rows_only(run: Run) -> None:
+    assert (
+        run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x", "--id", "p").exit_code
+        == 0
+    )
+    make_due(run.db)
+    assert run("track", "run-once").exit_code == 0
+    assert run("send", "--to", "010-1111-4444", "--text", "x", "--id", "fresh").exit_code == 0
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET status_updated_at = 1, requested_at = 1")
+    code, doc = run.json("db", "purge", "--older-than", "90d")
+    assert code == 0
+    assert doc["data"]["tracking_deleted"] == 2  # the pending one is kept
+    assert [r["message_id"] for r in run.rows()] == ["fresh"]
+    assert run("db", "purge", "--older-than", "soon").exit_code == 2
+
+
+def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmsg_cli", "track", "watch", "--interval", "0.2", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    data = json.loads(out)["data"]
+    assert data["stopped"] is True and data["passes"] >= 2
+
+
+# -- against the fake SOLAPI -----------------------------------------------------------------------
+@pytest.fixture
+def solapi_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[FakeSolapi, ManualClock]:
+    clock = ManualClock()
+    fake = FakeSolapi(
+        clock=clock, kakao_non_users={"01044443104"}, final_codes={"01077770000": "TEST1000"}
+    )
+    fake.start()
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+default_profile = "live"
+[profiles.live.providers.solapi]
+type = "solapi"
+api_key = "{DEFAULT_API_KEY}"
+api_secret = "env:SOLAPI_API_SECRET"
+sender = "0212345678"
+kakao_pf_id = "KA01PF0000000000000000000000"
+base_url = "{fake.base_url}"
+read_timeout = 1.0
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    yield fake, clock
+    fake.stop()
+
+
+def statuses(run: Run) -> dict[str, str]:
+    return {r["to"]: r["status"] for r in run.rows()}
+
+
+def test_statuses_follow_solapi_from_registered_to_delivered(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock]
+) -> None:
+    fake, clock = solapi_profile
+    assert run("send", "--to", "010-1111-2222,010-7777-0000", "--text", "x").exit_code == 0
+    make_due(run.db)
+    run("track", "run-once")
+    assert statuses(run) == {"01011112222": "PENDING", "01077770000": "PENDING"}  # 2000
+    clock.advance(3)
+    make_due(run.db)
+    run("track", "run-once")
+    assert statuses(run)["01011112222"] == "SENT"  # 3000
+    clock.advance(10)
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert statuses(run) == {"01011112222": "DELIVERED", "01077770000": "SENT"}
+    unknown = next(r for r in run.rows() if r["to"] == "01077770000")
+    assert unknown["provider_status_code"] == "TEST1000"  # kept, still checked
+    delivered = next(r for r in run.rows() if r["to"] == "01011112222")
+    assert delivered["delivered_at"] and delivered["sent_at"]
+    lists = [r for r in fake.requests if r["path"] == "/messages/v4/list"]
+    assert all(len(r["query"].get("messageIds", [])) == 2 for r in lists)  # one lookup, both ids
+
+
+def test_native_solapi_failover_is_recorded_not_doubled(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock]
+) -> None:
+    fake, clock = solapi_profile
+    result = run(
+        "send",
+        "--to",
+        "010-4444-3104",
+        "--template",
+        "TPL_WELCOME",
+        "--vars",
+        '{"name": "홍", "code": "1"}',
+        "--failover-text",
+        "홍님 환영합니다",
+        "--id",
+        "w",
+    )
+    assert result.exit_code == 0, result.stderr
+    clock.advance(60)
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert doc["data"]["fallbacks"]["queued"] == 0
+    code, shown = run.json("track", "show", "w")
+    assert shown["data"]["status"] == "DELIVERED"
+    assert shown["data"]["metadata"]["failover"]["path"] == "native"
+    assert len(fake.accepted_messages()) == 1  # kmsg sent no SMS of its own
+
+
+@pytest.mark.parametrize("fault", ["500", "hang"])
+def test_a_failing_lookup_is_retried_later(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock], fault: str
+) -> None:
+    fake, clock = solapi_profile
+    assert run("send", "--to", "010-1111-2222", "--text", "x").exit_code == 0
+    clock.advance(10)
+    fake.fault_paths = {"/messages/v4/list"}
+    fake.hang_seconds = 2
+    fake.script = [fault]
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["errors"]
+    (row,) = run.rows()
+    assert row["status"] == "SENT" and json.loads(row["last_error"])["code"]
+    assert row["next_check_at"] > row["last_checked_at"]
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert statuses(run) == {"01011112222": "DELIVERED"}
+
+
+# -- two runners at once, and a kill -9 ------------------------------------------------------------
+def _seed(tmp_path: Path, fake: FakeSolapi) -> dict[str, str]:
+    """4,500 SMS through the fake and 500 AlimTalk (mock channel, all non-KakaoTalk users)."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+default_profile = "mixed"
+[profiles.mixed.routing]
+ALIMTALK = "kakao"
+SMS = "solapi"
+[profiles.mixed.providers.kakao]
+type = "mock"
+[profiles.mixed.providers.solapi]
+type = "solapi"
+api_key = "{DEFAULT_API_KEY}"
+api_secret = "{DEFAULT_API_SECRET}"
+sender = "0212345678"
+base_url = "{fake.base_url}"
+""",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    env = dict(os.environ, KMSG_CONFIG=str(config), KMSG_DB=str(tmp_path / "k.sqlite"))
+    env["HOME"] = str(tmp_path)
+    sms = tmp_path / "sms.csv"
+    sms.write_text(
+        "to\n" + "".join(f"010-6{n // 10000:03d}-{n % 10000:04d}\n" for n in range(4500)),
+        encoding="utf-8",
+    )
+    kakao = tmp_path / "kakao.csv"
+    kakao.write_text(
+        "to,type,template,failover_text\n"
+        + "".join(f"010-8{n:03d}-3104,ALIMTALK,T1,대체 문자 {n}\n" for n in range(500)),
+        encoding="utf-8",
+    )
+    for source, extra in ((sms, ["--text", "hello"]), (kakao, [])):
+        done = subprocess.run(
+            [sys.executable, "-m", "kmsg_cli", "send-many", str(source), *extra, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    make_due(tmp_path / "k.sqlite")
+    return env
+
+
+def _track(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kmsg_cli", "track", "run-once", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _lookups(fake: FakeSolapi) -> Counter[str]:
+    ids: Counter[str] = Counter()
+    for record in fake.requests:
+        if record["path"] == "/messages/v4/list":
+            ids.update(record["query"].get("messageIds", []))
+    return ids
+
+
+def _fallback_sms(fake: FakeSolapi) -> Counter[str]:
+    return Counter(
+        m["customFields"]["kmsgId"]
+        for m in fake.accepted_messages()
+        if m["customFields"]["kmsgId"].endswith(":api-fallback")
+    )
+
+
+@pytest.mark.parametrize("kill", [False, True])
+def test_two_runners_check_each_row_once_and_fall_back_exactly_once(
+    fake_solapi: FakeSolapi, tmp_path: Path, kill: bool
+) -> None:
+    fake_solapi.progress_after = (0.0, 0.0)  # final status at once
+    env = _seed(tmp_path, fake_solapi)
+    sent_sms = {m["messageId"] for m in fake_solapi.accepted_messages()}
+    fake_solapi.reset_log()
+    fake_solapi.latency = 0.05 if kill else 0.0
+    first, second = _track(env), _track(env)
+    if kill:
+        time.sleep(0.6)
+        first.send_signal(signal.SIGKILL)
+    outputs: list[dict[str, Any]] = []
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=180)
+        if proc.returncode == 0:
+            outputs.append(json.loads(out)["data"])
+        else:
+            assert kill and proc is first and proc.returncode == -signal.SIGKILL, err
+    if kill:  # the pass is re-run after the kill: rows claimed by the dead runner come back
+        with sqlite_conn(tmp_path) as conn:
+            conn.execute(
+                "UPDATE kmsg_delivery_tracking SET next_check_at = 0 "
+                "WHERE status = 'SENT' AND message_id NOT LIKE '%api-fallback'"
+            )
+        again = _track(env)
+        out, err = again.communicate(timeout=180)
+        assert again.returncode == 0, err
+        outputs.append(json.loads(out)["data"])
+    lookups = _lookups(fake_solapi)
+    assert set(lookups) == sent_sms  # every SOLAPI row checked
+    if not kill:
+        assert set(lookups.values()) == {1}  # ... exactly once
+        assert sum(o["checked"] for o in outputs) == 5000
+    fallbacks = _fallback_sms(fake_solapi)
+    assert len(fallbacks) == 500 and set(fallbacks.values()) == {1}
+    with sqlite_conn(tmp_path) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM kmsg_delivery_tracking WHERE status IN ('SENT','PENDING') "
+            "AND message_id NOT LIKE '%api-fallback'"
+        ).fetchone()[0]
+        assert left == 0
+        failed = conn.execute(
+            "SELECT metadata FROM kmsg_delivery_tracking WHERE type = 'ALIMTALK'"
+        ).fetchall()
+        assert len(failed) == 500
+        assert {json.loads(m)["failover"]["path"] for (m,) in failed} == {"api"}
+
+
+def sqlite_conn(tmp_path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(tmp_path / "k.sqlite")

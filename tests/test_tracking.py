@@ -1,0 +1,300 @@
+"""The tracking state machine and one pass, with an injected clock and scripted providers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kmsg_cli.config import TrackingSettings
+from kmsg_cli.errors import ProviderError
+from kmsg_cli.models import DeliveryStatus, Message, StatusUpdate, TrackingRow
+from kmsg_cli.providers.catalog import CATALOG
+from kmsg_cli.store.sqlite import SqliteStore
+from kmsg_cli.tracking import (
+    FALLBACK_BATCH,
+    Tracker,
+    apply_check,
+    is_non_kakao_user,
+    next_delay_ms,
+)
+
+T0 = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+T0_MS = int(T0.timestamp() * 1000)
+SETTINGS = TrackingSettings()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Scripted:
+    """A provider whose statuses the test sets; counts lookups."""
+
+    id = "p"
+    type = "solapi"
+    capabilities = CATALOG["solapi"]
+    batch_size = 100
+    native_failover = False
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, StatusUpdate] = {}
+        self.lookups: list[list[str]] = []
+        self.fail_with: ProviderError | None = None
+
+    def fetch_statuses(self, ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        self.lookups.append(list(ids))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return {i: self.statuses[i] for i in ids if i in self.statuses}
+
+    def validate(self, message: Message) -> None:
+        pass
+
+    def send(self, messages: Sequence[Message]) -> list:
+        raise AssertionError("not used")
+
+    def close(self) -> None:
+        pass
+
+
+class Source:
+    def __init__(self, **clients: object) -> None:
+        self.clients = clients
+
+    def get(self, provider_id: str) -> object:
+        return self.clients[provider_id]
+
+
+def row(mid: str, *, provider: str = "p", status: str = "SENT", **extra: object) -> TrackingRow:
+    values: dict[str, object] = {
+        "message_id": mid,
+        "provider_id": provider,
+        "provider_message_id": f"P-{mid}",
+        "type": "SMS",
+        "to": "01012345678",
+        "status": status,
+        "requested_at": T0_MS,
+        "status_updated_at": T0_MS,
+        "next_check_at": T0_MS + 30_000,
+    }
+    values.update(extra)
+    return TrackingRow(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store() -> Iterator[SqliteStore]:
+    with SqliteStore(":memory:") as s:
+        s.initialize()
+        yield s
+
+
+def tracker(store: SqliteStore, clock: Clock, **clients: object) -> Tracker:
+    return Tracker(
+        store=store,
+        clients=Source(**clients),  # type: ignore[arg-type]
+        provider_types={"p": "solapi", "kakao": "mock"},
+        settings=SETTINGS,
+        route_fallback=lambda message: "p",
+        clock=clock,
+    )
+
+
+# -- the pure state machine --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("checks", "delay"),
+    [(1, 30_000), (2, 120_000), (3, 600_000), (4, 1_800_000), (5, 7_200_000), (9, 7_200_000)],
+)
+def test_backoff_after_the_nth_check(checks: int, delay: int) -> None:
+    assert next_delay_ms(checks, SETTINGS) == delay
+
+
+def test_backoff_is_configurable() -> None:
+    custom = TrackingSettings(backoff_ms=(1000, 5000))
+    assert [next_delay_ms(n, custom) for n in (1, 2, 3)] == [1000, 5000, 5000]
+
+
+def test_a_terminal_status_is_final_and_timestamped() -> None:
+    update = StatusUpdate("P-a", DeliveryStatus.DELIVERED, "4000", "ok", sent_at=1, delivered_at=2)
+    new = apply_check(row("a"), update, now_ms=T0_MS + 60_000, settings=SETTINGS)
+    assert (new.status, new.delivered_at, new.sent_at, new.attempt_count) == ("DELIVERED", 2, 1, 1)
+    assert new.status_updated_at == T0_MS + 60_000 and new.next_check_at == T0_MS + 60_000
+
+
+def test_an_unknown_code_is_kept_and_checked_again() -> None:
+    update = StatusUpdate("P-a", None, "TEST1000", "test mode")
+    new = apply_check(row("a"), update, now_ms=T0_MS + 30_000, settings=SETTINGS)
+    assert new.status == "SENT" and new.provider_status_code == "TEST1000"
+    assert new.status_updated_at == T0_MS  # unchanged status, unchanged time
+    assert new.next_check_at == T0_MS + 30_000 + 30_000
+
+
+def test_tracking_gives_up_after_24_hours() -> None:
+    late = T0_MS + 24 * 3_600_000
+    new = apply_check(row("a", attempt_count=16), None, now_ms=late, settings=SETTINGS)
+    assert new.status == "UNKNOWN" and new.last_error == {
+        "code": "TRACKING_TIMEOUT",
+        "message": "no final status within the tracking window",
+    }
+
+
+def test_a_scheduled_message_times_out_from_its_scheduled_time() -> None:
+    scheduled = T0_MS + 10 * 3_600_000
+    r = row("a", scheduled_at=scheduled, status="PENDING")
+    new = apply_check(r, None, now_ms=T0_MS + 24 * 3_600_000, settings=SETTINGS)
+    assert new.status == "PENDING"
+
+
+@pytest.mark.parametrize(
+    ("provider", "code", "text", "expected"),
+    [
+        ("solapi", "3104", None, True),
+        ("solapi", "3107", None, True),
+        ("solapi", "3043", "전원 꺼짐", False),
+        ("solapi", "3999", "카카오톡 미사용자", True),
+        ("iwinv", "K101", "카카오톡 미사용 사용자", True),
+        ("iwinv", "K101", "카카오톡 차단", False),
+        ("aligo", "3108", None, False),
+    ],
+)
+def test_non_kakao_user_classification(
+    provider: str, code: str, text: str | None, expected: bool
+) -> None:
+    assert is_non_kakao_user(provider, code, text) is expected
+
+
+def test_extra_non_kakao_codes_are_configurable() -> None:
+    assert is_non_kakao_user("aligo", "3108", None, ("3108",))
+
+
+# -- passes over the store ---------------------------------------------------------------------
+def test_due_rows_are_checked_in_one_lookup_and_backed_off(store: SqliteStore) -> None:
+    clock = Clock()
+    provider = Scripted()
+    store.insert_tracking([row("a"), row("b"), row("later", next_check_at=T0_MS + 10**9)])
+    provider.statuses["P-a"] = StatusUpdate("P-a", DeliveryStatus.DELIVERED, "4000")
+    clock.advance(seconds=30)
+    report = tracker(store, clock, p=provider).run_once()
+    assert report.checked == 2 and report.by_status == {"DELIVERED": 1, "SENT": 1}
+    assert provider.lookups == [["P-a", "P-b"]]
+    b = store.get_tracking("b")
+    assert b is not None and b.attempt_count == 1
+    assert b.next_check_at == T0_MS + 30_000 + 30_000
+    # nothing is due until then; then only b is asked again
+    assert tracker(store, clock, p=provider).run_once().checked == 0
+    clock.advance(seconds=30)
+    tracker(store, clock, p=provider).run_once()
+    assert provider.lookups[-1] == ["P-b"]
+    b = store.get_tracking("b")
+    assert b is not None and b.next_check_at == T0_MS + 60_000 + 120_000
+
+
+def test_a_failing_lookup_affects_only_its_rows(store: SqliteStore) -> None:
+    clock = Clock()
+    broken, fine = Scripted(), Scripted()
+    broken.fail_with = ProviderError("timeout", code="NETWORK_TIMEOUT", retryable=True)
+    fine.statuses["P-b"] = StatusUpdate("P-b", DeliveryStatus.DELIVERED, "4000")
+    store.insert_tracking([row("a", provider="x"), row("b", provider="p")])
+    clock.advance(seconds=30)
+    report = tracker(store, clock, p=fine, x=broken).run_once()
+    assert report.errors == {"NETWORK_TIMEOUT": 1}
+    a, b = store.get_tracking("a"), store.get_tracking("b")
+    assert a is not None and b is not None
+    assert a.status == "SENT" and a.last_error == {"code": "NETWORK_TIMEOUT", "message": "timeout"}
+    assert a.next_check_at == T0_MS + 60_000
+    assert b.status == "DELIVERED"
+
+
+def test_terminal_rows_never_move_back(store: SqliteStore) -> None:
+    clock = Clock()
+    provider = Scripted()
+    store.insert_tracking([row("a")])
+    provider.statuses["P-a"] = StatusUpdate("P-a", DeliveryStatus.FAILED, "3043")
+    clock.advance(seconds=30)
+    tracker(store, clock, p=provider).run_once()
+    provider.statuses["P-a"] = StatusUpdate("P-a", DeliveryStatus.SENT, "3000")
+    clock.advance(hours=3)
+    assert tracker(store, clock, p=provider).run_once().checked == 0  # terminal: not due
+    a = store.get_tracking("a")
+    assert a is not None and a.status == "FAILED" and a.failed_at is not None
+
+
+def test_scheduled_messages_are_not_checked_before_their_time_plus_grace(
+    store: SqliteStore,
+) -> None:
+    clock = Clock()
+    provider = Scripted()
+    at = T0_MS + 3_600_000
+    store.insert_tracking([row("s", status="PENDING", scheduled_at=at, next_check_at=at + 120_000)])
+    clock.advance(minutes=61)
+    assert tracker(store, clock, p=provider).run_once().checked == 0
+    clock.advance(minutes=1)
+    assert tracker(store, clock, p=provider).run_once().checked == 1
+
+
+def _alimtalk(mid: str, *, native: bool, provider: str = "kakao") -> TrackingRow:
+    failover = {
+        "requested": True,
+        "type": "SMS",
+        "text": "대체 문자",
+        "subject": None,
+        "native": native,
+    }
+    return row(mid, provider=provider, type="ALIMTALK", metadata={"failover": failover})
+
+
+def test_a_non_kakao_user_failure_queues_one_fallback_in_the_same_write(store: SqliteStore) -> None:
+    clock = Clock()
+    kakao = Scripted()
+    kakao.statuses["P-k"] = StatusUpdate("P-k", DeliveryStatus.FAILED, "3104", "카카오톡 미사용자")
+    store.insert_tracking([_alimtalk("k", native=False)])
+    clock.advance(seconds=30)
+    report = tracker(store, clock, kakao=kakao).run_once()
+    assert report.fallbacks_queued == 1
+    job = store.get_job("k:api-fallback")
+    assert job is not None and job.metadata is not None
+    assert job.metadata["batch"] == FALLBACK_BATCH and job.metadata["for_message"] == "k"
+    message = job.data["message"]
+    assert (message["type"], message["text"], message["to"]) == ("SMS", "대체 문자", "01012345678")
+    original = store.get_tracking("k")
+    assert original is not None and original.metadata is not None
+    assert original.metadata["failover"]["path"] == "api"
+
+
+def test_native_failover_is_relied_on_not_doubled(store: SqliteStore) -> None:
+    clock = Clock()
+    kakao = Scripted()
+    kakao.statuses["P-k"] = StatusUpdate("P-k", DeliveryStatus.FAILED, "3104")
+    store.insert_tracking([_alimtalk("k", native=True)])
+    clock.advance(seconds=30)
+    assert tracker(store, clock, kakao=kakao).run_once().fallbacks_queued == 0
+    assert store.get_job("k:api-fallback") is None
+    original = store.get_tracking("k")
+    assert original is not None and original.metadata is not None
+    assert original.metadata["failover"]["path"] == "native"
+
+
+def test_other_failures_do_not_fall_back(store: SqliteStore) -> None:
+    clock = Clock()
+    kakao = Scripted()
+    kakao.statuses["P-k"] = StatusUpdate("P-k", DeliveryStatus.FAILED, "3043", "power off")
+    store.insert_tracking([_alimtalk("k", native=False)])
+    clock.advance(seconds=30)
+    assert tracker(store, clock, kakao=kakao).run_once().fallbacks_queued == 0
+    assert store.get_job("k:api-fallback") is None
+
+
+def test_limit_bounds_a_pass(store: SqliteStore) -> None:
+    clock = Clock()
+    store.insert_tracking([row(f"r{n}") for n in range(30)])
+    clock.advance(seconds=30)
+    report = tracker(store, clock, p=Scripted()).run_once(limit=7)
+    assert report.checked == 7
