@@ -231,7 +231,7 @@ def test_native_solapi_failover_is_recorded_not_doubled(
     make_due(run.db)
     code, doc = run.json("track", "run-once")
     assert doc["data"]["fallbacks"]["queued"] == 0
-    code, shown = run.json("track", "show", "w")
+    _, shown = run.json("track", "show", "w")
     assert shown["data"]["status"] == "DELIVERED"
     assert shown["data"]["metadata"]["failover"]["path"] == "native"
     assert len(fake.accepted_messages()) == 1  # kmsg sent no SMS of its own
