@@ -229,7 +229,7 @@ def test_native_solapi_failover_is_recorded_not_doubled(
     assert result.exit_code == 0, result.stderr
     clock.advance(60)
     make_due(run.db)
-    code, doc = run.json("track", "run-once")
+    _, doc = run.json("track", "run-once")
     assert doc["data"]["fallbacks"]["queued"] == 0
     _, shown = run.json("track", "show", "w")
     assert shown["data"]["status"] == "DELIVERED"
