@@ -730,3 +730,35 @@ def test_an_unset_optional_variable_leaves_the_setting_unset(tmp_path: Path) -> 
     assert "SOLAPI_KAKAO_PF_ID" in unset[0].message
     # the required ALIGO_USER_ID is still an error
     assert any(p.level == "error" and "ALIGO_USER_ID" in p.message for p in problems)
+
+
+def test_tracking_settings_are_read_per_profile(tmp_path: Path) -> None:
+    text = """
+[profiles.p.providers.mock]
+[profiles.p.tracking]
+backoff = ["10s", "1m", 300]
+max_duration = "12h"
+non_kakao_codes = ["3108", 3109]
+"""
+    profile = select_profile(loaded(tmp_path, text), flag="p", environ={})
+    assert profile.tracking.backoff_ms == (10_000, 60_000, 300_000)
+    assert profile.tracking.max_tracking_ms == 12 * 3_600_000
+    assert profile.tracking.non_kakao_codes == ("3108", "3109")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'backoff = ["soon"]',
+        "backoff = []",
+        'max_duration = "-1h"',
+        "colour = 1",
+        "non_kakao_codes = 5",
+    ],
+)
+def test_bad_tracking_settings_are_reported(tmp_path: Path, line: str) -> None:
+    text = f"[profiles.p.providers.mock]\n[profiles.p.tracking]\n{line}\n"
+    with pytest.raises(ConfigError) as info:
+        select_profile(loaded(tmp_path, text), flag="p", environ={})
+    assert info.value.code in ("INVALID_SETTING", "UNKNOWN_KEY")
+    assert (info.value.field or "").startswith("profiles.p.tracking")
