@@ -437,6 +437,7 @@ class FakeSolapi:
         self._lock = threading.Lock()
         self._id_rng = random.Random()
         self._messages: dict[str, _Stored] = {}
+        self._sequence: dict[str, int] = {}  # registration order, for id lookups without scans
         self._groups: dict[str, _Group] = {}
         self._files: dict[str, dict[str, Any]] = {}
         self._seen_signatures: dict[str, float] = {}
@@ -865,6 +866,7 @@ class FakeSolapi:
                 group_id=group.group_id,
             )
             self._messages[message_id] = stored
+            self._sequence[message_id] = len(self._sequence)
             group.message_ids.append(message_id)
             stored_list.append(stored)
             if failover is not None:
@@ -1264,7 +1266,14 @@ class FakeSolapi:
 
         date_field = "dateCreated" if date_type == "CREATED" else "dateUpdated"
         matched: list[dict[str, Any]] = []
-        for stored in reversed(list(self._messages.values())):
+        if ids:  # look the ids up directly (newest first) instead of scanning every message
+            known = sorted(
+                (i for i in set(ids) if i in self._messages), key=self._sequence.__getitem__
+            )
+            candidates = [self._messages[i] for i in reversed(known)]
+        else:
+            candidates = list(reversed(self._messages.values()))
+        for stored in candidates:
             view = self._view(stored, now)
             if not all(_matches(view, name, allowed) for name, allowed in conditions):
                 continue
