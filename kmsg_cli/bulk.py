@@ -104,6 +104,7 @@ def enqueue(
     batch_id: str,
     now: datetime,
     max_attempts: int = 3,
+    priority: int = 0,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> EnqueueReport:
@@ -147,6 +148,7 @@ def enqueue(
                 id=message.message_id,
                 type="send",
                 data={"message": message_to_data(message), "provider": provider_id},
+                priority=priority,
                 max_attempts=max_attempts,
                 created_at=now_ms,
                 process_at=now_ms,

@@ -103,7 +103,13 @@ class BatchRunner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         on_progress: Callable[[Stats], None] | None = None,
+        until: str = "done",
+        max_jobs: int | None = None,
+        max_seconds: float | None = None,
+        poll_seconds: float = 1.0,
     ) -> None:
+        """`until`: "done" (send-many: every job of the batch finished, retries included),
+        "drain" (stop when nothing is due now; cron), or "forever" (a worker service)."""
         self.store = store
         self.clients = clients
         self.batch_id = batch_id
@@ -117,6 +123,12 @@ class BatchRunner:
         self.stats = Stats()
         self.stop = threading.Event()
         self.owner = owners.current()
+        self.until = until
+        self.max_jobs = max_jobs
+        self.max_seconds = max_seconds
+        self.poll_seconds = poll_seconds
+        self.claimed = 0
+        self._last_recovery = time.monotonic()
 
     def now_ms(self) -> int:
         return epoch_ms(self.clock())
@@ -125,6 +137,7 @@ class BatchRunner:
     def run(self) -> Stats:
         """Process the batch until no job is pending or held by this run; Ctrl-C stops cleanly."""
         self.recover()
+        started = time.monotonic()
         executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kmsg-send")
         running: set[Future[None]] = set()
         try:
@@ -133,14 +146,24 @@ class BatchRunner:
                 if len(running) >= self.concurrency:
                     wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                     continue
+                limit = self.claim_size
+                if self.max_jobs is not None:
+                    limit = min(limit, self.max_jobs - self.claimed)
+                out_of_time = (
+                    self.max_seconds is not None and time.monotonic() - started >= self.max_seconds
+                )
+                if limit <= 0 or out_of_time:  # no new claims: finish what is running
+                    wait(running)
+                    break
                 jobs = self.store.claim_jobs(
                     now_ms=self.now_ms(),
                     lease_ms=self.lease_ms,
                     owner=self.owner,
-                    limit=self.claim_size,
+                    limit=limit,
                     batch=self.batch_id,
                 )
                 if jobs:
+                    self.claimed += len(jobs)
                     running.add(executor.submit(self._work, jobs))
                     continue
                 if running:
@@ -159,6 +182,18 @@ class BatchRunner:
 
     def _wait_for_more(self) -> bool:
         """Nothing claimable now: wait for due retries or other owners; False when done."""
+        if self.until == "drain":
+            return False
+        if self.until == "forever":
+            if time.monotonic() - self._last_recovery >= 30:
+                self._last_recovery = time.monotonic()
+                self.recover()
+            due = self.store.next_due_ms(batch=self.batch_id)
+            pause = self.poll_seconds
+            if due is not None:
+                pause = min(max((due - self.now_ms()) / 1000, 0.01), self.poll_seconds)
+            self.sleep(pause)
+            return True
         counts = self.store.job_counts(batch=self.batch_id)
         pending = counts.get("pending", 0)
         processing = counts.get("processing", 0)

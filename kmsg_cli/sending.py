@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from kmsg_cli.codec import message_to_data
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
@@ -25,9 +26,11 @@ from kmsg_cli.errors import (
     InvalidInput,
     KmsgError,
     ProviderError,
+    UnsupportedFeature,
 )
 from kmsg_cli.models import (
     DeliveryStatus,
+    Job,
     Message,
     Notice,
     SendResult,
@@ -52,10 +55,14 @@ class ProviderSource(Protocol):
 
 @dataclass(frozen=True)
 class Planned:
-    """A message with the providers that may send it, best first."""
+    """A message with the providers that may send it, best first.
+
+    `deferred`: no provider can schedule it natively, so it waits in the queue until its time.
+    """
 
     message: Message
     candidates: tuple[str, ...]
+    deferred: bool = False
 
     @property
     def provider_id(self) -> str:
@@ -147,18 +154,62 @@ def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) ->
             scheduled=message.scheduled_at is not None,
             international=not message.to.is_korean,
         )
-        candidates = route(
-            need,
-            providers=provider_types,
-            explicit=message.provider_id,
-            routing=profile.routing,
-            strategy=profile.strategy,
-            default_provider=profile.default_provider,
-            rotation=rotation,
-            profile_name=profile.name,
-        )
-        planned.append(Planned(message, tuple(candidates)))
+        options: dict[str, Any] = {
+            "providers": provider_types,
+            "explicit": message.provider_id,
+            "routing": profile.routing,
+            "strategy": profile.strategy,
+            "default_provider": profile.default_provider,
+            "rotation": rotation,
+            "profile_name": profile.name,
+        }
+        try:
+            planned.append(Planned(message, tuple(route(need, **options))))
+        except UnsupportedFeature:
+            if not need.scheduled:
+                raise
+            # Nobody schedules natively: send it later from the queue instead.
+            unscheduled = replace(need, scheduled=False)
+            planned.append(Planned(message, tuple(route(unscheduled, **options)), deferred=True))
     return planned
+
+
+def enqueue(
+    planned: Sequence[Planned],
+    *,
+    store: Store,
+    now: datetime,
+    priority: int = 0,
+    max_attempts: int = 3,
+    origin: str = "send",
+) -> list[Job]:
+    """Write planned messages as pending jobs (`kmsg queue process` sends them).
+
+    A deferred message waits until its time (`process_at`) and is then sent at once.
+    Returns the jobs; ids that already exist are left as they are.
+    """
+    now_ms = epoch_ms(now)
+    jobs = []
+    for item in planned:
+        message = item.message
+        process_at = now_ms
+        if item.deferred and message.scheduled_at is not None:
+            process_at = epoch_ms(message.scheduled_at)
+            message = replace(message, scheduled_at=None)
+        jobs.append(
+            Job(
+                id=message.message_id,
+                type="send",
+                data={"message": message_to_data(message), "provider": item.provider_id},
+                priority=priority,
+                max_attempts=max_attempts,
+                created_at=now_ms,
+                process_at=process_at,
+                metadata={"origin": origin},
+            )
+        )
+    store.insert_jobs(jobs)
+    return jobs
 
 
 def send(

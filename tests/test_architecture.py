@@ -32,6 +32,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
+            "kmsg_cli.codec",
             "kmsg_cli.config",
             "kmsg_cli.routing",
             "kmsg_cli.providers.base",

@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 
 from kmsg_cli import __version__
-from kmsg_cli.cli import bulk_cmd, config_cmd, db_cmd, providers_cmd, send_cmd, track_cmd
+from kmsg_cli.cli import (
+    bulk_cmd,
+    config_cmd,
+    db_cmd,
+    providers_cmd,
+    queue_cmd,
+    send_cmd,
+    track_cmd,
+)
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
 
@@ -110,6 +118,7 @@ app.command(
 )(send_cmd.send)
 app.command("send-many", help=bulk_cmd.HELP, no_args_is_help=True)(bulk_cmd.send_many)
 app.add_typer(track_cmd.app, name="track")
+app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(providers_cmd.app, name="providers")

@@ -111,6 +111,10 @@ def send_many(
             "--max-attempts", metavar="N", help="Attempts per message for temporary failures."
         ),
     ] = 3,
+    queue: Annotated[
+        bool, typer.Option("--queue", metavar="", help="Only enqueue; `kmsg queue process` sends.")
+    ] = False,
+    priority: Annotated[int, typer.Option("--priority", metavar="N", help="Queue priority.")] = 0,
 ) -> None:
     from kmsg_cli import bulk
     from kmsg_cli.bulk_input import open_rows
@@ -179,6 +183,7 @@ def send_many(
                     batch_id=batch,
                     now=runtime.now(),
                     max_attempts=max_attempts,
+                    priority=priority,
                     on_problem=result_file.invalid if result_file else None,
                     on_rows=on_rows,
                 )
@@ -189,6 +194,11 @@ def send_many(
         raise typer.Exit(2 if report.valid == 0 and report.rows else 0)
     assert store is not None
     view.problems(report)
+    if queue:
+        if result_file is not None:
+            result_file.discard()
+        view.queued(report, inserted=report.inserted)
+        raise typer.Exit(2 if report.rows and not report.valid else (5 if report.invalid else 0))
 
     from kmsg_cli.runner import BatchRunner
 

@@ -135,6 +135,29 @@ class BulkView:
             error = KmsgError("no row is valid", code="NO_VALID_ROWS")
         self.out.result(data, render, ok=error is None, error=error)
 
+    def queued(self, report: EnqueueReport, *, inserted: int) -> None:
+        data = {
+            "batch_id": self.batch_id,
+            "queued": True,
+            "rows": report.rows,
+            "valid": report.valid,
+            "invalid": report.invalid,
+            "new_jobs": inserted,
+            "problems": [p.to_dict() for p in report.problems],
+        }
+
+        def render(console: Any) -> None:
+            console.print(
+                f"batch {self.batch_id}: {report.valid:,} valid rows queued ({inserted:,} new), "
+                f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
+                markup=False,
+            )
+
+        error = None
+        if report.invalid:
+            error = KmsgError(f"{report.invalid} row(s) were invalid", code="PARTIAL_FAILURE")
+        self.out.result(data, render, ok=error is None, error=error)
+
     def summary(
         self,
         report: EnqueueReport,

@@ -120,6 +120,15 @@ def send(
         bool,
         Opt("--dry-run", metavar="", help="Validate and show what would be sent; send nothing."),
     ] = False,
+    queue: Annotated[
+        bool, Opt("--queue", metavar="", help="Only enqueue; `kmsg queue process` sends it.")
+    ] = False,
+    priority: Annotated[
+        int, Opt("--priority", metavar="N", help="Queue priority (higher first).")
+    ] = 0,
+    max_attempts: Annotated[
+        int, Opt("--max-attempts", metavar="N", help="Queue: attempts for temporary failures.")
+    ] = 3,
     message_id: Annotated[
         str | None,
         Opt(
@@ -190,6 +199,31 @@ def send(
     if dry_run:
         send_view.show_plan(out, planned, profile)
         return
+    if not 1 <= max_attempts <= 20:
+        raise UsageError(
+            f"--max-attempts {max_attempts} is out of range (1..20)",
+            code="INVALID_MAX_ATTEMPTS",
+            field="max-attempts",
+            value=str(max_attempts),
+        )
+
+    later = planned if queue else [p for p in planned if p.deferred]
+    if later:
+        pool = runtime.pool()
+        for item in later:  # credentials and sender checked now, not at 3 a.m.
+            pool.get(item.provider_id).validate(item.message)
+        jobs = sending.enqueue(
+            later, store=runtime.store(), now=now, priority=priority, max_attempts=max_attempts
+        )
+        if len(later) == len(planned):
+            send_view.show_queued(out, later, jobs, profile)
+            return
+        planned = [p for p in planned if not p.deferred]
+        out.warning(
+            "QUEUED",
+            f"{len(jobs)} message(s) wait in the queue for their time; "
+            "run `kmsg queue process` (e.g. from cron) to send them",
+        )
 
     report = sending.send(planned, source=runtime.pool(), store=runtime.store(), now=now)
     send_view.show_report(out, report, profile)

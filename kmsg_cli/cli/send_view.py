@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.cli.output import Output
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
-from kmsg_cli.models import Message
+from kmsg_cli.models import Job, Message
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.sending import Outcome, Planned, SendReport, notices
@@ -75,6 +76,36 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
         console.print(
             f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "
             f"(profile {profile.name}).",
+            markup=False,
+        )
+
+    out.result(data, render)
+
+
+def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: Profile) -> None:
+    rows = []
+    for item, job in zip(planned, jobs, strict=True):
+        row = _message_data(item.message)
+        row.update(
+            provider_id=item.provider_id,
+            job_id=job.id,
+            priority=job.priority,
+            process_at=datetime.fromtimestamp(job.process_at / 1000, UTC).isoformat(),
+            deferred=item.deferred,
+        )
+        rows.append(row)
+    data = {"queued": len(rows), "profile": profile.name, "jobs": rows}
+
+    def render(console: Console) -> None:
+        for row in rows:
+            when = "at " + row["process_at"] if row["deferred"] else "now"
+            console.print(
+                f"queued {row['to']}  {row['type']}  via {row['provider_id']}  ({when})  "
+                f"id {row['job_id']}",
+                markup=False,
+            )
+        console.print(
+            f"{len(rows)} queued (profile {profile.name}); `kmsg queue process --drain` sends them",
             markup=False,
         )
 

@@ -333,6 +333,37 @@ class Store(Protocol):
         """How many (tracking rows, jobs) `purge` with this `older_than_ms` would delete in all."""
         ...
 
+    # -- queue management (`kmsg queue ...`) -------------------------------------------------
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        message_type: str | None = None,
+        provider_id: str | None = None,
+        batch: str | None = None,
+        error_code: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Jobs matching every given filter (type/provider from the job data, error code from
+        the error JSON), newest first (created_at DESC, id DESC)."""
+        ...
+
+    def job_stats(self) -> dict[str, Any]:
+        """{"counts": by status, "oldest_due_ms": earliest process_at of a pending job (or
+        None), "failures_by_code": failed jobs by error code}."""
+        ...
+
+    def reset_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Make failed (or pending) jobs due again with a fresh set of attempts: status
+        pending, attempts 0, process_at now, error/failed_at cleared, owner and in-flight
+        marks removed. Completed and processing jobs are never touched. Returns the count."""
+        ...
+
+    def purge_jobs(self, *, older_than_ms: int, limit: int = 5000) -> int:
+        """Delete up to `limit` finished jobs (completed/failed) finished before the cutoff."""
+        ...
+
     def count_tracking(self) -> int:
         """Number of tracking rows."""
         ...

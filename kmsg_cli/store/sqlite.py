@@ -850,6 +850,93 @@ class SqliteStore:
             jobs_deleted = conn.execute(_PURGE_JOBS, params).rowcount
         return tracking_deleted, jobs_deleted
 
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        message_type: str | None = None,
+        provider_id: str | None = None,
+        batch: str | None = None,
+        error_code: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Matching jobs, newest first."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        conditions: list[str] = []
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        filters = {
+            "status": ('"status" = :status', status),
+            "type": ("""json_extract("data", '$.message.type') = :type""", message_type),
+            "provider": ("""json_extract("data", '$.provider') = :provider""", provider_id),
+            "batch": (_IN_BATCH, batch),
+            "code": ("""json_extract("error", '$.code') = :code""", error_code),
+        }
+        for name, (condition, value) in filters.items():
+            if value is not None:
+                conditions.append(condition)
+                params[name] = value
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        order = ' ORDER BY "created_at" DESC, "id" DESC LIMIT :limit OFFSET :offset'
+        sql = f"{_SELECT_JOB}{where}{order}"
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [job_from_values(values) for values in rows]
+
+    def job_stats(self) -> dict[str, Any]:
+        """Counts by status, the oldest due pending job, failures by error code."""
+        with self._connection() as conn:
+            counts = dict(conn.execute(f'SELECT "status", COUNT(1) FROM {_JOBS} GROUP BY "status"'))
+            oldest = conn.execute(
+                f'SELECT MIN("process_at") FROM {_JOBS} WHERE "status" = ?',
+                (JobStatus.PENDING.value,),
+            ).fetchone()[0]
+            codes = conn.execute(
+                f"""SELECT COALESCE(json_extract("error", '$.code'), 'UNKNOWN'), COUNT(1)
+                FROM {_JOBS} WHERE "status" = ? AND json_valid("error")
+                GROUP BY 1 ORDER BY 2 DESC""",
+                (JobStatus.FAILED.value,),
+            ).fetchall()
+            plain = conn.execute(
+                f'SELECT COUNT(1) FROM {_JOBS} WHERE "status" = ? AND NOT json_valid("error")',
+                (JobStatus.FAILED.value,),
+            ).fetchone()[0]
+        failures = {str(code): int(n) for code, n in codes}
+        if plain:
+            failures["ERROR"] = failures.get("ERROR", 0) + int(plain)
+        return {
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "oldest_due_ms": oldest,
+            "failures_by_code": failures,
+        }
+
+    def reset_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Failed or pending jobs due again with fresh attempts (never completed/processing)."""
+        unique = list(dict.fromkeys(job_ids))
+        changed = 0
+        with self._transaction() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                cursor = conn.execute(
+                    f"""UPDATE {_JOBS} SET "status" = 'pending', "attempts" = 0,
+                    "process_at" = ?, "error" = NULL, "failed_at" = NULL,
+                    "metadata" = json_remove(COALESCE("metadata", '{{}}'), '$.owner', '$.in_flight')
+                    WHERE "id" IN ({marks}) AND "status" IN ('failed', 'pending')""",
+                    (now_ms, *chunk),
+                )
+                changed += cursor.rowcount
+        return changed
+
+    def purge_jobs(self, *, older_than_ms: int, limit: int = 5000) -> int:
+        """Delete up to `limit` finished jobs older than the cutoff."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        params = self._purge_params(older_than_ms)
+        params["limit"] = limit
+        with self._transaction() as conn:
+            return int(conn.execute(_PURGE_JOBS, params).rowcount)
+
     def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
         """How many tracking rows and jobs `purge` would delete in all."""
         params = self._purge_params(older_than_ms)
