@@ -99,7 +99,7 @@ class BatchRunner:
         concurrency: int = 8,
         rate: float | None = None,
         lease_ms: int = 300_000,
-        claim_size: int = 1000,
+        claim_size: int | None = 1000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         on_progress: Callable[[Stats], None] | None = None,
@@ -115,7 +115,10 @@ class BatchRunner:
         self.batch_id = batch_id
         self.concurrency = max(1, concurrency)
         self.lease_ms = lease_ms
-        self.claim_size = max(1, claim_size)
+        # None: claim one provider batch at a time (learned from the clients), so that several
+        # workers sharing a queue each take a fair share instead of one taking everything.
+        self.adaptive_claims = claim_size is None
+        self.claim_size = 50 if claim_size is None else max(1, claim_size)
         self.clock = clock
         self.sleep = sleep
         self.on_progress = on_progress
@@ -240,6 +243,8 @@ class BatchRunner:
                 failures = {job.id: error_text(error.code, error.message) for job, _ in items}
                 self._settle_failures(failures)
                 continue
+            if self.adaptive_claims and client.batch_size > self.claim_size:
+                self.claim_size = min(client.batch_size, 1000)
             size = max(1, min(client.batch_size, self.claim_size))
             for start in range(0, len(items), size):
                 chunk = items[start : start + size]

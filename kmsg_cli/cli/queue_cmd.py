@@ -93,6 +93,7 @@ def process(
         batch_id=None,
         concurrency=concurrency,
         lease_ms=lease_ms,
+        claim_size=None,
         until="drain" if drain else "forever",
         max_jobs=max_jobs,
         max_seconds=max_seconds,
