@@ -50,7 +50,7 @@ def test_priority_orders_the_queue(run: Run) -> None:
     run(
         "send", "--to", "010-1111-3333", "--text", "x", "--queue", "--id", "high", "--priority", "9"
     )
-    code, doc = run.json("queue", "process", "--drain", "--max-jobs", "1")
+    _, doc = run.json("queue", "process", "--drain", "--max-jobs", "1")
     assert doc["data"]["accepted"] == 1
     assert [r["message_id"] for r in run.rows()] == ["high"]
 
@@ -80,8 +80,8 @@ def test_retry_needs_a_selection_and_unknown_is_separate(run: Run) -> None:
         store.initialize()
     with sqlite3.connect(run.db) as conn:
         conn.execute(
-            "INSERT INTO kmsg_jobs (id, type, data, status, created_at, process_at, failed_at, error)"
-            " VALUES ('u', 'send', '{}', 'failed', 1, 1, 1, ?)",
+            "INSERT INTO kmsg_jobs (id, type, data, status, created_at, process_at, failed_at, "
+            "error) VALUES ('u', 'send', '{}', 'failed', 1, 1, 1, ?)",
             (json.dumps({"code": "UNKNOWN_OUTCOME", "message": "lost"}),),
         )
     assert run.json("queue", "retry", "--failed")[1]["data"]["retried"] == 0
@@ -94,7 +94,7 @@ def test_queue_purge_deletes_old_finished_jobs(run: Run) -> None:
     run("send", "--to", "010-1111-3333", "--text", "x", "--queue", "--id", "waiting")
     with sqlite3.connect(run.db) as conn:
         conn.execute("UPDATE kmsg_jobs SET completed_at = 1, created_at = 1")
-    code, doc = run.json("queue", "purge", "--older-than", "1d")
+    _, doc = run.json("queue", "purge", "--older-than", "1d")
     assert doc["data"]["jobs_deleted"] == 1
     assert [r["id"] for r in run.rows("SELECT id FROM kmsg_jobs")] == ["waiting"]
 
