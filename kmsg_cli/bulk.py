@@ -105,6 +105,7 @@ def enqueue(
     now: datetime,
     max_attempts: int = 3,
     priority: int = 0,
+    rotation: int = 0,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> EnqueueReport:
@@ -129,9 +130,16 @@ def enqueue(
             _problem(report, on_problem, RowProblem(item.number, item.code, item.message))
             continue
         try:
-            message, provider_id = prepare_row(
-                item, defaults, profile=profile, clients=clients, batch_id=batch_id, now=now
+            message, candidates = prepare_row(
+                item,
+                defaults,
+                profile=profile,
+                clients=clients,
+                batch_id=batch_id,
+                now=now,
+                rotation=rotation,
             )
+            provider_id = candidates[0]
         except ConfigError:
             raise  # a credential problem concerns every row: stop before sending anything
         except KmsgError as error:
@@ -147,7 +155,11 @@ def enqueue(
             Job(
                 id=message.message_id,
                 type="send",
-                data={"message": message_to_data(message), "provider": provider_id},
+                data={
+                    "message": message_to_data(message),
+                    "provider": provider_id,
+                    "candidates": candidates,
+                },
                 priority=priority,
                 max_attempts=max_attempts,
                 created_at=now_ms,
@@ -207,7 +219,8 @@ def prepare_row(
     clients: ProviderSource,
     batch_id: str,
     now: datetime,
-) -> tuple[Message, str]:
+    rotation: int = 0,
+) -> tuple[Message, list[str]]:
     """One row -> a checked message and its provider; raises KmsgError for a bad row."""
     draft = draft_from_row(row, defaults)
     default_id = f"{batch_id}:{row.number}"
@@ -220,9 +233,9 @@ def prepare_row(
         now=now,
         timezone=profile.timezone,
     )
-    (planned,) = plan([message], profile, rotation=row.number)
+    (planned,) = plan([message], profile, rotation=rotation + row.number)
     clients.get(planned.provider_id).validate(message)
-    return message, planned.provider_id
+    return message, list(planned.candidates)
 
 
 # -- results file ------------------------------------------------------------------------------

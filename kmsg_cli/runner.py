@@ -33,7 +33,13 @@ from kmsg_cli.codec import message_from_data
 from kmsg_cli.errors import KmsgError, ProviderError
 from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider, SentFinder
-from kmsg_cli.sending import ProviderSource, backoff, tracking_row
+from kmsg_cli.sending import (
+    Alternates,
+    ProviderSource,
+    backoff,
+    failover_eligible,
+    tracking_row,
+)
 from kmsg_cli.store.base import Store
 
 log = logging.getLogger("kmsg.runner")
@@ -225,18 +231,19 @@ class BatchRunner:
 
     # -- one claimed chunk -------------------------------------------------------------------
     def _work(self, jobs: list[Job]) -> None:
-        groups: dict[str, list[tuple[Job, Message]]] = {}
+        groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
         for job in jobs:
             try:
                 message = message_from_data(job.data["message"])
                 provider_id = str(job.data["provider"])
+                others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
             except (KeyError, TypeError, ValueError) as exc:
                 self._settle_failures(
                     {job.id: error_text("BAD_JOB", f"unreadable job data: {exc}")}
                 )
                 continue
-            groups.setdefault(provider_id, []).append((job, message))
-        for provider_id, items in groups.items():
+            groups.setdefault((provider_id, *others), []).append((job, message))
+        for (provider_id, *others), items in groups.items():
             try:
                 client = self.clients.get(provider_id)
             except KmsgError as error:
@@ -250,20 +257,35 @@ class BatchRunner:
                 chunk = items[start : start + size]
                 if self.stop.is_set():
                     continue  # released by _release_own
-                self._send(client, chunk)
+                self._send(client, chunk, Alternates(self.clients, others))
 
-    def _send(self, client: Provider, chunk: Sequence[tuple[Job, Message]]) -> None:
+    def _send(
+        self,
+        client: Provider,
+        chunk: Sequence[tuple[Job, Message]],
+        alternates: Alternates | None = None,
+    ) -> None:
         self.rate.acquire(len(chunk))
         ids = [job.id for job, _ in chunk]
         messages = [message for _, message in chunk]
         self.store.mark_in_flight(ids, now_ms=self.now_ms())
-        self.stats.add(requests=1)
-        try:
-            results = client.send(messages)
-            error: ProviderError | None = None
-        except ProviderError as exc:
-            error = exc
-            results = [_failure(m, client.id, exc) for m in messages]
+        while True:
+            self.stats.add(requests=1)
+            try:
+                results = client.send(messages)
+                error: ProviderError | None = None
+            except ProviderError as exc:
+                error = exc
+                results = [_failure(m, client.id, exc) for m in messages]
+                # The request surely was not accepted: the next provider of the routing list.
+                alternate = (
+                    alternates.next_for(messages) if failover_eligible(exc) and alternates else None
+                )
+                if alternate is not None:
+                    log.warning("%s; failing over to provider %s", exc.message, alternate.id)
+                    client = alternate
+                    continue
+            break
         self._settle(client, chunk, results, retry_after=error.retry_after if error else None)
 
     def _settle(

@@ -145,9 +145,12 @@ def check_files(messages: Sequence[Message]) -> None:
 
 
 def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) -> list[Planned]:
-    """Route every message; raises before anything is sent if one cannot be routed."""
+    """Route every message; raises before anything is sent if one cannot be routed.
+
+    The n-th message gets round-robin position `rotation + n`.
+    """
     provider_types = {pid: cfg.type for pid, cfg in profile.providers.items()}
-    planned = []
+    planned: list[Planned] = []
     for message in messages:
         need = Need(
             type=message.type,
@@ -160,7 +163,7 @@ def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) ->
             "routing": profile.routing,
             "strategy": profile.strategy,
             "default_provider": profile.default_provider,
-            "rotation": rotation,
+            "rotation": rotation + len(planned),
             "profile_name": profile.name,
         }
         try:
@@ -200,7 +203,11 @@ def enqueue(
             Job(
                 id=message.message_id,
                 type="send",
-                data={"message": message_to_data(message), "provider": item.provider_id},
+                data={
+                    "message": message_to_data(message),
+                    "provider": item.provider_id,
+                    "candidates": list(item.candidates),
+                },
                 priority=priority,
                 max_attempts=max_attempts,
                 created_at=now_ms,
@@ -229,29 +236,32 @@ def send(
     """
     report = SendReport()
     previous = store.find_tracking([p.message.message_id for p in planned])
-    todo: dict[str, list[Message]] = {}
+    todo: dict[tuple[str, ...], list[Message]] = {}
     for item in planned:
         prior = previous.get(item.message.message_id)
         if prior is not None:
             report.outcomes.append(Outcome(item.message, prior.provider_id, previous=prior))
         else:
-            todo.setdefault(item.provider_id, []).append(item.message)
+            todo.setdefault(item.candidates, []).append(item.message)
 
     # Build every client and check every message first: a missing credential or sender
     # stops the run before any send.
-    clients = {provider_id: source.get(provider_id) for provider_id in todo}
-    for provider_id, messages in todo.items():
+    clients = {candidates[0]: source.get(candidates[0]) for candidates in todo}
+    for candidates, messages in todo.items():
         for message in messages:
-            clients[provider_id].validate(message)
+            clients[candidates[0]].validate(message)
 
-    for provider_id, messages in todo.items():
+    for candidates, messages in todo.items():
+        provider_id = candidates[0]
         client = clients[provider_id]
+        alternates = Alternates(source, candidates[1:])
         size = max(1, client.batch_size)
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
-            results = _send_with_retries(client, batch, report, max_attempts, sleep)
-            results = reconcile(client, batch, results, now=now)
+            results = _send_with_retries(client, batch, report, max_attempts, sleep, alternates)
+            used = source.get(results[0].provider_id) if results else client
+            results = reconcile(used, batch, results, now=now)
             rows = [
                 tracking_row(message, result, now=now)
                 for message, result in zip(batch, results, strict=True)
@@ -261,7 +271,7 @@ def send(
                 store.insert_tracking(rows)
                 log.debug("recorded %d tracking row(s)", len(rows))
             report.outcomes.extend(
-                Outcome(message, provider_id, result=result)
+                Outcome(message, result.provider_id, result=result)
                 for message, result in zip(batch, results, strict=True)
             )
     order = {item.message.message_id: index for index, item in enumerate(planned)}
@@ -282,21 +292,59 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return ceiling * (0.5 + random.random() / 2)
 
 
+def failover_eligible(error: ProviderError) -> bool:
+    """SPEC §6: the request surely was not accepted (connect failure, 429/503 answered)."""
+    if error.outcome_unknown:
+        return False
+    return error.details.get("stage") == "connect" or error.http_status in (429, 503)
+
+
+class Alternates:
+    """The next providers of a routing list, built and checked only when needed."""
+
+    def __init__(self, source: ProviderSource, provider_ids: Sequence[str]) -> None:
+        self.source = source
+        self.remaining = list(provider_ids)
+
+    def next_for(self, batch: Sequence[Message]) -> Provider | None:
+        while self.remaining:
+            provider_id = self.remaining.pop(0)
+            try:
+                client = self.source.get(provider_id)
+                for message in batch:
+                    client.validate(message)
+            except KmsgError as error:
+                log.warning("skipping provider %s for failover: %s", provider_id, error.message)
+                continue
+            return client
+        return None
+
+
 def _send_with_retries(
     client: Provider,
     batch: Sequence[Message],
     report: SendReport,
     max_attempts: int,
     sleep: Callable[[float], None],
+    alternates: Alternates | None = None,
 ) -> list[SendResult]:
     final: dict[str, SendResult] = {}
     whole_request: set[str] = set()  # failed with the request itself, already in report.errors
     pending = list(batch)
-    for attempt in range(1, max_attempts + 1):
+    attempt = 0
+    while attempt < max_attempts:
+        attempt += 1
         last = attempt == max_attempts
         try:
             results = client.send(pending)
         except ProviderError as error:
+            if failover_eligible(error) and alternates is not None:
+                alternate = alternates.next_for(pending)
+                if alternate is not None:
+                    log.warning("%s; failing over to provider %s", error.message, alternate.id)
+                    client = alternate
+                    attempt -= 1  # a different provider: a fresh try, not a retry
+                    continue
             wait = backoff(attempt, error.retry_after)
             if error.retryable and not error.outcome_unknown and not last:
                 if wait <= MAX_RETRY_AFTER_SECONDS:

@@ -184,6 +184,11 @@ def send_many(
                     now=runtime.now(),
                     max_attempts=max_attempts,
                     priority=priority,
+                    rotation=(
+                        store.reserve_sequence(f"round_robin:{profile.name}", total_rows)
+                        if store is not None and profile.strategy == "round_robin"
+                        else 0
+                    ),
                     on_problem=result_file.invalid if result_file else None,
                     on_rows=on_rows,
                 )

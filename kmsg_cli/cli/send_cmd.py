@@ -194,7 +194,11 @@ def send(
     if message_id is not None:
         messages = sending.assign_ids(messages, normalize.validate_message_id(message_id))
     sending.check_files(messages)
-    planned = sending.plan(messages, profile)
+    rotation = 0
+    if profile.strategy == "round_robin" and not dry_run:
+        # The position in each routing list is shared by every process using the database.
+        rotation = runtime.store().reserve_sequence(f"round_robin:{profile.name}", len(messages))
+    planned = sending.plan(messages, profile, rotation=rotation)
 
     if dry_run:
         send_view.show_plan(out, planned, profile)

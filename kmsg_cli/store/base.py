@@ -333,6 +333,11 @@ class Store(Protocol):
         """How many (tracking rows, jobs) `purge` with this `older_than_ms` would delete in all."""
         ...
 
+    def reserve_sequence(self, name: str, count: int) -> int:
+        """Atomically take `count` consecutive numbers of a named counter (kept in kmsg's own
+        `kmsg_state` table, shared by every process); returns the first (0 the first time)."""
+        ...
+
     # -- queue management (`kmsg queue ...`) -------------------------------------------------
     def list_jobs(
         self,

@@ -147,6 +147,20 @@ def ddl_statements(dialect: Dialect) -> list[str]:
     return table_statements(dialect) + index_statements(dialect)
 
 
+STATE_TABLE = "kmsg_state"
+
+
+def state_statements(dialect: Dialect) -> list[str]:
+    """kmsg's own small table (not part of the @k-msg schema): named counters shared by every
+    process using the database, e.g. the round-robin position of a routing list."""
+    key = "VARCHAR(255)" if dialect == "mysql" else "TEXT"
+    name, value = quote("name", dialect), quote("value", dialect)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE, dialect)} "
+        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL)"
+    ]
+
+
 def ddl_text(dialect: Dialect) -> str:
     """The DDL as a script: header comments, then ';'-terminated statements between blank lines.
 
@@ -156,4 +170,6 @@ def ddl_text(dialect: Dialect) -> str:
     if dialect == "mysql":
         header.append(_MYSQL_NOTE)
     statements = [statement + ";" for statement in ddl_statements(dialect)]
+    state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
+    statements += [state] + [statement + ";" for statement in state_statements(dialect)]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)

@@ -32,10 +32,12 @@ from kmsg_cli.store.schema import (
     JOB_COLUMNS,
     JOBS_TABLE,
     SCHEMA_VERSION,
+    STATE_TABLE,
     TRACKING_COLUMNS,
     TRACKING_TABLE,
     ddl_statements,
     quote,
+    state_statements,
 )
 
 MEMORY = ":memory:"
@@ -436,7 +438,7 @@ class SqliteStore:
                     code="DB_SCHEMA_TOO_NEW",
                     hint="upgrade kmsg, or use another database with --db PATH",
                 )
-            for statement in ddl_statements("sqlite"):
+            for statement in ddl_statements("sqlite") + state_statements("sqlite"):
                 conn.execute(statement)
             if version < SCHEMA_VERSION:
                 # user_version cannot be bound as a parameter; the value is our own constant.
@@ -849,6 +851,17 @@ class SqliteStore:
             tracking_deleted = conn.execute(_PURGE_TRACKING, params).rowcount
             jobs_deleted = conn.execute(_PURGE_JOBS, params).rowcount
         return tracking_deleted, jobs_deleted
+
+    def reserve_sequence(self, name: str, count: int) -> int:
+        """Atomically take `count` numbers of the named counter; returns the first one."""
+        with self._transaction() as conn:
+            (end,) = conn.execute(
+                f'INSERT INTO {_q(STATE_TABLE)} ("name", "value") VALUES (?, ?) '
+                'ON CONFLICT("name") DO UPDATE SET "value" = "value" + excluded."value" '
+                'RETURNING "value"',
+                (name, count),
+            ).fetchone()
+        return int(end) - count
 
     def list_jobs(
         self,
