@@ -199,14 +199,25 @@ def test_unknown_provider_is_bad_input(run: Run) -> None:
     assert result.stderr.startswith("error: UNKNOWN_PROVIDER:")
 
 
-def test_a_configured_provider_without_a_client_exits_4(run: Run, tmp_path: Path) -> None:
+def test_a_type_no_configured_provider_can_send_exits_4(run: Run, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[profiles.prod.providers.iwinv]\napi_key = "k"\n', encoding="utf-8")
     result = run(
-        "--config", str(config), "-p", "prod", "send", "--to", "010-1234-5678", "--text", "x"
+        "--config",
+        str(config),
+        "-p",
+        "prod",
+        "send",
+        "--to",
+        "010-1234-5678",
+        "--type",
+        "FRIENDTALK",
+        "--text",
+        "x",
     )
     assert result.exit_code == 4
-    assert "PROVIDER_NOT_AVAILABLE" in result.stderr
+    assert result.stderr.startswith("error: NO_PROVIDER:")
+    assert "FRIENDTALK" in result.stderr
     assert run.rows() == []
 
 

@@ -13,6 +13,8 @@ from kmsg_cli.providers.catalog import capabilities
 _FACTORIES: dict[str, str] = {
     "mock": "kmsg_cli.providers.mock:MockProvider",
     "solapi": "kmsg_cli.providers.solapi:SolapiProvider",
+    "aligo": "kmsg_cli.providers.aligo:AligoProvider",
+    "iwinv": "kmsg_cli.providers.iwinv:IwinvProvider",
 }
 
 

@@ -60,7 +60,6 @@ CATALOG: dict[str, Capabilities] = {
         balance=True,
         native_failover=True,
         max_batch=1_000,
-        available=False,
         summary="IWINV AlimTalk and SMS APIs",
     ),
     "aligo": Capabilities(
@@ -71,7 +70,6 @@ CATALOG: dict[str, Capabilities] = {
         balance=True,
         native_failover=True,
         max_batch=1_000,
-        available=False,
         summary="Aligo SMS and Kakao APIs",
     ),
 }

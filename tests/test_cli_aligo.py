@@ -1,0 +1,137 @@
+"""kmsg against the fake Aligo server: every type Aligo offers, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.fakes import aligo_fixtures
+from tests.fakes.aligo import DEFAULT_SENDER_KEY, FakeAligo
+
+fake_aligo = aligo_fixtures.fake_aligo
+
+SENDER = "0212345678"
+
+
+@pytest.fixture
+def aligo(fake_aligo: FakeAligo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAligo:
+    fake_aligo.senders.add(SENDER)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+default_profile = "a"
+[profiles.a.providers.aligo]
+type = "aligo"
+api_key = "env:ALIGO_API_KEY"
+user_id = "env:ALIGO_USER_ID"
+sender = "{SENDER}"
+sender_key = "{DEFAULT_SENDER_KEY}"
+sms_base_url = "{fake_aligo.sms_base_url}"
+kakao_base_url = "{fake_aligo.kakao_base_url}"
+read_timeout = 2.0
+""",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    monkeypatch.setenv("ALIGO_API_KEY", fake_aligo.key)
+    monkeypatch.setenv("ALIGO_USER_ID", fake_aligo.user_id)
+    return fake_aligo
+
+
+def test_sms_to_several_recipients_in_one_request(run: Run, aligo: FakeAligo) -> None:
+    code, doc = run.json("send", "--to", "010-1111-2222,010-3333-4444", "--text", "공지입니다")
+    assert code == 0, doc
+    accepted = aligo.accepted_messages()
+    assert {m["receiver"] for m in accepted} == {"01011112222", "01033334444"}
+    assert len({m["msg_id"] for m in accepted}) == 1  # one request
+    assert all(not m["testmode"] for m in accepted)
+    rows = run.rows()
+    assert {r["provider_message_id"].split(":")[0] for r in rows} == {"sms"}
+
+
+def test_long_text_is_lms_and_image_is_mms(run: Run, aligo: FakeAligo, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1111-2222", "--text", "가" * 60).exit_code == 0
+    image = tmp_path / "p.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0" + bytes(4000))
+    result = run("send", "--to", "010-1111-3333", "--text", "사진", "--image", str(image))
+    assert result.exit_code == 0, result.stderr
+    kinds = {m["receiver"]: m["msg_type"] for m in aligo.accepted_messages()}
+    assert kinds == {"01011112222": "LMS", "01011113333": "MMS"}
+
+
+def test_alimtalk_is_rendered_from_the_approved_template(run: Run, aligo: FakeAligo) -> None:
+    result = run(
+        "send",
+        "--to",
+        "010-1111-2222",
+        "--template",
+        "TPL01",
+        "--vars",
+        '{"name": "홍길동", "order": "A-17"}',
+        "--failover-text",
+        "주문 접수 A-17",
+    )
+    assert result.exit_code == 0, result.stderr
+    (sent,) = aligo.accepted_messages()
+    assert sent["channel"] == "alimtalk"
+    assert sent["text"] == "홍길동님 주문이 접수되었습니다. 주문번호 A-17"
+    assert sent["failover"] and sent["fmessage"] == "주문 접수 A-17"
+
+
+def test_alimtalk_missing_variable_fails_before_sending(run: Run, aligo: FakeAligo) -> None:
+    result = run("send", "--to", "010-1111-2222", "--template", "TPL01", "--var", "name=홍")
+    assert result.exit_code == 2
+    assert "MISSING_VARIABLE" in result.stderr and "order" in result.stderr
+    assert aligo.accepted_messages() == []
+
+
+def test_friendtalk(run: Run, aligo: FakeAligo) -> None:
+    result = run("send", "--to", "010-1111-2222", "--type", "FRIENDTALK", "--text", "친구 소식")
+    assert result.exit_code == 0, result.stderr
+    (sent,) = aligo.accepted_messages()
+    assert sent["channel"] == "friendtalk"
+
+
+def test_wrong_key_exits_2_without_leaking_it(
+    run: Run, aligo: FakeAligo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALIGO_API_KEY", "WRONG-aligo-sentinel")
+    result = run("send", "--to", "010-1111-2222", "--text", "x")
+    assert result.exit_code == 2
+    assert "WRONG-aligo-sentinel" not in result.stdout + result.stderr
+
+
+def test_delivery_is_tracked_through_aligo_history(run: Run, aligo: FakeAligo) -> None:
+    aligo.progress_after = (0.0, 0.0)
+    assert run("send", "--to", "010-1111-2222", "--text", "x", "--id", "t1").exit_code == 0
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+    code, doc = run.json("track", "run-once")
+    assert code == 0, doc
+    _, shown = run.json("track", "show", "t1")
+    assert shown["data"]["status"] == "DELIVERED", shown
+
+
+def test_balance(run: Run, aligo: FakeAligo) -> None:
+    code, doc = run.json("providers", "balance")
+    assert code == 0
+    (row,) = doc["data"]["balances"]
+    assert row["supported"] and row["currency"] == "SMS" and row["amount"] > 0
+
+
+def test_bulk_send_with_different_texts(run: Run, aligo: FakeAligo, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "to,name\n" + "".join(f"010-2000-{n:04d},고객{n}\n" for n in range(1, 41)), "utf-8"
+    )
+    code, doc = run.json("send-many", str(source), "--text", "#{name}님 안녕하세요")
+    assert code == 0, doc
+    assert len(aligo.accepted_messages()) == 40
+    texts = {m["receiver"]: m["text"] for m in aligo.accepted_messages()}
+    assert texts["01020000007"] == "고객7님 안녕하세요"
+    assert json.dumps(doc)

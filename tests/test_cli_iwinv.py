@@ -1,0 +1,166 @@
+"""kmsg against the fake IWINV server: AlimTalk and SMS/LMS/MMS end to end through the CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.fakes import iwinv_fixtures
+from tests.fakes.iwinv import (
+    DEFAULT_API_KEY,
+    DEFAULT_SMS_API_KEY,
+    DEFAULT_SMS_AUTH_KEY,
+    DEFAULT_SMS_COMPANY_ID,
+    FakeIwinv,
+)
+
+fake_iwinv = iwinv_fixtures.fake_iwinv
+
+SENDER = "0212345678"
+WELCOME = "#{name}님 가입을 환영합니다. 인증번호 #{code}"
+
+
+@pytest.fixture
+def iwinv(fake_iwinv: FakeIwinv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeIwinv:
+    fake_iwinv.sms_api_key = DEFAULT_SMS_API_KEY
+    fake_iwinv.sms_auth_key = DEFAULT_SMS_AUTH_KEY
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+default_profile = "i"
+[profiles.i.providers.iwinv]
+api_key = "env:IWINV_API_KEY"
+sms_api_key = "{DEFAULT_SMS_API_KEY}"
+sms_auth_key = "env:IWINV_SMS_AUTH_KEY"
+sms_company_id = "{DEFAULT_SMS_COMPANY_ID}"
+sender = "{SENDER}"
+alimtalk_base_url = "{fake_iwinv.alimtalk_base_url}"
+sms_base_url = "{fake_iwinv.sms_base_url}"
+read_timeout = 2.0
+""",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    monkeypatch.setenv("IWINV_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("IWINV_SMS_AUTH_KEY", DEFAULT_SMS_AUTH_KEY)
+    return fake_iwinv
+
+
+def test_sms_batch_goes_out_in_one_request(run: Run, iwinv: FakeIwinv) -> None:
+    code, doc = run.json("send", "--to", "010-1111-2222,010-3333-4444", "--text", "점검 안내")
+    assert code == 0, doc
+    sent = iwinv.accepted_messages()
+    assert {m["phone"] for m in sent} == {"01011112222", "01033334444"}
+    assert len({m["requestNo"] for m in sent}) == 1
+
+
+def test_lms_and_mms(run: Run, iwinv: FakeIwinv, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1111-2222", "--text", "가" * 60).exit_code == 0
+    image = tmp_path / "p.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0" + bytes(3000))
+    result = run("send", "--to", "010-1111-3333", "--text", "사진", "--image", str(image))
+    assert result.exit_code == 0, result.stderr
+    assert len(iwinv.accepted_messages()) == 2
+
+
+def test_mms_over_100_kb_is_refused_before_sending(
+    run: Run, iwinv: FakeIwinv, tmp_path: Path
+) -> None:
+    image = tmp_path / "big.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0" + bytes(100 * 1024))
+    result = run("send", "--to", "010-1111-3333", "--text", "사진", "--image", str(image))
+    assert result.exit_code == 2 and "IMAGE_TOO_LARGE" in result.stderr
+    assert iwinv.requests == []
+
+
+def test_alimtalk_parameters_follow_the_template_order(run: Run, iwinv: FakeIwinv) -> None:
+    result = run(
+        "send",
+        "--to",
+        "010-1111-2222",
+        "--template",
+        "WELCOME",
+        "--text",
+        WELCOME,
+        "--vars",
+        '{"code": "1234", "name": "홍길동"}',  # dict order differs from the template
+    )
+    assert result.exit_code == 0, result.stderr
+    (sent,) = iwinv.accepted_messages()
+    assert sent["channel"] == "alimtalk"
+    assert sent["templateParam"] == ["홍길동", "1234"]
+    assert sent.get("reSend") in (None, "N")  # no paid SMS re-send unless asked
+
+
+def test_alimtalk_with_two_variables_and_no_order_is_refused(run: Run, iwinv: FakeIwinv) -> None:
+    result = run(
+        "send",
+        "--to",
+        "010-1111-2222",
+        "--template",
+        "WELCOME",
+        "--vars",
+        '{"code": "1234", "name": "홍길동"}',
+    )
+    assert result.exit_code == 2 and "VARIABLE_ORDER_UNKNOWN" in result.stderr
+    assert iwinv.accepted_messages() == []
+
+
+def test_alimtalk_failover_uses_iwinv_resend(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.kakao_non_users.add("01044440000")
+    result = run(
+        "send",
+        "--to",
+        "010-4444-0000",
+        "--template",
+        "WELCOME",
+        "--text",
+        WELCOME,
+        "--var",
+        "name=홍",
+        "--var",
+        "code=1",
+        "--failover-text",
+        "홍님 환영합니다",
+    )
+    assert result.exit_code == 0, result.stderr
+    (sent,) = iwinv.accepted_messages()
+    assert sent["reSend"] == "Y"
+
+
+def test_ip_not_registered_is_explained(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.allowed_ips = {"10.0.0.1"}
+    result = run("send", "--to", "010-1111-2222", "--text", "x")
+    assert result.exit_code in (2, 3)
+    assert "IP_NOT_ALLOWED" in result.stderr
+
+
+def test_gateway_html_is_retried_not_a_bad_request(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.script = ["html", "ok"]
+    result = run("send", "--to", "010-1111-2222", "--text", "x")
+    assert result.exit_code == 0, result.stderr
+    assert len(iwinv.accepted_messages()) == 1
+
+
+def test_delivery_is_tracked_by_id_not_by_list_position(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.progress_after = 0.0
+    assert (
+        run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x", "--id", "s").exit_code
+        == 0
+    )
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+    code, doc = run.json("track", "run-once")
+    assert code == 0, doc
+    assert doc["data"]["by_status"] == {"DELIVERED": 2}
+
+
+def test_balance(run: Run, iwinv: FakeIwinv) -> None:
+    code, doc = run.json("providers", "balance")
+    assert code == 0, doc
+    (row,) = doc["data"]["balances"]
+    assert row["supported"] and row["amount"] == iwinv.balance

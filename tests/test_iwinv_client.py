@@ -1,0 +1,949 @@
+"""IWINV client: requests field by field, answers and error mapping, history matching, balance.
+
+Everything goes through httpx.MockTransport. The answers below are recorded shapes written
+from REFERENCE-PROVIDERS.md §4 and §10 (IWINV's documented/observed bodies), not from the
+client's code.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kmsg_cli.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidInput,
+    ProviderError,
+    UnsupportedFeature,
+)
+from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers.base import BalanceSource, StatusSource
+from kmsg_cli.providers.iwinv import (
+    IwinvProvider,
+    auth_header,
+    parse_message_id,
+    sms_secret,
+    template_params,
+)
+
+# 2026-11-22 15:30 UTC is already 2026-11-23 in Korea: ids must carry the Korean day.
+NOW = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
+DAY = "20261123"
+ALIMTALK = "http://127.0.0.1:9001"
+SMS = "http://127.0.0.1:9002"
+SETTINGS: dict[str, Any] = {
+    "api_key": "api-key",
+    "sms_api_key": "sms-api-key",
+    "sms_auth_key": "sms-auth-key",
+    "sender": "02-1234-5678",
+    "sms_company_id": "kmsgcorp",
+    "alimtalk_base_url": ALIMTALK,
+    "sms_base_url": SMS,
+    "batch_size": 1000,
+    "connect_timeout": None,
+    "read_timeout": None,
+    "allow_insecure": None,
+}
+
+# -- recorded IWINV answers (REFERENCE-PROVIDERS.md §4.3–4.7, §10) ----------------------------
+AT_SENT = {"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0, "seqNo": 4821}
+AT_IP = {"code": 206, "message": "등록하지 않은 IP에서는 발송되지 않습니다."}
+SMS_SENT = {
+    "resultCode": 0,
+    "message": "전송 성공",
+    "requestNo": "202611230030001",
+    "msgType": "SMS",
+}
+SMS_AUTH = {"resultCode": 14, "message": "인증 요청이 올바르지 않습니다."}
+GATEWAY_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def at_item(seq: int, phone: str, **fields: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "seqNo": seq,
+        "phone": phone,
+        "callback": "0212345678",
+        "templateCode": "TPL_ORDER",
+        "sendMessage": "홍길동님, 주문 A-1이 출고되었습니다.",
+        "reserve": "N",
+        "requestDate": "2026-11-23 00:30:00",
+        "sendDate": "2026-11-23 00:30:02",
+        "receiveDate": "2026-11-23 00:30:05",
+        "statusCode": "OK",
+        "statusCodeName": "성공",
+        "resendStatus": None,
+        "resendStatusName": None,
+        "buttons": {"link1": None, "link2": None, "link3": None, "link4": None, "link5": None},
+    }
+    item.update(fields)
+    return item
+
+
+def sms_item(request_no: str, phone: str, **fields: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "requestNo": request_no,
+        "companyid": "kmsgcorp",
+        "msgType": "SMS",
+        "phone": phone,
+        "callback": "0212345678",
+        "sendStatus": "전송 성공",
+        "sendStatusCode": "06",
+        "sendStatusMsg": "전송 성공",
+        "sendDate": "2026-11-23 00:30:04",
+    }
+    item.update(fields)
+    return item
+
+
+# -- helpers -------------------------------------------------------------------------------------
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+class Vendor:
+    """A scripted IWINV: answers in order, records every request."""
+
+    def __init__(self, *answers: Answer) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if not self.answers:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        answer = self.answers.pop(0)
+        return answer(request) if callable(answer) else answer
+
+    def body(self, index: int = 0) -> Any:
+        return json.loads(self.requests[index].content)
+
+
+def ok(body: Any, status: int = 200, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def raw(text: str, status: int, content_type: str = "text/html") -> httpx.Response:
+    return httpx.Response(status, text=text, headers={"Content-Type": content_type})
+
+
+def provider(vendor: Vendor, **settings: Any) -> IwinvProvider:
+    http = httpx.Client(transport=httpx.MockTransport(vendor))
+    return IwinvProvider("iwinv", {**SETTINGS, **settings}, http, clock=lambda: NOW)
+
+
+def msg(
+    type_: MessageType = MessageType.SMS,
+    *,
+    to: str = "01012345678",
+    country: str = "82",
+    text: str = "점검 안내",
+    mid: str = "m-1",
+    **extra: Any,
+) -> Message:
+    return Message(
+        message_id=mid,
+        type=type_,
+        to=Recipient(to, country),
+        text=text,
+        byte_length=len(text.encode("cp949", "replace")),
+        **extra,
+    )
+
+
+def alimtalk(
+    *,
+    to: str = "01012345678",
+    mid: str = "a-1",
+    text: str = "",
+    variables: dict[str, str] | None = None,
+    **extra: Any,
+) -> Message:
+    return msg(
+        MessageType.ALIMTALK,
+        to=to,
+        mid=mid,
+        text=text,
+        template_id="TPL_ORDER",
+        variables=variables or {},
+        **extra,
+    )
+
+
+ORDER_TEMPLATE = "#{name}님, 주문 #{order}이 #{status}되었습니다."
+
+
+@pytest.fixture
+def set_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    before = os.environ.get("TZ")
+
+    def apply(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield apply
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def jpeg(path: Path, size: int) -> Path:
+    path.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * (size - 4))
+    return path
+
+
+def png(path: Path) -> Path:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    return path
+
+
+# -- authentication ------------------------------------------------------------------------------
+def test_header_values_match_the_reference_examples() -> None:
+    assert auth_header("api-key") == "YXBpLWtleQ=="
+    assert sms_secret("sms-api-key", "sms-auth-key") == "c21zLWFwaS1rZXkmc21zLWF1dGgta2V5"
+
+
+def test_alimtalk_and_sms_requests_carry_their_own_credentials() -> None:
+    vendor = Vendor(ok(AT_SENT), ok(SMS_SENT))
+    client = provider(vendor)
+    client.send([alimtalk(variables={"code": "1234"})])
+    client.send([msg()])
+    at_request, sms_request = vendor.requests
+    assert str(at_request.url) == f"{ALIMTALK}/api/v2/send/"
+    assert at_request.headers["AUTH"] == "YXBpLWtleQ=="
+    assert "secret" not in at_request.headers
+    assert at_request.headers["Content-Type"].startswith("application/json")
+    assert str(sms_request.url) == f"{SMS}/api/v2/send/"
+    assert sms_request.headers["secret"] == "c21zLWFwaS1rZXkmc21zLWF1dGgta2V5"
+    assert "AUTH" not in sms_request.headers
+
+
+def test_repr_never_shows_keys() -> None:
+    text = repr(provider(Vendor()))
+    for secret in ("api-key", "sms-api-key", "sms-auth-key", "YXBpLWtleQ=="):
+        assert secret not in text
+
+
+# -- AlimTalk request ----------------------------------------------------------------------------
+def test_alimtalk_body_field_by_field_without_failover() -> None:
+    vendor = Vendor(ok(AT_SENT))
+    variables = {"status": "출고", "order": "A-1", "name": "홍길동"}  # not the template order
+    [result] = provider(vendor).send([alimtalk(text=ORDER_TEMPLATE, variables=variables)])
+    assert vendor.body() == {
+        "templateCode": "TPL_ORDER",
+        "reserve": "N",
+        "reSend": "N",
+        "list": [{"phone": "01012345678", "templateParam": ["홍길동", "A-1", "출고"]}],
+    }
+    assert result.accepted and result.status is DeliveryStatus.SENT
+    assert result.provider_message_id == f"at:4821:01012345678:{DAY}"
+    assert result.provider_code == "200"
+    assert not result.native_failover
+
+
+def test_template_params_read_off_a_rendered_text_when_certain() -> None:
+    # kmsg renders --text before the provider sees it: each value occurs once, in order.
+    vendor = Vendor(ok(AT_SENT))
+    variables = {"status": "출고", "order": "A-1", "name": "홍길동"}
+    provider(vendor).send(
+        [alimtalk(text="홍길동님, 주문 A-1이 출고되었습니다.", variables=variables)]
+    )
+    assert vendor.body()["list"][0]["templateParam"] == ["홍길동", "A-1", "출고"]
+
+
+def test_template_params_follow_placeholders_in_the_text() -> None:
+    message = alimtalk(
+        text=ORDER_TEMPLATE, variables={"status": "출고", "name": "홍길동", "order": "A-1"}
+    )
+    assert template_params(message) == ["홍길동", "A-1", "출고"]
+
+
+def test_template_params_repeated_placeholder_counts_once() -> None:
+    message = alimtalk(text="#{b} #{a} #{b}", variables={"a": "1", "b": "2"})
+    assert template_params(message) == ["2", "1"]
+
+
+def test_template_params_single_variable_needs_no_order() -> None:
+    assert template_params(alimtalk(variables={"code": "123456"})) == ["123456"]
+    assert template_params(alimtalk()) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # no rendering at all
+        "1님 1",  # a value occurs twice: the rendering cannot tell the order
+        "주문이 접수되었습니다.",  # the values do not occur in the text
+    ],
+)
+def test_unknown_variable_order_is_refused_before_any_request(text: str) -> None:
+    vendor = Vendor()
+    message = alimtalk(text=text, variables={"name": "1", "order": "1"})
+    with pytest.raises(InvalidInput) as info:
+        provider(vendor).validate(message)
+    assert info.value.code == "VARIABLE_ORDER_UNKNOWN"
+    assert info.value.field == "text"
+    assert "--text" in (info.value.hint or "")
+    [result] = provider(vendor).send([message])
+    assert not result.accepted and result.error_code == "VARIABLE_ORDER_UNKNOWN"
+    assert vendor.requests == []
+
+
+def test_alimtalk_failover_asks_iwinv_for_its_own_sms_fallback() -> None:
+    vendor = Vendor(ok(AT_SENT))
+    fallback = Failover("[쇼핑몰] 주문 A-1 출고", MessageType.LMS, "주문 안내", 21)
+    [result] = provider(vendor).send(
+        [alimtalk(variables={"order": "A-1"}, failover=fallback, sender="010-9999-8888")]
+    )
+    body = vendor.body()
+    assert body["reSend"] == "Y"
+    assert body["resendCallback"] == "01099998888"
+    assert body["resendType"] == "N"  # N = our own text in resendContent
+    assert body["resendTitle"] == "주문 안내"
+    assert body["resendContent"] == "[쇼핑몰] 주문 A-1 출고"
+    assert result.native_failover
+
+
+def test_sms_failover_has_no_title_and_uses_the_configured_sender() -> None:
+    vendor = Vendor(ok(AT_SENT))
+    fallback = Failover("인증번호 123456", MessageType.SMS)
+    provider(vendor).send([alimtalk(variables={"code": "123456"}, failover=fallback)])
+    body = vendor.body()
+    assert body["resendCallback"] == "0212345678"
+    assert "resendTitle" not in body
+    assert body["resendContent"] == "인증번호 123456"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Seoul"])
+def test_scheduled_alimtalk_uses_korea_time_whatever_the_machine(
+    zone: str, set_tz: Callable[[str], None]
+) -> None:
+    set_tz(zone)
+    vendor = Vendor(ok(AT_SENT))
+    at = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    [result] = provider(vendor).send([alimtalk(variables={"a": "1"}, scheduled_at=at)])
+    body = vendor.body()
+    assert body["reserve"] == "Y"
+    assert body["sendDate"] == "2026-12-01 09:30:00"
+    assert result.status is DeliveryStatus.PENDING
+    assert result.provider_message_id == f"at:4821:01012345678:{DAY}:R"
+
+
+def test_alimtalk_recipients_of_one_template_share_a_request() -> None:
+    answer = {**AT_SENT, "success": 3}
+    vendor = Vendor(ok(answer))
+    messages = [
+        alimtalk(to=f"0101234000{i}", mid=f"a-{i}", text=ORDER_TEMPLATE, variables=v)
+        for i, v in enumerate(
+            [
+                {"name": "가", "order": "1", "status": "출고"},
+                {"name": "나", "order": "2", "status": "배송"},
+                {"name": "다", "order": "3", "status": "완료"},
+            ]
+        )
+    ]
+    results = provider(vendor).send(messages)
+    assert len(vendor.requests) == 1
+    assert vendor.body()["list"] == [
+        {"phone": "01012340000", "templateParam": ["가", "1", "출고"]},
+        {"phone": "01012340001", "templateParam": ["나", "2", "배송"]},
+        {"phone": "01012340002", "templateParam": ["다", "3", "완료"]},
+    ]
+    assert [r.provider_message_id for r in results] == [
+        f"at:4821:0101234000{i}:{DAY}" for i in range(3)
+    ]
+
+
+def test_alimtalk_success_code_may_be_a_string() -> None:
+    vendor = Vendor(ok({**AT_SENT, "code": "200", "seqNo": "4822"}))
+    [result] = provider(vendor).send([alimtalk()])
+    assert result.accepted
+    assert result.provider_message_id == f"at:4822:01012345678:{DAY}"
+
+
+def test_answer_without_seqno_is_accepted_without_an_id_and_warns() -> None:
+    vendor = Vendor(ok({"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0}))
+    [result] = provider(vendor).send([alimtalk()])
+    assert result.accepted
+    assert result.provider_message_id == ""
+    assert [w.code for w in result.warnings] == ["NO_PROVIDER_MESSAGE_ID"]
+
+
+def test_alimtalk_taking_no_recipient_is_a_rejection() -> None:
+    vendor = Vendor(ok({**AT_SENT, "success": 0, "fail": 1}))
+    [result] = provider(vendor).send([alimtalk()])
+    assert not result.accepted
+    assert result.error_code == "PROVIDER_REJECTED"
+    assert not result.retryable
+
+
+def test_bare_number_body_is_iwinv_code() -> None:
+    vendor = Vendor(raw("501", 200, "text/plain"))
+    with pytest.raises(ProviderError) as info:
+        provider(vendor).send([alimtalk()])
+    assert info.value.code == "TEMPLATE_NOT_FOUND"
+    assert info.value.provider_code == "501"
+    assert not info.value.retryable
+
+
+# -- SMS / LMS / MMS request ---------------------------------------------------------------------
+def test_identical_sms_go_out_in_one_request_with_a_to_array() -> None:
+    vendor = Vendor(ok(SMS_SENT), ok({**SMS_SENT, "requestNo": "202611230030002"}))
+    messages = [
+        msg(to="01011110000", mid="s-1", text="점검 안내"),
+        msg(to="01022220000", mid="s-2", text="다른 안내"),
+        msg(to="01033330000", mid="s-3", text="점검 안내"),
+    ]
+    results = provider(vendor).send(messages)
+    assert len(vendor.requests) == 2
+    assert vendor.body(0) == {
+        "version": "1.0",
+        "from": "0212345678",
+        "to": ["01011110000", "01033330000"],
+        "text": "점검 안내",
+        "msgType": "SMS",
+    }
+    assert vendor.body(1)["to"] == ["01022220000"]
+    assert [r.message_id for r in results] == ["s-1", "s-2", "s-3"]
+    assert [r.provider_message_id for r in results] == [
+        f"sms:202611230030001:01011110000:{DAY}",
+        f"sms:202611230030002:01022220000:{DAY}",
+        f"sms:202611230030001:01033330000:{DAY}",
+    ]
+    assert all(r.accepted and r.status is DeliveryStatus.SENT for r in results)
+
+
+def test_batches_never_exceed_batch_size_nor_repeat_a_phone() -> None:
+    vendor = Vendor(*(ok(SMS_SENT) for _ in range(3)))
+    messages = [
+        msg(to="01011110000", mid="s-1"),
+        msg(to="01022220000", mid="s-2"),
+        msg(to="01033330000", mid="s-3"),
+        msg(to="01033330000", mid="s-4"),  # same phone again: must be its own request
+    ]
+    provider(vendor, batch_size=2).send(messages)
+    assert [vendor.body(i)["to"] for i in range(3)] == [
+        ["01011110000", "01022220000"],
+        ["01033330000"],
+        ["01033330000"],
+    ]
+
+
+def test_batch_size_is_capped_at_iwinv_limit() -> None:
+    assert provider(Vendor(), batch_size=5000).batch_size == 1000
+
+
+def test_lms_has_a_title_and_no_msgtype_and_a_korean_date(
+    set_tz: Callable[[str], None],
+) -> None:
+    set_tz("America/New_York")
+    vendor = Vendor(ok({**SMS_SENT, "msgType": "LMS", "requestNo": 98765}))
+    at = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    [result] = provider(vendor).send(
+        [msg(MessageType.LMS, text="긴 안내문 " * 20, subject="공지", scheduled_at=at)]
+    )
+    body = vendor.body()
+    assert body["title"] == "공지"
+    assert "msgType" not in body
+    assert body["date"] == "2026-12-25 00:00:00"
+    assert result.status is DeliveryStatus.PENDING
+    assert result.provider_message_id == f"sms:98765:01012345678:{DAY}"
+
+
+def test_lms_without_subject_takes_the_start_of_the_text_as_title() -> None:
+    vendor = Vendor(ok(SMS_SENT))
+    provider(vendor).send([msg(MessageType.LMS, text="가나다라마바사아자차카타파하 " * 10)])
+    assert vendor.body()["title"] == "가나다라마바사아자차카타파하 가나다라마"
+
+
+def _form(request: httpx.Request) -> dict[str, Any]:
+    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
+    parts: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        filename = part.get_filename()
+        payload: Any = part.get_payload(decode=True)
+        if filename:
+            parts[name] = (filename, part.get_content_type(), payload)
+        else:
+            parts[name] = payload.decode("utf-8")
+    return parts
+
+
+def test_mms_is_multipart_with_the_jpeg(tmp_path: Path) -> None:
+    image = jpeg(tmp_path / "photo.jpg", 2048)
+    vendor = Vendor(ok({**SMS_SENT, "msgType": "MMS"}))
+    [result] = provider(vendor).send(
+        [msg(MessageType.MMS, text="사진 안내", subject="사진", image=str(image))]
+    )
+    [request] = vendor.requests
+    assert str(request.url) == f"{SMS}/api/v2/send/"
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert request.headers["secret"] == sms_secret("sms-api-key", "sms-auth-key")
+    form = _form(request)
+    assert list(form) == ["version", "from", "to", "title", "text", "image"]
+    assert form["version"] == "1.0"
+    assert form["from"] == "0212345678"
+    assert form["to"] == "01012345678"
+    assert form["title"] == "사진"
+    assert form["text"] == "사진 안내"
+    assert form["image"] == ("photo.jpg", "image/jpeg", image.read_bytes())
+    assert result.accepted
+    assert result.provider_message_id == f"sms:202611230030001:01012345678:{DAY}"
+
+
+def test_mms_image_of_exactly_100_kb_is_fine(tmp_path: Path) -> None:
+    image = jpeg(tmp_path / "edge.jpg", 100 * 1024)
+    provider(Vendor()).validate(msg(MessageType.MMS, image=str(image)))
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda d: jpeg(d / "big.jpg", 100 * 1024 + 1), "IMAGE_TOO_LARGE"),
+        (lambda d: png(d / "pic.png"), "IMAGE_FORMAT"),
+        (lambda d: d / "missing.jpg", "IMAGE_NOT_FOUND"),
+    ],
+)
+def test_mms_image_checks(tmp_path: Path, make: Callable[[Path], Path], code: str) -> None:
+    vendor = Vendor()
+    message = msg(MessageType.MMS, image=str(make(tmp_path)))
+    with pytest.raises(InvalidInput) as info:
+        provider(vendor).validate(message)
+    assert info.value.code == code and info.value.field == "image"
+    [result] = provider(vendor).send([message])
+    assert result.error_code == code and not result.accepted
+    assert vendor.requests == []
+
+
+def test_mms_read_timeout_is_an_unknown_outcome(tmp_path: Path) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    image = jpeg(tmp_path / "photo.jpg", 1000)
+    with pytest.raises(ProviderError) as info:
+        provider(Vendor(timeout)).send([msg(MessageType.MMS, image=str(image))])
+    assert info.value.outcome_unknown and not info.value.retryable
+
+
+# -- validation ----------------------------------------------------------------------------------
+def test_alimtalk_needs_the_api_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        provider(Vendor(), api_key=None).validate(alimtalk())
+    assert info.value.code == "MISSING_SETTING" and info.value.field == "api_key"
+
+
+def test_sms_needs_both_sms_keys() -> None:
+    with pytest.raises(ConfigError) as info:
+        provider(Vendor(), sms_auth_key=None).validate(msg())
+    assert info.value.code == "MISSING_SETTING"
+    assert "sms_api_key" in (info.value.field or "") and "sms_auth_key" in info.value.message
+
+
+def test_sms_needs_a_sender() -> None:
+    with pytest.raises(InvalidInput) as info:
+        provider(Vendor(), sender=None).validate(msg())
+    assert info.value.code == "MISSING_SENDER" and info.value.field == "from"
+    provider(Vendor(), sender=None).validate(msg(sender="0212345678"))
+
+
+def test_international_recipients_and_friendtalk_are_unsupported() -> None:
+    client = provider(Vendor())
+    with pytest.raises(UnsupportedFeature):
+        client.validate(msg(to="2025550123", country="1"))
+    with pytest.raises(UnsupportedFeature):
+        client.validate(msg(MessageType.FRIENDTALK))
+
+
+# -- errors --------------------------------------------------------------------------------------
+def test_gateway_html_502_is_retryable_not_an_invalid_request() -> None:
+    vendor = Vendor(raw(GATEWAY_502, 502))
+    with pytest.raises(ProviderError) as info:
+        provider(vendor).send([alimtalk()])
+    error = info.value
+    assert error.retryable and not error.outcome_unknown
+    assert error.code == "PROVIDER_ERROR"
+    assert error.http_status == 502 and error.provider_code is None
+    assert "\n" not in error.message and "502 Bad Gateway" in error.message
+
+
+def test_503_and_429_are_retryable_with_retry_after() -> None:
+    vendor = Vendor(
+        httpx.Response(503, text="Service Unavailable", headers={"Retry-After": "7"}),
+        ok({"resultCode": 429, "message": "too many"}, 429, **{"Retry-After": "3"}),
+    )
+    client = provider(vendor)
+    with pytest.raises(ProviderError) as first:
+        client.send([alimtalk()])
+    assert first.value.code == "SERVICE_UNAVAILABLE"
+    assert first.value.retryable and first.value.retry_after == 7.0
+    with pytest.raises(ProviderError) as second:
+        client.send([msg()])
+    assert second.value.code == "RATE_LIMITED"
+    assert second.value.retryable and second.value.retry_after == 3.0
+
+
+def test_ip_not_registered_is_its_own_error() -> None:
+    vendor = Vendor(ok(AT_IP), ok({"resultCode": 15, "message": "미등록 IP"}))
+    client = provider(vendor)
+    for message in (alimtalk(), msg()):
+        with pytest.raises(ProviderError) as info:
+            client.send([message])
+        error = info.value
+        assert error.code == "IP_NOT_ALLOWED"
+        assert not isinstance(error, AuthenticationError)
+        assert not error.retryable
+        assert "IP" in (error.hint or "")
+
+
+def test_ip_error_message_is_iwinvs_korean_text_on_one_line() -> None:
+    with pytest.raises(ProviderError) as info:
+        provider(Vendor(ok(AT_IP))).send([alimtalk()])
+    assert info.value.message == (
+        "IWINV AlimTalk code 206: 등록하지 않은 IP에서는 발송되지 않습니다."
+    )
+    assert info.value.provider_code == "206"
+
+
+def test_sms_auth_failure_is_an_authentication_error() -> None:
+    with pytest.raises(AuthenticationError) as info:
+        provider(Vendor(ok(SMS_AUTH))).send([msg()])
+    assert info.value.exit_code == 2
+    assert info.value.provider_code == "14"
+    assert "sms_api_key" in (info.value.hint or "")
+
+
+def test_bare_202_from_the_sms_api_is_an_authentication_error() -> None:
+    with pytest.raises(AuthenticationError) as info:
+        provider(Vendor(raw("202", 200, "text/plain"))).send([msg()])
+    assert "SMS API authentication failed" in info.value.message
+
+
+def test_http_401_without_a_code_is_an_authentication_error() -> None:
+    with pytest.raises(AuthenticationError):
+        provider(Vendor(raw("Unauthorized", 401, "text/plain"))).send([alimtalk()])
+
+
+def test_insufficient_balance_and_business_rejection() -> None:
+    vendor = Vendor(
+        ok({"code": 519, "message": "잔액이 부족합니다."}),
+        ok({"code": "505", "message": "사전 등록되지 않은 발신번호입니다."}),
+    )
+    client = provider(vendor)
+    with pytest.raises(ProviderError) as balance:
+        client.send([alimtalk()])
+    assert balance.value.code == "INSUFFICIENT_BALANCE" and not balance.value.retryable
+    with pytest.raises(ProviderError) as rejected:
+        client.send([alimtalk()])
+    assert rejected.value.code == "PROVIDER_REJECTED"
+    assert rejected.value.provider_code == "505"
+    assert "사전 등록되지 않은 발신번호" in rejected.value.message
+
+
+def test_read_timeout_after_sending_is_an_unknown_outcome() -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(ProviderError) as info:
+        provider(Vendor(timeout)).send([msg()])
+    assert info.value.outcome_unknown and not info.value.retryable
+
+
+def test_2xx_without_a_code_may_have_been_accepted() -> None:
+    with pytest.raises(ProviderError) as info:
+        provider(Vendor(raw("<html>OK</html>", 200))).send([alimtalk()])
+    assert info.value.code == "PROVIDER_BAD_RESPONSE"
+    assert info.value.outcome_unknown
+
+
+def test_vendor_text_never_leaks_a_key_and_stays_on_one_line() -> None:
+    body = {"code": 540, "message": "금칙어 포함\n(AUTH YXBpLWtleQ== / api-key)"}
+    with pytest.raises(ProviderError) as info:
+        provider(Vendor(ok(body))).send([alimtalk()])
+    text = info.value.message
+    assert "\n" not in text and "api-key" not in text and "YXBpLWtleQ==" not in text
+    assert "금칙어 포함" in text
+
+
+def test_a_later_failure_does_not_lose_what_was_accepted() -> None:
+    vendor = Vendor(
+        ok(SMS_SENT),
+        ok({"resultCode": 50, "message": "자동충전 한도 초과"}),
+    )
+    results = provider(vendor).send(
+        [
+            msg(to="01011110000", mid="s-1", text="첫 안내"),
+            msg(to="01022220000", mid="s-2", text="둘째 안내"),
+            msg(to="01033330000", mid="s-3", text="셋째 안내"),
+        ]
+    )
+    assert len(vendor.requests) == 2  # the account problem stops the batch
+    assert results[0].accepted
+    assert results[1].error_code == "INSUFFICIENT_BALANCE" and not results[1].accepted
+    assert results[2].error_code == "INSUFFICIENT_BALANCE" and "not sent" in (
+        results[2].error_message or ""
+    )
+
+
+def test_a_rejected_template_does_not_stop_the_other_requests() -> None:
+    vendor = Vendor(ok({"code": 501, "message": "templateCode 오류"}), ok(SMS_SENT))
+    results = provider(vendor).send([alimtalk(mid="a-1"), msg(mid="s-1")])
+    assert results[0].error_code == "TEMPLATE_NOT_FOUND" and not results[0].accepted
+    assert results[1].accepted
+
+
+def test_a_retryable_failure_of_the_first_of_several_requests_raises() -> None:
+    vendor = Vendor(raw(GATEWAY_502, 502))
+    with pytest.raises(ProviderError) as info:
+        provider(vendor).send([alimtalk(mid="a-1"), msg(mid="s-1")])
+    assert info.value.retryable
+    assert len(vendor.requests) == 1
+
+
+# -- delivery status -----------------------------------------------------------------------------
+def test_message_ids_round_trip() -> None:
+    ref = parse_message_id(f"at:4821:01012345678:{DAY}:R")
+    assert ref is not None
+    assert (ref.api, ref.request_id, ref.phone, ref.reserved) == (
+        "alimtalk",
+        "4821",
+        "01012345678",
+        True,
+    )
+    assert str(ref) == f"at:4821:01012345678:{DAY}:R"
+    short = parse_message_id("sms:REQ-1:01012345678")
+    assert short is not None and short.day is None and short.request_id == "REQ-1"
+    assert parse_message_id("mock-abc-4000") is None
+    assert parse_message_id("at:x") is None
+
+
+def test_alimtalk_history_matches_seqno_and_phone_never_the_first_item() -> None:
+    answer = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 2,
+        "list": [
+            at_item(9999, "01099990000", statusCode="OK", statusCodeName="성공"),
+            at_item(
+                4821,
+                "01012345678",
+                statusCode="3019",
+                statusCodeName="카카오톡 미사용자",
+                receiveDate="",
+            ),
+        ],
+    }
+    vendor = Vendor(ok(answer))
+    pid = f"at:4821:01012345678:{DAY}"
+    updates = provider(vendor).fetch_statuses([pid])
+    body = vendor.body()
+    assert str(vendor.requests[0].url) == f"{ALIMTALK}/api/history/"
+    assert vendor.requests[0].headers["AUTH"] == "YXBpLWtleQ=="
+    assert body["seqNo"] == 4821 and body["phone"] == "01012345678"
+    assert body["pageNum"] == 1 and isinstance(body["pageSize"], int)
+    assert body["startDate"] == "2026-11-22 00:00:00"
+    assert body["endDate"] == "2026-11-23 23:59:59"
+    assert "reserve" not in body
+    update = updates[pid]
+    assert update.status is DeliveryStatus.FAILED
+    assert update.provider_status_code == "3019"
+    assert update.provider_status_message == "카카오톡 미사용자"
+    sent = datetime(2026, 11, 22, 15, 30, 2, tzinfo=UTC)
+    assert update.failed_at == round(sent.timestamp() * 1000)
+
+
+def test_alimtalk_history_without_our_message_gives_nothing() -> None:
+    answer = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 1,
+        "list": [at_item(9999, "01099990000")],
+    }
+    updates = provider(Vendor(ok(answer))).fetch_statuses([f"at:4821:01012345678:{DAY}"])
+    assert updates == {}
+
+
+def test_alimtalk_history_delivered_and_native_fallback_and_reserved() -> None:
+    answer = {
+        "code": "200",
+        "message": "조회 성공",
+        "totalCount": 2,
+        "list": [
+            at_item(77, "01011110000"),
+            at_item(
+                77,
+                "01022220000",
+                statusCode="3019",
+                statusCodeName="카카오톡 미사용자",
+                resendStatus="06",
+                resendStatusName="전송 성공",
+            ),
+        ],
+    }
+    vendor = Vendor(ok(answer))
+    ids = [f"at:77:01011110000:{DAY}:R", f"at:77:01022220000:{DAY}:R"]
+    updates = provider(vendor).fetch_statuses(ids)
+    assert len(vendor.requests) == 1  # one query for every recipient of the request
+    body = vendor.body()
+    assert body["seqNo"] == 77 and "phone" not in body and body["reserve"] == "Y"
+    delivered = updates[ids[0]]
+    assert delivered.status is DeliveryStatus.DELIVERED
+    received = datetime(2026, 11, 22, 15, 30, 5, tzinfo=UTC)
+    assert delivered.delivered_at == round(received.timestamp() * 1000)
+    fallback = updates[ids[1]]
+    assert fallback.status is DeliveryStatus.DELIVERED and fallback.replaced
+    assert "카카오톡 미사용자" in (fallback.provider_status_message or "")
+
+
+def test_alimtalk_history_follows_pages_until_found() -> None:
+    page1 = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 3,
+        "list": [at_item(5, "01011110000"), at_item(5, "01022220000")],
+    }
+    page2 = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 3,
+        "list": [at_item(5, "01033330000", statusCode="", statusCodeName="")],
+    }
+    vendor = Vendor(ok(page1), ok(page2))
+    ids = [f"at:5:01011110000:{DAY}", f"at:5:01033330000:{DAY}"]
+    updates = provider(vendor).fetch_statuses(ids)
+    assert [vendor.body(i)["pageNum"] for i in range(2)] == [1, 2]
+    assert updates[ids[0]].status is DeliveryStatus.DELIVERED
+    assert updates[ids[1]].status is None  # nothing known yet: keep checking
+
+
+def test_sms_history_matches_request_and_phone() -> None:
+    answer = {
+        "resultCode": 0,
+        "message": "조회 성공",
+        "totalCount": 2,
+        "list": [
+            sms_item("OTHER", "01012345678"),
+            sms_item(
+                "202611230030001",
+                "01012345678",
+                sendStatus="실패",
+                sendStatusCode="07",
+                sendStatusMsg="결번",
+            ),
+        ],
+    }
+    vendor = Vendor(ok(answer))
+    pid = f"sms:202611230030001:01012345678:{DAY}"
+    updates = provider(vendor).fetch_statuses([pid])
+    [request] = vendor.requests
+    assert str(request.url) == f"{SMS}/api/history/"
+    assert request.headers["secret"] == sms_secret("sms-api-key", "sms-auth-key")
+    assert vendor.body() == {
+        "version": "1.0",
+        "companyid": "kmsgcorp",
+        "startDate": "2026-11-22",
+        "endDate": "2026-11-23",
+        "requestNo": "202611230030001",
+        "phone": "01012345678",
+        "pageNum": 1,
+        "pageSize": vendor.body()["pageSize"],
+    }
+    assert updates[pid].status is DeliveryStatus.FAILED
+    assert updates[pid].provider_status_message == "결번"
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "status"),
+    [
+        ("06", "전송 성공", DeliveryStatus.DELIVERED),
+        ("1000", "", DeliveryStatus.DELIVERED),
+        ("00", "대기", DeliveryStatus.PENDING),
+        ("01", "처리중", DeliveryStatus.SENT),
+        ("", "", None),
+        ("99", "기타 오류", DeliveryStatus.FAILED),
+    ],
+)
+def test_sms_status_mapping(code: str, text: str, status: DeliveryStatus | None) -> None:
+    item = sms_item("R1", "01012345678", sendStatusCode=code, sendStatusMsg=text, sendStatus="")
+    answer = {"resultCode": "0", "message": "조회 성공", "totalCount": 1, "list": [item]}
+    pid = f"sms:R1:01012345678:{DAY}"
+    assert provider(Vendor(ok(answer))).fetch_statuses([pid])[pid].status is status
+
+
+def test_sms_history_needs_the_company_id() -> None:
+    vendor = Vendor()
+    client = provider(vendor, sms_company_id=None)
+    assert client.fetch_statuses([f"sms:R1:01012345678:{DAY}", "", "mock-x-4000"]) == {}
+    assert vendor.requests == []
+
+
+def test_a_failing_history_query_raises_only_when_nothing_was_found() -> None:
+    answer = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 1,
+        "list": [at_item(1, "01011110000")],
+    }
+    ids = [f"at:1:01011110000:{DAY}", f"sms:R1:01012345678:{DAY}"]
+    vendor = Vendor(ok(answer), raw(GATEWAY_502, 502))
+    updates = provider(vendor).fetch_statuses(ids)
+    assert list(updates) == [ids[0]]
+    with pytest.raises(ProviderError):
+        provider(Vendor(raw(GATEWAY_502, 502))).fetch_statuses([ids[1]])
+
+
+# -- balance -------------------------------------------------------------------------------------
+def test_balance_from_the_alimtalk_account() -> None:
+    vendor = Vendor(ok({"code": 200, "message": "조회 성공", "charge": 12000}))
+    client = provider(vendor)
+    assert isinstance(client, BalanceSource) and isinstance(client, StatusSource)
+    balance = client.balance()
+    assert (balance.amount, balance.currency) == (12000.0, "KRW")
+    [request] = vendor.requests
+    assert str(request.url) == f"{ALIMTALK}/api/charge/"
+    assert request.headers["AUTH"] == "YXBpLWtleQ=="
+    assert vendor.body() == {}
+
+
+def test_balance_from_the_sms_account_without_an_api_key() -> None:
+    vendor = Vendor(ok({"code": 0, "message": "조회 성공", "charge": "3456"}))
+    balance = provider(vendor, api_key=None).balance()
+    assert balance.amount == 3456.0
+    assert str(vendor.requests[0].url) == f"{SMS}/api/charge/"
+    assert vendor.body() == {"version": "1.0"}
+
+
+def test_balance_auth_failure() -> None:
+    with pytest.raises(AuthenticationError):
+        provider(Vendor(ok({"code": 201, "message": "인증 실패"}))).balance()
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+def test_close_leaves_an_injected_client_open() -> None:
+    http = httpx.Client(transport=httpx.MockTransport(Vendor()))
+    IwinvProvider("iwinv", SETTINGS, http).close()
+    assert not http.is_closed
+    own = IwinvProvider("iwinv", SETTINGS)
+    own.close()
+    assert own.http.is_closed
+
+
+def test_header_base64_is_standard_with_padding() -> None:
+    assert base64.b64decode(auth_header("키")).decode() == "키"
