@@ -202,6 +202,7 @@ def test_unknown_provider_is_bad_input(run: Run) -> None:
 def test_a_type_no_configured_provider_can_send_exits_4(run: Run, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[profiles.prod.providers.iwinv]\napi_key = "k"\n', encoding="utf-8")
+    config.chmod(0o600)  # no permission warning before the error line
     result = run(
         "--config",
         str(config),
