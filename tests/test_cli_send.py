@@ -219,7 +219,7 @@ def test_a_type_no_configured_provider_can_send_exits_4(run: Run, tmp_path: Path
     assert result.exit_code == 4
     assert result.stderr.startswith("error: NO_PROVIDER:")
     assert "FRIENDTALK" in result.stderr
-    assert run.rows() == []
+    assert not run.db.exists()  # refused before anything was opened or sent
 
 
 def test_missing_env_secret_exits_2_and_names_the_variable(
