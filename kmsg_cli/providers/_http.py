@@ -54,11 +54,14 @@ def send_request(
     headers: Mapping[str, str] | None = None,
     json_body: Any = None,
     params: Any = None,
+    form: Mapping[str, str] | None = None,
+    files: Any = None,
 ) -> httpx.Response:
     """Perform one request; map transport failures to ProviderError (see the module table).
 
     `sends` is true when the request hands messages to the vendor: then a failure after the
-    request went out is an unknown outcome instead of a retryable error.
+    request went out is an unknown outcome instead of a retryable error. The body is JSON
+    (`json_body`), a form (`form`), or multipart (`form` + `files`).
     """
     content = None
     request_headers = dict(headers or {})
@@ -67,9 +70,19 @@ def send_request(
         request_headers.setdefault("Content-Type", "application/json")
     started = time.monotonic()
     try:
-        response = client.request(
-            method, url, content=content, params=params, headers=request_headers
-        )
+        if form is not None or files is not None:
+            response = client.request(
+                method,
+                url,
+                data=dict(form or {}),
+                files=files or None,
+                params=params,
+                headers=request_headers,
+            )
+        else:
+            response = client.request(
+                method, url, content=content, params=params, headers=request_headers
+            )
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise ProviderError(
             f"cannot reach {provider_id} at {_origin(url)}: {_reason(exc)}",

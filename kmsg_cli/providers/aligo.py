@@ -60,7 +60,6 @@ import json
 import logging
 import os
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -84,11 +83,16 @@ from kmsg_cli.models import (
     SendResult,
     StatusUpdate,
 )
-from kmsg_cli.providers._http import body_excerpt, json_or_none, new_client, retry_after
+from kmsg_cli.providers._http import (
+    body_excerpt,
+    json_or_none,
+    new_client,
+    retry_after,
+    send_request,
+)
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
 
 log = logging.getLogger("kmsg.aligo")
-http_log = logging.getLogger("kmsg.http")
 
 DEFAULT_SMS_BASE_URL = "https://apis.aligo.in"
 DEFAULT_KAKAO_BASE_URL = "https://kakaoapi.aligo.in"
@@ -531,65 +535,15 @@ def post_form(
     """POST a form (urlencoded, or multipart with files); transport failures are mapped
     exactly like `_http.send_request` maps them (connect: retryable, not sent; write:
     retryable; read/lost answer: outcome unknown for sends)."""
-    started = time.monotonic()
-    try:
-        request = client.build_request("POST", url, data=dict(fields), files=files or None)
-        response = client.send(request)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise ProviderError(
-            f"cannot reach {provider_id} at {_origin(url)}: {_reason(exc)}",
-            code="NETWORK_ERROR" if isinstance(exc, httpx.ConnectError) else "NETWORK_TIMEOUT",
-            provider_id=provider_id,
-            retryable=True,
-            details={"stage": "connect"},
-            hint="check the network and the provider's base_url",
-        ) from None
-    except (httpx.WriteError, httpx.WriteTimeout) as exc:
-        raise ProviderError(
-            f"sending the request to {provider_id} failed: {_reason(exc)}",
-            code="NETWORK_ERROR",
-            provider_id=provider_id,
-            retryable=True,
-            details={"stage": "write"},
-        ) from None
-    except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
-        timeout = isinstance(exc, httpx.ReadTimeout)
-        what = "no answer in time" if timeout else f"connection lost: {_reason(exc)}"
-        raise ProviderError(
-            f"{provider_id} did not answer ({what})"
-            + ("; the messages may or may not have been accepted" if sends else ""),
-            code="NETWORK_TIMEOUT" if timeout else "NETWORK_ERROR",
-            provider_id=provider_id,
-            retryable=not sends,
-            outcome_unknown=sends,
-            details={"stage": "read"},
-        ) from None
-    except httpx.HTTPError as exc:
-        raise ProviderError(
-            f"request to {provider_id} failed: {_reason(exc)}",
-            code="NETWORK_ERROR",
-            provider_id=provider_id,
-            retryable=not sends,
-            outcome_unknown=sends,
-        ) from None
-    http_log.debug(
-        "POST %s -> %s in %.0f ms",
-        _origin(url) + httpx.URL(url).path,
-        response.status_code,
-        (time.monotonic() - started) * 1000,
+    return send_request(
+        client,
+        "POST",
+        url,
+        provider_id=provider_id,
+        sends=sends,
+        form=fields,
+        files=files or None,
     )
-    return response
-
-
-def _origin(url: str) -> str:
-    parsed = httpx.URL(url)
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.host}{port}"
-
-
-def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
 
 
 # -- request planning ------------------------------------------------------------------------

@@ -1220,49 +1220,20 @@ class IwinvProvider:
         )
 
     def _post_mms(self, message: Message, sender: str) -> httpx.Response:
-        """The multipart MMS request. `_http.send_request` only sends JSON, so this one call
-        maps transport failures itself, with the same table (see `_http`)."""
+        """The multipart MMS request, through the shared HTTP boundary."""
         assert message.image is not None
         url = self._url("sms", SEND_PATH)
         image = self._image(message.image)
-        request = httpx.Request(
+        return send_request(
+            self.http,
             "POST",
             url,
-            data=dict(build_mms_fields(message, sender=sender)),
+            provider_id=self.id,
+            sends=True,
+            headers=self._headers("sms"),
+            form=dict(build_mms_fields(message, sender=sender)),
             files={"image": (_image_name(message.image), image, "image/jpeg")},
         )
-        content = request.read()
-        headers = {**self._headers("sms"), "Content-Type": request.headers["Content-Type"]}
-        try:
-            return self.http.request("POST", url, content=content, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise ProviderError(
-                f"cannot reach {self.id} at {httpx.URL(url).host}: {_reason(exc)}",
-                code="NETWORK_ERROR" if isinstance(exc, httpx.ConnectError) else "NETWORK_TIMEOUT",
-                provider_id=self.id,
-                retryable=True,
-                details={"stage": "connect"},
-                hint="check the network and the provider's sms_base_url",
-            ) from None
-        except (httpx.WriteError, httpx.WriteTimeout) as exc:
-            raise ProviderError(
-                f"sending the request to {self.id} failed: {_reason(exc)}",
-                code="NETWORK_ERROR",
-                provider_id=self.id,
-                retryable=True,
-                details={"stage": "write"},
-            ) from None
-        except httpx.HTTPError as exc:
-            timeout = isinstance(exc, httpx.ReadTimeout)
-            what = "no answer in time" if timeout else f"connection lost: {_reason(exc)}"
-            raise ProviderError(
-                f"{self.id} did not answer ({what}); the messages may or may not have "
-                "been accepted",
-                code="NETWORK_TIMEOUT" if timeout else "NETWORK_ERROR",
-                provider_id=self.id,
-                outcome_unknown=True,
-                details={"stage": "read"},
-            ) from None
 
     def close(self) -> None:
         if self._own_http:
@@ -1275,10 +1246,6 @@ def _setting(settings: Mapping[str, Any], key: str) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def _reason(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _concerns_content(error: ProviderError) -> bool:
