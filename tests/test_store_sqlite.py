@@ -1,4 +1,7 @@
-"""SqliteStore and open_store: pragmas, permissions, errors, and the Store operations."""
+"""SqliteStore and open_store: pragmas, permissions, errors, JSON as text, URLs.
+
+The Store operations themselves are specified for every backend in test_store_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from kmsg_cli.errors import StoreError
-from kmsg_cli.models import DeliveryStatus, Job, JobStatus, TrackingRow
+from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store import describe_target, open_store
 from kmsg_cli.store.base import Store, dump_json, load_json
 from kmsg_cli.store.sqlite import SqliteStore
@@ -220,39 +222,6 @@ def test_closed_store_refuses_work(db_path: Path) -> None:
 # -- tracking ----------------------------------------------------------------------------------
 
 
-def test_insert_tracking_counts_new_rows_and_ignores_duplicates(store: SqliteStore) -> None:
-    assert store.insert_tracking([tracking("m1"), tracking("m2")]) == 2
-    changed = tracking("m1", status=DeliveryStatus.DELIVERED.value)
-    assert store.insert_tracking([changed, tracking("m3")]) == 1
-    assert store.insert_tracking([]) == 0
-    assert store.count_tracking() == 3
-    row = store.get_tracking("m1")
-    assert row is not None and row.status == "SENT"  # the existing row was not overwritten
-
-
-def test_duplicates_inside_one_batch_count_once(store: SqliteStore) -> None:
-    assert store.insert_tracking([tracking("m1"), tracking("m1")]) == 1
-
-
-def test_tracking_round_trips_every_field(store: SqliteStore) -> None:
-    row = tracking(
-        "m1",
-        sender="0212345678",
-        provider_status_code="3000",
-        provider_status_message="전송 중",
-        sent_at=NOW + 1,
-        delivered_at=NOW + 2,
-        failed_at=None,
-        scheduled_at=NOW + 3,
-        attempt_count=2,
-        last_checked_at=NOW + 4,
-        last_error={"code": "E1", "message": "실패"},
-        metadata={"failover": {"path": "native"}, "n": 1, "list": [1, "둘"]},
-    )
-    store.insert_tracking([row])
-    assert store.get_tracking("m1") == row
-
-
 def test_json_columns_are_stored_as_compact_utf8_text(store: SqliteStore, db_path: Path) -> None:
     store.insert_tracking([tracking("m1", metadata={"b": "한글", "a": 1})])
     with sqlite3.connect(db_path) as raw:
@@ -279,123 +248,7 @@ def test_from_column_maps_to_sender(store: SqliteStore, db_path: Path) -> None:
     assert found is not None and found.sender == "0212345678"
 
 
-def test_get_tracking_of_unknown_id_is_none(store: SqliteStore) -> None:
-    assert store.get_tracking("missing") is None
-
-
-def test_find_tracking_returns_known_ids_across_chunks(store: SqliteStore) -> None:
-    rows = [tracking(f"m{i:04d}") for i in range(1200)]
-    assert store.insert_tracking(rows) == 1200
-    wanted = [f"m{i:04d}" for i in range(0, 1200, 2)] + ["nope", "m0000"]
-    found = store.find_tracking(wanted)
-    assert set(found) == {f"m{i:04d}" for i in range(0, 1200, 2)}
-    assert found["m0002"] == rows[2]
-    assert store.find_tracking([]) == {}
-
-
-def test_enum_values_are_stored_as_plain_text(store: SqliteStore) -> None:
-    store.insert_tracking([tracking("m1", status=DeliveryStatus.PENDING, type="LMS")])
-    row = store.get_tracking("m1")
-    assert row is not None and row.status == "PENDING"
-    assert type(row.status) is str
-
-
-def test_bad_row_is_rejected_and_nothing_of_its_batch_is_written(store: SqliteStore) -> None:
-    bad = tracking("m2", provider_id=None)
-    with pytest.raises(StoreError) as caught:
-        store.insert_tracking([tracking("m1"), bad])
-    assert caught.value.code == "DB_QUERY_FAILED"
-    _assert_one_line(caught.value)
-    assert store.count_tracking() == 0
-
-
 # -- jobs --------------------------------------------------------------------------------------
-
-
-def test_insert_jobs_counts_new_jobs_and_get_job_round_trips(store: SqliteStore) -> None:
-    first = job("j1", metadata={"owner": {"host": "h", "pid": 1}}, priority=5)
-    assert store.insert_jobs([first, job("j2")]) == 2
-    assert store.insert_jobs([job("j1", type="other"), job("j3")]) == 1
-    assert store.insert_jobs([]) == 0
-    assert store.count_jobs() == 3
-    assert store.get_job("j1") == first
-    loaded = store.get_job("j2")
-    assert loaded is not None
-    assert loaded.status == JobStatus.PENDING.value
-    assert loaded.data == {"to": "01012345678", "text": "안녕하세요"}
-    assert loaded.metadata is None
-    assert store.get_job("missing") is None
-
-
-def test_complete_jobs_marks_jobs_and_writes_tracking(store: SqliteStore) -> None:
-    store.insert_jobs([job("j1"), job("j2"), job("j3")])
-    store.complete_jobs(["j1", "j2"], [tracking("j1"), tracking("j2")], now_ms=NOW + 500)
-    for job_id in ("j1", "j2"):
-        done = store.get_job(job_id)
-        assert done is not None
-        assert done.status == "completed"
-        assert done.completed_at == NOW + 500
-    untouched = store.get_job("j3")
-    assert untouched is not None and untouched.status == "pending"
-    assert untouched.completed_at is None
-    assert set(store.find_tracking(["j1", "j2", "j3"])) == {"j1", "j2"}
-
-
-def test_complete_jobs_tolerates_existing_tracking_rows(store: SqliteStore) -> None:
-    store.insert_jobs([job("j1")])
-    store.insert_tracking([tracking("j1")])
-    store.complete_jobs(["j1"], [tracking("j1", status="DELIVERED")], now_ms=NOW)
-    done = store.get_job("j1")
-    assert done is not None and done.status == "completed"
-    row = store.get_tracking("j1")
-    assert row is not None and row.status == "SENT"
-
-
-def test_complete_jobs_is_atomic(store: SqliteStore) -> None:
-    store.insert_jobs([job("j1")])
-    broken = tracking("j1", requested_at=None)  # violates NOT NULL
-    with pytest.raises(StoreError):
-        store.complete_jobs(["j1"], [broken], now_ms=NOW)
-    still = store.get_job("j1")
-    assert still is not None
-    assert still.status == "pending"
-    assert still.completed_at is None
-    assert store.count_tracking() == 0
-
-
-def test_fail_jobs_records_error_and_time(store: SqliteStore) -> None:
-    store.insert_jobs([job("j1"), job("j2")])
-    store.fail_jobs({"j1": "INVALID_NUMBER: 수신번호 오류"}, now_ms=NOW + 9)
-    store.fail_jobs({}, now_ms=NOW)
-    failed = store.get_job("j1")
-    assert failed is not None
-    assert (failed.status, failed.failed_at, failed.error) == (
-        "failed",
-        NOW + 9,
-        "INVALID_NUMBER: 수신번호 오류",
-    )
-    other = store.get_job("j2")
-    assert other is not None and other.status == "pending" and other.error is None
-
-
-def test_store_can_be_shared_by_threads(store: SqliteStore) -> None:
-    errors: list[BaseException] = []
-
-    def insert(start: int) -> None:
-        try:
-            for i in range(start, start + 50):
-                store.insert_jobs([job(f"t{i}")])
-                store.get_job(f"t{i}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=insert, args=(n * 100,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert store.count_jobs() == 200
 
 
 # -- JSON helpers ------------------------------------------------------------------------------
@@ -444,18 +297,6 @@ def test_open_store_takes_sqlite_urls(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_open_store_does_not_initialize(tmp_path: Path) -> None:
     with open_store(tmp_path / "lazy.db") as opened:
         assert opened.schema_version() == 0
-
-
-@pytest.mark.parametrize(
-    "target", ["postgresql://kmsg:secret@db.example/kmsg", "postgres://localhost/kmsg"]
-)
-def test_open_store_reports_postgres_as_unavailable(target: str) -> None:
-    with pytest.raises(StoreError) as caught:
-        open_store(target)
-    assert caught.value.code == "DB_BACKEND_UNAVAILABLE"
-    assert caught.value.message == "the PostgreSQL backend is not available in this version"
-    assert caught.value.hint == "use a SQLite path for now"
-    assert "secret" not in str(caught.value.to_dict())
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,51 @@ def purge(
             markup=False,
         ),
     )
+
+
+@app.command("copy")
+@reports_errors
+def copy(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Option("--from", metavar="DB", help="Source: a SQLite path/URL or postgresql://..."),
+    ],
+    target: Annotated[str, typer.Option("--to", metavar="DB", help="Target database.")],
+) -> None:
+    """Copy the whole history and queue from one database to another (safe to re-run).
+
+    Rows already in the target are kept as they are, so a second run copies only what is new.
+
+    [dim]Examples:[/]
+
+      kmsg db copy --from ~/.local/share/kmsg/kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
+    """
+    from kmsg_cli.store import describe_target, open_store
+    from kmsg_cli.store.copy import copy_store
+
+    runtime = runtime_of(ctx)
+    out = runtime.out
+    with open_store(source) as src, open_store(target) as dst:
+        src.initialize()
+        dst.initialize()
+        if out.human and not out.quiet and out.err.is_terminal:
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            with Progress(
+                SpinnerColumn(), TextColumn("copying: {task.fields[done]:,} rows"), console=out.err
+            ) as progress:
+                task = progress.add_task("copy", done=0)
+                counts = copy_store(src, dst, on_progress=lambda n: progress.update(task, done=n))
+        else:
+            counts = copy_store(src, dst)
+    data = {"from": describe_target(source), "to": describe_target(target), **counts}
+    runtime.out.result(
+        data,
+        lambda console: console.print(
+            f"copied {counts['jobs_copied']:,} jobs ({counts['jobs_skipped']:,} already there) and "
+            f"{counts['tracking_copied']:,} tracking rows ({counts['tracking_skipped']:,} already "
+            f"there) from {data['from']} to {data['to']}",
+            markup=False,
+        ),
+    )

@@ -88,7 +88,9 @@ class Runtime:
         if self._store is None:
             from kmsg_cli.store import open_store
 
-            store = open_store(self.db_target())
+            # Enough pooled connections (PostgreSQL) for the widest --concurrency (256) is too
+            # many; 64 covers the commands' worker threads and is opened lazily.
+            store = open_store(self.db_target(), pool_size=64)
             try:
                 store.initialize()
             except BaseException:

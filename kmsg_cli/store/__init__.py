@@ -1,7 +1,8 @@
-"""Open the store named by `--db`: a SQLite path or URL (PostgreSQL comes later).
+"""Open the store named by `--db`: a SQLite path or URL, or a PostgreSQL URL.
 
 Backends are imported inside `open_store`, so importing this package stays cheap for the
-CLI's start-up (sqlite3 alone costs several milliseconds).
+CLI's start-up (sqlite3 alone costs several milliseconds, psycopg more), and PostgreSQL's
+driver is needed only by those who use it (`pip install 'kmsg[postgres]'`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,36 @@ _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
 _SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])password=)[^&#]*")
 
 
-def open_store(target: str | os.PathLike[str]) -> Store:
-    """A store for a path (`~` expanded), `sqlite:///relative`, `sqlite:////absolute` or a URL.
+def open_store(target: str | os.PathLike[str], *, pool_size: int | None = None) -> Store:
+    """A store for a path (`~` expanded), `sqlite:///relative`, `sqlite:////absolute`, or a
+    `postgresql://` / `postgres://` URL (any libpq URL: user, password, host, port, database,
+    query parameters such as `sslmode` or `options`).
 
-    The schema is not created here; call `initialize()`.
+    `pool_size` bounds the PostgreSQL connection pool (default 10); give it at least the number
+    of threads that use the store at once (`--concurrency` + 1). SQLite ignores it. The schema
+    is not created here; call `initialize()`.
     """
-    path = _sqlite_path(os.fspath(target))
+    text = os.fspath(target)
+    match = _SCHEME.match(text)
+    if match is not None and match.group(1).lower() in _POSTGRES_SCHEMES:
+        return _open_postgres(text, pool_size)
+    path = _sqlite_path(text)
     from kmsg_cli.store.sqlite import SqliteStore
 
     return SqliteStore(path)
+
+
+def _open_postgres(url: str, pool_size: int | None) -> Store:
+    try:
+        from kmsg_cli.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise StoreError(
+            f"the PostgreSQL backend needs psycopg 3 and psycopg-pool ({missing} is missing)",
+            code="DB_BACKEND_UNAVAILABLE",
+            hint="pip install 'kmsg[postgres]'",
+        ) from None
+    return PostgresStore(url, pool_size=pool_size or DEFAULT_POOL_SIZE)
 
 
 def _sqlite_path(target: str) -> str:
@@ -39,17 +61,14 @@ def _sqlite_path(target: str) -> str:
             )
         return os.path.expanduser(target)
     scheme = match.group(1).lower()
-    if scheme in _POSTGRES_SCHEMES:
-        raise StoreError(
-            "the PostgreSQL backend is not available in this version",
-            code="DB_BACKEND_UNAVAILABLE",
-            hint="use a SQLite path for now",
-        )
     if scheme != "sqlite":
         raise StoreError(
             f"unsupported database URL scheme {scheme!r} in {describe_target(target)}",
             code="DB_URL_INVALID",
-            hint="use a file path, sqlite:///relative/path or sqlite:////absolute/path",
+            hint=(
+                "use a file path, sqlite:///relative/path, sqlite:////absolute/path "
+                "or postgresql://user@host/database"
+            ),
         )
     # sqlite:///x.db is relative, sqlite:////x.db absolute (the SQLAlchemy convention).
     if not target.lower().startswith(_SQLITE_PREFIX) or len(target) == len(_SQLITE_PREFIX):

@@ -319,6 +319,15 @@ class Store(Protocol):
         """
         ...
 
+    def iter_tracking(self, *, chunk: int = 1000) -> Iterator[TrackingRow]:
+        """Stream every tracking row in message_id order (the primary key), `chunk` at a time.
+
+        Keyset pagination like `iter_jobs`: at most `chunk` rows are read at a time and nothing
+        is held between chunks (`kmsg db copy` streams a whole history with it). Raises
+        ValueError when `chunk` is not positive.
+        """
+        ...
+
     def purge(self, *, older_than_ms: int, limit: int = 5000) -> tuple[int, int]:
         """Delete one chunk of old finished rows in one transaction; (tracking, jobs) deleted.
 

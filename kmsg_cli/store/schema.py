@@ -1,8 +1,16 @@
 """The DDL of `kmsg_delivery_tracking` and `kmsg_jobs` for SQLite, PostgreSQL and MySQL.
 
-SQLite and PostgreSQL output is exactly what `@k-msg/messaging`'s generator emits (see
-REFERENCE-MESSAGING.md §5), so databases shared with the original tool keep working. MySQL
-deviates on purpose: key and indexed id columns are VARCHAR, because MySQL rejects TEXT keys.
+SQLite output is exactly what `@k-msg/messaging`'s generator emits (see REFERENCE-MESSAGING.md
+§5), so databases shared with the original tool keep working. Two deliberate deviations:
+
+- PostgreSQL: the six short-text tracking columns (`type`, `to`, `from`, `status`,
+  `provider_status_code`, `provider_status_message`) are TEXT, not VARCHAR(64): a vendor's status
+  message is often longer than 64 characters (a Korean one easily), and VARCHAR(64) would make
+  Postgres reject the whole batch it is written in. This is the generator's own documented
+  `typeStrategy: {shortText: "text"}` output; column names, order, nullability, BIGINT times,
+  JSONB and index names are unchanged. `PostgresStore.initialize` widens such columns of an
+  existing reference-built table the same way (VARCHAR -> TEXT needs no table rewrite).
+- MySQL: key and indexed id columns are VARCHAR, because MySQL rejects TEXT keys.
 """
 
 from __future__ import annotations
@@ -43,12 +51,12 @@ _TRACKING_COLUMNS: tuple[_Column, ...] = (
     _Column("message_id", "TEXT", "TEXT", "VARCHAR(255)", _PK),
     _Column("provider_id", "TEXT", "TEXT", "VARCHAR(255)", _NN),
     _Column("provider_message_id", "TEXT", "TEXT", "VARCHAR(255)", _NN),
-    _Column("type", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
-    _Column("to", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
-    _Column("from", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
-    _Column("status", "TEXT", "VARCHAR(64)", "VARCHAR(64)", _NN),
-    _Column("provider_status_code", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
-    _Column("provider_status_message", "TEXT", "VARCHAR(64)", "VARCHAR(64)"),
+    _Column("type", "TEXT", "TEXT", "VARCHAR(64)", _NN),
+    _Column("to", "TEXT", "TEXT", "VARCHAR(64)", _NN),
+    _Column("from", "TEXT", "TEXT", "VARCHAR(64)"),
+    _Column("status", "TEXT", "TEXT", "VARCHAR(64)", _NN),
+    _Column("provider_status_code", "TEXT", "TEXT", "VARCHAR(64)"),
+    _Column("provider_status_message", "TEXT", "TEXT", "VARCHAR(64)"),
     _Column("sent_at", "INTEGER", "BIGINT", "BIGINT"),
     _Column("delivered_at", "INTEGER", "BIGINT", "BIGINT"),
     _Column("failed_at", "INTEGER", "BIGINT", "BIGINT"),
@@ -91,6 +99,28 @@ _INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 TRACKING_COLUMNS: tuple[str, ...] = tuple(column.name for column in _TRACKING_COLUMNS)
 JOB_COLUMNS: tuple[str, ...] = tuple(column.name for column in _JOB_COLUMNS)
+
+# Postgres columns created as TEXT where the reference generator's default says VARCHAR(64).
+POSTGRES_WIDENED_COLUMNS: tuple[str, ...] = (
+    "type",
+    "to",
+    "from",
+    "status",
+    "provider_status_code",
+    "provider_status_message",
+)
+
+_POSTGRES_NOTE = "\n".join(
+    (
+        '-- Deviation from the reference Postgres DDL: the short-text tracking columns "type",',
+        '-- "to", "from", "status", "provider_status_code" and "provider_status_message" are',
+        "-- TEXT, not VARCHAR(64), so that long vendor status messages are kept whole",
+        "-- (VARCHAR(64) would reject them). This is the reference generator's own typeStrategy",
+        '-- {shortText: "text"} output: column names, order and nullability, BIGINT times, the',
+        "-- JSON column types and index names are as documented. kmsg widens the VARCHAR(64)",
+        "-- columns of a table created by the reference DDL to TEXT when it opens it.",
+    )
+)
 
 _MYSQL_NOTE = (
     "-- Deviation from the reference MySQL DDL: key and indexed id columns are VARCHAR(255)"
@@ -169,6 +199,8 @@ def ddl_text(dialect: Dialect) -> str:
     header = [f"-- kmsg schema version {SCHEMA_VERSION} ({dialect})"]
     if dialect == "mysql":
         header.append(_MYSQL_NOTE)
+    elif dialect == "postgres":
+        header.append(_POSTGRES_NOTE)
     statements = [statement + ";" for statement in ddl_statements(dialect)]
     state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]

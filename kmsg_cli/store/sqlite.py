@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -364,12 +365,31 @@ class SqliteStore:
             # Reading the header here turns a non-SQLite file into an error at open time.
             conn.execute("PRAGMA user_version").fetchone()
             if not self._memory:
-                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                self._enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             conn.close()
             raise self._map_error(exc, opening=True) from None
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL, waiting up to busy_timeout for other openers.
+
+        Changing the journal mode of a new file needs an exclusive lock and SQLite reports
+        SQLITE_BUSY at once instead of calling the busy handler: several processes opening
+        a new database together would otherwise fail with DB_LOCKED.
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def _map_error(self, exc: sqlite3.Error, *, opening: bool = False) -> StoreError:
         if _is_not_database(exc):
@@ -841,6 +861,22 @@ class SqliteStore:
             ).fetchall()
         return {str(status_): int(count) for status_, count in rows}
 
+    def iter_tracking(self, *, chunk: int = 1000) -> Iterator[TrackingRow]:
+        """Tracking rows in message_id order, `chunk` at a time (keyset paging, lock per chunk)."""
+        if chunk <= 0:
+            raise ValueError("chunk must be positive")
+        after: str | None = None
+        while True:
+            where = "" if after is None else ' WHERE "message_id" > :after'
+            sql = f'{_SELECT_TRACKING}{where} ORDER BY "message_id" LIMIT :chunk'
+            with self._connection() as conn:
+                rows = conn.execute(sql, {"after": after, "chunk": chunk}).fetchall()
+            page = [tracking_from_values(values) for values in rows]
+            yield from page
+            if len(page) < chunk:
+                return
+            after = page[-1].message_id
+
     def purge(self, *, older_than_ms: int, limit: int = 5000) -> tuple[int, int]:
         """Delete up to `limit` old terminal rows and `limit` old finished jobs, one transaction."""
         if limit <= 0:
@@ -884,7 +920,12 @@ class SqliteStore:
             "type": ("""json_extract("data", '$.message.type') = :type""", message_type),
             "provider": ("""json_extract("data", '$.provider') = :provider""", provider_id),
             "batch": (_IN_BATCH, batch),
-            "code": ("""json_extract("error", '$.code') = :code""", error_code),
+            # json_valid first: a plain-text error matches no code instead of failing the query
+            "code": (
+                'CASE WHEN json_valid("error") '
+                """THEN json_extract("error", '$.code') END = :code""",
+                error_code,
+            ),
         }
         for name, (condition, value) in filters.items():
             if value is not None:
