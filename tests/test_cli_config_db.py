@@ -159,3 +159,19 @@ def test_environment_only_mode_builds_a_profile(run: Run, monkeypatch: pytest.Mo
     assert code == 0
     assert doc["data"]["profile"] == "env"
     assert [p["id"] for p in doc["data"]["providers"]] == ["mock"]
+
+
+def test_db_copy_moves_history_and_queue_and_can_be_re_run(run: Run, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x").exit_code == 0
+    assert run("send", "--to", "010-1111-4444", "--text", "x", "--queue").exit_code == 0
+    target = tmp_path / "copy.sqlite"
+    code, doc = run.json("db", "copy", "--from", str(run.db), "--to", f"sqlite:///{target}")
+    assert code == 0, doc
+    assert (doc["data"]["tracking_copied"], doc["data"]["jobs_copied"]) == (2, 1)
+    code, doc = run.json("db", "copy", "--from", str(run.db), "--to", str(target))
+    assert (doc["data"]["tracking_copied"], doc["data"]["tracking_skipped"]) == (0, 2)
+    import sqlite3
+
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM kmsg_delivery_tracking").fetchone() == (2,)
+        assert conn.execute("SELECT status FROM kmsg_jobs").fetchall() == [("pending",)]
