@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
 
 HELP = """Send many messages from a CSV file (with a header) or JSON Lines; '-' reads standard input.
@@ -216,25 +216,17 @@ def send_many(
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
     )
     before = bulk.batch_state(store, batch)
-    interrupted = False
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread
-        previous = None
     send_started = time.monotonic()
-    try:
+
+    def work() -> None:
         with view.sending(before, runner.stats) as on_progress:
             runner.on_progress = on_progress
             runner.run()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+
+    interrupted = run_until_stopped(work)
     state = bulk.batch_state(store, batch)
     lines = result_file.write(store, batch) if result_file else None
-    summary: dict[str, Any] = view.summary(
+    view.summary(
         report,
         state,
         runner.stats,
@@ -245,11 +237,7 @@ def send_many(
         result_lines=lines,
         interrupted=interrupted,
     )
-    raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted, summary=summary))
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 
 
 def _simulated(provider_type: str) -> bool:

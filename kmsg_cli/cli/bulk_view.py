@@ -243,15 +243,10 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
             code="PARTIAL_FAILURE" if state.accepted else "SEND_FAILED",
             hint="--results PATH lists every row with its outcome",
         )
-    if report.rows == 0:
-        return None
     return None
 
 
-def exit_code(
-    report: EnqueueReport, state: BatchState, *, interrupted: bool, summary: dict[str, Any]
-) -> int:
-    del summary
+def exit_code(report: EnqueueReport, state: BatchState, *, interrupted: bool) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     if report.rows and report.valid == 0:

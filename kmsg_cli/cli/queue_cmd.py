@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -99,21 +99,13 @@ def process(
         max_seconds=max_seconds,
     )
     started = time.monotonic()
-    interrupted = False
-    previous = signal.getsignal(signal.SIGTERM)
-    try:
-        signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:
-        previous = None
-    try:
+
+    def work() -> None:
         with _progress(runtime, store, enabled=drain) as on_progress:
             runner.on_progress = on_progress
             runner.run()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+
+    interrupted = run_until_stopped(work)
     stats = runner.stats
     elapsed = time.monotonic() - started
     counts = store.job_counts()
@@ -159,10 +151,6 @@ def process(
 
     out.result(data, render, ok=error is None, error=error)
     raise typer.Exit(code)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 class _progress:
