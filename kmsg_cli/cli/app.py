@@ -13,6 +13,8 @@ import typer
 from kmsg_cli import __version__
 from kmsg_cli.cli import (
     bulk_cmd,
+    complete_values,
+    completion,
     config_cmd,
     db_cmd,
     providers_cmd,
@@ -65,6 +67,7 @@ def root(
             metavar="NAME",
             help="Profile to use (env KMSG_PROFILE).",
             show_default=False,
+            autocompletion=complete_values.profiles,
         ),
     ] = None,
     config: Annotated[
@@ -122,6 +125,31 @@ app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(providers_cmd.app, name="providers")
+
+COMPLETIONS_HELP = """Print the shell completion script for bash, zsh or fish.
+
+Completes commands, options and values: profile names, provider ids of the active profile, message types and statuses, `track show` ids from the database, and file paths.
+
+[dim]Examples:[/]
+
+  kmsg completions bash > ~/.local/share/bash-completion/completions/kmsg
+
+  kmsg completions zsh > "${fpath[1]}/_kmsg"
+
+  kmsg completions fish > ~/.config/fish/completions/kmsg.fish
+
+  eval "$(kmsg completions bash)"
+"""  # noqa: E501
+
+
+@app.command("completions", help=COMPLETIONS_HELP, no_args_is_help=True)
+def completions(
+    shell: Annotated[completion.Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
+) -> None:
+    typer.echo(completion.script(shell), nl=False)
+
+
+completion.register()
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
@@ -63,7 +64,13 @@ def send_many(
         typer.Option("--template", metavar="CODE", help="AlimTalk template for rows without one."),
     ] = None,
     message_type: Annotated[
-        str | None, typer.Option("--type", metavar="TYPE", help="Type for rows without one.")
+        str | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="Type for rows without one.",
+            autocompletion=cv.message_types,
+        ),
     ] = None,
     sender: Annotated[
         str | None, typer.Option("--from", metavar="PHONE", help="Sender for rows without one.")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 
 if TYPE_CHECKING:
@@ -84,7 +85,8 @@ def list_providers(ctx: typer.Context) -> None:
 def balance(
     ctx: typer.Context,
     provider: Annotated[
-        str | None, typer.Option("--provider", help="Only this provider id.")
+        str | None,
+        typer.Option("--provider", help="Only this provider id.", autocompletion=cv.provider_ids),
     ] = None,
 ) -> None:
     """Show the remaining balance of the providers that report one.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
@@ -238,9 +239,15 @@ def _check_status(status: str | None) -> str | None:
 @reports_errors
 def list_jobs(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", metavar="STATUS")] = None,
-    message_type: Annotated[str | None, typer.Option("--type", metavar="TYPE")] = None,
-    provider: Annotated[str | None, typer.Option("--provider", metavar="ID")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", metavar="STATUS", autocompletion=cv.job_statuses)
+    ] = None,
+    message_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", autocompletion=cv.message_types)
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", metavar="ID", autocompletion=cv.provider_ids)
+    ] = None,
     batch: Annotated[str | None, typer.Option("--batch", metavar="ID")] = None,
     error: Annotated[
         str | None, typer.Option("--error", metavar="CODE", help="Failed with this error code.")
@@ -325,7 +332,13 @@ def stats(ctx: typer.Context) -> None:
 def retry(
     ctx: typer.Context,
     ids: Annotated[
-        list[str] | None, typer.Option("--id", metavar="ID", help="This job; repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--id",
+            metavar="ID",
+            help="This job; repeatable.",
+            autocompletion=cv.failed_job_ids,
+        ),
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", metavar="", help="Every failed job.")] = False,
     unknown: Annotated[

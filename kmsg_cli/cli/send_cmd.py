@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.errors import InvalidInput, UsageError
 
@@ -59,6 +60,7 @@ def send(
             "--type",
             metavar="TYPE",
             help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).",
+            autocompletion=cv.message_types,
         ),
     ] = None,
     subject: Annotated[
@@ -87,7 +89,13 @@ def send(
         ),
     ] = None,
     provider: Annotated[
-        str | None, Opt("--provider", metavar="ID", help="Provider id to use.")
+        str | None,
+        Opt(
+            "--provider",
+            metavar="ID",
+            help="Provider id to use.",
+            autocompletion=cv.provider_ids,
+        ),
     ] = None,
     at: Annotated[
         str | None,
@@ -111,6 +119,7 @@ def send(
             "--failover-type",
             metavar="TYPE",
             help="AlimTalk failover as SMS or LMS (default: by length).",
+            autocompletion=cv.failover_types,
         ),
     ] = None,
     failover_subject: Annotated[

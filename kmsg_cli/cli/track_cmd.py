@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
@@ -84,7 +85,13 @@ def run_once(
         int, typer.Option("--limit", metavar="N", help="Check at most N rows.")
     ] = 100_000,
     provider: Annotated[
-        str | None, typer.Option("--provider", metavar="ID", help="Only rows of this provider.")
+        str | None,
+        typer.Option(
+            "--provider",
+            metavar="ID",
+            help="Only rows of this provider.",
+            autocompletion=cv.provider_ids,
+        ),
     ] = None,
     max_seconds: Annotated[
         float | None,
@@ -145,7 +152,13 @@ def watch(
         float, typer.Option("--interval", metavar="S", help="Seconds between passes.")
     ] = 5.0,
     provider: Annotated[
-        str | None, typer.Option("--provider", metavar="ID", help="Only rows of this provider.")
+        str | None,
+        typer.Option(
+            "--provider",
+            metavar="ID",
+            help="Only rows of this provider.",
+            autocompletion=cv.provider_ids,
+        ),
     ] = None,
     max_passes: Annotated[
         int | None,
@@ -255,7 +268,9 @@ class _Live:
 @reports_errors
 def show(
     ctx: typer.Context,
-    message_id: Annotated[str, typer.Argument(metavar="ID", help="Message id.")],
+    message_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Message id.", autocompletion=cv.message_ids)
+    ],
 ) -> None:
     """Show one message's tracking row, with its failover record.
 
@@ -328,10 +343,20 @@ def _row_data(row: Any) -> dict[str, Any]:
 def list_rows(
     ctx: typer.Context,
     status: Annotated[
-        list[str] | None, typer.Option("--status", metavar="STATUS", help="Filter; repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Filter; repeatable.",
+            autocompletion=cv.delivery_statuses,
+        ),
     ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", metavar="ID")] = None,
-    message_type: Annotated[str | None, typer.Option("--type", metavar="TYPE")] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", metavar="ID", autocompletion=cv.provider_ids)
+    ] = None,
+    message_type: Annotated[
+        str | None, typer.Option("--type", metavar="TYPE", autocompletion=cv.message_types)
+    ] = None,
     to: Annotated[str | None, typer.Option("--to", metavar="PHONE")] = None,
     since: Annotated[
         str | None,
