@@ -60,7 +60,8 @@ def environment(home: Path, config: str | None = None) -> dict[str, str]:
     return env
 
 
-def overhead(rows: int) -> None:
+def measure_overhead(rows: int) -> dict[str, float]:
+    """`kmsg send-many` of `rows` rows with the mock provider: wall, CPU and send-phase seconds."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         source = home / "in.csv"
@@ -68,77 +69,93 @@ def overhead(rows: int) -> None:
         data, wall, usage = run_kmsg(
             ["send-many", str(source), "--text", "#{name}님, 점검 안내입니다"], environment(home)
         )
-    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "send_s": data["send_elapsed_s"],
+        "accepted": data["accepted"],
+        "failed": data["failed"],
+    }
+
+
+def overhead(rows: int) -> None:
+    m = measure_overhead(rows)
+    wall, cpu, send = m["wall_s"], m["cpu_s"], m["send_s"]
     print(f"per-message overhead, mock provider, {rows:,} rows (ledger + tracking writes)")
     print(f"{'':<22}{'total s':>10}{'µs/msg':>10}")
     print(f"{'wall':<22}{wall:>10.2f}{wall / rows * 1e6:>10.1f}")
     print(f"{'cpu (user+sys)':<22}{cpu:>10.2f}{cpu / rows * 1e6:>10.1f}")
-    print(
-        f"{'send phase (wall)':<22}{data['send_elapsed_s']:>10.2f}"
-        f"{data['send_elapsed_s'] / rows * 1e6:>10.1f}"
-    )
-    print(
-        f"accepted {data['accepted']:,}, failed {data['failed']:,} (mock rule: numbers ending 0000)"
-    )
+    print(f"{'send phase (wall)':<22}{send:>10.2f}{send / rows * 1e6:>10.1f}")
+    print(f"accepted {m['accepted']:,}, failed {m['failed']:,} (mock rule: numbers ending 0000)")
+
+
+BATCH = 100
+
+
+def measure_throughput(rows: int, latency_ms: float, concurrency: int) -> dict[str, float]:
+    """`kmsg send-many` through the fake SOLAPI (batches of 100) beside the ideal time."""
+    from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
+
+    requests = -(-rows // BATCH)
+    with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
+        fake.latency = latency_ms / 1000
+        home = Path(tmp)
+        source = home / "in.csv"
+        write_csv(source, rows)
+        config = (
+            f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
+            f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
+            f'api_secret = "{DEFAULT_API_SECRET}"\n'
+            f'sender = "0212345678"\nbase_url = "{fake.base_url}"\nbatch_size = {BATCH}\n'
+        )
+        args = ["send-many", str(source), "--text", "#{name}님", "--concurrency", str(concurrency)]
+        data, wall, _ = run_kmsg(args, environment(home, config))
+        sent = len(fake.accepted_messages())
+    if sent != rows:
+        raise SystemExit(f"the fake accepted {sent} of {rows}")
+    return {
+        "send_s": data["send_elapsed_s"],
+        "ideal_s": requests * (latency_ms / 1000) / concurrency,
+        "wall_s": wall,
+        "requests": requests,
+    }
 
 
 def throughput(rows: int, latency_ms: float) -> None:
-    from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
-
-    batch = 100
-    requests = -(-rows // batch)
+    requests = -(-rows // BATCH)
     print(
         f"send-many throughput: {rows:,} rows via the fake SOLAPI, {latency_ms:g} ms per request,"
-        f" batches of {batch} ({requests} requests)"
+        f" batches of {BATCH} ({requests} requests)"
     )
     header = ("concurrency", "send s", "ideal s", "x ideal", "msg/s", "total s")
     print("".join(f"{h:>{w}}" for h, w in zip(header, (11, 10, 10, 9, 10, 10), strict=True)))
     for concurrency in (1, 4, 16):
-        with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
-            fake.latency = latency_ms / 1000
-            home = Path(tmp)
-            source = home / "in.csv"
-            write_csv(source, rows)
-            config = (
-                f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
-                f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
-                f'api_secret = "{DEFAULT_API_SECRET}"\n'
-                f'sender = "0212345678"\nbase_url = "{fake.base_url}"\nbatch_size = {batch}\n'
-            )
-            env = environment(home, config)
-            data, wall, _ = run_kmsg(
-                [
-                    "send-many",
-                    str(source),
-                    "--text",
-                    "#{name}님",
-                    "--concurrency",
-                    str(concurrency),
-                ],
-                env,
-            )
-            sent = len(fake.accepted_messages())
-        ideal = requests * (latency_ms / 1000) / concurrency
-        send = data["send_elapsed_s"]
-        assert sent == rows, f"the fake accepted {sent} of {rows}"
+        m = measure_throughput(rows, latency_ms, concurrency)
+        send, ideal = m["send_s"], m["ideal_s"]
         print(
             f"{concurrency:>11}{send:>10.2f}{ideal:>10.2f}{send / ideal:>9.2f}"
-            f"{rows / send:>10,.0f}{wall:>10.2f}"
+            f"{rows / send:>10,.0f}{m['wall_s']:>10.2f}"
         )
+
+
+def measure_rss(rows: int) -> tuple[float, float]:
+    """Peak RSS (MiB) and wall seconds of `kmsg send-many` over `rows` rows (mock provider)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        source = home / "in.csv"
+        write_csv(source, rows)
+        _, wall, usage = run_kmsg(
+            ["send-many", str(source), "--text", "#{name}"], environment(home)
+        )
+    return usage.ru_maxrss / 1024, wall
 
 
 def memory(small: int, large: int) -> None:
     print("peak RSS of kmsg send-many (mock provider)")
     print(f"{'rows':>10}{'peak RSS MiB':>14}{'wall s':>10}")
     for rows in (small, large):
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp)
-            source = home / "in.csv"
-            write_csv(source, rows)
-            _, wall, usage = run_kmsg(
-                ["send-many", str(source), "--text", "#{name}"], environment(home)
-            )
-        print(f"{rows:>10,}{usage.ru_maxrss / 1024:>14.1f}{wall:>10.1f}")
+        rss, wall = measure_rss(rows)
+        print(f"{rows:>10,}{rss:>14.1f}{wall:>10.1f}")
 
 
 def main() -> None:

@@ -38,34 +38,27 @@ def median_seconds(command: list[str], runs: int, env: dict[str, str]) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
+def measure(runs: int) -> list[tuple[str, float]]:
+    """Median seconds of `python -c pass`, `kmsg --version` and `kmsg send --dry-run`."""
     kmsg = kmsg_command()
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=f"{home}/c", XDG_DATA_HOME=f"{home}/d")
         env.pop("KMSG_CONFIG", None)
         env.pop("KMSG_PROFILE", None)
+        dry_run = ["send", "--dry-run", "--to", "010-1234-5678", "--text", "안녕하세요 #{n}"]
         cases = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ("kmsg --version", [*kmsg, "--version"]),
-            (
-                "kmsg send --dry-run",
-                [
-                    *kmsg,
-                    "send",
-                    "--dry-run",
-                    "--to",
-                    "010-1234-5678",
-                    "--text",
-                    "안녕하세요 #{n}",
-                    "--var",
-                    "n=1",
-                ],
-            ),
+            ("kmsg send --dry-run", [*kmsg, *dry_run, "--var", "n=1"]),
         ]
-        results = [(name, median_seconds(cmd, args.runs, env)) for name, cmd in cases]
+        return [(name, median_seconds(cmd, runs, env)) for name, cmd in cases]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    results = measure(args.runs)
     baseline = results[0][1]
     print(f"startup, median of {args.runs} runs ({sys.version.split()[0]}, {os.cpu_count()} cores)")
     print(f"{'command':<24}{'ms':>10}{'x python':>10}")

@@ -14,14 +14,46 @@ import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
 
-def main() -> None:
+def measure(rows: int, latency_ms: float) -> dict[str, float]:
+    """Send `rows` rows (not timed), make them due, time one `kmsg track run-once`."""
     from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
+    with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
+        fake.progress_after = (0.0, 0.0)
+        home = Path(tmp)
+        source = home / "in.csv"
+        write_csv(source, rows)
+        config = (
+            f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
+            f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
+            f'api_secret = "{DEFAULT_API_SECRET}"\nsender = "0212345678"\n'
+            f'base_url = "{fake.base_url}"\n'
+        )
+        env = environment(home, config)
+        run_kmsg(["send-many", str(source), "--text", "#{name}님", "--concurrency", "4"], env)
+        with closing(sqlite3.connect(home / "k.sqlite")) as conn, conn:
+            conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+        fake.reset_log()
+        fake.latency = latency_ms / 1000
+        started = time.perf_counter()
+        data, _, _ = run_kmsg(["track", "run-once"], env)
+        wall = time.perf_counter() - started
+        requests = sum(1 for r in fake.requests if r["path"] == "/messages/v4/list")
+    return {
+        "pass_s": wall,
+        "checked": data["checked"],
+        "requests": requests,
+        "ideal_s": requests * latency_ms / 1000,
+    }
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--latencies", default="0,20", help="milliseconds, comma separated")
@@ -32,31 +64,11 @@ def main() -> None:
     header = ("latency ms", "pass s", "rows/s", "requests", "ideal s", "x ideal")
     print("".join(f"{h:>12}" for h in header))
     for latency in (float(v) for v in args.latencies.split(",")):
-        with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
-            fake.progress_after = (0.0, 0.0)
-            home = Path(tmp)
-            source = home / "in.csv"
-            write_csv(source, args.rows)
-            config = (
-                f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
-                f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
-                f'api_secret = "{DEFAULT_API_SECRET}"\nsender = "0212345678"\n'
-                f'base_url = "{fake.base_url}"\n'
-            )
-            env = environment(home, config)
-            run_kmsg(["send-many", str(source), "--text", "#{name}님", "--concurrency", "4"], env)
-            with sqlite3.connect(home / "k.sqlite") as conn:
-                conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
-            fake.reset_log()
-            fake.latency = latency / 1000
-            started = time.perf_counter()
-            data, _, _ = run_kmsg(["track", "run-once"], env)
-            wall = time.perf_counter() - started
-            requests = sum(1 for r in fake.requests if r["path"] == "/messages/v4/list")
-        ideal = requests * latency / 1000
+        m = measure(args.rows, latency)
+        wall, ideal = m["pass_s"], m["ideal_s"]
         ratio = f"{wall / ideal:.2f}" if ideal else "-"
         print(
-            f"{latency:>12g}{wall:>12.2f}{data['checked'] / wall:>12,.0f}{requests:>12,}"
+            f"{latency:>12g}{wall:>12.2f}{m['checked'] / wall:>12,.0f}{m['requests']:>12,}"
             f"{ideal:>12.2f}{ratio:>12}"
         )
 

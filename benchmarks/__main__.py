@@ -1,0 +1,181 @@
+"""Every benchmark in one run, printed as a single table (Markdown, ready for README.md).
+
+    python -m benchmarks              # the full sizes (about 5 minutes on 2 cores)
+    python -m benchmarks --quick      # small sizes: checks that every benchmark still runs
+
+Each figure stands beside its reference measured in the same run: `python -c pass` for
+startup, the ideal requests × latency ÷ concurrency for sends and lookups through the fake
+SOLAPI server, the small case for the queue claim cost and the peak memory. It prints
+figures; it asserts nothing (timings on shared machines are not test material).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks import queue, send_many, startup, track
+
+
+@dataclass(frozen=True)
+class Sizes:
+    startup_runs: int = 10
+    overhead_rows: int = 100_000
+    throughput_rows: int = 10_000
+    latency_ms: float = 20.0
+    track_rows: int = 100_000
+    claim_small: int = 1_000
+    claim_large: int = 1_000_000
+    claim_rounds: int = 200
+    rss_small: int = 10_000
+    rss_large: int = 1_000_000
+
+
+QUICK = Sizes(
+    startup_runs=3,
+    overhead_rows=2_000,
+    throughput_rows=1_000,
+    latency_ms=5.0,
+    track_rows=1_000,
+    claim_small=100,
+    claim_large=10_000,
+    claim_rounds=20,
+    rss_small=1_000,
+    rss_large=10_000,
+)
+
+Row = tuple[str, str, str, str]
+"""benchmark, result, reference measured in the same run, result ÷ reference."""
+
+
+def _ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}×" if reference else "—"
+
+
+def _startup(sizes: Sizes) -> list[Row]:
+    results = startup.measure(sizes.startup_runs)
+    baseline = results[0][1]
+    reference = f"{baseline * 1000:.0f} ms (`python -c pass`)"
+    return [
+        (f"startup: `{name}`", f"{seconds * 1000:.0f} ms", reference, _ratio(seconds, baseline))
+        for name, seconds in results[1:]
+    ]
+
+
+def _overhead(sizes: Sizes) -> list[Row]:
+    rows = sizes.overhead_rows
+    m = send_many.measure_overhead(rows)
+    per_message = m["wall_s"] / rows * 1e6
+    cpu = m["cpu_s"] / rows * 1e6
+    name = f"per-message overhead, mock provider, {rows:,} rows (ledger + tracking)"
+    return [(name, f"{per_message:.0f} µs wall, {cpu:.0f} µs CPU", "—", "—")]
+
+
+def _throughput(sizes: Sizes) -> list[Row]:
+    rows, latency = sizes.throughput_rows, sizes.latency_ms
+    out = []
+    for concurrency in (1, 4, 16):
+        m = send_many.measure_throughput(rows, latency, concurrency)
+        send, ideal = m["send_s"], m["ideal_s"]
+        name = (
+            f"send-many {rows:,} rows via fake SOLAPI, {latency:g} ms/request, "
+            f"concurrency {concurrency}"
+        )
+        result = f"{send:.2f} s ({rows / send:,.0f} msg/s)"
+        out.append((name, result, f"{ideal:.2f} s ideal", _ratio(send, ideal)))
+    return out
+
+
+def _track(sizes: Sizes) -> list[Row]:
+    rows, latency = sizes.track_rows, sizes.latency_ms
+    m = track.measure(rows, latency)
+    name = f"track run-once, {rows:,} due rows, {latency:g} ms/lookup of 100 ids"
+    result = f"{m['pass_s']:.1f} s ({m['checked'] / m['pass_s']:,.0f} rows/s)"
+    reference = f"{m['ideal_s']:.1f} s ideal ({m['requests']:,} lookups)"
+    return [(name, result, reference, _ratio(m["pass_s"], m["ideal_s"]))]
+
+
+def _claim(sizes: Sizes) -> list[Row]:
+    small = queue.claim_cost(sizes.claim_small, sizes.claim_rounds)
+    large = queue.claim_cost(sizes.claim_large, sizes.claim_rounds)
+    name = f"queue claim + complete per job, {sizes.claim_large:,} vs {sizes.claim_small:,} queued"
+    return [(name, f"{large * 1e6:.1f} µs", f"{small * 1e6:.1f} µs", _ratio(large, small))]
+
+
+def _rss(sizes: Sizes) -> list[Row]:
+    small, _ = send_many.measure_rss(sizes.rss_small)
+    large, _ = send_many.measure_rss(sizes.rss_large)
+    name = f"peak RSS of send-many, {sizes.rss_large:,} vs {sizes.rss_small:,} rows"
+    return [(name, f"{large:.1f} MiB", f"{small:.1f} MiB", _ratio(large, small))]
+
+
+BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
+    ("startup", _startup),
+    ("overhead", _overhead),
+    ("throughput", _throughput),
+    ("track", _track),
+    ("claim", _claim),
+    ("rss", _rss),
+]
+
+
+def machine() -> str:
+    """One line: OS, CPU model, cores, memory, Python."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.1f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{memory}, "
+        f"Python {sys.version.split()[0]}"
+    )
+
+
+def render(rows: list[Row]) -> str:
+    lines = [
+        "| benchmark | result | reference (same run) | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name for name, _ in BENCHMARKS],
+        help="run only this benchmark (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+    rows: list[Row] = []
+    for name, run in BENCHMARKS:
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.extend(run(sizes))
+    print(f"kmsg benchmarks{' (--quick sizes)' if args.quick else ''} on {machine()}")
+    print()
+    print(render(rows))
+
+
+if __name__ == "__main__":
+    main()

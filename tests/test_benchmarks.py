@@ -1,0 +1,50 @@
+"""The benchmark runner still runs: `python -m benchmarks --quick` prints one full table.
+
+Only the shape is checked (every benchmark has a row with figures); the figures themselves are
+for people to read, not for a test on a shared machine to judge.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_run_prints_one_table_with_every_benchmark() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("kmsg benchmarks (--quick sizes) on ")
+    assert "cores" in lines[0] and "Python 3." in lines[0]
+    table = [line for line in lines if line.startswith("| ")]
+    assert table[0] == "| benchmark | result | reference (same run) | ratio |"
+    body = table[1:]
+    names = [row.split(" | ")[0].lstrip("| ") for row in body]
+    expected = [
+        "startup: `kmsg --version`",
+        "startup: `kmsg send --dry-run`",
+        "per-message overhead",
+        "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 1",
+        "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 4",
+        "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 16",
+        "track run-once",
+        "queue claim + complete per job",
+        "peak RSS of send-many",
+    ]
+    assert len(names) == len(expected)
+    for name, prefix in zip(names, expected, strict=True):
+        assert name.startswith(prefix), (name, prefix)
+    for row in body:
+        cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+        assert re.search(r"\d", cells[1]), row  # a measured figure
+        assert cells[3] == "—" or re.fullmatch(r"\d+\.\d\d×", cells[3]), row
