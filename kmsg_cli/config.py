@@ -1041,22 +1041,94 @@ def starter_config_text() -> str:
 
 def write_starter_config(path: Path, *, force: bool) -> Path:
     """Write the starter config with mode 0600 (new parents 0700); overwrite only when forced."""
+    return write_config_file(path, _STARTER_CONFIG, force=force)
+
+
+def config_exists_error(path: Path) -> ConfigError:
+    """CONFIG_EXISTS: `kmsg config init` will not overwrite `path` without --force."""
+    message = f"config file {path} already exists"
+    return _error("CONFIG_EXISTS", "path", message, str(path), "kmsg config init --force")
+
+
+def write_config_file(path: Path, text: str, *, force: bool) -> Path:
+    """Write `text` as a new config file, mode 0600 (new parents 0700); overwrite when forced."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # 0600 from the first byte: a chmod after writing would leave a readable window.
         descriptor = os.open(path, flags, 0o600)
     except FileExistsError:
-        message = f"config file {path} already exists"
-        raise _error(
-            "CONFIG_EXISTS", "path", message, str(path), "kmsg config init --force"
-        ) from None
+        raise config_exists_error(path) from None
     except OSError as exc:
         message = f"cannot create config file {path}: {exc.strerror or exc}"
         raise _error("CONFIG_UNWRITABLE", "path", message, str(path)) from None
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(_STARTER_CONFIG)
+        handle.write(text)
     if force:
         # os.open applies its mode only when it creates the file; an old file keeps its mode.
         os.chmod(path, 0o600)
     return path
+
+
+# ------------------------------------------------------------- config init wizard, add-provider
+
+_GENERATED_HEADER = """\
+# kmsg configuration, written by `kmsg config init`. Every key is documented in
+# sample-config.toml (kmsg sources). "env:NAME" values are read from $NAME when the provider
+# is used. The file was created with mode 0600 (owner only); keep it that way.
+
+"""
+
+
+def provider_key_path(profile: str, provider_id: str) -> str:
+    """`profiles.NAME.providers.ID`, spelled as TOML spells it."""
+    return _join(_join(_join("profiles", profile), "providers"), provider_id)
+
+
+def provider_table_text(profile: str, provider_id: str, values: Mapping[str, Any]) -> str:
+    """One `[profiles.NAME.providers.ID]` table as TOML text (values quoted by tomli_w)."""
+    import tomli_w
+
+    body = tomli_w.dumps(dict(values))
+    return f"[{provider_key_path(profile, provider_id)}]\n{body}"
+
+
+def new_config_text(profile: str, provider_id: str, values: Mapping[str, Any]) -> str:
+    """A whole config file with one profile (the default) holding one provider."""
+    import tomli_w
+
+    data = {
+        "default_profile": profile,
+        "profiles": {
+            profile: {"default_provider": provider_id, "providers": {provider_id: dict(values)}}
+        },
+    }
+    return _GENERATED_HEADER + tomli_w.dumps(data)
+
+
+def is_env_name(name: str) -> bool:
+    """True when `env:<name>` is a valid reference (letters, digits, _, no leading digit)."""
+    return _ENV_REF.fullmatch(f"env:{name}") is not None
+
+
+def provider_setting_value(kind: str, key: str, raw: str, key_path: str) -> Any:
+    """The TOML value of one `KEY=VALUE` given on the command line for a `kind` provider.
+
+    `env:NAME` stays a reference; anything else is checked and converted like a file value
+    (numbers, booleans, suffix lists as "0000,1234"). Unknown keys are UNKNOWN_SETTING.
+    """
+    spec = SETTINGS[kind]
+    if key not in spec:
+        message = f"unknown setting '{key}' for {kind} providers"
+        raise _error("UNKNOWN_SETTING", key, message, key, _unknown_hint(key, tuple(spec)))
+    path = _join(key_path, key)
+    if env_reference(raw) is not None:
+        return raw
+    if raw.startswith("env:"):
+        hint = "write env:NAME; NAME is letters, digits and _, not starting with a digit"
+        problem = "is not a valid env: reference"
+        raise _invalid(path, raw, problem, hint, secret=is_secret_key(key))
+    value = ProviderConfig(key, kind, MappingProxyType({}), key_path)._coerce(
+        key, spec[key], raw, None
+    )
+    return list(value) if isinstance(value, tuple) else value

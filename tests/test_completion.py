@@ -178,6 +178,11 @@ def test_message_types_and_failover_types() -> None:
     assert values("kmsg send --failover-type ") == ["SMS", "LMS"]
 
 
+def test_provider_types_for_add_provider() -> None:
+    assert values("kmsg config add-provider ") == ["solapi", "iwinv", "aligo", "mock"]
+    assert values("kmsg config add-provider a") == ["aligo"]
+
+
 def test_statuses_of_tracking_rows_and_jobs() -> None:
     assert "DELIVERED" in values("kmsg track list --status ")
     assert values("kmsg queue list --status f") == ["failed"]

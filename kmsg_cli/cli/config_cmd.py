@@ -1,14 +1,19 @@
-"""`kmsg config init | show | validate | path`."""
+"""`kmsg config init | add-provider | show | validate | path`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
 app = typer.Typer(
@@ -25,24 +30,206 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite an existing file.")
     ] = False,
+    no_input: Annotated[
+        bool,
+        typer.Option("--no-input", help="Never prompt: write the commented starter file."),
+    ] = False,
 ) -> None:
-    """Write a commented starter config file (mode 0600).
+    """Create the config file (mode 0600): a short wizard on a terminal, else a starter file.
+
+    On a terminal (stdin and stdout, no --json) kmsg asks for a profile name, a provider, where its credentials come from (env: references unless you choose to type a value) and a sender number, writes the file and offers to run `kmsg providers doctor`. Without a terminal, or with --no-input, it writes a commented starter file and never prompts.
 
     [dim]Examples:[/]
       kmsg config init
-      kmsg config init --config ./kmsg.toml --force
-    """
+      kmsg config init --no-input --config ./kmsg.toml --force
+    """  # noqa: E501
     from kmsg_cli import config as cfg
+    from kmsg_cli.cli import wizard
 
     runtime = runtime_of(ctx)
-    path, _ = cfg.resolve_config_path(runtime.options.config, runtime.environ)
-    written = cfg.write_starter_config(path, force=force)
+    path, source = cfg.resolve_config_path(runtime.options.config, runtime.environ)
+    if no_input or not wizard.interactive(runtime.options.json):
+        written = cfg.write_starter_config(path, force=force)
+        next_step = (
+            f"edit {written}: uncomment [profiles.prod] and its provider table (or run "
+            "`kmsg -p prod config add-provider solapi`), then run `kmsg config validate`"
+        )
+
+        def render(console: Console) -> None:
+            console.print(f"Wrote {written} (mode 0600).", markup=False)
+            console.print(f"next: {next_step}", markup=False)
+
+        data = {"path": str(written), "created": True, "wizard": False, "next": next_step}
+        runtime.out.result(data, render)
+        return
+    _init_wizard(ctx, path, source, force=force)
+
+
+def _init_wizard(ctx: typer.Context, path: Path, source: str, *, force: bool) -> None:
+    from kmsg_cli import config as cfg
+    from kmsg_cli.cli import wizard
+
+    runtime = runtime_of(ctx)
+    if path.exists() and not force:  # before the questions, not after them
+        raise cfg.config_exists_error(path)
+    console = runtime.out.out
+    prompter = wizard.make_prompter(console)
+    console.print(
+        f"Creating {path}. Enter keeps the value in (parentheses); Ctrl-C cancels.", markup=False
+    )
+    with _cancellable(console, "cancelled: nothing was written"):
+        default_profile = runtime.options.profile or "default"
+        plan = wizard.run_init_wizard(prompter, default_profile=default_profile)
+    written = wizard.write_init_plan(path, plan, force=force)
+    masked = cfg.masked_data(cfg.load_config(written, source))
+    unset = wizard.unset_variables(plan.provider.env_names(), runtime.environ)
+    data = {
+        "path": str(written),
+        "created": True,
+        "wizard": True,
+        "profile": plan.profile,
+        "provider": plan.provider.provider_id,
+        "type": plan.provider.type,
+        "settings": plan.provider.shown(),
+        "unset_env": unset,
+    }
 
     def render(console: Console) -> None:
-        console.print(f"Wrote {written} (mode 0600).", markup=False)
-        console.print("next: edit it, then run `kmsg config validate`.", markup=False)
+        console.print(f"Wrote {written} (mode 0600):", markup=False)
+        console.print("")
+        console.print(cfg.dump_toml(masked).rstrip(), markup=False, highlight=False)
+        console.print("")
+        if unset:
+            _print_unset(console, unset)
+            console.print("")
 
-    runtime.out.result({"path": str(written), "created": True}, render)
+    runtime.out.result(data, render)
+    with _cancellable(console, f"stopped: {written} was written"):
+        doctor_now = prompter.confirm("Run `kmsg providers doctor` now?", default=not unset)
+    if doctor_now:
+        from kmsg_cli.cli.providers_cmd import doctor
+
+        # The doctor reads the profile lazily from the options: point them at the new profile.
+        runtime.options.profile = plan.profile
+        doctor(ctx=ctx)
+    else:
+        console.print(f"next: kmsg -p {plan.profile} providers doctor", markup=False)
+
+
+@app.command("add-provider")
+@reports_errors
+def add_provider(
+    ctx: typer.Context,
+    kind: Annotated[
+        str,
+        typer.Argument(
+            metavar="TYPE",
+            help="Provider type: solapi, iwinv, aligo or mock.",
+            autocompletion=cv.provider_types,
+        ),
+    ],
+    provider_id: Annotated[
+        str | None,
+        typer.Option("--id", metavar="ID", help="Provider id in the profile (default: TYPE)."),
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="A provider setting (repeatable); write secrets as env:NAME.",
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool,
+        typer.Option("--no-input", help="Never prompt: missing credentials become env: refs."),
+    ] = False,
+) -> None:
+    """Add a provider to the active profile of the config file, keeping its comments.
+
+    The table is appended to the file and checked; if the file no longer loads it is put back as it was. On a terminal kmsg asks for the credentials and sender that --set did not give; otherwise missing credentials become env: references with the usual names (such as SOLAPI_API_KEY) and kmsg lists the variables to export.
+
+    [dim]Examples:[/]
+      kmsg config add-provider solapi --set sender=0212345678
+      kmsg -p prod config add-provider aligo --set user_id=myid --set api_key=env:ALIGO_API_KEY
+      kmsg config add-provider solapi --id backup --no-input --json
+    """  # noqa: E501
+    from kmsg_cli import config as cfg
+    from kmsg_cli.cli import wizard
+    from kmsg_cli.errors import ConfigError
+
+    runtime = runtime_of(ctx)
+    loaded = runtime.config()
+    if not loaded.exists:
+        raise ConfigError(
+            f"there is no config file at {loaded.path}",
+            code="CONFIG_NOT_FOUND",
+            field=loaded.source,
+            value=str(loaded.path),
+            hint="kmsg config init",
+        )
+    profile, chosen_by = wizard.target_profile(loaded, runtime.options.profile, runtime.environ)
+    draft = wizard.new_provider(kind, provider_id, settings or [], profile)
+    new_profile = wizard.check_new_provider(loaded, profile, draft.provider_id)
+    for key in draft.literal_secrets:
+        runtime.out.warning(
+            "PLAINTEXT_SECRET",
+            f"--set {key} puts a plaintext secret in {loaded.path}; "
+            f"env: references are safer (--set {key}=env:NAME)",
+        )
+    if not no_input and wizard.interactive(runtime.options.json):
+        console = runtime.out.out
+        prompter = wizard.make_prompter(console)
+        with _cancellable(console, "cancelled: nothing was written"):
+            wizard.ask_credentials(prompter, draft)
+            wizard.ask_sender(prompter, draft)
+    else:
+        wizard.default_credentials(draft)
+    wizard.append_provider(loaded, profile, draft, runtime.environ)
+    unset = wizard.unset_variables(draft.env_names(), runtime.environ)
+    key_path = cfg.provider_key_path(profile, draft.provider_id)
+    data = {
+        "path": str(loaded.path),
+        "profile": profile,
+        "profile_source": chosen_by,
+        "new_profile": new_profile,
+        "provider": draft.provider_id,
+        "type": draft.type,
+        "settings": draft.shown(),
+        "unset_env": unset,
+    }
+
+    def render(console: Console) -> None:
+        console.print(f"Added [{key_path}] to {loaded.path}:", markup=False)
+        console.print("")
+        text = cfg.provider_table_text(profile, draft.provider_id, draft.shown())
+        console.print(text.rstrip(), markup=False, highlight=False)
+        console.print("")
+        if new_profile:
+            console.print(f"profile '{profile}' is new in this file.", markup=False)
+        _print_unset(console, unset)
+        console.print(f"next: kmsg -p {profile} providers doctor", markup=False)
+
+    runtime.out.result(data, render)
+
+
+@contextmanager
+def _cancellable(console: Console, message: str) -> Iterator[None]:
+    """Ctrl-C or end of input while prompting: end the prompt's line, exit 130 with one line."""
+    from kmsg_cli.errors import Interrupted
+
+    try:
+        yield
+    except (KeyboardInterrupt, EOFError):
+        console.print("")
+        raise Interrupted(message) from None
+
+
+def _print_unset(console: Console, unset: list[str]) -> None:
+    if unset:
+        console.print("Not set in this shell; export before sending:", markup=False)
+        for name in unset:
+            console.print(f"  export {name}=...", markup=False)
 
 
 @app.command("show")
