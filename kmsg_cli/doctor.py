@@ -85,18 +85,28 @@ def examine(
                 f"set sender in provider '{provider_id}' (a number registered with the vendor)",
             )
         )
-        if "kakao_pf_id" in settings:
+        kakao = KAKAO_SETTING.get(config.type)
+        if kakao is not None:
+            key, variable = kakao
             report.checks.append(
-                Check("kakao channel", "PASS", "kakao_pf_id is set")
-                if settings.get("kakao_pf_id")
+                Check("kakao channel", "PASS", f"{key} is set")
+                if settings.get(key)
                 else Check(
                     "kakao channel",
                     "WARN",
-                    "no kakao_pf_id: AlimTalk/FriendTalk unavailable",
-                    'set kakao_pf_id = "env:SOLAPI_KAKAO_PF_ID" to send KakaoTalk messages',
+                    f"no {key}: AlimTalk/FriendTalk unavailable",
+                    f'set {key} = "env:{variable}" to send KakaoTalk messages',
                 )
             )
     return reports
+
+
+KAKAO_SETTING: Mapping[str, tuple[str, str]] = {
+    "solapi": ("kakao_pf_id", "SOLAPI_KAKAO_PF_ID"),
+    "aligo": ("sender_key", "ALIGO_SENDER_KEY"),
+    "iwinv": ("api_key", "IWINV_API_KEY"),
+}
+"""The setting without which a provider type cannot send KakaoTalk messages."""
 
 
 def _authentication(pool: ProviderPool, provider_id: str) -> Check:
