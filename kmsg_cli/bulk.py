@@ -19,11 +19,11 @@ from typing import Any
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config import Profile
-from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
 from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
-from kmsg_cli.sending import ProviderSource, plan
+from kmsg_cli.sending import ProviderSource, check_files, plan
 from kmsg_cli.store.base import Store
 
 INSERT_CHUNK = 1000
@@ -116,6 +116,7 @@ def enqueue(
 
     def flush() -> None:
         if store is not None and pending:
+            _reject_sent_ids(store, pending, report, on_problem)
             inserted = store.insert_jobs(pending)
             report.inserted += inserted
             if inserted < len(pending):
@@ -173,6 +174,35 @@ def enqueue(
     if on_rows is not None:
         on_rows(report.rows)
     return report
+
+
+def _reject_sent_ids(
+    store: Store,
+    jobs: list[Job],
+    report: EnqueueReport,
+    on_problem: Callable[[RowProblem], None] | None,
+) -> None:
+    """Drop (as DUPLICATE_ID problems) the jobs whose id was accepted outside the ledger, by
+    `kmsg send --id`: it has a tracking row but no job, and must never be sent again."""
+    tracked = store.find_tracking([job.id for job in jobs])
+    if not tracked:
+        return
+    known = store.get_jobs(list(tracked))  # a re-run of this batch, or another batch's id
+    for job in [job for job in jobs if job.id in tracked and job.id not in known]:
+        jobs.remove(job)
+        report.valid -= 1
+        report.by_type[job.data["message"]["type"]] -= 1
+        report.by_provider[job.data["provider"]] -= 1
+        row = (job.metadata or {}).get("row")
+        earlier = tracked[job.id]
+        message = (
+            f"id '{job.id}' was already accepted earlier (to {earlier.to} via "
+            f"{earlier.provider_id}, status {earlier.status}); this row is not sent again"
+        )
+        to = job.data["message"].get("to")
+        _problem(report, on_problem, RowProblem(int(row or 0), "DUPLICATE_ID", message, to))
+    report.by_type += Counter()  # drop zero counts
+    report.by_provider += Counter()
 
 
 def _reject_foreign_ids(
@@ -233,6 +263,7 @@ def prepare_row(
         now=now,
         timezone=profile.timezone,
     )
+    check_files([message])  # a missing image is this row's error, as for `kmsg send`
     (planned,) = plan([message], profile, rotation=rotation + row.number)
     clients.get(planned.provider_id).validate(message)
     return message, list(planned.candidates)
@@ -251,7 +282,30 @@ class ResultsFile:
         import tempfile
 
         self.path = path
+        # Fail now, before anything is sent, when the file cannot be written at all.
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise self._failed(exc, before=True) from None
         self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def _failed(self, exc: OSError, *, before: bool) -> InvalidInput:
+        reason = exc.strerror or type(exc).__name__
+        if before:
+            hint = "choose another --results PATH; nothing was sent"
+        else:
+            hint = (
+                "the messages are sent and recorded: re-run the same command with another "
+                "--results PATH to write the file (nothing is sent twice)"
+            )
+        return InvalidInput(
+            f"cannot write results file '{self.path}': {reason} (field 'results')",
+            code="RESULTS_UNWRITABLE",
+            field="results",
+            value=self.path,
+            hint=hint,
+        )
 
     def invalid(self, problem: RowProblem) -> None:
         line = {
@@ -266,17 +320,22 @@ class ResultsFile:
         self._spool.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     def write(self, store: Store, batch_id: str) -> int:
-        """Write the file; returns the number of lines."""
+        """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
+        the file cannot be written (a full disk)."""
         count = 0
-        with open(self.path, "w", encoding="utf-8") as out:
-            for line in _job_lines(store, batch_id):
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                count += 1
-            self._spool.seek(0)
-            for text in self._spool:
-                out.write(text)
-                count += 1
-        self._spool.close()
+        try:
+            with open(self.path, "w", encoding="utf-8") as out:
+                for line in _job_lines(store, batch_id):
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    count += 1
+                self._spool.seek(0)
+                for text in self._spool:
+                    out.write(text)
+                    count += 1
+        except OSError as exc:
+            raise self._failed(exc, before=False) from None
+        finally:
+            self._spool.close()
         return count
 
     def discard(self) -> None:
@@ -303,10 +362,15 @@ def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
             "id": job.id,
             "to": message.get("to"),
             "status": job_outcome(job),
-            "provider_id": job.data.get("provider") if isinstance(job.data, dict) else None,
+            # who accepted it: after a failover that is not the job's first provider
+            "provider_id": row.provider_id if row else _planned_provider(job),
             "provider_message_id": row.provider_message_id if row else None,
             "error": parse_error(job.error) if job.status == "failed" else None,
         }
+
+
+def _planned_provider(job: Job) -> str | None:
+    return job.data.get("provider") if isinstance(job.data, dict) else None
 
 
 def parse_error(text: str | None) -> dict[str, Any] | None:

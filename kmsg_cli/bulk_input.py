@@ -69,6 +69,11 @@ _FORMATS = {"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl"}
 # handler also counts: lines are searched for surrogates only once the count has moved, which
 # keeps the check off the per-row hot path.
 _UNDECODED = re.compile("[\udc80-\udcff]+")
+# Lone surrogates in any range: what escape-style codecs (utf-7, unicode_escape, ...) can decode
+# to, and what JSON `\ud800` escapes give. No valid text has them and nothing can store them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Codecs whose decoders never produce a surrogate by themselves: only the error handler does.
+_PLAIN_CODECS = frozenset({"utf-8", "utf-8-sig", "cp949", "euc_kr"})
 _ERRORS = "kmsg-bulk-input"
 _undecodable = 0
 _surrogateescape = codecs.lookup_error("surrogateescape")
@@ -205,7 +210,7 @@ def _check_encoding(encoding: str) -> str:
         b"to".decode(name, "ignore")  # rejects bytes-to-bytes codecs such as 'hex' or 'base64'
         if info.incrementaldecoder is None:
             raise LookupError(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name, the 'undefined' codec
         raise InvalidInput(
             f"{_quote(encoding)} is not a known text encoding (field 'encoding')",
             code="INVALID_ENCODING",
@@ -252,6 +257,15 @@ def _detect_encoding(raw: _HashingRaw, explicit: str | None) -> str:
         return explicit
     if sample.startswith(_BOM):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # neither UTF-8 nor CP949 can start so; say what it is instead of "try utf-8"
+        raise InvalidInput(
+            "the input is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8 or CP949",
+            code="ENCODING_ERROR",
+            field="encoding",
+            value="utf-16",
+            hint="re-run with --encoding utf-16, or save the file as UTF-8",
+        )
     at_eof = len(sample) < _SAMPLE
     try:
         # not final unless at EOF: a multi-byte character may be cut at the end of the sample
@@ -353,9 +367,10 @@ def open_rows(
 class _DecodeFailure(Exception):
     """An undecodable line, carried out of csv.reader to where the row number is known."""
 
-    def __init__(self, line: str) -> None:
+    def __init__(self, line: str, bad: bytes | None = None) -> None:
         super().__init__(line)
         self.line = line
+        self.bad = bad  # the bytes at fault when the codec itself failed
 
 
 class _LineTooLong(Exception):
@@ -367,6 +382,7 @@ class _CsvRecords:
 
     def __init__(self, text: io.TextIOWrapper, encoding: str) -> None:
         self.encoding = encoding
+        self.detected = False  # True when `encoding` was guessed, not given with --encoding
         self._text = text
         self.nul = False  # set when a line of the record being read contains NUL
         # strict: a stray quote (`"a"b`) or a quote left open at the end is an error, not a
@@ -380,13 +396,23 @@ class _CsvRecords:
     def _lines(self) -> Iterator[str]:
         readline = self._text.readline
         undecodable = _undecodable
+        plain = codecs.lookup(self.encoding).name in _PLAIN_CODECS
+        suspect = _UNDECODED if plain else _SURROGATES
         while True:
-            line = readline(_READ_LIMIT)
+            try:
+                line = readline(_READ_LIMIT)
+                if len(line) == _READ_LIMIT and not line.endswith(("\n", "\r")):
+                    line = self._rest_of_line(line)
+            except UnicodeError as exc:
+                # What the error handler cannot carry: bytes below 0x80 in a UTF-16/32 error,
+                # a UTF-16 file without a byte order mark.
+                bad = (
+                    exc.object[exc.start : exc.end] if isinstance(exc, UnicodeDecodeError) else b""
+                )
+                raise _DecodeFailure("", bytes(bad)) from None
             if not line:
                 return
-            if len(line) == _READ_LIMIT and not line.endswith(("\n", "\r")):
-                line = self._rest_of_line(line)
-            if undecodable != _undecodable and _UNDECODED.search(line):
+            if (not plain or undecodable != _undecodable) and suspect.search(line):
                 raise _DecodeFailure(line)
             if "\x00" in line:
                 # Python >= 3.11's csv accepts NUL; a NUL in a spreadsheet export means a
@@ -418,7 +444,7 @@ class _CsvRecords:
             except StopIteration:
                 return None
             except _DecodeFailure as failure:
-                raise self._encoding_error(number, failure.line) from None
+                raise self._encoding_error(number, failure.line, failure.bad) from None
             except _LineTooLong:
                 raise InvalidInput(
                     f"{_where(number)} (line {self.line + 1}) is longer than "
@@ -436,18 +462,24 @@ class _CsvRecords:
                 if cell and not cell.isspace():
                     return cells
 
-    def _encoding_error(self, number: int, line: str) -> InvalidInput:
+    def _encoding_error(self, number: int, line: str, bad: bytes | None = None) -> InvalidInput:
         other = "cp949" if _is_utf8(self.encoding) else "utf-8"
-        found = _UNDECODED.search(line)
-        bad = bytes(ord(ch) - 0xDC00 for ch in found.group()[:4]) if found else b""
+        if bad is None:
+            found = _UNDECODED.search(line)
+            bad = bytes(ord(ch) - 0xDC00 for ch in found.group()[:4]) if found else b""
+        what = f"invalid bytes {bad[:4].hex(' ')}" if bad else "no valid text"
         at = self.line + 1
+        hint = f"re-run with --encoding {other}"
+        if self.detected and not _is_utf8(self.encoding):
+            # CP949 was chosen because UTF-8 had already failed: suggesting it again loops
+            hint = "it is neither UTF-8 nor CP949: save it as UTF-8, or name it with --encoding"
         return InvalidInput(
             f"{_where(number)} (line {at}) cannot be decoded as {self.encoding}: "
-            f"invalid bytes {bad.hex(' ')}; the file is probably in another encoding",
+            f"{what}; the file is probably in another encoding",
             code="ENCODING_ERROR",
             field="encoding",
             value=self.encoding,
-            hint=f"re-run with --encoding {other}",
+            hint=hint,
             details={"row": number, "line": at},
         )
 
@@ -464,6 +496,7 @@ def _open_csv(raw: _HashingRaw, explicit: str | None) -> RowSource:
         io.BufferedReader(raw, _CHUNK), encoding=encoding, errors=_ERRORS, newline=""
     )
     records = _CsvRecords(text, encoding)
+    records.detected = explicit is None
     try:
         header = records.next(0)
     except csv.Error as exc:
@@ -502,6 +535,7 @@ def _plan_columns(columns: list[str]) -> list[tuple[bool, str] | None]:
                 code="BAD_CSV",
                 field="file",
                 value=column.replace("\x00", "\\x00"),
+                hint="a UTF-16 file? re-run with --encoding utf-16-le, or save it as UTF-8",
             )
         if not column:
             # e.g. the trailing comma that spreadsheets leave after the last column
@@ -696,7 +730,7 @@ def _jsonl_rows(binary: io.BufferedReader[Any]) -> Iterator[Row | RowError]:
 def _json_row(number: int, where: str, text: str) -> Row | RowError:
     try:
         data = json.loads(text, object_pairs_hook=_Object, parse_constant=_reject_constant)
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an int too long to convert
+    except (ValueError, RecursionError) as exc:  # + NaN/Infinity, too long an int, too deep
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         return RowError(number, "BAD_ROW", f"{where} is not valid JSON: {reason}", _short(text))
     if not isinstance(data, _Object):
@@ -716,6 +750,8 @@ def _json_row(number: int, where: str, text: str) -> Row | RowError:
         key = raw_key.strip()
         if not key:
             continue  # like a CSV column without a name
+        if _SURROGATES.search(key):
+            return _not_unicode(number, where, key, key)
         normal = key.lower()
         if normal in seen:
             return RowError(
@@ -734,8 +770,10 @@ def _json_row(number: int, where: str, text: str) -> Row | RowError:
                 "BAD_ROW",
                 f"{where} key {_quote(key)} holds {kind}; "
                 "values must be strings, numbers, booleans or null",
-                _short(json.dumps(_plain(value), ensure_ascii=False)),
+                _short(_escaped(json.dumps(_plain(value), ensure_ascii=False))),
             )
+        if _SURROGATES.search(rendered):
+            return _not_unicode(number, where, key, rendered)
         if "\x00" in rendered:
             return RowError(
                 number,
@@ -749,6 +787,21 @@ def _json_row(number: int, where: str, text: str) -> Row | RowError:
         else:
             variables[key] = rendered
     return Row(number, fields, variables)
+
+
+def _escaped(text: str) -> str:
+    """`text` with its lone surrogates written as JSON escapes (`\\ud800`), safe to show."""
+    return _SURROGATES.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _not_unicode(number: int, where: str, key: str, text: str) -> RowError:
+    return RowError(
+        number,
+        "BAD_ROW",
+        f"{where} key {_quote(key)} holds a lone surrogate (an escape such as \\ud800), "
+        "which is not text",
+        _short(_escaped(text)),
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.files import make_private_parents
 from kmsg_cli.models import MessageType
 from kmsg_cli.when import parse_duration
 
@@ -100,7 +101,20 @@ def env_reference(value: object) -> str | None:
 def _error(
     code: str, key_path: str, message: str, value: str | None = None, hint: str | None = None
 ) -> ConfigError:
-    return ConfigError(message, code=code, field=key_path, value=value, hint=hint)
+    # Names and keys come from the file as written: keep the message on one line (SPEC §10).
+    return ConfigError(
+        _one_line(message), code=code, field=_one_line(key_path), value=value, hint=hint
+    )
+
+
+def _one_line(text: str) -> str:
+    """Control characters (line breaks included) shown as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
 
 
 def _invalid(
@@ -153,22 +167,40 @@ def _unknown_hint(word: str, choices: tuple[str, ...] | list[str], label: str = 
     return f"did you mean '{guess}'? {allowed}" if guess else allowed
 
 
+_URL_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|secret|token|key)=)[^&#]*", re.I)
+
+
 def _mask_url_password(url: str) -> str:
-    """`scheme://user:pass@host/...` -> `scheme://user:********@host/...`."""
+    """`scheme://user:pass@host/...?password=x` -> `scheme://user:********@host/...?password=********`.
+
+    Anything that is not a URL is returned as it is.
+    """
+    if "://" not in url:
+        return url
+    masked = url
     try:
         parts = urlsplit(url)
-        if not parts.password:
-            return url
+        if parts.password:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            masked = parts._replace(netloc=f"{user}:{MASK}@{host}").geturl()
     except ValueError:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    return parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:{MASK}@{host}").geturl()
+        # Unparsable: still hide whatever stands between `scheme://user:` and `@`.
+        masked = re.sub(r"(://[^/:@]*:)[^@/]*@", rf"\1{MASK}@", url)
+    return _URL_SECRET_QUERY.sub(rf"\1{MASK}", masked)
 
 
 def _is_plaintext_secret(key: str, value: object) -> bool:
-    if key == "db":  # a database URL may carry a password
-        return isinstance(value, str) and _mask_url_password(value) != value
+    if isinstance(value, str) and _mask_url_password(value) != value:
+        return True  # a URL (db, base_url) carrying a password
     return is_secret_key(key) and value not in (None, "") and env_reference(value) is None
+
+
+def _masked(key: str, value: object) -> object:
+    """A setting's value for display: secrets masked, URL passwords masked in place."""
+    if isinstance(value, str) and _mask_url_password(value) != value:
+        return _mask_url_password(value)
+    return MASK if _is_plaintext_secret(key, value) else value
 
 
 # Parsers take a `report` callback: `_raise` stops at the first problem (normal runs), a
@@ -222,6 +254,10 @@ def load_config(path: Path, source: str) -> LoadedConfig:
     except UnicodeDecodeError:
         message = f"cannot parse {path}: the file is not UTF-8"
         raise _error("CONFIG_PARSE", source, message, str(path), "save it as UTF-8") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's integer-string limit
+        message = f"cannot parse {path}: {exc}"
+        hint = "fix the value there, then run: kmsg config validate"
+        raise _error("CONFIG_PARSE", source, message, str(path), hint) from None
     except OSError as exc:
         message = f"cannot read config file {path}: {exc.strerror or exc}"
         raise _error("CONFIG_UNREADABLE", source, message, str(path)) from None
@@ -243,9 +279,13 @@ def _check_top_level(data: Mapping[str, Any]) -> None:
     if not isinstance(profiles, Mapping):
         raise _invalid("profiles", profiles, "must be a table of [profiles.NAME] tables")
     for name, table in profiles.items():
+        key_path = _join("profiles", name)
         if not isinstance(table, Mapping):
-            key_path = _join("profiles", name)
             raise _invalid(key_path, table, "must be a table", f"write it as [{key_path}]")
+        if name != name.strip() or not name:
+            # --profile and KMSG_PROFILE are stripped: such a profile could never be chosen.
+            hint = f"rename it [profiles.{name.strip() or 'NAME'}]"
+            raise _invalid(key_path, name, "is not a usable profile name (blank or padded)", hint)
 
 
 # ------------------------------------------------------------------------- provider settings
@@ -255,14 +295,14 @@ def _check_top_level(data: Mapping[str, Any]) -> None:
 class Setting:
     """How one provider setting is checked: kind, default and bounds."""
 
-    kind: str  # "str" | "url" | "int" | "float" | "bool" | "suffixes"
+    kind: str  # "str" | "url" | "phone" | "int" | "float" | "bool" | "suffixes"
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
 
 
 _COMMON: dict[str, Setting] = {
-    "sender": Setting("str"),
+    "sender": Setting("phone"),
     "connect_timeout": Setting("float", 5.0, minimum=0.0),
     "read_timeout": Setting("float", 30.0, minimum=0.0),
     "allow_insecure": Setting("bool", False),
@@ -320,7 +360,7 @@ class ProviderConfig:
 
     id: str
     type: str
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)  # may hold literal secrets
     key_path: str
 
     def resolve(self, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -338,7 +378,7 @@ class ProviderConfig:
         shown: dict[str, Any] = {"type": self.type}
         for key, value in self.values.items():
             if key != "type":
-                shown[key] = MASK if _is_plaintext_secret(key, value) else value
+                shown[key] = _masked(key, value)
         return shown
 
     def _path(self, key: str) -> str:
@@ -402,17 +442,29 @@ class ProviderConfig:
         # `$(cat file)` and .env files easily add stray whitespace; no key or number has any.
         return env_value.strip(), variable
 
+    def _phone(self, key: str, value: str) -> str:
+        """A sender number in national digits; INVALID_PHONE naming the key path otherwise."""
+        from kmsg_cli.normalize import normalize_sender
+
+        try:
+            return normalize_sender(value, field=self._path(key))
+        except KmsgError as exc:
+            message = f"{self._path(key)}: {exc.message}"
+            raise _error("INVALID_PHONE", self._path(key), message, value, exc.hint) from None
+
     def _coerce(self, key: str, setting: Setting, value: Any, variable: str | None) -> Any:
         def invalid(problem: str) -> ConfigError:
             secret = is_secret_key(key)
             return _invalid(self._path(key), value, problem, secret=secret, origin=variable)
 
         kind = setting.kind
-        if kind in ("str", "url"):
+        if kind in ("str", "url", "phone"):
             if not isinstance(value, str):
                 raise invalid("must be a string (put it in quotes)")
             if not value.strip():
                 raise invalid("must not be empty")
+            if kind == "phone":
+                return self._phone(key, value)
             return _check_url(value, invalid) if kind == "url" else value
         if kind == "bool":
             return _to_bool(value, invalid)
@@ -515,11 +567,14 @@ def _to_number(value: Any, kind: str, invalid: Callable[[str], ConfigError]) -> 
         if isinstance(value, int):
             return value
         if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:  # longer than Python's integer-string limit
+                raise invalid("must be an integer of sensible size") from None
         raise invalid("must be an integer")
     try:
         number = float(value) if isinstance(value, int | float | str) else None
-    except ValueError:
+    except (ValueError, OverflowError):
         number = None
     if number is None or number != number or number in (float("inf"), float("-inf")):
         raise invalid("must be a number")
@@ -681,6 +736,8 @@ def _parse_profile(
     db = table.get("db")
     if db is not None and (not isinstance(db, str) or not db.strip()):
         errors.append(_invalid(_join(base, "db"), db, "must be a file path or a database URL"))
+    elif isinstance(db, str) and "\x00" in db:
+        errors.append(_invalid(_join(base, "db"), db, "must not contain a NUL character"))
     elif isinstance(db, str):
         db = os.path.expanduser(db.strip())
 
@@ -979,10 +1036,8 @@ def masked_data(config: LoadedConfig) -> dict[str, Any]:
         for key, value in data.items():
             if isinstance(value, Mapping):
                 out[key] = mask(value)
-            elif key == "db" and isinstance(value, str):
-                out[key] = _mask_url_password(value)
             else:
-                out[key] = MASK if _is_plaintext_secret(key, value) else value
+                out[key] = _masked(key, value)
         return out
 
     return mask(config.data)
@@ -1054,7 +1109,7 @@ def write_config_file(path: Path, text: str, *, force: bool) -> Path:
     """Write `text` as a new config file, mode 0600 (new parents 0700); overwrite when forced."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_parents(path)
         # 0600 from the first byte: a chmod after writing would leave a readable window.
         descriptor = os.open(path, flags, 0o600)
     except FileExistsError:

@@ -20,6 +20,7 @@ names the field and value at fault. Secrets never go into an error.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 EXIT_OK = 0
@@ -29,6 +30,15 @@ EXIT_PROVIDER = 3
 EXIT_UNSUPPORTED = 4
 EXIT_PARTIAL = 5
 EXIT_INTERRUPTED = 130
+
+# `scheme://user:password@host`: a third-party message (libpq's "in URI: ...") may quote a
+# URL whole, password included; an error never shows one.
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?!\*+@)[^@\s/]+(?=@)")
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@...` replaced by ****."""
+    return _URL_PASSWORD.sub(r"\1****", text)
 
 
 class KmsgError(Exception):
@@ -47,12 +57,13 @@ class KmsgError(Exception):
         value: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        message = mask_url_passwords(message)
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.hint = hint
+        self.hint = mask_url_passwords(hint) if hint else hint
         self.field = field
-        self.value = value
+        self.value = mask_url_passwords(value) if value else value
         self.details: dict[str, Any] = dict(details or {})
 
     def to_dict(self) -> dict[str, Any]:

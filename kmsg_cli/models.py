@@ -81,7 +81,8 @@ class Recipient:
 
     @property
     def e164(self) -> str:
-        national = self.number[1:] if self.is_korean else self.number
+        # the trunk 0 goes; representative numbers (15xx/16xx/18xx) have none
+        national = self.number[1:] if self.is_korean and self.number[:1] == "0" else self.number
         return f"+{self.country}{national}"
 
     def __str__(self) -> str:

@@ -232,14 +232,19 @@ def _json_scalar(key: str, value: object) -> str:
     )
 
 
+def _reject_constant(name: str) -> None:
+    """JSON has no NaN/Infinity; Python's json would accept them and we would send "NaN"."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_variables(pairs: Sequence[str], json_text: str | None) -> dict[str, str]:
     """Merge `--vars JSON` and `--var KEY=VALUE` items; `--var` wins on the same key."""
     result: dict[str, str] = {}
     if json_text is not None:
         hint = 'give a JSON object, e.g. --vars \'{"name": "홍길동"}\''
         try:
-            data = json.loads(json_text)
-        except ValueError as exc:
+            data = json.loads(json_text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise _error(
                 "INVALID_VARIABLE",
                 f"{_quote(json_text.strip())} is not valid JSON ({exc.msg} at position {exc.pos})"

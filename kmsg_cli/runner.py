@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class BatchRunner:
     # -- one claimed chunk -------------------------------------------------------------------
     def _work(self, jobs: list[Job]) -> None:
         groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
+        readable: list[tuple[Job, Message, str, list[str]]] = []
         for job in jobs:
             try:
                 message = message_from_data(job.data["message"])
@@ -242,7 +244,18 @@ class BatchRunner:
                     {job.id: error_text("BAD_JOB", f"unreadable job data: {exc}")}
                 )
                 continue
-            groups.setdefault((provider_id, *others), []).append((job, message))
+            readable.append((job, message, provider_id, others))
+        # A message id that already has a tracking row was accepted before (e.g. by a direct
+        # `kmsg send --id` after it was queued): complete the job, never send it again.
+        sent = self.store.find_tracking([message.message_id for _, message, _, _ in readable])
+        if sent:
+            done = [job.id for job, message, _, _ in readable if message.message_id in sent]
+            log.info("%d queued message(s) were already sent; not sending again", len(done))
+            self.store.complete_jobs(done, [], now_ms=self.now_ms())
+            self.stats.add(accepted=len(done))
+        for job, message, provider_id, others in readable:
+            if message.message_id not in sent:
+                groups.setdefault((provider_id, *others), []).append((job, message))
         for (provider_id, *others), items in groups.items():
             try:
                 client = self.clients.get(provider_id)
@@ -295,7 +308,10 @@ class BatchRunner:
         results: Sequence[SendResult],
         *,
         retry_after: float | None = None,
+        suspects: Sequence[str] = (),
     ) -> None:
+        """Record a chunk's results. `suspects`: other providers its request may have gone to
+        (recovered jobs: a failover leaves no trace in the ledger)."""
         now = self.clock()
         now_ms = epoch_ms(now)
         completed: list[str] = []
@@ -306,7 +322,11 @@ class BatchRunner:
         unknown = [
             (job, m, r) for (job, m), r in zip(chunk, results, strict=True) if r.outcome_unknown
         ]
-        resolved = self._lookup(client, [(job, m) for job, m, _ in unknown], now) if unknown else {}
+        resolved = (
+            self._lookup(client, [(job, m) for job, m, _ in unknown], now, suspects)
+            if unknown
+            else {}
+        )
         for (job, message), result in zip(chunk, results, strict=True):
             if result.outcome_unknown:
                 found = resolved.get(job.id)
@@ -358,9 +378,43 @@ class BatchRunner:
 
     # -- unknown outcomes --------------------------------------------------------------------
     def _lookup(
+        self,
+        client: Provider,
+        items: Sequence[tuple[Job, Message]],
+        now: datetime,
+        suspects: Sequence[str] = (),
+    ) -> dict[str, SendResult | str]:
+        """Job id -> accepted result (found), "absent" (surely not there), missing = unknown.
+
+        With `suspects` (other providers the request may have failed over to), a message
+        found at any of them was accepted there, and it is "absent" only when every one of
+        them, `client` included, can be asked and does not have it.
+        """
+        providers: list[Provider | None] = [client]
+        for provider_id in suspects:
+            try:
+                providers.append(self.clients.get(provider_id))
+            except KmsgError:
+                providers.append(None)  # cannot be asked: whatever it holds stays unknown
+        found: dict[str, SendResult | str] = {}
+        absent: Counter[str] = Counter()
+        for provider in providers:
+            if provider is None:
+                continue
+            for job_id, answer in self._find(provider, items, now).items():
+                if isinstance(answer, SendResult):
+                    found.setdefault(job_id, answer)
+                else:
+                    absent[job_id] += 1
+        for job, _ in items:
+            if job.id not in found and absent[job.id] == len(providers):
+                found[job.id] = "absent"
+        return found
+
+    def _find(
         self, client: Provider, items: Sequence[tuple[Job, Message]], now: datetime
     ) -> dict[str, SendResult | str]:
-        """Job id -> accepted result (found), "absent" (surely not there), missing = unknown."""
+        """One provider's answer: job id -> accepted result or "absent"; missing = unknown."""
         if not isinstance(client, SentFinder):
             return {}
         outcome: dict[str, SendResult | str] = {}
@@ -429,12 +483,16 @@ class BatchRunner:
         return taken
 
     def _resolve_taken(self, jobs: Sequence[Job]) -> None:
-        groups: dict[str, list[tuple[Job, Message]]] = {}
+        # The ledger does not say whether the dead worker had failed over: every provider of
+        # the job's routing list may hold the message.
+        groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
         for job in jobs:
-            groups.setdefault(str(job.data.get("provider")), []).append(
+            provider_id = str(job.data.get("provider"))
+            others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
+            groups.setdefault((provider_id, *others), []).append(
                 (job, message_from_data(job.data["message"]))
             )
-        for provider_id, items in groups.items():
+        for (provider_id, *others), items in groups.items():
             try:
                 client = self.clients.get(provider_id)
             except KmsgError as error:
@@ -454,7 +512,7 @@ class BatchRunner:
                 )
                 for _, m in items
             ]
-            self._settle(client, items, results)
+            self._settle(client, items, results, suspects=others)
 
 
 def _created(job: Job) -> datetime:

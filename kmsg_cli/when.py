@@ -7,6 +7,7 @@ is an error (`PAST_TIME`).
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,7 @@ _ABSOLUTE = re.compile(
 )
 _RELATIVE = re.compile(r"\+(?:\s*\d+\s*[a-z]+)+\s*")
 _RELATIVE_PART = re.compile(r"(\d+)\s*([a-z]+)")
+_MAX_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati
 _UNITS: dict[str, timedelta] = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), timedelta(seconds=1)),
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), timedelta(minutes=1)),
@@ -87,7 +89,7 @@ def _relative(text: str, value: str, now: datetime, field: str) -> datetime:
                 raise _invalid_time(value, field, f"has an unknown unit '{unit}'")
             delta += int(amount) * step
         return now + delta
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: more digits than int() converts
         raise _invalid_time(value, field, "is too far in the future") from None
 
 
@@ -121,32 +123,50 @@ def parse_when(
     else:
         raise _invalid_time(value, field)
     moment = moment.astimezone(UTC)
+    try:
+        moment + _MAX_UTC_OFFSET  # every zone (and the providers' Korea time) can show it
+    except OverflowError:
+        raise _invalid_time(value, field, "is out of range") from None
     if moment <= now:
         where = "in the past" if moment < now else "not in the future"
         raise InvalidInput(
-            f"{_quote(text)} is {where} ({format_local(moment, timezone)}) (field '{field}')",
+            f"{_quote(text)} is {where} ({_shown(moment, timezone)}) (field '{field}')",
             code="PAST_TIME",
             field=field,
             value=value,
-            hint=f"it is now {format_local(now, timezone)}; give a later time, e.g. +10m",
+            hint=f"it is now {_shown(now, timezone)}; give a later time, e.g. +10m",
         )
     return moment
 
 
+def _shown(moment: datetime, timezone: str) -> str:
+    """`format_local`, or UTC for an instant the zone cannot show (year 1 west of UTC)."""
+    try:
+        return format_local(moment, timezone)
+    except OverflowError:
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_MAX_DIGITS = 300  # int() refuses more than 4300; no sane duration has a tenth of that
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
 def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
-    """`90d`, `2h`, `1h30m`, `30s`, `500ms`, or a number of seconds -> milliseconds (> 0)."""
-    if isinstance(value, bool):
+    """`90d`, `2h`, `1h30m`, `30s`, `500ms`, or a number of seconds -> milliseconds (> 0).
+
+    Config values reach here unchecked (TOML gives nan, inf, lists, dates): anything that is
+    not a positive, finite duration of at least 1 ms is INVALID_DURATION.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _duration_error(str(value), field)
     if isinstance(value, int | float):
-        if value <= 0:
+        millis = value * 1000
+        if (isinstance(millis, float) and not math.isfinite(millis)) or not millis >= 1:
             raise _duration_error(str(value), field)
-        return int(value * 1000)
+        return int(millis)
     text = value.strip().lower().replace(" ", "")
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS:
         return parse_duration(int(text), field=field)
     position = 0
     total = 0.0
@@ -155,7 +175,7 @@ def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
             raise _duration_error(value, field)
         total += float(match.group(1)) * _UNIT_MS[match.group(2).lower()]
         position = match.end()
-    if position != len(text) or total <= 0:
+    if position != len(text) or not math.isfinite(total) or not total >= 1:
         raise _duration_error(value, field)
     return int(total)
 

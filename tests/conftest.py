@@ -59,3 +59,17 @@ class Run:
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     return Run(tmp_path / "kmsg.sqlite")
+
+
+# --- hypothesis profiles (the property tests are tests/test_properties*.py) -------------------
+# HYPOTHESIS_PROFILE=ci (the default): reproducible runs sized for CI (no example database, so
+# failures found by earlier runs are not replayed). HYPOTHESIS_PROFILE=long: 20x the examples of
+# every property test (they scale their max_examples by this profile's), failures saved and
+# replayed from .hypothesis/.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile(
+    "ci", deadline=None, derandomize=True, database=None, print_blob=True
+)
+_hypothesis_settings.register_profile("long", deadline=None, max_examples=2000, print_blob=True)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

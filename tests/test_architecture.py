@@ -18,15 +18,25 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kmsg_cli"
 ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.errors", ()),
     ("kmsg_cli.models", ()),
+    ("kmsg_cli.files", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
-    ("kmsg_cli.config", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
+    (
+        "kmsg_cli.config",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.files",
+            "kmsg_cli.normalize",
+        ),
+    ),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
     (
         "kmsg_cli.providers",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
     ),
-    ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store")),
+    ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store", "kmsg_cli.files")),
     (
         "kmsg_cli.sending",
         (
@@ -96,6 +106,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.providers.base",
             "kmsg_cli.store.base",
         ),
+    ),
+    (
+        "kmsg_cli.dbcheck",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store.base", "kmsg_cli.store.schema"),
     ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),

@@ -110,3 +110,19 @@ def test_unwritable_database_path_exits_2(run: Run, tmp_path: Path) -> None:
     result = run("--db", str(blocker / "sub" / "kmsg.sqlite"), "send", *TO, "--text", "x", db=False)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: DB_OPEN_FAILED:")
+
+
+def test_a_bad_sub_command_option_with_global_json_gives_the_json_envelope(run: Run) -> None:
+    result = run("--json", "db", "schema", "--dialect", "oracle", db=False)
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"]["code"] == "USAGE"
+    assert "oracle" in document["error"]["message"]
+    assert "Value error" not in document["error"]["message"]
+
+
+def test_provider_config_repr_hides_its_values() -> None:
+    from kmsg_cli.config import ProviderConfig
+
+    text = repr(ProviderConfig("p", "solapi", {"api_secret": "SENTINEL-repr"}, "profiles.x"))
+    assert "SENTINEL-repr" not in text and "solapi" in text

@@ -384,3 +384,11 @@ def test_two_runners_check_each_row_once_and_fall_back_exactly_once(
 
 def sqlite_conn(tmp_path: Path) -> sqlite3.Connection:
     return sqlite3.connect(tmp_path / "k.sqlite")
+
+
+@pytest.mark.parametrize("command", ["run-once", "watch"])
+def test_track_passes_refuse_a_provider_the_profile_does_not_have(run: Run, command: str) -> None:
+    result = run("track", command, "--provider", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: UNKNOWN_PROVIDER: --provider 'nope'")
+    assert "mock" in result.stderr  # the hint lists the profile's providers

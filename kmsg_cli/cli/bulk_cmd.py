@@ -12,6 +12,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.send_cmd import check_priority
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
 
@@ -33,6 +34,7 @@ Every valid row is written to the job ledger before anything is sent. Re-running
 """  # noqa: E501
 
 CONFIRM_ABOVE = 100
+MAX_BATCH_ID = 150  # + ":<row>" stays within the 200 characters of a message id
 
 
 def _parse_rate(value: str | None) -> float | None:
@@ -48,6 +50,33 @@ def _parse_rate(value: str | None) -> float | None:
             hint="use messages per second, e.g. --rate 50/s",
         )
     return float(match.group(1))
+
+
+def _check_batch_id(value: str | None) -> str | None:
+    """`--batch-id`: it starts every message id (`<batch>:<row>`), so it follows the rules of
+    `--id`: 1-150 characters, no whitespace or control characters."""
+    if value is None:
+        return None
+    import unicodedata
+
+    problem = None
+    if not value.strip():
+        problem = "is empty"
+    elif len(value) > MAX_BATCH_ID:
+        problem = f"is {len(value)} characters; at most {MAX_BATCH_ID} allowed"
+    elif any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in value):
+        problem = "contains whitespace or control characters"
+    if problem is None:
+        return value
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    raise UsageError(
+        f"batch id '{shown}' {problem} (field 'batch-id')",
+        code="INVALID_BATCH_ID",
+        field="batch-id",
+        value=value,
+        hint="use letters, digits and punctuation, e.g. --batch-id june-notice",
+    )
 
 
 @reports_errors
@@ -143,6 +172,8 @@ def send_many(
             value=str(max_attempts),
         )
     per_second = _parse_rate(rate)
+    check_priority(priority)
+    batch_id = _check_batch_id(batch_id)
     runtime = runtime_of(ctx)
     out = runtime.out
     profile = runtime.profile()

@@ -290,7 +290,9 @@ def validate(ctx: typer.Context) -> None:
         profile_name = runtime.profile().name
     except ConfigError as error:
         profile_name = None
-        problems.append(cfg.Problem("error", error.field or "profile", error.code, error.message))
+        problem = cfg.Problem("error", error.field or "profile", error.code, error.message)
+        if problem not in problems:  # validate_config may have found it already
+            problems.append(problem)
     errors = [p for p in problems if p.level == "error"]
     data = {
         "path": str(loaded.path),

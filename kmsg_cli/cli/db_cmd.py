@@ -1,4 +1,4 @@
-"""`kmsg db init | schema`."""
+"""`kmsg db init | schema | purge | copy | check`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 app = typer.Typer(
-    help="Create the database and print its schema.", no_args_is_help=True, rich_markup_mode="rich"
+    help="Create, check, copy and purge the database; print its schema.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
 )
 
 
@@ -95,7 +98,8 @@ def purge(
     from kmsg_cli.when import parse_duration
 
     runtime = runtime_of(ctx)
-    cutoff = epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than")
+    # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
+    cutoff = max(0, epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than"))
     store = runtime.store()
     total_tracking, total_jobs = store.count_purgeable(older_than_ms=cutoff)
     deleted = [0, 0]
@@ -148,11 +152,20 @@ def copy(
 
       kmsg db copy --from ~/.local/share/kmsg/kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
     """
-    from kmsg_cli.store import describe_target, open_store
+    from kmsg_cli.store import describe_target, open_store, same_database
     from kmsg_cli.store.copy import copy_store
 
     runtime = runtime_of(ctx)
     out = runtime.out
+    if same_database(source, target):
+        raise UsageError(
+            f"--from and --to name the same database ({describe_target(source)})",
+            code="DB_SAME",
+            field="to",
+            value=describe_target(target),
+            hint="give --to another database",
+        )
+    _require_existing(source, field="from")
     with open_store(source) as src, open_store(target) as dst:
         src.initialize()
         dst.initialize()
@@ -176,3 +189,82 @@ def copy(
             markup=False,
         ),
     )
+
+
+def _require_existing(target: str, *, field: str) -> None:
+    """StoreError DB_NOT_FOUND when `target` is a SQLite file that does not exist (opening it
+    would create an empty database)."""
+    import os
+
+    from kmsg_cli.store import describe_target, sqlite_file
+
+    path = sqlite_file(target)
+    if path is not None and path != ":memory:" and not os.path.exists(path):
+        raise StoreError(
+            f"no database at {describe_target(target)} (field '{field}')",
+            code="DB_NOT_FOUND",
+            field=field,
+            value=describe_target(target),
+            hint="check the path; kmsg db init creates a new database",
+        )
+
+
+@app.command("check")
+@reports_errors
+def check(ctx: typer.Context) -> None:
+    """Verify the database's invariants: schema, engine integrity, jobs and tracking rows.
+
+    Read-only: it creates and changes nothing (a missing SQLite file is an error). Prints
+    PASS/FAIL/SKIP per check with example ids; exits 2 (DB_INCONSISTENT) when a check fails.
+
+    [dim]Examples:[/]
+
+      kmsg db check
+
+      kmsg --db postgresql://kmsg@db.internal/kmsg db check --json
+    """
+    from kmsg_cli.dbcheck import check_store
+    from kmsg_cli.store import open_store
+
+    runtime = runtime_of(ctx)
+    target = runtime.db_target()
+    _require_existing(target, field="db")
+    with open_store(target) as store:
+        findings = check_store(store)
+        database = store.describe()
+    failed = [finding for finding in findings if not finding.ok]
+    data = {
+        "database": database,
+        "ok": not failed,
+        "checks": [finding.to_dict() for finding in findings],
+    }
+
+    def render(console: Console) -> None:
+        from rich.markup import escape
+
+        colours = {"PASS": "green", "FAIL": "red", "SKIP": "dim"}
+        console.print(f"database: {database}", markup=False)
+        for finding in findings:
+            detail = finding.detail
+            if finding.examples:
+                detail += " (e.g. " + ", ".join(finding.examples) + ")"
+            console.print(
+                f"  [{colours[finding.result]}]{finding.result}[/] "
+                f"{escape(finding.name)}: {escape(detail)}",
+                markup=True,
+                highlight=False,
+            )
+
+    if not failed:
+        runtime.out.result(data, render)
+        return
+    names = ", ".join(finding.name for finding in failed)
+    runtime.out.result(
+        data,
+        render,
+        ok=False,
+        error=StoreError(
+            f"{len(failed)} of {len(findings)} checks failed: {names}", code="DB_INCONSISTENT"
+        ),
+    )
+    raise typer.Exit(2)

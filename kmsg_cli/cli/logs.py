@@ -1,5 +1,7 @@
 """Logging: warnings by default, -v INFO, -vv DEBUG with HTTP request lines; always to the
-current stderr. Secrets never reach a log line: Authorization values are redacted."""
+current stderr. Secrets never reach a log line: credential headers (Authorization, IWINV's
+AUTH and secret), credential query/form parameters (Aligo's key/apikey/senderkey, ...) and URL
+passwords are redacted."""
 
 from __future__ import annotations
 
@@ -7,13 +9,36 @@ import logging
 import re
 import sys
 
-_SECRET = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\n,}]+")
+_REDACTED = "<redacted>"
+# `Authorization: HMAC-SHA256 apiKey=..., signature=...` (the whole value), IWINV's `AUTH:` and
+# `secret:` headers; also as `name=value` and as a quoted dict item.
+_HEADER = re.compile(
+    r"(?i)(?<![\w-])(['\"]?(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?"
+    r"|['\"]?(?:auth|secret|x-api-key|cookie)['\"]?\s*:\s*['\"]?)[^'\"\n]+"
+)
+# Query strings, form bodies and signature parameters: `key=...&user_id=...`, `apiKey=...`.
+_PARAM_NAMES = (
+    r"key|apikey|api_key|api-key|api_secret|secret|secret_key|sms_api_key|sms_auth_key"
+    r"|senderkey|sender_key|password|passwd|token|access_token"
+)
+_PARAM = re.compile(rf"(?i)(?<![\w-])((?:{_PARAM_NAMES})=)[^&\s'\",;}}]+")
+_QUOTED_PARAM = re.compile(rf"(?i)((['\"])(?:{_PARAM_NAMES})\2\s*:\s*(['\"]))[^'\"]*")
+# scheme://user:password@host
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)")
+
+
+def redact(text: str) -> str:
+    """`text` with credential headers, parameters and URL passwords replaced by <redacted>."""
+    text = _HEADER.sub(rf"\1{_REDACTED}", text)
+    text = _PARAM.sub(rf"\1{_REDACTED}", text)
+    text = _QUOTED_PARAM.sub(rf"\1{_REDACTED}", text)
+    return _URL_PASSWORD.sub(rf"\1{_REDACTED}", text)
 
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _SECRET.sub(r"\1<redacted>", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True

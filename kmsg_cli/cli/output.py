@@ -56,7 +56,8 @@ class Output:
             return
         self.warnings.append({"code": code, "message": message})
         if not self.json_mode and not self.quiet:
-            self.err.print(f"[yellow]warning:[/] {code}: {message}", markup=True, highlight=False)
+            text = f"[yellow]warning:[/] {_escape(code)}: {_escape(message)}"
+            self.err.print(text, markup=True, highlight=False)
 
     def note(self, message: str) -> None:
         """A remark for people (stderr); silent with --json or --quiet."""
@@ -70,7 +71,7 @@ class Output:
         text = f"[bold red]error:[/] {_escape(error.code)}: {_escape(error.message)}"
         self.err.print(text, markup=True, highlight=False)
         if error.hint:
-            self.err.print(f"hint: {error.hint}", markup=False, highlight=False)
+            self.err.print(f"hint: {printable(error.hint)}", markup=False, highlight=False)
 
     def result(
         self,
@@ -101,4 +102,15 @@ class Output:
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(printable(text))
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`), so that a value typed by
+    the user (or sent by a provider) cannot move the cursor or recolour the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

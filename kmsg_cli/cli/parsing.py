@@ -9,6 +9,7 @@ know which tokens are values of a command's own options (`--text --json` sends t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -77,19 +78,24 @@ class RootGroup(TyperGroup):
         words = args[: args.index("--")] if "--" in args else args
         return _one_line_usage_errors(
             lambda: super(RootGroup, self).make_context(info_name, args, *rest, **kwargs),
-            json_mode="--json" in words,
+            json_mode=lambda: "--json" in words,
         )
 
     def invoke(self, ctx: Any) -> Any:
-        json_mode = bool(getattr(getattr(ctx, "obj", None), "json", False)) or bool(
-            getattr(getattr(getattr(ctx, "obj", None), "options", None), "json", False)
-        )
+        def json_mode() -> bool:
+            # Read when an error happens: the root callback sets ctx.obj before the
+            # sub-command's own arguments are parsed.
+            obj = getattr(ctx, "obj", None)
+            return bool(getattr(obj, "json", False)) or bool(
+                getattr(getattr(obj, "options", None), "json", False)
+            )
+
         return _one_line_usage_errors(
             lambda: super(RootGroup, self).invoke(ctx), json_mode=json_mode
         )
 
 
-def _one_line_usage_errors(call: Any, *, json_mode: bool) -> Any:
+def _one_line_usage_errors(call: Any, *, json_mode: Callable[[], bool]) -> Any:
     """Typer prints usage errors as a box; kmsg prints `error: USAGE: ...` (exit 2)."""
     try:
         return call()
@@ -103,12 +109,12 @@ def _one_line_usage_errors(call: Any, *, json_mode: bool) -> Any:
             # `kmsg`, `kmsg config`: show the help, as git and gh do, and succeed.
             typer.echo(err_ctx.get_help())
             raise typer.Exit(0) from None
-        message = " ".join(str(format_message()).split())
+        message = " ".join(str(format_message()).replace("Value error, ", "").split())
         command_path = ""
         if err_ctx is not None:
             command_path = getattr(err_ctx, "command_path", "")
         hint = f"{command_path or 'kmsg'} --help"
-        if json_mode:
+        if json_mode():
             error = {"code": "USAGE", "message": message, "hint": hint}
             document: dict[str, Any] = {"ok": False, "data": None, "error": error, "warnings": []}
             typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

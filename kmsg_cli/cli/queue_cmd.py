@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 
 JOB_STATUSES = ("pending", "processing", "completed", "failed")
+MAX_LEASE_MS = 7 * 86_400_000
+MAX_LIST = 1_000_000  # jobs a listing shows at most (and what the database takes as LIMIT)
 
 
 @app.command("process")
@@ -85,6 +87,13 @@ def process(
     if max_jobs is not None and max_jobs < 1:
         raise UsageError(f"--max-jobs {max_jobs} must be at least 1", field="max-jobs")
     lease_ms = parse_duration(lease, field="lease")
+    if lease_ms > MAX_LEASE_MS:
+        raise UsageError(
+            f"--lease {lease} is too long (at most 7d): a dead worker's jobs wait that long",
+            code="INVALID_DURATION",
+            field="lease",
+            value=lease,
+        )
     runtime = runtime_of(ctx)
     store = runtime.store()
     out = runtime.out
@@ -214,6 +223,12 @@ def _job_data(job: Job) -> dict[str, Any]:
     }
 
 
+def _shown(value: str) -> str:
+    """A value typed by the user, control characters escaped: an error line stays one line
+    and cannot drive the terminal (`\\x1b[...`)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -226,7 +241,7 @@ def _check_status(status: str | None) -> str | None:
     value = status.lower()
     if value not in JOB_STATUSES:
         raise InvalidInput(
-            f"unknown job status '{status}' (field 'status')",
+            f"unknown job status '{_shown(status)}' (field 'status')",
             code="INVALID_STATUS",
             field="status",
             value=status,
@@ -262,6 +277,13 @@ def list_jobs(
 
       kmsg queue list --error UNKNOWN_OUTCOME --json
     """
+    if limit > MAX_LIST:
+        raise UsageError(
+            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
+            code="INVALID_LIMIT",
+            field="limit",
+            value=str(limit),
+        )
     runtime = runtime_of(ctx)
     jobs = runtime.store().list_jobs(
         status=_check_status(status),
@@ -383,7 +405,7 @@ def retry(
             job = found.get(job_id)
             if job is None:
                 raise InvalidInput(
-                    f"no job with id '{job_id}'", code="NOT_FOUND", field="id", value=job_id
+                    f"no job with id '{_shown(job_id)}'", code="NOT_FOUND", field="id", value=job_id
                 )
             if job.status in ("completed", "processing"):
                 refused.append(job_id)
@@ -426,7 +448,8 @@ def purge(
     from kmsg_cli.when import parse_duration
 
     runtime = runtime_of(ctx)
-    cutoff = epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than")
+    # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
+    cutoff = max(0, epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than"))
     store = runtime.store()
     deleted = 0
     while count := store.purge_jobs(older_than_ms=cutoff):

@@ -32,7 +32,7 @@ class GlobalOptions:
 @dataclass
 class Runtime:
     options: GlobalOptions
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     _out: Output | None = None
     _config: cfg.LoadedConfig | None = None
     _profile: cfg.Profile | None = None
@@ -73,7 +73,7 @@ class Runtime:
 
     def db_target(self) -> str:
         """--db > KMSG_DB > the profile's db > the default SQLite file."""
-        if self.options.db:
+        if self.options.db is not None:  # `--db ""` is an error, not "use the default"
             return self.options.db
         if self.environ.get("KMSG_DB"):
             return self.environ["KMSG_DB"]

@@ -31,6 +31,11 @@ The type is inferred when --type is omitted: an image makes MMS, text over 90 by
 """  # noqa: E501
 
 MAX_RECIPIENTS = 1000
+# Far above any message (LMS: 2,000 bytes): bounds what --text-file / --text - read, so that
+# /dev/zero or a wrong file gives an error instead of filling memory.
+MAX_TEXT_BYTES = 1 << 20
+# kmsg_jobs.priority is an INTEGER column (32 bits on PostgreSQL).
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 
 Opt = typer.Option
 
@@ -151,6 +156,7 @@ def send(
     from kmsg_cli.cli import send_view
     from kmsg_cli.models import MessageDraft
 
+    check_priority(priority)
     runtime = runtime_of(ctx)
     out = runtime.out
     body = _read_text(text, text_file)
@@ -222,6 +228,11 @@ def send(
 
     later = planned if queue else [p for p in planned if p.deferred]
     if later:
+        # An id accepted before (`--id` of an earlier send) is never queued to go out again;
+        # sending.send below reports it as already sent.
+        earlier = runtime.store().find_tracking([p.message.message_id for p in later])
+        later = [p for p in later if p.message.message_id not in earlier]
+    if later:
         pool = runtime.pool()
         for item in later:  # credentials and sender checked now, not at 3 a.m.
             pool.get(item.provider_id).validate(item.message)
@@ -231,7 +242,8 @@ def send(
         if len(later) == len(planned):
             send_view.show_queued(out, later, jobs, profile)
             return
-        planned = [p for p in planned if not p.deferred]
+        queued = {p.message.message_id for p in later}
+        planned = [p for p in planned if p.message.message_id not in queued]
         out.warning(
             "QUEUED",
             f"{len(jobs)} message(s) wait in the queue for their time; "
@@ -255,20 +267,78 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
         )
     if text_file is not None:
         try:
-            content = text_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            with text_file.open("rb") as handle:
+                data = handle.read(MAX_TEXT_BYTES + 1)
+        except OSError as exc:
             raise InvalidInput(
-                f"cannot read text file '{text_file}': {exc.__class__.__name__}",
+                f"cannot read text file '{text_file}': {exc.strerror or exc.__class__.__name__}",
                 code="UNREADABLE_FILE",
                 field="text-file",
                 value=str(text_file),
             ) from None
-        return content.removesuffix("\n")
+        return _decode_text(data, f"text file '{text_file}'", "text-file").removesuffix("\n")
     if text == "-":
         if sys.stdin is None:
             raise UsageError("--text - needs standard input", field="text", value="-")
-        return sys.stdin.read().removesuffix("\n")
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is not None:
+            data = buffer.read(MAX_TEXT_BYTES + 1)
+        else:  # a text-only stream (embedding); undecodable input is already replaced
+            data = sys.stdin.read(MAX_TEXT_BYTES + 1).encode("utf-8", "surrogatepass")
+        return _decode_text(data, "standard input", "text").removesuffix("\n")
+    if text is not None:
+        _check_nul(text, "--text", "text")
     return text
+
+
+def _decode_text(data: bytes, source: str, field: str) -> str:
+    """Text read from a file or stdin: at most MAX_TEXT_BYTES of UTF-8 without NUL."""
+    if len(data) > MAX_TEXT_BYTES:
+        raise InvalidInput(
+            f"{source} is larger than {MAX_TEXT_BYTES // 1024} KiB; "
+            f"a message is at most 2,000 bytes (field '{field}')",
+            code="TEXT_TOO_LONG",
+            field=field,
+            value=f">{MAX_TEXT_BYTES}",
+            hint="check the file: LMS/MMS take 2,000 bytes, KakaoTalk 1,000 characters",
+        )
+    try:
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : min(exc.end, exc.start + 4)].hex(" ")
+        raise InvalidInput(
+            f"{source} is not valid UTF-8 (invalid bytes {bad} at byte {exc.start}) "
+            f"(field '{field}')",
+            code="ENCODING_ERROR",
+            field=field,
+            value=bad,
+            hint="save the text as UTF-8",
+        ) from None
+    _check_nul(content, source, field)
+    return content
+
+
+def _check_nul(text: str, source: str, field: str) -> None:
+    if "\x00" in text:
+        raise InvalidInput(
+            f"{source} contains a NUL character at position {text.index(chr(0))}; "
+            f"is it a binary or UTF-16 file? (field '{field}')",
+            code="INVALID_TEXT",
+            field=field,
+            value="\\x00",
+        )
+
+
+def check_priority(priority: int) -> None:
+    """UsageError INVALID_PRIORITY outside what the jobs table stores."""
+    low, high = PRIORITY_RANGE
+    if not low <= priority <= high:
+        raise UsageError(
+            f"--priority {priority} is out of range ({low}..{high})",
+            code="INVALID_PRIORITY",
+            field="priority",
+            value=str(priority),
+        )
 
 
 def _split_recipients(values: list[str]) -> list[str]:

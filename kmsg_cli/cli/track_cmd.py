@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 
 STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
+MAX_INTERVAL_S = 86_400.0
+MAX_LIST = 1_000_000  # rows a listing shows at most (and what the database takes as LIMIT)
 
 
 def _tracker(runtime: Runtime) -> Tracker:
@@ -109,6 +111,7 @@ def run_once(
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
     runtime = runtime_of(ctx)
+    _check_provider(runtime, provider)
     tracker = _tracker(runtime)
     report = _with_progress(
         runtime,
@@ -173,11 +176,14 @@ def watch(
 
       kmsg track watch --interval 30 --provider solapi
     """
-    if interval <= 0:
+    if not 0 < interval <= MAX_INTERVAL_S:  # also refuses nan (a busy loop) and inf
         raise UsageError(
-            f"--interval {interval} must be positive", field="interval", value=str(interval)
+            f"--interval {interval} must be positive seconds, at most {MAX_INTERVAL_S:g}",
+            field="interval",
+            value=str(interval),
         )
     runtime = runtime_of(ctx)
+    _check_provider(runtime, provider)
     tracker = _tracker(runtime)
     stop = {"requested": False}
 
@@ -284,7 +290,7 @@ def show(
     row = runtime.store().get_tracking(message_id)
     if row is None:
         raise InvalidInput(
-            f"no tracking row for message id '{message_id}'",
+            f"no tracking row for message id '{_shown(message_id)}'",
             code="NOT_FOUND",
             field="id",
             value=message_id,
@@ -305,6 +311,27 @@ def show(
             )
 
     runtime.out.result(data, render)
+
+
+def _shown(value: str) -> str:
+    """A value typed by the user, control characters escaped: an error line stays one line
+    and cannot drive the terminal (`\\x1b[...`)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
+
+
+def _check_provider(runtime: Runtime, provider: str | None) -> None:
+    """`--provider` of run-once/watch must be a provider of the profile (it does the lookups)."""
+    if provider is None:
+        return
+    known = list(runtime.profile().providers)
+    if provider not in known:
+        raise InvalidInput(
+            f"--provider '{provider}' is not a provider of profile '{runtime.profile().name}'",
+            code="UNKNOWN_PROVIDER",
+            field="provider",
+            value=provider,
+            hint=f"providers: {', '.join(known) or 'none'} (kmsg providers list)",
+        )
 
 
 def _time(ms: int | None) -> str | None:
@@ -380,7 +407,7 @@ def list_rows(
     for value in statuses:
         if value not in STATUSES:
             raise InvalidInput(
-                f"unknown status '{value}' (field 'status')",
+                f"unknown status '{_shown(value)}' (field 'status')",
                 code="INVALID_STATUS",
                 field="status",
                 value=value,
@@ -395,6 +422,13 @@ def list_rows(
         "since_ms": _window(since, runtime, "since"),
         "until_ms": _window(until, runtime, "until"),
     }
+    if limit > MAX_LIST:
+        raise UsageError(
+            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
+            code="INVALID_LIMIT",
+            field="limit",
+            value=str(limit),
+        )
     store = runtime.store()
     rows = store.list_tracking(**filters, limit=max(1, limit))
     counts = store.count_tracking_by_status(**filters)
@@ -435,7 +469,8 @@ def _window(value: str | None, runtime: Runtime, field: str) -> int | None:
 
     now = runtime.now()
     try:
-        return epoch_ms(now) - parse_duration(value, field=field)
+        # nothing is older than 1970; 0 also keeps an absurd age within the SQL integer range
+        return max(0, epoch_ms(now) - parse_duration(value, field=field))
     except InvalidInput:
         pass
     from datetime import timedelta

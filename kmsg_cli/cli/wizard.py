@@ -329,12 +329,19 @@ def parse_set_options(kind: str, pairs: Sequence[str], key_path: str) -> dict[st
         key, sep, raw = pair.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key:
-            # Without "=" there is no value to hide; with an empty KEY the text is not shown.
-            shown = repr(pair) if not sep else "with an empty KEY"
+            # The token may hold a secret typed with ':' or ' ' instead of '=': show only the
+            # leading name-like characters.
+            token = pair.strip()
+            name = re.match(r"[A-Za-z0-9_]*", token)
+            lead = name.group(0) if name else ""
+            if not lead:
+                shown = "with an empty KEY"
+            else:
+                shown = f"'{lead}'" if lead == token else f"'{lead}…'"
             raise UsageError(
                 f"--set {shown} is not KEY=VALUE",
                 field="set",
-                value=pair if not sep else None,
+                value=None,
                 hint="e.g. --set sender=0212345678 --set api_key=env:SOLAPI_API_KEY",
             )
         if key in values:
@@ -400,6 +407,7 @@ def check_new_provider(loaded: cfg.LoadedConfig, profile: str, provider_id: str)
 # table is checked as if they were: per setting kind, a value that kind accepts.
 _PLACEHOLDERS = {
     "url": "https://placeholder.invalid",
+    "phone": "0212345678",
     "int": "1",
     "float": "1",
     "bool": "false",

@@ -8,6 +8,7 @@ whether the request could have reached the vendor:
 | connect refused / DNS / TLS / connect timeout / pool timeout | no | yes | no        |
 | write error / write timeout (body incomplete) | no  | yes       | no                          |
 | read timeout, connection reset or closed before the answer | yes | no for sends | yes       |
+| a header value HTTP cannot carry (a bad credential; its text is never echoed) | no | no | no |
 
 A send whose outcome is unknown must never be re-sent blindly (SPEC §8); a lookup can simply
 be asked again.
@@ -25,11 +26,13 @@ from typing import Any
 import httpx
 
 from kmsg_cli import __version__
-from kmsg_cli.errors import ProviderError
+from kmsg_cli.errors import AuthenticationError, ProviderError
 
 log = logging.getLogger("kmsg.http")
 
 USER_AGENT = f"kmsg/{__version__}"
+# Retry-After is capped: a vendor's "come back in 10^300 seconds" is still a time to store.
+MAX_RETRY_AFTER = 86_400.0
 
 
 def new_client(settings: Mapping[str, Any]) -> httpx.Client:
@@ -83,6 +86,18 @@ def send_request(
             response = client.request(
                 method, url, content=content, params=params, headers=request_headers
             )
+    except (httpx.LocalProtocolError, UnicodeEncodeError):
+        # A header value that is not valid HTTP (a line break, a control or non-ASCII
+        # character): in kmsg's requests that is a credential, and h11's message would repeat
+        # it, so the exception text is never used. Nothing was sent.
+        raise AuthenticationError(
+            f"the request to {provider_id} was not sent: a credential holds a character "
+            "that HTTP headers cannot carry (a line break, a control or non-ASCII character)",
+            code="INVALID_CREDENTIALS",
+            provider_id=provider_id,
+            details={"stage": "request"},
+            hint=f"check the keys of provider '{provider_id}' for stray characters",
+        ) from None
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise ProviderError(
             f"cannot reach {provider_id} at {_origin(url)}: {_reason(exc)}",
@@ -134,29 +149,34 @@ def json_or_none(response: httpx.Response) -> Any:
     """The decoded JSON body, or None when the body is not JSON (an HTML error page, ...)."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
 
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), if any."""
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), if any; at most
+    `MAX_RETRY_AFTER`."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not "²", which str.isdigit() also accepts
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     current = time.time() if now is None else now
-    return max(0.0, moment.timestamp() - current)
+    return min(max(0.0, moment.timestamp() - current), MAX_RETRY_AFTER)
 
 
 def body_excerpt(response: httpx.Response, limit: int = 80) -> str:
     """A short one-line excerpt of a body for error messages."""
-    text = " ".join(response.text.split())
+    try:
+        body = response.text
+    except UnicodeError:  # a charset the body does not follow (utf-16 without a BOM, ...)
+        body = response.content.decode("utf-8", "replace")
+    text = " ".join(body.split())
     return text[:limit] + ("…" if len(text) > limit else "")
 
 

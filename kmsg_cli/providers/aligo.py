@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -290,13 +291,14 @@ def parse_template_list(body: Mapping[str, Any], template_id: str) -> Template |
 
 # -- answers and errors (pure) ---------------------------------------------------------------
 def _number(value: Any) -> float | None:
-    """A number from a number or a numeric string; None otherwise."""
+    """A finite number from a number or a numeric string; None otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return float(value)
-    except ValueError:
+        number = float(value)
+    except (ValueError, OverflowError):  # OverflowError: an int beyond float range
         return None
+    return number if math.isfinite(number) else None
 
 
 def vendor_code(value: Any) -> str | None:
@@ -997,8 +999,15 @@ class AligoProvider:
                 continue
             for result in results_for_call(call, body, provider_id=self.id):
                 results[result.message_id] = result
-        if len(errors) == 1 and not refused_here and not any(r.accepted for r in results.values()):
-            raise errors[0]  # the whole (first) request failed and nothing else happened
+        if (
+            len(errors) == 1
+            and not refused_here
+            and not any(r.accepted for r in results.values())
+            and (len(calls) == 1 or not errors[0].outcome_unknown)
+        ):
+            # the whole (first) request failed and nothing else happened; an unknown outcome
+            # concerns only that request's messages, never the ones left unsent after it
+            raise errors[0]
         return [results[m.message_id] for m in messages]
 
     def _prepare(self, message: Message) -> Prepared | SendResult:

@@ -233,7 +233,8 @@ def vendor_code(body: Any, *, keys: Sequence[str] = ("code", "resultCode")) -> s
         return str(value)
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return str(int(value))
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    # at most 100 digits: int() refuses more than 4300, and no code has more than a few
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,100}", value.strip()):
         return str(int(value.strip()))
     return None
 
@@ -617,7 +618,7 @@ def accepted_results(
     if api == "alimtalk":
         raw_id = data.get("seqNo")
         request_id = _vendor_id(raw_id)
-        if not request_id.isdigit():
+        if not (request_id.isascii() and request_id.isdigit()):  # "²" is a digit to isdigit()
             request_id = ""
     else:
         request_id = _vendor_id(data.get("requestNo"))
@@ -1110,7 +1111,9 @@ class IwinvProvider:
             ref = parse_message_id(pid) if pid else None
             if ref is None:
                 continue
-            if ref.api == "alimtalk" and not (self._api_key and ref.request_id.isdigit()):
+            if ref.api == "alimtalk" and not (
+                self._api_key and ref.request_id.isascii() and ref.request_id.isdigit()
+            ):
                 continue
             if ref.api == "sms" and not (self.has_sms and self.company_id):
                 continue

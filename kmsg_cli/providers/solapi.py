@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import math
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -189,6 +190,13 @@ def _custom_id(item: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _refused_at_registration(item: Mapping[str, Any]) -> bool:
+    """A stored message whose statusCode is 1xxx ("error during registration"): SOLAPI lists
+    it, but it was refused when sent, never accepted."""
+    code = str(item.get("statusCode") or "")
+    return len(code) == 4 and code.isdigit() and code.startswith("1")
+
+
 def parse_send_response(
     body: Any, messages: Sequence[Message], *, provider_id: str
 ) -> list[SendResult]:
@@ -340,13 +348,14 @@ def parse_list_response(body: Any, *, provider_id: str) -> list[StatusUpdate]:
 
 
 def _number(value: Any) -> float | None:
-    """A number from a number or a numeric string; None otherwise."""
+    """A finite number from a number or a numeric string; None otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return float(value)
-    except ValueError:
+        number = float(value)
+    except (ValueError, OverflowError):  # OverflowError: an int beyond float range
         return None
+    return number if math.isfinite(number) else None
 
 
 def parse_balance(body: Any, *, provider_id: str) -> Balance:
@@ -546,7 +555,9 @@ class SolapiProvider:
     def find_sent(
         self, to: str | None, *, since: datetime, until: datetime
     ) -> dict[str, tuple[str, StatusUpdate]]:
-        """Messages created in a time window (to `to`, or to anyone), keyed by our id."""
+        """Messages accepted in a time window (to `to`, or to anyone), keyed by our id.
+
+        Messages refused at registration (1xxx) are left out: they were never accepted."""
         params = [("to", to)] if to else []
         params += [
             ("dateType", "CREATED"),
@@ -561,9 +572,17 @@ class SolapiProvider:
             response = self._request("GET", LIST_PATH, params=query, sends=False)
             body = json_or_none(response)
             listing = body.get("messageList") if isinstance(body, Mapping) else None
-            items = listing.values() if isinstance(listing, Mapping) else listing or []
+            items = (
+                listing.values()
+                if isinstance(listing, Mapping)
+                else listing
+                if isinstance(listing, list)
+                else []
+            )
             for item in items:
                 if isinstance(item, Mapping) and (custom := _custom_id(item)):
+                    if _refused_at_registration(item):
+                        continue  # listed, but SOLAPI never accepted it (1xxx)
                     update = parse_stored_message(item)
                     found[custom] = (update.provider_message_id, update)
             start_key = body.get("nextKey") if isinstance(body, Mapping) else None

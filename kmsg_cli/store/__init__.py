@@ -105,4 +105,28 @@ def describe_target(target: str | os.PathLike[str]) -> str:
     return text[:start] + netloc + rest
 
 
-__all__ = ["Store", "describe_target", "open_store"]
+def sqlite_file(target: str | os.PathLike[str]) -> str | None:
+    """The file a SQLite target names (`~` expanded, ":memory:" as is), or None for a
+    PostgreSQL URL; StoreError DB_URL_INVALID for anything else. Opens nothing."""
+    text = os.fspath(target)
+    match = _SCHEME.match(text)
+    if match is not None and match.group(1).lower() in _POSTGRES_SCHEMES:
+        return None
+    return _sqlite_path(text)
+
+
+def same_database(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two targets surely name one database: the same SQLite file (through any path,
+    symlinks included), or the same PostgreSQL URL. Two different URLs of one server are not
+    recognised."""
+    one, other = sqlite_file(first), sqlite_file(second)
+    if one is None or other is None:
+        return one is None and other is None and os.fspath(first) == os.fspath(second)
+    if ":memory:" in (one, other):
+        return False
+    if os.path.exists(one) and os.path.exists(other):
+        return os.path.samefile(one, other)
+    return os.path.realpath(one) == os.path.realpath(other)
+
+
+__all__ = ["Store", "describe_target", "open_store", "same_database", "sqlite_file"]

@@ -7,6 +7,7 @@ PostgreSQL backend agree on JSON handling and on the `"from"` column being `send
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -14,7 +15,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from kmsg_cli.errors import StoreError
 from kmsg_cli.models import TERMINAL_STATUSES, DeliveryStatus, Job, JobStatus, TrackingRow
-from kmsg_cli.store.schema import JOB_COLUMNS, TRACKING_COLUMNS
+from kmsg_cli.store.schema import JOB_COLUMNS, JOBS_TABLE, TRACKING_COLUMNS, TRACKING_TABLE
 
 # Larger IN lists risk the backends' bound-parameter limits (SQLite builds before 3.32: 999).
 MAX_IN_PARAMS = 500
@@ -407,6 +408,51 @@ class Store(Protocol):
         """Close the store."""
         ...
 
+    # -- consistency checks (`kmsg db check`); read-only, never create or change anything ----
+
+    def schema_info(self) -> SchemaInfo:
+        """Which of kmsg's tables (with their columns) and indexes exist, and the recorded
+        schema version. Unlike `initialize`, it creates nothing."""
+        ...
+
+    def engine_check(self) -> dict[str, list[str]] | None:
+        """The database engine's own consistency checks, each with the problems it reports
+        (an empty list when it passes): SQLite's `PRAGMA integrity_check` and
+        `PRAGMA foreign_key_check`. None when the backend has no such check to run (PostgreSQL
+        verifies its pages itself)."""
+        ...
+
+    def iter_raw(self, table: str, *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every row of `kmsg_jobs` or `kmsg_delivery_tracking` as stored: column name -> value,
+        JSON columns as their text, not decoded (a broken value is reported, not raised).
+
+        Keyset pagination on the primary key like `iter_jobs`. Raises ValueError for another
+        table or a chunk that is not positive.
+        """
+        ...
+
+    def duplicate_provider_message_ids(
+        self, *, limit: int = 5
+    ) -> tuple[int, list[tuple[str, str, list[str]]]]:
+        """Non-empty (provider_id, provider_message_id) pairs held by more than one tracking row:
+        (how many such pairs, up to `limit` of them as (provider, id, message ids))."""
+        ...
+
+    def completed_jobs_without_tracking(self, *, limit: int = 5) -> tuple[int, list[str]]:
+        """Completed jobs of type 'send' without a tracking row of the same id: (how many, up to
+        `limit` of their ids, in id order)."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaInfo:
+    """What `Store.schema_info` found: kmsg's tables that exist with their column names,
+    kmsg's index names that exist, and the recorded schema version (0 when none)."""
+
+    tables: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    indexes: frozenset[str] = frozenset()
+    version: int = 0
+
 
 def dump_json(value: Mapping[str, Any] | None) -> str | None:
     """A JSON object as compact text (UTF-8 kept readable); None stays None."""
@@ -492,3 +538,14 @@ def claimed_order(job: Job) -> tuple[int, int, bool, int, str]:
     """
     row = job_row(job)
     return (-job.priority, job.created_at, row is None, row or 0, job.id)
+
+
+def raw_table(table: str, chunk: int) -> tuple[tuple[str, ...], str, frozenset[str]]:
+    """(columns, primary key, JSON columns) of a table `iter_raw` reads; ValueError otherwise."""
+    if chunk <= 0:
+        raise ValueError("chunk must be positive")
+    if table == JOBS_TABLE:
+        return JOB_COLUMNS, "id", JOB_JSON_COLUMNS
+    if table == TRACKING_TABLE:
+        return TRACKING_COLUMNS, "message_id", TRACKING_JSON_COLUMNS
+    raise ValueError(f"iter_raw reads {JOBS_TABLE} or {TRACKING_TABLE}, not {table!r}")

@@ -52,12 +52,15 @@ from kmsg_cli.store.base import (
     TRACKING_JSON_COLUMNS,
     TRACKING_MUTABLE_COLUMNS,
     TRACKING_TERMINAL_STATUSES,
+    SchemaInfo,
     chunked,
     claimed_order,
     job_from_values,
+    raw_table,
     tracking_from_values,
 )
 from kmsg_cli.store.schema import (
+    INDEX_NAMES,
     JOB_COLUMNS,
     JOBS_TABLE,
     POSTGRES_WIDENED_COLUMNS,
@@ -1229,6 +1232,97 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- consistency checks (`kmsg db check`) ----------------------------------------------
+
+    def schema_info(self) -> SchemaInfo:
+        """kmsg's tables (in the search path) and their columns, kmsg's indexes, the version."""
+
+        def work(conn: Connection) -> SchemaInfo:
+            tables: dict[str, tuple[str, ...]] = {}
+            for table in (TRACKING_TABLE, JOBS_TABLE, STATE_TABLE):
+                columns = conn.execute(
+                    "SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = to_regclass(%s) "
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                    (_q(table),),
+                ).fetchall()
+                if columns:
+                    tables[table] = tuple(str(name) for (name,) in columns)
+            present = conn.execute(
+                "SELECT n FROM unnest(%s::text[]) AS n "
+                "WHERE to_regclass(quote_ident(n)) IS NOT NULL",
+                (list(INDEX_NAMES),),
+            ).fetchall()
+            version, _rows = self._version(conn)
+            indexes = frozenset(str(name) for (name,) in present)
+            return SchemaInfo(tables=tables, indexes=indexes, version=version)
+
+        return self._run(work)
+
+    def engine_check(self) -> dict[str, list[str]] | None:
+        """None: PostgreSQL checks its own pages; there is no cheap equivalent to run here."""
+        return None
+
+    def iter_raw(self, table: str, *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+        """Rows as stored (JSONB columns as their text), primary-key order, `chunk` at a time."""
+        columns, key, json_columns = raw_table(table, chunk)
+        names = ", ".join(
+            f"{_q(c)}::text AS {_q(c)}" if c in json_columns else _q(c) for c in columns
+        )
+        after: Any = None
+        while True:
+            where = "" if after is None else f" WHERE {_q(key)} > %(after)s"
+            sql = f"SELECT {names} FROM {_q(table)}{where} ORDER BY {_q(key)} LIMIT %(chunk)s"
+            rows = self._run(_fetch_all(sql, {"after": after, "chunk": chunk}))
+            page = [dict(zip(columns, values, strict=True)) for values in rows]
+            yield from page
+            if len(page) < chunk:
+                return
+            after = page[-1][key]
+
+    def duplicate_provider_message_ids(
+        self, *, limit: int = 5
+    ) -> tuple[int, list[tuple[str, str, list[str]]]]:
+        """Non-empty provider message ids held by several rows of one provider."""
+        groups = (
+            f'SELECT "provider_id", "provider_message_id" FROM {_TRACKING} '
+            "WHERE \"provider_message_id\" <> '' "
+            'GROUP BY "provider_id", "provider_message_id" HAVING count(*) > 1'
+        )
+        wanted = max(0, limit)
+
+        def work(conn: Connection) -> tuple[int, list[tuple[str, str, list[str]]]]:
+            row = conn.execute(f"SELECT count(*) FROM ({groups}) AS d").fetchone()
+            order = f'"provider_id" {_C}, "provider_message_id" {_C}'
+            pairs = conn.execute(f"{groups} ORDER BY {order} LIMIT %s", (wanted,)).fetchall()
+            found = []
+            for provider_id, provider_message_id in pairs:
+                ids = conn.execute(
+                    f'SELECT "message_id" FROM {_TRACKING} WHERE "provider_id" = %s '
+                    f'AND "provider_message_id" = %s ORDER BY "message_id" {_C} LIMIT %s',
+                    (provider_id, provider_message_id, wanted),
+                ).fetchall()
+                names = [str(message_id) for (message_id,) in ids]
+                found.append((str(provider_id), str(provider_message_id), names))
+            return (int(row[0]) if row else 0), found
+
+        return self._run(work)
+
+    def completed_jobs_without_tracking(self, *, limit: int = 5) -> tuple[int, list[str]]:
+        """Completed 'send' jobs that have no tracking row of their id."""
+        orphans = (
+            f'FROM {_JOBS} AS j WHERE j."status" = {_COMPLETED} AND j."type" = \'send\' '
+            f'AND NOT EXISTS (SELECT 1 FROM {_TRACKING} AS t WHERE t."message_id" = j."id")'
+        )
+
+        def work(conn: Connection) -> tuple[int, list[str]]:
+            row = conn.execute(f"SELECT count(*) {orphans}").fetchone()
+            ids = conn.execute(
+                f'SELECT j."id" {orphans} ORDER BY j."id" {_C} LIMIT %s', (max(0, limit),)
+            ).fetchall()
+            return (int(row[0]) if row else 0), [str(job_id) for (job_id,) in ids]
+
+        return self._run(work)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._display!r})"

@@ -205,3 +205,8 @@ def ddl_text(dialect: Dialect) -> str:
     state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)
+
+
+# The index names, in the order `index_statements` creates them (`kmsg db check` looks for them).
+INDEX_NAMES: tuple[str, ...] = tuple(name for name, _table, _columns in _INDEXES)
+STATE_COLUMNS: tuple[str, ...] = ("name", "value")

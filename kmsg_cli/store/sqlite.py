@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kmsg_cli.errors import StoreError
+from kmsg_cli.files import make_private_parents
 from kmsg_cli.models import Job, JobStatus, TrackingRow
 from kmsg_cli.store.base import (
     FOR_MESSAGE_KEY,
@@ -21,15 +22,18 @@ from kmsg_cli.store.base import (
     TRACKING_JSON_COLUMNS,
     TRACKING_MUTABLE_COLUMNS,
     TRACKING_TERMINAL_STATUSES,
+    SchemaInfo,
     chunked,
     claimed_order,
     dump_json,
     job_from_values,
     job_params,
+    raw_table,
     tracking_from_values,
     tracking_params,
 )
 from kmsg_cli.store.schema import (
+    INDEX_NAMES,
     JOB_COLUMNS,
     JOBS_TABLE,
     SCHEMA_VERSION,
@@ -333,14 +337,8 @@ class SqliteStore:
         path = self._display
         if os.path.isdir(path):
             raise self._open_failed("the path is a directory")
-        missing: list[str] = []
-        parent = os.path.dirname(path)
-        while parent and not os.path.exists(parent):
-            missing.append(parent)
-            parent = os.path.dirname(parent)
         try:
-            for directory in reversed(missing):
-                os.mkdir(directory, 0o700)
+            make_private_parents(path)
             if not os.path.exists(path):
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 os.close(fd)
@@ -406,6 +404,14 @@ class SqliteStore:
             )
         if opening:
             return self._open_failed(str(exc))
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
+            # The transaction was rolled back: what was recorded before it is intact.
+            return StoreError(
+                f"SQLite database {self._display} could not be written: {_one_line(str(exc))}",
+                code="DB_FULL" if name == "SQLITE_FULL" else "DB_IO_ERROR",
+                hint="free disk space (or check the disk), then run the same command again",
+            )
         return StoreError(
             f"SQLite database {self._display}: {_one_line(str(exc))}",
             code="DB_QUERY_FAILED",
@@ -1040,6 +1046,95 @@ class SqliteStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    # -- consistency checks (`kmsg db check`) ----------------------------------------------
+
+    def schema_info(self) -> SchemaInfo:
+        """kmsg's tables and their columns, kmsg's indexes, and `PRAGMA user_version`."""
+        tables: dict[str, tuple[str, ...]] = {}
+        with self._connection() as conn:
+            for table in (TRACKING_TABLE, JOBS_TABLE, STATE_TABLE):
+                columns = conn.execute(f"PRAGMA table_info({_q(table)})").fetchall()
+                if columns:
+                    tables[table] = tuple(str(column[1]) for column in columns)
+            names = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+            version = self._user_version(conn)
+        indexes = frozenset(str(name) for (name,) in names if name in INDEX_NAMES)
+        return SchemaInfo(tables=tables, indexes=indexes, version=version)
+
+    def engine_check(self) -> dict[str, list[str]] | None:
+        """`PRAGMA integrity_check` (at most 100 messages) and `PRAGMA foreign_key_check`."""
+        found: dict[str, list[str]] = {}
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"SQLite database {self._display} is closed", code="DB_CLOSED")
+            conn = self._conn
+            try:
+                lines = [str(row[0]) for row in conn.execute("PRAGMA integrity_check(100)")]
+                found["integrity_check"] = [] if lines == ["ok"] else lines
+            except sqlite3.DatabaseError as exc:  # too damaged to even run the check
+                found["integrity_check"] = [_one_line(str(exc))]
+            try:
+                found["foreign_key_check"] = [
+                    f"table {row[0]} rowid {row[1]} refers to a missing row of {row[2]}"
+                    for row in conn.execute("PRAGMA foreign_key_check")
+                ]
+            except sqlite3.DatabaseError as exc:
+                found["foreign_key_check"] = [_one_line(str(exc))]
+        return found
+
+    def iter_raw(self, table: str, *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+        """Rows as stored (JSON columns as text), primary-key order, `chunk` at a time."""
+        columns, key, _json = raw_table(table, chunk)
+        select = f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)}"
+        after: Any = None
+        while True:
+            where = "" if after is None else f" WHERE {_q(key)} > :after"
+            sql = f"{select}{where} ORDER BY {_q(key)} LIMIT :chunk"
+            with self._connection() as conn:
+                rows = conn.execute(sql, {"after": after, "chunk": chunk}).fetchall()
+            page = [dict(zip(columns, values, strict=True)) for values in rows]
+            yield from page
+            if len(page) < chunk or page[-1][key] is None:
+                return
+            after = page[-1][key]
+
+    def duplicate_provider_message_ids(
+        self, *, limit: int = 5
+    ) -> tuple[int, list[tuple[str, str, list[str]]]]:
+        """Non-empty provider message ids held by several rows of one provider."""
+        groups = (
+            f'SELECT "provider_id", "provider_message_id" FROM {_TRACKING} '
+            "WHERE \"provider_message_id\" <> '' "
+            'GROUP BY "provider_id", "provider_message_id" HAVING COUNT(1) > 1'
+        )
+        with self._connection() as conn:
+            (count,) = conn.execute(f"SELECT COUNT(1) FROM ({groups})").fetchone()
+            pairs = conn.execute(f"{groups} ORDER BY 1, 2 LIMIT ?", (max(0, limit),)).fetchall()
+            found = []
+            for provider_id, provider_message_id in pairs:
+                ids = conn.execute(
+                    f'SELECT "message_id" FROM {_TRACKING} WHERE "provider_id" = ? '
+                    'AND "provider_message_id" = ? ORDER BY "message_id" LIMIT ?',
+                    (provider_id, provider_message_id, max(0, limit)),
+                ).fetchall()
+                names = [str(message_id) for (message_id,) in ids]
+                found.append((str(provider_id), str(provider_message_id), names))
+        return int(count), found
+
+    def completed_jobs_without_tracking(self, *, limit: int = 5) -> tuple[int, list[str]]:
+        """Completed 'send' jobs that have no tracking row of their id."""
+        orphans = (
+            f'FROM {_JOBS} AS j WHERE j."status" = ? AND j."type" = ? AND NOT EXISTS '
+            f'(SELECT 1 FROM {_TRACKING} AS t WHERE t."message_id" = j."id")'
+        )
+        params = (JobStatus.COMPLETED.value, "send")
+        with self._connection() as conn:
+            (count,) = conn.execute(f"SELECT COUNT(1) {orphans}", params).fetchone()
+            ids = conn.execute(
+                f'SELECT j."id" {orphans} ORDER BY j."id" LIMIT ?', (*params, max(0, limit))
+            ).fetchall()
+        return int(count), [str(job_id) for (job_id,) in ids]
 
     def __repr__(self) -> str:
         return f"SqliteStore({self._display!r})"
