@@ -138,16 +138,36 @@ def throughput(rows: int, latency_ms: float) -> None:
         )
 
 
+# ru_maxrss survives execve: a child forked from a large parent (the runner after the queue
+# benchmark) would report the parent's peak. A fresh interpreter in between forks kmsg from a
+# small process and reports the peak of its children only.
+_PEAK_OF_CHILD = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(rc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
 def measure_rss(rows: int) -> tuple[float, float]:
     """Peak RSS (MiB) and wall seconds of `kmsg send-many` over `rows` rows (mock provider)."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         source = home / "in.csv"
         write_csv(source, rows)
-        _, wall, usage = run_kmsg(
-            ["send-many", str(source), "--text", "#{name}"], environment(home)
+        kmsg = [sys.executable, "-m", "kmsg_cli", "send-many", str(source), "--text", "#{name}"]
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_OF_CHILD, *kmsg, "--json", "-q"],
+            env=environment(home),
+            capture_output=True,
+            text=True,
+            check=True,
         )
-    return usage.ru_maxrss / 1024, wall
+        wall = time.perf_counter() - started
+    returncode, peak_kib = (int(word) for word in done.stdout.split())
+    if returncode not in (0, 5):
+        raise SystemExit(f"kmsg send-many failed ({returncode})")
+    return peak_kib / 1024, wall
 
 
 def memory(small: int, large: int) -> None:
