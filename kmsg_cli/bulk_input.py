@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from kmsg_cli.errors import InvalidInput, UsageError
+from kmsg_cli.errors import quoted as _quote
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -116,14 +117,6 @@ class RowError:
 
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
-
-
-def _quote(value: str, limit: int = 80) -> str:
-    """`value` in single quotes, control characters escaped, so messages stay one line."""
-    if len(value) > limit:
-        value = value[: limit - 3] + "..."
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-    return f"'{shown}'"
 
 
 def _short(value: str, limit: int = 200) -> str:

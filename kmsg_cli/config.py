@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.errors import ConfigError, KmsgError, mask_url_passwords
 from kmsg_cli.files import make_private_parents
 from kmsg_cli.models import MessageType
 from kmsg_cli.when import parse_duration
@@ -101,20 +101,7 @@ def env_reference(value: object) -> str | None:
 def _error(
     code: str, key_path: str, message: str, value: str | None = None, hint: str | None = None
 ) -> ConfigError:
-    # Names and keys come from the file as written: keep the message on one line (SPEC §10).
-    return ConfigError(
-        _one_line(message), code=code, field=_one_line(key_path), value=value, hint=hint
-    )
-
-
-def _one_line(text: str) -> str:
-    """Control characters (line breaks included) shown as escapes."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+    return ConfigError(message, code=code, field=key_path, value=value, hint=hint)
 
 
 def _invalid(
@@ -167,27 +154,9 @@ def _unknown_hint(word: str, choices: tuple[str, ...] | list[str], label: str = 
     return f"did you mean '{guess}'? {allowed}" if guess else allowed
 
 
-_URL_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|secret|token|key)=)[^&#]*", re.I)
-
-
 def _mask_url_password(url: str) -> str:
-    """`scheme://user:pass@host/...?password=x` -> `scheme://user:********@host/...?password=********`.
-
-    Anything that is not a URL is returned as it is.
-    """
-    if "://" not in url:
-        return url
-    masked = url
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            userinfo, _, host = parts.netloc.rpartition("@")
-            user = userinfo.split(":", 1)[0]
-            masked = parts._replace(netloc=f"{user}:{MASK}@{host}").geturl()
-    except ValueError:
-        # Unparsable: still hide whatever stands between `scheme://user:` and `@`.
-        masked = re.sub(r"(://[^/:@]*:)[^@/]*@", rf"\1{MASK}@", url)
-    return _URL_SECRET_QUERY.sub(rf"\1{MASK}", masked)
+    """A URL's password and secret query parameters as `********`; other text as it is."""
+    return mask_url_passwords(url, MASK) if "://" in url else url
 
 
 def _is_plaintext_secret(key: str, value: object) -> bool:

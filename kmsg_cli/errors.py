@@ -31,14 +31,41 @@ EXIT_UNSUPPORTED = 4
 EXIT_PARTIAL = 5
 EXIT_INTERRUPTED = 130
 
-# `scheme://user:password@host`: a third-party message (libpq's "in URI: ...") may quote a
-# URL whole, password included; an error never shows one.
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?!\*+@)[^@\s/]+(?=@)")
+# `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
+# query parameters (`?password=...`, `&key=...`): a third-party message (libpq's "in URI: ...",
+# httpx's "for url ...") may quote a URL whole; kmsg never shows such a value.
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s]*)@")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:password|passwd|pass|pwd|secret|token|key|apikey|api_key)=)([^&#\s'\"]*)"
+)
 
 
-def mask_url_passwords(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@...` replaced by ****."""
-    return _URL_PASSWORD.sub(r"\1****", text)
+def mask_url_passwords(text: str, mask: str = "****") -> str:
+    """`text` with every URL password and secret query parameter replaced by `mask`."""
+    if "://" not in text and "=" not in text:
+        return text
+
+    def hidden(match: re.Match[str]) -> bool:
+        value = match.group(2)
+        return not value or value == mask or set(value) == {"*"}
+
+    text = _URL_PASSWORD.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}@", text)
+    return _SECRET_QUERY.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}", text)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`): one line, inert on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """`text` for a message: in single quotes, printable, at most `limit` characters."""
+    shown = printable(text)
+    if len(shown) > limit:
+        shown = shown[: limit - 3] + "..."
+    return f"'{shown}'"
 
 
 class KmsgError(Exception):
@@ -57,12 +84,13 @@ class KmsgError(Exception):
         value: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        message = mask_url_passwords(message)
+        # One line, no secrets, whoever raised it (SPEC §10).
+        message = printable(mask_url_passwords(message))
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.hint = mask_url_passwords(hint) if hint else hint
-        self.field = field
+        self.hint = printable(mask_url_passwords(hint)) if hint else hint
+        self.field = printable(field) if field else field
         self.value = mask_url_passwords(value) if value else value
         self.details: dict[str, Any] = dict(details or {})
 

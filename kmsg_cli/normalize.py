@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import Failover, Message, MessageDraft, MessageType, Notice, Recipient
 from kmsg_cli.when import parse_when
 
@@ -70,14 +71,6 @@ _CALLING_CODES = frozenset(
     "992 994 995 996 998".split()
 )
 _PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
-
-
-def _quote(value: str) -> str:
-    """`value` in single quotes, control characters escaped, so messages stay one line."""
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return f"'{shown}'"
 
 
 def _error(code: str, what: str, *, field: str, value: str | None, hint: str) -> InvalidInput:

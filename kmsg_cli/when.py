@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import quoted as _quote
 
 __all__ = ["format_local", "load_zone", "parse_when"]
 
@@ -36,14 +37,6 @@ _UNITS: dict[str, timedelta] = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), timedelta(hours=1)),
     **dict.fromkeys(("d", "day", "days"), timedelta(days=1)),
 }
-
-
-def _quote(value: str) -> str:
-    """`value` in single quotes, control characters escaped, so messages stay one line."""
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return f"'{shown}'"
 
 
 def load_zone(timezone: str, *, field: str = "timezone") -> ZoneInfo:

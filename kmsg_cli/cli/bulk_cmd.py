@@ -14,7 +14,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.send_cmd import check_priority
 from kmsg_cli.cli.stopping import run_until_stopped
-from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
+from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
 HELP = """Send many messages from a CSV file (with a header) or JSON Lines; '-' reads standard input.
 
@@ -68,10 +68,8 @@ def _check_batch_id(value: str | None) -> str | None:
         problem = "contains whitespace or control characters"
     if problem is None:
         return value
-    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise UsageError(
-        f"batch id '{shown}' {problem} (field 'batch-id')",
+        f"batch id {quoted(value, 60)} {problem} (field 'batch-id')",
         code="INVALID_BATCH_ID",
         field="batch-id",
         value=value,

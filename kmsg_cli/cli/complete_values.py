@@ -121,11 +121,10 @@ def failed_job_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
 
 def _database_exists(target: str) -> bool:
     """Completion must not create a SQLite file; PostgreSQL URLs are tried as they are."""
-    lowered = target.lower()
-    if lowered.startswith(("postgresql://", "postgres://")):
-        return True
-    path = target[len("sqlite:///") :] if lowered.startswith("sqlite:///") else target
-    return os.path.isfile(os.path.expanduser(path))
+    from kmsg_cli.store import sqlite_file
+
+    path = sqlite_file(target)
+    return path is None or os.path.isfile(path)
 
 
 def _matching(values: list[str], incomplete: str) -> list[str]:

@@ -9,6 +9,8 @@ import logging
 import re
 import sys
 
+from kmsg_cli.errors import mask_url_passwords
+
 _REDACTED = "<redacted>"
 # `Authorization: HMAC-SHA256 apiKey=..., signature=...` (the whole value), IWINV's `AUTH:` and
 # `secret:` headers; also as `name=value` and as a quoted dict item.
@@ -23,8 +25,6 @@ _PARAM_NAMES = (
 )
 _PARAM = re.compile(rf"(?i)(?<![\w-])((?:{_PARAM_NAMES})=)[^&\s'\",;}}]+")
 _QUOTED_PARAM = re.compile(rf"(?i)((['\"])(?:{_PARAM_NAMES})\2\s*:\s*(['\"]))[^'\"]*")
-# scheme://user:password@host
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)")
 
 
 def redact(text: str) -> str:
@@ -32,7 +32,7 @@ def redact(text: str) -> str:
     text = _HEADER.sub(rf"\1{_REDACTED}", text)
     text = _PARAM.sub(rf"\1{_REDACTED}", text)
     text = _QUOTED_PARAM.sub(rf"\1{_REDACTED}", text)
-    return _URL_PASSWORD.sub(rf"\1{_REDACTED}", text)
+    return mask_url_passwords(text, _REDACTED)
 
 
 class RedactingFilter(logging.Filter):

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kmsg_cli.errors import KmsgError
+from kmsg_cli.errors import KmsgError, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,7 +71,7 @@ class Output:
         text = f"[bold red]error:[/] {_escape(error.code)}: {_escape(error.message)}"
         self.err.print(text, markup=True, highlight=False)
         if error.hint:
-            self.err.print(f"hint: {printable(error.hint)}", markup=False, highlight=False)
+            self.err.print(f"hint: {error.hint}", markup=False, highlight=False)
 
     def result(
         self,
@@ -103,14 +103,3 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(printable(text))
-
-
-def printable(text: str) -> str:
-    """`text` with control characters shown as escapes (`\\x1b`), so that a value typed by
-    the user (or sent by a provider) cannot move the cursor or recolour the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )

@@ -223,12 +223,6 @@ def _job_data(job: Job) -> dict[str, Any]:
     }
 
 
-def _shown(value: str) -> str:
-    """A value typed by the user, control characters escaped: an error line stays one line
-    and cannot drive the terminal (`\\x1b[...`)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
-
-
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -241,7 +235,7 @@ def _check_status(status: str | None) -> str | None:
     value = status.lower()
     if value not in JOB_STATUSES:
         raise InvalidInput(
-            f"unknown job status '{_shown(status)}' (field 'status')",
+            f"unknown job status '{status}' (field 'status')",
             code="INVALID_STATUS",
             field="status",
             value=status,
@@ -405,7 +399,7 @@ def retry(
             job = found.get(job_id)
             if job is None:
                 raise InvalidInput(
-                    f"no job with id '{_shown(job_id)}'", code="NOT_FOUND", field="id", value=job_id
+                    f"no job with id '{job_id}'", code="NOT_FOUND", field="id", value=job_id
                 )
             if job.status in ("completed", "processing"):
                 refused.append(job_id)

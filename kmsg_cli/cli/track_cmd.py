@@ -290,7 +290,7 @@ def show(
     row = runtime.store().get_tracking(message_id)
     if row is None:
         raise InvalidInput(
-            f"no tracking row for message id '{_shown(message_id)}'",
+            f"no tracking row for message id '{message_id}'",
             code="NOT_FOUND",
             field="id",
             value=message_id,
@@ -311,12 +311,6 @@ def show(
             )
 
     runtime.out.result(data, render)
-
-
-def _shown(value: str) -> str:
-    """A value typed by the user, control characters escaped: an error line stays one line
-    and cannot drive the terminal (`\\x1b[...`)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in value)
 
 
 def _check_provider(runtime: Runtime, provider: str | None) -> None:
@@ -407,7 +401,7 @@ def list_rows(
     for value in statuses:
         if value not in STATUSES:
             raise InvalidInput(
-                f"unknown status '{_shown(value)}' (field 'status')",
+                f"unknown status '{value}' (field 'status')",
                 code="INVALID_STATUS",
                 field="status",
                 value=value,

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import re
 
-from kmsg_cli.errors import StoreError
+from kmsg_cli.errors import StoreError, mask_url_passwords
 from kmsg_cli.store.base import Store
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
-_SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])password=)[^&#]*")
 
 
 def open_store(target: str | os.PathLike[str], *, pool_size: int | None = None) -> Store:
@@ -82,27 +81,7 @@ def _sqlite_path(target: str) -> str:
 
 def describe_target(target: str | os.PathLike[str]) -> str:
     """A target for display, with any password masked (`postgresql://user:****@host/db`)."""
-    text = os.fspath(target)
-    match = _SCHEME.match(text)
-    if match is None:
-        return text
-    # Edit the text in place rather than re-assembling it: urlunsplit would turn
-    # sqlite:////abs into sqlite://abs.
-    start = match.end()
-    end = len(text)
-    for stop in "/?#":
-        found = text.find(stop, start)
-        if found != -1:
-            end = min(end, found)
-    netloc = text[start:end]
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:****@{host}"
-    rest = text[end:]
-    query_at = rest.find("?")
-    if query_at != -1:
-        rest = rest[:query_at] + _SECRET_QUERY.sub(r"\1****", rest[query_at:])
-    return text[:start] + netloc + rest
+    return mask_url_passwords(os.fspath(target))
 
 
 def sqlite_file(target: str | os.PathLike[str]) -> str | None:
