@@ -824,7 +824,7 @@ def test_stop_unblocks_a_hanging_request() -> None:
 
 
 def test_standalone_entry_point() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root)}
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.iwinv", "--port", "0", "--latency-ms", "1"],

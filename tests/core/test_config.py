@@ -37,7 +37,7 @@ from kmsg_cli.config import (
 from kmsg_cli.errors import ConfigError
 from kmsg_cli.models import MessageType
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SENTINEL = "s3cr3t-SENTINEL-value"
 
 TWO_PROFILES = """

@@ -22,7 +22,7 @@ from kmsg_cli.store import describe_target, open_store
 from kmsg_cli.store.base import Store, dump_json, load_json
 from kmsg_cli.store.sqlite import SqliteStore
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOW = 1_700_000_000_000
 
 

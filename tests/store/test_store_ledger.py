@@ -19,7 +19,7 @@ import pytest
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store.sqlite import SqliteStore, claim_statement
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOW = 1_700_000_000_000
 LEASE = 300_000
 OWNER = {"host": "host-a", "pid": 4242, "started": NOW - 5_000}

@@ -6,7 +6,7 @@ or one of kmsg's typed errors (`KmsgError` subclasses), never another exception.
 
 Profiles (registered at the end of tests/conftest.py):
 - default `HYPOTHESIS_PROFILE=ci`: derandomized (reproducible) and sized for CI;
-- `HYPOTHESIS_PROFILE=long pytest tests/test_properties*.py`: 20x the examples of every test.
+- `HYPOTHESIS_PROFILE=long pytest tests/core/test_properties*.py`: 20x the examples of every test.
 
 Companion files: test_properties_input.py (CSV/JSONL rows, TOML config) and
 test_properties_providers.py (every provider's answer parsing).

@@ -22,7 +22,7 @@ from kmsg_cli.store import open_store
 from kmsg_cli.store.base import Store
 from kmsg_cli.tracking import Tracker
 from tests.conftest import Run
-from tests.test_store_contract import postgres_schema
+from tests.store.test_store_contract import postgres_schema
 
 OWNER = {"host": "host-a", "pid": 4242, "started": 1, "run": "r"}
 

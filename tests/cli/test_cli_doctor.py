@@ -1,6 +1,6 @@
 """`kmsg providers doctor` against the fake IWINV and Aligo servers, good keys and bad.
 
-(SOLAPI's doctor cases live in tests/test_cli_solapi.py.) The doctor must authenticate with a
+(SOLAPI's doctor cases live in tests/cli/test_cli_solapi.py.) The doctor must authenticate with a
 cheap call, print PASS/FAIL/SKIP/WARN lines with a `next:` hint each, exit 2 when a blocker
 fails, and say the same in `--json`.
 """

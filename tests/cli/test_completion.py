@@ -18,7 +18,7 @@ import pytest
 from kmsg_cli.cli.completion import FILE_NAMES, Shell, script, split_line
 from tests.conftest import Run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPLETIONS = ROOT / "completions"
 BIN = Path(sys.executable).parent
 KMSG = shutil.which("kmsg", path=str(BIN)) or "kmsg"

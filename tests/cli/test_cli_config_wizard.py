@@ -26,7 +26,7 @@ from kmsg_cli import config as cfg
 from kmsg_cli.cli import wizard
 from tests.conftest import Run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-SENTINEL-0123456789"
 
 

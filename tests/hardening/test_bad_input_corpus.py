@@ -6,7 +6,7 @@ checks: the exit code; exactly one `error: CODE: message` line on stderr (plus a
 traceback; nothing half-sent (the tracking rows and jobs added are exactly the expected ones:
 none for a refused command); and that `kmsg db check` passes on the database afterwards.
 
-tests/test_cli_bad_input.py and tests/test_cli_send_many.py cover the basic cases; this file
+tests/cli/test_cli_bad_input.py and tests/cli/test_cli_send_many.py cover the basic cases; this file
 extends them. Entries that kmsg still gets wrong in files owned by others are
 `xfail(strict=True)` with the fix in the reason.
 """

@@ -22,7 +22,7 @@ import pytest
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store.sqlite import SqliteStore, tracking_claim_statement
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOW = 1_700_000_000_000
 LEASE = 60_000
 DAY = 86_400_000
