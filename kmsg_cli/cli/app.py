@@ -22,6 +22,7 @@ from kmsg_cli.cli import (
     send_cmd,
     track_cmd,
 )
+from kmsg_cli.cli.help import KmsgCommand
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
 
@@ -114,12 +115,10 @@ def root(
     setup_logging(verbose, quiet=quiet)
 
 
-app.command(
-    "send",
-    help=send_cmd.HELP,
-    no_args_is_help=True,
-)(send_cmd.send)
-app.command("send-many", help=bulk_cmd.HELP, no_args_is_help=True)(bulk_cmd.send_many)
+app.command("send", cls=KmsgCommand, help=send_cmd.HELP, no_args_is_help=True)(send_cmd.send)
+app.command("send-many", cls=KmsgCommand, help=bulk_cmd.HELP, no_args_is_help=True)(
+    bulk_cmd.send_many
+)
 app.add_typer(track_cmd.app, name="track")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(config_cmd.app, name="config")
@@ -142,7 +141,7 @@ Completes commands, options and values: profile names, provider ids of the activ
 """  # noqa: E501
 
 
-@app.command("completions", help=COMPLETIONS_HELP, no_args_is_help=True)
+@app.command("completions", cls=KmsgCommand, help=COMPLETIONS_HELP, no_args_is_help=True)
 def completions(
     shell: Annotated[completion.Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:
