@@ -15,17 +15,18 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _commands() -> list[tuple[str, ...]]:
+    """Every leaf command, groups built on demand included (as `kmsg --help` lists them)."""
     import typer.main
 
-    group = typer.main.get_command(app)
-    found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            found.extend((name, sub) for sub in subcommands)
-        else:
-            found.append((name,))
-    return sorted(found)
+    from kmsg_cli.cli.framework import walk
+
+    tree = walk(typer.main.get_command(app))
+    return sorted(path for path, command in tree if path and not hasattr(command, "commands"))
+
+
+def test_every_group_is_listed() -> None:
+    groups = {command[0] for command in _commands() if len(command) == 2}
+    assert groups == {"config", "db", "providers", "queue", "track"}
 
 
 @pytest.mark.parametrize("command", _commands(), ids=" ".join)

@@ -10,7 +10,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.help import KmsgTyper
+from kmsg_cli.cli.framework import KmsgTyper
 
 if TYPE_CHECKING:
     from pathlib import Path

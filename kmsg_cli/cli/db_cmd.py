@@ -9,7 +9,7 @@ import typer
 
 from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.help import KmsgTyper
+from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:

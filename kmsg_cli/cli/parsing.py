@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from kmsg_cli.cli.help import KmsgGroup
+from kmsg_cli.cli.framework import KmsgGroup
 
 GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
 GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})

@@ -11,7 +11,6 @@ rich is imported only to draw a table.
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +19,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from kmsg_cli.errors import KmsgError, UsageError, printable
-from kmsg_cli.when import TimeView
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from kmsg_cli.cli.output import Output
     from kmsg_cli.cli.runtime import Runtime
+    from kmsg_cli.when import TimeView
 
 FORMATS = ("table", "tsv", "csv", "json")
 Kind = Literal["text", "time", "int", "bool", "list", "json", "error"]
@@ -229,6 +228,8 @@ class View:
         names = self.shown
         stream = sys.stdout
         if self.format == "csv":
+            import csv
+
             writer = csv.writer(stream, lineterminator="\n")
             if self.header:
                 writer.writerow(names)

@@ -11,7 +11,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.help import KmsgTyper
+from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
 

@@ -142,16 +142,10 @@ def cli_commands() -> list[str]:
     import typer
 
     from kmsg_cli.cli.app import app
+    from kmsg_cli.cli.framework import walk
 
-    def walk(command: Any, prefix: tuple[str, ...]) -> Iterator[str]:
-        children = getattr(command, "commands", None)
-        if children is None:
-            yield " ".join(prefix)
-            return
-        for name, child in children.items():
-            yield from walk(child, (*prefix, name))
-
-    return sorted(walk(typer.main.get_command(app), ()))
+    tree = walk(typer.main.get_command(app))
+    return sorted(" ".join(path) for path, command in tree if not hasattr(command, "commands"))
 
 
 COMMANDS = cli_commands()
