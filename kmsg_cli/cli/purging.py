@@ -98,7 +98,7 @@ def carry_out(
     if not yes:
         if not _stdin_is_terminal():
             raise UsageError(
-                f"{command} deletes {plan.total:,} rows for good and asks first, but there is "
+                f"{command} deletes {_rows(plan.total)} for good and asks first, but there is "
                 "no terminal to ask on (field 'yes')",
                 code="CONFIRMATION_REQUIRED",
                 field="yes",
@@ -125,11 +125,15 @@ def _confirmed(runtime: Runtime, lines: list[str], total: int) -> bool:
     err = runtime.out.err
     for line in lines:
         err.print(line, markup=False, highlight=False)
-    err.print(f"Delete these {total:,} rows? This cannot be undone. [y/N] ", end="", markup=False)
+    err.print(f"Delete {_rows(total)}? This cannot be undone. [y/N] ", end="", markup=False)
     answer = sys.stdin.readline()
     if not answer:  # end of input: no answer is no
         err.print("", markup=False)
     return answer.strip().lower() in ("y", "yes")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 def _stdin_is_terminal() -> bool:

@@ -103,8 +103,10 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
     data = {"queued": len(rows), "profile": profile.name, "jobs": rows}
 
     def render(console: Console) -> None:
-        for row, job in zip(rows, jobs, strict=True):
+        for row, item, job in zip(rows, planned, jobs, strict=True):
             when = "at " + times.human(job.process_at) if row["deferred"] else "now"
+            if item.message.scheduled_at and not row["deferred"]:
+                when += f", scheduled for {times.human(item.message.scheduled_at)}"
             console.print(
                 f"queued {row['to']}  {row['type']}  via {row['provider_id']}  ({when})  "
                 f"id {row['job_id']}",

@@ -328,3 +328,60 @@ def test_zsh_function_hands_candidates_to_describe(tmp_path: Path) -> None:
     assert lines[:5] == ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
     assert lines[5].startswith("track:Check delivery status")
     assert lines[6] == "FILES"
+
+
+def test_bash_completes_an_id_right_after_its_colon(run: Run, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "x", "--id", "m:a").exit_code == 0
+    # bash's word under the cursor is ":" itself; the answer is what follows it
+    found = bash_complete(f"kmsg --db {run.db} track show m:", tmp_path)
+    assert found == ["a"]
+
+
+def _typed_in_bash(line: str, cwd: Path) -> str:
+    """The command line after typing `line` and <Tab> in an interactive bash on a terminal."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    env = _env(PS1="$ ", INPUTRC="/dev/null", TERM="dumb")
+    proc = subprocess.Popen(
+        ["bash", "--norc", "--noprofile", "-i"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    os.close(slave)
+
+    def read_until(marker: bytes, timeout: float = 30.0) -> bytes:
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                seen += os.read(master, 4096)
+        return seen
+
+    try:
+        os.write(master, f"source {COMPLETIONS / 'kmsg.bash'}; echo READY\n".encode())
+        read_until(b"READY\r\n")
+        os.write(master, line.encode() + b"\t")
+        time.sleep(3)  # bash runs kmsg for the candidates
+        # Ctrl-A, then print the edited line between markers instead of running it
+        os.write(master, b"\x01echo '<<'\x05'>>'\n")
+        shown = read_until(b">>\r\n").decode(errors="replace")
+        os.write(master, b"exit\n")
+    finally:
+        proc.wait(timeout=30)
+        os.close(master)
+    return shown.rsplit("<<", 1)[1].split(">>", 1)[0]
+
+
+def test_interactive_bash_completes_an_id_after_its_colon_once(run: Run, tmp_path: Path) -> None:
+    to = "010-1234-5678,010-9876-5432"
+    assert run("send", "--to", to, "--text", "x", "--id", "m").exit_code == 0
+    line = f"kmsg --db {run.db} track show "
+    assert _typed_in_bash(line + "m:", tmp_path) == line + "m:010"
+    assert _typed_in_bash(line + "m:0101", tmp_path) == line + "m:01012345678 "
