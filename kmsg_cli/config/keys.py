@@ -18,13 +18,13 @@ HIDDEN = "<hidden>"
 
 _ENV_REF = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_SECRET_WORDS = ("secret", "password", "token")
+SECRET_WORDS = ("secret", "password", "token")
 
 
 def is_secret_key(name: str) -> bool:
     """True for setting names whose values must never be shown."""
     lowered = name.lower()
-    return lowered in SECRET_SETTINGS or any(word in lowered for word in _SECRET_WORDS)
+    return lowered in SECRET_SETTINGS or any(word in lowered for word in SECRET_WORDS)
 
 
 def env_reference(value: object) -> str | None:
