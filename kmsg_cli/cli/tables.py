@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.when import TimeView
 
-FORMATS = ("table", "tsv", "csv", "json")
+FORMATS = ("table", "tsv", "csv", "json")  # = config.model.OUTPUT_FORMATS, cheap to import
 Kind = Literal["text", "time", "int", "bool", "list", "json", "error"]
 OUTPUT_PANEL = "Output"
 
@@ -314,8 +314,7 @@ def view(
 
 def configured_format(runtime: Runtime) -> str | None:
     """The `format` setting of the profile (or the file's top level), if any."""
-    setting = getattr(runtime.profile(), "format", None)
-    return check_format(setting, field_name="format") if isinstance(setting, str) else None
+    return runtime.profile().output_format
 
 
 def _stdout_is_terminal() -> bool:

@@ -20,6 +20,8 @@ SANDBOX = "sandbox"
 STRATEGIES = ("first", "round_robin")
 DEFAULT_TIMEZONE = "Asia/Seoul"
 DEFAULT_AUTO_LMS_BYTES = 90
+OUTPUT_FORMATS = ("table", "tsv", "csv", "json")
+"""Values of the `format` setting: how listings print (docs/cli.md, "Output formats")."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Profile:
     strategy: str
     providers: Mapping[str, ProviderConfig]
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    output_format: str | None = None  # `format`: None = a table on a terminal, TSV in a pipe
 
 
 BUILTIN_SANDBOX = Profile(

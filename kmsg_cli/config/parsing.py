@@ -24,6 +24,7 @@ from kmsg_cli.config.keys import (
 from kmsg_cli.config.model import (
     DEFAULT_AUTO_LMS_BYTES,
     DEFAULT_TIMEZONE,
+    OUTPUT_FORMATS,
     STRATEGIES,
     Profile,
     ProviderConfig,
@@ -37,6 +38,7 @@ from kmsg_cli.when import parse_duration
 PROFILE_KEYS = (
     "db",
     "timezone",
+    "format",
     "auto_lms_bytes",
     "default_provider",
     "routing",
@@ -61,6 +63,14 @@ def check_timezone(name: Any, key_path: str) -> ConfigError | None:
         hint = f"did you mean '{guess}'?" if guess else "use a name such as 'Asia/Seoul'"
         return invalid_setting(key_path, name, "is not a known IANA time zone", hint)
     return None
+
+
+def check_output_format(value: Any, key_path: str) -> ConfigError | None:
+    """INVALID_SETTING unless `value` is one of OUTPUT_FORMATS (or absent)."""
+    if value is None or (isinstance(value, str) and value in OUTPUT_FORMATS):
+        return None
+    hint = "one of: " + ", ".join(OUTPUT_FORMATS)
+    return invalid_setting(key_path, value, "is not an output format", hint)
 
 
 def parse_profile(
@@ -91,6 +101,10 @@ def parse_profile(
     timezone = table.get("timezone", DEFAULT_TIMEZONE)
     if (tz_error := check_timezone(timezone, join_key(base, "timezone"))) is not None:
         errors.append(tz_error)
+
+    output_format = table.get("format")
+    if (format_error := check_output_format(output_format, join_key(base, "format"))) is not None:
+        errors.append(format_error)
 
     auto_lms = table.get("auto_lms_bytes", DEFAULT_AUTO_LMS_BYTES)
     if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 90:
@@ -141,6 +155,7 @@ def parse_profile(
         strategy=strategy,
         providers=MappingProxyType(providers),
         tracking=tracking,
+        output_format=output_format,
     )
     return profile, providers
 

@@ -303,3 +303,44 @@ def test_since_without_a_unit_is_refused_with_a_hint(run: Run) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: INVALID_TIME: '24' has no unit (field 'since')")
     assert "hint: did you mean 24d?" in result.stderr
+
+
+# -- the `format` setting -------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "kmsg.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_the_format_setting_is_the_default_and_a_flag_wins(run: Run, tmp_path: Path) -> None:
+    from kmsg_cli.cli.tables import FORMATS
+    from kmsg_cli.config.model import OUTPUT_FORMATS
+
+    assert FORMATS == OUTPUT_FORMATS
+    _seed(run)
+    top = _config(tmp_path, 'format = "csv"\n')
+    rows = list(csv.reader(io.StringIO(run("--config", top, "providers", "list").stdout)))
+    assert rows[0] == ["id", "type", "types", "scheduling", "status_lookup", "notes"]
+    assert (
+        rows[1][:2] == ["mock", "mock"] and rows[1][5] == "default, simulated: nothing is delivered"
+    )
+    profile = _config(
+        tmp_path,
+        'format = "csv"\ndefault_profile = "ops"\n[profiles.ops]\nformat = "json"\n'
+        '[profiles.ops.providers.mock]\ntype = "mock"\n',
+    )
+    listed = run("--config", profile, "queue", "list")
+    assert json.loads(listed.stdout)["data"]["jobs"]
+    flagged = run("--config", profile, "queue", "list", "--format", "tsv", "--no-header")
+    assert len(flagged.stdout.splitlines()) == 2 and "\t" in flagged.stdout
+
+
+def test_a_bad_format_setting_names_its_key(run: Run, tmp_path: Path) -> None:
+    path = _config(tmp_path, 'format = "xlsx"\n')
+    result = run("--config", path, "queue", "list")
+    assert result.exit_code == 2
+    assert "format" in result.stderr and "'xlsx'" in result.stderr
+    assert "table, tsv, csv, json" in result.stderr
