@@ -4,6 +4,7 @@ README starts with the two commands that work on a fresh machine."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -45,3 +46,26 @@ def test_readme_starts_with_the_two_commands() -> None:
     blocks = README.split("```")
     assert "pip install -e . && kmsg send --to 010-1234-5678" in blocks[1]
     assert "pip install -e '.[test]' && pytest" in blocks[3]
+
+
+def _listings() -> list[tuple[str, Any]]:
+    from kmsg_cli.cli import db_cmd, providers_cmd, queue_cmd, track_cmd
+
+    return [
+        ("track list", track_cmd.TRACKING),
+        ("queue list", queue_cmd.JOBS),
+        ("queue stats", queue_cmd.STATS),
+        ("providers list", providers_cmd.PROVIDERS),
+        ("db check", db_cmd.CHECKS),
+    ]
+
+
+@pytest.mark.parametrize(("command", "listing"), _listings(), ids=[c for c, _ in _listings()])
+def test_docs_cli_lists_the_fields_of_every_listing(command: str, listing: Any) -> None:
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    row = next(line for line in cli_doc.splitlines() if line.startswith(f"| `{command}` | `"))
+    key, fields_cell = (cell.strip() for cell in row.strip("|").split("|")[1:3])
+    assert key == f"`{listing.key}`"
+    names = [name.strip() for name in fields_cell.split(",")]
+    assert sorted(name.rstrip("*") for name in names) == sorted(listing.names())
+    assert [name.rstrip("*") for name in names if name.endswith("*")] == list(listing.default)
