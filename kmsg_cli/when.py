@@ -81,14 +81,17 @@ def _stamp(local: datetime) -> str:
 
 
 def _invalid_time(
-    value: str, field: str, reason: str = "is not a time kmsg understands"
+    value: str,
+    field: str,
+    reason: str = "is not a time kmsg understands",
+    hint: str = _FORMS_HINT,
 ) -> InvalidInput:
     return InvalidInput(
         f"{_quote(value)} {reason} (field '{field}')",
         code="INVALID_TIME",
         field=field,
         value=value,
-        hint=_FORMS_HINT,
+        hint=hint,
     )
 
 
@@ -214,18 +217,23 @@ def parse_typed_duration(value: str, *, field: str, suggest: str = "d") -> int:
     """
     text = value.strip()
     if _BARE_NUMBER.fullmatch(text):
-        raise InvalidInput(
-            f"'{text}' has no unit (field '{field}')",
-            code="INVALID_DURATION",
-            field=field,
-            value=value,
-            hint=f"did you mean {text}{suggest}? {DURATION_UNITS_HINT}",
-        )
+        raise _no_unit(value, field, "INVALID_DURATION", f"{text}{suggest}", DURATION_UNITS_HINT)
     try:
         return parse_duration(text, field=field)
     except InvalidInput as error:
         error.hint = DURATION_UNITS_HINT
         raise
+
+
+def _no_unit(value: str, field: str, code: str, suggestion: str, forms: str) -> InvalidInput:
+    """A bare number where a duration belongs: name it, suggest it with a unit."""
+    return InvalidInput(
+        f"'{value.strip()}' has no unit (field '{field}')",
+        code=code,
+        field=field,
+        value=value,
+        hint=f"did you mean {suggestion}? {forms}",
+    )
 
 
 def check_seconds(value: float | None, *, field: str) -> float | None:
@@ -264,13 +272,7 @@ def parse_moment(
         now = now.replace(tzinfo=UTC)
     text = value.strip()
     if _BARE_NUMBER.fullmatch(text):
-        raise InvalidInput(
-            f"'{text}' has no unit (field '{field}')",
-            code="INVALID_TIME",
-            field=field,
-            value=value,
-            hint=f"did you mean {text}d? {_MOMENT_HINT}",
-        )
+        raise _no_unit(value, field, "INVALID_TIME", f"{text}d", _MOMENT_HINT)
     if _DATE.fullmatch(text):
         try:
             day = datetime.strptime(text, "%Y-%m-%d")
@@ -304,13 +306,7 @@ def _to_utc(moment: datetime, value: str, field: str) -> datetime:
 def _moment_error(
     value: str, field: str, reason: str = "is not a time kmsg understands"
 ) -> InvalidInput:
-    return InvalidInput(
-        f"{_quote(value)} {reason} (field '{field}')",
-        code="INVALID_TIME",
-        field=field,
-        value=value,
-        hint=_MOMENT_HINT,
-    )
+    return _invalid_time(value, field, reason, hint=_MOMENT_HINT)
 
 
 Moment = datetime | int | None

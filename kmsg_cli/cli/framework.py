@@ -45,7 +45,20 @@ def _keep_typed_values(command: Any, ctx: Any) -> None:
         setattr(param, "process_value", _typed_as_is)  # noqa: B010
 
 
-class KmsgCommand(TyperCommand):
+class _KmsgParsing:
+    """What commands and groups share: --help without a placeholder, completion-time parsing."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help_option(super().get_help_option(ctx))  # type: ignore[misc]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:
+            _keep_typed_values(self, ctx)
+        parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
+        return parsed
+
+
+class KmsgCommand(_KmsgParsing, TyperCommand):
     """A command whose help ends with the global options."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -57,16 +70,8 @@ class KmsgCommand(TyperCommand):
                 # The metavar (FILE, ID) says it all; Typer would add `<str>` beside it.
                 setattr(param, "display_type_rich", _no_type)  # noqa: B010
 
-    def get_help_option(self, ctx: Any) -> Any:
-        return _plain_help_option(super().get_help_option(ctx))
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if ctx.resilient_parsing:
-            _keep_typed_values(self, ctx)
-        return super().parse_args(ctx, args)
-
-
-class KmsgGroup(TyperGroup):
+class KmsgGroup(_KmsgParsing, TyperGroup):
     """A group of sub-commands (`kmsg queue`); its help names the global options too."""
 
     mention_globals = True
@@ -77,14 +82,6 @@ class KmsgGroup(TyperGroup):
         if self.mention_globals and kwargs.get("epilog") is None:
             kwargs["epilog"] = GLOBAL_OPTIONS_NOTE
         super().__init__(*args, **kwargs)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        return _plain_help_option(super().get_help_option(ctx))
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if ctx.resilient_parsing:
-            _keep_typed_values(self, ctx)
-        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)

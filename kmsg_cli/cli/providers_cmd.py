@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import ProviderFilter
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,15 +95,7 @@ def list_providers(
 @reports_errors
 def balance(
     ctx: typer.Context,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only this provider id.",
-            autocompletion=cv.provider_ids,
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
 ) -> None:
     """Show the remaining balance of the providers that report one.
 

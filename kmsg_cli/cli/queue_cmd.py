@@ -11,6 +11,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -31,8 +32,6 @@ app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger
 
 JOB_STATUSES = ("pending", "processing", "completed", "failed")
 MAX_LEASE_MS = 7 * 86_400_000
-MAX_LIST = 1_000_000  # jobs a listing shows at most (and what the database takes as LIMIT)
-FILTERS = "Filters"
 
 JOBS = tables.Listing(
     fields=tables.fields(
@@ -288,26 +287,8 @@ def list_jobs(
             rich_help_panel=FILTERS,
         ),
     ] = None,
-    message_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Only this message type.",
-            autocompletion=cv.message_types,
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only jobs routed to this provider.",
-            autocompletion=cv.provider_ids,
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
+    message_type: TypeFilter = None,
+    provider: ProviderFilter = None,
     batch: Annotated[
         str | None,
         typer.Option(
@@ -323,15 +304,7 @@ def list_jobs(
             "--error", metavar="CODE", help="Failed with this error code.", rich_help_panel=FILTERS
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        typer.Option(
-            "--limit",
-            metavar="N",
-            help="Show at most N jobs (newest first).",
-            rich_help_panel=FILTERS,
-        ),
-    ] = 50,
+    limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,
     no_header: tables.NoHeaderOpt = False,
     fields: tables.FieldsOpt = None,
@@ -348,20 +321,14 @@ def list_jobs(
     """
     runtime = runtime_of(ctx)
     view = tables.view(runtime, JOBS, format=output_format, no_header=no_header, fields=fields)
-    if limit > MAX_LIST:
-        raise UsageError(
-            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
-            code="INVALID_LIMIT",
-            field="limit",
-            value=str(limit),
-        )
+    limit = list_limit(limit)
     jobs = runtime.store().list_jobs(
         status=_check_status(status),
         message_type=message_type.upper() if message_type else None,
         provider_id=provider,
         batch=batch,
         error_code=error,
-        limit=max(1, limit),
+        limit=limit,
     )
     rows = [_job_data(job) for job in jobs]
     view.emit(rows, after=[f"{len(rows)} job(s)"])

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.when import TimeView
 
-FORMATS = ("table", "tsv", "csv", "json")  # = config.model.OUTPUT_FORMATS, cheap to import
+FORMATS = ("table", "tsv", "csv", "json")  # = config.keys.OUTPUT_FORMATS, cheap to import
 Kind = Literal["text", "time", "int", "bool", "list", "json", "error"]
 OUTPUT_PANEL = "Output"
 

@@ -12,6 +12,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
 
@@ -26,8 +27,6 @@ app = KmsgTyper(
 
 STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
 MAX_INTERVAL_MS = 86_400_000
-MAX_LIST = 1_000_000  # rows a listing shows at most (and what the database takes as LIMIT)
-FILTERS = "Filters"
 
 TRACKING = tables.Listing(
     fields=tables.fields(
@@ -122,15 +121,7 @@ def run_once(
     limit: Annotated[
         int, typer.Option("--limit", metavar="N", help="Check at most N rows.")
     ] = 100_000,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only rows of this provider.",
-            autocompletion=cv.provider_ids,
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
     max_seconds: Annotated[
         float | None,
         typer.Option(
@@ -200,15 +191,7 @@ def watch(
             "--interval", metavar="DURATION", help="Time between passes, with a unit: 5s, 1m."
         ),
     ] = "5s",
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only rows of this provider.",
-            autocompletion=cv.provider_ids,
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
     max_passes: Annotated[
         int | None,
         typer.Option("--max-passes", metavar="N", help="Stop after N passes.", hidden=True),
@@ -430,26 +413,8 @@ def list_rows(
             rich_help_panel=FILTERS,
         ),
     ] = None,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only messages sent through this provider.",
-            autocompletion=cv.provider_ids,
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
-    message_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Only this message type (SMS, LMS, ALIMTALK, ...).",
-            autocompletion=cv.message_types,
-            rich_help_panel=FILTERS,
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
+    message_type: TypeFilter = None,
     to: Annotated[
         str | None,
         typer.Option(
@@ -475,15 +440,7 @@ def list_rows(
             rich_help_panel=FILTERS,
         ),
     ] = None,
-    limit: Annotated[
-        int,
-        typer.Option(
-            "--limit",
-            metavar="N",
-            help="Show at most N rows (newest first).",
-            rich_help_panel=FILTERS,
-        ),
-    ] = 50,
+    limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,
     no_header: tables.NoHeaderOpt = False,
     fields: tables.FieldsOpt = None,
@@ -524,15 +481,9 @@ def list_rows(
         "since_ms": _moment(since, runtime, "since"),
         "until_ms": _moment(until, runtime, "until"),
     }
-    if limit > MAX_LIST:
-        raise UsageError(
-            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
-            code="INVALID_LIMIT",
-            field="limit",
-            value=str(limit),
-        )
+    limit = list_limit(limit)
     store = runtime.store()
-    rows = [_row_data(r) for r in store.list_tracking(**filters, limit=max(1, limit))]
+    rows = [_row_data(r) for r in store.list_tracking(**filters, limit=limit)]
     counts = store.count_tracking_by_status(**filters)
     if "FAILED" in statuses:
         _point_to_failed_jobs(runtime)

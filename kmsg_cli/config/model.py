@@ -20,8 +20,6 @@ SANDBOX = "sandbox"
 STRATEGIES = ("first", "round_robin")
 DEFAULT_TIMEZONE = "Asia/Seoul"
 DEFAULT_AUTO_LMS_BYTES = 90
-OUTPUT_FORMATS = ("table", "tsv", "csv", "json")
-"""Values of the `format` setting: how listings print (docs/cli.md, "Output formats")."""
 
 
 @dataclass(frozen=True)

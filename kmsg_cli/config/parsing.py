@@ -14,6 +14,7 @@ from typing import Any
 
 from kmsg_cli.config.keys import (
     Report,
+    check_output_format,
     closest,
     config_error,
     invalid_setting,
@@ -24,7 +25,6 @@ from kmsg_cli.config.keys import (
 from kmsg_cli.config.model import (
     DEFAULT_AUTO_LMS_BYTES,
     DEFAULT_TIMEZONE,
-    OUTPUT_FORMATS,
     STRATEGIES,
     Profile,
     ProviderConfig,
@@ -63,14 +63,6 @@ def check_timezone(name: Any, key_path: str) -> ConfigError | None:
         hint = f"did you mean '{guess}'?" if guess else "use a name such as 'Asia/Seoul'"
         return invalid_setting(key_path, name, "is not a known IANA time zone", hint)
     return None
-
-
-def check_output_format(value: Any, key_path: str) -> ConfigError | None:
-    """INVALID_SETTING unless `value` is one of OUTPUT_FORMATS (or absent)."""
-    if value is None or (isinstance(value, str) and value in OUTPUT_FORMATS):
-        return None
-    hint = "one of: " + ", ".join(OUTPUT_FORMATS)
-    return invalid_setting(key_path, value, "is not an output format", hint)
 
 
 def parse_profile(

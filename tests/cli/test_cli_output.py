@@ -317,7 +317,7 @@ def _config(tmp_path: Path, text: str) -> str:
 
 def test_the_format_setting_is_the_default_and_a_flag_wins(run: Run, tmp_path: Path) -> None:
     from kmsg_cli.cli.tables import FORMATS
-    from kmsg_cli.config.model import OUTPUT_FORMATS
+    from kmsg_cli.config.keys import OUTPUT_FORMATS
 
     assert FORMATS == OUTPUT_FORMATS
     _seed(run)

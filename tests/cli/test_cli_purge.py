@@ -113,28 +113,43 @@ def test_an_age_without_a_unit_is_refused_with_a_hint(
 # -- a real process, with and without a terminal ------------------------------------------------
 
 
-def test_on_a_terminal_yes_at_the_prompt_deletes(run: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "answer", "shown", "left"),
+    [
+        (
+            ("db", "purge", "--older-than", "90d"),
+            "y",
+            [
+                " KST (older than 90d):",
+                "Delete 4 rows? This cannot be undone. [y/N]",
+                "deleted 3 from kmsg_delivery_tracking, 1 from kmsg_jobs",
+            ],
+            (0, 1),
+        ),
+        (
+            ("queue", "purge", "--older-than", "30d"),
+            "n",
+            ["kmsg_jobs", "Delete 1 row? This cannot be undone. [y/N]", "nothing deleted"],
+            (3, 2),
+        ),
+    ],
+    ids=["yes deletes", "anything else keeps"],
+)
+def test_on_a_terminal_it_asks_first(
+    run: Run,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    answer: str,
+    shown: list[str],
+    left: tuple[int, int],
+) -> None:
     _history(run)
     env = terminal.environment(tmp_path / "home")
-    code, output = terminal.on_terminal(
-        ["--db", str(run.db), "db", "purge", "--older-than", "90d"], env, answer="y"
-    )
+    code, output = terminal.on_terminal(["--db", str(run.db), *args], env, answer=answer)
     assert code == 0, output
-    assert "kmsg_delivery_tracking" in output and " KST (older than 90d):" in output
-    assert "Delete 4 rows? This cannot be undone. [y/N]" in output
-    assert "deleted 3 from kmsg_delivery_tracking, 1 from kmsg_jobs" in output
-    assert _counts(run) == (0, 1)
-
-
-def test_on_a_terminal_anything_but_yes_keeps_everything(run: Run, tmp_path: Path) -> None:
-    _history(run)
-    env = terminal.environment(tmp_path / "home")
-    code, output = terminal.on_terminal(
-        ["--db", str(run.db), "queue", "purge", "--older-than", "30d"], env, answer="n"
-    )
-    assert code == 0, output
-    assert "Delete 1 row?" in output and "nothing deleted" in output
-    assert _counts(run) == (3, 2)
+    for text in shown:
+        assert text in output
+    assert _counts(run) == left
 
 
 def test_in_a_pipe_without_yes_it_refuses(run: Run, tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from kmsg_cli.cli.completion import FILE_NAMES, Shell, script, split_line
+from tests.cli.terminal import Pty
 from tests.conftest import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -339,43 +341,20 @@ def test_bash_completes_an_id_right_after_its_colon(run: Run, tmp_path: Path) ->
 
 def _typed_in_bash(line: str, cwd: Path) -> str:
     """The command line after typing `line` and <Tab> in an interactive bash on a terminal."""
-    import pty
-    import select
-    import time
-
-    master, slave = pty.openpty()
     env = _env(PS1="$ ", INPUTRC="/dev/null", TERM="dumb")
-    proc = subprocess.Popen(
-        ["bash", "--norc", "--noprofile", "-i"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-    )
-    os.close(slave)
-
-    def read_until(marker: bytes, timeout: float = 30.0) -> bytes:
-        seen = b""
-        deadline = time.monotonic() + timeout
-        while marker not in seen and time.monotonic() < deadline:
-            if select.select([master], [], [], 0.1)[0]:
-                seen += os.read(master, 4096)
-        return seen
-
+    bash = Pty(["--norc", "--noprofile", "-i"], env=env, program=["bash"], cwd=cwd)
     try:
-        os.write(master, f"source {COMPLETIONS / 'kmsg.bash'}; echo READY\n".encode())
-        read_until(b"READY\r\n")
-        os.write(master, line.encode() + b"\t")
+        bash.send(f"source {COMPLETIONS / 'kmsg.bash'}; echo READY", end=b"\n")
+        bash.expect("READY\n")
+        bash.send(line, end=b"\t")
         time.sleep(3)  # bash runs kmsg for the candidates
         # Ctrl-A, then print the edited line between markers instead of running it
-        os.write(master, b"\x01echo '<<'\x05'>>'\n")
-        shown = read_until(b">>\r\n").decode(errors="replace")
-        os.write(master, b"exit\n")
+        bash.send("\x01echo '<<'\x05'>>'", end=b"\n")
+        shown = bash.expect(">>\n")
+        bash.send("exit", end=b"\n")
+        bash.finish()
     finally:
-        proc.wait(timeout=30)
-        os.close(master)
+        bash.kill()
     return shown.rsplit("<<", 1)[1].split(">>", 1)[0]
 
 
