@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.cli.output import Output
+from kmsg_cli.cli.tables import print_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Job, Message
@@ -76,7 +77,7 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
                 *when,
                 text,
             )
-        console.print(table)
+        print_table(console, table)
         count = len(planned)
         console.print(
             f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -153,7 +153,6 @@ class View:
     chosen: tuple[str, ...] | None
     header: bool
     times: TimeView
-    stdout_is_terminal: bool = field(default=False)
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -250,31 +249,34 @@ class View:
         before: Sequence[str],
         after: Sequence[str],
     ) -> None:
-        from rich.console import Console as RichConsole
         from rich.table import Table
         from rich.text import Text
 
-        if not self.stdout_is_terminal:
-            # A table asked for in a pipe: no wrapping, one row per line at any width.
-            console = RichConsole(highlight=False, width=100_000, no_color=True)
-        wrap: Literal["fold", "ignore"] = "fold" if self.stdout_is_terminal else "ignore"
         table = Table(show_edge=False, header_style="bold", show_header=self.header)
         for name in self.shown:
             right = self.listing.kind(name) == "int"
-            table.add_column(
-                name,
-                overflow=wrap,
-                no_wrap=not self.stdout_is_terminal,
-                justify="right" if right else "left",
-            )
+            table.add_column(name, overflow="fold", justify="right" if right else "left")
         for row in rows:
             table.add_row(*(Text(printable(self.text(name, row.get(name)))) for name in self.shown))
         for line in before:
             console.print(line, markup=False, highlight=False)
         if rows or self.header:
-            console.print(table)
+            print_table(console, table)
         for line in after:
             console.print(line, markup=False, highlight=False)
+
+
+def print_table(console: Console, table: Any) -> None:
+    """Print a rich table; outside a terminal without wrapping, one row per line at any width."""
+    if _stdout_is_terminal():
+        console.print(table)
+        return
+    from rich.console import Console as RichConsole
+
+    for column in table.columns:
+        column.no_wrap = True
+        column.overflow = "ignore"
+    RichConsole(highlight=False, width=100_000, no_color=True).print(table)
 
 
 def view(
@@ -296,9 +298,8 @@ def view(
     chosen = parse_fields(fields, listing)
     if chosen_format is None:
         chosen_format = configured_format(runtime)
-    terminal = _stdout_is_terminal()
     if chosen_format is None:
-        chosen_format = "table" if terminal else "tsv"
+        chosen_format = "table" if _stdout_is_terminal() else "tsv"
     if chosen_format == "json":
         out.json_mode = True
     return View(
@@ -308,7 +309,6 @@ def view(
         chosen=chosen,
         header=not no_header,
         times=runtime.times(),
-        stdout_is_terminal=terminal,
     )
 
 
