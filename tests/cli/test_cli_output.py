@@ -344,3 +344,13 @@ def test_a_bad_format_setting_names_its_key(run: Run, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "format" in result.stderr and "'xlsx'" in result.stderr
     assert "table, tsv, csv, json" in result.stderr
+
+
+def test_a_dry_run_table_does_not_wrap_in_a_pipe(tmp_path: Path) -> None:
+    text = "a text long enough to wrap twice on a forty-column screen, and then some more"
+    env = terminal.environment(tmp_path / "home", COLUMNS="40")
+    args = ["send", "--to", "010-1234-5678", "--text", text, "--dry-run"]
+    result = terminal.in_pipe(args, env)
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "01012345678" in line]
+    assert text in line
