@@ -24,7 +24,6 @@ from kmsg_cli.errors import quoted as _quote
 
 __all__ = [
     "TimeView",
-    "check_seconds",
     "format_local",
     "load_zone",
     "parse_duration",
@@ -234,20 +233,6 @@ def _no_unit(value: str, field: str, code: str, suggestion: str, forms: str) -> 
         value=value,
         hint=f"did you mean {suggestion}? {forms}",
     )
-
-
-def check_seconds(value: float | None, *, field: str) -> float | None:
-    """A number of seconds given to a flag named for its unit (`--max-seconds 50`): positive
-    and finite, or INVALID_DURATION."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise InvalidInput(
-            f"--{field} {value} must be a positive number of seconds (field '{field}')",
-            code="INVALID_DURATION",
-            field=field,
-            value=str(value),
-            hint=f"e.g. --{field} 50",
-        )
-    return value
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

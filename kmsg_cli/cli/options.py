@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.errors import UsageError
+from kmsg_cli.cli.bounds import check_count
 
 FILTERS = "Filters"
 MAX_LIST = 1_000_000
@@ -42,12 +42,6 @@ LimitFilter = Annotated[
 
 
 def list_limit(limit: int) -> int:
-    """`--limit` as the database takes it: at least 1, at most MAX_LIST (else INVALID_LIMIT)."""
-    if limit > MAX_LIST:
-        raise UsageError(
-            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
-            code="INVALID_LIMIT",
-            field="limit",
-            value=str(limit),
-        )
-    return max(1, limit)
+    """`--limit` of a listing: 1 to MAX_LIST (else INVALID_LIMIT)."""
+    check_count(limit, "--limit", maximum=MAX_LIST)
+    return limit

@@ -10,6 +10,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.bounds import check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.stopping import run_until_stopped
@@ -106,7 +107,7 @@ def process(
       kmsg queue process --concurrency 16
     """
     from kmsg_cli.runner import BatchRunner
-    from kmsg_cli.when import check_seconds, parse_typed_duration
+    from kmsg_cli.when import parse_typed_duration
 
     if not 1 <= concurrency <= 256:
         raise UsageError(
@@ -117,7 +118,7 @@ def process(
         )
     if max_jobs is not None and max_jobs < 1:
         raise UsageError(f"--max-jobs {max_jobs} must be at least 1", field="max-jobs")
-    check_seconds(max_seconds, field="max-seconds")
+    check_seconds(max_seconds, "--max-seconds")
     lease_ms = parse_typed_duration(lease, field="lease", suggest="m")
     if lease_ms > MAX_LEASE_MS:
         raise UsageError(

@@ -11,6 +11,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.bounds import check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.runtime import Runtime
@@ -139,9 +140,7 @@ def run_once(
 
       */5 * * * *  kmsg track run-once --max-seconds 240 --json >> /var/log/kmsg-track.log
     """
-    from kmsg_cli.when import check_seconds
-
-    check_seconds(max_seconds, field="max-seconds")
+    check_seconds(max_seconds, "--max-seconds")
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
     runtime = runtime_of(ctx)

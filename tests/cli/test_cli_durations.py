@@ -49,7 +49,7 @@ def test_durations_with_units_and_seconds_by_name_are_taken(
 def test_max_seconds_must_be_a_positive_number(run: Run, value: str) -> None:
     result = run("track", "run-once", f"--max-seconds={value}")
     assert result.exit_code == 2
-    assert "(field 'max-seconds')" in result.stderr
+    assert result.stderr.startswith(f"error: INVALID_DURATION: --max-seconds {float(value)} ")
 
 
 def test_an_interval_longer_than_a_day_is_refused(run: Run) -> None:

@@ -11,7 +11,6 @@ from kmsg_cli.errors import InvalidInput
 from kmsg_cli.when import (
     EPOCH,
     TimeView,
-    check_seconds,
     format_local,
     load_zone,
     parse_moment,
@@ -209,14 +208,6 @@ def test_other_bad_durations_name_the_units(value: str) -> None:
         parse_typed_duration(value, field="lease")
     assert caught.value.code == "INVALID_DURATION"
     assert caught.value.hint is not None and "30s, 10m, 2h, 90d" in caught.value.hint
-
-
-def test_seconds_by_name_are_positive_and_finite() -> None:
-    assert check_seconds(None, field="max-seconds") is None
-    assert check_seconds(0.5, field="max-seconds") == 0.5
-    for bad in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(InvalidInput):
-            check_seconds(bad, field="max-seconds")
 
 
 # -- moments for --since / --until -----------------------------------------------------------------
