@@ -31,14 +31,10 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
-from kmsg_cli.providers.aligo import (
-    AligoProvider,
-    kakao_senddate,
-    map_sms_state,
-    render_template,
-    sms_schedule,
-    split_provider_message_id,
-)
+from kmsg_cli.providers.aligo import AligoProvider
+from kmsg_cli.providers.aligo.client import split_provider_message_id
+from kmsg_cli.providers.aligo.kakao import kakao_senddate, render_template
+from kmsg_cli.providers.aligo.sms import map_sms_state, sms_schedule
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)  # 10:02:03 KST
 SETTINGS: dict[str, Any] = {

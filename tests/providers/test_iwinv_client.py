@@ -30,13 +30,10 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.base import BalanceSource, StatusSource
-from kmsg_cli.providers.iwinv import (
-    IwinvProvider,
-    auth_header,
-    parse_message_id,
-    sms_secret,
-    template_params,
-)
+from kmsg_cli.providers.iwinv import IwinvProvider
+from kmsg_cli.providers.iwinv.alimtalk import template_params
+from kmsg_cli.providers.iwinv.client import auth_header, sms_secret
+from kmsg_cli.providers.iwinv.refs import parse_message_id
 
 # 2026-11-22 15:30 UTC is already 2026-11-23 in Korea: ids must carry the Korean day.
 NOW = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
