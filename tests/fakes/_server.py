@@ -55,7 +55,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -162,6 +162,7 @@ class FakeServer:
     changed at runtime (``script``, ``fault_rate``, ``fault_paths``, ``latency``, ...)."""
 
     gateway_page = HTML_502  # the body of the "html" fault
+    send_paths: tuple[str, ...] = ()  # the vendor's send endpoints: faults strike there
 
     def __init__(
         self,
@@ -173,10 +174,12 @@ class FakeServer:
         fault_rate: float = 0.0,
         fault_kinds: Iterable[str] | None = None,
         script: Iterable[str] | None = None,
-        fault_paths: Iterable[str] | None = None,
+        fault_paths: Iterable[str] | EllipsisType | None = ...,
         hang_seconds: float = 30.0,
         seed: int = 0,
     ) -> None:
+        """``fault_paths``: the paths faults may strike (default ``send_paths``; None:
+        every path). The vendor fakes take these same keywords besides their own."""
         self.host = host
         self.port = port
         self.clock: Callable[[], float] = time.time if clock is None else clock
@@ -186,6 +189,8 @@ class FakeServer:
             DEFAULT_RANDOM_FAULTS if fault_kinds is None else fault_kinds
         )
         self.script: list[str] = list(script or ())
+        if fault_paths is ...:
+            fault_paths = self.send_paths
         self.fault_paths: set[str] | None = None if fault_paths is None else set(fault_paths)
         self.hang_seconds = float(hang_seconds)
         self.rng = random.Random(seed)

@@ -55,9 +55,5 @@ def solapi_headers(fake: FakeSolapi, api_key: str | None = None) -> dict[str, st
 @pytest.fixture
 def fake_solapi() -> Iterator[FakeSolapi]:
     """A started FakeSolapi with default settings; stopped after the test."""
-    fake = FakeSolapi()
-    fake.start()
-    try:
+    with FakeSolapi() as fake:
         yield fake
-    finally:
-        fake.stop()

@@ -46,9 +46,5 @@ def sms_headers(fake: FakeIwinv, *, json: bool = True) -> dict[str, str]:
 @pytest.fixture
 def fake_iwinv() -> Iterator[FakeIwinv]:
     """A started FakeIwinv with default settings; stopped after the test."""
-    fake = FakeIwinv()
-    fake.start()
-    try:
+    with FakeIwinv() as fake:
         yield fake
-    finally:
-        fake.stop()

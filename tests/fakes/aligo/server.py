@@ -40,7 +40,7 @@ Inspection (no HTTP)
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -88,11 +88,11 @@ from tests.fakes.aligo.state import (
 class FakeAligo(SmsHost, KakaoHost, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
+    send_paths = SEND_PATHS
+
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         key: str = DEFAULT_KEY,
         user_id: str = DEFAULT_USER_ID,
         senders: Iterable[str] | None = None,
@@ -100,17 +100,9 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
         templates: Mapping[str, Any] | None = None,
         point: float | int | str | Decimal = DEFAULT_POINT,
         prices: Mapping[str, float | int | str] | None = None,
-        clock: Callable[[], float] | None = None,
         kakao_non_users: Iterable[str] | None = None,
         final_outcomes: Mapping[str, str] | None = None,
         progress_after: tuple[float, float] = (2.0, 5.0),
-        latency: float = 0.0,
-        fault_rate: float = 0.0,
-        fault_kinds: Iterable[str] | None = None,
-        script: Iterable[str] | None = None,
-        fault_paths: Iterable[str] | None = SEND_PATHS,
-        hang_seconds: float = 30.0,
-        seed: int = 0,
         sms_prefix: str = "/sms",
         kakao_prefix: str = "/kakao",
         require_token: bool = False,
@@ -118,19 +110,9 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
         kmsg_compat: bool = False,
         mms_image_limit: int = MMS_IMAGE_LIMIT,
         ft_image_limit: int = FT_IMAGE_LIMIT,
+        **server: Any,
     ) -> None:
-        super().__init__(
-            host=host,
-            port=port,
-            clock=clock,
-            latency=latency,
-            fault_rate=fault_rate,
-            fault_kinds=fault_kinds,
-            script=script,
-            fault_paths=fault_paths,
-            hang_seconds=hang_seconds,
-            seed=seed,
-        )
+        super().__init__(**server)  # host, port, clock, latency, faults: see FakeServer
         self.key = key
         self.user_id = user_id
         self.senders: set[str] = set(DEFAULT_SENDERS if senders is None else senders)

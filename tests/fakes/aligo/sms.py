@@ -238,22 +238,8 @@ class SmsHost:
         msg_type = self._sms_type(form, texts, images)
         for text in texts:
             self._check_sms_text(msg_type, text, "msg")
-        title = self._sms_title(form, msg_type)
-        if msg_type == "MMS":
-            self._check_mms_images(images)
-        scheduled = self._sms_schedule(form, now)
-        testmode = yn(form.get("testmode_yn"), "testmode_yn", -103)
-        return self._sms_register(
-            endpoint=endpoint,
-            pairs=list(zip(receivers, texts, strict=True)),
-            msg_type=msg_type,
-            sender=sender,
-            title=title,
-            images=images,
-            scheduled=scheduled,
-            testmode=testmode,
-            now=now,
-        )
+        pairs = list(zip(receivers, texts, strict=True))
+        return self._sms_accept(form, now, endpoint, pairs, msg_type, sender, images)
 
     def _sms_send_mass(self, form: Form, now: float, endpoint: str) -> dict[str, Any]:
         sender = self._sms_sender(form)
@@ -272,8 +258,22 @@ class SmsHost:
                 raise AligoError(-103, f"rec_{index} is required")
             self._check_sms_text(msg_type, text, f"msg_{index}")
             pairs.append((receiver, text))
-        title = self._sms_title(form, msg_type)
         images = self._sms_images(form)
+        return self._sms_accept(form, now, endpoint, pairs, msg_type, sender, images)
+
+    def _sms_accept(
+        self,
+        form: Form,
+        now: float,
+        endpoint: str,
+        pairs: list[tuple[str, str]],
+        msg_type: str,
+        sender: str,
+        images: list[Upload],
+    ) -> dict[str, Any]:
+        """The checks both send endpoints share (title, images, schedule, test mode), then
+        the registration of the valid receivers."""
+        title = self._sms_title(form, msg_type)
         if msg_type == "MMS":
             self._check_mms_images(images)
         scheduled = self._sms_schedule(form, now)

@@ -5,16 +5,13 @@
 fake, its routing and answers), ``alimtalk`` and ``sms`` (the two hosts) and ``state``.
 """
 
-from tests.fakes._server import DEFAULT_RANDOM_FAULTS, FAULT_KINDS, ManualClock
-from tests.fakes.iwinv.server import FakeIwinv, main
+from tests.fakes._server import ManualClock
+from tests.fakes.iwinv.server import FakeIwinv
 from tests.fakes.iwinv.state import (
     DEFAULT_API_KEY,
-    DEFAULT_SENDERS,
     DEFAULT_SMS_API_KEY,
     DEFAULT_SMS_AUTH_KEY,
     DEFAULT_SMS_COMPANY_ID,
-    DEFAULT_TEMPLATES,
-    PRICES,
     SEND_PATHS,
     alimtalk_auth,
     sms_secret,
@@ -22,18 +19,12 @@ from tests.fakes.iwinv.state import (
 
 __all__ = [
     "DEFAULT_API_KEY",
-    "DEFAULT_RANDOM_FAULTS",
-    "DEFAULT_SENDERS",
     "DEFAULT_SMS_API_KEY",
     "DEFAULT_SMS_AUTH_KEY",
     "DEFAULT_SMS_COMPANY_ID",
-    "DEFAULT_TEMPLATES",
-    "FAULT_KINDS",
-    "PRICES",
     "SEND_PATHS",
     "FakeIwinv",
     "ManualClock",
     "alimtalk_auth",
-    "main",
     "sms_secret",
 ]

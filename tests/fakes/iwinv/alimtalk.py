@@ -71,6 +71,7 @@ from tests.fakes.iwinv.state import (
     Fail,
     delivered_alimtalk,
     history_bounds,
+    history_page,
     int_param,
     paging,
     parse_kst,
@@ -294,7 +295,7 @@ class AlimTalkApi:
         if reserve not in (None, "", "Y", "N"):
             raise Fail(502, "reserve must be Y or N")
         bounds = history_bounds(body, 502)
-        page_num, page_size = paging(body, 502)
+        paged = paging(body, 502)
         matched: list[AlimTalkRecord] = []
         for message in reversed(self._alimtalk):
             if seq_no is not None and message.seq_no != seq_no:
@@ -306,13 +307,8 @@ class AlimTalkApi:
             if not within(message.requested, bounds):
                 continue
             matched.append(message)
-        page = matched[(page_num - 1) * page_size : page_num * page_size]
-        return {
-            "code": 200,
-            "message": "조회 성공",
-            "totalCount": len(matched),
-            "list": [self._alimtalk_view(m, now) for m in page],
-        }
+        page = history_page(matched, paged, lambda m: self._alimtalk_view(m, now))
+        return {"code": 200, **page}
 
     def _alimtalk_view(self, message: AlimTalkRecord, now: float) -> dict[str, Any]:
         status_code, status_name = "WAIT", "발송 대기"
@@ -354,7 +350,7 @@ class AlimTalkApi:
 
     def _template_call(self, endpoint: str, body: dict[str, Any], now: float) -> dict[str, Any]:
         if endpoint == "/api/template/":
-            page_num, page_size = paging(body, 502)
+            paged = paging(body, 502)
             wanted_code = body.get("templateCode")
             wanted_status = body.get("templateStatus")
             rows = []
@@ -378,8 +374,7 @@ class AlimTalkApi:
                         "buttons": copy.deepcopy(info["buttons"]),
                     }
                 )
-            page = rows[(page_num - 1) * page_size : page_num * page_size]
-            return {"code": 200, "message": "조회 성공", "totalCount": len(rows), "list": page}
+            return {"code": 200, **history_page(rows, paged, lambda row: row)}
         name, content = body.get("templateName"), body.get("templateContent")
         buttons = body.get("buttons")
         buttons = buttons if isinstance(buttons, list) else []

@@ -61,7 +61,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tests.fakes._common import kst_text
@@ -107,12 +107,11 @@ class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
     gateway_page = GATEWAY_PAGE
+    send_paths = SEND_PATHS
 
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         api_key: str = DEFAULT_API_KEY,
         sms_api_key: str | None = DEFAULT_SMS_API_KEY,
         sms_auth_key: str | None = DEFAULT_SMS_AUTH_KEY,
@@ -122,7 +121,6 @@ class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
         templates: Mapping[str, str] | None = None,
         senders: Iterable[str] | None = None,
         balance: float = 100000.0,
-        clock: Callable[[], float] | None = None,
         kakao_non_users: Iterable[str] | None = None,
         final_outcomes: Mapping[str, str | tuple[str, str]] | None = None,
         progress_after: float = 2.0,
@@ -131,26 +129,9 @@ class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
         error_http_status: int = 200,
         sms_ip_error_code: int = 15,
         mms_extensions: Iterable[str] = ("jpg", "jpeg"),
-        latency: float = 0.0,
-        fault_rate: float = 0.0,
-        fault_kinds: Iterable[str] | None = None,
-        script: Iterable[str] | None = None,
-        fault_paths: Iterable[str] | None = SEND_PATHS,
-        hang_seconds: float = 30.0,
-        seed: int = 0,
+        **server: Any,
     ) -> None:
-        super().__init__(
-            host=host,
-            port=port,
-            clock=clock,
-            latency=latency,
-            fault_rate=fault_rate,
-            fault_kinds=fault_kinds,
-            script=script,
-            fault_paths=fault_paths,
-            hang_seconds=hang_seconds,
-            seed=seed,
-        )
+        super().__init__(**server)  # host, port, clock, latency, faults: see FakeServer
         self.api_key = api_key
         self.sms_api_key = sms_api_key
         self.sms_auth_key = sms_auth_key

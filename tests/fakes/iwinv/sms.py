@@ -49,6 +49,7 @@ from tests.fakes.iwinv.state import (
     Form,
     SmsRecord,
     history_bounds,
+    history_page,
     in_cp949,
     paging,
     parse_kst,
@@ -222,7 +223,7 @@ class SmsApi:
         if bounds[0] is not None and bounds[1] is not None:
             if bounds[1] - bounds[0] > (HISTORY_MAX_DAYS + 1) * 86400:
                 raise Fail(43, f"the date range is over {HISTORY_MAX_DAYS} days")
-        page_num, page_size = paging(body, 1)
+        paged = paging(body, 1)
         matched: list[SmsRecord] = []
         for message in reversed(self._sms):
             if request_no not in (None, "") and message.request_no != str(request_no):
@@ -232,13 +233,8 @@ class SmsApi:
             if not within(message.requested, bounds):
                 continue
             matched.append(message)
-        page = matched[(page_num - 1) * page_size : page_num * page_size]
-        return {
-            "resultCode": 0,
-            "message": "조회 성공",
-            "totalCount": len(matched),
-            "list": [self._sms_view(m, now) for m in page],
-        }
+        page = history_page(matched, paged, lambda m: self._sms_view(m, now))
+        return {"resultCode": 0, **page}
 
     def _sms_view(self, message: SmsRecord, now: float) -> dict[str, Any]:
         code, text = "00", "예약 대기" if message.reserved and now < message.start else "전송 대기"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -221,6 +221,16 @@ def history_bounds(body: dict[str, Any], code: int) -> tuple[float | None, float
     if start is not None and end is not None and start > end:
         raise Fail(code, "startDate is after endDate")
     return start, end
+
+
+def history_page(
+    matched: list[Any], paged: tuple[int, int], view: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """The paged part of a history answer: message, totalCount and the items of page
+    ``paged`` = (pageNum, pageSize), each shown by ``view``."""
+    page_num, page_size = paged
+    page = matched[(page_num - 1) * page_size : page_num * page_size]
+    return {"message": "조회 성공", "totalCount": len(matched), "list": [view(i) for i in page]}
 
 
 def paging(body: dict[str, Any], code: int) -> tuple[int, int]:

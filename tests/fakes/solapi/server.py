@@ -23,7 +23,7 @@ import argparse
 import json
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tests.fakes._server import (
@@ -60,13 +60,12 @@ _INJECTED = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyReque
 class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
+    send_paths = SEND_PATHS
+
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         credentials: Mapping[str, str] | None = None,
-        clock: Callable[[], float] | None = None,
         senders: Iterable[str] | None = None,
         pf_ids: Iterable[str] | None = None,
         templates: Mapping[str, str] | None = None,
@@ -76,27 +75,10 @@ class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
         final_codes: Mapping[str, str] | None = None,
         kakao_non_users: Iterable[str] | None = None,
         progress_after: tuple[float, float] = (2.0, 5.0),
-        latency: float = 0.0,
-        fault_rate: float = 0.0,
-        fault_kinds: Iterable[str] | None = None,
-        script: Iterable[str] | None = None,
-        fault_paths: Iterable[str] | None = SEND_PATHS,
-        hang_seconds: float = 30.0,
-        seed: int = 0,
         account_id: str = DEFAULT_ACCOUNT_ID,
+        **server: Any,
     ) -> None:
-        super().__init__(
-            host=host,
-            port=port,
-            clock=clock,
-            latency=latency,
-            fault_rate=fault_rate,
-            fault_kinds=fault_kinds,
-            script=script,
-            fault_paths=fault_paths,
-            hang_seconds=hang_seconds,
-            seed=seed,
-        )
+        super().__init__(**server)  # host, port, clock, latency, faults: see FakeServer
         self.credentials: dict[str, str] = dict(
             DEFAULT_CREDENTIALS if credentials is None else credentials
         )
