@@ -27,7 +27,7 @@ def solapi_signer(
     salt: str | None = None,
     python_sdk_style: bool = False,
 ) -> str:
-    """A valid ``Authorization`` header value for SOLAPI (REFERENCE §3.2).
+    """A valid ``Authorization`` header value for SOLAPI (docs/vendors/solapi.md).
 
     date: the current UTC time as ISO 8601 (from ``clock()`` when given, e.g. the fake's
     ManualClock); salt: ``secrets.token_hex(16)``. ``python_sdk_style`` spells the

@@ -1,10 +1,10 @@
 """Aligo client: form fields field by field, batching, images, AlimTalk rendering, success
 detection, error mapping, status lookups and balance, through httpx.MockTransport.
 
-The answers below are shaped after the vendor notes (REFERENCE-PROVIDERS.md §5, §10 and the
-public Aligo API pages), not after the client: SMS host `result_code`/`msg_id`, Kakao host
-`code`/`info.mid`, template list `templtCode`/`templtContent`/`buttons`, `/sms_list/`
-entries with `sms_state`, `/akv10/history/detail/` entries with `rslt`/`rslt_message`.
+The answers below are shaped after docs/vendors/aligo.md (and the public Aligo API pages),
+not after the client: SMS host `result_code`/`msg_id`, Kakao host `code`/`info.mid`, template
+list `templtCode`/`templtContent`/`buttons`, `/sms_list/` entries with `sms_state`,
+`/akv10/history/detail/` entries with `rslt`/`rslt_message`.
 """
 
 from __future__ import annotations
@@ -736,7 +736,7 @@ def test_sms_success_is_result_code_one_number_or_string(code: Any) -> None:
 
 
 def test_kakao_answer_with_only_result_code_is_not_taken_for_success() -> None:
-    # the original's unit-test shape; the real API answers with `code`
+    # a Kakao answer shaped like an SMS-host one; the real API answers with `code`
     answer = {"result_code": "0", "msg_id": "1"}
     client = provider(
         router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST, "/akv10/alimtalk/send/": answer})

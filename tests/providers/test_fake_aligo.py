@@ -1,6 +1,6 @@
 """The fake Aligo server, proven with raw httpx form/multipart requests against 127.0.0.1.
 
-Requests are built from REFERENCE-PROVIDERS.md §5/§10 (field names, shapes), never from a
+Requests are built from docs/vendors/aligo.md (field names, shapes), never from a
 client. Times: the fake clock starts at 2026-01-05 03:00 UTC = 12:00 KST.
 """
 
@@ -125,7 +125,9 @@ def test_template_matcher_and_independent_renderer_agree() -> None:
     assert rendered == "홍길동님 주문이 접수되었습니다. 주문번호 42"
     assert match_template(TPL01, rendered) == {"name": "홍길동", "order": "42"}
     assert match_template(TPL01, TPL01) is None  # unsubstituted placeholders
-    assert match_template(TPL01, "홍길동\n42") is None  # k-msg's join-values fallback
+    assert (
+        match_template(TPL01, "홍길동\n42") is None
+    )  # values joined instead of the template filled
     assert match_template("#{a}와 #{a}", "x와 y") is None
     assert match_template("#{a}와 #{a}", "x와 x") == {"a": "x"}
     assert match_template("줄1\n#{a}", "줄1\r\n값") == {"a": "값"}
@@ -395,7 +397,7 @@ def test_mms_image_parts(api: Api, fake_aligo: FakeAligo) -> None:
     def code(files: Any = None, **fields: Any) -> Any:
         return api.send_sms(msg="사진", msg_type="MMS", files=files, **fields)["result_code"]
 
-    assert code(image="https://example.com/a.jpg") == -103  # a URL string, as k-msg sends
+    assert code(image="https://example.com/a.jpg") == -103  # a URL string instead of a file part
     assert code() == -103  # MMS without an image
     assert code({"image": ("a.txt", b"not an image", "image/jpeg")}) == -103
     big = JPEG + b"\x00" * (300 * 1024)
@@ -497,7 +499,7 @@ def test_alimtalk_rendered_text_accepted(
     two = api.alimtalk(["01011110001", "bad", "01011110003"])
     assert (two["info"]["scnt"], two["info"]["fcnt"]) == (2, 1)
 
-    # k-msg's reserve fields are ignored; senddate (KST) schedules
+    # reserve fields are ignored; senddate (KST) schedules
     api.alimtalk(["01011110009"], reserve="Y", reserve_date="20260106", reserve_time="0900")
     assert fake_aligo.accepted_messages()[-1]["scheduled_at"] is None
     later = api.alimtalk(["01011110010"], senddate="20260105121500")
@@ -522,7 +524,7 @@ def test_alimtalk_mismatch_and_other_rejections(api: Api, fake_aligo: FakeAligo)
         merged = {k: v for k, v in {**good, **changes}.items() if v is not None}
         return api.kakao_json(ALIMTALK, **merged)["code"]
 
-    assert code(message_1="홍길동\nA-1") == -502  # variable values joined (k-msg fallback)
+    assert code(message_1="홍길동\nA-1") == -502  # variable values joined, not the template filled
     assert code(message_1=TPL01) == -502  # not rendered at all
     assert code(message_1=good["message_1"].replace("되었습니다", "되었어요")) == -502
     assert code(message_1=good["message_1"].replace(". ", ".  ")) == -502

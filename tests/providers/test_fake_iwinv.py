@@ -1,4 +1,5 @@
-"""The fake IWINV server, proven with raw httpx requests (built from REFERENCE §4) on 127.0.0.1."""
+"""The fake IWINV server, proven with raw httpx requests (built from docs/vendors/iwinv.md) on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def sms_body(to: list[str] | None = None, text: str = "안녕하세요", **extra
 
 
 class Api:
-    """Raw requests to both hosts of the fake, with the reference's headers."""
+    """Raw requests to both hosts of the fake, with the documented headers."""
 
     def __init__(self, fake: FakeIwinv, http: httpx.Client) -> None:
         self.fake = fake
@@ -543,7 +544,7 @@ def test_sms_auto_type_and_reserved_history(
     fake_iwinv: FakeIwinv, api: Api, clock: ManualClock
 ) -> None:
     lms = {"version": "1.0", "from": SENDER, "to": PHONE, "text": "본문", "title": "제목"}
-    assert api.sms_send(lms)["msgType"] == "LMS"  # k-msg sends no msgType for LMS
+    assert api.sms_send(lms)["msgType"] == "LMS"  # a client may send no msgType for LMS
     auto = {"version": "1.0", "from": SENDER, "to": [PHONE], "text": "가" * 46}
     assert api.sms_send(auto)["msgType"] == "LMS"
     reserved = api.sms_send(sms_body(date="2026-01-05 13:00:00"))["requestNo"]

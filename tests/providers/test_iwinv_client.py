@@ -1,7 +1,7 @@
 """IWINV client: requests field by field, answers and error mapping, history matching, balance.
 
 Everything goes through httpx.MockTransport. The answers below are recorded shapes written
-from REFERENCE-PROVIDERS.md §4 and §10 (IWINV's documented/observed bodies), not from the
+from docs/vendors/iwinv.md (IWINV's documented and observed bodies), not from the
 client's code.
 """
 
@@ -54,7 +54,7 @@ SETTINGS: dict[str, Any] = {
     "allow_insecure": None,
 }
 
-# -- recorded IWINV answers (REFERENCE-PROVIDERS.md §4.3–4.7, §10) ----------------------------
+# -- recorded IWINV answers (docs/vendors/iwinv.md) -------------------------------------------
 AT_SENT = {"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0, "seqNo": 4821}
 AT_IP = {"code": 206, "message": "등록하지 않은 IP에서는 발송되지 않습니다."}
 SMS_SENT = {
