@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -39,7 +39,7 @@ from kmsg_cli.models import (
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, route
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.send")
 

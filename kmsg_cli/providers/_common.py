@@ -20,6 +20,7 @@ import httpx
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
 from kmsg_cli.providers._http import Connection
+from kmsg_cli.providers.catalog import PROVIDERS
 
 # Korea has kept UTC+9 without daylight saving since 1988: a fixed offset is exact.
 KST = timezone(timedelta(hours=9), "KST")
@@ -40,7 +41,10 @@ def utc_now() -> datetime:
 class VendorProvider(Generic[ClientT]):
     """What the vendor providers share: they are built from a provider id, its resolved
     settings, an optional injected httpx client (tests) and a clock; they talk to the vendor
-    through `client` (made by `connect`) and close it with themselves."""
+    through `client` (made by `connect`) and close it with themselves. `batch_size` is the
+    configured one within the bounds of the provider registry."""
+
+    type: str
 
     def __init__(
         self,
@@ -52,6 +56,9 @@ class VendorProvider(Generic[ClientT]):
     ) -> None:
         self.id = provider_id
         self.clock = clock
+        limits = PROVIDERS[self.type].settings["batch_size"]
+        batch = int(settings.get("batch_size") or limits.default)
+        self.batch_size = max(1, min(batch, int(limits.maximum or batch)))
         self.client = self.connect(settings, http)
         self.configure(settings)
 
@@ -68,6 +75,12 @@ class VendorProvider(Generic[ClientT]):
 
     def close(self) -> None:
         self.client.close()
+
+
+def url_setting(settings: Mapping[str, Any], provider_type: str, key: str) -> str:
+    """A base URL setting without its trailing slash; the registry's default when unset."""
+    value = text_setting(settings, key) or PROVIDERS[provider_type].settings[key].default
+    return str(value).rstrip("/")
 
 
 # -- numbers and text from vendor answers ----------------------------------------------------

@@ -27,6 +27,7 @@ import httpx
 
 from kmsg_cli import __version__
 from kmsg_cli.errors import AuthenticationError, ProviderError
+from kmsg_cli.providers.catalog import COMMON_SETTINGS
 
 log = logging.getLogger("kmsg.http")
 
@@ -36,9 +37,9 @@ MAX_RETRY_AFTER = 86_400.0
 
 
 def new_client(settings: Mapping[str, Any]) -> httpx.Client:
-    """An httpx client with kmsg's timeouts (connect 5 s, read 30 s unless configured)."""
-    connect = float(settings.get("connect_timeout") or 5.0)
-    read = float(settings.get("read_timeout") or 30.0)
+    """An httpx client with kmsg's timeouts (the registry's defaults unless configured)."""
+    connect = float(settings.get("connect_timeout") or COMMON_SETTINGS["connect_timeout"].default)
+    read = float(settings.get("read_timeout") or COMMON_SETTINGS["read_timeout"].default)
     return httpx.Client(
         timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
         headers={"User-Agent": USER_AGENT},

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from kmsg_cli.errors import AuthenticationError, ConfigError, ProviderError
-from kmsg_cli.providers._common import bad_response, number, one_line, text_setting
+from kmsg_cli.providers._common import bad_response, number, one_line, text_setting, url_setting
 from kmsg_cli.providers._http import (
     Connection,
     body_excerpt,
@@ -39,9 +39,6 @@ from kmsg_cli.providers._http import (
     send_request,
     status_error,
 )
-
-DEFAULT_SMS_BASE_URL = "https://apis.aligo.in"
-DEFAULT_KAKAO_BASE_URL = "https://kakaoapi.aligo.in"
 
 AUTH_CODES = frozenset({"-100", "-101"})
 BALANCE_CODES = frozenset({"-102", "-201"})
@@ -189,10 +186,8 @@ class AligoClient(Connection):
         super().__init__(provider_id, settings, http)
         self._api_key = _required(settings, "api_key", provider_id)
         self._user_id = _required(settings, "user_id", provider_id)
-        self.sms_base_url = str(settings.get("sms_base_url") or DEFAULT_SMS_BASE_URL).rstrip("/")
-        self.kakao_base_url = str(settings.get("kakao_base_url") or DEFAULT_KAKAO_BASE_URL).rstrip(
-            "/"
-        )
+        self.sms_base_url = url_setting(settings, "aligo", "sms_base_url")
+        self.kakao_base_url = url_setting(settings, "aligo", "kakao_base_url")
 
     def call(
         self,

@@ -66,8 +66,6 @@ class AligoProvider(VendorProvider[AligoClient]):
         self.sender = text_setting(settings, "sender")
         self.sender_key = text_setting(settings, "sender_key")
         self.testmode = _truthy(settings.get("testmode"))
-        batch = int(settings.get("batch_size") or 1000)
-        self.batch_size = max(1, min(batch, self.capabilities.max_batch))
         self._templates: dict[str, kakao.Template | None] = {}
 
     def __repr__(self) -> str:  # never show the key

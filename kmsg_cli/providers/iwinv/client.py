@@ -31,7 +31,14 @@ import httpx
 
 from kmsg_cli.errors import AuthenticationError, ProviderError
 from kmsg_cli.models import Balance
-from kmsg_cli.providers._common import bad_response, number, one_line, text_setting, to_kst
+from kmsg_cli.providers._common import (
+    bad_response,
+    number,
+    one_line,
+    text_setting,
+    to_kst,
+    url_setting,
+)
 from kmsg_cli.providers._http import (
     Connection,
     body_excerpt,
@@ -43,8 +50,6 @@ from kmsg_cli.providers._http import (
 
 Api = Literal["alimtalk", "sms"]
 
-DEFAULT_ALIMTALK_BASE_URL = "https://alimtalk.bizservice.iwinv.kr"
-DEFAULT_SMS_BASE_URL = "https://sms.bizservice.iwinv.kr"
 SEND_PATH = "/api/v2/send/"
 HISTORY_PATH = "/api/history/"
 CHARGE_PATH = "/api/charge/"
@@ -340,12 +345,8 @@ class IwinvClient(Connection):
         self.api_key = text_setting(settings, "api_key")
         self._sms_api_key = text_setting(settings, "sms_api_key")
         self._sms_auth_key = text_setting(settings, "sms_auth_key")
-        self.alimtalk_base_url = (
-            text_setting(settings, "alimtalk_base_url") or DEFAULT_ALIMTALK_BASE_URL
-        ).rstrip("/")
-        self.sms_base_url = (text_setting(settings, "sms_base_url") or DEFAULT_SMS_BASE_URL).rstrip(
-            "/"
-        )
+        self.alimtalk_base_url = url_setting(settings, "iwinv", "alimtalk_base_url")
+        self.sms_base_url = url_setting(settings, "iwinv", "sms_base_url")
         secrets = [self.api_key, self._sms_api_key, self._sms_auth_key]
         if self.api_key:
             secrets.append(auth_header(self.api_key))

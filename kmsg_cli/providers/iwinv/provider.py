@@ -61,8 +61,6 @@ class IwinvProvider(VendorProvider[IwinvClient]):
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.sender = text_setting(settings, "sender")
         self.company_id = text_setting(settings, "sms_company_id")
-        batch = int(settings.get("batch_size") or sms.MAX_BATCH)
-        self.batch_size = max(1, min(batch, sms.MAX_BATCH))
         self._images: OrderedDict[str, bytes] = OrderedDict()
         self._images_lock = threading.Lock()
 

@@ -21,7 +21,6 @@ from kmsg_cli.providers.iwinv.client import (
     plain_text,
 )
 
-MAX_BATCH = 1000  # SMS resultCode 44: at most 1000 recipients per send
 MMS_IMAGE_LIMIT = 100 * 1024
 PAGE_SIZE = 100  # assumed; pages are followed by totalCount either way
 HISTORY_MAX_DAYS = 90

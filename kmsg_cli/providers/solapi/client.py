@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from kmsg_cli.errors import AuthenticationError, ProviderError
+from kmsg_cli.providers._common import url_setting
 from kmsg_cli.providers._http import (
     Connection,
     body_excerpt,
@@ -24,8 +25,6 @@ from kmsg_cli.providers._http import (
 )
 
 log = logging.getLogger("kmsg.solapi")
-
-DEFAULT_BASE_URL = "https://api.solapi.com"
 
 _AUTH_ERRORS = {"InvalidAPIKey", "SignatureDoesNotMatch"}
 _RESIGN_ERRORS = {"RequestTimeTooSkewed", "DuplicatedSignature"}
@@ -103,7 +102,7 @@ class SolapiClient(Connection):
         super().__init__(provider_id, settings, http)
         self.api_key = str(settings["api_key"])
         self._secret = str(settings["api_secret"])
-        self.base_url = str(settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = url_setting(settings, "solapi", "base_url")
         self.clock = clock
 
     def request(

@@ -36,8 +36,6 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.sender = settings.get("sender")
         self.pf_id = settings.get("kakao_pf_id")
-        batch = int(settings.get("batch_size") or 1000)
-        self.batch_size = max(1, min(batch, 10_000))
         self._uploads = ImageUploads(self.client)
 
     def __repr__(self) -> str:  # never show the secret
