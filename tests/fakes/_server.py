@@ -120,6 +120,16 @@ class Incoming:
     raw: bytes
     client_ip: str
 
+    def json_body(self) -> tuple[Any, str | None]:
+        """(the decoded JSON body, None), or (None, why it is not JSON: empty, not UTF-8,
+        malformed)."""
+        if not self.raw:
+            return None, "body is empty"
+        try:
+            return json.loads(self.raw.decode("utf-8")), None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return None, f"body is not valid JSON: {error}"
+
 
 @dataclass
 class Inspected:

@@ -39,7 +39,6 @@ Inspection (no HTTP)
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -49,9 +48,6 @@ from tests.fakes._server import (
     Incoming,
     Inspected,
     Reply,
-    add_server_arguments,
-    serve_until_interrupted,
-    server_options,
 )
 from tests.fakes.aligo.kakao import KakaoHost
 from tests.fakes.aligo.sms import SmsHost
@@ -426,16 +422,3 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
             if normalize_number(number) == receiver:
                 return reason
         return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.aligo",
-        description="Run the fake Aligo server (SMS and Kakao hosts under two prefixes).",
-    )
-    add_server_arguments(parser)
-    parser.add_argument("--point", default=str(DEFAULT_POINT))
-    args = parser.parse_args(argv)
-    fake = FakeAligo(point=args.point, **server_options(args, SEND_PATHS))
-    note = f"key {fake.key} / user_id {fake.user_id} / senderkey {DEFAULT_SENDER_KEY}"
-    return serve_until_interrupted(fake, lambda: [fake.sms_base_url, fake.kakao_base_url], note)

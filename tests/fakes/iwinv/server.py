@@ -58,9 +58,7 @@ Inspection
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -71,9 +69,6 @@ from tests.fakes._server import (
     Incoming,
     Inspected,
     Reply,
-    add_server_arguments,
-    serve_until_interrupted,
-    server_options,
 )
 from tests.fakes.iwinv.alimtalk import AlimTalkApi
 from tests.fakes.iwinv.sms import SmsApi
@@ -250,13 +245,8 @@ class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
                 body = parse_multipart(content_type, request.raw)
             except (ValueError, UnicodeDecodeError) as error:
                 body_error = f"bad multipart body: {error}"
-        elif request.raw:
-            try:
-                body = json.loads(request.raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                body_error = f"body is not valid JSON: {error}"
         else:
-            body_error = "body is empty"
+            body, body_error = request.json_body()
         client_ip = self._client_ip(request)
         if isinstance(body, Form):
             logged: Any = body.log_view()
@@ -402,44 +392,3 @@ def _html(status: int, reason: str) -> bytes:
         f"<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
         f"{reason}</h1></center><hr><center>nginx</center></body></html>"
     ).encode()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.iwinv", description="Run the fake IWINV server."
-    )
-    add_server_arguments(parser)
-    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
-    parser.add_argument("--sms-api-key", default=DEFAULT_SMS_API_KEY)
-    parser.add_argument("--sms-auth-key", default=DEFAULT_SMS_AUTH_KEY)
-    parser.add_argument("--sms-company-id", default=DEFAULT_SMS_COMPANY_ID)
-    parser.add_argument(
-        "--allow-ip",
-        action="append",
-        default=None,
-        help="allowed client IP (repeatable; default 127.0.0.1); 'any' disables the check",
-    )
-    parser.add_argument("--bare-number", action="store_true", help="errors as a bare number")
-    parser.add_argument("--balance", type=float, default=100000.0)
-    parser.add_argument("--progress-after", type=float, default=2.0)
-    args = parser.parse_args(argv)
-    allowed: list[str] | None = args.allow_ip or ["127.0.0.1"]
-    if allowed is not None and "any" in allowed:
-        allowed = None
-    fake = FakeIwinv(
-        api_key=args.api_key,
-        sms_api_key=args.sms_api_key,
-        sms_auth_key=args.sms_auth_key,
-        sms_company_id=args.sms_company_id,
-        allowed_ips=allowed,
-        bare_number=args.bare_number,
-        balance=args.balance,
-        progress_after=args.progress_after,
-        **server_options(args, SEND_PATHS),
-    )
-    note = (
-        f"AUTH: {alimtalk_auth(fake.api_key)}; "
-        f"secret: {sms_secret(args.sms_api_key, args.sms_auth_key)}; "
-        f"companyid: {args.sms_company_id}"
-    )
-    return serve_until_interrupted(fake, lambda: [fake.alimtalk_base_url, fake.sms_base_url], note)

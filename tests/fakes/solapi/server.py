@@ -19,8 +19,6 @@ life, the request log and fault injection come from ``tests.fakes._server``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 from collections.abc import Iterable, Mapping
@@ -31,16 +29,11 @@ from tests.fakes._server import (
     Incoming,
     Inspected,
     Reply,
-    add_server_arguments,
-    serve_until_interrupted,
-    server_options,
 )
 from tests.fakes.solapi.auth import Authentication
 from tests.fakes.solapi.messages import Registration
 from tests.fakes.solapi.state import (
     DEFAULT_ACCOUNT_ID,
-    DEFAULT_API_KEY,
-    DEFAULT_API_SECRET,
     DEFAULT_CREDENTIALS,
     DEFAULT_PF_ID,
     DEFAULT_SENDERS,
@@ -130,15 +123,7 @@ class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
     # ------------------------------------------------------------------ the server's hooks
 
     def inspect(self, request: Incoming) -> Inspected:
-        body: Any = None
-        body_error: str | None = None
-        if request.raw:
-            try:
-                body = json.loads(request.raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                body_error = f"body is not valid JSON: {error}"
-        else:
-            body_error = "body is empty"
+        body, body_error = request.json_body()
         log = {
             "method": request.method,
             "path": request.path,
@@ -259,15 +244,3 @@ class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
             "autoRecharge": 0,
             "accountId": self.account_id,
         }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.solapi", description="Run the fake SOLAPI server."
-    )
-    add_server_arguments(parser)
-    parser.add_argument("--balance", type=float, default=100000.0)
-    args = parser.parse_args(argv)
-    fake = FakeSolapi(balance=args.balance, **server_options(args, SEND_PATHS))
-    note = f"api key {DEFAULT_API_KEY} / secret {DEFAULT_API_SECRET}"
-    return serve_until_interrupted(fake, lambda: [fake.base_url], note)
