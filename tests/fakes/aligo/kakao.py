@@ -115,11 +115,10 @@ class KakaoHost:
     _point: Decimal
     _tokens: dict[str, float]
     _charge: Callable[[str, int, bool], None]
+    _deliver: Callable[..., None]
+    _envelope: Callable[..., dict[str, Any]]
     _final_reason: Callable[[str], str | None]
     _new_detail_id: Callable[[], str]
-    _new_request_id: Callable[[], str]
-    _register: Callable[[Delivery], None]
-    _timeline: Callable[[float, float | None], tuple[float, float]]
     price: Callable[[str], Decimal]
 
     def _check_kakao_auth(self, form: Form, now: float, *, token_required: bool) -> None:
@@ -288,9 +287,8 @@ class KakaoHost:
         kind = "AT" if channel == "alimtalk" else ("FI" if image is not None else "FT")
         self._charge(kind, len(valid), testmode)
 
-        request_id = self._new_request_id()
-        t_processed, t_final = self._timeline(now, scheduled)
         msg_type = "AT" if channel == "alimtalk" else "FT"
+        envelope = self._envelope(channel, endpoint, msg_type, sender, testmode, now, scheduled)
         non_users = {normalize_number(n) for n in self.kakao_non_users}
         substitutes: list[str] = []
         for item in valid:
@@ -315,38 +313,26 @@ class KakaoHost:
                 failure, outcome = (KAKAO_FAILED_CODE, reason), "failed"
             else:
                 failure, outcome = None, "delivered"
-            self._register(
-                Delivery(
-                    channel=channel,
-                    request_id=request_id,
-                    detail_id=self._new_detail_id(),
-                    endpoint=endpoint,
-                    msg_type=msg_type,
-                    receiver=receiver,
-                    sender=sender,
-                    text=item["message"],
-                    title=item["subject"],
-                    testmode=testmode,
-                    registered=now,
-                    scheduled=scheduled,
-                    t_processed=t_processed,
-                    t_final=t_final,
-                    failure=failure,
-                    outcome="testmode" if testmode else outcome,
-                    images=[image.summary()] if image is not None else [],
-                    extra={
-                        "sender_key": sender_key,
-                        "tpl_code": tpl_code or None,
-                        "variables": item["variables"],
-                        "buttons": item["buttons"],
-                        "button_json": item["button_json"],
-                        "failover": "Y" if failover else "N",
-                        "fmessage": item["fmessage"] or None,
-                        "fsubject": item["fsubject"],
-                        "image_url": form.get("image_url"),
-                    },
-                    substitute=substitute,
-                )
+            self._deliver(
+                envelope,
+                receiver=receiver,
+                text=item["message"],
+                title=item["subject"],
+                failure=failure,
+                outcome=outcome,
+                images=[image.summary()] if image is not None else [],
+                extra={
+                    "sender_key": sender_key,
+                    "tpl_code": tpl_code or None,
+                    "variables": item["variables"],
+                    "buttons": item["buttons"],
+                    "button_json": item["button_json"],
+                    "failover": "Y" if failover else "N",
+                    "fmessage": item["fmessage"] or None,
+                    "fsubject": item["fsubject"],
+                    "image_url": form.get("image_url"),
+                },
+                substitute=substitute,
             )
         unit = self.price(kind)
         total = Decimal(0) if testmode else unit * len(valid)
@@ -358,7 +344,7 @@ class KakaoHost:
             "message": KAKAO_SEND_MESSAGE,
             "info": {
                 "type": msg_type,
-                "mid": int(request_id),
+                "mid": int(envelope["request_id"]),
                 "current": float(self._point),
                 "unit": float(unit),
                 "total": float(total),
@@ -367,7 +353,7 @@ class KakaoHost:
             },
         }
         if self.kmsg_compat:
-            body.update(result_code="0", msg_id=request_id)
+            body.update(result_code="0", msg_id=envelope["request_id"])
         return body
 
     def _template_list(self, form: Form) -> dict[str, Any]:

@@ -407,6 +407,41 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
         first, second = self.progress_after
         return start + first, start + max(first, second)
 
+    def _envelope(
+        self,
+        channel: str,
+        endpoint: str,
+        msg_type: str,
+        sender: str,
+        testmode: bool,
+        now: float,
+        scheduled: float | None,
+    ) -> dict[str, Any]:
+        """What every delivery of one accepted request shares, under a new request id."""
+        t_processed, t_final = self._timeline(now, scheduled)
+        return {
+            "channel": channel,
+            "request_id": self._new_request_id(),
+            "endpoint": endpoint,
+            "msg_type": msg_type,
+            "sender": sender,
+            "testmode": testmode,
+            "registered": now,
+            "scheduled": scheduled,
+            "t_processed": t_processed,
+            "t_final": t_final,
+        }
+
+    def _deliver(self, envelope: dict[str, Any], *, outcome: str, **fields: Any) -> None:
+        """Store one receiver's delivery (test-mode ones never progress)."""
+        delivery = Delivery(
+            **envelope,
+            detail_id=self._new_detail_id(),
+            outcome="testmode" if envelope["testmode"] else outcome,
+            **fields,
+        )
+        self._register(delivery)
+
     def _register(self, delivery: Delivery) -> None:
         self._deliveries.append(delivery)
         self._by_request.setdefault(delivery.request_id, []).append(delivery)

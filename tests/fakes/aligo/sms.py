@@ -75,12 +75,11 @@ class SmsHost:
     _by_request: dict[str, list[Delivery]]
     _point: Decimal
     _charge: Callable[[str, int, bool], None]
+    _deliver: Callable[..., None]
+    _envelope: Callable[..., dict[str, Any]]
     _final_reason: Callable[[str], str | None]
     _new_detail_id: Callable[[], str]
-    _new_request_id: Callable[[], str]
     _rc: Callable[..., int | str]
-    _register: Callable[[Delivery], None]
-    _timeline: Callable[[float, float | None], tuple[float, float]]
     price: Callable[[str], Decimal]
 
     def _sms_sender(self, form: Form) -> str:
@@ -178,38 +177,25 @@ class SmsHost:
         if not valid:
             raise AligoError(-103, "no valid receiver")
         self._charge(msg_type, len(valid), testmode)
-        request_id = self._new_request_id()
-        t_processed, t_final = self._timeline(now, scheduled)
+        envelope = self._envelope("sms", endpoint, msg_type, sender, testmode, now, scheduled)
         used_images = [i.summary() for i in images] if msg_type == "MMS" else []
         for receiver, text in valid:
             failure, outcome = self._sms_outcome(receiver)
-            self._register(
-                Delivery(
-                    channel="sms",
-                    request_id=request_id,
-                    detail_id=self._new_detail_id(),
-                    endpoint=endpoint,
-                    msg_type=msg_type,
-                    receiver=receiver,
-                    sender=sender,
-                    text=text,
-                    title=title,
-                    testmode=testmode,
-                    registered=now,
-                    scheduled=scheduled,
-                    t_processed=t_processed,
-                    t_final=t_final,
-                    failure=failure,
-                    outcome="testmode" if testmode else outcome,
-                    images=used_images,
-                )
+            self._deliver(
+                envelope,
+                receiver=receiver,
+                text=text,
+                title=title,
+                failure=failure,
+                outcome=outcome,
+                images=used_images,
             )
         if not testmode:
             self._point -= self.price(msg_type) * len(valid)
         return {
             "result_code": self._rc(1, send_success=True),
             "message": SMS_OK_MESSAGE,
-            "msg_id": request_id,
+            "msg_id": envelope["request_id"],
             "success_cnt": len(valid),
             "error_cnt": len(pairs) - len(valid),
             "msg_type": msg_type,
