@@ -91,6 +91,7 @@ def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
         provider_id=fields.get("provider"),
         message_id=fields.get("id"),
         failover_text=fields.get("failover_text"),
+        options=fields.get("options"),
     )
 
 

@@ -45,6 +45,7 @@ RECOGNISED = (
     "at",
     "id",
     "failover_text",
+    "options",
 )
 _RECOGNISED_SET = frozenset(RECOGNISED)
 
@@ -755,6 +756,9 @@ def _json_row(number: int, where: str, text: str) -> Row | RowError:
                 key,
             )
         seen[normal] = key
+        if normal == "options" and isinstance(value, _Object):
+            # channel options are a JSON object: kept as JSON text, checked when built
+            value = json.dumps(_plain(value), ensure_ascii=False)
         rendered = _json_value(value)
         if rendered is None:
             kind = "an object" if isinstance(value, _Object) else "an array"

@@ -42,6 +42,10 @@ def message_to_data(message: Message) -> dict[str, Any]:
         }
     if message.warnings:
         data["warnings"] = [n.to_dict() for n in message.warnings]
+    if message.options:
+        data["options"] = dict(message.options)
+    if message.files:
+        data["files"] = list(message.files)
     return data
 
 
@@ -69,4 +73,6 @@ def message_from_data(data: dict[str, Any]) -> Message:
         if failover
         else None,
         warnings=tuple(Notice(w["code"], w["message"]) for w in data.get("warnings", ())),
+        options=dict(data.get("options") or {}),
+        files=tuple(data.get("files") or ()),
     )

@@ -18,9 +18,41 @@ class MessageType(StrEnum):
     MMS = "MMS"
     ALIMTALK = "ALIMTALK"
     FRIENDTALK = "FRIENDTALK"
+    RCS_SMS = "RCS_SMS"
+    RCS_LMS = "RCS_LMS"
+    RCS_MMS = "RCS_MMS"
+    RCS_TPL = "RCS_TPL"
+    RCS_ITPL = "RCS_ITPL"
+    RCS_LTPL = "RCS_LTPL"
+    BMS_TEXT = "BMS_TEXT"
+    BMS_IMAGE = "BMS_IMAGE"
+    BMS_WIDE = "BMS_WIDE"
+    BMS_WIDE_ITEM_LIST = "BMS_WIDE_ITEM_LIST"
+    BMS_CAROUSEL_FEED = "BMS_CAROUSEL_FEED"
+    BMS_PREMIUM_VIDEO = "BMS_PREMIUM_VIDEO"
+    BMS_COMMERCE = "BMS_COMMERCE"
+    BMS_CAROUSEL_COMMERCE = "BMS_CAROUSEL_COMMERCE"
+    BMS_FREE = "BMS_FREE"
+    VOICE = "VOICE"
+    FAX = "FAX"
+    NSA = "NSA"
+
+    @property
+    def channel(self) -> str:
+        """The channel family: SMS (SMS/LMS/MMS), ALIMTALK, FRIENDTALK, RCS, BMS, VOICE,
+        FAX or NSA (docs/channels.md)."""
+        if self in (MessageType.SMS, MessageType.LMS, MessageType.MMS):
+            return "SMS"
+        return self.value.partition("_")[0]
 
 
-KAKAO_TYPES = frozenset({MessageType.ALIMTALK, MessageType.FRIENDTALK})
+RCS_TYPES = frozenset(t for t in MessageType if t.channel == "RCS")
+BMS_TYPES = frozenset(t for t in MessageType if t.channel == "BMS")
+KAKAO_TYPES = frozenset({MessageType.ALIMTALK, MessageType.FRIENDTALK, *BMS_TYPES})
+CHANNEL_TYPES = frozenset(
+    t for t in MessageType if t.channel in ("RCS", "BMS", "VOICE", "FAX", "NSA")
+)
+"""The types whose rules and options live in `kmsg_cli.channels`."""
 
 
 class DeliveryStatus(StrEnum):
@@ -91,7 +123,8 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Failover:
-    """SMS/LMS content to use when an AlimTalk cannot reach a non-KakaoTalk user."""
+    """SMS/LMS content to send when a message cannot reach its recipient on its own channel
+    (AlimTalk, Brand Message, RCS; docs/channels.md, "Fallback")."""
 
     text: str
     type: MessageType  # SMS or LMS, decided from the byte count unless the user chose
@@ -120,6 +153,9 @@ class MessageDraft:
     failover_text: str | None = None
     failover_type: str | None = None
     failover_subject: str | None = None
+    options: str | None = None  # channel options as JSON text (`--options FILE`, a column)
+    option_flags: Mapping[str, Any] = field(default_factory=dict)  # from flags; they win
+    files: tuple[str, ...] = ()  # documents of a fax (`--file`)
 
 
 @dataclass(frozen=True)
@@ -128,7 +164,8 @@ class Message:
 
     `text` is already interpolated for SMS/LMS/MMS/FRIENDTALK. For ALIMTALK the provider
     renders the approved template; `variables` travel in the provider's wire form and
-    `text` is the optional local rendering (may be empty).
+    `text` is the optional local rendering (may be empty). The other channels (RCS, Brand
+    Message, voice, fax, Naver) carry their checked `options` (docs/channels.md).
     """
 
     message_id: str
@@ -145,6 +182,8 @@ class Message:
     provider_id: str | None = None
     failover: Failover | None = None
     warnings: tuple[Notice, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)  # checked channel options
+    files: tuple[str, ...] = ()  # local files besides `image`: fax documents, option images
 
 
 @dataclass(frozen=True)
@@ -245,6 +284,12 @@ class Job:
     failed_at: int | None = None
     error: str | None = None
     metadata: dict[str, Any] | None = None
+
+
+def native_fallback(message: Message) -> bool:
+    """Whether a provider with native failover sends this message's fallback itself: only an
+    AlimTalk's; RCS and Brand Message fall back through kmsg (docs/channels.md, Fallback)."""
+    return message.failover is not None and message.type is MessageType.ALIMTALK
 
 
 def epoch_ms(moment: datetime) -> int:

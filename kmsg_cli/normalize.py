@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from kmsg_cli import channels
+from kmsg_cli.channels import CHANNEL_TYPES, FALLBACK_TYPES, TEMPLATE_TYPES
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import Failover, Message, MessageDraft, MessageType, Notice, Recipient
@@ -462,15 +464,16 @@ def build_message(
         template_id = template_id.strip()
         if kind is None:
             kind = MessageType.ALIMTALK
-        elif kind is not MessageType.ALIMTALK:
+        elif kind not in TEMPLATE_TYPES:
             raise _error(
                 "TEMPLATE_NOT_ALLOWED",
                 f"template {_quote(template_id)} cannot be used with type {kind.value}",
                 field="template",
                 value=template_id,
-                hint="--template is for AlimTalk: use --type ALIMTALK, or drop --template",
+                hint="--template is for ALIMTALK, NSA and the RCS/Brand Message template types "
+                "(docs/channels.md), or drop --template",
             )
-    if kind is not MessageType.ALIMTALK:
+    if kind not in FALLBACK_TYPES:
         for option, given in (
             ("failover_text", draft.failover_text),
             ("failover_type", draft.failover_type),
@@ -479,12 +482,15 @@ def build_message(
             if given is not None and given.strip():
                 raise _error(
                     "FAILOVER_NOT_ALLOWED",
-                    f"{option} {_quote(given)} is only for ALIMTALK messages, "
-                    f"not {kind.value if kind else 'SMS/LMS/MMS'}",
+                    f"{option} {_quote(given)} is only for ALIMTALK, RCS and Brand Message "
+                    f"messages, not {kind.value if kind else 'SMS/LMS/MMS'}",
                     field=option,
                     value=given,
                     hint="use --type ALIMTALK with --template, or drop the --failover-* options",
                 )
+    channel = kind is not None and kind in CHANNEL_TYPES
+    if not channel:
+        channels.refuse_options(draft, kind)
     # An SMS can never exceed 90 bytes, so a larger threshold could only yield invalid SMS.
     threshold = min(auto_lms_bytes, SMS_MAX_BYTES) if auto_lms_bytes > 0 else SMS_MAX_BYTES
 
@@ -492,6 +498,7 @@ def build_message(
     image = _given(draft.image)
     failover: Failover | None = None
     variables: dict[str, str] = {}
+    checked = channels.Checked({})
 
     if kind is MessageType.ALIMTALK:
         if template_id is None:
@@ -511,6 +518,15 @@ def build_message(
         if image is not None:
             raise _image_not_allowed(image, kind)
         variables = dict(draft.variables)
+    elif channel:
+        assert kind is not None
+        text = interpolate(draft.text or "", draft.variables, field="text")
+        if subject is not None:
+            subject = interpolate(subject, draft.variables, field="subject")
+        size, _ = count_bytes(text)
+        checked = channels.check_draft(draft, kind, text, size, subject, image, template_id)
+        warnings.extend(checked.warnings)
+        variables = dict(draft.variables) if template_id else {}
     else:
         if draft.text is None or not draft.text.strip():
             raise _error(
@@ -546,7 +562,7 @@ def build_message(
     at = _given(draft.at)
     scheduled_at = parse_when(at, now=now, timezone=timezone) if at else None
 
-    if kind is MessageType.ALIMTALK:
+    if kind in FALLBACK_TYPES:
         failover = _build_failover(draft, threshold, warnings)
 
     provider_id = _given(draft.provider_id)
@@ -565,6 +581,8 @@ def build_message(
         provider_id=provider_id.strip() if provider_id else None,
         failover=failover,
         warnings=tuple(warnings),
+        options=checked.options,
+        files=checked.files,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kmsg_cli.errors import InvalidInput, UnsupportedFeature
 from kmsg_cli.models import MessageType
-from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.providers.catalog import capabilities, senders_of
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,19 @@ class Need:
         return " ".join(words)
 
 
+def _only(need: Need) -> str:
+    """' (only solapi sends RCS_SMS)': which provider types could, for an error message."""
+    able = senders_of(need.type)
+    if not able or len(able) > 2:
+        return ""
+    verb = "sends" if len(able) == 1 else "send"
+    return f" (only {' and '.join(able)} {verb} {need.type.value})"
+
+
 def _shortfall(provider_type: str, need: Need) -> str | None:
     caps = capabilities(provider_type)
     if not caps.supports(need.type):
-        return f"cannot send {need.type.value}"
+        return f"cannot send {need.type.value}{_only(need)}"
     if need.scheduled and not caps.scheduling:
         return "cannot schedule messages (--at)"
     if need.international and not caps.international:
@@ -97,7 +106,7 @@ def route(
             return [provider_id]
 
     raise UnsupportedFeature(
-        f"no provider of profile '{profile_name}' can send {need.describe()}",
+        f"no provider of profile '{profile_name}' can send {need.describe()}{_only(need)}",
         code="NO_PROVIDER",
         field="type",
         value=need.type.value,

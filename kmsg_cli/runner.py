@@ -32,7 +32,15 @@ from typing import Any
 from kmsg_cli import owner as owners
 from kmsg_cli.codec import message_from_data
 from kmsg_cli.errors import KmsgError, ProviderError
-from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
+from kmsg_cli.models import (
+    DeliveryStatus,
+    Job,
+    Message,
+    SendResult,
+    TrackingRow,
+    epoch_ms,
+    native_fallback,
+)
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.sending import (
     Alternates,
@@ -444,7 +452,7 @@ class BatchRunner:
                     status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
                     provider_message_id=provider_message_id,
                     group_id=str(group_id) if group_id else None,
-                    native_failover=client.native_failover and message.failover is not None,
+                    native_failover=client.native_failover and native_fallback(message),
                 )
         return outcome
 

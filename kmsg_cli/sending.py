@@ -36,6 +36,7 @@ from kmsg_cli.models import (
     SendResult,
     TrackingRow,
     epoch_ms,
+    native_fallback,
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, route
@@ -129,17 +130,19 @@ def assign_ids(messages: Sequence[Message], base: str) -> list[Message]:
 
 
 def check_files(messages: Sequence[Message]) -> None:
-    """Every image must be a readable file before anything is sent."""
-    for path in sorted({m.image for m in messages if m.image}):
+    """Every image and document must be a readable file before anything is sent."""
+    images = {m.image for m in messages if m.image}
+    for path in sorted(images | {f for m in messages for f in m.files}):
         try:
             with open(path, "rb") as handle:
                 handle.read(1)
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
+            what = "image" if path in images else "file"
             raise InvalidInput(
-                f"cannot read image '{path}': {reason}",
-                code="IMAGE_NOT_FOUND",
-                field="image",
+                f"cannot read {what} '{path}': {reason}",
+                code=f"{what.upper()}_NOT_FOUND",
+                field=what,
                 value=path,
             ) from None
 
@@ -427,7 +430,7 @@ def reconcile(
             status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
             provider_message_id=provider_message_id,
             group_id=str(group) if group else None,
-            native_failover=client.native_failover and message.failover is not None,
+            native_failover=client.native_failover and native_fallback(message),
             warnings=(
                 Notice(
                     "RECONCILED",

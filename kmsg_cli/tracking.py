@@ -7,10 +7,11 @@ One pass (`run_once`):
    rows, which are retried with backoff;
 3. write the new state (terminal statuses never move back): backoff after the n-th check
    30 s, 2 min, 10 min, 30 min, then 2 h (per profile), UNKNOWN/TRACKING_TIMEOUT after 24 h;
-4. AlimTalk API failover: a FAILED AlimTalk sent with failover text, classified as "not a
-   KakaoTalk user", whose provider did not fail over natively, gets one SMS/LMS job
-   `<id>:api-fallback`, inserted in the same transaction that records FAILED; the pass sends
-   it and writes its outcome into the original row's `metadata.failover`.
+4. API fallback: a FAILED AlimTalk, Brand Message or RCS message sent with a fallback text,
+   whose failure means "not reachable on this channel" (`kmsg_cli.channels.fallback`) and
+   whose provider did not fall back natively, gets one SMS/LMS job `<id>:api-fallback`,
+   inserted in the same transaction that records FAILED; the pass sends it and writes its
+   outcome into the original row's `metadata.failover`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from kmsg_cli.channels.fallback import falls_back, unreachable
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import TrackingSettings
 from kmsg_cli.errors import KmsgError
@@ -46,7 +48,6 @@ CLAIM_LEASE_MS = 120_000
 CLAIM_CHUNK = 500
 SCHEDULED_GRACE_MS = 120_000
 FALLBACK_BATCH = "api-fallback"
-NON_KAKAO_CODES = {"solapi": ("3104", "3107"), "mock": ("3104", "3107")}
 
 
 @dataclass
@@ -144,22 +145,8 @@ def apply_check(
     return new
 
 
-def is_non_kakao_user(
-    provider_type: str, code: str | None, message: str | None, extra_codes: Sequence[str] = ()
-) -> bool:
-    """SOLAPI 3104/3107 or text with 미사용자; IWINV text with 카카오 and 미사용; extra codes."""
-    code = code or ""
-    text = message or ""
-    if code and (code in NON_KAKAO_CODES.get(provider_type, ()) or code in extra_codes):
-        return True
-    if "미사용자" in text:
-        return True
-    combined = f"{code} {text}"
-    return provider_type == "iwinv" and "카카오" in combined and "미사용" in combined
-
-
 def fallback_message(row: TrackingRow) -> Message | None:
-    """The SMS/LMS to send instead of a failed AlimTalk, from `metadata.failover`."""
+    """The SMS/LMS to send instead of a failed message, from `metadata.failover`."""
     failover = (row.metadata or {}).get("failover") or {}
     text = failover.get("text")
     if not text:
@@ -286,7 +273,7 @@ class Tracker:
 
     def _failover(self, before: TrackingRow, after: TrackingRow, now_ms: int) -> Job | None:
         if (
-            after.type != MessageType.ALIMTALK.value
+            not falls_back(after.type)
             or after.status != DeliveryStatus.FAILED.value
             or before.status == after.status
         ):
@@ -296,10 +283,16 @@ class Tracker:
         if not failover.get("requested") or failover.get("path"):
             return None
         provider_type = self.provider_types.get(after.provider_id, after.provider_id)
-        extra = self.settings.non_kakao_codes
         code, text = after.provider_status_code, after.provider_status_message
-        if not is_non_kakao_user(provider_type, code, text, extra):
-            failover.update(path="none", reason="the failure is not 'not a KakaoTalk user'")
+        if not unreachable(
+            after.type,
+            provider_type,
+            code,
+            text,
+            kakao_codes=self.settings.non_kakao_codes,
+            rcs_codes=self.settings.non_rcs_codes,
+        ):
+            failover.update(path="none", reason="the failure does not mean 'not reachable here'")
         elif failover.get("native"):
             failover.update(path="native", reason="the provider's own SMS fallback applies")
         else:

@@ -20,7 +20,12 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.models", ()),
     ("kmsg_cli.files", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
-    ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
+    # the channel rules (RCS, Brand Message, voice, fax, Naver) are pure, below normalize
+    ("kmsg_cli.channels", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.channels")),
+    (
+        "kmsg_cli.normalize",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when", "kmsg_cli.channels"),
+    ),
     # config: keys and model are the base; each step of the flow uses only the steps before it
     ("kmsg_cli.config.keys", ("kmsg_cli.errors", "kmsg_cli.providers.catalog")),
     (
@@ -184,6 +189,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.config.model",
             "kmsg_cli.codec",
             "kmsg_cli.normalize",
+            "kmsg_cli.channels.fallback",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.contract",

@@ -71,6 +71,19 @@ def failover_types(ctx: Any, incomplete: str) -> list[str]:
     return _matching(["SMS", "LMS"], incomplete)
 
 
+def voice_types(ctx: Any, incomplete: str) -> list[str]:
+    return _matching(["FEMALE", "MALE"], incomplete)
+
+
+def bms_targeting(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    found = [
+        ("I", "channel friends (every channel)"),
+        ("M", "friends and marketing consent (Kakao-approved channels)"),
+        ("N", "marketing consent, not friends (Kakao-approved channels)"),
+    ]
+    return [item for item in found if item[0].startswith(incomplete.upper())]
+
+
 def delivery_statuses(ctx: Any, incomplete: str) -> list[str]:
     from kmsg_cli.models import DeliveryStatus
 

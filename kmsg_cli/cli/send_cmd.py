@@ -25,6 +25,12 @@ The type is inferred when --type is omitted: an image makes MMS, text over 90 by
 
   kmsg send --to 010-1234-5678 --template WELCOME_01 --vars '{"name": "홍길동"}' --failover-text "가입을 환영합니다"
 
+  kmsg send --type BMS_FREE --to 010-1234-5678 --text "신상품 입고 안내" --fallback-text "신상품 입고 안내"
+
+  kmsg send --type RCS_LMS --rcs-brand BR.abc123 --to 010-1234-5678 --text "예약 확인" --options rcs.json
+
+  kmsg send --type FAX --to 02-1234-5678 --file contract.pdf
+
   echo "배포 완료" | kmsg send --to 010-1234-5678 --text - --json
 
   kmsg send --to 010-1234-5678 --text "hello" --dry-run
@@ -38,6 +44,7 @@ MAX_TEXT_BYTES = 1 << 20
 PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 
 Opt = typer.Option
+CHANNEL = "Channel"
 
 
 @reports_errors
@@ -76,7 +83,9 @@ def send(
         Opt(
             "--type",
             metavar="TYPE",
-            help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).",
+            help="SMS, LMS, MMS, ALIMTALK, RCS_SMS/LMS/MMS/TPL/ITPL/LTPL, BMS_FREE, BMS_TEXT "
+            "and the other Brand Message types, VOICE, FAX, NSA, or FRIENDTALK (Kakao replaced "
+            "it with Brand Message) (default: SMS/LMS/MMS by length).",
             autocompletion=cv.message_types,
             rich_help_panel="Message",
         ),
@@ -111,7 +120,10 @@ def send(
     template: Annotated[
         str | None,
         Opt(
-            "--template", metavar="CODE", help="AlimTalk template code.", rich_help_panel="Message"
+            "--template",
+            metavar="CODE",
+            help="Template id: AlimTalk, NSA, RCS_*TPL and Brand Message template types.",
+            rich_help_panel="Message",
         ),
     ] = None,
     var: Annotated[
@@ -151,12 +163,63 @@ def send(
             rich_help_panel="Scheduling",
         ),
     ] = None,
+    options_file: Annotated[
+        Path | None,
+        Opt(
+            "--options",
+            metavar="FILE",
+            help="Channel options as a JSON object (RCS, Brand Message, VOICE, FAX, NSA; "
+            "docs/channels.md).",
+            rich_help_panel=CHANNEL,
+        ),
+    ] = None,
+    rcs_brand: Annotated[
+        str | None,
+        Opt(
+            "--rcs-brand",
+            metavar="ID",
+            help="RCS brand id (default: the provider's rcs_brand_id).",
+            rich_help_panel=CHANNEL,
+        ),
+    ] = None,
+    targeting: Annotated[
+        str | None,
+        Opt(
+            "--targeting",
+            metavar="I|M|N",
+            help="Brand Message audience: I (default); M and N only for channels Kakao "
+            "approved for them.",
+            autocompletion=cv.bms_targeting,
+            rich_help_panel=CHANNEL,
+        ),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        Opt(
+            "--voice",
+            metavar="FEMALE|MALE",
+            help="VOICE: the reading voice (default FEMALE).",
+            autocompletion=cv.voice_types,
+            rich_help_panel=CHANNEL,
+        ),
+    ] = None,
+    files: Annotated[
+        list[Path] | None,
+        Opt(
+            "--file",
+            metavar="PATH",
+            help="FAX: a document to send (PDF, TIFF, JPEG, PNG, GIF); repeatable.",
+            rich_help_panel=CHANNEL,
+        ),
+    ] = None,
     failover_text: Annotated[
         str | None,
         Opt(
             "--failover-text",
+            "--fallback-text",
             metavar="TEXT",
-            help="AlimTalk: SMS/LMS text for non-KakaoTalk users.",
+            help="AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
+            "cannot reach (sent once).",
             rich_help_panel="Failover",
         ),
     ] = None,
@@ -165,7 +228,7 @@ def send(
         Opt(
             "--failover-type",
             metavar="TYPE",
-            help="AlimTalk failover as SMS or LMS (default: by length).",
+            help="Fallback as SMS or LMS (default: by length).",
             autocompletion=cv.failover_types,
             rich_help_panel="Failover",
         ),
@@ -175,7 +238,7 @@ def send(
         Opt(
             "--failover-subject",
             metavar="TEXT",
-            help="AlimTalk failover LMS subject.",
+            help="Fallback LMS subject.",
             rich_help_panel="Failover",
         ),
     ] = None,
@@ -233,6 +296,12 @@ def send(
     runtime = runtime_of(ctx)
     out = runtime.out
     body = _read_text(text, text_file)
+    options = _read_utf8(options_file, "options", "options file") if options_file else None
+    flags = {
+        "brandId": rcs_brand,
+        "targeting": targeting.strip().upper() if targeting else None,
+        "voiceType": voice.strip().upper() if voice else None,
+    }
     recipients = _split_recipients(to)
     variables = normalize.parse_variables(var or [], vars_json)
     profile = runtime.profile()
@@ -256,6 +325,9 @@ def send(
             failover_text=failover_text,
             failover_type=failover_type,
             failover_subject=failover_subject,
+            options=options,
+            option_flags=flags,
+            files=tuple(str(path) for path in files or ()),
         )
         try:
             message = normalize.build_message(
@@ -339,17 +411,7 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
             hint="pass the text once",
         )
     if text_file is not None:
-        try:
-            with text_file.open("rb") as handle:
-                data = handle.read(MAX_TEXT_BYTES + 1)
-        except OSError as exc:
-            raise InvalidInput(
-                f"cannot read text file '{text_file}': {exc.strerror or exc.__class__.__name__}",
-                code="UNREADABLE_FILE",
-                field="text-file",
-                value=str(text_file),
-            ) from None
-        return _decode_text(data, f"text file '{text_file}'", "text-file").removesuffix("\n")
+        return _read_utf8(text_file, "text-file", "text file").removesuffix("\n")
     if text == "-":
         if sys.stdin is None:
             raise UsageError("--text - needs standard input", field="text", value="-")
@@ -362,6 +424,21 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
     if text is not None:
         _check_nul(text, "--text", "text")
     return text
+
+
+def _read_utf8(path: Path, field: str, label: str) -> str:
+    """A UTF-8 file given on the command line (`--text-file`, `--options`), bounded in size."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TEXT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read {label} '{path}': {exc.strerror or exc.__class__.__name__}",
+            code="UNREADABLE_FILE",
+            field=field,
+            value=str(path),
+        ) from None
+    return _decode_text(data, f"{label} '{path}'", field)
 
 
 def _decode_text(data: bytes, source: str, field: str) -> str:

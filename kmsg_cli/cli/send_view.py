@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kmsg_cli.channels import describe
 from kmsg_cli.cli.output import Output
 from kmsg_cli.cli.tables import print_table
 from kmsg_cli.config import Profile
@@ -33,6 +34,10 @@ def _message_data(message: Message, times: TimeView) -> dict[str, Any]:
         data["scheduled_at"] = times.iso(message.scheduled_at)
     if message.failover:
         data["failover"] = {"type": message.failover.type.value, "text": message.failover.text}
+    if message.options:
+        data["options"] = dict(message.options)
+    if message.files:
+        data["files"] = list(message.files)
     return data
 
 
@@ -47,11 +52,14 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
             out.warning(notice.code, notice.message)
     times = TimeView(profile.timezone)
     rows = []
-    for item in planned:
+    checks = [describe(item.message) for item in planned]
+    for item, checked in zip(planned, checks, strict=True):
         row = _message_data(item.message, times)
         row.update(provider_id=item.provider_id, text=item.message.text)
         if len(item.candidates) > 1:
             row["failover_providers"] = list(item.candidates[1:])
+        if checked:
+            row["checks"] = checked
         rows.append(row)
     data = {"dry_run": True, "profile": profile.name, "messages": rows}
 
@@ -60,14 +68,24 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
 
         scheduled = any(item.message.scheduled_at for item in planned)
         table = Table(title=None, show_edge=False, header_style="bold")
-        columns = ("to", "type", "bytes", "provider", *(("at",) if scheduled else ()), "text")
+        columns = (
+            "to",
+            "type",
+            "bytes",
+            "provider",
+            *(("at",) if scheduled else ()),
+            *(("checks",) if any(checks) else ()),
+            "text",
+        )
         for column in columns:
             table.add_column(
                 column, overflow="fold", justify="right" if column == "bytes" else "left"
             )
-        for item in planned:
+        for item, checked in zip(planned, checks, strict=True):
             message = item.message
-            text = message.text or f"(template {message.template_id})"
+            text = message.text or (
+                f"(template {message.template_id})" if message.template_id else "(no text)"
+            )
             when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
             table.add_row(
                 str(message.to),
@@ -75,6 +93,7 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
                 str(message.byte_length),
                 item.provider_id,
                 *when,
+                *(("; ".join(checked),) if any(checks) else ()),
                 text,
             )
         print_table(console, table)

@@ -109,7 +109,7 @@ def _pass_lines(report: PassReport) -> list[str]:
         lines.append(f"{report.timed_out} gave up after the tracking window (UNKNOWN)")
     if report.fallbacks_queued:
         lines.append(
-            f"AlimTalk fallbacks: {report.fallbacks_queued} queued, {report.fallbacks_sent} sent, "
+            f"fallbacks (SMS/LMS): {report.fallbacks_queued} queued, {report.fallbacks_sent} sent, "
             f"{report.fallbacks_failed} failed"
         )
     return lines

@@ -66,11 +66,13 @@ class ProviderConfig:
 
 @dataclass(frozen=True)
 class TrackingSettings:
-    """`[profiles.NAME.tracking]`: delivery-check backoff, give-up time, extra non-Kakao codes."""
+    """`[profiles.NAME.tracking]`: delivery-check backoff, give-up time, and extra codes that
+    earn a fallback (docs/channels.md, Fallback)."""
 
     backoff_ms: tuple[int, ...] = (30_000, 120_000, 600_000, 1_800_000, 7_200_000)
     max_tracking_ms: int = 86_400_000
-    non_kakao_codes: tuple[str, ...] = ()
+    non_kakao_codes: tuple[str, ...] = ()  # AlimTalk and Brand Message
+    non_rcs_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

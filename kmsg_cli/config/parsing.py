@@ -45,7 +45,7 @@ PROFILE_KEYS = (
     "providers",
     "tracking",
 )
-TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes")
+TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes", "non_rcs_codes")
 
 
 def check_timezone(name: Any, key_path: str) -> ConfigError | None:
@@ -217,7 +217,7 @@ def _parse_routing(
 
 def _parse_tracking(table: Any, base: str, report: Report) -> TrackingSettings:
     """`[profiles.NAME.tracking]`: backoff = ["30s", "2m", ...], max_duration = "24h",
-    non_kakao_codes = ["3108"]."""
+    non_kakao_codes = ["3108"], non_rcs_codes = ["3047"]."""
     defaults = TrackingSettings()
     if not isinstance(table, Mapping):
         report(invalid_setting(base, table, "must be a table"))
@@ -243,11 +243,13 @@ def _parse_tracking(table: Any, base: str, report: Report) -> TrackingSettings:
             if limit is None
             else parse_duration(limit, field=join_key(base, "max_duration"))
         )
-        codes = table.get("non_kakao_codes", [])
-        if not isinstance(codes, list) or not all(isinstance(c, str | int) for c in codes):
-            codes_path = join_key(base, "non_kakao_codes")
-            raise invalid_setting(codes_path, codes, "must be a list of codes")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("non_kakao_codes", "non_rcs_codes"):
+            codes = table.get(key, [])
+            if not isinstance(codes, list) or not all(isinstance(c, str | int) for c in codes):
+                raise invalid_setting(join_key(base, key), codes, "must be a list of codes")
+            lists[key] = tuple(str(c) for c in codes)
     except KmsgError as error:
         report(config_error("INVALID_SETTING", error.field or base, error.message, error.value))
         return defaults
-    return TrackingSettings(backoff_ms, max_ms, tuple(str(c) for c in codes))
+    return TrackingSettings(backoff_ms, max_ms, lists["non_kakao_codes"], lists["non_rcs_codes"])

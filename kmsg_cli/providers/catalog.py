@@ -153,7 +153,15 @@ _IWINV = Capabilities(
     summary="IWINV AlimTalk and SMS APIs",
 )
 _ALIGO = Capabilities(
-    types=ALL_TYPES,
+    types=frozenset(
+        {
+            MessageType.SMS,
+            MessageType.LMS,
+            MessageType.MMS,
+            MessageType.ALIMTALK,
+            MessageType.FRIENDTALK,
+        }
+    ),
     scheduling=True,
     international=False,
     status_lookup=True,
@@ -184,7 +192,15 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
             settings={
                 "api_key": _key("API key"),
                 "api_secret": _key("API secret"),
-                "kakao_pf_id": _key(f"KakaoTalk channel id (pfId, {_KAKAO_NOTE})", secret=False),
+                "kakao_pf_id": _key(
+                    f"KakaoTalk channel id (pfId, {_KAKAO_NOTE}/Brand Message)", secret=False
+                ),
+                "rcs_brand_id": Setting(
+                    "str", env=True, about="RCS brand id (brandId) for RCS messages"
+                ),
+                "naver_talk_id": Setting(
+                    "str", env=True, about="Naver talk id (talkId) for Naver smart alerts (NSA)"
+                ),
                 "base_url": _url("https://api.solapi.com", "API address"),
                 "batch_size": _batch_size(_SOLAPI),
                 **COMMON_SETTINGS,
@@ -309,3 +325,10 @@ _UNKNOWN = Capabilities(
 def capabilities(provider_type: str) -> Capabilities:
     """Capabilities of a provider type; unknown types can do nothing."""
     return CATALOG.get(provider_type, _UNKNOWN)
+
+
+def senders_of(message_type: MessageType) -> tuple[str, ...]:
+    """The provider types that deliver `message_type` for real (the mock excluded)."""
+    return tuple(
+        name for name, caps in CATALOG.items() if caps.supports(message_type) and not caps.simulated
+    )

@@ -1,4 +1,5 @@
-"""The in-process mock provider: every message type, deterministic, nothing delivered.
+"""The in-process mock provider: every message type of every channel, deterministic, nothing
+delivered.
 
 Outcomes are scripted by the recipient's last digits (configurable per profile):
 
@@ -11,11 +12,11 @@ Outcomes are scripted by the recipient's last digits (configurable per profile):
 Delivery, when tracked (`kmsg track run-once`), is decided the same way and is final at the
 first check:
 
-| recipient ends in | delivery status                                                   |
-|-------------------|-------------------------------------------------------------------|
-| `3104`            | AlimTalk/FriendTalk: FAILED, code 3104 (not a KakaoTalk user)     |
-| `3043`            | FAILED, code 3043 (handset switched off)                          |
-| anything else     | DELIVERED                                                         |
+| recipient ends in | delivery status                                                           |
+|-------------------|---------------------------------------------------------------------------|
+| `3104`            | AlimTalk, FriendTalk, Brand Message: FAILED, 3104 (not a KakaoTalk user)  |
+| `3043`            | any type: FAILED, 3043 (handset off; for RCS a failure that falls back)   |
+| anything else     | DELIVERED                                                                 |
 
 The provider message id is derived from our message id (a re-run gives the same id) and
 carries the delivery outcome, so lookups need no state. Every result is marked `simulated`.

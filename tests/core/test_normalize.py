@@ -378,8 +378,8 @@ def test_parse_type(raw: str | None, expected: MessageType | None) -> None:
 
 def test_parse_type_rejects_unknown() -> None:
     with pytest.raises(InvalidInput) as info:
-        parse_type("fax")
-    assert_invalid(info.value, "INVALID_TYPE", "type", "fax")
+        parse_type("telegram")
+    assert_invalid(info.value, "INVALID_TYPE", "type", "telegram")
     assert "ALIMTALK" in info.value.message
 
 
@@ -591,7 +591,7 @@ BUILD_ERRORS = [
         "from",
         "+1 202 555 0123",
     ),
-    ("bad-type", {"text": "hi", "type": "fax"}, "INVALID_TYPE", "type", "fax"),
+    ("bad-type", {"text": "hi", "type": "telegram"}, "INVALID_TYPE", "type", "telegram"),
     ("bad-id", {"text": "hi", "message_id": "a b"}, "INVALID_ID", "id", "a b"),
     ("past-at", {"text": "hi", "at": "2020-01-01 10:00"}, "PAST_TIME", "at", "2020-01-01 10:00"),
     ("garbage-at", {"text": "hi", "at": "soon"}, "INVALID_TIME", "at", "soon"),
@@ -713,10 +713,10 @@ FAILOVER_ERRORS = [
     ),
     (
         "unknown-failover-type",
-        {"template_id": "T", "failover_text": "x", "failover_type": "fax"},
+        {"template_id": "T", "failover_text": "x", "failover_type": "telegram"},
         "INVALID_TYPE",
         "failover_type",
-        "fax",
+        "telegram",
     ),
     (
         "explicit-sms-too-long",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kmsg_cli.channels.fallback import is_non_kakao_user
 from kmsg_cli.config import TrackingSettings
 from kmsg_cli.errors import ProviderError
 from kmsg_cli.models import DeliveryStatus, Message, StatusUpdate, TrackingRow
@@ -16,7 +17,6 @@ from kmsg_cli.tracking import (
     FALLBACK_BATCH,
     Tracker,
     apply_check,
-    is_non_kakao_user,
     next_delay_ms,
 )
 

@@ -62,7 +62,7 @@ _WIRE_TYPES = {
 def wire_type(message: Message) -> str:
     if message.type is MessageType.FRIENDTALK:
         return "CTI" if message.image else "CTA"
-    return _WIRE_TYPES[message.type]
+    return _WIRE_TYPES.get(message.type, message.type.value)  # RCS_*, BMS_*: SOLAPI's names
 
 
 def build_message(
@@ -71,15 +71,19 @@ def build_message(
     sender: str | None,
     pf_id: str | None,
     image_id: str | None = None,
+    channel: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One entry of `messages[]` for send-many/detail."""
+    """One entry of `messages[]` for send-many/detail; `channel` holds the fields of an RCS,
+    Brand Message, voice, fax or Naver message (`kmsg_cli.providers.solapi.channels`)."""
     kind = wire_type(message)
     body: dict[str, Any] = {"to": message.to.number, "type": kind}
     if not message.to.is_korean:
         body["country"] = message.to.country
     if sender:
         body["from"] = sender
-    if message.type is MessageType.ALIMTALK:
+    if channel is not None:
+        body.update(channel)
+    elif message.type is MessageType.ALIMTALK:
         options: dict[str, Any] = {
             "pfId": pf_id,
             "templateId": message.template_id,
@@ -196,7 +200,8 @@ def _accepted(
         provider_message_id=str(item.get("messageId") or ""),
         group_id=group_id,
         provider_code=code or None,
-        native_failover=message.failover is not None,
+        # SOLAPI replaces a failed AlimTalk itself; RCS and Brand Message fall back through kmsg
+        native_failover=message.failover is not None and message.type is MessageType.ALIMTALK,
         raw=item,
     )
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from kmsg_cli.models import Balance, Message, MessageType, SendResult, StatusUpdate
+from kmsg_cli.models import CHANNEL_TYPES, Balance, Message, MessageType, SendResult, StatusUpdate
 from kmsg_cli.providers._common import VendorProvider, missing_sender, missing_setting
 from kmsg_cli.providers._http import json_or_none, not_json
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
-from kmsg_cli.providers.solapi import status
+from kmsg_cli.providers.solapi import channels, status
 from kmsg_cli.providers.solapi.client import SolapiClient
 from kmsg_cli.providers.solapi.messages import (
     SEND_PATH,
@@ -36,6 +36,7 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.sender = settings.get("sender")
         self.pf_id = settings.get("kakao_pf_id")
+        self.defaults = channels.Defaults.of(settings)
         self._uploads = ImageUploads(self.client)
 
     def __repr__(self) -> str:  # never show the secret
@@ -44,6 +45,8 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     # -- checks before anything is sent --------------------------------------------------
     def validate(self, message: Message) -> None:
         """Refuse, before any request, what SOLAPI would reject for sure."""
+        if message.type in CHANNEL_TYPES:
+            return channels.validate(message, self.defaults, self.id)
         sender = message.sender or self.sender
         if message.type in (MessageType.SMS, MessageType.LMS, MessageType.MMS) and not sender:
             raise missing_sender(message, self.id)
@@ -72,13 +75,17 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     ) -> list[SendResult]:
         entries = []
         for message in chunk:
-            image_id = self._uploads.file_id(message) if message.image else None
+            channel = None
+            if message.type in CHANNEL_TYPES:
+                channel = channels.fields(message, self.defaults, self._upload)
+            image_id = self._uploads.file_id(message) if message.image and not channel else None
             entries.append(
                 build_message(
                     message,
                     sender=message.sender or self.sender,
                     pf_id=self.pf_id,
                     image_id=image_id,
+                    channel=channel,
                 )
             )
         body = build_send_body(entries, scheduled_at=scheduled_at)
@@ -88,6 +95,9 @@ class SolapiProvider(VendorProvider[SolapiClient]):
             # The vendor answered 2xx with something that is not JSON: it may have accepted.
             raise not_json("SOLAPI", response, provider_id=self.id, outcome_unknown=True)
         return parse_send_response(parsed, chunk, provider_id=self.id)
+
+    def _upload(self, path: str, kind: str) -> str:
+        return self._uploads.upload(path, kind, lambda: channels.checked_file(path, kind))
 
     # -- lookups -----------------------------------------------------------------------------
     def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:

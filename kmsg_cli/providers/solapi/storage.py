@@ -1,11 +1,11 @@
-"""SOLAPI file storage: images are checked, uploaded once through `POST /storage/v1/files`
-and sent by the `fileId` it returns (docs/vendors/solapi.md)."""
+"""SOLAPI file storage: images and documents are checked, uploaded once through
+`POST /storage/v1/files` and sent by the `fileId` it returns (docs/vendors/solapi.md)."""
 
 from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kmsg_cli.models import Message, MessageType
 from kmsg_cli.providers._common import bad_response, check_image
@@ -39,14 +39,16 @@ class ImageUploads:
 
     def file_id(self, message: Message) -> str:
         assert message.image is not None
-        kind = file_kind(message)
-        key = (kind, message.image)
+        return self.upload(message.image, file_kind(message), lambda: checked_image(message))
+
+    def upload(self, path: str, kind: str, read: Callable[[], bytes]) -> str:
+        """The fileId of `path` uploaded as `kind` (`read` checks and returns its bytes)."""
+        key = (kind, path)
         if key not in self._ids:
-            data = checked_image(message)
             body = {
-                "file": base64.b64encode(data).decode("ascii"),
+                "file": base64.b64encode(read()).decode("ascii"),
                 "type": kind,
-                "name": os.path.basename(message.image),
+                "name": os.path.basename(path),
             }
             response = self._client.request("POST", FILES_PATH, json_body=body, sends=False)
             parsed = json_or_none(response)

@@ -1,0 +1,167 @@
+"""The message channels beyond SMS and KakaoTalk AlimTalk/FriendTalk: RCS, Kakao Brand
+Message, voice, fax and Naver smart alerts (docs/channels.md). Pure: no I/O, no clock.
+
+`kmsg_cli.normalize` hands each message of these types over as a `Given` (text already
+interpolated and counted); `check` applies the type's rules and returns its options checked
+against the documented fields, with defaults filled in. One module per family holds its
+option schema and rules: `rcs`, `bms`, `voice`, `fax`, `nsa`. Nothing here knows a vendor's
+wire format; `kmsg_cli.providers.solapi.channels` builds that from the checked options.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from kmsg_cli.channels import _schema, bms, fax, nsa, rcs, voice
+from kmsg_cli.channels._text import Given
+from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.models import (
+    BMS_TYPES,
+    CHANNEL_TYPES,
+    RCS_TYPES,
+    Message,
+    MessageDraft,
+    MessageType,
+    Notice,
+)
+
+__all__ = [
+    "CHANNEL_TYPES",
+    "FALLBACK_TYPES",
+    "TEMPLATE_TYPES",
+    "Checked",
+    "Given",
+    "check",
+    "check_draft",
+    "describe",
+    "parse_options",
+    "refuse_options",
+]
+
+TEMPLATE_TYPES = frozenset(
+    {MessageType.ALIMTALK, MessageType.NSA, *rcs.TEMPLATE_TYPES, *bms.TEMPLATE_TYPES}
+)
+"""Types sent from a template registered with the vendor (`--template` is required)."""
+
+FALLBACK_TYPES = frozenset({MessageType.ALIMTALK, *RCS_TYPES, *BMS_TYPES})
+"""Types that take `--failover-text`: one SMS/LMS when the channel cannot reach the
+recipient (docs/channels.md, "Fallback")."""
+
+MAX_OPTIONS_BYTES = 1 << 20  # a JSON options file or cell; far beyond any real message
+
+
+_FAMILIES: Mapping[str, ModuleType] = {
+    "RCS": rcs,
+    "BMS": bms,
+    "VOICE": voice,
+    "FAX": fax,
+    "NSA": nsa,
+}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A channel message's options as they will be sent, and the local files it needs."""
+
+    options: dict[str, Any]
+    files: tuple[str, ...] = ()
+    warnings: tuple[Notice, ...] = ()
+
+
+def check(given: Given) -> Checked:
+    """The rules of `given.type` (one of CHANNEL_TYPES); InvalidInput on the first fault."""
+    options, files, notes = _FAMILIES[given.type.channel].check(given)
+    return Checked(options, tuple(dict.fromkeys(files)), tuple(notes))
+
+
+def check_draft(
+    draft: MessageDraft,
+    kind: MessageType,
+    text: str,
+    byte_length: int,
+    subject: str | None,
+    image: str | None,
+    template_id: str | None,
+) -> Checked:
+    """`check` for a draft whose text (and subject) `kmsg_cli.normalize` has filled in."""
+    return check(
+        Given(
+            type=kind,
+            text=text,
+            byte_length=byte_length,
+            subject=subject,
+            image=image,
+            template_id=template_id,
+            options=parse_options(draft.options, draft.option_flags),
+            files=tuple(draft.files),
+            failover=bool((draft.failover_text or "").strip()),
+        )
+    )
+
+
+def refuse_options(draft: MessageDraft, kind: MessageType | None) -> None:
+    """Options and files belong to the channel types only: INVALID_INPUT for any other."""
+    flags = [f"{key}={value}" for key, value in draft.option_flags.items() if value is not None]
+    options = (draft.options or "").strip()
+    found = options or (flags[0] if flags else None) or next(iter(draft.files), None)
+    if found is None:
+        return
+    field = "options" if options or flags else "file"
+    raise InvalidInput(
+        f"{field} {_quote(found)} cannot be used with type "
+        f"{kind.value if kind else 'SMS/LMS/MMS'} (field '{field}')",
+        code="OPTIONS_NOT_ALLOWED",
+        field=field,
+        value=found,
+        hint="channel options are for RCS, Brand Message, VOICE, FAX and NSA (--type ...)",
+    )
+
+
+def parse_options(text: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
+    """Options from JSON text (an options file or column) with the flags' values on top."""
+    options: dict[str, Any] = {}
+    if text is not None and text.strip():
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_OPTIONS_BYTES:
+            _schema.fail("options", f"is larger than {MAX_OPTIONS_BYTES // 1024} KiB")
+        try:
+            data = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            where = (
+                f" ({exc.msg} at position {exc.pos})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
+            raise InvalidInput(
+                f"options {_quote(text.strip())} are not valid JSON{where}",
+                code="INVALID_OPTIONS",
+                field="options",
+                value=text.strip()[:200],
+                hint='write a JSON object, e.g. {"voiceType": "MALE"} (docs/channels.md)',
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidInput(
+                f"options must be a JSON object, not {_schema.kind_of(data)}",
+                code="INVALID_OPTIONS",
+                field="options",
+                value=text.strip()[:200],
+                hint='write a JSON object, e.g. {"voiceType": "MALE"} (docs/channels.md)',
+            )
+        options.update(data)
+    options.update({k: v for k, v in flags.items() if v is not None})
+    return options
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def describe(message: Message) -> list[str]:
+    """What was checked and will be sent, in a few words (dry runs show it)."""
+    family = _FAMILIES.get(message.type.channel)
+    words: list[str] = family.describe(message) if family is not None else []
+    return words
