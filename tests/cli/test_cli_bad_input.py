@@ -33,7 +33,7 @@ CASES = [
     ),
     ("missing text", [*TO], "MISSING_TEXT", ""),
     ("blank text", [*TO, "--text", "   "], "MISSING_TEXT", ""),
-    ("bad type", [*TO, "--text", "x", "--type", "FAX"], "INVALID_TYPE", "FAX"),
+    ("bad type", [*TO, "--text", "x", "--type", "TELEX"], "INVALID_TYPE", "TELEX"),
     ("alimtalk without template", [*TO, "--type", "ALIMTALK"], "MISSING_TEMPLATE", ""),
     ("mms without image", [*TO, "--type", "MMS", "--text", "x"], "MISSING_IMAGE", ""),
     (

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kmsg_cli.models import MessageType
 from tests.conftest import Run
 
 SECRET = "sk-SENTINEL-0123456789"
@@ -149,7 +150,7 @@ def test_providers_list_shows_the_mock_as_simulated(run: Run) -> None:
     assert code == 0
     (mock,) = doc["data"]["providers"]
     assert mock["id"] == "mock" and mock["simulated"] is True and mock["default"] is True
-    assert set(mock["types"]) == {"SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"}
+    assert set(mock["types"]) == {t.value for t in MessageType}  # every channel
     assert json.dumps(doc)  # serialisable
 
 

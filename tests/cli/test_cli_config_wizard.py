@@ -521,7 +521,8 @@ def test_add_provider_on_a_terminal_asks_only_what_set_did_not_give(
     assert result.exit_code == 0, result.stderr
     assert script.questions("choose") == [
         "solapi API secret (api_secret): read it from",
-        "solapi KakaoTalk channel id (pfId, for AlimTalk/FriendTalk) (kakao_pf_id): read it from",
+        "solapi KakaoTalk channel id (pfId, for AlimTalk/FriendTalk/Brand Message) (kakao_pf_id): "
+        "read it from",
     ]
     assert script.questions("secret") == ["Value of api_secret"]
     assert _load(starter)["profiles"]["prod"]["providers"]["solapi"] == {

@@ -69,7 +69,10 @@ def _panels(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("path", "panels"),
     [
-        (("send",), ["Recipients", "Message", "Sending", "Scheduling", "Failover", "Queue"]),
+        (
+            ("send",),
+            ["Recipients", "Message", "Sending", "Scheduling", "Channel", "Failover", "Queue"],
+        ),
         (("send-many",), ["Message", "Sending", "Output", "Input", "Queue"]),
         (("track", "list"), ["Filters", "Output"]),
         (("queue", "list"), ["Filters", "Output"]),

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from kmsg_cli.cli.completion import FILE_NAMES, Shell, script, split_line
+from kmsg_cli.models import MessageType
 from tests.cli.terminal import Pty
 from tests.conftest import Run
 
@@ -174,10 +175,14 @@ def test_nested_commands_and_flags() -> None:
 
 
 def test_message_types_and_failover_types() -> None:
-    assert values("kmsg send --type ") == ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
+    assert values("kmsg send --type ") == [t.value for t in MessageType]
+    assert "BMS_CAROUSEL_COMMERCE" in values("kmsg send --type ")
     assert values("kmsg send --type A") == ["ALIMTALK"]
-    assert values("kmsg send-many x.csv --type F") == ["FRIENDTALK"]
+    assert values("kmsg send --type RCS_L") == ["RCS_LMS", "RCS_LTPL"]
+    assert values("kmsg send-many x.csv --type F") == ["FRIENDTALK", "FAX"]
     assert values("kmsg send --failover-type ") == ["SMS", "LMS"]
+    assert values("kmsg send --voice ") == ["FEMALE", "MALE"]
+    assert values("kmsg send --targeting M") == ["M"]
 
 
 def test_provider_types_for_add_provider() -> None:

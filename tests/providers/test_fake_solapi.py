@@ -329,7 +329,7 @@ REGISTRATION_CASES: list[tuple[str, dict[str, Any]]] = [
     ("1011", sms(**{"from": "02-12a"})),
     ("1013", sms(subject="제목")),
     ("1014", {**sms(), "type": "LMS", "subject": "가" * 21}),
-    ("1025", {**sms(), "type": "VOICE"}),
+    ("1025", {**sms(), "type": "TELEX"}),
     ("1031", {**sms(), "type": "LMS", "text": "가" * 1001}),
     ("1032", sms(customFields={"n": 1})),
     ("1033", sms(kakaoOptions={"pfId": DEFAULT_PF_ID})),

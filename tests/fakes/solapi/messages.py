@@ -3,8 +3,8 @@
 
 - Checks per message, first failure wins: 1010 (to missing; type missing unless
   ``autoTypeDetect`` is true; text missing for SMS/LMS/MMS/CTA/CTI; from missing for
-  SMS/LMS/MMS; kakaoOptions missing for ATA/CTA/CTI) → 1025 (type other than SMS, LMS, MMS,
-  ATA, CTA, CTI — the real NSA/VOICE/FAX/RCS types are not faked) → 1011 (to/from/country
+  SMS/LMS/MMS; kakaoOptions missing for ATA/CTA/CTI) → 1025 (unknown type; RCS, Brand
+  Message, VOICE, FAX and NSA are checked by ``channels``) → 1011 (to/from/country
   format, non-string text/subject) → 1032 (customFields not an object of strings) → 1013/1014
   (subject) → 1031 (length) → 1033 (kakaoOptions on SMS/LMS/MMS) → 1034/1023 (image) →
   1041/1042/1043 (Kakao) → 1062 (sender) → 1060 (blocked) → 1026 (duplicate) → 1030 (balance).
@@ -51,6 +51,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes._common import KST, PLACEHOLDER, cp949_len
+from tests.fakes.solapi.channels import CHANNEL_TYPES, SENDER_TYPES, ChannelState
 from tests.fakes.solapi.state import (
     KAKAO_TYPES,
     PRICES,
@@ -70,7 +71,7 @@ _VARIABLE_KEY = re.compile(r"#\{[^{}]+\}")
 ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
-class Registration:
+class Registration(ChannelState):
     """Sending: checks, storage and answers of the two send endpoints (mixed into
     ``FakeSolapi``)."""
 
@@ -259,6 +260,9 @@ class Registration:
         to = fields["to"]
         if to in final_codes:
             return str(final_codes[to]), None
+        channel = self.channel_outcome(fields, to)
+        if channel is not None:
+            return channel
         if fields["type"] in KAKAO_TYPES and to in non_users:
             options = fields["kakaoOptions"] or {}
             text = fields["text"]
@@ -284,9 +288,14 @@ class Registration:
             raise Reject("1025", f"unsupported type {message_type!r}")
         fields["type"] = message_type
         kakao = message_type in KAKAO_TYPES
-        if message_type != "ATA" and (text is None or text == ""):
+        channel = message_type in CHANNEL_TYPES
+        needs_text = (
+            self.channel_needs_text(message_type, raw) if channel else message_type != "ATA"
+        )
+        if needs_text and (text is None or text == ""):
             raise Reject("1010", "text is required")
-        if message_type in ("SMS", "LMS", "MMS") and (sender is None or sender == ""):
+        needs_sender = message_type in ("SMS", "LMS", "MMS") or message_type in SENDER_TYPES
+        if needs_sender and (sender is None or sender == ""):
             raise Reject("1010", "from is required")
         if kakao and not isinstance(options, dict):
             raise Reject("1010", "kakaoOptions is required")
@@ -336,11 +345,12 @@ class Registration:
                 raise Reject("1013", "subject is not allowed for SMS")
             if cp949_len(subject) > 40:
                 raise Reject("1014", f"subject is {cp949_len(subject)} bytes")
-        if isinstance(text, str):
+        if isinstance(text, str) and not channel:
             self._check_length(message_type, text)
 
-        if not kakao and options is not None:
+        if not kakao and not channel and options is not None:
             raise Reject("1033", "kakaoOptions is only for ATA/CTA/CTI")
+        fields["channel"] = self.check_channel(message_type, raw)
         if message_type == "MMS":
             self._check_image(image_id, "MMS")
         if message_type == "CTI":
@@ -433,6 +443,7 @@ class Registration:
             "naverOptions": None,
             "faxOptions": None,
             "voiceOptions": None,
+            **copy.deepcopy(fields.get("channel") or {}),
             "replacements": [],
             "log": [],
             "queues": [],

@@ -95,6 +95,7 @@ class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
         self._groups: dict[str, Group] = {}
         self._files: dict[str, dict[str, Any]] = {}
         self._seen_signatures: dict[str, float] = {}
+        self._init_channels()  # brands, templates, talk ids, RCS non-users: see ``channels``
 
     # ------------------------------------------------------------------ inspection helpers
 

@@ -17,7 +17,23 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
     "TPL_WELCOME": "#{name}님 가입을 환영합니다. 인증번호는 #{code}입니다.",
 }
 DEFAULT_ACCOUNT_ID = "24010100000001"
-PRICES: Mapping[str, int] = {"SMS": 18, "LMS": 45, "MMS": 110, "ATA": 13, "CTA": 20, "CTI": 30}
+_BMS = ("BMS_FREE", "BMS_TEXT", "BMS_IMAGE", "BMS_WIDE", "BMS_WIDE_ITEM_LIST", "BMS_COMMERCE")
+PRICES: Mapping[str, int] = {
+    "SMS": 18,
+    "LMS": 45,
+    "MMS": 110,
+    "ATA": 13,
+    "CTA": 20,
+    "CTI": 30,
+    # RCS, Brand Message, voice, fax and Naver: the fake's own prices (see ``channels``)
+    **dict.fromkeys(("RCS_SMS", "RCS_TPL"), 9),
+    **dict.fromkeys(("RCS_LMS", "RCS_LTPL"), 30),
+    **dict.fromkeys(("RCS_MMS", "RCS_ITPL"), 85),
+    **dict.fromkeys((*_BMS, "BMS_CAROUSEL_FEED", "BMS_PREMIUM_VIDEO", "BMS_CAROUSEL_COMMERCE"), 20),
+    "VOICE": 60,
+    "FAX": 100,
+    "NSA": 15,
+}
 KAKAO_TYPES = frozenset({"ATA", "CTA", "CTI"})
 SEND_PATHS = ("/messages/v4/send", "/messages/v4/send-many/detail")
 SKEW_SECONDS = 15 * 60

@@ -1,6 +1,7 @@
 """File uploads to the fake SOLAPI (``POST /storage/v1/files``; docs/vendors/solapi.md).
 
-Sizes are KiB/MiB (MMS 200 KiB, KAKAO 500 KiB, RCS 1 MiB, FAX/DOCUMENT 2 MiB); over →
+Sizes are KiB/MiB (MMS 200 KiB, KAKAO and BMS* 500 KiB, RCS 1 MiB, FAX/DOCUMENT 2 MiB; formats
+of the channel types: ``channels``); over →
 400 ``FileSizeTooLarge``; MMS not JPEG or KAKAO not JPEG/PNG → 400 ``InvalidFileType``; bad
 base64/unknown type → 400 ``ValidationError``. fileIds are ``ST01FZ`` + yymmddHHMMSS (KST)
 + 14 of [A-Z0-9].
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes._common import KST
+from tests.fakes.solapi.channels import CHANNEL_FILE_LIMITS, check_upload
 from tests.fakes.solapi.messages import ID_ALPHABET
 from tests.fakes.solapi.state import ApiError, bad_request, iso
 
@@ -26,6 +28,7 @@ FILE_LIMITS: Mapping[str, int] = {
     "RCS": 1024 * 1024,
     "FAX": 2 * 1024 * 1024,
     "DOCUMENT": 2 * 1024 * 1024,
+    **CHANNEL_FILE_LIMITS,
 }
 
 
@@ -82,6 +85,7 @@ class Files:
             raise ApiError(400, "InvalidFileType", "MMS images must be JPEG")
         if file_type == "KAKAO" and not (is_jpeg or is_png):
             raise ApiError(400, "InvalidFileType", "KAKAO images must be JPEG or PNG")
+        check_upload(file_type, data)
         now = self.clock()
         stamp = datetime.fromtimestamp(now, KST).strftime("%y%m%d%H%M%S")
         tail = "".join(self._id_rng.choice(ID_ALPHABET) for _ in range(14))
