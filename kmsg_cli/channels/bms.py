@@ -123,7 +123,8 @@ def check(given: Given) -> Result:
     coupon = options.child("coupon")
     if coupon is not None:
         _coupon(coupon, bubble)
-    _buttons(options, "buttons", bubble, coupon is not None)
+    if not bubble.startswith("CAROUSEL"):  # a carousel's buttons are on its cards
+        _buttons(options, "buttons", bubble, coupon is not None)
     commerce = options.child("commerce")
     if commerce is not None:
         _commerce(commerce)
