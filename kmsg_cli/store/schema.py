@@ -1,7 +1,7 @@
 """The DDL of `kmsg_delivery_tracking` and `kmsg_jobs` for SQLite, PostgreSQL and MySQL.
 
-SQLite output is exactly what `@k-msg/messaging`'s generator emits (see REFERENCE-MESSAGING.md
-§5), so databases shared with the original tool keep working. Two deliberate deviations:
+SQLite output is exactly what `@k-msg/messaging`'s generator emits (docs/storage.md, "Tables"),
+so databases shared with the original tool keep working. Two deliberate deviations:
 
 - PostgreSQL: the six short-text tracking columns (`type`, `to`, `from`, `status`,
   `provider_status_code`, `provider_status_message`) are TEXT, not VARCHAR(64): a vendor's status

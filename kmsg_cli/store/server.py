@@ -60,7 +60,7 @@ class ServerStore(SqlStore):
     """A `SqlStore` on a server: see the module doc. Subclasses set `engine` and the hints,
     and implement `_attempt`, `_classify` and `_recheck`."""
 
-    engine: ClassVar[str]
+    engine: str
     open_hint: ClassVar[str]
 
     def __init__(self, url: str, *, attempts: int, secrets: list[str]) -> None:

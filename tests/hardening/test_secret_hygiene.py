@@ -940,7 +940,7 @@ def world(
             stack.callback(fake.stop)
         admin_url = schema = None
         if backend == "postgres":
-            from tests.store.test_store_contract import postgres_schema
+            from tests.store.conftest import postgres_schema
 
             schema, admin_url = stack.enter_context(postgres_schema())
             db_url = with_password(admin_url, PG_PASSWORD)

@@ -23,7 +23,7 @@ from kmsg_cli.store.contract import Store
 from kmsg_cli.store.inspect import inspector
 from kmsg_cli.tracking import Tracker
 from tests.conftest import Run
-from tests.store.test_store_contract import postgres_schema
+from tests.store.conftest import postgres_schema
 
 OWNER = {"host": "host-a", "pid": 4242, "started": 1, "run": "r"}
 

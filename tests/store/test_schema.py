@@ -1,4 +1,4 @@
-"""The schema matches the documented DDL (REFERENCE-MESSAGING.md §5) on every dialect.
+"""The schema matches the documented DDL (docs/storage.md, "Tables") on every dialect.
 
 The expectations below are copied from the reference text, not generated from schema.py.
 """
@@ -69,7 +69,7 @@ INDEXES = {
     "idx_kmsg_jobs_id": ("kmsg_jobs", ["id"]),
 }
 
-# The SQLite DDL exactly as REFERENCE-MESSAGING.md §5.1 and §5.2 print it.
+# The SQLite DDL exactly as the original tool's generator prints it.
 REFERENCE_SQLITE_DDL = """\
 CREATE TABLE IF NOT EXISTS "kmsg_delivery_tracking" (
   "message_id" TEXT PRIMARY KEY,
@@ -241,7 +241,7 @@ def test_postgres_uses_jsonb_and_keeps_a_version_table() -> None:
     assert '"data" JSONB NOT NULL,' in text
     assert text.count("JSONB") == 4
     assert '"message_id" TEXT PRIMARY KEY,' in text
-    # Deliberate deviation (schema.py, REFERENCE-MESSAGING.md §9 item 26): the reference's
+    # Deliberate deviation (schema.py, docs/storage.md): the reference's
     # VARCHAR(64) short-text columns are TEXT, the generator's shortText "text" strategy, so a
     # long vendor status message is kept whole; the printed DDL says so in its header.
     assert '"provider_status_message" TEXT,' in text

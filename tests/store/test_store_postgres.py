@@ -24,7 +24,7 @@ from kmsg_cli.store import open_store
 from kmsg_cli.store.copy import copy_store
 from kmsg_cli.store.schema import POSTGRES_WIDENED_COLUMNS, ddl_statements
 from kmsg_cli.store.sqlite import SqliteStore
-from tests.store.test_store_contract import (
+from tests.store.conftest import (
     NOW,
     OWNER,
     failed,
