@@ -1,8 +1,9 @@
 """Shared pieces of the store tests: the engines the contract runs on (one fresh database or
 schema per test, dropped afterwards) and the builders of jobs and tracking rows.
 
-PostgreSQL: KMSG_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test). When a server
-cannot be reached its half is skipped, except under CI (the CI variable set), where it fails:
+PostgreSQL: KMSG_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/test); MySQL/MariaDB:
+KMSG_TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/test). When a server cannot be reached
+its part is skipped, except under CI (the CI variable set), where it fails:
 CI must run the whole contract on every engine.
 """
 
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -26,6 +28,7 @@ from kmsg_cli.store import open_store
 from kmsg_cli.store.contract import Store
 
 PG_URL = os.environ.get("KMSG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("KMSG_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
 NOW = 1_700_000_000_000
 LEASE = 300_000
@@ -106,13 +109,72 @@ class Backend:
         return open_store(self.target)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@functools.cache
+def _mysql_problem() -> str | None:
+    """Why the MySQL/MariaDB test server cannot be used, or None when it can."""
+    try:
+        import pymysql
+
+        from kmsg_cli.store.mysql import parse_url
+    except ImportError as exc:
+        return f"PyMySQL is not installed ({exc}); pip install -e '.[mysql]'"
+    try:
+        pymysql.connect(**{**parse_url(MYSQL_URL), "connect_timeout": 5}).close()
+    except pymysql.err.Error as exc:
+        return f"MySQL at {MYSQL_URL} is unreachable: {' '.join(str(exc).split())}"
+    return None
+
+
+def require_mysql() -> str:
+    """The base URL of the MySQL/MariaDB test server; skips without one (fails under CI)."""
+    problem = _mysql_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{problem}. CI runs the store contract on MariaDB too: start the server "
+                "(.ci/run does) or fix KMSG_TEST_MYSQL_URL.",
+                pytrace=False,
+            )
+        pytest.skip(problem)
+    return MYSQL_URL
+
+
+def mysql_admin(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
+    """Run SQL on a separate connection (as a DBA would), returning its rows."""
+    import pymysql
+
+    from kmsg_cli.store.mysql import parse_url
+
+    args = {**parse_url(require_mysql()), "autocommit": True}
+    if database is not None:
+        args["database"] = database
+    with pymysql.connect(**args) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+@contextmanager
+def mysql_database() -> Iterator[tuple[str, str]]:
+    """A fresh database on the MySQL/MariaDB test server: (its name, a URL naming it)."""
+    base = urlsplit(require_mysql())
+    name = f"kmsg_test_{uuid.uuid4().hex[:12]}"
+    mysql_admin(f"CREATE DATABASE `{name}`")
+    try:
+        yield name, urlunsplit(base._replace(path=f"/{name}"))
+    finally:
+        mysql_admin(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield Backend("sqlite", str(tmp_path / "contract.db"))
-    else:
+    elif request.param == "postgres":
         with postgres_schema() as (_name, url):
             yield Backend("postgres", url)
+    else:
+        with mysql_database() as (_name, url):
+            yield Backend("mysql", url)
 
 
 @pytest.fixture
