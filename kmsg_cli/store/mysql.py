@@ -20,7 +20,6 @@ What differs from `SqlStore`'s shared SQL (docs/storage.md, "Engines"):
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -30,6 +29,7 @@ from pymysql.constants import CLIENT
 
 from kmsg_cli.errors import StoreError
 from kmsg_cli.store.dialect import Dialect, q
+from kmsg_cli.store.pool import ConnectionPool, PoolClosed, PoolTimeout
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES, chunked
 from kmsg_cli.store.schema import (
     INDEX_NAMES,
@@ -227,73 +227,6 @@ def _rolled_back(conn: Connection, transaction: bool) -> bool:
     return True
 
 
-class _Pool:
-    """At most `size` connections, made on demand and lent one unit of work at a time."""
-
-    def __init__(self, connect: Callable[[], Connection], size: int, timeout_s: float) -> None:
-        self._connect = connect
-        self._size = size
-        self._timeout_s = timeout_s
-        self._idle: list[Connection] = []
-        self._open = 0
-        self._closed = False
-        self._cond = threading.Condition()
-
-    def get(self) -> Connection:
-        with self._cond:
-            if not self._cond.wait_for(
-                lambda: self._closed or self._idle or self._open < self._size, self._timeout_s
-            ):
-                raise TimeoutError(f"no connection free within {self._timeout_s:g} s")
-            if self._closed:
-                raise pymysql.err.InterfaceError(0, "the pool is closed")
-            if self._idle:
-                return self._idle.pop()
-            self._open += 1
-        try:
-            return self._connect()
-        except BaseException:
-            self._discard(None)
-            raise
-
-    def put(self, conn: Connection, *, broken: bool = False) -> None:
-        with self._cond:
-            if not broken and not self._closed:
-                self._idle.append(conn)
-                self._cond.notify()
-                return
-        self._discard(conn)
-
-    def _discard(self, conn: Connection | None) -> None:
-        if conn is not None:
-            try:
-                conn.close()
-            except pymysql.err.Error:
-                pass
-        with self._cond:
-            self._open -= 1
-            self._cond.notify()
-
-    def recheck(self) -> None:
-        """Drop the idle connections that no longer answer."""
-        with self._cond:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            try:
-                conn.ping(reconnect=False)
-            except pymysql.err.Error:
-                self._discard(conn)
-            else:
-                self.put(conn)
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._discard(conn)
-
-
 class MysqlStore(ServerStore):
     """A `Store` in a MySQL 8 or MariaDB database (PyMySQL with a small pool)."""
 
@@ -335,8 +268,10 @@ class MysqlStore(ServerStore):
             self.engine = "MariaDB"
         detected = server_has_skip_locked(self.server_version)
         self.skip_locked = detected if skip_locked is None else skip_locked
-        self._pool = _Pool(self._connect, pool_size, pool_timeout_s)
-        self._pool.put(probe)
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            self._connect, pool_size, pool_timeout_s, ping=lambda conn: conn.ping(reconnect=False)
+        )
+        self._pool.adopt(probe)
 
     def _connect(self) -> Connection:
         conn: Connection = pymysql.connect(
@@ -382,12 +317,12 @@ class MysqlStore(ServerStore):
         return super()._reason(exc)
 
     def _classify(self, exc: Exception) -> Failure | None:
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, PoolTimeout):
             return Failure.UNAVAILABLE  # every pooled connection stayed busy
+        if isinstance(exc, PoolClosed):
+            return Failure.CLOSED
         if not isinstance(exc, pymysql.err.MySQLError):
             return None
-        if self._closed:
-            return Failure.CLOSED
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
         if isinstance(exc, pymysql.err.InterfaceError) or code in _GONE_ERRORS:
             return Failure.LOST
@@ -510,6 +445,11 @@ class MysqlStore(ServerStore):
             self._record_version(s, version, rows)
         finally:
             s.execute("SELECT RELEASE_LOCK(%(name)s)", {"name": _INIT_LOCK})
+
+    def describe(self) -> str:
+        """`MariaDB mysql://user:****@host/db (10.11.6, SKIP LOCKED claims)`."""
+        claims = "SKIP LOCKED claims" if self.skip_locked else "claims one at a time"
+        return f"{super().describe()} ({self.server_version.split('-')[0]}, {claims})"
 
     def claim_method(self) -> str:
         """How claims exclude each other here, with the server's version."""
