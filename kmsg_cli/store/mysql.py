@@ -20,7 +20,7 @@ What differs from `SqlStore`'s shared SQL (docs/storage.md, "Engines"):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -51,6 +51,7 @@ from kmsg_cli.store.server import (
 )
 from kmsg_cli.store.session import (
     JOBS,
+    PENDING,
     SELECT_JOB,
     SELECT_TRACKING,
     TRACKING,
@@ -129,8 +130,21 @@ class MysqlDialect(Dialect):
 
 DIALECT = MysqlDialect()
 
-_LEVELS = f"""WITH RECURSIVE {DIALECT.pending_levels()}
-SELECT p FROM levels WHERE p IS NOT NULL"""
+# The next lower priority of pending jobs: one backward seek in idx_kmsg_jobs_dequeue. MySQL
+# and MariaDB do not turn the recursive CTE of the other engines into such seeks (its MAX
+# depends on the previous row), so the priorities are visited one query at a time instead.
+_NEXT_LEVEL = (
+    f'SELECT MAX("priority") FROM {JOBS} WHERE "status" = %(pending)s AND "priority" < %(below)s'
+)
+_TOP_LEVEL = f'SELECT MAX("priority") FROM {JOBS} WHERE "status" = %(pending)s'
+
+
+def _levels(s: Session) -> Iterator[int]:
+    """The priorities of pending jobs, highest first, found lazily (see _NEXT_LEVEL)."""
+    level = s.execute(_TOP_LEVEL, {"pending": PENDING}).scalar()
+    while level is not None:
+        yield int(level)
+        level = s.execute(_NEXT_LEVEL, {"pending": PENDING, "below": level}).scalar()
 
 
 def _due_jobs(*, by_batch: bool, skip_locked: bool) -> str:
@@ -375,7 +389,7 @@ class MysqlStore(ServerStore):
             if not self.skip_locked:
                 self._lock_claims(s, "jobs")
             ids: list[str] = []
-            for (level,) in s.execute(_LEVELS, params).rows:
+            for level in _levels(s):
                 want = params["limit"] - len(ids)
                 if want <= 0:
                     break
@@ -384,6 +398,15 @@ class MysqlStore(ServerStore):
             return self._update_and_read(s, update, SELECT_JOB, "id", ids, params)
 
         return self._run(work, transaction=True)
+
+    def _next_due(self, s: Session, batch: str | None) -> Any:
+        first = f'SELECT MIN("process_at") FROM {JOBS} WHERE "status" = %(pending)s '
+        first += f'AND "priority" = %(level)s{self._and_batch(batch)}'
+        found = [
+            s.execute(first, {"pending": PENDING, "level": level, "batch": batch}).scalar()
+            for level in _levels(s)
+        ]
+        return min((value for value in found if value is not None), default=None)
 
     def _claim_tracking_rows(
         self, params: dict[str, Any], provider_id: str | None
@@ -487,6 +510,6 @@ class MysqlStore(ServerStore):
         return frozenset(str(name) for (name,) in rows if name in INDEX_NAMES)
 
 
-def claim_statements(*, by_batch: bool, skip_locked: bool) -> tuple[str, str]:
-    """(the levels query, the per-priority locking SELECT) of the job claim, for EXPLAIN."""
-    return _LEVELS, _due_jobs(by_batch=by_batch, skip_locked=skip_locked)
+def claim_statements(*, by_batch: bool, skip_locked: bool) -> tuple[str, str, str]:
+    """(the first and the next priority, the per-priority locking SELECT) of the job claim."""
+    return _TOP_LEVEL, _NEXT_LEVEL, _due_jobs(by_batch=by_batch, skip_locked=skip_locked)
