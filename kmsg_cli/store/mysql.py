@@ -510,6 +510,11 @@ class MysqlStore(ServerStore):
         return frozenset(str(name) for (name,) in rows if name in INDEX_NAMES)
 
 
+def tracking_claim_statement(*, by_provider: bool) -> str:
+    """The per-status locking SELECT of the tracking claim."""
+    return _due_rows(by_provider=by_provider, skip_locked=True)
+
+
 def claim_statements(*, by_batch: bool, skip_locked: bool) -> tuple[str, str, str]:
     """(the first and the next priority, the per-priority locking SELECT) of the job claim."""
     return _TOP_LEVEL, _NEXT_LEVEL, _due_jobs(by_batch=by_batch, skip_locked=skip_locked)

@@ -46,7 +46,13 @@ except ImportError:  # pragma: no cover - the `mysql` extra is not installed
         raise  # CI installs it: a missing driver fails the run, it does not skip it
     pytest.skip("PyMySQL is not installed", allow_module_level=True)
 
-from kmsg_cli.store.mysql import MysqlStore, parse_url, server_has_skip_locked
+from kmsg_cli.store.mysql import (
+    MysqlStore,
+    claim_statements,
+    parse_url,
+    server_has_skip_locked,
+    tracking_claim_statement,
+)
 
 
 @pytest.fixture
@@ -351,3 +357,31 @@ def test_copy_goes_from_sqlite_to_mysql_to_postgres_and_back(
                 assert list(back.iter_tracking()) == list(local.iter_tracking())
                 held = back.get_jobs([claimed[0].id])[claimed[0].id]
                 assert held.status == "processing" and held.metadata == claimed[0].metadata
+
+
+# -- query plans -----------------------------------------------------------------------------------
+
+
+def _plan(store: MysqlStore, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def work(s: Any) -> list[dict[str, Any]]:
+        s.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+        rows = s.execute("EXPLAIN " + sql, params).rows
+        columns = ("id", "select_type", "table", "type", "keys", "key", "len", "ref", "rows")
+        return [dict(zip(columns, row, strict=False)) | {"extra": row[-1]} for row in rows]
+
+    return store._run(work)
+
+
+def test_the_claims_seek_their_index_without_sorting(store: MysqlStore) -> None:
+    store.insert_jobs([job(f"j{n:05d}", priority=n % 3, status="pending") for n in range(3000)])
+    store.insert_tracking(
+        [row(f"m{n:05d}", status=("PENDING", "SENT", "DELIVERED")[n % 3]) for n in range(3000)]
+    )
+    params: dict[str, Any] = {"pending": "pending", "now": NOW, "want": 50, "level": 1}
+    (job_plan,) = _plan(store, claim_statements(by_batch=False, skip_locked=True)[2], params)
+    assert job_plan["key"] == "idx_kmsg_jobs_dequeue", job_plan
+    assert "filesort" not in str(job_plan["extra"]), job_plan
+    params = {"due": "SENT", "now": NOW, "limit": 50, "provider": "solapi"}
+    (row_plan,) = _plan(store, tracking_claim_statement(by_provider=False), params)
+    assert row_plan["key"] == "idx_kmsg_delivery_due", row_plan
+    assert "filesort" not in str(row_plan["extra"]), row_plan
