@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.queue import claim_cost_in
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -126,7 +127,6 @@ def claim(small: int, large: int, rounds: int, engines: tuple[str, ...]) -> None
 
 
 def claim_on(engine: str, small: int, large: int, rounds: int) -> None:
-    from kmsg_cli.models import Job
     from kmsg_cli.store import open_store
 
     print(f"{engine}: claim + complete per job (claims of 100, {rounds} rounds)")
@@ -134,22 +134,7 @@ def claim_on(engine: str, small: int, large: int, rounds: int) -> None:
     costs = []
     for depth in (small, large):
         with database(engine) as url, open_store(url or "") as store:
-            store.initialize()
-            chunk: list[Job] = []
-            for n in range(depth + rounds * 100):
-                chunk.append(
-                    Job(id=f"j{n:09d}", type="send", data={"n": n}, created_at=n, process_at=n)
-                )
-                if len(chunk) == 10_000:
-                    store.insert_jobs(chunk)
-                    chunk = []
-            store.insert_jobs(chunk)
-            owner = {"host": "bench", "pid": 1}
-            started = time.perf_counter()
-            for _ in range(rounds):
-                claimed = store.claim_jobs(now_ms=10**13, lease_ms=60_000, owner=owner, limit=100)
-                store.complete_jobs([j.id for j in claimed], [], now_ms=10**13)
-            cost = (time.perf_counter() - started) / (rounds * 100)
+            cost = claim_cost_in(store, depth, rounds)
         costs.append(cost)
         print(f"{depth:>14,}{cost * 1e6:>10.1f}")
     print(f"ratio large/small: {costs[1] / costs[0]:.2f}")

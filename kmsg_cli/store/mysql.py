@@ -174,7 +174,7 @@ def parse_url(url: str) -> dict[str, Any]:
     from kmsg_cli.errors import mask_url_passwords
 
     shown = mask_url_passwords(url)
-    hint = "use mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    hint = "use mysql://USER@HOST[:PORT]/DATABASE (USER:PASSWORD@ or USER:env:NAME@ for a password)"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -247,8 +247,8 @@ class MysqlStore(ServerStore):
     dialect = DIALECT
     engine = "MySQL"
     open_hint = (
-        "check the URL (mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), "
-        "that the server is running and that it accepts this user"
+        "check the URL (mysql://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD or "
+        "USER:env:NAME for a password), that the server is running and that it accepts this user"
     )
 
     def __init__(

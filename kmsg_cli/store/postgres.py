@@ -246,8 +246,8 @@ class PostgresStore(ServerStore):
     dialect = DIALECT
     engine = "PostgreSQL"
     open_hint = (
-        "check the URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), "
-        "that the server is running and that it accepts this user"
+        "check the URL (postgresql://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD or "
+        "USER:env:NAME for a password), that the server is running and that it accepts this user"
     )
 
     def __init__(
