@@ -709,7 +709,7 @@ class World:
             "tmp": str(self.tmp),
             "db_target": self.db_url,
             "db_down": down,
-            "db_bad_scheme": f"mysql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
+            "db_bad_scheme": f"mssql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
             # libpq quotes a URL it cannot parse whole, password included
             "db_malformed": f"postgresql://postgres:{PG_PASSWORD}@[::1/test",
             "db_down_query": (

@@ -272,7 +272,7 @@ def test_open_store_does_not_initialize(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["mysql://root:pw@localhost/kmsg", "redis://localhost", "sqlite://host/x.db", ""]
+    "target", ["mssql://root:pw@localhost/kmsg", "redis://localhost", "sqlite://host/x.db", ""]
 )
 def test_open_store_rejects_other_urls(target: str) -> None:
     with pytest.raises(StoreError) as caught:
