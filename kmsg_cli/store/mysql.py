@@ -246,10 +246,7 @@ class MysqlStore(ServerStore):
 
     dialect = DIALECT
     engine = "MySQL"
-    open_hint = (
-        "check the URL (mysql://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD or "
-        "USER:env:NAME for a password), that the server is running and that it accepts this user"
-    )
+    scheme = "mysql"
 
     def __init__(
         self,

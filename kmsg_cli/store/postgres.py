@@ -245,10 +245,7 @@ class PostgresStore(ServerStore):
 
     dialect = DIALECT
     engine = "PostgreSQL"
-    open_hint = (
-        "check the URL (postgresql://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD or "
-        "USER:env:NAME for a password), that the server is running and that it accepts this user"
-    )
+    scheme = "postgresql"
 
     def __init__(
         self,
