@@ -19,6 +19,7 @@ from kmsg_cli.cli import (
     db_cmd,
     providers_cmd,
     queue_cmd,
+    report_cmd,
     send_cmd,
     track_cmd,
 )
@@ -121,6 +122,7 @@ app.command(
 )(send_cmd.send)
 app.command("send-many", help=bulk_cmd.HELP, no_args_is_help=True)(bulk_cmd.send_many)
 app.add_typer(track_cmd.app, name="track")
+app.command("report", help=report_cmd.HELP)(report_cmd.report)
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
