@@ -1,9 +1,11 @@
 """What a failure code means, per provider type, in English and Korean (for `kmsg report`).
 
 The vendors' codes are summarised from the tables in docs/vendors/ (solapi.md "Status codes",
-iwinv.md "SMS result codes" and "AlimTalk result codes", aligo.md); the mock provider's from
-its module docstring; kmsg's own codes from docs/report.md. Pure data: the report reads it
-without importing any provider client. A code missing here is shown as it is.
+iwinv.md "SMS result codes", "SMS history" and "AlimTalk result codes", aligo.md); a SOLAPI
+code those tables do not list alone gets the meaning of its class (1xxx, 2xxx, 3xxx). The mock
+provider's codes come from its module docstring; kmsg's own codes from docs/report.md. Pure
+data: the report reads it without importing any provider client. A code missing here is shown
+as it is.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ Meaning = tuple[str, str]
 _SOLAPI: dict[str, Meaning] = {
     "1010": ("a required value is missing", "필수 값 누락"),
     "1011": ("a value has the wrong format", "값 형식 오류"),
-    "1013": ("subject is missing or invalid", "제목 오류"),
-    "1014": ("subject is too long", "제목 길이 초과"),
+    "1013": ("subject error", "제목 오류"),
+    "1014": ("subject error", "제목 오류"),
     "1020": ("account problem", "계정 오류"),
     "1021": ("no such message", "메시지 없음"),
     "1022": ("no such group", "그룹 없음"),
@@ -28,7 +30,7 @@ _SOLAPI: dict[str, Meaning] = {
     "1032": ("invalid custom field", "customFields 값 오류"),
     "1033": ("Kakao options on a non-Kakao type", "카카오 옵션 사용 불가 유형"),
     "1034": ("image id missing", "이미지 ID 누락"),
-    "1041": ("unknown Kakao channel", "카카오 채널 오류"),
+    "1041": ("Kakao channel, template or button error", "카카오 채널·템플릿·버튼 오류"),
     "1042": ("unknown AlimTalk template", "알림톡 템플릿 없음"),
     "1043": ("text differs from the template", "템플릿과 내용 불일치"),
     "1058": ("no route for this message", "발송 경로 없음"),
@@ -45,18 +47,6 @@ _SOLAPI: dict[str, Meaning] = {
     "2064": ("platform: blocked by KISA", "플랫폼 KISA 차단"),
     "2230": ("platform: insufficient balance", "플랫폼 잔액 부족"),
     "2254": ("platform: judged as spam", "스팸 처리"),
-    "3010": ("carrier: invalid number", "이통사: 잘못된 번호"),
-    "3011": ("carrier: not a subscriber", "이통사: 가입자 없음"),
-    "3020": ("carrier: timeout", "이통사: 시간 초과"),
-    "3021": ("carrier: handset busy", "이통사: 단말기 통화 중"),
-    "3022": ("carrier: out of coverage", "이통사: 음영 지역"),
-    "3023": ("carrier: handset switched off", "이통사: 단말기 전원 꺼짐"),
-    "3024": ("carrier: message storage full", "이통사: 메시지 저장 공간 부족"),
-    "3025": ("carrier: subscription suspended", "이통사: 일시 정지 가입자"),
-    "3026": ("carrier: refused by the recipient", "이통사: 수신 거부"),
-    "3040": ("carrier: judged as spam", "이통사: 스팸 처리"),
-    "3043": ("carrier: handset switched off", "이통사: 단말기 전원 꺼짐"),
-    "3050": ("carrier: spoofed sender number", "이통사: 발신번호 변작"),
     "3101": ("Kakao: invalid sender key", "카카오: 발신 프로필 키 오류"),
     "3102": ("Kakao: not a channel friend", "카카오: 채널 친구 아님"),
     "3103": ("Kakao: message does not match the template", "카카오: 템플릿 불일치"),
@@ -101,7 +91,6 @@ _IWINV: dict[str, Meaning] = {
     "08": ("handset switched off", "단말기 전원 꺼짐"),
     "09": ("out of coverage", "음영 지역"),
     "10": ("message storage full", "메시지 저장 공간 부족"),
-    "3018": ("not a KakaoTalk user", "카카오톡 미사용자"),
 }
 
 _ALIGO: dict[str, Meaning] = {
@@ -141,6 +130,13 @@ _KMSG: dict[str, Meaning] = {
     "TEMPLATE_MISMATCH": ("text differs from the template", "템플릿과 내용 불일치"),
 }
 
+# SOLAPI codes by their first digit, for a code the table above does not list.
+_SOLAPI_CLASSES: dict[str, Meaning] = {
+    "1": ("refused at registration", "접수 단계 거부"),
+    "2": ("platform error", "플랫폼 오류"),
+    "3": ("carrier-side failure", "이통사 측 실패"),
+}
+
 _BY_TYPE: dict[str, dict[str, Meaning]] = {
     "solapi": _SOLAPI,
     "iwinv": _IWINV,
@@ -154,4 +150,7 @@ def meaning(provider_type: str | None, code: str | None) -> Meaning | None:
     if not code:
         return None
     table = _BY_TYPE.get(provider_type or "", {})
-    return table.get(code) or _KMSG.get(code)
+    found = table.get(code) or _KMSG.get(code)
+    if found is None and provider_type == "solapi" and len(code) == 4 and code.isdigit():
+        found = _SOLAPI_CLASSES.get(code[0])
+    return found

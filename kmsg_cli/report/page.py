@@ -45,12 +45,9 @@ _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 
 def check_available() -> None:
     """UsageError (exit 2) naming the extra to install when pygal or jinja2 is missing."""
-    missing = []
-    for module in ("pygal", "jinja2"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(module)
+    from importlib.util import find_spec
+
+    missing = [module for module in ("pygal", "jinja2") if find_spec(module) is None]
     if missing:
         raise UsageError(
             f"--html needs {' and '.join(missing)}, from the optional extra 'report'",
@@ -202,6 +199,18 @@ def _title(report: Report, clock: _Clock) -> str:
     return " · ".join(parts) or "전체 메시지"
 
 
+def _pygal() -> Any:
+    """pygal, without the import hook it adds for its map plugins (`pygal.maps.*`, unused
+    here): the hook only has the old `find_module` API, so every later import that reaches
+    it raises ImportWarning (an error where warnings are errors)."""
+    import sys
+
+    import pygal
+
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+    return pygal
+
+
 def _bar(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[int], str]],
@@ -212,7 +221,7 @@ def _bar(
 ) -> str:
     """One bar chart as inline SVG (no comments, no script). Horizontal bars read from the
     top: the first label is drawn on top."""
-    import pygal
+    pygal = _pygal()
     from pygal.style import Style
 
     font = 18 if horizontal else 14  # horizontal charts are drawn smaller on the page

@@ -63,5 +63,7 @@ def screenshot(page: Path, out: Path, *, width: int = 1200, height: int = 3000) 
     """A PNG of `page` as Chromium renders it at width x height CSS pixels."""
     done = _run(page, f"--screenshot={out}", f"--window-size={width},{height}")
     if not out.exists() or out.stat().st_size == 0:
-        raise RuntimeError(f"chromium --screenshot failed ({done.returncode}): {done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"chromium --screenshot failed ({done.returncode}): {done.stderr[-2000:]}"
+        )
     return out

@@ -62,9 +62,13 @@ def build(store: Store, *, size: int = 600, seed: int = 7, now_ms: int | None = 
         )
         draw = rng.random()
         if draw < 0.02:  # refused at sending
-            code, vendor = ("SENDER_NOT_REGISTERED", "1062") if provider == "solapi" else (
-                "MOCK_REJECTED",
-                None,
+            code, vendor = (
+                ("SENDER_NOT_REGISTERED", "1062")
+                if provider == "solapi"
+                else (
+                    "MOCK_REJECTED",
+                    None,
+                )
             )
             job.status, job.failed_at = "failed", created
             job.error = json.dumps(
@@ -116,7 +120,12 @@ def build(store: Store, *, size: int = 600, seed: int = 7, now_ms: int | None = 
             if kind == "ALIMTALK" and code == "3104":
                 row.metadata = {
                     "origin": "send",
-                    "failover": {"requested": True, "type": "SMS", "path": "api", "outcome": "sent"},
+                    "failover": {
+                        "requested": True,
+                        "type": "SMS",
+                        "path": "api",
+                        "outcome": "sent",
+                    },
                 }
                 expected.fallbacks_sent += 1
         elif outcome < 0.97:
