@@ -67,25 +67,33 @@ def build_report(
         return report
     groups = queries.tracking_groups(chosen, now_ms=now_ms)
     add_tracking(report, groups, types)
-    completed = add_jobs(report, queries.job_groups(chosen), types)
+    recorded = queries.batch_input(chosen.batch) if chosen.batch is not None else None
+    # The completed jobs of a batch are counted (a pass over all of them) only where the
+    # recorded input cannot tell how many accepted messages have no tracking row.
+    whole = recorded is not None and recorded.valid is not None and not chosen.narrowed
+    counting = chosen.batch is not None and not whole
+    completed = add_jobs(report, queries.job_groups(chosen, completed=counting), types)
     funnel = report.funnel
     if chosen.batch is not None:
-        tracked = funnel.accepted
-        funnel.untracked = max(0, completed - tracked)
-        funnel.accepted += funnel.untracked
-        jobs = completed + funnel.rejected + funnel.unknown_outcome + funnel.queued
-        recorded = queries.batch_input(chosen.batch)
         report.batch_input = recorded
-        if recorded is not None and not chosen.narrowed:
-            funnel.rows, funnel.invalid = recorded.rows, recorded.invalid
-            funnel.valid = recorded.valid
+        settled = funnel.accepted + funnel.rejected + funnel.unknown_outcome + funnel.queued
+        if whole:
+            assert recorded is not None
+            funnel.rows, funnel.valid, funnel.invalid = (
+                recorded.rows,
+                recorded.valid,
+                recorded.invalid,
+            )
+            funnel.untracked = max(0, (recorded.valid or 0) - settled)
         else:
-            funnel.valid = jobs
-            if recorded is None and jobs:
+            funnel.untracked = max(0, completed - funnel.accepted)
+            funnel.valid = settled + funnel.untracked
+            if recorded is None and funnel.valid:
                 report.notes.append(
                     "input rows were not recorded for this batch (sent before kmsg recorded "
                     "them): the funnel starts at the valid rows in the job ledger"
                 )
+        funnel.accepted += funnel.untracked
         if report.empty and recorded is None:
             recent = queries.recent_batches()
             if recent:

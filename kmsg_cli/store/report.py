@@ -138,18 +138,20 @@ def report_queries(store: Store) -> SqlReports:
 def latency_sql(alias: str = "t") -> str:
     """Milliseconds from acceptance (or the scheduled time, when later) to delivery, never
     negative (a vendor clock a little behind ours would make it so)."""
-    start = (
-        f'CASE WHEN {alias}."scheduled_at" > {alias}."requested_at" '
-        f'THEN {alias}."scheduled_at" ELSE {alias}."requested_at" END'
-    )
-    raw = f'{alias}."delivered_at" - ({start})'
+    # A scheduled message is accepted before its time: it is late only after that time.
+    raw = f'{alias}."delivered_at" - COALESCE({alias}."scheduled_at", {alias}."requested_at")'
     return f"CASE WHEN {raw} < 0 THEN 0 ELSE {raw} END"
 
 
-def _bucket_sql(latency: str) -> str:
-    bounds = enumerate(LATENCY_BOUNDS_MS)
-    cases = " ".join(f"WHEN {latency} < {bound:d} THEN {index:d}" for index, bound in bounds)
-    return f"CASE {cases} ELSE {len(LATENCY_BOUNDS_MS):d} END"
+def bucket_sql(latency: str, low: int = 0, high: int = len(LATENCY_BOUNDS_MS)) -> str:
+    """The index of the latency bucket (LATENCY_BOUNDS_MS) of `latency`, by bisection: about
+    four comparisons per row instead of thirteen."""
+    if low == high:
+        return str(low)
+    middle = (low + high) // 2
+    below = bucket_sql(latency, low, middle)
+    above = bucket_sql(latency, middle + 1, high)
+    return f"CASE WHEN {latency} < {LATENCY_BOUNDS_MS[middle]:d} THEN {below} ELSE {above} END"
 
 
 def _error_key(d: Dialect, column: str, key: str) -> str:
@@ -271,10 +273,10 @@ class SqlReports:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"FROM {source}{where}", params
 
-    def _jobs_from(self, selection: Selection) -> tuple[str, dict[str, Any]]:
-        """FROM ... WHERE of the selected jobs (alias j): every job of a batch; otherwise the
-        send jobs created in the window that did not complete (a completed job is a tracking
-        row, counted there)."""
+    def _jobs_from(self, selection: Selection, *, completed: bool) -> tuple[str, dict[str, Any]]:
+        """FROM ... WHERE of the selected jobs (alias j): the jobs of the batch, or the send
+        jobs created in the window; completed ones only when asked (a completed job is a
+        tracking row, counted there). Without them the status index finds the few others."""
         d, p = self.dialect, self.dialect.p
         data = 'j."data"'
         conditions: list[str] = []
@@ -283,9 +285,12 @@ class SqlReports:
             conditions.append(d.json_equals_text('j."metadata"', "batch", p("batch")))
             params["batch"] = selection.batch
         else:
+            conditions.append(f'j."type" = {p("send")}')
+            params["send"] = "send"
+        if not completed or selection.batch is None:
             marks, bound = self.store._in("open", _OPEN_JOBS)
-            conditions += [f'j."type" = {p("send")}', f'j."status" IN {marks}']
-            params.update(bound, send="send")
+            conditions.append(f'j."status" IN {marks}')
+            params.update(bound)
         for path, value in (
             (("provider",), selection.provider_id),
             (("message", "type"), selection.type),
@@ -317,6 +322,11 @@ class SqlReports:
         done = f't."status" IN ({delivered}, {failed})'
         done_at = f'CASE WHEN {done} THEN COALESCE(t."delivered_at", t."failed_at") END'
         metadata = 't."metadata"'
+        # Most rows have no failover: its path and outcome are read only where it exists.
+        failover = d.json_text(metadata, "failover", "type")
+        path, outcome = (d.json_text(metadata, "failover", key) for key in ("path", "outcome"))
+        # Buckets need no clamp: a negative latency falls in the first one.
+        raw_latency = 't."delivered_at" - COALESCE(t."scheduled_at", t."requested_at")'
         last_error_code = d.json_text('t."last_error"', "code")
         dimensions = [
             't."provider_id"',
@@ -324,10 +334,10 @@ class SqlReports:
             't."status"',
             f'CASE WHEN t."status" = {failed} THEN t."provider_status_code" '
             f'WHEN t."status" = {unknown} THEN {last_error_code} END',
-            f"CASE WHEN {with_latency} THEN {_bucket_sql(latency)} END",
-            d.json_text(metadata, "failover", "type"),
-            d.json_text(metadata, "failover", "path"),
-            d.json_text(metadata, "failover", "outcome"),
+            f"CASE WHEN {with_latency} THEN {bucket_sql(raw_latency)} END",
+            failover,
+            f"CASE WHEN {failover} IS NOT NULL THEN {path} END",
+            f"CASE WHEN {failover} IS NOT NULL THEN {outcome} END",
             f'CASE WHEN t."status" IN {tracked} AND t."next_check_at" <= {p("now")} '
             "THEN 1 ELSE 0 END",
         ]
@@ -364,10 +374,11 @@ class SqlReports:
             for v in self._rows(sql, params)
         ]
 
-    def job_groups(self, selection: Selection) -> list[JobGroup]:
-        """The selected jobs in groups (see `JobGroup` and `_jobs_from`)."""
+    def job_groups(self, selection: Selection, *, completed: bool = False) -> list[JobGroup]:
+        """The selected jobs in groups (see `JobGroup`); `completed` adds the completed jobs
+        of a batch, which costs a pass over all of its jobs."""
         d, p = self.dialect, self.dialect.p
-        source, params = self._jobs_from(selection)
+        source, params = self._jobs_from(selection, completed=completed)
         params["failed"] = JobStatus.FAILED.value
         is_failed = f'j."status" = {p("failed")}'
         error = 'j."error"'
