@@ -64,7 +64,7 @@ FROM n"""
 
 def _statements(engine: str) -> list[str]:
     if engine == "postgres":
-        numbers = "WITH n(i) AS (SELECT generate_series(1, %(rows)s))"
+        numbers = "WITH n(i) AS (SELECT CAST(generate_series(1, %(rows)s) AS bigint))"
         failover = (
             "CASE WHEN i % 4 = 1 THEN jsonb_build_object('origin', 'send', 'failover', "
             "jsonb_build_object('requested', true, 'type', 'SMS', 'path', "
@@ -78,9 +78,7 @@ def _statements(engine: str) -> list[str]:
         )
         batch = "jsonb_build_object('batch', 'bench', 'row', i)"
     else:
-        numbers = (
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows)"
-        )
+        numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :rows)"
         failover = (
             "CASE WHEN i % 4 = 1 THEN json_object('origin', 'send', 'failover', "
             "json_object('requested', json('true'), 'type', 'SMS', 'path', "
