@@ -72,6 +72,7 @@ def report(
     ] = None,
 ) -> None:
     from kmsg_cli.report import Selection, build_report
+    from kmsg_cli.report.figures import LocalClock
 
     runtime = runtime_of(ctx)
     chosen = _format(output_format, runtime)
@@ -96,7 +97,7 @@ def report(
         provider_types={pid: p.type for pid, p in profile.providers.items()},
         utc_offset_ms=_offset_ms(now, profile.timezone),
     )
-    times = report_view.Times(profile.timezone)
+    times = LocalClock(profile.timezone)
     data = figures.to_dict(times.iso)
     if html is not None:
         from kmsg_cli.report.page import render_page

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from kmsg_cli.report import Report
+    from kmsg_cli.report.figures import LocalClock
 
 FAILURE_FIELDS = (
     "stage",
@@ -32,28 +32,6 @@ LABELS = {
     "cancelled": "cancelled",
     "pending": "still pending",
 }
-
-
-class Times:
-    """Times in the profile's zone: `2026-12-07 09:00:00 KST` for people, ISO 8601 with the
-    offset for JSON."""
-
-    def __init__(self, timezone: str) -> None:
-        from kmsg_cli.when import load_zone
-
-        self.zone = load_zone(timezone)
-
-    def local(self, ms: int) -> datetime:
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.zone)
-
-    def iso(self, ms: int | None) -> str | None:
-        return None if ms is None else self.local(ms).isoformat(timespec="seconds")
-
-    def human(self, ms: int | None) -> str:
-        if ms is None:
-            return ""
-        local = self.local(ms)
-        return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
 
 
 def write_csv(figures: Report) -> None:
@@ -79,26 +57,26 @@ def _ms_text(ms: int | None) -> str:
     return f"{ms / 3_600_000:.1f} h"
 
 
-def _title(figures: Report, times: Times) -> str:
+def _title(figures: Report, times: LocalClock) -> str:
     s = figures.selection
     parts = []
     if s["batch"]:
         parts.append(f"batch {s['batch']}" + (" (the last one)" if s["last_batch"] else ""))
     if s["since_ms"] is not None or s["until_ms"] is not None:
-        parts.append(f"from {times.human(s['since_ms']) or 'the start'}")
-        parts.append(f"to {times.human(s['until_ms']) or 'now'}")
+        parts.append(f"from {times.text(s['since_ms']) or 'the start'}")
+        parts.append(f"to {times.text(s['until_ms']) or 'now'}")
     for key, label in (("provider_id", "provider"), ("type", "type"), ("to", "to")):
         if s[key]:
             parts.append(f"{label} {s[key]}")
     return "kmsg report: " + (", ".join(parts) or "all messages")
 
 
-def render(console: Console, figures: Report, times: Times, html: str | None) -> None:
+def render(console: Console, figures: Report, times: LocalClock, html: str | None) -> None:
     from rich.table import Table
 
     console.print(_title(figures, times), markup=False, style="bold")
     if figures.batch_input and figures.batch_input.started_ms:
-        console.print(f"started {times.human(figures.batch_input.started_ms)}", markup=False)
+        console.print(f"started {times.text(figures.batch_input.started_ms)}", markup=False)
     for note in figures.notes:
         console.print(f"note: {note}", markup=False)
     if figures.empty:
@@ -143,7 +121,7 @@ def render(console: Console, figures: Report, times: Times, html: str | None) ->
         if tr.hint:
             line += f" — {tr.hint}"
         elif tr.next_check_ms is not None:
-            line += f"; next check {times.human(tr.next_check_ms)}"
+            line += f"; next check {times.text(tr.next_check_ms)}"
         console.print(line, markup=False)
     if html:
         console.print(f"page written: {html}", markup=False)

@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli.report.codes import meaning
@@ -399,3 +400,25 @@ def fill_timeline(
         delivered, failed = counts.get(at, (0, 0))
         filled.append((at, delivered, failed))
     return filled
+
+
+class LocalClock:
+    """Epoch milliseconds in one time zone: `2026-12-07 09:00:00 KST` for people (`text`),
+    ISO 8601 with the zone's offset for machines (`iso`)."""
+
+    def __init__(self, timezone: str) -> None:
+        from kmsg_cli.when import load_zone
+
+        self.zone = load_zone(timezone)
+
+    def local(self, ms: int) -> datetime:
+        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.zone)
+
+    def text(self, ms: int | None) -> str:
+        if ms is None:
+            return ""
+        moment = self.local(ms)
+        return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}"
+
+    def iso(self, ms: int | None) -> str | None:
+        return None if ms is None else self.local(ms).isoformat(timespec="seconds")

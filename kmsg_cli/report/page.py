@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli import __version__
 from kmsg_cli.errors import UsageError
-from kmsg_cli.report.figures import PERCENTILES, Report
+from kmsg_cli.report.figures import PERCENTILES, LocalClock, Report
 
 EXTRA_HINT = "pip install 'kmsg[report]'"
 FONTS = "'Noto Sans KR','Noto Sans CJK KR','NanumGothic','Apple SD Gothic Neo','Malgun Gothic',sans-serif"  # noqa: E501
@@ -69,25 +68,9 @@ def render_page(report: Report, *, timezone: str) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    clock = _Clock(timezone)
+    clock = LocalClock(timezone)
     context = _context(report, clock)
     return env.get_template("report.html").render(**context)
-
-
-class _Clock:
-    def __init__(self, timezone: str) -> None:
-        from kmsg_cli.when import load_zone
-
-        self.zone = load_zone(timezone)
-
-    def local(self, ms: int) -> datetime:
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.zone)
-
-    def text(self, ms: int | None) -> str:
-        if ms is None:
-            return ""
-        moment = self.local(ms)
-        return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}"
 
 
 def duration(ms: int | None) -> str:
@@ -109,7 +92,7 @@ def _bucket_label(lower: int, upper: int | None) -> str:
     return f"~{duration(upper)}"
 
 
-def _context(report: Report, clock: _Clock) -> dict[str, Any]:
+def _context(report: Report, clock: LocalClock) -> dict[str, Any]:
     f = report.funnel
     funnel = [
         (key, ko, en, getattr(f, key))
@@ -184,7 +167,7 @@ def _context(report: Report, clock: _Clock) -> dict[str, Any]:
     }
 
 
-def _title(report: Report, clock: _Clock) -> str:
+def _title(report: Report, clock: LocalClock) -> str:
     s = report.selection
     parts = []
     if s["batch"]:

@@ -12,25 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli_track import FAILOVER_CONFIG  # two mock providers: kakao, sms
 from tests.conftest import Run
 from tests.fakes import fixtures
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi, ManualClock
 
 fake_solapi = fixtures.fake_solapi
 
-TWO_MOCKS = """
-default_profile = "kakao"
-[profiles.kakao]
-default_provider = "sms"
-[profiles.kakao.routing]
-ALIMTALK = "kakao"
-SMS = "sms"
-LMS = "sms"
-[profiles.kakao.providers.kakao]
-type = "mock"
-[profiles.kakao.providers.sms]
-type = "mock"
-"""
 
 # to, type, template, failover_text -> what the mock makes of it
 ROWS = [
@@ -52,7 +40,7 @@ def make_due(db: Path) -> None:
 @pytest.fixture
 def mock_batch(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     config = tmp_path / "c.toml"
-    config.write_text(TWO_MOCKS, encoding="utf-8")
+    config.write_text(FAILOVER_CONFIG, encoding="utf-8")
     monkeypatch.setenv("KMSG_CONFIG", str(config))
     source = tmp_path / "in.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
