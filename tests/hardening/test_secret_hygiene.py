@@ -411,6 +411,16 @@ TRACK_LIST: list[Step | Act] = [
     cli("db down", "track list --db {db_down}", exit=2),
 ]
 
+REPORT: list[Step | Act] = [
+    *sent(),
+    DUE,
+    cli("setup", "track run-once", profile="bad"),
+    cli("success", "report --since 1h"),
+    cli("success", "report --since 1h --provider solapi --type SMS"),
+    cli("bad input", "report --format xml", exit=2),
+    cli("db down", "report --since 1h --db {db_down}", exit=2),
+]
+
 DRAIN = "queue process --drain"
 QUEUE_PROCESS: list[Step | Act] = [
     *queued("ok"),
@@ -617,6 +627,7 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "track watch": TRACK_WATCH,
     "track show": TRACK_SHOW,
     "track list": TRACK_LIST,
+    "report": REPORT,
     "queue process": QUEUE_PROCESS,
     "queue list": QUEUE_LIST,
     "queue stats": QUEUE_STATS,
