@@ -154,3 +154,24 @@ def test_validation_before_any_request(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as bad:
         channels.validate(message("FAX", files=(str(pdf), str(tiff))), DEFAULTS, "solapi")
     assert bad.value.code == "FILE_FORMAT" and bad.value.value == str(tiff)
+
+
+@pytest.mark.parametrize(
+    ("item", "status", "replaced"),
+    [
+        ({"type": "RCS_LMS", "statusCode": "3050"}, "FAILED", False),
+        ({"type": "SMS", "statusCode": "4000", "replacement": True}, "DELIVERED", True),
+        ({"type": "BMS_FREE", "statusCode": "3104"}, "FAILED", False),
+        ({"type": "VOICE", "statusCode": "3000"}, "SENT", False),
+        ({"type": "FAX", "statusCode": "4000", "faxPageCount": 2}, "DELIVERED", False),
+        ({"type": "NSA", "statusCode": "2000"}, "PENDING", False),
+    ],
+)
+def test_status_codes_map_alike_for_every_type(
+    item: dict[str, Any], status: str, replaced: bool
+) -> None:
+    from kmsg_cli.providers.solapi.status import parse_stored_message
+
+    update = parse_stored_message({"messageId": "M1", **item})
+    assert update.status is not None and update.status.value == status
+    assert update.replaced is replaced and update.provider_status_code == item["statusCode"]
