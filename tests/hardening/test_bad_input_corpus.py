@@ -1299,11 +1299,11 @@ CORPUS = [
         "send-many",
         "{tmp}/in.csv",
         "--type",
-        "FAX",
+        "TELEX",
         code=2,
         error="NO_VALID_ROWS",
         rows=True,
-        names=("row 1: INVALID_TYPE", "'FAX'"),
+        names=("row 1: INVALID_TYPE", "'TELEX'"),
         files={"in.csv": csv("to,text", "010-1111-2222,hi")},
     ),
     # --- kmsg send-many: options --------------------------------------------------------------
