@@ -131,29 +131,25 @@ def parse_options(text: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
         try:
             data = json.loads(text, parse_constant=_no_constant)
         except (ValueError, RecursionError) as exc:
-            where = (
-                f" ({exc.msg} at position {exc.pos})"
-                if isinstance(exc, json.JSONDecodeError)
-                else ""
-            )
-            raise InvalidInput(
-                f"options {_quote(text.strip())} are not valid JSON{where}",
-                code="INVALID_OPTIONS",
-                field="options",
-                value=text.strip()[:200],
-                hint='write a JSON object, e.g. {"voiceType": "MALE"} (docs/channels.md)',
-            ) from None
+            where = ""
+            if isinstance(exc, json.JSONDecodeError):
+                where = f" ({exc.msg} at position {exc.pos})"
+            raise _not_an_object(f"are not valid JSON{where}", text) from None
         if not isinstance(data, dict):
-            raise InvalidInput(
-                f"options must be a JSON object, not {_schema.kind_of(data)}",
-                code="INVALID_OPTIONS",
-                field="options",
-                value=text.strip()[:200],
-                hint='write a JSON object, e.g. {"voiceType": "MALE"} (docs/channels.md)',
-            )
+            raise _not_an_object(f"must be a JSON object, not {_schema.kind_of(data)}", text)
         options.update(data)
     options.update({k: v for k, v in flags.items() if v is not None})
     return options
+
+
+def _not_an_object(what: str, text: str) -> InvalidInput:
+    return InvalidInput(
+        f"options {_quote(text.strip())} {what}",
+        code="INVALID_OPTIONS",
+        field="options",
+        value=text.strip()[:200],
+        hint='write a JSON object, e.g. {"voiceType": "MALE"} (docs/channels.md)',
+    )
 
 
 def _no_constant(name: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.test_cli_track import _fallback_sms, make_due
 from tests.conftest import Run
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi, ManualClock
 
@@ -24,24 +25,21 @@ PF_ID = "KA01PF0000000000000000000000"
 BRAND = "BR.FAKE0001"
 
 
-def make_due(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "UPDATE kmsg_delivery_tracking SET next_check_at = 0 WHERE status IN ('PENDING','SENT')"
-        )
-
-
-def solapi_config(fake: FakeSolapi, path: Path) -> Path:
+def solapi_config(fake: FakeSolapi, path: Path, *, env_secret: bool = False) -> Path:
+    """A profile `live` on `fake` with a Kakao channel, an RCS brand and a Naver talk id
+    (`env_secret`: the secret comes from SOLAPI_API_SECRET)."""
+    secret = "env:SOLAPI_API_SECRET" if env_secret else DEFAULT_API_SECRET
     path.write_text(
         f"""
 default_profile = "live"
 [profiles.live.providers.solapi]
 type = "solapi"
 api_key = "{DEFAULT_API_KEY}"
-api_secret = "{DEFAULT_API_SECRET}"
+api_secret = "{secret}"
 sender = "0212345678"
 kakao_pf_id = "{PF_ID}"
 rcs_brand_id = "{BRAND}"
+naver_talk_id = "WA.FAKE0001"
 base_url = "{fake.base_url}"
 read_timeout = 5.0
 """,
@@ -49,15 +47,6 @@ read_timeout = 5.0
     )
     path.chmod(0o600)
     return path
-
-
-def fallbacks(fake: FakeSolapi) -> Counter[str]:
-    """How often each fallback id reached the fake (accepted)."""
-    return Counter(
-        m["customFields"]["kmsgId"]
-        for m in fake.accepted_messages()
-        if m["customFields"]["kmsgId"].endswith(":api-fallback")
-    )
 
 
 # -- on the mock --------------------------------------------------------------------------------
@@ -173,7 +162,7 @@ def test_rcs_that_cannot_reach_falls_back_through_kmsg_exactly_once(
     _, shown = run.json("track", "show", "r1")
     assert shown["data"]["status"] == "FAILED" and shown["data"]["provider_status_code"] == "3050"
     assert shown["data"]["metadata"]["failover"]["path"] == "api"
-    assert fallbacks(fake) == {"r1:api-fallback": 1}
+    assert _fallback_sms(fake) == {"r1:api-fallback": 1}
     (sms,) = [m for m in fake.accepted_messages() if m["type"] == "SMS"]
     assert sms["text"] == "문자 안내" and sms["to"] == "01044443050"
 
@@ -230,7 +219,7 @@ def test_brand_message_to_a_non_kakao_user_falls_back_exactly_once(
     for _ in range(2):
         make_due(run.db)
         assert run("track", "run-once").exit_code == 0
-    assert fallbacks(fake) == {"b1:api-fallback": 1}
+    assert _fallback_sms(fake) == {"b1:api-fallback": 1}
     (lms,) = [m for m in fake.accepted_messages() if m["type"] == "LMS"]
     assert lms["to"] == "01044443104"
     statuses = {r["message_id"]: (r["type"], r["status"]) for r in run.rows()}
@@ -335,7 +324,7 @@ def test_rcs_and_brand_message_fall_back_exactly_once_across_trackers_and_a_kill
             drained = _kmsg(env, "queue", "process", "--drain")
             _, err = drained.communicate(timeout=180)
             assert drained.returncode == 0, err
-        sent = fallbacks(fake)
+        sent = _fallback_sms(fake)
         assert len(sent) == 2 * ROWS and set(sent.values()) == {1}
         with sqlite3.connect(db) as conn:
             paths = Counter(

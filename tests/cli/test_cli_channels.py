@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.test_cli_channel_fallback import solapi_config
 from tests.conftest import Run
 from tests.fakes import fixtures
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
@@ -28,26 +29,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(1024)
 @pytest.fixture
 def solapi(fake_solapi: FakeSolapi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSolapi:
     """A profile `live` on the fake with a Kakao channel, an RCS brand and a Naver talk id."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-default_profile = "live"
-[profiles.live.providers.solapi]
-type = "solapi"
-api_key = "env:SOLAPI_API_KEY"
-api_secret = "env:SOLAPI_API_SECRET"
-sender = "{SENDER}"
-kakao_pf_id = "{PF_ID}"
-rcs_brand_id = "{BRAND}"
-naver_talk_id = "{TALK}"
-base_url = "{fake_solapi.base_url}"
-read_timeout = 2.0
-""",
-        encoding="utf-8",
-    )
-    config.chmod(0o600)
+    config = solapi_config(fake_solapi, tmp_path / "config.toml", env_secret=True)
     monkeypatch.setenv("KMSG_CONFIG", str(config))
-    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
     monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
     return fake_solapi
 
@@ -212,11 +195,19 @@ TWO_FALLBACKS.append('{"disableSms": false}')
 def test_rcs_rules_refuse_before_any_request(
     run: Run, solapi: FakeSolapi, tmp_path: Path, args: list[str], code: str, field: str
 ) -> None:
+    assert_refused(run, solapi, tmp_path, args, code, field)
+
+
+def assert_refused(
+    run: Run, fake: FakeSolapi, tmp_path: Path, args: list[str], code: str, field: str
+) -> None:
+    """`kmsg send` exits 2 with `code` naming `field`, and nothing reached the vendor; an
+    argument that is a JSON object is written to an options file first."""
     args = [options_file(tmp_path, json.loads(a)) if a.startswith("{") else a for a in args]
     status, doc = run.json("send", *TO, *args)
     assert status == 2, doc
     assert doc["error"]["code"] == code and doc["error"]["field"] == field
-    assert solapi.requests == []
+    assert fake.requests == []
 
 
 def test_rcs_without_any_brand_is_a_config_error(
@@ -408,11 +399,7 @@ def test_bms_template_type_sends_template_variables_and_targeting(
 def test_bms_rules_refuse_before_any_request(
     run: Run, solapi: FakeSolapi, tmp_path: Path, args: list[str], code: str, field: str
 ) -> None:
-    args = [options_file(tmp_path, json.loads(a)) if a.startswith("{") else a for a in args]
-    status, doc = run.json("send", *TO, *args)
-    assert status == 2, doc
-    assert doc["error"]["code"] == code and doc["error"]["field"] == field
-    assert solapi.requests == []
+    assert_refused(run, solapi, tmp_path, args, code, field)
 
 
 def test_a_png_for_mms_is_refused_but_accepted_for_brand_message(
@@ -478,12 +465,8 @@ def test_voice_defaults_to_a_female_voice(run: Run, solapi: FakeSolapi) -> None:
 def test_voice_rules_refuse_before_any_request(
     run: Run, solapi: FakeSolapi, tmp_path: Path, options: dict[str, Any], code: str, field: str
 ) -> None:
-    status, doc = run.json(
-        "send", *TO, "--type", "VOICE", "--text", "x", "--options", options_file(tmp_path, options)
-    )
-    assert status == 2, doc
-    assert doc["error"]["code"] == code and doc["error"]["field"] == field
-    assert solapi.requests == []
+    args = ["--type", "VOICE", "--text", "x", "--options", json.dumps(options)]
+    assert_refused(run, solapi, tmp_path, args, code, field)
 
 
 def test_fax_uploads_each_document_as_a_fax_file(
