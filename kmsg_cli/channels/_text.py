@@ -146,14 +146,3 @@ def no_template(given: Given, hint: str) -> None:
             hint,
             code="TEMPLATE_NOT_ALLOWED",
         )
-
-
-def no_failover(given: Given, why: str) -> None:
-    if given.failover:
-        refuse(
-            "failover_text",
-            "",
-            f"{given.type.value} takes no fallback text: {why}",
-            "drop --failover-text (docs/channels.md, Fallback)",
-            code="FAILOVER_NOT_ALLOWED",
-        )
