@@ -51,6 +51,7 @@ class JobStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # taken back by `kmsg cancel` before any worker claimed it
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,23 @@ class StatusUpdate:
     failed_at: int | None = None
     replaced: bool = False  # the vendor delivered its own SMS fallback instead (native failover)
     raw: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CancelAnswer:
+    """What a vendor said when asked to cancel one scheduled unit (a SOLAPI group, an Aligo
+    request, an IWINV AlimTalk request: every message of the unit goes together).
+
+    `cancelled` is true only when the vendor confirmed. Otherwise `code` says why not:
+    `TOO_LATE` (the vendor is sending it, has sent it, or its cut-off has passed),
+    `NOT_SCHEDULED` (nothing waits under that id) or `VENDOR_REFUSED` (any other refusal).
+    """
+
+    unit: str
+    cancelled: bool
+    code: str | None = None
+    message: str = ""
+    provider_code: str | None = None
 
 
 @dataclass(frozen=True)

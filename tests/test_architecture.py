@@ -190,6 +190,17 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
+        "kmsg_cli.cancel",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.bulk",
+            "kmsg_cli.sending",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.store.contract",
+        ),
+    ),
+    (
         "kmsg_cli.dbcheck",
         (
             "kmsg_cli.errors",

@@ -13,6 +13,7 @@ import typer
 from kmsg_cli import __version__
 from kmsg_cli.cli import (
     bulk_cmd,
+    cancel_cmd,
     complete_values,
     completion,
     config_cmd,
@@ -120,6 +121,7 @@ app.command(
     no_args_is_help=True,
 )(send_cmd.send)
 app.command("send-many", help=bulk_cmd.HELP, no_args_is_help=True)(bulk_cmd.send_many)
+app.command("cancel", help=cancel_cmd.HELP, no_args_is_help=True)(cancel_cmd.cancel)
 app.add_typer(track_cmd.app, name="track")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(config_cmd.app, name="config")

@@ -119,6 +119,44 @@ def failed_job_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     return [(job.id, job.type) for job in jobs if job.id.startswith(incomplete)]
 
 
+def cancellable_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    """What `kmsg cancel --id` may take back: pending jobs and PENDING (scheduled) tracking
+    rows, newest first, at most TRACK_ID_LIMIT of each."""
+    try:
+        runtime = _runtime(ctx)
+        target = runtime.db_target()
+        if not _database_exists(target):
+            return []
+        from kmsg_cli.store import open_store
+
+        with open_store(target, pool_size=1) as store:
+            jobs = store.list_jobs(status="pending", limit=TRACK_ID_LIMIT)
+            rows = store.list_tracking(status=["PENDING"], limit=TRACK_ID_LIMIT)
+    except Exception:
+        return []
+    found = {job.id: "queued" for job in jobs}
+    for row in rows:
+        found.setdefault(row.message_id, f"scheduled {row.type} {row.to}")
+    return [(i, text) for i, text in found.items() if i.startswith(incomplete)]
+
+
+def batch_ids(ctx: Any, incomplete: str) -> list[str]:
+    """Batches that still have pending jobs (of the newest TRACK_ID_LIMIT pending jobs)."""
+    try:
+        runtime = _runtime(ctx)
+        target = runtime.db_target()
+        if not _database_exists(target):
+            return []
+        from kmsg_cli.store import open_store
+
+        with open_store(target, pool_size=1) as store:
+            jobs = store.list_jobs(status="pending", limit=TRACK_ID_LIMIT)
+    except Exception:
+        return []
+    batches = dict.fromkeys(str(b) for j in jobs if (b := (j.metadata or {}).get("batch")))
+    return [b for b in batches if b.startswith(incomplete)]
+
+
 def _database_exists(target: str) -> bool:
     """Completion must not create a SQLite file; PostgreSQL URLs are tried as they are."""
     from kmsg_cli.store import sqlite_file

@@ -20,6 +20,7 @@ from kmsg_cli.errors import (
     KmsgError,
     UsageError,
 )
+from kmsg_cli.models import JobStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +33,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-JOB_STATUSES = ("pending", "processing", "completed", "failed")
+JOB_STATUSES = tuple(status.value for status in JobStatus)
 MAX_LEASE_MS = 7 * 86_400_000
 MAX_LIST = 1_000_000  # jobs a listing shows at most (and what the database takes as LIMIT)
 
@@ -367,7 +368,7 @@ def retry(
         str | None, typer.Option("--batch", metavar="ID", help="Only jobs of this batch.")
     ] = None,
 ) -> None:
-    """Make failed jobs due again with fresh attempts; accepted jobs are never re-sent.
+    """Make failed jobs due again with fresh attempts; accepted and cancelled jobs never are.
 
     --failed leaves jobs with an unknown outcome alone: re-sending those may deliver a message
     twice, so it takes --unknown, on purpose.
@@ -393,6 +394,7 @@ def retry(
     store = runtime.store()
     chosen: list[str] = []
     refused: list[str] = []
+    cancelled: list[str] = []
     if ids:
         found = store.get_jobs(ids)
         for job_id in ids:
@@ -401,7 +403,9 @@ def retry(
                 raise InvalidInput(
                     f"no job with id '{job_id}'", code="NOT_FOUND", field="id", value=job_id
                 )
-            if job.status in ("completed", "processing"):
+            if job.status == JobStatus.CANCELLED.value:
+                cancelled.append(job_id)
+            elif job.status in ("completed", "processing"):
                 refused.append(job_id)
             else:
                 chosen.append(job_id)
@@ -415,7 +419,11 @@ def retry(
         runtime.out.warning(
             "NOT_RETRIED", f"job {job_id} is completed or being processed; not retried"
         )
-    data = {"retried": count, "refused": refused}
+    for job_id in cancelled:
+        runtime.out.warning(
+            "NOT_RETRIED", f"job {job_id} was cancelled (kmsg cancel); a cancel is final"
+        )
+    data = {"retried": count, "refused": refused + cancelled}
     runtime.out.result(
         data,
         lambda console: console.print(
@@ -432,7 +440,7 @@ def purge(
         str, typer.Option("--older-than", metavar="AGE", help="e.g. 30d, 12h.")
     ] = "30d",
 ) -> None:
-    """Delete finished jobs (completed or failed) older than AGE.
+    """Delete finished jobs (completed, failed or cancelled) older than AGE.
 
     [dim]Examples:[/]
 

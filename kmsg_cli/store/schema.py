@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kmsg_cli.models import DeliveryStatus, JobStatus
+
 SCHEMA_VERSION = 1
 
 Dialect = Literal["sqlite", "postgres", "mysql"]
@@ -191,6 +193,13 @@ def state_statements(dialect: Dialect) -> list[str]:
     ]
 
 
+def _status_notes() -> list[str]:
+    """Header lines naming the values of the two status columns (docs/storage.md)."""
+    jobs = " | ".join(status.value for status in JobStatus)
+    tracking = " | ".join(status.value for status in DeliveryStatus)
+    return [f"-- {JOBS_TABLE}.status: {jobs}", f"-- {TRACKING_TABLE}.status: {tracking}"]
+
+
 def ddl_text(dialect: Dialect) -> str:
     """The DDL as a script: header comments, then ';'-terminated statements between blank lines.
 
@@ -201,6 +210,7 @@ def ddl_text(dialect: Dialect) -> str:
         header.append(_MYSQL_NOTE)
     elif dialect == "postgres":
         header.append(_POSTGRES_NOTE)
+    header += _status_notes()
     statements = [statement + ";" for statement in ddl_statements(dialect)]
     state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]

@@ -32,6 +32,7 @@ PENDING = JobStatus.PENDING.value
 PROCESSING = JobStatus.PROCESSING.value
 COMPLETED = JobStatus.COMPLETED.value
 FAILED = JobStatus.FAILED.value
+CANCELLED = JobStatus.CANCELLED.value
 
 
 class Result:
