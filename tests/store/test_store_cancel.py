@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+from kmsg_cli.dbcheck import check_store
 from kmsg_cli.models import Job, JobStatus
 from kmsg_cli.store.contract import Store
 from tests.store.test_store_contract import (
@@ -201,3 +202,25 @@ def test_batch_jobs_and_their_cancel(store: Store) -> None:
     }
     assert store.job_counts(batch="camp") == {"cancelled": 3}
     assert store.job_counts() == {"cancelled": 3, "pending": 1}
+
+
+# -- kmsg db check ---------------------------------------------------------------------------------
+
+
+def test_db_check_knows_the_cancelled_status_and_its_time(store: Store) -> None:
+    store.insert_jobs([job("cancelled-by-kmsg")])
+    store.cancel_jobs(["cancelled-by-kmsg"], now_ms=NOW)
+    store.insert_tracking([scheduled("s1", NOW + HOUR)])
+    store.cancel_tracking(
+        ["s1"], now_ms=NOW, provider_status_code="PENDING", provider_status_message=None
+    )
+    clean = {f.name: f for f in check_store(store)}
+    for name in ("job statuses", "finished jobs have their time", "tracking statuses"):
+        assert clean[name].ok, clean[name]
+
+    # a cancelled job as no kmsg writes it: no completed_at
+    store.insert_jobs([job("odd", status="cancelled")])
+    broken = {f.name: f for f in check_store(store)}
+    times = broken["finished jobs have their time"]
+    assert not times.ok and "odd" in times.examples
+    assert broken["job statuses"].ok
