@@ -401,6 +401,9 @@ class _Run:
         if self.dry_run:
             self._settle(unit, WOULD_CANCEL, None, "")
             return
+        log.info(
+            "asking %s to cancel %s (%d message(s))", unit.provider_id, unit.unit, len(members)
+        )
         try:
             answer = canceller.cancel_scheduled(unit.unit)
         except ProviderError as error:
