@@ -1,6 +1,6 @@
-"""`kmsg cancel` while several workers send the same batch (docs/cancel.md), on SQLite and
-PostgreSQL: every job ends either sent exactly once or cancelled, never both, and the cancel's
-report agrees with the ledger.
+"""`kmsg cancel` while several workers send the same batch (docs/cancel.md), on SQLite,
+PostgreSQL and MySQL/MariaDB: every job ends either sent exactly once or cancelled, never both,
+and the cancel's report agrees with the ledger.
 
 The workers are `kmsg queue process --drain` processes sending through the fake SOLAPI server,
 which records every message it accepts (our id travels in its customFields), so a job sent
@@ -26,9 +26,9 @@ from kmsg_cli.codec import message_to_data
 from kmsg_cli.models import Job, Message, MessageType, Recipient
 from kmsg_cli.providers.solapi import SolapiProvider
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
-from tests.store.test_store_contract import Backend, backend
+from tests.store.conftest import Backend, backend
 
-__all__ = ["backend"]  # the fixture (SQLite file, PostgreSQL schema), from the contract suite
+__all__ = ["backend"]  # the fixture (a SQLite file, a PostgreSQL schema, a MySQL database)
 
 JOBS = 400
 WORKERS = 3

@@ -1,4 +1,4 @@
-"""The store's part of `kmsg cancel` (docs/cancel.md), on SQLite and PostgreSQL: cancelled
+"""The store's part of `kmsg cancel` (docs/cancel.md), on every engine: cancelled
 jobs, CANCELLED tracking rows, scheduled rows by time and by vendor group, and the race a
 cancel runs against claiming workers.
 """
@@ -10,14 +10,13 @@ import threading
 from kmsg_cli.dbcheck import check_store
 from kmsg_cli.models import Job, JobStatus
 from kmsg_cli.store.contract import Store
-from tests.store.test_store_contract import (
+from tests.store.conftest import (
     CANCELLED,
     DAY,
     NOW,
     PENDING,
     SENT,
     Backend,
-    backend,
     batch_job,
     claim,
     ids,
@@ -27,10 +26,7 @@ from tests.store.test_store_contract import (
     mids,
     run_threads,
     sent,
-    store,
 )
-
-__all__ = ["backend", "store"]  # the fixtures, re-used from the contract suite
 
 HOUR = 3_600_000
 
