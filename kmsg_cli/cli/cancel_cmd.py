@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
+from kmsg_cli.cli.options import ProviderFilter
+from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,7 +23,7 @@ HELP = """Cancel messages that have not gone out yet: queued jobs, and sends sch
 
 Queued or deferred jobs no worker has claimed are cancelled in the queue. Messages scheduled at SOLAPI, Aligo or IWINV (AlimTalk) are cancelled through the vendor, a whole group or request at a time, and only when every message of it is selected; the tracking row turns CANCELLED when the vendor confirms. What cannot be cancelled (sent, being sent, too close to its time, no cancel at that vendor) is listed with the reason. Every filter given must hold.
 
-Asks before cancelling on a terminal; scripts pass --yes. Exit 0 when everything selected was cancelled (or needed no cancel), 5 when some could not be.
+Shows the plan and asks before cancelling on a terminal (only y cancels); scripts pass --yes, and without a terminal and without --yes nothing is cancelled (exit 2). Exit 0 when everything selected was cancelled (or needed no cancel), 5 when some could not be.
 
 [dim]Examples:[/]
 
@@ -61,15 +62,10 @@ def cancel(
         typer.Option(
             "--at-or-after",
             metavar="WHEN",
-            help="Messages due at or after WHEN ('now', +2h, 2026-12-24 09:00, ISO 8601).",
+            help="Messages due at or after WHEN: now, +2h, 2026-12-24 09:00, a date, 24h (ago).",
         ),
     ] = None,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider", metavar="ID", help="Only this provider.", autocompletion=cv.provider_ids
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", metavar="", help="Say what would be cancelled; change nothing."),
@@ -80,41 +76,34 @@ def cancel(
 ) -> None:
     from kmsg_cli.cancel import WOULD_CANCEL, Selection
     from kmsg_cli.cancel import cancel as run_cancel
-    from kmsg_cli.models import epoch_ms
 
     runtime = runtime_of(ctx)
     out = runtime.out
     now = runtime.now()
-    moment = _when(at_or_after, runtime, now) if at_or_after is not None else None
     selection = Selection(
         batch=batch,
         ids=tuple(ids or ()),
-        at_or_after_ms=epoch_ms(moment) if moment is not None else None,
+        at_or_after_ms=_when(at_or_after, runtime, now) if at_or_after is not None else None,
         provider_id=provider,
     )
     selection.check()
-    if not dry_run and not yes:
-        interactive = (
-            not out.json_mode
-            and sys.stdin is not None
-            and sys.stdin.isatty()
-            and out.err.is_terminal
+    if not dry_run and not yes and not _stdin_is_terminal():
+        raise UsageError(
+            "kmsg cancel asks before cancelling, but there is no terminal to ask on (field 'yes')",
+            code="CONFIRMATION_REQUIRED",
+            field="yes",
+            value="",
+            hint="--dry-run shows what would be cancelled; add --yes to cancel without asking",
         )
-        if not interactive:
-            raise UsageError(
-                "kmsg cancel asks before cancelling; pass --yes to cancel without asking",
-                code="CONFIRMATION_REQUIRED",
-                field="yes",
-                hint="see first what would be cancelled with --dry-run",
-            )
     store, pool = runtime.store(), runtime.pool()
     if not dry_run and not yes:
         plan = run_cancel(selection, store=store, providers=pool, now=now, dry_run=True)
         if plan.counts[WOULD_CANCEL]:
             _render(plan, out.err)
             if not typer.confirm(f"Cancel {plan.counts[WOULD_CANCEL]:,} message(s)?", err=True):
-                out.note("nothing was cancelled")
-                raise typer.Exit(EXIT_INTERRUPTED)
+                data = {**plan.to_dict(), "declined": True}
+                out.result(data, lambda console: console.print("nothing was cancelled"))
+                raise typer.Exit(EXIT_OK)
     report = run_cancel(selection, store=store, providers=pool, now=runtime.now(), dry_run=dry_run)
     error = None
     if report.not_cancelled:
@@ -130,18 +119,28 @@ def cancel(
     raise typer.Exit(EXIT_PARTIAL if error else EXIT_OK)
 
 
-def _when(value: str, runtime: Runtime, now: datetime) -> datetime:
-    """`now`, a relative +2h (from now), or an absolute time, which may be in the past."""
+def _when(value: str, runtime: Runtime, now: datetime) -> int:
+    """`now`, `+2h` (from now), or a point in time as the other filters take it (`24h` ago,
+    a date, a date-time in the profile's zone), in epoch milliseconds."""
+    from kmsg_cli.models import epoch_ms
     from kmsg_cli.when import parse_when
 
     text = value.strip()
     if text.lower() == "now":
-        return now
-    timezone = runtime.profile().timezone
+        return epoch_ms(now)
     if text.startswith("+"):
-        return parse_when(text, now=now, timezone=timezone, field="at-or-after")
-    # an absolute time may lie in the past: parse it against a moment far behind
-    return parse_when(text, now=now - timedelta(days=36500), timezone=timezone, field="at-or-after")
+        timezone = runtime.profile().timezone
+        return epoch_ms(parse_when(text, now=now, timezone=timezone, field="at-or-after"))
+    moment = runtime.moment_ms(text, "at-or-after")
+    assert moment is not None
+    return moment
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _render(report: CancelReport, console: Console) -> None:
@@ -170,12 +169,14 @@ def _render(report: CancelReport, console: Console) -> None:
         return
     from rich.table import Table
 
+    from kmsg_cli.cli.tables import print_table
+
     console.print(f"could not cancel {len(problems):,}:", markup=False)
     table = Table(show_edge=False, header_style="bold")
     for column in ("id", "reason", "provider", "why"):
         table.add_column(column, overflow="fold")
     for item in problems[:SHOWN]:
         table.add_row(item.message_id, item.reason or "", item.provider_id or "", item.detail)
-    console.print(table)
+    print_table(console, table)
     if len(problems) > SHOWN:
         console.print(f"... and {len(problems) - SHOWN:,} more (--json lists all)", markup=False)
