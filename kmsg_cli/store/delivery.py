@@ -130,9 +130,6 @@ class DeliveryLedger(SqlBase):
         provider_status_message: str | None,
     ) -> set[str]:
         """Mark rows still PENDING as CANCELLED, one transaction; returns the ids changed."""
-        unique = list(dict.fromkeys(message_ids))
-        if not unique:
-            return set()
         p = self.dialect.p
         sql = (
             f'UPDATE {TRACKING} SET "status" = {p("cancelled")}, '
@@ -147,9 +144,8 @@ class DeliveryLedger(SqlBase):
             "code": provider_status_code,
             "text": provider_status_message,
         }
-        rows = [{**common, "id": message_id} for message_id in sorted(unique)]
-        counts = self._write(lambda s: s.rowcounts(sql, rows))
-        return {str(r["id"]) for r, n in zip(rows, counts, strict=True) if n > 0}
+        # in message_id order, as apply_tracking locks rows: concurrent writers cannot deadlock
+        return self._changed(sql, [{**common, "id": i} for i in sorted(set(message_ids))], "id")
 
     def iter_scheduled_tracking(
         self, *, since_ms: int, provider_id: str | None = None, chunk: int = 1000

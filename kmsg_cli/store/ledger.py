@@ -70,20 +70,14 @@ class JobLedger(SqlBase):
         One conditional UPDATE per id: a claim takes only pending jobs and locks what it
         takes, so of a claim and a cancel of the same job exactly one changes it.
         """
-        unique = list(dict.fromkeys(job_ids))
-        if not unique:
-            return set()
         p = self.dialect.p
         sql = (
             f'UPDATE {JOBS} SET "status" = {p("cancelled")}, "completed_at" = {p("now")} '
             f'WHERE "id" = {p("id")} AND "status" = {p("pending")}'
         )
-        rows = [
-            {"cancelled": CANCELLED, "now": now_ms, "pending": PENDING, "id": job_id}
-            for job_id in unique
-        ]
-        counts = self._write(lambda s: s.rowcounts(sql, rows))
-        return {job_id for job_id, n in zip(unique, counts, strict=True) if n > 0}
+        common = {"cancelled": CANCELLED, "now": now_ms, "pending": PENDING}
+        # in id order: two cancels of overlapping jobs lock them in the same order
+        return self._changed(sql, [{**common, "id": i} for i in sorted(set(job_ids))], "id")
 
     def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
         """Put jobs back to pending at their new process_at with their error, one transaction."""

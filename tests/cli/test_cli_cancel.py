@@ -15,16 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli_aligo import aligo, fake_aligo
+from tests.cli.test_cli_solapi import fake_solapi, solapi
 from tests.cli.test_completion import values
 from tests.conftest import Run
-from tests.fakes import aligo_fixtures, fixtures
 from tests.fakes.aligo import FakeAligo
-from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
+from tests.fakes.solapi import FakeSolapi
 
-fake_solapi = fixtures.fake_solapi
-fake_aligo = aligo_fixtures.fake_aligo
-
-SENDER = "0212345678"
+# the fake servers and the profiles pointing at them, as the vendors' CLI tests set them up
+__all__ = ["aligo", "fake_aligo", "fake_solapi", "solapi"]
 
 
 def queue(run: Run, *ids: str) -> None:
@@ -199,28 +198,6 @@ def test_a_terminal_is_asked_first(run: Run, answer: bytes, status: str) -> None
 # -- the README recipe: stop a scheduled campaign -------------------------------------------------
 
 
-@pytest.fixture
-def solapi(fake_solapi: FakeSolapi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSolapi:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-default_profile = "live"
-[profiles.live.providers.solapi]
-type = "solapi"
-api_key = "env:SOLAPI_API_KEY"
-api_secret = "env:SOLAPI_API_SECRET"
-sender = "{SENDER}"
-base_url = "{fake_solapi.base_url}"
-""",
-        encoding="utf-8",
-    )
-    config.chmod(0o600)
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
-    monkeypatch.setenv("SOLAPI_API_KEY", DEFAULT_API_KEY)
-    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
-    return fake_solapi
-
-
 def test_stop_a_scheduled_campaign_at_solapi(run: Run, solapi: FakeSolapi, tmp_path: Path) -> None:
     campaign = tmp_path / "campaign.csv"
     campaign.write_text(
@@ -264,28 +241,6 @@ def test_a_group_shared_with_unselected_messages_is_left_whole(
     both = run("cancel", "--id", first, "--id", second, "--yes")
     assert both.exit_code == 0, both.stdout
     assert {m["status"] for m in solapi.accepted_messages()} == {"CANCELED"}
-
-
-@pytest.fixture
-def aligo(fake_aligo: FakeAligo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeAligo:
-    fake_aligo.senders.add(SENDER)
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f"""
-default_profile = "a"
-[profiles.a.providers.aligo]
-type = "aligo"
-api_key = "{fake_aligo.key}"
-user_id = "{fake_aligo.user_id}"
-sender = "{SENDER}"
-sms_base_url = "{fake_aligo.sms_base_url}"
-kakao_base_url = "{fake_aligo.kakao_base_url}"
-""",
-        encoding="utf-8",
-    )
-    config.chmod(0o600)
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
-    return fake_aligo
 
 
 def test_stop_a_reserved_aligo_sms(run: Run, aligo: FakeAligo) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from kmsg_cli.cancel import (
@@ -33,14 +32,24 @@ from kmsg_cli.providers.mock import MockProvider
 from kmsg_cli.providers.solapi import SolapiProvider
 from kmsg_cli.runner import BatchRunner
 from kmsg_cli.store.sqlite import SqliteStore
-from tests.fakes import iwinv as fake_iwinv_pkg
-from tests.fakes import solapi as fake_solapi_pkg
 from tests.fakes._server import ManualClock
 from tests.fakes.aligo import FakeAligo
-from tests.fakes.iwinv import FakeIwinv
 from tests.fakes.solapi import FakeSolapi
+from tests.providers.test_cancel_against_fakes import (
+    aligo,
+    aligo_fake,
+    clock,
+    http,
+    iwinv,
+    iwinv_fake,
+    solapi,
+    solapi_fake,
+    welcome,
+)
 
-SENDER = "0212345678"
+# the fake servers on a manual clock and the clients on the same clock, as the providers'
+# cancel tests build them
+__all__ = ["aligo", "aligo_fake", "clock", "http", "iwinv", "iwinv_fake", "solapi", "solapi_fake"]
 
 
 class Providers:
@@ -58,11 +67,6 @@ def store(tmp_path: Any) -> Iterator[SqliteStore]:
     with SqliteStore(tmp_path / "kmsg.sqlite") as opened:
         opened.initialize()
         yield opened
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 def moment(clock: ManualClock, **delta: float) -> datetime:
@@ -210,26 +214,6 @@ def test_bad_selections_are_refused_before_anything_changes(
 # -- vendor-scheduled messages (SOLAPI groups) -----------------------------------------------------
 
 
-@pytest.fixture
-def solapi_fake(clock: ManualClock) -> Iterator[FakeSolapi]:
-    with FakeSolapi(clock=clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-def solapi(solapi_fake: FakeSolapi, clock: ManualClock) -> Iterator[SolapiProvider]:
-    settings = {
-        "api_key": fake_solapi_pkg.DEFAULT_API_KEY,
-        "api_secret": fake_solapi_pkg.DEFAULT_API_SECRET,
-        "sender": SENDER,
-        "base_url": solapi_fake.base_url,
-    }
-    with httpx.Client(trust_env=False, timeout=5) as http:
-        yield SolapiProvider(
-            "solapi", settings, http, clock=lambda: datetime.fromtimestamp(clock(), UTC)
-        )
-
-
 def test_a_group_holding_two_batches_is_cancelled_only_when_both_are_selected(
     store: SqliteStore, solapi: SolapiProvider, solapi_fake: FakeSolapi, clock: ManualClock
 ) -> None:
@@ -335,70 +319,37 @@ class NoCancel:
 # -- Aligo's cut-off and IWINV --------------------------------------------------------------------
 
 
-def test_aligo_is_not_asked_inside_its_cut_off(store: SqliteStore, clock: ManualClock) -> None:
-    with FakeAligo(clock=clock) as fake, httpx.Client(trust_env=False) as http:
-        fake.senders.add(SENDER)
-        settings = {
-            "api_key": fake.key,
-            "user_id": fake.user_id,
-            "sender": SENDER,
-            "sms_base_url": fake.sms_base_url,
-            "kakao_base_url": fake.kakao_base_url,
-        }
-        aligo = AligoProvider(
-            "aligo", settings, http, clock=lambda: datetime.fromtimestamp(clock(), UTC)
-        )
-        source = Providers(aligo=aligo)
-        at = moment(clock, minutes=30)
-        store.insert_jobs([queued("x", "aligo", at=at), queued("y", "aligo", at=at)])
-        send_all(store, source, clock)
-        inside = cancel(
-            Selection(ids=("x", "y")), store=store, providers=source, now=at - timedelta(minutes=4)
-        )
-        assert {r for _, r in outcomes(inside).values()} == {"TOO_LATE"}
-        assert not [r for r in fake.requests if r["endpoint"] == "/cancel/"]
+def test_aligo_is_not_asked_inside_its_cut_off(
+    store: SqliteStore, aligo: AligoProvider, aligo_fake: FakeAligo, clock: ManualClock
+) -> None:
+    source = Providers(aligo=aligo)
+    at = moment(clock, minutes=30)
+    store.insert_jobs([queued("x", "aligo", at=at), queued("y", "aligo", at=at)])
+    send_all(store, source, clock)
+    inside = cancel(
+        Selection(ids=("x", "y")), store=store, providers=source, now=at - timedelta(minutes=4)
+    )
+    assert {r for _, r in outcomes(inside).values()} == {"TOO_LATE"}
+    assert not [r for r in aligo_fake.requests if r["endpoint"] == "/cancel/"]
 
-        report = cancel(Selection(ids=("x", "y")), store=store, providers=source, now=moment(clock))
-        assert report.counts[CANCELLED] == 2
-        asked = [r["form"]["mid"] for r in fake.requests if r["endpoint"] == "/cancel/"]
-        assert sorted(asked) == sorted({m["msg_id"] for m in fake.accepted_messages()})
-        assert all(m["cancelled_at"] for m in fake.accepted_messages())
+    report = cancel(Selection(ids=("x", "y")), store=store, providers=source, now=moment(clock))
+    assert report.counts[CANCELLED] == 2
+    asked = [r["form"]["mid"] for r in aligo_fake.requests if r["endpoint"] == "/cancel/"]
+    assert sorted(asked) == sorted({m["msg_id"] for m in aligo_fake.accepted_messages()})
+    assert all(m["cancelled_at"] for m in aligo_fake.accepted_messages())
 
 
-def test_iwinv_alimtalk_is_cancelled_and_sms_is_not(store: SqliteStore, clock: ManualClock) -> None:
-    with FakeIwinv(clock=clock) as fake, httpx.Client(trust_env=False) as http:
-        fake.sms_api_key = fake_iwinv_pkg.DEFAULT_SMS_API_KEY
-        fake.sms_auth_key = fake_iwinv_pkg.DEFAULT_SMS_AUTH_KEY
-        settings = {
-            "api_key": fake_iwinv_pkg.DEFAULT_API_KEY,
-            "sms_api_key": fake_iwinv_pkg.DEFAULT_SMS_API_KEY,
-            "sms_auth_key": fake_iwinv_pkg.DEFAULT_SMS_AUTH_KEY,
-            "sms_company_id": fake_iwinv_pkg.DEFAULT_SMS_COMPANY_ID,
-            "sender": SENDER,
-            "alimtalk_base_url": fake.alimtalk_base_url,
-            "sms_base_url": fake.sms_base_url,
-        }
-        iwinv = IwinvProvider(
-            "iwinv", settings, http, clock=lambda: datetime.fromtimestamp(clock(), UTC)
-        )
-        source = Providers(iwinv=iwinv)
-        at = moment(clock, hours=1)
-        alimtalk = Message(
-            "at1",
-            MessageType.ALIMTALK,
-            Recipient("01011112222"),
-            "#{name}님 가입을 환영합니다. 인증번호 #{code}",
-            0,
-            template_id="WELCOME",
-            variables={"name": "홍길동", "code": "1234"},
-            scheduled_at=at,
-        )
-        job = queued("at1", "iwinv", batch="c")
-        job.data["message"] = message_to_data(alimtalk)
-        store.insert_jobs([job, queued("sms1", "iwinv", at=at, batch="c")])
-        send_all(store, source, clock)
-        report = cancel(Selection(batch="c"), store=store, providers=source, now=moment(clock))
-        assert outcomes(report) == {"sms1": (NOT_CANCELLED, "NO_CANCEL_API")}
-        assert report.counts[CANCELLED] == 1
-        row = store.get_tracking("at1")
-        assert row is not None and row.status == "CANCELLED"
+def test_iwinv_alimtalk_is_cancelled_and_sms_is_not(
+    store: SqliteStore, iwinv: IwinvProvider, clock: ManualClock
+) -> None:
+    source = Providers(iwinv=iwinv)
+    at = moment(clock, hours=1)
+    job = queued("at1", "iwinv", batch="c")
+    job.data["message"] = message_to_data(welcome("at1", "01011112222", at))
+    store.insert_jobs([job, queued("sms1", "iwinv", at=at, batch="c")])
+    send_all(store, source, clock)
+    report = cancel(Selection(batch="c"), store=store, providers=source, now=moment(clock))
+    assert outcomes(report) == {"sms1": (NOT_CANCELLED, "NO_CANCEL_API")}
+    assert report.counts[CANCELLED] == 1
+    row = store.get_tracking("at1")
+    assert row is not None and row.status == "CANCELLED"
