@@ -475,6 +475,36 @@ QUEUE_PURGE: list[Step | Act] = [
     cli("db down", "queue purge --yes --db {db_down}", exit=2),
 ]
 
+
+def scheduled(tag: str) -> list[Step | Act]:
+    """One message per provider scheduled at the vendor, ids `<tag>-<provider>-{m}`."""
+    return [
+        cli("setup", f"{SEND} --provider {p} --at +2h --id {tag}-{p}-{{m}}", http=True)
+        for p in PROVIDERS
+    ]
+
+
+VENDOR_CANCEL = "cancel --id {tag}-solapi-{m} --id {tag}-aligo-{m} --yes"
+CANCEL: list[Step | Act] = [
+    *queued("c"),
+    cli("success", "cancel --batch c-{m} --yes"),
+    *scheduled("v"),
+    cli("success", VENDOR_CANCEL.replace("{tag}", "v"), http=True),
+    *scheduled("w"),
+    cli("auth", VENDOR_CANCEL.replace("{tag}", "w"), profile="bad", exit=5, http=True),
+    cli(
+        "outage",
+        VENDOR_CANCEL.replace("{tag}", "w"),
+        prepare=faults("500", everywhere=True),
+        exit=5,
+        expect="PROVIDER_ERROR",
+    ),
+    cli("no cancel API", "cancel --id w-iwinv-{m} --yes", exit=5, expect="NO_CANCEL_API"),
+    cli("bad input", "cancel --yes", exit=2),
+    cli("bad input", "cancel --id gone-{m} --yes", exit=2, expect="NOT_FOUND"),
+    cli("db down", "cancel --batch c-{m} --yes --db {db_down}", exit=2),
+]
+
 INIT = "config init --config {tmp}/init-{m}/sub/config.toml"
 CONFIG_INIT: list[Step | Act] = [
     cli("success", INIT),
@@ -633,6 +663,7 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "queue stats": QUEUE_STATS,
     "queue retry": QUEUE_RETRY,
     "queue purge": QUEUE_PURGE,
+    "cancel": CANCEL,
     "config init": CONFIG_INIT,
     "config add-provider": CONFIG_ADD_PROVIDER,
     "config show": CONFIG_SHOW,
