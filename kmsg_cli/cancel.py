@@ -412,9 +412,8 @@ class _Run:
         if not answer.cancelled:
             self._refuse_unit(unit, answer.code or "VENDOR_REFUSED", answer.message)
             return
-        ids = [m.message_id for m in members] or [r.message_id for r in unit.rows]
         changed = self.store.cancel_tracking(
-            sorted({*ids, *(r.message_id for r in unit.rows)}),
+            [*(m.message_id for m in members), *(r.message_id for r in unit.rows)],
             now_ms=self.now_ms,
             provider_status_code=answer.provider_code or "CANCELLED",
             provider_status_message=answer.message or None,
