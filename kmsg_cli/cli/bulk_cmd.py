@@ -137,7 +137,42 @@ def send_many(
     ] = None,
     input_format: Annotated[
         str | None,
-        typer.Option("--format", metavar="csv|jsonl", help="Input format (default: detect)."),
+        typer.Option(
+            "--format", metavar="csv|tsv|jsonl|xlsx", help="Input format (default: detect)."
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            metavar="CHAR",
+            help="CSV delimiter: ',', ';', '|' or tab (default: comma, or tab when the header "
+            "has tabs and no commas).",
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet", metavar="NAME|N", help="Sheet of an .xlsx file (default: the first)."
+        ),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            metavar="NAME=HEADER",
+            help="Read a recognised column from another header, e.g. --column to=전화번호 "
+            "(repeatable).",
+        ),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            metavar="HEADER",
+            help="Take each row's message id from this column (default: generated; a column "
+            "named 'id' is ordinary data).",
+        ),
     ] = None,
     max_attempts: Annotated[
         int,
@@ -151,7 +186,7 @@ def send_many(
     priority: Annotated[int, typer.Option("--priority", metavar="N", help="Queue priority.")] = 0,
 ) -> None:
     from kmsg_cli import bulk
-    from kmsg_cli.bulk_input import open_rows
+    from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -170,6 +205,13 @@ def send_many(
             value=str(max_attempts),
         )
     per_second = _parse_rate(rate)
+    read_options: dict[str, Any] = {
+        "encoding": encoding,
+        "format": input_format,
+        "columns": ColumnMap.parse(column or [], id_column),
+        "delimiter": delimiter,
+        "sheet": sheet,
+    }
     check_priority(priority)
     batch_id = _check_batch_id(batch_id)
     runtime = runtime_of(ctx)
@@ -180,7 +222,7 @@ def send_many(
 
     # Pass 1: read everything once for its content hash (the default batch id) and row count.
     spool = _Spool(file)
-    with open_rows(spool.path, encoding=encoding, format=input_format, stdin=spool.stdin) as rows:
+    with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
@@ -206,9 +248,7 @@ def send_many(
     store = None if dry_run else runtime.store()
     result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
     try:
-        with open_rows(
-            spool.path, encoding=encoding, format=input_format, stdin=spool.stdin
-        ) as rows:
+        with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
             with view.reading() as on_rows:
                 report = bulk.enqueue(
                     rows,

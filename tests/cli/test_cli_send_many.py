@@ -93,8 +93,25 @@ def test_an_id_column_is_the_message_id(run: Run, tmp_path: Path) -> None:
             {"id": "order-2", "to": "010-1111-3333", "text": "b"},
         ],
     )
-    assert run("send-many", str(source)).exit_code == 0
+    assert run("send-many", str(source), "--id-column", "id").exit_code == 0
     assert sorted(r["message_id"] for r in run.rows()) == ["order-1", "order-2"]
+
+
+def test_an_id_column_is_ordinary_data_unless_asked_for(run: Run, tmp_path: Path) -> None:
+    # CRM exports carry their own "id": it fills #{id} and never becomes the message id
+    source = write_csv(
+        tmp_path / "in.csv",
+        [
+            {"id": "7", "to": "010-1111-2222", "text": "고객번호 #{id}"},
+            {"id": "7", "to": "010-1111-3333", "text": "고객번호 #{id}"},
+        ],
+    )
+    code, doc = run.json("send-many", str(source))
+    assert code == 0, doc
+    rows = run.rows()
+    assert len(rows) == 2 and all(r["message_id"] != "7" for r in rows)
+    texts = [json.loads(j["data"])["message"]["text"] for j in run.rows("SELECT data FROM kmsg_jobs")]
+    assert texts == ["고객번호 7", "고객번호 7"]
 
 
 def test_missing_to_column_stops_everything_with_exit_2(run: Run, tmp_path: Path) -> None:
@@ -334,11 +351,11 @@ def test_a_repeated_id_value_is_reported_not_silently_dropped(run: Run, tmp_path
             {"id": "same", "to": "010-1111-4444", "text": "c"},
         ],
     )
-    code, doc = run.json("send-many", str(source))
+    code, doc = run.json("send-many", str(source), "--id-column", "id")
     assert code == 5
     (problem,) = doc["data"]["problems"]
     assert problem["row"] == 3 and problem["code"] == "DUPLICATE_ID"
     assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01011113333"]
     # a re-run does not mistake its own rows for duplicates
-    code, doc = run.json("send-many", str(source))
+    code, doc = run.json("send-many", str(source), "--id-column", "id")
     assert code == 5 and doc["data"]["already_sent"] == 2 and len(doc["data"]["problems"]) == 1
