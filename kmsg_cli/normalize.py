@@ -158,7 +158,9 @@ def _not_korean(digits: str, invalid: Callable[..., InvalidInput]) -> InvalidInp
             "may have dropped it: format the column as Text",
         )
     if digits.startswith("010") and len(digits) != 11:
-        return invalid(f"is not a valid mobile number: 010 numbers have 11 digits, not {len(digits)}")
+        return invalid(
+            f"is not a valid mobile number: 010 numbers have 11 digits, not {len(digits)}"
+        )
     if digits.startswith("01") and len(digits) in (10, 11):
         return invalid("is not a valid mobile number: mobile prefixes are 010, 011 and 016-019")
     return invalid("is not a valid Korean phone number")
@@ -223,12 +225,21 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
     if missing:
         listed = ", ".join(missing)
         plural = "s" if len(missing) > 1 else ""
+        hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
+        by_case = {name.casefold(): name for name in variables}
+        near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
+        if near:
+            # names match exactly; a difference only in case is most likely a typo
+            hint = "did you mean " + ", ".join(
+                f"#{{{found}}} for #{{{name}}}" for name, found in near
+            )
+            hint += "? names are matched exactly, case included"
         raise _error(
             "MISSING_VARIABLE",
             f"missing variable{plural} for '{field}': {listed} (use --var {missing[0]}=VALUE)",
             field=field,
             value=listed,
-            hint="give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)",
+            hint=hint,
         )
 
     def fill(match: re.Match[str]) -> str:

@@ -830,3 +830,10 @@ def test_a_dropped_plus_gets_a_hint() -> None:
     with pytest.raises(InvalidInput) as info:
         normalize_phone("821012345678")
     assert "+821012345678 without its '+'" in str(info.value)
+
+
+def test_a_variable_that_differs_only_in_case_gets_a_did_you_mean() -> None:
+    with pytest.raises(InvalidInput) as info:
+        interpolate("#{Name}님 #{code}", {"name": "kim", "code": "1"})
+    assert info.value.code == "MISSING_VARIABLE" and info.value.value == "Name"
+    assert info.value.hint is not None and "did you mean #{name} for #{Name}?" in info.value.hint
