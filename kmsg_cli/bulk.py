@@ -28,6 +28,7 @@ from kmsg_cli.store.base import Store
 
 INSERT_CHUNK = 1000
 KEPT_PROBLEMS = 20
+PREVIEW_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class EnqueueReport:
     by_provider: Counter[str] = field(default_factory=Counter)
     problems: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
     real: int = 0  # messages that would reach a real provider (not simulated)
+    preview: list[dict[str, Any]] = field(default_factory=list)  # the first valid rows
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
@@ -148,6 +150,8 @@ def enqueue(
             _problem(report, on_problem, RowProblem(item.number, error.code, error.message, to))
             continue
         report.valid += 1
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append(_preview(item.number, message, provider_id))
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
         if not capabilities(profile.providers[provider_id].type).simulated:
@@ -174,6 +178,22 @@ def enqueue(
     if on_rows is not None:
         on_rows(report.rows)
     return report
+
+
+def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
+    """What a dry run shows of a valid row: the message as it would be sent."""
+    return {
+        "row": row,
+        "id": message.message_id,
+        "to": str(message.to),
+        "type": message.type.value,
+        "provider": provider_id,
+        "subject": message.subject,
+        "text": message.text,
+        "template": message.template_id,
+        "bytes": message.byte_length,
+        "scheduled_at": message.scheduled_at.isoformat() if message.scheduled_at else None,
+    }
 
 
 def _reject_sent_ids(

@@ -226,17 +226,19 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
         listed = ", ".join(missing)
         plural = "s" if len(missing) > 1 else ""
         hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
+        advice = f"use --var {missing[0]}=VALUE"
         by_case = {name.casefold(): name for name in variables}
         near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
         if near:
             # names match exactly; a difference only in case is most likely a typo
-            hint = "did you mean " + ", ".join(
+            advice = "did you mean " + ", ".join(
                 f"#{{{found}}} for #{{{name}}}" for name, found in near
             )
-            hint += "? names are matched exactly, case included"
+            hint = advice + "? names are matched exactly, case included"
+            advice += "?"
         raise _error(
             "MISSING_VARIABLE",
-            f"missing variable{plural} for '{field}': {listed} (use --var {missing[0]}=VALUE)",
+            f"missing variable{plural} for '{field}': {listed} ({advice})",
             field=field,
             value=listed,
             hint=hint,

@@ -272,7 +272,7 @@ def send_many(
         spool.close()
     if dry_run:
         view.dry_run(report, profile_name=profile.name)
-        raise typer.Exit(2 if report.valid == 0 and report.rows else 0)
+        raise typer.Exit(bulk_view.dry_run_exit_code(report))
     assert store is not None
     view.problems(report)
     if queue:

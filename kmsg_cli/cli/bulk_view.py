@@ -116,6 +116,7 @@ class BulkView:
             "by_type": dict(report.by_type),
             "by_provider": dict(report.by_provider),
             "problems": [p.to_dict() for p in report.problems],
+            "preview": report.preview,
         }
 
         def render(console: Any) -> None:
@@ -127,13 +128,16 @@ class BulkView:
             if report.by_type:
                 console.print("by type: " + _counts(report.by_type), markup=False)
                 console.print("by provider: " + _counts(report.by_provider), markup=False)
+            for item in report.preview:
+                console.print(_preview_line(item), markup=False, highlight=False)
+            if report.valid > len(report.preview):
+                console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
                 console.print(_problem_line(problem), markup=False, highlight=False)
 
-        error = None
-        if report.valid == 0 and report.rows:
-            error = KmsgError("no row is valid", code="NO_VALID_ROWS")
-        self.out.result(data, render, ok=error is None, error=error)
+        self.out.result(
+            data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
+        )
 
     def queued(self, report: EnqueueReport, *, inserted: int) -> None:
         data = {
@@ -220,6 +224,38 @@ class BulkView:
         error = _summary_error(report, state, interrupted)
         self.out.result(data, render, ok=error is None, error=error)
         return data
+
+
+def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
+    if report.valid == 0 and report.rows:
+        return KmsgError("no row is valid", code="NO_VALID_ROWS")
+    if report.invalid:
+        return KmsgError(
+            f"{report.invalid} row(s) are invalid and would not be sent",
+            code="PARTIAL_FAILURE",
+            hint="fix them, or send the valid rows as they are",
+        )
+    return None
+
+
+def dry_run_exit_code(report: EnqueueReport) -> int:
+    """The code the real run would end with as far as the rows decide: 2 none valid, 5 some."""
+    if report.rows and report.valid == 0:
+        return EXIT_INPUT
+    return EXIT_PARTIAL if report.invalid else EXIT_OK
+
+
+def _preview_line(item: dict[str, Any]) -> str:
+    what = item["text"] if item["text"] else f"template {item['template']}"
+    what = " ".join(what.split())
+    if len(what) > 60:
+        what = what[:57] + "..."
+    subject = f" [{item['subject']}]" if item["subject"] else ""
+    when = f" at {item['scheduled_at']}" if item["scheduled_at"] else ""
+    return (
+        f"  row {item['row']}: {item['to']} {item['type']} via {item['provider']}{when}"
+        f" ({item['bytes']} bytes){subject}: {what}"
+    )
 
 
 def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) -> KmsgError | None:

@@ -162,12 +162,33 @@ def test_dry_run_counts_and_sends_nothing(run: Run, tmp_path: Path) -> None:
     rows = [*people(5), {"to": "abc", "name": "x"}]
     source = write_csv(tmp_path / "in.csv", rows)
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
-    assert code == 0
+    assert code == 5  # what the real run would give: one row is invalid
     data = doc["data"]
     assert (data["rows"], data["valid"], data["invalid"]) == (6, 5, 1)
     assert data["by_type"] == {"SMS": 5} and data["by_provider"] == {"mock": 5}
     assert data["problems"][0]["row"] == 6
     assert not run.db.exists()
+
+
+def test_dry_run_previews_the_first_rows_as_they_would_be_sent(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(7))
+    result = run("send-many", str(source), "--text", "#{name}님 안녕하세요", "--dry-run")
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  row ")]
+    assert len(lines) == 5
+    assert lines[0].startswith("  row 1: 01020000001 SMS via mock")
+    assert lines[0].endswith(f"{people(1)[0]['name']}님 안녕하세요")
+    assert "... 2 more" in result.stdout
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
+    assert [item["row"] for item in doc["data"]["preview"]] == [1, 2, 3, 4, 5]
+    assert doc["data"]["preview"][0]["text"] == people(1)[0]["name"]
+
+
+def test_dry_run_of_an_unusable_file_exits_2(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "abc", "name": "x"}])
+    assert run("send-many", str(source), "--text", "#{name}", "--dry-run").exit_code == 2
+    missing = run("send-many", str(tmp_path / "nope.csv"), "--dry-run")
+    assert missing.exit_code == 2 and "UNREADABLE_FILE" in missing.stderr
 
 
 def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path: Path) -> None:
