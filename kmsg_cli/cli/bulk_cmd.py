@@ -246,6 +246,8 @@ def send_many(
             raise typer.Exit(EXIT_INTERRUPTED)
 
     store = None if dry_run else runtime.store()
+    if store is not None and (id_column or batch_id):
+        runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
     try:
         with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
