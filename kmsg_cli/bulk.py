@@ -413,6 +413,21 @@ def job_outcome(job: Job) -> str:
     return job.status
 
 
+SHOWN_FAILURES = 10
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A row of the batch that was not accepted, as the summary lists it."""
+
+    row: int | None
+    to: str | None
+    code: str
+    message: str
+    unknown: bool  # the outcome is unknown: retrying may send it twice
+    temporary: bool  # it failed for a reason that may pass (network, 5xx, 429)
+
+
 @dataclass(frozen=True)
 class BatchState:
     accepted: int
@@ -420,6 +435,8 @@ class BatchState:
     unknown: int
     pending: int
     processing: int
+    temporary: int = 0  # of `failed`: failures a re-run retries
+    failures: tuple[FailedRow, ...] = ()  # the first SHOWN_FAILURES, in row order
 
     @property
     def total(self) -> int:
@@ -427,17 +444,48 @@ class BatchState:
 
 
 def batch_state(store: Store, batch_id: str) -> BatchState:
-    """Where every job of the batch stands now (failed jobs are read to count unknowns)."""
+    """Where every job of the batch stands now (failed jobs are read to sort them)."""
     counts = store.job_counts(batch=batch_id)
-    unknown = sum(
-        1
-        for job in store.iter_jobs(batch=batch_id, status="failed")
-        if job_outcome(job) == "unknown"
-    )
+    unknown = temporary = 0
+    failures: list[FailedRow] = []
+    for job in store.iter_jobs(batch=batch_id, status="failed"):
+        failure = failed_row(job)
+        unknown += failure.unknown
+        temporary += failure.temporary
+        failures.append(failure)
+        failures.sort(key=lambda f: (f.row is None, f.row or 0))
+        del failures[SHOWN_FAILURES:]
     return BatchState(
         accepted=counts.get("completed", 0),
         failed=counts.get("failed", 0) - unknown,
         unknown=unknown,
         pending=counts.get("pending", 0),
         processing=counts.get("processing", 0),
+        temporary=temporary,
+        failures=tuple(failures),
     )
+
+
+def failed_row(job: Job) -> FailedRow:
+    error = parse_error(job.error) or {}
+    message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
+    row = (job.metadata or {}).get("row")
+    unknown = error.get("code") == "UNKNOWN_OUTCOME"
+    return FailedRow(
+        row=row if isinstance(row, int) else None,
+        to=message.get("to") if isinstance(message, dict) else None,
+        code=str(error.get("code", "SEND_FAILED")),
+        message=" ".join(str(error.get("message", "")).split()),
+        unknown=unknown,
+        temporary=bool(error.get("retryable")) and not unknown,
+    )
+
+
+def retry_temporary_failures(store: Store, batch_id: str, *, now_ms: int) -> int:
+    """Make the batch's temporarily failed jobs due again (a re-run of the same batch)."""
+    ids = [
+        job.id
+        for job in store.iter_jobs(batch=batch_id, status="failed")
+        if failed_row(job).temporary
+    ]
+    return store.reset_jobs(ids, now_ms=now_ms) if ids else 0

@@ -293,6 +293,9 @@ def send_many(
         rate=per_second,
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
     )
+    retried = bulk.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
+    if retried:
+        out.note(f"{retried:,} row(s) that failed temporarily in an earlier run are tried again")
     before = bulk.batch_state(store, batch)
     send_started = time.monotonic()
 
@@ -316,6 +319,12 @@ def send_many(
         interrupted=interrupted,
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
+
+
+def _ms(moment: Any) -> int:
+    from kmsg_cli.models import epoch_ms
+
+    return epoch_ms(moment)
 
 
 def _simulated(provider_type: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,6 +106,27 @@ class BulkView:
                 f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
             )
 
+    def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
+        not_sent = state.failed + state.unknown
+        if not state.failures:
+            return
+        console.print("not sent:", markup=False)
+        for failure in state.failures:
+            where = f"row {failure.row}" if failure.row is not None else "(no row)"
+            reason = (
+                failure.message if len(failure.message) <= 100 else failure.message[:97] + "..."
+            )
+            kind = " (unknown outcome)" if failure.unknown else ""
+            console.print(
+                f"  {where}  {failure.to or '-'}  {failure.code}{kind}: {reason}",
+                markup=False,
+                highlight=False,
+            )
+        more = not_sent - len(state.failures)
+        if more > 0:
+            where = f"see {results}" if results else "--results PATH lists every row"
+            console.print(f"  ... {more:,} more: {where}", markup=False)
+
     def dry_run(self, report: EnqueueReport, *, profile_name: str) -> None:
         data = {
             "dry_run": True,
@@ -197,6 +219,8 @@ class BulkView:
             "results": results,
             "by_type": dict(report.by_type),
             "problems": [p.to_dict() for p in report.problems],
+            "failures": [dataclasses.asdict(f) for f in state.failures],
+            "retry": retry_advice(self.batch_id, state),
         }
 
         def render(console: Any) -> None:
@@ -218,8 +242,11 @@ class BulkView:
                 + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,.0f} msg/s)",
                 markup=False,
             )
+            self._failures(console, state, results)
             if results:
                 console.print(f"results: {results} ({result_lines:,} lines)", markup=False)
+            for line in retry_advice(self.batch_id, state):
+                console.print(line, markup=False, highlight=False)
 
         error = _summary_error(report, state, interrupted)
         self.out.result(data, render, ok=error is None, error=error)
@@ -256,6 +283,29 @@ def _preview_line(item: dict[str, Any]) -> str:
         f"  row {item['row']}: {item['to']} {item['type']} via {item['provider']}{when}"
         f" ({item['bytes']} bytes){subject}: {what}"
     )
+
+
+def retry_advice(batch_id: str, state: BatchState) -> list[str]:
+    """How to retry what was not sent, saying only what is true of this batch."""
+    advice: list[str] = []
+    if state.temporary:
+        advice.append(
+            f"retry: {state.temporary:,} failed for a reason that may pass (network, busy "
+            "provider); re-running the same command tries them again"
+        )
+    refused = state.failed - state.temporary
+    if refused:
+        advice.append(
+            f"retry: the provider refused {refused:,}; after fixing the cause, "
+            f"`kmsg queue retry --failed --batch {batch_id}` and re-run the same command "
+            "send them again"
+        )
+    if state.unknown:
+        advice.append(
+            f"check: {state.unknown:,} may or may not have been accepted; kmsg asks the provider "
+            "again on the next run (`kmsg queue retry --unknown` forces a send that may duplicate)"
+        )
+    return advice
 
 
 def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) -> KmsgError | None:

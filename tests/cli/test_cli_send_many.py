@@ -380,3 +380,53 @@ def test_a_repeated_id_value_is_reported_not_silently_dropped(run: Run, tmp_path
     # a re-run does not mistake its own rows for duplicates
     code, doc = run.json("send-many", str(source), "--id-column", "id")
     assert code == 5 and doc["data"]["already_sent"] == 2 and len(doc["data"]["problems"]) == 1
+
+
+def _outage_config(path: Path, suffixes: list[str]) -> str:
+    listed = ", ".join(f'"{s}"' for s in suffixes)
+    path.write_text(
+        'default_profile = "p"\n'
+        f'[profiles.p.providers.mock]\ntype = "mock"\nunavailable_suffixes = [{listed}]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path) -> None:
+    rows = [*people(3), {"to": "010-2000-0000", "name": "refused"}]
+    rows += [{"to": "010-2000-0503", "name": "busy"}]
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert result.exit_code == 5
+    out = result.stdout
+    assert "not sent:" in out
+    assert "row 4  01020000000  MOCK_REJECTED" in out
+    assert "row 5  01020000503  MOCK_UNAVAILABLE" in out
+    batch = out.split()[1].rstrip(":")
+    assert "re-running the same command tries them again" in out
+    assert f"kmsg queue retry --failed --batch {batch}" in out
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert [f["row"] for f in doc["data"]["failures"]] == [4, 5]
+    assert [f["temporary"] for f in doc["data"]["failures"]] == [False, True]
+
+
+def test_a_rerun_retries_rows_that_failed_temporarily(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [*people(2), {"to": "010-2000-0503", "name": "b"}])
+    busy = _outage_config(tmp_path / "busy.toml", ["0503"])
+    args = ("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    first = run("--config", busy, *args)
+    assert first.exit_code == 5
+    # the outage is over: the same command sends only the row that failed
+    fine = _outage_config(tmp_path / "fine.toml", [])
+    code, doc = run.json("--config", fine, *args)
+    assert code == 0, doc
+    assert doc["data"]["accepted"] == 1 and doc["data"]["already_sent"] == 2
+    assert sorted(r["to"] for r in run.rows()) == ["01020000001", "01020000002", "01020000503"]
+
+
+def test_a_rerun_does_not_retry_what_the_provider_refused(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [*people(1), {"to": "010-2000-0000", "name": "r"}])
+    args = ("send-many", str(source), "--text", "#{name}")
+    assert run(*args).exit_code == 5
+    code, doc = run.json(*args)
+    assert code == 5 and doc["data"]["accepted"] == 0 and doc["data"]["failed"] == 1
