@@ -18,7 +18,7 @@ from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
 from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id

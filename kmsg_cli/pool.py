@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.providers import create_provider
 from kmsg_cli.providers.base import Provider

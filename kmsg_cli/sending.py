@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
     EXIT_PARTIAL,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import TrackingSettings
+from kmsg_cli.config.model import TrackingSettings
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import (
     TERMINAL_STATUSES,

@@ -21,17 +21,71 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.files", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
+    # config: keys and model are the base; each step of the flow uses only the steps before it
+    ("kmsg_cli.config.keys", ("kmsg_cli.errors", "kmsg_cli.providers.catalog")),
     (
-        "kmsg_cli.config",
+        "kmsg_cli.config.model",
+        ("kmsg_cli.models", "kmsg_cli.config.keys", "kmsg_cli.config.settings"),
+    ),
+    ("kmsg_cli.config.paths", ("kmsg_cli.config.keys",)),
+    ("kmsg_cli.config.loading", ("kmsg_cli.config.keys",)),
+    (
+        "kmsg_cli.config.settings",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.normalize",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+        ),
+    ),
+    (
+        "kmsg_cli.config.parsing",
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
             "kmsg_cli.when",
-            "kmsg_cli.files",
-            "kmsg_cli.normalize",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
         ),
     ),
+    (
+        "kmsg_cli.config.profiles",
+        (
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.parsing",
+        ),
+    ),
+    (
+        "kmsg_cli.config.checks",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.parsing",
+            "kmsg_cli.config.settings",
+        ),
+    ),
+    (
+        "kmsg_cli.config.writing",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.files",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.settings",
+        ),
+    ),
+    # the package itself only re-exports (lazily) what its modules and the registry define
+    ("kmsg_cli.config", ("kmsg_cli.config", "kmsg_cli.providers.catalog")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
+    ("kmsg_cli.providers.catalog", ("kmsg_cli.models",)),
     (
         "kmsg_cli.providers",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
@@ -43,7 +97,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.errors",
             "kmsg_cli.models",
             "kmsg_cli.codec",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.routing",
             "kmsg_cli.providers.base",
             "kmsg_cli.providers.catalog",
@@ -52,14 +106,14 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "kmsg_cli.pool",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config", "kmsg_cli.providers"),
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config.model", "kmsg_cli.providers"),
     ),
     (
         "kmsg_cli.doctor",
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.pool",
             "kmsg_cli.providers.base",
             "kmsg_cli.providers.catalog",
@@ -73,7 +127,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.normalize",
             "kmsg_cli.codec",
             "kmsg_cli.bulk_input",
@@ -99,7 +153,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.codec",
             "kmsg_cli.normalize",
             "kmsg_cli.sending",
@@ -123,9 +177,9 @@ RESTRICTED = {
     "httpx": ("kmsg_cli.providers",),
     "sqlite3": ("kmsg_cli.store.sqlite",),
     "psycopg": ("kmsg_cli.store.postgres",),
-    "platformdirs": ("kmsg_cli.config",),
-    "tomli_w": ("kmsg_cli.config",),
-    "tomllib": ("kmsg_cli.config",),
+    "platformdirs": ("kmsg_cli.config.paths",),
+    "tomli_w": ("kmsg_cli.config.writing",),
+    "tomllib": ("kmsg_cli.config.loading",),
 }
 
 
