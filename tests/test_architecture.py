@@ -121,7 +121,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
     ("kmsg_cli.owner", ()),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors",)),
+    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.bulk_input")),
     (
         "kmsg_cli.bulk",
         (
@@ -172,6 +172,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
 
 # third-party (or heavy stdlib) module -> module prefixes allowed to import it
 RESTRICTED = {
+    "openpyxl": ("kmsg_cli.bulk_input.xlsx_rows",),
     "typer": ("kmsg_cli.cli",),
     "rich": ("kmsg_cli.cli",),
     "httpx": ("kmsg_cli.providers",),
