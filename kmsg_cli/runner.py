@@ -41,7 +41,7 @@ from kmsg_cli.sending import (
     failover_eligible,
     tracking_row,
 )
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.runner")
 

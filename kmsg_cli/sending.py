@@ -39,7 +39,7 @@ from kmsg_cli.models import (
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, route
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.send")
 

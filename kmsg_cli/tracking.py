@@ -38,7 +38,7 @@ from kmsg_cli.models import (
 from kmsg_cli.normalize import normalize_phone
 from kmsg_cli.providers.base import StatusSource
 from kmsg_cli.sending import ProviderSource
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.track")
 

@@ -11,7 +11,7 @@ import os
 import re
 
 from kmsg_cli.errors import StoreError, mask_url_passwords
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SQLITE_PREFIX = "sqlite:///"
@@ -39,7 +39,8 @@ def open_store(target: str | os.PathLike[str], *, pool_size: int | None = None) 
 
 def _open_postgres(url: str, pool_size: int | None) -> Store:
     try:
-        from kmsg_cli.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
+        from kmsg_cli.store.postgres import PostgresStore
+        from kmsg_cli.store.server import DEFAULT_POOL_SIZE
     except ImportError as exc:
         missing = exc.name or str(exc)
         raise StoreError(
