@@ -19,8 +19,10 @@ from typing import Any
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
+from kmsg_cli.content import FileDigests, content_key
+from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
-from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
+from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -66,6 +68,10 @@ class EnqueueReport:
     problems: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
     real: int = 0  # messages that would reach a real provider (not simulated)
     preview: list[dict[str, Any]] = field(default_factory=list)  # the first valid rows
+    skipped: int = 0  # valid rows not sent: they repeat a message within the window
+    skips: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
+    first_accepted: int | None = None  # earliest acceptance (epoch ms) among the repeated
+    adopted: int = 0  # queued twins from an earlier batch taken over by this one
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
@@ -110,13 +116,26 @@ def enqueue(
     rotation: int = 0,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    duplicates: DuplicateFilter | None = None,
+    on_skip: Callable[[RowProblem], None] | None = None,
 ) -> EnqueueReport:
-    """Validate every row; write valid ones as pending jobs (nothing when `store` is None)."""
+    """Validate every row; write valid ones as pending jobs (nothing when `store` is None).
+
+    With `duplicates`, rows that repeat an earlier message within its window are skipped
+    (and reported to `on_skip`); without a `store` (a dry run) it is only asked.
+    """
     report = EnqueueReport()
     pending: list[Job] = []
     now_ms = epoch_ms(now)
+    digests = FileDigests()
 
     def flush() -> None:
+        if duplicates is not None and pending:
+            decision = duplicates.decide(pending, write=store is not None)
+            for skip in decision.skips:
+                _skipped(report, skip, on_skip)
+            report.adopted += len(decision.adopted)
+            pending[:] = decision.insert
         if store is not None and pending:
             _reject_sent_ids(store, pending, report, on_problem)
             inserted = store.insert_jobs(pending)
@@ -169,7 +188,11 @@ def enqueue(
                 max_attempts=max_attempts,
                 created_at=now_ms,
                 process_at=now_ms,
-                metadata={"batch": batch_id, "row": item.number},
+                metadata={
+                    "batch": batch_id,
+                    "row": item.number,
+                    CONTENT_KEY: content_key(message, profile.name, digests),
+                },
             )
         )
         if len(pending) >= INSERT_CHUNK:
@@ -178,6 +201,23 @@ def enqueue(
     if on_rows is not None:
         on_rows(report.rows)
     return report
+
+
+def _skipped(
+    report: EnqueueReport, skip: Skip, on_skip: Callable[[RowProblem], None] | None
+) -> None:
+    """A valid row not written because it repeats an earlier message (not a failure)."""
+    row = int((skip.job.metadata or {}).get("row") or 0)
+    to = skip.job.data["message"].get("to")
+    problem = RowProblem(row, DUPLICATE, skip.reason, to)
+    report.skipped += 1
+    if skip.accepted_at is not None:
+        first = report.first_accepted
+        report.first_accepted = skip.accepted_at if first is None else min(first, skip.accepted_at)
+    if len(report.skips) < KEPT_PROBLEMS:
+        report.skips.append(problem)
+    if on_skip is not None:
+        on_skip(problem)
 
 
 def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
@@ -328,11 +368,18 @@ class ResultsFile:
         )
 
     def invalid(self, problem: RowProblem) -> None:
+        self._spooled(problem, "invalid")
+
+    def skipped(self, problem: RowProblem) -> None:
+        """A valid row not sent because it repeats an earlier message (docs/duplicates.md)."""
+        self._spooled(problem, "skipped")
+
+    def _spooled(self, problem: RowProblem, status: str) -> None:
         line = {
             "row": problem.row,
             "id": None,
             "to": problem.to,
-            "status": "invalid",
+            "status": status,
             "provider_id": None,
             "provider_message_id": None,
             "error": {"code": problem.code, "message": problem.message},

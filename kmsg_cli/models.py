@@ -147,6 +147,10 @@ class Message:
     warnings: tuple[Notice, ...] = ()
 
 
+# The metadata key of a job (or tracking row) that carries its content key (docs/duplicates.md).
+CONTENT_KEY = "content_key"
+
+
 @dataclass(frozen=True)
 class ContentMatch:
     """An earlier message with the same content key, as the store found it (docs/duplicates.md).

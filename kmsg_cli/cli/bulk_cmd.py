@@ -165,6 +165,23 @@ def send_many(
             "(repeatable).",
         ),
     ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            metavar="DURATION",
+            help="Skip rows whose same content went to the same number this recently "
+            "(default: the profile's duplicate_window, 24h).",
+        ),
+    ] = None,
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicates",
+            metavar="",
+            help="Send rows even when the same content went to the same number recently.",
+        ),
+    ] = False,
     id_column: Annotated[
         str | None,
         typer.Option(
@@ -226,7 +243,7 @@ def send_many(
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
-    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows)
+    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows, timezone=profile.timezone)
 
     real = any(not _simulated(p.type) for p in profile.providers.values())
     if (
@@ -246,6 +263,11 @@ def send_many(
             raise typer.Exit(EXIT_INTERRUPTED)
 
     store = None if dry_run else runtime.store()
+    duplicates = None
+    if not allow_duplicates:
+        lookups = store if store is not None else runtime.existing_store()
+        if lookups is not None:
+            duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
@@ -269,6 +291,8 @@ def send_many(
                     ),
                     on_problem=result_file.invalid if result_file else None,
                     on_rows=on_rows,
+                    duplicates=duplicates,
+                    on_skip=result_file.skipped if result_file else None,
                 )
     finally:
         spool.close()
@@ -319,6 +343,31 @@ def send_many(
         interrupted=interrupted,
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
+
+
+def _duplicate_filter(store: Any, profile: Any, window: str | None, batch: str, now: Any) -> Any:
+    from kmsg_cli.dedupe import DuplicateFilter
+    from kmsg_cli.when import format_local, parse_duration
+
+    if window is not None:
+        if window.strip().isdigit():
+            raise UsageError(
+                f"--window {window} needs a unit (field 'window')",
+                code="INVALID_DURATION",
+                field="window",
+                value=window,
+                hint=f"did you mean --window {window.strip()}h?",
+            )
+        window_ms = parse_duration(window, field="window")
+    else:
+        window_ms = profile.duplicate_window_ms
+    return DuplicateFilter(
+        store,
+        window_ms=window_ms,
+        now_ms=_ms(now),
+        shown_time=lambda moment: format_local(moment, profile.timezone),
+        batch=batch,
+    )
 
 
 def _ms(moment: Any) -> int:

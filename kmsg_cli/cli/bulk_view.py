@@ -24,10 +24,20 @@ SHOWN_PROBLEMS = 10
 
 
 class BulkView:
-    def __init__(self, out: Output, *, batch_id: str, total_rows: int) -> None:
+    def __init__(
+        self, out: Output, *, batch_id: str, total_rows: int, timezone: str = "Asia/Seoul"
+    ) -> None:
         self.out = out
         self.batch_id = batch_id
         self.total_rows = total_rows
+        self.timezone = timezone
+
+    def shown_ms(self, epoch_ms: int) -> str:
+        from datetime import UTC, datetime
+
+        from kmsg_cli.when import format_local
+
+        return format_local(datetime.fromtimestamp(epoch_ms / 1000, UTC), self.timezone)
 
     @property
     def live(self) -> bool:
@@ -105,6 +115,27 @@ class BulkView:
             self.out.err.print(
                 f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
             )
+        for skip in report.skips[:SHOWN_PROBLEMS]:
+            self.out.err.print(
+                f"row {skip.row}: skipped: {skip.message}", markup=False, highlight=False
+            )
+        if report.skipped > SHOWN_PROBLEMS:
+            self.out.err.print(
+                f"... and {report.skipped - SHOWN_PROBLEMS:,} more skipped rows", markup=False
+            )
+
+    def skipped_line(self, report: EnqueueReport) -> str | None:
+        """`3 skipped: same content to the same number, first accepted at ...`."""
+        if not report.skipped:
+            return None
+        line = f"{report.skipped:,} skipped: same content to the same number"
+        if report.first_accepted is None:
+            line += " is already being sent or queued"
+        elif report.skipped == 1:
+            line += f" was accepted at {self.shown_ms(report.first_accepted)}"
+        else:
+            line += f" was accepted recently (the first at {self.shown_ms(report.first_accepted)})"
+        return line + " (--allow-duplicates sends them anyway)"
 
     def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
         not_sent = state.failed + state.unknown
@@ -139,6 +170,8 @@ class BulkView:
             "by_provider": dict(report.by_provider),
             "problems": [p.to_dict() for p in report.problems],
             "preview": report.preview,
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
         }
 
         def render(console: Any) -> None:
@@ -156,6 +189,13 @@ class BulkView:
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
                 console.print(_problem_line(problem), markup=False, highlight=False)
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(
+                    "would be " + skipped.replace(" skipped:", " skipped as", 1), markup=False
+                )
+                for skip in report.skips[:SHOWN_PROBLEMS]:
+                    console.print(f"  row {skip.row}: {skip.message}", markup=False)
 
         self.out.result(
             data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
@@ -170,6 +210,8 @@ class BulkView:
             "invalid": report.invalid,
             "new_jobs": inserted,
             "problems": [p.to_dict() for p in report.problems],
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
         }
 
         def render(console: Any) -> None:
@@ -178,6 +220,9 @@ class BulkView:
                 f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
                 markup=False,
             )
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(skipped, markup=False)
 
         error = None
         if report.invalid:
@@ -219,6 +264,9 @@ class BulkView:
             "results": results,
             "by_type": dict(report.by_type),
             "problems": [p.to_dict() for p in report.problems],
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
+            "adopted": report.adopted,
             "failures": [dataclasses.asdict(f) for f in state.failures],
             "retry": retry_advice(self.batch_id, state),
         }
@@ -242,6 +290,9 @@ class BulkView:
                 + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,.0f} msg/s)",
                 markup=False,
             )
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(skipped, markup=False)
             self._failures(console, state, results)
             if results:
                 console.print(f"results: {results} ({result_lines:,} lines)", markup=False)

@@ -101,6 +101,18 @@ class Runtime:
             self._store = store
         return self._store
 
+    def existing_store(self) -> Store | None:
+        """The store when its database already exists (a dry run reads it), else None:
+        nothing is created for a look that writes nothing."""
+        if self._store is not None:
+            return self._store
+        from kmsg_cli.store import sqlite_file
+
+        path = sqlite_file(self.db_target())
+        if path is not None and (path == ":memory:" or not os.path.isfile(path)):
+            return None
+        return self.store()
+
     def warn_if_new_database(self, what: str) -> None:
         """Ids (`--id`, `--id-column`, `--batch-id`) prevent repeats only within one database:
         say so when this invocation has just created it (a CI runner without a kept one)."""

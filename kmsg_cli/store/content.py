@@ -12,14 +12,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kmsg_cli.models import ContentMatch, Job, TrackingRow
+from kmsg_cli.models import CONTENT_KEY, ContentMatch, Job, TrackingRow
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import chunked
 from kmsg_cli.store.schema import CONTENT_KEY_COLUMNS, CONTENT_KEYS_TABLE
 from kmsg_cli.store.session import JOBS, PENDING, TRACKING, Session, SqlBase
 
 CONTENT_KEYS = q(CONTENT_KEYS_TABLE)
-CONTENT_KEY = "content_key"  # the metadata key of a job (or tracking row) that carries one
 
 
 def key_rows(items: Iterable[Job | TrackingRow]) -> list[dict[str, Any]]:
