@@ -87,6 +87,34 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
     ("kmsg_cli.providers.catalog", ("kmsg_cli.models",)),
     (
+        "kmsg_cli.providers._http",
+        ("kmsg_cli.errors", "kmsg_cli.__version__", "kmsg_cli.providers.catalog"),
+    ),
+    (
+        "kmsg_cli.providers._common",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.providers._http",
+            "kmsg_cli.providers.catalog",
+        ),
+    ),
+    # a vendor package uses the shared provider modules and itself, never another vendor
+    *(
+        (
+            f"kmsg_cli.providers.{vendor}",
+            (
+                "kmsg_cli.errors",
+                "kmsg_cli.models",
+                "kmsg_cli.providers._common",
+                "kmsg_cli.providers._http",
+                "kmsg_cli.providers.catalog",
+                f"kmsg_cli.providers.{vendor}",
+            ),
+        )
+        for vendor in ("solapi", "iwinv", "aligo")
+    ),
+    (
         "kmsg_cli.providers",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
     ),
@@ -120,6 +148,8 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
+    ("kmsg_cli.content", ("kmsg_cli.models",)),
+    ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.bulk_input")),
     (
@@ -131,6 +161,8 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.normalize",
             "kmsg_cli.codec",
             "kmsg_cli.bulk_input",
+            "kmsg_cli.content",
+            "kmsg_cli.dedupe",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",

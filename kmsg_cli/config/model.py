@@ -92,6 +92,7 @@ class Profile:
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     # rows whose content was accepted this recently are not sent again (docs/duplicates.md)
     duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_MS
+    output_format: str | None = None  # `format`: None = a table on a terminal, TSV in a pipe
 
 
 BUILTIN_SANDBOX = Profile(

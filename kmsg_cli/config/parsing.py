@@ -14,6 +14,7 @@ from typing import Any
 
 from kmsg_cli.config.keys import (
     Report,
+    check_output_format,
     closest,
     config_error,
     invalid_setting,
@@ -38,6 +39,7 @@ from kmsg_cli.when import parse_duration
 PROFILE_KEYS = (
     "db",
     "timezone",
+    "format",
     "auto_lms_bytes",
     "default_provider",
     "routing",
@@ -93,6 +95,10 @@ def parse_profile(
     timezone = table.get("timezone", DEFAULT_TIMEZONE)
     if (tz_error := check_timezone(timezone, join_key(base, "timezone"))) is not None:
         errors.append(tz_error)
+
+    output_format = table.get("format")
+    if (format_error := check_output_format(output_format, join_key(base, "format"))) is not None:
+        errors.append(format_error)
 
     auto_lms = table.get("auto_lms_bytes", DEFAULT_AUTO_LMS_BYTES)
     if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 90:
@@ -159,6 +165,7 @@ def parse_profile(
         providers=MappingProxyType(providers),
         tracking=tracking,
         duplicate_window_ms=window_ms,
+        output_format=output_format,
     )
     return profile, providers
 

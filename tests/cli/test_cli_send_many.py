@@ -110,7 +110,8 @@ def test_an_id_column_is_ordinary_data_unless_asked_for(run: Run, tmp_path: Path
     assert code == 0, doc
     rows = run.rows()
     assert len(rows) == 2 and all(r["message_id"] != "7" for r in rows)
-    texts = [json.loads(j["data"])["message"]["text"] for j in run.rows("SELECT data FROM kmsg_jobs")]
+    jobs_data = run.rows("SELECT data FROM kmsg_jobs")
+    texts = [json.loads(j["data"])["message"]["text"] for j in jobs_data]
     assert texts == ["고객번호 7", "고객번호 7"]
 
 
@@ -180,7 +181,7 @@ def test_dry_run_previews_the_first_rows_as_they_would_be_sent(run: Run, tmp_pat
     assert lines[0].endswith(f"{people(1)[0]['name']}님 안녕하세요")
     assert "... 2 more" in result.stdout
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
-    assert [item["row"] for item in doc["data"]["preview"]] == [1, 2, 3, 4, 5]
+    assert code == 0 and [item["row"] for item in doc["data"]["preview"]] == [1, 2, 3, 4, 5]
     assert doc["data"]["preview"][0]["text"] == people(1)[0]["name"]
 
 
@@ -406,7 +407,7 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert "re-running the same command tries them again" in out
     assert f"kmsg queue retry --failed --batch {batch}" in out
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
-    assert [f["row"] for f in doc["data"]["failures"]] == [4, 5]
+    assert code == 5 and [f["row"] for f in doc["data"]["failures"]] == [4, 5]
     assert [f["temporary"] for f in doc["data"]["failures"]] == [False, True]
 
 
