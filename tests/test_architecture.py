@@ -166,6 +166,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
+            "kmsg_cli.report",  # a batch's input counts, for its report
         ),
     ),
     (
@@ -204,6 +205,20 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.store.schema",
         ),
     ),
+    # the report service: grouped counts from the store, figures, the HTML page
+    (
+        "kmsg_cli.report",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.tracking",
+            "kmsg_cli.store.contract",
+            "kmsg_cli.store.report",
+            "kmsg_cli.report",
+            "kmsg_cli.__version__",
+        ),
+    ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
     ("kmsg_cli", ()),
@@ -222,6 +237,8 @@ RESTRICTED = {
     "platformdirs": ("kmsg_cli.config.paths",),
     "tomli_w": ("kmsg_cli.config.writing",),
     "tomllib": ("kmsg_cli.config.loading",),
+    "pygal": ("kmsg_cli.report.page",),
+    "jinja2": ("kmsg_cli.report.page",),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kmsg_cli import __version__
-from kmsg_cli.cli import bulk_cmd, complete_values, completion, send_cmd
+from kmsg_cli.cli import bulk_cmd, complete_values, completion, report_cmd, send_cmd
 from kmsg_cli.cli.framework import HELP_OPTION_NAMES, KmsgCommand
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
@@ -122,6 +122,7 @@ app.command("send", cls=KmsgCommand, help=send_cmd.HELP, no_args_is_help=True)(s
 app.command("send-many", cls=KmsgCommand, help=bulk_cmd.HELP, no_args_is_help=True)(
     bulk_cmd.send_many
 )
+app.command("report", cls=KmsgCommand, help=report_cmd.HELP)(report_cmd.report)
 
 COMPLETIONS_HELP = """Print the shell completion script for bash, zsh or fish.
 

@@ -142,6 +142,17 @@ class Runtime:
     def now() -> datetime:
         return datetime.now(UTC)
 
+    def moment_ms(self, value: str | None, field: str) -> int | None:
+        """`--since 24h` (that long ago), a bare date or a date-time (in the profile's zone),
+        in epoch milliseconds; None when not given."""
+        if value is None:
+            return None
+        from kmsg_cli.models import epoch_ms
+        from kmsg_cli.when import parse_moment
+
+        moment = parse_moment(value, now=self.now(), timezone=self.profile().timezone, field=field)
+        return epoch_ms(moment)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

@@ -60,10 +60,10 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         """Insert rows in one transaction; existing message ids are left untouched."""
         if not rows:
             return 0
-        sql, params = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in rows]
+        params = [tracking_params(r) for r in rows]
 
         def work(s: Session) -> int:
-            inserted = s.executemany(sql, params)
+            inserted = self._insert_rows(s, TRACKING_TABLE, params)
             self._record_keys(s, rows)
             return inserted
 
@@ -73,10 +73,10 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         """Insert jobs in one transaction; existing ids are left untouched."""
         if not jobs:
             return 0
-        sql, params = self._insert_sql(JOBS_TABLE), [job_params(j) for j in jobs]
+        params = [job_params(j) for j in jobs]
 
         def work(s: Session) -> int:
-            inserted = s.executemany(sql, params)
+            inserted = self._insert_rows(s, JOBS_TABLE, params)
             self._record_keys(s, jobs)  # in the same transaction: a job never lacks its key
             return inserted
 
@@ -108,14 +108,14 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
             f'UPDATE {JOBS} SET "status" = {p("completed")}, "completed_at" = {p("now")}, '
             f'"metadata" = {d.json_remove(q("metadata"), "in_flight")} WHERE "id" IN'
         )
-        insert, rows = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in tracking]
+        rows = [tracking_params(r) for r in tracking]
         unique = list(dict.fromkeys(job_ids))
 
         def work(s: Session) -> None:
             for chunk in chunked(unique):
                 marks, bound = self._in("k", chunk)
                 s.execute(f"{update} {marks}", {"completed": COMPLETED, "now": now_ms, **bound})
-            s.executemany(insert, rows)
+            self._insert_rows(s, TRACKING_TABLE, rows)
 
         self._write(work)
 

@@ -423,6 +423,16 @@ TRACK_LIST: list[Step | Act] = [
     cli("db down", "track list --db {db_down}", exit=2),
 ]
 
+REPORT: list[Step | Act] = [
+    *sent(),
+    DUE,
+    cli("setup", "track run-once", profile="bad"),
+    cli("success", "report --since 1h"),
+    cli("success", "report --since 1h --provider solapi --type SMS"),
+    cli("bad input", "report --format xml", exit=2),
+    cli("db down", "report --since 1h --db {db_down}", exit=2),
+]
+
 DRAIN = "queue process --drain"
 QUEUE_PROCESS: list[Step | Act] = [
     *queued("ok"),
@@ -629,6 +639,7 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "track watch": TRACK_WATCH,
     "track show": TRACK_SHOW,
     "track list": TRACK_LIST,
+    "report": REPORT,
     "queue process": QUEUE_PROCESS,
     "queue list": QUEUE_LIST,
     "queue stats": QUEUE_STATS,
@@ -715,7 +726,7 @@ class World:
             "tmp": str(self.tmp),
             "db_target": self.db_url,
             "db_down": down,
-            "db_bad_scheme": f"mysql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
+            "db_bad_scheme": f"mssql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
             # libpq quotes a URL it cannot parse whole, password included
             "db_malformed": f"postgresql://postgres:{PG_PASSWORD}@[::1/test",
             "db_down_query": (
@@ -946,7 +957,7 @@ def world(
             stack.callback(fake.stop)
         admin_url = schema = None
         if backend == "postgres":
-            from tests.store.test_store_contract import postgres_schema
+            from tests.store.conftest import postgres_schema
 
             schema, admin_url = stack.enter_context(postgres_schema())
             db_url = with_password(admin_url, PG_PASSWORD)

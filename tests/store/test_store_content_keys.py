@@ -6,12 +6,7 @@ from typing import Any
 
 from kmsg_cli.models import ContentMatch, Job
 from kmsg_cli.store.contract import Store
-from tests.store import test_store_contract as contract
-from tests.store.test_store_contract import DAY, LEASE, NOW, OWNER, job, row
-
-# the contract suite's engines (SQLite, PostgreSQL, ...) and their stores
-backend = contract.backend
-store = contract.store
+from tests.store.conftest import DAY, LEASE, NOW, OWNER, job, row
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64
