@@ -39,6 +39,8 @@ from kmsg_cli.store.contract import Store
 from kmsg_cli.store.inspect import Inspector, SchemaInfo, inspector
 from kmsg_cli.store.rows import JOB_JSON_COLUMNS, TRACKING_JSON_COLUMNS
 from kmsg_cli.store.schema import (
+    CONTENT_KEY_COLUMNS,
+    CONTENT_KEYS_TABLE,
     INDEX_NAMES,
     JOB_COLUMNS,
     JOBS_TABLE,
@@ -57,6 +59,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
     TRACKING_TABLE: TRACKING_COLUMNS,
     JOBS_TABLE: JOB_COLUMNS,
     STATE_TABLE: STATE_COLUMNS,
+    CONTENT_KEYS_TABLE: CONTENT_KEY_COLUMNS,
 }
 JOB_STATUSES = tuple(status.value for status in JobStatus)
 TRACKING_STATUSES = tuple(status.value for status in DeliveryStatus)

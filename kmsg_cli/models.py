@@ -148,6 +148,31 @@ class Message:
     warnings: tuple[Notice, ...] = ()
 
 
+# The metadata key of a job (or tracking row) that carries its content key (docs/duplicates.md).
+CONTENT_KEY = "content_key"
+
+
+@dataclass(frozen=True)
+class ContentMatch:
+    """An earlier message with the same content key, as the store found it (docs/duplicates.md).
+
+    `created_at`: when its key was recorded (it entered the ledger); `tracked_at`: the
+    `requested_at` of its tracking row, present once a provider accepted it.
+    """
+
+    content_key: str
+    message_id: str
+    created_at: int
+    job_status: str | None
+    job_error_code: str | None
+    tracked_at: int | None
+    completed_at: int | None
+
+    @property
+    def accepted_at(self) -> int:
+        return self.tracked_at or self.completed_at or self.created_at
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What a provider said about one message.

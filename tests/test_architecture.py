@@ -148,8 +148,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
+    ("kmsg_cli.content", ("kmsg_cli.models",)),
+    ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
     ("kmsg_cli.owner", ()),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors",)),
+    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.bulk_input")),
     (
         "kmsg_cli.bulk",
         (
@@ -159,6 +161,8 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.normalize",
             "kmsg_cli.codec",
             "kmsg_cli.bulk_input",
+            "kmsg_cli.content",
+            "kmsg_cli.dedupe",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
@@ -233,6 +237,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
 
 # third-party (or heavy stdlib) module -> module prefixes allowed to import it
 RESTRICTED = {
+    "openpyxl": ("kmsg_cli.bulk_input.xlsx_rows",),
     "typer": ("kmsg_cli.cli",),
     "rich": ("kmsg_cli.cli",),
     "httpx": ("kmsg_cli.providers",),

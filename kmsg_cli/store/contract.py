@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
-from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.models import ContentMatch, Job, TrackingRow
 
 
 @runtime_checkable
@@ -330,6 +330,24 @@ class Store(Protocol):
 
     def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
         """How many (tracking rows, jobs) `purge` with this `older_than_ms` would delete in all."""
+        ...
+
+    # -- content keys (docs/duplicates.md) ---------------------------------------------------
+    #
+    # `insert_jobs` and `insert_tracking` record `metadata.content_key` of what they insert in
+    # kmsg's own `kmsg_content_keys` table, in the same transaction; `purge` forgets keys older
+    # than its cut-off.
+
+    def content_matches(
+        self, keys: Sequence[str], *, since_ms: int
+    ) -> dict[str, list[ContentMatch]]:
+        """Messages recorded at or after `since_ms` by content key, with their job status,
+        job error code and tracking time; keys without any are absent."""
+        ...
+
+    def adopt_jobs(self, moves: Mapping[str, tuple[str, int]]) -> set[str]:
+        """Move jobs still 'pending' into another batch (job id -> (batch, row): sets
+        metadata.batch and metadata.row), one transaction; returns the ids moved."""
         ...
 
     def reserve_sequence(self, name: str, count: int) -> int:

@@ -246,11 +246,20 @@ ROWS_WITH_IDS = "to,text,provider,id\n" + "".join(
 )
 
 
+# Every step sends the same rows again on purpose (each must reach the vendor), and the rows
+# name their message ids in an `id` column.
+REPEATS = "--id-column id --allow-duplicates"
+
+
 def sent(tag: str = "s") -> list[Step | Act]:
     """One accepted message per provider, ids `<tag>-<provider>-{m}`."""
     return [
         write(f"{tag}-{{m}}.csv", ROWS_WITH_IDS.replace("{tag}", tag)),
-        cli("setup", f"send-many {{tmp}}/{tag}-{{m}}.csv --batch-id {tag}-{{m}}", http=True),
+        cli(
+            "setup",
+            f"send-many {{tmp}}/{tag}-{{m}}.csv --batch-id {tag}-{{m}} {REPEATS}",
+            http=True,
+        ),
     ]
 
 
@@ -260,7 +269,8 @@ def queued(tag: str) -> list[Step | Act]:
         write(f"{tag}-{{m}}.csv", ROWS_WITH_IDS.replace("{tag}", tag)),
         cli(
             "setup",
-            f"send-many {{tmp}}/{tag}-{{m}}.csv --queue --max-attempts 2 --batch-id {tag}-{{m}}",
+            f"send-many {{tmp}}/{tag}-{{m}}.csv --queue --max-attempts 2 --batch-id {tag}-{{m}}"
+            f" {REPEATS}",
         ),
     ]
 
@@ -274,7 +284,8 @@ FAILED_JOBS: list[Step | Act] = [
 def many(tag: str, rows: str = "rows") -> str:
     """send-many of `{tmp}/<rows>.csv` as batch `<tag>-{m}`, with a --results file."""
     results = f"{{tmp}}/results-{tag}-{{m}}.jsonl"
-    return f"send-many {{tmp}}/{rows}.csv --batch-id {tag}-{{m}} --results {results}"
+    batch = f"--batch-id {tag}-{{m}} --results {results} --allow-duplicates"
+    return f"send-many {{tmp}}/{rows}.csv {batch}"
 
 
 SEND_STEPS: list[Step | Act] = [
@@ -324,11 +335,12 @@ SEND_MANY: list[Step | Act] = [
     cli("success", many("ok"), http=True),
     cli(
         "success",
-        "send-many - --batch-id stdin-{m} --results {tmp}/results-stdin-{m}.jsonl",
+        "send-many - --batch-id stdin-{m} --results {tmp}/results-stdin-{m}.jsonl"
+        " --allow-duplicates",
         stdin=ROWS,
     ),
     cli("success", "send-many {tmp}/rows.csv --dry-run --batch-id dry-{m}"),
-    cli("success", "send-many {tmp}/rows.csv --queue --batch-id queued-{m}"),
+    cli("success", "send-many {tmp}/rows.csv --queue --batch-id queued-{m} --allow-duplicates"),
     cli("auth", many("auth"), profile="bad", exit=3),
     cli("outage", many("down"), prepare=faults("503"), exit=3),
     cli("outage", many("offline"), profile="offline", exit=3),
