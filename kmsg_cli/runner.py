@@ -359,6 +359,8 @@ class BatchRunner:
                 result.error_code or "SEND_FAILED",
                 result.error_message or "not accepted",
                 provider_code=result.provider_code,
+                # a failure that may work later: a re-run of the batch tries it again
+                **({"retryable": True} if result.retryable else {}),
             )
             if result.retryable and job.attempts < job.max_attempts:
                 wait_s = backoff(job.attempts, retry_after)

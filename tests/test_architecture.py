@@ -153,8 +153,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
+    ("kmsg_cli.content", ("kmsg_cli.models",)),
+    ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
     ("kmsg_cli.owner", ()),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors",)),
+    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.bulk_input")),
     (
         "kmsg_cli.bulk",
         (
@@ -162,8 +164,11 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.models",
             "kmsg_cli.config.model",
             "kmsg_cli.normalize",
+            "kmsg_cli.channels",
             "kmsg_cli.codec",
             "kmsg_cli.bulk_input",
+            "kmsg_cli.content",
+            "kmsg_cli.dedupe",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
@@ -191,6 +196,17 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.codec",
             "kmsg_cli.normalize",
             "kmsg_cli.channels.fallback",
+            "kmsg_cli.sending",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.store.contract",
+        ),
+    ),
+    (
+        "kmsg_cli.cancel",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.bulk",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.contract",
@@ -228,6 +244,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
 
 # third-party (or heavy stdlib) module -> module prefixes allowed to import it
 RESTRICTED = {
+    "openpyxl": ("kmsg_cli.bulk_input.xlsx_rows",),
     "typer": ("kmsg_cli.cli",),
     "rich": ("kmsg_cli.cli",),
     "httpx": ("kmsg_cli.providers",),

@@ -132,13 +132,15 @@ def _aside(figures: Report, key: str) -> str:
     if key == "valid" and f.invalid:
         return f"{f.invalid:,} invalid"
     if key == "accepted":
-        missed = f.rejected + f.unknown_outcome + f.queued
+        missed = f.rejected + f.unknown_outcome + f.queued + f.withdrawn
         if missed:
             parts = [f"{f.rejected:,} rejected"] if f.rejected else []
             if f.unknown_outcome:
                 parts.append(f"{f.unknown_outcome:,} outcome unknown")
             if f.queued:
                 parts.append(f"{f.queued:,} not sent yet")
+            if f.withdrawn:
+                parts.append(f"{f.withdrawn:,} cancelled before sending")
             return "not accepted: " + ", ".join(parts)
         if f.untracked:
             return f"{f.untracked:,} without a tracking row"

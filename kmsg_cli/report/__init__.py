@@ -76,7 +76,13 @@ def build_report(
     funnel = report.funnel
     if chosen.batch is not None:
         report.batch_input = recorded
-        settled = funnel.accepted + funnel.rejected + funnel.unknown_outcome + funnel.queued
+        settled = (
+            funnel.accepted
+            + funnel.rejected
+            + funnel.unknown_outcome
+            + funnel.queued
+            + funnel.withdrawn
+        )
         if whole:
             assert recorded is not None
             funnel.rows, funnel.valid, funnel.invalid = (

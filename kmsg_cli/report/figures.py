@@ -52,6 +52,7 @@ class Funnel:
     rejected: int = 0  # not accepted: refused or failed for good at sending
     unknown_outcome: int = 0  # not known whether the provider accepted it
     queued: int = 0  # not sent yet (pending, retrying or being sent)
+    withdrawn: int = 0  # taken back from the queue by `kmsg cancel`: never sent
     sent: int = 0
     delivered: int = 0
     failed: int = 0
@@ -156,7 +157,7 @@ class Report:
     @property
     def empty(self) -> bool:
         f = self.funnel
-        return not (f.accepted or f.rejected or f.unknown_outcome or f.queued)
+        return not (f.accepted or f.rejected or f.unknown_outcome or f.queued or f.withdrawn)
 
     def to_dict(self, iso: Iso) -> dict[str, Any]:
         """The JSON document of `--json`; times as `iso` renders epoch milliseconds."""
@@ -312,6 +313,11 @@ def add_jobs(report: Report, groups: Iterable[JobGroup], types: dict[str, str]) 
             providers.setdefault(provider, Breakdown(provider)),
             kinds.setdefault(g.type or "?", Breakdown(g.type or "?")),
         ]
+        if g.status == "cancelled":
+            funnel.withdrawn += g.count
+            for row in rows:
+                row.not_accepted += g.count
+            continue
         if g.status == "failed":
             unknown = g.code == UNKNOWN_OUTCOME
             if unknown:

@@ -50,7 +50,12 @@ _DELIVERED = DeliveryStatus.DELIVERED.value
 _FAILED = DeliveryStatus.FAILED.value
 _UNKNOWN = DeliveryStatus.UNKNOWN.value
 _TRACKED = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value)
-_OPEN_JOBS = (JobStatus.PENDING.value, JobStatus.PROCESSING.value, JobStatus.FAILED.value)
+_OPEN_JOBS = (
+    JobStatus.PENDING.value,
+    JobStatus.PROCESSING.value,
+    JobStatus.FAILED.value,
+    JobStatus.CANCELLED.value,
+)
 
 
 @dataclass(frozen=True)

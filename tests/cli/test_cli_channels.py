@@ -715,3 +715,23 @@ base_url = "{fake_solapi.base_url}"
         code, doc = run.json("send", *TO, "--type", kind, "--text", "x", "--dry-run")
         assert code == 0, doc
         assert doc["data"]["messages"][0]["provider_id"] == provider, kind
+
+
+def test_send_many_dry_run_previews_the_checks_of_each_row(run: Run, tmp_path: Path) -> None:
+    source = tmp_path / "rows.jsonl"
+    source.write_text(
+        '{"to": "010-1000-0001", "type": "VOICE", "text": "x", "options": {"voiceType": "MALE"}}\n'
+        '{"to": "010-1000-0002", "type": "BMS_FREE", "text": "y", "failover_text": "z"}\n'
+        '{"to": "010-1000-0003", "text": "plain"}\n',
+        encoding="utf-8",
+    )
+    code, doc = run.json("send-many", str(source), "--dry-run")
+    assert code == 0, doc
+    checks = [row["checks"] for row in doc["data"]["preview"]]
+    assert checks == [
+        ["voice MALE"],
+        ["targeting I", "TEXT bubble", "text 1/1300 chars", "fallback SMS by kmsg"],
+        [],
+    ]
+    shown = run("send-many", str(source), "--dry-run").stdout
+    assert "VOICE via mock (1 bytes): [voice MALE] x" in shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -483,3 +484,18 @@ def test_extra_codes_per_channel() -> None:
     assert not unreachable("RCS_SMS", "solapi", "3047", None, kakao_codes=("3047",))
     assert unreachable("BMS_FREE", "solapi", "3108", None, kakao_codes=("3108",))
     assert falls_back("RCS_MMS") and falls_back("ALIMTALK") and not falls_back("FAX")
+
+
+def test_content_keys_tell_channel_options_and_documents_apart(tmp_path: Path) -> None:
+    from kmsg_cli.content import content_key
+
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    first.write_bytes(b"%PDF-1 one")
+    second.write_bytes(b"%PDF-1 two")
+    fax_a = content_key(build("FAX", None, files=(str(first),)), "p")
+    assert fax_a != content_key(build("FAX", None, files=(str(second),)), "p")
+    second.write_bytes(b"%PDF-1 one")  # the same document under another name
+    assert fax_a == content_key(build("FAX", None, files=(str(second),)), "p")
+    to_friends = content_key(build("BMS_FREE", {"targeting": "I"}, text="x"), "p")
+    assert to_friends != content_key(build("BMS_FREE", {"targeting": "M"}, text="x"), "p")
+    assert to_friends == content_key(build("BMS_FREE", None, text="x"), "p")  # I is the default
