@@ -50,6 +50,8 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
         row.update(provider_id=item.provider_id, text=item.message.text)
         if len(item.candidates) > 1:
             row["failover_providers"] = list(item.candidates[1:])
+        if item.passed_over:
+            row["passed_over"] = [{"provider_id": p, "reason": r} for p, r in item.passed_over]
         rows.append(row)
     data = {"dry_run": True, "profile": profile.name, "messages": rows}
 
@@ -72,6 +74,12 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
                 text,
             )
         console.print(table)
+        for item in planned:
+            for provider_id, reason in item.passed_over:
+                console.print(
+                    f"{item.message.to}: {item.provider_id} instead of {provider_id}: {reason}",
+                    markup=False,
+                )
         count = len(planned)
         console.print(
             f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "
