@@ -323,6 +323,9 @@ _MOCK = Capabilities(
 )
 
 _KAKAO_NOTE = "for AlimTalk/FriendTalk"
+_IMAGE_LINK = Setting(
+    "url", about="where a tap on a FriendTalk image leads (SOLAPI requires one for images)"
+)
 
 PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
     {
@@ -333,6 +336,7 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 "api_key": _key("API key"),
                 "api_secret": _key("API secret"),
                 "kakao_pf_id": _key(f"KakaoTalk channel id (pfId, {_KAKAO_NOTE})", secret=False),
+                "friendtalk_image_link": _IMAGE_LINK,
                 "base_url": _url("https://api.solapi.com", "API address"),
                 "batch_size": _batch_size(_SOLAPI),
                 **COMMON_SETTINGS,
@@ -372,6 +376,7 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 "api_key": _key("API key"),
                 "user_id": _key("user id", secret=False),
                 "sender_key": _key(f"KakaoTalk sender key ({_KAKAO_NOTE})"),
+                "friendtalk_image_link": _IMAGE_LINK,
                 "sms_base_url": _url("https://apis.aligo.in", "SMS API address"),
                 "kakao_base_url": _url("https://kakaoapi.aligo.in", "Kakao API address"),
                 "testmode": Setting(

@@ -332,6 +332,9 @@ REGISTRATION_CASES: list[tuple[str, dict[str, Any]]] = [
     ("1025", {**sms(), "type": "VOICE"}),
     ("1031", {**sms(), "type": "LMS", "text": "가" * 1001}),
     ("1032", sms(customFields={"n": 1})),
+    ("1032", sms(customFields={"kmsgId": "x" * 101})),  # SOLAPI-CF-LEN
+    ("1032", sms(customFields={"k" * 31: "x"})),
+    ("1043", ata(variables={"#{#{name}}": "홍길동", "#{code}": "1234"})),
     ("1033", sms(kakaoOptions={"pfId": DEFAULT_PF_ID})),
     ("1034", {**sms(), "type": "MMS"}),
     ("1023", {**sms(), "type": "MMS", "imageId": "ST01FZNOSUCHFILE"}),
@@ -344,10 +347,40 @@ REGISTRATION_CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.rule(
+    "SOLAPI-STATUS-1XXX",
+    "SOLAPI-CF-LEN",
+    "SOLAPI-SMS-SUBJECT",
+    "SOLAPI-SMS-LEN",
+    "SOLAPI-SEND-PHONE",
+    "SOLAPI-ATA-TEMPLATE",
+    "SOLAPI-SMS-MMS",
+    "SOLAPI-ATA-VARS",
+)
 @pytest.mark.parametrize(("code", "message"), REGISTRATION_CASES)
 def test_registration_codes(api: Api, code: str, message: dict[str, Any]) -> None:
     result = api.sent([message])
     assert [m["statusCode"] for m in result["failedMessageList"]] == [code]
+
+
+@pytest.mark.rule("SOLAPI-CF-LEN", "SOLAPI-CF-SHAPE")
+def test_custom_fields_at_the_limits_are_stored_and_echoed(api: Api) -> None:
+    fields = {"k" * 30: "v" * 100, "kmsgId": "m-1"}
+    result = api.sent([sms(customFields=fields)])
+    (accepted,) = result["messageList"]
+    assert accepted["customFields"] == fields
+    assert api.stored(accepted["messageId"])["customFields"] == fields
+
+
+@pytest.mark.rule("SOLAPI-STATUS-TEST")
+def test_test_mode_messages_keep_their_test_code(
+    api: Api, fake_solapi: FakeSolapi, clock: ManualClock
+) -> None:
+    fake_solapi.test_mode = True
+    (accepted,) = api.sent([sms()])["messageList"]
+    clock.advance(3600)
+    stored = api.stored(accepted["messageId"])
+    assert (stored["statusCode"], stored["status"]) == ("TEST1000", "PENDING")
 
 
 def test_blocked_duplicate_and_balance(api: Api, fake_solapi: FakeSolapi) -> None:
@@ -423,6 +456,7 @@ def test_bad_requests_and_unknown_path(api: Api, http: httpx.Client) -> None:
 # --------------------------------------------------------------------------- progress
 
 
+@pytest.mark.rule("SOLAPI-ATA-FROM", "SOLAPI-ATA-DISABLESMS", "SOLAPI-STATUS-KAKAO")
 def test_status_progression_kakao_non_user_and_native_failover(
     api: Api, fake_solapi: FakeSolapi, clock: ManualClock
 ) -> None:
@@ -435,11 +469,15 @@ def test_status_progression_kakao_non_user_and_native_failover(
             sms("01000003043"),
             ata("01000003104", text=failover_text, disable_sms=True),
             ata("01000004000", text=failover_text, disable_sms=False, **{"from": SENDER}),
-            ata("01000004001", text="긴" * 50, disable_sms=False),
+            ata("01000004001", text="긴" * 50, disable_sms=False, **{"from": SENDER}),
+            # SOLAPI-ATA-FROM: the SMS replacement needs a sender
+            ata("01000004002", text="긴" * 50, disable_sms=False),
         ]
     )
     ids = [m["messageId"] for m in result["messageList"]]
     assert len(ids) == 5
+    (no_sender,) = result["failedMessageList"]
+    assert (no_sender["to"], no_sender["statusCode"]) == ("01000004002", "1010")
     group_id = result["groupInfo"]["groupId"]
     failover_events = [e for e in fake_solapi.events if e["kind"] == "native_failover"]
     assert [(e["to"], e["toType"]) for e in failover_events] == [
@@ -578,6 +616,14 @@ def upload(api: Api, data: bytes, file_type: str, **extra: Any) -> httpx.Respons
     return api("POST", "/storage/v1/files", json=body)
 
 
+@pytest.mark.rule(
+    "SOLAPI-FILE-UPLOAD",
+    "SOLAPI-FILE-TYPES",
+    "SOLAPI-FILE-SIZE",
+    "SOLAPI-FILE-MMSFMT",
+    "SOLAPI-FILE-LINK",
+    "SOLAPI-SMS-MMS",
+)
 def test_file_upload_checks_and_image_ids(api: Api) -> None:
     response = upload(api, JPEG, "MMS", name="photo.jpg")
     assert response.status_code == 200, response.text
@@ -589,13 +635,19 @@ def test_file_upload_checks_and_image_ids(api: Api) -> None:
     mms = {**sms(), "type": "MMS", "imageId": info["fileId"], "subject": "사진"}
     assert api.sent([mms])["messageList"][0]["type"] == "MMS"
 
-    not_jpeg = upload(api, PNG, "MMS")
-    assert (not_jpeg.status_code, not_jpeg.json()["errorCode"]) == (400, "InvalidFileType")
+    # SOLAPI-FILE-MMSFMT: JPEG, PNG or GIF
+    assert upload(api, PNG, "MMS").status_code == 200
+    assert upload(api, b"GIF89a" + bytes(20), "MMS").status_code == 200
+    not_image = upload(api, b"BM" + bytes(60), "MMS")
+    assert (not_image.status_code, not_image.json()["errorCode"]) == (400, "InvalidFileType")
+    # SOLAPI-FILE-LINK: a KAKAO image says where a tap on it leads
+    no_link = upload(api, PNG, "KAKAO")
+    assert (no_link.status_code, no_link.json()["errorCode"]) == (400, "ValidationError")
     too_big = upload(api, JPEG[:2] + b"\x00" * (200 * 1024), "MMS")
     assert (too_big.status_code, too_big.json()["errorCode"]) == (400, "FileSizeTooLarge")
     kakao = upload(api, PNG + b"\x00" * (300 * 1024), "KAKAO", link="https://example.com")
     assert kakao.status_code == 200
-    kakao_too_big = upload(api, PNG + b"\x00" * (500 * 1024), "KAKAO")
+    kakao_too_big = upload(api, PNG + b"\x00" * (500 * 1024), "KAKAO", link="https://a.kr")
     assert kakao_too_big.json()["errorCode"] == "FileSizeTooLarge"
     bad_b64 = api("POST", "/storage/v1/files", json={"file": "@@@", "type": "MMS"})
     assert (bad_b64.status_code, bad_b64.json()["errorCode"]) == (400, "ValidationError")

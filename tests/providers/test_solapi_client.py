@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from kmsg_cli.errors import AuthenticationError, ConfigError, InvalidInput, Prov
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.solapi import SolapiProvider
 from kmsg_cli.providers.solapi.client import authorization, signature
-from kmsg_cli.providers.solapi.messages import build_message, build_send_body, parse_send_response
+from kmsg_cli.providers.solapi.messages import (
+    ByMessageId,
+    build_message,
+    build_send_body,
+    custom_key,
+    parse_send_response,
+)
 from kmsg_cli.providers.solapi.status import map_status_code, parse_list_response
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC)
@@ -225,6 +232,14 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
     assert not result.accepted and result.outcome_unknown
 
 
+@pytest.mark.rule(
+    "SOLAPI-STATUS-CLASSES",
+    "SOLAPI-STATUS-1XXX",
+    "SOLAPI-STATUS-2XXX",
+    "SOLAPI-STATUS-3XXX",
+    "SOLAPI-STATUS-KAKAO",
+    "SOLAPI-STATUS-TEST",
+)
 @pytest.mark.parametrize(
     ("code", "status"),
     [
@@ -235,7 +250,8 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
         ("2230", DeliveryStatus.FAILED),
         ("3104", DeliveryStatus.FAILED),
         ("3043", DeliveryStatus.FAILED),
-        ("TEST1000", None),
+        ("TEST1000", DeliveryStatus.UNKNOWN),  # final: a test send is never delivered
+        ("TEST4000", DeliveryStatus.UNKNOWN),
         ("5000", None),
         (None, None),
         ("", None),
@@ -355,18 +371,90 @@ def test_mms_uploads_the_image_once(tmp_path: Path) -> None:
     assert paths == ["/storage/v1/files", "/messages/v4/send-many/detail"]
 
 
+@pytest.mark.rule("SOLAPI-FILE-SIZE", "SOLAPI-FILE-MMSFMT")
 def test_image_limits_are_checked_before_any_request(tmp_path: Path) -> None:
     big = tmp_path / "big.jpg"
-    big.write_bytes(b"\xff\xd8" + b"0" * (200 * 1024))
-    png = tmp_path / "p.png"
-    png.write_bytes(b"\x89PNG" + b"0" * 10)
+    big.write_bytes(b"\xff\xd8\xff" + b"0" * (200 * 1024))
+    bmp = tmp_path / "p.bmp"
+    bmp.write_bytes(b"BM" + b"0" * 10)
     client = provider(lambda r: pytest.fail("no request expected"))
     with pytest.raises(InvalidInput) as info:
         client.validate(msg(MessageType.MMS, image=str(big)))
     assert info.value.code == "IMAGE_TOO_LARGE"
     with pytest.raises(InvalidInput) as info:
-        client.validate(msg(MessageType.MMS, image=str(png)))
-    assert info.value.code == "IMAGE_FORMAT"
+        client.validate(msg(MessageType.MMS, image=str(bmp)))
+    assert info.value.code == "IMAGE_FORMAT" and "JPEG, PNG or GIF" in info.value.message
+    for name, head in (("p.png", b"\x89PNG\r\n\x1a\n"), ("p.gif", b"GIF89a")):
+        image = tmp_path / name
+        image.write_bytes(head + b"0" * 100)
+        client.validate(msg(MessageType.MMS, image=str(image)))
+
+
+@pytest.mark.rule("SOLAPI-FILE-LINK", "SOLAPI-FILE-UPLOAD", "SOLAPI-CTA-TYPES")
+def test_friendtalk_image_is_uploaded_with_its_link(tmp_path: Path) -> None:
+    image = tmp_path / "event.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    uploads: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if request.url.path == "/storage/v1/files":
+            uploads.append(body)
+            return httpx.Response(200, json={"fileId": "ST01KAKAO"})
+        listed = [
+            {"messageId": "M", "statusCode": "2000", "customFields": m["customFields"]}
+            for m in body["messages"]
+        ]
+        assert body["messages"][0]["type"] == "CTI"
+        return httpx.Response(200, json={"messageList": listed})
+
+    friendtalk = msg(MessageType.FRIENDTALK, image=str(image))
+    without = provider(lambda r: pytest.fail("no request expected"))
+    with pytest.raises(ConfigError) as info:
+        without.validate(friendtalk)
+    assert info.value.field == "friendtalk_image_link"
+    with_link = provider(handler, friendtalk_image_link="https://example.com/event")
+    [result] = with_link.send([friendtalk])
+    assert result.accepted
+    (upload,) = uploads
+    assert (upload["type"], upload["link"]) == ("KAKAO", "https://example.com/event")
+
+
+@pytest.mark.rule("SOLAPI-CF-LEN", "SOLAPI-CF-SHAPE", "SOLAPI-CF-COUNT")
+def test_ids_over_100_characters_travel_as_a_short_key_and_map_back() -> None:
+    short, edge, long = "m-1", "e" * 100, "L" * 150 + "가" * 50
+    assert custom_key(short) == short and custom_key(edge) == edge
+    key = custom_key(long)
+    assert len(key) <= 100 and key != long[:100] and custom_key(long + "x") != key
+    entry = build_message(msg(mid=long), sender="0212345678", pf_id=None)
+    assert entry["customFields"] == {"kmsgId": key}  # one key, ≤ 30 characters, ≤ 100 value
+    body = {
+        "messageList": [{"messageId": "M9", "statusCode": "2000", "customFields": {"kmsgId": key}}]
+    }
+    (result,) = parse_send_response(body, [msg(mid=long)], provider_id="solapi")
+    assert result.accepted and result.provider_message_id == "M9" and result.message_id == long
+    found: ByMessageId[str] = ByMessageId({key: "M9", short: "M1"})
+    assert found[long] == "M9" and found.get(long) == "M9" and long in found
+    assert found.get(short) == "M1" and found.get("other") is None and "other" not in found
+
+
+@pytest.mark.rule("SOLAPI-ATA-FROM", "SOLAPI-ATA-VARS")
+def test_alimtalk_fallback_needs_a_sender_and_dotted_variables_are_refused() -> None:
+    client = provider(lambda r: pytest.fail("no request"), sender=None)
+    fallback = Failover(text="대체 문자", type=MessageType.SMS)
+    alimtalk = msg(MessageType.ALIMTALK, text="", template_id="T", variables={"name": "x"})
+    client.validate(alimtalk)  # no fallback: no SMS, no sender needed
+    with pytest.raises(InvalidInput) as info:
+        client.validate(replace(alimtalk, failover=fallback))
+    assert info.value.code == "MISSING_SENDER" and info.value.field == "from"
+    client.validate(replace(alimtalk, failover=fallback, sender="0212345678"))
+    with pytest.raises(InvalidInput) as info:
+        client.validate(replace(alimtalk, variables={"order.no": "1", "#{a.b}": "2"}))
+    assert info.value.code == "INVALID_VARIABLE" and "order.no, a.b" in info.value.message
+    entry = build_message(
+        replace(alimtalk, variables={"#{name}": "홍", " code ": "1"}), sender=None, pf_id="P"
+    )
+    assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍", "#{code}": "1"}
 
 
 def test_validate_needs_a_sender_for_sms_and_a_channel_for_kakao() -> None:

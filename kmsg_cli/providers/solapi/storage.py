@@ -38,10 +38,12 @@ def checked_image(message: Message) -> bytes:
 
 
 class ImageUploads:
-    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime."""
+    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime.
+    A FriendTalk (KAKAO) image carries `link`, where a tap on it leads (SOLAPI-FILE-LINK)."""
 
-    def __init__(self, client: SolapiClient) -> None:
+    def __init__(self, client: SolapiClient, *, link: str | None = None) -> None:
         self._client = client
+        self._link = link
         self._ids: dict[tuple[str, str], str] = {}
 
     def file_id(self, message: Message) -> str:
@@ -55,6 +57,8 @@ class ImageUploads:
                 "type": kind,
                 "name": os.path.basename(message.image),
             }
+            if kind == "KAKAO" and self._link:
+                body["link"] = self._link
             response = self._client.request("POST", FILES_PATH, json_body=body, sends=False)
             parsed = json_or_none(response)
             file_id = parsed.get("fileId") if isinstance(parsed, Mapping) else None
