@@ -74,6 +74,23 @@ class VendorProvider(Generic[ClientT]):
         self.client.close()
 
 
+class MemoryCache:
+    """A `Cache` in this process's memory (what a provider uses unless it is given another)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
+        self._clock = clock
+        self._values: dict[str, tuple[str, datetime]] = {}
+
+    def get(self, key: str) -> str | None:
+        found = self._values.get(key)
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def put(self, key: str, value: str, *, expires_at: datetime) -> None:
+        self._values[key] = (value, expires_at)
+
+
 def url_setting(settings: Mapping[str, Any], provider_type: str, key: str) -> str:
     """A base URL setting without its trailing slash; the registry's default when unset."""
     value = text_setting(settings, key) or PROVIDERS[provider_type].settings[key].default

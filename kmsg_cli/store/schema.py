@@ -178,16 +178,21 @@ def ddl_statements(dialect: Dialect) -> list[str]:
 
 
 STATE_TABLE = "kmsg_state"
+CACHE_TABLE = "kmsg_cache"
 
 
 def state_statements(dialect: Dialect) -> list[str]:
-    """kmsg's own small table (not part of the @k-msg schema): named counters shared by every
-    process using the database, e.g. the round-robin position of a routing list."""
+    """kmsg's own small tables (not part of the @k-msg schema), shared by every process using
+    the database: named counters (e.g. the round-robin position of a routing list), and
+    short-lived cached values with their expiry in epoch ms (e.g. a vendor's API token)."""
     key = "VARCHAR(255)" if dialect == "mysql" else "TEXT"
     name, value = quote("name", dialect), quote("value", dialect)
+    expires = quote("expires_at", dialect)
     return [
         f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE, dialect)} "
-        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL)"
+        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {quote(CACHE_TABLE, dialect)} "
+        f"({name} {key} PRIMARY KEY, {value} TEXT NOT NULL, {expires} BIGINT NOT NULL)",
     ]
 
 
@@ -202,7 +207,10 @@ def ddl_text(dialect: Dialect) -> str:
     elif dialect == "postgres":
         header.append(_POSTGRES_NOTE)
     statements = [statement + ";" for statement in ddl_statements(dialect)]
-    state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
+    state = (
+        "-- kmsg's own state (counters and cached values shared by processes), beside the "
+        "documented tables"
+    )
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)
 

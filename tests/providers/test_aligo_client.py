@@ -31,10 +31,12 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers._common import MemoryCache
 from kmsg_cli.providers.aligo import AligoProvider
 from kmsg_cli.providers.aligo.client import split_provider_message_id
 from kmsg_cli.providers.aligo.kakao import kakao_senddate, render_template
 from kmsg_cli.providers.aligo.sms import map_sms_state, sms_schedule
+from kmsg_cli.providers.aligo.token import unseal
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)  # 10:02:03 KST
 SETTINGS: dict[str, Any] = {
@@ -253,14 +255,32 @@ def provider(handler: Callable[[httpx.Request], httpx.Response], **settings: Any
     return AligoProvider("aligo", {**SETTINGS, **settings}, http, clock=lambda: NOW)
 
 
+TOKEN_PATH = "/akv10/token/create/1/d/"
+TOKEN_OK = {
+    "code": 0,
+    "message": "정상적으로 생성하였습니다.",
+    "token": "TKN-1",
+    "urlencode": "TKN-1",
+}
+
+
 class Seen:
-    """Requests as (path, form fields, file parts {name: (filename, bytes)}, content type)."""
+    """Requests as (path, form fields without the Kakao `token`, file parts {name: (filename,
+    bytes)}, content type). Kakao token requests (ALIGO-KAKAO-TOKEN) are counted apart in
+    `token_requests`, and the token each Kakao call carried in `tokens`."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], dict[str, tuple[str, bytes]], str]] = []
+        self.token_requests: list[dict[str, str]] = []
+        self.tokens: list[str | None] = []
 
     def record(self, request: httpx.Request) -> tuple[str, dict[str, str]]:
         fields, files = decode_form(request)
+        if request.url.path == TOKEN_PATH:
+            self.token_requests.append(fields)
+            return request.url.path, fields
+        if request.url.path.startswith("/akv10/"):
+            self.tokens.append(fields.pop("token", None))
         kind = request.headers.get("content-type", "").split(";")[0]
         self.requests.append((request.url.path, fields, files, kind))
         return request.url.path, fields
@@ -301,7 +321,7 @@ def router(
 
     def handler(request: httpx.Request) -> httpx.Response:
         path, _ = seen.record(request)
-        answer = answers[path]
+        answer = answers[path] if path != TOKEN_PATH else answers.get(path, TOKEN_OK)
         if isinstance(answer, list):
             answer = answer.pop(0)
         if isinstance(answer, httpx.Response):
@@ -402,12 +422,15 @@ def test_schedule_formatting_rounds_seconds_up() -> None:
     }
 
 
+@pytest.mark.rule("ALIGO-SMS-RESERVE")
 def test_sms_schedule_must_be_ten_minutes_ahead() -> None:
     client = provider(lambda r: pytest.fail("no request expected"))
     with pytest.raises(InvalidInput) as info:
-        client.validate(msg(scheduled_at=NOW + timedelta(minutes=5)))
-    assert (info.value.code, info.value.field) == ("SCHEDULE_TOO_SOON", "at")
+        client.validate(msg(scheduled_at=NOW + timedelta(minutes=9, seconds=59)))
+    assert (info.value.code, info.value.field) == ("SCHEDULE_OUTSIDE_WINDOW", "at")
+    assert "10 minutes" in info.value.message and "10:12 KST" in info.value.message
     client.validate(msg(scheduled_at=NOW + timedelta(minutes=10)))
+    client.validate(msg(scheduled_at=NOW + timedelta(days=400)))  # no documented maximum
 
 
 def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
@@ -419,7 +442,8 @@ def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
             msg(mid="late", to="01099998888", text="다른", scheduled_at=NOW - timedelta(minutes=1)),
         ]
     )
-    assert not soon.accepted and soon.error_code == "SCHEDULE_TOO_SOON" and not soon.retryable
+    assert not soon.accepted and soon.error_code == "SCHEDULE_OUTSIDE_WINDOW"
+    assert not soon.retryable
     ((_, fields, _, _),) = seen.requests
     assert "rdate" not in fields and fields["receiver"] == "01099998888"
     assert passed.accepted and passed.status is DeliveryStatus.SENT
@@ -508,22 +532,30 @@ def test_mms_image_is_a_multipart_file_part(tmp_path: Path) -> None:
     assert result.accepted
 
 
+@pytest.mark.rule("ALIGO-MMS-IMAGE")
 def test_image_checks_before_any_request(tmp_path: Path) -> None:
     client = provider(lambda r: pytest.fail("no request expected"))
     png = tmp_path / "p.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    gif = tmp_path / "p.gif"
+    gif.write_bytes(b"GIF87a" + b"0" * 10)
+    bmp = tmp_path / "p.bmp"
+    bmp.write_bytes(b"BM" + b"0" * 10)
     big = jpeg(tmp_path / "big.jpg", 300 * 1024)
     cases = [
         (str(tmp_path / "missing.jpg"), MessageType.MMS, "IMAGE_NOT_FOUND"),
-        (str(png), MessageType.MMS, "IMAGE_FORMAT"),
+        (str(bmp), MessageType.MMS, "IMAGE_FORMAT"),
         (str(big), MessageType.MMS, "IMAGE_TOO_LARGE"),
-        (str(png), MessageType.FRIENDTALK, "IMAGE_FORMAT"),
+        (str(gif), MessageType.FRIENDTALK, "IMAGE_FORMAT"),
     ]
     for path, kind, code in cases:
         with pytest.raises(InvalidInput) as info:
             client.validate(msg(kind, image=path))
         assert (info.value.code, info.value.field) == (code, "image")
     client.validate(msg(MessageType.FRIENDTALK, image=str(big)))  # 500 KB for FriendTalk
+    for image in (png, gif):  # MMS: JPEG, PNG or GIF
+        client.validate(msg(MessageType.MMS, image=str(image)))
+    client.validate(msg(MessageType.FRIENDTALK, image=str(png)))
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -901,7 +933,7 @@ def test_a_later_request_failing_keeps_what_was_accepted() -> None:
 
 def test_a_rejected_group_does_not_stop_the_others() -> None:
     seen = Seen()
-    rejected = {"code": -99, "message": "템플릿 코드가 일치하지 않습니다."}
+    rejected = {"code": 509, "message": "요청 정보가 올바르지 않습니다."}
     lists = [TEMPLATE_LIST, PLAIN_TEMPLATE_LIST]
     client = provider(
         router(
@@ -911,7 +943,7 @@ def test_a_rejected_group_does_not_stop_the_others() -> None:
     bad, good = client.send(
         [alimtalk(mid="x"), alimtalk(mid="y", template_id="TP_PLAIN", variables={"code": "1"})]
     )
-    assert not bad.accepted and (bad.error_code, bad.provider_code) == ("PROVIDER_REJECTED", "-99")
+    assert not bad.accepted and (bad.error_code, bad.provider_code) == ("PROVIDER_REJECTED", "509")
     assert good.accepted
 
 
@@ -1033,3 +1065,100 @@ def test_own_client_is_closed_but_an_injected_one_is_not() -> None:
     own = AligoProvider("aligo", SETTINGS)
     own.close()
     assert own.http.is_closed
+
+
+# -- the Kakao token -------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-KAKAO-TOKEN", "ALIGO-KAKAO-TOKEN-REPLY", "ALIGO-KAKAO-TOKEN-USE")
+def test_a_kakao_token_is_made_once_and_sent_on_every_kakao_call() -> None:
+    seen = Seen()
+    answers = {
+        "/akv10/template/list/": TEMPLATE_LIST,
+        "/akv10/alimtalk/send/": KAKAO_OK,
+        "/akv10/history/detail/": HISTORY_DETAIL,
+        "/send/": SMS_OK,
+    }
+    client = provider(router(seen, answers))
+    client.send([alimtalk(), msg(mid="s")])
+    client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert seen.token_requests == [{"apikey": "SECRETKEY123", "userid": "kmsguser"}]
+    assert seen.paths == [
+        "/akv10/template/list/",
+        "/send/",
+        "/akv10/alimtalk/send/",
+        "/akv10/history/detail/",
+    ]
+    assert seen.tokens == ["TKN-1", "TKN-1", "TKN-1"]  # the SMS host gets none
+    assert "token" not in seen.requests[1][1]
+
+
+def test_the_token_is_shared_through_the_cache_and_sealed_there() -> None:
+    cache = MemoryCache(lambda: NOW)
+    first_seen, second_seen = Seen(), Seen()
+    answers = {"/akv10/template/list/": TEMPLATE_LIST}
+    first = provider(router(first_seen, dict(answers)))
+    first.use_cache(cache)
+    first.validate(alimtalk())
+    second = provider(router(second_seen, dict(answers)))
+    second.use_cache(cache)
+    second.validate(alimtalk())
+    assert len(first_seen.token_requests) == 1 and second_seen.token_requests == []
+    assert second_seen.tokens == ["TKN-1"]
+    (stored,) = [v for v, _ in cache._values.values()]
+    assert "TKN-1" not in stored and unseal("SECRETKEY123", stored) == "TKN-1"
+    assert unseal("OTHERKEY", stored) is None  # another API key cannot read it
+    other_key = provider(router(Seen(), dict(answers)), api_key="OTHERKEY")
+    other_key.use_cache(cache)
+    other_key.validate(alimtalk())  # its own cache key and token: no error
+
+
+@pytest.mark.rule("ALIGO-KAKAO-TOKEN-USE", "ALIGO-KAKAO-CODES")
+def test_a_refused_cached_token_is_replaced_once() -> None:
+    cache = MemoryCache(lambda: NOW)
+    cache.put("unused", "x", expires_at=NOW)  # other entries do not matter
+    refused = {"code": -99, "message": "토큰이 만료되었습니다."}
+    warm = provider(router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST}))
+    warm.use_cache(cache)
+    warm.validate(alimtalk())  # caches TKN-1
+    seen = Seen()
+    fresh = {**TOKEN_OK, "token": "TKN-2"}
+    answers: dict[str, Any] = {
+        "/akv10/template/list/": [refused, TEMPLATE_LIST],
+        TOKEN_PATH: fresh,
+    }
+    client = provider(router(seen, answers))
+    client.use_cache(cache)
+    client.validate(alimtalk())
+    assert seen.tokens == ["TKN-1", "TKN-2"] and len(seen.token_requests) == 1
+    # a fresh token refused again is an authentication error, not a loop
+    again = Seen()
+    stubborn = provider(
+        router(again, {"/akv10/template/list/": [refused, refused], TOKEN_PATH: fresh})
+    )
+    stubborn.use_cache(MemoryCache(lambda: NOW))
+    with pytest.raises(AuthenticationError):
+        stubborn.validate(alimtalk())
+    assert len(again.requests) == 1 and len(again.token_requests) == 1
+
+
+def test_a_token_the_vendor_will_not_make_is_an_authentication_error() -> None:
+    seen = Seen()
+    denied = {"code": -99, "message": "계정 인증에 실패하였습니다."}
+    client = provider(router(seen, {TOKEN_PATH: denied}))
+    with pytest.raises(AuthenticationError) as info:
+        client.validate(alimtalk())
+    assert "SECRETKEY123" not in str(info.value) and seen.requests == []
+
+
+@pytest.mark.rule("ALIGO-FT-SEND")
+def test_friendtalk_image_carries_its_link_when_configured(tmp_path: Path) -> None:
+    seen = Seen()
+    friend_ok = {**KAKAO_OK, "info": {**KAKAO_OK["info"], "type": "FT"}}
+    client = provider(
+        router(seen, {"/akv10/friend/send/": friend_ok}),
+        friendtalk_image_link="https://shop.example/event",
+    )
+    image = jpeg(tmp_path / "e.jpg")
+    client.send([msg(MessageType.FRIENDTALK, image=str(image))])
+    ((path, fields, files, _),) = seen.requests
+    assert path == "/akv10/friend/send/" and fields["image_url"] == "https://shop.example/event"
+    assert files["image"][0] == "e.jpg"

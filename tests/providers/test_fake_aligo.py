@@ -160,6 +160,9 @@ def test_sms_auth_failure_is_minus_101(api: Api, fake_aligo: FakeAligo) -> None:
     assert [r["status"] for r in fake_aligo.requests] == [200] * 5
 
 
+@pytest.mark.rule(
+    "ALIGO-KAKAO-TOKEN", "ALIGO-KAKAO-TOKEN-REPLY", "ALIGO-KAKAO-TOKEN-USE", "ALIGO-CREDS"
+)
 def test_kakao_auth_failure_and_tokens(api: Api, fake_aligo: FakeAligo, clock: ManualClock) -> None:
     bad = api.http.post(
         fake_aligo.kakao_base_url + "/akv10/heartinfo/",
@@ -169,16 +172,16 @@ def test_kakao_auth_failure_and_tokens(api: Api, fake_aligo: FakeAligo, clock: M
     assert bad.json()["code"] == -99 and bad.json()["message"]
     assert api.kakao_json("/akv10/heartinfo/", apikey="WRONG")["code"] == -99
 
-    issued = api.kakao_json("/akv10/token/create/30/s/")
+    issued = api.kakao_json("/akv10/token/create/30/s/", token="")
     assert issued["code"] == 0 and issued["token"] == issued["urlencode"]
-    fake_aligo.require_token = True
-    assert api.kakao_json("/akv10/heartinfo/")["code"] == -99
+    assert fake_aligo.require_token  # the default: every other Kakao call needs one
+    assert api.kakao_json("/akv10/heartinfo/", token="")["code"] == -99
     assert api.kakao_json("/akv10/heartinfo/", token=issued["token"])["code"] == 0
     assert api.kakao_json("/akv10/heartinfo/", token="forged")["code"] == -99
     clock.advance(31)
     assert api.kakao_json("/akv10/heartinfo/", token=issued["token"])["code"] == -99
     fake_aligo.require_token = False
-    assert api.kakao_json("/akv10/heartinfo/")["code"] == 0
+    assert api.kakao_json("/akv10/heartinfo/", token="")["code"] == 0
     assert api.kakao("/akv10/token/create/1/x/").status_code == 404
 
 
