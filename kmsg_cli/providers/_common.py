@@ -20,7 +20,7 @@ import httpx
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
 from kmsg_cli.providers._http import Connection
-from kmsg_cli.providers.catalog import KST, PROVIDERS
+from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
 
 # `#{name}` in an AlimTalk template; `#{}` is literal text, not a variable.
 PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
@@ -202,6 +202,21 @@ def missing_setting(provider_id: str, key: str, env: str, needed_for: str) -> Co
         field=key,
         hint=f'set {key} = "env:{env}" and export the variable',
     )
+
+
+def schedule_refusal(
+    capabilities: Capabilities,
+    provider_id: str,
+    message: Message,
+    at: datetime | None,
+    now: datetime,
+) -> InvalidInput | None:
+    """The refusal of `message` scheduled at `at` when the vendor's reservation window (the
+    registry's `Capabilities.window`) does not hold that time at `now`; None otherwise."""
+    window = capabilities.window(message.type)
+    if at is None or window is None:
+        return None
+    return window.refusal(provider_id, at, now)
 
 
 def missing_sender(message: Message, provider_id: str) -> InvalidInput:

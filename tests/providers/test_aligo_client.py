@@ -351,6 +351,7 @@ def tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 
 
 # -- SMS form fields -------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-SEND", "ALIGO-FORM", "ALIGO-CREDS", "ALIGO-SMS-AUTOLMS")
 def test_sms_form_fields_field_by_field() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send/": SMS_OK}))
@@ -371,6 +372,7 @@ def test_sms_form_fields_field_by_field() -> None:
     assert result.group_id == "123456789"
 
 
+@pytest.mark.rule("ALIGO-HOSTS")
 def test_sms_goes_to_the_configured_sms_host() -> None:
     hosts: list[str] = []
 
@@ -382,6 +384,7 @@ def test_sms_goes_to_the_configured_sms_host() -> None:
     assert hosts == ["127.0.0.1:9001"]
 
 
+@pytest.mark.rule("ALIGO-SMS-TITLE", "ALIGO-SMS-TEST", "ALIGO-SENDER")
 def test_lms_title_message_sender_and_testmode_only_when_configured() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send/": SMS_OK}), testmode=True)
@@ -394,6 +397,7 @@ def test_lms_title_message_sender_and_testmode_only_when_configured() -> None:
 @pytest.mark.parametrize(
     ("zone", "offset_hours"), [("UTC", 0), ("America/New_York", -5), ("Asia/Seoul", 9)]
 )
+@pytest.mark.rule("ALIGO-SMS-RESERVE", "ALIGO-TZ")
 def test_schedule_is_korean_time_whatever_the_machine_timezone(
     zone: str, offset_hours: int, tz: Callable[[str], None]
 ) -> None:
@@ -451,6 +455,7 @@ def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
 
 
 # -- batching --------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-SEND")
 def test_identical_texts_share_one_request_with_comma_separated_receivers() -> None:
     seen = Seen()
     answer = {**SMS_OK, "success_cnt": 3}
@@ -477,6 +482,7 @@ def test_one_receiver_never_appears_twice_in_a_request() -> None:
     assert first.provider_message_id != second.provider_message_id
 
 
+@pytest.mark.rule("ALIGO-SMS-MASS")
 def test_different_texts_go_through_send_mass() -> None:
     seen = Seen()
     answer = {**SMS_OK, "success_cnt": 3, "msg_type": "SMS"}
@@ -508,6 +514,7 @@ def test_different_texts_go_through_send_mass() -> None:
     assert results[2].provider_message_id == "sms:123456789:01033330000"
 
 
+@pytest.mark.rule("ALIGO-SMS-MASS")
 def test_send_mass_takes_at_most_500_per_request() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send_mass/": [SMS_OK], "/send/": [SMS_OK]}))
@@ -518,6 +525,7 @@ def test_send_mass_takes_at_most_500_per_request() -> None:
     assert all(r.accepted for r in results)
 
 
+@pytest.mark.rule("ALIGO-MMS-IMAGE", "ALIGO-FORM")
 def test_mms_image_is_a_multipart_file_part(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "poster.jpg")
     seen = Seen()
@@ -586,6 +594,7 @@ def test_kakao_needs_a_sender_too() -> None:
 
 
 # -- AlimTalk --------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-AT-BUTTON", "ALIGO-KAKAO-TPL", "ALIGO-AT-SEND")
 def test_alimtalk_renders_the_approved_template_and_sends_its_buttons() -> None:
     seen = Seen()
     client = provider(
@@ -630,6 +639,7 @@ def test_alimtalk_renders_the_approved_template_and_sends_its_buttons() -> None:
     assert not result.native_failover
 
 
+@pytest.mark.rule("ALIGO-AT-FAILOVER", "ALIGO-AT-SENDDATE", "ALIGO-KAKAO-TEST")
 def test_alimtalk_failover_fields_only_with_failover_and_scheduled_in_kst() -> None:
     seen = Seen()
     client = provider(
@@ -659,6 +669,7 @@ def test_alimtalk_failover_fields_only_with_failover_and_scheduled_in_kst() -> N
     assert not plain.native_failover
 
 
+@pytest.mark.rule("ALIGO-AT-BATCH", "ALIGO-AT-SEND")
 def test_alimtalk_many_receivers_in_one_request() -> None:
     seen = Seen()
     client = provider(
@@ -728,6 +739,7 @@ def test_render_template_reports_each_missing_name_once() -> None:
 
 
 # -- FriendTalk ------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-FT-SEND", "ALIGO-FT-STATUS")
 def test_friendtalk_path_fields_and_image_part(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "ft.jpg")
     seen = Seen()
@@ -751,6 +763,7 @@ def test_friendtalk_path_fields_and_image_part(tmp_path: Path) -> None:
 
 # -- success detection -----------------------------------------------------------------------
 @pytest.mark.parametrize("code", [0, "0"])
+@pytest.mark.rule("ALIGO-AT-REPLY")
 def test_kakao_success_is_code_zero_number_or_string(code: Any) -> None:
     answer = {**KAKAO_OK, "code": code}
     client = provider(
@@ -761,6 +774,7 @@ def test_kakao_success_is_code_zero_number_or_string(code: Any) -> None:
 
 
 @pytest.mark.parametrize("code", [1, "1"])
+@pytest.mark.rule("ALIGO-SMS-REPLY")
 def test_sms_success_is_result_code_one_number_or_string(code: Any) -> None:
     answer = {**SMS_OK, "result_code": code, "msg_id": 123456789}
     (result,) = provider(router(Seen(), {"/send/": answer})).send([msg()])
@@ -948,6 +962,7 @@ def test_a_rejected_group_does_not_stop_the_others() -> None:
 
 
 # -- status lookups --------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-DETAIL")
 def test_sms_statuses_are_matched_by_mid_and_receiver() -> None:
     seen = Seen()
     client = provider(router(seen, {"/sms_list/": SMS_LIST}))
@@ -976,6 +991,7 @@ def test_sms_statuses_are_matched_by_mid_and_receiver() -> None:
     assert found[ids[2]].status is DeliveryStatus.SENT
 
 
+@pytest.mark.rule("ALIGO-KAKAO-DETAIL")
 def test_kakao_statuses_are_matched_by_mid_and_phone() -> None:
     seen = Seen()
     client = provider(router(seen, {"/akv10/history/detail/": HISTORY_DETAIL}))
@@ -1039,6 +1055,7 @@ def test_provider_message_id_format() -> None:
 
 
 # -- balance, repr ---------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-REMAIN")
 def test_balance_reports_the_sms_count() -> None:
     seen = Seen()
     balance = provider(router(seen, {"/remain/": REMAIN})).balance()

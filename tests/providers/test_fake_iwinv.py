@@ -190,6 +190,7 @@ def test_authentication_errors(fake_iwinv: FakeIwinv, api: Api) -> None:
     assert fake_iwinv.accepted_messages() == []
 
 
+@pytest.mark.rule("IWINV-IP", "IWINV-AT-CODE206")
 def test_ip_refusal_and_forwarded_for(fake_iwinv: FakeIwinv, api: Api) -> None:
     fake_iwinv.allowed_ips = {"10.1.2.3"}
     refused = api.alimtalk("/api/v2/send/", alimtalk_body())

@@ -219,6 +219,7 @@ def test_header_values_match_the_reference_examples() -> None:
     assert sms_secret("sms-api-key", "sms-auth-key") == "c21zLWFwaS1rZXkmc21zLWF1dGgta2V5"
 
 
+@pytest.mark.rule("IWINV-HOSTS", "IWINV-AT-AUTH", "IWINV-SMS-AUTH")
 def test_alimtalk_and_sms_requests_carry_their_own_credentials() -> None:
     vendor = Vendor(ok(AT_SENT), ok(SMS_SENT))
     client = provider(vendor)
@@ -267,6 +268,7 @@ def test_template_params_read_off_a_rendered_text_when_certain() -> None:
     assert vendor.body()["list"][0]["templateParam"] == ["홍길동", "A-1", "출고"]
 
 
+@pytest.mark.rule("IWINV-AT-PARAMS")
 def test_template_params_follow_placeholders_in_the_text() -> None:
     message = alimtalk(
         text=ORDER_TEMPLATE, variables={"status": "출고", "name": "홍길동", "order": "A-1"}
@@ -305,6 +307,7 @@ def test_unknown_variable_order_is_refused_before_any_request(text: str) -> None
     assert vendor.requests == []
 
 
+@pytest.mark.rule("IWINV-AT-RESEND")
 def test_alimtalk_failover_asks_iwinv_for_its_own_sms_fallback() -> None:
     vendor = Vendor(ok(AT_SENT))
     fallback = Failover("[쇼핑몰] 주문 A-1 출고", MessageType.LMS, "주문 안내", 21)
@@ -442,6 +445,7 @@ def test_bare_number_body_is_iwinv_code() -> None:
 
 
 # -- SMS / LMS / MMS request ---------------------------------------------------------------------
+@pytest.mark.rule("IWINV-SMS-ENDPOINT", "IWINV-SMS-MSGTYPE")
 def test_identical_sms_go_out_in_one_request_with_a_to_array() -> None:
     vendor = Vendor(ok(SMS_SENT), ok({**SMS_SENT, "requestNo": "202611230030002"}))
     messages = [
@@ -468,6 +472,7 @@ def test_identical_sms_go_out_in_one_request_with_a_to_array() -> None:
     assert all(r.accepted and r.status is DeliveryStatus.SENT for r in results)
 
 
+@pytest.mark.rule("IWINV-SMS-BATCH")
 def test_batches_never_exceed_batch_size_nor_repeat_a_phone() -> None:
     vendor = Vendor(*(ok(SMS_SENT) for _ in range(3)))
     messages = [
@@ -572,6 +577,7 @@ def _form(request: httpx.Request) -> dict[str, Any]:
     return parts
 
 
+@pytest.mark.rule("IWINV-MMS-FORM")
 def test_mms_is_multipart_with_the_jpeg(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "photo.jpg", 2048)
     vendor = Vendor(ok({**SMS_SENT, "msgType": "MMS"}))
@@ -690,6 +696,7 @@ def test_503_and_429_are_retryable_with_retry_after() -> None:
     assert second.value.retryable and second.value.retry_after == 3.0
 
 
+@pytest.mark.rule("IWINV-IP", "IWINV-AT-CODE206")
 def test_ip_not_registered_is_its_own_error() -> None:
     vendor = Vendor(ok(AT_IP), ok({"resultCode": 15, "message": "미등록 IP"}))
     client = provider(vendor)
@@ -720,6 +727,7 @@ def test_sms_auth_failure_is_an_authentication_error() -> None:
     assert "sms_api_key" in (info.value.hint or "")
 
 
+@pytest.mark.rule("IWINV-SMS-CODE202")
 def test_bare_202_from_the_sms_api_is_an_authentication_error() -> None:
     with pytest.raises(AuthenticationError) as info:
         provider(Vendor(raw("202", 200, "text/plain"))).send([msg()])
@@ -731,6 +739,7 @@ def test_http_401_without_a_code_is_an_authentication_error() -> None:
         provider(Vendor(raw("Unauthorized", 401, "text/plain"))).send([alimtalk()])
 
 
+@pytest.mark.rule("IWINV-AT-CODES", "IWINV-SMS-CODES")
 def test_insufficient_balance_and_business_rejection() -> None:
     vendor = Vendor(
         ok({"code": 519, "message": "잔액이 부족합니다."}),
@@ -1084,6 +1093,16 @@ def test_sms_status_mapping(msg_type: str, code: str, status: DeliveryStatus | N
     assert update.provider_status_code == (code or None)
 
 
+@pytest.mark.rule("IWINV-SMS-HIST-RANGE")
+def test_sms_history_asks_for_the_last_90_days_at_most() -> None:
+    answer = {"resultCode": 0, "message": "조회 성공", "totalCount": 0, "list": []}
+    vendor = Vendor(ok(answer))
+    assert provider(vendor).fetch_statuses(["sms:R1:01012345678:20260101"]) == {}
+    body = vendor.body()
+    # NOW is 2026-11-23 in Korea: 90 days with today are 2026-08-26 .. 2026-11-23
+    assert (body["startDate"], body["endDate"]) == ("2026-08-26", "2026-11-23")
+
+
 def test_sms_history_needs_the_company_id() -> None:
     vendor = Vendor()
     client = provider(vendor, sms_company_id=None)
@@ -1130,6 +1149,7 @@ def test_alimtalk_balance_asks_again_with_post_when_get_is_refused() -> None:
     assert vendor.body(1) == {}
 
 
+@pytest.mark.rule("IWINV-SMS-CHARGE")
 def test_balance_from_the_sms_account_without_an_api_key() -> None:
     vendor = Vendor(ok({"code": 0, "message": "조회 성공", "charge": "3456"}))
     balance = provider(vendor, api_key=None).balance()

@@ -68,6 +68,7 @@ def test_signature_matches_the_reference_vector() -> None:
     )
 
 
+@pytest.mark.rule("SOLAPI-AUTH-HEADER", "SOLAPI-AUTH-SIG")
 def test_authorization_header_layout() -> None:
     header = authorization("KEY", "test-secret", date="2024-01-01T00:00:00Z", salt="s" * 32)
     assert header == (
@@ -78,6 +79,7 @@ def test_authorization_header_layout() -> None:
     )
 
 
+@pytest.mark.rule("SOLAPI-AUTH-DATE", "SOLAPI-AUTH-SALT")
 def test_every_request_gets_a_fresh_salt_and_valid_signature() -> None:
     seen: list[str] = []
 
@@ -100,6 +102,7 @@ def test_every_request_gets_a_fresh_salt_and_valid_signature() -> None:
 
 
 # -- request building --------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-SMS-AUTOTYPE")
 def test_sms_entry_fields() -> None:
     entry = build_message(msg(), sender="0212345678", pf_id=None)
     assert entry == {
@@ -120,6 +123,7 @@ def test_lms_keeps_subject_and_mms_carries_the_image_id() -> None:
     assert (mms["type"], mms["imageId"]) == ("MMS", "ST01")
 
 
+@pytest.mark.rule("SOLAPI-ATA-OPTIONS", "SOLAPI-ATA-DISABLESMS")
 def test_alimtalk_entry_wraps_variables_and_uses_native_failover() -> None:
     message = msg(
         MessageType.ALIMTALK,
@@ -144,6 +148,7 @@ def test_alimtalk_entry_wraps_variables_and_uses_native_failover() -> None:
     assert "from" not in without
 
 
+@pytest.mark.rule("SOLAPI-CTA-TYPES", "SOLAPI-CTA-STATUS")
 def test_friendtalk_is_cta_or_cti_with_an_image() -> None:
     cta = build_message(msg(MessageType.FRIENDTALK), sender=None, pf_id="P")
     assert cta["type"] == "CTA" and cta["kakaoOptions"] == {"pfId": "P", "disableSms": True}
@@ -153,11 +158,13 @@ def test_friendtalk_is_cta_or_cti_with_an_image() -> None:
     assert cti["type"] == "CTI" and cti["kakaoOptions"]["imageId"] == "F"
 
 
+@pytest.mark.rule("SOLAPI-SEND-PHONE")
 def test_international_recipient_travels_with_country() -> None:
     entry = build_message(msg(to="4155550100", country="1"), sender="021", pf_id=None)
     assert (entry["to"], entry["country"]) == ("4155550100", "1")
 
 
+@pytest.mark.rule("SOLAPI-SCHED-FIELD", "SOLAPI-SEND-DUP")
 def test_send_body_schedules_the_group_in_utc() -> None:
     body = build_send_body([{"to": "1"}], scheduled_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     assert body["scheduledDate"] == "2026-12-01T09:00:00.000Z"
@@ -207,6 +214,7 @@ RECORDED_PARTIAL = {
 }
 
 
+@pytest.mark.rule("SOLAPI-SEND-REPLY")
 def test_partial_batch_maps_each_message_by_our_id() -> None:
     messages = [msg(mid="m-1"), msg(mid="m-2", to="01099998888")]
     ok, rejected = parse_send_response(RECORDED_PARTIAL, messages, provider_id="solapi")
@@ -239,6 +247,8 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
     "SOLAPI-STATUS-3XXX",
     "SOLAPI-STATUS-KAKAO",
     "SOLAPI-STATUS-TEST",
+    "SOLAPI-ATA-HOURS",
+    "SOLAPI-CTA-RULES",
 )
 @pytest.mark.parametrize(
     ("code", "status"),
@@ -250,6 +260,8 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
         ("2230", DeliveryStatus.FAILED),
         ("3104", DeliveryStatus.FAILED),
         ("3043", DeliveryStatus.FAILED),
+        ("3108", DeliveryStatus.FAILED),  # outside AlimTalk's sending hours
+        ("3102", DeliveryStatus.FAILED),  # FriendTalk to someone not a channel friend
         ("TEST1000", DeliveryStatus.UNKNOWN),  # final: a test send is never delivered
         ("TEST4000", DeliveryStatus.UNKNOWN),
         ("5000", None),
@@ -261,6 +273,7 @@ def test_status_code_mapping(code: str | None, status: DeliveryStatus | None) ->
     assert map_status_code(code) is status
 
 
+@pytest.mark.rule("SOLAPI-LIST-REPLY", "SOLAPI-STATUS-TEXT")
 def test_list_answer_is_an_object_keyed_by_id_with_real_timestamps() -> None:
     body = {
         "startKey": None,
@@ -298,6 +311,7 @@ def test_list_answer_is_an_object_keyed_by_id_with_real_timestamps() -> None:
 
 
 # -- the client over MockTransport -------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-SEND-ENDPOINT", "SOLAPI-BASE-URL")
 def test_send_posts_one_request_for_many_messages() -> None:
     requests: list[dict[str, Any]] = []
 
@@ -320,6 +334,7 @@ def test_send_posts_one_request_for_many_messages() -> None:
     assert all(r.group_id == "G1" for r in results)
 
 
+@pytest.mark.rule("SOLAPI-SEND-BATCH", "SOLAPI-SCHED-FIELD")
 def test_batch_size_and_schedule_split_requests() -> None:
     sizes: list[tuple[int, str | None]] = []
 
@@ -539,6 +554,9 @@ def _answer(
         ),
     ],
 )
+@pytest.mark.rule(
+    "SOLAPI-ERR-BODY", "SOLAPI-ERR-VALIDATION", "SOLAPI-ERR-503", "SOLAPI-AUTH-ERRORS"
+)
 def test_http_errors_are_mapped_once(
     status: int,
     body: Any,
@@ -570,6 +588,7 @@ def test_authentication_failure_exits_2() -> None:
     assert info.value.exit_code == 2 and "api_key" in (info.value.hint or "")
 
 
+@pytest.mark.rule("SOLAPI-AUTH-REPLAY", "SOLAPI-AUTH-ERRORS")
 def test_skewed_clock_is_retried_once_with_a_new_signature_then_explained() -> None:
     headers: list[str] = []
 
@@ -618,6 +637,7 @@ def test_failure_after_sending_is_an_unknown_outcome(exc: type[httpx.TransportEr
     assert lookup.value.retryable and not lookup.value.outcome_unknown
 
 
+@pytest.mark.rule("SOLAPI-LIST-ENDPOINT", "SOLAPI-LIST-LIMIT", "SOLAPI-LIST-OLD")
 def test_fetch_statuses_asks_for_many_ids_per_request() -> None:
     queries: list[list[str]] = []
 
@@ -635,3 +655,14 @@ def test_fetch_statuses_asks_for_many_ids_per_request() -> None:
 
 def test_repr_never_shows_the_secret() -> None:
     assert "SECRET" not in repr(provider(_answer(200, {})))
+
+
+@pytest.mark.rule("SOLAPI-SCHED-WINDOW")
+def test_a_schedule_more_than_6_months_ahead_is_refused_before_any_request() -> None:
+    client = provider(lambda r: pytest.fail("no request expected"))
+    # NOW is 2026-11-22 10:02 in Korea: 6 months later is 2027-05-22 10:02 KST
+    client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 2, 3, tzinfo=UTC)))
+    with pytest.raises(InvalidInput) as info:
+        client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 3, tzinfo=UTC)))
+    assert info.value.code == "SCHEDULE_OUTSIDE_WINDOW" and "6 months" in info.value.message
+    client.validate(msg(scheduled_at=NOW + timedelta(seconds=30)))  # no minimum lead

@@ -39,6 +39,7 @@ from kmsg_cli.providers._common import (
     missing_setting,
     refused,
     result_from_error,
+    schedule_refusal,
     text_setting,
     to_kst,
 )
@@ -286,10 +287,7 @@ class AligoProvider(VendorProvider[AligoClient]):
 
     def _outside_window(self, message: Message, at: datetime | None) -> InvalidInput | None:
         """The refusal of a schedule Aligo would not take (ALIGO-SMS-RESERVE), if any."""
-        window = self.capabilities.window(message.type)
-        if at is None or window is None:
-            return None
-        return window.refusal(self.id, at, self.clock())
+        return schedule_refusal(self.capabilities, self.id, message, at, self.clock())
 
     # -- lookups -----------------------------------------------------------------------------
     def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:

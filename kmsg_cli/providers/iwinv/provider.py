@@ -30,6 +30,7 @@ from kmsg_cli.providers._common import (
     missing_setting,
     refused,
     result_from_error,
+    schedule_refusal,
     text_setting,
 )
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
@@ -103,11 +104,10 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 value=str(message.to),
                 hint="use a provider that sends abroad (kmsg providers list)",
             )
-        window = self.capabilities.window(message.type)
-        if message.scheduled_at is not None and window is not None:
-            refusal = window.refusal(self.id, message.scheduled_at, self.clock())
-            if refusal is not None:
-                raise refusal
+        at, now = message.scheduled_at, self.clock()
+        refusal = schedule_refusal(self.capabilities, self.id, message, at, now)
+        if refusal is not None:
+            raise refusal
         if message.type is MessageType.ALIMTALK:
             self._validate_alimtalk(message)
         else:

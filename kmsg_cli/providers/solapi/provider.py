@@ -16,6 +16,7 @@ from kmsg_cli.providers._common import (
     VendorProvider,
     missing_sender,
     missing_setting,
+    schedule_refusal,
     text_setting,
     variable_name,
 )
@@ -60,6 +61,11 @@ class SolapiProvider(VendorProvider[SolapiClient]):
             raise missing_setting(
                 self.id, "kakao_pf_id", "SOLAPI_KAKAO_PF_ID", needed_for=message.type.value
             )
+        refusal = schedule_refusal(
+            self.capabilities, self.id, message, message.scheduled_at, self.clock()
+        )
+        if refusal is not None:  # SOLAPI-SCHED-WINDOW: at most 6 months ahead
+            raise refusal
         if message.type is MessageType.ALIMTALK:
             self._validate_alimtalk(message, sender)
         if message.image and message.type is MessageType.FRIENDTALK and not self.image_link:
