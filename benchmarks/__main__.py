@@ -1,11 +1,13 @@
 """Every benchmark in one run, printed as a single table (Markdown, ready for README.md).
 
-    python -m benchmarks              # the full sizes (about 5 minutes on 2 cores)
+    python -m benchmarks              # the full sizes (about 7 minutes on 2 cores)
     python -m benchmarks --quick      # small sizes: checks that every benchmark still runs
 
 Each figure stands beside its reference measured in the same run: `python -c pass` for
 startup, the ideal requests × latency ÷ concurrency for sends and lookups through the fake
-SOLAPI server, the small case for the queue claim cost and the peak memory. It prints
+SOLAPI server, the small case for the queue claim cost and the peak memory, `python -c
+pass` for one shell-completion <Tab> (target under 150 ms), a plain COUNT(*) of the same table
+for the report (PostgreSQL at 127.0.0.1:5432 for its row). It prints
 figures; it asserts nothing (timings on shared machines are not test material).
 """
 
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import queue, send_many, startup, track
+from benchmarks import completion, queue, report, send_many, startup, track
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Sizes:
     claim_rounds: int = 200
     rss_small: int = 10_000
     rss_large: int = 1_000_000
+    completion_runs: int = 10
+    completion_rows: int = 10_000
+    report_rows: int = 1_000_000
 
 
 QUICK = Sizes(
@@ -46,6 +51,9 @@ QUICK = Sizes(
     claim_rounds=20,
     rss_small=1_000,
     rss_large=10_000,
+    completion_runs=3,
+    completion_rows=200,
+    report_rows=10_000,
 )
 
 Row = tuple[str, str, str, str]
@@ -113,6 +121,32 @@ def _rss(sizes: Sizes) -> list[Row]:
     return [(name, f"{large:.1f} MiB", f"{small:.1f} MiB", _ratio(large, small))]
 
 
+def _completion(sizes: Sizes) -> list[Row]:
+    results = completion.measure(sizes.completion_runs, sizes.completion_rows)
+    baseline = results[0][1]
+    reference = f"{baseline * 1000:.0f} ms (`python -c pass`)"
+    return [
+        (
+            f"completion: one `{name}` (target < {completion.TARGET_MS} ms)",
+            f"{wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU",
+            reference,
+            _ratio(wall, baseline),
+        )
+        for name, wall, cpu in results[1:]
+    ]
+
+
+def _report(sizes: Sizes) -> list[Row]:
+    rows = sizes.report_rows
+    out = []
+    for engine, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        m = report.measure(rows, engine)
+        name = f"kmsg report, {rows:,}-message batch, {label}"
+        result = f"{m['batch_s']:.2f} s (time window {m['window_s']:.2f} s)"
+        out.append((name, result, f"{m['count_s']:.3f} s COUNT(*)", "—"))
+    return out
+
+
 BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("startup", _startup),
     ("overhead", _overhead),
@@ -120,6 +154,8 @@ BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("track", _track),
     ("claim", _claim),
     ("rss", _rss),
+    ("completion", _completion),
+    ("report", _report),
 ]
 
 

@@ -23,6 +23,7 @@ from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
 from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
 from kmsg_cli.store.contract import Store
 
@@ -171,6 +172,9 @@ def enqueue(
         if len(pending) >= INSERT_CHUNK:
             flush()
     flush()
+    if store is not None:  # the report's funnel starts at the rows read (docs/report.md)
+        counts = {"rows": report.rows, "valid": report.valid, "invalid": report.invalid}
+        record_batch_input(store, batch_id, **counts, now_ms=now_ms)
     if on_rows is not None:
         on_rows(report.rows)
     return report

@@ -169,6 +169,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
+            "kmsg_cli.report",  # a batch's input counts, for its report
         ),
     ),
     (
@@ -207,6 +208,20 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.store.schema",
         ),
     ),
+    # the report service: grouped counts from the store, figures, the HTML page
+    (
+        "kmsg_cli.report",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.tracking",
+            "kmsg_cli.store.contract",
+            "kmsg_cli.store.report",
+            "kmsg_cli.report",
+            "kmsg_cli.__version__",
+        ),
+    ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
     ("kmsg_cli", ()),
@@ -224,6 +239,8 @@ RESTRICTED = {
     "platformdirs": ("kmsg_cli.config.paths",),
     "tomli_w": ("kmsg_cli.config.writing",),
     "tomllib": ("kmsg_cli.config.loading",),
+    "pygal": ("kmsg_cli.report.page",),
+    "jinja2": ("kmsg_cli.report.page",),
 }
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kmsg_cli import config as cfg
     from kmsg_cli.pool import ProviderPool
     from kmsg_cli.store.contract import Store
+    from kmsg_cli.when import TimeView
 
 
 @dataclass
@@ -107,9 +108,26 @@ class Runtime:
             self._pool = ProviderPool(self.profile(), self.environ, StoreCache(self.store))
         return self._pool
 
+    def times(self) -> TimeView:
+        """How this invocation shows times: in the profile's `timezone` (KST by default)."""
+        from kmsg_cli.when import TimeView
+
+        return TimeView(self.profile().timezone)
+
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
+
+    def moment_ms(self, value: str | None, field: str) -> int | None:
+        """`--since 24h` (that long ago), a bare date or a date-time (in the profile's zone),
+        in epoch milliseconds; None when not given."""
+        if value is None:
+            return None
+        from kmsg_cli.models import epoch_ms
+        from kmsg_cli.when import parse_moment
+
+        moment = parse_moment(value, now=self.now(), timezone=self.profile().timezone, field=field)
+        return epoch_ms(moment)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -142,16 +142,10 @@ def cli_commands() -> list[str]:
     import typer
 
     from kmsg_cli.cli.app import app
+    from kmsg_cli.cli.framework import walk
 
-    def walk(command: Any, prefix: tuple[str, ...]) -> Iterator[str]:
-        children = getattr(command, "commands", None)
-        if children is None:
-            yield " ".join(prefix)
-            return
-        for name, child in children.items():
-            yield from walk(child, (*prefix, name))
-
-    return sorted(walk(typer.main.get_command(app), ()))
+    tree = walk(typer.main.get_command(app))
+    return sorted(" ".join(path) for path, command in tree if not hasattr(command, "commands"))
 
 
 COMMANDS = cli_commands()
@@ -378,7 +372,7 @@ TRACK_RUN_ONCE: list[Step | Act] = [
     cli("success", "track run-once", http=True),
 ]
 
-WATCH = "track watch --interval 0.01 --max-passes 1"
+WATCH = "track watch --interval 10ms --max-passes 1"
 TRACK_WATCH: list[Step | Act] = [
     *sent(),
     DUE,
@@ -392,7 +386,7 @@ TRACK_WATCH: list[Step | Act] = [
         profile="hangs",
         prepare=faults("hang", everywhere=True, once=True, only="solapi"),
     ),
-    cli("bad input", "track watch --interval 0", exit=2),
+    cli("bad input", "track watch --interval 0s", exit=2),
     cli("db down", f"{WATCH} --db {{db_down}}", exit=2),
     DUE,
     cli("success", WATCH, http=True),
@@ -415,6 +409,16 @@ TRACK_LIST: list[Step | Act] = [
     cli("success", "track list --status SENT --provider solapi"),
     cli("bad input", "track list --status LOST", exit=2),
     cli("db down", "track list --db {db_down}", exit=2),
+]
+
+REPORT: list[Step | Act] = [
+    *sent(),
+    DUE,
+    cli("setup", "track run-once", profile="bad"),
+    cli("success", "report --since 1h"),
+    cli("success", "report --since 1h --provider solapi --type SMS"),
+    cli("bad input", "report --format xml", exit=2),
+    cli("db down", "report --since 1h --db {db_down}", exit=2),
 ]
 
 DRAIN = "queue process --drain"
@@ -466,9 +470,9 @@ QUEUE_RETRY: list[Step | Act] = [
 
 QUEUE_PURGE: list[Step | Act] = [
     *FAILED_JOBS,
-    cli("success", "queue purge --older-than 1d"),
+    cli("success", "queue purge --older-than 1d --yes"),
     cli("bad input", "queue purge --older-than soon", exit=2),
-    cli("db down", "queue purge --db {db_down}", exit=2),
+    cli("db down", "queue purge --yes --db {db_down}", exit=2),
 ]
 
 INIT = "config init --config {tmp}/init-{m}/sub/config.toml"
@@ -534,9 +538,9 @@ DB_SCHEMA: list[Step | Act] = [
 
 DB_PURGE: list[Step | Act] = [
     *sent(),
-    cli("success", "db purge --older-than 1s"),
+    cli("success", "db purge --older-than 1s --yes"),
     cli("bad input", "db purge --older-than soon", exit=2),
-    cli("db down", "db purge --db {db_down}", exit=2),
+    cli("db down", "db purge --yes --db {db_down}", exit=2),
 ]
 
 DB_COPY: list[Step | Act] = [
@@ -623,6 +627,7 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "track watch": TRACK_WATCH,
     "track show": TRACK_SHOW,
     "track list": TRACK_LIST,
+    "report": REPORT,
     "queue process": QUEUE_PROCESS,
     "queue list": QUEUE_LIST,
     "queue stats": QUEUE_STATS,
@@ -709,7 +714,7 @@ class World:
             "tmp": str(self.tmp),
             "db_target": self.db_url,
             "db_down": down,
-            "db_bad_scheme": f"mysql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
+            "db_bad_scheme": f"mssql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
             # libpq quotes a URL it cannot parse whole, password included
             "db_malformed": f"postgresql://postgres:{PG_PASSWORD}@[::1/test",
             "db_down_query": (
@@ -940,7 +945,7 @@ def world(
             stack.callback(fake.stop)
         admin_url = schema = None
         if backend == "postgres":
-            from tests.store.test_store_contract import postgres_schema
+            from tests.store.conftest import postgres_schema
 
             schema, admin_url = stack.enter_context(postgres_schema())
             db_url = with_password(admin_url, PG_PASSWORD)
