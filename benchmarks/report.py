@@ -106,7 +106,7 @@ def populate(store: Store, engine: str, rows: int) -> None:
 @contextlib.contextmanager
 def opened(engine: str) -> Iterator[Store]:
     if engine == "postgres":
-        from benchmarks.postgres import pg_schema
+        from benchmarks.servers import pg_schema
 
         with pg_schema() as url, open_store(url) as store:
             store.initialize()
