@@ -242,13 +242,17 @@ COMMON_SETTINGS: Mapping[str, Setting] = MappingProxyType(
 
 BRAND_MESSAGE = "Brand Message, Kakao's replacement for FriendTalk"
 
-_SOLAPI = Capabilities(
-    types=ALL_TYPES,
-    scheduling=True,
+
+def _vendor(types: frozenset[MessageType], **facts: Any) -> Capabilities:
+    """A real vendor: it schedules, reports delivery and a balance, and sends the AlimTalk's
+    SMS fallback itself; `facts` are the rest (international, max_batch, windows, ...)."""
+    common = {"scheduling": True, "status_lookup": True, "balance": True, "native_failover": True}
+    return Capabilities(types=types, **{**common, **facts})
+
+
+_SOLAPI = _vendor(
+    ALL_TYPES,
     international=True,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=10_000,
     summary="SOLAPI REST API",
     windows=(
@@ -258,13 +262,9 @@ _SOLAPI = Capabilities(
         ),
     ),
 )
-_IWINV = Capabilities(
-    types=SMS_FAMILY | {MessageType.ALIMTALK},
-    scheduling=True,
+_IWINV = _vendor(
+    SMS_FAMILY | {MessageType.ALIMTALK},
     international=False,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=1_000,
     summary="IWINV AlimTalk and SMS APIs",
     windows=(
@@ -290,13 +290,9 @@ _IWINV = Capabilities(
     ),
     replacement=((MessageType.FRIENDTALK, BRAND_MESSAGE),),  # IWINV-NO-FT
 )
-_ALIGO = Capabilities(
-    types=ALL_TYPES,
-    scheduling=True,
+_ALIGO = _vendor(
+    ALL_TYPES,
     international=False,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=1_000,
     summary="Aligo SMS and Kakao APIs",
     windows=(

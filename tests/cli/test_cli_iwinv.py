@@ -21,6 +21,7 @@ fake_iwinv = iwinv_fixtures.fake_iwinv
 
 SENDER = "0212345678"
 WELCOME = "#{name}님 가입을 환영합니다. 인증번호 #{code}"
+WELCOME_ARGS = ["--template", "WELCOME", "--text", WELCOME, "--var", "name=홍", "--var", "code=1"]
 
 
 @pytest.fixture
@@ -113,19 +114,7 @@ def test_alimtalk_with_two_variables_and_no_order_is_refused(run: Run, iwinv: Fa
 def test_alimtalk_failover_uses_iwinv_resend(run: Run, iwinv: FakeIwinv) -> None:
     iwinv.kakao_non_users.add("01044440000")
     result = run(
-        "send",
-        "--to",
-        "010-4444-0000",
-        "--template",
-        "WELCOME",
-        "--text",
-        WELCOME,
-        "--var",
-        "name=홍",
-        "--var",
-        "code=1",
-        "--failover-text",
-        "홍님 환영합니다",
+        "send", "--to", "010-4444-0000", *WELCOME_ARGS, "--failover-text", "홍님 환영합니다"
     )
     assert result.exit_code == 0, result.stderr
     (sent,) = iwinv.accepted_messages()
@@ -171,21 +160,7 @@ def test_alimtalk_is_tracked_without_a_seqno_in_the_send_reply(run: Run, iwinv: 
     iwinv.progress_after = 0.0
     iwinv.kakao_non_users.add("01055550000")
     for phone, mid in (("010-1111-2222", "ok"), ("010-5555-0000", "nonuser")):
-        result = run(
-            "send",
-            "--to",
-            phone,
-            "--template",
-            "WELCOME",
-            "--text",
-            WELCOME,
-            "--var",
-            "name=홍",
-            "--var",
-            "code=1",
-            "--id",
-            mid,
-        )
+        result = run("send", "--to", phone, *WELCOME_ARGS, "--id", mid)
         assert result.exit_code == 0, result.stderr
     rows = {r["message_id"]: r for r in run.rows()}
     assert all(r["provider_message_id"].startswith("atp:") for r in rows.values())
@@ -233,8 +208,7 @@ def test_a_reservation_outside_iwinvs_window_is_exit_2_with_the_range_in_kst(
         assert result.exit_code == 2, result.stderr
         assert "SCHEDULE_OUTSIDE_WINDOW" in result.stderr
         assert "KST" in result.stderr and "15 minutes" in result.stderr
-    alimtalk = ["--template", "WELCOME", "--text", WELCOME, "--var", "name=홍", "--var", "code=1"]
-    result = run("send", "--to", "010-1111-2222", *alimtalk, "--at", "+3d")
+    result = run("send", "--to", "010-1111-2222", *WELCOME_ARGS, "--at", "+3d")
     assert result.exit_code == 2 and "2 days" in result.stderr
     assert iwinv.requests == []
     result = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+20m")

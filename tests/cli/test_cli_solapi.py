@@ -298,15 +298,8 @@ def test_a_200_character_id_is_sent_reconciled_and_tracked(run: Run, solapi: Fak
 def test_alimtalk_variable_keys_already_written_as_placeholders_are_not_wrapped_again(
     run: Run, solapi: FakeSolapi
 ) -> None:
-    result = run(
-        "send",
-        "--to",
-        "010-1234-5678",
-        "--template",
-        "TPL_WELCOME",
-        "--vars",
-        '{"#{name}": "홍길동", "code": "1234"}',
-    )
+    variables = '{"#{name}": "홍길동", "code": "1234"}'  # one key written as a placeholder
+    result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--vars", variables)
     assert result.exit_code == 0, result.stderr
     (request,) = sends(solapi)
     (entry,) = request["body"]["messages"]

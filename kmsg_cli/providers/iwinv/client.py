@@ -374,43 +374,36 @@ class IwinvClient(Connection):
     def _url(self, api: Api, path: str) -> str:
         return (self.alimtalk_base_url if api == "alimtalk" else self.sms_base_url) + path
 
-    def post(self, api: Api, path: str, body: Any, *, sends: bool) -> httpx.Response:
-        """POST a JSON body to one host."""
+    def _request(
+        self, method: str, api: Api, path: str, *, sends: bool, **content: Any
+    ) -> httpx.Response:
+        """One request to one host with its credentials (`content`: JSON, form, files)."""
+        headers = self._headers(api)
+        if "json_body" in content:
+            headers["Content-Type"] = JSON_TYPE
         return send_request(
             self.http,
-            "POST",
+            method,
             self._url(api, path),
             provider_id=self.provider_id,
             sends=sends,
-            headers={**self._headers(api), "Content-Type": JSON_TYPE},
-            json_body=body,
+            headers=headers,
+            **content,
         )
+
+    def post(self, api: Api, path: str, body: Any, *, sends: bool) -> httpx.Response:
+        """POST a JSON body to one host."""
+        return self._request("POST", api, path, sends=sends, json_body=body)
 
     def get(self, api: Api, path: str) -> httpx.Response:
         """GET without a body from one host (the AlimTalk balance, IWINV-AT-CHARGE)."""
-        return send_request(
-            self.http,
-            "GET",
-            self._url(api, path),
-            provider_id=self.provider_id,
-            sends=False,
-            headers=self._headers(api),
-        )
+        return self._request("GET", api, path, sends=False)
 
     def post_form(
         self, path: str, fields: Mapping[str, str], files: Mapping[str, Any]
     ) -> httpx.Response:
         """POST a multipart send (MMS) to the SMS host."""
-        return send_request(
-            self.http,
-            "POST",
-            self._url("sms", path),
-            provider_id=self.provider_id,
-            sends=True,
-            headers=self._headers("sms"),
-            form=fields,
-            files=files,
-        )
+        return self._request("POST", "sms", path, sends=True, form=fields, files=files)
 
     def answer(self, api: Api, response: httpx.Response, *, sends: bool) -> Any:
         """The decoded body of a successful answer; raises what went wrong otherwise."""
