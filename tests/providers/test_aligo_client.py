@@ -1179,3 +1179,33 @@ def test_friendtalk_image_carries_its_link_when_configured(tmp_path: Path) -> No
     ((path, fields, files, _),) = seen.requests
     assert path == "/akv10/friend/send/" and fields["image_url"] == "https://shop.example/event"
     assert files["image"][0] == "e.jpg"
+
+
+def test_a_process_reads_the_shared_token_again_after_a_few_minutes() -> None:
+    now = [NOW]
+    cache = MemoryCache(lambda: now[0])
+    reads: list[str] = []
+
+    class Counting(MemoryCache):
+        def get(self, key: str) -> str | None:
+            reads.append(key)
+            return cache.get(key)
+
+        def put(self, key: str, value: str, *, expires_at: datetime) -> None:
+            cache.put(key, value, expires_at=expires_at)
+
+    warm = provider(router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST}))
+    warm.use_cache(cache)
+    warm.validate(alimtalk())  # another process made and cached the token
+    seen = Seen()
+    http = httpx.Client(
+        transport=httpx.MockTransport(router(seen, {"/akv10/history/detail/": HISTORY_DETAIL}))
+    )
+    client = AligoProvider("aligo", SETTINGS, http, clock=lambda: now[0])
+    client.use_cache(Counting())
+    for _ in range(3):
+        client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert len(reads) == 1 and seen.token_requests == []  # held in the process
+    now[0] += timedelta(minutes=6)
+    client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert len(reads) == 2 and seen.tokens == ["TKN-1"] * 4

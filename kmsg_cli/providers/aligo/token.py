@@ -7,7 +7,8 @@ A token embeds the server that created it, so the cache key names this host as w
 account: processes of one host share a token, another host makes its own. The cached value is
 sealed with a key derived from the API key (an HMAC-SHA256 keystream and tag): the database
 that may hold the cache never holds a token anyone could use, and a changed API key simply
-reads as no token.
+reads as no token. A process also keeps its own copy (a new token until the cache would
+drop it; one read from the cache for a few minutes), so a Kakao call seldom reads the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,6 +28,7 @@ from kmsg_cli.providers.base import Cache
 
 LIFETIME = (1, "d")  # the token lives one day (units: y m d h i s)
 CACHED_FOR = timedelta(hours=23)  # used until an hour before Aligo lets it expire
+REREAD_AFTER = timedelta(minutes=5)  # a token read from the cache is read again after this
 TOKEN_PATH = f"/akv10/token/create/{LIFETIME[0]}/{LIFETIME[1]}/"
 _SEALED = "v1:"
 
@@ -88,15 +91,27 @@ class TokenKeeper:
         self.clock = clock
         account = hashlib.sha256(client.account.encode("utf-8")).hexdigest()[:16]
         self.key = f"aligo:kakao-token:{account}:{host or socket.gethostname()}"
+        self._lock = threading.Lock()
+        self._held: tuple[str, datetime] | None = None  # this process's copy, until it expires
 
     def token(self, *, fresh: bool = False) -> tuple[str, bool]:
-        """(the token, whether it was just made): the cached one unless `fresh`."""
+        """(the token, whether it was just made): the one this process holds, else the cached
+        one, unless `fresh`."""
         if not fresh:
+            with self._lock:
+                held = self._held
+            if held is not None and held[1] > self.clock():
+                return held[0], False
             sealed = self.cache.get(self.key)
             token = unseal(self.client.secret, sealed) if sealed else None
             if token:
+                self._hold(token, self.clock() + REREAD_AFTER)
                 return token, False
         return self._create(), True
+
+    def _hold(self, token: str, until: datetime) -> None:
+        with self._lock:
+            self._held = (token, until)
 
     def _create(self) -> str:
         now = self.clock()
@@ -107,4 +122,5 @@ class TokenKeeper:
             raise bad_response(self.client.provider_id, "the token answer has no token")
         token = token.strip()
         self.cache.put(self.key, seal(self.client.secret, token), expires_at=now + CACHED_FOR)
+        self._hold(token, now + CACHED_FOR)
         return token
