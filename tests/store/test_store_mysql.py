@@ -176,6 +176,7 @@ def test_tables_are_utf8mb4_with_a_binary_collation_and_the_version_row(
     )
     names = [name for name, _collation in rows]
     assert names == [
+        "kmsg_cache",
         "kmsg_content_keys",
         "kmsg_delivery_tracking",
         "kmsg_jobs",
