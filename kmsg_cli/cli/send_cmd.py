@@ -84,8 +84,9 @@ def send(
             "--type",
             metavar="TYPE",
             help="SMS, LMS, MMS, ALIMTALK, RCS_SMS/LMS/MMS/TPL/ITPL/LTPL, BMS_FREE, BMS_TEXT "
-            "and the other Brand Message types, VOICE, FAX, NSA, or FRIENDTALK (Kakao replaced "
-            "it with Brand Message) (default: SMS/LMS/MMS by length).",
+            "and the other Brand Message types, VOICE, FAX, NSA (default: SMS/LMS/MMS by "
+            "length); FRIENDTALK only where the vendor still takes it (Kakao's replacement is "
+            "Brand Message).",
             autocompletion=cv.message_types,
             rich_help_panel="Message",
         ),

@@ -402,16 +402,17 @@ def test_bms_rules_refuse_before_any_request(
     assert_refused(run, solapi, tmp_path, args, code, field)
 
 
-def test_a_png_for_mms_is_refused_but_accepted_for_brand_message(
+def test_a_gif_goes_as_mms_but_not_as_a_brand_message_image(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
+    gif = image(tmp_path, "p.gif", b"GIF89a" + bytes(10))
+    result = run("send", "--type", "BMS_FREE", *TO, "--text", "x", "--image", gif)
+    assert result.exit_code == 2 and "IMAGE_FORMAT" in result.stderr
+    assert uploads(solapi) == []
+    assert run("send", *TO, "--text", "x", "--image", gif).exit_code == 0
     png = image(tmp_path, "p.png", PNG)
-    assert run("send", *TO, "--text", "x", "--image", png).exit_code == 2
     assert run("send", "--type", "BMS_FREE", *TO, "--text", "x", "--image", png).exit_code == 0
-    bad = image(tmp_path, "p.gif", b"GIF89a" + bytes(10))
-    result = run("send", "--type", "BMS_FREE", *TO, "--text", "x", "--image", bad)
-    assert result.exit_code == 2 and "FILE_FORMAT" in result.stderr
-    assert uploads(solapi) == ["BMS"]
+    assert uploads(solapi) == ["MMS", "BMS"]
 
 
 # -- voice, fax, Naver ---------------------------------------------------------------------------

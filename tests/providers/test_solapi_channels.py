@@ -33,14 +33,14 @@ def message(kind: str, options: dict[str, Any] | None = None, **fields: Any) -> 
 
 class Uploads:
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, ...]] = []
 
-    def __call__(self, path: str, kind: str) -> str:
-        self.calls.append((path, kind))
+    def __call__(self, path: str, kind: str, link: str | None) -> str:
+        self.calls.append((path, kind) if link is None else (path, kind, link))
         return f"F{len(self.calls)}"
 
 
-def wire(msg: Message) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def wire(msg: Message) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
     uploads = Uploads()
     channel = channels.fields(msg, DEFAULTS, uploads)
     entry = entry_of(msg, sender=DEFAULTS.sender, pf_id=DEFAULTS.pf_id, channel=channel)
@@ -92,11 +92,16 @@ def test_bms_entries() -> None:
             "BMS_FREE",
             {
                 "chatBubbleType": "PREMIUM_VIDEO",
-                "video": {"videoUrl": "https://tv.kakao.com/v/1", "image": "t.jpg"},
+                "video": {
+                    "videoUrl": "https://tv.kakao.com/v/1",
+                    "image": "t.jpg",
+                    "imageLink": "https://example.com/v",
+                },
             },
         )
     )
-    assert calls == [("t.jpg", "KAKAO")]  # as the vendor's own example uploads a thumbnail
+    # uploaded as the vendor's own example does, with the thumbnail's link
+    assert calls == [("t.jpg", "KAKAO", "https://example.com/v")]
     assert video["kakaoOptions"]["bms"]["video"]["imageId"] == "F1"
 
 
@@ -143,6 +148,13 @@ def test_validation_before_any_request(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as sender:
         channels.validate(message("VOICE", text="x"), bare, "solapi")
     assert sender.value.code == "MISSING_SENDER"
+    thumbnail = {"videoUrl": "https://tv.kakao.com/v/1", "image": str(tmp_path / "t.jpg")}
+    (tmp_path / "t.jpg").write_bytes(b"\xff\xd8\xff" + bytes(10))
+    video = message("BMS_FREE", {"chatBubbleType": "PREMIUM_VIDEO", "video": thumbnail})
+    with pytest.raises(ConfigError) as link:
+        channels.validate(video, DEFAULTS, "solapi")
+    assert link.value.field == "friendtalk_image_link"
+    channels.validate(video, replace(DEFAULTS, image_link="https://example.com"), "solapi")
     channels.validate(
         message("RCS_SMS", {"brandId": "B"}, text="x", sender="0212345678"), bare, "s"
     )

@@ -14,10 +14,16 @@ from typing import Any
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.models import CHANNEL_TYPES, Message, MessageType
-from kmsg_cli.providers._common import check_image, missing_sender, missing_setting
+from kmsg_cli.providers._common import (
+    IMAGE_SIGNATURES,
+    check_image,
+    missing_sender,
+    missing_setting,
+)
 
-Upload = Callable[[str, str], str]
-"""(local path, SOLAPI file type) -> fileId; each file is checked, then uploaded once."""
+Upload = Callable[[str, str, str | None], str]
+"""(local path, SOLAPI file type, link or None) -> fileId; each file is checked, then
+uploaded once. The link (where a tap leads) goes with a KAKAO file (SOLAPI-FILE-LINK)."""
 
 # Upload limits per SOLAPI file type. KAKAO and MMS are documented; for the others no limit
 # was found, so kmsg keeps to these (docs/vendors/solapi.md, SOLAPI-FILE-SIZE).
@@ -33,11 +39,9 @@ FILE_LIMITS: Mapping[str, int] = {
     "BMS_CAROUSEL_COMMERCE_LIST": 500 * 1024,
 }
 _FORMATS: Mapping[str, tuple[bytes, ...]] = {
+    **IMAGE_SIGNATURES,
     "PDF": (b"%PDF",),
     "TIFF": (b"II*\x00", b"MM\x00*"),
-    "JPEG": (b"\xff\xd8\xff",),
-    "PNG": (b"\x89PNG\r\n\x1a\n",),
-    "GIF": (b"GIF87a", b"GIF89a"),
 }
 FAX_FORMATS = ("PDF", "TIFF", "JPEG", "PNG", "GIF")
 IMAGE_FORMATS = ("JPEG", "PNG")
@@ -53,6 +57,7 @@ class Defaults:
     pf_id: str | None = None
     brand_id: str | None = None
     talk_id: str | None = None
+    image_link: str | None = None  # `friendtalk_image_link`, the link of a KAKAO upload
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> Defaults:
@@ -60,7 +65,13 @@ class Defaults:
             value = settings.get(key)
             return str(value).strip() or None if value is not None else None
 
-        return cls(text("sender"), text("kakao_pf_id"), text("rcs_brand_id"), text("naver_talk_id"))
+        return cls(
+            text("sender"),
+            text("kakao_pf_id"),
+            text("rcs_brand_id"),
+            text("naver_talk_id"),
+            text("friendtalk_image_link"),
+        )
 
 
 def file_kind(message: Message, place: str = "") -> str:
@@ -86,15 +97,17 @@ def file_kind(message: Message, place: str = "") -> str:
 
 def checked_file(path: str, kind: str) -> bytes:
     """The bytes of a file to upload as `kind`, refused unless its size and format fit."""
-    data = check_image(path, limit=FILE_LIMITS[kind], vendor="SOLAPI", kind=kind, jpeg=False)
-    formats = FAX_FORMATS if kind == "FAX" else IMAGE_FORMATS
-    if not any(data.startswith(magic) for name in formats for magic in _FORMATS[name]):
+    limit = FILE_LIMITS[kind]
+    if kind != "FAX":
+        return check_image(path, limit=limit, vendor="SOLAPI", kind=kind, formats=IMAGE_FORMATS)
+    data = check_image(path, limit=limit, vendor="SOLAPI", kind=kind, formats=())
+    if not any(data.startswith(magic) for name in FAX_FORMATS for magic in _FORMATS[name]):
         raise InvalidInput(
-            f"'{path}' is not a {', '.join(formats)} file (SOLAPI {kind} uploads)",
+            f"'{path}' is not a {', '.join(FAX_FORMATS)} file (SOLAPI fax documents)",
             code="FILE_FORMAT",
-            field="file" if kind == "FAX" else "image",
+            field="file",
             value=path,
-            hint="convert it to PDF" if kind == "FAX" else "convert it to JPEG or PNG",
+            hint="convert it to PDF",
         )
     return data
 
@@ -147,6 +160,15 @@ def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
         )
     for path, kind in local_files(message):
         checked_file(path, kind)
+    video = message.options.get("video")
+    if isinstance(video, Mapping) and video.get("image") and not video.get("imageLink"):
+        if not defaults.image_link:  # its KAKAO upload needs a link (SOLAPI-FILE-LINK)
+            raise missing_setting(
+                provider_id,
+                "friendtalk_image_link",
+                "SOLAPI_FRIENDTALK_IMAGE_LINK",
+                needed_for="a Premium Video thumbnail without video.imageLink",
+            )
 
 
 def _variables(message: Message) -> dict[str, str]:
@@ -161,7 +183,8 @@ def _uploaded(message: Message, upload: Upload) -> dict[str, Any]:
         for step in route:
             target = target[step]
         del target["image"]
-        target["imageId"] = upload(path, kind)
+        link = target.get("imageLink") if kind == "KAKAO" else None
+        target["imageId"] = upload(path, kind, link)
     return options
 
 
@@ -181,11 +204,11 @@ def fields(message: Message, defaults: Defaults, upload: Upload) -> dict[str, An
         if template:
             rcs.update(templateId=message.template_id, variables=_variables(message))
         if message.image:
-            body["imageId"] = upload(message.image, "RCS")
+            body["imageId"] = upload(message.image, "RCS", None)
         body["rcsOptions"] = rcs
     elif family == "BMS":
         if message.image:
-            options["imageId"] = upload(message.image, file_kind(message))
+            options["imageId"] = upload(message.image, file_kind(message), None)
         _prices(options)
         kakao: dict[str, Any] = {"pfId": defaults.pf_id}
         if template:
@@ -195,7 +218,7 @@ def fields(message: Message, defaults: Defaults, upload: Upload) -> dict[str, An
     elif family == "VOICE":
         body["voiceOptions"] = options
     elif family == "FAX":
-        body["faxOptions"] = {"fileIds": [upload(path, "FAX") for path in message.files]}
+        body["faxOptions"] = {"fileIds": [upload(path, "FAX", None) for path in message.files]}
     elif family == "NSA":
         naver = {"talkId": options.pop("talkId", None) or defaults.talk_id, **options}
         naver.update(templateId=message.template_id, variables=_variables(message))

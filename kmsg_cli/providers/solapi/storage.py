@@ -13,7 +13,9 @@ from kmsg_cli.providers._http import json_or_none
 from kmsg_cli.providers.solapi.client import SolapiClient
 
 FILES_PATH = "/storage/v1/files"
-IMAGE_LIMITS = {"MMS": 200 * 1024, "KAKAO": 500 * 1024}
+IMAGE_LIMITS = {"MMS": 200 * 1024, "KAKAO": 500 * 1024}  # SOLAPI-FILE-SIZE
+# SOLAPI-FILE-MMSFMT: MMS images are JPEG, PNG or GIF; no format is documented for KAKAO.
+IMAGE_FORMATS: dict[str, tuple[str, ...]] = {"MMS": ("JPEG", "PNG", "GIF"), "KAKAO": ()}
 
 
 def file_kind(message: Message) -> str:
@@ -22,34 +24,47 @@ def file_kind(message: Message) -> str:
 
 
 def checked_image(message: Message) -> bytes:
-    """The bytes of a message's image, refused unless they fit SOLAPI's limit for its kind
-    (MMS: JPEG only)."""
+    """The bytes of a message's image, refused unless they fit SOLAPI's size limit and
+    formats for its kind."""
     assert message.image is not None
     kind = file_kind(message)
-    limit = IMAGE_LIMITS[kind]
-    return check_image(message.image, limit=limit, vendor="SOLAPI", kind=kind, jpeg=kind == "MMS")
+    return check_image(
+        message.image,
+        limit=IMAGE_LIMITS[kind],
+        vendor="SOLAPI",
+        kind=kind,
+        formats=IMAGE_FORMATS[kind],
+    )
 
 
 class ImageUploads:
-    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime."""
+    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime.
+    A FriendTalk (KAKAO) image carries `link`, where a tap on it leads (SOLAPI-FILE-LINK)."""
 
-    def __init__(self, client: SolapiClient) -> None:
+    def __init__(self, client: SolapiClient, *, link: str | None = None) -> None:
         self._client = client
-        self._ids: dict[tuple[str, str], str] = {}
+        self._link = link
+        self._ids: dict[tuple[str, str, str], str] = {}
 
     def file_id(self, message: Message) -> str:
         assert message.image is not None
         return self.upload(message.image, file_kind(message), lambda: checked_image(message))
 
-    def upload(self, path: str, kind: str, read: Callable[[], bytes]) -> str:
-        """The fileId of `path` uploaded as `kind` (`read` checks and returns its bytes)."""
-        key = (kind, path)
+    def upload(
+        self, path: str, kind: str, read: Callable[[], bytes], link: str | None = None
+    ) -> str:
+        """The fileId of `path` uploaded as `kind` (`read` checks and returns its bytes);
+        a KAKAO file carries `link`, else the provider's."""
+        link = link or self._link
+        key = (kind, path, link or "")
         if key not in self._ids:
             body = {
                 "file": base64.b64encode(read()).decode("ascii"),
                 "type": kind,
                 "name": os.path.basename(path),
             }
+            if kind == "KAKAO" and link:
+                body["link"] = link
             response = self._client.request("POST", FILES_PATH, json_body=body, sends=False)
             parsed = json_or_none(response)
             file_id = parsed.get("fileId") if isinstance(parsed, Mapping) else None

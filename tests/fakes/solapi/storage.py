@@ -1,9 +1,11 @@
 """File uploads to the fake SOLAPI (``POST /storage/v1/files``; docs/vendors/solapi.md).
 
-Sizes are KiB/MiB (MMS 200 KiB, KAKAO and BMS* 500 KiB, RCS 1 MiB, FAX/DOCUMENT 2 MiB; formats
-of the channel types: ``channels``); over →
-400 ``FileSizeTooLarge``; MMS not JPEG or KAKAO not JPEG/PNG → 400 ``InvalidFileType``; bad
-base64/unknown type → 400 ``ValidationError``. fileIds are ``ST01FZ`` + yymmddHHMMSS (KST)
+Sizes are KiB/MiB (MMS 200 KiB, KAKAO 500 KiB: SOLAPI-FILE-SIZE; RCS 1 MiB, FAX/DOCUMENT 2
+MiB, BMS* 500 KiB: not documented, the fake's choice; formats of the channel types:
+``channels``); over → 400 ``FileSizeTooLarge``; MMS not JPEG, PNG or
+GIF (SOLAPI-FILE-MMSFMT) or KAKAO not JPEG/PNG (an assumption) → 400 ``InvalidFileType``; a
+KAKAO file without ``link`` (SOLAPI-FILE-LINK) → 400 ``ValidationError``; bad base64/unknown
+type → 400 ``ValidationError``. fileIds are ``ST01FZ`` + yymmddHHMMSS (KST)
 + 14 of [A-Z0-9].
 """
 
@@ -62,6 +64,8 @@ class Files:
         except (binascii.Error, ValueError):
             raise bad_request("file is not valid base64") from None
         name, link = body.get("name"), body.get("link")
+        if file_type == "KAKAO" and not (isinstance(link, str) and link.strip()):
+            raise bad_request("link is required for KAKAO files (where a tap on the image leads)")
         return self._store_file(
             data,
             str(file_type),
@@ -81,8 +85,9 @@ class Files:
             )
         is_jpeg = data[:2] == b"\xff\xd8"
         is_png = data[:8] == b"\x89PNG\r\n\x1a\n"
-        if file_type == "MMS" and not is_jpeg:
-            raise ApiError(400, "InvalidFileType", "MMS images must be JPEG")
+        is_gif = data[:6] in (b"GIF87a", b"GIF89a")
+        if file_type == "MMS" and not (is_jpeg or is_png or is_gif):
+            raise ApiError(400, "InvalidFileType", "MMS images must be JPEG, PNG or GIF")
         if file_type == "KAKAO" and not (is_jpeg or is_png):
             raise ApiError(400, "InvalidFileType", "KAKAO images must be JPEG or PNG")
         check_upload(file_type, data)
