@@ -187,6 +187,13 @@ def accepted_results(
             )
         )
     results = []
+    # Without a seqNo the messages of one request are grouped by its time and template, so that
+    # `kmsg cancel` finds every recipient of a request (its seqNo comes from the history then).
+    request = request_id or (
+        f"req:{to_kst(now):%Y%m%d%H%M%S}:{messages[0].template_id or ''}"
+        if api == "alimtalk" and messages
+        else ""
+    )
     for message in messages:
         ref = _reference(api, request_id, message, now)
         results.append(
@@ -195,7 +202,7 @@ def accepted_results(
                 provider_id,
                 scheduled=message.scheduled_at is not None,
                 provider_message_id=str(ref) if ref is not None else "",
-                group_id=request_id or None,
+                group_id=request or None,
                 provider_code=code,
                 native_failover=message.type is MessageType.ALIMTALK
                 and message.failover is not None,
