@@ -53,6 +53,51 @@ def mask_url_passwords(text: str, mask: str = "****") -> str:
     return _SECRET_QUERY.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}", text)
 
 
+# Configured secrets (API keys and secrets), in every form a vendor may echo them: as given,
+# percent-encoded (a form body or query string) and base64 (a Basic header). Filled when a
+# provider client is built (`register_secret`); `redact_secrets` applies them to any text from
+# outside kmsg before it reaches output, logs, errors or the database (docs/recovery.md).
+SECRET_MASK = "****"
+MIN_SECRET_LENGTH = 4
+_secret_forms: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a configured secret so that `redact_secrets` hides it, in all its forms."""
+    global _secret_pattern
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode("utf-8")
+    forms = {value, quote(value, safe=""), quote_plus(value)}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms.update((text, text.rstrip("=")))
+    forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+    if forms <= _secret_forms:
+        return
+    _secret_forms.update(forms)
+    # Longest first, so that a form containing another is replaced whole.
+    ordered = sorted(_secret_forms, key=len, reverse=True)
+    _secret_pattern = re.compile("|".join(re.escape(form) for form in ordered))
+
+
+def redact_secrets(text: str, mask: str = SECRET_MASK) -> str:
+    """`text` with every registered secret (and its URL/base64 forms) replaced by `mask`."""
+    if _secret_pattern is None or not text:
+        return text
+    return _secret_pattern.sub(mask, text)
+
+
+def scrub(text: str) -> str:
+    """Vendor or third-party text made safe to show or store: registered secrets and URL
+    passwords masked (docs/recovery.md)."""
+    return mask_url_passwords(redact_secrets(text))
+
+
 def printable(text: str) -> str:
     """`text` with control characters escaped (`\\n`, `\\x1b`): one line, inert on a terminal."""
     if text.isprintable():
@@ -84,15 +129,15 @@ class KmsgError(Exception):
         value: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        # One line, no secrets, whoever raised it (SPEC §10).
-        message = printable(mask_url_passwords(message))
+        # One line, no secrets, whoever raised it: vendor text included.
+        message = printable(scrub(message))
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.hint = printable(mask_url_passwords(hint)) if hint else hint
+        self.hint = printable(scrub(hint)) if hint else hint
         self.field = printable(field) if field else field
-        self.value = mask_url_passwords(value) if value else value
-        self.details: dict[str, Any] = dict(details or {})
+        self.value = scrub(value) if value else value
+        self.details: dict[str, Any] = _scrubbed(dict(details or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The error as the `error` member of the `--json` envelope."""
@@ -109,6 +154,17 @@ class KmsgError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def _scrubbed(value: Any) -> Any:
+    """`details` with every string in it scrubbed (they may quote a vendor's answer)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    return value
 
 
 class InvalidInput(KmsgError):

@@ -1,15 +1,17 @@
 """Provider clients of the active profile, built lazily, one per provider id.
 
 Credentials (`env:` references) are resolved when a provider is first used, so a missing
-secret of one provider never breaks another.
+secret of one provider never breaks another. Each resolved secret is registered for redaction
+(`kmsg_cli.errors.register_secret`): whatever a vendor echoes back is masked before it is shown
+or stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kmsg_cli.config import Profile
-from kmsg_cli.errors import InvalidInput
+from kmsg_cli.config import Profile, is_secret_key
+from kmsg_cli.errors import InvalidInput, register_secret
 from kmsg_cli.providers import create_provider
 from kmsg_cli.providers.base import Provider
 
@@ -32,7 +34,11 @@ class ProviderPool:
                     value=provider_id,
                     hint="kmsg providers list",
                 )
-            client = create_provider(provider_id, config.resolve(self.environ))
+            settings = config.resolve(self.environ)
+            for key, value in settings.items():
+                if is_secret_key(key) and isinstance(value, str):
+                    register_secret(value)  # a vendor's echo of it is masked everywhere
+            client = create_provider(provider_id, settings)
             self._clients[provider_id] = client
         return client
 

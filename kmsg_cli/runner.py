@@ -31,7 +31,7 @@ from typing import Any
 
 from kmsg_cli import owner as owners
 from kmsg_cli.codec import message_from_data
-from kmsg_cli.errors import KmsgError, ProviderError
+from kmsg_cli.errors import KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.sending import (
@@ -51,8 +51,9 @@ PER_RECIPIENT_LOOKUPS = 20
 
 
 def error_text(code: str, message: str, **extra: Any) -> str:
-    """The `kmsg_jobs.error` column: a small JSON object, readable by people and scripts."""
-    return json.dumps({"code": code, "message": message, **extra}, ensure_ascii=False)
+    """The `kmsg_jobs.error` column: a small JSON object, readable by people and scripts.
+    The message often is the vendor's own text: secrets it echoes are masked first."""
+    return json.dumps({"code": code, "message": scrub(message), **extra}, ensure_ascii=False)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config import TrackingSettings
-from kmsg_cli.errors import KmsgError
+from kmsg_cli.errors import KmsgError, scrub
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
     DeliveryStatus,
@@ -113,7 +113,7 @@ def apply_check(
         if update.provider_status_code:
             new.provider_status_code = update.provider_status_code
         if update.provider_status_message:
-            new.provider_status_message = update.provider_status_message
+            new.provider_status_message = scrub(update.provider_status_message)
         new.sent_at = update.sent_at or new.sent_at
         if update.status is not None and update.status.value != row.status:
             new.status = update.status.value

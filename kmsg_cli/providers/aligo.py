@@ -74,6 +74,7 @@ from kmsg_cli.errors import (
     InvalidInput,
     ProviderError,
     UnsupportedFeature,
+    scrub,
 )
 from kmsg_cli.models import (
     Balance,
@@ -313,7 +314,7 @@ def vendor_code(value: Any) -> str | None:
 
 
 def _one_line(text: Any, limit: int = 200) -> str:
-    line = " ".join(str(text or "").split())
+    line = scrub(" ".join(str(text or "").split()))  # before cutting: no half secret survives
     return line[:limit] + ("…" if len(line) > limit else "")
 
 
