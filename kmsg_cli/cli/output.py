@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from kmsg_cli.errors import KmsgError, printable, redact_secrets
 
@@ -36,7 +36,7 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(file=_Redacting("stdout"), highlight=False, soft_wrap=True)
+            self._out = Console(file=_redacting("stdout"), highlight=False, soft_wrap=True)
         return self._out
 
     @property
@@ -44,7 +44,7 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(file=_Redacting("stderr"), highlight=False, soft_wrap=True)
+            self._err = Console(file=_redacting("stderr"), highlight=False, soft_wrap=True)
         return self._err
 
     @property
@@ -115,6 +115,10 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_redacted(item) for item in value]
     return value
+
+
+def _redacting(name: str) -> IO[str]:
+    return cast("IO[str]", _Redacting(name))
 
 
 class _Redacting:
