@@ -10,6 +10,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.bounds import check_count, check_seconds
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -86,6 +87,7 @@ def process(
         )
     if max_jobs is not None and max_jobs < 1:
         raise UsageError(f"--max-jobs {max_jobs} must be at least 1", field="max-jobs")
+    check_seconds(max_seconds, "--max-seconds")
     lease_ms = parse_duration(lease, field="lease")
     if lease_ms > MAX_LEASE_MS:
         raise UsageError(
@@ -271,13 +273,7 @@ def list_jobs(
 
       kmsg queue list --error UNKNOWN_OUTCOME --json
     """
-    if limit > MAX_LIST:
-        raise UsageError(
-            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
-            code="INVALID_LIMIT",
-            field="limit",
-            value=str(limit),
-        )
+    check_count(limit, "--limit", maximum=MAX_LIST)
     runtime = runtime_of(ctx)
     jobs = runtime.store().list_jobs(
         status=_check_status(status),

@@ -216,6 +216,10 @@ def send(
     planned = sending.plan(messages, profile, rotation=rotation)
 
     if dry_run:
+        # The checks of a real send (credentials, sender, URL safety), without sending.
+        pool = runtime.pool()
+        for item in planned:
+            pool.get(item.provider_id).validate(item.message)
         send_view.show_plan(out, planned, profile)
         return
     if not 1 <= max_attempts <= 20:

@@ -10,6 +10,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.bounds import check_count, check_seconds
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
 
@@ -110,6 +111,7 @@ def run_once(
     """
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
+    check_seconds(max_seconds, "--max-seconds")
     runtime = runtime_of(ctx)
     _check_provider(runtime, provider)
     tracker = _tracker(runtime)
@@ -416,13 +418,7 @@ def list_rows(
         "since_ms": _window(since, runtime, "since"),
         "until_ms": _window(until, runtime, "until"),
     }
-    if limit > MAX_LIST:
-        raise UsageError(
-            f"--limit {limit} is out of range (at most {MAX_LIST:,})",
-            code="INVALID_LIMIT",
-            field="limit",
-            value=str(limit),
-        )
+    check_count(limit, "--limit", maximum=MAX_LIST)
     store = runtime.store()
     rows = store.list_tracking(**filters, limit=max(1, limit))
     counts = store.count_tracking_by_status(**filters)
