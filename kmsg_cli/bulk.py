@@ -8,8 +8,11 @@ with their row number and never stop the others.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -270,22 +273,31 @@ def prepare_row(
 
 
 # -- results file ------------------------------------------------------------------------------
+RESULT_KEYS = frozenset({"row", "id", "to", "status"})
+_FIRST_LINE_LIMIT = 1 << 16
+
+
 class ResultsFile:
     """`--results PATH`: one JSON line per row (each line names its row number).
 
     Invalid rows are spooled to a temporary file while reading (they never reach the ledger);
     at the end the batch's jobs are streamed from the store, then the invalid rows are
-    appended, so memory stays flat whatever the number of rows.
+    appended, so memory stays flat whatever the number of rows. The file is written beside
+    PATH under a temporary name (mode 0600: it holds phone numbers) and renamed over PATH only
+    when complete. PATH must be new, empty, or an earlier results file: anything else (the
+    database, the input, a device, any other file) is refused before anything is sent.
     """
 
     def __init__(self, path: str) -> None:
         import tempfile
 
         self.path = path
-        # Fail now, before anything is sent, when the file cannot be written at all.
+        check_results_target(path)
+        # Fail now, before anything is sent, when the directory takes no file at all.
         try:
-            with open(path, "a", encoding="utf-8"):
-                pass
+            fd, probe = tempfile.mkstemp(dir=_directory(path), prefix=".kmsg-results-")
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise self._failed(exc, before=True) from None
         self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -321,10 +333,14 @@ class ResultsFile:
 
     def write(self, store: Store, batch_id: str) -> int:
         """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
-        the file cannot be written (a full disk)."""
+        the file cannot be written (a full disk); PATH is then left as it was."""
+        import tempfile
+
         count = 0
+        temp: str | None = None
         try:
-            with open(self.path, "w", encoding="utf-8") as out:
+            fd, temp = tempfile.mkstemp(dir=_directory(self.path), prefix=".kmsg-results-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 for line in _job_lines(store, batch_id):
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
                     count += 1
@@ -332,14 +348,66 @@ class ResultsFile:
                 for text in self._spool:
                     out.write(text)
                     count += 1
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+            temp = None
         except OSError as exc:
             raise self._failed(exc, before=False) from None
         finally:
             self._spool.close()
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
         return count
 
     def discard(self) -> None:
         self._spool.close()
+
+
+def _directory(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path))
+
+
+def check_results_target(path: str) -> None:
+    """RESULTS_REFUSED unless `path` is new, an empty file or an earlier results file;
+    RESULTS_UNWRITABLE for a directory."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise results_refused(path, exc.strerror or type(exc).__name__) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(
+            f"cannot write results file '{path}': it is a directory (field 'results')",
+            code="RESULTS_UNWRITABLE",
+            field="results",
+            value=path,
+            hint="name a file, e.g. --results results.jsonl; nothing was sent",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise results_refused(path, "it is not a regular file (a device or a pipe)")
+    if info.st_size == 0:
+        return
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(_FIRST_LINE_LIMIT)
+        line = json.loads(first)
+    except (OSError, ValueError, RecursionError):
+        line = None
+    if not (isinstance(line, dict) and RESULT_KEYS <= line.keys()):
+        raise results_refused(path, "it exists and is not a kmsg results file")
+
+
+def results_refused(path: str, reason: str) -> InvalidInput:
+    return InvalidInput(
+        f"refusing to write results over '{path}': {reason} (field 'results')",
+        code="RESULTS_REFUSED",
+        field="results",
+        value=path,
+        hint="choose a new file for --results; nothing was sent",
+    )
 
 
 def _job_lines(store: Store, batch_id: str) -> Iterator[dict[str, Any]]:

@@ -203,6 +203,8 @@ def send_many(
             out.note("cancelled: nothing was sent")
             raise typer.Exit(EXIT_INTERRUPTED)
 
+    if results is not None:
+        _check_results(str(results), file, runtime.db_target())
     store = None if dry_run else runtime.store()
     result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
     try:
@@ -274,6 +276,26 @@ def send_many(
         interrupted=interrupted,
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
+
+
+def _check_results(path: str, source: str, db_target: str) -> None:
+    """--results must never overwrite the database or the input (under any name)."""
+    import os
+
+    from kmsg_cli.bulk import check_results_target, results_refused
+    from kmsg_cli.errors import StoreError
+    from kmsg_cli.store import same_database
+
+    try:
+        is_database = same_database(path, db_target)
+    except StoreError:  # not a path a database could have
+        is_database = False
+    if is_database:
+        raise results_refused(path, "it is the database")
+    if source != "-" and os.path.exists(source) and os.path.exists(path):
+        if os.path.samefile(source, path):
+            raise results_refused(path, "it is the input file")
+    check_results_target(path)
 
 
 def _simulated(provider_type: str) -> bool:
