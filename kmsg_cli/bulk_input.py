@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol
 from kmsg_cli.cp949 import judge
 from kmsg_cli.errors import InvalidInput, UsageError
 from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.files import NotRegularFile, open_regular
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -364,8 +365,17 @@ def open_rows(
         raw = _HashingRaw(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", None)
     else:
         try:
-            # unbuffered: the buffered layer sits on top of the hashing reader
-            file = open(path, "rb", buffering=0)
+            # Read twice (hash, then rows), so a regular file; unbuffered: the buffered layer
+            # sits on top of the hashing reader.
+            file = os.fdopen(open_regular(path), "rb", buffering=0)
+        except NotRegularFile as exc:
+            raise InvalidInput(
+                f"cannot read input file {_quote(path)}: {exc.strerror}",
+                code="UNREADABLE_FILE",
+                field="file",
+                value=path,
+                hint=f"pass a file, or pipe it in: kmsg send-many - < {path}",
+            ) from None
         except OSError as exc:
             raise _unreadable(path, exc) from None
         raw = _HashingRaw(file, path, file)

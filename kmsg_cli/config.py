@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from kmsg_cli.errors import ConfigError, KmsgError, mask_url_passwords
-from kmsg_cli.files import make_private_parents
+from kmsg_cli.files import make_private_parents, read_small_file
 from kmsg_cli.models import MessageType
 from kmsg_cli.when import parse_duration
 
@@ -204,11 +204,14 @@ class LoadedConfig:
         return value if isinstance(value, str) else None
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_config(path: Path, source: str) -> LoadedConfig:
     """Read and parse the file and check its top-level shape; profiles are checked on use."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        # A config is small: a FIFO or /dev/zero named by mistake is an error, not a hang.
+        data = tomllib.loads(read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except FileNotFoundError:
         if source == "default":
             return LoadedConfig(path=path, source=source, exists=False, data={})

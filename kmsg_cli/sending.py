@@ -10,6 +10,7 @@ accepted earlier and is not sent again.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from kmsg_cli.errors import (
     ProviderError,
     UnsupportedFeature,
 )
+from kmsg_cli.files import open_regular
 from kmsg_cli.models import (
     DeliveryStatus,
     Job,
@@ -132,8 +134,7 @@ def check_files(messages: Sequence[Message]) -> None:
     """Every image must be a readable file before anything is sent."""
     for path in sorted({m.image for m in messages if m.image}):
         try:
-            with open(path, "rb") as handle:
-                handle.read(1)
+            os.close(open_regular(path))  # a FIFO or a device is no image
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
             raise InvalidInput(

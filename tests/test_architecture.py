@@ -41,6 +41,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         "kmsg_cli.sending",
         (
             "kmsg_cli.errors",
+            "kmsg_cli.files",
             "kmsg_cli.models",
             "kmsg_cli.codec",
             "kmsg_cli.config",
@@ -68,7 +69,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.cp949", ()),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.cp949")),
+    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.cp949", "kmsg_cli.files")),
     (
         "kmsg_cli.bulk",
         (

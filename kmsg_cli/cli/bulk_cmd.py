@@ -34,6 +34,7 @@ Every valid row is written to the job ledger before anything is sent. Re-running
 """  # noqa: E501
 
 CONFIRM_ABOVE = 100
+MAX_STDIN_BYTES = 2 << 30  # what `-` copies to a private spool file at most
 MAX_BATCH_ID = 150  # + ":<row>" stays within the 200 characters of a message id
 
 
@@ -180,6 +181,7 @@ def send_many(
 
     # Pass 1: read everything once for its content hash (the default batch id) and row count.
     spool = _Spool(file)
+    ctx.call_on_close(spool.close)  # the copy of stdin holds phone numbers: never left behind
     with open_rows(spool.path, encoding=encoding, format=input_format, stdin=spool.stdin) as rows:
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
@@ -314,16 +316,29 @@ class _Spool:
             import tempfile
 
             self._temp = tempfile.NamedTemporaryFile(prefix="kmsg-stdin-", delete=False)
+            self.path = self._temp.name
             source = sys.stdin.buffer if sys.stdin is not None else None
             if source is None:
+                self.close()
                 raise UsageError("'-' needs standard input", field="file", value="-")
+            size = 0
             while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_STDIN_BYTES:  # `yes | kmsg send-many -` must not fill the disk
+                    self.close()
+                    raise InvalidInput(
+                        f"standard input is larger than {MAX_STDIN_BYTES >> 30} GiB",
+                        code="INPUT_TOO_LARGE",
+                        field="file",
+                        value="-",
+                        hint="split the input into several files and send them one by one",
+                    )
                 self._temp.write(chunk)
             self._temp.close()
-            self.path = self._temp.name
         else:
             self.path = file
 
     def close(self) -> None:
         if self._temp is not None:
+            self._temp.close()
             Path(self._temp.name).unlink(missing_ok=True)
