@@ -243,9 +243,18 @@ _RETRY_JOB = (
     """"metadata" = "metadata" - 'in_flight'::text - 'owner'::text WHERE "id" = %s"""
 )
 _MARK_IN_FLIGHT = f"""UPDATE {_JOBS}
-SET "metadata" = jsonb_set(COALESCE("metadata", '{{}}'::jsonb), '{{in_flight}}',
-  to_jsonb(%s::bigint))
+SET "metadata" = (jsonb_set(COALESCE("metadata", '{{}}'::jsonb), '{{in_flight}}',
+  to_jsonb(%s::bigint)) || COALESCE(%s::jsonb, '{{}}'::jsonb)) - 'unknown'::text
 WHERE "status" = {_PROCESSING} AND "id" = ANY(%s)"""
+_CLAIM_IDS = f"""UPDATE {_JOBS}
+SET "status" = {_PROCESSING}, "attempts" = "attempts" + 1, "process_at" = %s,
+  "metadata" = jsonb_set(COALESCE("metadata", '{{}}'::jsonb), '{{owner}}', %s) - 'in_flight'::text
+WHERE "status" = {_PENDING} AND "id" = ANY(%s)
+RETURNING {_JOB_LIST}"""
+_DEFER_UNKNOWN = f"""UPDATE {_JOBS}
+SET "process_at" = %s,
+  "metadata" = jsonb_set(COALESCE("metadata", '{{}}'::jsonb), '{{unknown}}', %s)
+WHERE "id" = %s AND "status" = {_PROCESSING}"""
 # A JSON null in_flight counts as absent, as SQLite's json_extract(...) IS NULL says.
 _RELEASE_JOBS = f"""UPDATE {_JOBS}
 SET "status" = {_PENDING}, "process_at" = %s, "attempts" = GREATEST("attempts" - 1, 0),
@@ -771,16 +780,44 @@ class PostgresStore:
             rows = self._run(_fetch_all(sql, params, settings=_BATCH_CLAIM_SETTINGS))
         return sorted((job_from_values(values) for values in rows), key=claimed_order)
 
-    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
-        """Set metadata.in_flight on the jobs still processing, in one statement."""
+    def claim_ids(
+        self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
+    ) -> list[Job]:
+        """Claim the listed pending jobs, in one statement."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return []
+        params = (now_ms + lease_ms, Jsonb(dict(owner), dumps=_dumps), unique)
+        rows = self._run(lambda conn: conn.execute(_CLAIM_IDS, params).fetchall())
+        return sorted((job_from_values(values) for values in rows), key=lambda job: job.id)
+
+    def mark_in_flight(
+        self,
+        job_ids: Sequence[str],
+        *,
+        now_ms: int,
+        sent_to: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set metadata.in_flight (and sent_to) on the jobs still processing, one statement."""
         unique = list(dict.fromkeys(job_ids))
         if not unique:
             return
+        extra = None if sent_to is None else Jsonb({"sent_to": dict(sent_to)}, dumps=_dumps)
 
         def work(conn: Connection) -> None:
-            conn.execute(_MARK_IN_FLIGHT, (now_ms, unique))
+            conn.execute(_MARK_IN_FLIGHT, (now_ms, extra, unique))
 
         self._run(work)
+
+    def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
+        """Set process_at and metadata.unknown on processing jobs, one transaction."""
+        if not holds:
+            return
+        rows = [
+            (process_at, Jsonb(dict(info), dumps=_dumps), job_id)
+            for job_id, (process_at, info) in sorted(holds.items())
+        ]
+        self._run(lambda conn: self._many(conn, _DEFER_UNKNOWN, rows), transaction=True)
 
     def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
         """Put jobs back to pending at their new process_at with their error, one transaction."""

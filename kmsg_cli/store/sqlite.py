@@ -578,20 +578,71 @@ class SqliteStore:
             rows = conn.execute(claim_statement(by_batch=batch is not None), params).fetchall()
         return sorted((job_from_values(values) for values in rows), key=claimed_order)
 
-    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
-        """Set metadata.in_flight on the jobs still processing, in one transaction."""
+    def claim_ids(
+        self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
+    ) -> list[Job]:
+        """Claim the listed pending jobs, in one transaction."""
+        unique = list(dict.fromkeys(job_ids))
+        claimed: list[Job] = []
+        if not unique:
+            return claimed
+        with self._transaction() as conn:
+            for chunk in chunked(unique):
+                marks = ", ".join("?" for _ in chunk)
+                rows = conn.execute(
+                    f'UPDATE {_JOBS} SET "status" = ?, "attempts" = "attempts" + 1, '
+                    '"process_at" = ?, "metadata" = json_remove(json_set('
+                    "COALESCE(\"metadata\", '{}'), '$.owner', json(?)), '$.in_flight') "
+                    f'WHERE "status" = ? AND "id" IN ({marks}) RETURNING {_JOB_LIST}',
+                    (
+                        JobStatus.PROCESSING.value,
+                        now_ms + lease_ms,
+                        dump_json(owner),
+                        JobStatus.PENDING.value,
+                        *chunk,
+                    ),
+                ).fetchall()
+                claimed += (job_from_values(values) for values in rows)
+        return sorted(claimed, key=lambda job: job.id)
+
+    def mark_in_flight(
+        self,
+        job_ids: Sequence[str],
+        *,
+        now_ms: int,
+        sent_to: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set metadata.in_flight (and sent_to) on the jobs still processing, one transaction."""
         unique = list(dict.fromkeys(job_ids))
         if not unique:
             return
+        marks_sent_to = ", '$.sent_to', json(?)" if sent_to is not None else ""
+        extra = (dump_json(sent_to),) if sent_to is not None else ()
         with self._transaction() as conn:
             for chunk in chunked(unique):
                 marks = ", ".join("?" for _ in chunk)
                 conn.execute(
-                    f'UPDATE {_JOBS} SET "metadata" = '
-                    f"json_set(COALESCE(\"metadata\", '{{}}'), '$.in_flight', ?) "
-                    f'WHERE "status" = ? AND "id" IN ({marks})',
-                    (now_ms, JobStatus.PROCESSING.value, *chunk),
+                    f'UPDATE {_JOBS} SET "metadata" = json_remove(json_set('
+                    f"COALESCE(\"metadata\", '{{}}'), '$.in_flight', ?{marks_sent_to}), "
+                    f'\'$.unknown\') WHERE "status" = ? AND "id" IN ({marks})',
+                    (now_ms, *extra, JobStatus.PROCESSING.value, *chunk),
                 )
+
+    def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
+        """Set process_at and metadata.unknown on processing jobs, in one transaction."""
+        if not holds:
+            return
+        rows = [
+            (process_at, dump_json(info), job_id, JobStatus.PROCESSING.value)
+            for job_id, (process_at, info) in holds.items()
+        ]
+        with self._transaction() as conn:
+            conn.executemany(
+                f'UPDATE {_JOBS} SET "process_at" = ?, "metadata" = '
+                "json_set(COALESCE(\"metadata\", '{}'), '$.unknown', json(?)) "
+                'WHERE "id" = ? AND "status" = ?',
+                rows,
+            )
 
     def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
         """Put jobs back to pending at their new process_at with their error, one transaction."""
