@@ -12,6 +12,8 @@ The core raises these; the CLI turns them into one line and an exit code at one 
      ├── ProviderError       exit 3  provider or network failure (http_status, provider_code,
      │    │                          retry_after, retryable, outcome_unknown)
      │    └── AuthenticationError exit 2  the provider refused our credentials
+     ├── NotRecorded         exit 6  the provider ACCEPTED messages, the database could not
+     │                               record it: never "try again" (docs/recovery.md)
      └── Interrupted         exit 130 Ctrl-C / SIGTERM after a clean shutdown
 
 Every error carries a stable upper-case `code` (for scripts and `--json`) and a message that
@@ -29,6 +31,7 @@ EXIT_INPUT = 2
 EXIT_PROVIDER = 3
 EXIT_UNSUPPORTED = 4
 EXIT_PARTIAL = 5
+EXIT_NOT_RECORDED = 6
 EXIT_INTERRUPTED = 130
 
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
@@ -251,6 +254,15 @@ class AuthenticationError(ProviderError):
 
     exit_code = EXIT_INPUT
     default_code = "AUTHENTICATION_FAILED"
+
+
+class NotRecorded(KmsgError):
+    """Messages were accepted by the provider but the database could not record it, even
+    after retrying. Sending them again would deliver them twice; `details["accepted"]` lists
+    them (message id, provider, provider message id)."""
+
+    exit_code = EXIT_NOT_RECORDED
+    default_code = "SENT_NOT_RECORDED"
 
 
 class Interrupted(KmsgError):
