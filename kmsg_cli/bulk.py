@@ -21,13 +21,13 @@ from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
 from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.sending import ProviderSource, check_files, plan
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 INSERT_CHUNK = 1000
 KEPT_PROBLEMS = 20

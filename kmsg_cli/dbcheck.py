@@ -1,4 +1,4 @@
-"""`kmsg db check`: verify the invariants kmsg keeps in its database (SPEC §7, §8, §9).
+"""`kmsg db check`: verify the invariants kmsg keeps in its database (docs/storage.md).
 
 `check_store(store)` runs every check and returns one `Finding` per check: PASS, FAIL (how many
 rows, a short detail and at most `MAX_EXAMPLES` example ids) or SKIP (why it could not apply).
@@ -6,8 +6,10 @@ It only reads; nothing is created or changed. Only what the code itself guarante
 
 - schema: kmsg's three tables with every documented column, the five indexes, and the schema
   version this kmsg writes (`Store.initialize`);
+- how claims exclude each other on this engine (always PASS: it says which method is used, e.g.
+  MySQL's SKIP LOCKED or its slower fallback on older servers);
 - the engine's own checks: SQLite `PRAGMA integrity_check` and `foreign_key_check` (skipped on
-  PostgreSQL, which verifies its pages itself);
+  PostgreSQL and MySQL, which verify their pages themselves);
 - jobs: a status of pending/processing/completed/failed; a `processing` job carries the claim's
   `metadata.owner` (claims and take-overs always record it, its lease being `process_at`);
   a completed job has `completed_at` and a failed one `failed_at` and an error (complete_jobs /
@@ -32,7 +34,9 @@ from typing import Any, Literal, TypeVar
 
 from kmsg_cli.errors import StoreError
 from kmsg_cli.models import DeliveryStatus, JobStatus
-from kmsg_cli.store.base import JOB_JSON_COLUMNS, TRACKING_JSON_COLUMNS, SchemaInfo, Store
+from kmsg_cli.store.contract import Store
+from kmsg_cli.store.inspect import Inspector, SchemaInfo, inspector
+from kmsg_cli.store.rows import JOB_JSON_COLUMNS, TRACKING_JSON_COLUMNS
 from kmsg_cli.store.schema import (
     INDEX_NAMES,
     JOB_COLUMNS,
@@ -73,6 +77,7 @@ JOB_CHECKS = (
 )
 TRACKING_CHECKS = ("tracking statuses", "terminal rows have their time", "tracking JSON columns")
 DUPLICATES = "provider message ids unique"
+CLAIMS = "claims"
 ORPHANS = "completed jobs have a tracking row"
 
 _T = TypeVar("_T")
@@ -105,27 +110,29 @@ class Finding:
 
 def check_store(store: Store) -> list[Finding]:
     """Run every check on `store`, in a fixed order; see the module docstring."""
+    view = inspector(store)
     findings: list[Finding] = []
-    info = _guarded(findings, "schema", store.schema_info)
+    info = _guarded(findings, "schema", view.schema_info)
     if info is None:
         return findings
     findings += _schema(info)
-    findings += _guarded(findings, "engine integrity", lambda: _engine(store)) or []
+    findings.append(Finding(CLAIMS, "PASS", view.claim_method()))
+    findings += _guarded(findings, "engine integrity", lambda: _engine(view)) or []
     complete = {
         table: table in info.tables and not _missing_columns(info, table)
         for table in (JOBS_TABLE, TRACKING_TABLE)
     }
     if complete[JOBS_TABLE]:
-        findings += _guarded(findings, "job rows", lambda: _scan_jobs(store)) or []
+        findings += _guarded(findings, "job rows", lambda: _scan_jobs(view)) or []
     else:
         findings += [_needs(name, JOBS_TABLE) for name in JOB_CHECKS]
     if complete[TRACKING_TABLE]:
-        findings += _guarded(findings, "tracking rows", lambda: _scan_tracking(store)) or []
-        findings += _guarded(findings, DUPLICATES, lambda: [_duplicates(store)]) or []
+        findings += _guarded(findings, "tracking rows", lambda: _scan_tracking(view)) or []
+        findings += _guarded(findings, DUPLICATES, lambda: [_duplicates(view)]) or []
     else:
         findings += [_needs(name, TRACKING_TABLE) for name in (*TRACKING_CHECKS, DUPLICATES)]
     if complete[JOBS_TABLE] and complete[TRACKING_TABLE]:
-        findings += _guarded(findings, ORPHANS, lambda: [_orphans(store)]) or []
+        findings += _guarded(findings, ORPHANS, lambda: [_orphans(view)]) or []
     else:
         findings.append(_needs(ORPHANS, JOBS_TABLE if not complete[JOBS_TABLE] else TRACKING_TABLE))
     return findings
@@ -199,11 +206,11 @@ def _schema(info: SchemaInfo) -> list[Finding]:
     return [schema, version]
 
 
-def _engine(store: Store) -> list[Finding]:
-    found = store.engine_check()
+def _engine(view: Inspector) -> list[Finding]:
+    found = view.engine_check()
     names = ("integrity_check", "foreign_key_check")
     if found is None:
-        note = "not applicable to this backend (PostgreSQL verifies its own pages)"
+        note = "not applicable to this engine (it verifies its own pages)"
         return [Finding(name, "SKIP", note) for name in names]
     findings = []
     for name in names:
@@ -291,9 +298,9 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _scan_jobs(store: Store) -> list[Finding]:
+def _scan_jobs(view: Inspector) -> list[Finding]:
     statuses, owners, times, errors, attempts, json_columns = (_Tally() for _ in range(6))
-    for row in store.iter_raw(JOBS_TABLE):
+    for row in view.iter_raw(JOBS_TABLE):
         ident = str(row["id"])
         status = row["status"]
         if status not in JOB_STATUSES:
@@ -346,9 +353,9 @@ def _scan_jobs(store: Store) -> list[Finding]:
     ]
 
 
-def _scan_tracking(store: Store) -> list[Finding]:
+def _scan_tracking(view: Inspector) -> list[Finding]:
     statuses, times, json_columns = _Tally(), _Tally(), _Tally()
-    for row in store.iter_raw(TRACKING_TABLE):
+    for row in view.iter_raw(TRACKING_TABLE):
         ident = str(row["message_id"])
         status = row["status"]
         if status not in TRACKING_STATUSES:
@@ -377,9 +384,9 @@ def _scan_tracking(store: Store) -> list[Finding]:
 # -- across rows -------------------------------------------------------------------------------
 
 
-def _duplicates(store: Store) -> Finding:
+def _duplicates(view: Inspector) -> Finding:
     name = DUPLICATES
-    count, pairs = store.duplicate_provider_message_ids(limit=MAX_EXAMPLES)
+    count, pairs = view.duplicate_provider_message_ids(limit=MAX_EXAMPLES)
     if not count:
         return Finding(name, "PASS", "no provider message id is held by two rows of a provider")
     shown = ", ".join(
@@ -397,9 +404,9 @@ def _duplicates(store: Store) -> Finding:
     )
 
 
-def _orphans(store: Store) -> Finding:
+def _orphans(view: Inspector) -> Finding:
     name = ORPHANS
-    count, ids = store.completed_jobs_without_tracking(limit=MAX_EXAMPLES)
+    count, ids = view.completed_jobs_without_tracking(limit=MAX_EXAMPLES)
     if not count:
         return Finding(name, "PASS", "every completed send job has its tracking row")
     return Finding(

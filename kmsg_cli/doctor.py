@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import AuthenticationError, KmsgError, ProviderError
 from kmsg_cli.pool import ProviderPool
 from kmsg_cli.providers.base import BalanceSource
-from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.providers.catalog import PROVIDERS, capabilities
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,9 @@ def examine(
                 f"set sender in provider '{provider_id}' (a number registered with the vendor)",
             )
         )
-        kakao = KAKAO_SETTING.get(config.type)
-        if kakao is not None:
-            key, variable = kakao
+        entry = PROVIDERS[config.type]
+        if (key := entry.kakao_setting) is not None:
+            variable = entry.env_variable(key)
             report.checks.append(
                 Check("kakao channel", "PASS", f"{key} is set")
                 if settings.get(key)
@@ -99,14 +99,6 @@ def examine(
                 )
             )
     return reports
-
-
-KAKAO_SETTING: Mapping[str, tuple[str, str]] = {
-    "solapi": ("kakao_pf_id", "SOLAPI_KAKAO_PF_ID"),
-    "aligo": ("sender_key", "ALIGO_SENDER_KEY"),
-    "iwinv": ("api_key", "IWINV_API_KEY"),
-}
-"""The setting without which a provider type cannot send KakaoTalk messages."""
 
 
 def _authentication(pool: ProviderPool, provider_id: str) -> Check:

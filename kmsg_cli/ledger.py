@@ -30,7 +30,7 @@ from typing import Any
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
 from kmsg_cli.models import Job, JobStatus, Message, SendResult, TrackingRow
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.ledger")
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kmsg_cli.config import Profile, is_secret_key
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import InvalidInput, register_secret
 from kmsg_cli.providers import create_provider
 from kmsg_cli.providers.base import Provider
+from kmsg_cli.providers.catalog import SECRET_SETTINGS
 
 
 class ProviderPool:
@@ -36,7 +37,7 @@ class ProviderPool:
                 )
             settings = config.resolve(self.environ)
             for key, value in settings.items():
-                if is_secret_key(key) and isinstance(value, str):
+                if key in SECRET_SETTINGS and isinstance(value, str):
                     register_secret(value)  # a vendor's echo of it is masked everywhere
             client = create_provider(provider_id, settings)
             self._clients[provider_id] = client

@@ -56,7 +56,7 @@ from kmsg_cli.sending import (
     failover_eligible,
     tracking_row,
 )
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 from kmsg_cli.tracking import record_fallback_outcomes
 
 log = logging.getLogger("kmsg.runner")

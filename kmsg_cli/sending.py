@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from kmsg_cli import owner as owners
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import Profile
+from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -46,7 +46,7 @@ from kmsg_cli.models import (
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, route
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.send")
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli.codec import message_to_data
-from kmsg_cli.config import TrackingSettings
+from kmsg_cli.config.model import TrackingSettings
 from kmsg_cli.errors import KmsgError, scrub
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
@@ -43,7 +43,7 @@ from kmsg_cli.models import (
 from kmsg_cli.normalize import normalize_phone
 from kmsg_cli.providers.base import StatusSource
 from kmsg_cli.sending import ProviderSource
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.track")
 

@@ -21,17 +21,99 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.files", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     ("kmsg_cli.normalize", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when")),
+    # config: keys and model are the base; each step of the flow uses only the steps before it
+    ("kmsg_cli.config.keys", ("kmsg_cli.errors", "kmsg_cli.providers.catalog")),
     (
-        "kmsg_cli.config",
+        "kmsg_cli.config.model",
+        ("kmsg_cli.models", "kmsg_cli.config.keys", "kmsg_cli.config.settings"),
+    ),
+    ("kmsg_cli.config.paths", ("kmsg_cli.config.keys",)),
+    ("kmsg_cli.config.loading", ("kmsg_cli.config.keys", "kmsg_cli.files")),
+    (
+        "kmsg_cli.config.settings",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.normalize",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+        ),
+    ),
+    (
+        "kmsg_cli.config.parsing",
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
             "kmsg_cli.when",
-            "kmsg_cli.files",
-            "kmsg_cli.normalize",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
         ),
     ),
+    (
+        "kmsg_cli.config.profiles",
+        (
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.parsing",
+        ),
+    ),
+    (
+        "kmsg_cli.config.checks",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.parsing",
+            "kmsg_cli.config.settings",
+        ),
+    ),
+    (
+        "kmsg_cli.config.writing",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.files",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.settings",
+        ),
+    ),
+    # the package itself only re-exports (lazily) what its modules and the registry define
+    ("kmsg_cli.config", ("kmsg_cli.config", "kmsg_cli.providers.catalog")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
+    ("kmsg_cli.providers.catalog", ("kmsg_cli.models",)),
+    (
+        "kmsg_cli.providers._http",
+        ("kmsg_cli.errors", "kmsg_cli.__version__", "kmsg_cli.providers.catalog"),
+    ),
+    (
+        "kmsg_cli.providers._common",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.providers._http",
+            "kmsg_cli.providers.catalog",
+        ),
+    ),
+    # a vendor package uses the shared provider modules and itself, never another vendor
+    *(
+        (
+            f"kmsg_cli.providers.{vendor}",
+            (
+                "kmsg_cli.errors",
+                "kmsg_cli.models",
+                "kmsg_cli.providers._common",
+                "kmsg_cli.providers._http",
+                "kmsg_cli.providers.catalog",
+                f"kmsg_cli.providers.{vendor}",
+            ),
+        )
+        for vendor in ("solapi", "iwinv", "aligo")
+    ),
     (
         "kmsg_cli.providers",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
@@ -40,7 +122,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.lookup", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
     (
         "kmsg_cli.ledger",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.codec", "kmsg_cli.store.base"),
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.codec", "kmsg_cli.store.contract"),
     ),
     (
         "kmsg_cli.sending",
@@ -52,23 +134,23 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.lookup",
             "kmsg_cli.models",
             "kmsg_cli.codec",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.routing",
             "kmsg_cli.providers.base",
             "kmsg_cli.providers.catalog",
-            "kmsg_cli.store.base",
+            "kmsg_cli.store.contract",
         ),
     ),
     (
         "kmsg_cli.pool",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config", "kmsg_cli.providers"),
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config.model", "kmsg_cli.providers"),
     ),
     (
         "kmsg_cli.doctor",
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.pool",
             "kmsg_cli.providers.base",
             "kmsg_cli.providers.catalog",
@@ -83,13 +165,13 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.normalize",
             "kmsg_cli.codec",
             "kmsg_cli.bulk_input",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
-            "kmsg_cli.store.base",
+            "kmsg_cli.store.contract",
         ),
     ),
     (
@@ -104,7 +186,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.codec",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
-            "kmsg_cli.store.base",
+            "kmsg_cli.store.contract",
         ),
     ),
     (
@@ -112,17 +194,24 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.config",
+            "kmsg_cli.config.model",
             "kmsg_cli.codec",
             "kmsg_cli.normalize",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
-            "kmsg_cli.store.base",
+            "kmsg_cli.store.contract",
         ),
     ),
     (
         "kmsg_cli.dbcheck",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store.base", "kmsg_cli.store.schema"),
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.store.contract",
+            "kmsg_cli.store.inspect",
+            "kmsg_cli.store.rows",
+            "kmsg_cli.store.schema",
+        ),
     ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
@@ -136,9 +225,11 @@ RESTRICTED = {
     "httpx": ("kmsg_cli.providers",),
     "sqlite3": ("kmsg_cli.store.sqlite",),
     "psycopg": ("kmsg_cli.store.postgres",),
-    "platformdirs": ("kmsg_cli.config",),
-    "tomli_w": ("kmsg_cli.config",),
-    "tomllib": ("kmsg_cli.config",),
+    "psycopg_pool": ("kmsg_cli.store.postgres",),
+    "pymysql": ("kmsg_cli.store.mysql",),
+    "platformdirs": ("kmsg_cli.config.paths",),
+    "tomli_w": ("kmsg_cli.config.writing",),
+    "tomllib": ("kmsg_cli.config.loading",),
 }
 
 
@@ -198,6 +289,14 @@ def test_module_imports_follow_the_layering(name: str, path: Path) -> None:
     for module, owners in RESTRICTED.items():
         if any(m == module or m.startswith(module + ".") for m in imports):
             assert _matches(name, owners), f"{name} must not import {module}"
+
+
+def test_store_modules_do_not_import_their_package() -> None:
+    """`kmsg_cli.store` opens an engine lazily (`open_store`); an engine module importing the
+    package back would be a cycle that only laziness keeps from breaking."""
+    for name, path in _modules():
+        if name.startswith("kmsg_cli.store."):
+            assert "kmsg_cli.store" not in _imports(name, path), name
 
 
 def test_version_and_help_do_not_load_heavy_modules() -> None:

@@ -56,7 +56,7 @@ def provider_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
 
 
 def provider_types(ctx: Any, incomplete: str) -> list[str]:
-    from kmsg_cli.config import PROVIDER_TYPES
+    from kmsg_cli.providers.catalog import PROVIDER_TYPES
 
     return [name for name in PROVIDER_TYPES if name.startswith(incomplete)]
 

@@ -16,7 +16,7 @@ from kmsg_cli.cli.output import Output
 if TYPE_CHECKING:
     from kmsg_cli import config as cfg
     from kmsg_cli.pool import ProviderPool
-    from kmsg_cli.store.base import Store
+    from kmsg_cli.store.contract import Store
 
 
 @dataclass

@@ -17,40 +17,29 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kmsg_cli import config as cfg
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, UsageError
+from kmsg_cli.providers.catalog import PROVIDERS
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 NAME = re.compile(r"[A-Za-z0-9_-]+")
 
-# Credentials asked for per provider type: (setting, required). iwinv needs api_key (AlimTalk)
-# and/or sms_api_key + sms_auth_key (SMS); which ones is asked first (`IWINV_USES`).
+# Credentials asked for per provider type, from the provider registry: (setting, required).
+# iwinv needs api_key (AlimTalk) and/or sms_api_key + sms_auth_key (SMS); which ones is asked
+# first (`IWINV_USES`: every credential, or one of its credential sets).
 CREDENTIALS: Mapping[str, tuple[tuple[str, bool], ...]] = {
-    "solapi": (("api_key", True), ("api_secret", True), ("kakao_pf_id", False)),
-    "iwinv": (
-        ("api_key", False),
-        ("sms_api_key", False),
-        ("sms_auth_key", False),
-        ("sms_company_id", False),
-    ),
-    "aligo": (("api_key", True), ("user_id", True), ("sender_key", False)),
-    "mock": (),
+    kind: entry.credentials() for kind, entry in PROVIDERS.items()
 }
 IWINV_USES: Mapping[str, tuple[str, ...]] = {
-    "both": ("api_key", "sms_api_key", "sms_auth_key", "sms_company_id"),
-    "alimtalk": ("api_key",),
-    "sms": ("sms_api_key", "sms_auth_key", "sms_company_id"),
+    "both": tuple(key for key, _ in CREDENTIALS["iwinv"]),
+    **{group.name: group.keys + group.extra for group in PROVIDERS["iwinv"].any_of},
 }
-_IWINV_SMS_PAIR = ("sms_api_key", "sms_auth_key")
+_IWINV_SMS_PAIR = next(group.keys for group in PROVIDERS["iwinv"].any_of if group.name == "sms")
 _DESCRIPTIONS = {
-    "api_key": "API key",
-    "api_secret": "API secret",
-    "kakao_pf_id": "KakaoTalk channel id (pfId, for AlimTalk/FriendTalk)",
-    "sms_api_key": "SMS API key",
-    "sms_auth_key": "SMS auth key",
-    "sms_company_id": "SMS company id",
-    "user_id": "user id",
-    "sender_key": "KakaoTalk sender key (for AlimTalk/FriendTalk)",
+    key: setting.about
+    for entry in PROVIDERS.values()
+    for key, setting in entry.settings.items()
+    if setting.credential
 }
 
 

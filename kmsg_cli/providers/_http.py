@@ -10,8 +10,8 @@ whether the request could have reached the vendor:
 | read timeout, connection reset or closed before the answer | yes | no for sends | yes       |
 | a header value HTTP cannot carry (a bad credential; its text is never echoed) | no | no | no |
 
-A send whose outcome is unknown must never be re-sent blindly (SPEC §8); a lookup can simply
-be asked again.
+A send whose outcome is unknown must never be re-sent blindly (docs/recovery.md); a lookup
+can simply be asked again.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import httpx
 
 from kmsg_cli import __version__
 from kmsg_cli.errors import AuthenticationError, ProviderError, scrub
+from kmsg_cli.providers.catalog import COMMON_SETTINGS
 
 log = logging.getLogger("kmsg.http")
 
@@ -36,15 +37,31 @@ MAX_RETRY_AFTER = 86_400.0
 
 
 def new_client(settings: Mapping[str, Any]) -> httpx.Client:
-    """An httpx client with kmsg's timeouts (connect 5 s, read 30 s unless configured)."""
-    connect = float(settings.get("connect_timeout") or 5.0)
-    read = float(settings.get("read_timeout") or 30.0)
+    """An httpx client with kmsg's timeouts (the registry's defaults unless configured)."""
+    connect = float(settings.get("connect_timeout") or COMMON_SETTINGS["connect_timeout"].default)
+    read = float(settings.get("read_timeout") or COMMON_SETTINGS["read_timeout"].default)
     return httpx.Client(
         timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,
     )
+
+
+class Connection:
+    """The httpx client of one configured provider: the injected one (tests) or one made
+    from its settings. `close()` closes only a client made here."""
+
+    def __init__(
+        self, provider_id: str, settings: Mapping[str, Any], http: httpx.Client | None
+    ) -> None:
+        self.provider_id = provider_id
+        self._own_http = http is None
+        self.http = http if http is not None else new_client(settings)
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
 
 
 def send_request(
@@ -168,6 +185,26 @@ def retry_after(response: httpx.Response, *, now: float | None = None) -> float 
         return None
     current = time.time() if now is None else now
     return min(max(0.0, moment.timestamp() - current), MAX_RETRY_AFTER)
+
+
+def status_error(message: str, status: int, **fields: Any) -> ProviderError:
+    """HTTP 429 or 5xx: the vendor's own trouble, worth trying again (after Retry-After)."""
+    code = {429: "RATE_LIMITED", 503: "SERVICE_UNAVAILABLE"}.get(status, "PROVIDER_ERROR")
+    return ProviderError(message, code=code, retryable=True, **fields)
+
+
+def not_json(
+    vendor: str, response: httpx.Response, *, provider_id: str, outcome_unknown: bool
+) -> ProviderError:
+    """A 2xx answer whose body is not JSON; for a send the vendor may have accepted it."""
+    return ProviderError(
+        f"{vendor} answered HTTP {response.status_code} with a non-JSON body: "
+        f"{body_excerpt(response)}",
+        code="PROVIDER_BAD_RESPONSE",
+        provider_id=provider_id,
+        http_status=response.status_code,
+        outcome_unknown=outcome_unknown,
+    )
 
 
 def body_excerpt(response: httpx.Response, limit: int = 80) -> str:

@@ -11,7 +11,7 @@ import os
 import re
 
 from kmsg_cli.errors import StoreError, mask_url_passwords
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SQLITE_PREFIX = "sqlite:///"
@@ -41,6 +41,7 @@ def prepare(store: Store) -> Store:
     """Make `store` ready for kmsg: refuse a database whose kmsg tables were not made by kmsg
     (StoreError DB_FOREIGN_SCHEMA, before anything is created or sent), then create what is
     missing (`initialize`). Returns the store."""
+    from kmsg_cli.store.inspect import inspector
     from kmsg_cli.store.schema import (
         JOB_COLUMNS,
         JOBS_TABLE,
@@ -55,7 +56,7 @@ def prepare(store: Store) -> Store:
         JOBS_TABLE: JOB_COLUMNS,
         STATE_TABLE: STATE_COLUMNS,
     }
-    found = store.schema_info().tables
+    found = inspector(store).schema_info().tables
     for table, columns in expected.items():
         if table not in found:
             continue
@@ -74,7 +75,8 @@ def prepare(store: Store) -> Store:
 
 def _open_postgres(url: str, pool_size: int | None) -> Store:
     try:
-        from kmsg_cli.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
+        from kmsg_cli.store.postgres import PostgresStore
+        from kmsg_cli.store.server import DEFAULT_POOL_SIZE
     except ImportError as exc:
         missing = exc.name or str(exc)
         raise StoreError(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import TypeVar
 
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 _T = TypeVar("_T")
 

@@ -40,7 +40,10 @@ from kmsg_cli.normalize import (
     parse_variables,
     placeholders,
 )
-from kmsg_cli.providers import aligo, iwinv, solapi
+from kmsg_cli.providers.aligo import kakao as aligo_kakao
+from kmsg_cli.providers.aligo import sms as aligo_sms
+from kmsg_cli.providers.iwinv import client as iwinv_client
+from kmsg_cli.providers.solapi import client as solapi_client
 from kmsg_cli.when import format_local, parse_duration, parse_when
 
 
@@ -541,7 +544,12 @@ def test_parse_when_gives_a_later_utc_instant_or_a_typed_error(
     assert moment.utcoffset() == timedelta(0)
     assert moment > now
     format_local(moment, zone)  # what kmsg shows, and what the Korean providers send
-    for wire in (iwinv.kst, aligo.kakao_senddate, aligo.sms_schedule, solapi.utc_date):
+    for wire in (
+        iwinv_client.kst,
+        aligo_kakao.kakao_senddate,
+        aligo_sms.sms_schedule,
+        solapi_client.utc_date,
+    ):
         wire(moment)
 
 

@@ -399,8 +399,8 @@ def test_valid_json_lines_round_trip(
 # === TOML config =============================================================================
 
 _SECRET = st.from_regex(r"\AS3cr3t-[a-z0-9]{8}\Z")
-# Text without control or line-break characters: config.py shows keys and some values (profile
-# and provider names) raw in its messages (see test_config_messages_stay_on_one_line below).
+# Text without control or line-break characters: the config package shows keys and some values
+# (profile and provider names) raw in its messages (see test_config_messages_stay_on_one_line).
 _TOML_TEXT = st.text(st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"]), max_size=8)
 _KEY_TEXT = _TOML_TEXT
 _JUNK = st.one_of(
@@ -665,7 +665,7 @@ def test_any_bytes_as_config_file_load_or_are_config_error(data: bytes) -> None:
     assert isinstance(validate_config(config, {}), list)
 
 
-# --- config.py bugs found by these properties (fixed; kept as regression tests) ---------------
+# --- config bugs found by these properties (fixed; kept as regression tests) -----------------
 
 
 def _loaded(text: str) -> LoadedConfig:

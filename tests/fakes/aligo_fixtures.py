@@ -40,9 +40,5 @@ def kakao_form(fake: FakeAligo, **fields: Any) -> dict[str, str]:
 @pytest.fixture
 def fake_aligo() -> Iterator[FakeAligo]:
     """A started FakeAligo with default settings; stopped after the test."""
-    fake = FakeAligo()
-    fake.start()
-    try:
+    with FakeAligo() as fake:
         yield fake
-    finally:
-        fake.stop()

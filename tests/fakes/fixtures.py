@@ -27,7 +27,7 @@ def solapi_signer(
     salt: str | None = None,
     python_sdk_style: bool = False,
 ) -> str:
-    """A valid ``Authorization`` header value for SOLAPI (REFERENCE §3.2).
+    """A valid ``Authorization`` header value for SOLAPI (docs/vendors/solapi.md).
 
     date: the current UTC time as ISO 8601 (from ``clock()`` when given, e.g. the fake's
     ManualClock); salt: ``secrets.token_hex(16)``. ``python_sdk_style`` spells the
@@ -55,9 +55,5 @@ def solapi_headers(fake: FakeSolapi, api_key: str | None = None) -> dict[str, st
 @pytest.fixture
 def fake_solapi() -> Iterator[FakeSolapi]:
     """A started FakeSolapi with default settings; stopped after the test."""
-    fake = FakeSolapi()
-    fake.start()
-    try:
+    with FakeSolapi() as fake:
         yield fake
-    finally:
-        fake.stop()

@@ -1,7 +1,7 @@
 """Pytest fixtures and helpers for the fake IWINV server.
 
 Use in a test module with ``pytest_plugins = ["tests.fakes.iwinv_fixtures"]`` or by importing
-the fixture. The header helpers deliberately re-implement the encodings of REFERENCE §4.2
+the fixture. The header helpers deliberately re-implement the encodings of docs/vendors/iwinv.md
 (they do not call the fake's own ``alimtalk_auth``/``sms_secret``), so the two check each other.
 """
 
@@ -27,7 +27,7 @@ def iwinv_secret_header(sms_api_key: str, sms_auth_key: str) -> str:
 
 
 def alimtalk_headers(fake: FakeIwinv) -> dict[str, str]:
-    """Headers k-msg sends to the AlimTalk host, for ``fake``'s current API key."""
+    """Headers kmsg sends to the AlimTalk host, for ``fake``'s current API key."""
     return {
         "AUTH": iwinv_auth_header(fake.api_key),
         "Content-Type": "application/json;charset=UTF-8",
@@ -46,9 +46,5 @@ def sms_headers(fake: FakeIwinv, *, json: bool = True) -> dict[str, str]:
 @pytest.fixture
 def fake_iwinv() -> Iterator[FakeIwinv]:
     """A started FakeIwinv with default settings; stopped after the test."""
-    fake = FakeIwinv()
-    fake.start()
-    try:
+    with FakeIwinv() as fake:
         yield fake
-    finally:
-        fake.stop()

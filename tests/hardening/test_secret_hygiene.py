@@ -1474,8 +1474,8 @@ def test_vv_logs_redact_credential_headers_form_fields_and_url_passwords(
     from urllib.parse import urlencode
 
     from kmsg_cli.cli.logs import setup_logging
-    from kmsg_cli.providers.iwinv import auth_header, sms_secret
-    from kmsg_cli.providers.solapi import authorization
+    from kmsg_cli.providers.iwinv.client import auth_header, sms_secret
+    from kmsg_cli.providers.solapi.client import authorization
 
     setup_logging(2)
     signed = authorization(SOLAPI_KEY, SOLAPI_SECRET, date="2026-01-01T00:00:00Z", salt="s" * 32)

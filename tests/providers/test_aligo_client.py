@@ -1,10 +1,10 @@
 """Aligo client: form fields field by field, batching, images, AlimTalk rendering, success
 detection, error mapping, status lookups and balance, through httpx.MockTransport.
 
-The answers below are shaped after the vendor notes (REFERENCE-PROVIDERS.md §5, §10 and the
-public Aligo API pages), not after the client: SMS host `result_code`/`msg_id`, Kakao host
-`code`/`info.mid`, template list `templtCode`/`templtContent`/`buttons`, `/sms_list/`
-entries with `sms_state`, `/akv10/history/detail/` entries with `rslt`/`rslt_message`.
+The answers below are shaped after docs/vendors/aligo.md (and the public Aligo API pages),
+not after the client: SMS host `result_code`/`msg_id`, Kakao host `code`/`info.mid`, template
+list `templtCode`/`templtContent`/`buttons`, `/sms_list/` entries with `sms_state`,
+`/akv10/history/detail/` entries with `rslt`/`rslt_message`.
 """
 
 from __future__ import annotations
@@ -31,14 +31,10 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
-from kmsg_cli.providers.aligo import (
-    AligoProvider,
-    kakao_senddate,
-    map_sms_state,
-    render_template,
-    sms_schedule,
-    split_provider_message_id,
-)
+from kmsg_cli.providers.aligo import AligoProvider
+from kmsg_cli.providers.aligo.client import split_provider_message_id
+from kmsg_cli.providers.aligo.kakao import kakao_senddate, render_template
+from kmsg_cli.providers.aligo.sms import map_sms_state, sms_schedule
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)  # 10:02:03 KST
 SETTINGS: dict[str, Any] = {
@@ -740,7 +736,7 @@ def test_sms_success_is_result_code_one_number_or_string(code: Any) -> None:
 
 
 def test_kakao_answer_with_only_result_code_is_not_taken_for_success() -> None:
-    # the original's unit-test shape; the real API answers with `code`
+    # a Kakao answer shaped like an SMS-host one; the real API answers with `code`
     answer = {"result_code": "0", "msg_id": "1"}
     client = provider(
         router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST, "/akv10/alimtalk/send/": answer})

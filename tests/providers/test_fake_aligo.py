@@ -1,24 +1,16 @@
 """The fake Aligo server, proven with raw httpx form/multipart requests against 127.0.0.1.
 
-Requests are built from REFERENCE-PROVIDERS.md §5/§10 (field names, shapes), never from a
+Requests are built from docs/vendors/aligo.md (field names, shapes), never from a
 client. Times: the fake clock starts at 2026-01-05 03:00 UTC = 12:00 KST.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -133,7 +125,9 @@ def test_template_matcher_and_independent_renderer_agree() -> None:
     assert rendered == "홍길동님 주문이 접수되었습니다. 주문번호 42"
     assert match_template(TPL01, rendered) == {"name": "홍길동", "order": "42"}
     assert match_template(TPL01, TPL01) is None  # unsubstituted placeholders
-    assert match_template(TPL01, "홍길동\n42") is None  # k-msg's join-values fallback
+    assert (
+        match_template(TPL01, "홍길동\n42") is None
+    )  # values joined instead of the template filled
     assert match_template("#{a}와 #{a}", "x와 y") is None
     assert match_template("#{a}와 #{a}", "x와 x") == {"a": "x"}
     assert match_template("줄1\n#{a}", "줄1\r\n값") == {"a": "값"}
@@ -403,7 +397,7 @@ def test_mms_image_parts(api: Api, fake_aligo: FakeAligo) -> None:
     def code(files: Any = None, **fields: Any) -> Any:
         return api.send_sms(msg="사진", msg_type="MMS", files=files, **fields)["result_code"]
 
-    assert code(image="https://example.com/a.jpg") == -103  # a URL string, as k-msg sends
+    assert code(image="https://example.com/a.jpg") == -103  # a URL string instead of a file part
     assert code() == -103  # MMS without an image
     assert code({"image": ("a.txt", b"not an image", "image/jpeg")}) == -103
     big = JPEG + b"\x00" * (300 * 1024)
@@ -505,7 +499,7 @@ def test_alimtalk_rendered_text_accepted(
     two = api.alimtalk(["01011110001", "bad", "01011110003"])
     assert (two["info"]["scnt"], two["info"]["fcnt"]) == (2, 1)
 
-    # k-msg's reserve fields are ignored; senddate (KST) schedules
+    # reserve fields are ignored; senddate (KST) schedules
     api.alimtalk(["01011110009"], reserve="Y", reserve_date="20260106", reserve_time="0900")
     assert fake_aligo.accepted_messages()[-1]["scheduled_at"] is None
     later = api.alimtalk(["01011110010"], senddate="20260105121500")
@@ -530,7 +524,7 @@ def test_alimtalk_mismatch_and_other_rejections(api: Api, fake_aligo: FakeAligo)
         merged = {k: v for k, v in {**good, **changes}.items() if v is not None}
         return api.kakao_json(ALIMTALK, **merged)["code"]
 
-    assert code(message_1="홍길동\nA-1") == -502  # variable values joined (k-msg fallback)
+    assert code(message_1="홍길동\nA-1") == -502  # variable values joined, not the template filled
     assert code(message_1=TPL01) == -502  # not rendered at all
     assert code(message_1=good["message_1"].replace("되었습니다", "되었어요")) == -502
     assert code(message_1=good["message_1"].replace(". ", ".  ")) == -502
@@ -846,217 +840,19 @@ def test_result_code_styles_and_kmsg_compat(api: Api, fake_aligo: FakeAligo) -> 
         FakeAligo(result_code_style="bool")
 
 
-# --------------------------------------------------------------------------- faults
+# --------------------------------------------------------------------------- faults (Aligo)
 
 
-@pytest.mark.parametrize(
-    ("kind", "status"), [("500", 500), ("503", 503), ("429", 429), ("html", 502)]
-)
-def test_answered_faults_do_not_process(
-    api: Api, fake_aligo: FakeAligo, kind: str, status: int
-) -> None:
-    fake_aligo.script = [kind, kind]
-    sms = api.sms("/send/", sender=SENDER, receiver="01011112222", msg="hi")
-    message = render_template(TPL01, {"name": "a", "order": "b"})
-    kakao = api.kakao(
-        ALIMTALK, tpl_code="TPL01", sender=SENDER, receiver_1="01011112222", message_1=message
+def test_fault_paths_are_host_relative_endpoints(api: Api, fake_aligo: FakeAligo) -> None:
+    fake_aligo.script = ["500", "500"]
+    fake_aligo.fault_paths = {"/akv10/heartinfo/"}
+    assert api.send_sms()["result_code"] == "1"  # /send/ is not listed now
+    assert api.kakao("/akv10/heartinfo/").status_code == 500
+    assert api.kakao("/akv10/heartinfo").status_code == 500  # without the trailing slash too
+    heart = fake_aligo.requests[-1]
+    assert (heart["host"], heart["endpoint"], heart["fault"]) == (
+        "kakao",
+        "/akv10/heartinfo/",
+        "500",
     )
-    for response in (sms, kakao):
-        assert response.status_code == status
-        if kind == "html":
-            assert response.headers["content-type"].startswith("text/html")
-            assert "<h1>502 Bad Gateway</h1>" in response.text
-        else:
-            assert response.json()["status"] == status
-            assert ("retry-after" in response.headers) is (kind != "500")
-    assert fake_aligo.accepted_messages() == []
-    assert [r["fault"] for r in fake_aligo.requests] == [kind, kind]
-    assert [r["status"] for r in fake_aligo.requests] == [status, status]
-    assert api.send_sms()["result_code"] == "1"  # the script is used up
-    assert fake_aligo.requests[-1]["fault"] is None
-
-
-def test_hang_and_reset_do_not_process(api: Api, fake_aligo: FakeAligo) -> None:
-    fake_aligo.script = ["hang", "reset", "ok"]
-    with pytest.raises(httpx.ReadTimeout):
-        api.http.post(
-            fake_aligo.sms_base_url + "/send/",
-            data=sms_form(fake_aligo, sender=SENDER, receiver="01011112222", msg="hi"),
-            timeout=0.3,
-        )
-    with pytest.raises(httpx.NetworkError):  # connection reset by peer
-        api.send_sms()
-    assert fake_aligo.accepted_messages() == []
-    assert [r["fault"] for r in fake_aligo.requests] == ["hang", "reset"]
-    assert [r["status"] for r in fake_aligo.requests] == [None, None]
-    assert api.send_sms()["result_code"] == "1"
-
-
-@pytest.mark.parametrize(
-    ("kind", "error"),
-    [("hang_after_accept", httpx.ReadTimeout), ("reset_after_accept", httpx.NetworkError)],
-)
-@pytest.mark.parametrize("channel", ["sms", "alimtalk"])
-def test_after_accept_faults_register_the_message(
-    api: Api, fake_aligo: FakeAligo, kind: str, error: type[Exception], channel: str
-) -> None:
-    fake_aligo.script = [kind]
-    with pytest.raises(error):
-        if channel == "sms":
-            api.http.post(
-                fake_aligo.sms_base_url + "/send/",
-                data=sms_form(fake_aligo, sender=SENDER, receiver="01077770000", msg="hi"),
-                timeout=0.3,
-            )
-        else:
-            api.http.post(
-                fake_aligo.kakao_base_url + ALIMTALK,
-                data=kakao_form(
-                    fake_aligo,
-                    tpl_code="TPL01",
-                    sender=SENDER,
-                    receiver_1="01077770000",
-                    message_1=render_template(TPL01, {"name": "a", "order": "b"}),
-                ),
-                timeout=0.3,
-            )
-    (accepted,) = fake_aligo.accepted_messages()
-    assert (accepted["channel"], accepted["receiver"]) == (channel, "01077770000")
-    record = fake_aligo.requests[-1]
-    assert (record["fault"], record["status"]) == (kind, None)
-    if channel == "sms":
-        assert record["response"]["msg_id"] == accepted["msg_id"]
-    else:
-        assert str(record["response"]["info"]["mid"]) == accepted["mid"]
-
-
-def test_random_faults_follow_the_seed_and_paths(api: Api, fake_aligo: FakeAligo) -> None:
-    fake_aligo.rng = random.Random(7)
-    fake_aligo.fault_rate = 0.5
-    fake_aligo.fault_kinds = ["500", "429"]
-    statuses = [
-        api.sms("/send/", sender=SENDER, receiver=f"0105000000{i}", msg="hi").status_code
-        for i in range(10)
-    ]
-    expected_rng = random.Random(7)
-    expected = []
-    for _ in range(10):
-        hit = expected_rng.random() < 0.5
-        expected.append(int(expected_rng.choice(["500", "429"])) if hit else 200)
-    assert statuses == expected
-    assert len(fake_aligo.accepted_messages()) == statuses.count(200)
-
-    fake_aligo.fault_rate = 1.0
-    assert api.sms("/remain/").status_code == 200  # not in fault_paths
-    fake_aligo.fault_paths = None
-    assert api.sms("/remain/").status_code in (500, 429)
-    fake_aligo.fault_paths = {"/sms_list/"}
-    assert api.sms("/send/", sender=SENDER, receiver="01011112222", msg="hi").status_code == 200
-    with pytest.raises(ValueError):
-        FakeAligo(script=["typo"])
-
-
-def test_unknown_script_entry_answers_500(api: Api, fake_aligo: FakeAligo) -> None:
-    fake_aligo.script = ["typo"]
-    response = api.sms("/send/", sender=SENDER, receiver="01011112222", msg="hi")
-    assert (response.status_code, response.json()["error"]) == (500, "FakeMisconfigured")
-
-
-def test_latency_and_request_log(api: Api, fake_aligo: FakeAligo, clock: ManualClock) -> None:
-    fake_aligo.latency = 0.2
-    began = time.monotonic()
-    api.send_sms()
-    assert time.monotonic() - began >= 0.2
-    fake_aligo.latency = 0.0
-    api.kakao_json("/akv10/heartinfo/")
-    send, heart = fake_aligo.requests
-    assert (send["method"], send["path"], send["host"], send["endpoint"]) == (
-        "POST",
-        "/sms/send/",
-        "sms",
-        "/send/",
-    )
-    assert send["form"]["key"] == fake_aligo.key and send["form"]["receiver"] == "01011112222"
-    assert send["content_type"] == "application/x-www-form-urlencoded"
-    assert (send["status"], send["fault"], send["time"]) == (200, None, clock())
-    assert send["response"]["result_code"] == "1"
-    assert (heart["host"], heart["endpoint"]) == ("kakao", "/akv10/heartinfo/")
-    fake_aligo.reset_log()
-    assert fake_aligo.requests == []
-
-
-def test_concurrent_sends_are_each_registered_once(api: Api, fake_aligo: FakeAligo) -> None:
-    def worker(i: int) -> None:  # httpx.Client is thread-safe: share the test's client
-        data = sms_form(fake_aligo, sender=SENDER, receiver=f"0106000{i:04d}", msg=str(i))
-        api.http.post(fake_aligo.sms_base_url + "/send/", data=data).raise_for_status()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    accepted = fake_aligo.accepted_messages()
-    assert sorted(int(m["text"]) for m in accepted) == list(range(16))
-    assert len({m["msg_id"] for m in accepted}) == 16
-
-
-def test_stop_unblocks_a_hanging_request() -> None:
-    fake = FakeAligo(script=["hang"], hang_seconds=30)
-    outcome: list[BaseException] = []
-    with fake:
-
-        def call() -> None:
-            with httpx.Client(trust_env=False, timeout=10) as client:
-                try:
-                    client.post(fake.sms_base_url + "/send/", data=sms_form(fake, msg="x"))
-                except httpx.HTTPError as error:
-                    outcome.append(error)
-
-        thread = threading.Thread(target=call)
-        thread.start()
-        deadline = time.monotonic() + 5
-        while not fake.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        began = time.monotonic()
-    thread.join(5)
-    assert not thread.is_alive()
-    assert time.monotonic() - began < 3
-    assert len(outcome) == 1 and isinstance(outcome[0], httpx.TransportError)
-    assert not fake.running
-    fake.stop()  # idempotent
-
-
-def test_standalone_entry_point() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.aligo", "--port", "0", "--latency-ms", "1"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        sms_url = process.stdout.readline().strip()
-        kakao_url = process.stdout.readline().strip()
-        assert sms_url.startswith("http://127.0.0.1:") and sms_url.endswith("/sms")
-        assert kakao_url == sms_url[: -len("/sms")] + "/kakao"
-        with httpx.Client(trust_env=False, timeout=5) as client:
-            auth = {"key": "ALIGO-TEST-KEY", "user_id": "testuser"}
-            remain = client.post(sms_url + "/remain/", data=auth).json()
-            kakao_auth = {"apikey": "ALIGO-TEST-KEY", "userid": "testuser"}
-            heart = client.post(kakao_url + "/akv10/heartinfo/", data=kakao_auth).json()
-        assert remain["result_code"] == 1 and heart["code"] == 0
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            assert process.wait(timeout=5) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+    assert fake_aligo.script == []

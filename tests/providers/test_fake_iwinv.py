@@ -1,17 +1,10 @@
-"""The fake IWINV server, proven with raw httpx requests (built from REFERENCE §4) on 127.0.0.1."""
+"""The fake IWINV server, proven with raw httpx requests (built from docs/vendors/iwinv.md) on
+127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -68,7 +61,7 @@ def sms_body(to: list[str] | None = None, text: str = "안녕하세요", **extra
 
 
 class Api:
-    """Raw requests to both hosts of the fake, with the reference's headers."""
+    """Raw requests to both hosts of the fake, with the documented headers."""
 
     def __init__(self, fake: FakeIwinv, http: httpx.Client) -> None:
         self.fake = fake
@@ -551,7 +544,7 @@ def test_sms_auto_type_and_reserved_history(
     fake_iwinv: FakeIwinv, api: Api, clock: ManualClock
 ) -> None:
     lms = {"version": "1.0", "from": SENDER, "to": PHONE, "text": "본문", "title": "제목"}
-    assert api.sms_send(lms)["msgType"] == "LMS"  # k-msg sends no msgType for LMS
+    assert api.sms_send(lms)["msgType"] == "LMS"  # a client may send no msgType for LMS
     auto = {"version": "1.0", "from": SENDER, "to": [PHONE], "text": "가" * 46}
     assert api.sms_send(auto)["msgType"] == "LMS"
     reserved = api.sms_send(sms_body(date="2026-01-05 13:00:00"))["requestNo"]
@@ -678,183 +671,33 @@ def test_routing_malformed_bodies_and_host_header(
     assert record["response"]["resultCode"] == 0
 
 
-# --------------------------------------------------------------------------- faults
+# --------------------------------------------------------------------------- faults (IWINV)
 
 
-@pytest.mark.parametrize(
-    ("kind", "status", "content_type"),
-    [
-        ("500", 500, "text/plain; charset=utf-8"),
-        ("503", 503, "text/plain; charset=utf-8"),
-        ("429", 429, "text/plain; charset=utf-8"),
-        ("html", 502, "text/html; charset=utf-8"),
-    ],
-)
-def test_answered_faults_do_not_process(
-    fake_iwinv: FakeIwinv, api: Api, kind: str, status: int, content_type: str
-) -> None:
-    fake_iwinv.script = [kind, kind]
-    for response in (
-        api.alimtalk("/api/v2/send/", alimtalk_body()),
-        api.sms("/api/v2/send/", sms_body()),
-    ):
-        assert response.status_code == status
-        assert response.headers["content-type"] == content_type
-        assert ("retry-after" in response.headers) is (kind in ("503", "429"))
-        if kind == "html":
-            assert "<h1>502 Bad Gateway</h1>" in response.text
-    assert fake_iwinv.all_messages() == []
-    assert [r["fault"] for r in fake_iwinv.requests] == [kind, kind]
-    assert [r["status"] for r in fake_iwinv.requests] == [status, status]
-    api.send(alimtalk_body())  # the script is used up
-    assert fake_iwinv.requests[-1]["fault"] is None
-
-
-def test_hang_and_reset_do_not_process(fake_iwinv: FakeIwinv, api: Api) -> None:
-    fake_iwinv.script = ["hang", "reset", "ok"]
-    with pytest.raises(httpx.ReadTimeout):
-        api.alimtalk("/api/v2/send/", alimtalk_body(), timeout=0.3)
-    with pytest.raises(httpx.NetworkError):  # connection reset by peer
-        api.sms("/api/v2/send/", sms_body())
-    assert fake_iwinv.all_messages() == []
-    assert [r["status"] for r in fake_iwinv.requests] == [None, None]
-    api.send(alimtalk_body())
-
-
-@pytest.mark.parametrize(
-    ("kind", "error"),
-    [("hang_after_accept", httpx.ReadTimeout), ("reset_after_accept", httpx.NetworkError)],
-)
-def test_after_accept_faults_store_the_message(
-    fake_iwinv: FakeIwinv, api: Api, kind: str, error: type[Exception]
-) -> None:
-    fake_iwinv.script = [kind, kind]
-    with pytest.raises(error):
-        api.alimtalk("/api/v2/send/", alimtalk_body(), timeout=0.3)
-    with pytest.raises(error):
-        api.sms("/api/v2/send/", sms_body(["01022223333"]), timeout=0.3)
+def test_a_blind_retry_after_a_lost_answer_sends_again(fake_iwinv: FakeIwinv, api: Api) -> None:
+    """IWINV has no idempotency key: what was accepted before the reset is accepted twice."""
+    fake_iwinv.script = ["reset_after_accept", "reset_after_accept"]
+    with pytest.raises(httpx.NetworkError):
+        api.alimtalk("/api/v2/send/", alimtalk_body())
+    with pytest.raises(httpx.NetworkError):
+        api.sms("/api/v2/send/", sms_body(["01022223333"]))
     alim, sms = fake_iwinv.accepted_messages()
     assert (alim["channel"], alim["phone"]) == ("alimtalk", PHONE)
     assert (sms["channel"], sms["phone"]) == ("sms", "01022223333")
     first, second = fake_iwinv.requests
     assert (first["status"], first["response"]["seqNo"]) == (None, alim["seqNo"])
     assert second["response"]["requestNo"] == sms["requestNo"]
-    # a blind retry sends again: IWINV has no idempotency key
     api.send(alimtalk_body())
-    assert len(fake_iwinv.accepted_messages()) == 3
+    assert [m["phone"] for m in fake_iwinv.accepted_messages()] == [PHONE, "01022223333", PHONE]
 
 
-def test_random_faults_follow_the_seed_and_paths(fake_iwinv: FakeIwinv, api: Api) -> None:
-    fake_iwinv.rng = random.Random(7)
-    fake_iwinv.fault_rate = 0.5
-    fake_iwinv.fault_kinds = ["500", "429"]
-    statuses = [
-        api.alimtalk("/api/v2/send/", alimtalk_body(f"0105000000{i}")).status_code
-        for i in range(10)
-    ]
-    expected_rng = random.Random(7)
-    expected = []
-    for _ in range(10):
-        hit = expected_rng.random() < 0.5
-        expected.append(int(expected_rng.choice(["500", "429"])) if hit else 200)
-    assert statuses == expected
-    assert len(fake_iwinv.accepted_messages()) == statuses.count(200)
-
-    fake_iwinv.fault_rate = 1.0
-    assert api.alimtalk("/api/charge/").status_code == 200  # not in fault_paths
-    fake_iwinv.fault_paths = {"/sms/api/history/"}
-    body = {"companyid": fake_iwinv.sms_company_id}
-    assert api.sms("/api/history/", body).status_code in (500, 429)
-    fake_iwinv.fault_paths = None
-    assert api.alimtalk("/api/charge/").status_code in (500, 429)
-
-
-def test_latency_request_log_and_bad_script(fake_iwinv: FakeIwinv, api: Api) -> None:
-    fake_iwinv.latency = 0.2
-    began = time.monotonic()
-    api.send(alimtalk_body())
-    assert time.monotonic() - began >= 0.2
-    fake_iwinv.latency = 0.0
-    (record,) = fake_iwinv.requests
-    assert (record["method"], record["path"]) == ("POST", "/alimtalk/api/v2/send/")
-    assert record["headers"]["auth"] == iwinv_auth_header(DEFAULT_API_KEY)
-    assert record["body"]["list"][0]["phone"] == PHONE
-    assert (record["status"], record["fault"], record["client_ip"]) == (200, None, "127.0.0.1")
-    assert record["time"] == START.timestamp()
-    fake_iwinv.reset_log()
-    assert fake_iwinv.requests == []
+def test_only_posts_to_known_paths_draw_faults(fake_iwinv: FakeIwinv, api: Api) -> None:
     fake_iwinv.script = ["500"]
     assert api.http.get(fake_iwinv.alimtalk_base_url + "/api/v2/send/").status_code == 405
-    assert fake_iwinv.script == ["500"]  # only POSTs to a known path draw faults
-    fake_iwinv.script = ["typo"]
-    response = api.alimtalk("/api/v2/send/", alimtalk_body())
-    assert (response.status_code, response.json()["code"]) == (500, 500)
-    with pytest.raises(ValueError):
-        FakeIwinv(script=["typo"])
-
-
-def test_stop_unblocks_a_hanging_request() -> None:
-    fake = FakeIwinv(script=["hang"], hang_seconds=30)
-    outcome: list[BaseException] = []
-    with fake:
-
-        def call() -> None:
-            with httpx.Client(trust_env=False, timeout=10) as client:
-                try:
-                    client.post(
-                        fake.alimtalk_base_url + "/api/v2/send/",
-                        json=alimtalk_body(),
-                        headers=alimtalk_headers(fake),
-                    )
-                except httpx.HTTPError as error:
-                    outcome.append(error)
-
-        thread = threading.Thread(target=call)
-        thread.start()
-        deadline = time.monotonic() + 5
-        while not fake.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        began = time.monotonic()
-    thread.join(5)
-    assert not thread.is_alive()
-    assert time.monotonic() - began < 3
-    assert len(outcome) == 1 and isinstance(outcome[0], httpx.TransportError)
-    assert not fake.running
-    fake.stop()  # idempotent
-
-
-def test_standalone_entry_point() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.iwinv", "--port", "0", "--latency-ms", "1"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        alimtalk_url = process.stdout.readline().strip()
-        sms_url = process.stdout.readline().strip()
-        assert alimtalk_url.startswith("http://127.0.0.1:") and alimtalk_url.endswith("/alimtalk")
-        assert sms_url == alimtalk_url.removesuffix("/alimtalk") + "/sms"
-        with httpx.Client(trust_env=False, timeout=5) as client:
-            auth = {"AUTH": iwinv_auth_header(DEFAULT_API_KEY)}
-            response = client.post(alimtalk_url + "/api/charge/", json={}, headers=auth)
-            assert response.json()["code"] == 200
-            secret = {"secret": iwinv_secret_header(DEFAULT_SMS_API_KEY, DEFAULT_SMS_AUTH_KEY)}
-            response = client.post(sms_url + "/api/charge/", json={}, headers=secret)
-            assert response.json()["code"] == 0
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            assert process.wait(timeout=5) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+    assert api.http.post(fake_iwinv.base_url + "/nowhere/", json={}).status_code == 404
+    assert fake_iwinv.script == ["500"]
+    assert [r["status"] for r in fake_iwinv.requests] == [405, 404]
+    fake_iwinv.fault_paths = {"/sms/api/history/"}  # canonical paths name the host
+    body = {"version": "1.0", "companyid": fake_iwinv.sms_company_id}
+    assert api.sms("/api/history", body).status_code == 500  # without the trailing slash too
+    assert fake_iwinv.requests[-1]["canonical"] == "/sms/api/history/"

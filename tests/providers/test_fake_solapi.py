@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
-import random
 import re
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -689,202 +679,35 @@ def test_schedule_and_cancel(api: Api, fake_solapi: FakeSolapi, clock: ManualClo
     assert group["status"] == "COMPLETE"
 
 
-# --------------------------------------------------------------------------- faults
+# --------------------------------------------------------------------------- faults (SOLAPI)
 
 
-@pytest.mark.parametrize(
-    ("kind", "status", "error_code"),
-    [
-        ("500", 500, "InternalError"),
-        ("503", 503, "ServiceUnavailable"),
-        ("429", 429, "TooManyRequests"),
-        ("html", 502, None),
-    ],
-)
-def test_answered_faults_do_not_process(
-    api: Api, fake_solapi: FakeSolapi, kind: str, status: int, error_code: str | None
+@pytest.mark.parametrize("kind", ["reset_after_accept", "truncated"])
+def test_a_processed_request_has_used_up_its_signature(
+    fake_solapi: FakeSolapi, http: httpx.Client, clock: ManualClock, kind: str
 ) -> None:
-    fake_solapi.script = [kind]
-    response = api.send([sms()])
-    assert response.status_code == status
-    if error_code is None:
-        assert response.headers["content-type"].startswith("text/html")
-        assert "<h1>502 Bad Gateway</h1>" in response.text
-    else:
-        assert response.json()["errorCode"] == error_code
-        assert ("retry-after" in response.headers) is (kind != "500")
-    assert fake_solapi.all_messages() == []
-    assert fake_solapi.requests[-1]["fault"] == kind
-    assert fake_solapi.requests[-1]["status"] == status
-    assert api.send([sms()]).status_code == 200  # the script is used up
-    assert fake_solapi.requests[-1]["fault"] is None
-
-
-def test_hang_and_reset_do_not_process(api: Api, fake_solapi: FakeSolapi) -> None:
-    fake_solapi.script = ["hang", "reset", "ok"]
-    with pytest.raises(httpx.ReadTimeout):
-        api("POST", "/messages/v4/send-many/detail", json={"messages": [sms()]}, timeout=0.3)
-    with pytest.raises(httpx.NetworkError):  # connection reset by peer
-        api.send([sms()])
-    assert fake_solapi.all_messages() == []
-    assert [r["fault"] for r in fake_solapi.requests] == ["hang", "reset"]
-    assert [r["status"] for r in fake_solapi.requests] == [None, None]
-    assert api.send([sms()]).status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("kind", "error"),
-    [("hang_after_accept", httpx.ReadTimeout), ("reset_after_accept", httpx.NetworkError)],
-)
-def test_after_accept_faults_register_the_message(
-    api: Api, fake_solapi: FakeSolapi, http: httpx.Client, kind: str, error: type[Exception]
-) -> None:
+    """Faults that process the request consume the signature: a blind retry with the same
+    header is refused, so a client must sign again (and find out what was accepted)."""
     fake_solapi.script = [kind]
     headers = solapi_headers(fake_solapi)
     body = {"messages": [sms("01077770000", customFields={"job": "42"})]}
-    with pytest.raises(error):
-        http.post("/messages/v4/send-many/detail", json=body, headers=headers, timeout=0.3)
+    try:
+        http.post("/messages/v4/send-many/detail", json=body, headers=headers)
+    except httpx.NetworkError:
+        assert kind == "reset_after_accept"
     accepted = fake_solapi.accepted_messages()
     assert [(m["to"], m["customFields"]) for m in accepted] == [("01077770000", {"job": "42"})]
-    assert fake_solapi.requests[-1]["fault"] == kind
-    assert fake_solapi.requests[-1]["status"] is None
-    assert fake_solapi.requests[-1]["response"]["groupInfo"]["count"]["registeredSuccess"] == 1
-    listed = api.listing({"to": "01077770000"})["messageList"]
-    assert list(listed) == [accepted[0]["messageId"]]
-    # the signature was consumed: a blind retry with the same header is refused
     retry = http.post("/messages/v4/send-many/detail", json=body, headers=headers)
     assert (retry.status_code, retry.json()["errorCode"]) == (403, "DuplicatedSignature")
+    assert len(fake_solapi.accepted_messages()) == 1
 
 
-def test_random_faults_follow_the_seed_and_paths(api: Api, fake_solapi: FakeSolapi) -> None:
-    fake_solapi.rng = random.Random(7)
-    fake_solapi.fault_rate = 0.5
-    fake_solapi.fault_kinds = ["500", "429"]
-    statuses = [api.send([sms(f"0105000000{i}")]).status_code for i in range(10)]
-    expected_rng = random.Random(7)
-    expected = []
-    for _ in range(10):
-        hit = expected_rng.random() < 0.5
-        expected.append(int(expected_rng.choice(["500", "429"])) if hit else 200)
-    assert statuses == expected
-    assert len(fake_solapi.accepted_messages()) == statuses.count(200)
-
-    fake_solapi.fault_rate = 1.0
-    assert api("GET", "/cash/v1/balance").status_code == 200  # not in fault_paths
-    fake_solapi.fault_paths = None
-    assert api("GET", "/cash/v1/balance").status_code in (500, 429)
-
-
-def test_latency_and_request_log(api: Api, fake_solapi: FakeSolapi, clock: ManualClock) -> None:
-    fake_solapi.latency = 0.2
-    began = time.monotonic()
-    api.send([sms()])
-    assert time.monotonic() - began >= 0.2
-    fake_solapi.latency = 0.0
-    api("GET", "/messages/v4/list", params=[("messageIds", "a"), ("messageIds", "b")])
-    send, listing = fake_solapi.requests
-    assert send["method"] == "POST" and send["path"] == "/messages/v4/send-many/detail"
-    assert send["body"]["messages"][0]["to"] == "01012345678"
-    assert send["headers"]["authorization"].startswith("HMAC-SHA256 ")
-    assert (send["status"], send["fault"], send["time"]) == (200, None, clock())
-    assert listing["query"] == {"messageIds": ["a", "b"]}
-    assert listing["body"] is None
-    fake_solapi.reset_log()
-    assert fake_solapi.requests == []
-
-
-def test_concurrent_sends_are_each_registered_once(
-    api: Api, fake_solapi: FakeSolapi, http: httpx.Client
+def test_faults_strike_before_authentication_and_only_on_send_paths(
+    fake_solapi: FakeSolapi, http: httpx.Client, clock: ManualClock
 ) -> None:
-    def worker(i: int) -> None:
-        body = {"messages": [sms(f"0106000{i:04d}", customFields={"i": str(i)})]}
-        headers = solapi_headers(fake_solapi)
-        http.post("/messages/v4/send-many/detail", json=body, headers=headers).raise_for_status()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    fields = sorted(int(m["customFields"]["i"]) for m in fake_solapi.accepted_messages())
-    assert fields == list(range(16))
-
-
-def test_stop_unblocks_a_hanging_request() -> None:
-    fake = FakeSolapi(script=["hang"], hang_seconds=30)
-    outcome: list[BaseException] = []
-    with fake:
-
-        def call() -> None:
-            with httpx.Client(base_url=fake.base_url, trust_env=False, timeout=10) as client:
-                try:
-                    client.post(
-                        "/messages/v4/send",
-                        json={"message": sms()},
-                        headers=solapi_headers(fake),
-                    )
-                except httpx.HTTPError as error:
-                    outcome.append(error)
-
-        thread = threading.Thread(target=call)
-        thread.start()
-        deadline = time.monotonic() + 5
-        while not fake.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        began = time.monotonic()
-    thread.join(5)
-    assert not thread.is_alive()
-    assert time.monotonic() - began < 3
-    assert len(outcome) == 1 and isinstance(outcome[0], httpx.TransportError)
-    assert not fake.running
-    fake.stop()  # idempotent
-
-
-def test_standalone_entry_point() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.solapi", "--port", "0", "--latency-ms", "1"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        assert base_url.startswith("http://127.0.0.1:")
-        with httpx.Client(base_url=base_url, trust_env=False, timeout=5) as client:
-            header = solapi_signer(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-            response = client.get("/cash/v1/balance", headers={"Authorization": header})
-        assert response.status_code == 200
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            assert process.wait(timeout=5) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
-
-
-def test_malformed_http_and_bad_script_entries_answer_json(fake_solapi: FakeSolapi) -> None:
-    with socket.create_connection(("127.0.0.1", fake_solapi.bound_port), timeout=5) as raw:
-        raw.sendall(b"TRACE /cash/v1/balance HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        chunks = []
-        while chunk := raw.recv(65536):  # the server closes after an error
-            chunks.append(chunk)
-        reply = b"".join(chunks).decode()
-    head, _, body = reply.partition("\r\n\r\n")
-    assert head.startswith("HTTP/1.1 501")
-    assert "application/json" in head
-    assert json.loads(body)["errorCode"] == "NotImplemented"
-
-    fake_solapi.script = ["typo"]
-    with httpx.Client(base_url=fake_solapi.base_url, trust_env=False, timeout=5) as client:
-        response = client.post("/messages/v4/send", json={"message": sms()})
-    assert (response.status_code, response.json()["errorCode"]) == (500, "FakeMisconfigured")
+    fake_solapi.script = ["503"]
+    unsigned = http.post("/messages/v4/send", json={"message": sms()})
+    assert unsigned.status_code == 503  # the fault answered before credentials were read
+    fake_solapi.script = ["500"]
+    assert http.get("/cash/v1/balance", headers=solapi_headers(fake_solapi)).status_code == 200
+    assert fake_solapi.script == ["500"]  # the balance path is not a fault path

@@ -1,7 +1,7 @@
 """IWINV client: requests field by field, answers and error mapping, history matching, balance.
 
 Everything goes through httpx.MockTransport. The answers below are recorded shapes written
-from REFERENCE-PROVIDERS.md §4 and §10 (IWINV's documented/observed bodies), not from the
+from docs/vendors/iwinv.md (IWINV's documented and observed bodies), not from the
 client's code.
 """
 
@@ -30,13 +30,10 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.base import BalanceSource, StatusSource
-from kmsg_cli.providers.iwinv import (
-    IwinvProvider,
-    auth_header,
-    parse_message_id,
-    sms_secret,
-    template_params,
-)
+from kmsg_cli.providers.iwinv import IwinvProvider
+from kmsg_cli.providers.iwinv.alimtalk import template_params
+from kmsg_cli.providers.iwinv.client import auth_header, sms_secret
+from kmsg_cli.providers.iwinv.refs import parse_message_id
 
 # 2026-11-22 15:30 UTC is already 2026-11-23 in Korea: ids must carry the Korean day.
 NOW = datetime(2026, 11, 22, 15, 30, tzinfo=UTC)
@@ -57,7 +54,7 @@ SETTINGS: dict[str, Any] = {
     "allow_insecure": None,
 }
 
-# -- recorded IWINV answers (REFERENCE-PROVIDERS.md §4.3–4.7, §10) ----------------------------
+# -- recorded IWINV answers (docs/vendors/iwinv.md) -------------------------------------------
 AT_SENT = {"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0, "seqNo": 4821}
 AT_IP = {"code": 206, "message": "등록하지 않은 IP에서는 발송되지 않습니다."}
 SMS_SENT = {

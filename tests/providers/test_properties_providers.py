@@ -36,8 +36,21 @@ from kmsg_cli.models import (
     SendResult,
     StatusUpdate,
 )
-from kmsg_cli.providers import _http, aligo, iwinv, solapi
+from kmsg_cli.providers import _common, _http
+from kmsg_cli.providers.aligo import AligoProvider
+from kmsg_cli.providers.aligo import client as aligo_client
+from kmsg_cli.providers.aligo import kakao as aligo_kakao
+from kmsg_cli.providers.aligo import sms as aligo_sms
+from kmsg_cli.providers.iwinv import IwinvProvider
+from kmsg_cli.providers.iwinv import alimtalk as iwinv_alimtalk
+from kmsg_cli.providers.iwinv import client as iwinv_client
+from kmsg_cli.providers.iwinv import refs as iwinv_refs
+from kmsg_cli.providers.iwinv import sms as iwinv_sms
 from kmsg_cli.providers.mock import MockProvider
+from kmsg_cli.providers.solapi import SolapiProvider
+from kmsg_cli.providers.solapi import client as solapi_client
+from kmsg_cli.providers.solapi import messages as solapi_messages
+from kmsg_cli.providers.solapi import status as solapi_status
 
 
 def examples(n: int) -> settings:
@@ -403,7 +416,7 @@ def test_http_helpers_never_fail(response: httpx.Response) -> None:
 def test_solapi_error_from_any_answer_is_a_provider_error(
     response: httpx.Response, sends: bool
 ) -> None:
-    error = solapi.error_from_response(response, provider_id="solapi", sends=sends)
+    error = solapi_client.error_from_response(response, provider_id="solapi", sends=sends)
     _check_error(error, response)
     assert error.http_status == response.status_code
     if error.retryable:
@@ -413,18 +426,20 @@ def test_solapi_error_from_any_answer_is_a_provider_error(
 @examples(200)
 @given(JSON_VALUES | JSON_OBJECTS, MESSAGE_LISTS)
 def test_solapi_parsers_give_results_or_provider_errors(body: Any, messages: list[Message]) -> None:
-    results = expect_typed(lambda: solapi.parse_send_response(body, messages, provider_id="s"))
+    results = expect_typed(
+        lambda: solapi_messages.parse_send_response(body, messages, provider_id="s")
+    )
     if results is not None:
         _check_results(results, messages)
-    updates = expect_typed(lambda: solapi.parse_list_response(body, provider_id="s"))
+    updates = expect_typed(lambda: solapi_status.parse_list_response(body, provider_id="s"))
     if updates is not None:
         assert all(isinstance(update, StatusUpdate) for update in updates)
-    balance = expect_typed(lambda: solapi.parse_balance(body, provider_id="s"))
+    balance = expect_typed(lambda: solapi_status.parse_balance(body, provider_id="s"))
     if balance is not None:
         _check_balance(balance)
 
 
-def _solapi(answers: list[httpx.Response]) -> solapi.SolapiProvider:
+def _solapi(answers: list[httpx.Response]) -> SolapiProvider:
     settings_ = {
         "api_key": "KEY",
         "api_secret": "SECRET",
@@ -432,7 +447,7 @@ def _solapi(answers: list[httpx.Response]) -> solapi.SolapiProvider:
         "kakao_pf_id": "KA01PF",
         "base_url": "http://127.0.0.1:9",
     }
-    return solapi.SolapiProvider("solapi", settings_, _client(answers), clock=lambda: NOW)
+    return SolapiProvider("solapi", settings_, _client(answers), clock=lambda: NOW)
 
 
 def _client(answers: list[httpx.Response]) -> httpx.Client:
@@ -493,12 +508,14 @@ APIS = st.sampled_from(["alimtalk", "sms"])
 def test_iwinv_answer_error_is_none_only_for_a_success(
     response: httpx.Response, api: Any, sends: bool
 ) -> None:
-    error = iwinv.answer_error(api, response, provider_id="iwinv", sends=sends, secrets=["KEY!"])
+    error = iwinv_client.answer_error(
+        api, response, provider_id="iwinv", sends=sends, secrets=["KEY!"]
+    )
     if error is None:
         assert response.is_success
         body = _http.json_or_none(response)
         keys = ("code", "resultCode") if api == "alimtalk" else ("resultCode", "code")
-        assert iwinv.vendor_code(body, keys=keys) == ("200" if api == "alimtalk" else "0")
+        assert iwinv_client.vendor_code(body, keys=keys) == ("200" if api == "alimtalk" else "0")
     else:
         _check_error(error, response)
         assert "KEY!" not in error.message
@@ -510,23 +527,23 @@ def test_iwinv_answer_error_is_none_only_for_a_success(
 def test_iwinv_parsers_give_results_or_provider_errors(
     body: Any, messages: list[Message], api: Any
 ) -> None:
-    day = datetime(2026, 11, 22, tzinfo=iwinv.KST)
-    results = iwinv.accepted_results(api, body, messages, provider_id="iwinv", day=day)
+    day = datetime(2026, 11, 22, tzinfo=_common.KST)
+    results = iwinv_refs.accepted_results(api, body, messages, provider_id="iwinv", day=day)
     _check_results(results, messages)
     for result in results:
         if result.provider_message_id:
             # our own ids parse back, and the lookup can use them
-            ref = iwinv.parse_message_id(result.provider_message_id)
+            ref = iwinv_refs.parse_message_id(result.provider_message_id)
             assert ref is not None and ref.request_id
             if api == "alimtalk":
                 int(ref.request_id)
-    items, total = iwinv.history_items(body)
+    items, total = iwinv_refs.history_items(body)
     assert total is None or isinstance(total, int)
     for item in items:
-        for mapper in (iwinv.map_alimtalk_item, iwinv.map_sms_item):
+        for mapper in (iwinv_alimtalk.map_alimtalk_item, iwinv_sms.map_sms_item):
             update = mapper(item, "at:1:01012345678")
             assert update.provider_message_id == "at:1:01012345678"
-    balance = expect_typed(lambda: iwinv.parse_balance(body, provider_id="iwinv"))
+    balance = expect_typed(lambda: iwinv_client.parse_balance(body, provider_id="iwinv"))
     if balance is not None:
         _check_balance(balance)
 
@@ -549,7 +566,7 @@ IWINV_IDS = st.lists(
 )
 
 
-def _iwinv(answers: list[httpx.Response]) -> iwinv.IwinvProvider:
+def _iwinv(answers: list[httpx.Response]) -> IwinvProvider:
     settings_ = {
         "api_key": "ATKEY1",
         "sms_api_key": "SMSKEY",
@@ -559,7 +576,7 @@ def _iwinv(answers: list[httpx.Response]) -> iwinv.IwinvProvider:
         "alimtalk_base_url": "http://127.0.0.1:9",
         "sms_base_url": "http://127.0.0.1:10",
     }
-    return iwinv.IwinvProvider("iwinv", settings_, _client(answers), clock=lambda: NOW)
+    return IwinvProvider("iwinv", settings_, _client(answers), clock=lambda: NOW)
 
 
 @examples(150)
@@ -589,7 +606,7 @@ def test_iwinv_client_survives_any_answer(
 @examples(200)
 @given(responses())
 def test_aligo_error_from_any_answer_is_a_provider_error(response: httpx.Response) -> None:
-    error = aligo.error_from_response(response, provider_id="aligo")
+    error = aligo_client.error_from_response(response, provider_id="aligo")
     _check_error(error, response)
     if error.retryable:
         assert response.status_code in (429, 503) or response.status_code >= 500
@@ -600,26 +617,26 @@ def test_aligo_error_from_any_answer_is_a_provider_error(response: httpx.Respons
 @example({"result_code": "inf"}, float("nan"))
 @example({"result_code": 10**400, "SMS_CNT": 10**400}, "1e999")
 def test_aligo_parsers_give_values_or_provider_errors(body: dict[str, Any], value: Any) -> None:
-    code = aligo.vendor_code(value)
+    code = aligo_client.vendor_code(value)
     assert code is None or (isinstance(code, str) and code == code.strip() and code)
-    expect_typed(lambda: aligo.check_sms_answer(body, provider_id="aligo", sends=True))
-    expect_typed(lambda: aligo.check_kakao_answer(body, provider_id="aligo", sends=True))
-    balance = expect_typed(lambda: aligo.parse_balance(body, provider_id="aligo"))
+    expect_typed(lambda: aligo_client.check_sms_answer(body, provider_id="aligo", sends=True))
+    expect_typed(lambda: aligo_client.check_kakao_answer(body, provider_id="aligo", sends=True))
+    balance = expect_typed(lambda: aligo_sms.parse_balance(body, provider_id="aligo"))
     if balance is not None:
         _check_balance(balance)
-    template = aligo.parse_template_list(body, "T-1")
+    template = aligo_kakao.parse_template_list(body, "T-1")
     assert template is None or template.code == "T-1"
     if template is not None:
-        text, missing = aligo.render_template(template.content, {"name": "홍길동"})
+        text, missing = aligo_kakao.render_template(template.content, {"name": "홍길동"})
         assert isinstance(text, str) and "name" not in missing
-        button, _ = aligo.button_json(template.buttons, {"name": "홍길동"})
+        button, _ = aligo_kakao.button_json(template.buttons, {"name": "홍길동"})
         assert button is None or isinstance(json.loads(button)["button"], list)
-    for parse in (aligo.parse_sms_list_item, aligo.parse_kakao_detail_item):
+    for parse in (aligo_sms.parse_sms_list_item, aligo_kakao.parse_kakao_detail_item):
         update = parse(body, "sms:1:01012345678")
         assert update.provider_message_id == "sms:1:01012345678"
 
 
-def _aligo(answers: list[httpx.Response]) -> aligo.AligoProvider:
+def _aligo(answers: list[httpx.Response]) -> AligoProvider:
     settings_ = {
         "api_key": "ALIGOKEY",
         "user_id": "user",
@@ -628,7 +645,7 @@ def _aligo(answers: list[httpx.Response]) -> aligo.AligoProvider:
         "sms_base_url": "http://127.0.0.1:9",
         "kakao_base_url": "http://127.0.0.1:10",
     }
-    return aligo.AligoProvider("aligo", settings_, _client(answers), clock=lambda: NOW)
+    return AligoProvider("aligo", settings_, _client(answers), clock=lambda: NOW)
 
 
 ALIGO_IDS = st.lists(

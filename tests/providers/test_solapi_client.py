@@ -14,16 +14,10 @@ import pytest
 
 from kmsg_cli.errors import AuthenticationError, ConfigError, InvalidInput, ProviderError
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
-from kmsg_cli.providers.solapi import (
-    SolapiProvider,
-    authorization,
-    build_message,
-    build_send_body,
-    map_status_code,
-    parse_list_response,
-    parse_send_response,
-    signature,
-)
+from kmsg_cli.providers.solapi import SolapiProvider
+from kmsg_cli.providers.solapi.client import authorization, signature
+from kmsg_cli.providers.solapi.messages import build_message, build_send_body, parse_send_response
+from kmsg_cli.providers.solapi.status import map_status_code, parse_list_response
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC)
 SETTINGS = {

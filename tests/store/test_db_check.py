@@ -19,7 +19,8 @@ from kmsg_cli.dbcheck import JOB_CHECKS, TRACKING_CHECKS, Finding, check_store
 from kmsg_cli.models import Job
 from kmsg_cli.providers.mock import MockProvider
 from kmsg_cli.store import open_store
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
+from kmsg_cli.store.inspect import inspector
 from kmsg_cli.tracking import Tracker
 from tests.conftest import Run
 from tests.store.test_store_contract import postgres_schema
@@ -129,6 +130,7 @@ def test_a_database_written_by_kmsg_passes_every_check(db: Db) -> None:
     assert list(found) == [
         "schema",
         "schema version",
+        "claims",
         "integrity_check",
         "foreign_key_check",
         *JOB_CHECKS,
@@ -357,7 +359,7 @@ def test_the_command_fails_with_one_error_line_and_names_the_rows(db: Db) -> Non
     result = db.run("db", "check")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: DB_INCONSISTENT: 1 of 15 checks failed: job statuses"
+        "error: DB_INCONSISTENT: 1 of 16 checks failed: job statuses"
     ]
     (line,) = [line for line in result.stdout.splitlines() if line.strip().startswith("FAIL")]
     assert "2 rows" in line and "'done' (2)" in line and "clean:1, clean:2" in line
@@ -458,11 +460,12 @@ def test_help_has_examples() -> None:
 
 
 def test_iter_raw_pages_in_key_order_with_json_as_text(db: Db) -> None:
-    with db.open() as store:
+    with db.open() as opened:
+        store = inspector(opened)
         jobs = list(store.iter_raw(J, chunk=2))
         rows = list(store.iter_raw(T, chunk=3))
-        assert [job["id"] for job in jobs] == sorted(job.id for job in store.iter_jobs())
-        assert len(rows) == store.count_tracking() == 7
+        assert [job["id"] for job in jobs] == sorted(job.id for job in opened.iter_jobs())
+        assert len(rows) == opened.count_tracking() == 7
         assert all(isinstance(job["data"], str) and json.loads(job["data"]) for job in jobs)
         assert all(row["metadata"] is None or isinstance(row["metadata"], str) for row in rows)
         with pytest.raises(ValueError):
@@ -472,12 +475,16 @@ def test_iter_raw_pages_in_key_order_with_json_as_text(db: Db) -> None:
 
 
 def test_schema_info_and_cross_row_queries(db: Db) -> None:
-    with db.open() as store:
+    with db.open() as opened:
+        store = inspector(opened)
         info = store.schema_info()
         assert set(info.tables) == {T, J, "kmsg_state"} and info.version == 1
         assert len(info.indexes) == 5
         assert store.duplicate_provider_message_ids() == (0, [])
         assert store.completed_jobs_without_tracking() == (0, [])
     db.sql(f"DELETE FROM {T} WHERE message_id IN ('clean:1', 'clean:2', 'clean:5')")
-    with db.open() as store:
-        assert store.completed_jobs_without_tracking(limit=2) == (3, ["clean:1", "clean:2"])
+    with db.open() as opened:
+        assert inspector(opened).completed_jobs_without_tracking(limit=2) == (
+            3,
+            ["clean:1", "clean:2"],
+        )

@@ -29,7 +29,8 @@ import pytest
 from kmsg_cli.errors import StoreError
 from kmsg_cli.models import DeliveryStatus, Job, JobStatus, TrackingRow
 from kmsg_cli.store import open_store
-from kmsg_cli.store.base import MAX_IN_PARAMS, TRACKING_MUTABLE_COLUMNS, Store
+from kmsg_cli.store.contract import Store
+from kmsg_cli.store.rows import MAX_IN_PARAMS, TRACKING_MUTABLE_COLUMNS
 
 PG_URL = os.environ.get("KMSG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -140,10 +140,10 @@ def test_a_missing_driver_is_db_backend_unavailable(monkeypatch: pytest.MonkeyPa
 def test_connections_are_named_kmsg_unless_the_url_says_otherwise(pg: tuple[str, str]) -> None:
     url = pg[1]
     with PostgresStore(url.split("&application_name=")[0]) as opened:
-        default = opened._run(lambda conn: conn.execute("SHOW application_name").fetchone())
+        default = opened._run(lambda s: s.execute("SHOW application_name").first())
     assert default == ("kmsg",)
     with PostgresStore(url) as opened:
-        named = opened._run(lambda conn: conn.execute("SHOW application_name").fetchone())
+        named = opened._run(lambda s: s.execute("SHOW application_name").first())
     assert named == (_application_name(url),)
 
 
@@ -416,7 +416,15 @@ def test_the_job_claim_seeks_the_dequeue_index_and_locks_with_skip_locked(
         ]
     )
     query(pg[0], "ANALYZE")
-    params = {"now": NOW, "limit": 50, "lease_until": NOW + 1, "owner": "{}", "batch": "B"}
+    params = {
+        "now": NOW,
+        "limit": 50,
+        "lease_until": NOW + 1,
+        "owner": "{}",
+        "batch": "B",
+        "pending": "pending",
+        "processing": "processing",
+    }
     for by_batch in (False, True):
         settings = _BATCH_CLAIM_SETTINGS if by_batch else ()
         plan = _plan(pg[0], claim_statement(by_batch=by_batch), params, settings)
@@ -434,7 +442,14 @@ def test_the_tracking_claim_seeks_the_due_index_per_status(
         [row(f"m{n:05d}", status=("PENDING", "SENT", "DELIVERED")[n % 3]) for n in range(3000)]
     )
     query(pg[0], "ANALYZE")
-    params = {"now": NOW, "limit": 50, "lease_until": NOW + 1, "provider": "solapi"}
+    params = {
+        "now": NOW,
+        "limit": 50,
+        "lease_until": NOW + 1,
+        "provider": "solapi",
+        "due0": "PENDING",
+        "due1": "SENT",
+    }
     for by_provider in (False, True):
         plan = _plan(pg[0], tracking_claim_statement(by_provider=by_provider), params)
         assert plan.count("idx_kmsg_delivery_due") == 2, plan

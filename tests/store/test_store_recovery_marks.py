@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from kmsg_cli.models import JobStatus
-from kmsg_cli.store.base import Store
+from kmsg_cli.store.contract import Store
 
 # The contract's fixtures (a SQLite file and a PostgreSQL schema per test) are reused here.
 from tests.store.test_store_contract import (  # noqa: F401

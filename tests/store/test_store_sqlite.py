@@ -19,7 +19,8 @@ import pytest
 from kmsg_cli.errors import StoreError
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store import describe_target, open_store
-from kmsg_cli.store.base import Store, dump_json, load_json
+from kmsg_cli.store.contract import Store
+from kmsg_cli.store.rows import dump_json, load_json
 from kmsg_cli.store.sqlite import SqliteStore
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,59 +1,17 @@
-"""The storage contract every backend implements, and row <-> model conversions they share.
+"""The storage contract: what the services ask of a store, whatever the engine.
 
-Backends read and write the columns in `TRACKING_COLUMNS` / `JOB_COLUMNS` order; the helpers
-here turn such value sequences into `TrackingRow` / `Job` and back, so SQLite and a later
-PostgreSQL backend agree on JSON handling and on the `"from"` column being `sender`.
+Only methods with callers outside the store are here; what only `kmsg db check` asks for is in
+`kmsg_cli.store.inspect`. Every engine (SQLite, PostgreSQL, MySQL/MariaDB) implements it through
+`kmsg_cli.store.sql.SqlStore`; the rules it keeps are described in docs/storage.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
-from kmsg_cli.errors import StoreError
-from kmsg_cli.models import TERMINAL_STATUSES, DeliveryStatus, Job, JobStatus, TrackingRow
-from kmsg_cli.store.schema import JOB_COLUMNS, JOBS_TABLE, TRACKING_COLUMNS, TRACKING_TABLE
-
-# Larger IN lists risk the backends' bound-parameter limits (SQLite builds before 3.32: 999).
-MAX_IN_PARAMS = 500
-
-TRACKING_JSON_COLUMNS = frozenset({"last_error", "metadata"})
-JOB_JSON_COLUMNS = frozenset({"data", "metadata"})
-
-# The columns `apply_tracking` writes; the identity of a message (ids, type, numbers, request
-# and schedule times) never changes once it is tracked.
-TRACKING_MUTABLE_COLUMNS: tuple[str, ...] = (
-    "status",
-    "provider_status_code",
-    "provider_status_message",
-    "sent_at",
-    "delivered_at",
-    "failed_at",
-    "status_updated_at",
-    "attempt_count",
-    "last_checked_at",
-    "next_check_at",
-    "last_error",
-    "metadata",
-)
-
-# Tracking statuses a claim takes (still travelling), and the finished job statuses `purge` takes.
-TRACKING_DUE_STATUSES: tuple[str, ...] = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value)
-TRACKING_TERMINAL_STATUSES: tuple[str, ...] = tuple(
-    sorted(status.value for status in TERMINAL_STATUSES)
-)
-JOB_FINISHED_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
-
-# The metadata key of a job enqueued by `apply_tracking`: the message_id it belongs to.
-FOR_MESSAGE_KEY = "for_message"
-
-# "from" is a Python keyword, so the model calls it `sender`; every other name is shared.
-TRACKING_FIELDS: tuple[str, ...] = tuple(
-    "sender" if column == "from" else column for column in TRACKING_COLUMNS
-)
+from kmsg_cli.models import Job, TrackingRow
 
 
 @runtime_checkable
@@ -87,10 +45,6 @@ class Store(Protocol):
         """Insert jobs in one transaction, skipping existing ids; returns how many were new."""
         ...
 
-    def get_job(self, job_id: str) -> Job | None:
-        """One job, or None."""
-        ...
-
     def complete_jobs(
         self, job_ids: Sequence[str], tracking: Sequence[TrackingRow], *, now_ms: int
     ) -> None:
@@ -107,7 +61,7 @@ class Store(Protocol):
         """
         ...
 
-    # -- the job ledger (SPEC §7, §8) ---------------------------------------------------------
+    # -- the job ledger (docs/storage.md, "The job ledger") ------------------------------------
     #
     # Dequeue order everywhere: priority DESC, process_at ASC, created_at ASC, id ASC.
     # `metadata.owner` (who holds the claim), `metadata.in_flight` (epoch ms: the request is
@@ -240,11 +194,7 @@ class Store(Protocol):
         """Jobs by id; unknown ids are absent from the result."""
         ...
 
-    def delete_jobs(self, job_ids: Sequence[str]) -> int:
-        """Delete jobs in one transaction, whatever their status; returns how many existed."""
-        ...
-
-    # -- delivery tracking (SPEC §7, §9) ------------------------------------------------------
+    # -- delivery tracking (docs/storage.md, "Delivery tracking") ------------------------------
     #
     # A row is due when its status is PENDING or SENT and next_check_at <= now. A claim leases
     # a row by pushing its next_check_at forward (no other column changes); `apply_tracking`
@@ -432,145 +382,3 @@ class Store(Protocol):
     ) -> None:
         """Close the store."""
         ...
-
-    # -- consistency checks (`kmsg db check`); read-only, never create or change anything ----
-
-    def schema_info(self) -> SchemaInfo:
-        """Which of kmsg's tables (with their columns) and indexes exist, and the recorded
-        schema version. Unlike `initialize`, it creates nothing."""
-        ...
-
-    def engine_check(self) -> dict[str, list[str]] | None:
-        """The database engine's own consistency checks, each with the problems it reports
-        (an empty list when it passes): SQLite's `PRAGMA integrity_check` and
-        `PRAGMA foreign_key_check`. None when the backend has no such check to run (PostgreSQL
-        verifies its pages itself)."""
-        ...
-
-    def iter_raw(self, table: str, *, chunk: int = 1000) -> Iterator[dict[str, Any]]:
-        """Every row of `kmsg_jobs` or `kmsg_delivery_tracking` as stored: column name -> value,
-        JSON columns as their text, not decoded (a broken value is reported, not raised).
-
-        Keyset pagination on the primary key like `iter_jobs`. Raises ValueError for another
-        table or a chunk that is not positive.
-        """
-        ...
-
-    def duplicate_provider_message_ids(
-        self, *, limit: int = 5
-    ) -> tuple[int, list[tuple[str, str, list[str]]]]:
-        """Non-empty (provider_id, provider_message_id) pairs held by more than one tracking row:
-        (how many such pairs, up to `limit` of them as (provider, id, message ids))."""
-        ...
-
-    def completed_jobs_without_tracking(self, *, limit: int = 5) -> tuple[int, list[str]]:
-        """Completed jobs of type 'send' without a tracking row of the same id: (how many, up to
-        `limit` of their ids, in id order)."""
-        ...
-
-
-@dataclasses.dataclass(frozen=True)
-class SchemaInfo:
-    """What `Store.schema_info` found: kmsg's tables that exist with their column names,
-    kmsg's index names that exist, and the recorded schema version (0 when none)."""
-
-    tables: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-    indexes: frozenset[str] = frozenset()
-    version: int = 0
-
-
-def dump_json(value: Mapping[str, Any] | None) -> str | None:
-    """A JSON object as compact text (UTF-8 kept readable); None stays None."""
-    if value is None:
-        return None
-    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
-
-
-def load_json(value: object, *, column: str) -> dict[str, Any] | None:
-    """A JSON column's value as a dict: text (SQLite) or an already decoded object (JSONB)."""
-    if value is None:
-        return None
-    decoded: object = value
-    if isinstance(value, str | bytes | bytearray):
-        try:
-            decoded = json.loads(value)
-        except ValueError as exc:
-            raise StoreError(
-                f"column {column} holds invalid JSON: {exc}", code="DB_BAD_JSON"
-            ) from None
-    if not isinstance(decoded, dict):
-        raise StoreError(
-            f"column {column} holds JSON {type(decoded).__name__}, expected an object",
-            code="DB_BAD_JSON",
-        )
-    return decoded
-
-
-def tracking_params(row: TrackingRow) -> tuple[Any, ...]:
-    """Column values of a tracking row, in `TRACKING_COLUMNS` order, JSON as text."""
-    values: list[Any] = []
-    for column, field in zip(TRACKING_COLUMNS, TRACKING_FIELDS, strict=True):
-        value = getattr(row, field)
-        values.append(dump_json(value) if column in TRACKING_JSON_COLUMNS else value)
-    return tuple(values)
-
-
-def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
-    """A TrackingRow from column values in `TRACKING_COLUMNS` order."""
-    kwargs: dict[str, Any] = {}
-    for column, field, value in zip(TRACKING_COLUMNS, TRACKING_FIELDS, values, strict=True):
-        kwargs[field] = (
-            load_json(value, column=column) if column in TRACKING_JSON_COLUMNS else value
-        )
-    return TrackingRow(**kwargs)
-
-
-def job_params(job: Job) -> tuple[Any, ...]:
-    """Column values of a job, in `JOB_COLUMNS` order, JSON as text."""
-    values: list[Any] = []
-    for column in JOB_COLUMNS:
-        value = getattr(job, column)
-        values.append(dump_json(value) if column in JOB_JSON_COLUMNS else value)
-    return tuple(values)
-
-
-def job_from_values(values: Sequence[Any]) -> Job:
-    """A Job from column values in `JOB_COLUMNS` order."""
-    kwargs: dict[str, Any] = {}
-    for column, value in zip(JOB_COLUMNS, values, strict=True):
-        kwargs[column] = load_json(value, column=column) if column in JOB_JSON_COLUMNS else value
-    if kwargs["data"] is None:
-        # NOT NULL in the schema, but a hand-edited row should not crash the queue.
-        kwargs["data"] = {}
-    return Job(**kwargs)
-
-
-def chunked(items: Sequence[str], size: int = MAX_IN_PARAMS) -> list[Sequence[str]]:
-    """Split items into slices of at most `size` (for IN lists)."""
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-def job_row(job: Job) -> int | None:
-    """`metadata.row` when it is a JSON integer (send-many's input row number), else None."""
-    row = (job.metadata or {}).get("row")
-    return row if isinstance(row, int) and not isinstance(row, bool) else None
-
-
-def claimed_order(job: Job) -> tuple[int, int, bool, int, str]:
-    """Sort key of claimed jobs: (-priority, created_at, metadata.row (None last), id).
-
-    process_at is left out because a claim sets it to the lease for every job it takes.
-    """
-    row = job_row(job)
-    return (-job.priority, job.created_at, row is None, row or 0, job.id)
-
-
-def raw_table(table: str, chunk: int) -> tuple[tuple[str, ...], str, frozenset[str]]:
-    """(columns, primary key, JSON columns) of a table `iter_raw` reads; ValueError otherwise."""
-    if chunk <= 0:
-        raise ValueError("chunk must be positive")
-    if table == JOBS_TABLE:
-        return JOB_COLUMNS, "id", JOB_JSON_COLUMNS
-    if table == TRACKING_TABLE:
-        return TRACKING_COLUMNS, "message_id", TRACKING_JSON_COLUMNS
-    raise ValueError(f"iter_raw reads {JOBS_TABLE} or {TRACKING_TABLE}, not {table!r}")

@@ -1,0 +1,102 @@
+"""Choosing the profile of a run, and building the profile of environment-only mode.
+
+Precedence: `--profile` > `KMSG_PROFILE` > environment-only mode (`KMSG_PROVIDER`) >
+`default_profile` > the built-in sandbox. Described in docs/configuration.md ("Which profile"
+and "Environment-only mode").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from kmsg_cli.config.keys import config_error, raise_first, show_value, unknown_hint
+from kmsg_cli.config.loading import LoadedConfig, check_top_level
+from kmsg_cli.config.model import (
+    BUILTIN_SANDBOX,
+    DEFAULT_AUTO_LMS_BYTES,
+    DEFAULT_TIMEZONE,
+    SANDBOX,
+    Profile,
+    ProviderConfig,
+)
+from kmsg_cli.config.parsing import check_timezone, parse_profile
+from kmsg_cli.providers.catalog import PROVIDER_TYPES, PROVIDERS
+
+COMMON_ENV_VARIABLES = ("KMSG_PROVIDER", "KMSG_SENDER", "KMSG_TIMEZONE")
+"""Variables of environment-only mode shared by every provider type."""
+
+
+def select_profile(
+    config: LoadedConfig, *, flag: str | None, environ: Mapping[str, str]
+) -> Profile:
+    """`--profile` > `KMSG_PROFILE` > `KMSG_PROVIDER` (env-only) > `default_profile` > sandbox."""
+    if flag is not None and flag.strip():
+        return _named_profile(config, flag.strip(), "--profile")
+    if from_env := environ.get("KMSG_PROFILE", "").strip():
+        return _named_profile(config, from_env, "KMSG_PROFILE")
+    if environ.get("KMSG_PROVIDER", "").strip():
+        return env_profile(environ)
+    if config.default_profile is not None:
+        return _named_profile(config, config.default_profile, "default_profile")
+    return _named_profile(config, SANDBOX, "builtin")
+
+
+def _named_profile(config: LoadedConfig, name: str, chosen_by: str) -> Profile:
+    profiles = config.data.get("profiles", {})
+    if isinstance(profiles, Mapping) and name in profiles:
+        check_top_level(config.data)  # done by load_config; repeated for hand-built configs
+        profile, _ = parse_profile(name, profiles[name], raise_first)
+        assert profile is not None  # raise_first raised on the first problem
+        return profile
+    if name == SANDBOX:
+        return BUILTIN_SANDBOX
+    names = config.profile_names()
+    available = names if SANDBOX in names else [*names, SANDBOX]
+    hint = unknown_hint(name, available, "available profiles")
+    if config.exists:
+        where = f"in {config.path}"
+    else:
+        where = f"(there is no config file at {config.path})"
+        hint += "; create one with: kmsg config init"
+    message = f"profile '{name}' (from {chosen_by}) is not defined {where}"
+    raise config_error("UNKNOWN_PROFILE", chosen_by, message, name, hint)
+
+
+def env_profile(environ: Mapping[str, str]) -> Profile:
+    """The profile of environment-only mode (`KMSG_PROVIDER=<type>`); secrets stay `env:` refs.
+
+    The provider type's variables come from the registry (`ProviderType.env_settings`).
+    """
+    kind = environ.get("KMSG_PROVIDER", "").strip()
+    if kind not in PROVIDER_TYPES:
+        message = f"KMSG_PROVIDER = {show_value(kind)} is not a provider type"
+        hint = unknown_hint(kind, PROVIDER_TYPES)
+        raise config_error("UNKNOWN_PROVIDER_TYPE", "KMSG_PROVIDER", message, kind, hint)
+
+    def is_set(variable: str) -> bool:
+        return bool(environ.get(variable, "").strip())
+
+    # References rather than copies, so that a resolution error names the variable to export.
+    values: dict[str, Any] = {"type": kind}
+    for key, variable, required in PROVIDERS[kind].env_settings():
+        if required or is_set(variable):
+            values[key] = f"env:{variable}"
+    if is_set("KMSG_SENDER"):
+        values["sender"] = "env:KMSG_SENDER"
+    timezone = environ.get("KMSG_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    if (tz_error := check_timezone(timezone, "KMSG_TIMEZONE")) is not None:
+        raise tz_error
+    provider = ProviderConfig(kind, kind, MappingProxyType(values), f"env.providers.{kind}")
+    return Profile(
+        name="env",
+        source="environment",
+        db=None,
+        timezone=timezone,
+        auto_lms_bytes=DEFAULT_AUTO_LMS_BYTES,
+        default_provider=kind,
+        routing=MappingProxyType({}),
+        strategy="first",
+        providers=MappingProxyType({kind: provider}),
+    )

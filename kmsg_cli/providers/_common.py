@@ -1,0 +1,331 @@
+"""What every vendor client needs: the provider base class, numbers and digits from vendor
+answers, Korea time, the `#{name}` placeholder of AlimTalk templates, one-line vendor text,
+settings, image files, and the send results and status updates made from vendor answers or
+errors.
+
+The vendor packages (`solapi`, `iwinv`, `aligo`) import these instead of keeping copies;
+nothing here knows a vendor.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
+from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
+from kmsg_cli.providers._http import Connection
+from kmsg_cli.providers.catalog import PROVIDERS
+
+# Korea has kept UTC+9 without daylight saving since 1988: a fixed offset is exact.
+KST = timezone(timedelta(hours=9), "KST")
+
+# `#{name}` in an AlimTalk template; `#{}` is literal text, not a variable.
+PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
+
+_NOT_DIGITS = re.compile(r"\D")
+
+ClientT = TypeVar("ClientT", bound=Connection)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the provider base -----------------------------------------------------------------------
+class VendorProvider(Generic[ClientT]):
+    """What the vendor providers share: they are built from a provider id, its resolved
+    settings, an optional injected httpx client (tests) and a clock; they talk to the vendor
+    through `client` (made by `connect`) and close it with themselves. `batch_size` is the
+    configured one within the bounds of the provider registry."""
+
+    type: str
+
+    def __init__(
+        self,
+        provider_id: str,
+        settings: Mapping[str, Any],
+        http: httpx.Client | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.id = provider_id
+        self.clock = clock
+        limits = PROVIDERS[self.type].settings["batch_size"]
+        batch = int(settings.get("batch_size") or limits.default)
+        self.batch_size = max(1, min(batch, int(limits.maximum or batch)))
+        self.client = self.connect(settings, http)
+        self.configure(settings)
+
+    def connect(self, settings: Mapping[str, Any], http: httpx.Client | None) -> ClientT:
+        """The vendor connection (credentials, base URLs, the HTTP client)."""
+        raise NotImplementedError
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        """Read the settings the provider itself uses (sender, batch size, ...)."""
+
+    @property
+    def http(self) -> httpx.Client:
+        return self.client.http
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def url_setting(settings: Mapping[str, Any], provider_type: str, key: str) -> str:
+    """A base URL setting without its trailing slash; the registry's default when unset."""
+    value = text_setting(settings, key) or PROVIDERS[provider_type].settings[key].default
+    return str(value).rstrip("/")
+
+
+# -- numbers and text from vendor answers ----------------------------------------------------
+def number(value: Any, *, commas: bool = False) -> float | None:
+    """A finite number from a number or a numeric string; None otherwise (bools included).
+
+    `commas=True` also reads thousands separators ("1,000")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        # str() of an int beyond 4300 digits raises ValueError too
+        result = float(str(value).replace(",", "").strip() if commas else value)
+    except (ValueError, OverflowError):  # OverflowError: an int beyond float range
+        return None
+    return result if math.isfinite(result) else None
+
+
+def digits(value: Any) -> str:
+    """Only the digits of a value ("010-1234-5678" -> "01012345678"; None -> "")."""
+    return _NOT_DIGITS.sub("", str(value or ""))
+
+
+def one_line(text: Any, limit: int = 200, secrets: Sequence[str] = ()) -> str:
+    """Vendor text on one line, at most `limit` characters, with any secret blanked out
+    (the registered ones too, before the cut, so that no part of one survives)."""
+    line = scrub(" ".join(str(text or "").split()))
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    return line[:limit] + ("…" if len(line) > limit else "")
+
+
+def text_setting(settings: Mapping[str, Any], key: str) -> str | None:
+    """A string setting without surrounding blanks; None when absent or blank."""
+    value = settings.get(key)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+# -- Korea time ------------------------------------------------------------------------------
+def to_kst(moment: datetime) -> datetime:
+    """Korean wall-clock time of an instant; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(KST)
+
+
+def kst_midnight(moment: datetime) -> datetime:
+    """The start of the Korean day of an instant."""
+    return to_kst(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def kst_epoch_ms(value: Any) -> int | None:
+    """Epoch ms of a vendor timestamp in Korea time ("2026-11-22 10:00:05",
+    "2026-11-22 10:00" or "20261122100005"); None when absent or unreadable."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    found = digits(value)
+    if len(found) < 12 or found.startswith("0000"):
+        return None
+    found = (found + "00")[:14]
+    try:
+        moment = datetime.strptime(found, "%Y%m%d%H%M%S").replace(tzinfo=KST)
+    except ValueError:
+        return None
+    return round(moment.timestamp() * 1000)
+
+
+# -- AlimTalk placeholders -------------------------------------------------------------------
+def placeholders(text: str) -> list[str]:
+    """Distinct `#{name}` names in order of first appearance (`#{}` is literal)."""
+    names: dict[str, None] = {}
+    for match in PLACEHOLDER.finditer(text):
+        name = match.group(1).strip()
+        if name:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def variable_name(key: str) -> str:
+    """A variable's bare name, whether written `name` or `#{name}`."""
+    key = key.strip()
+    match = PLACEHOLDER.fullmatch(key)
+    return match.group(1).strip() if match else key
+
+
+# -- errors and results ----------------------------------------------------------------------
+def bad_response(
+    provider_id: str, what: str, *, http_status: int | None = None, outcome_unknown: bool = False
+) -> ProviderError:
+    """An answer that cannot be read; for a send it may have been accepted anyway."""
+    return ProviderError(
+        f"unexpected answer from {provider_id}: {what}",
+        code="PROVIDER_BAD_RESPONSE",
+        provider_id=provider_id,
+        http_status=http_status,
+        outcome_unknown=outcome_unknown,
+    )
+
+
+def missing_setting(provider_id: str, key: str, env: str, needed_for: str) -> ConfigError:
+    """A setting the message needs is not configured (with how to set it from `env`)."""
+    return ConfigError(
+        f"provider '{provider_id}' has no {key}, needed for {needed_for}",
+        code="MISSING_SETTING",
+        field=key,
+        hint=f'set {key} = "env:{env}" and export the variable',
+    )
+
+
+def missing_sender(message: Message, provider_id: str) -> InvalidInput:
+    return InvalidInput(
+        f"a sender number is required for {message.type.value} through '{provider_id}'",
+        code="MISSING_SENDER",
+        field="from",
+        hint=f"pass --from 0212345678 or set sender in provider '{provider_id}'",
+    )
+
+
+def accepted(
+    message: Message,
+    provider_id: str,
+    *,
+    scheduled: bool,
+    provider_message_id: str,
+    group_id: str | None,
+    provider_code: str | None,
+    native_failover: bool,
+    raw: Mapping[str, Any],
+    warnings: tuple[Notice, ...] = (),
+) -> SendResult:
+    """A message the provider took: PENDING until its scheduled time, else SENT."""
+    return SendResult(
+        message_id=message.message_id,
+        provider_id=provider_id,
+        accepted=True,
+        status=DeliveryStatus.PENDING if scheduled else DeliveryStatus.SENT,
+        provider_message_id=provider_message_id,
+        group_id=group_id,
+        provider_code=provider_code,
+        native_failover=native_failover,
+        warnings=warnings,
+        raw=dict(raw),
+    )
+
+
+def refused(
+    message: Message,
+    provider_id: str,
+    code: str,
+    text: str,
+    *,
+    retryable: bool = False,
+    outcome_unknown: bool = False,
+    provider_code: str | None = None,
+    group_id: str | None = None,
+    raw: Mapping[str, Any] | None = None,
+) -> SendResult:
+    """A message the provider did not take (UNKNOWN when it may have taken it after all)."""
+    return SendResult(
+        message_id=message.message_id,
+        provider_id=provider_id,
+        accepted=False,
+        status=DeliveryStatus.UNKNOWN if outcome_unknown else DeliveryStatus.FAILED,
+        group_id=group_id,
+        error_code=code,
+        error_message=text,
+        provider_code=provider_code,
+        retryable=retryable,
+        outcome_unknown=outcome_unknown,
+        raw=dict(raw) if raw is not None else None,
+    )
+
+
+def result_from_error(message: Message, provider_id: str, error: KmsgError) -> SendResult:
+    """The send result of one message whose request failed with `error` (or that was
+    refused before any request): the error's code, text, vendor code and retry flags."""
+    if isinstance(error, ProviderError):
+        return refused(
+            message,
+            provider_id,
+            error.code,
+            error.message,
+            retryable=error.retryable,
+            outcome_unknown=error.outcome_unknown,
+            provider_code=error.provider_code,
+        )
+    return refused(message, provider_id, error.code, error.message)
+
+
+def status_update(
+    item: Mapping[str, Any],
+    provider_message_id: str,
+    status: DeliveryStatus | None,
+    *,
+    code: str | None,
+    text: str | None,
+    sent_at: int | None,
+    final_at: int | None,
+    replaced: bool = False,
+) -> StatusUpdate:
+    """A vendor's history item as a status update; `final_at` is the delivery time of a
+    DELIVERED message and the failure time of a FAILED one."""
+    return StatusUpdate(
+        provider_message_id=provider_message_id,
+        status=status,
+        provider_status_code=code or None,
+        provider_status_message=text or None,
+        sent_at=sent_at,
+        delivered_at=final_at if status is DeliveryStatus.DELIVERED else None,
+        failed_at=final_at if status is DeliveryStatus.FAILED else None,
+        replaced=replaced,
+        raw=dict(item),
+    )
+
+
+# -- image files -----------------------------------------------------------------------------
+def check_image(path: str, *, limit: int, vendor: str, kind: str, jpeg: bool = True) -> bytes:
+    """The bytes of an image that exists, fits `limit` bytes and (`jpeg`) is a JPEG file;
+    InvalidInput IMAGE_NOT_FOUND, IMAGE_TOO_LARGE or IMAGE_FORMAT otherwise (one read of at
+    most `limit + 1` bytes: one more than allowed shows it is too large)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot read image '{path}': {exc.strerror or type(exc).__name__}",
+            code="IMAGE_NOT_FOUND",
+            field="image",
+            value=path,
+        ) from None
+    if len(data) > limit:
+        raise InvalidInput(
+            f"image '{path}' is larger than {vendor}'s {limit // 1024} KB limit for {kind}",
+            code="IMAGE_TOO_LARGE",
+            field="image",
+            value=path,
+            hint=f"resize or recompress the image to {limit // 1024} KB or less",
+        )
+    if jpeg and not data.startswith(b"\xff\xd8\xff"):
+        raise InvalidInput(
+            f"image '{path}' is not a JPEG file ({vendor} {kind} images must be JPEG)",
+            code="IMAGE_FORMAT",
+            field="image",
+            value=path,
+            hint="convert the image to JPEG",
+        )
+    return data

@@ -1,0 +1,222 @@
+"""What Aligo's two hosts (the SMS host and the Kakao host) share: credentials inside every
+form body, result codes and how answers become kmsg errors, kmsg's provider message ids, and
+the connection that posts a form to either host (docs/vendors/aligo.md).
+
+Credentials travel inside every form body: `key`/`user_id` on the SMS host
+(`https://apis.aligo.in`), `apikey`/`userid` on the Kakao host (`https://kakaoapi.aligo.in`).
+They never appear in logs, errors or `repr`. Bodies are `application/x-www-form-urlencoded`,
+or `multipart/form-data` when an image file is attached.
+
+Errors: auth codes (-100, -101) → AuthenticationError; balance codes (-102, -201, or a
+message about the balance) → INSUFFICIENT_BALANCE; other vendor codes → PROVIDER_REJECTED with
+Aligo's code and message. HTTP 4xx (but 429) are final, 5xx/429/503 are retryable with
+Retry-After, a non-JSON answer is a clear PROVIDER_BAD_RESPONSE.
+
+Provider message ids. Aligo returns one id per request, so each message's id names the
+request id and its receiver, which is what the history lookups match on:
+
+    sms:<msg_id>:<receiver>      e.g. sms:123456789:01012345678
+    kakao:<mid>:<receiver>       e.g. kakao:987654:01012345678
+
+A request never holds the same receiver twice, so the pair is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from kmsg_cli.errors import AuthenticationError, ConfigError, ProviderError
+from kmsg_cli.providers._common import bad_response, number, one_line, text_setting, url_setting
+from kmsg_cli.providers._http import (
+    Connection,
+    body_excerpt,
+    json_or_none,
+    not_json,
+    retry_after,
+    send_request,
+    status_error,
+)
+
+AUTH_CODES = frozenset({"-100", "-101"})
+BALANCE_CODES = frozenset({"-102", "-201"})
+_BALANCE_WORDS = ("잔액", "잔여", "충전", "포인트 부족", "건수 부족")
+
+Files = list[tuple[str, tuple[str, bytes, str]]]
+
+
+# -- provider message ids (pure) -------------------------------------------------------------
+def provider_message_id(kind: str, mid: str, receiver: str) -> str:
+    """`sms:<msg_id>:<receiver>` or `kakao:<mid>:<receiver>` (see the module docstring)."""
+    return f"{kind}:{mid}:{receiver}"
+
+
+def split_provider_message_id(value: str) -> tuple[str, str, str] | None:
+    """(kind, mid, receiver) of one of our ids; None for anything else."""
+    parts = value.split(":")
+    if len(parts) != 3 or parts[0] not in ("sms", "kakao") or not parts[1] or not parts[2]:
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+# -- answers and errors (pure) ---------------------------------------------------------------
+def vendor_code(value: Any) -> str | None:
+    """Aligo's result code as text: 1, "1", 1.0 → "1"; "-101" → "-101"; None when absent."""
+    if value is None or isinstance(value, bool):
+        return None
+    found = number(value)
+    if found is not None and found == int(found):
+        return str(int(found))
+    text = str(value).strip()
+    return text or None
+
+
+def vendor_error(
+    code: str | None,
+    text: Any,
+    *,
+    provider_id: str,
+    http_status: int | None = None,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """A failure code in an Aligo answer (SMS `result_code` or Kakao `code`) as our error."""
+    detail = one_line(text)
+    message = f"Aligo {code or '?'}" + (f": {detail}" if detail else "")
+    common: dict[str, Any] = {
+        "provider_id": provider_id,
+        "http_status": http_status,
+        "provider_code": code,
+        "retry_after": retry_after,
+    }
+    if code in AUTH_CODES:
+        return AuthenticationError(
+            f"Aligo refused the credentials ({message})",
+            hint=f"check api_key and user_id of provider '{provider_id}' (kmsg config validate)",
+            **common,
+        )
+    if code in BALANCE_CODES or any(word in detail for word in _BALANCE_WORDS):
+        return ProviderError(
+            message,
+            code="INSUFFICIENT_BALANCE",
+            hint="charge the Aligo account (kmsg providers balance)",
+            **common,
+        )
+    return ProviderError(message, code="PROVIDER_REJECTED", **common)
+
+
+def error_from_response(response: httpx.Response, *, provider_id: str) -> ProviderError:
+    """Map a non-2xx answer: 429/503/5xx retryable (Retry-After kept), other 4xx final."""
+    status = response.status_code
+    body = json_or_none(response)
+    mapping = body if isinstance(body, Mapping) else {}
+    code = vendor_code(mapping.get("result_code", mapping.get("code")))
+    text = mapping.get("message")
+    wait = retry_after(response)
+    if body is None:
+        detail = f"a non-JSON body: {body_excerpt(response)}"
+    else:
+        detail = one_line(text) or body_excerpt(response)
+    message = f"Aligo HTTP {status}" + (f" ({code})" if code else "") + f": {detail}"
+    common: dict[str, Any] = {
+        "provider_id": provider_id,
+        "http_status": status,
+        "provider_code": code,
+        "retry_after": wait,
+    }
+    if status == 429 or status >= 500:
+        return status_error(message, status, **common)
+    if code is not None and code not in ("0", "1"):
+        return vendor_error(code, text, provider_id=provider_id, http_status=status)
+    if status in (401, 403):
+        return AuthenticationError(
+            f"Aligo refused the request (HTTP {status}): {detail}",
+            hint=f"check api_key and user_id of provider '{provider_id}' (kmsg config validate)",
+            **common,
+        )
+    return ProviderError(message, code="PROVIDER_REJECTED", **common)
+
+
+def _check_answer(
+    body: Mapping[str, Any], key: str, success: str, *, provider_id: str, sends: bool
+) -> None:
+    code = vendor_code(body.get(key))
+    if code is None:
+        raise bad_response(provider_id, f"the answer has no {key}", outcome_unknown=sends)
+    if code != success:
+        raise vendor_error(code, body.get("message"), provider_id=provider_id)
+
+
+def check_sms_answer(body: Mapping[str, Any], *, provider_id: str, sends: bool) -> None:
+    """Raise unless an SMS-host answer says `result_code` 1."""
+    _check_answer(body, "result_code", "1", provider_id=provider_id, sends=sends)
+
+
+def check_kakao_answer(body: Mapping[str, Any], *, provider_id: str, sends: bool) -> None:
+    """Raise unless a Kakao-host answer says `code` 0."""
+    _check_answer(body, "code", "0", provider_id=provider_id, sends=sends)
+
+
+def listed_items(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The objects of a history answer's `list` (anything else is left out)."""
+    listing = body.get("list")
+    return [i for i in listing if isinstance(i, Mapping)] if isinstance(listing, list) else []
+
+
+# -- the connection --------------------------------------------------------------------------
+def _required(settings: Mapping[str, Any], key: str, provider_id: str) -> str:
+    value = text_setting(settings, key)
+    if value is None:
+        raise ConfigError(
+            f"provider '{provider_id}' needs {key}",
+            code="MISSING_SETTING",
+            field=key,
+            hint=f'set {key} = "env:ALIGO_{key.upper()}" and export the variable',
+        )
+    return value
+
+
+class AligoClient(Connection):
+    """Forms posted to both Aligo hosts with their credentials."""
+
+    def __init__(
+        self, provider_id: str, settings: Mapping[str, Any], http: httpx.Client | None
+    ) -> None:
+        super().__init__(provider_id, settings, http)
+        self._api_key = _required(settings, "api_key", provider_id)
+        self._user_id = _required(settings, "user_id", provider_id)
+        self.sms_base_url = url_setting(settings, "aligo", "sms_base_url")
+        self.kakao_base_url = url_setting(settings, "aligo", "kakao_base_url")
+
+    def call(
+        self,
+        host: str,
+        path: str,
+        fields: Mapping[str, str],
+        *,
+        sends: bool,
+        files: Files | None = None,
+    ) -> Mapping[str, Any]:
+        """POST one form with the credentials of `host`; the decoded JSON object or an error."""
+        if host == "sms":
+            url = self.sms_base_url + path
+            auth = {"key": self._api_key, "user_id": self._user_id}
+        else:
+            url = self.kakao_base_url + path
+            auth = {"apikey": self._api_key, "userid": self._user_id}
+        response = send_request(
+            self.http,
+            "POST",
+            url,
+            provider_id=self.provider_id,
+            sends=sends,
+            form={**auth, **fields},
+            files=files or None,
+        )
+        if not response.is_success:
+            raise error_from_response(response, provider_id=self.provider_id)
+        body = json_or_none(response)
+        if not isinstance(body, Mapping):
+            raise not_json("Aligo", response, provider_id=self.provider_id, outcome_unknown=sends)
+        return body

@@ -1,0 +1,107 @@
+"""`SolapiProvider`: kmsg's provider contract on SOLAPI, putting together the signed
+connection (`client`), send requests (`messages`), image uploads (`storage`) and lookups
+(`status`). See docs/vendors/solapi.md for the vendor's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from kmsg_cli.models import Balance, Message, MessageType, SendResult, StatusUpdate
+from kmsg_cli.providers._common import VendorProvider, missing_sender, missing_setting
+from kmsg_cli.providers._http import json_or_none, not_json
+from kmsg_cli.providers.catalog import CATALOG, Capabilities
+from kmsg_cli.providers.solapi import status
+from kmsg_cli.providers.solapi.client import SolapiClient
+from kmsg_cli.providers.solapi.messages import (
+    SEND_PATH,
+    build_message,
+    build_send_body,
+    parse_send_response,
+)
+from kmsg_cli.providers.solapi.storage import ImageUploads, checked_image
+
+
+class SolapiProvider(VendorProvider[SolapiClient]):
+    type = "solapi"
+    capabilities: Capabilities = CATALOG["solapi"]
+    native_failover = True  # disableSms=false + text: SOLAPI sends the fallback itself
+
+    def connect(self, settings: Mapping[str, Any], http: httpx.Client | None) -> SolapiClient:
+        return SolapiClient(self.id, settings, http, clock=self.clock)
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        self.sender = settings.get("sender")
+        self.pf_id = settings.get("kakao_pf_id")
+        self._uploads = ImageUploads(self.client)
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"SolapiProvider(id={self.id!r}, base_url={self.client.base_url!r})"
+
+    # -- checks before anything is sent --------------------------------------------------
+    def validate(self, message: Message) -> None:
+        """Refuse, before any request, what SOLAPI would reject for sure."""
+        sender = message.sender or self.sender
+        if message.type in (MessageType.SMS, MessageType.LMS, MessageType.MMS) and not sender:
+            raise missing_sender(message, self.id)
+        if message.type in (MessageType.ALIMTALK, MessageType.FRIENDTALK) and not self.pf_id:
+            raise missing_setting(
+                self.id, "kakao_pf_id", "SOLAPI_KAKAO_PF_ID", needed_for=message.type.value
+            )
+        if message.image:
+            checked_image(message)
+
+    # -- send ------------------------------------------------------------------------------
+    def send(self, messages: Sequence[Message]) -> list[SendResult]:
+        results: dict[str, SendResult] = {}
+        groups: dict[datetime | None, list[Message]] = {}
+        for message in messages:
+            groups.setdefault(message.scheduled_at, []).append(message)
+        for scheduled_at, group in groups.items():
+            for start in range(0, len(group), self.batch_size):
+                chunk = group[start : start + self.batch_size]
+                for result in self._send_chunk(chunk, scheduled_at):
+                    results[result.message_id] = result
+        return [results[m.message_id] for m in messages]
+
+    def _send_chunk(
+        self, chunk: Sequence[Message], scheduled_at: datetime | None
+    ) -> list[SendResult]:
+        entries = []
+        for message in chunk:
+            image_id = self._uploads.file_id(message) if message.image else None
+            entries.append(
+                build_message(
+                    message,
+                    sender=message.sender or self.sender,
+                    pf_id=self.pf_id,
+                    image_id=image_id,
+                )
+            )
+        body = build_send_body(entries, scheduled_at=scheduled_at)
+        response = self.client.request("POST", SEND_PATH, json_body=body, sends=True)
+        parsed = json_or_none(response)
+        if parsed is None:
+            # The vendor answered 2xx with something that is not JSON: it may have accepted.
+            raise not_json("SOLAPI", response, provider_id=self.id, outcome_unknown=True)
+        return parse_send_response(parsed, chunk, provider_id=self.id)
+
+    # -- lookups -----------------------------------------------------------------------------
+    def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        """Current status by SOLAPI message id; ids SOLAPI does not know are absent."""
+        return status.fetch_statuses(self.client, provider_message_ids)
+
+    def find_sent(
+        self, to: str | None, *, since: datetime, until: datetime
+    ) -> dict[str, tuple[str, StatusUpdate]]:
+        """Our id -> (SOLAPI message id, status) of messages accepted in the window."""
+        return status.find_sent(self.client, to, since=since, until=until)
+
+    def balance(self) -> Balance:
+        return status.balance(self.client)
+
+    def cancel_scheduled(self, group_id: str) -> None:
+        self.client.request("DELETE", f"/messages/v4/groups/{group_id}/schedule", sends=False)

@@ -1,0 +1,164 @@
+"""SOLAPI lookups: stored messages through `GET /messages/v4/list` (by message id, or by
+recipient and time window), status codes mapped to kmsg statuses, and the balance through
+`GET /cash/v1/balance` (docs/vendors/solapi.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate
+from kmsg_cli.providers._common import bad_response, number, status_update
+from kmsg_cli.providers._http import json_or_none
+from kmsg_cli.providers.solapi.client import SolapiClient, utc_date
+from kmsg_cli.providers.solapi.messages import custom_id
+
+LIST_PATH = "/messages/v4/list"
+BALANCE_PATH = "/cash/v1/balance"
+LOOKUP_CHUNK = 100  # message ids per list request
+FIND_PAGE_SIZE = 500
+FIND_MAX_PAGES = 200  # bounded paging: 100,000 messages at most
+
+
+# -- status codes (pure) ---------------------------------------------------------------------
+def map_status_code(code: str | None) -> DeliveryStatus | None:
+    """2000 PENDING, 3000 SENT, 4000 DELIVERED, other 1xxx/2xxx/3xxx FAILED.
+
+    Anything else (missing, "TEST1000", 5xxx) is not understood: None, keep checking.
+    """
+    if not code:
+        return None
+    if code == "2000":
+        return DeliveryStatus.PENDING
+    if code == "3000":
+        return DeliveryStatus.SENT
+    if code == "4000":
+        return DeliveryStatus.DELIVERED
+    if len(code) == 4 and code.isdigit() and code[0] in "123":
+        return DeliveryStatus.FAILED
+    return None
+
+
+def refused_at_registration(item: Mapping[str, Any]) -> bool:
+    """A stored message whose statusCode is 1xxx ("error during registration"): SOLAPI lists
+    it, but it was refused when sent, never accepted."""
+    code = str(item.get("statusCode") or "")
+    return len(code) == 4 and code.isdigit() and code.startswith("1")
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+# -- answers (pure) --------------------------------------------------------------------------
+def parse_stored_message(item: Mapping[str, Any]) -> StatusUpdate:
+    code = str(item.get("statusCode")) if item.get("statusCode") is not None else None
+    status = map_status_code(code)
+    processed = _epoch_ms(item.get("dateProcessed"))
+    reported = _epoch_ms(item.get("dateReported"))
+    received = _epoch_ms(item.get("dateReceived"))
+    message = item.get("reason") or item.get("statusMessage") or item.get("status")
+    delivered = status is DeliveryStatus.DELIVERED
+    return status_update(
+        item,
+        str(item.get("messageId") or item.get("_id") or ""),
+        status,
+        code=code,
+        text=str(message) if message else None,
+        sent_at=processed,
+        final_at=(received or reported) if delivered else (reported or received or processed),
+        replaced=bool(item.get("replacement")),
+    )
+
+
+def parse_list_response(body: Any, *, provider_id: str) -> list[StatusUpdate]:
+    if not isinstance(body, Mapping):
+        raise bad_response(provider_id, "the message list answer is not a JSON object")
+    listing = body.get("messageList")
+    if listing is None:
+        return []
+    items: Iterable[Any] = listing.values() if isinstance(listing, Mapping) else listing
+    if not isinstance(items, Iterable):
+        raise bad_response(provider_id, "messageList is neither an object nor a list")
+    return [parse_stored_message(item) for item in items if isinstance(item, Mapping)]
+
+
+def parse_balance(body: Any, *, provider_id: str) -> Balance:
+    if isinstance(body, Mapping):
+        amount = number(body.get("balance"))
+        point = number(body.get("point"))
+        if amount is None:
+            amount = point
+        if amount is not None:
+            return Balance(provider_id, amount, "KRW", point, dict(body))
+    raise bad_response(provider_id, "the balance answer has no numeric balance")
+
+
+# -- lookups ---------------------------------------------------------------------------------
+def fetch_statuses(
+    client: SolapiClient, provider_message_ids: Sequence[str]
+) -> dict[str, StatusUpdate]:
+    """Current status of many messages, `LOOKUP_CHUNK` ids per request."""
+    found: dict[str, StatusUpdate] = {}
+    ids = [i for i in dict.fromkeys(provider_message_ids) if i]
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        params = [("limit", str(len(chunk)))] + [("messageIds", i) for i in chunk]
+        response = client.request("GET", LIST_PATH, params=params, sends=False)
+        for update in parse_list_response(json_or_none(response), provider_id=client.provider_id):
+            if update.provider_message_id in chunk:
+                found[update.provider_message_id] = update
+    return found
+
+
+def find_sent(
+    client: SolapiClient, to: str | None, *, since: datetime, until: datetime
+) -> dict[str, tuple[str, StatusUpdate]]:
+    """Messages accepted in a time window (to `to`, or to anyone), keyed by our id.
+
+    Messages refused at registration (1xxx) are left out: they were never accepted."""
+    params = [("to", to)] if to else []
+    params += [
+        ("dateType", "CREATED"),
+        ("startDate", utc_date(since)),
+        ("endDate", utc_date(until)),
+        ("limit", str(FIND_PAGE_SIZE)),
+    ]
+    found: dict[str, tuple[str, StatusUpdate]] = {}
+    start_key: str | None = None
+    for _ in range(FIND_MAX_PAGES):
+        query = params + ([("startKey", start_key)] if start_key else [])
+        response = client.request("GET", LIST_PATH, params=query, sends=False)
+        body = json_or_none(response)
+        listing = body.get("messageList") if isinstance(body, Mapping) else None
+        items = (
+            listing.values()
+            if isinstance(listing, Mapping)
+            else listing
+            if isinstance(listing, list)
+            else []
+        )
+        for item in items:
+            if isinstance(item, Mapping) and (custom := custom_id(item)):
+                if refused_at_registration(item):
+                    continue  # listed, but SOLAPI never accepted it (1xxx)
+                update = parse_stored_message(item)
+                found[custom] = (update.provider_message_id, update)
+        start_key = body.get("nextKey") if isinstance(body, Mapping) else None
+        if not start_key:
+            break
+    return found
+
+
+def balance(client: SolapiClient) -> Balance:
+    response = client.request("GET", BALANCE_PATH, sends=False)
+    return parse_balance(json_or_none(response), provider_id=client.provider_id)

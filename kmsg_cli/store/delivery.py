@@ -1,0 +1,207 @@
+"""Delivery tracking in SQL: claims of due rows, guarded writes of check results with their
+follow-up jobs, listing and counting, written once for every engine (docs/storage.md,
+"Delivery tracking").
+
+A row is due when its status is PENDING or SENT and next_check_at <= now. A claim leases a row
+by pushing its next_check_at forward (no other column changes); `apply_tracking` then writes
+the result, guarded so that terminal statuses never move and a checker whose lease was taken
+over cannot overwrite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.store.dialect import q
+from kmsg_cli.store.rows import (
+    FOR_MESSAGE_KEY,
+    TRACKING_DUE_STATUSES,
+    TRACKING_JSON_COLUMNS,
+    TRACKING_MUTABLE_COLUMNS,
+    TRACKING_TERMINAL_STATUSES,
+    check_follow_ups,
+    job_params,
+    plain,
+    tracking_from_values,
+    tracking_params,
+)
+from kmsg_cli.store.schema import JOBS_TABLE
+from kmsg_cli.store.session import SELECT_TRACKING, TRACKING, Session, SqlBase
+
+
+class DeliveryLedger(SqlBase):
+    """The `Store` methods of delivery tracking (see the module doc)."""
+
+    def claim_due_tracking(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        limit: int,
+        provider_id: str | None = None,
+    ) -> list[TrackingRow]:
+        """Claim up to `limit` due rows atomically; sorted by message_id."""
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {
+            "due0": TRACKING_DUE_STATUSES[0],
+            "due1": TRACKING_DUE_STATUSES[1],
+            "now": now_ms,
+            "limit": limit,
+            "lease_until": now_ms + lease_ms,
+            "provider": provider_id,
+        }
+        rows = self._claim_tracking_rows(params, provider_id)
+        return sorted(map(tracking_from_values, rows), key=lambda row: row.message_id)
+
+    def apply_tracking(
+        self,
+        updates: Sequence[TrackingRow],
+        *,
+        jobs: Sequence[Job] = (),
+        expected_next_check: Mapping[str, int] | None = None,
+    ) -> set[str]:
+        """Write checked rows (terminal and lease guards) and their jobs in one transaction.
+
+        Rows are updated in message_id order, so concurrent checkers lock shared rows in the
+        same order and cannot deadlock each other; a checker that waited for another's lock
+        re-reads the row, and its guarded update no longer applies if the other won.
+        """
+        check_follow_ups(updates, jobs)
+        if not updates:
+            return set()
+        d, p = self.dialect, self.dialect.p
+        assignments = ", ".join(
+            f"{q(c)} = {d.json_param(c) if c in TRACKING_JSON_COLUMNS else p(c)}"
+            for c in TRACKING_MUTABLE_COLUMNS
+        )
+        terminal, bound = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        expected_sql = d.bigint(p("expected"))
+        sql = (
+            f'UPDATE {TRACKING} SET {assignments} WHERE "message_id" = {p("message_id")} '
+            f'AND "status" NOT IN {terminal} '
+            f'AND ({expected_sql} IS NULL OR "next_check_at" = {expected_sql})'
+        )
+        expected = expected_next_check or {}
+        params = []
+        for row in sorted(updates, key=lambda item: item.message_id):
+            values = tracking_params(row)
+            chosen = {c: values[c] for c in TRACKING_MUTABLE_COLUMNS}
+            chosen.update(bound, message_id=row.message_id, expected=expected.get(row.message_id))
+            params.append(chosen)
+        insert = self._insert_sql(JOBS_TABLE)
+
+        def work(s: Session) -> set[str]:
+            counts = s.rowcounts(sql, params)
+            updated = {str(v["message_id"]) for v, n in zip(params, counts, strict=True) if n > 0}
+            follow_ups = [
+                job_params(job)
+                for job in jobs
+                if (job.metadata or {}).get(FOR_MESSAGE_KEY) in updated
+            ]
+            s.executemany(insert, follow_ups)
+            return updated
+
+        return self._write(work)
+
+    def set_tracking_metadata_key(self, message_id: str, key: str, value: Any) -> bool:
+        """Set one top-level key of a row's metadata, atomically, whatever its status."""
+        if not key.isidentifier():
+            raise ValueError(f"metadata key {key!r} must be an identifier")
+        d, p = self.dialect, self.dialect.p
+        sql = (
+            f'UPDATE {TRACKING} SET "metadata" = '
+            f"{d.json_set(q('metadata'), key, d.json_value(p('value')))} "
+            f'WHERE "message_id" = {p("id")}'
+        )
+        params = {"value": json.dumps(plain(value), ensure_ascii=False), "id": message_id}
+        return self._write(lambda s: s.execute(sql, params).rowcount > 0, single=True)
+
+    def _tracking_filter(
+        self,
+        status: Sequence[str] | None,
+        provider_id: str | None,
+        type: str | None,
+        to: str | None,
+        since_ms: int | None,
+        until_ms: int | None,
+    ) -> tuple[str, dict[str, Any]] | None:
+        """WHERE clause and parameters of the list/count filters; None when nothing matches."""
+        p = self.dialect.p
+        conditions: list[str] = []
+        params: dict[str, Any] = {}
+        if status is not None:
+            # A lone string is one status, not a sequence of one-letter ones.
+            wanted = [status] if isinstance(status, str) else status
+            statuses = list(dict.fromkeys(str(value) for value in wanted))
+            if not statuses:
+                return None
+            marks, bound = self._in("status", statuses)
+            conditions.append(f'"status" IN {marks}')
+            params.update(bound)
+        for column, value in (("provider_id", provider_id), ("type", type), ("to", to)):
+            if value is not None:
+                conditions.append(f"{q(column)} = {p(column)}")
+                params[column] = value
+        if since_ms is not None:
+            conditions.append(f'"requested_at" >= {p("since_ms")}')
+            params["since_ms"] = since_ms
+        if until_ms is not None:
+            conditions.append(f'"requested_at" <= {p("until_ms")}')
+            params["until_ms"] = until_ms
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        return where, params
+
+    def list_tracking(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[TrackingRow]:
+        """Matching rows, requested_at DESC then message_id DESC, one page."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        found = self._tracking_filter(status, provider_id, type, to, since_ms, until_ms)
+        if found is None or limit == 0:
+            return []
+        where, params = found
+        d, p = self.dialect, self.dialect.p
+        params.update({"limit": limit, "offset": offset})
+        sql = (
+            f'{SELECT_TRACKING}{where} ORDER BY "requested_at" DESC, '
+            f"{d.ids(q('message_id'))} DESC LIMIT {p('limit')} OFFSET {p('offset')}"
+        )
+        return [tracking_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
+
+    def count_tracking_by_status(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        provider_id: str | None = None,
+        type: str | None = None,
+        to: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> dict[str, int]:
+        """Matching rows by status; statuses without rows are absent."""
+        found = self._tracking_filter(status, provider_id, type, to, since_ms, until_ms)
+        if found is None:
+            return {}
+        where, params = found
+        sql = f'SELECT "status", COUNT(*) FROM {TRACKING}{where} GROUP BY "status"'
+        rows = self._run(lambda s: s.execute(sql, params).rows)
+        return {str(status_): int(count) for status_, count in rows}
+
+    def iter_tracking(self, *, chunk: int = 1000) -> Iterator[TrackingRow]:
+        """Tracking rows in message_id order, `chunk` at a time (keyset paging)."""
+        for values in self._pages(SELECT_TRACKING, "message_id", [], {}, chunk):
+            yield tracking_from_values(values)

@@ -1,0 +1,345 @@
+"""The job ledger in SQL: claims, leases, in-flight marks, retries, recovery and queue
+management, written once for every engine (docs/storage.md, "The job ledger").
+
+Dequeue order everywhere: priority DESC, process_at ASC, created_at ASC, id ASC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from kmsg_cli.models import Job
+from kmsg_cli.store.dialect import q
+from kmsg_cli.store.rows import claimed_order, dump_json, job_from_values
+from kmsg_cli.store.session import (
+    FAILED,
+    JOB_LIST,
+    JOBS,
+    PENDING,
+    PROCESSING,
+    SELECT_JOB,
+    Params,
+    Session,
+    SqlBase,
+)
+
+
+class JobLedger(SqlBase):
+    """The `Store` methods of the job ledger (see the module doc)."""
+
+    def claim_jobs(
+        self,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+        limit: int,
+        batch: str | None = None,
+    ) -> list[Job]:
+        """Claim up to `limit` due jobs atomically; sorted by `rows.claimed_order`."""
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {
+            "pending": PENDING,
+            "processing": PROCESSING,
+            "now": now_ms,
+            "limit": limit,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+            "batch": batch,
+        }
+        rows = self._claim_job_rows(params, batch)
+        return sorted(map(job_from_values, rows), key=claimed_order)
+
+    def claim_ids(
+        self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
+    ) -> list[Job]:
+        """Claim the listed pending jobs (a direct `kmsg send` taking its own ids)."""
+        d, p = self.dialect, self.dialect.p
+        owned = d.json_set(q("metadata"), "owner", d.json_value(p("owner")))
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("processing")}, "attempts" = "attempts" + 1, '
+            f'"process_at" = {p("lease_until")}, "metadata" = {d.json_remove(owned, "in_flight")} '
+            f'WHERE "status" = {p("pending")} AND "id" IN'
+        )
+        params = {
+            "processing": PROCESSING,
+            "pending": PENDING,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+        }
+        if not self._update_ids(sql, job_ids, params):
+            return []
+        # What this claim took: the rows now held by `owner` under this very lease.
+        jobs = map(job_from_values, self._run(self._by_ids(SELECT_JOB, "id", job_ids)))
+        mine = [
+            job
+            for job in jobs
+            if job.status == PROCESSING
+            and job.process_at == now_ms + lease_ms
+            and (job.metadata or {}).get("owner") == dict(owner)
+        ]
+        return sorted(mine, key=lambda job: job.id)
+
+    def mark_in_flight(
+        self,
+        job_ids: Sequence[str],
+        *,
+        now_ms: int,
+        sent_to: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set metadata.in_flight (and sent_to) on the jobs still processing, in one
+        transaction; an earlier metadata.unknown goes (docs/recovery.md)."""
+        d, p = self.dialect, self.dialect.p
+        marked = d.json_set(q("metadata"), "in_flight", d.json_int(p("now")))
+        params: dict[str, Any] = {"now": now_ms, "processing": PROCESSING}
+        if sent_to is not None:
+            marked = d.json_set(marked, "sent_to", d.json_value(p("sent_to")))
+            params["sent_to"] = dump_json(sent_to)
+        sql = (
+            f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} '
+            f'WHERE "status" = {p("processing")} AND "id" IN'
+        )
+        self._update_ids(sql, job_ids, params)
+
+    def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
+        """Keep jobs of unknown outcome claimed until their next lookup, one transaction."""
+        if not holds:
+            return
+        d, p = self.dialect, self.dialect.p
+        held = d.json_set(q("metadata"), "unknown", d.json_value(p("info")))
+        sql = (
+            f'UPDATE {JOBS} SET "process_at" = {p("process_at")}, "metadata" = {held} '
+            f'WHERE "id" = {p("id")} AND "status" = {p("processing")}'
+        )
+        rows = [
+            {"process_at": at, "info": dump_json(info), "id": job_id, "processing": PROCESSING}
+            for job_id, (at, info) in sorted(holds.items())
+        ]
+        self._write(lambda s: s.executemany(sql, rows))
+
+    def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
+        """Put jobs back to pending at their new process_at with their error, one transaction."""
+        if not retries:
+            return
+        d, p = self.dialect, self.dialect.p
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("pending")}, "process_at" = {p("process_at")}, '
+            f'"error" = {p("error")}, '
+            f'"metadata" = {d.json_remove(q("metadata"), "in_flight", "owner")} '
+            f'WHERE "id" = {p("id")}'
+        )
+        rows = [
+            {"pending": PENDING, "process_at": process_at, "error": error, "id": job_id}
+            for job_id, (process_at, error) in sorted(retries.items())
+        ]
+        self._write(lambda s: s.executemany(sql, rows))
+
+    def release_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Release claimed, never-sent jobs; returns how many were released."""
+        d, p = self.dialect, self.dialect.p
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("pending")}, "process_at" = {p("now")}, '
+            '"attempts" = CASE WHEN "attempts" > 0 THEN "attempts" - 1 ELSE 0 END, '
+            f'"metadata" = {d.json_remove(q("metadata"), "owner")} '
+            f'WHERE "status" = {p("processing")} '
+            f'AND {d.json_absent(q("metadata"), "in_flight")} AND "id" IN'
+        )
+        params = {"pending": PENDING, "processing": PROCESSING, "now": now_ms}
+        return self._update_ids(sql, job_ids, params)
+
+    def processing_jobs(self, *, batch: str | None = None) -> list[Job]:
+        """All processing jobs (of the batch), in dequeue order."""
+        d, p = self.dialect, self.dialect.p
+        where = f'"status" = {p("processing")}' + self._and_batch(batch)
+        order = f'"priority" DESC, "process_at", "created_at", {d.ids(q("id"))}'
+        sql = f"{SELECT_JOB} WHERE {where} ORDER BY {order}"
+        params = {"processing": PROCESSING, "batch": batch}
+        return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
+
+    def take_over(
+        self,
+        job_id: str,
+        *,
+        expected_process_at: int,
+        now_ms: int,
+        lease_ms: int,
+        owner: Mapping[str, Any],
+    ) -> Job | None:
+        """Re-claim one processing job if its lease is still the one seen; else None."""
+        d, p = self.dialect, self.dialect.p
+        owned = d.json_set(q("metadata"), "owner", d.json_value(p("owner")))
+        update = (
+            f'UPDATE {JOBS} SET "process_at" = {p("lease_until")}, "metadata" = {owned} '
+            f'WHERE "id" = {p("id")} AND "status" = {p("processing")} '
+            f'AND "process_at" = {p("expected")}'
+        )
+        params = {
+            "id": job_id,
+            "processing": PROCESSING,
+            "expected": expected_process_at,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+        }
+        select = f'{SELECT_JOB} WHERE "id" = {p("id")}'
+        values = self._write(self._returning(update, select, JOB_LIST, params), single=True)
+        return None if values is None else job_from_values(values)
+
+    def _returning(
+        self, update: str, select: str, columns: str, params: Params
+    ) -> Callable[[Session], Sequence[Any] | None]:
+        """Work that runs a one-row UPDATE and returns the row as it became, or None when it
+        changed nothing: RETURNING where the engine has it, else the UPDATE then a SELECT in
+        the same transaction (the row stays locked by the UPDATE until the commit)."""
+
+        def work(s: Session) -> Sequence[Any] | None:
+            if self.dialect.returning:
+                return s.execute(f"{update} RETURNING {columns}", params).first()
+            if s.execute(update, params).rowcount < 1:
+                return None
+            return s.execute(select, params).first()
+
+        return work
+
+    def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
+        """Jobs by status (of the batch); statuses without jobs are absent."""
+        where = "" if batch is None else f" WHERE {self._batch_condition()}"
+        sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
+        rows = self._run(lambda s: s.execute(sql, {"batch": batch}).rows)
+        return {str(status): int(count) for status, count in rows}
+
+    def next_due_ms(self, *, batch: str | None = None) -> int | None:
+        """The earliest process_at of a pending job (of the batch), or None."""
+        sql = self.dialect.next_due_sql(self._and_batch(batch))
+        value = self._run(lambda s: s.execute(sql, {"pending": PENDING, "batch": batch}).scalar())
+        return None if value is None else int(value)
+
+    def iter_jobs(
+        self, *, batch: str | None = None, status: str | None = None, chunk: int = 1000
+    ) -> Iterator[Job]:
+        """Jobs in id order, read `chunk` at a time (keyset paging on the primary key)."""
+        where = [] if batch is None else [self._batch_condition()]
+        if status is not None:
+            where.append(f'"status" = {self.dialect.p("status")}')
+        params = {"batch": batch, "status": status}
+        for values in self._pages(SELECT_JOB, "id", where, params, chunk):
+            yield job_from_values(values)
+
+    def _batch_condition(self) -> str:
+        return self.dialect.json_equals_text(q("metadata"), "batch", self.dialect.p("batch"))
+
+    def _and_batch(self, batch: str | None) -> str:
+        return "" if batch is None else f" AND {self._batch_condition()}"
+
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        message_type: str | None = None,
+        provider_id: str | None = None,
+        batch: str | None = None,
+        error_code: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Matching jobs, newest first."""
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        d, p = self.dialect, self.dialect.p
+        filters = {
+            "status": ('"status"', status),
+            "type": (d.json_text(q("data"), "message", "type"), message_type),
+            "provider": (d.json_text(q("data"), "provider"), provider_id),
+            "code": (d.error_code(q("error")), error_code),
+        }
+        conditions = [
+            f"{expr} = {p(name)}" for name, (expr, value) in filters.items() if value is not None
+        ]
+        params: dict[str, Any] = {name: value for name, (_expr, value) in filters.items()}
+        if batch is not None:
+            conditions.append(self._batch_condition())
+        params.update(batch=batch, limit=limit, offset=offset)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        order = f'"created_at" DESC, {d.ids(q("id"))} DESC'
+        sql = f"{SELECT_JOB}{where} ORDER BY {order} LIMIT {p('limit')} OFFSET {p('offset')}"
+        return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
+
+    def job_stats(self) -> dict[str, Any]:
+        """Counts by status, the oldest due pending job, failures by error code.
+
+        Failed jobs whose error is JSON are counted by its `code` (UNKNOWN without one); the
+        others (plain text, or no error) as ERROR.
+        """
+        oldest = self.dialect.next_due_sql("")
+
+        def work(s: Session) -> dict[str, Any]:
+            counts = s.execute(f'SELECT "status", COUNT(*) FROM {JOBS} GROUP BY "status"').rows
+            first = s.execute(oldest, {"pending": PENDING}).scalar()
+            return {
+                "counts": {str(k): int(v) for k, v in counts},
+                "oldest_due_ms": None if first is None else int(first),
+                "failures_by_code": self._failures_by_code(s),
+            }
+
+        return self._run(work)
+
+    def _failures_by_code(self, s: Session) -> dict[str, int]:
+        p = self.dialect.p
+        valid = self.dialect.json_valid(q("error"))
+        if valid is None:
+            # No SQL test of JSON validity on this engine: the distinct texts are read here.
+            texts = s.execute(
+                f'SELECT "error", COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
+                'GROUP BY "error"',
+                {"failed": FAILED},
+            ).rows
+            failures: dict[str, int] = {}
+            for text, n in texts:
+                key = _error_key(text)
+                failures[key] = failures.get(key, 0) + int(n)
+            return dict(sorted(failures.items(), key=lambda item: (-item[1], item[0])))
+        code = f"COALESCE({self.dialect.json_text(q('error'), 'code')}, 'UNKNOWN')"
+        rows = s.execute(
+            f'SELECT {code}, COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
+            f"AND COALESCE({valid}, 0) = 1 GROUP BY {code} ORDER BY COUNT(*) DESC, {code}",
+            {"failed": FAILED},
+        ).rows
+        failures = {str(found): int(n) for found, n in rows}
+        plain_errors = s.execute(
+            f'SELECT COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
+            f"AND COALESCE({valid}, 0) = 0",
+            {"failed": FAILED},
+        ).scalar()
+        if plain_errors:
+            failures["ERROR"] = failures.get("ERROR", 0) + int(plain_errors)
+        return failures
+
+    def reset_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
+        """Failed or pending jobs due again with fresh attempts (never completed/processing)."""
+        d, p = self.dialect, self.dialect.p
+        fresh = d.json_remove(f'COALESCE("metadata", {d.empty_object})', "owner", "in_flight")
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("pending")}, "attempts" = 0, '
+            f'"process_at" = {p("now")}, "error" = NULL, "failed_at" = NULL, "metadata" = {fresh} '
+            f'WHERE "status" IN ({p("failed")}, {p("pending")}) AND "id" IN'
+        )
+        return self._update_ids(sql, job_ids, {"pending": PENDING, "failed": FAILED, "now": now_ms})
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (the engines' JSON functions refuse them too).
+    raise ValueError(f"{name} is not JSON")
+
+
+def _error_key(text: object) -> str:
+    """How `job_stats` counts one failed job's error: its JSON code, UNKNOWN, or ERROR."""
+    if text is None:
+        return "ERROR"
+    try:
+        decoded = json.loads(str(text), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return "ERROR"
+    code = decoded.get("code") if isinstance(decoded, dict) else None
+    return "UNKNOWN" if code is None else str(code)

@@ -1,0 +1,163 @@
+"""Rows <-> models: the column values every engine reads and writes, and the constants the
+shared SQL needs (which statuses a claim or a purge takes, which columns hold JSON).
+
+Engines read and write the columns in `TRACKING_COLUMNS` / `JOB_COLUMNS` order; the helpers
+here turn such value sequences into `TrackingRow` / `Job` and back, so that every engine agrees
+on JSON handling and on the `"from"` column being `sender` (docs/storage.md, "Tables").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from kmsg_cli.errors import StoreError
+from kmsg_cli.models import TERMINAL_STATUSES, DeliveryStatus, Job, JobStatus, TrackingRow
+from kmsg_cli.store.schema import JOB_COLUMNS, TRACKING_COLUMNS
+
+# Larger IN lists risk the engines' bound-parameter limits (SQLite builds before 3.32: 999).
+MAX_IN_PARAMS = 500
+
+TRACKING_JSON_COLUMNS = frozenset({"last_error", "metadata"})
+JOB_JSON_COLUMNS = frozenset({"data", "metadata"})
+
+# The columns `apply_tracking` writes; the identity of a message (ids, type, numbers, request
+# and schedule times) never changes once it is tracked.
+TRACKING_MUTABLE_COLUMNS: tuple[str, ...] = (
+    "status",
+    "provider_status_code",
+    "provider_status_message",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "status_updated_at",
+    "attempt_count",
+    "last_checked_at",
+    "next_check_at",
+    "last_error",
+    "metadata",
+)
+
+# Tracking statuses a claim takes (still travelling), and the finished job statuses `purge` takes.
+TRACKING_DUE_STATUSES: tuple[str, ...] = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value)
+TRACKING_TERMINAL_STATUSES: tuple[str, ...] = tuple(
+    sorted(status.value for status in TERMINAL_STATUSES)
+)
+JOB_FINISHED_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
+
+# The metadata key of a job enqueued by `apply_tracking`: the message_id it belongs to.
+FOR_MESSAGE_KEY = "for_message"
+
+# "from" is a Python keyword, so the model calls it `sender`; every other name is shared.
+TRACKING_FIELDS: tuple[str, ...] = tuple(
+    "sender" if column == "from" else column for column in TRACKING_COLUMNS
+)
+
+
+def dump_json(value: Mapping[str, Any] | None) -> str | None:
+    """A JSON object as compact text (UTF-8 kept readable); None stays None."""
+    if value is None:
+        return None
+    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+def load_json(value: object, *, column: str) -> dict[str, Any] | None:
+    """A JSON column's value as a dict: text (SQLite, MySQL) or a decoded object (JSONB)."""
+    if value is None:
+        return None
+    decoded: object = value
+    if isinstance(value, str | bytes | bytearray):
+        try:
+            decoded = json.loads(value)
+        except ValueError as exc:
+            raise StoreError(
+                f"column {column} holds invalid JSON: {exc}", code="DB_BAD_JSON"
+            ) from None
+    if not isinstance(decoded, dict):
+        raise StoreError(
+            f"column {column} holds JSON {type(decoded).__name__}, expected an object",
+            code="DB_BAD_JSON",
+        )
+    return decoded
+
+
+def plain(value: Any) -> Any:
+    """StrEnum members as their value: every driver then writes the same text."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def tracking_params(row: TrackingRow) -> dict[str, Any]:
+    """Column name -> value of a tracking row, JSON as text."""
+    values: dict[str, Any] = {}
+    for column, field in zip(TRACKING_COLUMNS, TRACKING_FIELDS, strict=True):
+        value = getattr(row, field)
+        values[column] = dump_json(value) if column in TRACKING_JSON_COLUMNS else plain(value)
+    return values
+
+
+def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
+    """A TrackingRow from column values in `TRACKING_COLUMNS` order."""
+    kwargs: dict[str, Any] = {}
+    for column, field, value in zip(TRACKING_COLUMNS, TRACKING_FIELDS, values, strict=True):
+        kwargs[field] = (
+            load_json(value, column=column) if column in TRACKING_JSON_COLUMNS else value
+        )
+    return TrackingRow(**kwargs)
+
+
+def job_params(job: Job) -> dict[str, Any]:
+    """Column name -> value of a job, JSON as text."""
+    values: dict[str, Any] = {}
+    for column in JOB_COLUMNS:
+        value = getattr(job, column)
+        values[column] = dump_json(value) if column in JOB_JSON_COLUMNS else plain(value)
+    return values
+
+
+def job_from_values(values: Sequence[Any]) -> Job:
+    """A Job from column values in `JOB_COLUMNS` order."""
+    kwargs: dict[str, Any] = {}
+    for column, value in zip(JOB_COLUMNS, values, strict=True):
+        kwargs[column] = load_json(value, column=column) if column in JOB_JSON_COLUMNS else value
+    if kwargs["data"] is None:
+        # NOT NULL in the schema, but a hand-edited row should not crash the queue.
+        kwargs["data"] = {}
+    return Job(**kwargs)
+
+
+def chunked(items: Sequence[str], size: int = MAX_IN_PARAMS) -> list[Sequence[str]]:
+    """Split items into slices of at most `size` (for IN lists)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def job_row(job: Job) -> int | None:
+    """`metadata.row` when it is a JSON integer (send-many's input row number), else None."""
+    row = (job.metadata or {}).get("row")
+    return row if isinstance(row, int) and not isinstance(row, bool) else None
+
+
+def claimed_order(job: Job) -> tuple[int, int, bool, int, str]:
+    """Sort key of claimed jobs: (-priority, created_at, metadata.row (None last), id).
+
+    process_at is left out because a claim sets it to the lease for every job it takes.
+    """
+    row = job_row(job)
+    return (-job.priority, job.created_at, row is None, row or 0, job.id)
+
+
+def check_follow_ups(updates: Sequence[TrackingRow], jobs: Sequence[Job]) -> None:
+    """ValueError when a message_id repeats in `updates` or a job of `jobs` is not tied (by
+    `metadata.for_message`) to one of them: `apply_tracking` refuses such calls up front."""
+    message_ids = [row.message_id for row in updates]
+    if len(set(message_ids)) != len(message_ids):
+        raise ValueError("apply_tracking: a message_id appears more than once in updates")
+    known = set(message_ids)
+    for job in jobs:
+        target = (job.metadata or {}).get(FOR_MESSAGE_KEY)
+        if not isinstance(target, str) or target not in known:
+            raise ValueError(
+                f"apply_tracking: job {job.id!r} has metadata.{FOR_MESSAGE_KEY} "
+                f"{target!r}, which is not the message_id of one of the updates"
+            )

@@ -1,0 +1,222 @@
+"""One SQL implementation of the storage contract, shared by every engine.
+
+`SqlStore` is `Store` written once, against `_run(work)` (a unit of work on one connection,
+inside a transaction when asked) and a `Dialect` (how one engine spells placeholders, JSON
+access, id collation, "insert or skip" and the purge's limited delete). Its parts: the job
+ledger (ledger.py), delivery tracking (delivery.py), and here the plain reads and writes,
+completion, purging and counters. An engine module (sqlite.py, postgres.py, mysql.py) adds
+connection handling, error mapping, retries, schema creation and the statements that truly
+differ: the claims (docs/storage.md, "Engines").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.store.delivery import DeliveryLedger
+from kmsg_cli.store.dialect import q
+from kmsg_cli.store.ledger import JobLedger
+from kmsg_cli.store.rows import (
+    JOB_FINISHED_STATUSES,
+    TRACKING_TERMINAL_STATUSES,
+    chunked,
+    job_from_values,
+    job_params,
+    tracking_from_values,
+    tracking_params,
+)
+from kmsg_cli.store.schema import JOBS_TABLE, STATE_TABLE, TRACKING_TABLE
+from kmsg_cli.store.session import (
+    COMPLETED,
+    FAILED,
+    JOBS,
+    SELECT_JOB,
+    SELECT_TRACKING,
+    TRACKING,
+    Session,
+)
+
+
+class SqlStore(JobLedger, DeliveryLedger):
+    """The `Store` contract written once in SQL; engines subclass it (see the module doc)."""
+
+    def get_tracking(self, message_id: str) -> TrackingRow | None:
+        """The tracking row of one message, or None."""
+        found = self.find_tracking([message_id])
+        return found.get(message_id)
+
+    def find_tracking(self, message_ids: Sequence[str]) -> dict[str, TrackingRow]:
+        """Tracking rows by message id, queried in IN lists of at most 500 ids."""
+        if not message_ids:
+            return {}
+        rows = self._run(self._by_ids(SELECT_TRACKING, "message_id", message_ids))
+        return {row.message_id: row for row in map(tracking_from_values, rows)}
+
+    def insert_tracking(self, rows: Sequence[TrackingRow]) -> int:
+        """Insert rows in one transaction; existing message ids are left untouched."""
+        if not rows:
+            return 0
+        sql, params = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in rows]
+        return self._write(lambda s: s.executemany(sql, params))
+
+    def insert_jobs(self, jobs: Sequence[Job]) -> int:
+        """Insert jobs in one transaction; existing ids are left untouched."""
+        if not jobs:
+            return 0
+        sql, params = self._insert_sql(JOBS_TABLE), [job_params(j) for j in jobs]
+        return self._write(lambda s: s.executemany(sql, params))
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job, or None (not part of `Store`: no service needs it)."""
+        return self.get_jobs([job_id]).get(job_id)
+
+    def get_jobs(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """Jobs by id, queried in IN lists of at most 500 ids."""
+        if not job_ids:
+            return {}
+        rows = self._run(self._by_ids(SELECT_JOB, "id", job_ids))
+        return {job.id: job for job in map(job_from_values, rows)}
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete jobs in one transaction, whatever their status (not part of `Store`)."""
+        return self._update_ids(f'DELETE FROM {JOBS} WHERE "id" IN', job_ids, {})
+
+    def complete_jobs(
+        self, job_ids: Sequence[str], tracking: Sequence[TrackingRow], *, now_ms: int
+    ) -> None:
+        """Mark jobs completed and insert their tracking rows in one transaction."""
+        if not job_ids and not tracking:
+            return
+        d, p = self.dialect, self.dialect.p
+        update = (
+            f'UPDATE {JOBS} SET "status" = {p("completed")}, "completed_at" = {p("now")}, '
+            f'"metadata" = {d.json_remove(q("metadata"), "in_flight")} WHERE "id" IN'
+        )
+        insert, rows = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in tracking]
+        unique = list(dict.fromkeys(job_ids))
+
+        def work(s: Session) -> None:
+            for chunk in chunked(unique):
+                marks, bound = self._in("k", chunk)
+                s.execute(f"{update} {marks}", {"completed": COMPLETED, "now": now_ms, **bound})
+            s.executemany(insert, rows)
+
+        self._write(work)
+
+    def fail_jobs(self, failures: Mapping[str, str], *, now_ms: int) -> None:
+        """Mark jobs failed with their error text in one transaction."""
+        if not failures:
+            return
+        d, p = self.dialect, self.dialect.p
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("failed")}, "failed_at" = {p("now")}, '
+            f'"error" = {p("error")}, "metadata" = {d.json_remove(q("metadata"), "in_flight")} '
+            f'WHERE "id" = {p("id")}'
+        )
+        rows = [
+            {"failed": FAILED, "now": now_ms, "error": error, "id": job_id}
+            for job_id, error in sorted(failures.items())
+        ]
+        self._write(lambda s: s.executemany(sql, rows))
+
+    # -- purging old rows (docs/storage.md, "Purging") ---------------------------------------
+
+    def _purgeable(self) -> tuple[str, str, dict[str, Any]]:
+        """(FROM ... WHERE of old terminal rows, the same of old finished jobs, parameters)."""
+        p = self.dialect.p
+        terminal, params = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        finished, more = self._in("finished", JOB_FINISHED_STATUSES)
+        params.update(more)
+        tracking = (
+            f'FROM {TRACKING} WHERE "status" IN {terminal} '
+            f'AND "status_updated_at" < {p("older_than")}'
+        )
+        jobs = (
+            f'FROM {JOBS} WHERE "status" IN {finished} '
+            f'AND COALESCE("completed_at", "failed_at") < {p("older_than")}'
+        )
+        return tracking, jobs, params
+
+    def _purge_statements(self) -> tuple[str, str, dict[str, Any]]:
+        d, p = self.dialect, self.dialect.p
+        tracking, jobs, params = self._purgeable()
+        limit = f"LIMIT {p('limit')}"
+        return (
+            f"DELETE FROM {TRACKING} WHERE "
+            + d.limited('"message_id"', f'SELECT "message_id" {tracking} {limit}'),
+            f"DELETE FROM {JOBS} WHERE " + d.limited('"id"', f'SELECT "id" {jobs} {limit}'),
+            params,
+        )
+
+    def purge(self, *, older_than_ms: int, limit: int = 5000) -> tuple[int, int]:
+        """Delete up to `limit` old terminal rows and `limit` old finished jobs, one transaction."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        tracking, jobs, params = self._purge_statements()
+        params.update(older_than=older_than_ms, limit=limit)
+
+        def work(s: Session) -> tuple[int, int]:
+            return s.execute(tracking, params).rowcount, s.execute(jobs, params).rowcount
+
+        return self._write(work)
+
+    def purge_jobs(self, *, older_than_ms: int, limit: int = 5000) -> int:
+        """Delete up to `limit` finished jobs older than the cutoff."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        _tracking, jobs, params = self._purge_statements()
+        params.update(older_than=older_than_ms, limit=limit)
+        return self._write(lambda s: s.execute(jobs, params).rowcount, single=True)
+
+    def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
+        """How many tracking rows and jobs `purge` would delete in all."""
+        tracking, jobs, params = self._purgeable()
+        params["older_than"] = older_than_ms
+
+        def work(s: Session) -> tuple[int, int]:
+            counted = s.execute(f"SELECT COUNT(*) {tracking}", params).scalar()
+            return int(counted), int(s.execute(f"SELECT COUNT(*) {jobs}", params).scalar())
+
+        return self._run(work)
+
+    # -- counters, queue management ------------------------------------------------------------
+
+    def reserve_sequence(self, name: str, count: int) -> int:
+        """Atomically take `count` numbers of the named counter; returns the first one."""
+        d, p = self.dialect, self.dialect.p
+        upsert = (
+            f'INSERT INTO {q(STATE_TABLE)} ("name", "value") VALUES ({p("name")}, {p("count")}) '
+            + d.add_on_conflict(STATE_TABLE, "name", "value")
+        )
+        select = f'SELECT "value" FROM {q(STATE_TABLE)} WHERE "name" = {p("name")}'
+        params = {"name": name, "count": count}
+
+        def work(s: Session) -> int:
+            if d.returning:
+                return int(s.execute(f'{upsert} RETURNING "value"', params).scalar())
+            s.execute(upsert, params)
+            return int(s.execute(select, params).scalar())
+
+        return self._write(work, single=d.returning) - count
+
+    def count_tracking(self) -> int:
+        """Number of tracking rows."""
+        return int(self._run(lambda s: s.execute(f"SELECT COUNT(*) FROM {TRACKING}").scalar()))
+
+    def count_jobs(self) -> int:
+        """Number of jobs."""
+        return int(self._run(lambda s: s.execute(f"SELECT COUNT(*) FROM {JOBS}").scalar()))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
