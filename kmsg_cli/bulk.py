@@ -23,6 +23,7 @@ from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
+from kmsg_cli.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
@@ -453,11 +454,15 @@ def parse_error(text: str | None) -> dict[str, Any] | None:
 
 
 def job_outcome(job: Job) -> str:
+    """accepted, failed, unknown (failed for good as UNKNOWN_OUTCOME, or still claimed for
+    another lookup: docs/recovery.md), pending or processing."""
     if job.status == "completed":
         return "accepted"
     if job.status == "failed":
         error = parse_error(job.error) or {}
-        return "unknown" if error.get("code") == "UNKNOWN_OUTCOME" else "failed"
+        return "unknown" if error.get("code") == UNKNOWN_OUTCOME else "failed"
+    if job.status == "processing" and unknown_info(job) is not None:
+        return "unknown"
     return job.status
 
 
@@ -475,17 +480,21 @@ class BatchState:
 
 
 def batch_state(store: Store, batch_id: str) -> BatchState:
-    """Where every job of the batch stands now (failed jobs are read to count unknowns)."""
+    """Where every job of the batch stands now (failed and claimed jobs are read to count the
+    unknown outcomes among them)."""
     counts = store.job_counts(batch=batch_id)
-    unknown = sum(
-        1
-        for job in store.iter_jobs(batch=batch_id, status="failed")
-        if job_outcome(job) == "unknown"
-    )
+    unknown = {"failed": 0, "processing": 0}
+    for status in unknown:
+        if counts.get(status):
+            unknown[status] = sum(
+                1
+                for job in store.iter_jobs(batch=batch_id, status=status)
+                if job_outcome(job) == "unknown"
+            )
     return BatchState(
         accepted=counts.get("completed", 0),
-        failed=counts.get("failed", 0) - unknown,
-        unknown=unknown,
+        failed=counts.get("failed", 0) - unknown["failed"],
+        unknown=unknown["failed"] + unknown["processing"],
         pending=counts.get("pending", 0),
-        processing=counts.get("processing", 0),
+        processing=counts.get("processing", 0) - unknown["processing"],
     )

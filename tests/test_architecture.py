@@ -168,6 +168,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.config.model",
             "kmsg_cli.normalize",
             "kmsg_cli.codec",
+            "kmsg_cli.ledger",
             "kmsg_cli.bulk_input",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
