@@ -5,7 +5,8 @@
 
 Each figure stands beside its reference measured in the same run: `python -c pass` for
 startup, the ideal requests × latency ÷ concurrency for sends and lookups through the fake
-SOLAPI server, the small case for the queue claim cost and the peak memory. It prints
+SOLAPI server, the small case for the queue claim cost and the peak memory, `python -c
+pass` for one shell-completion <Tab> (target under 150 ms). It prints
 figures; it asserts nothing (timings on shared machines are not test material).
 """
 
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import queue, send_many, startup, track
+from benchmarks import completion, queue, send_many, startup, track
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Sizes:
     claim_rounds: int = 200
     rss_small: int = 10_000
     rss_large: int = 1_000_000
+    completion_runs: int = 10
+    completion_rows: int = 10_000
 
 
 QUICK = Sizes(
@@ -46,6 +49,8 @@ QUICK = Sizes(
     claim_rounds=20,
     rss_small=1_000,
     rss_large=10_000,
+    completion_runs=3,
+    completion_rows=200,
 )
 
 Row = tuple[str, str, str, str]
@@ -113,6 +118,21 @@ def _rss(sizes: Sizes) -> list[Row]:
     return [(name, f"{large:.1f} MiB", f"{small:.1f} MiB", _ratio(large, small))]
 
 
+def _completion(sizes: Sizes) -> list[Row]:
+    results = completion.measure(sizes.completion_runs, sizes.completion_rows)
+    baseline = results[0][1]
+    reference = f"{baseline * 1000:.0f} ms (`python -c pass`)"
+    return [
+        (
+            f"completion: one `{name}` (target < {completion.TARGET_MS} ms)",
+            f"{wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU",
+            reference,
+            _ratio(wall, baseline),
+        )
+        for name, wall, cpu in results[1:]
+    ]
+
+
 BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("startup", _startup),
     ("overhead", _overhead),
@@ -120,6 +140,7 @@ BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("track", _track),
     ("claim", _claim),
     ("rss", _rss),
+    ("completion", _completion),
 ]
 
 

@@ -1,21 +1,36 @@
-"""Parse `--at WHEN` into an aware UTC datetime. Pure: the caller passes `now`.
+"""Times and durations as people type them and as kmsg shows them. Pure: callers pass `now`.
 
-Accepted forms: ISO 8601 with an offset or `Z`, local `YYYY-MM-DD HH:MM[:SS]` in an IANA time
-zone, and relative `+10m` / `+2h` / `+1h30m` / `+1d`. A time that is not strictly after `now`
-is an error (`PAST_TIME`).
+- `parse_when` (`--at`): ISO 8601 with an offset or `Z`, local `YYYY-MM-DD HH:MM[:SS]` in an
+  IANA time zone, or relative `+10m` / `+2h` / `+1h30m` / `+1d`; strictly after `now`.
+- `parse_moment` (`--since`, `--until`): a duration back from now (`24h`), a bare date
+  (midnight in the zone) or a date-time.
+- `parse_typed_duration` (flags such as `--older-than`): a unit is required, `90` is an error
+  that suggests `90d`. `parse_duration` also takes a plain number of seconds, for the config
+  values docs/configuration.md lists.
+- `TimeView`: the one way times are shown: `2026-12-07 09:00:00 KST` for people, ISO 8601 with
+  the zone's offset (`2026-12-07T09:00:00+09:00`) for `--json`, TSV and CSV (docs/cli.md).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 
-__all__ = ["format_local", "load_zone", "parse_when"]
+__all__ = [
+    "TimeView",
+    "format_local",
+    "load_zone",
+    "parse_duration",
+    "parse_moment",
+    "parse_typed_duration",
+    "parse_when",
+]
 
 _FORMS_HINT = (
     "use ISO 8601 with an offset (2026-11-22T10:00:00+09:00), local 'YYYY-MM-DD HH:MM' "
@@ -57,19 +72,25 @@ def format_local(moment: datetime, timezone: str) -> str:
     """`moment` as 'YYYY-MM-DD HH:MM:SS KST' in `timezone` (a naive moment is taken as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(load_zone(timezone))
+    return _stamp(moment.astimezone(load_zone(timezone)))
+
+
+def _stamp(local: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
 
 
 def _invalid_time(
-    value: str, field: str, reason: str = "is not a time kmsg understands"
+    value: str,
+    field: str,
+    reason: str = "is not a time kmsg understands",
+    hint: str = _FORMS_HINT,
 ) -> InvalidInput:
     return InvalidInput(
         f"{_quote(value)} {reason} (field '{field}')",
         code="INVALID_TIME",
         field=field,
         value=value,
-        hint=_FORMS_HINT,
+        hint=hint,
     )
 
 
@@ -181,3 +202,140 @@ def _duration_error(value: str, field: str) -> InvalidInput:
         value=value,
         hint="use e.g. 30s, 10m, 2h, 90d",
     )
+
+
+_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+DURATION_UNITS_HINT = "a duration needs a unit: 500ms, 30s, 10m, 2h, 90d, 2w"
+
+
+def parse_typed_duration(value: str, *, field: str, suggest: str = "d") -> int:
+    """A duration a person typed (`90d`, `2h`, `1h30m`) -> milliseconds (> 0).
+
+    A bare number is refused: `--older-than 90` could mean seconds or days, and a wrong guess
+    deletes history. The hint suggests the number with `suggest` as its unit.
+    """
+    text = value.strip()
+    if _BARE_NUMBER.fullmatch(text):
+        raise _no_unit(value, field, "INVALID_DURATION", f"{text}{suggest}", DURATION_UNITS_HINT)
+    try:
+        return parse_duration(text, field=field)
+    except InvalidInput as error:
+        error.hint = DURATION_UNITS_HINT
+        raise
+
+
+def _no_unit(value: str, field: str, code: str, suggestion: str, forms: str) -> InvalidInput:
+    """A bare number where a duration belongs: name it, suggest it with a unit."""
+    return InvalidInput(
+        f"'{value.strip()}' has no unit (field '{field}')",
+        code=code,
+        field=field,
+        value=value,
+        hint=f"did you mean {suggestion}? {forms}",
+    )
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MOMENT_HINT = (
+    "use a duration back from now (24h, 7d), a date (2026-12-05, midnight in the profile "
+    "time zone) or a date-time (2026-12-05 09:00, 2026-12-05T09:00:00+09:00)"
+)
+
+
+def parse_moment(
+    value: str, *, now: datetime, timezone: str = "Asia/Seoul", field: str = "since"
+) -> datetime:
+    """A point in time for a filter, as an aware UTC datetime (never before 1970).
+
+    `24h` / `7d` / `1h30m`: that long before `now`; `2026-12-05`: midnight of that day in
+    `timezone`; `2026-12-05 09:00[:SS]` in `timezone`, or with an offset / `Z`. A bare number is
+    an error (no unit), as for every duration.
+    """
+    zone = load_zone(timezone)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    text = value.strip()
+    if _BARE_NUMBER.fullmatch(text):
+        raise _no_unit(value, field, "INVALID_TIME", f"{text}d", _MOMENT_HINT)
+    if _DATE.fullmatch(text):
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            raise _moment_error(value, field, "is not a valid date") from None
+        return max(EPOCH, _to_utc(day.replace(tzinfo=zone), value, field))
+    if _ABSOLUTE.fullmatch(text):
+        try:
+            moment = _absolute(text, value, zone, field)
+        except InvalidInput as error:
+            error.hint = _MOMENT_HINT
+            raise
+        return max(EPOCH, moment)
+    try:
+        millis = parse_duration(text, field=field)
+    except InvalidInput:
+        raise _moment_error(value, field) from None
+    try:
+        return max(EPOCH, now - timedelta(milliseconds=millis))
+    except OverflowError:  # further back than datetime reaches: before 1970 all the same
+        return EPOCH
+
+
+def _to_utc(moment: datetime, value: str, field: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise _moment_error(value, field, "is out of range") from None
+
+
+def _moment_error(
+    value: str, field: str, reason: str = "is not a time kmsg understands"
+) -> InvalidInput:
+    return _invalid_time(value, field, reason, hint=_MOMENT_HINT)
+
+
+Moment = datetime | int | None
+"""What a TimeView shows: an aware (or UTC-naive) datetime, epoch milliseconds, or nothing."""
+
+
+@dataclass(frozen=True)
+class TimeView:
+    """Shows instants in one time zone: `human` for people, `iso` for machines.
+
+    Every command renders times through one of these (built from the profile's `timezone`),
+    so a table, `track show`, a summary and `--json` never disagree about a moment.
+    """
+
+    timezone: str = "Asia/Seoul"
+
+    def local(self, moment: datetime | int) -> datetime | None:
+        """`moment` in this zone, or None when it is outside what a datetime can hold."""
+        try:
+            if isinstance(moment, int):
+                moment = datetime.fromtimestamp(moment / 1000, UTC)
+            elif moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(load_zone(self.timezone))
+        except (OverflowError, OSError, ValueError):
+            return None
+
+    def human(self, moment: Moment) -> str:
+        """`2026-12-07 09:00:00 KST`; '' for no time; the raw number for an absurd one."""
+        if moment is None:
+            return ""
+        local = self.local(moment)
+        return str(moment) if local is None else _stamp(local)
+
+    def iso(self, moment: Moment) -> str | None:
+        """`2026-12-07T09:00:00+09:00` (seconds; the zone's offset); None for no time."""
+        if moment is None:
+            return None
+        local = self.local(moment)
+        if local is None:
+            return str(moment)
+        return local.isoformat(timespec="seconds")
+
+    def clock(self, moment: Moment) -> str:
+        """`09:00:05 KST`: the time of day, for progress lines."""
+        local = self.local(moment) if moment is not None else None
+        return "" if local is None else f"{local:%H:%M:%S} {local.tzname()}"

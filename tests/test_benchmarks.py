@@ -40,6 +40,8 @@ def test_quick_run_prints_one_table_with_every_benchmark() -> None:
         "track run-once",
         "queue claim + complete per job",
         "peak RSS of send-many",
+        "completion: one `kmsg tr<Tab>`",
+        "completion: one `kmsg track show ID<Tab>",
     ]
     assert len(names) == len(expected)
     for name, prefix in zip(names, expected, strict=True):

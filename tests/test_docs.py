@@ -4,6 +4,7 @@ README starts with the two commands that work on a fresh machine."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -15,17 +16,18 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _commands() -> list[tuple[str, ...]]:
+    """Every leaf command, groups built on demand included (as `kmsg --help` lists them)."""
     import typer.main
 
-    group = typer.main.get_command(app)
-    found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            found.extend((name, sub) for sub in subcommands)
-        else:
-            found.append((name,))
-    return sorted(found)
+    from kmsg_cli.cli.framework import walk
+
+    tree = walk(typer.main.get_command(app))
+    return sorted(path for path, command in tree if path and not hasattr(command, "commands"))
+
+
+def test_every_group_is_listed() -> None:
+    groups = {command[0] for command in _commands() if len(command) == 2}
+    assert groups == {"config", "db", "providers", "queue", "track"}
 
 
 @pytest.mark.parametrize("command", _commands(), ids=" ".join)
@@ -44,3 +46,26 @@ def test_readme_starts_with_the_two_commands() -> None:
     blocks = README.split("```")
     assert "pip install -e . && kmsg send --to 010-1234-5678" in blocks[1]
     assert "pip install -e '.[test]' && pytest" in blocks[3]
+
+
+def _listings() -> list[tuple[str, Any]]:
+    from kmsg_cli.cli import db_cmd, providers_cmd, queue_cmd, track_cmd
+
+    return [
+        ("track list", track_cmd.TRACKING),
+        ("queue list", queue_cmd.JOBS),
+        ("queue stats", queue_cmd.STATS),
+        ("providers list", providers_cmd.PROVIDERS),
+        ("db check", db_cmd.CHECKS),
+    ]
+
+
+@pytest.mark.parametrize(("command", "listing"), _listings(), ids=[c for c, _ in _listings()])
+def test_docs_cli_lists_the_fields_of_every_listing(command: str, listing: Any) -> None:
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    row = next(line for line in cli_doc.splitlines() if line.startswith(f"| `{command}` | `"))
+    key, fields_cell = (cell.strip() for cell in row.strip("|").split("|")[1:3])
+    assert key == f"`{listing.key}`"
+    names = [name.strip() for name in fields_cell.split(",")]
+    assert sorted(name.rstrip("*") for name in names) == sorted(listing.names())
+    assert [name.rstrip("*") for name in names if name.endswith("*")] == list(listing.default)

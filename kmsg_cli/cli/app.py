@@ -11,17 +11,8 @@ from typing import Annotated
 import typer
 
 from kmsg_cli import __version__
-from kmsg_cli.cli import (
-    bulk_cmd,
-    complete_values,
-    completion,
-    config_cmd,
-    db_cmd,
-    providers_cmd,
-    queue_cmd,
-    send_cmd,
-    track_cmd,
-)
+from kmsg_cli.cli import bulk_cmd, complete_values, completion, send_cmd
+from kmsg_cli.cli.framework import HELP_OPTION_NAMES, KmsgCommand
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
 
@@ -38,15 +29,28 @@ With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock 
   kmsg config init
 """  # noqa: E501
 
+
+class KmsgRoot(RootGroup):
+    """`kmsg`: the command groups are imported and built when a command line reaches them."""
+
+    lazy = {  # noqa: RUF012
+        "track": "kmsg_cli.cli.track_cmd:app",
+        "queue": "kmsg_cli.cli.queue_cmd:app",
+        "config": "kmsg_cli.cli.config_cmd:app",
+        "db": "kmsg_cli.cli.db_cmd:app",
+        "providers": "kmsg_cli.cli.providers_cmd:app",
+    }
+
+
 app = typer.Typer(
-    cls=RootGroup,
+    cls=KmsgRoot,
     name="kmsg",
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
 
 
@@ -114,17 +118,10 @@ def root(
     setup_logging(verbose, quiet=quiet)
 
 
-app.command(
-    "send",
-    help=send_cmd.HELP,
-    no_args_is_help=True,
-)(send_cmd.send)
-app.command("send-many", help=bulk_cmd.HELP, no_args_is_help=True)(bulk_cmd.send_many)
-app.add_typer(track_cmd.app, name="track")
-app.add_typer(queue_cmd.app, name="queue")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(providers_cmd.app, name="providers")
+app.command("send", cls=KmsgCommand, help=send_cmd.HELP, no_args_is_help=True)(send_cmd.send)
+app.command("send-many", cls=KmsgCommand, help=bulk_cmd.HELP, no_args_is_help=True)(
+    bulk_cmd.send_many
+)
 
 COMPLETIONS_HELP = """Print the shell completion script for bash, zsh or fish.
 
@@ -142,7 +139,7 @@ Completes commands, options and values: profile names, provider ids of the activ
 """  # noqa: E501
 
 
-@app.command("completions", help=COMPLETIONS_HELP, no_args_is_help=True)
+@app.command("completions", cls=KmsgCommand, help=COMPLETIONS_HELP, no_args_is_help=True)
 def completions(
     shell: Annotated[completion.Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
 ) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
-import traceback
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -49,6 +47,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # a bug: say so in one line, traceback only with -vv
+            import logging
+            import traceback
+
             if runtime.options.verbose >= 2:
                 runtime.out.err.print(traceback.format_exc(), markup=False, highlight=False)
             logging.getLogger("kmsg").debug("internal error", exc_info=True)

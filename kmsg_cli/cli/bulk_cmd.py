@@ -85,11 +85,19 @@ def send_many(
         str, typer.Argument(metavar="FILE", help="CSV or JSON Lines file; '-' = stdin.")
     ],
     text: Annotated[
-        str | None, typer.Option("--text", metavar="TEXT", help="Text for rows without one.")
+        str | None,
+        typer.Option(
+            "--text", metavar="TEXT", help="Text for rows without one.", rich_help_panel="Message"
+        ),
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", metavar="CODE", help="AlimTalk template for rows without one."),
+        typer.Option(
+            "--template",
+            metavar="CODE",
+            help="AlimTalk template for rows without one.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     message_type: Annotated[
         str | None,
@@ -98,58 +106,122 @@ def send_many(
             metavar="TYPE",
             help="Type for rows without one.",
             autocompletion=cv.message_types,
+            rich_help_panel="Message",
         ),
     ] = None,
     sender: Annotated[
-        str | None, typer.Option("--from", metavar="PHONE", help="Sender for rows without one.")
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="PHONE",
+            help="Sender for rows without one.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", metavar="N", help="HTTP requests in flight at most.")
+        int,
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            help="HTTP requests in flight at most.",
+            rich_help_panel="Sending",
+        ),
     ] = 8,
     rate: Annotated[
-        str | None, typer.Option("--rate", metavar="N/s", help="At most N messages per second.")
+        str | None,
+        typer.Option(
+            "--rate",
+            metavar="N/s",
+            help="At most N messages per second.",
+            rich_help_panel="Sending",
+        ),
     ] = None,
     batch_id: Annotated[
         str | None,
         typer.Option(
-            "--batch-id", metavar="ID", help="Batch id (default: a hash of the input and options)."
+            "--batch-id",
+            metavar="ID",
+            help="Batch id (default: a hash of the input and options).",
+            rich_help_panel="Sending",
         ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", metavar="", help="Resume a batch (implicit when it exists).")
+        bool,
+        typer.Option(
+            "--resume",
+            metavar="",
+            help="Resume a batch (implicit when it exists).",
+            rich_help_panel="Sending",
+        ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", metavar="", help="Validate every row; send nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            metavar="",
+            help="Validate every row; send nothing.",
+            rich_help_panel="Sending",
+        ),
     ] = False,
     results: Annotated[
-        Path | None, typer.Option("--results", metavar="PATH", help="Write one JSON line per row.")
+        Path | None,
+        typer.Option(
+            "--results",
+            metavar="PATH",
+            help="Write one JSON line per row.",
+            rich_help_panel="Output",
+        ),
     ] = None,
     yes: Annotated[
         bool,
         typer.Option(
-            "--yes", "-y", metavar="", help="Do not ask before sending many real messages."
+            "--yes",
+            "-y",
+            metavar="",
+            help="Do not ask before sending many real messages.",
+            rich_help_panel="Sending",
         ),
     ] = False,
     encoding: Annotated[
         str | None,
         typer.Option(
-            "--encoding", metavar="NAME", help="CSV encoding (default: detect UTF-8/CP949)."
+            "--encoding",
+            metavar="NAME",
+            help="CSV encoding (default: detect UTF-8/CP949).",
+            rich_help_panel="Input",
         ),
     ] = None,
     input_format: Annotated[
         str | None,
-        typer.Option("--format", metavar="csv|jsonl", help="Input format (default: detect)."),
+        typer.Option(
+            "--format",
+            metavar="csv|jsonl",
+            help="Input format (default: detect).",
+            rich_help_panel="Input",
+        ),
     ] = None,
     max_attempts: Annotated[
         int,
         typer.Option(
-            "--max-attempts", metavar="N", help="Attempts per message for temporary failures."
+            "--max-attempts",
+            metavar="N",
+            help="Attempts per message for temporary failures.",
+            rich_help_panel="Sending",
         ),
     ] = 3,
     queue: Annotated[
-        bool, typer.Option("--queue", metavar="", help="Only enqueue; `kmsg queue process` sends.")
+        bool,
+        typer.Option(
+            "--queue",
+            metavar="",
+            help="Only enqueue; `kmsg queue process` sends.",
+            rich_help_panel="Queue",
+        ),
     ] = False,
-    priority: Annotated[int, typer.Option("--priority", metavar="N", help="Queue priority.")] = 0,
+    priority: Annotated[
+        int,
+        typer.Option("--priority", metavar="N", help="Queue priority.", rich_help_panel="Queue"),
+    ] = 0,
 ) -> None:
     from kmsg_cli import bulk
     from kmsg_cli.bulk_input import open_rows

@@ -31,6 +31,8 @@ LINE_VAR = "_KMSG_COMPLETE_LINE"
 CURRENT_WORD_VAR = "_KMSG_COMPLETE_CUR"
 PATH_METAVARS = frozenset({"FILE", "PATH", "PATH|URL", "DB"})
 """Values completed as file names when no completer gives candidates."""
+WORD_BREAKS = "\"'><=;|&(:"
+"""bash's default COMP_WORDBREAKS without the blanks: each one is a word of its own."""
 
 
 class Shell(StrEnum):
@@ -156,14 +158,16 @@ def candidates(
 
 
 def _plain(text: str | None) -> str:
+    """Help text without rich markup (`[dim]...[/]`), on one line."""
     if not text:
         return ""
-    try:
-        from rich.text import Text
+    if "[" in text:
+        try:
+            from rich.text import Text
 
-        text = Text.from_markup(text).plain
-    except Exception:
-        pass
+            text = Text.from_markup(text).plain
+        except Exception:
+            pass
     return " ".join(text.split())
 
 
@@ -200,6 +204,10 @@ class BashComplete(_KmsgComplete):
         # bash splits words at COMP_WORDBREAKS (`:` in message ids, `=`): it replaces only
         # the part after the last break, so that much of each candidate is what it inserts.
         current = os.environ.get(CURRENT_WORD_VAR, incomplete)
+        if current and not current.strip(WORD_BREAKS):
+            # The cursor right after `m:`: bash's word is ":" but readline replaces the empty
+            # text after it, so the answer must start after the break too (not `m::...`).
+            current = ""
         cut = len(incomplete) - len(current) if incomplete.endswith(current) else 0
         prefix = incomplete[:cut]
         lines = []

@@ -10,17 +10,14 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.framework import KmsgTyper
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import Console
 
-app = typer.Typer(
-    help="Create, show and check the configuration file.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
+app = KmsgTyper(help="Create, show and check the configuration file.")
 
 
 @app.command("init")
@@ -28,11 +25,13 @@ app = typer.Typer(
 def init(
     ctx: typer.Context,
     force: Annotated[
-        bool, typer.Option("--force", "-f", help="Overwrite an existing file.")
+        bool, typer.Option("--force", "-f", metavar="", help="Overwrite an existing file.")
     ] = False,
     no_input: Annotated[
         bool,
-        typer.Option("--no-input", help="Never prompt: write the commented starter file."),
+        typer.Option(
+            "--no-input", metavar="", help="Never prompt: write the commented starter file."
+        ),
     ] = False,
 ) -> None:
     """Create the config file (mode 0600): a short wizard on a terminal, else a starter file.
@@ -142,7 +141,9 @@ def add_provider(
     ] = None,
     no_input: Annotated[
         bool,
-        typer.Option("--no-input", help="Never prompt: missing credentials become env: refs."),
+        typer.Option(
+            "--no-input", metavar="", help="Never prompt: missing credentials become env: refs."
+        ),
     ] = False,
 ) -> None:
     """Add a provider to the active profile of the config file, keeping its comments.

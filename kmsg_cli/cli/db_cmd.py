@@ -7,16 +7,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-app = typer.Typer(
-    help="Create, check, copy and purge the database; print its schema.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
+app = KmsgTyper(help="Create, check, copy and purge the database; print its schema.")
+
+CHECKS = tables.Listing(
+    fields=tables.fields("check", "result", "ok:bool", "count:int", "detail", "examples:list"),
+    default=("result", "check", "count", "detail", "examples"),
+    key="checks",
 )
 
 
@@ -59,7 +63,13 @@ def init(ctx: typer.Context) -> None:
 def schema(
     ctx: typer.Context,
     dialect: Annotated[
-        Dialect, typer.Option("--dialect", help="SQL dialect to print.", case_sensitive=False)
+        Dialect,
+        typer.Option(
+            "--dialect",
+            metavar="sqlite|postgres|mysql",
+            help="SQL dialect to print.",
+            case_sensitive=False,
+        ),
     ] = Dialect.sqlite,
 ) -> None:
     """Print the DDL of kmsg's tables for SQLite, PostgreSQL or MySQL.
@@ -81,56 +91,66 @@ def schema(
 def purge(
     ctx: typer.Context,
     older_than: Annotated[
-        str, typer.Option("--older-than", metavar="AGE", help="Age, e.g. 90d, 12w, 36h.")
+        str,
+        typer.Option(
+            "--older-than", metavar="AGE", help="Age with a unit: 90d, 12w, 36h (not a bare 90)."
+        ),
     ] = "90d",
+    yes: purging.YesOpt = False,
+    dry_run: purging.DryRunOpt = False,
 ) -> None:
-    """Delete terminal tracking rows and finished jobs older than AGE (retention).
+    """Delete final tracking rows and finished jobs older than AGE (retention).
 
-    Rows still being tracked (PENDING/SENT) and jobs not finished are never deleted.
+    Shows what it would delete (rows per table, the cut-off time) and asks first; --yes
+    deletes without asking (scripts, cron), --dry-run only shows. Without a terminal and
+    without --yes nothing is deleted (exit 2). Rows still being tracked (PENDING/SENT) and
+    jobs not finished are never deleted.
 
     [dim]Examples:[/]
 
+      kmsg db purge --older-than 90d --dry-run
+
       kmsg db purge --older-than 90d
 
-      kmsg db purge --older-than 30d --json
+      0 4 * * *  kmsg db purge --older-than 90d --yes --json
     """
-    from kmsg_cli.models import epoch_ms
-    from kmsg_cli.when import parse_duration
-
     runtime = runtime_of(ctx)
-    # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
-    cutoff = max(0, epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than"))
+    cutoff = purging.cutoff_ms(runtime, older_than)
     store = runtime.store()
-    total_tracking, total_jobs = store.count_purgeable(older_than_ms=cutoff)
-    deleted = [0, 0]
+    tracking, jobs = store.count_purgeable(older_than_ms=cutoff)
+    plan = purging.Plan(
+        older_than,
+        cutoff,
+        {purging.TRACKING_TABLE: tracking, purging.JOBS_TABLE: jobs},
+    )
     out = runtime.out
 
-    def loop(advance: Any) -> None:
-        while True:
-            tracking, jobs = store.purge(older_than_ms=cutoff)
-            if not tracking and not jobs:
-                return
-            deleted[0] += tracking
-            deleted[1] += jobs
-            advance(tracking + jobs)
+    def delete() -> dict[str, int]:
+        deleted = [0, 0]
 
-    if out.human and not out.quiet and out.err.is_terminal and total_tracking + total_jobs:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        def loop(advance: Any) -> None:
+            while True:
+                tracking, jobs = store.purge(older_than_ms=cutoff)
+                if not tracking and not jobs:
+                    return
+                deleted[0] += tracking
+                deleted[1] += jobs
+                advance(tracking + jobs)
 
-        with Progress(
-            TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=out.err
-        ) as progress:
-            task = progress.add_task("purge", total=total_tracking + total_jobs)
-            loop(lambda n: progress.advance(task, n))
-    else:
-        loop(lambda n: None)
-    data = {"older_than": older_than, "tracking_deleted": deleted[0], "jobs_deleted": deleted[1]}
-    runtime.out.result(
-        data,
-        lambda console: console.print(
-            f"deleted {deleted[0]:,} tracking rows and {deleted[1]:,} jobs older than {older_than}",
-            markup=False,
-        ),
+        if out.human and not out.quiet and out.err.is_terminal and plan.total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            with Progress(
+                TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=out.err
+            ) as progress:
+                task = progress.add_task("purge", total=plan.total)
+                loop(lambda n: progress.advance(task, n))
+        else:
+            loop(lambda n: None)
+        return {purging.TRACKING_TABLE: deleted[0], purging.JOBS_TABLE: deleted[1]}
+
+    purging.carry_out(
+        runtime, plan, yes=yes, dry_run=dry_run, command="kmsg db purge", delete=delete
     )
 
 
@@ -211,7 +231,12 @@ def _require_existing(target: str, *, field: str) -> None:
 
 @app.command("check")
 @reports_errors
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
+) -> None:
     """Verify the database's invariants: schema, engine integrity, jobs and tracking rows.
 
     Read-only: it creates and changes nothing (a missing SQLite file is an error). Prints
@@ -222,46 +247,31 @@ def check(ctx: typer.Context) -> None:
       kmsg db check
 
       kmsg --db postgresql://kmsg@db.internal/kmsg db check --json
+
+      kmsg db check --format tsv --no-header | grep ^FAIL
     """
     from kmsg_cli.dbcheck import check_store
     from kmsg_cli.store import open_store
 
     runtime = runtime_of(ctx)
+    view = tables.view(runtime, CHECKS, format=output_format, no_header=no_header, fields=fields)
     target = runtime.db_target()
     _require_existing(target, field="db")
     with open_store(target) as store:
         findings = check_store(store)
         database = store.describe()
     failed = [finding for finding in findings if not finding.ok]
-    data = {
-        "database": database,
-        "ok": not failed,
-        "checks": [finding.to_dict() for finding in findings],
-    }
-
-    def render(console: Console) -> None:
-        from rich.markup import escape
-
-        colours = {"PASS": "green", "FAIL": "red", "SKIP": "dim"}
-        console.print(f"database: {database}", markup=False)
-        for finding in findings:
-            detail = finding.detail
-            if finding.examples:
-                detail += " (e.g. " + ", ".join(finding.examples) + ")"
-            console.print(
-                f"  [{colours[finding.result]}]{finding.result}[/] "
-                f"{escape(finding.name)}: {escape(detail)}",
-                markup=True,
-                highlight=False,
-            )
-
+    rows = [finding.to_dict() for finding in findings]
+    data = {"database": database, "ok": not failed}
+    before = [f"database: {database}"]
     if not failed:
-        runtime.out.result(data, render)
+        view.emit(rows, data=data, before=before)
         return
     names = ", ".join(finding.name for finding in failed)
-    runtime.out.result(
-        data,
-        render,
+    view.emit(
+        rows,
+        data=data,
+        before=before,
         ok=False,
         error=StoreError(
             f"{len(failed)} of {len(findings)} checks failed: {names}", code="DB_INCONSISTENT"

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+
+from kmsg_cli.cli.framework import KmsgGroup
 
 GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
 GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})
@@ -68,8 +69,10 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
     return front + rest
 
 
-class RootGroup(TyperGroup):
+class RootGroup(KmsgGroup):
     """The `kmsg` group: global options anywhere, usage errors as one line."""
+
+    mention_globals = False  # its own help lists them
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(self, ctx, args))
@@ -105,9 +108,12 @@ def _one_line_usage_errors(call: Any, *, json_mode: Callable[[], bool]) -> Any:
         if not is_usage:
             raise
         err_ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and err_ctx is not None:
-            # `kmsg`, `kmsg config`: show the help, as git and gh do, and succeed.
-            typer.echo(err_ctx.get_help())
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `kmsg`, `kmsg config`: show the help, as git and gh do, and succeed. Building
+            # the error has printed the rich help already; plain help comes back as text.
+            text = str(format_message())
+            if text.strip():
+                typer.echo(text)
             raise typer.Exit(0) from None
         message = " ".join(str(format_message()).replace("Value error, ", "").split())
         command_path = ""

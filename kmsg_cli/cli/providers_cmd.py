@@ -2,39 +2,71 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import ProviderFilter
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-app = typer.Typer(
-    help="Providers of the active profile and what they can do.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
+app = KmsgTyper(help="Providers of the active profile and what they can do.")
+
+PROVIDERS = tables.Listing(
+    fields=tables.fields(
+        "id",
+        "type",
+        "default:bool",
+        "types:list",
+        "scheduling:bool",
+        "international:bool",
+        "status_lookup:bool",
+        "balance:bool",
+        "max_batch:int",
+        "simulated:bool",
+        "available:bool",
+        "summary",
+        "notes",
+    ),
+    default=("id", "type", "types", "scheduling", "status_lookup", "notes"),
+    key="providers",
 )
 
 
 @app.command("list")
 @reports_errors
-def list_providers(ctx: typer.Context) -> None:
+def list_providers(
+    ctx: typer.Context,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
+) -> None:
     """List the providers of the active profile with their capabilities.
 
     [dim]Examples:[/]
       kmsg providers list
       kmsg --profile prod providers list --json
+      kmsg providers list --fields id,type --no-header
     """
     from kmsg_cli.providers.catalog import capabilities
 
     runtime = runtime_of(ctx)
+    view = tables.view(runtime, PROVIDERS, format=output_format, no_header=no_header, fields=fields)
     profile = runtime.profile()
     rows: list[dict[str, Any]] = []
     for provider_id, provider in profile.providers.items():
         caps = capabilities(provider.type)
+        notes = []
+        if provider_id == profile.default_provider:
+            notes.append("default")
+        if caps.simulated:
+            notes.append("simulated: nothing is delivered")
+        if not caps.available:
+            notes.append("no client in this version")
         rows.append(
             {
                 "id": provider_id,
@@ -49,45 +81,21 @@ def list_providers(ctx: typer.Context) -> None:
                 "simulated": caps.simulated,
                 "available": caps.available,
                 "summary": caps.summary,
+                "notes": ", ".join(notes),
             }
         )
-
-    def render(console: Console) -> None:
-        from rich.table import Table
-
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("id", "type", "message types", "schedule", "status", "notes"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            notes = []
-            if row["default"]:
-                notes.append("default")
-            if row["simulated"]:
-                notes.append("simulated: nothing is delivered")
-            if not row["available"]:
-                notes.append("no client in this version")
-            table.add_row(
-                row["id"],
-                row["type"],
-                " ".join(row["types"]),
-                "yes" if row["scheduling"] else "no",
-                "yes" if row["status_lookup"] else "no",
-                ", ".join(notes),
-            )
-        console.print(f"profile {profile.name} ({profile.source})", markup=False)
-        console.print(table)
-
-    runtime.out.result({"profile": profile.name, "providers": rows}, render)
+    view.emit(
+        rows,
+        data={"profile": profile.name},
+        before=[f"profile {profile.name} ({profile.source})"],
+    )
 
 
 @app.command("balance")
 @reports_errors
 def balance(
     ctx: typer.Context,
-    provider: Annotated[
-        str | None,
-        typer.Option("--provider", help="Only this provider id.", autocompletion=cv.provider_ids),
-    ] = None,
+    provider: ProviderFilter = None,
 ) -> None:
     """Show the remaining balance of the providers that report one.
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_count, check_seconds
+from kmsg_cli.cli.bounds import check_seconds
+from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -27,15 +29,38 @@ if TYPE_CHECKING:
 
     from kmsg_cli.models import Job
 
-app = typer.Typer(
-    help="Work off queued jobs and manage the queue (the same ledger send-many uses).",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
+app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
 JOB_STATUSES = ("pending", "processing", "completed", "failed")
 MAX_LEASE_MS = 7 * 86_400_000
-MAX_LIST = 1_000_000  # jobs a listing shows at most (and what the database takes as LIMIT)
+
+JOBS = tables.Listing(
+    fields=tables.fields(
+        "id",
+        "status",
+        "type",
+        "to",
+        "provider_id",
+        "priority:int",
+        "attempts:int",
+        "max_attempts:int",
+        "created_at:time",
+        "process_at:time",
+        "completed_at:time",
+        "failed_at:time",
+        "batch",
+        "row:int",
+        "error_code",
+        "error:error",
+    ),
+    default=("created_at", "id", "status", "type", "to", "provider_id", "attempts", "error"),
+    key="jobs",
+)
+STATS = tables.Listing(
+    fields=tables.fields("status", "error_code", "jobs:int", "oldest_due:time"),
+    default=("status", "error_code", "jobs", "oldest_due"),
+    key="rows",
+)
 
 
 @app.command("process")
@@ -53,12 +78,18 @@ def process(
     ] = None,
     max_seconds: Annotated[
         float | None,
-        typer.Option("--max-seconds", metavar="S", help="Stop claiming after S seconds."),
+        typer.Option(
+            "--max-seconds",
+            metavar="S",
+            help="Stop claiming after S seconds (a number: the unit is in the name).",
+        ),
     ] = None,
     lease: Annotated[
         str,
         typer.Option(
-            "--lease", metavar="AGE", help="Claim lease (a dead worker's jobs return after it)."
+            "--lease",
+            metavar="DURATION",
+            help="Claim lease, with a unit (a dead worker's jobs return after it).",
         ),
     ] = "5m",
 ) -> None:
@@ -76,7 +107,7 @@ def process(
       kmsg queue process --concurrency 16
     """
     from kmsg_cli.runner import BatchRunner
-    from kmsg_cli.when import parse_duration
+    from kmsg_cli.when import parse_typed_duration
 
     if not 1 <= concurrency <= 256:
         raise UsageError(
@@ -88,7 +119,7 @@ def process(
     if max_jobs is not None and max_jobs < 1:
         raise UsageError(f"--max-jobs {max_jobs} must be at least 1", field="max-jobs")
     check_seconds(max_seconds, "--max-seconds")
-    lease_ms = parse_duration(lease, field="lease")
+    lease_ms = parse_typed_duration(lease, field="lease", suggest="m")
     if lease_ms > MAX_LEASE_MS:
         raise UsageError(
             f"--lease {lease} is too long (at most 7d): a dead worker's jobs wait that long",
@@ -202,10 +233,12 @@ class _progress:
 
 
 def _job_data(job: Job) -> dict[str, Any]:
+    """A job as a listing row: times as epoch milliseconds, the error as kept (and its code)."""
     from kmsg_cli.bulk import parse_error
 
     message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
     meta = job.metadata or {}
+    error = parse_error(job.error)
     return {
         "id": job.id,
         "status": job.status,
@@ -215,20 +248,15 @@ def _job_data(job: Job) -> dict[str, Any]:
         "priority": job.priority,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
-        "created_at": _iso(job.created_at),
-        "process_at": _iso(job.process_at),
-        "completed_at": _iso(job.completed_at),
-        "failed_at": _iso(job.failed_at),
+        "created_at": job.created_at,
+        "process_at": job.process_at,
+        "completed_at": job.completed_at,
+        "failed_at": job.failed_at,
         "batch": meta.get("batch"),
         "row": meta.get("row"),
-        "error": parse_error(job.error),
+        "error_code": error.get("code") if error else None,
+        "error": error,
     }
-
-
-def _iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
 def _check_status(status: str | None) -> str | None:
@@ -251,19 +279,36 @@ def _check_status(status: str | None) -> str | None:
 def list_jobs(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", metavar="STATUS", autocompletion=cv.job_statuses)
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="Only jobs in this status: pending, processing, completed, failed.",
+            autocompletion=cv.job_statuses,
+            rich_help_panel=FILTERS,
+        ),
     ] = None,
-    message_type: Annotated[
-        str | None, typer.Option("--type", metavar="TYPE", autocompletion=cv.message_types)
+    message_type: TypeFilter = None,
+    provider: ProviderFilter = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch",
+            metavar="ID",
+            help="Only jobs of this send-many batch.",
+            rich_help_panel=FILTERS,
+        ),
     ] = None,
-    provider: Annotated[
-        str | None, typer.Option("--provider", metavar="ID", autocompletion=cv.provider_ids)
-    ] = None,
-    batch: Annotated[str | None, typer.Option("--batch", metavar="ID")] = None,
     error: Annotated[
-        str | None, typer.Option("--error", metavar="CODE", help="Failed with this error code.")
+        str | None,
+        typer.Option(
+            "--error", metavar="CODE", help="Failed with this error code.", rich_help_panel=FILTERS
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N")] = 50,
+    limit: LimitFilter = 50,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
 ) -> None:
     """List jobs, newest first.
 
@@ -272,46 +317,33 @@ def list_jobs(
       kmsg queue list --status failed
 
       kmsg queue list --error UNKNOWN_OUTCOME --json
+
+      kmsg queue list --status failed --fields id,to,error_code --format csv
     """
-    check_count(limit, "--limit", maximum=MAX_LIST)
     runtime = runtime_of(ctx)
+    view = tables.view(runtime, JOBS, format=output_format, no_header=no_header, fields=fields)
+    limit = list_limit(limit)
     jobs = runtime.store().list_jobs(
         status=_check_status(status),
         message_type=message_type.upper() if message_type else None,
         provider_id=provider,
         batch=batch,
         error_code=error,
-        limit=max(1, limit),
+        limit=limit,
     )
     rows = [_job_data(job) for job in jobs]
-
-    def render(console: Console) -> None:
-        from rich.table import Table
-
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("id", "status", "type", "to", "provider", "attempts", "error"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            err = row["error"] or {}
-            table.add_row(
-                row["id"],
-                row["status"],
-                row["type"] or "",
-                row["to"] or "",
-                row["provider_id"] or "",
-                f"{row['attempts']}/{row['max_attempts']}",
-                f"{err.get('code', '')}: {err.get('message', '')}" if err else "",
-            )
-        console.print(table)
-        console.print(f"{len(rows)} job(s)", markup=False)
-
-    runtime.out.result({"jobs": rows}, render)
+    view.emit(rows, after=[f"{len(rows)} job(s)"])
 
 
 @app.command("stats")
 @reports_errors
-def stats(ctx: typer.Context) -> None:
-    """Counts by status, the oldest due job, and failures by error code.
+def stats(
+    ctx: typer.Context,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
+) -> None:
+    """Jobs by status and, for failed jobs, by error code; when the oldest pending job is due.
 
     [dim]Examples:[/]
 
@@ -320,23 +352,28 @@ def stats(ctx: typer.Context) -> None:
       kmsg queue stats --json
     """
     runtime = runtime_of(ctx)
+    view = tables.view(runtime, STATS, format=output_format, no_header=no_header, fields=fields)
     result = runtime.store().job_stats()
+    counts: dict[str, int] = result["counts"]
+    by_code: dict[str, int] = result["failures_by_code"]
     oldest = result.get("oldest_due_ms")
+    rows: list[dict[str, Any]] = []
+    for status in JOB_STATUSES:
+        if status != "failed" or not by_code:
+            due = oldest if status == "pending" else None
+            rows.append({"status": status, "jobs": counts.get(status, 0), "oldest_due": due})
+            continue
+        for code, count in by_code.items():
+            rows.append({"status": status, "error_code": code, "jobs": count})
+        rest = counts.get("failed", 0) - sum(by_code.values())
+        if rest > 0:
+            rows.append({"status": status, "jobs": rest})
     data = {
-        "counts": result["counts"],
-        "oldest_due": _iso(oldest),
-        "failures_by_code": result["failures_by_code"],
+        "counts": counts,
+        "oldest_due": view.times.iso(oldest),
+        "failures_by_code": by_code,
     }
-
-    def render(console: Console) -> None:
-        counts = ", ".join(f"{data['counts'].get(s, 0):,} {s}" for s in JOB_STATUSES)
-        console.print(counts, markup=False)
-        if oldest is not None:
-            console.print(f"oldest pending job due at {data['oldest_due']}", markup=False)
-        for code, count in data["failures_by_code"].items():
-            console.print(f"failed with {code}: {count:,}", markup=False)
-
-    runtime.out.result(data, render)
+    view.emit(rows, data=data)
 
 
 @app.command("retry")
@@ -425,26 +462,38 @@ def retry(
 def purge(
     ctx: typer.Context,
     older_than: Annotated[
-        str, typer.Option("--older-than", metavar="AGE", help="e.g. 30d, 12h.")
+        str,
+        typer.Option(
+            "--older-than", metavar="AGE", help="Age with a unit: 30d, 12h (not a bare 30)."
+        ),
     ] = "30d",
+    yes: purging.YesOpt = False,
+    dry_run: purging.DryRunOpt = False,
 ) -> None:
     """Delete finished jobs (completed or failed) older than AGE.
 
+    Shows how many jobs it would delete and the cut-off time, and asks first; --yes deletes
+    without asking, --dry-run only shows. Without a terminal and without --yes nothing is
+    deleted (exit 2).
+
     [dim]Examples:[/]
 
-      kmsg queue purge --older-than 30d
-    """
-    from kmsg_cli.models import epoch_ms
-    from kmsg_cli.when import parse_duration
+      kmsg queue purge --older-than 30d --dry-run
 
+      kmsg queue purge --older-than 30d --yes
+    """
     runtime = runtime_of(ctx)
-    # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
-    cutoff = max(0, epoch_ms(runtime.now()) - parse_duration(older_than, field="older-than"))
+    cutoff = purging.cutoff_ms(runtime, older_than)
     store = runtime.store()
-    deleted = 0
-    while count := store.purge_jobs(older_than_ms=cutoff):
-        deleted += count
-    runtime.out.result(
-        {"older_than": older_than, "jobs_deleted": deleted},
-        lambda console: console.print(f"deleted {deleted:,} finished jobs", markup=False),
+    _, jobs = store.count_purgeable(older_than_ms=cutoff)
+    plan = purging.Plan(older_than, cutoff, {purging.JOBS_TABLE: jobs})
+
+    def delete() -> dict[str, int]:
+        deleted = 0
+        while count := store.purge_jobs(older_than_ms=cutoff):
+            deleted += count
+        return {purging.JOBS_TABLE: deleted}
+
+    purging.carry_out(
+        runtime, plan, yes=yes, dry_run=dry_run, command="kmsg queue purge", delete=delete
     )

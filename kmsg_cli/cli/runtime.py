@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kmsg_cli import config as cfg
     from kmsg_cli.pool import ProviderPool
     from kmsg_cli.store.contract import Store
+    from kmsg_cli.when import TimeView
 
 
 @dataclass
@@ -105,6 +106,12 @@ class Runtime:
 
             self._pool = ProviderPool(self.profile(), self.environ)
         return self._pool
+
+    def times(self) -> TimeView:
+        """How this invocation shows times: in the profile's `timezone` (KST by default)."""
+        from kmsg_cli.when import TimeView
+
+        return TimeView(self.profile().timezone)
 
     @staticmethod
     def now() -> datetime:

@@ -50,14 +50,26 @@ def send(
             metavar="PHONE",
             help="Recipient; repeat or separate with commas.",
             show_default=False,
+            rich_help_panel="Recipients",
         ),
     ],
     text: Annotated[
-        str | None, Opt("--text", metavar="TEXT", help="Message text; '-' reads standard input.")
+        str | None,
+        Opt(
+            "--text",
+            metavar="TEXT",
+            help="Message text; '-' reads standard input.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     text_file: Annotated[
         Path | None,
-        Opt("--text-file", metavar="PATH", help="Read the message text from a UTF-8 file."),
+        Opt(
+            "--text-file",
+            metavar="PATH",
+            help="Read the message text from a UTF-8 file.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     message_type: Annotated[
         str | None,
@@ -66,24 +78,50 @@ def send(
             metavar="TYPE",
             help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).",
             autocompletion=cv.message_types,
+            rich_help_panel="Message",
         ),
     ] = None,
     subject: Annotated[
-        str | None, Opt("--subject", metavar="TEXT", help="Subject (LMS/MMS, ≤ 40 bytes).")
+        str | None,
+        Opt(
+            "--subject",
+            metavar="TEXT",
+            help="Subject (LMS/MMS, ≤ 40 bytes).",
+            rich_help_panel="Message",
+        ),
     ] = None,
     sender: Annotated[
         str | None,
-        Opt("--from", metavar="PHONE", help="Sender number (default: the provider's sender)."),
+        Opt(
+            "--from",
+            metavar="PHONE",
+            help="Sender number (default: the provider's sender).",
+            rich_help_panel="Message",
+        ),
     ] = None,
     image: Annotated[
-        Path | None, Opt("--image", metavar="PATH", help="Image for MMS or FriendTalk.")
+        Path | None,
+        Opt(
+            "--image",
+            metavar="PATH",
+            help="Image for MMS or FriendTalk.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     template: Annotated[
-        str | None, Opt("--template", metavar="CODE", help="AlimTalk template code.")
+        str | None,
+        Opt(
+            "--template", metavar="CODE", help="AlimTalk template code.", rich_help_panel="Message"
+        ),
     ] = None,
     var: Annotated[
         list[str] | None,
-        Opt("--var", metavar="KEY=VALUE", help="Template variable KEY=VALUE; repeatable."),
+        Opt(
+            "--var",
+            metavar="KEY=VALUE",
+            help="Template variable KEY=VALUE; repeatable.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     vars_json: Annotated[
         str | None,
@@ -91,6 +129,7 @@ def send(
             "--vars",
             metavar="JSON",
             help='Template variables as a JSON object: \'{"name": "..."}\'.',
+            rich_help_panel="Message",
         ),
     ] = None,
     provider: Annotated[
@@ -100,6 +139,7 @@ def send(
             metavar="ID",
             help="Provider id to use.",
             autocompletion=cv.provider_ids,
+            rich_help_panel="Sending",
         ),
     ] = None,
     at: Annotated[
@@ -108,6 +148,7 @@ def send(
             "--at",
             metavar="WHEN",
             help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
+            rich_help_panel="Scheduling",
         ),
     ] = None,
     failover_text: Annotated[
@@ -116,6 +157,7 @@ def send(
             "--failover-text",
             metavar="TEXT",
             help="AlimTalk: SMS/LMS text for non-KakaoTalk users.",
+            rich_help_panel="Failover",
         ),
     ] = None,
     failover_type: Annotated[
@@ -125,23 +167,53 @@ def send(
             metavar="TYPE",
             help="AlimTalk failover as SMS or LMS (default: by length).",
             autocompletion=cv.failover_types,
+            rich_help_panel="Failover",
         ),
     ] = None,
     failover_subject: Annotated[
-        str | None, Opt("--failover-subject", metavar="TEXT", help="AlimTalk failover LMS subject.")
+        str | None,
+        Opt(
+            "--failover-subject",
+            metavar="TEXT",
+            help="AlimTalk failover LMS subject.",
+            rich_help_panel="Failover",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
-        Opt("--dry-run", metavar="", help="Validate and show what would be sent; send nothing."),
+        Opt(
+            "--dry-run",
+            metavar="",
+            help="Validate and show what would be sent; send nothing.",
+            rich_help_panel="Sending",
+        ),
     ] = False,
     queue: Annotated[
-        bool, Opt("--queue", metavar="", help="Only enqueue; `kmsg queue process` sends it.")
+        bool,
+        Opt(
+            "--queue",
+            metavar="",
+            help="Only enqueue; `kmsg queue process` sends it.",
+            rich_help_panel="Queue",
+        ),
     ] = False,
     priority: Annotated[
-        int, Opt("--priority", metavar="N", help="Queue priority (higher first).")
+        int,
+        Opt(
+            "--priority",
+            metavar="N",
+            help="Queue priority (higher first).",
+            rich_help_panel="Queue",
+        ),
     ] = 0,
     max_attempts: Annotated[
-        int, Opt("--max-attempts", metavar="N", help="Queue: attempts for temporary failures.")
+        int,
+        Opt(
+            "--max-attempts",
+            metavar="N",
+            help="Queue: attempts for temporary failures.",
+            rich_help_panel="Queue",
+        ),
     ] = 3,
     message_id: Annotated[
         str | None,
@@ -149,6 +221,7 @@ def send(
             "--id",
             metavar="ID",
             help="Idempotency key: a message id already accepted is not sent again.",
+            rich_help_panel="Sending",
         ),
     ] = None,
 ) -> None:

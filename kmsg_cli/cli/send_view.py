@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.cli.output import Output
+from kmsg_cli.cli.tables import print_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Job, Message
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.sending import Outcome, Planned, SendReport, notices
+from kmsg_cli.when import TimeView
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def _message_data(message: Message) -> dict[str, Any]:
+def _message_data(message: Message, times: TimeView) -> dict[str, Any]:
     data: dict[str, Any] = {
         "message_id": message.message_id,
         "to": str(message.to),
@@ -29,7 +30,7 @@ def _message_data(message: Message) -> dict[str, Any]:
     if message.template_id:
         data["template"] = message.template_id
     if message.scheduled_at:
-        data["scheduled_at"] = message.scheduled_at.isoformat()
+        data["scheduled_at"] = times.iso(message.scheduled_at)
     if message.failover:
         data["failover"] = {"type": message.failover.type.value, "text": message.failover.text}
     return data
@@ -44,9 +45,10 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
     for item in planned:
         for notice in item.message.warnings:
             out.warning(notice.code, notice.message)
+    times = TimeView(profile.timezone)
     rows = []
     for item in planned:
-        row = _message_data(item.message)
+        row = _message_data(item.message, times)
         row.update(provider_id=item.provider_id, text=item.message.text)
         if len(item.candidates) > 1:
             row["failover_providers"] = list(item.candidates[1:])
@@ -56,22 +58,26 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
     def render(console: Console) -> None:
         from rich.table import Table
 
+        scheduled = any(item.message.scheduled_at for item in planned)
         table = Table(title=None, show_edge=False, header_style="bold")
-        for column in ("to", "type", "bytes", "provider", "text"):
+        columns = ("to", "type", "bytes", "provider", *(("at",) if scheduled else ()), "text")
+        for column in columns:
             table.add_column(
                 column, overflow="fold", justify="right" if column == "bytes" else "left"
             )
         for item in planned:
             message = item.message
             text = message.text or f"(template {message.template_id})"
+            when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
             table.add_row(
                 str(message.to),
                 message.type.value,
                 str(message.byte_length),
                 item.provider_id,
+                *when,
                 text,
             )
-        console.print(table)
+        print_table(console, table)
         count = len(planned)
         console.print(
             f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "
@@ -83,22 +89,25 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
 
 
 def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: Profile) -> None:
+    times = TimeView(profile.timezone)
     rows = []
     for item, job in zip(planned, jobs, strict=True):
-        row = _message_data(item.message)
+        row = _message_data(item.message, times)
         row.update(
             provider_id=item.provider_id,
             job_id=job.id,
             priority=job.priority,
-            process_at=datetime.fromtimestamp(job.process_at / 1000, UTC).isoformat(),
+            process_at=times.iso(job.process_at),
             deferred=item.deferred,
         )
         rows.append(row)
     data = {"queued": len(rows), "profile": profile.name, "jobs": rows}
 
     def render(console: Console) -> None:
-        for row in rows:
-            when = "at " + row["process_at"] if row["deferred"] else "now"
+        for row, item, job in zip(rows, planned, jobs, strict=True):
+            when = "at " + times.human(job.process_at) if row["deferred"] else "now"
+            if item.message.scheduled_at and not row["deferred"]:
+                when += f", scheduled for {times.human(item.message.scheduled_at)}"
             console.print(
                 f"queued {row['to']}  {row['type']}  via {row['provider_id']}  ({when})  "
                 f"id {row['job_id']}",
@@ -112,8 +121,8 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
     out.result(data, render)
 
 
-def _outcome_data(outcome: Outcome) -> dict[str, Any]:
-    data = _message_data(outcome.message)
+def _outcome_data(outcome: Outcome, times: TimeView) -> dict[str, Any]:
+    data = _message_data(outcome.message, times)
     data.update(
         provider_id=outcome.provider_id,
         accepted=outcome.accepted,
@@ -147,6 +156,7 @@ def show_report(out: Output, report: SendReport, profile: Profile) -> None:
             out.warning(notice.code, notice.message)
     if report.simulated:
         out.warnings.append({"code": "SIMULATED", "message": SIMULATED_NOTE})
+    times = TimeView(profile.timezone)
     summary = {
         "total": len(report.outcomes),
         "accepted": report.accepted,
@@ -157,13 +167,13 @@ def show_report(out: Output, report: SendReport, profile: Profile) -> None:
         "profile": profile.name,
         "simulated": report.simulated,
         "summary": summary,
-        "results": [_outcome_data(o) for o in report.outcomes],
+        "results": [_outcome_data(o, times) for o in report.outcomes],
     }
     error = _report_error(report)
 
     def render(console: Console) -> None:
         for outcome in report.outcomes:
-            console.print(_outcome_line(outcome), markup=True, highlight=False)
+            console.print(_outcome_line(outcome, times), markup=True, highlight=False)
         parts = [f"{report.accepted} accepted"]
         if report.already_sent:
             parts.append(f"{report.already_sent} already sent")
@@ -191,7 +201,7 @@ def _report_error(report: SendReport) -> KmsgError | None:
     return KmsgError("no message was accepted", code="SEND_FAILED")
 
 
-def _outcome_line(outcome: Outcome) -> str:
+def _outcome_line(outcome: Outcome, times: TimeView) -> str:
     from rich.markup import escape
 
     message = outcome.message
@@ -204,7 +214,9 @@ def _outcome_line(outcome: Outcome) -> str:
     result = outcome.result
     assert result is not None
     if result.accepted:
-        verb = "scheduled" if message.scheduled_at else "accepted"
+        verb = "accepted"
+        if message.scheduled_at:
+            verb = f"scheduled for {times.human(message.scheduled_at)}"
         return (
             f"[green]✓[/] {head}  {verb} by {escape(outcome.provider_id)}  "
             f"id {escape(message.message_id)}"

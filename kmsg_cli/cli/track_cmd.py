@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_count, check_seconds
+from kmsg_cli.cli.bounds import check_seconds
+from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageError
@@ -20,15 +23,47 @@ if TYPE_CHECKING:
 
     from kmsg_cli.tracking import PassReport, Tracker
 
-app = typer.Typer(
-    help="Check delivery status: one pass for cron, a live loop, one message, a listing.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
+app = KmsgTyper(
+    help="Check delivery status: one pass for cron, a live loop, one message, a listing."
 )
 
 STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
-MAX_INTERVAL_S = 86_400.0
-MAX_LIST = 1_000_000  # rows a listing shows at most (and what the database takes as LIMIT)
+MAX_INTERVAL_MS = 86_400_000
+
+TRACKING = tables.Listing(
+    fields=tables.fields(
+        "message_id",
+        "status",
+        "type",
+        "to",
+        "from",
+        "provider_id",
+        "provider_message_id",
+        "provider_status_code",
+        "provider_status_message",
+        "requested_at:time",
+        "scheduled_at:time",
+        "sent_at:time",
+        "delivered_at:time",
+        "failed_at:time",
+        "status_updated_at:time",
+        "checks:int",
+        "last_checked_at:time",
+        "next_check_at:time",
+        "last_error",
+        "metadata:json",
+    ),
+    default=(
+        "requested_at",
+        "message_id",
+        "to",
+        "type",
+        "status",
+        "provider_id",
+        "provider_status_code",
+    ),
+    key="rows",
+)
 
 
 def _tracker(runtime: Runtime) -> Tracker:
@@ -92,18 +127,14 @@ def run_once(
     limit: Annotated[
         int, typer.Option("--limit", metavar="N", help="Check at most N rows.")
     ] = 100_000,
-    provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only rows of this provider.",
-            autocompletion=cv.provider_ids,
-        ),
-    ] = None,
+    provider: ProviderFilter = None,
     max_seconds: Annotated[
         float | None,
-        typer.Option("--max-seconds", metavar="S", help="Stop claiming new rows after S seconds."),
+        typer.Option(
+            "--max-seconds",
+            metavar="S",
+            help="Stop claiming new rows after S seconds (a number: the unit is in the name).",
+        ),
     ] = None,
 ) -> None:
     """One bounded pass over the rows that are due (for cron); safe to overlap with others.
@@ -114,9 +145,9 @@ def run_once(
 
       */5 * * * *  kmsg track run-once --max-seconds 240 --json >> /var/log/kmsg-track.log
     """
+    check_seconds(max_seconds, "--max-seconds")
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
-    check_seconds(max_seconds, "--max-seconds")
     runtime = runtime_of(ctx)
     _check_provider(runtime, provider)
     tracker = _tracker(runtime)
@@ -181,36 +212,36 @@ def _with_progress(runtime: Runtime, work: Any) -> PassReport:
 def watch(
     ctx: typer.Context,
     interval: Annotated[
-        float, typer.Option("--interval", metavar="S", help="Seconds between passes.")
-    ] = 5.0,
-    provider: Annotated[
-        str | None,
+        str,
         typer.Option(
-            "--provider",
-            metavar="ID",
-            help="Only rows of this provider.",
-            autocompletion=cv.provider_ids,
+            "--interval", metavar="DURATION", help="Time between passes, with a unit: 5s, 1m."
         ),
-    ] = None,
+    ] = "5s",
+    provider: ProviderFilter = None,
     max_passes: Annotated[
         int | None,
         typer.Option("--max-passes", metavar="N", help="Stop after N passes.", hidden=True),
     ] = None,
 ) -> None:
-    """Run passes every --interval seconds with a live view; Ctrl-C/SIGTERM stop cleanly (130).
+    """Run passes every --interval with a live view; Ctrl-C/SIGTERM stop cleanly (130).
 
     [dim]Examples:[/]
 
       kmsg track watch
 
-      kmsg track watch --interval 30 --provider solapi
+      kmsg track watch --interval 30s --provider solapi
     """
-    if not 0 < interval <= MAX_INTERVAL_S:  # also refuses nan (a busy loop) and inf
+    from kmsg_cli.when import parse_typed_duration
+
+    interval_ms = parse_typed_duration(interval, field="interval", suggest="s")
+    if interval_ms > MAX_INTERVAL_MS:
         raise UsageError(
-            f"--interval {interval} must be positive seconds, at most {MAX_INTERVAL_S:g}",
+            f"--interval {interval} is too long (at most 1d)",
+            code="INVALID_DURATION",
             field="interval",
-            value=str(interval),
+            value=interval,
         )
+    seconds = interval_ms / 1000
     runtime = runtime_of(ctx)
     _check_provider(runtime, provider)
     tracker = _tracker(runtime)
@@ -224,6 +255,7 @@ def watch(
     passes = 0
     last: PassReport | None = None
     errors: list[str] = []
+    times = runtime.times()
     live = _Live(runtime)
     try:
         with live:
@@ -233,19 +265,20 @@ def watch(
                         provider_id=provider, send_fallbacks=_fallback_sender(runtime)
                     )
                 except Exception as exc:  # one failed pass does not end the watch
-                    errors.append(f"{time.strftime('%H:%M:%S')} {type(exc).__name__}: {exc}")
+                    clock = times.clock(runtime.now())
+                    errors.append(f"{clock} {type(exc).__name__}: {exc}")
                     errors[:] = errors[-5:]
                 passes += 1
                 if last is not None:
                     for status, count in last.by_status.items():
                         totals[status] = totals.get(status, 0) + count
                 counts = runtime.store().count_tracking_by_status(provider_id=provider)
-                live.update(passes, last, counts, errors)
+                live.update(passes, last, counts, errors, times.clock(runtime.now()))
                 if max_passes is not None and passes >= max_passes:
                     break
-                deadline = time.monotonic() + interval
+                deadline = time.monotonic() + seconds
                 while not stop["requested"] and time.monotonic() < deadline:
-                    time.sleep(min(0.2, interval))
+                    time.sleep(min(0.2, seconds))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -279,18 +312,21 @@ class _Live:
             self._live.__exit__(*exc)
 
     def update(
-        self, passes: int, last: PassReport | None, counts: dict[str, int], errors: list[str]
+        self,
+        passes: int,
+        last: PassReport | None,
+        counts: dict[str, int],
+        errors: list[str],
+        clock: str,
     ) -> None:
         summary = "; ".join(_pass_lines(last)) if last else "pass failed"
         if self._live is None:
             if self.out.human and not self.out.quiet:
-                self.out.err.print(
-                    f"{time.strftime('%H:%M:%S')} pass {passes}: {summary}", markup=False
-                )
+                self.out.err.print(f"{clock} pass {passes}: {summary}", markup=False)
             return
         from rich.table import Table
 
-        table = Table(title=f"kmsg track watch — pass {passes} at {time.strftime('%H:%M:%S')}")
+        table = Table(title=f"kmsg track watch — pass {passes} at {clock}")
         table.add_column("status")
         table.add_column("rows", justify="right")
         for status in STATUSES:
@@ -325,21 +361,28 @@ def show(
             value=message_id,
             hint="kmsg track list",
         )
-    data = _row_data(row)
+    raw = _row_data(row)
+    times = runtime.times()
+    data = {key: _machine(key, value, times) for key, value in raw.items()}
 
     def render(console: Console) -> None:
-        for key, value in data.items():
+        for key, value in raw.items():
             if value is None or key == "metadata":
                 continue
-            console.print(f"{key:<24}{value}", markup=False)
-        if data.get("metadata"):
+            shown = times.human(value) if TRACKING.kind(key) == "time" else value
+            console.print(f"{key:<24}{shown}", markup=False)
+        if raw.get("metadata"):
             import json
 
             console.print(
-                f"{'metadata':<24}{json.dumps(data['metadata'], ensure_ascii=False)}", markup=False
+                f"{'metadata':<24}{json.dumps(raw['metadata'], ensure_ascii=False)}", markup=False
             )
 
     runtime.out.result(data, render)
+
+
+def _machine(key: str, value: Any, times: Any) -> Any:
+    return times.iso(value) if TRACKING.kind(key) == "time" else value
 
 
 def _check_provider(runtime: Runtime, provider: str | None) -> None:
@@ -357,12 +400,6 @@ def _check_provider(runtime: Runtime, provider: str | None) -> None:
         )
 
 
-def _time(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
-
-
 def _row_data(row: Any) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
@@ -374,15 +411,15 @@ def _row_data(row: Any) -> dict[str, Any]:
         "provider_message_id": row.provider_message_id,
         "provider_status_code": row.provider_status_code,
         "provider_status_message": row.provider_status_message,
-        "requested_at": _time(row.requested_at),
-        "scheduled_at": _time(row.scheduled_at),
-        "sent_at": _time(row.sent_at),
-        "delivered_at": _time(row.delivered_at),
-        "failed_at": _time(row.failed_at),
-        "status_updated_at": _time(row.status_updated_at),
+        "requested_at": row.requested_at,
+        "scheduled_at": row.scheduled_at,
+        "sent_at": row.sent_at,
+        "delivered_at": row.delivered_at,
+        "failed_at": row.failed_at,
+        "status_updated_at": row.status_updated_at,
         "checks": row.attempt_count,
-        "last_checked_at": _time(row.last_checked_at),
-        "next_check_at": _time(row.next_check_at) if row.status in ("PENDING", "SENT") else None,
+        "last_checked_at": row.last_checked_at,
+        "next_check_at": row.next_check_at if row.status in ("PENDING", "SENT") else None,
         "last_error": row.last_error,
         "metadata": row.metadata,
     }
@@ -397,35 +434,60 @@ def list_rows(
         typer.Option(
             "--status",
             metavar="STATUS",
-            help="Filter; repeatable.",
+            help="Only this status; repeatable.",
             autocompletion=cv.delivery_statuses,
+            rich_help_panel=FILTERS,
         ),
     ] = None,
-    provider: Annotated[
-        str | None, typer.Option("--provider", metavar="ID", autocompletion=cv.provider_ids)
+    provider: ProviderFilter = None,
+    message_type: TypeFilter = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="PHONE", help="Only messages to this number.", rich_help_panel=FILTERS
+        ),
     ] = None,
-    message_type: Annotated[
-        str | None, typer.Option("--type", metavar="TYPE", autocompletion=cv.message_types)
-    ] = None,
-    to: Annotated[str | None, typer.Option("--to", metavar="PHONE")] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", metavar="WHEN", help="Requested at or after (e.g. 24h ago: 24h)."),
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Requested at or after: 24h (ago), 2026-12-05 (midnight, profile time zone) "
+            "or a date-time.",
+            rich_help_panel=FILTERS,
+        ),
     ] = None,
-    until: Annotated[str | None, typer.Option("--until", metavar="WHEN")] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N")] = 50,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="WHEN",
+            help="Requested before: the same forms as --since.",
+            rich_help_panel=FILTERS,
+        ),
+    ] = None,
+    limit: LimitFilter = 50,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
 ) -> None:
     """List tracking rows, newest first, with counts by status.
+
+    Messages a provider refused when they were sent have no tracking row: they are failed
+    jobs of the queue (`kmsg queue list --status failed`); `--status FAILED` says how many.
 
     [dim]Examples:[/]
 
       kmsg track list --status FAILED --since 24h
 
-      kmsg track list --to 010-1234-5678 --json
+      kmsg track list --since 2026-12-05 --until 2026-12-06 --format csv > day.csv
+
+      kmsg track list --to 010-1234-5678 --fields message_id,status,delivered_at --no-header
     """
     from kmsg_cli.normalize import normalize_phone
 
     runtime = runtime_of(ctx)
+    view = tables.view(runtime, TRACKING, format=output_format, no_header=no_header, fields=fields)
     statuses = [s.upper() for s in status or []]
     for value in statuses:
         if value not in STATUSES:
@@ -442,58 +504,40 @@ def list_rows(
         "provider_id": provider,
         "type": message_type.upper() if message_type else None,
         "to": number,
-        "since_ms": _window(since, runtime, "since"),
-        "until_ms": _window(until, runtime, "until"),
+        "since_ms": _moment(since, runtime, "since"),
+        "until_ms": _moment(until, runtime, "until"),
     }
-    check_count(limit, "--limit", maximum=MAX_LIST)
+    limit = list_limit(limit)
     store = runtime.store()
-    rows = store.list_tracking(**filters, limit=max(1, limit))
+    rows = [_row_data(r) for r in store.list_tracking(**filters, limit=limit)]
     counts = store.count_tracking_by_status(**filters)
-    data = {"counts": counts, "rows": [_row_data(r) for r in rows]}
+    if "FAILED" in statuses:
+        _point_to_failed_jobs(runtime)
+    total = sum(counts.values())
+    summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
+    line = f"{total:,} rows match ({summary or 'none'}); showing {len(rows)}"
+    view.emit(rows, data={"counts": counts}, after=[line])
 
-    def render(console: Console) -> None:
-        from rich.table import Table
 
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("requested", "id", "to", "type", "status", "provider", "code"):
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(
-                _time(row.requested_at) or "",
-                row.message_id,
-                row.to,
-                row.type,
-                row.status,
-                row.provider_id,
-                row.provider_status_code or "",
-            )
-        console.print(table)
-        total = sum(counts.values())
-        summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
-        console.print(
-            f"{total:,} rows match ({summary or 'none'}); showing {len(rows)}", markup=False
+def _point_to_failed_jobs(runtime: Runtime) -> None:
+    """Refused-at-send messages are failed jobs, not tracking rows: say where they are."""
+    failed = runtime.store().job_counts().get("failed", 0)
+    if failed:
+        runtime.out.warning(
+            "FAILED_JOBS",
+            f"{failed:,} message(s) failed before a provider accepted them and have no "
+            "tracking row; list them with `kmsg queue list --status failed`",
         )
 
-    runtime.out.result(data, render)
 
-
-def _window(value: str | None, runtime: Runtime, field: str) -> int | None:
-    """`--since 24h` (that long ago) or an absolute time as `--at` takes it."""
+def _moment(value: str | None, runtime: Runtime, field: str) -> int | None:
+    """`--since 24h` (that long ago), a bare date or a date-time, in epoch milliseconds."""
     if value is None:
         return None
     from kmsg_cli.models import epoch_ms
-    from kmsg_cli.when import parse_duration, parse_when
+    from kmsg_cli.when import parse_moment
 
-    now = runtime.now()
-    try:
-        # nothing is older than 1970; 0 also keeps an absurd age within the SQL integer range
-        return max(0, epoch_ms(now) - parse_duration(value, field=field))
-    except InvalidInput:
-        pass
-    from datetime import timedelta
-
-    # Absolute times are in the past here, so parse relative to a moment far behind.
-    moment = parse_when(
-        value, now=now - timedelta(days=36500), timezone=runtime.profile().timezone, field=field
+    moment = parse_moment(
+        value, now=runtime.now(), timezone=runtime.profile().timezone, field=field
     )
     return epoch_ms(moment)

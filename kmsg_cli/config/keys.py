@@ -120,5 +120,17 @@ def masked_value(key: str, value: object) -> object:
 Report = Callable[[ConfigError], None]
 
 
+OUTPUT_FORMATS = ("table", "tsv", "csv", "json")
+"""Values of the `format` setting: how listings print (docs/cli.md, "Output")."""
+
+
+def check_output_format(value: object, key_path: str) -> ConfigError | None:
+    """INVALID_SETTING unless `value` is absent or one of OUTPUT_FORMATS."""
+    if value is None or (isinstance(value, str) and value in OUTPUT_FORMATS):
+        return None
+    hint = "one of: " + ", ".join(OUTPUT_FORMATS)
+    return invalid_setting(key_path, value, "is not an output format", hint)
+
+
 def raise_first(error: ConfigError) -> None:
     raise error

@@ -12,10 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kmsg_cli.config.keys import config_error, invalid_setting, join_key, toml_key, unknown_hint
+from kmsg_cli.config.keys import (
+    check_output_format,
+    config_error,
+    invalid_setting,
+    join_key,
+    toml_key,
+    unknown_hint,
+)
 from kmsg_cli.files import read_small_file
 
-TOP_LEVEL_KEYS = ("default_profile", "profiles")
+TOP_LEVEL_KEYS = ("default_profile", "format", "profiles")
 MAX_CONFIG_BYTES = 1 << 20
 
 
@@ -79,6 +86,8 @@ def check_top_level(data: Mapping[str, Any]) -> None:
     default = data.get("default_profile")
     if default is not None and (not isinstance(default, str) or not default.strip()):
         raise invalid_setting("default_profile", default, "must be a profile name")
+    if (format_error := check_output_format(data.get("format"), "format")) is not None:
+        raise format_error
     profiles = data.get("profiles", {})
     if not isinstance(profiles, Mapping):
         raise invalid_setting("profiles", profiles, "must be a table of [profiles.NAME] tables")

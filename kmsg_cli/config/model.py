@@ -87,6 +87,7 @@ class Profile:
     strategy: str
     providers: Mapping[str, ProviderConfig]
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    output_format: str | None = None  # `format`: None = a table on a terminal, TSV in a pipe
 
 
 BUILTIN_SANDBOX = Profile(

@@ -14,6 +14,7 @@ from typing import Any
 
 from kmsg_cli.config.keys import (
     Report,
+    check_output_format,
     closest,
     config_error,
     invalid_setting,
@@ -37,6 +38,7 @@ from kmsg_cli.when import parse_duration
 PROFILE_KEYS = (
     "db",
     "timezone",
+    "format",
     "auto_lms_bytes",
     "default_provider",
     "routing",
@@ -92,6 +94,10 @@ def parse_profile(
     if (tz_error := check_timezone(timezone, join_key(base, "timezone"))) is not None:
         errors.append(tz_error)
 
+    output_format = table.get("format")
+    if (format_error := check_output_format(output_format, join_key(base, "format"))) is not None:
+        errors.append(format_error)
+
     auto_lms = table.get("auto_lms_bytes", DEFAULT_AUTO_LMS_BYTES)
     if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 90:
         # An SMS holds at most 90 bytes, so a higher threshold could only produce errors.
@@ -141,6 +147,7 @@ def parse_profile(
         strategy=strategy,
         providers=MappingProxyType(providers),
         tracking=tracking,
+        output_format=output_format,
     )
     return profile, providers
 

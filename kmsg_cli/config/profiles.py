@@ -8,6 +8,7 @@ and "Environment-only mode").
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -31,16 +32,24 @@ COMMON_ENV_VARIABLES = ("KMSG_PROVIDER", "KMSG_SENDER", "KMSG_TIMEZONE")
 def select_profile(
     config: LoadedConfig, *, flag: str | None, environ: Mapping[str, str]
 ) -> Profile:
-    """`--profile` > `KMSG_PROFILE` > `KMSG_PROVIDER` (env-only) > `default_profile` > sandbox."""
+    """`--profile` > `KMSG_PROFILE` > `KMSG_PROVIDER` (env-only) > `default_profile` > sandbox.
+
+    A profile without its own `format` takes the file's top-level one.
+    """
     if flag is not None and flag.strip():
-        return _named_profile(config, flag.strip(), "--profile")
-    if from_env := environ.get("KMSG_PROFILE", "").strip():
-        return _named_profile(config, from_env, "KMSG_PROFILE")
-    if environ.get("KMSG_PROVIDER", "").strip():
-        return env_profile(environ)
-    if config.default_profile is not None:
-        return _named_profile(config, config.default_profile, "default_profile")
-    return _named_profile(config, SANDBOX, "builtin")
+        profile = _named_profile(config, flag.strip(), "--profile")
+    elif from_env := environ.get("KMSG_PROFILE", "").strip():
+        profile = _named_profile(config, from_env, "KMSG_PROFILE")
+    elif environ.get("KMSG_PROVIDER", "").strip():
+        profile = env_profile(environ)
+    elif config.default_profile is not None:
+        profile = _named_profile(config, config.default_profile, "default_profile")
+    else:
+        profile = _named_profile(config, SANDBOX, "builtin")
+    file_format = config.data.get("format")
+    if profile.output_format is None and isinstance(file_format, str):
+        profile = replace(profile, output_format=file_format)
+    return profile
 
 
 def _named_profile(config: LoadedConfig, name: str, chosen_by: str) -> Profile:

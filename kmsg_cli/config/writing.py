@@ -45,7 +45,8 @@ type = "mock"
 
 # A real profile: uncomment, export the two variables, then run  kmsg -p prod send ...
 # [profiles.prod]
-# timezone = "Asia/Seoul"           # for --at times without an offset
+# timezone = "Asia/Seoul"           # for --at times without an offset, and times shown
+# format = "table"                  # listings: table, tsv, csv or json (default: by terminal)
 # auto_lms_bytes = 90               # SMS longer than this many bytes is sent as LMS
 # default_provider = "solapi"
 #

@@ -8,13 +8,10 @@ that a prompt nobody answers fails the test instead of hanging it.
 from __future__ import annotations
 
 import os
-import re
-import select
 import signal
 import stat
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 
 from kmsg_cli import config as cfg
 from kmsg_cli.cli import wizard
+from tests.cli.terminal import Pty
 from tests.conftest import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -547,93 +545,6 @@ def test_add_provider_ctrl_c_on_a_terminal_writes_nothing(
 
 
 # --------------------------------------------------------------------- a real terminal
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
-
-
-class Pty:
-    """`python -m kmsg_cli ...` on a pseudo-terminal, with one deadline for the whole run."""
-
-    def __init__(self, args: Sequence[str], *, timeout: float = 60.0) -> None:
-        master, slave = os.openpty()
-        env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
-        # A new session has no controlling terminal, so a hidden prompt (getpass) reads this
-        # pty instead of the terminal that runs pytest.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kmsg_cli", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.master = master
-        self.deadline = time.monotonic() + timeout
-        self.raw = b""
-        self.seen = 0  # `expect` searches the transcript from here
-
-    @property
-    def text(self) -> str:
-        return _ANSI.sub("", self.raw.decode("utf-8", "replace")).replace("\r", "")
-
-    def _read(self) -> bool:
-        """Read what is there (waiting until the deadline); False at end of output."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            self.kill()
-            raise AssertionError(f"timed out; the terminal shows:\n{self.text}")
-        ready, _, _ = select.select([self.master], [], [], min(remaining, 0.5))
-        if not ready:
-            return True
-        try:
-            chunk = os.read(self.master, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            return False
-        self.raw += chunk
-        return bool(chunk)
-
-    def expect(self, needle: str) -> None:
-        while True:
-            found = self.text.find(needle, self.seen)
-            if found >= 0:
-                self.seen = found + len(needle)
-                return
-            if not self._read():
-                raise AssertionError(f"{needle!r} never appeared; the terminal shows:\n{self.text}")
-
-    def send(self, line: str) -> None:
-        os.write(self.master, line.encode() + b"\r")
-
-    def send_hidden(self, line: str) -> None:
-        """Type once the program has turned echo off (what was typed before is discarded)."""
-        import termios
-
-        while termios.tcgetattr(self.master)[3] & termios.ECHO:
-            if time.monotonic() > self.deadline:
-                self.kill()
-                raise AssertionError(f"echo was never turned off; the terminal shows:\n{self.text}")
-            time.sleep(0.02)
-        self.send(line)
-
-    def finish(self) -> int:
-        while self._read():
-            if self.proc.poll() is not None and not select.select([self.master], [], [], 0.2)[0]:
-                break
-        try:
-            return self.proc.wait(timeout=max(1.0, self.deadline - time.monotonic()))
-        finally:
-            self.kill()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        try:
-            os.close(self.master)
-        except OSError:
-            pass
 
 
 @pytest.fixture

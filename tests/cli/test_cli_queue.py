@@ -94,8 +94,8 @@ def test_queue_purge_deletes_old_finished_jobs(run: Run) -> None:
     run("send", "--to", "010-1111-3333", "--text", "x", "--queue", "--id", "waiting")
     with sqlite3.connect(run.db) as conn:
         conn.execute("UPDATE kmsg_jobs SET completed_at = 1, created_at = 1")
-    _, doc = run.json("queue", "purge", "--older-than", "1d")
-    assert doc["data"]["jobs_deleted"] == 1
+    _, doc = run.json("queue", "purge", "--older-than", "1d", "--yes")
+    assert doc["data"]["deleted"] == {"kmsg_jobs": 1}
     assert [r["id"] for r in run.rows("SELECT id FROM kmsg_jobs")] == ["waiting"]
 
 

@@ -125,9 +125,9 @@ def test_db_purge_deletes_old_terminal_rows_only(run: Run) -> None:
     assert run("send", "--to", "010-1111-4444", "--text", "x", "--id", "fresh").exit_code == 0
     with sqlite3.connect(run.db) as conn:
         conn.execute("UPDATE kmsg_delivery_tracking SET status_updated_at = 1, requested_at = 1")
-    code, doc = run.json("db", "purge", "--older-than", "90d")
+    code, doc = run.json("db", "purge", "--older-than", "90d", "--yes")
     assert code == 0
-    assert doc["data"]["tracking_deleted"] == 2  # the pending one is kept
+    assert doc["data"]["deleted"]["kmsg_delivery_tracking"] == 2  # the pending one is kept
     assert [r["message_id"] for r in run.rows()] == ["fresh"]
     assert run("db", "purge", "--older-than", "soon").exit_code == 2
 
@@ -136,7 +136,7 @@ def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
     env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kmsg_cli", "track", "watch", "--interval", "0.2", "--json"],
+        [sys.executable, "-m", "kmsg_cli", "track", "watch", "--interval", "200ms", "--json"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -11,11 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from kmsg_cli.cli.completion import FILE_NAMES, Shell, script, split_line
+from tests.cli.terminal import Pty
 from tests.conftest import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -328,3 +330,37 @@ def test_zsh_function_hands_candidates_to_describe(tmp_path: Path) -> None:
     assert lines[:5] == ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
     assert lines[5].startswith("track:Check delivery status")
     assert lines[6] == "FILES"
+
+
+def test_bash_completes_an_id_right_after_its_colon(run: Run, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "x", "--id", "m:a").exit_code == 0
+    # bash's word under the cursor is ":" itself; the answer is what follows it
+    found = bash_complete(f"kmsg --db {run.db} track show m:", tmp_path)
+    assert found == ["a"]
+
+
+def _typed_in_bash(line: str, cwd: Path) -> str:
+    """The command line after typing `line` and <Tab> in an interactive bash on a terminal."""
+    env = _env(PS1="$ ", INPUTRC="/dev/null", TERM="dumb")
+    bash = Pty(["--norc", "--noprofile", "-i"], env=env, program=["bash"], cwd=cwd)
+    try:
+        bash.send(f"source {COMPLETIONS / 'kmsg.bash'}; echo READY", end=b"\n")
+        bash.expect("READY\n")
+        bash.send(line, end=b"\t")
+        time.sleep(3)  # bash runs kmsg for the candidates
+        # Ctrl-A, then print the edited line between markers instead of running it
+        bash.send("\x01echo '<<'\x05'>>'", end=b"\n")
+        shown = bash.expect(">>\n")
+        bash.send("exit", end=b"\n")
+        bash.finish()
+    finally:
+        bash.kill()
+    return shown.rsplit("<<", 1)[1].split(">>", 1)[0]
+
+
+def test_interactive_bash_completes_an_id_after_its_colon_once(run: Run, tmp_path: Path) -> None:
+    to = "010-1234-5678,010-9876-5432"
+    assert run("send", "--to", to, "--text", "x", "--id", "m").exit_code == 0
+    line = f"kmsg --db {run.db} track show "
+    assert _typed_in_bash(line + "m:", tmp_path) == line + "m:010"
+    assert _typed_in_bash(line + "m:0101", tmp_path) == line + "m:01012345678 "

@@ -1,4 +1,5 @@
-"""parse_when / format_local: absolute, local and relative times against a fixed `now`."""
+"""when.py: --at times, typed durations, --since/--until moments and how times are shown,
+all against a fixed `now`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kmsg_cli.errors import InvalidInput
-from kmsg_cli.when import format_local, load_zone, parse_when
+from kmsg_cli.when import (
+    EPOCH,
+    TimeView,
+    format_local,
+    load_zone,
+    parse_moment,
+    parse_typed_duration,
+    parse_when,
+)
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # 2026-11-21 21:00 KST
 
@@ -170,3 +179,111 @@ def test_load_zone() -> None:
 )
 def test_format_local(moment: datetime, timezone: str, expected: str) -> None:
     assert format_local(moment, timezone) == expected
+
+
+# -- durations a person types --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "millis"),
+    [("90d", 90 * 86_400_000), ("2h", 7_200_000), ("1h30m", 5_400_000), (" 500ms ", 500)],
+)
+def test_typed_durations_with_a_unit(value: str, millis: int) -> None:
+    assert parse_typed_duration(value, field="older-than") == millis
+
+
+@pytest.mark.parametrize(("value", "suggest"), [("90", "d"), ("30", "s"), ("1.5", "h")])
+def test_a_bare_number_has_no_unit_and_gets_a_suggestion(value: str, suggest: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_typed_duration(value, field="older-than", suggest=suggest)
+    assert_invalid(caught.value, "INVALID_DURATION", "older-than", value)
+    assert caught.value.message == f"'{value}' has no unit (field 'older-than')"
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith(f"did you mean {value}{suggest}?")
+
+
+@pytest.mark.parametrize("value", ["", "soon", "0d", "1y", "-5m"])
+def test_other_bad_durations_name_the_units(value: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_typed_duration(value, field="lease")
+    assert caught.value.code == "INVALID_DURATION"
+    assert caught.value.hint is not None and "30s, 10m, 2h, 90d" in caught.value.hint
+
+
+# -- moments for --since / --until -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "timezone", "expected"),
+    [
+        ("24h", "Asia/Seoul", NOW - timedelta(hours=24)),
+        ("1h30m", "UTC", NOW - timedelta(minutes=90)),
+        ("2026-11-21", "Asia/Seoul", datetime(2026, 11, 20, 15, 0, tzinfo=UTC)),
+        ("2026-11-21", "UTC", datetime(2026, 11, 21, 0, 0, tzinfo=UTC)),
+        ("2026-11-21 09:30", "Asia/Seoul", datetime(2026, 11, 21, 0, 30, tzinfo=UTC)),
+        ("2026-11-21T09:30:00+09:00", "UTC", datetime(2026, 11, 21, 0, 30, tzinfo=UTC)),
+        ("2026-12-25 10:00", "Asia/Seoul", datetime(2026, 12, 25, 1, 0, tzinfo=UTC)),  # future
+        ("1969-07-20", "UTC", EPOCH),
+        ("9" * 300 + "d", "UTC", EPOCH),
+    ],
+    ids=[
+        "hours-ago",
+        "compound-ago",
+        "date-seoul-midnight",
+        "date-utc-midnight",
+        "local-time",
+        "offset",
+        "future-is-fine",
+        "before-1970",
+        "absurd-age",
+    ],
+)
+def test_moments(value: str, timezone: str, expected: datetime) -> None:
+    assert parse_moment(value, now=NOW, timezone=timezone, field="since") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("24", "has no unit"),
+        ("2026-02-30", "is not a valid date"),
+        ("yesterday", "is not a time kmsg understands"),
+        ("2026-13-01 10:00", "is not a valid date and time"),
+    ],
+)
+def test_bad_moments(value: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_moment(value, now=NOW, field="until")
+    assert_invalid(caught.value, "INVALID_TIME", "until", value)
+    assert reason in caught.value.message
+    assert caught.value.hint is not None and "2026-12-05" in caught.value.hint
+
+
+# -- showing times -------------------------------------------------------------------------------
+
+MOMENT_MS = 1_796_601_600_000  # 2026-12-07 00:00:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("timezone", "human", "iso"),
+    [
+        ("Asia/Seoul", "2026-12-07 09:00:00 KST", "2026-12-07T09:00:00+09:00"),
+        ("UTC", "2026-12-07 00:00:00 UTC", "2026-12-07T00:00:00+00:00"),
+        ("America/New_York", "2026-12-06 19:00:00 EST", "2026-12-06T19:00:00-05:00"),
+    ],
+)
+def test_time_view_shows_epoch_millis_and_datetimes_alike(
+    timezone: str, human: str, iso: str
+) -> None:
+    view = TimeView(timezone)
+    moment = datetime(2026, 12, 7, tzinfo=UTC)
+    assert view.human(MOMENT_MS) == view.human(moment) == human
+    assert view.iso(MOMENT_MS) == view.iso(moment) == iso
+    assert view.clock(MOMENT_MS) == human.split(" ", 1)[1]
+
+
+def test_time_view_of_nothing_and_of_absurd_numbers() -> None:
+    view = TimeView()
+    assert view.human(None) == "" and view.iso(None) is None and view.clock(None) == ""
+    assert view.human(10**20) == str(10**20) and view.iso(10**20) == str(10**20)
+    assert view.iso(datetime(2026, 12, 7)) == "2026-12-07T09:00:00+09:00"  # naive = UTC

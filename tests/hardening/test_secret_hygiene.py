@@ -142,16 +142,10 @@ def cli_commands() -> list[str]:
     import typer
 
     from kmsg_cli.cli.app import app
+    from kmsg_cli.cli.framework import walk
 
-    def walk(command: Any, prefix: tuple[str, ...]) -> Iterator[str]:
-        children = getattr(command, "commands", None)
-        if children is None:
-            yield " ".join(prefix)
-            return
-        for name, child in children.items():
-            yield from walk(child, (*prefix, name))
-
-    return sorted(walk(typer.main.get_command(app), ()))
+    tree = walk(typer.main.get_command(app))
+    return sorted(" ".join(path) for path, command in tree if not hasattr(command, "commands"))
 
 
 COMMANDS = cli_commands()
@@ -378,7 +372,7 @@ TRACK_RUN_ONCE: list[Step | Act] = [
     cli("success", "track run-once", http=True),
 ]
 
-WATCH = "track watch --interval 0.01 --max-passes 1"
+WATCH = "track watch --interval 10ms --max-passes 1"
 TRACK_WATCH: list[Step | Act] = [
     *sent(),
     DUE,
@@ -392,7 +386,7 @@ TRACK_WATCH: list[Step | Act] = [
         profile="hangs",
         prepare=faults("hang", everywhere=True, once=True, only="solapi"),
     ),
-    cli("bad input", "track watch --interval 0", exit=2),
+    cli("bad input", "track watch --interval 0s", exit=2),
     cli("db down", f"{WATCH} --db {{db_down}}", exit=2),
     DUE,
     cli("success", WATCH, http=True),
@@ -466,9 +460,9 @@ QUEUE_RETRY: list[Step | Act] = [
 
 QUEUE_PURGE: list[Step | Act] = [
     *FAILED_JOBS,
-    cli("success", "queue purge --older-than 1d"),
+    cli("success", "queue purge --older-than 1d --yes"),
     cli("bad input", "queue purge --older-than soon", exit=2),
-    cli("db down", "queue purge --db {db_down}", exit=2),
+    cli("db down", "queue purge --yes --db {db_down}", exit=2),
 ]
 
 INIT = "config init --config {tmp}/init-{m}/sub/config.toml"
@@ -534,9 +528,9 @@ DB_SCHEMA: list[Step | Act] = [
 
 DB_PURGE: list[Step | Act] = [
     *sent(),
-    cli("success", "db purge --older-than 1s"),
+    cli("success", "db purge --older-than 1s --yes"),
     cli("bad input", "db purge --older-than soon", exit=2),
-    cli("db down", "db purge --db {db_down}", exit=2),
+    cli("db down", "db purge --yes --db {db_down}", exit=2),
 ]
 
 DB_COPY: list[Step | Act] = [

@@ -1,0 +1,129 @@
+"""kmsg's Typer classes: how every command's help looks, and what a command costs to start.
+
+- Help: commands are `KmsgCommand`s and groups `KmsgGroup`s, so each help page ends with a
+  line on the global options (they may stand before or after the sub-command), and no
+  `<bool>` / `<str>` placeholder sits beside a flag or a named argument.
+- Start-up: a group lists some sub-groups as `lazy` ("module:attribute"), imported and built
+  only when the command line reaches them, so `kmsg send` never builds `kmsg queue`.
+- Completion: when Click parses resiliently (shell completion), values stay as typed; Typer's
+  conversion machinery (pydantic) costs more to import than the rest of a <Tab>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HELP_OPTION_NAMES = ["-h", "--help"]
+GLOBAL_OPTIONS_NOTE = (
+    "[dim]Global options, before or after the command: -p/--profile NAME, --config PATH, "
+    "--db PATH|URL, --json, -v/--verbose, -q/--quiet (see kmsg --help).[/]"
+)
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _typed_as_is(ctx: Any, value: Any) -> Any:
+    return value
+
+
+def _plain_help_option(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""  # a flag takes no value: no `<bool>` beside --help
+    return option
+
+
+def _keep_typed_values(command: Any, ctx: Any) -> None:
+    for param in command.get_params(ctx):
+        setattr(param, "process_value", _typed_as_is)  # noqa: B010
+
+
+class _KmsgParsing:
+    """What commands and groups share: --help without a placeholder, completion-time parsing."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help_option(super().get_help_option(ctx))  # type: ignore[misc]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.resilient_parsing:
+            _keep_typed_values(self, ctx)
+        parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
+        return parsed
+
+
+class KmsgCommand(_KmsgParsing, TyperCommand):
+    """A command whose help ends with the global options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("epilog") is None:
+            kwargs["epilog"] = GLOBAL_OPTIONS_NOTE
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.param_type_name == "argument" and param.metavar:
+                # The metavar (FILE, ID) says it all; Typer would add `<str>` beside it.
+                setattr(param, "display_type_rich", _no_type)  # noqa: B010
+
+
+class KmsgGroup(_KmsgParsing, TyperGroup):
+    """A group of sub-commands (`kmsg queue`); its help names the global options too."""
+
+    mention_globals = True
+    lazy: dict[str, str] = {}  # noqa: RUF012 (subclasses replace it whole)
+    """Sub-groups built on first use: name -> "module:attribute" of a KmsgTyper."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self.mention_globals and kwargs.get("epilog") is None:
+            kwargs["epilog"] = GLOBAL_OPTIONS_NOTE
+        super().__init__(*args, **kwargs)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return [*names, *(name for name in self.lazy if name not in names)]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and name in self.lazy:
+            command = self._build(name)
+        return command
+
+    def _build(self, name: str) -> Any:
+        import importlib
+
+        import typer.main
+
+        module, _, attribute = self.lazy[name].partition(":")
+        group = typer.main.get_group(getattr(importlib.import_module(module), attribute))
+        group.name = name
+        self.add_command(group, name)
+        return group
+
+
+class KmsgTyper(typer.Typer):
+    """`typer.Typer` with kmsg's defaults: help on no arguments, rich markup, KmsgCommand."""
+
+    def __init__(self, *, help: str, cls: type[TyperGroup] = KmsgGroup, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("rich_markup_mode", "rich")
+        super().__init__(cls=cls, help=help, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        kwargs.setdefault("cls", KmsgCommand)
+        decorator: Callable[[F], F] = super().command(*args, **kwargs)
+        return decorator
+
+
+def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command under `command` (a Click command) with its path of names, lazy groups
+    built: what `--help` lists, for tests and documentation."""
+    yield path, command
+    if hasattr(command, "list_commands"):
+        context = command.make_context(path[-1] if path else "kmsg", [], resilient_parsing=True)
+        for name in command.list_commands(context):
+            yield from walk(command.get_command(context, name), (*path, name))

@@ -1,0 +1,148 @@
+"""Deleting history safely (`kmsg db purge`, `kmsg queue purge`): show, ask, then delete.
+
+Both commands first say what they would delete (rows per table and the cut-off time in the
+profile's zone). `--dry-run` stops there. A person at a terminal is asked to confirm; a script
+passes `--yes`; without a terminal and without `--yes` nothing is deleted and the command
+exits 2, so a cron line can never delete on a guess (docs/cli.md, "Purging").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kmsg_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kmsg_cli.cli.runtime import Runtime
+
+TRACKING_TABLE = "kmsg_delivery_tracking"
+JOBS_TABLE = "kmsg_jobs"
+WHAT = {
+    TRACKING_TABLE: "tracking rows with a final status (DELIVERED, FAILED, CANCELLED, UNKNOWN)",
+    JOBS_TABLE: "jobs that finished (completed or failed)",
+}
+
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", metavar="", help="Delete without asking (for scripts and cron)."),
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", metavar="", help="Only show what would be deleted."),
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a purge deletes: rows finished before `cutoff_ms`, counted per table."""
+
+    older_than: str
+    cutoff_ms: int
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def cutoff_ms(runtime: Runtime, older_than: str) -> int:
+    """Now minus `older_than` (a unit is required), in epoch milliseconds."""
+    from kmsg_cli.models import epoch_ms
+    from kmsg_cli.when import parse_typed_duration
+
+    age = parse_typed_duration(older_than, field="older-than", suggest="d")
+    # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
+    return max(0, epoch_ms(runtime.now()) - age)
+
+
+def describe(plan: Plan, runtime: Runtime) -> list[str]:
+    """The plan for people: the cut-off in the profile's zone and the rows per table."""
+    when = runtime.times().human(plan.cutoff_ms)
+    lines = [f"finished before {when} (older than {plan.older_than}):"]
+    width = max(len(f"{count:,}") for count in plan.counts.values())
+    for table, count in plan.counts.items():
+        lines.append(f"  {table:<24}{count:>{width},} {WHAT[table]}")
+    return lines
+
+
+def carry_out(
+    runtime: Runtime,
+    plan: Plan,
+    *,
+    yes: bool,
+    dry_run: bool,
+    command: str,
+    delete: Callable[[], dict[str, int]],
+) -> None:
+    """Show the plan; delete after --yes or a 'y' at the terminal; report the result."""
+    out = runtime.out
+    times = runtime.times()
+    data: dict[str, Any] = {
+        "older_than": plan.older_than,
+        "cutoff": times.iso(plan.cutoff_ms),
+        "dry_run": dry_run,
+        "would_delete": dict(plan.counts),
+    }
+    lines = describe(plan, runtime)
+    if dry_run:
+        data["deleted"] = dict.fromkeys(plan.counts, 0)
+        out.result(data, lambda console: _print(console, [*lines, "dry run: nothing deleted"]))
+        return
+    if not yes:
+        if not _stdin_is_terminal():
+            raise UsageError(
+                f"{command} deletes {_rows(plan.total)} for good and asks first, but there is "
+                "no terminal to ask on (field 'yes')",
+                code="CONFIRMATION_REQUIRED",
+                field="yes",
+                value="",
+                hint=f"{command} --older-than {plan.older_than} --dry-run shows what it "
+                "would delete; add --yes to delete without asking",
+            )
+        if plan.total and not _confirmed(runtime, lines, plan.total):
+            data["deleted"] = dict.fromkeys(plan.counts, 0)
+            data["declined"] = True
+            out.result(data, lambda console: _print(console, ["nothing deleted"]))
+            return
+    deleted = delete()
+    data["deleted"] = deleted
+    summary = ", ".join(f"{deleted.get(table, 0):,} from {table}" for table in plan.counts)
+    when = times.human(plan.cutoff_ms)
+    out.result(
+        data,
+        lambda console: _print(console, [f"deleted {summary} (finished before {when})"]),
+    )
+
+
+def _confirmed(runtime: Runtime, lines: list[str], total: int) -> bool:
+    err = runtime.out.err
+    for line in lines:
+        err.print(line, markup=False, highlight=False)
+    err.print(f"Delete {_rows(total)}? This cannot be undone. [y/N] ", end="", markup=False)
+    answer = sys.stdin.readline()
+    if not answer:  # end of input: no answer is no
+        err.print("", markup=False)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _print(console: Console, lines: list[str]) -> None:
+    for line in lines:
+        console.print(line, markup=False, highlight=False)

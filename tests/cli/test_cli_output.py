@@ -1,0 +1,356 @@
+"""Listings for people and pipes: table on a terminal, one row per line in a pipe, --format,
+--fields, --no-header, and times in the profile's zone everywhere (docs/cli.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import terminal
+from tests.conftest import Run
+
+# 2026-12-07 00:00:00 UTC = 09:00:00 KST
+REQUESTED_MS = 1_796_601_600_000
+ISO_KST = "2026-12-07T09:00:00+09:00"
+HUMAN_KST = "2026-12-07 09:00:00 KST"
+LONG_ERROR = "the provider refused this recipient because " + "of a rather long reason " * 8
+
+
+def _seed(run: Run) -> None:
+    """Two messages sent at once and two through the queue, requested at a fixed time; the
+    mock refuses one of the queued ones at send time (numbers ending in 0000)."""
+    to = "010-1234-5678,010-2222-3333"
+    assert run("send", "--to", to, "--text", "x", "--id", "m").exit_code == 0
+    queued = "010-1111-0000,010-1111-2222"
+    assert run("send", "--to", queued, "--text", "x", "--queue", "--id", "r").exit_code == 0
+    assert run("queue", "process", "--drain").exit_code == 5
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET requested_at = ?", (REQUESTED_MS,))
+        conn.execute(
+            "UPDATE kmsg_jobs SET error = ? WHERE id = 'r:01011110000'",
+            (json.dumps({"code": "MOCK_REJECTED", "message": LONG_ERROR}),),
+        )
+        conn.execute("UPDATE kmsg_jobs SET created_at = ?", (REQUESTED_MS,))
+
+
+# -- pipes and terminals --------------------------------------------------------------------------
+
+
+def test_in_a_pipe_a_listing_is_tsv_one_row_per_line(run: Run, tmp_path: Path) -> None:
+    _seed(run)
+    env = terminal.environment(tmp_path / "home", COLUMNS="40")
+    result = terminal.in_pipe(["--db", str(run.db), "queue", "list"], env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t") == [
+        "created_at",
+        "id",
+        "status",
+        "type",
+        "to",
+        "provider_id",
+        "attempts",
+        "error",
+    ]
+    assert len(lines) == 3  # header + two jobs, however narrow COLUMNS is
+    failed = next(line.split("\t") for line in lines if "\tr:01011110000\t" in line)
+    assert failed[0] == ISO_KST
+    assert failed[1:4] == ["r:01011110000", "failed", "SMS"]
+    assert failed[6] == "1"  # plain integers
+    assert failed[7] == f"MOCK_REJECTED: {LONG_ERROR}"
+    assert result.stderr == "2 job(s)\n"  # the summary is for people: stderr
+
+
+def test_on_a_terminal_a_listing_is_a_table_with_local_times(run: Run, tmp_path: Path) -> None:
+    _seed(run)
+    env = terminal.environment(tmp_path / "home", COLUMNS="200")
+    code, output = terminal.on_terminal(["--db", str(run.db), "track", "list"], env)
+    assert code == 0, output
+    header = next(line for line in output.splitlines() if "message_id" in line)
+    assert "\t" not in header and "┃" in header
+    assert output.count(HUMAN_KST) == 3
+    assert "3 rows match (3 SENT); showing 3" in output
+
+
+def test_table_format_in_a_pipe_never_wraps(run: Run, tmp_path: Path) -> None:
+    _seed(run)
+    env = terminal.environment(tmp_path / "home", COLUMNS="40")
+    result = terminal.in_pipe(
+        ["--db", str(run.db), "queue", "list", "--format", "table", "--status", "failed"], env
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "r:01011110000" in line]
+    assert len(lines) == 1 and lines[0].rstrip().endswith(LONG_ERROR.rstrip())
+    assert HUMAN_KST in lines[0]
+
+
+# -- formats, fields, header ----------------------------------------------------------------------
+
+
+def test_csv_with_chosen_fields_in_their_order(run: Run) -> None:
+    _seed(run)
+    result = run(
+        "track", "list", "--format", "csv", "--fields", "to,message_id,requested_at,checks"
+    )
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["to", "message_id", "requested_at", "checks"]
+    assert sorted(rows[1:]) == [
+        ["01011112222", "r:01011112222", ISO_KST, "0"],
+        ["01012345678", "m:01012345678", ISO_KST, "0"],
+        ["01022223333", "m:01022223333", ISO_KST, "0"],
+    ]
+
+
+def test_no_header_leaves_only_rows(run: Run) -> None:
+    _seed(run)
+    result = run("track", "list", "--format", "tsv", "--no-header", "--fields", "message_id")
+    assert sorted(result.stdout.splitlines()) == ["m:01012345678", "m:01022223333", "r:01011112222"]
+
+
+def test_an_unknown_field_is_named_with_the_valid_ones(run: Run) -> None:
+    _seed(run)
+    result = run("queue", "list", "--fields", "id,recipient")
+    assert result.exit_code == 2
+    error, hint = result.stderr.splitlines()
+    assert error == "error: INVALID_FIELD: unknown field 'recipient' (field 'fields')"
+    assert hint.startswith("hint: fields: id,status,type,to,provider_id,")
+    assert "error_code" in hint
+
+
+def test_an_unknown_format_is_refused(run: Run) -> None:
+    result = run("providers", "list", "--format", "xml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: INVALID_FORMAT: unknown output format 'xml'")
+    assert "table, tsv, csv, json" in result.stderr
+
+
+def test_format_json_is_the_json_envelope_with_chosen_fields(run: Run) -> None:
+    _seed(run)
+    result = run("queue", "list", "--format", "json", "--fields", "id,created_at,error")
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True
+    failed = next(job for job in doc["data"]["jobs"] if job["id"] == "r:01011110000")
+    assert failed == {
+        "id": "r:01011110000",
+        "created_at": ISO_KST,
+        "error": {"code": "MOCK_REJECTED", "message": LONG_ERROR},
+    }
+    error = run("queue", "list", "--format", "json", "--fields", "nope")
+    assert json.loads(error.stdout)["error"]["code"] == "INVALID_FIELD"
+
+
+@pytest.mark.parametrize(
+    ("args", "first_field"),
+    [
+        (("providers", "list"), "id"),
+        (("queue", "stats"), "status"),
+        (("db", "check"), "result"),
+        (("track", "list"), "requested_at"),
+        (("queue", "list"), "created_at"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
+)
+def test_every_listing_takes_the_output_options(
+    run: Run, args: tuple[str, ...], first_field: str
+) -> None:
+    _seed(run)
+    tsv = run(*args, "--format", "tsv")
+    assert tsv.exit_code == 0, tsv.stderr
+    assert tsv.stdout.splitlines()[0].split("\t")[0] == first_field
+    bare = run(*args, "--format", "tsv", "--no-header", "--fields", first_field)
+    assert bare.stdout.splitlines() == [line.split("\t")[0] for line in tsv.stdout.splitlines()[1:]]
+
+
+def test_queue_stats_rows_by_status_and_error_code(run: Run) -> None:
+    _seed(run)
+    result = run("queue", "stats", "--format", "tsv")
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert rows == [
+        ["status", "error_code", "jobs", "oldest_due"],
+        ["pending", "", "0", ""],
+        ["processing", "", "0", ""],
+        ["completed", "", "1", ""],
+        ["failed", "MOCK_REJECTED", "1", ""],
+    ]
+
+
+# -- failures that have no tracking row -----------------------------------------------------------
+
+
+def test_track_list_failed_points_to_messages_refused_at_send_time(run: Run) -> None:
+    _seed(run)
+    result = run("track", "list", "--status", "FAILED")
+    assert result.exit_code == 0
+    assert "warning: FAILED_JOBS: 1 message(s) failed before a provider accepted them" in (
+        result.stderr
+    )
+    assert "kmsg queue list --status failed" in result.stderr
+    _, doc = run.json("track", "list", "--status", "FAILED")
+    assert [w["code"] for w in doc["warnings"]] == ["FAILED_JOBS"]
+    assert "FAILED_JOBS" not in run("track", "list", "--status", "SENT").stderr
+
+
+# -- times ----------------------------------------------------------------------------------------
+
+
+def _iso_with_offset(value: str) -> bool:
+    return re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", value) is not None
+
+
+def _times(data: Any) -> list[str]:
+    """Every value of a key ending in `_at` or `_due` (or named `cutoff`) in a document."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(value, str) and key.endswith(("_at", "_due", "cutoff")):
+                found.append(value)
+            else:
+                found.extend(_times(value))
+    elif isinstance(data, list):
+        for item in data:
+            found.extend(_times(item))
+    return found
+
+
+def test_every_json_time_is_iso_with_an_offset(run: Run) -> None:
+    _seed(run)
+    assert (
+        run("send", "--to", "010-3333-4444", "--text", "x", "--at", "+2h", "--queue").exit_code == 0
+    )
+    commands = [
+        ("track", "list"),
+        ("track", "show", "m:01012345678"),
+        ("queue", "list"),
+        ("queue", "stats"),
+        ("send", "--to", "010-5555-6666", "--text", "x", "--at", "+1h", "--dry-run"),
+        ("send", "--to", "010-5555-6666", "--text", "x", "--at", "+1h", "--queue"),
+        ("db", "purge", "--older-than", "1d", "--dry-run"),
+    ]
+    seen = 0
+    for args in commands:
+        _, doc = run.json(*args)
+        times = _times(doc["data"])
+        assert all(_iso_with_offset(t) and t.endswith("+09:00") for t in times), (args, times)
+        seen += len(times)
+    assert seen >= 10
+
+
+def test_times_follow_the_profile_time_zone(run: Run, tmp_path: Path) -> None:
+    _seed(run)
+    config = tmp_path / "kmsg.toml"
+    config.write_text(
+        'default_profile = "ops"\n[profiles.ops]\ntimezone = "UTC"\n'
+        '[profiles.ops.providers.mock]\ntype = "mock"\n',
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    shown = run("--config", str(config), "track", "show", "m:01012345678")
+    assert "requested_at            2026-12-07 00:00:00 UTC" in shown.stdout
+    _, doc = run.json("--config", str(config), "track", "show", "m:01012345678")
+    assert doc["data"]["requested_at"] == "2026-12-07T00:00:00+00:00"
+
+
+def test_track_show_for_people_names_the_zone(run: Run) -> None:
+    _seed(run)
+    result = run("track", "show", "m:01012345678")
+    assert f"requested_at            {HUMAN_KST}" in result.stdout
+    assert re.search(r"next_check_at\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST", result.stdout)
+
+
+def test_a_scheduled_dry_run_and_queue_show_the_time_in_kst(run: Run) -> None:
+    at = "2099-01-02 03:04"
+    dry = run("send", "--to", "010-1234-5678", "--text", "x", "--at", at, "--dry-run")
+    assert dry.exit_code == 0 and "2099-01-02 03:04:00 KST" in dry.stdout
+    queued = run("send", "--to", "010-1234-5678", "--text", "x", "--at", at, "--queue")
+    assert queued.exit_code == 0
+    assert "(now, scheduled for 2099-01-02 03:04:00 KST)" in queued.stdout
+
+
+# -- --since / --until ----------------------------------------------------------------------------
+
+
+def test_since_takes_a_bare_date_as_midnight_in_the_profile_zone(run: Run) -> None:
+    _seed(run)
+    # requested at 09:00 KST on 2026-12-07: on that day, not on the next
+    on_the_day = run.json("track", "list", "--since", "2026-12-07", "--until", "2026-12-08")[1]
+    assert len(on_the_day["data"]["rows"]) == 3
+    next_day = run.json("track", "list", "--since", "2026-12-08")[1]
+    assert next_day["data"]["rows"] == []
+    # 08:59 KST is before the messages, 09:01 KST after them
+    assert len(run.json("track", "list", "--since", "2026-12-07 08:59")[1]["data"]["rows"]) == 3
+    assert (
+        run.json("track", "list", "--since", "2026-12-07T09:01:00+09:00")[1]["data"]["rows"] == []
+    )
+    assert len(run.json("track", "list", "--until", "2026-12-07 09:01")[1]["data"]["rows"]) == 3
+
+
+def test_since_takes_a_duration_back_from_now(run: Run) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+    assert len(run.json("track", "list", "--since", "1h")[1]["data"]["rows"]) == 1
+    assert run.json("track", "list", "--until", "1h")[1]["data"]["rows"] == []
+
+
+def test_since_without_a_unit_is_refused_with_a_hint(run: Run) -> None:
+    result = run("track", "list", "--since", "24")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: INVALID_TIME: '24' has no unit (field 'since')")
+    assert "hint: did you mean 24d?" in result.stderr
+
+
+# -- the `format` setting -------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "kmsg.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_the_format_setting_is_the_default_and_a_flag_wins(run: Run, tmp_path: Path) -> None:
+    from kmsg_cli.cli.tables import FORMATS
+    from kmsg_cli.config.keys import OUTPUT_FORMATS
+
+    assert FORMATS == OUTPUT_FORMATS
+    _seed(run)
+    top = _config(tmp_path, 'format = "csv"\n')
+    rows = list(csv.reader(io.StringIO(run("--config", top, "providers", "list").stdout)))
+    assert rows[0] == ["id", "type", "types", "scheduling", "status_lookup", "notes"]
+    assert (
+        rows[1][:2] == ["mock", "mock"] and rows[1][5] == "default, simulated: nothing is delivered"
+    )
+    profile = _config(
+        tmp_path,
+        'format = "csv"\ndefault_profile = "ops"\n[profiles.ops]\nformat = "json"\n'
+        '[profiles.ops.providers.mock]\ntype = "mock"\n',
+    )
+    listed = run("--config", profile, "queue", "list")
+    assert json.loads(listed.stdout)["data"]["jobs"]
+    flagged = run("--config", profile, "queue", "list", "--format", "tsv", "--no-header")
+    assert len(flagged.stdout.splitlines()) == 2 and "\t" in flagged.stdout
+
+
+def test_a_bad_format_setting_names_its_key(run: Run, tmp_path: Path) -> None:
+    path = _config(tmp_path, 'format = "xlsx"\n')
+    result = run("--config", path, "queue", "list")
+    assert result.exit_code == 2
+    assert "format" in result.stderr and "'xlsx'" in result.stderr
+    assert "table, tsv, csv, json" in result.stderr
+
+
+def test_a_dry_run_table_does_not_wrap_in_a_pipe(tmp_path: Path) -> None:
+    text = "a text long enough to wrap twice on a forty-column screen, and then some more"
+    env = terminal.environment(tmp_path / "home", COLUMNS="40")
+    args = ["send", "--to", "010-1234-5678", "--text", text, "--dry-run"]
+    result = terminal.in_pipe(args, env)
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "01012345678" in line]
+    assert text in line
