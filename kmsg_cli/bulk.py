@@ -1,4 +1,5 @@
-"""send-many, part one: rows become validated messages and jobs in the ledger (SPEC §8).
+"""send-many, part one: rows become validated messages and jobs in the ledger
+(docs/recovery.md, "The ledger").
 
 Every valid row is written to `kmsg_jobs` (id = message id, `INSERT ... ON CONFLICT DO
 NOTHING`) before anything is sent, so a crash loses nothing and a re-run of the same command

@@ -1,4 +1,4 @@
-"""Stream the recipients of `kmsg send-many FILE` from CSV or JSON Lines (SPEC §3, §8).
+"""Stream the recipients of `kmsg send-many FILE` from CSV or JSON Lines (docs/cli.md).
 
 `open_rows(path)` checks what can be checked up front (the file opens, the format and encoding,
 the CSV header has a `to` column) and raises `InvalidInput` before yielding anything. Iterating

@@ -1,4 +1,4 @@
-"""send-many, part two: work off a batch's jobs exactly once (SPEC §7, §8).
+"""send-many, part two: work off a batch's jobs exactly once (docs/recovery.md).
 
 The cycle of one job (docs/recovery.md):
 

@@ -350,7 +350,8 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 
 def failover_eligible(error: ProviderError) -> bool:
-    """SPEC §6: the request surely was not accepted (connect failure, 429/503 answered)."""
+    """The request surely was not accepted (connect failure, 429/503 answered): the next
+    provider of the routing list may have it (README, "Routing and provider failover")."""
     if error.outcome_unknown:
         return False
     return error.details.get("stage") == "connect" or error.http_status in (429, 503)
@@ -502,7 +503,8 @@ def _failed(message: Message, provider_id: str, error: ProviderError) -> SendRes
 
 
 def tracking_row(message: Message, result: SendResult, *, now: datetime) -> TrackingRow:
-    """The `kmsg_delivery_tracking` row for an accepted message (SPEC §9)."""
+    """The `kmsg_delivery_tracking` row for an accepted message (README, "Delivery
+    tracking")."""
     now_ms = epoch_ms(now)
     scheduled_ms = epoch_ms(message.scheduled_at) if message.scheduled_at else None
     next_check = (

@@ -1,4 +1,4 @@
-"""Delivery tracking (SPEC §9): check due rows with their providers, in batches, exactly once.
+"""Delivery tracking: check due rows with their providers, in batches, exactly once.
 
 One pass (`run_once`):
 1. claim due rows (status PENDING/SENT, `next_check_at <= now`) by pushing `next_check_at`
