@@ -23,6 +23,7 @@ names the field and value at fault. Secrets never go into an error.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 EXIT_OK = 0
@@ -140,7 +141,7 @@ class KmsgError(Exception):
         self.hint = printable(scrub(hint)) if hint else hint
         self.field = printable(field) if field else field
         self.value = scrub(value) if value else value
-        self.details: dict[str, Any] = _scrubbed(dict(details or {}))
+        self.details: dict[str, Any] = map_strings(dict(details or {}), scrub)
 
     def to_dict(self) -> dict[str, Any]:
         """The error as the `error` member of the `--json` envelope."""
@@ -159,14 +160,15 @@ class KmsgError(Exception):
         return f"{self.code}: {self.message}"
 
 
-def _scrubbed(value: Any) -> Any:
-    """`details` with every string in it scrubbed (they may quote a vendor's answer)."""
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """`value` with `change` applied to every string in it (in dicts and lists too): details
+    and JSON documents may quote a vendor's answer."""
     if isinstance(value, str):
-        return scrub(value)
+        return change(value)
     if isinstance(value, dict):
-        return {key: _scrubbed(item) for key, item in value.items()}
+        return {key: map_strings(item, change) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_scrubbed(item) for item in value]
+        return [map_strings(item, change) for item in value]
     return value
 
 

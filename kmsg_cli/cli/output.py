@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from kmsg_cli.errors import KmsgError, printable, redact_secrets
+from kmsg_cli.errors import KmsgError, map_strings, printable, redact_secrets
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,7 +96,9 @@ class Output:
             return
         self.finished = True
         document = {"ok": ok, "data": data, "error": error, "warnings": self.warnings}
-        text = json.dumps(_redacted(document), ensure_ascii=False, indent=2, default=str)
+        text = json.dumps(
+            map_strings(document, redact_secrets), ensure_ascii=False, indent=2, default=str
+        )
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
@@ -105,16 +107,6 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(printable(text))
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_secrets(value)
-    if isinstance(value, dict):
-        return {key: _redacted(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redacted(item) for item in value]
-    return value
 
 
 def _redacting(name: str) -> IO[str]:

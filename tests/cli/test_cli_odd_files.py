@@ -12,7 +12,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.store.test_store_contract import postgres_schema
 
 FOREIGN = {
     "kmsg_jobs": "CREATE TABLE kmsg_jobs (id TEXT PRIMARY KEY, status TEXT, priority INTEGER, "
@@ -28,7 +28,6 @@ FOREIGN = {
     "kmsg_delivery_tracking": "CREATE TABLE kmsg_delivery_tracking (message_id TEXT PRIMARY KEY, "
     'status TEXT, next_check_at INTEGER, requested_at INTEGER, provider_id TEXT, "to" TEXT)',
 }
-PG_ADMIN = os.environ.get("KMSG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def kmsg(*args: str, timeout: float = 30, stdin: int | None = subprocess.DEVNULL) -> Any:
@@ -68,22 +67,13 @@ def test_a_database_with_foreign_kmsg_tables_is_refused_before_sending(
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN}")
-    schema = f"kmsg_odd_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    admin.execute(f'SET search_path TO "{schema}"')
-    admin.execute(FOREIGN["kmsg_jobs"])
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    """A fresh PostgreSQL schema that holds a foreign kmsg_jobs table."""
+    import psycopg
+
+    with postgres_schema() as (_name, url):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(FOREIGN["kmsg_jobs"])
+        yield url
 
 
 def test_a_postgres_database_with_foreign_kmsg_tables_is_refused(pg_url: str) -> None:

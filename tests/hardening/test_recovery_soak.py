@@ -24,12 +24,10 @@ as many. KMSG_SOAK_SEED=N draws another fault sequence.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
@@ -52,10 +50,10 @@ from tests.hardening.soak import (
     write_config,
     write_input,
 )
+from tests.store.test_store_contract import postgres_schema
 
 QUEUED = 4_000 if FULL else 400
 FALLBACKS = 800 if FULL else 80
-PG_ADMIN = os.environ.get("KMSG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 # -- the database -----------------------------------------------------------------------------
@@ -64,20 +62,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "soak.sqlite")
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN}")
-    schema = f"kmsg_soak_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    with postgres_schema() as (_name, url):
+        yield url
 
 
 def sql(target: str, statement: str) -> list[tuple[Any, ...]]:
