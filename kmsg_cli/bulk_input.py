@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from kmsg_cli.cp949 import judge
+from kmsg_cli.cp949 import check_sample
 from kmsg_cli.errors import InvalidInput, UsageError
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.files import NotRegularFile, open_regular
@@ -266,32 +266,9 @@ def _detect_encoding(raw: _HashingRaw, explicit: str | None) -> str:
         # not final unless at EOF: a multi-byte character may be cut at the end of the sample
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=at_eof)
     except UnicodeDecodeError:
-        _check_korean(sample, at_eof)
+        check_sample(sample, at_eof)  # Shift-JIS or GBK read as CP949 is refused
         return "cp949"  # what Korean Excel writes by default
     return "utf-8"
-
-
-def _check_korean(sample: bytes, at_eof: bool) -> None:
-    """Refuse input that decodes as CP949 but does not read as Korean (Shift-JIS, GBK, ...):
-    sent as it is, every customer would get nonsense. Bytes CP949 cannot decode at all are
-    reported later, naming their row."""
-    try:
-        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=at_eof)
-    except UnicodeDecodeError:
-        return
-    verdict = judge(text)
-    if verdict.plausible:
-        return
-    raise InvalidInput(
-        "the input is not UTF-8, and read as CP949 it is not Korean text "
-        f"(only {verdict.common} of {verdict.characters} non-ASCII characters are common "
-        "Korean); it is probably Japanese (Shift-JIS), Chinese (GBK) or another encoding",
-        code="ENCODING_ERROR",
-        field="encoding",
-        value="cp949",
-        hint="save the file as UTF-8, or name its real encoding with --encoding "
-        "(--encoding cp949 if it really is Korean)",
-    )
 
 
 class RowSource:

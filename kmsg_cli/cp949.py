@@ -9,7 +9,10 @@ extended syllables) or mixes in many Hanja (GBK). `plausible_korean` measures bo
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
+
+from kmsg_cli.errors import InvalidInput
 
 # Lead bytes of KS X 1001 in CP949 (trail byte 0xA1-0xFE): symbols and jamo, Hangul, Hanja.
 _SYMBOL_LEADS = range(0xA1, 0xAD)
@@ -59,3 +62,27 @@ def judge(text: str) -> Verdict:
 def plausible_korean(text: str) -> bool:
     """False when `text` (decoded as CP949) is surely not Korean: see the module docstring."""
     return judge(text).plausible
+
+
+def check_sample(sample: bytes, at_eof: bool) -> None:
+    """Refuse input that decodes as CP949 but does not read as Korean: sent as it is, every
+    customer would get nonsense (InvalidInput ENCODING_ERROR). `sample` is the start of the
+    input (`at_eof`: all of it); bytes CP949 cannot decode at all are left to the reader,
+    which names their row."""
+    try:
+        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=at_eof)
+    except UnicodeDecodeError:
+        return
+    verdict = judge(text)
+    if verdict.plausible:
+        return
+    raise InvalidInput(
+        "the input is not UTF-8, and read as CP949 it is not Korean text "
+        f"(only {verdict.common} of {verdict.characters} non-ASCII characters are common "
+        "Korean); it is probably Japanese (Shift-JIS), Chinese (GBK) or another encoding",
+        code="ENCODING_ERROR",
+        field="encoding",
+        value="cp949",
+        hint="save the file as UTF-8, or name its real encoding with --encoding "
+        "(--encoding cp949 if it really is Korean)",
+    )

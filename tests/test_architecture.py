@@ -158,7 +158,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
     ("kmsg_cli.owner", ()),
-    ("kmsg_cli.cp949", ()),
+    ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
     ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.cp949", "kmsg_cli.files")),
     (
         "kmsg_cli.bulk",
