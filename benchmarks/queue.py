@@ -14,33 +14,41 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
+if TYPE_CHECKING:
+    from kmsg_cli.store.contract import Store
+
 
 def claim_cost(depth: int, rounds: int, batch: int = 100) -> float:
-    """Seconds per job for claim(batch) + complete, with `depth` jobs queued."""
-    from kmsg_cli.models import Job
+    """Seconds per job for claim(batch) + complete, with `depth` jobs queued (SQLite)."""
     from kmsg_cli.store.sqlite import SqliteStore
 
     with tempfile.TemporaryDirectory() as tmp, SqliteStore(Path(tmp) / "q.sqlite") as store:
-        store.initialize()
-        chunk: list[Job] = []
-        for n in range(depth + rounds * batch):
-            chunk.append(
-                Job(id=f"j{n:09d}", type="send", data={"n": n}, created_at=n, process_at=n)
-            )
-            if len(chunk) == 10_000:
-                store.insert_jobs(chunk)
-                chunk = []
-        store.insert_jobs(chunk)
-        owner = {"host": "bench", "pid": 1}
-        now = 10**13
-        started = time.perf_counter()
-        for _ in range(rounds):
-            jobs = store.claim_jobs(now_ms=now, lease_ms=60_000, owner=owner, limit=batch)
-            store.complete_jobs([j.id for j in jobs], [], now_ms=now)
-        return (time.perf_counter() - started) / (rounds * batch)
+        return claim_cost_in(store, depth, rounds, batch)
+
+
+def claim_cost_in(store: Store, depth: int, rounds: int, batch: int = 100) -> float:
+    """Seconds per job for claim(batch) + complete, with `depth` jobs queued in `store`."""
+    from kmsg_cli.models import Job
+
+    store.initialize()
+    chunk: list[Job] = []
+    for n in range(depth + rounds * batch):
+        chunk.append(Job(id=f"j{n:09d}", type="send", data={"n": n}, created_at=n, process_at=n))
+        if len(chunk) == 10_000:
+            store.insert_jobs(chunk)
+            chunk = []
+    store.insert_jobs(chunk)
+    owner = {"host": "bench", "pid": 1}
+    now = 10**13
+    started = time.perf_counter()
+    for _ in range(rounds):
+        jobs = store.claim_jobs(now_ms=now, lease_ms=60_000, owner=owner, limit=batch)
+        store.complete_jobs([j.id for j in jobs], [], now_ms=now)
+    return (time.perf_counter() - started) / (rounds * batch)
 
 
 def claim(small: int, large: int, rounds: int) -> None:

@@ -72,7 +72,8 @@ class Stats:
 
     accepted: int = 0
     failed: int = 0
-    unknown: int = 0
+    unknown: int = 0  # failed as UNKNOWN_OUTCOME, or still waiting for a lookup when the run ends
+    deferred: int = 0  # unknown outcomes put off for another lookup (some resolved later)
     retried: int = 0
     reconciled: int = 0
     released: int = 0
@@ -200,12 +201,21 @@ class BatchRunner:
             wait(running)
             executor.shutdown(wait=True)
             self._release_own()
+            self.stats.add(unknown=self._still_unknown())
         return self.stats
 
+    def _still_unknown(self) -> int:
+        """Jobs this run put off for another lookup that are still waiting for it."""
+        return sum(
+            1
+            for job in self.store.processing_jobs(batch=self.batch_id)
+            if unknown_info(job) is not None
+            and owners.is_current((job.metadata or {}).get("owner"))
+        )
+
     def _wait_for_more(self) -> bool:
-        """Nothing claimable now: wait for due retries or other owners; False when done."""
-        if self.until == "drain":
-            return False
+        """Nothing claimable now: wait for due retries, other owners, or lookups about to be
+        due; False when done. "drain" waits only for those lookups."""
         if self.until == "forever":
             if time.monotonic() - self._last_recovery >= 30:
                 self._last_recovery = time.monotonic()
@@ -217,13 +227,14 @@ class BatchRunner:
             self.sleep(pause)
             return True
         counts = self.store.job_counts(batch=self.batch_id)
-        pending = counts.get("pending", 0)
+        pending = counts.get("pending", 0) if self.until == "done" else 0
         held = soon = 0
         if counts.get("processing", 0):
             horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
             for job in self.store.processing_jobs(batch=self.batch_id):
                 if unknown_info(job) is None:
-                    held += 1  # claimed by another worker, or by a dead one not yet taken over
+                    # claimed by another worker, or by a dead one not yet taken over
+                    held += 1 if self.until == "done" else 0
                 elif job.process_at <= horizon:
                     soon += 1  # looked up again in a moment: worth waiting for
         if not pending and not held and not soon:
@@ -418,10 +429,12 @@ class BatchRunner:
         ]
         if fallbacks:  # whoever sends a fallback writes its outcome to the original row
             record_fallback_outcomes(self.store, fallbacks)
+        final_unknown = unknown_ids - holds.keys()  # failed as UNKNOWN_OUTCOME
         self.stats.add(
             accepted=len(completed),
-            failed=len(failures) - len(unknown_ids - holds.keys()),
-            unknown=len(unknown_ids),
+            failed=len(failures) - len(final_unknown),
+            unknown=len(final_unknown),
+            deferred=len(holds),
             retried=len(retries),
         )
         if self.on_progress is not None:

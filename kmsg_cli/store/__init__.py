@@ -1,14 +1,18 @@
-"""Open the store named by `--db`: a SQLite path or URL, or a PostgreSQL URL.
+"""Open the store named by `--db`: a SQLite path or URL, or a PostgreSQL or MySQL/MariaDB URL.
 
-Backends are imported inside `open_store`, so importing this package stays cheap for the
-CLI's start-up (sqlite3 alone costs several milliseconds, psycopg more), and PostgreSQL's
-driver is needed only by those who use it (`pip install 'kmsg[postgres]'`).
+Engines are imported inside `open_store`, so importing this package stays cheap for the CLI's
+start-up (sqlite3 alone costs several milliseconds, the server drivers more), and a server's
+driver is needed only by those who use it (`pip install 'kmsg[postgres]'` or `'kmsg[mysql]'`).
+The password of a server URL may be an `env:NAME` reference, read from the environment when the
+store is opened (docs/storage.md, "Engines").
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from kmsg_cli.errors import StoreError, mask_url_passwords
 from kmsg_cli.store.contract import Store
@@ -16,21 +20,26 @@ from kmsg_cli.store.contract import Store
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SQLITE_PREFIX = "sqlite:///"
 _POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+_MYSQL_SCHEMES = frozenset({"mysql", "mariadb"})
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def open_store(target: str | os.PathLike[str], *, pool_size: int | None = None) -> Store:
-    """A store for a path (`~` expanded), `sqlite:///relative`, `sqlite:////absolute`, or a
+    """A store for a path (`~` expanded), `sqlite:///relative`, `sqlite:////absolute`, a
     `postgresql://` / `postgres://` URL (any libpq URL: user, password, host, port, database,
-    query parameters such as `sslmode` or `options`).
+    query parameters such as `sslmode` or `options`), or a `mysql://` / `mariadb://` URL
+    (USER[:PASSWORD]@HOST[:PORT]/DATABASE).
 
-    `pool_size` bounds the PostgreSQL connection pool (default 10); give it at least the number
-    of threads that use the store at once (`--concurrency` + 1). SQLite ignores it. The schema
-    is not created here; call `initialize()`.
+    `pool_size` bounds a server's connection pool (default 10); give it at least the number of
+    threads that use the store at once (`--concurrency` + 1). SQLite ignores it. The schema is
+    not created here; call `initialize()`.
     """
     text = os.fspath(target)
-    match = _SCHEME.match(text)
-    if match is not None and match.group(1).lower() in _POSTGRES_SCHEMES:
-        return _open_postgres(text, pool_size)
+    scheme = _scheme(text)
+    if scheme in _POSTGRES_SCHEMES:
+        return _open_postgres(resolve_password(text), pool_size)
+    if scheme in _MYSQL_SCHEMES:
+        return _open_mysql(resolve_password(text), pool_size)
     path = _sqlite_path(text)
     from kmsg_cli.store.sqlite import SqliteStore
 
@@ -73,18 +82,67 @@ def prepare(store: Store) -> Store:
     return store
 
 
+def _scheme(target: str) -> str | None:
+    match = _SCHEME.match(target)
+    return None if match is None else match.group(1).lower()
+
+
+def _driver_missing(engine: str, drivers: str, extra: str, exc: ImportError) -> StoreError:
+    return StoreError(
+        f"the {engine} engine needs {drivers} ({exc.name or exc} is missing)",
+        code="DB_BACKEND_UNAVAILABLE",
+        hint=f"pip install 'kmsg[{extra}]'",
+    )
+
+
 def _open_postgres(url: str, pool_size: int | None) -> Store:
     try:
         from kmsg_cli.store.postgres import PostgresStore
         from kmsg_cli.store.server import DEFAULT_POOL_SIZE
     except ImportError as exc:
-        missing = exc.name or str(exc)
-        raise StoreError(
-            f"the PostgreSQL backend needs psycopg 3 and psycopg-pool ({missing} is missing)",
-            code="DB_BACKEND_UNAVAILABLE",
-            hint="pip install 'kmsg[postgres]'",
-        ) from None
+        raise _driver_missing("PostgreSQL", "psycopg 3 and psycopg-pool", "postgres", exc) from None
     return PostgresStore(url, pool_size=pool_size or DEFAULT_POOL_SIZE)
+
+
+def _open_mysql(url: str, pool_size: int | None) -> Store:
+    try:
+        from kmsg_cli.store.mysql import MysqlStore
+        from kmsg_cli.store.server import DEFAULT_POOL_SIZE
+    except ImportError as exc:
+        raise _driver_missing("MySQL/MariaDB", "PyMySQL", "mysql", exc) from None
+    return MysqlStore(url, pool_size=pool_size or DEFAULT_POOL_SIZE)
+
+
+def resolve_password(url: str, environ: Mapping[str, str] | None = None) -> str:
+    """`url` with an `env:NAME` password replaced by the value of $NAME (URL-encoded); any
+    other URL as it is. StoreError DB_URL_INVALID when the variable is not set."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    reference = unquote(password or "")
+    if not reference.startswith("env:"):
+        return url
+    name = reference[len("env:") :]
+    shown = describe_target(url)
+    if not _ENV_NAME.fullmatch(name):
+        raise StoreError(
+            f"the password of {shown} is not a valid env: reference",
+            code="DB_URL_INVALID",
+            hint="write env:NAME; NAME is letters, digits and _, not starting with a digit",
+        )
+    value = (os.environ if environ is None else environ).get(name)
+    if value is None:
+        raise StoreError(
+            f"the password of {shown} is env:{name}, but {name} is not set",
+            code="DB_URL_INVALID",
+            hint=f"export {name}=... before running kmsg",
+        )
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    netloc = f"{user}:{quote(value, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _sqlite_path(target: str) -> str:
@@ -102,8 +160,8 @@ def _sqlite_path(target: str) -> str:
             f"unsupported database URL scheme {scheme!r} in {describe_target(target)}",
             code="DB_URL_INVALID",
             hint=(
-                "use a file path, sqlite:///relative/path, sqlite:////absolute/path "
-                "or postgresql://user@host/database"
+                "use a file path, sqlite:///relative/path, sqlite:////absolute/path, "
+                "postgresql://user@host/database or mysql://user@host/database"
             ),
         )
     # sqlite:///x.db is relative, sqlite:////x.db absolute (the SQLAlchemy convention).
@@ -117,23 +175,22 @@ def _sqlite_path(target: str) -> str:
 
 
 def describe_target(target: str | os.PathLike[str]) -> str:
-    """A target for display, with any password masked (`postgresql://user:****@host/db`)."""
+    """A target for display, with any password masked (`mysql://user:****@host/db`)."""
     return mask_url_passwords(os.fspath(target))
 
 
 def sqlite_file(target: str | os.PathLike[str]) -> str | None:
-    """The file a SQLite target names (`~` expanded, ":memory:" as is), or None for a
-    PostgreSQL URL; StoreError DB_URL_INVALID for anything else. Opens nothing."""
+    """The file a SQLite target names (`~` expanded, ":memory:" as is), or None for a server
+    URL; StoreError DB_URL_INVALID for anything else. Opens nothing."""
     text = os.fspath(target)
-    match = _SCHEME.match(text)
-    if match is not None and match.group(1).lower() in _POSTGRES_SCHEMES:
+    if _scheme(text) in _POSTGRES_SCHEMES | _MYSQL_SCHEMES:
         return None
     return _sqlite_path(text)
 
 
 def same_database(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
     """Whether two targets surely name one database: the same SQLite file (through any path,
-    symlinks included), or the same PostgreSQL URL. Two different URLs of one server are not
+    symlinks included), or the same server URL. Two different URLs of one server are not
     recognised."""
     one, other = sqlite_file(first), sqlite_file(second)
     if one is None or other is None:

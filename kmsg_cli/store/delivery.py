@@ -92,7 +92,6 @@ class DeliveryLedger(SqlBase):
             chosen = {c: values[c] for c in TRACKING_MUTABLE_COLUMNS}
             chosen.update(bound, message_id=row.message_id, expected=expected.get(row.message_id))
             params.append(chosen)
-        insert = self._insert_sql(JOBS_TABLE)
 
         def work(s: Session) -> set[str]:
             counts = s.rowcounts(sql, params)
@@ -102,7 +101,7 @@ class DeliveryLedger(SqlBase):
                 for job in jobs
                 if (job.metadata or {}).get(FOR_MESSAGE_KEY) in updated
             ]
-            s.executemany(insert, follow_ups)
+            self._insert_rows(s, JOBS_TABLE, follow_ups)
             return updated
 
         return self._write(work)

@@ -212,9 +212,13 @@ class JobLedger(SqlBase):
 
     def next_due_ms(self, *, batch: str | None = None) -> int | None:
         """The earliest process_at of a pending job (of the batch), or None."""
-        sql = self.dialect.next_due_sql(self._and_batch(batch))
-        value = self._run(lambda s: s.execute(sql, {"pending": PENDING, "batch": batch}).scalar())
+        value = self._run(lambda s: self._next_due(s, batch))
         return None if value is None else int(value)
+
+    def _next_due(self, s: Session, batch: str | None) -> Any:
+        """The earliest process_at of a pending job (of the batch): one seek per priority."""
+        sql = self.dialect.next_due_sql(self._and_batch(batch))
+        return s.execute(sql, {"pending": PENDING, "batch": batch}).scalar()
 
     def iter_jobs(
         self, *, batch: str | None = None, status: str | None = None, chunk: int = 1000
@@ -272,11 +276,10 @@ class JobLedger(SqlBase):
         Failed jobs whose error is JSON are counted by its `code` (UNKNOWN without one); the
         others (plain text, or no error) as ERROR.
         """
-        oldest = self.dialect.next_due_sql("")
 
         def work(s: Session) -> dict[str, Any]:
             counts = s.execute(f'SELECT "status", COUNT(*) FROM {JOBS} GROUP BY "status"').rows
-            first = s.execute(oldest, {"pending": PENDING}).scalar()
+            first = self._next_due(s, None)
             return {
                 "counts": {str(k): int(v) for k, v in counts},
                 "oldest_due_ms": None if first is None else int(first),

@@ -245,10 +245,7 @@ class PostgresStore(ServerStore):
 
     dialect = DIALECT
     engine = "PostgreSQL"
-    open_hint = (
-        "check the URL (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE), "
-        "that the server is running and that it accepts this user"
-    )
+    scheme = "postgresql"
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """The DDL of `kmsg_delivery_tracking` and `kmsg_jobs` for SQLite, PostgreSQL and MySQL.
 
-SQLite output is exactly what `@k-msg/messaging`'s generator emits (see REFERENCE-MESSAGING.md
-§5), so databases shared with the original tool keep working. Two deliberate deviations:
+SQLite output is exactly what `@k-msg/messaging`'s generator emits (docs/storage.md, "Tables"),
+so databases shared with the original tool keep working. Two deliberate deviations:
 
 - PostgreSQL: the six short-text tracking columns (`type`, `to`, `from`, `status`,
   `provider_status_code`, `provider_status_message`) are TEXT, not VARCHAR(64): a vendor's status
@@ -10,7 +10,11 @@ SQLite output is exactly what `@k-msg/messaging`'s generator emits (see REFERENC
   `typeStrategy: {shortText: "text"}` output; column names, order, nullability, BIGINT times,
   JSONB and index names are unchanged. `PostgresStore.initialize` widens such columns of an
   existing reference-built table the same way (VARCHAR -> TEXT needs no table rewrite).
-- MySQL: key and indexed id columns are VARCHAR, because MySQL rejects TEXT keys.
+- MySQL/MariaDB: key and indexed id columns are VARCHAR sized for every id kmsg writes (ids
+  of at most 200 characters plus suffixes such as `:api-fallback`), because MySQL rejects TEXT
+  keys; the JSON columns and the provider's status code and message are TEXT (the reference's
+  JSON type is an alias of LONGTEXT on MariaDB, and VARCHAR(64) would refuse a long status
+  message); tables are utf8mb4 with a binary collation, so ids compare byte by byte as on SQLite.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ _TRACKING_COLUMNS: tuple[_Column, ...] = (
     _Column("to", "TEXT", "TEXT", "VARCHAR(64)", _NN),
     _Column("from", "TEXT", "TEXT", "VARCHAR(64)"),
     _Column("status", "TEXT", "TEXT", "VARCHAR(64)", _NN),
-    _Column("provider_status_code", "TEXT", "TEXT", "VARCHAR(64)"),
-    _Column("provider_status_message", "TEXT", "TEXT", "VARCHAR(64)"),
+    _Column("provider_status_code", "TEXT", "TEXT", "TEXT"),
+    _Column("provider_status_message", "TEXT", "TEXT", "TEXT"),
     _Column("sent_at", "INTEGER", "BIGINT", "BIGINT"),
     _Column("delivered_at", "INTEGER", "BIGINT", "BIGINT"),
     _Column("failed_at", "INTEGER", "BIGINT", "BIGINT"),
@@ -66,8 +70,8 @@ _TRACKING_COLUMNS: tuple[_Column, ...] = (
     _Column("attempt_count", "INTEGER", "INTEGER", "INTEGER", "NOT NULL DEFAULT 0"),
     _Column("last_checked_at", "INTEGER", "BIGINT", "BIGINT"),
     _Column("next_check_at", "INTEGER", "BIGINT", "BIGINT", _NN),
-    _Column("last_error", "TEXT", "JSONB", "JSON"),
-    _Column("metadata", "TEXT", "JSONB", "JSON"),
+    _Column("last_error", "TEXT", "JSONB", "TEXT"),
+    _Column("metadata", "TEXT", "JSONB", "TEXT"),
 )
 
 # The reference jobs DDL says BIGINT for the times even on SQLite; kept as documented.
@@ -122,10 +126,33 @@ _POSTGRES_NOTE = "\n".join(
     )
 )
 
-_MYSQL_NOTE = (
-    "-- Deviation from the reference MySQL DDL: key and indexed id columns are VARCHAR(255)"
-    " (not TEXT) because MySQL rejects TEXT keys without a prefix length."
+_MYSQL_NOTE = "\n".join(
+    (
+        "-- Deviations from the reference MySQL DDL: key and indexed id columns are VARCHAR(255)",
+        "-- (not TEXT) because MySQL rejects TEXT keys without a prefix length. JSON columns are",
+        "-- TEXT holding JSON text, not the JSON type (on MariaDB JSON is only an alias of",
+        "-- LONGTEXT; one type for both servers), and provider_status_code/_message are TEXT so",
+        "-- a long vendor status message is kept whole. Tables are utf8mb4 (Korean text and emoji)",
+        "-- with a binary collation: ids compare byte by byte, as on SQLite and PostgreSQL. kmsg",
+        "-- itself picks the NO PAD binary collation where the server has one (utf8mb4_0900_bin",
+        "-- on MySQL 8, utf8mb4_nopad_bin on MariaDB), so trailing spaces stay significant.",
+    )
 )
+
+MYSQL_COLLATION = "utf8mb4_bin"
+
+
+def mysql_collation(server_version: str) -> str:
+    """The binary utf8mb4 collation kmsg gives its tables on a server of this version: NO PAD
+    (trailing spaces significant, as on SQLite) where the server has one."""
+    if "mariadb" in server_version.lower():
+        return "utf8mb4_nopad_bin"
+    major = server_version.split(".", 1)[0]
+    return "utf8mb4_0900_bin" if major.isdigit() and int(major) >= 8 else MYSQL_COLLATION
+
+
+def _mysql_options(collation: str) -> str:
+    return f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
 
 
 def quote(identifier: str, dialect: Dialect) -> str:
@@ -146,17 +173,21 @@ def _create_table(table: str, columns: tuple[_Column, ...], dialect: Dialect) ->
     return f"CREATE TABLE IF NOT EXISTS {quote(table, dialect)} (\n{body}\n)"
 
 
-def table_statements(dialect: Dialect) -> list[str]:
-    """CREATE TABLE statements without ';': tracking, jobs, and Postgres's version table."""
+def table_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> list[str]:
+    """CREATE TABLE statements without ';': tracking, jobs, and the servers' version table
+    (MySQL tables in utf8mb4 with the binary `collation`)."""
     statements = [
         _create_table(TRACKING_TABLE, _TRACKING_COLUMNS, dialect),
         _create_table(JOBS_TABLE, _JOB_COLUMNS, dialect),
     ]
-    if dialect == "postgres":
-        # SQLite keeps the version in PRAGMA user_version; Postgres has no such slot.
+    if dialect != "sqlite":
+        # SQLite keeps the version in PRAGMA user_version; the servers have no such slot.
+        version = quote(VERSION_TABLE, dialect)
         statements.append(
-            f'CREATE TABLE IF NOT EXISTS "{VERSION_TABLE}" ("version" INTEGER NOT NULL)'
+            f"CREATE TABLE IF NOT EXISTS {version} ({quote('version', dialect)} INTEGER NOT NULL)"
         )
+    if dialect == "mysql":
+        statements = [statement + _mysql_options(collation) for statement in statements]
     return statements
 
 
@@ -172,22 +203,23 @@ def index_statements(dialect: Dialect) -> list[str]:
     return statements
 
 
-def ddl_statements(dialect: Dialect) -> list[str]:
+def ddl_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> list[str]:
     """All statements, tables first and then indexes, as the reference generator orders them."""
-    return table_statements(dialect) + index_statements(dialect)
+    return table_statements(dialect, collation=collation) + index_statements(dialect)
 
 
 STATE_TABLE = "kmsg_state"
 
 
-def state_statements(dialect: Dialect) -> list[str]:
+def state_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> list[str]:
     """kmsg's own small table (not part of the @k-msg schema): named counters shared by every
     process using the database, e.g. the round-robin position of a routing list."""
     key = "VARCHAR(255)" if dialect == "mysql" else "TEXT"
     name, value = quote("name", dialect), quote("value", dialect)
+    options = _mysql_options(collation) if dialect == "mysql" else ""
     return [
         f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE, dialect)} "
-        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL)"
+        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL){options}"
     ]
 
 

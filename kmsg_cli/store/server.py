@@ -57,11 +57,11 @@ def url_password(url: str) -> list[str]:
 
 
 class ServerStore(SqlStore):
-    """A `SqlStore` on a server: see the module doc. Subclasses set `engine` and the hints,
+    """A `SqlStore` on a server: see the module doc. Subclasses set `engine` and `scheme`,
     and implement `_attempt`, `_classify` and `_recheck`."""
 
-    engine: ClassVar[str]
-    open_hint: ClassVar[str]
+    engine: str
+    scheme: ClassVar[str]  # of the URLs in hints
 
     def __init__(self, url: str, *, attempts: int, secrets: list[str]) -> None:
         self.url = url
@@ -96,7 +96,11 @@ class ServerStore(SqlStore):
         return StoreError(
             f"cannot open {self.engine} database {self._display}: {self._reason(exc)}",
             code="DB_OPEN_FAILED",
-            hint=self.open_hint,
+            hint=(
+                f"check the URL ({self.scheme}://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD "
+                "or USER:env:NAME for a password), that the server is running and that it "
+                "accepts this user"
+            ),
         )
 
     def _unavailable(self, exc: BaseException, tries: int) -> StoreError:

@@ -224,12 +224,16 @@ class SqlBase:
                 return
             after = rows[-1][0]
 
-    def _insert_sql(self, table: str) -> str:
+    def _insert_rows(self, s: Session, table: str, rows: Sequence[Params]) -> int:
+        """Insert rows (column name -> value) into `table`, leaving rows whose key exists
+        untouched; returns how many were new."""
         if table == JOBS_TABLE:
-            return self.dialect.insert_ignore(JOBS_TABLE, JOB_COLUMNS, "id", JOB_JSON_COLUMNS)
-        return self.dialect.insert_ignore(
-            TRACKING_TABLE, TRACKING_COLUMNS, "message_id", TRACKING_JSON_COLUMNS
-        )
+            sql = self.dialect.insert_ignore(JOBS_TABLE, JOB_COLUMNS, "id", JOB_JSON_COLUMNS)
+        else:
+            sql = self.dialect.insert_ignore(
+                TRACKING_TABLE, TRACKING_COLUMNS, "message_id", TRACKING_JSON_COLUMNS
+            )
+        return s.executemany(sql, rows)
 
 
 def _fetch(sql: str, params: Params) -> Callable[[Session], list[Sequence[Any]]]:

@@ -59,15 +59,15 @@ class SqlStore(JobLedger, DeliveryLedger):
         """Insert rows in one transaction; existing message ids are left untouched."""
         if not rows:
             return 0
-        sql, params = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in rows]
-        return self._write(lambda s: s.executemany(sql, params))
+        params = [tracking_params(r) for r in rows]
+        return self._write(lambda s: self._insert_rows(s, TRACKING_TABLE, params))
 
     def insert_jobs(self, jobs: Sequence[Job]) -> int:
         """Insert jobs in one transaction; existing ids are left untouched."""
         if not jobs:
             return 0
-        sql, params = self._insert_sql(JOBS_TABLE), [job_params(j) for j in jobs]
-        return self._write(lambda s: s.executemany(sql, params))
+        params = [job_params(j) for j in jobs]
+        return self._write(lambda s: self._insert_rows(s, JOBS_TABLE, params))
 
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None (not part of `Store`: no service needs it)."""
@@ -95,14 +95,14 @@ class SqlStore(JobLedger, DeliveryLedger):
             f'UPDATE {JOBS} SET "status" = {p("completed")}, "completed_at" = {p("now")}, '
             f'"metadata" = {d.json_remove(q("metadata"), "in_flight")} WHERE "id" IN'
         )
-        insert, rows = self._insert_sql(TRACKING_TABLE), [tracking_params(r) for r in tracking]
+        rows = [tracking_params(r) for r in tracking]
         unique = list(dict.fromkeys(job_ids))
 
         def work(s: Session) -> None:
             for chunk in chunked(unique):
                 marks, bound = self._in("k", chunk)
                 s.execute(f"{update} {marks}", {"completed": COMPLETED, "now": now_ms, **bound})
-            s.executemany(insert, rows)
+            self._insert_rows(s, TRACKING_TABLE, rows)
 
         self._write(work)
 

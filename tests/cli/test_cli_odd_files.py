@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
-from tests.store.test_store_contract import postgres_schema
+from tests.store.conftest import postgres_schema
 
 FOREIGN = {
     "kmsg_jobs": "CREATE TABLE kmsg_jobs (id TEXT PRIMARY KEY, status TEXT, priority INTEGER, "

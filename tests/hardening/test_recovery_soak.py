@@ -50,7 +50,7 @@ from tests.hardening.soak import (
     write_config,
     write_input,
 )
-from tests.store.test_store_contract import postgres_schema
+from tests.store.conftest import postgres_schema
 
 QUEUED = 4_000 if FULL else 400
 FALLBACKS = 800 if FULL else 80

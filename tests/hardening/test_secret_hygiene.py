@@ -703,7 +703,7 @@ class World:
             "tmp": str(self.tmp),
             "db_target": self.db_url,
             "db_down": down,
-            "db_bad_scheme": f"mysql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
+            "db_bad_scheme": f"mssql://root:{PG_PASSWORD}@127.0.0.1/kmsg",
             # libpq quotes a URL it cannot parse whole, password included
             "db_malformed": f"postgresql://postgres:{PG_PASSWORD}@[::1/test",
             "db_down_query": (
@@ -934,7 +934,7 @@ def world(
             stack.callback(fake.stop)
         admin_url = schema = None
         if backend == "postgres":
-            from tests.store.test_store_contract import postgres_schema
+            from tests.store.conftest import postgres_schema
 
             schema, admin_url = stack.enter_context(postgres_schema())
             db_url = with_password(admin_url, PG_PASSWORD)

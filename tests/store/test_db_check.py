@@ -1,5 +1,5 @@
-"""`kmsg db check` (kmsg_cli/dbcheck.py): a clean database passes on SQLite and PostgreSQL, and
-each invariant is caught when one row is corrupted with raw SQL."""
+"""`kmsg db check` (kmsg_cli/dbcheck.py): a clean database passes on SQLite, PostgreSQL and
+MySQL/MariaDB, and each invariant is caught when one row is corrupted with raw SQL."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from kmsg_cli.store.contract import Store
 from kmsg_cli.store.inspect import inspector
 from kmsg_cli.tracking import Tracker
 from tests.conftest import Run
-from tests.store.test_store_contract import postgres_schema
+from tests.store.conftest import mysql_admin, mysql_database, postgres_schema
 
 OWNER = {"host": "host-a", "pid": 4242, "started": 1, "run": "r"}
 
@@ -34,6 +34,7 @@ class Db:
 
     target: str
     postgres: bool
+    mysql: bool = False
     completed: str = "clean:1"  # a completed send job, its tracking row DELIVERED
     failed_job: str = "clean:3"  # refused by the mock (ends in 0000): failed job, no row
     handset_off: str = "clean:4"  # completed; tracking row FAILED (ends in 3043)
@@ -47,8 +48,16 @@ class Db:
     def open(self) -> Store:
         return open_store(self.target)
 
+    @property
+    def server(self) -> bool:
+        return self.postgres or self.mysql
+
     def sql(self, *statements: str) -> None:
-        if self.postgres:
+        if self.mysql:
+            database = self.target.rsplit("/", 1)[1]
+            for statement in statements:
+                mysql_admin(statement, database)
+        elif self.postgres:
             import psycopg
 
             with psycopg.connect(self.target, autocommit=True) as conn:
@@ -100,15 +109,20 @@ def _populate(db: Db, tmp_path: Path) -> None:
         assert report.by_status == {"DELIVERED": 6, "FAILED": 1}, report
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
         found = Db(str(tmp_path / "check.sqlite"), postgres=False)
         _populate(found, tmp_path)
         yield found
-    else:
+    elif request.param == "postgres":
         with postgres_schema() as (_name, url):
             found = Db(url, postgres=True)
+            _populate(found, tmp_path)
+            yield found
+    else:
+        with mysql_database() as (_name, url):
+            found = Db(url, postgres=False, mysql=True)
             _populate(found, tmp_path)
             yield found
 
@@ -140,9 +154,9 @@ def test_a_database_written_by_kmsg_passes_every_check(db: Db) -> None:
     ]
     assert all(f.ok for f in found.values()), [f for f in found.values() if not f.ok]
     engine = {found["integrity_check"].result, found["foreign_key_check"].result}
-    assert engine == ({"SKIP"} if db.postgres else {"PASS"})
+    assert engine == ({"SKIP"} if db.server else {"PASS"})
     skipped = {name for name, f in found.items() if f.result == "SKIP"}
-    assert skipped == ({"integrity_check", "foreign_key_check"} if db.postgres else set())
+    assert skipped == ({"integrity_check", "foreign_key_check"} if db.server else set())
 
     result = db.run("db", "check")  # not a terminal: TSV rows, the database line on stderr
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -335,15 +349,31 @@ CORRUPTIONS: list[tuple[str, str, str | None, set[str], str | None]] = [
 ]
 
 
+# MySQL spells these differently from SQLite (the JSON columns are TEXT there, as on SQLite).
+MYSQL_SQL = {
+    "missing index": f"DROP INDEX idx_kmsg_jobs_id ON {J}",
+    "newer schema version": "UPDATE kmsg_schema_version SET version = 7",
+    "no schema version": "DELETE FROM kmsg_schema_version",
+}
+
+
 @pytest.mark.parametrize(
-    ("sqlite_sql", "postgres_sql", "expected", "example"),
-    [case[1:] for case in CORRUPTIONS],
+    ("name", "sqlite_sql", "postgres_sql", "expected", "example"),
+    CORRUPTIONS,
     ids=[case[0] for case in CORRUPTIONS],
 )
 def test_each_invariant_is_caught(
-    db: Db, sqlite_sql: str, postgres_sql: str | None, expected: set[str], example: str | None
+    db: Db,
+    name: str,
+    sqlite_sql: str,
+    postgres_sql: str | None,
+    expected: set[str],
+    example: str | None,
 ) -> None:
-    db.sql(postgres_sql if db.postgres and postgres_sql else sqlite_sql)
+    if db.mysql:
+        db.sql(MYSQL_SQL.get(name, sqlite_sql))
+    else:
+        db.sql(postgres_sql if db.postgres and postgres_sql else sqlite_sql)
     broken = failing(db)
     assert set(broken) == expected, broken
     for finding in broken.values():

@@ -1,4 +1,4 @@
-"""The schema matches the documented DDL (REFERENCE-MESSAGING.md §5) on every dialect.
+"""The schema matches the documented DDL (docs/storage.md, "Tables") on every dialect.
 
 The expectations below are copied from the reference text, not generated from schema.py.
 """
@@ -69,7 +69,7 @@ INDEXES = {
     "idx_kmsg_jobs_id": ("kmsg_jobs", ["id"]),
 }
 
-# The SQLite DDL exactly as REFERENCE-MESSAGING.md §5.1 and §5.2 print it.
+# The SQLite DDL exactly as the original tool's generator prints it.
 REFERENCE_SQLITE_DDL = """\
 CREATE TABLE IF NOT EXISTS "kmsg_delivery_tracking" (
   "message_id" TEXT PRIMARY KEY,
@@ -224,11 +224,15 @@ def test_mysql_uses_varchar_keys_and_no_text_primary_key() -> None:
         "`type` VARCHAR(128) NOT NULL,",
         "`data` TEXT NOT NULL,",
         "`status` VARCHAR(32) NOT NULL DEFAULT 'pending',",
-        "`last_error` JSON,",
-        "`metadata` JSON",
+        "`provider_status_message` TEXT,",
+        "`last_error` TEXT,",
         "`metadata` TEXT",
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;",
+        "CREATE TABLE IF NOT EXISTS `kmsg_schema_version` (`version` INTEGER NOT NULL)",
     ):
         assert line in text
+    assert " JSON" not in "".join(ddl_statements("mysql"))  # TEXT columns (the header says why)
+    assert "TEXT holding JSON" in text.split("\n\n")[0]
     assert "IF NOT EXISTS `idx" not in text
     assert "CREATE INDEX `idx_kmsg_jobs_id` ON `kmsg_jobs` (`id`);" in text
     assert "VARCHAR" in text.splitlines()[1] and text.splitlines()[1].startswith("--")
@@ -241,7 +245,7 @@ def test_postgres_uses_jsonb_and_keeps_a_version_table() -> None:
     assert '"data" JSONB NOT NULL,' in text
     assert text.count("JSONB") == 4
     assert '"message_id" TEXT PRIMARY KEY,' in text
-    # Deliberate deviation (schema.py, REFERENCE-MESSAGING.md §9 item 26): the reference's
+    # Deliberate deviation (schema.py, docs/storage.md): the reference's
     # VARCHAR(64) short-text columns are TEXT, the generator's shortText "text" strategy, so a
     # long vendor status message is kept whole; the printed DDL says so in its header.
     assert '"provider_status_message" TEXT,' in text
@@ -289,8 +293,8 @@ def test_mysql_ddl_is_accepted_by_mariadb() -> None:
             f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{database}'",
             "--skip-column-names",
         )
-        # the two documented tables, plus kmsg's own two-column state table
-        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 2)
+        # the two documented tables, plus kmsg's two-column state and one-column version tables
+        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 3)
         indexes = run(
             "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics"
             f" WHERE table_schema = '{database}' AND index_name LIKE 'idx_kmsg%'",

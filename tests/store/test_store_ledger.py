@@ -1,5 +1,5 @@
 """SqliteStore's job ledger, SQLite-only matters: claimers in separate processes, the claim's
-query plan, and chunked reads seen through the statement trace (SPEC §7-8).
+query plan, and chunked reads seen through the statement trace (docs/storage.md).
 
 The ledger's behaviour on every backend is specified in test_store_contract.py.
 """
@@ -12,64 +12,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store.sqlite import SqliteStore, claim_statement
+from tests.store.conftest import LEASE, NOW, OWNER, batch_job, job
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = 1_700_000_000_000
-LEASE = 300_000
-OWNER = {"host": "host-a", "pid": 4242, "started": NOW - 5_000}
-OTHER = {"host": "host-b", "pid": 77, "started": NOW - 1_000}
-
-
-def job(job_id: str, **overrides: Any) -> Job:
-    values: dict[str, Any] = {
-        "id": job_id,
-        "type": "send",
-        "data": {"to": "01012345678", "text": "안녕하세요"},
-        "created_at": NOW,
-        "process_at": NOW,
-    }
-    values.update(overrides)
-    return Job(**values)
-
-
-def batch_job(job_id: str, batch: str, row: int, **overrides: Any) -> Job:
-    return job(job_id, metadata={"batch": batch, "row": row}, **overrides)
-
-
-def tracking(message_id: str) -> TrackingRow:
-    return TrackingRow(
-        message_id=message_id,
-        provider_id="solapi",
-        provider_message_id=f"P-{message_id}",
-        type="SMS",
-        to="01012345678",
-        status=DeliveryStatus.SENT.value,
-        requested_at=NOW,
-        status_updated_at=NOW,
-        next_check_at=NOW + 30_000,
-    )
-
-
-def claim(store: SqliteStore, limit: int = 100, **overrides: Any) -> list[Job]:
-    kwargs: dict[str, Any] = {"now_ms": NOW, "lease_ms": LEASE, "owner": OWNER, "limit": limit}
-    kwargs.update(overrides)
-    return store.claim_jobs(**kwargs)
-
-
-def ids(jobs: list[Job]) -> list[str]:
-    return [j.id for j in jobs]
-
-
-def loaded(store: SqliteStore, job_id: str) -> Job:
-    found = store.get_job(job_id)
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from kmsg_cli.store import open_store
 from kmsg_cli.store.copy import copy_store
 from kmsg_cli.store.schema import POSTGRES_WIDENED_COLUMNS, ddl_statements
 from kmsg_cli.store.sqlite import SqliteStore
-from tests.store.test_store_contract import (
+from tests.store.conftest import (
     NOW,
     OWNER,
     failed,
@@ -125,6 +125,22 @@ def test_bad_urls_are_db_open_failed_without_the_password(url: str) -> None:
         open_store(url)
     assert caught.value.code == "DB_OPEN_FAILED"
     assert "s3cret-SENTINEL" not in str(caught.value.to_dict())
+
+
+def test_an_env_password_is_read_when_the_store_opens(
+    pg: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg[1].replace("postgresql://postgres@", "postgresql://postgres:env:KMSG_TEST_PG_PW@")
+    assert url != pg[1]
+    monkeypatch.setenv("KMSG_TEST_PG_PW", "s3cret-SENTINEL")  # the test server trusts anyone
+    with open_store(url) as opened:
+        opened.initialize()
+        assert "s3cret" not in opened.describe() and "env:" not in opened.describe()
+    monkeypatch.delenv("KMSG_TEST_PG_PW")
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert caught.value.code == "DB_URL_INVALID"
+    assert "KMSG_TEST_PG_PW is not set" in caught.value.message
 
 
 def test_a_missing_driver_is_db_backend_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,4 @@
-# ruff: noqa: F811 - the fixtures imported below are test parameters
-"""The ledger operations recovery relies on, on every backend (SQLite and PostgreSQL).
+"""The ledger operations recovery relies on, on every backend (SQLite, PostgreSQL, MySQL/MariaDB).
 
 `claim_ids` (a direct `kmsg send` takes its own ids), `mark_in_flight(sent_to=...)` (which
 provider and request a job went to) and `defer_unknown` (an unknown outcome waits for its next
@@ -12,18 +11,7 @@ import threading
 
 from kmsg_cli.models import JobStatus
 from kmsg_cli.store.contract import Store
-
-# The contract's fixtures (a SQLite file and a PostgreSQL schema per test) are reused here.
-from tests.store.test_store_contract import (  # noqa: F401
-    LEASE,
-    NOW,
-    OTHER,
-    OWNER,
-    Backend,
-    backend,
-    job,
-    store,
-)
+from tests.store.conftest import LEASE, NOW, OTHER, OWNER, Backend, job
 
 
 def test_claim_ids_takes_only_the_listed_pending_jobs(store: Store) -> None:

@@ -12,47 +12,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kmsg_cli.errors import StoreError
-from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store import describe_target, open_store
 from kmsg_cli.store.contract import Store
 from kmsg_cli.store.rows import dump_json, load_json
 from kmsg_cli.store.sqlite import SqliteStore
+from tests.store.conftest import job
+from tests.store.conftest import sent as tracking
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = 1_700_000_000_000
-
-
-def tracking(message_id: str, **overrides: Any) -> TrackingRow:
-    values: dict[str, Any] = {
-        "message_id": message_id,
-        "provider_id": "solapi",
-        "provider_message_id": f"P-{message_id}",
-        "type": "SMS",
-        "to": "01012345678",
-        "status": DeliveryStatus.SENT.value,
-        "requested_at": NOW,
-        "status_updated_at": NOW,
-        "next_check_at": NOW + 30_000,
-    }
-    values.update(overrides)
-    return TrackingRow(**values)
-
-
-def job(job_id: str, **overrides: Any) -> Job:
-    values: dict[str, Any] = {
-        "id": job_id,
-        "type": "send",
-        "data": {"to": "01012345678", "text": "안녕하세요"},
-        "created_at": NOW,
-        "process_at": NOW,
-    }
-    values.update(overrides)
-    return Job(**values)
 
 
 @pytest.fixture
@@ -301,7 +272,7 @@ def test_open_store_does_not_initialize(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["mysql://root:pw@localhost/kmsg", "redis://localhost", "sqlite://host/x.db", ""]
+    "target", ["mssql://root:pw@localhost/kmsg", "redis://localhost", "sqlite://host/x.db", ""]
 )
 def test_open_store_rejects_other_urls(target: str) -> None:
     with pytest.raises(StoreError) as caught:

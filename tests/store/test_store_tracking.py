@@ -1,5 +1,5 @@
 """SqliteStore's delivery tracking, SQLite-only matters: claimers in separate processes, the
-claim's query plan, JSON stored as text (SPEC §7, §9).
+claim's query plan, JSON stored as text (docs/storage.md).
 
 Tracking behaviour on every backend is specified in test_store_contract.py.
 """
@@ -19,85 +19,20 @@ from typing import Any
 
 import pytest
 
-from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
+from kmsg_cli.models import TrackingRow
 from kmsg_cli.store.sqlite import SqliteStore, tracking_claim_statement
+from tests.store.conftest import (
+    DAY,
+    NOW,
+    PENDING,
+    SENT,
+    row,
+)
+from tests.store.conftest import TRACK_LEASE as LEASE
+from tests.store.conftest import claim_rows as claim
+from tests.store.conftest import loaded_row as loaded
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = 1_700_000_000_000
-LEASE = 60_000
-DAY = 86_400_000
-
-PENDING = DeliveryStatus.PENDING.value
-SENT = DeliveryStatus.SENT.value
-DELIVERED = DeliveryStatus.DELIVERED.value
-FAILED = DeliveryStatus.FAILED.value
-CANCELLED = DeliveryStatus.CANCELLED.value
-UNKNOWN = DeliveryStatus.UNKNOWN.value
-
-
-def row(message_id: str, **overrides: Any) -> TrackingRow:
-    values: dict[str, Any] = {
-        "message_id": message_id,
-        "provider_id": "solapi",
-        "provider_message_id": f"P-{message_id}",
-        "type": "SMS",
-        "to": "01012345678",
-        "sender": "0212345678",
-        "status": SENT,
-        "requested_at": NOW - 30_000,
-        "status_updated_at": NOW - 30_000,
-        "next_check_at": NOW,
-    }
-    values.update(overrides)
-    return TrackingRow(**values)
-
-
-def job(job_id: str, **overrides: Any) -> Job:
-    values: dict[str, Any] = {
-        "id": job_id,
-        "type": "send",
-        "data": {"to": "01012345678", "text": "대체 문자"},
-        "created_at": NOW,
-        "process_at": NOW,
-    }
-    values.update(overrides)
-    return Job(**values)
-
-
-def fallback_job(message_id: str) -> Job:
-    return job(f"{message_id}:api-fallback", metadata={"for_message": message_id})
-
-
-def claim(store: SqliteStore, limit: int = 100, **overrides: Any) -> list[TrackingRow]:
-    kwargs: dict[str, Any] = {"now_ms": NOW, "lease_ms": LEASE, "limit": limit}
-    kwargs.update(overrides)
-    return store.claim_due_tracking(**kwargs)
-
-
-def ids(rows: list[TrackingRow]) -> list[str]:
-    return [r.message_id for r in rows]
-
-
-def loaded(store: SqliteStore, message_id: str) -> TrackingRow:
-    found = store.get_tracking(message_id)
-    assert found is not None
-    return found
-
-
-def failed(current: TrackingRow, **overrides: Any) -> TrackingRow:
-    """The row as a checker writes it when the provider reports a failure."""
-    values: dict[str, Any] = {
-        "status": FAILED,
-        "provider_status_code": "3104",
-        "provider_status_message": "카카오톡 미사용자",
-        "failed_at": NOW + 1_000,
-        "status_updated_at": NOW + 1_000,
-        "attempt_count": current.attempt_count + 1,
-        "last_checked_at": NOW + 1_000,
-        "metadata": {"failover": {"path": "api", "job": f"{current.message_id}:api-fallback"}},
-    }
-    values.update(overrides)
-    return dataclasses.replace(current, **values)
 
 
 @pytest.fixture

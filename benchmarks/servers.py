@@ -1,12 +1,13 @@
-"""PostgreSQL vs SQLite. Prints figures; asserts nothing.
+"""The server engines (PostgreSQL, MySQL/MariaDB) beside SQLite. Prints figures; asserts nothing.
 
-    python -m benchmarks.postgres workers [--jobs 4000] [--latency-ms 20]
+    python -m benchmarks.servers workers [--jobs 4000] [--latency-ms 20] [--engine NAME ...]
         jobs/s of 1, 2 and 4 `kmsg queue process --drain` processes sharing one database,
-        PostgreSQL beside SQLite, through the fake SOLAPI server (batches of 100)
-    python -m benchmarks.postgres claim [--small 1000] [--large 1000000] [--rounds 200]
-        claim + complete cost per job on PostgreSQL with a small and a large queue
+        each engine in turn, through the fake SOLAPI server (batches of 100)
+    python -m benchmarks.servers claim [--small 1000] [--large 1000000] [--rounds 200]
+        claim + complete cost per job on each server with a small and a large queue
 
-PostgreSQL: postgresql://postgres@127.0.0.1:5432/test (a throwaway schema per case).
+PostgreSQL: postgresql://postgres@127.0.0.1:5432/test (a throwaway schema per case);
+MySQL/MariaDB: mysql://root@127.0.0.1:3306 (a throwaway database per case).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.queue import claim_cost_in
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+MYSQL = "mysql://root@127.0.0.1:3306"
+ENGINES = ("sqlite", "postgres", "mysql")
 
 
 @contextlib.contextmanager
@@ -37,6 +41,30 @@ def pg_schema() -> Iterator[str]:
             yield f"{ADMIN}?options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextlib.contextmanager
+def mysql_database() -> Iterator[str]:
+    import pymysql
+
+    name = f"kmsg_bench_{uuid.uuid4().hex[:8]}"
+    with pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True) as admin:
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}`")
+        try:
+            yield f"{MYSQL}/{name}"
+        finally:
+            with admin.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE `{name}`")
+
+
+def database(engine: str) -> contextlib.AbstractContextManager[str | None]:
+    """A throwaway database of the engine (None: SQLite's default file in the home)."""
+    if engine == "postgres":
+        return pg_schema()
+    if engine == "mysql":
+        return mysql_database()
+    return contextlib.nullcontext(None)
 
 
 def drain(env: dict[str, str], processes: int) -> float:
@@ -58,7 +86,7 @@ def drain(env: dict[str, str], processes: int) -> float:
     return time.perf_counter() - started
 
 
-def workers(jobs: int, latency_ms: float) -> None:
+def workers(jobs: int, latency_ms: float, engines: tuple[str, ...]) -> None:
     from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
     print(
@@ -66,12 +94,12 @@ def workers(jobs: int, latency_ms: float) -> None:
         f"{latency_ms:g} ms/request, batches of 100"
     )
     print(f"{'backend':>10}{'processes':>11}{'drain s':>10}{'jobs/s':>10}")
-    for backend in ("sqlite", "postgres"):
+    for backend in engines:
         for processes in (1, 2, 4):
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 FakeSolapi(balance=1e12) as fake,
-                pg_schema() if backend == "postgres" else contextlib.nullcontext(None) as url,
+                database(backend) as url,
             ):
                 home = Path(tmp)
                 source = home / "in.csv"
@@ -92,31 +120,21 @@ def workers(jobs: int, latency_ms: float) -> None:
             print(f"{backend:>10}{processes:>11}{seconds:>10.2f}{sent / seconds:>10,.0f}")
 
 
-def claim(small: int, large: int, rounds: int) -> None:
-    from kmsg_cli.models import Job
+def claim(small: int, large: int, rounds: int, engines: tuple[str, ...]) -> None:
+    for engine in engines:
+        if engine != "sqlite":
+            claim_on(engine, small, large, rounds)
+
+
+def claim_on(engine: str, small: int, large: int, rounds: int) -> None:
     from kmsg_cli.store import open_store
 
-    print(f"PostgreSQL claim + complete per job (claims of 100, {rounds} rounds)")
+    print(f"{engine}: claim + complete per job (claims of 100, {rounds} rounds)")
     print(f"{'queued jobs':>14}{'µs/job':>10}")
     costs = []
     for depth in (small, large):
-        with pg_schema() as url, open_store(url) as store:
-            store.initialize()
-            chunk: list[Job] = []
-            for n in range(depth + rounds * 100):
-                chunk.append(
-                    Job(id=f"j{n:09d}", type="send", data={"n": n}, created_at=n, process_at=n)
-                )
-                if len(chunk) == 10_000:
-                    store.insert_jobs(chunk)
-                    chunk = []
-            store.insert_jobs(chunk)
-            owner = {"host": "bench", "pid": 1}
-            started = time.perf_counter()
-            for _ in range(rounds):
-                claimed = store.claim_jobs(now_ms=10**13, lease_ms=60_000, owner=owner, limit=100)
-                store.complete_jobs([j.id for j in claimed], [], now_ms=10**13)
-            cost = (time.perf_counter() - started) / (rounds * 100)
+        with database(engine) as url, open_store(url or "") as store:
+            cost = claim_cost_in(store, depth, rounds)
         costs.append(cost)
         print(f"{depth:>14,}{cost * 1e6:>10.1f}")
     print(f"ratio large/small: {costs[1] / costs[0]:.2f}")
@@ -128,15 +146,18 @@ def main() -> None:
     p = sub.add_parser("workers")
     p.add_argument("--jobs", type=int, default=4000)
     p.add_argument("--latency-ms", type=float, default=20.0)
+    p.add_argument("--engine", action="append", choices=ENGINES, help="repeatable; default all")
     p = sub.add_parser("claim")
     p.add_argument("--small", type=int, default=1000)
     p.add_argument("--large", type=int, default=1_000_000)
     p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--engine", action="append", choices=ENGINES, help="repeatable; default all")
     args = parser.parse_args()
+    engines = tuple(args.engine or ENGINES)
     if args.case == "workers":
-        workers(args.jobs, args.latency_ms)
+        workers(args.jobs, args.latency_ms, engines)
     else:
-        claim(args.small, args.large, args.rounds)
+        claim(args.small, args.large, args.rounds, engines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""Several hosts on one PostgreSQL database (simulated by separate processes): four queue
-workers and two tracking runners over 10,000 jobs through the fake SOLAPI server. Every message
-is submitted exactly once, every tracking row is checked once per due time, every AlimTalk
-fallback is sent exactly once — also when a worker is killed with SIGKILL midway."""
+"""Several hosts on one PostgreSQL or MySQL/MariaDB database (simulated by separate processes):
+four queue workers and two tracking runners over 10,000 jobs through the fake SOLAPI server.
+Every message is submitted exactly once, every tracking row is checked once per due time, every
+AlimTalk fallback is sent exactly once — also when a worker is killed with SIGKILL midway."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,29 +20,20 @@ import pytest
 
 from tests.fakes import fixtures
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
+from tests.store.conftest import mysql_admin, mysql_database, postgres_schema
 
 fake_solapi = fixtures.fake_solapi
 
-psycopg = pytest.importorskip("psycopg")
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {ADMIN}: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable at {ADMIN}")
-    schema = f"kmsg_multi_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{ADMIN}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+@pytest.fixture(params=["postgres", "mysql"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """(engine, URL) of a fresh schema (PostgreSQL) or database (MariaDB)."""
+    if request.param == "postgres":
+        with postgres_schema() as (_name, url):
+            yield "postgres", url
+    else:
+        with mysql_database() as (_name, url):
+            yield "mysql", url
 
 
 def _env(tmp_path: Path, fake: FakeSolapi, db: str) -> dict[str, str]:
@@ -104,19 +94,24 @@ def _seed(tmp_path: Path, env: dict[str, str]) -> None:
     assert _finish(_kmsg(env, "send-many", str(kakao), "--queue"))
 
 
-def _sql(db: str, query: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(db, autocommit=True) as conn:
-        cursor = conn.execute(query)
+def _sql(server: tuple[str, str], query: str) -> list[tuple[Any, ...]]:
+    engine, url = server
+    if engine == "mysql":
+        return [tuple(row) for row in mysql_admin(query, url.rsplit("/", 1)[1])]
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(query)  # type: ignore[arg-type]
         return list(cursor.fetchall()) if cursor.description else []
 
 
 @pytest.mark.parametrize("kill", [False, True])
-def test_four_workers_and_two_trackers_on_one_postgres(
-    fake_solapi: FakeSolapi, tmp_path: Path, pg_url: str, kill: bool
+def test_four_workers_and_two_trackers_on_one_database(
+    fake_solapi: FakeSolapi, tmp_path: Path, server: tuple[str, str], kill: bool
 ) -> None:
     fake_solapi.progress_after = (0.0, 0.0)
     fake_solapi.balance = 1e9
-    env = _env(tmp_path, fake_solapi, pg_url)
+    env = _env(tmp_path, fake_solapi, server[1])
     _seed(tmp_path, env)
     fake_solapi.latency = 0.01
     workers = [
@@ -135,12 +130,12 @@ def test_four_workers_and_two_trackers_on_one_postgres(
         _finish(_kmsg(env, "queue", "process", "--drain", "--lease", "5s"))
     submitted = Counter(m["customFields"]["kmsgId"] for m in fake_solapi.accepted_messages())
     assert len(submitted) == 9500 and set(submitted.values()) == {1}
-    assert _sql(pg_url, "SELECT status, count(*) FROM kmsg_jobs GROUP BY 1") == [
+    assert _sql(server, "SELECT status, count(*) FROM kmsg_jobs GROUP BY 1") == [
         ("completed", 10_000)
     ]
 
     # two tracking runners at once over every row
-    _sql(pg_url, "UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+    _sql(server, "UPDATE kmsg_delivery_tracking SET next_check_at = 0")
     fake_solapi.reset_log()
     trackers = [_kmsg(env, "track", "run-once") for _ in range(2)]
     passes = [_finish(proc) for proc in trackers]
@@ -158,9 +153,13 @@ def test_four_workers_and_two_trackers_on_one_postgres(
         if m["customFields"]["kmsgId"].endswith(":api-fallback")
     )
     assert len(fallbacks) == 500 and set(fallbacks.values()) == {1}
+    path = (
+        "JSON_UNQUOTE(JSON_EXTRACT(metadata, '$.failover.path'))"
+        if server[0] == "mysql"
+        else "metadata->'failover'->>'path'"
+    )
     paths = _sql(
-        pg_url,
-        "SELECT metadata->'failover'->>'path', count(*) FROM kmsg_delivery_tracking "
-        "WHERE type = 'ALIMTALK' GROUP BY 1",
+        server,
+        f"SELECT {path}, count(*) FROM kmsg_delivery_tracking WHERE type = 'ALIMTALK' GROUP BY 1",
     )
     assert paths == [("api", 500)]
