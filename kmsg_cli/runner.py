@@ -205,10 +205,15 @@ class BatchRunner:
         return self.stats
 
     def _still_unknown(self) -> int:
-        """Jobs this run put off for another lookup that are still waiting for it."""
+        """Jobs this run put off for another lookup that are still waiting for it (0 when the
+        database cannot tell: the error that ended the run is the one to report)."""
+        try:
+            jobs = self.store.processing_jobs(batch=self.batch_id)
+        except StoreError:
+            return 0
         return sum(
             1
-            for job in self.store.processing_jobs(batch=self.batch_id)
+            for job in jobs
             if unknown_info(job) is not None
             and owners.is_current((job.metadata or {}).get("owner"))
         )
