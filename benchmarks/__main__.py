@@ -1,12 +1,13 @@
 """Every benchmark in one run, printed as a single table (Markdown, ready for README.md).
 
-    python -m benchmarks              # the full sizes (about 5 minutes on 2 cores)
+    python -m benchmarks              # the full sizes (about 7 minutes on 2 cores)
     python -m benchmarks --quick      # small sizes: checks that every benchmark still runs
 
 Each figure stands beside its reference measured in the same run: `python -c pass` for
 startup, the ideal requests × latency ÷ concurrency for sends and lookups through the fake
 SOLAPI server, the small case for the queue claim cost and the peak memory, `python -c
-pass` for one shell-completion <Tab> (target under 150 ms). It prints
+pass` for one shell-completion <Tab> (target under 150 ms), a plain COUNT(*) of the same table
+for the report (PostgreSQL at 127.0.0.1:5432 for its row). It prints
 figures; it asserts nothing (timings on shared machines are not test material).
 """
 
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import completion, queue, send_many, startup, track
+from benchmarks import completion, queue, report, send_many, startup, track
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Sizes:
     rss_large: int = 1_000_000
     completion_runs: int = 10
     completion_rows: int = 10_000
+    report_rows: int = 1_000_000
 
 
 QUICK = Sizes(
@@ -51,6 +53,7 @@ QUICK = Sizes(
     rss_large=10_000,
     completion_runs=3,
     completion_rows=200,
+    report_rows=10_000,
 )
 
 Row = tuple[str, str, str, str]
@@ -133,6 +136,17 @@ def _completion(sizes: Sizes) -> list[Row]:
     ]
 
 
+def _report(sizes: Sizes) -> list[Row]:
+    rows = sizes.report_rows
+    out = []
+    for engine, label in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        m = report.measure(rows, engine)
+        name = f"kmsg report, {rows:,}-message batch, {label}"
+        result = f"{m['batch_s']:.2f} s (time window {m['window_s']:.2f} s)"
+        out.append((name, result, f"{m['count_s']:.3f} s COUNT(*)", "—"))
+    return out
+
+
 BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("startup", _startup),
     ("overhead", _overhead),
@@ -141,6 +155,7 @@ BENCHMARKS: list[tuple[str, Callable[[Sizes], list[Row]]]] = [
     ("claim", _claim),
     ("rss", _rss),
     ("completion", _completion),
+    ("report", _report),
 ]
 
 

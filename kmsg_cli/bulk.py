@@ -23,16 +23,20 @@ from typing import Any
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
+from kmsg_cli.content import FileDigests, content_key
+from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
 from kmsg_cli.ledger import UNKNOWN_OUTCOME, unknown_info
-from kmsg_cli.models import Job, Message, MessageDraft, epoch_ms
+from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
+from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
 from kmsg_cli.store.contract import Store
 
 INSERT_CHUNK = 1000
 KEPT_PROBLEMS = 20
+PREVIEW_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ class EnqueueReport:
     by_provider: Counter[str] = field(default_factory=Counter)
     problems: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
     real: int = 0  # messages that would reach a real provider (not simulated)
+    preview: list[dict[str, Any]] = field(default_factory=list)  # the first valid rows
+    skipped: int = 0  # valid rows not sent: they repeat a message within the window
+    skips: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
+    first_accepted: int | None = None  # earliest acceptance (epoch ms) among the repeated
+    adopted: int = 0  # queued twins from an earlier batch taken over by this one
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
@@ -113,13 +122,26 @@ def enqueue(
     rotation: int = 0,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_rows: Callable[[int], None] | None = None,
+    duplicates: DuplicateFilter | None = None,
+    on_skip: Callable[[RowProblem], None] | None = None,
 ) -> EnqueueReport:
-    """Validate every row; write valid ones as pending jobs (nothing when `store` is None)."""
+    """Validate every row; write valid ones as pending jobs (nothing when `store` is None).
+
+    With `duplicates`, rows that repeat an earlier message within its window are skipped
+    (and reported to `on_skip`); without a `store` (a dry run) it is only asked.
+    """
     report = EnqueueReport()
     pending: list[Job] = []
     now_ms = epoch_ms(now)
+    digests = FileDigests()
 
     def flush() -> None:
+        if duplicates is not None and pending:
+            decision = duplicates.decide(pending, write=store is not None)
+            for skip in decision.skips:
+                _skipped(report, skip, on_skip)
+            report.adopted += len(decision.adopted)
+            pending[:] = decision.insert
         if store is not None and pending:
             _reject_sent_ids(store, pending, report, on_problem)
             inserted = store.insert_jobs(pending)
@@ -153,6 +175,8 @@ def enqueue(
             _problem(report, on_problem, RowProblem(item.number, error.code, error.message, to))
             continue
         report.valid += 1
+        if len(report.preview) < PREVIEW_ROWS:
+            report.preview.append(_preview(item.number, message, provider_id))
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
         if not capabilities(profile.providers[provider_id].type).simulated:
@@ -170,15 +194,55 @@ def enqueue(
                 max_attempts=max_attempts,
                 created_at=now_ms,
                 process_at=now_ms,
-                metadata={"batch": batch_id, "row": item.number},
+                metadata={
+                    "batch": batch_id,
+                    "row": item.number,
+                    CONTENT_KEY: content_key(message, profile.name, digests),
+                },
             )
         )
         if len(pending) >= INSERT_CHUNK:
             flush()
     flush()
+    if store is not None:  # the report's funnel starts at the rows read (docs/report.md)
+        counts = {"rows": report.rows, "valid": report.valid, "invalid": report.invalid}
+        record_batch_input(store, batch_id, **counts, now_ms=now_ms)
     if on_rows is not None:
         on_rows(report.rows)
     return report
+
+
+def _skipped(
+    report: EnqueueReport, skip: Skip, on_skip: Callable[[RowProblem], None] | None
+) -> None:
+    """A valid row not written because it repeats an earlier message (not a failure)."""
+    row = int((skip.job.metadata or {}).get("row") or 0)
+    to = skip.job.data["message"].get("to")
+    problem = RowProblem(row, DUPLICATE, skip.reason, to)
+    report.skipped += 1
+    if skip.accepted_at is not None:
+        first = report.first_accepted
+        report.first_accepted = skip.accepted_at if first is None else min(first, skip.accepted_at)
+    if len(report.skips) < KEPT_PROBLEMS:
+        report.skips.append(problem)
+    if on_skip is not None:
+        on_skip(problem)
+
+
+def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
+    """What a dry run shows of a valid row: the message as it would be sent."""
+    return {
+        "row": row,
+        "id": message.message_id,
+        "to": str(message.to),
+        "type": message.type.value,
+        "provider": provider_id,
+        "subject": message.subject,
+        "text": message.text,
+        "template": message.template_id,
+        "bytes": message.byte_length,
+        "scheduled_at": message.scheduled_at.isoformat() if message.scheduled_at else None,
+    }
 
 
 def _reject_sent_ids(
@@ -322,11 +386,18 @@ class ResultsFile:
         )
 
     def invalid(self, problem: RowProblem) -> None:
+        self._spooled(problem, "invalid")
+
+    def skipped(self, problem: RowProblem) -> None:
+        """A valid row not sent because it repeats an earlier message (docs/duplicates.md)."""
+        self._spooled(problem, "skipped")
+
+    def _spooled(self, problem: RowProblem, status: str) -> None:
         line = {
             "row": problem.row,
             "id": None,
             "to": problem.to,
-            "status": "invalid",
+            "status": status,
             "provider_id": None,
             "provider_message_id": None,
             "error": {"code": problem.code, "message": problem.message},
@@ -467,6 +538,21 @@ def job_outcome(job: Job) -> str:
     return job.status
 
 
+SHOWN_FAILURES = 10
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A row of the batch that was not accepted, as the summary lists it."""
+
+    row: int | None
+    to: str | None
+    code: str
+    message: str
+    unknown: bool  # the outcome is unknown: retrying may send it twice
+    temporary: bool  # it failed for a reason that may pass (network, 5xx, 429)
+
+
 @dataclass(frozen=True)
 class BatchState:
     accepted: int
@@ -474,6 +560,8 @@ class BatchState:
     unknown: int
     pending: int
     processing: int
+    temporary: int = 0  # of `failed`: failures a re-run retries
+    failures: tuple[FailedRow, ...] = ()  # the first SHOWN_FAILURES, in row order
 
     @property
     def total(self) -> int:
@@ -481,21 +569,56 @@ class BatchState:
 
 
 def batch_state(store: Store, batch_id: str) -> BatchState:
-    """Where every job of the batch stands now (failed and claimed jobs are read to count the
-    unknown outcomes among them)."""
+    """Where every job of the batch stands now (failed jobs are read to sort them, claimed
+    ones to count the unknown outcomes still being looked up: docs/recovery.md)."""
     counts = store.job_counts(batch=batch_id)
-    unknown = {"failed": 0, "processing": 0}
-    for status in unknown:
-        if counts.get(status):
-            unknown[status] = sum(
-                1
-                for job in store.iter_jobs(batch=batch_id, status=status)
-                if job_outcome(job) == "unknown"
-            )
+    unknown = temporary = 0
+    failures: list[FailedRow] = []
+    for job in store.iter_jobs(batch=batch_id, status="failed"):
+        failure = failed_row(job)
+        unknown += failure.unknown
+        temporary += failure.temporary
+        failures.append(failure)
+        failures.sort(key=lambda f: (f.row is None, f.row or 0))
+        del failures[SHOWN_FAILURES:]
+    resolving = 0
+    if counts.get("processing"):
+        resolving = sum(
+            1
+            for job in store.iter_jobs(batch=batch_id, status="processing")
+            if unknown_info(job) is not None
+        )
     return BatchState(
         accepted=counts.get("completed", 0),
-        failed=counts.get("failed", 0) - unknown["failed"],
-        unknown=unknown["failed"] + unknown["processing"],
+        failed=counts.get("failed", 0) - unknown,
+        unknown=unknown + resolving,
         pending=counts.get("pending", 0),
-        processing=counts.get("processing", 0) - unknown["processing"],
+        processing=counts.get("processing", 0) - resolving,
+        temporary=temporary,
+        failures=tuple(failures),
     )
+
+
+def failed_row(job: Job) -> FailedRow:
+    error = parse_error(job.error) or {}
+    message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
+    row = (job.metadata or {}).get("row")
+    unknown = error.get("code") == "UNKNOWN_OUTCOME"
+    return FailedRow(
+        row=row if isinstance(row, int) else None,
+        to=message.get("to") if isinstance(message, dict) else None,
+        code=str(error.get("code", "SEND_FAILED")),
+        message=" ".join(str(error.get("message", "")).split()),
+        unknown=unknown,
+        temporary=bool(error.get("retryable")) and not unknown,
+    )
+
+
+def retry_temporary_failures(store: Store, batch_id: str, *, now_ms: int) -> int:
+    """Make the batch's temporarily failed jobs due again (a re-run of the same batch)."""
+    ids = [
+        job.id
+        for job in store.iter_jobs(batch=batch_id, status="failed")
+        if failed_row(job).temporary
+    ]
+    return store.reset_jobs(ids, now_ms=now_ms) if ids else 0

@@ -43,8 +43,8 @@ def judge(text: str) -> Verdict:
     """Count, among the non-ASCII characters of `text`, the common Korean ones and Hanja."""
     characters = common = hanja = 0
     for char in text:
-        if char < "\x80":
-            continue
+        if char < "\x80" or char == "\ufffd":
+            continue  # undecodable bytes are reported with the row that holds them
         characters += 1
         try:
             encoded = char.encode("cp949")
@@ -69,10 +69,7 @@ def check_sample(sample: bytes, at_eof: bool) -> None:
     customer would get nonsense (InvalidInput ENCODING_ERROR). `sample` is the start of the
     input (`at_eof`: all of it); bytes CP949 cannot decode at all are left to the reader,
     which names their row."""
-    try:
-        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=at_eof)
-    except UnicodeDecodeError:
-        return
+    text = codecs.getincrementaldecoder("cp949")(errors="replace").decode(sample, final=at_eof)
     verdict = judge(text)
     if verdict.plausible:
         return

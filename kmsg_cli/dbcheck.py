@@ -10,13 +10,14 @@ It only reads; nothing is created or changed. Only what the code itself guarante
   MySQL's SKIP LOCKED or its slower fallback on older servers);
 - the engine's own checks: SQLite `PRAGMA integrity_check` and `foreign_key_check` (skipped on
   PostgreSQL and MySQL, which verify their pages themselves);
-- jobs: a status of pending/processing/completed/failed; a `processing` job carries the claim's
-  `metadata.owner` (claims and take-overs always record it, its lease being `process_at`);
-  a completed job has `completed_at` and a failed one `failed_at` and an error (complete_jobs /
-  fail_jobs write them in the same statement); 0 <= attempts <= max_attempts, and a pending job
-  has an attempt left (a claim adds one only to a due pending job, and the runner puts a job
-  back to pending only while attempts < max_attempts); a completed `send` job has the tracking
-  row of its id (complete_jobs inserts it in the same transaction);
+- jobs: a status of pending/processing/completed/failed/cancelled; a `processing` job carries
+  the claim's `metadata.owner` (claims and take-overs always record it, its lease being
+  `process_at`); a completed or cancelled job has `completed_at` and a failed one `failed_at`
+  and an error (complete_jobs / cancel_jobs / fail_jobs write them in the same statement);
+  0 <= attempts <= max_attempts, and a pending job has an attempt left (a claim adds one only
+  to a due pending job, and the runner puts a job back to pending only while attempts <
+  max_attempts); a completed `send` job has the tracking row of its id (complete_jobs inserts
+  it in the same transaction);
 - tracking rows: one of the six statuses; DELIVERED has `delivered_at`, FAILED has `failed_at`
   (the only writer of those statuses, `tracking.apply_check`, always sets them); no provider
   message id (non-empty) is held by two rows of one provider;
@@ -38,6 +39,8 @@ from kmsg_cli.store.contract import Store
 from kmsg_cli.store.inspect import Inspector, SchemaInfo, inspector
 from kmsg_cli.store.rows import JOB_JSON_COLUMNS, TRACKING_JSON_COLUMNS
 from kmsg_cli.store.schema import (
+    CONTENT_KEY_COLUMNS,
+    CONTENT_KEYS_TABLE,
     INDEX_NAMES,
     JOB_COLUMNS,
     JOBS_TABLE,
@@ -56,6 +59,7 @@ EXPECTED_TABLES: dict[str, tuple[str, ...]] = {
     TRACKING_TABLE: TRACKING_COLUMNS,
     JOBS_TABLE: JOB_COLUMNS,
     STATE_TABLE: STATE_COLUMNS,
+    CONTENT_KEYS_TABLE: CONTENT_KEY_COLUMNS,
 }
 JOB_STATUSES = tuple(status.value for status in JobStatus)
 TRACKING_STATUSES = tuple(status.value for status in DeliveryStatus)
@@ -64,6 +68,8 @@ TERMINAL_TIME_COLUMNS = {
     DeliveryStatus.DELIVERED.value: "delivered_at",
     DeliveryStatus.FAILED.value: "failed_at",
 }
+# Job statuses whose writer (complete_jobs, cancel_jobs) always sets completed_at.
+_COMPLETED_AT = frozenset({JobStatus.COMPLETED.value, JobStatus.CANCELLED.value})
 # Errors that say the database cannot be used right now, not that it is inconsistent.
 _OPERATIONAL = frozenset({"DB_LOCKED", "DB_UNAVAILABLE", "DB_CLOSED"})
 
@@ -311,8 +317,8 @@ def _scan_jobs(view: Inspector) -> list[Finding]:
             owner = (metadata or {}).get("owner")
             if not isinstance(owner, dict) or not owner:
                 owners.add(ident, "no metadata.owner")
-        if status == JobStatus.COMPLETED.value and row["completed_at"] is None:
-            times.add(ident, "completed without completed_at")
+        if status in _COMPLETED_AT and row["completed_at"] is None:
+            times.add(ident, f"{status} without completed_at")
         if status == JobStatus.FAILED.value:
             if row["failed_at"] is None:
                 times.add(ident, "failed without failed_at")

@@ -57,6 +57,8 @@ def result_error(result: SendResult) -> str:
         result.error_code or "SEND_FAILED",
         result.error_message or "not accepted",
         provider_code=result.provider_code,
+        # a failure that may work later: a re-run of the batch tries it again
+        **({"retryable": True} if result.retryable else {}),
     )
 
 

@@ -51,6 +51,7 @@ class JobStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # taken back by `kmsg cancel` before any worker claimed it
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,31 @@ class Message:
     warnings: tuple[Notice, ...] = ()
 
 
+# The metadata key of a job (or tracking row) that carries its content key (docs/duplicates.md).
+CONTENT_KEY = "content_key"
+
+
+@dataclass(frozen=True)
+class ContentMatch:
+    """An earlier message with the same content key, as the store found it (docs/duplicates.md).
+
+    `created_at`: when its key was recorded (it entered the ledger); `tracked_at`: the
+    `requested_at` of its tracking row, present once a provider accepted it.
+    """
+
+    content_key: str
+    message_id: str
+    created_at: int
+    job_status: str | None
+    job_error_code: str | None
+    tracked_at: int | None
+    completed_at: int | None
+
+    @property
+    def accepted_at(self) -> int:
+        return self.tracked_at or self.completed_at or self.created_at
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What a provider said about one message.
@@ -190,6 +216,23 @@ class StatusUpdate:
     failed_at: int | None = None
     replaced: bool = False  # the vendor delivered its own SMS fallback instead (native failover)
     raw: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CancelAnswer:
+    """What a vendor said when asked to cancel one scheduled unit (a SOLAPI group, an Aligo
+    request, an IWINV AlimTalk request: every message of the unit goes together).
+
+    `cancelled` is true only when the vendor confirmed. Otherwise `code` says why not:
+    `TOO_LATE` (the vendor is sending it, has sent it, or its cut-off has passed),
+    `NOT_SCHEDULED` (nothing waits under that id) or `VENDOR_REFUSED` (any other refusal).
+    """
+
+    unit: str
+    cancelled: bool
+    code: str | None = None
+    message: str = ""
+    provider_code: str | None = None
 
 
 @dataclass(frozen=True)

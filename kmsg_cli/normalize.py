@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from kmsg_cli.errors import InvalidInput
@@ -50,10 +50,13 @@ _TYPE_NAMES = ", ".join(t.value for t in MessageType)
 
 # Separators people type or paste inside phone numbers (NFKC has already folded full-width forms).
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()\u2010-\u2015\u2212]")
-_MOBILE = re.compile(r"01[016789]\d{7,8}")
+# The national numbering plan (docs/messages.md, "Phone numbers"): 010 numbers have exactly
+# eight digits after the prefix; the older 011/016/017/018/019 ranges seven or eight.
+_MOBILE = re.compile(r"010\d{8}|01[16789]\d{7,8}")
 _KOREAN = re.compile(
     r"""
-      01[016789]\d{7,8}   # mobile
+      010\d{8}            # mobile
+    | 01[16789]\d{7,8}    # older mobile ranges
     | 02\d{7,8}           # Seoul
     | 0[3-6][1-5]\d{7,8}  # other area codes
     | 070\d{8}            # internet phone
@@ -99,9 +102,11 @@ def _korean_from_rest(rest: str) -> str:
 def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
     shown = raw.strip()
 
-    def invalid(reason: str = "is not a valid Korean phone number") -> InvalidInput:
+    def invalid(
+        reason: str = "is not a valid Korean phone number", why: str = hint
+    ) -> InvalidInput:
         return _error(
-            "INVALID_PHONE", f"{_quote(shown)} {reason}", field=field, value=shown, hint=hint
+            "INVALID_PHONE", f"{_quote(shown)} {reason}", field=field, value=shown, hint=why
         )
 
     if any(ch.isdigit() and not ch.isdecimal() for ch in raw):  # ², ①: NFKC makes them digits
@@ -130,8 +135,37 @@ def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
                 raise invalid(f"is not a valid phone number for country code +{code}")
             return Recipient(number=rest, country=code)
     if not (digits.isascii() and _KOREAN.fullmatch(digits)):
-        raise invalid()
+        raise _not_korean(digits, invalid)
     return Recipient(number=digits, country="82")
+
+
+# A leading zero dropped by a spreadsheet: 1012345678 was 010-1234-5678, 212345678 02-1234-5678.
+_ZERO_STRIPPED = re.compile(r"10\d{8}|1[16789]\d{7,8}|2\d{7,8}|[3-6][1-5]\d{7,8}|70\d{8}")
+
+
+def _not_korean(digits: str, invalid: Callable[..., InvalidInput]) -> InvalidInput:
+    """The error for digits that are no Korean number, with the likeliest reason."""
+    if not digits.isascii() or not digits.isdigit():
+        return invalid("is not a valid Korean phone number")
+    if _ZERO_STRIPPED.fullmatch(digits):
+        return invalid(
+            f"is not a valid Korean phone number: its leading 0 is missing (0{digits}?)",
+            "Excel drops the leading 0 of numbers in General format: format the column as "
+            "Text, or write the numbers with dashes (010-1234-5678), and export again",
+        )
+    if digits.startswith("82") and _KOREAN.fullmatch(_korean_from_rest(digits[2:])):
+        return invalid(
+            f"is not a valid Korean phone number: is it +{digits} without its '+'?",
+            "write international numbers with their '+' (+82 10-1234-5678); a spreadsheet "
+            "may have dropped it: format the column as Text",
+        )
+    if digits.startswith("010") and len(digits) != 11:
+        return invalid(
+            f"is not a valid mobile number: 010 numbers have 11 digits, not {len(digits)}"
+        )
+    if digits.startswith("01") and len(digits) in (10, 11):
+        return invalid("is not a valid mobile number: mobile prefixes are 010, 011 and 016-019")
+    return invalid("is not a valid Korean phone number")
 
 
 def normalize_phone(raw: str, *, field: str = "to") -> Recipient:
@@ -193,12 +227,23 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
     if missing:
         listed = ", ".join(missing)
         plural = "s" if len(missing) > 1 else ""
+        hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
+        advice = f"use --var {missing[0]}=VALUE"
+        by_case = {name.casefold(): name for name in variables}
+        near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
+        if near:
+            # names match exactly; a difference only in case is most likely a typo
+            advice = "did you mean " + ", ".join(
+                f"#{{{found}}} for #{{{name}}}" for name, found in near
+            )
+            hint = advice + "? names are matched exactly, case included"
+            advice += "?"
         raise _error(
             "MISSING_VARIABLE",
-            f"missing variable{plural} for '{field}': {listed} (use --var {missing[0]}=VALUE)",
+            f"missing variable{plural} for '{field}': {listed} ({advice})",
             field=field,
             value=listed,
-            hint="give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)",
+            hint=hint,
         )
 
     def fill(match: re.Match[str]) -> str:

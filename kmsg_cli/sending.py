@@ -311,7 +311,12 @@ def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> O
         done = SendResult(message.message_id, provider_id, True, DeliveryStatus.SENT)
         return Outcome(message, provider_id, previous=tracking_row(message, done, now=now))
     meta = job.metadata or {}
-    if job.status == JobStatus.PROCESSING.value and not meta.get("unknown"):
+    unknown = False
+    if job.status == JobStatus.CANCELLED.value:
+        code = "CANCELLED"
+        text = f"message {message.message_id} was cancelled (kmsg cancel); not sent"
+        hint = "send it under another --id if it should go out after all"
+    elif job.status == JobStatus.PROCESSING.value and not meta.get("unknown"):
         holder = meta.get("owner") or {}
         code = "IN_PROGRESS"
         text = (
@@ -320,7 +325,7 @@ def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> O
         )
         hint = f"kmsg queue list --status processing; it settles within the {LEASE_NOTE}"
     else:
-        code = UNKNOWN_OUTCOME
+        code, unknown = UNKNOWN_OUTCOME, True
         text = (
             f"an earlier send of message {message.message_id} may have been accepted "
             "(its outcome is unknown); kmsg does not send it twice"
@@ -330,7 +335,8 @@ def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> O
             if job.status == JobStatus.PROCESSING.value
             else f"kmsg queue retry --id {message.message_id} sends it again on purpose"
         )
-    error = ProviderError(text, code=code, provider_id=provider_id, hint=hint, outcome_unknown=True)
+    busy = unknown or code == "IN_PROGRESS"
+    error = ProviderError(text, code=code, provider_id=provider_id, hint=hint, outcome_unknown=busy)
     report.errors.append(error)
     return Outcome(message, provider_id, result=_failed(message, provider_id, error))
 

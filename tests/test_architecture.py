@@ -157,9 +157,14 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.codec", ("kmsg_cli.models",)),
+    ("kmsg_cli.content", ("kmsg_cli.models",)),
+    ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.cp949", "kmsg_cli.files")),
+    (
+        "kmsg_cli.bulk_input",
+        ("kmsg_cli.errors", "kmsg_cli.bulk_input", "kmsg_cli.cp949", "kmsg_cli.files"),
+    ),
     (
         "kmsg_cli.bulk",
         (
@@ -170,9 +175,12 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.codec",
             "kmsg_cli.ledger",
             "kmsg_cli.bulk_input",
+            "kmsg_cli.content",
+            "kmsg_cli.dedupe",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
+            "kmsg_cli.report",  # a batch's input counts, for its report
         ),
     ),
     (
@@ -204,6 +212,17 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
+        "kmsg_cli.cancel",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.bulk",
+            "kmsg_cli.sending",
+            "kmsg_cli.providers.base",
+            "kmsg_cli.store.contract",
+        ),
+    ),
+    (
         "kmsg_cli.dbcheck",
         (
             "kmsg_cli.errors",
@@ -214,6 +233,20 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.store.schema",
         ),
     ),
+    # the report service: grouped counts from the store, figures, the HTML page
+    (
+        "kmsg_cli.report",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.tracking",
+            "kmsg_cli.store.contract",
+            "kmsg_cli.store.report",
+            "kmsg_cli.report",
+            "kmsg_cli.__version__",
+        ),
+    ),
     ("kmsg_cli.cli", ("kmsg_cli",)),
     ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
     ("kmsg_cli", ()),
@@ -221,6 +254,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
 
 # third-party (or heavy stdlib) module -> module prefixes allowed to import it
 RESTRICTED = {
+    "openpyxl": ("kmsg_cli.bulk_input.xlsx_rows",),
     "typer": ("kmsg_cli.cli",),
     "rich": ("kmsg_cli.cli",),
     "httpx": ("kmsg_cli.providers",),
@@ -231,6 +265,8 @@ RESTRICTED = {
     "platformdirs": ("kmsg_cli.config.paths",),
     "tomli_w": ("kmsg_cli.config.writing",),
     "tomllib": ("kmsg_cli.config.loading",),
+    "pygal": ("kmsg_cli.report.page",),
+    "jinja2": ("kmsg_cli.report.page",),
 }
 
 

@@ -42,6 +42,8 @@ def test_quick_run_prints_one_table_with_every_benchmark() -> None:
         "peak RSS of send-many",
         "completion: one `kmsg tr<Tab>`",
         "completion: one `kmsg track show ID<Tab>",
+        "kmsg report, 10,000-message batch, SQLite",
+        "kmsg report, 10,000-message batch, PostgreSQL",
     ]
     assert len(names) == len(expected)
     for name, prefix in zip(names, expected, strict=True):

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kmsg_cli import __version__
-from kmsg_cli.cli import bulk_cmd, complete_values, completion, send_cmd
+from kmsg_cli.cli import bulk_cmd, cancel_cmd, complete_values, completion, report_cmd, send_cmd
 from kmsg_cli.cli.framework import (
     EXIT_CODES_NOTE,
     HELP_OPTION_NAMES,
@@ -130,6 +130,10 @@ app.command(
 app.command(
     "send-many", cls=KmsgCommand, help=bulk_cmd.HELP, epilog=SENDING_EPILOG, no_args_is_help=True
 )(bulk_cmd.send_many)
+app.command("report", cls=KmsgCommand, help=report_cmd.HELP)(report_cmd.report)
+app.command("cancel", cls=KmsgCommand, help=cancel_cmd.HELP, no_args_is_help=True)(
+    cancel_cmd.cancel
+)
 
 COMPLETIONS_HELP = """Print the shell completion script for bash, zsh or fish.
 

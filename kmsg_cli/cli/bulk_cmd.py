@@ -195,8 +195,66 @@ def send_many(
         str | None,
         typer.Option(
             "--format",
-            metavar="csv|jsonl",
+            metavar="csv|tsv|jsonl|xlsx",
             help="Input format (default: detect).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            metavar="CHAR",
+            help="CSV delimiter: ',', ';', '|' or tab (default: comma, or tab when the header "
+            "has tabs and no commas).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME|N",
+            help="Sheet of an .xlsx file (default: the first).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            metavar="NAME=HEADER",
+            help="Read a recognised column from another header, e.g. --column to=전화번호 "
+            "(repeatable).",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            metavar="DURATION",
+            help="Skip rows whose same content went to the same number this recently "
+            "(default: the profile's duplicate_window, 24h).",
+            rich_help_panel="Sending",
+        ),
+    ] = None,
+    allow_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicates",
+            metavar="",
+            help="Send rows even when the same content went to the same number recently.",
+            rich_help_panel="Sending",
+        ),
+    ] = False,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            metavar="HEADER",
+            help="Take each row's message id from this column (default: generated; a column "
+            "named 'id' is ordinary data).",
             rich_help_panel="Input",
         ),
     ] = None,
@@ -224,7 +282,7 @@ def send_many(
     ] = 0,
 ) -> None:
     from kmsg_cli import bulk
-    from kmsg_cli.bulk_input import open_rows
+    from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -243,6 +301,13 @@ def send_many(
             value=str(max_attempts),
         )
     per_second = _parse_rate(rate)
+    read_options: dict[str, Any] = {
+        "encoding": encoding,
+        "format": input_format,
+        "columns": ColumnMap.parse(column or [], id_column),
+        "delimiter": delimiter,
+        "sheet": sheet,
+    }
     check_priority(priority)
     batch_id = _check_batch_id(batch_id)
     runtime = runtime_of(ctx)
@@ -254,11 +319,11 @@ def send_many(
     # Pass 1: read everything once for its content hash (the default batch id) and row count.
     spool = _Spool(file)
     ctx.call_on_close(spool.close)  # the copy of stdin holds phone numbers: never left behind
-    with open_rows(spool.path, encoding=encoding, format=input_format, stdin=spool.stdin) as rows:
+    with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
-    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows)
+    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows, timezone=profile.timezone)
 
     real = any(not _simulated(p.type) for p in profile.providers.values())
     if (
@@ -280,11 +345,16 @@ def send_many(
     if results is not None:
         _check_results(str(results), file, runtime.db_target())
     store = None if dry_run else runtime.store()
+    duplicates = None
+    if not allow_duplicates:
+        lookups = store if store is not None else runtime.existing_store()
+        if lookups is not None:
+            duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
+    if store is not None and (id_column or batch_id):
+        runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
     try:
-        with open_rows(
-            spool.path, encoding=encoding, format=input_format, stdin=spool.stdin
-        ) as rows:
+        with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
             with view.reading() as on_rows:
                 report = bulk.enqueue(
                     rows,
@@ -303,12 +373,14 @@ def send_many(
                     ),
                     on_problem=result_file.invalid if result_file else None,
                     on_rows=on_rows,
+                    duplicates=duplicates,
+                    on_skip=result_file.skipped if result_file else None,
                 )
     finally:
         spool.close()
     if dry_run:
         view.dry_run(report, profile_name=profile.name)
-        raise typer.Exit(2 if report.valid == 0 and report.rows else 0)
+        raise typer.Exit(bulk_view.dry_run_exit_code(report))
     assert store is not None
     view.problems(report)
     if queue:
@@ -327,6 +399,9 @@ def send_many(
         rate=per_second,
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
     )
+    retried = bulk.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
+    if retried:
+        out.note(f"{retried:,} row(s) that failed temporarily in an earlier run are tried again")
     before = bulk.batch_state(store, batch)
     send_started = time.monotonic()
 
@@ -370,6 +445,29 @@ def _check_results(path: str, source: str, db_target: str) -> None:
         if os.path.samefile(source, path):
             raise results_refused(path, "it is the input file")
     check_results_target(path)
+
+
+def _duplicate_filter(store: Any, profile: Any, window: str | None, batch: str, now: Any) -> Any:
+    from kmsg_cli.dedupe import DuplicateFilter
+    from kmsg_cli.when import format_local, parse_typed_duration
+
+    if window is not None:
+        window_ms = parse_typed_duration(window, field="window", suggest="h")
+    else:
+        window_ms = profile.duplicate_window_ms
+    return DuplicateFilter(
+        store,
+        window_ms=window_ms,
+        now_ms=_ms(now),
+        shown_time=lambda moment: format_local(moment, profile.timezone),
+        batch=batch,
+    )
+
+
+def _ms(moment: Any) -> int:
+    from kmsg_cli.models import epoch_ms
+
+    return epoch_ms(moment)
 
 
 def _simulated(provider_type: str) -> bool:

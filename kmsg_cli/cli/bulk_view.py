@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,10 +24,20 @@ SHOWN_PROBLEMS = 10
 
 
 class BulkView:
-    def __init__(self, out: Output, *, batch_id: str, total_rows: int) -> None:
+    def __init__(
+        self, out: Output, *, batch_id: str, total_rows: int, timezone: str = "Asia/Seoul"
+    ) -> None:
         self.out = out
         self.batch_id = batch_id
         self.total_rows = total_rows
+        self.timezone = timezone
+
+    def shown_ms(self, epoch_ms: int) -> str:
+        from datetime import UTC, datetime
+
+        from kmsg_cli.when import format_local
+
+        return format_local(datetime.fromtimestamp(epoch_ms / 1000, UTC), self.timezone)
 
     @property
     def live(self) -> bool:
@@ -104,6 +115,48 @@ class BulkView:
             self.out.err.print(
                 f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
             )
+        for skip in report.skips[:SHOWN_PROBLEMS]:
+            self.out.err.print(
+                f"row {skip.row}: skipped: {skip.message}", markup=False, highlight=False
+            )
+        if report.skipped > SHOWN_PROBLEMS:
+            self.out.err.print(
+                f"... and {report.skipped - SHOWN_PROBLEMS:,} more skipped rows", markup=False
+            )
+
+    def skipped_line(self, report: EnqueueReport) -> str | None:
+        """`3 skipped: same content to the same number, first accepted at ...`."""
+        if not report.skipped:
+            return None
+        line = f"{report.skipped:,} skipped: same content to the same number"
+        if report.first_accepted is None:
+            line += " is already being sent or queued"
+        elif report.skipped == 1:
+            line += f" was accepted at {self.shown_ms(report.first_accepted)}"
+        else:
+            line += f" was accepted recently (the first at {self.shown_ms(report.first_accepted)})"
+        return line + " (--allow-duplicates sends them anyway)"
+
+    def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
+        not_sent = state.failed + state.unknown
+        if not state.failures:
+            return
+        console.print("not sent:", markup=False)
+        for failure in state.failures:
+            where = f"row {failure.row}" if failure.row is not None else "(no row)"
+            reason = (
+                failure.message if len(failure.message) <= 100 else failure.message[:97] + "..."
+            )
+            kind = " (unknown outcome)" if failure.unknown else ""
+            console.print(
+                f"  {where}  {failure.to or '-'}  {failure.code}{kind}: {reason}",
+                markup=False,
+                highlight=False,
+            )
+        more = not_sent - len(state.failures)
+        if more > 0:
+            where = f"see {results}" if results else "--results PATH lists every row"
+            console.print(f"  ... {more:,} more: {where}", markup=False)
 
     def dry_run(self, report: EnqueueReport, *, profile_name: str) -> None:
         data = {
@@ -116,6 +169,9 @@ class BulkView:
             "by_type": dict(report.by_type),
             "by_provider": dict(report.by_provider),
             "problems": [p.to_dict() for p in report.problems],
+            "preview": report.preview,
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
         }
 
         def render(console: Any) -> None:
@@ -127,13 +183,23 @@ class BulkView:
             if report.by_type:
                 console.print("by type: " + _counts(report.by_type), markup=False)
                 console.print("by provider: " + _counts(report.by_provider), markup=False)
+            for item in report.preview:
+                console.print(_preview_line(item), markup=False, highlight=False)
+            if report.valid > len(report.preview):
+                console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
                 console.print(_problem_line(problem), markup=False, highlight=False)
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(
+                    "would be " + skipped.replace(" skipped:", " skipped as", 1), markup=False
+                )
+                for skip in report.skips[:SHOWN_PROBLEMS]:
+                    console.print(f"  row {skip.row}: {skip.message}", markup=False)
 
-        error = None
-        if report.valid == 0 and report.rows:
-            error = KmsgError("no row is valid", code="NO_VALID_ROWS")
-        self.out.result(data, render, ok=error is None, error=error)
+        self.out.result(
+            data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
+        )
 
     def queued(self, report: EnqueueReport, *, inserted: int) -> None:
         data = {
@@ -144,6 +210,8 @@ class BulkView:
             "invalid": report.invalid,
             "new_jobs": inserted,
             "problems": [p.to_dict() for p in report.problems],
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
         }
 
         def render(console: Any) -> None:
@@ -152,6 +220,9 @@ class BulkView:
                 f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
                 markup=False,
             )
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(skipped, markup=False)
 
         error = None
         if report.invalid:
@@ -193,6 +264,11 @@ class BulkView:
             "results": results,
             "by_type": dict(report.by_type),
             "problems": [p.to_dict() for p in report.problems],
+            "skipped": report.skipped,
+            "skips": [p.to_dict() for p in report.skips],
+            "adopted": report.adopted,
+            "failures": [dataclasses.asdict(f) for f in state.failures],
+            "retry": retry_advice(self.batch_id, state),
         }
 
         def render(console: Any) -> None:
@@ -214,12 +290,73 @@ class BulkView:
                 + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,.0f} msg/s)",
                 markup=False,
             )
+            skipped = self.skipped_line(report)
+            if skipped:
+                console.print(skipped, markup=False)
+            self._failures(console, state, results)
             if results:
                 console.print(f"results: {results} ({result_lines:,} lines)", markup=False)
+            for line in retry_advice(self.batch_id, state):
+                console.print(line, markup=False, highlight=False)
 
         error = _summary_error(report, state, interrupted)
         self.out.result(data, render, ok=error is None, error=error)
         return data
+
+
+def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
+    if report.valid == 0 and report.rows:
+        return KmsgError("no row is valid", code="NO_VALID_ROWS")
+    if report.invalid:
+        return KmsgError(
+            f"{report.invalid} row(s) are invalid and would not be sent",
+            code="PARTIAL_FAILURE",
+            hint="fix them, or send the valid rows as they are",
+        )
+    return None
+
+
+def dry_run_exit_code(report: EnqueueReport) -> int:
+    """The code the real run would end with as far as the rows decide: 2 none valid, 5 some."""
+    if report.rows and report.valid == 0:
+        return EXIT_INPUT
+    return EXIT_PARTIAL if report.invalid else EXIT_OK
+
+
+def _preview_line(item: dict[str, Any]) -> str:
+    what = item["text"] if item["text"] else f"template {item['template']}"
+    what = " ".join(what.split())
+    if len(what) > 60:
+        what = what[:57] + "..."
+    subject = f" [{item['subject']}]" if item["subject"] else ""
+    when = f" at {item['scheduled_at']}" if item["scheduled_at"] else ""
+    return (
+        f"  row {item['row']}: {item['to']} {item['type']} via {item['provider']}{when}"
+        f" ({item['bytes']} bytes){subject}: {what}"
+    )
+
+
+def retry_advice(batch_id: str, state: BatchState) -> list[str]:
+    """How to retry what was not sent, saying only what is true of this batch."""
+    advice: list[str] = []
+    if state.temporary:
+        advice.append(
+            f"retry: {state.temporary:,} failed for a reason that may pass (network, busy "
+            "provider); re-running the same command tries them again"
+        )
+    refused = state.failed - state.temporary
+    if refused:
+        advice.append(
+            f"retry: the provider refused {refused:,}; after fixing the cause, "
+            f"`kmsg queue retry --failed --batch {batch_id}` and re-run the same command "
+            "send them again"
+        )
+    if state.unknown:
+        advice.append(
+            f"check: {state.unknown:,} may or may not have been accepted; kmsg asks the provider "
+            "again on the next run (`kmsg queue retry --unknown` forces a send that may duplicate)"
+        )
+    return advice
 
 
 def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) -> KmsgError | None:

@@ -10,7 +10,10 @@ declaring completers costs nothing at start-up.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 TRACK_ID_LIMIT = 200
 """`track show` offers at most this many of the newest message ids."""
@@ -85,17 +88,7 @@ def job_statuses(ctx: Any, incomplete: str) -> list[str]:
 
 def message_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     """The newest tracked message ids (at most TRACK_ID_LIMIT), with status and recipient."""
-    try:
-        runtime = _runtime(ctx)
-        target = runtime.db_target()
-        if not _database_exists(target):
-            return []
-        from kmsg_cli.store import open_store
-
-        with open_store(target, pool_size=1) as store:
-            rows = store.list_tracking(limit=TRACK_ID_LIMIT)
-    except Exception:
-        return []
+    rows = _read(ctx, lambda store: store.list_tracking(limit=TRACK_ID_LIMIT)) or []
     return [
         (row.message_id, f"{row.status} {row.type} {row.to}")
         for row in rows
@@ -105,18 +98,44 @@ def message_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
 
 def failed_job_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     """Failed queue jobs (the ones `queue retry --id` takes), newest first, bounded."""
+    jobs = _read(ctx, lambda store: store.list_jobs(status="failed", limit=TRACK_ID_LIMIT)) or []
+    return [(job.id, job.type) for job in jobs if job.id.startswith(incomplete)]
+
+
+def cancellable_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    """What `kmsg cancel --id` may take back: pending jobs and PENDING (scheduled) tracking
+    rows, newest first, at most TRACK_ID_LIMIT of each."""
+
+    def read(store: Any) -> dict[str, str]:
+        found = {j.id: "queued" for j in store.list_jobs(status="pending", limit=TRACK_ID_LIMIT)}
+        for row in store.list_tracking(status=["PENDING"], limit=TRACK_ID_LIMIT):
+            found.setdefault(row.message_id, f"scheduled {row.type} {row.to}")
+        return found
+
+    found = _read(ctx, read) or {}
+    return [(i, text) for i, text in found.items() if i.startswith(incomplete)]
+
+
+def batch_ids(ctx: Any, incomplete: str) -> list[str]:
+    """Batches that still have pending jobs (of the newest TRACK_ID_LIMIT pending jobs)."""
+    jobs = _read(ctx, lambda store: store.list_jobs(status="pending", limit=TRACK_ID_LIMIT)) or []
+    batches = dict.fromkeys(str(b) for j in jobs if (b := (j.metadata or {}).get("batch")))
+    return [b for b in batches if b.startswith(incomplete)]
+
+
+def _read(ctx: Any, read: Callable[[Any], T]) -> T | None:
+    """`read(store)` on the database of the command line; None when there is none to read
+    (a missing SQLite file is never created) or it cannot be read."""
     try:
-        runtime = _runtime(ctx)
-        target = runtime.db_target()
+        target = _runtime(ctx).db_target()
         if not _database_exists(target):
-            return []
+            return None
         from kmsg_cli.store import open_store
 
         with open_store(target, pool_size=1) as store:
-            jobs = store.list_jobs(status="failed", limit=TRACK_ID_LIMIT)
+            return read(store)
     except Exception:
-        return []
-    return [(job.id, job.type) for job in jobs if job.id.startswith(incomplete)]
+        return None
 
 
 def _database_exists(target: str) -> bool:

@@ -26,7 +26,7 @@ TRACKING_TABLE = "kmsg_delivery_tracking"
 JOBS_TABLE = "kmsg_jobs"
 WHAT = {
     TRACKING_TABLE: "tracking rows with a final status (DELIVERED, FAILED, CANCELLED, UNKNOWN)",
-    JOBS_TABLE: "jobs that finished (completed or failed)",
+    JOBS_TABLE: "jobs that finished (completed, failed or cancelled)",
 }
 
 YesOpt = Annotated[

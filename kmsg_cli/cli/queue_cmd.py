@@ -23,6 +23,7 @@ from kmsg_cli.errors import (
     KmsgError,
     UsageError,
 )
+from kmsg_cli.models import JobStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
-JOB_STATUSES = ("pending", "processing", "completed", "failed")
+JOB_STATUSES = tuple(status.value for status in JobStatus)
 MAX_LEASE_MS = 7 * 86_400_000
 
 JOBS = tables.Listing(
@@ -400,7 +401,7 @@ def retry(
         str | None, typer.Option("--batch", metavar="ID", help="Only jobs of this batch.")
     ] = None,
 ) -> None:
-    """Make failed jobs due again with fresh attempts; accepted jobs are never re-sent.
+    """Make failed jobs due again with fresh attempts; accepted and cancelled jobs never are.
 
     --failed leaves jobs with an unknown outcome alone: re-sending those may deliver a message
     twice, so it takes --unknown, on purpose.
@@ -426,6 +427,7 @@ def retry(
     store = runtime.store()
     chosen: list[str] = []
     refused: list[str] = []
+    cancelled: list[str] = []
     if ids:
         found = store.get_jobs(ids)
         for job_id in ids:
@@ -434,7 +436,9 @@ def retry(
                 raise InvalidInput(
                     f"no job with id '{job_id}'", code="NOT_FOUND", field="id", value=job_id
                 )
-            if job.status in ("completed", "processing"):
+            if job.status == JobStatus.CANCELLED.value:
+                cancelled.append(job_id)
+            elif job.status in ("completed", "processing"):
                 refused.append(job_id)
             else:
                 chosen.append(job_id)
@@ -448,7 +452,11 @@ def retry(
         runtime.out.warning(
             "NOT_RETRIED", f"job {job_id} is completed or being processed; not retried"
         )
-    data = {"retried": count, "refused": refused}
+    for job_id in cancelled:
+        runtime.out.warning(
+            "NOT_RETRIED", f"job {job_id} was cancelled (kmsg cancel); a cancel is final"
+        )
+    data = {"retried": count, "refused": refused + cancelled}
     runtime.out.result(
         data,
         lambda console: console.print(
@@ -470,7 +478,7 @@ def purge(
     yes: purging.YesOpt = False,
     dry_run: purging.DryRunOpt = False,
 ) -> None:
-    """Delete finished jobs (completed or failed) older than AGE.
+    """Delete finished jobs (completed, failed or cancelled) older than AGE.
 
     Shows how many jobs it would delete and the cut-off time, and asks first; --yes deletes
     without asking, --dry-run only shows. Without a terminal and without --yes nothing is

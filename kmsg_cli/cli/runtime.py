@@ -40,6 +40,7 @@ class Runtime:
     _store: Store | None = None
     _pool: ProviderPool | None = None
     _warned_permissions: bool = False
+    store_created: bool = False  # the database was empty before this invocation
 
     @property
     def out(self) -> Output:
@@ -93,12 +94,36 @@ class Runtime:
             # many; 64 covers the commands' worker threads and is opened lazily.
             store = open_store(self.db_target(), pool_size=64)
             try:
+                self.store_created = store.schema_version() == 0
                 prepare(store)
             except BaseException:
                 store.close()
                 raise
             self._store = store
         return self._store
+
+    def existing_store(self) -> Store | None:
+        """The store when its database already exists (a dry run reads it), else None:
+        nothing is created for a look that writes nothing."""
+        if self._store is not None:
+            return self._store
+        from kmsg_cli.store import sqlite_file
+
+        path = sqlite_file(self.db_target())
+        if path is not None and (path == ":memory:" or not os.path.isfile(path)):
+            return None
+        return self.store()
+
+    def warn_if_new_database(self, what: str) -> None:
+        """Ids (`--id`, `--id-column`, `--batch-id`) prevent repeats only within one database:
+        say so when this invocation has just created it (a CI runner without a kept one)."""
+        if self.store_created:
+            self.out.warning(
+                "NEW_DATABASE",
+                f"{what} is checked against this database only, and it was created just now: "
+                "sends from other machines or earlier runs cannot be seen; keep the database "
+                "between runs (README: Sending from CI)",
+            )
 
     def pool(self) -> ProviderPool:
         if self._pool is None:
@@ -116,6 +141,17 @@ class Runtime:
     @staticmethod
     def now() -> datetime:
         return datetime.now(UTC)
+
+    def moment_ms(self, value: str | None, field: str) -> int | None:
+        """`--since 24h` (that long ago), a bare date or a date-time (in the profile's zone),
+        in epoch milliseconds; None when not given."""
+        if value is None:
+            return None
+        from kmsg_cli.models import epoch_ms
+        from kmsg_cli.when import parse_moment
+
+        moment = parse_moment(value, now=self.now(), timezone=self.profile().timezone, field=field)
+        return epoch_ms(moment)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -295,6 +295,9 @@ def send(
             pool.get(item.provider_id).validate(item.message)
         send_view.show_plan(out, planned, profile)
         return
+    if message_id is not None:
+        runtime.store()
+        runtime.warn_if_new_database("--id")
     if not 1 <= max_attempts <= 20:
         raise UsageError(
             f"--max-attempts {max_attempts} is out of range (1..20)",

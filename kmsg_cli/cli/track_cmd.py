@@ -504,8 +504,8 @@ def list_rows(
         "provider_id": provider,
         "type": message_type.upper() if message_type else None,
         "to": number,
-        "since_ms": _moment(since, runtime, "since"),
-        "until_ms": _moment(until, runtime, "until"),
+        "since_ms": runtime.moment_ms(since, "since"),
+        "until_ms": runtime.moment_ms(until, "until"),
     }
     limit = list_limit(limit)
     store = runtime.store()
@@ -528,16 +528,3 @@ def _point_to_failed_jobs(runtime: Runtime) -> None:
             f"{failed:,} message(s) failed before a provider accepted them and have no "
             "tracking row; list them with `kmsg queue list --status failed`",
         )
-
-
-def _moment(value: str | None, runtime: Runtime, field: str) -> int | None:
-    """`--since 24h` (that long ago), a bare date or a date-time, in epoch milliseconds."""
-    if value is None:
-        return None
-    from kmsg_cli.models import epoch_ms
-    from kmsg_cli.when import parse_moment
-
-    moment = parse_moment(
-        value, now=runtime.now(), timezone=runtime.profile().timezone, field=field
-    )
-    return epoch_ms(moment)

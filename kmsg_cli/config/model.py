@@ -73,6 +73,9 @@ class TrackingSettings:
     non_kakao_codes: tuple[str, ...] = ()
 
 
+DEFAULT_DUPLICATE_WINDOW_MS = 24 * 3_600_000
+
+
 @dataclass(frozen=True)
 class Profile:
     """A selected profile: structure checked, provider secrets not yet read."""
@@ -87,6 +90,8 @@ class Profile:
     strategy: str
     providers: Mapping[str, ProviderConfig]
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    # rows whose content was accepted this recently are not sent again (docs/duplicates.md)
+    duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_MS
     output_format: str | None = None  # `format`: None = a table on a terminal, TSV in a pipe
 
 

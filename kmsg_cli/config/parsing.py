@@ -24,6 +24,7 @@ from kmsg_cli.config.keys import (
 )
 from kmsg_cli.config.model import (
     DEFAULT_AUTO_LMS_BYTES,
+    DEFAULT_DUPLICATE_WINDOW_MS,
     DEFAULT_TIMEZONE,
     STRATEGIES,
     Profile,
@@ -44,6 +45,7 @@ PROFILE_KEYS = (
     "routing",
     "providers",
     "tracking",
+    "duplicate_window",
 )
 TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes")
 
@@ -104,6 +106,21 @@ def parse_profile(
         key_path = join_key(base, "auto_lms_bytes")
         errors.append(invalid_setting(key_path, auto_lms, "must be an integer from 1 to 90"))
 
+    window = table.get("duplicate_window", "24h")
+    window_ms = DEFAULT_DUPLICATE_WINDOW_MS
+    window_path = join_key(base, "duplicate_window")
+    if not isinstance(window, str) or not window.strip() or window.strip().isdigit():
+        # a person types this: a bare number is ambiguous (seconds? hours?), so a unit is needed
+        errors.append(
+            invalid_setting(window_path, window, "must be a duration with a unit, e.g. '24h'")
+        )
+    else:
+        try:
+            window_ms = parse_duration(window, field=window_path)
+        except KmsgError:
+            problem = "must be a duration such as '24h', '30m' or '7d'"
+            errors.append(invalid_setting(window_path, window, problem))
+
     providers: dict[str, ProviderConfig] = {}
     providers_base = join_key(base, "providers")
     providers_table = table.get("providers", {})
@@ -147,6 +164,7 @@ def parse_profile(
         strategy=strategy,
         providers=MappingProxyType(providers),
         tracking=tracking,
+        duplicate_window_ms=window_ms,
         output_format=output_format,
     )
     return profile, providers

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from kmsg_cli.models import Balance, Message, SendResult, StatusUpdate
+from kmsg_cli.models import Balance, CancelAnswer, Message, SendResult, StatusUpdate
 from kmsg_cli.providers.catalog import Capabilities
 
 SIMULATED_NOTE = "mock provider: no real message was delivered"
@@ -54,6 +54,30 @@ class SentFinder(Protocol):
     ) -> dict[str, tuple[str, StatusUpdate]]:
         """Our id -> (provider message id, status) of messages created in the window,
         to one recipient or (to=None) to anyone."""
+        ...
+
+
+@runtime_checkable
+class Canceller(Protocol):
+    """A provider whose vendor can take back a scheduled send (docs/cancel.md).
+
+    The vendor cancels a whole unit at once: a SOLAPI group, an Aligo request (`mid`), an
+    IWINV AlimTalk request (`seqNo`). `cancel_lead_s` is the vendor's cut-off: a unit whose
+    send time is closer than that cannot be cancelled any more (0 when none is documented).
+    """
+
+    cancel_lead_s: float
+
+    def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
+        """The unit (as `cancel_scheduled` takes it) that holds this accepted message, from
+        its provider message id and the group id its send result gave; None when the vendor
+        offers no cancel for it (an IWINV SMS, a message sent without a group id)."""
+        ...
+
+    def cancel_scheduled(self, unit: str) -> CancelAnswer:
+        """Ask the vendor to cancel one unit. A refusal (too late, nothing scheduled) is an
+        answer with `cancelled` false; a transport or credential failure raises
+        ProviderError."""
         ...
 
 

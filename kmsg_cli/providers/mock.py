@@ -19,6 +19,10 @@ first check:
 
 The provider message id is derived from our message id (a re-run gives the same id) and
 carries the delivery outcome, so lookups need no state. Every result is marked `simulated`.
+
+A scheduled message can be cancelled (`kmsg cancel`): each one is a group of its own (its
+group id is its provider message id), and the mock confirms every cancel it is asked for
+(kmsg asks only before the scheduled time).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 
 from kmsg_cli.models import (
     KAKAO_TYPES,
+    CancelAnswer,
     DeliveryStatus,
     Message,
     Notice,
@@ -97,12 +102,15 @@ class MockProvider:
             outcome = "3104"
         elif number.endswith("3043"):
             outcome = "3043"
+        provider_message_id = f"mock-{digest}-{outcome}"
         return SendResult(
             message_id=message.message_id,
             provider_id=self.id,
             accepted=True,
             status=status,
-            provider_message_id=f"mock-{digest}-{outcome}",
+            provider_message_id=provider_message_id,
+            # a scheduled mock message is a group of its own: cancelled alone
+            group_id=provider_message_id if message.scheduled_at else None,
             simulated=True,
             warnings=note,
         )
@@ -143,6 +151,14 @@ class MockProvider:
                     pid, DeliveryStatus.FAILED, code, _FAILURES[code], sent_at=now, failed_at=now
                 )
         return found
+
+    cancel_lead_s = 0.0
+
+    def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
+        return provider_message_id if provider_message_id.startswith("mock-") else None
+
+    def cancel_scheduled(self, unit: str) -> CancelAnswer:
+        return CancelAnswer(unit, True, message="mock provider: cancelled (simulated)")
 
     def close(self) -> None:
         return None

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
-from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.models import ContentMatch, Job, TrackingRow
 
 
 @runtime_checkable
@@ -170,6 +170,17 @@ class Store(Protocol):
         """
         ...
 
+    def cancel_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> set[str]:
+        """Cancel those jobs still 'pending', in one transaction; returns the ids it cancelled.
+
+        Each becomes 'cancelled' with completed_at = now_ms (the end of its life in the queue);
+        nothing else changes. Jobs in any other status are left alone, so a claim and a cancel
+        of the same job never both win: the claim takes only pending jobs, and the cancel only
+        jobs no claim has taken. A cancelled job is never claimed, retried (`reset_jobs`) or
+        sent again; `purge` deletes it like a finished job.
+        """
+        ...
+
     def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
         """Number of jobs by status (of the batch when given); absent statuses are left out."""
         ...
@@ -258,6 +269,34 @@ class Store(Protocol):
         (the failover outcome is recorded on a FAILED row). Returns whether the row exists."""
         ...
 
+    def cancel_tracking(
+        self,
+        message_ids: Sequence[str],
+        *,
+        now_ms: int,
+        provider_status_code: str | None,
+        provider_status_message: str | None,
+    ) -> set[str]:
+        """Mark those rows still PENDING as CANCELLED (the vendor confirmed the cancel), one
+        transaction; returns the message ids changed.
+
+        Sets status, status_updated_at = now_ms and the provider status code and message;
+        rows in any other status are left alone (a terminal status never moves).
+        """
+        ...
+
+    def iter_scheduled_tracking(
+        self, *, since_ms: int, provider_id: str | None = None, chunk: int = 1000
+    ) -> Iterator[TrackingRow]:
+        """Stream the PENDING rows whose scheduled_at >= since_ms (of the provider when given)
+        in message_id order, `chunk` at a time, holding nothing between chunks."""
+        ...
+
+    def pending_in_group(self, provider_id: str, group_id: str) -> list[TrackingRow]:
+        """The PENDING rows of one provider whose `metadata.group_id` equals `group_id` (the
+        vendor's request or group that holds them), in message_id order."""
+        ...
+
     def list_tracking(
         self,
         *,
@@ -308,7 +347,7 @@ class Store(Protocol):
         """Delete one chunk of old finished rows in one transaction; (tracking, jobs) deleted.
 
         At most `limit` tracking rows with a terminal status and status_updated_at <
-        older_than_ms, and at most `limit` jobs with status completed or failed and
+        older_than_ms, and at most `limit` jobs with status completed, failed or cancelled and
         COALESCE(completed_at, failed_at) < older_than_ms. Call it again until it returns
         (0, 0). Raises ValueError when `limit` is not positive.
         """
@@ -316,6 +355,24 @@ class Store(Protocol):
 
     def count_purgeable(self, *, older_than_ms: int) -> tuple[int, int]:
         """How many (tracking rows, jobs) `purge` with this `older_than_ms` would delete in all."""
+        ...
+
+    # -- content keys (docs/duplicates.md) ---------------------------------------------------
+    #
+    # `insert_jobs` and `insert_tracking` record `metadata.content_key` of what they insert in
+    # kmsg's own `kmsg_content_keys` table, in the same transaction; `purge` forgets keys older
+    # than its cut-off.
+
+    def content_matches(
+        self, keys: Sequence[str], *, since_ms: int
+    ) -> dict[str, list[ContentMatch]]:
+        """Messages recorded at or after `since_ms` by content key, with their job status,
+        job error code and tracking time; keys without any are absent."""
+        ...
+
+    def adopt_jobs(self, moves: Mapping[str, tuple[str, int]]) -> set[str]:
+        """Move jobs still 'pending' into another batch (job id -> (batch, row): sets
+        metadata.batch and metadata.row), one transaction; returns the ids moved."""
         ...
 
     def reserve_sequence(self, name: str, count: int) -> int:
@@ -347,11 +404,13 @@ class Store(Protocol):
     def reset_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
         """Make failed (or pending) jobs due again with a fresh set of attempts: status
         pending, attempts 0, process_at now, error/failed_at cleared, owner and in-flight
-        marks removed. Completed and processing jobs are never touched. Returns the count."""
+        marks removed. Completed, processing and cancelled jobs are never touched. Returns
+        the count."""
         ...
 
     def purge_jobs(self, *, older_than_ms: int, limit: int = 5000) -> int:
-        """Delete up to `limit` finished jobs (completed/failed) finished before the cutoff."""
+        """Delete up to `limit` finished jobs (completed/failed/cancelled) finished before the
+        cutoff."""
         ...
 
     def count_tracking(self) -> int:

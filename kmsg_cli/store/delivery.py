@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import (
     FOR_MESSAGE_KEY,
@@ -118,6 +118,67 @@ class DeliveryLedger(SqlBase):
         )
         params = {"value": json.dumps(plain(value), ensure_ascii=False), "id": message_id}
         return self._write(lambda s: s.execute(sql, params).rowcount > 0, single=True)
+
+    # -- scheduled rows (`kmsg cancel`, docs/cancel.md) ----------------------------------------
+
+    def cancel_tracking(
+        self,
+        message_ids: Sequence[str],
+        *,
+        now_ms: int,
+        provider_status_code: str | None,
+        provider_status_message: str | None,
+    ) -> set[str]:
+        """Mark rows still PENDING as CANCELLED, one transaction; returns the ids changed."""
+        p = self.dialect.p
+        sql = (
+            f'UPDATE {TRACKING} SET "status" = {p("cancelled")}, '
+            f'"status_updated_at" = {p("now")}, "provider_status_code" = {p("code")}, '
+            f'"provider_status_message" = {p("text")} '
+            f'WHERE "message_id" = {p("id")} AND "status" = {p("pending")}'
+        )
+        common = {
+            "cancelled": DeliveryStatus.CANCELLED.value,
+            "pending": DeliveryStatus.PENDING.value,
+            "now": now_ms,
+            "code": provider_status_code,
+            "text": provider_status_message,
+        }
+        # in message_id order, as apply_tracking locks rows: concurrent writers cannot deadlock
+        return self._changed(sql, [{**common, "id": i} for i in sorted(set(message_ids))], "id")
+
+    def iter_scheduled_tracking(
+        self, *, since_ms: int, provider_id: str | None = None, chunk: int = 1000
+    ) -> Iterator[TrackingRow]:
+        """PENDING rows scheduled at or after `since_ms` (of the provider), in message_id order,
+        `chunk` at a time (keyset paging like `iter_tracking`)."""
+        p = self.dialect.p
+        where = [f'"status" = {p("pending")}', f'"scheduled_at" >= {p("since")}']
+        if provider_id is not None:
+            where.append(f'"provider_id" = {p("provider")}')
+        params = {
+            "pending": DeliveryStatus.PENDING.value,
+            "since": since_ms,
+            "provider": provider_id,
+        }
+        for values in self._pages(SELECT_TRACKING, "message_id", where, params, chunk):
+            yield tracking_from_values(values)
+
+    def pending_in_group(self, provider_id: str, group_id: str) -> list[TrackingRow]:
+        """PENDING rows of the provider whose metadata.group_id is `group_id`."""
+        d, p = self.dialect, self.dialect.p
+        sql = (
+            f'{SELECT_TRACKING} WHERE "status" = {p("pending")} '
+            f'AND "provider_id" = {p("provider")} '
+            f"AND {d.json_equals_text(q('metadata'), 'group_id', p('group'))} "
+            f"ORDER BY {d.ids(q('message_id'))}"
+        )
+        params = {
+            "pending": DeliveryStatus.PENDING.value,
+            "provider": provider_id,
+            "group": group_id,
+        }
+        return [tracking_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
 
     def _tracking_filter(
         self,

@@ -18,6 +18,7 @@ from kmsg_cli.store.contract import Store
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import JOB_JSON_COLUMNS, TRACKING_JSON_COLUMNS
 from kmsg_cli.store.schema import (
+    CONTENT_KEYS_TABLE,
     JOB_COLUMNS,
     JOBS_TABLE,
     STATE_TABLE,
@@ -97,7 +98,7 @@ class SqlInspector:
 
         def work(s: Session) -> SchemaInfo:
             tables: dict[str, tuple[str, ...]] = {}
-            for table in (TRACKING_TABLE, JOBS_TABLE, STATE_TABLE):
+            for table in (TRACKING_TABLE, JOBS_TABLE, STATE_TABLE, CONTENT_KEYS_TABLE):
                 columns = store._table_columns(s, table)
                 if columns:
                     tables[table] = columns

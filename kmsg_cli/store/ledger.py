@@ -14,6 +14,7 @@ from kmsg_cli.models import Job
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import claimed_order, dump_json, job_from_values
 from kmsg_cli.store.session import (
+    CANCELLED,
     FAILED,
     JOB_LIST,
     JOBS,
@@ -119,6 +120,21 @@ class JobLedger(SqlBase):
             for job_id, (at, info) in sorted(holds.items())
         ]
         self._write(lambda s: s.executemany(sql, rows))
+
+    def cancel_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> set[str]:
+        """Cancel the jobs still pending, one transaction; returns the ids this call cancelled.
+
+        One conditional UPDATE per id: a claim takes only pending jobs and locks what it
+        takes, so of a claim and a cancel of the same job exactly one changes it.
+        """
+        p = self.dialect.p
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("cancelled")}, "completed_at" = {p("now")} '
+            f'WHERE "id" = {p("id")} AND "status" = {p("pending")}'
+        )
+        common = {"cancelled": CANCELLED, "now": now_ms, "pending": PENDING}
+        # in id order: two cancels of overlapping jobs lock them in the same order
+        return self._changed(sql, [{**common, "id": i} for i in sorted(set(job_ids))], "id")
 
     def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
         """Put jobs back to pending at their new process_at with their error, one transaction."""

@@ -20,7 +20,7 @@ What differs from `SqlStore`'s shared SQL (docs/storage.md, "Engines"):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -126,6 +126,16 @@ class MysqlDialect(Dialect):
 
     def add_on_conflict(self, table: str, key: str, column: str) -> str:
         return f"ON DUPLICATE KEY UPDATE {q(column)} = {q(column)} + VALUES({q(column)})"
+
+    def insert_ignore(
+        self, table: str, columns: Iterable[str], key: str, json_columns: Iterable[str]
+    ) -> str:
+        # A no-op update of the key instead of ON CONFLICT (MySQL has none) or INSERT IGNORE
+        # (which would also turn a NOT NULL violation into a warning). With CLIENT_FOUND_ROWS a
+        # skipped row counts 1, not 0: the ledger's own inserts count through _insert_rows.
+        insert = super().insert_ignore(table, columns, key, json_columns)
+        head = insert[: insert.index(" ON CONFLICT")]
+        return f"{head} ON DUPLICATE KEY UPDATE {q(key)} = {q(key)}"
 
 
 DIALECT = MysqlDialect()

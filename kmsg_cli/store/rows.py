@@ -45,7 +45,11 @@ TRACKING_DUE_STATUSES: tuple[str, ...] = (DeliveryStatus.PENDING.value, Delivery
 TRACKING_TERMINAL_STATUSES: tuple[str, ...] = tuple(
     sorted(status.value for status in TERMINAL_STATUSES)
 )
-JOB_FINISHED_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED.value, JobStatus.FAILED.value)
+JOB_FINISHED_STATUSES: tuple[str, ...] = (
+    JobStatus.COMPLETED.value,
+    JobStatus.FAILED.value,
+    JobStatus.CANCELLED.value,
+)
 
 # The metadata key of a job enqueued by `apply_tracking`: the message_id it belongs to.
 FOR_MESSAGE_KEY = "for_message"

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kmsg_cli.models import DeliveryStatus, JobStatus
+
 SCHEMA_VERSION = 1
 
 Dialect = Literal["sqlite", "postgres", "mysql"]
@@ -211,16 +213,36 @@ def ddl_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> lis
 STATE_TABLE = "kmsg_state"
 
 
+CONTENT_KEYS_TABLE = "kmsg_content_keys"
+CONTENT_KEY_COLUMNS: tuple[str, ...] = ("content_key", "message_id", "created_at")
+
+
 def state_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> list[str]:
-    """kmsg's own small table (not part of the @k-msg schema): named counters shared by every
-    process using the database, e.g. the round-robin position of a routing list."""
+    """kmsg's own tables (not part of the @k-msg schema): `kmsg_state`, named counters shared by
+    every process using the database (e.g. the round-robin position of a routing list), and
+    `kmsg_content_keys`, the content key of every message that entered the ledger, looked up by
+    key to skip repeats within the duplicate window (docs/duplicates.md)."""
     key = "VARCHAR(255)" if dialect == "mysql" else "TEXT"
+    digest = "VARCHAR(64)" if dialect == "mysql" else "TEXT"
     name, value = quote("name", dialect), quote("value", dialect)
+    content, message, created = (quote(c, dialect) for c in CONTENT_KEY_COLUMNS)
     options = _mysql_options(collation) if dialect == "mysql" else ""
     return [
         f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE, dialect)} "
-        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL){options}"
+        f"({name} {key} PRIMARY KEY, {value} BIGINT NOT NULL){options}",
+        f"CREATE TABLE IF NOT EXISTS {quote(CONTENT_KEYS_TABLE, dialect)} "
+        f"({content} {digest} NOT NULL, {message} {key} PRIMARY KEY, {created} BIGINT NOT NULL, "
+        # the lookup's index (by key, then time), declared inline: MySQL has no CREATE INDEX
+        # IF NOT EXISTS
+        f"UNIQUE ({content}, {created}, {message})){options}",
     ]
+
+
+def _status_notes() -> list[str]:
+    """Header lines naming the values of the two status columns (docs/storage.md)."""
+    jobs = " | ".join(status.value for status in JobStatus)
+    tracking = " | ".join(status.value for status in DeliveryStatus)
+    return [f"-- {JOBS_TABLE}.status: {jobs}", f"-- {TRACKING_TABLE}.status: {tracking}"]
 
 
 def ddl_text(dialect: Dialect) -> str:
@@ -233,8 +255,12 @@ def ddl_text(dialect: Dialect) -> str:
         header.append(_MYSQL_NOTE)
     elif dialect == "postgres":
         header.append(_POSTGRES_NOTE)
+    header += _status_notes()
     statements = [statement + ";" for statement in ddl_statements(dialect)]
-    state = "-- kmsg's own state (counters shared by processes), beside the documented tables"
+    state = (
+        "-- kmsg's own tables, beside the documented ones: counters shared by processes, and"
+        "\n-- the content keys of sent messages (the duplicate window)"
+    )
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)
 

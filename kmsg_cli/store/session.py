@@ -32,6 +32,7 @@ PENDING = JobStatus.PENDING.value
 PROCESSING = JobStatus.PROCESSING.value
 COMPLETED = JobStatus.COMPLETED.value
 FAILED = JobStatus.FAILED.value
+CANCELLED = JobStatus.CANCELLED.value
 
 
 class Result:
@@ -188,6 +189,14 @@ class SqlBase:
             return rows
 
         return work
+
+    def _changed(self, sql: str, rows: Sequence[Params], key: str) -> set[str]:
+        """`sql` once per parameter set of `rows`, one transaction; the `key` values of the
+        rows it changed (row counts, so no engine needs RETURNING)."""
+        if not rows:
+            return set()
+        counts = self._write(lambda s: s.rowcounts(sql, rows))
+        return {str(row[key]) for row, n in zip(rows, counts, strict=True) if n > 0}
 
     def _update_ids(self, sql: str, ids: Sequence[str], params: Params) -> int:
         """`sql` (ending in `"id" IN`) on every id, IN lists of MAX_IN_PARAMS, one transaction."""

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from kmsg_cli.models import Job, TrackingRow
+from kmsg_cli.store.content import ContentKeys
 from kmsg_cli.store.delivery import DeliveryLedger
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.ledger import JobLedger
@@ -40,7 +41,7 @@ from kmsg_cli.store.session import (
 )
 
 
-class SqlStore(JobLedger, DeliveryLedger):
+class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
     """The `Store` contract written once in SQL; engines subclass it (see the module doc)."""
 
     def get_tracking(self, message_id: str) -> TrackingRow | None:
@@ -60,14 +61,26 @@ class SqlStore(JobLedger, DeliveryLedger):
         if not rows:
             return 0
         params = [tracking_params(r) for r in rows]
-        return self._write(lambda s: self._insert_rows(s, TRACKING_TABLE, params))
+
+        def work(s: Session) -> int:
+            inserted = self._insert_rows(s, TRACKING_TABLE, params)
+            self._record_keys(s, rows)
+            return inserted
+
+        return self._write(work)
 
     def insert_jobs(self, jobs: Sequence[Job]) -> int:
         """Insert jobs in one transaction; existing ids are left untouched."""
         if not jobs:
             return 0
         params = [job_params(j) for j in jobs]
-        return self._write(lambda s: self._insert_rows(s, JOBS_TABLE, params))
+
+        def work(s: Session) -> int:
+            inserted = self._insert_rows(s, JOBS_TABLE, params)
+            self._record_keys(s, jobs)  # in the same transaction: a job never lacks its key
+            return inserted
+
+        return self._write(work)
 
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None (not part of `Store`: no service needs it)."""
@@ -159,6 +172,8 @@ class SqlStore(JobLedger, DeliveryLedger):
         params.update(older_than=older_than_ms, limit=limit)
 
         def work(s: Session) -> tuple[int, int]:
+            # content keys older than the cut-off are past any duplicate window
+            self._forget_keys(s, older_than_ms)
             return s.execute(tracking, params).rowcount, s.execute(jobs, params).rowcount
 
         return self._write(work)

@@ -181,6 +181,7 @@ def test_queue_stats_rows_by_status_and_error_code(run: Run) -> None:
         ["processing", "", "0", ""],
         ["completed", "", "3", ""],
         ["failed", "MOCK_REJECTED", "1", ""],
+        ["cancelled", "", "0", ""],
     ]
 
 

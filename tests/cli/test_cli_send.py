@@ -333,3 +333,17 @@ def test_verbose_logs_go_to_stderr(run: Run) -> None:
     assert result.exit_code == 0
     assert "sending 1 message(s) through provider mock" in result.stderr
     json.loads(result.stdout)  # stdout stays one JSON document
+
+
+def test_an_id_on_a_database_created_just_now_warns_that_other_runs_are_unseen(run: Run) -> None:
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "deploy-42")
+    assert code == 0
+    (warning,) = [w for w in doc["warnings"] if w["code"] == "NEW_DATABASE"]
+    assert "created just now" in warning["message"] and "--id" in warning["message"]
+    # the same database the next time: it holds the earlier sends, so no warning
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "deploy-43")
+    assert code == 0 and all(w["code"] != "NEW_DATABASE" for w in doc["warnings"])
+    # without --id nothing depends on the database's memory
+    other = Run(run.db.with_name("other.sqlite"))
+    code, doc = other.json("send", "--to", "010-1234-5678", "--text", "x")
+    assert all(w["code"] != "NEW_DATABASE" for w in doc["warnings"])

@@ -93,8 +93,26 @@ def test_an_id_column_is_the_message_id(run: Run, tmp_path: Path) -> None:
             {"id": "order-2", "to": "010-1111-3333", "text": "b"},
         ],
     )
-    assert run("send-many", str(source)).exit_code == 0
+    assert run("send-many", str(source), "--id-column", "id").exit_code == 0
     assert sorted(r["message_id"] for r in run.rows()) == ["order-1", "order-2"]
+
+
+def test_an_id_column_is_ordinary_data_unless_asked_for(run: Run, tmp_path: Path) -> None:
+    # CRM exports carry their own "id": it fills #{id} and never becomes the message id
+    source = write_csv(
+        tmp_path / "in.csv",
+        [
+            {"id": "7", "to": "010-1111-2222", "text": "고객번호 #{id}"},
+            {"id": "7", "to": "010-1111-3333", "text": "고객번호 #{id}"},
+        ],
+    )
+    code, doc = run.json("send-many", str(source))
+    assert code == 0, doc
+    rows = run.rows()
+    assert len(rows) == 2 and all(r["message_id"] != "7" for r in rows)
+    jobs_data = run.rows("SELECT data FROM kmsg_jobs")
+    texts = [json.loads(j["data"])["message"]["text"] for j in jobs_data]
+    assert texts == ["고객번호 7", "고객번호 7"]
 
 
 def test_missing_to_column_stops_everything_with_exit_2(run: Run, tmp_path: Path) -> None:
@@ -145,12 +163,33 @@ def test_dry_run_counts_and_sends_nothing(run: Run, tmp_path: Path) -> None:
     rows = [*people(5), {"to": "abc", "name": "x"}]
     source = write_csv(tmp_path / "in.csv", rows)
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
-    assert code == 0
+    assert code == 5  # what the real run would give: one row is invalid
     data = doc["data"]
     assert (data["rows"], data["valid"], data["invalid"]) == (6, 5, 1)
     assert data["by_type"] == {"SMS": 5} and data["by_provider"] == {"mock": 5}
     assert data["problems"][0]["row"] == 6
     assert not run.db.exists()
+
+
+def test_dry_run_previews_the_first_rows_as_they_would_be_sent(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", people(7))
+    result = run("send-many", str(source), "--text", "#{name}님 안녕하세요", "--dry-run")
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  row ")]
+    assert len(lines) == 5
+    assert lines[0].startswith("  row 1: 01020000001 SMS via mock")
+    assert lines[0].endswith(f"{people(1)[0]['name']}님 안녕하세요")
+    assert "... 2 more" in result.stdout
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
+    assert code == 0 and [item["row"] for item in doc["data"]["preview"]] == [1, 2, 3, 4, 5]
+    assert doc["data"]["preview"][0]["text"] == people(1)[0]["name"]
+
+
+def test_dry_run_of_an_unusable_file_exits_2(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "abc", "name": "x"}])
+    assert run("send-many", str(source), "--text", "#{name}", "--dry-run").exit_code == 2
+    missing = run("send-many", str(tmp_path / "nope.csv"), "--dry-run")
+    assert missing.exit_code == 2 and "UNREADABLE_FILE" in missing.stderr
 
 
 def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path: Path) -> None:
@@ -334,11 +373,61 @@ def test_a_repeated_id_value_is_reported_not_silently_dropped(run: Run, tmp_path
             {"id": "same", "to": "010-1111-4444", "text": "c"},
         ],
     )
-    code, doc = run.json("send-many", str(source))
+    code, doc = run.json("send-many", str(source), "--id-column", "id")
     assert code == 5
     (problem,) = doc["data"]["problems"]
     assert problem["row"] == 3 and problem["code"] == "DUPLICATE_ID"
     assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01011113333"]
     # a re-run does not mistake its own rows for duplicates
-    code, doc = run.json("send-many", str(source))
+    code, doc = run.json("send-many", str(source), "--id-column", "id")
     assert code == 5 and doc["data"]["already_sent"] == 2 and len(doc["data"]["problems"]) == 1
+
+
+def _outage_config(path: Path, suffixes: list[str]) -> str:
+    listed = ", ".join(f'"{s}"' for s in suffixes)
+    path.write_text(
+        'default_profile = "p"\n'
+        f'[profiles.p.providers.mock]\ntype = "mock"\nunavailable_suffixes = [{listed}]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path) -> None:
+    rows = [*people(3), {"to": "010-2000-0000", "name": "refused"}]
+    rows += [{"to": "010-2000-0503", "name": "busy"}]
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert result.exit_code == 5
+    out = result.stdout
+    assert "not sent:" in out
+    assert "row 4  01020000000  MOCK_REJECTED" in out
+    assert "row 5  01020000503  MOCK_UNAVAILABLE" in out
+    batch = out.split()[1].rstrip(":")
+    assert "re-running the same command tries them again" in out
+    assert f"kmsg queue retry --failed --batch {batch}" in out
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert code == 5 and [f["row"] for f in doc["data"]["failures"]] == [4, 5]
+    assert [f["temporary"] for f in doc["data"]["failures"]] == [False, True]
+
+
+def test_a_rerun_retries_rows_that_failed_temporarily(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [*people(2), {"to": "010-2000-0503", "name": "b"}])
+    busy = _outage_config(tmp_path / "busy.toml", ["0503"])
+    args = ("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    first = run("--config", busy, *args)
+    assert first.exit_code == 5
+    # the outage is over: the same command sends only the row that failed
+    fine = _outage_config(tmp_path / "fine.toml", [])
+    code, doc = run.json("--config", fine, *args)
+    assert code == 0, doc
+    assert doc["data"]["accepted"] == 1 and doc["data"]["already_sent"] == 2
+    assert sorted(r["to"] for r in run.rows()) == ["01020000001", "01020000002", "01020000503"]
+
+
+def test_a_rerun_does_not_retry_what_the_provider_refused(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [*people(1), {"to": "010-2000-0000", "name": "r"}])
+    args = ("send-many", str(source), "--text", "#{name}")
+    assert run(*args).exit_code == 5
+    code, doc = run.json(*args)
+    assert code == 5 and doc["data"]["accepted"] == 0 and doc["data"]["failed"] == 1

@@ -287,7 +287,7 @@ def test_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
     assert caught.value.code == "UNREADABLE_FILE"
 
 
-@pytest.mark.parametrize("fmt", ["xml", "tsv", ""])
+@pytest.mark.parametrize("fmt", ["xml", "docx", ""])
 def test_unknown_format_is_refused(fmt: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         open_rows("-", stdin=io.BytesIO(b"to\n010\n"), format=fmt)

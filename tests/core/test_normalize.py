@@ -186,7 +186,13 @@ def test_formatted_mobile_normalizes_to_its_digits(
     head = f"+82 ({prefix})" if plus82 and parens else f"({prefix})" if parens else prefix
     if plus82 and not parens:
         head = "+82 " + prefix[1:]
-    result = normalize_phone(f"{head}{sep1}{middle}{sep2}{last}")
+    raw = f"{head}{sep1}{middle}{sep2}{last}"
+    if prefix == "010" and len(middle) == 3:  # 010 numbers have exactly 8 more digits
+        with pytest.raises(InvalidInput) as info:
+            normalize_phone(raw)
+        assert "11 digits" in str(info.value)
+        return
+    result = normalize_phone(raw)
     assert result == Recipient(number=prefix + middle + last, country="82")
     assert normalize_phone(str(result)) == result
 
@@ -768,3 +774,66 @@ FAILOVER_ERRORS = [
 )
 def test_failover_rejects(fields: dict[str, Any], code: str, field: str, value: str) -> None:
     assert_invalid(build_error(**fields), code, field, value)
+
+
+# --- the numbering plan, and numbers a spreadsheet has mangled --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"),
+    [
+        ("010-1234-5678", "01012345678"),
+        ("011-123-4567", "0111234567"),
+        ("016-1234-5678", "01612345678"),
+        ("019-123-4567", "0191234567"),
+        ("02-123-4567", "021234567"),
+        ("031-1234-5678", "03112345678"),
+        ("070-1234-5678", "07012345678"),
+        ("1588-1234", "15881234"),
+        ("1644-1234", "16441234"),
+        ("1899-1234", "18991234"),
+    ],
+)
+def test_numbering_plan_accepts(raw: str, number: str) -> None:
+    assert normalize_phone(raw).number == number
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("010-1234-567", "010 numbers have 11 digits, not 10"),
+        ("010-123-45678-9", "010 numbers have 11 digits, not 12"),
+        ("012-1234-5678", "mobile prefixes are 010, 011 and 016-019"),
+        ("015-123-4567", "mobile prefixes are 010, 011 and 016-019"),
+        ("1700-1234", "is not a valid Korean phone number"),
+        ("02-12-345", "is not a valid Korean phone number"),
+    ],
+)
+def test_numbering_plan_rejects(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        normalize_phone(raw)
+    assert_invalid(info.value, "INVALID_PHONE", "to", raw)
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "guess"), [("1012345678", "01012345678"), ("212345678", "0212345678")]
+)
+def test_a_leading_zero_dropped_by_excel_gets_a_hint(raw: str, guess: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        normalize_phone(raw)
+    assert f"leading 0 is missing ({guess}?)" in str(info.value)
+    assert info.value.hint is not None and "Excel" in info.value.hint
+
+
+def test_a_dropped_plus_gets_a_hint() -> None:
+    with pytest.raises(InvalidInput) as info:
+        normalize_phone("821012345678")
+    assert "+821012345678 without its '+'" in str(info.value)
+
+
+def test_a_variable_that_differs_only_in_case_gets_a_did_you_mean() -> None:
+    with pytest.raises(InvalidInput) as info:
+        interpolate("#{Name}님 #{code}", {"name": "kim", "code": "1"})
+    assert info.value.code == "MISSING_VARIABLE" and info.value.value == "Name"
+    assert info.value.hint is not None and "did you mean #{name} for #{Name}?" in info.value.hint

@@ -61,7 +61,7 @@ PHONE_LIKE = st.text(_PHONE_CHARS, max_size=24) | st.text(max_size=24)
 MOBILE_PREFIXES = st.sampled_from(["010", "011", "016", "017", "018", "019"])
 _FULLWIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 _KOREAN_NATIONAL = re.compile(
-    r"01[016789]\d{7,8}|02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|050[2-8]\d{7,8}|1[568]\d{6}"
+    r"010\d{8}|01[16789]\d{7,8}|02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|050[2-8]\d{7,8}|1[568]\d{6}"
 )
 
 
@@ -116,7 +116,8 @@ def test_any_text_is_a_korean_sender_or_invalid_phone(raw: str) -> None:
 def written_mobile(draw: st.DrawFn) -> tuple[str, str]:
     """(a Korean mobile number as someone might write it, its national digits)."""
     prefix = draw(MOBILE_PREFIXES)
-    middle = draw(st.from_regex(r"\A[0-9]{3,4}\Z"))
+    # 010 numbers have exactly 8 digits after the prefix; the older ranges 7 or 8.
+    middle = draw(st.from_regex(r"\A[0-9]{4}\Z" if prefix == "010" else r"\A[0-9]{3,4}\Z"))
     last = draw(st.from_regex(r"\A[0-9]{4}\Z"))
     digits = prefix + middle + last
     sep = st.sampled_from(["", "-", " ", ".", " - ", "\t", "\u2010", "\u2212"])

@@ -246,11 +246,20 @@ ROWS_WITH_IDS = "to,text,provider,id\n" + "".join(
 )
 
 
+# Every step sends the same rows again on purpose (each must reach the vendor), and the rows
+# name their message ids in an `id` column.
+REPEATS = "--id-column id --allow-duplicates"
+
+
 def sent(tag: str = "s") -> list[Step | Act]:
     """One accepted message per provider, ids `<tag>-<provider>-{m}`."""
     return [
         write(f"{tag}-{{m}}.csv", ROWS_WITH_IDS.replace("{tag}", tag)),
-        cli("setup", f"send-many {{tmp}}/{tag}-{{m}}.csv --batch-id {tag}-{{m}}", http=True),
+        cli(
+            "setup",
+            f"send-many {{tmp}}/{tag}-{{m}}.csv --batch-id {tag}-{{m}} {REPEATS}",
+            http=True,
+        ),
     ]
 
 
@@ -260,7 +269,8 @@ def queued(tag: str) -> list[Step | Act]:
         write(f"{tag}-{{m}}.csv", ROWS_WITH_IDS.replace("{tag}", tag)),
         cli(
             "setup",
-            f"send-many {{tmp}}/{tag}-{{m}}.csv --queue --max-attempts 2 --batch-id {tag}-{{m}}",
+            f"send-many {{tmp}}/{tag}-{{m}}.csv --queue --max-attempts 2 --batch-id {tag}-{{m}}"
+            f" {REPEATS}",
         ),
     ]
 
@@ -274,7 +284,8 @@ FAILED_JOBS: list[Step | Act] = [
 def many(tag: str, rows: str = "rows") -> str:
     """send-many of `{tmp}/<rows>.csv` as batch `<tag>-{m}`, with a --results file."""
     results = f"{{tmp}}/results-{tag}-{{m}}.jsonl"
-    return f"send-many {{tmp}}/{rows}.csv --batch-id {tag}-{{m}} --results {results}"
+    batch = f"--batch-id {tag}-{{m}} --results {results} --allow-duplicates"
+    return f"send-many {{tmp}}/{rows}.csv {batch}"
 
 
 SEND_STEPS: list[Step | Act] = [
@@ -324,11 +335,12 @@ SEND_MANY: list[Step | Act] = [
     cli("success", many("ok"), http=True),
     cli(
         "success",
-        "send-many - --batch-id stdin-{m} --results {tmp}/results-stdin-{m}.jsonl",
+        "send-many - --batch-id stdin-{m} --results {tmp}/results-stdin-{m}.jsonl"
+        " --allow-duplicates",
         stdin=ROWS,
     ),
     cli("success", "send-many {tmp}/rows.csv --dry-run --batch-id dry-{m}"),
-    cli("success", "send-many {tmp}/rows.csv --queue --batch-id queued-{m}"),
+    cli("success", "send-many {tmp}/rows.csv --queue --batch-id queued-{m} --allow-duplicates"),
     cli("auth", many("auth"), profile="bad", exit=3),
     cli("outage", many("down"), prepare=faults("503"), exit=3),
     cli("outage", many("offline"), profile="offline", exit=3),
@@ -411,6 +423,16 @@ TRACK_LIST: list[Step | Act] = [
     cli("db down", "track list --db {db_down}", exit=2),
 ]
 
+REPORT: list[Step | Act] = [
+    *sent(),
+    DUE,
+    cli("setup", "track run-once", profile="bad"),
+    cli("success", "report --since 1h"),
+    cli("success", "report --since 1h --provider solapi --type SMS"),
+    cli("bad input", "report --format xml", exit=2),
+    cli("db down", "report --since 1h --db {db_down}", exit=2),
+]
+
 DRAIN = "queue process --drain"
 QUEUE_PROCESS: list[Step | Act] = [
     *queued("ok"),
@@ -463,6 +485,36 @@ QUEUE_PURGE: list[Step | Act] = [
     cli("success", "queue purge --older-than 1d --yes"),
     cli("bad input", "queue purge --older-than soon", exit=2),
     cli("db down", "queue purge --yes --db {db_down}", exit=2),
+]
+
+
+def scheduled(tag: str) -> list[Step | Act]:
+    """One message per provider scheduled at the vendor, ids `<tag>-<provider>-{m}`."""
+    return [
+        cli("setup", f"{SEND} --provider {p} --at +2h --id {tag}-{p}-{{m}}", http=True)
+        for p in PROVIDERS
+    ]
+
+
+VENDOR_CANCEL = "cancel --id {tag}-solapi-{m} --id {tag}-aligo-{m} --yes"
+CANCEL: list[Step | Act] = [
+    *queued("c"),
+    cli("success", "cancel --batch c-{m} --yes"),
+    *scheduled("v"),
+    cli("success", VENDOR_CANCEL.replace("{tag}", "v"), http=True),
+    *scheduled("w"),
+    cli("auth", VENDOR_CANCEL.replace("{tag}", "w"), profile="bad", exit=5, http=True),
+    cli(
+        "outage",
+        VENDOR_CANCEL.replace("{tag}", "w"),
+        prepare=faults("500", everywhere=True),
+        exit=5,
+        expect="PROVIDER_ERROR",
+    ),
+    cli("no cancel API", "cancel --id w-iwinv-{m} --yes", exit=5, expect="NO_CANCEL_API"),
+    cli("bad input", "cancel --yes", exit=2),
+    cli("bad input", "cancel --id gone-{m} --yes", exit=2, expect="NOT_FOUND"),
+    cli("db down", "cancel --batch c-{m} --yes --db {db_down}", exit=2),
 ]
 
 INIT = "config init --config {tmp}/init-{m}/sub/config.toml"
@@ -617,11 +669,13 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "track watch": TRACK_WATCH,
     "track show": TRACK_SHOW,
     "track list": TRACK_LIST,
+    "report": REPORT,
     "queue process": QUEUE_PROCESS,
     "queue list": QUEUE_LIST,
     "queue stats": QUEUE_STATS,
     "queue retry": QUEUE_RETRY,
     "queue purge": QUEUE_PURGE,
+    "cancel": CANCEL,
     "config init": CONFIG_INIT,
     "config add-provider": CONFIG_ADD_PROVIDER,
     "config show": CONFIG_SHOW,

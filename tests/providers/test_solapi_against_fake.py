@@ -120,9 +120,11 @@ def test_cancel_a_scheduled_group(
     later = datetime.fromtimestamp(clock(), UTC) + timedelta(hours=1)
     (result,) = client.send([sms("s", "01011112222", scheduled_at=later)])
     assert result.status is DeliveryStatus.PENDING and result.group_id
-    client.cancel_scheduled(result.group_id)
+    answer = client.cancel_scheduled(result.group_id)
+    assert answer.cancelled and answer.provider_code == "PENDING"
     group = fake.group(result.group_id)
-    assert group is not None and group["status"] != "SCHEDULED"
+    assert group is not None and group["status"] == "PENDING"
+    assert {m["status"] for m in fake.accepted_messages()} == {"CANCELED"}
 
 
 # -- a listing proves absence only when it is complete and well-formed (docs/recovery.md) ------

@@ -508,7 +508,7 @@ def test_schema_info_and_cross_row_queries(db: Db) -> None:
     with db.open() as opened:
         store = inspector(opened)
         info = store.schema_info()
-        assert set(info.tables) == {T, J, "kmsg_state"} and info.version == 1
+        assert set(info.tables) == {T, J, "kmsg_state", "kmsg_content_keys"} and info.version == 1
         assert len(info.indexes) == 5
         assert store.duplicate_provider_message_ids() == (0, [])
         assert store.completed_jobs_without_tracking() == (0, [])

@@ -169,14 +169,23 @@ def test_sqlite_master_holds_the_reference_statements(
         sql
         for (sql,) in initialized_db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
     }
-    own = {sql for sql in stored if '"kmsg_state"' in sql}  # kmsg's own counters, documented apart
+    # kmsg's own tables (counters, content keys), documented apart
+    own = {sql for sql in stored if '"kmsg_state"' in sql or '"kmsg_content_keys"' in sql}
     assert stored - own == expected
-    assert own == {'CREATE TABLE "kmsg_state" ("name" TEXT PRIMARY KEY, "value" BIGINT NOT NULL)'}
+    assert own == {
+        'CREATE TABLE "kmsg_state" ("name" TEXT PRIMARY KEY, "value" BIGINT NOT NULL)',
+        'CREATE TABLE "kmsg_content_keys" ("content_key" TEXT NOT NULL, "message_id" TEXT '
+        'PRIMARY KEY, "created_at" BIGINT NOT NULL, UNIQUE ("content_key", "created_at", '
+        '"message_id"))',
+    }
 
 
 def test_sqlite_ddl_text_equals_the_reference_statements() -> None:
     text = ddl_text("sqlite")
-    statements = [s for s in text.split("\n\n") if not s.startswith("--") and "kmsg_state" not in s]
+    own = ("kmsg_state", "kmsg_content_keys")
+    statements = [
+        s for s in text.split("\n\n") if not s.startswith("--") and not any(o in s for o in own)
+    ]
     assert "\n".join(statements).strip() == REFERENCE_SQLITE_DDL.strip()
 
 
@@ -293,8 +302,9 @@ def test_mysql_ddl_is_accepted_by_mariadb() -> None:
             f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{database}'",
             "--skip-column-names",
         )
-        # the two documented tables, plus kmsg's two-column state and one-column version tables
-        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 3)
+        # the two documented tables, plus kmsg's two-column state, three-column content keys
+        # and one-column version tables
+        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 3 + 3)
         indexes = run(
             "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics"
             f" WHERE table_schema = '{database}' AND index_name LIKE 'idx_kmsg%'",

@@ -260,7 +260,13 @@ def test_the_schema_version_lives_in_a_one_row_table(pg: tuple[str, str]) -> Non
             schema, "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
         )
     }
-    assert names == {"kmsg_delivery_tracking", "kmsg_jobs", "kmsg_schema_version", "kmsg_state"}
+    assert names == {
+        "kmsg_delivery_tracking",
+        "kmsg_jobs",
+        "kmsg_schema_version",
+        "kmsg_state",
+        "kmsg_content_keys",
+    }
     indexes = query(
         schema,
         "SELECT indexname FROM pg_indexes"

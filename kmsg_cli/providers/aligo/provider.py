@@ -1,6 +1,7 @@
 """`AligoProvider`: kmsg's provider contract on Aligo's SMS and Kakao hosts, putting
-together the connection (`client`), the two hosts (`sms`, `kakao`) and the request plan
-(`plan`). See docs/vendors/aligo.md for the vendor's rules.
+together the connection (`client`), the two hosts (`sms`, `kakao`), the request plan
+(`plan`) and cancels of reserved requests (`cancel`). See docs/vendors/aligo.md for the
+vendor's rules.
 
 Every send needs a sender number, Kakao included (Aligo's `sender`, also the number of the
 SMS fallback), and Kakao needs `sender_key`. AlimTalk validation looks the template up (one
@@ -26,7 +27,15 @@ from kmsg_cli.errors import (
     ProviderError,
     UnsupportedFeature,
 )
-from kmsg_cli.models import Balance, Message, MessageType, Notice, SendResult, StatusUpdate
+from kmsg_cli.models import (
+    Balance,
+    CancelAnswer,
+    Message,
+    MessageType,
+    Notice,
+    SendResult,
+    StatusUpdate,
+)
 from kmsg_cli.providers._common import (
     VendorProvider,
     check_image,
@@ -38,7 +47,7 @@ from kmsg_cli.providers._common import (
     text_setting,
     to_kst,
 )
-from kmsg_cli.providers.aligo import kakao, sms
+from kmsg_cli.providers.aligo import cancel, kakao, sms
 from kmsg_cli.providers.aligo.client import (
     AligoClient,
     check_kakao_answer,
@@ -336,6 +345,16 @@ class AligoProvider(VendorProvider[AligoClient]):
     def balance(self) -> Balance:
         """Remaining messages (`/remain/`): amount = SMS_CNT, currency "SMS"."""
         return sms.balance(self.client)
+
+    # -- cancel (docs/cancel.md) -------------------------------------------------------------
+    cancel_lead_s = cancel.CANCEL_LEAD_S
+
+    def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
+        """A reserved Aligo message is cancelled with its whole request (`mid`)."""
+        return cancel.unit_of(provider_message_id)
+
+    def cancel_scheduled(self, unit: str) -> CancelAnswer:
+        return cancel.cancel_request(self.client, unit)
 
 
 def _truthy(value: Any) -> bool:

@@ -1,6 +1,7 @@
 """`IwinvProvider`: kmsg's provider contract on IWINV's AlimTalk and SMS APIs, putting
-together the connection (`client`), the two APIs (`alimtalk`, `sms`) and the message ids
-(`refs`). Recipients are batched; see docs/vendors/iwinv.md for the vendor's rules."""
+together the connection (`client`), the two APIs (`alimtalk`, `sms`), the message ids
+(`refs`) and cancels of reserved AlimTalk requests (`cancel`). Recipients are batched; see
+docs/vendors/iwinv.md for the vendor's rules."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, UnsupportedFeature
-from kmsg_cli.models import Balance, Message, MessageType, SendResult, StatusUpdate
+from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendResult, StatusUpdate
 from kmsg_cli.providers._common import (
     VendorProvider,
     digits,
@@ -26,7 +27,7 @@ from kmsg_cli.providers._common import (
     text_setting,
 )
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
-from kmsg_cli.providers.iwinv import alimtalk, sms
+from kmsg_cli.providers.iwinv import alimtalk, cancel, sms
 from kmsg_cli.providers.iwinv.client import (
     CHARGE_PATH,
     HISTORY_PATH,
@@ -336,6 +337,16 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             )
         body = self.client.answer(api, response, sends=False)
         return parse_balance(body, provider_id=self.id)
+
+    # -- cancel (docs/cancel.md) -------------------------------------------------------------
+    cancel_lead_s = 0.0  # IWINV documents no cut-off (IWINV-AT-CANCEL)
+
+    def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
+        """A reserved AlimTalk is cancelled with its whole request (`seqNo`); SMS cannot be."""
+        return cancel.unit_of(provider_message_id)
+
+    def cancel_scheduled(self, unit: str) -> CancelAnswer:
+        return cancel.cancel_request(self.client, unit)
 
 
 def _concerns_content(error: ProviderError) -> bool:

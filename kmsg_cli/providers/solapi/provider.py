@@ -1,6 +1,7 @@
 """`SolapiProvider`: kmsg's provider contract on SOLAPI, putting together the signed
-connection (`client`), send requests (`messages`), image uploads (`storage`) and lookups
-(`status`). See docs/vendors/solapi.md for the vendor's rules."""
+connection (`client`), send requests (`messages`), image uploads (`storage`), lookups
+(`status`) and cancels of scheduled groups (`cancel`). See docs/vendors/solapi.md for the
+vendor's rules."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from typing import Any
 
 import httpx
 
-from kmsg_cli.models import Balance, Message, MessageType, SendResult, StatusUpdate
+from kmsg_cli.models import (
+    Balance,
+    CancelAnswer,
+    Message,
+    MessageType,
+    SendResult,
+    StatusUpdate,
+)
 from kmsg_cli.providers._common import VendorProvider, missing_sender, missing_setting
 from kmsg_cli.providers._http import json_or_none, not_json
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
-from kmsg_cli.providers.solapi import status
+from kmsg_cli.providers.solapi import cancel, status
 from kmsg_cli.providers.solapi.client import SolapiClient
 from kmsg_cli.providers.solapi.messages import (
     SEND_PATH,
@@ -103,5 +111,12 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def balance(self) -> Balance:
         return status.balance(self.client)
 
-    def cancel_scheduled(self, group_id: str) -> None:
-        self.client.request("DELETE", f"/messages/v4/groups/{group_id}/schedule", sends=False)
+    # -- cancel (docs/cancel.md) -------------------------------------------------------------
+    cancel_lead_s = 0.0  # SOLAPI documents no cut-off before the scheduled time
+
+    def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
+        """A scheduled SOLAPI message is cancelled with its whole group."""
+        return group_id or None
+
+    def cancel_scheduled(self, unit: str) -> CancelAnswer:
+        return cancel.cancel_group(self.client, unit)

@@ -427,6 +427,7 @@ class KakaoHost:
         status = {
             "test": "테스트",
             "scheduled": "예약대기",
+            "cancelled": "취소",
             "waiting": "대기",
             "sending": "전송중",
             "final": "완료",

@@ -2,7 +2,8 @@
 127.0.0.1.
 
 Built from the vendor's rules in docs/vendors/aligo.md; where they are silent, the choices are
-written down in ``sms`` and ``kakao`` (the two hosts) and ``state``. Server life, the request
+written down in ``sms`` and ``kakao`` (the two hosts), ``cancel`` (reservation cancels) and
+``state``. Server life, the request
 log and fault injection come from ``tests.fakes._server``.
 
 One server serves both vendor hosts under two URL prefixes: ``sms_base_url`` is
@@ -49,6 +50,7 @@ from tests.fakes._server import (
     Inspected,
     Reply,
 )
+from tests.fakes.aligo.cancel import Cancelling
 from tests.fakes.aligo.kakao import KakaoHost
 from tests.fakes.aligo.sms import SmsHost
 from tests.fakes.aligo.state import (
@@ -81,7 +83,7 @@ from tests.fakes.aligo.state import (
 )
 
 
-class FakeAligo(SmsHost, KakaoHost, FakeServer):
+class FakeAligo(SmsHost, KakaoHost, Cancelling, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
     send_paths = SEND_PATHS
@@ -349,6 +351,8 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
                 return self._sms_send_mass(form, now, endpoint)
             if endpoint == "/sms_list/":
                 return self._sms_list(form, now)
+            if endpoint == "/cancel/":
+                return self._sms_cancel(form, now)
             return {
                 "result_code": self._rc(1),
                 "message": SMS_OK_MESSAGE,
@@ -375,6 +379,8 @@ class FakeAligo(SmsHost, KakaoHost, FakeServer):
             return self._template_list(form)
         if endpoint == "/akv10/history/detail/":
             return self._history_detail(form, now)
+        if endpoint == "/akv10/cancel/":
+            return self._kakao_cancel(form, now)
         return {
             "code": 0,
             "message": KAKAO_QUERY_MESSAGE,

@@ -295,6 +295,7 @@ class SmsHost:
         state = {
             "test": "테스트",
             "scheduled": "예약대기",
+            "cancelled": "예약취소",
             "waiting": "대기",
             "sending": "전송중",
         }.get(phase)

@@ -55,7 +55,7 @@ DEFAULT_PRICES: Mapping[str, str] = {
     "FT": "11",
     "FI": "22",
 }
-SMS_PATHS = ("/send/", "/send_mass/", "/sms_list/", "/remain/")
+SMS_PATHS = ("/send/", "/send_mass/", "/sms_list/", "/remain/", "/cancel/")
 KAKAO_PATHS = (
     "/akv10/alimtalk/send/",
     "/akv10/friendtalk/send/",
@@ -63,6 +63,7 @@ KAKAO_PATHS = (
     "/akv10/template/list/",
     "/akv10/history/detail/",
     "/akv10/heartinfo/",
+    "/akv10/cancel/",
 )
 SEND_PATHS = (
     "/send/",
@@ -83,11 +84,21 @@ MAX_FORM_FIELDS = 5000
 SMS_OK_MESSAGE = "success"
 KAKAO_SEND_MESSAGE = "성공적으로 전송요청 하였습니다."
 KAKAO_QUERY_MESSAGE = "정상적으로 조회되었습니다."
+# Refusals of a reservation cancel (see ``cancel``): the SMS host's documented codes, which the
+# Kakao host is assumed to share.
+CANCEL_ERRORS: Mapping[int, str] = {
+    -801: "메세지ID 미입력",
+    -802: "메세지ID 오류",
+    -803: "예약대기중인 문자 없음",
+    -804: "발송 5분전까지만 취소가능",
+    -805: "전송완료로 취소불가",
+}
 SMS_ERRORS: Mapping[int, str] = {
     -101: "인증오류입니다.",
     -103: "요청 정보가 올바르지 않습니다.",
     -105: "등록되지 않은 발신번호입니다.",
     -201: "잔액이 부족합니다.",
+    **CANCEL_ERRORS,
 }
 KAKAO_ERRORS: Mapping[int, str] = {
     -99: "계정 인증에 실패하였습니다.",
@@ -97,6 +108,7 @@ KAKAO_ERRORS: Mapping[int, str] = {
     -503: "등록되지 않은 발신프로필(senderkey)입니다.",
     -504: "등록되지 않은 발신번호입니다.",
     -201: "잔액이 부족합니다.",
+    **CANCEL_ERRORS,
 }
 KAKAO_NON_USER = ("3019", "톡 유저가 아님")
 KAKAO_FAILED_CODE = "3018"
@@ -356,6 +368,8 @@ def page_args(form: Form, size_field: str, default: int, code: int) -> tuple[int
 
 
 def delivery_phase(delivery: Delivery, now: float) -> str:
+    if delivery.extra.get("cancelled_at") is not None:
+        return "cancelled"  # see ``cancel``
     if delivery.testmode:
         return "test"
     if delivery.scheduled is not None and now < delivery.scheduled:

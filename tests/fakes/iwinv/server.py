@@ -15,7 +15,8 @@ Hosts and routing
   on a known path → HTTP 405 HTML. Request-log entries and ``fault_paths`` use the canonical
   form ``/alimtalk/api/v2/send/``, ``/sms/api/history/`` … whichever way the request came in.
 - AlimTalk host: ``/api/v2/send/``, ``/api/history/``, ``/api/charge/``, ``/api/template/``,
-  ``/api/template/add/``, ``/api/template/modify/``, ``/api/template/delete/``.
+  ``/api/template/add/``, ``/api/template/modify/``, ``/api/template/delete/``,
+  ``/api/cancel/`` (see ``cancel``).
   SMS host: ``/api/v2/send/`` (JSON, or multipart/form-data for MMS), ``/api/history/``,
   ``/api/charge/``.
 
@@ -71,6 +72,7 @@ from tests.fakes._server import (
     Reply,
 )
 from tests.fakes.iwinv.alimtalk import AlimTalkApi
+from tests.fakes.iwinv.cancel import Cancelling
 from tests.fakes.iwinv.sms import SmsApi
 from tests.fakes.iwinv.state import (
     ALIMTALK_MESSAGES,
@@ -98,7 +100,7 @@ from tests.fakes.iwinv.state import (
 _REASONS = {500: "Internal Server Error", 503: "Service Unavailable", 429: "Too Many Requests"}
 
 
-class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
+class FakeIwinv(AlimTalkApi, SmsApi, Cancelling, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
     gateway_page = GATEWAY_PAGE
@@ -344,6 +346,8 @@ class FakeIwinv(AlimTalkApi, SmsApi, FakeServer):
                 return self._alimtalk_send(body, now)
             if endpoint == "/api/history/":
                 return self._alimtalk_history(body, now)
+            if endpoint == "/api/cancel/":
+                return self._alimtalk_cancel(body, now)
             return self._template_call(endpoint, body, now)
 
         if self.allowed_ips is not None and client_ip not in self.allowed_ips:

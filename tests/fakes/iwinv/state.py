@@ -50,6 +50,7 @@ ALIMTALK_ROUTES = frozenset(
         "/api/template/add/",
         "/api/template/modify/",
         "/api/template/delete/",
+        "/api/cancel/",
     }
 )
 SMS_ROUTES = frozenset({"/api/v2/send/", "/api/history/", "/api/charge/"})
@@ -68,6 +69,7 @@ ALIMTALK_MESSAGES: Mapping[int, str] = {
     508: "templateParam 값이 올바르지 않습니다.",
     519: "잔액이 부족합니다.",
     540: "발송 금지어가 포함되어 있습니다.",
+    400: "취소할 수 없는 예약입니다.",  # the fake's refusal of a cancel (see ``cancel``)
 }
 SMS_MESSAGES: Mapping[int, str] = {
     0: "전송 성공",

@@ -2,7 +2,8 @@
 
 Built from the vendor's rules in docs/vendors/solapi.md; where they are silent, the choices
 are written down in the module that makes them: ``auth`` (request signing), ``messages``
-(registration), ``status`` (progress, groups, the list API), ``storage`` (files). Server
+(registration), ``status`` (progress, groups, the list API), ``cancel`` (scheduled groups),
+``storage`` (files). Server
 life, the request log and fault injection come from ``tests.fakes._server``.
 
 - Routing happens before authentication: an unknown path (or a known path with another
@@ -31,6 +32,7 @@ from tests.fakes._server import (
     Reply,
 )
 from tests.fakes.solapi.auth import Authentication
+from tests.fakes.solapi.cancel import Cancelling
 from tests.fakes.solapi.messages import Registration
 from tests.fakes.solapi.state import (
     DEFAULT_ACCOUNT_ID,
@@ -44,13 +46,12 @@ from tests.fakes.solapi.state import (
     Stored,
     bad_request,
 )
-from tests.fakes.solapi.status import Listing
 from tests.fakes.solapi.storage import Files
 
 _INJECTED = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyRequests"}
 
 
-class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
+class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
     """The fake server. Attributes set by the constructor may be changed at runtime."""
 
     send_paths = SEND_PATHS
@@ -224,7 +225,7 @@ class FakeSolapi(Authentication, Registration, Listing, Files, FakeServer):
             return self._group_view(group, now)
         if route == "group-messages":
             return self._list(query, now, group_id=group.group_id)
-        return self._cancel(group, now)
+        return self._cancel_schedule(group, now)
 
     def _balance_view(self) -> dict[str, Any]:
         return {

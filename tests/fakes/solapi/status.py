@@ -8,8 +8,8 @@ Progress (computed at read time from the clock, timeline fixed at registration)
 - A cancelled scheduled message has status "CANCELED" and statusCode "CANCELED"; cancelling
   refunds its price. Cancelling a group that is not (or no longer) scheduled → 400
   ``InvalidGroupStatus``.
-- Group status: "FAILED" (nothing accepted), "CANCELED", "SCHEDULED", "COMPLETE" (every accepted
-  message final), else "SENDING".
+- Group status: "FAILED" (nothing accepted), "CANCELED" (shown as the documented word chosen
+  in ``cancel``), "SCHEDULED", "COMPLETE" (every accepted message final), else "SENDING".
 
 List API
 - Newest first (reverse registration order). ``startKey`` is the messageId the page starts at

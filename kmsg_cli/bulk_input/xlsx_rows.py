@@ -1,0 +1,176 @@
+"""Excel workbooks (.xlsx) as input, read with openpyxl (extra `kmsg[xlsx]`).
+
+A workbook is never parsed as text: without openpyxl, or for the old binary .xls format, the
+error says how to save the sheet as CSV instead. Cells come out as Excel shows them in the
+General format: whole numbers without ".0" (a phone number typed as a number has lost its
+leading 0, which the phone check then names), dates as ISO dates.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from typing import Any
+
+from kmsg_cli.bulk_input.columns import ColumnPlan
+from kmsg_cli.bulk_input.raw import HashingRaw
+from kmsg_cli.bulk_input.rows import MAX_FIELD, Row, RowError, RowSource, short
+from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import quoted as _quote
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other OLE files
+_SAVE_AS_CSV = "in Excel: File > Save As > 'CSV UTF-8 (쉼표로 분리)', then send that file"
+_MAX_BYTES = 512 * 1024 * 1024
+
+
+def refuse_old_excel(name: str) -> InvalidInput:
+    return InvalidInput(
+        f"{_quote(name)} is an Excel 97-2003 workbook (.xls), which kmsg does not read",
+        code="INVALID_FORMAT",
+        field="format",
+        value="xls",
+        hint=_SAVE_AS_CSV + " (or save it as .xlsx)",
+    )
+
+
+def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) -> RowSource:
+    """Rows of one sheet (the first unless `sheet` names one by name or 1-based number)."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise InvalidInput(
+            f"{_quote(raw.name)} is an Excel workbook; reading .xlsx needs openpyxl",
+            code="INVALID_FORMAT",
+            field="format",
+            value="xlsx",
+            hint="pip install 'kmsg[xlsx]', or " + _SAVE_AS_CSV,
+        ) from None
+    data = raw.read(_MAX_BYTES + 1)
+    if len(data) > _MAX_BYTES:
+        raise InvalidInput(
+            f"{_quote(raw.name)} is larger than {_MAX_BYTES // 2**20} MiB",
+            code="INVALID_FORMAT",
+            field="file",
+            value=raw.name,
+            hint=_SAVE_AS_CSV,
+        )
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken or foreign ZIP
+        raise InvalidInput(
+            f"{_quote(raw.name)} is not a readable .xlsx workbook: {type(exc).__name__}",
+            code="INVALID_FORMAT",
+            field="file",
+            value=raw.name,
+            hint=_SAVE_AS_CSV,
+        ) from None
+    worksheet = _sheet(book, sheet)
+    values = worksheet.iter_rows(values_only=True)
+    header_cells = next(values, None)
+    if header_cells is None:
+        book.close()
+        raise InvalidInput(
+            f"sheet {_quote(worksheet.title)} is empty: it needs a header row with a 'to' column",
+            code="MISSING_COLUMN",
+            field="to",
+        )
+    columns = [_cell(value) for value in header_cells]
+    keys = plan.plan_header(columns)
+    return RowSource(
+        raw=raw,
+        top=_Closer(book, raw),
+        format="xlsx",
+        encoding="xlsx",
+        columns=columns,
+        rows=_xlsx_rows(values, keys),
+    )
+
+
+def _sheet(book: Any, sheet: str | None) -> Any:
+    names = list(book.sheetnames)
+    if sheet is None:
+        return book.worksheets[0]
+    if sheet in names:
+        return book[sheet]
+    if sheet.isdigit() and 1 <= int(sheet) <= len(names):
+        return book.worksheets[int(sheet) - 1]
+    book.close()
+    raise InvalidInput(
+        f"the workbook has no sheet {_quote(sheet)} (sheets: {', '.join(map(_quote, names))})",
+        code="MISSING_SHEET",
+        field="sheet",
+        value=sheet,
+        hint="name a sheet, or give its number counting from 1",
+    )
+
+
+class _Closer(io.RawIOBase):
+    """Closes the workbook (and its ZIP) when the row source is closed."""
+
+    def __init__(self, book: Any, raw: HashingRaw) -> None:
+        super().__init__()
+        self._book = book
+        self._raw = raw
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+            self._raw.close()
+        super().close()
+
+
+def _cell(value: Any) -> str:
+    """A cell as the text a person sees in the General format."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != time() else value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _xlsx_rows(
+    values: Iterator[Any], plan: list[tuple[bool, str] | None]
+) -> Iterator[Row | RowError]:
+    width = len(plan)
+    number = 0
+    for record in values:
+        cells = [_cell(value) for value in record]
+        if not any(cells):
+            continue  # an empty row, as Excel leaves them
+        number += 1
+        if any(cells[width:]):
+            extra = ", ".join(c for c in cells[width:] if c)
+            yield RowError(
+                number,
+                "BAD_ROW",
+                f"row {number} has values right of the last named column: {_quote(extra)}",
+                short(extra),
+            )
+            continue
+        fields: dict[str, str] = {}
+        variables: dict[str, str] = {}
+        for index, column in enumerate(plan):
+            if column is None:
+                continue
+            value = cells[index] if index < len(cells) else ""
+            if len(value) > MAX_FIELD or "\x00" in value:
+                yield RowError(number, "BAD_ROW", f"row {number} has an unusable cell", None)
+                break
+            if column[0]:
+                if value:
+                    fields[column[1]] = value
+            else:
+                variables[column[1]] = value
+        else:
+            yield Row(number, fields, variables)

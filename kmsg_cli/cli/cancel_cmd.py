@@ -1,0 +1,182 @@
+"""`kmsg cancel`: take back queued jobs and vendor-scheduled messages (docs/cancel.md)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.options import ProviderFilter
+from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kmsg_cli.cancel import CancelReport
+    from kmsg_cli.cli.runtime import Runtime
+
+HELP = """Cancel messages that have not gone out yet: queued jobs, and sends scheduled at a vendor.
+
+Queued or deferred jobs no worker has claimed are cancelled in the queue. Messages scheduled at SOLAPI, Aligo or IWINV (AlimTalk) are cancelled through the vendor, a whole group or request at a time, and only when every message of it is selected; the tracking row turns CANCELLED when the vendor confirms. What cannot be cancelled (sent, being sent, too close to its time, no cancel at that vendor) is listed with the reason. Every filter given must hold.
+
+Shows the plan and asks before cancelling on a terminal (only y cancels); scripts pass --yes, and without a terminal and without --yes nothing is cancelled (exit 2). Exit 0 when everything selected was cancelled (or needed no cancel), 5 when some could not be.
+
+[dim]Examples:[/]
+
+  kmsg cancel --batch b1a2c3d4e5f6a7b8c --dry-run
+
+  kmsg cancel --batch b1a2c3d4e5f6a7b8c --yes
+
+  kmsg cancel --id order-42 --id order-43
+
+  kmsg cancel --at-or-after "2026-12-24 09:00" --provider solapi --yes --json
+"""  # noqa: E501
+
+SHOWN = 50  # messages a human listing shows (--json lists them all)
+
+
+@reports_errors
+def cancel(
+    ctx: typer.Context,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch", metavar="ID", help="Messages of this batch.", autocompletion=cv.batch_ids
+        ),
+    ] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id",
+            metavar="MESSAGE_ID",
+            help="This message; repeatable.",
+            autocompletion=cv.cancellable_ids,
+        ),
+    ] = None,
+    at_or_after: Annotated[
+        str | None,
+        typer.Option(
+            "--at-or-after",
+            metavar="WHEN",
+            help="Messages due at or after WHEN: now, +2h, 2026-12-24 09:00, a date, 24h (ago).",
+        ),
+    ] = None,
+    provider: ProviderFilter = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", metavar="", help="Say what would be cancelled; change nothing."),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", metavar="", help="Do not ask before cancelling.")
+    ] = False,
+) -> None:
+    from kmsg_cli.cancel import WOULD_CANCEL, Selection
+    from kmsg_cli.cancel import cancel as run_cancel
+
+    runtime = runtime_of(ctx)
+    out = runtime.out
+    now = runtime.now()
+    selection = Selection(
+        batch=batch,
+        ids=tuple(ids or ()),
+        at_or_after_ms=_when(at_or_after, runtime, now) if at_or_after is not None else None,
+        provider_id=provider,
+    )
+    selection.check()
+    if not dry_run and not yes and not _stdin_is_terminal():
+        raise UsageError(
+            "kmsg cancel asks before cancelling, but there is no terminal to ask on (field 'yes')",
+            code="CONFIRMATION_REQUIRED",
+            field="yes",
+            value="",
+            hint="--dry-run shows what would be cancelled; add --yes to cancel without asking",
+        )
+    store, pool = runtime.store(), runtime.pool()
+    if not dry_run and not yes:
+        plan = run_cancel(selection, store=store, providers=pool, now=now, dry_run=True)
+        if plan.counts[WOULD_CANCEL]:
+            _render(plan, out.err)
+            if not typer.confirm(f"Cancel {plan.counts[WOULD_CANCEL]:,} message(s)?", err=True):
+                data = {**plan.to_dict(), "declined": True}
+                out.result(data, lambda console: console.print("nothing was cancelled"))
+                raise typer.Exit(EXIT_OK)
+    report = run_cancel(selection, store=store, providers=pool, now=runtime.now(), dry_run=dry_run)
+    error = None
+    if report.not_cancelled:
+        error = KmsgError(
+            f"{report.not_cancelled:,} of {report.selected:,} selected message(s) could not be "
+            "cancelled",
+            code="PARTIAL_CANCEL",
+            hint="the reasons are listed above (--json lists every one)",
+        )
+    out.result(
+        report.to_dict(), lambda console: _render(report, console), ok=error is None, error=error
+    )
+    raise typer.Exit(EXIT_PARTIAL if error else EXIT_OK)
+
+
+def _when(value: str, runtime: Runtime, now: datetime) -> int:
+    """`now`, `+2h` (from now), or a point in time as the other filters take it (`24h` ago,
+    a date, a date-time in the profile's zone), in epoch milliseconds."""
+    from kmsg_cli.models import epoch_ms
+    from kmsg_cli.when import parse_when
+
+    text = value.strip()
+    if text.lower() == "now":
+        return epoch_ms(now)
+    if text.startswith("+"):
+        timezone = runtime.profile().timezone
+        return epoch_ms(parse_when(text, now=now, timezone=timezone, field="at-or-after"))
+    moment = runtime.moment_ms(text, "at-or-after")
+    assert moment is not None
+    return moment
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _render(report: CancelReport, console: Console) -> None:
+    from kmsg_cli.cancel import ALREADY_CANCELLED, CANCELLED, NOTHING_TO_CANCEL, WOULD_CANCEL
+
+    done = report.counts[WOULD_CANCEL if report.dry_run else CANCELLED]
+    verb = "would cancel" if report.dry_run else "cancelled"
+    console.print(
+        f"{verb} {done:,} of {report.selected:,} selected message(s): "
+        f"{report.where['queue']:,} in the queue, {report.where['vendor']:,} at the vendor",
+        markup=False,
+    )
+    for unit in report.units:
+        state = unit.reason or unit.outcome.replace("_", " ")
+        console.print(
+            f"  {unit.provider_id} {unit.unit}: {len(unit.rows):,} message(s), {state}",
+            markup=False,
+        )
+    extra = [
+        f"{report.counts[ALREADY_CANCELLED]:,} already cancelled",
+        f"{report.counts[NOTHING_TO_CANCEL]:,} with nothing to cancel (failed, never sent)",
+    ]
+    console.print("; ".join(extra), markup=False)
+    problems = [item for item in report.items if item.reason and item.outcome == "not_cancelled"]
+    if not problems:
+        return
+    from rich.table import Table
+
+    from kmsg_cli.cli.tables import print_table
+
+    console.print(f"could not cancel {len(problems):,}:", markup=False)
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "reason", "provider", "why"):
+        table.add_column(column, overflow="fold")
+    for item in problems[:SHOWN]:
+        table.add_row(item.message_id, item.reason or "", item.provider_id or "", item.detail)
+    print_table(console, table)
+    if len(problems) > SHOWN:
+        console.print(f"... and {len(problems) - SHOWN:,} more (--json lists all)", markup=False)

@@ -1,0 +1,170 @@
+"""`kmsg report`: the terminal summary, `--json`, the failure list as CSV, and `--html FILE`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import report_view
+from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.runtime import Runtime
+from kmsg_cli.errors import InvalidInput, UsageError
+
+if TYPE_CHECKING:
+    pass
+
+HELP = """What became of a send-many batch or of the messages of a time range.
+
+The funnel (rows -> valid -> accepted -> sent -> delivered / failed / unknown / pending), failures by provider code with their meaning, delivery latency (p50/p90/p99), per provider and per type, AlimTalk fallbacks, and what is still being tracked. Without --batch, --since or --until: the last batch. --html writes one self-contained page with charts (pip install 'kmsg[report]').
+
+[dim]Examples:[/]
+
+  kmsg report
+
+  kmsg report --batch june-notice --html june.html
+
+  kmsg report --since 24h --provider solapi --json
+
+  kmsg report --since 7d --format csv > failures.csv
+"""  # noqa: E501
+
+FORMATS = ("table", "json", "csv")
+
+
+@reports_errors
+def report(
+    ctx: typer.Context,
+    batch: Annotated[
+        str | None, typer.Option("--batch", metavar="ID", help="A send-many batch id.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="WHEN", help="Requested at or after (24h, a date)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", metavar="WHEN", help="Requested at or before.")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider", metavar="ID", help="Only this provider.", autocompletion=cv.provider_ids
+        ),
+    ] = None,
+    message_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type", metavar="TYPE", help="Only this type.", autocompletion=cv.message_types
+        ),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="PHONE", help="Only this recipient.")
+    ] = None,
+    html: Annotated[
+        str | None,
+        typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML page."),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", metavar="table|json|csv", help="csv: the failure list."),
+    ] = None,
+) -> None:
+    from kmsg_cli.report import Selection, build_report
+    from kmsg_cli.report.figures import LocalClock
+
+    runtime = runtime_of(ctx)
+    chosen = _format(output_format, runtime)
+    if html is not None:
+        from kmsg_cli.report.page import check_available
+
+        check_available()
+    selection = Selection(
+        batch=batch,
+        since_ms=runtime.moment_ms(since, "since"),
+        until_ms=runtime.moment_ms(until, "until"),
+        provider_id=provider,
+        type=message_type.upper() if message_type else None,
+        to=_phone(to),
+    )
+    profile = runtime.profile()
+    now = runtime.now()
+    figures = build_report(
+        runtime.store(),
+        selection,
+        now_ms=_ms(now),
+        provider_types={pid: p.type for pid, p in profile.providers.items()},
+        utc_offset_ms=_offset_ms(now, profile.timezone),
+    )
+    times = LocalClock(profile.timezone)
+    data = figures.to_dict(times.iso)
+    if html is not None:
+        from kmsg_cli.report.page import render_page
+
+        _write(html, render_page(figures, timezone=profile.timezone))
+        data["html"] = html
+    if chosen == "csv":
+        report_view.write_csv(figures)
+    elif chosen == "json":
+        runtime.out.result(data)
+    else:
+        runtime.out.result(data, lambda console: report_view.render(console, figures, times, html))
+
+
+def _format(value: str | None, runtime: Runtime) -> str:
+    if value is None:
+        return "json" if runtime.out.json_mode else "table"
+    name = value.strip().lower()
+    if name not in FORMATS:
+        raise UsageError(
+            f"unknown output format '{value}' (field 'format')",
+            code="INVALID_FORMAT",
+            field="format",
+            value=value,
+            hint="formats: " + ", ".join(FORMATS),
+        )
+    if name == "json":
+        runtime.out.json_mode = True
+    return name
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from kmsg_cli.normalize import normalize_phone
+
+    return str(normalize_phone(value))
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def _offset_ms(now: datetime, timezone: str) -> int:
+    from kmsg_cli.when import load_zone
+
+    offset = now.astimezone(load_zone(timezone)).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset else 0
+
+
+def _write(path: str, text: str) -> None:
+    """Write the page whole (a temporary file renamed over it), or InvalidInput naming it."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".kmsg-report-", dir=folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write '{path}': {exc.strerror or type(exc).__name__} (field 'html')",
+            code="HTML_UNWRITABLE",
+            field="html",
+            value=path,
+            hint="choose another --html FILE",
+        ) from None

@@ -1,0 +1,111 @@
+"""The duplicate window: which new messages repeat one that already went out.
+
+`send-many` (and every enqueue) asks `DuplicateFilter.decide` about each chunk of jobs before
+it writes them: a job whose content key was accepted within the window, is being sent, has an
+unknown outcome, or is the same content as an earlier row of this run, is skipped; one whose
+earlier twin is still queued in another batch takes that job over (it is moved into this batch,
+so it goes out once, under its first id). See docs/duplicates.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kmsg_cli.content import Earlier, deciding, describe, earlier
+from kmsg_cli.models import CONTENT_KEY, ContentMatch, Job
+from kmsg_cli.store.contract import Store
+
+DUPLICATE = "DUPLICATE_CONTENT"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A job not written because its content repeats an earlier message."""
+
+    job: Job
+    reason: str  # one line for people
+    earlier_id: str
+    accepted_at: int | None  # when the earlier one was accepted (None: not accepted yet)
+
+
+@dataclass
+class Decision:
+    """What to do with one chunk of new jobs."""
+
+    insert: list[Job] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    adopted: dict[str, Job] = field(default_factory=dict)  # earlier job id -> the new job
+
+
+class DuplicateFilter:
+    """Decides, chunk by chunk, which new jobs repeat what went out within `window_ms`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window_ms: int,
+        now_ms: int,
+        shown_time: Callable[[datetime], str],
+        batch: str | None = None,
+    ) -> None:
+        self.store = store
+        self.since_ms = now_ms - window_ms
+        self.shown_time = shown_time
+        self.batch = batch
+        self._rows: dict[str, int] = {}  # key -> row of this run that first had it
+
+    def decide(self, jobs: Sequence[Job], *, write: bool = True) -> Decision:
+        """Split `jobs` (carrying metadata.content_key) into what to insert and what not.
+
+        With `write` (a real run) a queued twin in another batch is adopted; without (a dry
+        run) it is only reported as adopted.
+        """
+        decision = Decision()
+        keys = [_key(job) for job in jobs]
+        found = self.store.content_matches([k for k in keys if k], since_ms=self.since_ms)
+        moves: dict[str, tuple[str, int]] = {}
+        for job, key in zip(jobs, keys, strict=True):
+            if key is None:
+                decision.insert.append(job)
+                continue
+            row = _row(job)
+            first_row = self._rows.setdefault(key, row)
+            if first_row != row:
+                decision.skips.append(
+                    Skip(job, f"same content to the same number as row {first_row}", "", None)
+                )
+                continue
+            # A real run leaves its own earlier job (same id: a re-run of this batch) to the
+            # ledger, which never sends it twice; a dry run reports it as the repeat it is.
+            match = deciding(found.get(key, ()), exclude=job.id if write else None)
+            if match is None:
+                decision.insert.append(job)
+            elif earlier(match) is Earlier.QUEUED and self.batch is not None:
+                moves[match.message_id] = (self.batch, row)
+                decision.adopted[match.message_id] = job
+            else:
+                decision.skips.append(self._skip(job, match))
+        if moves and write:
+            taken = self.store.adopt_jobs(moves)
+            for earlier_id in set(moves) - taken:  # claimed meanwhile: it is being sent
+                job = decision.adopted.pop(earlier_id)
+                reason = f"same content to the same number is being sent now (id {earlier_id})"
+                decision.skips.append(Skip(job, reason, earlier_id, None))
+        return decision
+
+    def _skip(self, job: Job, match: ContentMatch) -> Skip:
+        accepted = match.accepted_at if earlier(match) is Earlier.ACCEPTED else None
+        return Skip(job, describe(match, self.shown_time), match.message_id, accepted)
+
+
+def _key(job: Job) -> str | None:
+    key = (job.metadata or {}).get(CONTENT_KEY)
+    return key if isinstance(key, str) and key else None
+
+
+def _row(job: Job) -> int:
+    row = (job.metadata or {}).get("row")
+    return row if isinstance(row, int) else 0

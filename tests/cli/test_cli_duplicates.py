@@ -1,0 +1,227 @@
+"""The duplicate window (docs/duplicates.md): a re-run of a fixed file sends only what is new."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kmsg_cli.store import open_store
+from tests.conftest import Run
+from tests.core.test_send_many_solapi import write_config
+from tests.fakes import fixtures
+from tests.fakes.solapi import DEFAULT_API_SECRET, FakeSolapi
+
+fake_solapi = fixtures.fake_solapi
+
+TEXT = "#{name}님, 12월 7일 09:00 점검 안내입니다"
+
+
+def excel_csv(path: Path, rows: list[tuple[str, str]], *, encoding: str = "cp949") -> Path:
+    """What Excel writes: CRLF line ends, CP949 (or UTF-8 with a BOM for "CSV UTF-8")."""
+    text = "to,name\r\n" + "".join(f"{to},{name}\r\n" for to, name in rows)
+    data = text.encode(encoding)
+    path.write_bytes(data)
+    return path
+
+
+ROWS = [("010-3000-0001", "김민수"), ("010-3000-002", "이영희"), ("010-3000-0003", "박철수")]
+FIXED = [("010-3000-0001", "김민수"), ("010-3000-0002", "이영희"), ("010-3000-0003", "박철수")]
+
+
+def tracked(run: Run) -> Counter[str]:
+    return Counter(row["to"] for row in run.rows())
+
+
+def test_fixing_one_row_and_rerunning_sends_only_that_row(run: Run, tmp_path: Path) -> None:
+    first = run("send-many", str(excel_csv(tmp_path / "list.csv", ROWS)), "--text", TEXT)
+    assert first.exit_code == 5  # row 2 has a bad number
+    # fixed in Excel and saved again, this time as "CSV UTF-8" (a BOM): other bytes, new batch
+    fixed = excel_csv(tmp_path / "list.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("send-many", str(fixed), "--text", TEXT)
+    assert code == 0, doc
+    data = doc["data"]
+    assert (data["accepted"], data["skipped"]) == (1, 2)
+    assert {skip["row"] for skip in data["skips"]} == {1, 3}
+    assert all(skip["code"] == "DUPLICATE_CONTENT" for skip in data["skips"])
+    assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1, "01030000003": 1})
+
+
+def test_the_summary_says_what_was_skipped_and_when(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    again = excel_csv(tmp_path / "again.csv", [*FIXED, ("010-3000-0004", "최")])
+    result = run("send-many", str(again), "--text", TEXT)
+    assert result.exit_code == 0
+    assert "3 skipped: same content to the same number was accepted recently" in result.stdout
+    assert " KST" in result.stdout and "--allow-duplicates" in result.stdout
+    assert "row 1: skipped: same content to the same number was accepted at" in result.stderr
+
+
+def test_allow_duplicates_sends_again(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("send-many", str(other), "--text", TEXT, "--allow-duplicates")
+    assert code == 0 and doc["data"]["accepted"] == 3 and doc["data"]["skipped"] == 0
+    assert set(tracked(run).values()) == {2}
+
+
+def test_other_text_is_not_a_duplicate(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    code, doc = run.json("send-many", str(source), "--text", TEXT + " (정정)")
+    assert code == 0 and doc["data"]["accepted"] == 3 and doc["data"]["skipped"] == 0
+
+
+def _age(run: Run, hours: float) -> None:
+    """Make everything recorded so far `hours` older (the clock of the earlier run)."""
+    shift = int(hours * 3_600_000)
+    with closing(sqlite3.connect(run.db)) as conn, conn:
+        conn.execute("UPDATE kmsg_content_keys SET created_at = created_at - ?", (shift,))
+        conn.execute("UPDATE kmsg_jobs SET completed_at = completed_at - ?", (shift,))
+        conn.execute("UPDATE kmsg_delivery_tracking SET requested_at = requested_at - ?", (shift,))
+
+
+def test_the_window_expires(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    _age(run, 2)
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("send-many", str(other), "--text", TEXT, "--window", "3h")
+    assert code == 0 and doc["data"]["skipped"] == 3
+    code, doc = run.json("send-many", str(other), "--text", TEXT, "--window", "1h")
+    assert code == 0 and doc["data"]["accepted"] == 3 and doc["data"]["skipped"] == 0
+    _age(run, 25)  # past the default window of 24 hours
+    third = excel_csv(tmp_path / "third.csv", FIXED, encoding="utf-8")  # other bytes again
+    code, doc = run.json("send-many", str(third), "--text", TEXT)
+    assert code == 0 and (doc["data"]["accepted"], doc["data"]["skipped"]) == (3, 0)
+
+
+def test_the_profile_window_is_the_default(run: Run, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'default_profile = "p"\n[profiles.p]\nduplicate_window = "1ms"\n'
+        '[profiles.p.providers.mock]\ntype = "mock"\n',
+        encoding="utf-8",
+    )
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("--config", str(config), "send-many", str(source), "--text", TEXT).exit_code == 0
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("--config", str(config), "send-many", str(other), "--text", TEXT)
+    assert code == 0 and doc["data"]["skipped"] == 0
+
+
+@pytest.mark.parametrize("value", ["24", "forever"])
+def test_a_window_needs_a_unit(run: Run, tmp_path: Path, value: str) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    result = run("send-many", str(source), "--text", TEXT, "--window", value)
+    assert result.exit_code == 2 and "window" in result.stderr
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.p]\nduplicate_window = "{value}"\n', encoding="utf-8")
+    result = run("--config", str(config), "-p", "p", "send-many", str(source), "--text", TEXT)
+    assert result.exit_code == 2 and "duplicate_window" in result.stderr
+
+
+def test_identical_rows_in_one_file_go_out_once(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", [*FIXED, FIXED[0]])
+    code, doc = run.json("send-many", str(source), "--text", TEXT)
+    assert code == 0 and doc["data"]["accepted"] == 3
+    (skip,) = doc["data"]["skips"]
+    assert skip["row"] == 4 and "as row 1" in skip["message"]
+
+
+def test_a_row_still_queued_elsewhere_is_taken_over_not_doubled(run: Run, tmp_path: Path) -> None:
+    # the first run only queued (like one cut short before sending); the fixed file takes the
+    # queued jobs over, so each message goes out once, under its first id
+    source = excel_csv(tmp_path / "list.csv", ROWS)
+    assert run("send-many", str(source), "--text", TEXT, "--queue").exit_code == 5
+    queued = {r["id"] for r in run.rows("SELECT id FROM kmsg_jobs")}
+    fixed = excel_csv(tmp_path / "fixed.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("send-many", str(fixed), "--text", TEXT)
+    assert code == 0, doc
+    assert doc["data"]["adopted"] == 2 and doc["data"]["accepted"] == 3
+    ids = {r["message_id"] for r in run.rows()}
+    assert queued <= ids and len(ids) == 3
+    assert run.rows("SELECT COUNT(*) AS n FROM kmsg_jobs WHERE status = 'pending'")[0]["n"] == 0
+
+
+def test_an_earlier_send_of_unknown_outcome_is_not_repeated(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT, "--queue").exit_code == 0
+    with open_store(str(run.db)) as store:
+        failures = {
+            job.id: json.dumps({"code": "UNKNOWN_OUTCOME", "message": "answer lost"})
+            for job in store.iter_jobs()
+        }
+        store.fail_jobs(failures, now_ms=int(datetime.now(UTC).timestamp() * 1000))
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    _code, doc = run.json("send-many", str(other), "--text", TEXT)
+    assert doc["data"]["skipped"] == 3 and doc["data"]["accepted"] == 0
+    assert "unknown outcome" in doc["data"]["skips"][0]["message"]
+
+
+def test_the_queue_path_applies_the_window_when_enqueueing(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    code, doc = run.json("send-many", str(other), "--text", TEXT, "--queue")
+    assert code == 0 and doc["data"]["skipped"] == 3 and doc["data"]["new_jobs"] == 0
+
+
+def test_results_file_marks_skipped_rows(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    other = excel_csv(tmp_path / "other.csv", FIXED, encoding="utf-8-sig")
+    results = tmp_path / "out.jsonl"
+    assert run("send-many", str(other), "--text", TEXT, "--results", str(results)).exit_code == 0
+    lines = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert sorted((line["row"], line["status"]) for line in lines) == [
+        (1, "skipped"),
+        (2, "skipped"),
+        (3, "skipped"),
+    ]
+
+
+def test_dry_run_says_what_would_be_skipped_without_creating_anything(
+    run: Run, tmp_path: Path
+) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run")
+    assert code == 0 and doc["data"]["skipped"] == 0 and not run.db.exists()
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run")
+    assert code == 0 and doc["data"]["skipped"] == 3
+
+
+def test_the_lookup_uses_an_index(run: Run, tmp_path: Path) -> None:
+    run("send-many", str(excel_csv(tmp_path / "list.csv", FIXED)), "--text", TEXT)
+    with closing(sqlite3.connect(run.db)) as conn:
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT message_id FROM kmsg_content_keys "
+                "WHERE created_at >= 0 AND content_key IN ('a', 'b')"
+            )
+        )
+    assert "USING COVERING INDEX" in plan or "USING INDEX" in plan, plan
+    assert "SCAN kmsg_content_keys" not in plan
+
+
+def test_only_the_fixed_row_reaches_the_vendor(
+    run: Run, fake_solapi: FakeSolapi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOLAPI_API_SECRET", DEFAULT_API_SECRET)
+    config = write_config(tmp_path / "config.toml", fake_solapi, batch_size=100, read_timeout=5)
+    args = ("--config", str(config), "send-many")
+    assert run(*args, str(excel_csv(tmp_path / "a.csv", ROWS)), "--text", TEXT).exit_code == 5
+    assert len(fake_solapi.accepted_messages()) == 2
+    fixed = excel_csv(tmp_path / "a.csv", FIXED, encoding="utf-8-sig")
+    assert run(*args, str(fixed), "--text", TEXT).exit_code == 0
+    accepted = [m["to"] for m in fake_solapi.accepted_messages()]
+    assert sorted(accepted) == ["01030000001", "01030000002", "01030000003"]
