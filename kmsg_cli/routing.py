@@ -4,12 +4,19 @@ Order: explicit `--provider` > `routing[TYPE]` (skipping providers that cannot s
 message) > `default_provider` (if it can) > the first configured provider that can >
 `NO_PROVIDER`. The result is an ordered list: the first entry is used, the others are the
 failover order of the routing list.
+
+A scheduled message must also fall inside the chosen vendor's reservation window (the
+registry's `Capabilities.window`, e.g. IWINV SMS 15 minutes to 1 month ahead): a provider
+whose window refuses the time is passed over like one that cannot send the type, and when no
+provider is left the message is bad input (exit 2) with the allowed range in Korea time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from kmsg_cli.errors import InvalidInput, UnsupportedFeature
 from kmsg_cli.models import MessageType
@@ -18,11 +25,12 @@ from kmsg_cli.providers.catalog import capabilities
 
 @dataclass(frozen=True)
 class Need:
-    """What a message asks of a provider."""
+    """What a message asks of a provider. `at`: the scheduled time, for window checks."""
 
     type: MessageType
     scheduled: bool = False
     international: bool = False
+    at: datetime | None = None
 
     def describe(self) -> str:
         words = [self.type.value]
@@ -33,10 +41,21 @@ class Need:
         return " ".join(words)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """Providers able to send, best first, and those of the routing list passed over
+    because their reservation window refuses the time: (provider id, why)."""
+
+    candidates: list[str]
+    passed_over: tuple[tuple[str, str], ...] = ()
+
+
 def _shortfall(provider_type: str, need: Need) -> str | None:
     caps = capabilities(provider_type)
     if not caps.supports(need.type):
-        return f"cannot send {need.type.value}"
+        reason = f"cannot send {need.type.value}"
+        replacement = caps.replaced_by(need.type)
+        return f"{reason} (the vendor offers none; use {replacement})" if replacement else reason
     if need.scheduled and not caps.scheduling:
         return "cannot schedule messages (--at)"
     if need.international and not caps.international:
@@ -44,7 +63,16 @@ def _shortfall(provider_type: str, need: Need) -> str | None:
     return None
 
 
-def route(
+def _outside_window(
+    provider_id: str, provider_type: str, need: Need, now: datetime | None
+) -> InvalidInput | None:
+    if need.at is None or now is None:
+        return None
+    window = capabilities(provider_type).window(need.type)
+    return window.refusal(provider_id, need.at, now) if window is not None else None
+
+
+def choose(
     need: Need,
     *,
     providers: Mapping[str, str],
@@ -54,8 +82,10 @@ def route(
     default_provider: str | None = None,
     rotation: int = 0,
     profile_name: str = "",
-) -> list[str]:
-    """Provider ids able to send `need`, best first. `providers` maps id -> type."""
+    now: datetime | None = None,
+) -> Choice:
+    """Providers able to send `need`, best first (see the module docstring). `providers`
+    maps id -> type; `now` enables the reservation-window checks of a scheduled need."""
     if explicit:
         if explicit not in providers:
             raise InvalidInput(
@@ -75,31 +105,54 @@ def route(
                 value=explicit,
                 hint="kmsg providers list",
             )
-        return [explicit]
+        outside = _outside_window(explicit, providers[explicit], need, now)
+        if outside:
+            raise outside
+        return Choice([explicit])
+
+    passed: dict[str, InvalidInput] = {}
+
+    def fits(provider_id: str) -> bool:
+        if _shortfall(providers[provider_id], need) is not None:
+            return False
+        outside = _outside_window(provider_id, providers[provider_id], need, now)
+        if outside:
+            passed.setdefault(provider_id, outside)
+            return False
+        return True
+
+    def notes() -> tuple[tuple[str, str], ...]:
+        return tuple((provider_id, error.message) for provider_id, error in passed.items())
 
     listed = [p for p in (routing or {}).get(need.type, ()) if p in providers]
-    able = [p for p in listed if _shortfall(providers[p], need) is None]
+    able = [p for p in listed if fits(p)]
     if able:
         if strategy == "round_robin":
             start = rotation % len(able)
             able = able[start:] + able[:start]
-        return able
+        return Choice(able, notes())
 
-    if (
-        default_provider is not None
-        and default_provider in providers
-        and _shortfall(providers[default_provider], need) is None
-    ):
-        return [default_provider]
+    if default_provider is not None and default_provider in providers and fits(default_provider):
+        return Choice([default_provider], notes())
 
-    for provider_id, provider_type in providers.items():
-        if _shortfall(provider_type, need) is None:
-            return [provider_id]
+    for provider_id in providers:
+        if fits(provider_id):
+            return Choice([provider_id], notes())
 
+    if passed:
+        raise next(iter(passed.values()))
+    replacements = {capabilities(kind).replaced_by(need.type) for kind in providers.values()}
+    instead = sorted(r for r in replacements if r)
     raise UnsupportedFeature(
-        f"no provider of profile '{profile_name}' can send {need.describe()}",
+        f"no provider of profile '{profile_name}' can send {need.describe()}"
+        + (f"; use {' or '.join(instead)}" if instead else ""),
         code="NO_PROVIDER",
         field="type",
         value=need.type.value,
         hint="kmsg providers list",
     )
+
+
+def route(need: Need, **options: Any) -> list[str]:
+    """The candidates of `choose` (same arguments), best first."""
+    return choose(need, **options).candidates

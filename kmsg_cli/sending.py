@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kmsg_cli import owner as owners
@@ -45,7 +45,7 @@ from kmsg_cli.models import (
     epoch_ms,
 )
 from kmsg_cli.providers.base import Provider, SentFinder
-from kmsg_cli.routing import Need, route
+from kmsg_cli.routing import Need, choose, route
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.send")
@@ -70,6 +70,7 @@ class Planned:
     message: Message
     candidates: tuple[str, ...]
     deferred: bool = False
+    passed_over: tuple[tuple[str, str], ...] = ()  # (provider id, why): outside its window
 
     @property
     def provider_id(self) -> str:
@@ -150,18 +151,27 @@ def check_files(messages: Sequence[Message]) -> None:
             ) from None
 
 
-def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) -> list[Planned]:
+def plan(
+    messages: Iterable[Message],
+    profile: Profile,
+    *,
+    rotation: int = 0,
+    now: datetime | None = None,
+) -> list[Planned]:
     """Route every message; raises before anything is sent if one cannot be routed.
 
-    The n-th message gets round-robin position `rotation + n`.
+    The n-th message gets round-robin position `rotation + n`. A scheduled message goes to a
+    provider whose reservation window holds its time at `now` (default: the current time).
     """
     provider_types = {pid: cfg.type for pid, cfg in profile.providers.items()}
+    now = now or datetime.now(UTC)
     planned: list[Planned] = []
     for message in messages:
         need = Need(
             type=message.type,
             scheduled=message.scheduled_at is not None,
             international=not message.to.is_korean,
+            at=message.scheduled_at,
         )
         options: dict[str, Any] = {
             "providers": provider_types,
@@ -171,14 +181,16 @@ def plan(messages: Iterable[Message], profile: Profile, *, rotation: int = 0) ->
             "default_provider": profile.default_provider,
             "rotation": rotation + len(planned),
             "profile_name": profile.name,
+            "now": now,
         }
         try:
-            planned.append(Planned(message, tuple(route(need, **options))))
+            choice = choose(need, **options)
+            planned.append(Planned(message, tuple(choice.candidates), False, choice.passed_over))
         except UnsupportedFeature:
             if not need.scheduled:
                 raise
             # Nobody schedules natively: send it later from the queue instead.
-            unscheduled = replace(need, scheduled=False)
+            unscheduled = replace(need, scheduled=False, at=None)
             planned.append(Planned(message, tuple(route(unscheduled, **options)), deferred=True))
     return planned
 

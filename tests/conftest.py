@@ -14,6 +14,14 @@ import pytest
 _PREFIXES = ("KMSG_", "SOLAPI_", "IWINV_", "ALIGO_")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "rule(*ids): the rules of docs/vendors/*.md this test proves (tests/test_vendor_rules.py "
+        "checks that every sourced rule is named by a test)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No KMSG_*/vendor variables leak in; config and data dirs live under tmp_path."""

@@ -85,7 +85,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     # the package itself only re-exports (lazily) what its modules and the registry define
     ("kmsg_cli.config", ("kmsg_cli.config", "kmsg_cli.providers.catalog")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
-    ("kmsg_cli.providers.catalog", ("kmsg_cli.models",)),
+    ("kmsg_cli.providers.catalog", ("kmsg_cli.errors", "kmsg_cli.models")),
     (
         "kmsg_cli.providers._http",
         ("kmsg_cli.errors", "kmsg_cli.__version__", "kmsg_cli.providers.catalog"),
@@ -108,6 +108,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
                 "kmsg_cli.models",
                 "kmsg_cli.providers._common",
                 "kmsg_cli.providers._http",
+                "kmsg_cli.providers.base",
                 "kmsg_cli.providers.catalog",
                 f"kmsg_cli.providers.{vendor}",
             ),
@@ -143,7 +144,13 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "kmsg_cli.pool",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.config.model", "kmsg_cli.providers"),
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.config.model",
+            "kmsg_cli.providers",
+            "kmsg_cli.store.contract",
+        ),
     ),
     (
         "kmsg_cli.doctor",

@@ -127,9 +127,10 @@ class Runtime:
 
     def pool(self) -> ProviderPool:
         if self._pool is None:
-            from kmsg_cli.pool import ProviderPool
+            from kmsg_cli.pool import ProviderPool, StoreCache
 
-            self._pool = ProviderPool(self.profile(), self.environ)
+            # providers' tokens live in the database, shared by every process using it
+            self._pool = ProviderPool(self.profile(), self.environ, StoreCache(self.store))
         return self._pool
 
     def times(self) -> TimeView:

@@ -76,7 +76,8 @@ def send(
         Opt(
             "--type",
             metavar="TYPE",
-            help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred).",
+            help="SMS, LMS, MMS, ALIMTALK or FRIENDTALK (default: inferred); FriendTalk only "
+            "where the vendor still takes it (Kakao's replacement is Brand Message).",
             autocompletion=cv.message_types,
             rich_help_panel="Message",
         ),

@@ -52,6 +52,8 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
         row.update(provider_id=item.provider_id, text=item.message.text)
         if len(item.candidates) > 1:
             row["failover_providers"] = list(item.candidates[1:])
+        if item.passed_over:
+            row["passed_over"] = [{"provider_id": p, "reason": r} for p, r in item.passed_over]
         rows.append(row)
     data = {"dry_run": True, "profile": profile.name, "messages": rows}
 
@@ -78,6 +80,12 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
                 text,
             )
         print_table(console, table)
+        for item in planned:
+            for provider_id, reason in item.passed_over:
+                console.print(
+                    f"{item.message.to}: {item.provider_id} instead of {provider_id}: {reason}",
+                    markup=False,
+                )
         count = len(planned)
         console.print(
             f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "

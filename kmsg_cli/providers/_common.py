@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -20,10 +20,7 @@ import httpx
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
 from kmsg_cli.providers._http import Connection
-from kmsg_cli.providers.catalog import PROVIDERS
-
-# Korea has kept UTC+9 without daylight saving since 1988: a fixed offset is exact.
-KST = timezone(timedelta(hours=9), "KST")
+from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
 
 # `#{name}` in an AlimTalk template; `#{}` is literal text, not a variable.
 PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
@@ -75,6 +72,23 @@ class VendorProvider(Generic[ClientT]):
 
     def close(self) -> None:
         self.client.close()
+
+
+class MemoryCache:
+    """A `Cache` in this process's memory (what a provider uses unless it is given another)."""
+
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
+        self._clock = clock
+        self._values: dict[str, tuple[str, datetime]] = {}
+
+    def get(self, key: str) -> str | None:
+        found = self._values.get(key)
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def put(self, key: str, value: str, *, expires_at: datetime) -> None:
+        self._values[key] = (value, expires_at)
 
 
 def url_setting(settings: Mapping[str, Any], provider_type: str, key: str) -> str:
@@ -191,6 +205,21 @@ def missing_setting(provider_id: str, key: str, env: str, needed_for: str) -> Co
     )
 
 
+def schedule_refusal(
+    capabilities: Capabilities,
+    provider_id: str,
+    message: Message,
+    at: datetime | None,
+    now: datetime,
+) -> InvalidInput | None:
+    """The refusal of `message` scheduled at `at` when the vendor's reservation window (the
+    registry's `Capabilities.window`) does not hold that time at `now`; None otherwise."""
+    window = capabilities.window(message.type)
+    if at is None or window is None:
+        return None
+    return window.refusal(provider_id, at, now)
+
+
 def missing_sender(message: Message, provider_id: str) -> InvalidInput:
     return InvalidInput(
         f"a sender number is required for {message.type.value} through '{provider_id}'",
@@ -298,10 +327,34 @@ def status_update(
 
 
 # -- image files -----------------------------------------------------------------------------
-def check_image(path: str, *, limit: int, vendor: str, kind: str, jpeg: bool = True) -> bytes:
-    """The bytes of an image that exists, fits `limit` bytes and (`jpeg`) is a JPEG file;
-    InvalidInput IMAGE_NOT_FOUND, IMAGE_TOO_LARGE or IMAGE_FORMAT otherwise (one read of at
-    most `limit + 1` bytes: one more than allowed shows it is too large)."""
+IMAGE_SIGNATURES: Mapping[str, tuple[bytes, ...]] = {
+    "JPEG": (b"\xff\xd8\xff",),
+    "PNG": (b"\x89PNG\r\n\x1a\n",),
+    "GIF": (b"GIF87a", b"GIF89a"),
+}
+
+
+def image_format(data: bytes) -> str | None:
+    """JPEG, PNG or GIF by the file's first bytes; None for anything else."""
+    for name, signatures in IMAGE_SIGNATURES.items():
+        if data.startswith(signatures):
+            return name
+    return None
+
+
+def check_image(
+    path: str,
+    *,
+    limit: int,
+    vendor: str,
+    kind: str,
+    formats: Sequence[str] = ("JPEG",),
+    below: bool = False,
+) -> bytes:
+    """The bytes of an image that exists, fits the size limit (at most `limit` bytes, or
+    `below`: strictly less) and is one of `formats` (empty: any); InvalidInput
+    IMAGE_NOT_FOUND, IMAGE_TOO_LARGE or IMAGE_FORMAT otherwise (one read of at most
+    `limit + 1` bytes: one more than allowed shows it is too large)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
@@ -312,20 +365,23 @@ def check_image(path: str, *, limit: int, vendor: str, kind: str, jpeg: bool = T
             field="image",
             value=path,
         ) from None
-    if len(data) > limit:
+    if len(data) > limit or (below and len(data) == limit):
+        size = f"{limit // 1024} KB ({limit:,} bytes)" if limit % 1024 == 0 else f"{limit:,} bytes"
+        bound = "smaller than" if below else "at most"
         raise InvalidInput(
-            f"image '{path}' is larger than {vendor}'s {limit // 1024} KB limit for {kind}",
+            f"image '{path}' is too large: {vendor} {kind} images must be {bound} {size}",
             code="IMAGE_TOO_LARGE",
             field="image",
             value=path,
-            hint=f"resize or recompress the image to {limit // 1024} KB or less",
+            hint=f"resize or recompress the image to {bound} {size}",
         )
-    if jpeg and not data.startswith(b"\xff\xd8\xff"):
+    if formats and image_format(data) not in formats:
+        allowed = ", ".join(formats[:-1]) + " or " + formats[-1] if len(formats) > 1 else formats[0]
         raise InvalidInput(
-            f"image '{path}' is not a JPEG file ({vendor} {kind} images must be JPEG)",
+            f"image '{path}' is not a {allowed} file ({vendor} {kind} images must be {allowed})",
             code="IMAGE_FORMAT",
             field="image",
             value=path,
-            hint="convert the image to JPEG",
+            hint=f"convert the image to {formats[0]}",
         )
     return data

@@ -84,3 +84,23 @@ class Canceller(Protocol):
 @runtime_checkable
 class BalanceSource(Protocol):
     def balance(self) -> Balance: ...
+
+
+class Cache(Protocol):
+    """A small store of values with an expiry (a vendor's API token), which the service layer
+    may share between processes; providers never know where it keeps them."""
+
+    def get(self, key: str) -> str | None:
+        """The value of `key`; None when there is none or it expired."""
+        ...
+
+    def put(self, key: str, value: str, *, expires_at: datetime) -> None:
+        """Keep `value` under `key` until `expires_at`, replacing any value."""
+        ...
+
+
+@runtime_checkable
+class UsesCache(Protocol):
+    """A provider that keeps something in a `Cache` (by default one of its own, in memory)."""
+
+    def use_cache(self, cache: Cache) -> None: ...

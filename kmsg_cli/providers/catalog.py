@@ -7,18 +7,113 @@ doctor`, shell completion and the config wizard all read this registry; the clie
 are imported only when a message is really sent (`kmsg_cli.providers.create_provider`).
 
 docs/configuration.md lists every setting of every type; a test checks it against this file.
+Vendor facts here (reservation windows, batch limits) cite their rule ids in docs/vendors/.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
+from kmsg_cli.errors import InvalidInput
 from kmsg_cli.models import MessageType
 
 ALL_TYPES = frozenset(MessageType)
+SMS_FAMILY = frozenset({MessageType.SMS, MessageType.LMS, MessageType.MMS})
+
+# Korea has kept UTC+9 without daylight saving since 1988: a fixed offset is exact. The
+# vendors' times (reservations, histories) are Korean wall-clock times.
+KST = timezone(timedelta(hours=9), "KST")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same wall-clock time `months` calendar months later, in Korea time; a day the
+    month lacks becomes its last day (2027-01-31 + 1 month = 2027-02-28)."""
+    local = moment.astimezone(KST)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+@dataclass(frozen=True)
+class Window:
+    """How far ahead a vendor holds a scheduled message: at least `min_lead` ahead and before
+    `max_lead` (or `max_months` calendar months, Korea time); `inclusive`: the upper bound
+    itself is allowed. `rule` names the rule in docs/vendors/."""
+
+    min_lead: timedelta = timedelta(0)
+    max_lead: timedelta | None = None
+    max_months: int = 0
+    inclusive: bool = False
+    rule: str = ""
+    what: str = ""  # e.g. "IWINV SMS/LMS/MMS reservations"
+
+    def earliest(self, now: datetime) -> datetime:
+        return now + self.min_lead
+
+    def latest(self, now: datetime) -> datetime | None:
+        if self.max_months:
+            return add_months(now, self.max_months)
+        return now + self.max_lead if self.max_lead is not None else None
+
+    def allows(self, at: datetime, now: datetime) -> bool:
+        if at < self.earliest(now):
+            return False
+        latest = self.latest(now)
+        if latest is None:
+            return True
+        return at <= latest if self.inclusive else at < latest
+
+    def describe(self, now: datetime) -> str:
+        """The rule and the allowed range in Korea time, for an error message."""
+        span = f"at least {_duration(self.min_lead)} ahead"
+        if self.max_months:
+            limit = f"{self.max_months} month{'s' if self.max_months > 1 else ''}"
+        elif self.max_lead is not None:
+            limit = _duration(self.max_lead)
+        else:
+            limit = ""
+        if limit:
+            word = "at most" if self.inclusive else "less than"
+            span += f" and {word} {limit} ahead"
+        start = f"{self.earliest(now).astimezone(KST):%Y-%m-%d %H:%M} KST"
+        latest = self.latest(now)
+        if latest is None:
+            allowed = f"from {start}"
+        else:
+            sign = "≤" if self.inclusive else "<"
+            allowed = f"from {start} to {sign} {latest.astimezone(KST):%Y-%m-%d %H:%M} KST"
+        return f"{self.what} must be {span} ({allowed})"
+
+    def refusal(self, provider_id: str, at: datetime, now: datetime) -> InvalidInput | None:
+        """The error for a message scheduled at `at` through `provider_id`, or None when the
+        window holds it."""
+        if self.allows(at, now):
+            return None
+        return InvalidInput(
+            f"cannot schedule through provider '{provider_id}' for "
+            f"{at.astimezone(KST):%Y-%m-%d %H:%M} KST: {self.describe(now)} [{self.rule}]",
+            code="SCHEDULE_OUTSIDE_WINDOW",
+            field="at",
+            value=at.isoformat(),
+            hint="choose a time inside the allowed range, or another provider (--provider)",
+        )
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes and minutes % 1440 == 0:
+        days = minutes // 1440
+        return f"{days} day{'s' if days > 1 else ''}"
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours > 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -33,9 +128,22 @@ class Capabilities:
     simulated: bool = False  # nothing real is ever delivered
     available: bool = True  # a client exists in this version
     summary: str = ""
+    windows: tuple[tuple[frozenset[MessageType], Window], ...] = ()  # reservation windows
+    replacement: tuple[tuple[MessageType, str], ...] = ()  # a type it refuses -> what to use
 
     def supports(self, message_type: MessageType) -> bool:
         return message_type in self.types
+
+    def window(self, message_type: MessageType) -> Window | None:
+        """How far ahead the vendor schedules `message_type`; None: no documented bounds."""
+        for types, window in self.windows:
+            if message_type in types:
+                return window
+        return None
+
+    def replaced_by(self, message_type: MessageType) -> str | None:
+        """What to use instead of a type this vendor does not offer (any more), if known."""
+        return dict(self.replacement).get(message_type)
 
 
 @dataclass(frozen=True)
@@ -132,35 +240,71 @@ COMMON_SETTINGS: Mapping[str, Setting] = MappingProxyType(
 )
 """Settings every provider type takes (environment-only mode: `KMSG_SENDER` for `sender`)."""
 
-_SOLAPI = Capabilities(
-    types=ALL_TYPES,
-    scheduling=True,
+BRAND_MESSAGE = "Brand Message, Kakao's replacement for FriendTalk"
+
+
+def _vendor(types: frozenset[MessageType], **facts: Any) -> Capabilities:
+    """A real vendor: it schedules, reports delivery and a balance, and sends the AlimTalk's
+    SMS fallback itself; `facts` are the rest (international, max_batch, windows, ...)."""
+    common = {"scheduling": True, "status_lookup": True, "balance": True, "native_failover": True}
+    return Capabilities(types=types, **{**common, **facts})
+
+
+_SOLAPI = _vendor(
+    ALL_TYPES,
     international=True,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=10_000,
     summary="SOLAPI REST API",
+    windows=(
+        (
+            ALL_TYPES,
+            Window(max_months=6, inclusive=True, rule="SOLAPI-SCHED-WINDOW", what="SOLAPI sends"),
+        ),
+    ),
 )
-_IWINV = Capabilities(
-    types=frozenset({MessageType.SMS, MessageType.LMS, MessageType.MMS, MessageType.ALIMTALK}),
-    scheduling=True,
+_IWINV = _vendor(
+    SMS_FAMILY | {MessageType.ALIMTALK},
     international=False,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=1_000,
     summary="IWINV AlimTalk and SMS APIs",
+    windows=(
+        (
+            SMS_FAMILY,
+            Window(
+                min_lead=timedelta(minutes=15),
+                max_months=1,
+                rule="IWINV-SMS-WINDOW",
+                what="IWINV SMS/LMS/MMS reservations",
+            ),
+        ),
+        (
+            frozenset({MessageType.ALIMTALK}),
+            Window(
+                min_lead=timedelta(minutes=15),
+                max_lead=timedelta(days=2),
+                inclusive=True,
+                rule="IWINV-AT-WINDOW",
+                what="IWINV AlimTalk reservations",
+            ),
+        ),
+    ),
+    replacement=((MessageType.FRIENDTALK, BRAND_MESSAGE),),  # IWINV-NO-FT
 )
-_ALIGO = Capabilities(
-    types=ALL_TYPES,
-    scheduling=True,
+_ALIGO = _vendor(
+    ALL_TYPES,
     international=False,
-    status_lookup=True,
-    balance=True,
-    native_failover=True,
     max_batch=1_000,
     summary="Aligo SMS and Kakao APIs",
+    windows=(
+        (
+            SMS_FAMILY,
+            Window(
+                min_lead=timedelta(minutes=10),
+                rule="ALIGO-SMS-RESERVE",
+                what="Aligo SMS/LMS/MMS reservations",
+            ),
+        ),
+    ),
 )
 _MOCK = Capabilities(
     types=ALL_TYPES,
@@ -175,6 +319,9 @@ _MOCK = Capabilities(
 )
 
 _KAKAO_NOTE = "for AlimTalk/FriendTalk"
+_IMAGE_LINK = Setting(
+    "url", about="where a tap on a FriendTalk image leads (SOLAPI requires one for images)"
+)
 
 PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
     {
@@ -185,6 +332,7 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 "api_key": _key("API key"),
                 "api_secret": _key("API secret"),
                 "kakao_pf_id": _key(f"KakaoTalk channel id (pfId, {_KAKAO_NOTE})", secret=False),
+                "friendtalk_image_link": _IMAGE_LINK,
                 "base_url": _url("https://api.solapi.com", "API address"),
                 "batch_size": _batch_size(_SOLAPI),
                 **COMMON_SETTINGS,
@@ -224,6 +372,7 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 "api_key": _key("API key"),
                 "user_id": _key("user id", secret=False),
                 "sender_key": _key(f"KakaoTalk sender key ({_KAKAO_NOTE})"),
+                "friendtalk_image_link": _IMAGE_LINK,
                 "sms_base_url": _url("https://apis.aligo.in", "SMS API address"),
                 "kakao_base_url": _url("https://kakaoapi.aligo.in", "Kakao API address"),
                 "testmode": Setting(

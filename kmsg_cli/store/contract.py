@@ -380,6 +380,15 @@ class Store(Protocol):
         `kmsg_state` table, shared by every process); returns the first (0 the first time)."""
         ...
 
+    def cache_get(self, name: str, *, now_ms: int) -> str | None:
+        """The value cached under `name` (kmsg's own `kmsg_cache` table, shared by every
+        process), or None when there is none or its expiry is not after `now_ms`."""
+        ...
+
+    def cache_put(self, name: str, value: str, *, expires_at_ms: int) -> None:
+        """Cache `value` under `name` until `expires_at_ms` (epoch ms), replacing any value."""
+        ...
+
     # -- queue management (`kmsg queue ...`) -------------------------------------------------
     def list_jobs(
         self,

@@ -29,6 +29,7 @@ from psycopg.rows import TupleRow
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES
 from kmsg_cli.store.schema import (
+    CACHE_TABLE,
     CONTENT_KEYS_TABLE,
     INDEX_NAMES,
     JOB_COLUMNS,
@@ -353,7 +354,8 @@ class PostgresStore(ServerStore):
         version, rows = self._version_rows(s)
         if version > SCHEMA_VERSION:
             raise self._too_new(version, SCHEMA_VERSION)
-        names = [TRACKING_TABLE, JOBS_TABLE, VERSION_TABLE, STATE_TABLE, CONTENT_KEYS_TABLE]
+        names = [TRACKING_TABLE, JOBS_TABLE, VERSION_TABLE, STATE_TABLE, CACHE_TABLE]
+        names.append(CONTENT_KEYS_TABLE)
         names += [statement.split('"')[1] for statement in index_statements("postgres")]
         missing = s.execute(
             "SELECT count(*) FROM unnest(CAST(%(names)s AS text[])) AS n "

@@ -211,6 +211,7 @@ def ddl_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> lis
 
 
 STATE_TABLE = "kmsg_state"
+CACHE_TABLE = "kmsg_cache"
 
 
 CONTENT_KEYS_TABLE = "kmsg_content_keys"
@@ -218,14 +219,16 @@ CONTENT_KEY_COLUMNS: tuple[str, ...] = ("content_key", "message_id", "created_at
 
 
 def state_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> list[str]:
-    """kmsg's own tables (not part of the @k-msg schema): `kmsg_state`, named counters shared by
-    every process using the database (e.g. the round-robin position of a routing list), and
-    `kmsg_content_keys`, the content key of every message that entered the ledger, looked up by
-    key to skip repeats within the duplicate window (docs/duplicates.md)."""
+    """kmsg's own tables (not part of the @k-msg schema), shared by every process using the
+    database: `kmsg_state`, named counters (e.g. the round-robin position of a routing list);
+    `kmsg_cache`, short-lived cached values with their expiry in epoch ms (e.g. a vendor's API
+    token); and `kmsg_content_keys`, the content key of every message that entered the ledger,
+    looked up by key to skip repeats within the duplicate window (docs/duplicates.md)."""
     key = "VARCHAR(255)" if dialect == "mysql" else "TEXT"
     digest = "VARCHAR(64)" if dialect == "mysql" else "TEXT"
     name, value = quote("name", dialect), quote("value", dialect)
     content, message, created = (quote(c, dialect) for c in CONTENT_KEY_COLUMNS)
+    expires = quote("expires_at", dialect)
     options = _mysql_options(collation) if dialect == "mysql" else ""
     return [
         f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE, dialect)} "
@@ -235,6 +238,8 @@ def state_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> l
         # the lookup's index (by key, then time), declared inline: MySQL has no CREATE INDEX
         # IF NOT EXISTS
         f"UNIQUE ({content}, {created}, {message})){options}",
+        f"CREATE TABLE IF NOT EXISTS {quote(CACHE_TABLE, dialect)} "
+        f"({name} {key} PRIMARY KEY, {value} TEXT NOT NULL, {expires} BIGINT NOT NULL){options}",
     ]
 
 
@@ -258,8 +263,8 @@ def ddl_text(dialect: Dialect) -> str:
     header += _status_notes()
     statements = [statement + ";" for statement in ddl_statements(dialect)]
     state = (
-        "-- kmsg's own tables, beside the documented ones: counters shared by processes, and"
-        "\n-- the content keys of sent messages (the duplicate window)"
+        "-- kmsg's own tables, beside the documented ones: counters and cached values shared"
+        "\n-- by processes, and the content keys of sent messages (the duplicate window)"
     )
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)

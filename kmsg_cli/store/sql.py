@@ -29,7 +29,7 @@ from kmsg_cli.store.rows import (
     tracking_from_values,
     tracking_params,
 )
-from kmsg_cli.store.schema import JOBS_TABLE, STATE_TABLE, TRACKING_TABLE
+from kmsg_cli.store.schema import CACHE_TABLE, JOBS_TABLE, STATE_TABLE, TRACKING_TABLE
 from kmsg_cli.store.session import (
     COMPLETED,
     FAILED,
@@ -216,6 +216,31 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
             return int(s.execute(select, params).scalar())
 
         return self._write(work, single=d.returning) - count
+
+    def cache_get(self, name: str, *, now_ms: int) -> str | None:
+        """The cached value of `name`, or None when there is none or it expired."""
+        p = self.dialect.p
+        sql = (
+            f'SELECT "value" FROM {q(CACHE_TABLE)} '
+            f'WHERE "name" = {p("name")} AND "expires_at" > {p("now")}'
+        )
+        value = self._run(lambda s: s.execute(sql, {"name": name, "now": now_ms}).scalar())
+        return None if value is None else str(value)
+
+    def cache_put(self, name: str, value: str, *, expires_at_ms: int) -> None:
+        """Cache `value` under `name` until `expires_at_ms`, replacing what was there (one
+        transaction; when two processes race, one of their values stays)."""
+        delete = f'DELETE FROM {q(CACHE_TABLE)} WHERE "name" = {self.dialect.p("name")}'
+        insert = self.dialect.insert_ignore(
+            CACHE_TABLE, ("name", "value", "expires_at"), "name", ()
+        )
+        params = {"name": name, "value": value, "expires_at": expires_at_ms}
+
+        def work(s: Session) -> None:
+            s.execute(delete, {"name": name})
+            s.execute(insert, params)
+
+        self._write(work)
 
     def count_tracking(self) -> int:
         """Number of tracking rows."""

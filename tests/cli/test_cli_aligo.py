@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Run
 from tests.fakes import aligo_fixtures
-from tests.fakes.aligo import DEFAULT_SENDER_KEY, FakeAligo
+from tests.fakes.aligo import DEFAULT_SENDER_KEY, FakeAligo, ManualClock
 
 fake_aligo = aligo_fixtures.fake_aligo
 
@@ -135,3 +135,44 @@ def test_bulk_send_with_different_texts(run: Run, aligo: FakeAligo, tmp_path: Pa
     texts = {m["receiver"]: m["text"] for m in aligo.accepted_messages()}
     assert texts["01020000007"] == "고객7님 안녕하세요"
     assert json.dumps(doc)
+
+
+ALIMTALK = ["--template", "TPL01", "--vars", '{"name": "홍길동", "order": "A-17"}']
+TOKEN_PATH = "/kakao/akv10/token/create/1/d/"
+
+
+@pytest.mark.rule("ALIGO-KAKAO-TOKEN", "ALIGO-KAKAO-TOKEN-USE", "ALIGO-AT-SEND")
+def test_the_kakao_token_is_shared_through_the_database_sealed_and_renewed_once(
+    run: Run, aligo: FakeAligo
+) -> None:
+    clock = ManualClock(aligo.clock())
+    aligo.clock = clock
+    assert aligo.require_token
+    for to in ("010-1111-2222", "010-1111-3333"):  # two processes, one token
+        result = run("send", "--to", to, *ALIMTALK)
+        assert result.exit_code == 0, result.stderr
+    tokens = [r for r in aligo.requests if r["path"] == TOKEN_PATH]
+    assert len(tokens) == 1
+    issued = tokens[0]["response"]["token"]
+    kakao = [r["form"] for r in aligo.requests if r["path"].startswith("/kakao/akv10/a")]
+    assert [f["token"] for f in kakao] == [issued, issued]
+    (cached,) = run.rows("SELECT name, value, expires_at FROM kmsg_cache")
+    assert cached["name"].startswith("aligo:kakao-token:")
+    assert issued not in cached["value"] and aligo.key not in cached["value"]
+    # Aligo lets the token expire (its clock ran past a day): kmsg makes a new one, once
+    clock.advance(2 * 86_400)
+    result = run("send", "--to", "010-1111-4444", *ALIMTALK)
+    assert result.exit_code == 0, result.stderr
+    assert len([r for r in aligo.requests if r["path"] == TOKEN_PATH]) == 2
+    assert [m["receiver"] for m in aligo.accepted_messages()][-1] == "01011114444"
+
+
+@pytest.mark.rule("ALIGO-SMS-RESERVE", "ALIGO-TZ")
+def test_an_sms_reservation_under_10_minutes_is_exit_2(run: Run, aligo: FakeAligo) -> None:
+    result = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+5m")
+    assert result.exit_code == 2 and "SCHEDULE_OUTSIDE_WINDOW" in result.stderr
+    assert "10 minutes" in result.stderr and "KST" in result.stderr
+    assert aligo.requests == []
+    assert run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+15m").exit_code == 0
+    (sent,) = aligo.accepted_messages()
+    assert sent["scheduled_at"] is not None

@@ -21,6 +21,7 @@ fake_iwinv = iwinv_fixtures.fake_iwinv
 
 SENDER = "0212345678"
 WELCOME = "#{name}님 가입을 환영합니다. 인증번호 #{code}"
+WELCOME_ARGS = ["--template", "WELCOME", "--text", WELCOME, "--var", "name=홍", "--var", "code=1"]
 
 
 @pytest.fixture
@@ -113,19 +114,7 @@ def test_alimtalk_with_two_variables_and_no_order_is_refused(run: Run, iwinv: Fa
 def test_alimtalk_failover_uses_iwinv_resend(run: Run, iwinv: FakeIwinv) -> None:
     iwinv.kakao_non_users.add("01044440000")
     result = run(
-        "send",
-        "--to",
-        "010-4444-0000",
-        "--template",
-        "WELCOME",
-        "--text",
-        WELCOME,
-        "--var",
-        "name=홍",
-        "--var",
-        "code=1",
-        "--failover-text",
-        "홍님 환영합니다",
+        "send", "--to", "010-4444-0000", *WELCOME_ARGS, "--failover-text", "홍님 환영합니다"
     )
     assert result.exit_code == 0, result.stderr
     (sent,) = iwinv.accepted_messages()
@@ -164,3 +153,121 @@ def test_balance(run: Run, iwinv: FakeIwinv) -> None:
     assert code == 0, doc
     (row,) = doc["data"]["balances"]
     assert row["supported"] and row["amount"] == iwinv.balance
+
+
+@pytest.mark.rule("IWINV-AT-REPLY", "IWINV-AT-HIST", "IWINV-AT-STATUS")
+def test_alimtalk_is_tracked_without_a_seqno_in_the_send_reply(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.progress_after = 0.0
+    iwinv.kakao_non_users.add("01055550000")
+    for phone, mid in (("010-1111-2222", "ok"), ("010-5555-0000", "nonuser")):
+        result = run("send", "--to", phone, *WELCOME_ARGS, "--id", mid)
+        assert result.exit_code == 0, result.stderr
+    rows = {r["message_id"]: r for r in run.rows()}
+    assert all(r["provider_message_id"].startswith("atp:") for r in rows.values())
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+    code, doc = run.json("track", "run-once")
+    assert code == 0, doc
+    rows = {r["message_id"]: r for r in run.rows()}
+    assert rows["ok"]["status"] == "DELIVERED"
+    assert rows["nonuser"]["status"] == "FAILED"
+    assert "미사용" in rows["nonuser"]["provider_status_message"]
+
+
+@pytest.mark.rule("IWINV-SMS-TITLE")
+def test_lms_without_subject_gets_a_title_iwinv_accepts(run: Run, iwinv: FakeIwinv) -> None:
+    text = "[공지] 서버 점검: 12/24 02:00~04:00, 이용에 참고 바랍니다! " * 3
+    result = run("send", "--to", "010-1111-2222", "--text", text)
+    assert result.exit_code == 0, result.stderr
+    (sent,) = iwinv.accepted_messages()
+    assert sent["msgType"] == "LMS" and sent["title"].startswith("[공지] 서버 점검 12")
+
+
+@pytest.mark.rule("IWINV-SMS-TITLE")
+def test_a_subject_iwinv_refuses_is_exit_2_naming_the_characters(
+    run: Run, iwinv: FakeIwinv, tmp_path: Path
+) -> None:
+    text = "가" * 60
+    result = run("send", "--to", "010-1111-2222", "--text", text, "--subject", "공지: 점검!")
+    assert result.exit_code == 2
+    assert "INVALID_SUBJECT" in result.stderr and "':' '!'" in result.stderr
+    rows = tmp_path / "rows.csv"
+    rows.write_text(f"to,text,subject\n01011112222,{text},공지\n01011113333,{text},할인!\n")
+    code, doc = run.json("send-many", str(rows))
+    assert code == 5, doc
+    assert [m["phone"] for m in iwinv.accepted_messages()] == ["01011112222"]
+    assert [r["title"] for r in iwinv.accepted_messages()] == ["공지"]
+
+
+@pytest.mark.rule("IWINV-SMS-WINDOW", "IWINV-AT-WINDOW")
+def test_a_reservation_outside_iwinvs_window_is_exit_2_with_the_range_in_kst(
+    run: Run, iwinv: FakeIwinv
+) -> None:
+    for at in ("+5m", "+40d"):
+        result = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", at)
+        assert result.exit_code == 2, result.stderr
+        assert "SCHEDULE_OUTSIDE_WINDOW" in result.stderr
+        assert "KST" in result.stderr and "15 minutes" in result.stderr
+    result = run("send", "--to", "010-1111-2222", *WELCOME_ARGS, "--at", "+3d")
+    assert result.exit_code == 2 and "2 days" in result.stderr
+    assert iwinv.requests == []
+    result = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+20m")
+    assert result.exit_code == 0, result.stderr
+    (sent,) = iwinv.accepted_messages()
+    assert sent["date"] is not None
+
+
+@pytest.mark.rule("IWINV-SMS-WINDOW")
+def test_routing_passes_over_iwinv_outside_its_window_and_the_dry_run_says_so(
+    run: Run, iwinv: FakeIwinv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "routed.toml"
+    config.write_text(
+        f"""
+default_profile = "r"
+[profiles.r.routing]
+SMS = ["iwinv", "sim"]
+[profiles.r.providers.sim]
+type = "mock"
+[profiles.r.providers.iwinv]
+api_key = "{DEFAULT_API_KEY}"
+sms_api_key = "{DEFAULT_SMS_API_KEY}"
+sms_auth_key = "{DEFAULT_SMS_AUTH_KEY}"
+sender = "{SENDER}"
+alimtalk_base_url = "{iwinv.alimtalk_base_url}"
+sms_base_url = "{iwinv.sms_base_url}"
+""",
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    code, doc = run.json(
+        "send", "--to", "010-1111-2222", "--text", "점검", "--at", "+5m", "--dry-run"
+    )
+    assert code == 0, doc
+    (row,) = doc["data"]["messages"]
+    assert row["provider_id"] == "sim"
+    (passed,) = row["passed_over"]
+    assert passed["provider_id"] == "iwinv" and "IWINV-SMS-WINDOW" in passed["reason"]
+    human = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+5m", "--dry-run")
+    assert "sim instead of iwinv" in human.stdout
+    code, doc = run.json(
+        "send", "--to", "010-1111-2222", "--text", "점검", "--at", "+30m", "--dry-run"
+    )
+    assert doc["data"]["messages"][0]["provider_id"] == "iwinv"
+    assert iwinv.requests == []
+
+
+@pytest.mark.rule("IWINV-NO-FT")
+def test_friendtalk_through_iwinv_names_brand_message(run: Run, iwinv: FakeIwinv) -> None:
+    result = run("send", "--to", "010-1111-2222", "--type", "FRIENDTALK", "--text", "친구")
+    assert result.exit_code == 4
+    assert "Brand Message" in result.stderr and "FRIENDTALK" in result.stderr
+    assert iwinv.requests == []
+
+
+@pytest.mark.rule("IWINV-AT-CHARGE")
+def test_alimtalk_balance_is_asked_with_get(run: Run, iwinv: FakeIwinv) -> None:
+    code, doc = run.json("providers", "balance")
+    assert code == 0, doc
+    assert [r["method"] for r in iwinv.requests] == ["GET"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +270,44 @@ def test_providers_list_shows_solapi_capabilities(run: Run, solapi: FakeSolapi) 
     _, doc = run.json("providers", "list")
     (row,) = doc["data"]["providers"]
     assert row["id"] == "solapi" and row["available"] and row["status_lookup"] and row["balance"]
+
+
+LONG_ID = "batch-2026-12-05/" + "가나다라마" * 20 + "x" * 83  # 200 characters
+
+
+@pytest.mark.rule("SOLAPI-CF-LEN", "SOLAPI-CF-SHAPE", "SOLAPI-LIST-PAGING")
+def test_a_200_character_id_is_sent_reconciled_and_tracked(run: Run, solapi: FakeSolapi) -> None:
+    assert len(LONG_ID) == 200
+    solapi.progress_after = (0.0, 0.0)
+    solapi.hang_seconds = 3
+    solapi.script = ["hang_after_accept"]
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", LONG_ID)
+    assert code == 0, doc
+    (result,) = doc["data"]["results"]
+    assert result["accepted"] is True and result["message_id"] == LONG_ID
+    assert any(w["code"] == "RECONCILED" for w in result["warnings"])  # found by our id
+    (stored,) = solapi.accepted_messages()
+    (value,) = stored["customFields"].values()
+    assert len(value) <= 100 and value != LONG_ID[:100]
+    (row,) = run.rows()
+    assert row["message_id"] == LONG_ID and row["provider_message_id"] == stored["messageId"]
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0")
+    code, doc = run.json("track", "run-once")
+    assert code == 0, doc
+    assert [r["status"] for r in run.rows()] == ["DELIVERED"]
+    # a second send under the same id is recognised, not sent again
+    assert run("send", "--to", "010-1234-5678", "--text", "x", "--id", LONG_ID).exit_code == 0
+    assert len(solapi.accepted_messages()) == 1
+
+
+@pytest.mark.rule("SOLAPI-ATA-VARS", "SOLAPI-ATA-OPTIONS")
+def test_alimtalk_variable_keys_already_written_as_placeholders_are_not_wrapped_again(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    variables = '{"#{name}": "홍길동", "code": "1234"}'  # one key written as a placeholder
+    result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--vars", variables)
+    assert result.exit_code == 0, result.stderr
+    (request,) = sends(solapi)
+    (entry,) = request["body"]["messages"]
+    assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍길동", "#{code}": "1234"}

@@ -185,6 +185,7 @@ def statuses(run: Run) -> dict[str, str]:
     return {r["to"]: r["status"] for r in run.rows()}
 
 
+@pytest.mark.rule("SOLAPI-STATUS-TEST", "SOLAPI-LIST-ENDPOINT", "SOLAPI-LIST-REPLY")
 def test_statuses_follow_solapi_from_registered_to_delivered(
     run: Run, solapi_profile: tuple[FakeSolapi, ManualClock]
 ) -> None:
@@ -200,9 +201,11 @@ def test_statuses_follow_solapi_from_registered_to_delivered(
     clock.advance(10)
     make_due(run.db)
     run("track", "run-once")
-    assert statuses(run) == {"01011112222": "DELIVERED", "01077770000": "SENT"}
+    # SOLAPI-STATUS-TEST: a test-mode code is final (UNKNOWN: never delivered), no timeout
+    assert statuses(run) == {"01011112222": "DELIVERED", "01077770000": "UNKNOWN"}
     unknown = next(r for r in run.rows() if r["to"] == "01077770000")
-    assert unknown["provider_status_code"] == "TEST1000"  # kept, still checked
+    assert unknown["provider_status_code"] == "TEST1000"
+    assert "test mode" in unknown["provider_status_message"]
     delivered = next(r for r in run.rows() if r["to"] == "01011112222")
     assert delivered["delivered_at"] and delivered["sent_at"]
     lists = [r for r in fake.requests if r["path"] == "/messages/v4/list"]

@@ -470,6 +470,7 @@ def test_auto_lms_threshold(threshold: int, text: str, kind: MessageType) -> Non
     assert build(auto_lms_bytes=threshold, text=text).type is kind
 
 
+@pytest.mark.rule("SOLAPI-SMS-CHARSET", "ALIGO-SMS-AUTOLMS")
 def test_emoji_counts_four_bytes_and_warns() -> None:
     message = build(text="안녕😀")
     assert message.byte_length == 8

@@ -137,6 +137,7 @@ def test_an_unknown_code_is_kept_and_checked_again() -> None:
     assert new.next_check_at == T0_MS + 30_000 + 30_000
 
 
+@pytest.mark.rule("SOLAPI-SEND-RETENTION")
 def test_tracking_gives_up_after_24_hours() -> None:
     late = T0_MS + 24 * 3_600_000
     new = apply_check(row("a", attempt_count=16), None, now_ms=late, settings=SETTINGS)

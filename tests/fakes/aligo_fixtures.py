@@ -32,8 +32,14 @@ def sms_form(fake: FakeAligo, **fields: Any) -> dict[str, str]:
 
 
 def kakao_form(fake: FakeAligo, **fields: Any) -> dict[str, str]:
-    """Kakao-host form fields with ``apikey``, ``userid`` and the default ``senderkey``."""
-    base = {"apikey": fake.key, "userid": fake.user_id, "senderkey": DEFAULT_SENDER_KEY}
+    """Kakao-host form fields with ``apikey``, ``userid``, the default ``senderkey`` and a
+    fresh Kakao ``token`` (made without HTTP; pass ``token=...`` to send another)."""
+    base = {
+        "apikey": fake.key,
+        "userid": fake.user_id,
+        "senderkey": DEFAULT_SENDER_KEY,
+        "token": fake.create_token(),
+    }
     return {**base, **{k: str(v) for k, v in fields.items()}}
 
 

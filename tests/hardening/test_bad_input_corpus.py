@@ -584,7 +584,7 @@ CORPUS = [
         files={"c.toml": SOLAPI_CONFIG, "big.jpg": jpeg(300 * 1024)},
     ),
     case(
-        "image: GIF for SOLAPI MMS",
+        "image: BMP for SOLAPI MMS (JPEG, PNG or GIF only)",
         "--config",
         "{tmp}/c.toml",
         "send",
@@ -592,11 +592,11 @@ CORPUS = [
         "--text",
         "x",
         "--image",
-        "{tmp}/a.gif",
+        "{tmp}/a.bmp",
         code=2,
         error="IMAGE_FORMAT",
-        names=("a.gif", "JPEG"),
-        files={"c.toml": SOLAPI_CONFIG, "a.gif": b"GIF89a" + b"\x00" * 64},
+        names=("a.bmp", "JPEG, PNG or GIF"),
+        files={"c.toml": SOLAPI_CONFIG, "a.bmp": b"BM" + b"\x00" * 64},
     ),
     case(
         "image: on an explicit SMS",

@@ -31,10 +31,12 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers._common import MemoryCache
 from kmsg_cli.providers.aligo import AligoProvider
 from kmsg_cli.providers.aligo.client import split_provider_message_id
 from kmsg_cli.providers.aligo.kakao import kakao_senddate, render_template
 from kmsg_cli.providers.aligo.sms import map_sms_state, sms_schedule
+from kmsg_cli.providers.aligo.token import unseal
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)  # 10:02:03 KST
 SETTINGS: dict[str, Any] = {
@@ -253,14 +255,32 @@ def provider(handler: Callable[[httpx.Request], httpx.Response], **settings: Any
     return AligoProvider("aligo", {**SETTINGS, **settings}, http, clock=lambda: NOW)
 
 
+TOKEN_PATH = "/akv10/token/create/1/d/"
+TOKEN_OK = {
+    "code": 0,
+    "message": "정상적으로 생성하였습니다.",
+    "token": "TKN-1",
+    "urlencode": "TKN-1",
+}
+
+
 class Seen:
-    """Requests as (path, form fields, file parts {name: (filename, bytes)}, content type)."""
+    """Requests as (path, form fields without the Kakao `token`, file parts {name: (filename,
+    bytes)}, content type). Kakao token requests (ALIGO-KAKAO-TOKEN) are counted apart in
+    `token_requests`, and the token each Kakao call carried in `tokens`."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], dict[str, tuple[str, bytes]], str]] = []
+        self.token_requests: list[dict[str, str]] = []
+        self.tokens: list[str | None] = []
 
     def record(self, request: httpx.Request) -> tuple[str, dict[str, str]]:
         fields, files = decode_form(request)
+        if request.url.path == TOKEN_PATH:
+            self.token_requests.append(fields)
+            return request.url.path, fields
+        if request.url.path.startswith("/akv10/"):
+            self.tokens.append(fields.pop("token", None))
         kind = request.headers.get("content-type", "").split(";")[0]
         self.requests.append((request.url.path, fields, files, kind))
         return request.url.path, fields
@@ -301,7 +321,7 @@ def router(
 
     def handler(request: httpx.Request) -> httpx.Response:
         path, _ = seen.record(request)
-        answer = answers[path]
+        answer = answers[path] if path != TOKEN_PATH else answers.get(path, TOKEN_OK)
         if isinstance(answer, list):
             answer = answer.pop(0)
         if isinstance(answer, httpx.Response):
@@ -331,6 +351,7 @@ def tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 
 
 # -- SMS form fields -------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-SEND", "ALIGO-FORM", "ALIGO-CREDS", "ALIGO-SMS-AUTOLMS")
 def test_sms_form_fields_field_by_field() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send/": SMS_OK}))
@@ -351,6 +372,7 @@ def test_sms_form_fields_field_by_field() -> None:
     assert result.group_id == "123456789"
 
 
+@pytest.mark.rule("ALIGO-HOSTS")
 def test_sms_goes_to_the_configured_sms_host() -> None:
     hosts: list[str] = []
 
@@ -362,6 +384,7 @@ def test_sms_goes_to_the_configured_sms_host() -> None:
     assert hosts == ["127.0.0.1:9001"]
 
 
+@pytest.mark.rule("ALIGO-SMS-TITLE", "ALIGO-SMS-TEST", "ALIGO-SENDER")
 def test_lms_title_message_sender_and_testmode_only_when_configured() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send/": SMS_OK}), testmode=True)
@@ -374,6 +397,7 @@ def test_lms_title_message_sender_and_testmode_only_when_configured() -> None:
 @pytest.mark.parametrize(
     ("zone", "offset_hours"), [("UTC", 0), ("America/New_York", -5), ("Asia/Seoul", 9)]
 )
+@pytest.mark.rule("ALIGO-SMS-RESERVE", "ALIGO-TZ")
 def test_schedule_is_korean_time_whatever_the_machine_timezone(
     zone: str, offset_hours: int, tz: Callable[[str], None]
 ) -> None:
@@ -402,12 +426,15 @@ def test_schedule_formatting_rounds_seconds_up() -> None:
     }
 
 
+@pytest.mark.rule("ALIGO-SMS-RESERVE")
 def test_sms_schedule_must_be_ten_minutes_ahead() -> None:
     client = provider(lambda r: pytest.fail("no request expected"))
     with pytest.raises(InvalidInput) as info:
-        client.validate(msg(scheduled_at=NOW + timedelta(minutes=5)))
-    assert (info.value.code, info.value.field) == ("SCHEDULE_TOO_SOON", "at")
+        client.validate(msg(scheduled_at=NOW + timedelta(minutes=9, seconds=59)))
+    assert (info.value.code, info.value.field) == ("SCHEDULE_OUTSIDE_WINDOW", "at")
+    assert "10 minutes" in info.value.message and "10:12 KST" in info.value.message
     client.validate(msg(scheduled_at=NOW + timedelta(minutes=10)))
+    client.validate(msg(scheduled_at=NOW + timedelta(days=400)))  # no documented maximum
 
 
 def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
@@ -419,7 +446,8 @@ def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
             msg(mid="late", to="01099998888", text="다른", scheduled_at=NOW - timedelta(minutes=1)),
         ]
     )
-    assert not soon.accepted and soon.error_code == "SCHEDULE_TOO_SOON" and not soon.retryable
+    assert not soon.accepted and soon.error_code == "SCHEDULE_OUTSIDE_WINDOW"
+    assert not soon.retryable
     ((_, fields, _, _),) = seen.requests
     assert "rdate" not in fields and fields["receiver"] == "01099998888"
     assert passed.accepted and passed.status is DeliveryStatus.SENT
@@ -427,6 +455,7 @@ def test_a_schedule_that_became_too_soon_or_passed_at_send_time() -> None:
 
 
 # -- batching --------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-SEND")
 def test_identical_texts_share_one_request_with_comma_separated_receivers() -> None:
     seen = Seen()
     answer = {**SMS_OK, "success_cnt": 3}
@@ -453,6 +482,7 @@ def test_one_receiver_never_appears_twice_in_a_request() -> None:
     assert first.provider_message_id != second.provider_message_id
 
 
+@pytest.mark.rule("ALIGO-SMS-MASS")
 def test_different_texts_go_through_send_mass() -> None:
     seen = Seen()
     answer = {**SMS_OK, "success_cnt": 3, "msg_type": "SMS"}
@@ -484,6 +514,7 @@ def test_different_texts_go_through_send_mass() -> None:
     assert results[2].provider_message_id == "sms:123456789:01033330000"
 
 
+@pytest.mark.rule("ALIGO-SMS-MASS")
 def test_send_mass_takes_at_most_500_per_request() -> None:
     seen = Seen()
     client = provider(router(seen, {"/send_mass/": [SMS_OK], "/send/": [SMS_OK]}))
@@ -494,6 +525,7 @@ def test_send_mass_takes_at_most_500_per_request() -> None:
     assert all(r.accepted for r in results)
 
 
+@pytest.mark.rule("ALIGO-MMS-IMAGE", "ALIGO-FORM")
 def test_mms_image_is_a_multipart_file_part(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "poster.jpg")
     seen = Seen()
@@ -508,22 +540,30 @@ def test_mms_image_is_a_multipart_file_part(tmp_path: Path) -> None:
     assert result.accepted
 
 
+@pytest.mark.rule("ALIGO-MMS-IMAGE")
 def test_image_checks_before_any_request(tmp_path: Path) -> None:
     client = provider(lambda r: pytest.fail("no request expected"))
     png = tmp_path / "p.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 10)
+    gif = tmp_path / "p.gif"
+    gif.write_bytes(b"GIF87a" + b"0" * 10)
+    bmp = tmp_path / "p.bmp"
+    bmp.write_bytes(b"BM" + b"0" * 10)
     big = jpeg(tmp_path / "big.jpg", 300 * 1024)
     cases = [
         (str(tmp_path / "missing.jpg"), MessageType.MMS, "IMAGE_NOT_FOUND"),
-        (str(png), MessageType.MMS, "IMAGE_FORMAT"),
+        (str(bmp), MessageType.MMS, "IMAGE_FORMAT"),
         (str(big), MessageType.MMS, "IMAGE_TOO_LARGE"),
-        (str(png), MessageType.FRIENDTALK, "IMAGE_FORMAT"),
+        (str(gif), MessageType.FRIENDTALK, "IMAGE_FORMAT"),
     ]
     for path, kind, code in cases:
         with pytest.raises(InvalidInput) as info:
             client.validate(msg(kind, image=path))
         assert (info.value.code, info.value.field) == (code, "image")
     client.validate(msg(MessageType.FRIENDTALK, image=str(big)))  # 500 KB for FriendTalk
+    for image in (png, gif):  # MMS: JPEG, PNG or GIF
+        client.validate(msg(MessageType.MMS, image=str(image)))
+    client.validate(msg(MessageType.FRIENDTALK, image=str(png)))
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -554,6 +594,7 @@ def test_kakao_needs_a_sender_too() -> None:
 
 
 # -- AlimTalk --------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-AT-BUTTON", "ALIGO-KAKAO-TPL", "ALIGO-AT-SEND")
 def test_alimtalk_renders_the_approved_template_and_sends_its_buttons() -> None:
     seen = Seen()
     client = provider(
@@ -598,6 +639,7 @@ def test_alimtalk_renders_the_approved_template_and_sends_its_buttons() -> None:
     assert not result.native_failover
 
 
+@pytest.mark.rule("ALIGO-AT-FAILOVER", "ALIGO-AT-SENDDATE", "ALIGO-KAKAO-TEST")
 def test_alimtalk_failover_fields_only_with_failover_and_scheduled_in_kst() -> None:
     seen = Seen()
     client = provider(
@@ -627,6 +669,7 @@ def test_alimtalk_failover_fields_only_with_failover_and_scheduled_in_kst() -> N
     assert not plain.native_failover
 
 
+@pytest.mark.rule("ALIGO-AT-BATCH", "ALIGO-AT-SEND")
 def test_alimtalk_many_receivers_in_one_request() -> None:
     seen = Seen()
     client = provider(
@@ -696,6 +739,7 @@ def test_render_template_reports_each_missing_name_once() -> None:
 
 
 # -- FriendTalk ------------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-FT-SEND", "ALIGO-FT-STATUS")
 def test_friendtalk_path_fields_and_image_part(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "ft.jpg")
     seen = Seen()
@@ -719,6 +763,7 @@ def test_friendtalk_path_fields_and_image_part(tmp_path: Path) -> None:
 
 # -- success detection -----------------------------------------------------------------------
 @pytest.mark.parametrize("code", [0, "0"])
+@pytest.mark.rule("ALIGO-AT-REPLY")
 def test_kakao_success_is_code_zero_number_or_string(code: Any) -> None:
     answer = {**KAKAO_OK, "code": code}
     client = provider(
@@ -729,6 +774,7 @@ def test_kakao_success_is_code_zero_number_or_string(code: Any) -> None:
 
 
 @pytest.mark.parametrize("code", [1, "1"])
+@pytest.mark.rule("ALIGO-SMS-REPLY")
 def test_sms_success_is_result_code_one_number_or_string(code: Any) -> None:
     answer = {**SMS_OK, "result_code": code, "msg_id": 123456789}
     (result,) = provider(router(Seen(), {"/send/": answer})).send([msg()])
@@ -901,7 +947,7 @@ def test_a_later_request_failing_keeps_what_was_accepted() -> None:
 
 def test_a_rejected_group_does_not_stop_the_others() -> None:
     seen = Seen()
-    rejected = {"code": -99, "message": "템플릿 코드가 일치하지 않습니다."}
+    rejected = {"code": 509, "message": "요청 정보가 올바르지 않습니다."}
     lists = [TEMPLATE_LIST, PLAIN_TEMPLATE_LIST]
     client = provider(
         router(
@@ -911,11 +957,12 @@ def test_a_rejected_group_does_not_stop_the_others() -> None:
     bad, good = client.send(
         [alimtalk(mid="x"), alimtalk(mid="y", template_id="TP_PLAIN", variables={"code": "1"})]
     )
-    assert not bad.accepted and (bad.error_code, bad.provider_code) == ("PROVIDER_REJECTED", "-99")
+    assert not bad.accepted and (bad.error_code, bad.provider_code) == ("PROVIDER_REJECTED", "509")
     assert good.accepted
 
 
 # -- status lookups --------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-DETAIL")
 def test_sms_statuses_are_matched_by_mid_and_receiver() -> None:
     seen = Seen()
     client = provider(router(seen, {"/sms_list/": SMS_LIST}))
@@ -944,6 +991,7 @@ def test_sms_statuses_are_matched_by_mid_and_receiver() -> None:
     assert found[ids[2]].status is DeliveryStatus.SENT
 
 
+@pytest.mark.rule("ALIGO-KAKAO-DETAIL")
 def test_kakao_statuses_are_matched_by_mid_and_phone() -> None:
     seen = Seen()
     client = provider(router(seen, {"/akv10/history/detail/": HISTORY_DETAIL}))
@@ -1007,6 +1055,7 @@ def test_provider_message_id_format() -> None:
 
 
 # -- balance, repr ---------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-SMS-REMAIN")
 def test_balance_reports_the_sms_count() -> None:
     seen = Seen()
     balance = provider(router(seen, {"/remain/": REMAIN})).balance()
@@ -1033,3 +1082,130 @@ def test_own_client_is_closed_but_an_injected_one_is_not() -> None:
     own = AligoProvider("aligo", SETTINGS)
     own.close()
     assert own.http.is_closed
+
+
+# -- the Kakao token -------------------------------------------------------------------------
+@pytest.mark.rule("ALIGO-KAKAO-TOKEN", "ALIGO-KAKAO-TOKEN-REPLY", "ALIGO-KAKAO-TOKEN-USE")
+def test_a_kakao_token_is_made_once_and_sent_on_every_kakao_call() -> None:
+    seen = Seen()
+    answers = {
+        "/akv10/template/list/": TEMPLATE_LIST,
+        "/akv10/alimtalk/send/": KAKAO_OK,
+        "/akv10/history/detail/": HISTORY_DETAIL,
+        "/send/": SMS_OK,
+    }
+    client = provider(router(seen, answers))
+    client.send([alimtalk(), msg(mid="s")])
+    client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert seen.token_requests == [{"apikey": "SECRETKEY123", "userid": "kmsguser"}]
+    assert seen.paths == [
+        "/akv10/template/list/",
+        "/send/",
+        "/akv10/alimtalk/send/",
+        "/akv10/history/detail/",
+    ]
+    assert seen.tokens == ["TKN-1", "TKN-1", "TKN-1"]  # the SMS host gets none
+    assert "token" not in seen.requests[1][1]
+
+
+def test_the_token_is_shared_through_the_cache_and_sealed_there() -> None:
+    cache = MemoryCache(lambda: NOW)
+    first_seen, second_seen = Seen(), Seen()
+    answers = {"/akv10/template/list/": TEMPLATE_LIST}
+    first = provider(router(first_seen, dict(answers)))
+    first.use_cache(cache)
+    first.validate(alimtalk())
+    second = provider(router(second_seen, dict(answers)))
+    second.use_cache(cache)
+    second.validate(alimtalk())
+    assert len(first_seen.token_requests) == 1 and second_seen.token_requests == []
+    assert second_seen.tokens == ["TKN-1"]
+    (stored,) = [v for v, _ in cache._values.values()]
+    assert "TKN-1" not in stored and unseal("SECRETKEY123", stored) == "TKN-1"
+    assert unseal("OTHERKEY", stored) is None  # another API key cannot read it
+    other_key = provider(router(Seen(), dict(answers)), api_key="OTHERKEY")
+    other_key.use_cache(cache)
+    other_key.validate(alimtalk())  # its own cache key and token: no error
+
+
+@pytest.mark.rule("ALIGO-KAKAO-TOKEN-USE", "ALIGO-KAKAO-CODES")
+def test_a_refused_cached_token_is_replaced_once() -> None:
+    cache = MemoryCache(lambda: NOW)
+    cache.put("unused", "x", expires_at=NOW)  # other entries do not matter
+    refused = {"code": -99, "message": "토큰이 만료되었습니다."}
+    warm = provider(router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST}))
+    warm.use_cache(cache)
+    warm.validate(alimtalk())  # caches TKN-1
+    seen = Seen()
+    fresh = {**TOKEN_OK, "token": "TKN-2"}
+    answers: dict[str, Any] = {
+        "/akv10/template/list/": [refused, TEMPLATE_LIST],
+        TOKEN_PATH: fresh,
+    }
+    client = provider(router(seen, answers))
+    client.use_cache(cache)
+    client.validate(alimtalk())
+    assert seen.tokens == ["TKN-1", "TKN-2"] and len(seen.token_requests) == 1
+    # a fresh token refused again is an authentication error, not a loop
+    again = Seen()
+    stubborn = provider(
+        router(again, {"/akv10/template/list/": [refused, refused], TOKEN_PATH: fresh})
+    )
+    stubborn.use_cache(MemoryCache(lambda: NOW))
+    with pytest.raises(AuthenticationError):
+        stubborn.validate(alimtalk())
+    assert len(again.requests) == 1 and len(again.token_requests) == 1
+
+
+def test_a_token_the_vendor_will_not_make_is_an_authentication_error() -> None:
+    seen = Seen()
+    denied = {"code": -99, "message": "계정 인증에 실패하였습니다."}
+    client = provider(router(seen, {TOKEN_PATH: denied}))
+    with pytest.raises(AuthenticationError) as info:
+        client.validate(alimtalk())
+    assert "SECRETKEY123" not in str(info.value) and seen.requests == []
+
+
+@pytest.mark.rule("ALIGO-FT-SEND")
+def test_friendtalk_image_carries_its_link_when_configured(tmp_path: Path) -> None:
+    seen = Seen()
+    friend_ok = {**KAKAO_OK, "info": {**KAKAO_OK["info"], "type": "FT"}}
+    client = provider(
+        router(seen, {"/akv10/friend/send/": friend_ok}),
+        friendtalk_image_link="https://shop.example/event",
+    )
+    image = jpeg(tmp_path / "e.jpg")
+    client.send([msg(MessageType.FRIENDTALK, image=str(image))])
+    ((path, fields, files, _),) = seen.requests
+    assert path == "/akv10/friend/send/" and fields["image_url"] == "https://shop.example/event"
+    assert files["image"][0] == "e.jpg"
+
+
+def test_a_process_reads_the_shared_token_again_after_a_few_minutes() -> None:
+    now = [NOW]
+    cache = MemoryCache(lambda: now[0])
+    reads: list[str] = []
+
+    class Counting(MemoryCache):
+        def get(self, key: str) -> str | None:
+            reads.append(key)
+            return cache.get(key)
+
+        def put(self, key: str, value: str, *, expires_at: datetime) -> None:
+            cache.put(key, value, expires_at=expires_at)
+
+    warm = provider(router(Seen(), {"/akv10/template/list/": TEMPLATE_LIST}))
+    warm.use_cache(cache)
+    warm.validate(alimtalk())  # another process made and cached the token
+    seen = Seen()
+    http = httpx.Client(
+        transport=httpx.MockTransport(router(seen, {"/akv10/history/detail/": HISTORY_DETAIL}))
+    )
+    client = AligoProvider("aligo", SETTINGS, http, clock=lambda: now[0])
+    client.use_cache(Counting())
+    for _ in range(3):
+        client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert len(reads) == 1 and seen.token_requests == []  # held in the process
+    now[0] += timedelta(minutes=6)
+    client.fetch_statuses(["kakao:987654321:01012345678"])
+    assert len(reads) == 2 and seen.tokens == ["TKN-1"] * 4

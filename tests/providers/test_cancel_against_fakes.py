@@ -157,6 +157,7 @@ def aligo(aligo_fake: FakeAligo, clock: ManualClock, http: httpx.Client) -> Alig
     return AligoProvider("aligo", settings, http, clock=kmsg_clock(clock))
 
 
+@pytest.mark.rule("ALIGO-SMS-CANCEL")
 def test_aligo_sms_reservation_is_cancelled_whole(
     aligo: AligoProvider, aligo_fake: FakeAligo, clock: ManualClock
 ) -> None:
@@ -176,6 +177,8 @@ def test_aligo_sms_reservation_is_cancelled_whole(
     assert (again.cancelled, again.code, again.provider_code) == (False, "NOT_SCHEDULED", "-803")
 
 
+@pytest.mark.rule("ALIGO-SMS-CANCEL-CODES")
+@pytest.mark.rule("ALIGO-CANCEL-CUTOFF")
 @pytest.mark.parametrize(
     ("step", "code", "reason"),
     # Aligo reserves whole minutes (the time is rounded up): +120 s is surely past it
@@ -193,6 +196,7 @@ def test_aligo_sms_cancel_too_late(
     assert (answer.cancelled, answer.provider_code, answer.code) == (False, code, reason)
 
 
+@pytest.mark.rule("ALIGO-KAKAO-CANCEL")
 def test_aligo_alimtalk_reservation_is_cancelled_on_the_kakao_host(
     aligo: AligoProvider, aligo_fake: FakeAligo, clock: ManualClock
 ) -> None:
@@ -256,22 +260,27 @@ def welcome(mid: str, to: str, at: datetime) -> Message:
     )
 
 
+@pytest.mark.rule("IWINV-AT-CANCEL")
 def test_iwinv_alimtalk_reservation_is_cancelled_by_seq_no(
     iwinv: IwinvProvider, iwinv_fake: FakeIwinv, clock: ManualClock
 ) -> None:
     assert iwinv.cancel_lead_s == 0
     at = later(clock, hours=1)
     results = iwinv.send([welcome("a", "01011112222", at), welcome("b", "01033334444", at)])
+    # the documented send reply has no seqNo (IWINV-AT-REPLY): the ids name phone and time, and
+    # the history names the seqNo of the request both recipients belong to
+    assert all(r.provider_message_id.startswith("atp:") for r in results)
     units = {iwinv.cancel_unit(r.provider_message_id, r.group_id) for r in results}
-    assert units == {f"at:{results[0].group_id}"}
+    (unit,) = units
+    assert unit is not None and unit.startswith("at:") and unit[3:].isdigit()
     balance = iwinv_fake.balance
-    answer = iwinv.cancel_scheduled(units.pop())
+    answer = iwinv.cancel_scheduled(unit)
     assert answer.cancelled, answer
     assert iwinv_fake.balance == balance + 2 * 8
     updates = iwinv.fetch_statuses([r.provider_message_id for r in results])
     assert {u.provider_status_code for u in updates.values()} == {"CANCEL"}
 
-    again = iwinv.cancel_scheduled(f"at:{results[0].group_id}")
+    again = iwinv.cancel_scheduled(unit)
     assert (again.cancelled, again.code, again.provider_code) == (False, "VENDOR_REFUSED", "400")
 
 

@@ -140,6 +140,7 @@ def test_template_matcher_and_independent_renderer_agree() -> None:
 # --------------------------------------------------------------------------- authentication
 
 
+@pytest.mark.rule("ALIGO-CREDS")
 def test_sms_auth_failure_is_minus_101(api: Api, fake_aligo: FakeAligo) -> None:
     url = fake_aligo.sms_base_url + "/send/"
     good = sms_form(fake_aligo, sender=SENDER, receiver="01011112222", msg="hi")
@@ -160,6 +161,9 @@ def test_sms_auth_failure_is_minus_101(api: Api, fake_aligo: FakeAligo) -> None:
     assert [r["status"] for r in fake_aligo.requests] == [200] * 5
 
 
+@pytest.mark.rule(
+    "ALIGO-KAKAO-TOKEN", "ALIGO-KAKAO-TOKEN-REPLY", "ALIGO-KAKAO-TOKEN-USE", "ALIGO-CREDS"
+)
 def test_kakao_auth_failure_and_tokens(api: Api, fake_aligo: FakeAligo, clock: ManualClock) -> None:
     bad = api.http.post(
         fake_aligo.kakao_base_url + "/akv10/heartinfo/",
@@ -169,22 +173,23 @@ def test_kakao_auth_failure_and_tokens(api: Api, fake_aligo: FakeAligo, clock: M
     assert bad.json()["code"] == -99 and bad.json()["message"]
     assert api.kakao_json("/akv10/heartinfo/", apikey="WRONG")["code"] == -99
 
-    issued = api.kakao_json("/akv10/token/create/30/s/")
+    issued = api.kakao_json("/akv10/token/create/30/s/", token="")
     assert issued["code"] == 0 and issued["token"] == issued["urlencode"]
-    fake_aligo.require_token = True
-    assert api.kakao_json("/akv10/heartinfo/")["code"] == -99
+    assert fake_aligo.require_token  # the default: every other Kakao call needs one
+    assert api.kakao_json("/akv10/heartinfo/", token="")["code"] == -99
     assert api.kakao_json("/akv10/heartinfo/", token=issued["token"])["code"] == 0
     assert api.kakao_json("/akv10/heartinfo/", token="forged")["code"] == -99
     clock.advance(31)
     assert api.kakao_json("/akv10/heartinfo/", token=issued["token"])["code"] == -99
     fake_aligo.require_token = False
-    assert api.kakao_json("/akv10/heartinfo/")["code"] == 0
+    assert api.kakao_json("/akv10/heartinfo/", token="")["code"] == 0
     assert api.kakao("/akv10/token/create/1/x/").status_code == 404
 
 
 # --------------------------------------------------------------------------- SMS host
 
 
+@pytest.mark.rule("ALIGO-SMS-SEND", "ALIGO-SMS-REPLY", "ALIGO-SMS-DETAIL")
 def test_sms_to_three_receivers_has_one_msg_id(
     api: Api, fake_aligo: FakeAligo, clock: ManualClock
 ) -> None:
@@ -284,6 +289,7 @@ def test_destination_substitutes_customer_names(api: Api, fake_aligo: FakeAligo)
     ]
 
 
+@pytest.mark.rule("ALIGO-SMS-TITLE", "ALIGO-SMS-SEND")
 def test_cp949_byte_limits(api: Api, fake_aligo: FakeAligo) -> None:
     assert api.send_sms(msg="가" * 45, msg_type="SMS")["result_code"] == "1"  # 90 bytes
     too_long = api.send_sms(msg="가" * 46, msg_type="SMS")
@@ -300,6 +306,7 @@ def test_cp949_byte_limits(api: Api, fake_aligo: FakeAligo) -> None:
     assert fake_aligo.accepted_messages()[-1]["title"] is None
 
 
+@pytest.mark.rule("ALIGO-SMS-MASS")
 def test_send_mass(api: Api, fake_aligo: FakeAligo) -> None:
     fields = {
         "sender": SENDER,
@@ -347,6 +354,7 @@ def test_send_mass(api: Api, fake_aligo: FakeAligo) -> None:
     assert len(fake_aligo.accepted_messages()) == 2
 
 
+@pytest.mark.rule("ALIGO-SMS-RESERVE", "ALIGO-TZ")
 def test_schedule_needs_ten_minutes_in_kst(
     api: Api, fake_aligo: FakeAligo, clock: ManualClock
 ) -> None:
@@ -374,6 +382,7 @@ def test_schedule_needs_ten_minutes_in_kst(
     assert api.send_sms(rdate="20260106", rtime="0000")["result_code"] == "1"
 
 
+@pytest.mark.rule("ALIGO-MMS-IMAGE")
 def test_mms_image_parts(api: Api, fake_aligo: FakeAligo) -> None:
     jpeg = {"image": ("사진.jpg", JPEG, "image/jpeg")}
     answer = api.send_sms(msg="사진", msg_type="MMS", title="제목", files=jpeg)
@@ -410,6 +419,7 @@ def test_mms_image_parts(api: Api, fake_aligo: FakeAligo) -> None:
     assert fake_aligo.accepted_messages()[-1]["images"] == []
 
 
+@pytest.mark.rule("ALIGO-SMS-REMAIN")
 def test_remain_and_balance(api: Api, fake_aligo: FakeAligo) -> None:
     fake_aligo.point = 84
     assert api.sms_json("/remain/") == {
@@ -432,6 +442,7 @@ def test_remain_and_balance(api: Api, fake_aligo: FakeAligo) -> None:
     assert len(fake_aligo.accepted_messages()) == 2
 
 
+@pytest.mark.rule("ALIGO-SMS-TEST", "ALIGO-KAKAO-TEST")
 def test_testmode_is_accepted_but_not_delivered(
     api: Api, fake_aligo: FakeAligo, clock: ManualClock
 ) -> None:
@@ -462,6 +473,7 @@ def test_testmode_is_accepted_but_not_delivered(
 # --------------------------------------------------------------------------- Kakao host
 
 
+@pytest.mark.rule("ALIGO-AT-SEND", "ALIGO-AT-REPLY")
 def test_alimtalk_rendered_text_accepted(
     api: Api, fake_aligo: FakeAligo, clock: ManualClock
 ) -> None:
@@ -554,6 +566,7 @@ def test_alimtalk_mismatch_and_other_rejections(api: Api, fake_aligo: FakeAligo)
     assert len(fake_aligo.accepted_messages()) == 1
 
 
+@pytest.mark.rule("ALIGO-AT-BUTTON")
 def test_alimtalk_buttons_must_match_the_template(api: Api, fake_aligo: FakeAligo) -> None:
     fake_aligo.templates["TPL02"] = {
         "content": "#{name}님 배송이 시작되었습니다.",
@@ -583,6 +596,7 @@ def test_alimtalk_buttons_must_match_the_template(api: Api, fake_aligo: FakeAlig
     assert code(json.dumps({"button": [BUTTON]})) == -502
 
 
+@pytest.mark.rule("ALIGO-AT-FAILOVER")
 def test_failover_substitute_for_non_kakao_user(
     api: Api, fake_aligo: FakeAligo, clock: ManualClock
 ) -> None:
@@ -634,6 +648,7 @@ def test_failover_substitute_for_non_kakao_user(
     assert len(fake_aligo.failover_messages()) == 2
 
 
+@pytest.mark.rule("ALIGO-KAKAO-DETAIL")
 def test_history_by_mid(api: Api, fake_aligo: FakeAligo, clock: ManualClock) -> None:
     fake_aligo.final_outcomes = {"01011110002": "메시지를 전송할 수 없음"}
     answer = api.alimtalk(["01011110001", "01011110002", "01011110003"])
@@ -696,6 +711,7 @@ def test_history_by_mid(api: Api, fake_aligo: FakeAligo, clock: ManualClock) -> 
     assert api.history(sms["msg_id"])["list"] == []  # SMS ids are not Kakao history
 
 
+@pytest.mark.rule("ALIGO-KAKAO-TPL")
 def test_template_list(api: Api, fake_aligo: FakeAligo) -> None:
     fake_aligo.templates["TPL02"] = {
         "content": "#{name}님 배송이 시작되었습니다.",
@@ -723,6 +739,7 @@ def test_template_list(api: Api, fake_aligo: FakeAligo) -> None:
     assert api.kakao_json("/akv10/template/list/", senderkey="other")["code"] == -503
 
 
+@pytest.mark.rule("ALIGO-FT-SEND")
 def test_friendtalk_with_an_image_part(api: Api, fake_aligo: FakeAligo) -> None:
     fields = {
         "sender": SENDER,

@@ -102,6 +102,12 @@ class Api:
     def send(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.ok(self.alimtalk("/api/v2/send/", body))
 
+    def seq(self, phone: str = PHONE) -> int:
+        """The seqNo the fake gave the newest AlimTalk to `phone` (the send reply has none:
+        IWINV-AT-REPLY; the history shows it)."""
+        numbers = [m["seqNo"] for m in self.fake.all_messages() if m.get("phone") == phone]
+        return int(numbers[-1])
+
     def history(self, **query: Any) -> dict[str, Any]:
         return self.ok(self.alimtalk("/api/history/", {"pageNum": 1, "pageSize": 15, **query}))
 
@@ -184,6 +190,7 @@ def test_authentication_errors(fake_iwinv: FakeIwinv, api: Api) -> None:
     assert fake_iwinv.accepted_messages() == []
 
 
+@pytest.mark.rule("IWINV-IP", "IWINV-AT-CODE206")
 def test_ip_refusal_and_forwarded_for(fake_iwinv: FakeIwinv, api: Api) -> None:
     fake_iwinv.allowed_ips = {"10.1.2.3"}
     refused = api.alimtalk("/api/v2/send/", alimtalk_body())
@@ -208,13 +215,17 @@ def test_ip_refusal_and_forwarded_for(fake_iwinv: FakeIwinv, api: Api) -> None:
 # --------------------------------------------------------------------------- AlimTalk
 
 
+@pytest.mark.rule(
+    "IWINV-AT-ENDPOINT", "IWINV-AT-REPLY", "IWINV-AT-HIST", "IWINV-AT-HIST-REPLY", "IWINV-AT-AUTH"
+)
 def test_alimtalk_send_and_history(fake_iwinv: FakeIwinv, api: Api, clock: ManualClock) -> None:
-    sent = api.send(alimtalk_body())
-    assert set(sent) == {"code", "message", "success", "fail", "seqNo"}
-    assert (sent["success"], sent["fail"]) == (1, 0)
-    assert isinstance(sent["seqNo"], int)
-    other = api.send(alimtalk_body("01099998888", ["김철수", "5678"]))
-    assert other["seqNo"] != sent["seqNo"]
+    reply = api.send(alimtalk_body())
+    assert set(reply) == {"code", "message", "success", "fail"}  # no seqNo: IWINV-AT-REPLY
+    assert (reply["success"], reply["fail"]) == (1, 0)
+    sent = {"seqNo": api.seq()}
+    api.send(alimtalk_body("01099998888", ["김철수", "5678"]))
+    other = {"seqNo": api.seq("01099998888")}
+    assert isinstance(sent["seqNo"], int) and other["seqNo"] != sent["seqNo"]
 
     (entry, _) = fake_iwinv.accepted_messages()
     assert entry["channel"] == "alimtalk"
@@ -278,23 +289,41 @@ def test_alimtalk_send_and_history(fake_iwinv: FakeIwinv, api: Api, clock: Manua
     assert code_of(api.alimtalk("/api/history/", {"seqNo": "abc"})) == 502
 
 
+RESEND = {"reSend": "Y", "resendCallback": SENDER}
+
+
+@pytest.mark.rule("IWINV-AT-CODES", "IWINV-AT-PARAMS", "IWINV-AT-RESEND", "IWINV-AT-BATCH")
 @pytest.mark.parametrize(
     ("body", "code"),
     [
         (alimtalk_body(params=["홍길동"]), 508),
-        (alimtalk_body(params=["홍길동", "1234", "extra"]), 508),
+        (alimtalk_body(params=["홍길동", "1234", "extra"]), 509),
         ({"templateCode": "WELCOME", "reserve": "N", "list": [{"phone": PHONE}]}, 508),
         (alimtalk_body(params=["홍길동", 1234]), 508),  # type: ignore[list-item]
         ({**alimtalk_body(), "templateCode": "NOPE"}, 501),
-        (alimtalk_body("010-1234-5678"), 503),
-        (alimtalk_body("1234"), 503),
-        ({"reserve": "N", "list": [{"phone": PHONE}]}, 502),
+        ({"reserve": "N", "list": [{"phone": PHONE}]}, 501),
+        (alimtalk_body("010-1234-5678"), 513),
+        (alimtalk_body("1234"), 513),
+        (alimtalk_body(""), 512),
         ({"templateCode": "WELCOME", "list": []}, 502),
-        ({**alimtalk_body(), "reserve": "maybe"}, 502),
-        ({**alimtalk_body(), "reSend": "Y"}, 506),
+        ({"templateCode": "WELCOME", "list": "01012345678"}, 502),
+        ({**alimtalk_body(), "reserve": "maybe"}, 506),
+        ({**alimtalk_body(), "reSend": "maybe"}, 503),
+        ({**alimtalk_body(), "resendType": "LMS"}, 504),
+        ({**alimtalk_body(), "reSend": "Y"}, 505),
         ({**alimtalk_body(), "reSend": "Y", "resendCallback": "01055556666"}, 505),
-        ({**alimtalk_body(), "reSend": "Y", "resendCallback": SENDER, "resendType": "N"}, 506),
-        ({**alimtalk_body(), "resendType": "LMS"}, 506),
+        ({**alimtalk_body(), **RESEND, "resendType": "N"}, 504),
+        ({**alimtalk_body(), **RESEND, "resendType": "N", "resendContent": "가" * 1001}, 515),
+        ({**alimtalk_body(), **RESEND, "resendTitle": "가" * 20 + "a"}, 510),
+        ({**alimtalk_body(), **RESEND, "resendTitle": "안내: 확인!"}, 511),
+        (alimtalk_body(params=["가" * 1000, "1"]), 517),
+        (
+            {
+                "templateCode": "WELCOME",
+                "list": [{"phone": PHONE, "templateParam": ["a", "1"]}] * 10_001,
+            },
+            514,
+        ),
     ],
 )
 def test_alimtalk_rejections(fake_iwinv: FakeIwinv, api: Api, body: Any, code: int) -> None:
@@ -315,35 +344,45 @@ def test_partial_send_counts_failures(fake_iwinv: FakeIwinv, api: Api, clock: Ma
     assert (sent["success"], sent["fail"]) == (1, 2)
     assert [m["phone"] for m in fake_iwinv.accepted_messages()] == [PHONE]
     assert len(fake_iwinv.all_messages()) == 3
-    failed = api.history(seqNo=sent["seqNo"], phone="01011110000")["list"][0]
-    assert failed["statusCode"] == "508"
+    failed = api.history(seqNo=api.seq(), phone="01011110000")["list"][0]
+    assert failed["statusCode"] == "508" and "실패" in failed["statusCodeName"]
     assert failed["sendDate"] == "2026-01-05 12:00:00"  # a failure has a send date at once
-    blocked = api.history(seqNo=sent["seqNo"], phone="01011110001")["list"][0]
+    blocked = api.history(seqNo=api.seq(), phone="01011110001")["list"][0]
     assert blocked["statusCode"] == "540"
     alone = alimtalk_body(params=["도박", "1"])
     assert code_of(api.alimtalk("/api/v2/send/", alone)) == 540
 
 
+@pytest.mark.rule("IWINV-AT-DATE", "IWINV-AT-WINDOW")
 def test_reserved_alimtalk_in_kst(fake_iwinv: FakeIwinv, api: Api, clock: ManualClock) -> None:
-    at = START + timedelta(minutes=10)
-    past_kst = kst_text(START - timedelta(seconds=1))
+    at = START + timedelta(minutes=15)
     # the process-local (UTC) rendering of a future time is 9 h in the past for Seoul
     utc_text = at.strftime("%Y-%m-%d %H:%M:%S")
-    for send_date in (past_kst, kst_text(START), utc_text, "2026-01-05T12:10:00", None):
+    for send_date, code in (
+        (kst_text(START - timedelta(seconds=1)), 507),
+        (kst_text(START), 507),
+        (kst_text(START + timedelta(minutes=14, seconds=59)), 507),
+        (kst_text(START + timedelta(days=2, seconds=1)), 507),
+        (utc_text, 507),
+        ("2026-01-05T12:15:00", 506),
+        (None, 506),
+    ):
         body = alimtalk_body(reserve="Y", sendDate=send_date)
-        assert code_of(api.alimtalk("/api/v2/send/", body)) == 504, send_date
+        assert code_of(api.alimtalk("/api/v2/send/", body)) == code, send_date
+    api.send(alimtalk_body("01011112222", reserve="Y", sendDate=kst_text(START + timedelta(2))))
 
-    sent = api.send(alimtalk_body(reserve="Y", sendDate=kst_text(at)))
-    (entry,) = fake_iwinv.accepted_messages()
-    assert (entry["reserve"], entry["sendDate"]) == ("Y", "2026-01-05 12:10:00")
+    api.send(alimtalk_body(reserve="Y", sendDate=kst_text(at)))
+    sent = {"seqNo": api.seq()}
+    (_, entry) = fake_iwinv.accepted_messages()
+    assert (entry["reserve"], entry["sendDate"]) == ("Y", "2026-01-05 12:15:00")
     item = api.history(seqNo=sent["seqNo"], reserve="Y")["list"][0]
     assert (item["reserve"], item["statusCodeName"], item["sendDate"]) == ("Y", "예약 대기", "")
     assert api.history(seqNo=sent["seqNo"], reserve="N")["totalCount"] == 0
-    clock.advance(600)
+    clock.advance(900)
     assert api.history(seqNo=sent["seqNo"])["list"][0]["statusCodeName"] == "발송 대기"
     clock.advance(fake_iwinv.progress_after)
     done = api.history(seqNo=sent["seqNo"])["list"][0]
-    assert (done["statusCode"], done["sendDate"]) == ("OK", "2026-01-05 12:10:02")
+    assert (done["statusCode"], done["sendDate"]) == ("OK", "2026-01-05 12:15:02")
     # a sendDate without reserve=Y is ignored: an immediate send
     api.send(alimtalk_body(sendDate="2030-01-01 00:00:00"))
     assert fake_iwinv.accepted_messages()[-1]["sendDate"] is None
@@ -353,8 +392,10 @@ def test_kakao_non_user_without_and_with_resend(
     fake_iwinv: FakeIwinv, api: Api, clock: ManualClock
 ) -> None:
     fake_iwinv.kakao_non_users = {"01077770000", "01077770001", "01077770002"}
-    plain = api.send(alimtalk_body("01077770000"))
-    native = api.send(alimtalk_body("01077770001", reSend="Y", resendCallback=SENDER))
+    api.send(alimtalk_body("01077770000"))
+    plain = {"seqNo": api.seq("01077770000")}
+    api.send(alimtalk_body("01077770001", reSend="Y", resendCallback=SENDER))
+    native = {"seqNo": api.seq("01077770001")}
     custom_body = alimtalk_body(
         "01077770002",
         reSend="Y",
@@ -363,7 +404,8 @@ def test_kakao_non_user_without_and_with_resend(
         resendTitle="안내",
         resendContent="카카오톡 대신 문자로 보냅니다",
     )
-    custom = api.send(custom_body)
+    api.send(custom_body)
+    custom = {"seqNo": api.seq("01077770002")}
     assert fake_iwinv.resend_messages() == []  # nothing failed yet
     assert len(fake_iwinv.resend_messages(include_planned=True)) == 2
     entries = fake_iwinv.accepted_messages()
@@ -413,17 +455,23 @@ def test_final_outcomes(fake_iwinv: FakeIwinv, api: Api, clock: ManualClock) -> 
         "01011110002": ("E999", "알 수 없는 오류"),
         "01011110003": "failed",
     }
-    seqs = [api.send(alimtalk_body(f"0101111000{i}"))["seqNo"] for i in range(3)]
+    for i in range(3):
+        api.send(alimtalk_body(f"0101111000{i}"))
+    seqs = [api.seq(f"0101111000{i}") for i in range(3)]
     request = api.sms_send(sms_body(["01011110003", PHONE]))["requestNo"]
+    lms = {**sms_body(["01011110003"]), "msgType": "LMS", "title": "안내"}
+    lms_request = api.sms_send(lms)["requestNo"]
     clock.advance(100)
     codes = [api.history(seqNo=s)["list"][0]["statusCode"] for s in seqs]
     assert codes == ["FAIL", "WAIT", "E999"]
     listed = {i["phone"]: i for i in api.sms_history(requestNo=request)["list"]}
     assert (listed["01011110003"]["sendStatusCode"], listed[PHONE]["sendStatusCode"]) == (
-        "99",
+        "07",
         "06",
     )
-    assert listed["01011110003"]["sendStatusMsg"] == "전송 실패"
+    assert listed["01011110003"]["sendStatusMsg"] == "비가입자, 결번, 서비스정지"
+    (failed_lms,) = api.sms_history(requestNo=lms_request)["list"]
+    assert failed_lms["sendStatusCode"] == "2001"
 
 
 def test_templates_api(fake_iwinv: FakeIwinv, api: Api) -> None:
@@ -458,6 +506,7 @@ def test_templates_api(fake_iwinv: FakeIwinv, api: Api) -> None:
 # --------------------------------------------------------------------------- SMS
 
 
+@pytest.mark.rule("IWINV-SMS-REPLY", "IWINV-SMS-HIST", "IWINV-SMS-HIST-REPLY", "IWINV-SMS-AUTH")
 def test_sms_batch_of_three_shares_one_request_no(
     fake_iwinv: FakeIwinv, api: Api, clock: ManualClock
 ) -> None:
@@ -475,12 +524,12 @@ def test_sms_batch_of_three_shares_one_request_no(
     window = {"startDate": "2026-01-04", "endDate": "2026-01-05"}
     pending = api.sms_history(requestNo=sent["requestNo"], pageNum=1, pageSize=15, **window)
     assert pending["totalCount"] == 3
-    assert {i["sendStatusCode"] for i in pending["list"]} == {"00"}
+    assert {i["sendStatusCode"] for i in pending["list"]} == {"0"}
     clock.advance(fake_iwinv.progress_after)
     one = api.sms_history(requestNo=sent["requestNo"], phone="01011113333")
     assert one["totalCount"] == 1
     (item,) = one["list"]
-    assert set(item) >= {
+    assert set(item) >= {  # IWINV-SMS-HIST-REPLY
         "requestNo",
         "companyid",
         "msgType",
@@ -500,6 +549,19 @@ def test_sms_batch_of_three_shares_one_request_no(
     assert code_of(api.sms("/api/history/", too_long), "resultCode") == 43
 
 
+@pytest.mark.rule("IWINV-SMS-HIST-PAGE")
+def test_sms_history_ignores_page_size(fake_iwinv: FakeIwinv, api: Api) -> None:
+    phones = [f"0101111{i:04d}" for i in range(20)]
+    request = api.sms_send(sms_body(phones))["requestNo"]
+    first = api.sms_history(requestNo=request, pageNum=1, pageSize=1000)
+    assert (first["totalCount"], len(first["list"])) == (20, 15)
+    second = api.sms_history(requestNo=request, pageNum=2, pageSize=5)
+    assert len(second["list"]) == 5
+    seen = {i["phone"] for i in first["list"] + second["list"]}
+    assert seen == set(phones)
+
+
+@pytest.mark.rule("IWINV-SMS-BATCH")
 def test_sms_recipient_limit(fake_iwinv: FakeIwinv, api: Api) -> None:
     phones = [f"010{i:08d}" for i in range(1001)]
     response = api.sms("/api/v2/send/", sms_body(phones))
@@ -522,6 +584,9 @@ def test_sms_recipient_limit(fake_iwinv: FakeIwinv, api: Api) -> None:
         ({**sms_body(text="x"), "typeCode": "LMS", "msgType": None, "title": "가" * 20}, 0),
         ({**sms_body(text="x"), "msgType": "LMS", "title": "가" * 20 + "a"}, 23),
         ({**sms_body(text="x"), "msgType": "LMS", "title": "제목😀"}, 22),
+        ({**sms_body(text="x"), "msgType": "LMS", "title": "공지: 점검"}, 22),
+        ({**sms_body(text="x"), "msgType": "LMS", "title": "Sale!"}, 22),
+        ({**sms_body(text="x"), "msgType": "LMS", "title": "[공지] (v2) <안내> 1"}, 0),
         ({**sms_body(), "msgType": "GSMS"}, 0),
         ({**sms_body(), "msgType": "FAX"}, 1),
         ({**sms_body(), "msgType": "MMS"}, 33),
@@ -532,9 +597,15 @@ def test_sms_recipient_limit(fake_iwinv: FakeIwinv, api: Api) -> None:
         (sms_body(text="  "), 1),
         ({**sms_body(), "date": "2026-01-05 12:00:00"}, 42),  # now in KST is not the future
         ({**sms_body(), "date": "2026-01-05 03:30:00"}, 42),  # a UTC rendering: 9 h ago
+        ({**sms_body(), "date": "2026-01-05 12:14:59"}, 42),  # under 15 minutes ahead
         ({**sms_body(), "date": "2026-01-05T12:30:00+09:00"}, 43),
-        ({**sms_body(), "date": "2026-01-05 12:30:00"}, 0),
+        ({**sms_body(), "date": "2026-01-05 12:15:00"}, 0),
+        ({**sms_body(), "date": "2026-02-05 11:59:59"}, 0),  # just under a month
+        ({**sms_body(), "date": "2026-02-05 12:00:00"}, 42),  # a calendar month ahead
     ],
+)
+@pytest.mark.rule(
+    "IWINV-SMS-CODES", "IWINV-SMS-TITLE", "IWINV-SMS-WINDOW", "IWINV-SMS-LEN", "IWINV-SMS-DATE"
 )
 def test_sms_validation(api: Api, body: dict[str, Any], code: int) -> None:
     assert code_of(api.sms("/api/v2/send/", body), "resultCode") == code
@@ -550,37 +621,40 @@ def test_sms_auto_type_and_reserved_history(
     reserved = api.sms_send(sms_body(date="2026-01-05 13:00:00"))["requestNo"]
     assert fake_iwinv.accepted_messages()[-1]["date"] == "2026-01-05 13:00:00"
     item = api.sms_history(requestNo=reserved)["list"][0]
-    assert (item["sendStatusCode"], item["sendStatusMsg"]) == ("00", "예약 대기")
+    assert (item["sendStatusCode"], item["sendStatusMsg"]) == ("WAIT", "예약 대기")
     clock.advance(3600 + fake_iwinv.progress_after)
     item = api.sms_history(requestNo=reserved)["list"][0]
     assert (item["sendStatusCode"], item["sendDate"]) == ("06", "2026-01-05 13:00:02")
 
 
+@pytest.mark.rule("IWINV-MMS-IMAGE", "IWINV-MMS-FORM")
 def test_mms_multipart_and_image_limit(fake_iwinv: FakeIwinv, api: Api) -> None:
     fields = {"version": "1.0", "from": SENDER, "to": PHONE, "title": "사진", "text": "보세요"}
-    at_limit = JPEG + b"\x00" * (100 * 1024 - len(JPEG))
-    sent = api.ok(api.mms(fields, ("photo.jpg", at_limit, "image/jpeg")), "resultCode", 0)
+    under = JPEG + b"\x00" * (100 * 1024 - 1 - len(JPEG))
+    sent = api.ok(api.mms(fields, ("photo.jpg", under, "image/jpeg")), "resultCode", 0)
     assert sent["msgType"] == "MMS"
     (entry,) = fake_iwinv.accepted_messages()
-    assert entry["image"]["size"] == 100 * 1024
-    assert entry["image"]["data"] == at_limit  # binary survives the multipart parser
+    assert entry["image"]["size"] == 100 * 1024 - 1
+    assert entry["image"]["data"] == under  # binary survives the multipart parser
     assert (entry["title"], entry["text"]) == ("사진", "보세요")
     logged = fake_iwinv.requests[-1]["body"]
     assert logged["files"]["image"][0] == {
         "filename": "photo.jpg",
         "content_type": "image/jpeg",
-        "size": 100 * 1024,
+        "size": 100 * 1024 - 1,
     }
 
-    too_big = api.mms(fields, ("photo.jpg", at_limit + b"\x00", "image/jpeg"))
-    assert code_of(too_big, "resultCode") == 31
+    at_limit = api.mms(fields, ("photo.jpg", under + b"\x00", "image/jpeg"))
+    assert code_of(at_limit, "resultCode") == 31  # 102,400 bytes: not under 100 KB
     assert code_of(api.mms(fields, ("photo.png", JPEG, "image/png")), "resultCode") == 32
+    assert code_of(api.mms(fields, ("photo.jpeg", JPEG, "image/jpeg")), "resultCode") == 32
     assert code_of(api.mms(fields, ("photo", JPEG, "image/jpeg")), "resultCode") == 32
+    assert code_of(api.mms(fields, ("gif.jpg", b"GIF89a" + JPEG, "image/jpeg")), "resultCode") == 32
     assert code_of(api.mms(fields, ("a.jpg", JPEG, "image/jpeg"), part="file"), "resultCode") == 33
     assert code_of(api.mms(fields, ("a.jpg", b"", "image/jpeg")), "resultCode") == 33
     assert code_of(api.mms(fields, None), "resultCode") == 1  # urlencoded, not multipart
-    fake_iwinv.mms_extensions.add("png")
-    api.ok(api.mms(fields, ("photo.png", JPEG, "image/png")), "resultCode", 0)
+    fake_iwinv.mms_extensions.add("jpeg")
+    api.ok(api.mms(fields, ("photo.jpeg", JPEG, "image/jpeg")), "resultCode", 0)
     two = {**fields, "to": ["01011112222", "01011113333"]}
     api.ok(api.mms(two, ("a.jpg", JPEG, "image/jpeg")), "resultCode", 0)
     assert len(fake_iwinv.accepted_messages()) == 4
@@ -589,7 +663,14 @@ def test_mms_multipart_and_image_limit(fake_iwinv: FakeIwinv, api: Api) -> None:
 # --------------------------------------------------------------------------- charge
 
 
-def test_charge_on_both_hosts(fake_iwinv: FakeIwinv, api: Api) -> None:
+@pytest.mark.rule("IWINV-SMS-CHARGE", "IWINV-AT-CHARGE")
+def test_charge_on_both_hosts(fake_iwinv: FakeIwinv, api: Api, http: httpx.Client) -> None:
+    by_get = http.get(
+        fake_iwinv.alimtalk_base_url + "/api/charge/", headers=alimtalk_headers(fake_iwinv)
+    )
+    assert api.ok(by_get)["charge"] == 100000
+    fake_iwinv.alimtalk_charge_methods = {"POST"}
+    assert http.get(fake_iwinv.alimtalk_base_url + "/api/charge/").status_code == 405
     alimtalk = api.ok(api.alimtalk("/api/charge/", {}))
     assert set(alimtalk) == {"code", "message", "charge"}
     assert alimtalk["charge"] == 100000
@@ -648,7 +729,7 @@ def test_routing_malformed_bodies_and_host_header(
     )
     assert http.post(f"{base}/api/v2/send/", json={}).status_code == 404
     assert http.post(f"{base}/sms/api/template/", json={}).status_code == 404
-    assert http.get(f"{base}/alimtalk/api/charge/").status_code == 405
+    assert http.get(f"{base}/sms/api/charge/").status_code == 405
 
     # no trailing slash, and routing by the real host name instead of a prefix
     api.ok(http.post(f"{base}/alimtalk/api/charge", json={}, headers=alimtalk_headers(fake_iwinv)))
@@ -685,7 +766,7 @@ def test_a_blind_retry_after_a_lost_answer_sends_again(fake_iwinv: FakeIwinv, ap
     assert (alim["channel"], alim["phone"]) == ("alimtalk", PHONE)
     assert (sms["channel"], sms["phone"]) == ("sms", "01022223333")
     first, second = fake_iwinv.requests
-    assert (first["status"], first["response"]["seqNo"]) == (None, alim["seqNo"])
+    assert (first["status"], first["response"]["success"]) == (None, 1)
     assert second["response"]["requestNo"] == sms["requestNo"]
     api.send(alimtalk_body())
     assert [m["phone"] for m in fake_iwinv.accepted_messages()] == [PHONE, "01022223333", PHONE]

@@ -150,7 +150,8 @@ def _aligo_standalone(urls: list[str], client: httpx.Client) -> bool:
     sms, kakao = urls
     remain = client.post(sms + "/remain/", data={"key": DEFAULT_KEY, "user_id": DEFAULT_USER_ID})
     kakao_auth = {"apikey": DEFAULT_KEY, "userid": DEFAULT_USER_ID}
-    heart = client.post(kakao + "/akv10/heartinfo/", data=kakao_auth)
+    token = client.post(kakao + "/akv10/token/create/1/h/", data=kakao_auth).json()["token"]
+    heart = client.post(kakao + "/akv10/heartinfo/", data={**kakao_auth, "token": token})
     return (
         sms.startswith("http://127.0.0.1:")
         and kakao == sms.removesuffix("/sms") + "/kakao"

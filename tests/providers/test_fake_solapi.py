@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -204,6 +206,14 @@ def test_both_sdk_spellings_are_accepted(
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.rule(
+    "SOLAPI-AUTH-HEADER",
+    "SOLAPI-AUTH-SIG",
+    "SOLAPI-AUTH-DATE",
+    "SOLAPI-AUTH-SALT",
+    "SOLAPI-AUTH-REPLAY",
+    "SOLAPI-AUTH-ERRORS",
+)
 def test_authentication_errors(api: Api, http: httpx.Client, clock: ManualClock) -> None:
     now = datetime.fromtimestamp(clock(), UTC)
 
@@ -234,8 +244,20 @@ def test_authentication_errors(api: Api, http: httpx.Client, clock: ManualClock)
 
     assert status_of(None) == (403, "InvalidAuthorizationHeader")
     assert status_of("Bearer abc") == (403, "InvalidAuthorizationHeader")
+    # HMAC-MD5 is a method too, with an MD5 signature
     md5 = signed(date=iso(now)).replace("HMAC-SHA256", "HMAC-MD5")
-    assert status_of(md5) == (403, "InvalidAuthorizationHeader")
+    assert status_of(md5) == (403, "SignatureDoesNotMatch")
+    salt = "m" * 20
+    digest = hmac.new(DEFAULT_API_SECRET.encode(), f"{iso(now)}{salt}".encode(), hashlib.md5)
+    good_md5 = (
+        f"HMAC-MD5 apiKey={DEFAULT_API_KEY}, date={iso(now)}, salt={salt}, "
+        f"signature={digest.hexdigest()}"
+    )
+    assert status_of(good_md5) == (200, None)
+    assert status_of(good_md5.replace("HMAC-MD5", "HMAC-SHA1")) == (
+        403,
+        "InvalidAuthorizationHeader",
+    )
     assert status_of(signed(date=iso(now), salt="short")) == (403, "InvalidAuthorizationHeader")
     assert status_of(signed(date=iso(now), salt="x" * 65)) == (403, "InvalidAuthorizationHeader")
 
@@ -243,6 +265,7 @@ def test_authentication_errors(api: Api, http: httpx.Client, clock: ManualClock)
 # --------------------------------------------------------------------------- registration
 
 
+@pytest.mark.rule("SOLAPI-SEND-REPLY", "SOLAPI-SMS-LEN")
 def test_mixed_batch_reports_rejections_and_counts(api: Api, fake_solapi: FakeSolapi) -> None:
     messages = [
         sms("010-1111-0000", "가" * 45, customFields={"orderId": "A-1"}),  # exactly 90 bytes
@@ -305,6 +328,7 @@ def test_mixed_batch_reports_rejections_and_counts(api: Api, fake_solapi: FakeSo
     assert balance["balance"] == 100000 - (18 + 13 + 45)
 
 
+@pytest.mark.rule("SOLAPI-SEND-ALLFAIL")
 def test_all_rejected_is_still_200(api: Api, fake_solapi: FakeSolapi) -> None:
     bad = {"from": "0299998888"}
     result = api.sent([sms("01011110001", **bad), sms("01011110002", **bad)])
@@ -331,7 +355,11 @@ REGISTRATION_CASES: list[tuple[str, dict[str, Any]]] = [
     ("1014", {**sms(), "type": "LMS", "subject": "가" * 21}),
     ("1025", {**sms(), "type": "VOICE"}),
     ("1031", {**sms(), "type": "LMS", "text": "가" * 1001}),
+    ("1031", {**sms(), "type": "CTA", "text": "a" * 1001, "kakaoOptions": {"pfId": DEFAULT_PF_ID}}),
     ("1032", sms(customFields={"n": 1})),
+    ("1032", sms(customFields={"kmsgId": "x" * 101})),  # SOLAPI-CF-LEN
+    ("1032", sms(customFields={"k" * 31: "x"})),
+    ("1043", ata(variables={"#{#{name}}": "홍길동", "#{code}": "1234"})),
     ("1033", sms(kakaoOptions={"pfId": DEFAULT_PF_ID})),
     ("1034", {**sms(), "type": "MMS"}),
     ("1023", {**sms(), "type": "MMS", "imageId": "ST01FZNOSUCHFILE"}),
@@ -344,10 +372,41 @@ REGISTRATION_CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.rule(
+    "SOLAPI-ATA-LEN",
+    "SOLAPI-STATUS-1XXX",
+    "SOLAPI-CF-LEN",
+    "SOLAPI-SMS-SUBJECT",
+    "SOLAPI-SMS-LEN",
+    "SOLAPI-SEND-PHONE",
+    "SOLAPI-ATA-TEMPLATE",
+    "SOLAPI-SMS-MMS",
+    "SOLAPI-ATA-VARS",
+)
 @pytest.mark.parametrize(("code", "message"), REGISTRATION_CASES)
 def test_registration_codes(api: Api, code: str, message: dict[str, Any]) -> None:
     result = api.sent([message])
     assert [m["statusCode"] for m in result["failedMessageList"]] == [code]
+
+
+@pytest.mark.rule("SOLAPI-CF-LEN", "SOLAPI-CF-SHAPE")
+def test_custom_fields_at_the_limits_are_stored_and_echoed(api: Api) -> None:
+    fields = {"k" * 30: "v" * 100, "kmsgId": "m-1"}
+    result = api.sent([sms(customFields=fields)])
+    (accepted,) = result["messageList"]
+    assert accepted["customFields"] == fields
+    assert api.stored(accepted["messageId"])["customFields"] == fields
+
+
+@pytest.mark.rule("SOLAPI-STATUS-TEST")
+def test_test_mode_messages_keep_their_test_code(
+    api: Api, fake_solapi: FakeSolapi, clock: ManualClock
+) -> None:
+    fake_solapi.test_mode = True
+    (accepted,) = api.sent([sms()])["messageList"]
+    clock.advance(3600)
+    stored = api.stored(accepted["messageId"])
+    assert (stored["statusCode"], stored["status"]) == ("TEST1000", "PENDING")
 
 
 def test_blocked_duplicate_and_balance(api: Api, fake_solapi: FakeSolapi) -> None:
@@ -366,6 +425,7 @@ def test_blocked_duplicate_and_balance(api: Api, fake_solapi: FakeSolapi) -> Non
     assert fake_solapi.balance == 2
 
 
+@pytest.mark.rule("SOLAPI-SMS-AUTOTYPE", "SOLAPI-SMS-LEN")
 def test_auto_type_detect_and_byte_counting(api: Api) -> None:
     assert cp949_len("가a") == 3
     assert cp949_len("😀") == 2
@@ -404,6 +464,17 @@ def test_send_one_v5_shape(api: Api) -> None:
     assert rejected.json()["statusCode"] == "1062"
 
 
+@pytest.mark.rule("SOLAPI-ERR-VALIDATION", "SOLAPI-ERR-BODY")
+@pytest.mark.rule("SOLAPI-SEND-BATCH", "SOLAPI-SEND-SIZE")
+def test_one_request_takes_at_most_10000_messages(api: Api, fake_solapi: FakeSolapi) -> None:
+    fake_solapi.balance = 10_000_000
+    many = [sms(f"010{i:08d}") for i in range(10_001)]
+    too_many = api.send(many)
+    assert (too_many.status_code, too_many.json()["errorCode"]) == (400, "ValidationError")
+    assert fake_solapi.all_messages() == []
+    assert len(api.sent(many[:10_000])["messageList"]) == 10_000
+
+
 def test_bad_requests_and_unknown_path(api: Api, http: httpx.Client) -> None:
     missing = http.get("/messages/v4/nothing")
     assert missing.status_code == 404
@@ -423,6 +494,7 @@ def test_bad_requests_and_unknown_path(api: Api, http: httpx.Client) -> None:
 # --------------------------------------------------------------------------- progress
 
 
+@pytest.mark.rule("SOLAPI-ATA-FROM", "SOLAPI-ATA-DISABLESMS", "SOLAPI-STATUS-KAKAO")
 def test_status_progression_kakao_non_user_and_native_failover(
     api: Api, fake_solapi: FakeSolapi, clock: ManualClock
 ) -> None:
@@ -435,11 +507,15 @@ def test_status_progression_kakao_non_user_and_native_failover(
             sms("01000003043"),
             ata("01000003104", text=failover_text, disable_sms=True),
             ata("01000004000", text=failover_text, disable_sms=False, **{"from": SENDER}),
-            ata("01000004001", text="긴" * 50, disable_sms=False),
+            ata("01000004001", text="긴" * 50, disable_sms=False, **{"from": SENDER}),
+            # SOLAPI-ATA-FROM: the SMS replacement needs a sender
+            ata("01000004002", text="긴" * 50, disable_sms=False),
         ]
     )
     ids = [m["messageId"] for m in result["messageList"]]
     assert len(ids) == 5
+    (no_sender,) = result["failedMessageList"]
+    assert (no_sender["to"], no_sender["statusCode"]) == ("01000004002", "1010")
     group_id = result["groupInfo"]["groupId"]
     failover_events = [e for e in fake_solapi.events if e["kind"] == "native_failover"]
     assert [(e["to"], e["toType"]) for e in failover_events] == [
@@ -491,6 +567,7 @@ def test_status_progression_kakao_non_user_and_native_failover(
 # --------------------------------------------------------------------------- list
 
 
+@pytest.mark.rule("SOLAPI-LIST-ENDPOINT", "SOLAPI-LIST-DATES", "SOLAPI-LIST-OLD")
 def test_list_queries(api: Api, fake_solapi: FakeSolapi, clock: ManualClock) -> None:
     first = api.sent([sms("01020000001"), sms("01020000002"), sms("01020000003")])
     clock.advance(60)
@@ -547,6 +624,7 @@ def test_list_queries(api: Api, fake_solapi: FakeSolapi, clock: ManualClock) -> 
         assert response.json()["errorCode"] == "ValidationError"
 
 
+@pytest.mark.rule("SOLAPI-LIST-PAGING", "SOLAPI-LIST-LIMIT")
 def test_paging_with_start_and_next_keys(api: Api) -> None:
     sent = api.sent([sms(f"0103000000{i}") for i in range(7)])
     all_ids = {m["messageId"] for m in sent["messageList"]}
@@ -578,6 +656,14 @@ def upload(api: Api, data: bytes, file_type: str, **extra: Any) -> httpx.Respons
     return api("POST", "/storage/v1/files", json=body)
 
 
+@pytest.mark.rule(
+    "SOLAPI-FILE-UPLOAD",
+    "SOLAPI-FILE-TYPES",
+    "SOLAPI-FILE-SIZE",
+    "SOLAPI-FILE-MMSFMT",
+    "SOLAPI-FILE-LINK",
+    "SOLAPI-SMS-MMS",
+)
 def test_file_upload_checks_and_image_ids(api: Api) -> None:
     response = upload(api, JPEG, "MMS", name="photo.jpg")
     assert response.status_code == 200, response.text
@@ -589,13 +675,19 @@ def test_file_upload_checks_and_image_ids(api: Api) -> None:
     mms = {**sms(), "type": "MMS", "imageId": info["fileId"], "subject": "사진"}
     assert api.sent([mms])["messageList"][0]["type"] == "MMS"
 
-    not_jpeg = upload(api, PNG, "MMS")
-    assert (not_jpeg.status_code, not_jpeg.json()["errorCode"]) == (400, "InvalidFileType")
+    # SOLAPI-FILE-MMSFMT: JPEG, PNG or GIF
+    assert upload(api, PNG, "MMS").status_code == 200
+    assert upload(api, b"GIF89a" + bytes(20), "MMS").status_code == 200
+    not_image = upload(api, b"BM" + bytes(60), "MMS")
+    assert (not_image.status_code, not_image.json()["errorCode"]) == (400, "InvalidFileType")
+    # SOLAPI-FILE-LINK: a KAKAO image says where a tap on it leads
+    no_link = upload(api, PNG, "KAKAO")
+    assert (no_link.status_code, no_link.json()["errorCode"]) == (400, "ValidationError")
     too_big = upload(api, JPEG[:2] + b"\x00" * (200 * 1024), "MMS")
     assert (too_big.status_code, too_big.json()["errorCode"]) == (400, "FileSizeTooLarge")
     kakao = upload(api, PNG + b"\x00" * (300 * 1024), "KAKAO", link="https://example.com")
     assert kakao.status_code == 200
-    kakao_too_big = upload(api, PNG + b"\x00" * (500 * 1024), "KAKAO")
+    kakao_too_big = upload(api, PNG + b"\x00" * (500 * 1024), "KAKAO", link="https://a.kr")
     assert kakao_too_big.json()["errorCode"] == "FileSizeTooLarge"
     bad_b64 = api("POST", "/storage/v1/files", json={"file": "@@@", "type": "MMS"})
     assert (bad_b64.status_code, bad_b64.json()["errorCode"]) == (400, "ValidationError")
@@ -611,6 +703,7 @@ def test_file_upload_checks_and_image_ids(api: Api) -> None:
     assert api.sent([cti])["messageList"][0]["type"] == "CTI"
 
 
+@pytest.mark.rule("SOLAPI-BAL")
 def test_balance(api: Api, fake_solapi: FakeSolapi) -> None:
     fake_solapi.point = 500
     body = api("GET", "/cash/v1/balance").json()
@@ -632,6 +725,7 @@ def test_balance(api: Api, fake_solapi: FakeSolapi) -> None:
 # --------------------------------------------------------------------------- scheduling
 
 
+@pytest.mark.rule("SOLAPI-SCHED-CANCEL", "SOLAPI-SCHED-FIELD")
 def test_schedule_and_cancel(api: Api, fake_solapi: FakeSolapi, clock: ManualClock) -> None:
     past = api.send([sms()], scheduledDate=iso(START - timedelta(minutes=1)))
     assert (past.status_code, past.json()["errorCode"]) == (400, "ValidationError")

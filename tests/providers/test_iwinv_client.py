@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.base import BalanceSource, StatusSource
-from kmsg_cli.providers.iwinv import IwinvProvider
+from kmsg_cli.providers.iwinv import IwinvProvider, sms
 from kmsg_cli.providers.iwinv.alimtalk import template_params
 from kmsg_cli.providers.iwinv.client import auth_header, sms_secret
 from kmsg_cli.providers.iwinv.refs import parse_message_id
@@ -55,7 +55,10 @@ SETTINGS: dict[str, Any] = {
 }
 
 # -- recorded IWINV answers (docs/vendors/iwinv.md) -------------------------------------------
-AT_SENT = {"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0, "seqNo": 4821}
+# IWINV-AT-REPLY: the documented send reply names no seqNo; some answers may carry one.
+AT_SENT = {"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0}
+AT_SENT_SEQ = {**AT_SENT, "seqNo": 4821}
+NOW_SECOND = "20261123003000"  # NOW in Korea time
 AT_IP = {"code": 206, "message": "등록하지 않은 IP에서는 발송되지 않습니다."}
 SMS_SENT = {
     "resultCode": 0,
@@ -216,6 +219,7 @@ def test_header_values_match_the_reference_examples() -> None:
     assert sms_secret("sms-api-key", "sms-auth-key") == "c21zLWFwaS1rZXkmc21zLWF1dGgta2V5"
 
 
+@pytest.mark.rule("IWINV-HOSTS", "IWINV-AT-AUTH", "IWINV-SMS-AUTH")
 def test_alimtalk_and_sms_requests_carry_their_own_credentials() -> None:
     vendor = Vendor(ok(AT_SENT), ok(SMS_SENT))
     client = provider(vendor)
@@ -249,7 +253,7 @@ def test_alimtalk_body_field_by_field_without_failover() -> None:
         "list": [{"phone": "01012345678", "templateParam": ["홍길동", "A-1", "출고"]}],
     }
     assert result.accepted and result.status is DeliveryStatus.SENT
-    assert result.provider_message_id == f"at:4821:01012345678:{DAY}"
+    assert result.provider_message_id == f"atp:01012345678:{NOW_SECOND}:N:TPL_ORDER"
     assert result.provider_code == "200"
     assert not result.native_failover
 
@@ -264,6 +268,7 @@ def test_template_params_read_off_a_rendered_text_when_certain() -> None:
     assert vendor.body()["list"][0]["templateParam"] == ["홍길동", "A-1", "출고"]
 
 
+@pytest.mark.rule("IWINV-AT-PARAMS")
 def test_template_params_follow_placeholders_in_the_text() -> None:
     message = alimtalk(
         text=ORDER_TEMPLATE, variables={"status": "출고", "name": "홍길동", "order": "A-1"}
@@ -302,6 +307,7 @@ def test_unknown_variable_order_is_refused_before_any_request(text: str) -> None
     assert vendor.requests == []
 
 
+@pytest.mark.rule("IWINV-AT-RESEND")
 def test_alimtalk_failover_asks_iwinv_for_its_own_sms_fallback() -> None:
     vendor = Vendor(ok(AT_SENT))
     fallback = Failover("[쇼핑몰] 주문 A-1 출고", MessageType.LMS, "주문 안내", 21)
@@ -327,19 +333,55 @@ def test_sms_failover_has_no_title_and_uses_the_configured_sender() -> None:
     assert body["resendContent"] == "인증번호 123456"
 
 
+@pytest.mark.rule("IWINV-AT-DATE")
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Seoul"])
 def test_scheduled_alimtalk_uses_korea_time_whatever_the_machine(
     zone: str, set_tz: Callable[[str], None]
 ) -> None:
     set_tz(zone)
     vendor = Vendor(ok(AT_SENT))
-    at = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    at = datetime(2026, 11, 23, 16, 30, tzinfo=UTC)
     [result] = provider(vendor).send([alimtalk(variables={"a": "1"}, scheduled_at=at)])
     body = vendor.body()
     assert body["reserve"] == "Y"
-    assert body["sendDate"] == "2026-12-01 09:30:00"
+    assert body["sendDate"] == "2026-11-24 01:30:00"
     assert result.status is DeliveryStatus.PENDING
-    assert result.provider_message_id == f"at:4821:01012345678:{DAY}:R"
+    assert result.provider_message_id == f"atp:01012345678:{NOW_SECOND}:Y:TPL_ORDER"
+
+
+@pytest.mark.rule("IWINV-AT-WINDOW", "IWINV-SMS-WINDOW")
+@pytest.mark.parametrize(
+    ("type_", "lead", "allowed"),
+    [
+        (MessageType.ALIMTALK, timedelta(minutes=14, seconds=59), False),
+        (MessageType.ALIMTALK, timedelta(minutes=15), True),
+        (MessageType.ALIMTALK, timedelta(days=2), True),
+        (MessageType.ALIMTALK, timedelta(days=2, seconds=1), False),
+        (MessageType.SMS, timedelta(minutes=14), False),
+        (MessageType.SMS, timedelta(minutes=15), True),
+        # NOW is 2026-11-23 00:30 in Korea: one calendar month ahead is 2026-12-23 00:30
+        (MessageType.SMS, timedelta(days=29, hours=23, minutes=59), True),
+        (MessageType.SMS, timedelta(days=30), False),
+    ],
+)
+def test_reservations_outside_iwinvs_window_are_refused_before_any_request(
+    type_: MessageType, lead: timedelta, allowed: bool
+) -> None:
+    vendor = Vendor()
+    if type_ is MessageType.ALIMTALK:
+        message = alimtalk(variables={"a": "1"}, scheduled_at=NOW + lead)
+    else:
+        message = msg(type_, scheduled_at=NOW + lead)
+    if allowed:
+        provider(vendor).validate(message)
+        return
+    with pytest.raises(InvalidInput) as info:
+        provider(vendor).validate(message)
+    assert info.value.code == "SCHEDULE_OUTSIDE_WINDOW" and info.value.field == "at"
+    assert "KST" in info.value.message and "15 minutes" in info.value.message
+    [result] = provider(vendor).send([message])
+    assert not result.accepted and result.error_code == "SCHEDULE_OUTSIDE_WINDOW"
+    assert vendor.requests == []
 
 
 def test_alimtalk_recipients_of_one_template_share_a_request() -> None:
@@ -363,23 +405,26 @@ def test_alimtalk_recipients_of_one_template_share_a_request() -> None:
         {"phone": "01012340002", "templateParam": ["다", "3", "완료"]},
     ]
     assert [r.provider_message_id for r in results] == [
-        f"at:4821:0101234000{i}:{DAY}" for i in range(3)
+        f"atp:0101234000{i}:{NOW_SECOND}:N:TPL_ORDER" for i in range(3)
     ]
 
 
-def test_alimtalk_success_code_may_be_a_string() -> None:
+def test_alimtalk_success_code_may_be_a_string_and_a_seqno_is_used_when_given() -> None:
     vendor = Vendor(ok({**AT_SENT, "code": "200", "seqNo": "4822"}))
     [result] = provider(vendor).send([alimtalk()])
     assert result.accepted
     assert result.provider_message_id == f"at:4822:01012345678:{DAY}"
 
 
-def test_answer_without_seqno_is_accepted_without_an_id_and_warns() -> None:
-    vendor = Vendor(ok({"code": 200, "message": "발송 요청 성공", "success": 1, "fail": 0}))
+@pytest.mark.rule("IWINV-AT-REPLY")
+def test_documented_answer_without_seqno_is_tracked_by_phone_and_time() -> None:
+    vendor = Vendor(ok(AT_SENT))
     [result] = provider(vendor).send([alimtalk()])
-    assert result.accepted
-    assert result.provider_message_id == ""
-    assert [w.code for w in result.warnings] == ["NO_PROVIDER_MESSAGE_ID"]
+    assert result.accepted and result.warnings == ()
+    assert result.provider_message_id == f"atp:01012345678:{NOW_SECOND}:N:TPL_ORDER"
+    ref = parse_message_id(result.provider_message_id)
+    assert ref is not None and ref.by_time and ref.template == "TPL_ORDER"
+    assert ref.sent_at == NOW
 
 
 def test_alimtalk_taking_no_recipient_is_a_rejection() -> None:
@@ -400,6 +445,7 @@ def test_bare_number_body_is_iwinv_code() -> None:
 
 
 # -- SMS / LMS / MMS request ---------------------------------------------------------------------
+@pytest.mark.rule("IWINV-SMS-ENDPOINT", "IWINV-SMS-MSGTYPE")
 def test_identical_sms_go_out_in_one_request_with_a_to_array() -> None:
     vendor = Vendor(ok(SMS_SENT), ok({**SMS_SENT, "requestNo": "202611230030002"}))
     messages = [
@@ -426,6 +472,7 @@ def test_identical_sms_go_out_in_one_request_with_a_to_array() -> None:
     assert all(r.accepted and r.status is DeliveryStatus.SENT for r in results)
 
 
+@pytest.mark.rule("IWINV-SMS-BATCH")
 def test_batches_never_exceed_batch_size_nor_repeat_a_phone() -> None:
     vendor = Vendor(*(ok(SMS_SENT) for _ in range(3)))
     messages = [
@@ -446,27 +493,73 @@ def test_batch_size_is_capped_at_iwinv_limit() -> None:
     assert provider(Vendor(), batch_size=5000).batch_size == 1000
 
 
+@pytest.mark.rule("IWINV-SMS-DATE", "IWINV-SMS-ENDPOINT")
 def test_lms_has_a_title_and_no_msgtype_and_a_korean_date(
     set_tz: Callable[[str], None],
 ) -> None:
     set_tz("America/New_York")
     vendor = Vendor(ok({**SMS_SENT, "msgType": "LMS", "requestNo": 98765}))
-    at = datetime(2026, 12, 24, 15, 0, tzinfo=UTC)
+    at = datetime(2026, 12, 14, 15, 0, tzinfo=UTC)
     [result] = provider(vendor).send(
         [msg(MessageType.LMS, text="긴 안내문 " * 20, subject="공지", scheduled_at=at)]
     )
     body = vendor.body()
     assert body["title"] == "공지"
     assert "msgType" not in body
-    assert body["date"] == "2026-12-25 00:00:00"
+    assert body["date"] == "2026-12-15 00:00:00"
     assert result.status is DeliveryStatus.PENDING
     assert result.provider_message_id == f"sms:98765:01012345678:{DAY}"
 
 
-def test_lms_without_subject_takes_the_start_of_the_text_as_title() -> None:
+@pytest.mark.rule("IWINV-SMS-TITLE")
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # cut at 40 bytes on a character boundary (Korean 2 bytes each)
+        ("가나다라마바사아자차카타파하 " * 10, "가나다라마바사아자차카타파하 가나다라마"),
+        # punctuation and emoji go; [ ] ( ) < > stay
+        ("[공지] 서버 점검 안내: 12/24 02:00~04:00, 이용에 참고 바랍니다! 🙏", None),
+        ("Hello, world! (v2) <beta>", "Hello world (v2) <beta>"),
+        # nothing usable left: the fallback title
+        ("!!! ... ??? 🎉🎉", "안내"),
+        ("1 2 3", "1 2 3"),
+    ],
+)
+def test_lms_without_subject_gets_a_title_iwinv_accepts(text: str, title: str | None) -> None:
     vendor = Vendor(ok(SMS_SENT))
-    provider(vendor).send([msg(MessageType.LMS, text="가나다라마바사아자차카타파하 " * 10)])
-    assert vendor.body()["title"] == "가나다라마바사아자차카타파하 가나다라마"
+    provider(vendor).send([msg(MessageType.LMS, text=text)])
+    sent = vendor.body()["title"]
+    if title is not None:
+        assert sent == title
+    assert sms.title_problem(sent) is None
+    assert len(sent.encode("cp949")) <= 40 and sent == sent.strip() and sent
+
+
+@pytest.mark.rule("IWINV-SMS-TITLE", "IWINV-AT-CODES")
+@pytest.mark.parametrize(
+    ("subject", "shown"),
+    [("공지: 점검!", "':' '!'"), ("할인 🎁 안내", "'🎁'"), ("a-b", "'-'")],
+)
+def test_a_subject_iwinv_refuses_is_bad_input_naming_the_characters(
+    subject: str, shown: str
+) -> None:
+    vendor = Vendor()
+    lms = msg(MessageType.LMS, text="긴 안내문 " * 20, subject=subject)
+    with pytest.raises(InvalidInput) as info:
+        provider(vendor).validate(lms)
+    assert info.value.code == "INVALID_SUBJECT" and info.value.field == "subject"
+    assert info.value.exit_code == 2
+    assert shown in info.value.message and "[ ] ( ) < >" in info.value.message
+    fallback = Failover("대체 문자 " * 20, MessageType.LMS, subject=subject)
+    at = alimtalk(variables={"a": "1"}, failover=fallback)
+    with pytest.raises(InvalidInput) as info:
+        provider(vendor).validate(at)
+    assert info.value.field == "failover_subject" and shown in info.value.message
+    # allowed characters pass: Korean, letters, digits, space, [ ] ( ) < >
+    provider(vendor).validate(
+        msg(MessageType.LMS, text="x" * 100, subject="[공지] 점검 (v2) <안내> 1")
+    )
+    assert vendor.requests == []
 
 
 def _form(request: httpx.Request) -> dict[str, Any]:
@@ -484,6 +577,7 @@ def _form(request: httpx.Request) -> dict[str, Any]:
     return parts
 
 
+@pytest.mark.rule("IWINV-MMS-FORM")
 def test_mms_is_multipart_with_the_jpeg(tmp_path: Path) -> None:
     image = jpeg(tmp_path / "photo.jpg", 2048)
     vendor = Vendor(ok({**SMS_SENT, "msgType": "MMS"}))
@@ -506,15 +600,20 @@ def test_mms_is_multipart_with_the_jpeg(tmp_path: Path) -> None:
     assert result.provider_message_id == f"sms:202611230030001:01012345678:{DAY}"
 
 
-def test_mms_image_of_exactly_100_kb_is_fine(tmp_path: Path) -> None:
-    image = jpeg(tmp_path / "edge.jpg", 100 * 1024)
-    provider(Vendor()).validate(msg(MessageType.MMS, image=str(image)))
+@pytest.mark.rule("IWINV-MMS-IMAGE")
+def test_mms_image_just_under_100_kb_is_fine_and_goes_as_jpg(tmp_path: Path) -> None:
+    image = jpeg(tmp_path / "edge.jpeg", 100 * 1024 - 1)
+    vendor = Vendor(ok({**SMS_SENT, "msgType": "MMS"}))
+    [result] = provider(vendor).send([msg(MessageType.MMS, image=str(image))])
+    assert result.accepted
+    assert _form(vendor.requests[0])["image"][0] == "edge.jpg"
 
 
+@pytest.mark.rule("IWINV-MMS-IMAGE")
 @pytest.mark.parametrize(
     ("make", "code"),
     [
-        (lambda d: jpeg(d / "big.jpg", 100 * 1024 + 1), "IMAGE_TOO_LARGE"),
+        (lambda d: jpeg(d / "big.jpg", 100 * 1024), "IMAGE_TOO_LARGE"),
         (lambda d: png(d / "pic.png"), "IMAGE_FORMAT"),
         (lambda d: d / "missing.jpg", "IMAGE_NOT_FOUND"),
     ],
@@ -597,6 +696,7 @@ def test_503_and_429_are_retryable_with_retry_after() -> None:
     assert second.value.retryable and second.value.retry_after == 3.0
 
 
+@pytest.mark.rule("IWINV-IP", "IWINV-AT-CODE206")
 def test_ip_not_registered_is_its_own_error() -> None:
     vendor = Vendor(ok(AT_IP), ok({"resultCode": 15, "message": "미등록 IP"}))
     client = provider(vendor)
@@ -627,6 +727,7 @@ def test_sms_auth_failure_is_an_authentication_error() -> None:
     assert "sms_api_key" in (info.value.hint or "")
 
 
+@pytest.mark.rule("IWINV-SMS-CODE202")
 def test_bare_202_from_the_sms_api_is_an_authentication_error() -> None:
     with pytest.raises(AuthenticationError) as info:
         provider(Vendor(raw("202", 200, "text/plain"))).send([msg()])
@@ -638,6 +739,7 @@ def test_http_401_without_a_code_is_an_authentication_error() -> None:
         provider(Vendor(raw("Unauthorized", 401, "text/plain"))).send([alimtalk()])
 
 
+@pytest.mark.rule("IWINV-AT-CODES", "IWINV-SMS-CODES")
 def test_insufficient_balance_and_business_rejection() -> None:
     vendor = Vendor(
         ok({"code": 519, "message": "잔액이 부족합니다."}),
@@ -830,6 +932,82 @@ def test_alimtalk_history_follows_pages_until_found() -> None:
     assert updates[ids[1]].status is None  # nothing known yet: keep checking
 
 
+@pytest.mark.rule("IWINV-AT-REPLY", "IWINV-AT-HIST", "IWINV-AT-HIST-REPLY")
+def test_alimtalk_without_seqno_is_found_by_phone_template_and_nearest_time() -> None:
+    # two sends of one template to one phone (00:30:00 and 00:31:00 KST), one of another
+    # template, and one to another phone: each id gets the item nearest its own request time
+    first = f"atp:01012345678:{NOW_SECOND}:N:TPL_ORDER"
+    second = "atp:01012345678:20261123003100:N:TPL_ORDER"
+    answer = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 4,
+        "list": [
+            at_item(12, "01012345678", requestDate="2026-11-23 00:31:02", statusCodeName="성공"),
+            at_item(
+                11,
+                "01012345678",
+                requestDate="2026-11-23 00:30:01",
+                statusCode="3019",
+                statusCodeName="카카오톡 미사용자",
+            ),
+            at_item(13, "01012345678", requestDate="2026-11-23 00:30:00", templateCode="OTHER"),
+            at_item(14, "01099990000", requestDate="2026-11-23 00:30:00"),
+        ],
+    }
+    vendor = Vendor(ok(answer))
+    updates = provider(vendor).fetch_statuses([second, first])
+    [request] = vendor.requests
+    assert str(request.url) == f"{ALIMTALK}/api/history/"
+    assert vendor.body() == {
+        "phone": "01012345678",
+        "startDate": "2026-11-23 00:20:00",
+        "endDate": "2026-11-23 00:41:00",
+        "pageNum": 1,
+        "pageSize": 1000,
+    }
+    assert updates[first].status is DeliveryStatus.FAILED
+    assert updates[first].raw is not None and updates[first].raw["seqNo"] == 11
+    assert updates[second].status is DeliveryStatus.DELIVERED
+    assert updates[second].raw is not None and updates[second].raw["seqNo"] == 12
+
+
+def test_alimtalk_by_time_ignores_items_too_far_from_the_request() -> None:
+    pid = f"atp:01012345678:{NOW_SECOND}:Y:TPL_ORDER"
+    answer = {
+        "code": 200,
+        "message": "조회 성공",
+        "totalCount": 1,
+        "list": [at_item(11, "01012345678", requestDate="2026-11-23 00:45:00")],
+    }
+    vendor = Vendor(ok(answer))
+    assert provider(vendor).fetch_statuses([pid]) == {}
+    assert vendor.body()["reserve"] == "Y"
+
+
+@pytest.mark.rule("IWINV-AT-STATUS")
+@pytest.mark.parametrize(
+    ("code", "name", "status"),
+    [
+        ("OK", "성공", DeliveryStatus.DELIVERED),
+        ("WAIT", "발송 대기", DeliveryStatus.PENDING),
+        ("X1", "예약 대기", DeliveryStatus.PENDING),
+        ("X2", "발송중", DeliveryStatus.SENT),
+        ("3018", "카카오톡 미사용자", DeliveryStatus.FAILED),
+        ("FAIL", "발송 실패", DeliveryStatus.FAILED),
+        ("K999", "보류", None),  # not understood: keep checking
+        ("", "", None),
+    ],
+)
+def test_alimtalk_status_names_are_read_as_kmsg_assumes(
+    code: str, name: str, status: DeliveryStatus | None
+) -> None:
+    item = at_item(1, "01012345678", statusCode=code, statusCodeName=name)
+    answer = {"code": 200, "message": "조회 성공", "totalCount": 1, "list": [item]}
+    pid = f"at:1:01012345678:{DAY}"
+    assert provider(Vendor(ok(answer))).fetch_statuses([pid])[pid].status is status
+
+
 def test_sms_history_matches_request_and_phone() -> None:
     answer = {
         "resultCode": 0,
@@ -860,28 +1038,69 @@ def test_sms_history_matches_request_and_phone() -> None:
         "requestNo": "202611230030001",
         "phone": "01012345678",
         "pageNum": 1,
-        "pageSize": vendor.body()["pageSize"],
     }
     assert updates[pid].status is DeliveryStatus.FAILED
     assert updates[pid].provider_status_message == "결번"
 
 
+@pytest.mark.rule("IWINV-SMS-HIST-PAGE", "IWINV-SMS-HIST")
+def test_sms_history_pages_by_what_came_back_not_by_a_page_size() -> None:
+    # IWINV answers 15 items a page whatever pageSize says: kmsg sends none and follows
+    # totalCount with the items each page really held.
+    phones = [f"0101234{i:04d}" for i in range(20)]
+    items = [sms_item("R9", phone) for phone in phones]
+    pages = [items[:15], items[15:]]
+    vendor = Vendor(
+        *(ok({"resultCode": 0, "message": "조회 성공", "totalCount": 20, "list": p}) for p in pages)
+    )
+    ids = [f"sms:R9:{phone}:{DAY}" for phone in phones]
+    updates = provider(vendor).fetch_statuses(ids)
+    assert sorted(updates) == sorted(ids)
+    assert [vendor.body(i)["pageNum"] for i in range(2)] == [1, 2]
+    assert all("pageSize" not in vendor.body(i) for i in range(2))
+
+
+@pytest.mark.rule("IWINV-SMS-STATUS", "IWINV-LMS-STATUS", "IWINV-SMS-STATUS-01")
 @pytest.mark.parametrize(
-    ("code", "text", "status"),
+    ("msg_type", "code", "status"),
     [
-        ("06", "전송 성공", DeliveryStatus.DELIVERED),
-        ("1000", "", DeliveryStatus.DELIVERED),
-        ("00", "대기", DeliveryStatus.PENDING),
-        ("01", "처리중", DeliveryStatus.SENT),
-        ("", "", None),
-        ("99", "기타 오류", DeliveryStatus.FAILED),
+        ("SMS", "06", DeliveryStatus.DELIVERED),
+        ("SMS", "6", DeliveryStatus.DELIVERED),
+        ("SMS", "0", DeliveryStatus.PENDING),
+        ("SMS", "WAIT", DeliveryStatus.PENDING),
+        ("SMS", "01", DeliveryStatus.FAILED),  # a system fault, not "processing"
+        ("SMS", "07", DeliveryStatus.FAILED),
+        ("SMS", "28", DeliveryStatus.FAILED),
+        ("SMS", "99", DeliveryStatus.FAILED),
+        ("SMS", "1000", None),  # an LMS code: not understood for an SMS
+        ("SMS", "05", None),  # in no table: keep checking, never FAILED
+        ("LMS", "1000", DeliveryStatus.DELIVERED),
+        ("MMS", "1000", DeliveryStatus.DELIVERED),
+        ("LMS", "WAIT", DeliveryStatus.PENDING),
+        ("LMS", "3004", DeliveryStatus.FAILED),
+        ("MMS", "9016", DeliveryStatus.FAILED),
+        ("LMS", "06", None),
+        ("LMS", "7777", None),
+        ("SMS", "", None),
     ],
 )
-def test_sms_status_mapping(code: str, text: str, status: DeliveryStatus | None) -> None:
-    item = sms_item("R1", "01012345678", sendStatusCode=code, sendStatusMsg=text, sendStatus="")
+def test_sms_status_mapping(msg_type: str, code: str, status: DeliveryStatus | None) -> None:
+    item = sms_item("R1", "01012345678", msgType=msg_type, sendStatusCode=code, sendStatus="")
     answer = {"resultCode": "0", "message": "조회 성공", "totalCount": 1, "list": [item]}
     pid = f"sms:R1:01012345678:{DAY}"
-    assert provider(Vendor(ok(answer))).fetch_statuses([pid])[pid].status is status
+    update = provider(Vendor(ok(answer))).fetch_statuses([pid])[pid]
+    assert update.status is status
+    assert update.provider_status_code == (code or None)
+
+
+@pytest.mark.rule("IWINV-SMS-HIST-RANGE")
+def test_sms_history_asks_for_the_last_90_days_at_most() -> None:
+    answer = {"resultCode": 0, "message": "조회 성공", "totalCount": 0, "list": []}
+    vendor = Vendor(ok(answer))
+    assert provider(vendor).fetch_statuses(["sms:R1:01012345678:20260101"]) == {}
+    body = vendor.body()
+    # NOW is 2026-11-23 in Korea: 90 days with today are 2026-08-26 .. 2026-11-23
+    assert (body["startDate"], body["endDate"]) == ("2026-08-26", "2026-11-23")
 
 
 def test_sms_history_needs_the_company_id() -> None:
@@ -916,9 +1135,21 @@ def test_balance_from_the_alimtalk_account() -> None:
     [request] = vendor.requests
     assert str(request.url) == f"{ALIMTALK}/api/charge/"
     assert request.headers["AUTH"] == "YXBpLWtleQ=="
-    assert vendor.body() == {}
+    assert request.method == "GET" and request.content == b""
 
 
+@pytest.mark.rule("IWINV-AT-CHARGE")
+def test_alimtalk_balance_asks_again_with_post_when_get_is_refused() -> None:
+    vendor = Vendor(
+        raw("<html>405 Not Allowed</html>", 405),
+        ok({"code": 200, "message": "조회 성공", "charge": "5,000"}),
+    )
+    assert provider(vendor).balance().amount == 5000.0
+    assert [r.method for r in vendor.requests] == ["GET", "POST"]
+    assert vendor.body(1) == {}
+
+
+@pytest.mark.rule("IWINV-SMS-CHARGE")
 def test_balance_from_the_sms_account_without_an_api_key() -> None:
     vendor = Vendor(ok({"code": 0, "message": "조회 성공", "charge": "3456"}))
     balance = provider(vendor, api_key=None).balance()

@@ -527,16 +527,18 @@ def test_iwinv_answer_error_is_none_only_for_a_success(
 def test_iwinv_parsers_give_results_or_provider_errors(
     body: Any, messages: list[Message], api: Any
 ) -> None:
-    day = datetime(2026, 11, 22, tzinfo=_common.KST)
-    results = iwinv_refs.accepted_results(api, body, messages, provider_id="iwinv", day=day)
+    now = datetime(2026, 11, 22, 10, 30, tzinfo=_common.KST)
+    results = iwinv_refs.accepted_results(api, body, messages, provider_id="iwinv", now=now)
     _check_results(results, messages)
     for result in results:
         if result.provider_message_id:
             # our own ids parse back, and the lookup can use them
             ref = iwinv_refs.parse_message_id(result.provider_message_id)
-            assert ref is not None and ref.request_id
-            if api == "alimtalk":
+            assert ref is not None and (ref.request_id or ref.by_time)
+            if api == "alimtalk" and ref.request_id:
                 int(ref.request_id)
+            if ref.by_time:
+                assert ref.sent_at == now and str(ref) == result.provider_message_id
     items, total = iwinv_refs.history_items(body)
     assert total is None or isinstance(total, int)
     for item in items:
@@ -558,6 +560,10 @@ IWINV_IDS = st.lists(
             "sms:abc:01012345678",
             "at:²:01012345678",
             "at:1:2:3:4",
+            "atp:01012345678:20261122103000:N:TPL-1",
+            "atp:01012345678:20261122103000:Y:T:with:colons",
+            "atp:01012345678:20261399103000:N:T",
+            "atp:x:20261122103000:N:T",
             "",
         ]
     )

@@ -94,6 +94,7 @@ def test_kakao_non_user_fails_with_3104_unless_native_failover(
     assert second.status is DeliveryStatus.DELIVERED and second.replaced
 
 
+@pytest.mark.rule("SOLAPI-LIST-DATES", "SOLAPI-LIST-PAGING")
 def test_find_sent_matches_our_id_in_custom_fields(
     client: SolapiProvider, clock: ManualClock
 ) -> None:
@@ -108,12 +109,14 @@ def test_find_sent_matches_our_id_in_custom_fields(
     assert all(pid.startswith("M4V") for pid, _ in found.values())
 
 
+@pytest.mark.rule("SOLAPI-BAL")
 def test_balance_reflects_what_was_spent(client: SolapiProvider) -> None:
     before = client.balance().amount
     client.send([sms("a", "01011112222")])
     assert client.balance().amount < before
 
 
+@pytest.mark.rule("SOLAPI-SCHED-CANCEL")
 def test_cancel_a_scheduled_group(
     client: SolapiProvider, fake: FakeSolapi, clock: ManualClock
 ) -> None:

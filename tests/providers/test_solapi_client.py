@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ from kmsg_cli.errors import AuthenticationError, ConfigError, InvalidInput, Prov
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.solapi import SolapiProvider
 from kmsg_cli.providers.solapi.client import authorization, signature
-from kmsg_cli.providers.solapi.messages import build_message, build_send_body, parse_send_response
+from kmsg_cli.providers.solapi.messages import (
+    ByMessageId,
+    build_message,
+    build_send_body,
+    custom_key,
+    parse_send_response,
+)
 from kmsg_cli.providers.solapi.status import map_status_code, parse_list_response
 
 NOW = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC)
@@ -61,6 +68,7 @@ def test_signature_matches_the_reference_vector() -> None:
     )
 
 
+@pytest.mark.rule("SOLAPI-AUTH-HEADER", "SOLAPI-AUTH-SIG")
 def test_authorization_header_layout() -> None:
     header = authorization("KEY", "test-secret", date="2024-01-01T00:00:00Z", salt="s" * 32)
     assert header == (
@@ -71,6 +79,7 @@ def test_authorization_header_layout() -> None:
     )
 
 
+@pytest.mark.rule("SOLAPI-AUTH-DATE", "SOLAPI-AUTH-SALT")
 def test_every_request_gets_a_fresh_salt_and_valid_signature() -> None:
     seen: list[str] = []
 
@@ -93,6 +102,7 @@ def test_every_request_gets_a_fresh_salt_and_valid_signature() -> None:
 
 
 # -- request building --------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-SMS-AUTOTYPE")
 def test_sms_entry_fields() -> None:
     entry = build_message(msg(), sender="0212345678", pf_id=None)
     assert entry == {
@@ -113,6 +123,7 @@ def test_lms_keeps_subject_and_mms_carries_the_image_id() -> None:
     assert (mms["type"], mms["imageId"]) == ("MMS", "ST01")
 
 
+@pytest.mark.rule("SOLAPI-ATA-OPTIONS", "SOLAPI-ATA-DISABLESMS")
 def test_alimtalk_entry_wraps_variables_and_uses_native_failover() -> None:
     message = msg(
         MessageType.ALIMTALK,
@@ -137,6 +148,7 @@ def test_alimtalk_entry_wraps_variables_and_uses_native_failover() -> None:
     assert "from" not in without
 
 
+@pytest.mark.rule("SOLAPI-CTA-TYPES", "SOLAPI-CTA-STATUS")
 def test_friendtalk_is_cta_or_cti_with_an_image() -> None:
     cta = build_message(msg(MessageType.FRIENDTALK), sender=None, pf_id="P")
     assert cta["type"] == "CTA" and cta["kakaoOptions"] == {"pfId": "P", "disableSms": True}
@@ -146,11 +158,13 @@ def test_friendtalk_is_cta_or_cti_with_an_image() -> None:
     assert cti["type"] == "CTI" and cti["kakaoOptions"]["imageId"] == "F"
 
 
+@pytest.mark.rule("SOLAPI-SEND-PHONE")
 def test_international_recipient_travels_with_country() -> None:
     entry = build_message(msg(to="4155550100", country="1"), sender="021", pf_id=None)
     assert (entry["to"], entry["country"]) == ("4155550100", "1")
 
 
+@pytest.mark.rule("SOLAPI-SCHED-FIELD", "SOLAPI-SEND-DUP")
 def test_send_body_schedules_the_group_in_utc() -> None:
     body = build_send_body([{"to": "1"}], scheduled_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     assert body["scheduledDate"] == "2026-12-01T09:00:00.000Z"
@@ -200,6 +214,7 @@ RECORDED_PARTIAL = {
 }
 
 
+@pytest.mark.rule("SOLAPI-SEND-REPLY")
 def test_partial_batch_maps_each_message_by_our_id() -> None:
     messages = [msg(mid="m-1"), msg(mid="m-2", to="01099998888")]
     ok, rejected = parse_send_response(RECORDED_PARTIAL, messages, provider_id="solapi")
@@ -225,6 +240,16 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
     assert not result.accepted and result.outcome_unknown
 
 
+@pytest.mark.rule(
+    "SOLAPI-STATUS-CLASSES",
+    "SOLAPI-STATUS-1XXX",
+    "SOLAPI-STATUS-2XXX",
+    "SOLAPI-STATUS-3XXX",
+    "SOLAPI-STATUS-KAKAO",
+    "SOLAPI-STATUS-TEST",
+    "SOLAPI-ATA-HOURS",
+    "SOLAPI-CTA-RULES",
+)
 @pytest.mark.parametrize(
     ("code", "status"),
     [
@@ -235,7 +260,10 @@ def test_a_message_missing_from_the_answer_is_an_unknown_outcome() -> None:
         ("2230", DeliveryStatus.FAILED),
         ("3104", DeliveryStatus.FAILED),
         ("3043", DeliveryStatus.FAILED),
-        ("TEST1000", None),
+        ("3108", DeliveryStatus.FAILED),  # outside AlimTalk's sending hours
+        ("3102", DeliveryStatus.FAILED),  # FriendTalk to someone not a channel friend
+        ("TEST1000", DeliveryStatus.UNKNOWN),  # final: a test send is never delivered
+        ("TEST4000", DeliveryStatus.UNKNOWN),
         ("5000", None),
         (None, None),
         ("", None),
@@ -245,6 +273,7 @@ def test_status_code_mapping(code: str | None, status: DeliveryStatus | None) ->
     assert map_status_code(code) is status
 
 
+@pytest.mark.rule("SOLAPI-LIST-REPLY", "SOLAPI-STATUS-TEXT")
 def test_list_answer_is_an_object_keyed_by_id_with_real_timestamps() -> None:
     body = {
         "startKey": None,
@@ -282,6 +311,7 @@ def test_list_answer_is_an_object_keyed_by_id_with_real_timestamps() -> None:
 
 
 # -- the client over MockTransport -------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-SEND-ENDPOINT", "SOLAPI-BASE-URL")
 def test_send_posts_one_request_for_many_messages() -> None:
     requests: list[dict[str, Any]] = []
 
@@ -304,6 +334,7 @@ def test_send_posts_one_request_for_many_messages() -> None:
     assert all(r.group_id == "G1" for r in results)
 
 
+@pytest.mark.rule("SOLAPI-SEND-BATCH", "SOLAPI-SCHED-FIELD")
 def test_batch_size_and_schedule_split_requests() -> None:
     sizes: list[tuple[int, str | None]] = []
 
@@ -355,18 +386,90 @@ def test_mms_uploads_the_image_once(tmp_path: Path) -> None:
     assert paths == ["/storage/v1/files", "/messages/v4/send-many/detail"]
 
 
+@pytest.mark.rule("SOLAPI-FILE-SIZE", "SOLAPI-FILE-MMSFMT")
 def test_image_limits_are_checked_before_any_request(tmp_path: Path) -> None:
     big = tmp_path / "big.jpg"
-    big.write_bytes(b"\xff\xd8" + b"0" * (200 * 1024))
-    png = tmp_path / "p.png"
-    png.write_bytes(b"\x89PNG" + b"0" * 10)
+    big.write_bytes(b"\xff\xd8\xff" + b"0" * (200 * 1024))
+    bmp = tmp_path / "p.bmp"
+    bmp.write_bytes(b"BM" + b"0" * 10)
     client = provider(lambda r: pytest.fail("no request expected"))
     with pytest.raises(InvalidInput) as info:
         client.validate(msg(MessageType.MMS, image=str(big)))
     assert info.value.code == "IMAGE_TOO_LARGE"
     with pytest.raises(InvalidInput) as info:
-        client.validate(msg(MessageType.MMS, image=str(png)))
-    assert info.value.code == "IMAGE_FORMAT"
+        client.validate(msg(MessageType.MMS, image=str(bmp)))
+    assert info.value.code == "IMAGE_FORMAT" and "JPEG, PNG or GIF" in info.value.message
+    for name, head in (("p.png", b"\x89PNG\r\n\x1a\n"), ("p.gif", b"GIF89a")):
+        image = tmp_path / name
+        image.write_bytes(head + b"0" * 100)
+        client.validate(msg(MessageType.MMS, image=str(image)))
+
+
+@pytest.mark.rule("SOLAPI-FILE-LINK", "SOLAPI-FILE-UPLOAD", "SOLAPI-CTA-TYPES")
+def test_friendtalk_image_is_uploaded_with_its_link(tmp_path: Path) -> None:
+    image = tmp_path / "event.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    uploads: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if request.url.path == "/storage/v1/files":
+            uploads.append(body)
+            return httpx.Response(200, json={"fileId": "ST01KAKAO"})
+        listed = [
+            {"messageId": "M", "statusCode": "2000", "customFields": m["customFields"]}
+            for m in body["messages"]
+        ]
+        assert body["messages"][0]["type"] == "CTI"
+        return httpx.Response(200, json={"messageList": listed})
+
+    friendtalk = msg(MessageType.FRIENDTALK, image=str(image))
+    without = provider(lambda r: pytest.fail("no request expected"))
+    with pytest.raises(ConfigError) as info:
+        without.validate(friendtalk)
+    assert info.value.field == "friendtalk_image_link"
+    with_link = provider(handler, friendtalk_image_link="https://example.com/event")
+    [result] = with_link.send([friendtalk])
+    assert result.accepted
+    (upload,) = uploads
+    assert (upload["type"], upload["link"]) == ("KAKAO", "https://example.com/event")
+
+
+@pytest.mark.rule("SOLAPI-CF-LEN", "SOLAPI-CF-SHAPE", "SOLAPI-CF-COUNT")
+def test_ids_over_100_characters_travel_as_a_short_key_and_map_back() -> None:
+    short, edge, long = "m-1", "e" * 100, "L" * 150 + "가" * 50
+    assert custom_key(short) == short and custom_key(edge) == edge
+    key = custom_key(long)
+    assert len(key) <= 100 and key != long[:100] and custom_key(long + "x") != key
+    entry = build_message(msg(mid=long), sender="0212345678", pf_id=None)
+    assert entry["customFields"] == {"kmsgId": key}  # one key, ≤ 30 characters, ≤ 100 value
+    body = {
+        "messageList": [{"messageId": "M9", "statusCode": "2000", "customFields": {"kmsgId": key}}]
+    }
+    (result,) = parse_send_response(body, [msg(mid=long)], provider_id="solapi")
+    assert result.accepted and result.provider_message_id == "M9" and result.message_id == long
+    found: ByMessageId[str] = ByMessageId({key: "M9", short: "M1"})
+    assert found[long] == "M9" and found.get(long) == "M9" and long in found
+    assert found.get(short) == "M1" and found.get("other") is None and "other" not in found
+
+
+@pytest.mark.rule("SOLAPI-ATA-FROM", "SOLAPI-ATA-VARS")
+def test_alimtalk_fallback_needs_a_sender_and_dotted_variables_are_refused() -> None:
+    client = provider(lambda r: pytest.fail("no request"), sender=None)
+    fallback = Failover(text="대체 문자", type=MessageType.SMS)
+    alimtalk = msg(MessageType.ALIMTALK, text="", template_id="T", variables={"name": "x"})
+    client.validate(alimtalk)  # no fallback: no SMS, no sender needed
+    with pytest.raises(InvalidInput) as info:
+        client.validate(replace(alimtalk, failover=fallback))
+    assert info.value.code == "MISSING_SENDER" and info.value.field == "from"
+    client.validate(replace(alimtalk, failover=fallback, sender="0212345678"))
+    with pytest.raises(InvalidInput) as info:
+        client.validate(replace(alimtalk, variables={"order.no": "1", "#{a.b}": "2"}))
+    assert info.value.code == "INVALID_VARIABLE" and "order.no, a.b" in info.value.message
+    entry = build_message(
+        replace(alimtalk, variables={"#{name}": "홍", " code ": "1"}), sender=None, pf_id="P"
+    )
+    assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍", "#{code}": "1"}
 
 
 def test_validate_needs_a_sender_for_sms_and_a_channel_for_kakao() -> None:
@@ -451,6 +554,9 @@ def _answer(
         ),
     ],
 )
+@pytest.mark.rule(
+    "SOLAPI-ERR-BODY", "SOLAPI-ERR-VALIDATION", "SOLAPI-ERR-503", "SOLAPI-AUTH-ERRORS"
+)
 def test_http_errors_are_mapped_once(
     status: int,
     body: Any,
@@ -482,6 +588,7 @@ def test_authentication_failure_exits_2() -> None:
     assert info.value.exit_code == 2 and "api_key" in (info.value.hint or "")
 
 
+@pytest.mark.rule("SOLAPI-AUTH-REPLAY", "SOLAPI-AUTH-ERRORS")
 def test_skewed_clock_is_retried_once_with_a_new_signature_then_explained() -> None:
     headers: list[str] = []
 
@@ -530,6 +637,7 @@ def test_failure_after_sending_is_an_unknown_outcome(exc: type[httpx.TransportEr
     assert lookup.value.retryable and not lookup.value.outcome_unknown
 
 
+@pytest.mark.rule("SOLAPI-LIST-ENDPOINT", "SOLAPI-LIST-LIMIT", "SOLAPI-LIST-OLD")
 def test_fetch_statuses_asks_for_many_ids_per_request() -> None:
     queries: list[list[str]] = []
 
@@ -547,3 +655,14 @@ def test_fetch_statuses_asks_for_many_ids_per_request() -> None:
 
 def test_repr_never_shows_the_secret() -> None:
     assert "SECRET" not in repr(provider(_answer(200, {})))
+
+
+@pytest.mark.rule("SOLAPI-SCHED-WINDOW")
+def test_a_schedule_more_than_6_months_ahead_is_refused_before_any_request() -> None:
+    client = provider(lambda r: pytest.fail("no request expected"))
+    # NOW is 2026-11-22 10:02 in Korea: 6 months later is 2027-05-22 10:02 KST
+    client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 2, 3, tzinfo=UTC)))
+    with pytest.raises(InvalidInput) as info:
+        client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 3, tzinfo=UTC)))
+    assert info.value.code == "SCHEDULE_OUTSIDE_WINDOW" and "6 months" in info.value.message
+    client.validate(msg(scheduled_at=NOW + timedelta(seconds=30)))  # no minimum lead

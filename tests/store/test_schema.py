@@ -169,11 +169,14 @@ def test_sqlite_master_holds_the_reference_statements(
         sql
         for (sql,) in initialized_db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
     }
-    # kmsg's own tables (counters, content keys), documented apart
-    own = {sql for sql in stored if '"kmsg_state"' in sql or '"kmsg_content_keys"' in sql}
+    # kmsg's own tables (counters, cache, content keys), documented apart
+    own_names = ('"kmsg_state"', '"kmsg_cache"', '"kmsg_content_keys"')
+    own = {sql for sql in stored if any(name in sql for name in own_names)}
     assert stored - own == expected
     assert own == {
         'CREATE TABLE "kmsg_state" ("name" TEXT PRIMARY KEY, "value" BIGINT NOT NULL)',
+        'CREATE TABLE "kmsg_cache" ("name" TEXT PRIMARY KEY, "value" TEXT NOT NULL, '
+        '"expires_at" BIGINT NOT NULL)',
         'CREATE TABLE "kmsg_content_keys" ("content_key" TEXT NOT NULL, "message_id" TEXT '
         'PRIMARY KEY, "created_at" BIGINT NOT NULL, UNIQUE ("content_key", "created_at", '
         '"message_id"))',
@@ -182,7 +185,7 @@ def test_sqlite_master_holds_the_reference_statements(
 
 def test_sqlite_ddl_text_equals_the_reference_statements() -> None:
     text = ddl_text("sqlite")
-    own = ("kmsg_state", "kmsg_content_keys")
+    own = ("kmsg_state", "kmsg_cache", "kmsg_content_keys")
     statements = [
         s for s in text.split("\n\n") if not s.startswith("--") and not any(o in s for o in own)
     ]
@@ -302,9 +305,9 @@ def test_mysql_ddl_is_accepted_by_mariadb() -> None:
             f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{database}'",
             "--skip-column-names",
         )
-        # the two documented tables, plus kmsg's two-column state, three-column content keys
-        # and one-column version tables
-        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 3 + 3)
+        # the documented tables, plus kmsg's state (2 columns), cache (3), content keys (3)
+        # and version (1)
+        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 2 + 3 + 3 + 1)
         indexes = run(
             "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics"
             f" WHERE table_schema = '{database}' AND index_name LIKE 'idx_kmsg%'",

@@ -1255,3 +1255,20 @@ def test_reset_jobs_makes_failed_and_pending_jobs_due_with_fresh_attempts(queue:
     assert loaded_job(queue, "q1").status == "processing"  # claimed: never touched
     assert loaded_job(queue, "q6").status == "completed"
     assert queue.reset_jobs([], now_ms=NOW) == 0
+
+
+# -- kmsg_cache (a vendor token shared by processes) -------------------------------------------
+
+
+def test_cached_values_expire_and_are_replaced(backend: Backend, store: Store) -> None:
+    assert store.cache_get("aligo:token", now_ms=NOW) is None
+    store.cache_put("aligo:token", "sealed-1", expires_at_ms=NOW + 60_000)
+    assert store.cache_get("aligo:token", now_ms=NOW) == "sealed-1"
+    with backend.open() as other:  # another process sees it
+        assert other.cache_get("aligo:token", now_ms=NOW + 59_999) == "sealed-1"
+        assert other.cache_get("aligo:token", now_ms=NOW + 60_000) is None  # expired
+        other.cache_put("aligo:token", "sealed-2", expires_at_ms=NOW + 120_000)
+    assert store.cache_get("aligo:token", now_ms=NOW + 60_000) == "sealed-2"
+    assert store.cache_get("other", now_ms=NOW) is None
+    store.cache_put("긴 이름 " * 20, "x" * 5000, expires_at_ms=NOW + 1)
+    assert store.cache_get("긴 이름 " * 20, now_ms=NOW) == "x" * 5000

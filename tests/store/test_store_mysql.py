@@ -175,7 +175,14 @@ def test_tables_are_utf8mb4_with_a_binary_collation_and_the_version_row(
         f"WHERE table_schema = '{db[0]}' ORDER BY table_name"
     )
     names = [name for name, _collation in rows]
-    assert names == ["kmsg_delivery_tracking", "kmsg_jobs", "kmsg_schema_version", "kmsg_state"]
+    assert names == [
+        "kmsg_cache",
+        "kmsg_content_keys",
+        "kmsg_delivery_tracking",
+        "kmsg_jobs",
+        "kmsg_schema_version",
+        "kmsg_state",
+    ]
     assert all(str(c).startswith("utf8mb4_") and str(c).endswith("bin") for _n, c in rows)
     assert mysql_admin("SELECT version FROM kmsg_schema_version", db[0]) == [(1,)]
     store.initialize()

@@ -265,6 +265,7 @@ def test_the_schema_version_lives_in_a_one_row_table(pg: tuple[str, str]) -> Non
         "kmsg_jobs",
         "kmsg_schema_version",
         "kmsg_state",
+        "kmsg_cache",
         "kmsg_content_keys",
     }
     indexes = query(

@@ -7,10 +7,12 @@ Credentials travel inside every form body: `key`/`user_id` on the SMS host
 They never appear in logs, errors or `repr`. Bodies are `application/x-www-form-urlencoded`,
 or `multipart/form-data` when an image file is attached.
 
-Errors: auth codes (-100, -101) → AuthenticationError; balance codes (-102, -201, or a
-message about the balance) → INSUFFICIENT_BALANCE; other vendor codes → PROVIDER_REJECTED with
-Aligo's code and message. HTTP 4xx (but 429) are final, 5xx/429/503 are retryable with
-Retry-After, a non-JSON answer is a clear PROVIDER_BAD_RESPONSE.
+Errors: auth codes (-99 on the Kakao host, -100, -101) → AuthenticationError; balance codes
+(-102, -201, or a message about the balance) → INSUFFICIENT_BALANCE; other vendor codes →
+PROVIDER_REJECTED with Aligo's code and message. HTTP 4xx (but 429) are final, 5xx/429/503
+are retryable with Retry-After, a non-JSON answer is a clear PROVIDER_BAD_RESPONSE. Which
+negative codes mean what is not documented in what was read (ALIGO-SMS-CODES): these are
+kmsg's assumptions.
 
 Provider message ids. Aligo returns one id per request, so each message's id names the
 request id and its receiver, which is what the history lookups match on:
@@ -23,7 +25,7 @@ A request never holds the same receiver twice, so the pair is unique.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -40,6 +42,7 @@ from kmsg_cli.providers._http import (
     status_error,
 )
 
+TOKEN_REFUSED = "-99"  # Kakao host: the token (or the credentials) refused (ALIGO-KAKAO-CODES)
 AUTH_CODES = frozenset({"-100", "-101"})
 BALANCE_CODES = frozenset({"-102", "-201"})
 _BALANCE_WORDS = ("잔액", "잔여", "충전", "포인트 부족", "건수 부족")
@@ -80,8 +83,10 @@ def vendor_error(
     provider_id: str,
     http_status: int | None = None,
     retry_after: float | None = None,
+    kakao: bool = False,
 ) -> ProviderError:
-    """A failure code in an Aligo answer (SMS `result_code` or Kakao `code`) as our error."""
+    """A failure code in an Aligo answer (SMS `result_code` or, `kakao`, Kakao `code`) as our
+    error."""
     detail = one_line(text)
     message = f"Aligo {code or '?'}" + (f": {detail}" if detail else "")
     common: dict[str, Any] = {
@@ -90,7 +95,7 @@ def vendor_error(
         "provider_code": code,
         "retry_after": retry_after,
     }
-    if code in AUTH_CODES:
+    if code in AUTH_CODES or (kakao and code == TOKEN_REFUSED):
         return AuthenticationError(
             f"Aligo refused the credentials ({message})",
             hint=f"check api_key and user_id of provider '{provider_id}' (kmsg config validate)",
@@ -145,7 +150,8 @@ def _check_answer(
     if code is None:
         raise bad_response(provider_id, f"the answer has no {key}", outcome_unknown=sends)
     if code != success:
-        raise vendor_error(code, body.get("message"), provider_id=provider_id)
+        kakao = key == "code"
+        raise vendor_error(code, body.get("message"), provider_id=provider_id, kakao=kakao)
 
 
 def check_sms_answer(body: Mapping[str, Any], *, provider_id: str, sends: bool) -> None:
@@ -154,7 +160,7 @@ def check_sms_answer(body: Mapping[str, Any], *, provider_id: str, sends: bool) 
 
 
 def check_kakao_answer(body: Mapping[str, Any], *, provider_id: str, sends: bool) -> None:
-    """Raise unless a Kakao-host answer says `code` 0."""
+    """Raise unless a Kakao-host answer says `code` 0 (-99: credentials or token refused)."""
     _check_answer(body, "code", "0", provider_id=provider_id, sends=sends)
 
 
@@ -178,7 +184,9 @@ def _required(settings: Mapping[str, Any], key: str, provider_id: str) -> str:
 
 
 class AligoClient(Connection):
-    """Forms posted to both Aligo hosts with their credentials."""
+    """Forms posted to both Aligo hosts with their credentials; Kakao calls also carry the
+    token `tokens` gives (token.py), and a call Aligo refuses with -99 is made once more with
+    a fresh token (ALIGO-KAKAO-TOKEN-USE)."""
 
     def __init__(
         self, provider_id: str, settings: Mapping[str, Any], http: httpx.Client | None
@@ -188,6 +196,17 @@ class AligoClient(Connection):
         self._user_id = _required(settings, "user_id", provider_id)
         self.sms_base_url = url_setting(settings, "aligo", "sms_base_url")
         self.kakao_base_url = url_setting(settings, "aligo", "kakao_base_url")
+        self.tokens: Callable[..., tuple[str, bool]] | None = None
+
+    @property
+    def account(self) -> str:
+        """Who the credentials are (user id and key), for hashing into cache keys only."""
+        return f"{self._user_id}\0{self._api_key}"
+
+    @property
+    def secret(self) -> str:
+        """The API key, for sealing what is cached (token.py); never shown."""
+        return self._api_key
 
     def call(
         self,
@@ -197,21 +216,37 @@ class AligoClient(Connection):
         *,
         sends: bool,
         files: Files | None = None,
+        token: bool = True,
     ) -> Mapping[str, Any]:
-        """POST one form with the credentials of `host`; the decoded JSON object or an error."""
+        """POST one form with the credentials of `host` (and, on the Kakao host unless
+        `token` is false, the Kakao token); the decoded JSON object or an error."""
         if host == "sms":
             url = self.sms_base_url + path
             auth = {"key": self._api_key, "user_id": self._user_id}
-        else:
-            url = self.kakao_base_url + path
-            auth = {"apikey": self._api_key, "userid": self._user_id}
+            return self._post(url, {**auth, **fields}, files, sends)
+        url = self.kakao_base_url + path
+        auth = {"apikey": self._api_key, "userid": self._user_id}
+        if not token or self.tokens is None:
+            return self._post(url, {**auth, **fields}, files, sends)
+        value, fresh = self.tokens(fresh=False)
+        body = self._post(url, {**auth, **fields, "token": value}, files, sends)
+        if not fresh and vendor_code(body.get("code")) == TOKEN_REFUSED:
+            # a cached token Aligo no longer takes (expired, or made elsewhere): the request
+            # was refused, so it is safe to make it once more with a new token
+            value, _ = self.tokens(fresh=True)
+            body = self._post(url, {**auth, **fields, "token": value}, files, sends)
+        return body
+
+    def _post(
+        self, url: str, form: Mapping[str, str], files: Files | None, sends: bool
+    ) -> Mapping[str, Any]:
         response = send_request(
             self.http,
             "POST",
             url,
             provider_id=self.provider_id,
             sends=sends,
-            form={**auth, **fields},
+            form=form,
             files=files or None,
         )
         if not response.is_success:

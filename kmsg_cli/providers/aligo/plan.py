@@ -4,10 +4,9 @@ of its messages (docs/vendors/aligo.md).
 SMS family: same envelope (type, sender, subject, image, schedule) and same text → `/send/`
 with many receivers; different texts without an image → `/send_mass/`. Kakao: AlimTalk by
 (template, sender, schedule, failover), FriendTalk by (sender, image, schedule), up to 500
-receivers per request. `msg_type` is always explicit; images are JPEG file parts named
-`image`. `failover=Y` plus `fsubject_N`/`fmessage_N` only when the message asks for a
-fallback. `testmode_yn=Y` (SMS) / `testMode=Y` (Kakao) only when the `testmode` setting is
-true.
+receivers per request. `msg_type` is always explicit; images are file parts named `image`.
+`failover=Y` plus `fsubject_N`/`fmessage_N` only when the message asks for a fallback.
+`testmode_yn=Y` (SMS) / `testMode=Y` (Kakao) only when the `testmode` setting is true.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from kmsg_cli.models import Message, MessageType, Notice, SendResult
-from kmsg_cli.providers._common import accepted, number
+from kmsg_cli.providers._common import accepted, image_format, number
 from kmsg_cli.providers.aligo import kakao, sms
 from kmsg_cli.providers.aligo.client import Files, provider_message_id, vendor_code
 
@@ -34,7 +33,7 @@ class Prepared:
     warnings: tuple[Notice, ...] = ()
     button: str | None = None
     emtitle: str | None = None
-    image: tuple[str, bytes] | None = None  # (file name, JPEG bytes)
+    image: tuple[str, bytes] | None = None  # (file name, image bytes)
 
     @property
     def receiver(self) -> str:
@@ -66,11 +65,14 @@ def _unique_chunks(items: Sequence[Prepared], size: int) -> list[list[Prepared]]
     return [chunk for chunk, _ in chunks]
 
 
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+
+
 def _image_files(item: Prepared) -> Files:
     if item.image is None:
         return []
     name, data = item.image
-    return [("image", (name, data, "image/jpeg"))]
+    return [("image", (name, data, _MIME.get(image_format(data) or "", "image/jpeg")))]
 
 
 def _sms_envelope(first: Prepared, fields: dict[str, str], *, testmode: bool) -> None:
@@ -109,8 +111,11 @@ def sms_mass_call(items: Sequence[Prepared], *, testmode: bool) -> Call:
     return Call("sms", sms.MASS_PATH, fields, list(items), _image_files(first))
 
 
-def kakao_call(items: Sequence[Prepared], *, sender_key: str, testmode: bool) -> Call:
-    """AlimTalk (`tpl_code`, rendered template per receiver) or FriendTalk (image file part)."""
+def kakao_call(
+    items: Sequence[Prepared], *, sender_key: str, testmode: bool, image_link: str | None = None
+) -> Call:
+    """AlimTalk (`tpl_code`, rendered template per receiver) or FriendTalk (image file part,
+    and `image_url`, where a tap on it leads, when one is configured: ALIGO-FT-SEND)."""
     first = items[0]
     message = first.message
     alimtalk = message.type is MessageType.ALIMTALK
@@ -138,6 +143,8 @@ def kakao_call(items: Sequence[Prepared], *, sender_key: str, testmode: bool) ->
         if failover and fallback is not None:
             fields[f"fsubject_{index}"] = fallback.subject or subject
             fields[f"fmessage_{index}"] = fallback.text
+    if not alimtalk and first.image is not None and image_link:
+        fields["image_url"] = image_link
     if testmode:
         fields["testMode"] = "Y"
     path = kakao.ALIMTALK_PATH if alimtalk else kakao.FRIENDTALK_PATH
@@ -145,7 +152,12 @@ def kakao_call(items: Sequence[Prepared], *, sender_key: str, testmode: bool) ->
 
 
 def plan_calls(
-    items: Sequence[Prepared], *, batch_size: int, sender_key: str | None, testmode: bool
+    items: Sequence[Prepared],
+    *,
+    batch_size: int,
+    sender_key: str | None,
+    testmode: bool,
+    image_link: str | None = None,
 ) -> list[Call]:
     """Group prepared messages into as few requests as Aligo allows, in a stable order
     (see the module docstring)."""
@@ -193,7 +205,7 @@ def plan_calls(
             calls += [sms_send_call([item], testmode=testmode) for item in singles]
     for group in kakao_groups.values():
         calls += [
-            kakao_call(chunk, sender_key=sender_key or "", testmode=testmode)
+            kakao_call(chunk, sender_key=sender_key or "", testmode=testmode, image_link=image_link)
             for chunk in _unique_chunks(group, per_kakao)
         ]
     return calls

@@ -8,8 +8,10 @@ SMS fallback), and Kakao needs `sender_key`. AlimTalk validation looks the templ
 request per template, cached) so that bad variables fail before anything is sent. A schedule
 found already due at send time (a late queue run) is sent at once with a `SCHEDULE_PASSED`
 warning; an SMS schedule less than 10 minutes ahead at send time is refused for that message
-(`SCHEDULE_TOO_SOON`). Images: JPEG only, MMS at most 300 KB (carrier MMS limit), FriendTalk
-at most 500 KB (Kakao's image limit).
+(`SCHEDULE_OUTSIDE_WINDOW`, ALIGO-SMS-RESERVE). Images: MMS JPEG, PNG or GIF (ALIGO-MMS-IMAGE)
+of at most 300 KB (the carriers' MMS limit: Aligo's own figure is not documented), FriendTalk
+JPEG or PNG of at most 500 KB (Kakao's image limit). Kakao calls carry the account's Kakao
+token (token.py), kept in the cache the service layer gives (`use_cache`), else in memory.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -37,6 +40,7 @@ from kmsg_cli.models import (
     StatusUpdate,
 )
 from kmsg_cli.providers._common import (
+    MemoryCache,
     VendorProvider,
     check_image,
     digits,
@@ -44,6 +48,7 @@ from kmsg_cli.providers._common import (
     missing_setting,
     refused,
     result_from_error,
+    schedule_refusal,
     text_setting,
     to_kst,
 )
@@ -55,12 +60,15 @@ from kmsg_cli.providers.aligo.client import (
     split_provider_message_id,
 )
 from kmsg_cli.providers.aligo.plan import Prepared, plan_calls, results_for_call
+from kmsg_cli.providers.aligo.token import TokenKeeper
+from kmsg_cli.providers.base import Cache
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
 
 log = logging.getLogger("kmsg.aligo")
 
 LOOKUP_MAX_PAGES = 20
 IMAGE_LIMITS = {MessageType.MMS: 300 * 1024, MessageType.FRIENDTALK: 500 * 1024}
+IMAGE_FORMATS = {MessageType.MMS: ("JPEG", "PNG", "GIF"), MessageType.FRIENDTALK: ("JPEG", "PNG")}
 
 
 class AligoProvider(VendorProvider[AligoClient]):
@@ -75,7 +83,14 @@ class AligoProvider(VendorProvider[AligoClient]):
         self.sender = text_setting(settings, "sender")
         self.sender_key = text_setting(settings, "sender_key")
         self.testmode = _truthy(settings.get("testmode"))
+        self.image_link = text_setting(settings, "friendtalk_image_link")
         self._templates: dict[str, kakao.Template | None] = {}
+        self.tokens = TokenKeeper(self.client, MemoryCache(self.clock), clock=self.clock)
+        self.client.tokens = self.tokens.token
+
+    def use_cache(self, cache: Cache) -> None:
+        """Keep the Kakao token in `cache` (shared by the processes of this host)."""
+        self.tokens.cache = cache
 
     def __repr__(self) -> str:  # never show the key
         return (
@@ -106,17 +121,9 @@ class AligoProvider(VendorProvider[AligoClient]):
             raise missing_sender(message, self.id)
         if message.image and message.type in IMAGE_LIMITS:
             _read_image(message.image, message.type)
-        if message.scheduled_at is not None and message.type in sms.SMS_TYPES:
-            earliest = self.clock() + sms.SCHEDULE_LEAD
-            if to_kst(message.scheduled_at) < earliest:
-                raise InvalidInput(
-                    f"Aligo schedules SMS/LMS/MMS at least 10 minutes ahead; "
-                    f"{to_kst(message.scheduled_at):%Y-%m-%d %H:%M} KST is too soon",
-                    code="SCHEDULE_TOO_SOON",
-                    field="at",
-                    value=message.scheduled_at.isoformat(),
-                    hint="use --at +10m or later, or send now without --at",
-                )
+        refusal = self._outside_window(message, message.scheduled_at)
+        if refusal is not None:
+            raise refusal
         if message.type is MessageType.ALIMTALK:
             self._render(message)
 
@@ -189,6 +196,7 @@ class AligoProvider(VendorProvider[AligoClient]):
             batch_size=self.batch_size,
             sender_key=self.sender_key,
             testmode=self.testmode,
+            image_link=self.image_link,
         )
         errors: list[ProviderError] = []
         stopped: ProviderError | None = None
@@ -261,14 +269,8 @@ class AligoProvider(VendorProvider[AligoClient]):
                         "the scheduled time had passed when the message was sent; sent now",
                     ),
                 )
-            elif message.type in sms.SMS_TYPES and to_kst(schedule) < now + sms.SCHEDULE_LEAD:
-                return refused(
-                    message,
-                    self.id,
-                    "SCHEDULE_TOO_SOON",
-                    "Aligo schedules SMS/LMS/MMS at least 10 minutes ahead; "
-                    f"{to_kst(schedule):%Y-%m-%d %H:%M} KST is too soon",
-                )
+            elif (refusal := self._outside_window(message, schedule)) is not None:
+                return result_from_error(message, self.id, refusal)
         image: tuple[str, bytes] | None = None
         if message.image and message.type in IMAGE_LIMITS:
             try:
@@ -291,6 +293,10 @@ class AligoProvider(VendorProvider[AligoClient]):
             emtitle=emtitle,
             image=image,
         )
+
+    def _outside_window(self, message: Message, at: datetime | None) -> InvalidInput | None:
+        """The refusal of a schedule Aligo would not take (ALIGO-SMS-RESERVE), if any."""
+        return schedule_refusal(self.capabilities, self.id, message, at, self.clock())
 
     # -- lookups -----------------------------------------------------------------------------
     def fetch_statuses(self, provider_message_ids: Sequence[str]) -> dict[str, StatusUpdate]:
@@ -364,5 +370,6 @@ def _truthy(value: Any) -> bool:
 
 
 def _read_image(path: str, kind: MessageType) -> bytes:
-    """The image bytes when the file exists, is JPEG and fits Aligo's limit for `kind`."""
-    return check_image(path, limit=IMAGE_LIMITS[kind], vendor="Aligo", kind=kind.value)
+    """The image bytes when the file exists, is of a format and fits the limit of `kind`."""
+    limit, formats = IMAGE_LIMITS[kind], IMAGE_FORMATS[kind]
+    return check_image(path, limit=limit, vendor="Aligo", kind=kind.value, formats=formats)

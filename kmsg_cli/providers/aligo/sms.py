@@ -32,7 +32,6 @@ LIST_PATH = "/sms_list/"
 REMAIN_PATH = "/remain/"
 RECEIVERS_PER_REQUEST = 1000  # /send/: comma-separated receivers
 MASS_PER_REQUEST = 500  # /send_mass/: rec_N/msg_N
-SCHEDULE_LEAD = timedelta(minutes=10)  # Aligo: rtime at least 10 minutes ahead
 LIST_PAGE_SIZE = 500
 
 SMS_TYPES = frozenset({MessageType.SMS, MessageType.LMS, MessageType.MMS})

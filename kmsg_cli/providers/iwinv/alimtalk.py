@@ -14,13 +14,7 @@ from typing import Any
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.models import DeliveryStatus, Message, MessageType, StatusUpdate
 from kmsg_cli.providers._common import digits, kst_epoch_ms, placeholders, status_update
-from kmsg_cli.providers.iwinv.client import (
-    SENDING_WORDS,
-    WAITING_WORDS,
-    has_any,
-    kst,
-    plain_text,
-)
+from kmsg_cli.providers.iwinv.client import kst, plain_text
 
 PAGE_SIZE = 1000  # the documented maximum of the AlimTalk history API
 RESEND_CUSTOM_TEXT = "N"  # IWINV resendType: Y = resend the AlimTalk text, N = resendContent
@@ -123,7 +117,7 @@ def build_alimtalk_body(messages: Sequence[Message], *, sender: str | None) -> d
 def history_query(
     seq_no: str, *, start: datetime, today: datetime, reserved: bool
 ) -> dict[str, Any]:
-    """The filters of one AlimTalk history query (paging is added per page)."""
+    """The filters of one AlimTalk history query by seqNo (paging is added per page)."""
     query: dict[str, Any] = {
         "startDate": f"{start:%Y-%m-%d} 00:00:00",
         "endDate": f"{today:%Y-%m-%d} 23:59:59",
@@ -134,30 +128,51 @@ def history_query(
     return query
 
 
-# -- delivery status (pure) ------------------------------------------------------------------
-def map_alimtalk_item(item: Mapping[str, Any], provider_message_id: str) -> StatusUpdate:
-    """One AlimTalk history item -> StatusUpdate.
+def phone_query(phone: str, *, start: datetime, end: datetime, reserved: bool) -> dict[str, Any]:
+    """The filters of one AlimTalk history query by recipient and request time (how sends
+    are found when IWINV's send reply names no seqNo, IWINV-AT-REPLY)."""
+    query: dict[str, Any] = {"phone": phone, "startDate": kst(start), "endDate": kst(end)}
+    if reserved:
+        query["reserve"] = "Y"
+    return query
 
-    statusCode "OK" or a name with 성공 is DELIVERED; a waiting/sending name is PENDING/SENT;
-    any other code or name is FAILED (the vendor text is kept for the tracker's
-    "카카오 + 미사용" rule); nothing at all is not understood (None). A failed AlimTalk whose
-    SMS fallback (resendStatus) succeeded was delivered by IWINV's native failover.
-    """
+
+# -- delivery status (pure) ------------------------------------------------------------------
+# IWINV-AT-STATUS: the values of statusCode/statusCodeName are not documented in what was read;
+# kmsg reads the names (docs/vendors/iwinv.md). A name in none of these lists is not
+# understood: the tracker keeps checking (and gives up after its tracking window).
+WAITING_WORDS = ("대기", "예약", "접수")
+SENDING_WORDS = ("처리중", "처리 중", "발송중", "발송 중", "전송중", "전송 중", "진행")
+FAILED_WORDS = ("실패", "미사용", "차단", "거부", "오류", "에러", "불가", "없는", "없음", "만료")
+
+
+def has_any(text: str, words: Sequence[str]) -> bool:
+    return any(word in text for word in words)
+
+
+def alimtalk_status(code: str, name: str) -> DeliveryStatus | None:
+    """statusCode "OK" or a name with 성공 DELIVERED; a sending/waiting name SENT/PENDING;
+    a failure name FAILED; anything else None (keep checking)."""
+    if code.upper() == "OK" or "성공" in name:
+        return DeliveryStatus.DELIVERED
+    if has_any(name, SENDING_WORDS):
+        return DeliveryStatus.SENT
+    if code.upper() == "WAIT" or has_any(name, WAITING_WORDS):
+        return DeliveryStatus.PENDING
+    if has_any(name, FAILED_WORDS):
+        return DeliveryStatus.FAILED
+    return None
+
+
+def map_alimtalk_item(item: Mapping[str, Any], provider_message_id: str) -> StatusUpdate:
+    """One AlimTalk history item -> StatusUpdate (see `alimtalk_status`; the vendor text is
+    kept for the tracker's "카카오 + 미사용" rule). A failed AlimTalk whose SMS fallback
+    (resendStatus) succeeded was delivered by IWINV's native failover."""
     code = plain_text(item.get("statusCode"))
     name = plain_text(item.get("statusCodeName"))
     sent = kst_epoch_ms(item.get("sendDate"))
     received = kst_epoch_ms(item.get("receiveDate"))
-    status: DeliveryStatus | None
-    if code.upper() == "OK" or "성공" in name:
-        status = DeliveryStatus.DELIVERED
-    elif has_any(name, SENDING_WORDS):
-        status = DeliveryStatus.SENT
-    elif has_any(name, WAITING_WORDS):
-        status = DeliveryStatus.PENDING
-    elif code or name:
-        status = DeliveryStatus.FAILED
-    else:
-        status = None
+    status = alimtalk_status(code, name)
     message = name
     replaced = False
     if status is DeliveryStatus.FAILED:

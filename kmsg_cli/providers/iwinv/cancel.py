@@ -19,11 +19,17 @@ _PREFIX = "at:"
 
 
 def unit_of(provider_message_id: str) -> str | None:
-    """`at:<seqNo>` for an AlimTalk id; None for SMS ids (no cancel API) and foreign ids."""
+    """`at:<seqNo>` for an AlimTalk id that carries its seqNo; None for SMS ids (no cancel
+    API), AlimTalk ids known by phone and time (their seqNo is in the history) and foreign ids."""
     ref = parse_message_id(provider_message_id)
-    if ref is None or ref.api != "alimtalk" or not ref.request_id.isdigit():
+    if ref is None or ref.api != "alimtalk":
         return None
-    return _PREFIX + ref.request_id
+    return unit_for(ref.request_id)
+
+
+def unit_for(seq_no: str) -> str | None:
+    """`at:<seqNo>` for an ASCII-digit seqNo, else None."""
+    return _PREFIX + seq_no if seq_no.isascii() and seq_no.isdigit() else None
 
 
 def cancel_request(client: IwinvClient, unit: str) -> CancelAnswer:

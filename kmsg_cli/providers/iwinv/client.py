@@ -1,15 +1,14 @@
 """What IWINV's two APIs (the AlimTalk host and the SMS v2 host) share: their hosts and
-auth headers, their result codes and how answers become kmsg errors, the delivery status
-words of their histories, and the connection that posts to either host
-(docs/vendors/iwinv.md).
+auth headers, their result codes and how answers become kmsg errors, and the connection
+that talks to either host (docs/vendors/iwinv.md).
 
 | what             | request                                                       | success      |
 |------------------|---------------------------------------------------------------|--------------|
 | AlimTalk send    | `POST {alimtalk}/api/v2/send/` JSON, `AUTH: base64(api_key)`  | code 200     |
 | AlimTalk history | `POST {alimtalk}/api/history/` (seqNo, phone, dates, paging)  | code 200     |
-| AlimTalk balance | `POST {alimtalk}/api/charge/` `{}`                            | code 200     |
+| AlimTalk balance | `GET {alimtalk}/api/charge/` (POST `{}` if GET is refused)    | code 200     |
 | SMS/LMS send     | `POST {sms}/api/v2/send/` JSON, `secret: base64(key&auth)`    | resultCode 0 |
-| MMS send         | the same URL, `multipart/form-data`, a JPEG of at most 100 KB | resultCode 0 |
+| MMS send         | the same URL, `multipart/form-data`, a JPG under 100 KB       | resultCode 0 |
 | SMS history      | `POST {sms}/api/history/` (companyid, requestNo, dates, ...)  | resultCode 0 |
 | SMS balance      | `POST {sms}/api/charge/` `{"version": "1.0"}`                 | code 0       |
 
@@ -58,7 +57,8 @@ JSON_TYPE = "application/json;charset=UTF-8"
 _LABEL: dict[Api, str] = {"alimtalk": "IWINV AlimTalk", "sms": "IWINV SMS"}
 SUCCESS: dict[Api, str] = {"alimtalk": "200", "sms": "0"}
 
-# What IWINV's codes mean, for answers that carry a code without a message.
+# What IWINV's codes mean, for answers that carry a code without a message (IWINV-AT-CODES,
+# IWINV-SMS-CODES; 201/401/403/404 are kmsg's assumption, IWINV-AT-CODE201).
 _ALIMTALK_TEXT = {
     "200": "sent",
     "201": "authentication failed",
@@ -68,30 +68,45 @@ _ALIMTALK_TEXT = {
     "404": "template not found",
     "429": "too many requests",
     "501": "invalid templateCode",
+    "502": "invalid list",
+    "503": "invalid reSend",
+    "504": "invalid resendType",
     "505": "the sender number is not registered in advance",
+    "506": "invalid sendDate",
+    "507": "reservations are possible from 15 minutes to 2 days ahead",
     "508": "templateParam is required",
+    "509": "the content does not match the template",
+    "510": "the title is longer than 40 bytes",
+    "511": "the title holds characters other than Korean, English, digits and [ ] ( ) < >",
+    "512": "recipient number missing",
+    "513": "invalid phone number format",
+    "514": "at most 10,000 recipients per send",
+    "515": "the replacement text is longer than 1,000 characters",
+    "516": "the replacement AlimTalk text is longer than 1,000 characters after substitution",
+    "517": "the AlimTalk text is longer than 1,000 characters after substitution",
+    "518": "the charge call failed",
     "519": "insufficient balance",
     "540": "the message contains a blocked keyword",
 }
 _SMS_TEXT = {
-    "0": "전송 성공",
+    "0": "sent",
     "1": "not sent",
     "11": "the service is not running",
-    "12": "the account is being recharged",
+    "12": "the account is being recharged, try again later",
     "13": "the sender number is not registered",
     "14": "bad authentication request",
     "15": "requests from an IP address not registered with IWINV are refused",
     "21": "LMS text longer than 2000 bytes",
-    "22": "invalid characters in the title",
+    "22": "the title holds characters other than Korean, English, digits and [ ] ( ) < >",
     "23": "title longer than 40 bytes",
-    "31": "image larger than 100 KB",
-    "32": "image file type not allowed",
+    "31": "image of 100 KB or more",
+    "32": "image file type not allowed (JPG only)",
     "33": "image upload failed",
     "41": "recipient missing",
-    "42": "not an allowed reservation time",
+    "42": "reservations are possible from 15 minutes to less than a month ahead",
     "43": "bad date format",
     "44": "at most 1000 recipients per send",
-    "50": "auto-recharge limit exceeded",
+    "50": "the daily auto-recharge limit (5 per day) is exceeded",
     "202": "SMS API authentication failed or no SMS permission",
     "206": "requests from an IP address not registered with IWINV are refused",
 }
@@ -108,12 +123,9 @@ _BALANCE_CODES: dict[Api, frozenset[str]] = {
     "sms": frozenset({"50"}),
 }
 _TEMPLATE_CODES = frozenset({"404", "501"})  # AlimTalk only
+# 502-517 and 540 refuse this request's content; 518 (the charge call failed) is worth a retry.
 _ALIMTALK_FINAL_5XX = frozenset({str(c) for c in range(502, 518)} | {"540"})
 _SMS_RETRYABLE = frozenset({"12"})  # recharging: try again later
-
-# Words of the history status names (both APIs).
-WAITING_WORDS = ("대기", "예약", "접수")
-SENDING_WORDS = ("처리중", "처리 중", "발송중", "발송 중", "전송중", "전송 중", "진행")
 
 
 # -- authentication --------------------------------------------------------------------------
@@ -173,10 +185,6 @@ def kst(moment: datetime) -> str:
     """ "yyyy-MM-dd HH:mm:ss" in Korea time, the date format of both APIs (naive datetimes
     are taken as UTC)."""
     return to_kst(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def has_any(text: str, words: Sequence[str]) -> bool:
-    return any(word in text for word in words)
 
 
 def parse_balance(body: Any, *, provider_id: str) -> Balance:
@@ -366,32 +374,36 @@ class IwinvClient(Connection):
     def _url(self, api: Api, path: str) -> str:
         return (self.alimtalk_base_url if api == "alimtalk" else self.sms_base_url) + path
 
-    def post(self, api: Api, path: str, body: Any, *, sends: bool) -> httpx.Response:
-        """POST a JSON body to one host."""
+    def _request(
+        self, method: str, api: Api, path: str, *, sends: bool, **content: Any
+    ) -> httpx.Response:
+        """One request to one host with its credentials (`content`: JSON, form, files)."""
+        headers = self._headers(api)
+        if "json_body" in content:
+            headers["Content-Type"] = JSON_TYPE
         return send_request(
             self.http,
-            "POST",
+            method,
             self._url(api, path),
             provider_id=self.provider_id,
             sends=sends,
-            headers={**self._headers(api), "Content-Type": JSON_TYPE},
-            json_body=body,
+            headers=headers,
+            **content,
         )
+
+    def post(self, api: Api, path: str, body: Any, *, sends: bool) -> httpx.Response:
+        """POST a JSON body to one host."""
+        return self._request("POST", api, path, sends=sends, json_body=body)
+
+    def get(self, api: Api, path: str) -> httpx.Response:
+        """GET without a body from one host (the AlimTalk balance, IWINV-AT-CHARGE)."""
+        return self._request("GET", api, path, sends=False)
 
     def post_form(
         self, path: str, fields: Mapping[str, str], files: Mapping[str, Any]
     ) -> httpx.Response:
         """POST a multipart send (MMS) to the SMS host."""
-        return send_request(
-            self.http,
-            "POST",
-            self._url("sms", path),
-            provider_id=self.provider_id,
-            sends=True,
-            headers=self._headers("sms"),
-            form=fields,
-            files=files,
-        )
+        return self._request("POST", "sms", path, sends=True, form=fields, files=files)
 
     def answer(self, api: Api, response: httpx.Response, *, sends: bool) -> Any:
         """The decoded body of a successful answer; raises what went wrong otherwise."""

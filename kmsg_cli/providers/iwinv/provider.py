@@ -8,13 +8,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, UnsupportedFeature
+from kmsg_cli.errors import (
+    ConfigError,
+    InvalidInput,
+    KmsgError,
+    ProviderError,
+    UnsupportedFeature,
+    quoted,
+)
 from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendResult, StatusUpdate
 from kmsg_cli.providers._common import (
     VendorProvider,
@@ -24,6 +31,7 @@ from kmsg_cli.providers._common import (
     missing_setting,
     refused,
     result_from_error,
+    schedule_refusal,
     text_setting,
 )
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
@@ -35,10 +43,13 @@ from kmsg_cli.providers.iwinv.client import (
     Api,
     IwinvClient,
     parse_balance,
+    vendor_id,
 )
 from kmsg_cli.providers.iwinv.refs import (
+    TIME_SLACK,
     MessageRef,
     history_items,
+    match_by_time,
     match_items,
     parse_message_id,
     parse_send_answer,
@@ -46,7 +57,9 @@ from kmsg_cli.providers.iwinv.refs import (
 
 log = logging.getLogger("kmsg.iwinv")
 
-MAX_PAGES = 20
+# History pages read per query at most: AlimTalk pages hold up to 1,000 items; SMS pages
+# hold what IWINV sends (15 by default), enough pages for a 1,000-recipient request.
+MAX_PAGES: Mapping[Api, int] = {"alimtalk": 20, "sms": 70}
 DEFAULT_WINDOW_DAYS = 7
 _IMAGE_CACHE_SIZE = 16
 
@@ -75,8 +88,10 @@ class IwinvProvider(VendorProvider[IwinvClient]):
     def validate(self, message: Message) -> None:
         """Refuse, before any request, what IWINV would reject for sure."""
         if message.type not in self.capabilities.types:
+            replacement = self.capabilities.replaced_by(message.type)
             raise UnsupportedFeature(
-                f"provider '{self.id}' (IWINV) cannot send {message.type.value}",
+                f"provider '{self.id}' (IWINV) cannot send {message.type.value}"
+                + (f": IWINV offers none; use {replacement}" if replacement else ""),
                 code="UNSUPPORTED_BY_PROVIDER",
                 field="type",
                 value=message.type.value,
@@ -91,6 +106,10 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 value=str(message.to),
                 hint="use a provider that sends abroad (kmsg providers list)",
             )
+        at, now = message.scheduled_at, self.clock()
+        refusal = schedule_refusal(self.capabilities, self.id, message, at, now)
+        if refusal is not None:
+            raise refusal
         if message.type is MessageType.ALIMTALK:
             self._validate_alimtalk(message)
         else:
@@ -115,6 +134,8 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 field="from",
                 hint=f"pass --from 0212345678 or set sender in provider '{self.id}'",
             )
+        if message.failover is not None and message.failover.subject:
+            _check_title(message.failover.subject, "failover_subject", "AlimTalk fallback")
 
     def _validate_sms(self, message: Message) -> None:
         if not self.client.has_sms:
@@ -127,6 +148,8 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             )
         if not digits(message.sender or self.sender):
             raise missing_sender(message, self.id)
+        if message.type is not MessageType.SMS and message.subject and message.subject.strip():
+            _check_title(message.subject.strip(), "subject", message.type.value)
         if message.type is MessageType.MMS:
             if not message.image:
                 raise InvalidInput(
@@ -134,7 +157,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                     code="MISSING_IMAGE",
                     field="image",
                     value="",
-                    hint="add --image PATH (JPEG, at most 100 KB), or use --type LMS",
+                    hint="add --image PATH (a JPEG under 100 KB), or use --type LMS",
                 )
             self._image(message.image)
 
@@ -230,7 +253,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
     def _send_chunk(self, chunk: Sequence[Message]) -> list[SendResult]:
         first = chunk[0]
         sender = first.sender or self.sender
-        day = kst_midnight(self.clock())
+        now = self.clock()
         api: Api = "alimtalk" if first.type is MessageType.ALIMTALK else "sms"
         if api == "alimtalk":
             body = alimtalk.build_alimtalk_body(chunk, sender=sender)
@@ -245,7 +268,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             body = sms.build_sms_body(chunk, sender=sender)
             response = self.client.post("sms", SEND_PATH, body, sends=True)
         return parse_send_answer(
-            api, response, chunk, provider_id=self.id, day=day, secrets=self.client.secrets
+            api, response, chunk, provider_id=self.id, now=now, secrets=self.client.secrets
         )
 
     # -- lookups -----------------------------------------------------------------------------
@@ -253,27 +276,37 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         """Current status by our provider message id; ids IWINV does not know are absent.
 
         One history query per IWINV request (seqNo/requestNo), paged, whatever the number of
-        its recipients asked for. SMS ids are absent without `sms_company_id`. A query that
+        its recipients asked for; AlimTalks without a seqNo: one query per recipient around
+        the request times (refs.py). SMS ids are absent without `sms_company_id`. A query that
         fails leaves its ids absent; if every query fails, the last error is raised.
         """
-        groups: dict[tuple[Api, str, datetime | None, bool], dict[str, MessageRef]] = {}
+        groups: dict[tuple[Any, ...], dict[str, MessageRef]] = {}
         for pid in dict.fromkeys(provider_message_ids):
             ref = parse_message_id(pid) if pid else None
             if ref is None:
                 continue
-            if ref.api == "alimtalk" and not (
-                self.client.api_key and ref.request_id.isascii() and ref.request_id.isdigit()
+            if ref.api == "alimtalk" and not self.client.api_key:
+                continue
+            if ref.by_time:
+                key: tuple[Any, ...] = ("time", ref.phone, ref.reserved)
+            elif ref.api == "alimtalk" and not (
+                ref.request_id.isascii() and ref.request_id.isdigit()
             ):
                 continue
-            if ref.api == "sms" and not (self.client.has_sms and self.company_id):
+            elif ref.api == "sms" and not (self.client.has_sms and self.company_id):
                 continue
-            key = (ref.api, ref.request_id, ref.day, ref.reserved)
+            else:
+                key = (ref.api, ref.request_id, ref.day, ref.reserved)
             groups.setdefault(key, {})[pid] = ref
         found: dict[str, StatusUpdate] = {}
         failure: ProviderError | None = None
-        for (api, _, day, reserved), refs in groups.items():
+        for key, refs in groups.items():
+            api: Api = "alimtalk" if key[0] in ("time", "alimtalk") else "sms"
             try:
-                items = self._history(api, refs, day=day, reserved=reserved)
+                if key[0] == "time":
+                    items = self._history_by_time(refs)
+                else:
+                    items = self._history(api, refs, day=key[2], reserved=key[3])
             except ProviderError as error:
                 log.warning("IWINV history lookup failed: %s", error.message)
                 failure = error
@@ -285,6 +318,22 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             raise failure
         return found
 
+    def _pages(self, api: Api, query: Mapping[str, Any]) -> Iterator[list[Mapping[str, Any]]]:
+        """The items of a history query, page by page, until totalCount items were seen (or
+        a page comes back empty). The SMS history ignores `pageSize` (IWINV-SMS-HIST-PAGE):
+        it is not sent there, and pages are followed by what came back, not by a size."""
+        seen = 0
+        for page in range(1, MAX_PAGES[api] + 1):
+            body = {**query, "pageNum": page}
+            if api == "alimtalk":
+                body["pageSize"] = alimtalk.PAGE_SIZE
+            response = self.client.post(api, HISTORY_PATH, body, sends=False)
+            items, total = history_items(self.client.answer(api, response, sends=False))
+            yield items
+            seen += len(items)
+            if not items or total is None or seen >= total:
+                return
+
     def _history(
         self, api: Api, refs: Mapping[str, MessageRef], *, day: datetime | None, reserved: bool
     ) -> dict[str, Mapping[str, Any]]:
@@ -294,37 +343,45 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         phones = {ref.phone for ref in refs.values()}
         base: dict[str, Any]
         if api == "alimtalk":
-            page_size = alimtalk.PAGE_SIZE
             base = alimtalk.history_query(
                 first.request_id, start=start, today=today, reserved=reserved
             )
         else:
-            page_size = sms.PAGE_SIZE
             base = sms.history_query(self.company_id, first.request_id, start=start, today=today)
         if len(phones) == 1:
             base["phone"] = first.phone
         found: dict[str, Mapping[str, Any]] = {}
-        seen = 0
-        for page in range(1, MAX_PAGES + 1):
-            body = {**base, "pageNum": page, "pageSize": page_size}
-            response = self.client.post(api, HISTORY_PATH, body, sends=False)
-            items, total = history_items(self.client.answer(api, response, sends=False))
+        for items in self._pages(api, base):
             found.update(match_items(items, api, refs))
-            seen += len(items)
-            if len(found) == len(refs) or not items:
-                break
-            if total is not None and seen >= total:
-                break
-            if total is None and len(items) < page_size:
+            if len(found) == len(refs):
                 break
         return found
 
+    def _history_by_time(self, refs: Mapping[str, MessageRef]) -> dict[str, Mapping[str, Any]]:
+        """AlimTalks of one recipient found by phone and request time (refs.match_by_time)."""
+        times = [ref.sent_at for ref in refs.values() if ref.sent_at is not None]
+        first = next(iter(refs.values()))
+        query = alimtalk.phone_query(
+            first.phone,
+            start=min(times) - TIME_SLACK,
+            end=max(times) + TIME_SLACK,
+            reserved=first.reserved,
+        )
+        items = [item for page in self._pages("alimtalk", query) for item in page]
+        return match_by_time(items, refs)
+
     def balance(self) -> Balance:
-        """The remaining charge: the AlimTalk account when api_key is set, else SMS."""
+        """The remaining charge: the AlimTalk account when api_key is set, else SMS.
+
+        The AlimTalk balance is asked with GET and no body, as the one client that lists a
+        method per endpoint does; a server that refuses GET (405) is asked again with POST
+        `{}` (IWINV-AT-CHARGE: which method IWINV takes is not documented)."""
         api: Api
         if self.client.api_key:
             api = "alimtalk"
-            response = self.client.post(api, CHARGE_PATH, {}, sends=False)
+            response = self.client.get(api, CHARGE_PATH)
+            if response.status_code == 405:
+                response = self.client.post(api, CHARGE_PATH, {}, sends=False)
         elif self.client.has_sms:
             api = "sms"
             response = self.client.post(api, CHARGE_PATH, {"version": "1.0"}, sends=False)
@@ -342,11 +399,35 @@ class IwinvProvider(VendorProvider[IwinvClient]):
     cancel_lead_s = 0.0  # IWINV documents no cut-off (IWINV-AT-CANCEL)
 
     def cancel_unit(self, provider_message_id: str, group_id: str | None) -> str | None:
-        """A reserved AlimTalk is cancelled with its whole request (`seqNo`); SMS cannot be."""
-        return cancel.unit_of(provider_message_id)
+        """A reserved AlimTalk is cancelled with its whole request (`seqNo`); SMS cannot be.
+
+        The documented send reply carries no seqNo (IWINV-AT-REPLY): an AlimTalk known by phone
+        and time is looked up in the history first, which names its seqNo (IWINV-AT-HIST-REPLY).
+        """
+        unit = cancel.unit_of(provider_message_id)
+        ref = parse_message_id(provider_message_id)
+        if unit is not None or ref is None or ref.api != "alimtalk" or not ref.by_time:
+            return unit
+        item = self._history_by_time({provider_message_id: ref}).get(provider_message_id)
+        seq_no = vendor_id(item.get("seqNo")) if item is not None else ""
+        return cancel.unit_for(seq_no)
 
     def cancel_scheduled(self, unit: str) -> CancelAnswer:
         return cancel.cancel_request(self.client, unit)
+
+
+def _check_title(title: str, field: str, what: str) -> None:
+    """InvalidInput when IWINV would refuse `title` (IWINV-SMS-TITLE; AlimTalk 510/511)."""
+    problem = sms.title_problem(title)
+    if problem is not None:
+        raise InvalidInput(
+            f"IWINV refuses the {field.replace('_', ' ')} {quoted(title)} of this {what}: "
+            f"{problem}",
+            code="INVALID_SUBJECT",
+            field=field,
+            value=title,
+            hint="change the subject, or leave it out: kmsg then makes a title from the text",
+        )
 
 
 def _concerns_content(error: ProviderError) -> bool:

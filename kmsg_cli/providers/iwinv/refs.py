@@ -3,18 +3,25 @@ read back, and history items matched to them (docs/vendors/iwinv.md).
 
 Provider message ids (`SendResult.provider_message_id`, the input of `fetch_statuses`):
 
-    at:<seqNo>:<phone>:<yyyymmdd>[:R]   AlimTalk: the seqNo IWINV gave the send request, the
-                                         recipient, the day (Korea time) it was sent, and R
-                                         when it was a reserved (scheduled) send
-    sms:<requestNo>:<phone>:<yyyymmdd>  SMS/LMS/MMS: the requestNo of the send request, the
+    sms:<requestNo>:<phone>:<yyyymmdd>   SMS/LMS/MMS: the requestNo of the send request, the
                                          recipient and the day (Korea time) it was sent
+    atp:<phone>:<yyyymmddHHMMSS>:<Y|N>:<templateCode>
+                                         AlimTalk: the recipient, the second (Korea time) the
+                                         request was made, Y for a reserved send, and the
+                                         template; found in the history by phone and time
+    at:<seqNo>:<phone>:<yyyymmdd>[:R]    AlimTalk when the send reply carries a seqNo (not in
+                                         IWINV's documented reply, IWINV-AT-REPLY; kept for
+                                         answers that have one, and for older ids)
 
-One IWINV request carries many recipients under one seqNo/requestNo, so the phone tells them
-apart (a request never holds the same phone twice). The day bounds the history query. The
-short forms `at:<seqNo>:<phone>` and `sms:<requestNo>:<phone>` are understood too (the last 7
-days are searched). When IWINV's answer carries no seqNo/requestNo, the message is accepted
-with an empty id and a `NO_PROVIDER_MESSAGE_ID` warning: its status cannot be looked up.
-History answers are matched by seqNo/requestNo and phone, never "the first item".
+One IWINV SMS request carries many recipients under one requestNo, so the phone tells them
+apart (a request never holds the same phone twice). IWINV's documented AlimTalk reply is only
+`{code, message, success, fail}`: no id. Such a send is found again by what kmsg knows of it:
+a history query for its recipient around its request time (IWINV-AT-HIST), the items of its
+template, each paired with the id whose request time is nearest (two AlimTalks of one template
+to one phone within a few minutes are told apart by time alone). The short forms
+`at:<seqNo>:<phone>` and `sms:<requestNo>:<phone>` are understood too (the last 7 days are
+searched). When an SMS answer carries no requestNo, the message is accepted with an empty id
+and a `NO_PROVIDER_MESSAGE_ID` warning: its status cannot be looked up.
 """
 
 from __future__ import annotations
@@ -22,27 +29,51 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from kmsg_cli.models import Message, MessageType, Notice, SendResult
-from kmsg_cli.providers._common import KST, accepted, digits, number, one_line, refused
+from kmsg_cli.providers._common import (
+    accepted,
+    digits,
+    kst_epoch_ms,
+    number,
+    one_line,
+    refused,
+    to_kst,
+)
+from kmsg_cli.providers.catalog import KST
 from kmsg_cli.providers.iwinv.client import SUCCESS, Api, check_answer, vendor_id
+
+# How far IWINV's request time may be from ours (clocks, latency) when a send is looked up by
+# phone and time.
+TIME_SLACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class MessageRef:
-    """What a provider message id says: API, IWINV request id, phone, day, reserved."""
+    """What a provider message id says: API, IWINV request id (or, for AlimTalk without one,
+    the request time and template), phone, day, reserved."""
 
     api: Api
-    request_id: str
+    request_id: str  # "" for an AlimTalk found by phone and time
     phone: str
     day: datetime | None = None  # midnight, Korea time
     reserved: bool = False
+    sent_at: datetime | None = None  # the second of the request, Korea time (atp ids)
+    template: str = ""
+
+    @property
+    def by_time(self) -> bool:
+        return self.api == "alimtalk" and not self.request_id and self.sent_at is not None
 
     def __str__(self) -> str:
+        if self.by_time:
+            assert self.sent_at is not None
+            reserve = "Y" if self.reserved else "N"
+            return f"atp:{self.phone}:{self.sent_at:%Y%m%d%H%M%S}:{reserve}:{self.template}"
         prefix = "at" if self.api == "alimtalk" else "sms"
         text = f"{prefix}:{self.request_id}:{self.phone}"
         if self.day is not None:
@@ -50,8 +81,25 @@ class MessageRef:
         return text + (":R" if self.reserved else "")
 
 
+def _parse_timed(value: str) -> MessageRef | None:
+    parts = value.split(":", 4)
+    if len(parts) != 5 or not parts[1].isascii() or not parts[1].isdigit():
+        return None
+    _, phone, stamp, reserve, template = parts
+    if not re.fullmatch(r"\d{14}", stamp) or reserve not in ("Y", "N") or not template:
+        return None
+    try:
+        sent_at = datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=KST)
+    except ValueError:
+        return None
+    day = sent_at.replace(hour=0, minute=0, second=0)
+    return MessageRef("alimtalk", "", phone, day, reserve == "Y", sent_at, template)
+
+
 def parse_message_id(value: str) -> MessageRef | None:
     """The parts of an id made by this module (see the module docstring); None if foreign."""
+    if value.startswith("atp:"):
+        return _parse_timed(value)
     parts = value.split(":")
     if len(parts) < 3 or parts[0] not in ("at", "sms"):
         return None
@@ -78,33 +126,46 @@ def parse_message_id(value: str) -> MessageRef | None:
 
 
 # -- send answers ----------------------------------------------------------------------------
+def _request_id(api: Api, data: Mapping[str, Any]) -> str:
+    if api == "alimtalk":
+        request_id = vendor_id(data.get("seqNo"))
+        # "²" is a digit to isdigit(): only ASCII digits are a seqNo
+        return request_id if request_id.isascii() and request_id.isdigit() else ""
+    return vendor_id(data.get("requestNo")) or vendor_id(data.get("msgid"))
+
+
+def _reference(api: Api, request_id: str, message: Message, now: datetime) -> MessageRef | None:
+    local = to_kst(now).replace(microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0)
+    scheduled = message.scheduled_at is not None
+    if request_id:
+        return MessageRef(api, request_id, message.to.number, day, api == "alimtalk" and scheduled)
+    if api == "alimtalk" and message.template_id:
+        return MessageRef(
+            api, "", message.to.number, day, scheduled, local, message.template_id.strip()
+        )
+    return None
+
+
 def accepted_results(
     api: Api,
     body: Any,
     messages: Sequence[Message],
     *,
     provider_id: str,
-    day: datetime,
+    now: datetime,
 ) -> list[SendResult]:
-    """Per-message results of an accepted send request (`body` passed `check_answer`)."""
+    """Per-message results of an accepted send request (`body` passed `check_answer`) made
+    at `now`."""
     data: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
-    if api == "alimtalk":
-        raw_id = data.get("seqNo")
-        request_id = vendor_id(raw_id)
-        if not (request_id.isascii() and request_id.isdigit()):  # "²" is a digit to isdigit()
-            request_id = ""
-    else:
-        request_id = vendor_id(data.get("requestNo"))
-        if not request_id:
-            request_id = vendor_id(data.get("msgid"))
+    request_id = _request_id(api, data)
     code = SUCCESS[api]
     warnings: list[Notice] = []
-    if not request_id:
-        what = "seqNo" if api == "alimtalk" else "requestNo"
+    if not request_id and api == "sms":
         warnings.append(
             Notice(
                 "NO_PROVIDER_MESSAGE_ID",
-                f"IWINV accepted the message but returned no {what}: "
+                "IWINV accepted the message but returned no requestNo: "
                 "its delivery status cannot be looked up",
             )
         )
@@ -118,34 +179,30 @@ def accepted_results(
         )
         return [refused(m, provider_id, "PROVIDER_REJECTED", what, raw=data) for m in messages]
     if fail and fail > 0:
-        which = "delivery tracking shows which" if request_id else "which ones is unknown"
         warnings.append(
             Notice(
                 "PARTIAL_SUBMISSION",
                 f"IWINV did not take {int(fail)} of the {len(messages)} recipient(s) of this "
-                f"request; {which}",
+                "request; delivery tracking shows which",
             )
         )
     results = []
+    # Without a seqNo the messages of one request are grouped by its time and template, so that
+    # `kmsg cancel` finds every recipient of a request (its seqNo comes from the history then).
+    request = request_id or (
+        f"req:{to_kst(now):%Y%m%d%H%M%S}:{messages[0].template_id or ''}"
+        if api == "alimtalk" and messages
+        else ""
+    )
     for message in messages:
-        pid = ""
-        if request_id:
-            pid = str(
-                MessageRef(
-                    api,
-                    request_id,
-                    message.to.number,
-                    day,
-                    reserved=api == "alimtalk" and message.scheduled_at is not None,
-                )
-            )
+        ref = _reference(api, request_id, message, now)
         results.append(
             accepted(
                 message,
                 provider_id,
                 scheduled=message.scheduled_at is not None,
-                provider_message_id=pid,
-                group_id=request_id or None,
+                provider_message_id=str(ref) if ref is not None else "",
+                group_id=request or None,
                 provider_code=code,
                 native_failover=message.type is MessageType.ALIMTALK
                 and message.failover is not None,
@@ -162,13 +219,13 @@ def parse_send_answer(
     messages: Sequence[Message],
     *,
     provider_id: str,
-    day: datetime,
+    now: datetime,
     secrets: Sequence[str] = (),
 ) -> list[SendResult]:
-    """Results of one send request, in the order of `messages`; raises ProviderError when
-    the request as a whole failed."""
+    """Results of one send request made at `now`, in the order of `messages`; raises
+    ProviderError when the request as a whole failed."""
     body = check_answer(api, response, provider_id=provider_id, sends=True, secrets=secrets)
-    return accepted_results(api, body, messages, provider_id=provider_id, day=day)
+    return accepted_results(api, body, messages, provider_id=provider_id, now=now)
 
 
 # -- history answers -------------------------------------------------------------------------
@@ -193,4 +250,32 @@ def match_items(
         pid = wanted.get((vendor_id(item.get(key)), digits(item.get("phone"))))
         if pid is not None and pid not in found:
             found[pid] = item
+    return found
+
+
+def match_by_time(
+    items: Sequence[Mapping[str, Any]], refs: Mapping[str, MessageRef]
+) -> dict[str, Mapping[str, Any]]:
+    """Our phone-and-time ids -> history items: same phone and template, requestDate within
+    `TIME_SLACK` of our request time, each item given to at most one id, nearest times
+    first."""
+    pairs: list[tuple[float, int, str]] = []
+    for index, item in enumerate(items):
+        requested = kst_epoch_ms(item.get("requestDate"))
+        if requested is None:
+            continue
+        for pid, ref in refs.items():
+            if ref.sent_at is None or digits(item.get("phone")) != ref.phone:
+                continue
+            if str(item.get("templateCode") or "").strip() != ref.template:
+                continue
+            gap = abs(requested / 1000 - ref.sent_at.timestamp())
+            if gap <= TIME_SLACK.total_seconds():
+                pairs.append((gap, index, pid))
+    found: dict[str, Mapping[str, Any]] = {}
+    taken: set[int] = set()
+    for _, index, pid in sorted(pairs):
+        if pid not in found and index not in taken:
+            found[pid] = items[index]
+            taken.add(index)
     return found

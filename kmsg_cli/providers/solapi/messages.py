@@ -2,22 +2,28 @@
 body, and the per-message results read from its answer (docs/vendors/solapi.md).
 
 Our message id travels in `customFields.kmsgId`, so an entry of the answer (and a stored
-message later) can always be matched to our message.
+message later) can always be matched to our message. SOLAPI takes customFields values of at
+most 100 characters (SOLAPI-CF-LEN, code 1032) while kmsg ids may have 200: a longer id is
+written as its short key (`custom_key`), and every lookup maps our id to that key the same way
+(`custom_key`, `custom_id`, `ByMessageId`), so the id reads back wherever it is searched.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from kmsg_cli.models import Message, MessageType, SendResult
-from kmsg_cli.providers._common import accepted, bad_response, refused
+from kmsg_cli.providers._common import accepted, bad_response, refused, variable_name
 from kmsg_cli.providers.solapi.client import utc_date
 
 SEND_PATH = "/messages/v4/send-many/detail"
-CUSTOM_ID_FIELD = "kmsgId"
+CUSTOM_ID_FIELD = "kmsgId"  # a key of at most 30 characters (SOLAPI-CF-LEN)
+CUSTOM_VALUE_LIMIT = 100  # characters of a customFields value (SOLAPI-CF-LEN)
+_LONG_ID_PREFIX = "kmsg-sha256:"
 
 # SOLAPI registration/status codes -> kmsg error codes (the vendor code is kept beside it).
 _CODE_NAMES = {
@@ -58,6 +64,47 @@ _WIRE_TYPES = {
 }
 
 
+# -- our id in customFields (the one place it is written and read) ---------------------------
+def custom_key(message_id: str) -> str:
+    """What customFields carries for a message id: the id itself when it fits SOLAPI's 100
+    characters, else `kmsg-sha256:` and the SHA-256 of the id (76 characters)."""
+    if len(message_id) <= CUSTOM_VALUE_LIMIT:
+        return message_id
+    digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()
+    return _LONG_ID_PREFIX + digest
+
+
+def custom_fields(message_id: str) -> dict[str, str]:
+    """The `customFields` of a message (SOLAPI-CF-SHAPE): our id under `kmsgId`."""
+    return {CUSTOM_ID_FIELD: custom_key(message_id)}
+
+
+def custom_id(item: Mapping[str, Any]) -> str | None:
+    """The `custom_key` of our id in an entry's customFields, if it is there."""
+    fields = item.get("customFields")
+    if isinstance(fields, Mapping):
+        value = fields.get(CUSTOM_ID_FIELD)
+        return str(value) if value is not None else None
+    return None
+
+
+V = TypeVar("V")
+
+
+class ByMessageId(dict[str, V]):
+    """Entries keyed by `custom_id`: asked for by our message id (`[]`, `get`, `in`), an entry
+    is found whatever the id's length."""
+
+    def __getitem__(self, message_id: str) -> V:
+        return super().__getitem__(custom_key(message_id))
+
+    def __contains__(self, message_id: object) -> bool:
+        return isinstance(message_id, str) and super().__contains__(custom_key(message_id))
+
+    def get(self, message_id: str, default: Any = None) -> Any:
+        return super().get(custom_key(message_id), default)
+
+
 # -- request building (pure) -----------------------------------------------------------------
 def wire_type(message: Message) -> str:
     if message.type is MessageType.FRIENDTALK:
@@ -83,7 +130,8 @@ def build_message(
         options: dict[str, Any] = {
             "pfId": pf_id,
             "templateId": message.template_id,
-            "variables": {f"#{{{k}}}": str(v) for k, v in message.variables.items()},
+            # SOLAPI-ATA-VARS: keys are `#{name}`; a name already written so is not wrapped again
+            "variables": {f"#{{{variable_name(k)}}}": str(v) for k, v in message.variables.items()},
             # With a fallback text SOLAPI sends it as SMS/LMS itself (native failover).
             "disableSms": message.failover is None,
         }
@@ -102,7 +150,7 @@ def build_message(
                 body["kakaoOptions"]["imageId"] = image_id
         elif image_id:
             body["imageId"] = image_id
-    body["customFields"] = {CUSTOM_ID_FIELD: message.message_id}
+    body["customFields"] = custom_fields(message.message_id)
     return body
 
 
@@ -121,15 +169,6 @@ def build_send_body(
 
 
 # -- response parsing (pure) -----------------------------------------------------------------
-def custom_id(item: Mapping[str, Any]) -> str | None:
-    """Our message id in an entry's customFields, if it is there."""
-    fields = item.get("customFields")
-    if isinstance(fields, Mapping):
-        value = fields.get(CUSTOM_ID_FIELD)
-        return str(value) if value is not None else None
-    return None
-
-
 def parse_send_response(
     body: Any, messages: Sequence[Message], *, provider_id: str
 ) -> list[SendResult]:
@@ -160,7 +199,7 @@ def parse_send_response(
                 leftovers.setdefault(str(item.get("to", "")), []).append((ok, item))
     results = []
     for message in messages:
-        found = by_id.get(message.message_id)
+        found = by_id.get(custom_key(message.message_id))
         if found is None and leftovers.get(message.to.number):
             found = leftovers[message.to.number].pop(0)
         if found is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from kmsg_cli.errors import InvalidInput
 from kmsg_cli.models import (
     Balance,
     CancelAnswer,
@@ -19,13 +20,21 @@ from kmsg_cli.models import (
     SendResult,
     StatusUpdate,
 )
-from kmsg_cli.providers._common import VendorProvider, missing_sender, missing_setting
+from kmsg_cli.providers._common import (
+    VendorProvider,
+    missing_sender,
+    missing_setting,
+    schedule_refusal,
+    text_setting,
+    variable_name,
+)
 from kmsg_cli.providers._http import json_or_none, not_json
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
 from kmsg_cli.providers.solapi import cancel, status
 from kmsg_cli.providers.solapi.client import SolapiClient
 from kmsg_cli.providers.solapi.messages import (
     SEND_PATH,
+    ByMessageId,
     build_message,
     build_send_body,
     parse_send_response,
@@ -44,7 +53,8 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.sender = settings.get("sender")
         self.pf_id = settings.get("kakao_pf_id")
-        self._uploads = ImageUploads(self.client)
+        self.image_link = text_setting(settings, "friendtalk_image_link")
+        self._uploads = ImageUploads(self.client, link=self.image_link)
 
     def __repr__(self) -> str:  # never show the secret
         return f"SolapiProvider(id={self.id!r}, base_url={self.client.base_url!r})"
@@ -59,8 +69,43 @@ class SolapiProvider(VendorProvider[SolapiClient]):
             raise missing_setting(
                 self.id, "kakao_pf_id", "SOLAPI_KAKAO_PF_ID", needed_for=message.type.value
             )
+        refusal = schedule_refusal(
+            self.capabilities, self.id, message, message.scheduled_at, self.clock()
+        )
+        if refusal is not None:  # SOLAPI-SCHED-WINDOW: at most 6 months ahead
+            raise refusal
+        if message.type is MessageType.ALIMTALK:
+            self._validate_alimtalk(message, sender)
+        if message.image and message.type is MessageType.FRIENDTALK and not self.image_link:
+            # SOLAPI-FILE-LINK: a FriendTalk image is uploaded with where a tap on it leads
+            raise missing_setting(
+                self.id,
+                "friendtalk_image_link",
+                "SOLAPI_FRIENDTALK_IMAGE_LINK",
+                needed_for="a FriendTalk image",
+            )
         if message.image:
             checked_image(message)
+
+    def _validate_alimtalk(self, message: Message, sender: str | None) -> None:
+        if message.failover is not None and not sender:
+            # SOLAPI-ATA-FROM: the SMS replacement (disableSms false) goes from a sender
+            raise InvalidInput(
+                f"the SMS fallback of an AlimTalk through '{self.id}' needs a sender number",
+                code="MISSING_SENDER",
+                field="from",
+                hint=f"pass --from 0212345678 or set sender in provider '{self.id}'",
+            )
+        dotted = [name for name in map(variable_name, message.variables) if "." in name]
+        if dotted:
+            # SOLAPI-ATA-VARS: SOLAPI refuses variable names with a dot
+            raise InvalidInput(
+                f"SOLAPI refuses AlimTalk variable names with a dot: {', '.join(dotted)}",
+                code="INVALID_VARIABLE",
+                field="variables",
+                value=", ".join(dotted),
+                hint="rename the variable in the template (e.g. #{order_no})",
+            )
 
     # -- send ------------------------------------------------------------------------------
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
@@ -105,8 +150,9 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def find_sent(
         self, to: str | None, *, since: datetime, until: datetime
     ) -> dict[str, tuple[str, StatusUpdate]]:
-        """Our id -> (SOLAPI message id, status) of messages accepted in the window."""
-        return status.find_sent(self.client, to, since=since, until=until)
+        """Our id -> (SOLAPI message id, status) of messages accepted in the window; looked up
+        by our id whatever its length (messages.ByMessageId)."""
+        return ByMessageId(status.find_sent(self.client, to, since=since, until=until))
 
     def balance(self) -> Balance:
         return status.balance(self.client)

@@ -23,13 +23,25 @@ FIND_MAX_PAGES = 200  # bounded paging: 100,000 messages at most
 
 
 # -- status codes (pure) ---------------------------------------------------------------------
-def map_status_code(code: str | None) -> DeliveryStatus | None:
-    """2000 PENDING, 3000 SENT, 4000 DELIVERED, other 1xxx/2xxx/3xxx FAILED.
+TEST_MODE_NOTE = "SOLAPI test mode: the message was accepted for a test and is never delivered"
 
-    Anything else (missing, "TEST1000", 5xxx) is not understood: None, keep checking.
+
+def test_mode(code: str | None) -> bool:
+    """A `TEST…` status code (SOLAPI-STATUS-TEST): a message of a test-mode send."""
+    return bool(code) and str(code).upper().startswith("TEST")
+
+
+def map_status_code(code: str | None) -> DeliveryStatus | None:
+    """2000 PENDING, 3000 SENT, 4000 DELIVERED, other 1xxx/2xxx/3xxx FAILED (SOLAPI-STATUS-
+    CLASSES); a test-mode code (`TEST1000`, …) UNKNOWN, final: such a message never moves on
+    and is never delivered (SOLAPI-STATUS-TEST).
+
+    Anything else (missing, 5xxx) is not understood: None, keep checking.
     """
     if not code:
         return None
+    if test_mode(code):
+        return DeliveryStatus.UNKNOWN
     if code == "2000":
         return DeliveryStatus.PENDING
     if code == "3000":
@@ -68,6 +80,8 @@ def parse_stored_message(item: Mapping[str, Any]) -> StatusUpdate:
     reported = _epoch_ms(item.get("dateReported"))
     received = _epoch_ms(item.get("dateReceived"))
     message = item.get("reason") or item.get("statusMessage") or item.get("status")
+    if test_mode(code):
+        message = TEST_MODE_NOTE
     delivered = status is DeliveryStatus.DELIVERED
     return status_update(
         item,

@@ -13,7 +13,9 @@ from kmsg_cli.providers._http import json_or_none
 from kmsg_cli.providers.solapi.client import SolapiClient
 
 FILES_PATH = "/storage/v1/files"
-IMAGE_LIMITS = {"MMS": 200 * 1024, "KAKAO": 500 * 1024}
+IMAGE_LIMITS = {"MMS": 200 * 1024, "KAKAO": 500 * 1024}  # SOLAPI-FILE-SIZE
+# SOLAPI-FILE-MMSFMT: MMS images are JPEG, PNG or GIF; no format is documented for KAKAO.
+IMAGE_FORMATS: dict[str, tuple[str, ...]] = {"MMS": ("JPEG", "PNG", "GIF"), "KAKAO": ()}
 
 
 def file_kind(message: Message) -> str:
@@ -22,19 +24,26 @@ def file_kind(message: Message) -> str:
 
 
 def checked_image(message: Message) -> bytes:
-    """The bytes of a message's image, refused unless they fit SOLAPI's limit for its kind
-    (MMS: JPEG only)."""
+    """The bytes of a message's image, refused unless they fit SOLAPI's size limit and
+    formats for its kind."""
     assert message.image is not None
     kind = file_kind(message)
-    limit = IMAGE_LIMITS[kind]
-    return check_image(message.image, limit=limit, vendor="SOLAPI", kind=kind, jpeg=kind == "MMS")
+    return check_image(
+        message.image,
+        limit=IMAGE_LIMITS[kind],
+        vendor="SOLAPI",
+        kind=kind,
+        formats=IMAGE_FORMATS[kind],
+    )
 
 
 class ImageUploads:
-    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime."""
+    """File ids of uploaded images, one upload per (kind, path) for the client's lifetime.
+    A FriendTalk (KAKAO) image carries `link`, where a tap on it leads (SOLAPI-FILE-LINK)."""
 
-    def __init__(self, client: SolapiClient) -> None:
+    def __init__(self, client: SolapiClient, *, link: str | None = None) -> None:
         self._client = client
+        self._link = link
         self._ids: dict[tuple[str, str], str] = {}
 
     def file_id(self, message: Message) -> str:
@@ -48,6 +57,8 @@ class ImageUploads:
                 "type": kind,
                 "name": os.path.basename(message.image),
             }
+            if kind == "KAKAO" and self._link:
+                body["link"] = self._link
             response = self._client.request("POST", FILES_PATH, json_body=body, sends=False)
             parsed = json_or_none(response)
             file_id = parsed.get("fileId") if isinstance(parsed, Mapping) else None

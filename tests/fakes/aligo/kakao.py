@@ -1,18 +1,22 @@
 """The Kakao host of the fake Aligo (kakaoapi.aligo.in): AlimTalk and FriendTalk sends,
 history, templates and tokens (docs/vendors/aligo.md).
 
-Codes (all ``code``, int): 0 ok; -99 auth/token; 509 invalid request (missing or malformed
-field, receiver indices not exactly 1..n or over 500, bad senddate, bad Y/N, text or image
-limits, bad button JSON, no valid receiver); -501 tpl_code unknown or not approved
-(inspStatus != "APR"); -502 ``message_i``/``button_i`` does not match the template; -503
-senderkey not registered (``sender_keys``); -504 sender number not registered; -201 not
-enough balance.
+Codes (all ``code``, int). Documented (ALIGO-KAKAO-CODES): 0 ok; -99 auth/token; 509 (the
+fake uses it for every invalid request: missing or malformed field, receiver indices not
+exactly 1..n or over 500, bad senddate, bad Y/N, text or image limits, bad button JSON, no
+valid receiver). Not documented, the fake's choice (kmsg treats any of them as a refusal):
+-501 tpl_code unknown or not approved (inspStatus != "APR"); -502 ``message_i``/``button_i``
+does not match the template; -503 senderkey not registered (``sender_keys``); -504 sender
+number not registered; -201 not enough balance.
 
 - Credentials: ``apikey`` + ``userid`` (the SMS host's values); wrong or missing → -99
-  "계정 인증에 실패하였습니다.". Tokens: ``/akv10/token/create/{n}/{unit}/`` (unit
-  y/m/d/h/i/s; month = 30 days) → ``{code:0, message, token, urlencode}``. Kakao calls may omit
-  ``token`` unless ``require_token`` is true; a token that is given must be known and
-  unexpired, else -99.
+  "계정 인증에 실패하였습니다.". Tokens (ALIGO-KAKAO-TOKEN): ``/akv10/token/create/{n}/{unit}/``
+  (unit y/m/d/h/i/s; month = 30 days) → ``{code:0, message, token, urlencode}``
+  (ALIGO-KAKAO-TOKEN-REPLY). Every other Kakao call needs a known, unexpired ``token``
+  (-99 otherwise), as Aligo's sample client says (ALIGO-KAKAO-TOKEN-USE); whether the live
+  API still enforces it is not verified, so ``require_token = False`` lets calls without a
+  token through (a token that is given is always checked). A token is not tied to the
+  calling server here (Aligo's is).
 
 ``POST /akv10/alimtalk/send/``
 - Required: senderkey, tpl_code, sender, receiver_1..n (n ≤ 500, no gaps), message_i for
@@ -26,8 +30,11 @@ enough balance.
 - Templates with buttons need ``button_i`` = ``{"button":[{name, linkType, …}]}`` with the
   same (name, linkType) pairs in order; links are not compared. A template without buttons
   accepts no button_i or an empty list. Anything else → -502 (JSON that does not parse → 509).
+  The shape is an assumption (ALIGO-AT-BUTTON: Aligo's own description was not readable; this
+  is the shape of a public client and of the template list's own buttons).
 - Invalid receiver numbers count in ``fcnt``; everything else is all-or-nothing.
-- ``fmessage_i`` ≤ 2000 bytes and ``fsubject_i`` ≤ 44 bytes, else 509.
+- ``fmessage_i`` ≤ 2000 bytes and ``fsubject_i`` ≤ 44 bytes (as the SMS host's title,
+  ALIGO-SMS-TITLE), else 509.
 - Success: ``{code:0, message:"성공적으로 전송요청 하였습니다.", info:{type:"AT", mid,
   current, unit, total, scnt, fcnt}}`` with current = point left, unit = price,
   total = unit * scnt (testMode: nothing charged, total 0). ``kmsg_compat=True`` adds

@@ -103,7 +103,7 @@ class FakeAligo(SmsHost, KakaoHost, Cancelling, FakeServer):
         progress_after: tuple[float, float] = (2.0, 5.0),
         sms_prefix: str = "/sms",
         kakao_prefix: str = "/kakao",
-        require_token: bool = False,
+        require_token: bool = True,
         result_code_style: str = "native",
         kmsg_compat: bool = False,
         mms_image_limit: int = MMS_IMAGE_LIMIT,

@@ -1,39 +1,44 @@
-"""The AlimTalk host of the fake IWINV: send, history and templates (docs/vendors/iwinv.md).
+"""The AlimTalk host of the fake IWINV: send, history, balance and templates
+(docs/vendors/iwinv.md).
 
-Codes (meanings from docs/vendors/iwinv.md marked V, the rest chosen here): 200 "전송 성공";
-201 missing/wrong ``AUTH`` header (chosen among the documented auth codes 201/206/401/403);
-206 IP not registered (V, the vendor's exact message); 501 unknown templateCode, or a
-template that is not approved (status ≠ "Y") (V); 502 malformed request — body not a JSON
-object, ``templateCode``/``list`` missing or of the wrong type, ``reserve`` not Y/N, bad
-history filters/paging, template add without name/content; 503 recipient phone not 9–11
-ASCII digits starting with 0 (hyphens are refused: send digits only); 504 ``reserve: "Y"``
-without ``sendDate``, a ``sendDate`` that is not exactly "yyyy-MM-dd HH:mm:ss", or one not
-later than the fake clock (read as Asia/Seoul, a fixed +09:00 — Korea has no DST); 505
-``resendCallback`` not a registered sender (V); 506 bad resend settings — ``reSend`` not Y/N,
-``reSend: "Y"`` without ``resendCallback``, ``resendType`` not Y/N, ``resendType: "N"``
-without ``resendContent``, resend text over 2000 CP949 bytes or title over 40; 507 more than
-1000 recipients; 508 templateParam missing, not a list of strings, or its length ≠ the
-template's number of distinct ``#{…}`` names (V: "templateParam required"); 519 balance too
-low for the accepted recipients (V); 540 the rendered text contains one of
-``blocked_keywords`` (V). A ``sendDate`` with ``reserve`` absent/"N" is ignored (immediate
-send).
+Codes (IWINV-AT-CODES; which check answers which code is chosen here): 200 "전송 성공"; 201
+missing/wrong ``AUTH`` header (kmsg's assumed auth code, IWINV-AT-CODE201: unverified); 206 IP
+not registered (IWINV-AT-CODE206); 501 templateCode missing or unknown, or a template that
+is not approved (status ≠ "Y"); 502 a body that is not a JSON object, ``list`` missing, empty
+or not a list of objects, bad history filters/paging, template add without name/content;
+503 ``reSend`` not Y/N; 504 ``resendType`` not Y/N (or "N" without ``resendContent``); 505
+``resendCallback`` missing or not a registered sender; 506 ``reserve: "Y"`` without
+``sendDate``, a ``sendDate`` that is not exactly "yyyy-MM-dd HH:mm:ss", or ``reserve`` not
+Y/N; 507 a ``sendDate`` less than 15 minutes or more than 2 days after the fake clock, Korea
+time (IWINV-AT-WINDOW); 508 templateParam missing, not a list of strings, or with fewer values
+than the template has distinct ``#{…}`` names; 509 more values than names (the content cannot
+match the template); 510 ``resendTitle`` over 40 bytes; 511 ``resendTitle`` with a character
+other than Korean, English letters, digits, space and ``[ ] ( ) < >`` (space: assumption, as on
+the SMS host); 512 a recipient without ``phone``; 513 a phone that is not 9–11 ASCII digits
+starting with 0; 514 more than 10,000 recipients; 515 ``resendContent`` over 1,000 characters;
+516 ``resendType: "Y"`` and the rendered AlimTalk text over 1,000 characters; 517 the rendered
+text over 1,000 characters; 519 balance too low for the accepted recipients; 540 the rendered
+text contains one of ``blocked_keywords``. The fake never answers 518. A ``sendDate`` with
+``reserve`` absent/"N" is ignored (immediate send).
 
-- Per-recipient checks (503, 508, 540): if every recipient fails, the request is answered with
-  the first recipient's error and nothing is stored. If only some fail, the answer is
-  ``{code:200, message, success:n, fail:m, seqNo}``; the failed recipients are stored (visible in
-  history with ``statusCode`` = the error code as a string, ``statusCodeName`` = its message and
-  ``sendDate`` = the request time) but are not in ``accepted_messages()``.
-- One ``seqNo`` (int, increasing from 1000001) per accepted send request, shared by all its
-  recipients.
+- Per-recipient checks (508, 509, 512, 513, 516, 517, 540): if every recipient fails, the
+  request is answered with the first recipient's error and nothing is stored. If only some
+  fail, the answer is ``{code:200, message, success:n, fail:m}``; the failed recipients are
+  stored (in the history with ``statusCode`` = the error code as a string and
+  ``statusCodeName`` = "발송 실패: " + its message — an assumption, IWINV-AT-STATUS) but are
+  not in ``accepted_messages()``.
+- The send answer is IWINV's documented ``{code, message, success, fail}`` (IWINV-AT-REPLY):
+  no ``seqNo``. Each accepted request still gets one ``seqNo`` (int, increasing from 1000001),
+  shared by its recipients and shown in the history (IWINV-AT-HIST-REPLY).
 - Delivery progress (computed at read time from the clock; outcome fixed at registration):
   start = request time, or the reserved time; final at start + ``progress_after`` seconds.
-  Until final: statusCode "WAIT", statusCodeName "발송 대기" ("예약 대기" for a reserved send
-  before its time), sendDate/receiveDate "". Final: delivered ("OK", "성공", sendDate =
-  receiveDate = final time); a ``kakao_non_users`` phone ("3018", "카카오톡 미사용자",
-  receiveDate ""); ``final_outcomes[phone]`` = "delivered" | "failed" ("FAIL", "발송 실패") |
-  "pending" (never final) | an explicit (code, name) tuple; ``final_outcomes`` wins over
-  ``kakao_non_users``; a tuple counts as delivered when its code is "OK" or its name contains
-  성공.
+  The history statuses are not documented (IWINV-AT-STATUS); the fake assumes: until final
+  statusCode "WAIT", statusCodeName "발송 대기" ("예약 대기" for a reserved send before its
+  time), sendDate/receiveDate "". Final: delivered ("OK", "성공", sendDate = receiveDate =
+  final time); a ``kakao_non_users`` phone ("3018", "카카오톡 미사용자", receiveDate "");
+  ``final_outcomes[phone]`` = "delivered" | "failed" ("FAIL", "발송 실패") | "pending" (never
+  final) | an explicit (code, name) tuple; ``final_outcomes`` wins over ``kakao_non_users``; a
+  tuple counts as delivered when its code is "OK" or its name contains 성공.
 - Any failed AlimTalk sent with ``reSend: "Y"`` is re-sent by SMS (LMS when the text is over
   90 bytes or a resendTitle is set) from ``resendCallback``, always delivered: the item then
   has resendStatus "OK" / resendStatusName "SMS 대체발송 성공" (or "LMS …"); otherwise both
@@ -45,6 +50,9 @@ send).
   with requestDate), ``reserve`` "Y"/"N"; ``pageNum``/``pageSize`` (int or digit string,
   defaults 1/15, pageSize ≤ 1000). Newest first; ``totalCount`` counts every match. No match
   is ``{code:200, totalCount:0, list:[]}``. ``buttons`` is ``{link1..link5: ""}``.
+- Balance ``/api/charge/`` → ``{code:200, message, charge}``. Which HTTP method IWINV takes is
+  not documented (IWINV-AT-CHARGE): the fake answers the methods in
+  ``alimtalk_charge_methods`` (default GET and POST, any body) and 405 to the others.
 - Templates: ``templates`` (code → content) are sendable when ``template_info[code]["status"]``
   is "Y" (the default for codes without info). ``/api/template/`` lists ``{templateCode,
   templateName, templateContent, status, templateStatusMsg, templateStatusComments,
@@ -65,8 +73,10 @@ from tests.fakes.iwinv.state import (
     ALIMTALK_FAILED,
     ALIMTALK_MESSAGES,
     ALIMTALK_NON_USER,
-    MAX_RECIPIENTS,
+    ALIMTALK_RESERVE_MAX,
+    MAX_ALIMTALK_RECIPIENTS,
     PRICES,
+    RESERVE_LEAD,
     AlimTalkRecord,
     Fail,
     delivered_alimtalk,
@@ -78,6 +88,7 @@ from tests.fakes.iwinv.state import (
     placeholders,
     render,
     resolve_outcome,
+    title_code,
     valid_phone,
     within,
 )
@@ -104,30 +115,30 @@ class AlimTalkApi:
         code = body.get("templateCode")
         recipients = body.get("list")
         if not isinstance(code, str) or not code:
-            raise Fail(502, "templateCode is required")
+            raise Fail(501, "templateCode is required")
+        content = self.templates.get(code)
+        if content is None or self._info(code)["status"] != "Y":
+            raise Fail(501, f"templateCode {code!r}")
         if not isinstance(recipients, list) or not recipients:
             raise Fail(502, "list must be a non-empty array")
         if not all(isinstance(r, dict) for r in recipients):
             raise Fail(502, "list items must be objects")
-        content = self.templates.get(code)
-        if content is None or self._info(code)["status"] != "Y":
-            raise Fail(501, f"templateCode {code!r}")
-        if len(recipients) > MAX_RECIPIENTS:
-            raise Fail(507, f"{len(recipients)} recipients")
+        if len(recipients) > MAX_ALIMTALK_RECIPIENTS:
+            raise Fail(514, f"{len(recipients)} recipients")
 
         reserve = body.get("reserve", "N")
         if reserve not in ("Y", "N"):
-            raise Fail(502, "reserve must be Y or N")
+            raise Fail(506, "reserve must be Y or N")
         start = now
         if reserve == "Y":
             send_date = body.get("sendDate")
             if send_date is None or send_date == "":
-                raise Fail(504, "sendDate is required when reserve is Y")
+                raise Fail(506, "sendDate is required when reserve is Y")
             at = parse_kst(send_date)
             if at is None:
-                raise Fail(504, "sendDate must be yyyy-MM-dd HH:mm:ss")
-            if at <= now:
-                raise Fail(504, f"sendDate {send_date} is not in the future (KST)")
+                raise Fail(506, "sendDate must be yyyy-MM-dd HH:mm:ss")
+            if not now + RESERVE_LEAD <= at <= now + ALIMTALK_RESERVE_MAX:
+                raise Fail(507, f"sendDate {send_date} is not 15 minutes to 2 days ahead (KST)")
             start = at
 
         resend = self._resend_fields(body)
@@ -136,21 +147,7 @@ class AlimTalkApi:
         outcomes: list[tuple[dict[str, Any], list[str], str] | Fail] = []
         for item in recipients:
             try:
-                phone = item.get("phone")
-                if not valid_phone(phone):
-                    raise Fail(503, f"phone {phone!r}")
-                params = item.get("templateParam")
-                if params is None:
-                    params = []
-                if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-                    raise Fail(508, "templateParam must be a list of strings")
-                if len(params) != len(names):
-                    raise Fail(508, f"{len(params)} values for {len(names)} placeholders")
-                text = render(content, params)
-                for word in self.blocked_keywords:
-                    if word and word in text:
-                        raise Fail(540, word)
-                outcomes.append((item, params, text))
+                outcomes.append(self._recipient(item, content, names, resend))
             except Fail as failure:
                 outcomes.append(failure)
         good = [o for o in outcomes if not isinstance(o, Fail)]
@@ -170,6 +167,7 @@ class AlimTalkApi:
             self._arrival += 1
             if isinstance(outcome, Fail):
                 raw_phone = raw_item.get("phone")
+                name = f"발송 실패: {ALIMTALK_MESSAGES[outcome.code]}"
                 self._alimtalk.append(
                     AlimTalkRecord(
                         seq_no=seq_no,
@@ -181,7 +179,7 @@ class AlimTalkApi:
                         requested=now,
                         start=now,
                         final_at=now,
-                        outcome=(str(outcome.code), ALIMTALK_MESSAGES[outcome.code]),
+                        outcome=(str(outcome.code), name),
                         accepted=False,
                         resend=copy.deepcopy(resend),
                         arrival=self._arrival,
@@ -214,38 +212,64 @@ class AlimTalkApi:
             "message": ALIMTALK_MESSAGES[200],
             "success": len(good),
             "fail": len(outcomes) - len(good),
-            "seqNo": seq_no,
         }
+
+    def _recipient(
+        self, item: dict[str, Any], content: str, names: list[str], resend: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str], str]:
+        """One recipient's (item, templateParam, rendered text); raises its Fail."""
+        phone = item.get("phone")
+        if phone is None or phone == "":
+            raise Fail(512, "phone is required")
+        if not valid_phone(phone):
+            raise Fail(513, f"phone {phone!r}")
+        params = item.get("templateParam")
+        if params is None:
+            params = []
+        if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+            raise Fail(508, "templateParam must be a list of strings")
+        if len(params) < len(names):
+            raise Fail(508, f"{len(params)} values for {len(names)} placeholders")
+        if len(params) > len(names):
+            raise Fail(509, f"{len(params)} values for {len(names)} placeholders")
+        text = render(content, params)
+        if len(text) > 1000:
+            raise Fail(517, f"the AlimTalk text is {len(text)} characters")
+        if resend["reSend"] == "Y" and resend["resendType"] == "Y" and len(text) > 1000:
+            raise Fail(516, f"the replacement text is {len(text)} characters")
+        for word in self.blocked_keywords:
+            if word and word in text:
+                raise Fail(540, word)
+        return item, params, text
 
     def _resend_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         re_send = body.get("reSend", "N")
         if re_send not in ("Y", "N"):
-            raise Fail(506, "reSend must be Y or N")
+            raise Fail(503, "reSend must be Y or N")
         callback = body.get("resendCallback")
         resend_type = body.get("resendType")
         title = body.get("resendTitle")
         content = body.get("resendContent")
-        for name, value in (
-            ("resendCallback", callback),
-            ("resendType", resend_type),
-            ("resendTitle", title),
-            ("resendContent", content),
+        if resend_type not in (None, "", "Y", "N"):
+            raise Fail(504, "resendType must be Y or N")
+        for name, value, code in (
+            ("resendCallback", callback, 505),
+            ("resendTitle", title, 511),
+            ("resendContent", content, 515),
         ):
             if value is not None and not isinstance(value, str):
-                raise Fail(506, f"{name} must be a string")
-        if resend_type not in (None, "", "Y", "N"):
-            raise Fail(506, "resendType must be Y or N")
+                raise Fail(code, f"{name} must be a string")
         if re_send == "Y":
-            if not callback:
-                raise Fail(506, "resendCallback is required when reSend is Y")
-            if callback not in self.senders:
-                raise Fail(505, f"resendCallback {callback}")
+            if not callback or callback not in self.senders:
+                raise Fail(505, f"resendCallback {callback!r}")
             if resend_type == "N" and not content:
-                raise Fail(506, "resendContent is required when resendType is N")
-            if content and cp949_len(content) > 2000:
-                raise Fail(506, "resendContent is over 2000 bytes")
-            if title and cp949_len(title) > 40:
-                raise Fail(506, "resendTitle is over 40 bytes")
+                raise Fail(504, "resendContent is required when resendType is N")
+            if content and len(content) > 1000:
+                raise Fail(515, f"resendContent is {len(content)} characters")
+            if title:
+                title_error = title_code(title, chars=511, size=510)
+                if title_error is not None:
+                    raise Fail(title_error, f"resendTitle {title!r}")
         return {
             "reSend": re_send,
             "resendCallback": callback,

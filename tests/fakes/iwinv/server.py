@@ -11,8 +11,9 @@ Hosts and routing
   client appends the real paths (``/api/v2/send/`` …). A request without either prefix is
   routed by its ``Host`` header instead (``alimtalk.…`` / ``sms.…``), so a client pointed at
   the real host names through a transport override works too. Anything else → HTTP 404 HTML.
-- Paths are matched with or without the trailing "/". Every endpoint is POST; another method
-  on a known path → HTTP 405 HTML. Request-log entries and ``fault_paths`` use the canonical
+- Paths are matched with or without the trailing "/". Every endpoint is POST (the AlimTalk
+  balance: ``alimtalk_charge_methods``, see ``alimtalk``); another method on a known path →
+  HTTP 405 HTML. Request-log entries and ``fault_paths`` use the canonical
   form ``/alimtalk/api/v2/send/``, ``/sms/api/history/`` … whichever way the request came in.
 - AlimTalk host: ``/api/v2/send/``, ``/api/history/``, ``/api/charge/``, ``/api/template/``,
   ``/api/template/add/``, ``/api/template/modify/``, ``/api/template/delete/``,
@@ -54,7 +55,8 @@ Inspection
   client_ip, status, fault, time, response, error_detail.
 - Extras beyond the vendor's API: ``all_messages()``, ``reset_log()``, ``approve_template()``,
   ``template_info``, ``blocked_keywords``, ``error_http_status``, ``sms_ip_error_code``,
-  ``mms_extensions``, ``trust_forwarded_for``, ``sms_company_id``, ``base_url``.
+  ``mms_extensions``, ``alimtalk_charge_methods``, ``trust_forwarded_for``,
+  ``sms_company_id``, ``base_url``.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class FakeIwinv(AlimTalkApi, SmsApi, Cancelling, FakeServer):
         bare_number: bool = False,
         error_http_status: int = 200,
         sms_ip_error_code: int = 15,
-        mms_extensions: Iterable[str] = ("jpg", "jpeg"),
+        mms_extensions: Iterable[str] = ("jpg",),
+        alimtalk_charge_methods: Iterable[str] = ("GET", "POST"),
         **server: Any,
     ) -> None:
         super().__init__(**server)  # host, port, clock, latency, faults: see FakeServer
@@ -147,6 +150,7 @@ class FakeIwinv(AlimTalkApi, SmsApi, Cancelling, FakeServer):
         self.error_http_status = int(error_http_status)
         self.sms_ip_error_code = int(sms_ip_error_code)
         self.mms_extensions: set[str] = {e.lower().lstrip(".") for e in mms_extensions}
+        self.alimtalk_charge_methods: set[str] = set(alimtalk_charge_methods)
         self._alimtalk: list[AlimTalkRecord] = []
         self._sms: list[SmsRecord] = []
         self._next_seq_no = 1000001
@@ -279,10 +283,13 @@ class FakeIwinv(AlimTalkApi, SmsApi, Cancelling, FakeServer):
         return request.client_ip
 
     def early_reply(self, request: Incoming, context: Any) -> Reply | None:
-        channel, _, known, _, _, _ = context
+        channel, endpoint, known, _, _, _ = context
         if not known or channel is None:
             return Reply(404, _html(404, "Not Found"), HTML_TYPE, "404 Not Found")
-        if request.method != "POST":
+        allowed = {"POST"}
+        if (channel, endpoint) == ("alimtalk", "/api/charge/"):
+            allowed = self.alimtalk_charge_methods
+        if request.method not in allowed:
             return Reply(405, _html(405, "Not Allowed"), HTML_TYPE, "405 Not Allowed")
         return None
 

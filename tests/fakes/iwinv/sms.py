@@ -1,18 +1,22 @@
 """The SMS v2 host of the fake IWINV: SMS/LMS send (JSON), MMS send (multipart) and history
 (docs/vendors/iwinv.md).
 
-resultCodes (meanings from docs/vendors/iwinv.md; which check uses which code is chosen
-here): 0 "전송 성공"; 1 malformed request — body not a JSON object / bad multipart, text
-missing or blank, unknown ``msgType``/``typeCode`` (allowed: SMS, LMS, GSMS; MMS only through
-multipart), JSON send with type MMS; 13 ``from`` missing or not a registered sender; 14
-missing/wrong ``secret`` header, or history ``companyid`` ≠ ``sms_company_id``; 15 IP not
-registered (``sms_ip_error_code``, default 15, may be set to 206); 21 text over the limit
-(SMS/GSMS 90, LMS/MMS 2000 CP949 bytes; a character outside CP949 counts 2 bytes); 22 title
-with a character outside CP949 or a control character; 23 title over 40 bytes; 31 image over
-100 KB (102400 bytes, that size itself is fine); 32 image file extension not in
-``mms_extensions`` (default jpg/jpeg); 33 no image part (or an empty one); 41 no recipient,
-or a recipient that is not 9–11 ASCII digits starting with 0; 42 ``date`` not later than the
-fake clock (KST); 43 ``date`` or history dates not "yyyy-MM-dd HH:mm:ss" (history:
+resultCodes (meanings from docs/vendors/iwinv.md, IWINV-SMS-CODES; which check answers which
+code is chosen here): 0 "전송 성공"; 1 malformed request — body not a JSON object / bad
+multipart, text missing or blank, unknown ``msgType``/``typeCode`` (allowed: SMS, LMS, GSMS;
+MMS only through multipart), JSON send with type MMS; 13 ``from`` missing or not a registered
+sender; 14 missing/wrong ``secret`` header, or history ``companyid`` ≠ ``sms_company_id``; 15
+IP not registered (``sms_ip_error_code``, default 15, may be set to 206); 21 text over the
+limit (SMS/GSMS 90, LMS/MMS 2000 CP949 bytes; a character outside CP949 counts 2 bytes); 22
+a title with a character other than Korean (Hangul syllables), English letters, digits,
+space and ``[ ] ( ) < >`` (IWINV-SMS-TITLE; that space is allowed is an assumption, the
+documents do not say); 23 title over 40 bytes; 31 an image of 102,400 bytes or more
+(IWINV-MMS-IMAGE: under 100 KB); 32 an image whose file name does not end in one of
+``mms_extensions`` (default: ``jpg`` only, as the clients read IWINV's rule; ``.jpeg`` is
+refused by assumption) or that is not JPEG data; 33 no image part (or an empty one); 41 no
+recipient, or a recipient that is not 9–11 ASCII digits starting with 0; 42 ``date`` less
+than 15 minutes after the fake clock or a calendar month or more ahead, Korea time
+(IWINV-SMS-WINDOW); 43 ``date`` or history dates not "yyyy-MM-dd HH:mm:ss" (history:
 "yyyy-MM-dd" too), history start > end or a span over 90 days; 44 more than 1000 recipients
 "최대 1000건"; 50 balance too low; 202 the fake has no SMS keys (``sms_api_key`` or
 ``sms_auth_key`` is None): "no SMS permission".
@@ -23,12 +27,14 @@ fake clock (KST); 43 ``date`` or history dates not "yyyy-MM-dd HH:mm:ss" (histor
   version, from, to (repeatable or comma-separated), title (optional), text, date, image (file
   part, its file name must carry the extension). A urlencoded body → 1.
 - One ``requestNo`` (a digit string, increasing from "7000000001") per SMS request.
-- Progress: until final, sendStatusCode "00", sendStatusMsg "전송 대기" ("예약 대기" before a
-  reserved time), sendDate "". Final: ("06", "전송 성공") or, via ``final_outcomes``,
-  "failed" → ("99", "전송 실패"), "pending", or an explicit tuple. ``sendStatus`` repeats
-  sendStatusMsg. ``kakao_non_users`` does not affect SMS.
+- Progress (IWINV-SMS-STATUS, IWINV-LMS-STATUS): until final, sendStatusCode "0" "전송 대기"
+  ("WAIT" "예약 대기" before a reserved time), sendDate "". Final: SMS ("06", "전송 성공"),
+  LMS/MMS ("1000", "전송 성공"); via ``final_outcomes``: "failed" → SMS ("07", ...) or LMS/MMS
+  ("2001", ...), "pending" (never final), or an explicit (code, text) tuple. ``sendStatus``
+  repeats sendStatusMsg. ``kakao_non_users`` does not affect SMS.
 - History: ``companyid`` required; filters ``requestNo``, ``phone``, ``startDate``/
-  ``endDate`` (days, inclusive); paging as on the AlimTalk host.
+  ``endDate`` (days, inclusive); ``pageNum`` as on the AlimTalk host, but ``pageSize`` is
+  ignored: every page holds 15 items (IWINV-SMS-HIST-PAGE, as IWINV was observed to do).
 """
 
 from __future__ import annotations
@@ -37,23 +43,27 @@ from typing import Any
 
 from tests.fakes._common import cp949_len, kst_text
 from tests.fakes.iwinv.state import (
-    CONTROL,
     HISTORY_MAX_DAYS,
     MAX_RECIPIENTS,
     MMS_IMAGE_LIMIT,
     PRICES,
+    RESERVE_LEAD,
     SMS_DELIVERED,
     SMS_FAILED,
+    SMS_HISTORY_PAGE,
     SMS_MESSAGES,
+    SMS_RESERVED,
+    SMS_WAITING,
     Fail,
     Form,
     SmsRecord,
+    add_months,
     history_bounds,
     history_page,
-    in_cp949,
     paging,
     parse_kst,
     resolve_outcome,
+    title_code,
     valid_phone,
     within,
 )
@@ -98,12 +108,14 @@ class SmsApi:
         if not uploads or not uploads[0].data:
             raise Fail(33, "an image file part is required")
         upload = uploads[0]
-        if len(upload.data) > MMS_IMAGE_LIMIT:
-            raise Fail(31, f"{len(upload.data)} bytes")
+        if len(upload.data) >= MMS_IMAGE_LIMIT:
+            raise Fail(31, f"{len(upload.data)} bytes (must be under {MMS_IMAGE_LIMIT})")
         filename = upload.filename or ""
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         if extension not in self.mms_extensions:
             raise Fail(32, f"file name {filename!r}")
+        if not upload.data.startswith(b"\xff\xd8\xff"):
+            raise Fail(32, "the image is not JPEG data")
         recipients: list[Any] = []
         for value in form.fields.get("to", []):  # repeated fields or a comma list
             recipients.extend(part.strip() for part in value.split(",") if part.strip())
@@ -159,18 +171,17 @@ class SmsApi:
         if msg_type in ("SMS", "GSMS"):
             title = None
         elif title is not None:
-            if CONTROL.search(title) or any(not in_cp949(c) for c in title):
-                raise Fail(22, f"title {title!r}")
-            if cp949_len(title) > 40:
-                raise Fail(23, f"title is {cp949_len(title)} bytes")
+            code = title_code(title, chars=22, size=23)
+            if code is not None:
+                raise Fail(code, f"title {title!r}")
         start = now
         reserved = False
         if date is not None and date != "":
             at = parse_kst(date)
             if at is None:
                 raise Fail(43, f"date {date!r}")
-            if at <= now:
-                raise Fail(42, f"date {date} is not in the future (KST)")
+            if at < now + RESERVE_LEAD or at >= add_months(now, 1):
+                raise Fail(42, f"date {date} is not 15 minutes to less than a month ahead (KST)")
             start, reserved = at, True
         cost = PRICES[msg_type] * len(recipients)
         if self.balance < cost:
@@ -181,11 +192,9 @@ class SmsApi:
         for phone in recipients:
             self._arrival += 1
             chosen = self.final_outcomes.get(phone)
-            outcome = (
-                SMS_DELIVERED
-                if chosen is None
-                else resolve_outcome(chosen, SMS_DELIVERED, SMS_FAILED)
-            )
+            family = "SMS" if msg_type in ("SMS", "GSMS") else "LMS"
+            delivered, failed = SMS_DELIVERED[family], SMS_FAILED[family]
+            outcome = delivered if chosen is None else resolve_outcome(chosen, delivered, failed)
             self._sms.append(
                 SmsRecord(
                     request_no=request_no,
@@ -223,7 +232,8 @@ class SmsApi:
         if bounds[0] is not None and bounds[1] is not None:
             if bounds[1] - bounds[0] > (HISTORY_MAX_DAYS + 1) * 86400:
                 raise Fail(43, f"the date range is over {HISTORY_MAX_DAYS} days")
-        paged = paging(body, 1)
+        page_num, _ignored_size = paging(body, 1)
+        paged = (page_num, SMS_HISTORY_PAGE)
         matched: list[SmsRecord] = []
         for message in reversed(self._sms):
             if request_no not in (None, "") and message.request_no != str(request_no):
@@ -237,7 +247,7 @@ class SmsApi:
         return {"resultCode": 0, **page}
 
     def _sms_view(self, message: SmsRecord, now: float) -> dict[str, Any]:
-        code, text = "00", "예약 대기" if message.reserved and now < message.start else "전송 대기"
+        code, text = SMS_RESERVED if message.reserved and now < message.start else SMS_WAITING
         send_date = ""
         if message.outcome is not None and now >= message.final_at:
             code, text = message.outcome

@@ -11,6 +11,7 @@ texts, auth header values, KST dates, paging, stored messages and multipart form
 from __future__ import annotations
 
 import base64
+import calendar
 import copy
 import re
 from collections.abc import Callable, Mapping
@@ -32,9 +33,12 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
 }
 PRICES: Mapping[str, int] = {"ALIMTALK": 8, "SMS": 20, "GSMS": 20, "LMS": 50, "MMS": 120}
 SEND_PATHS = ("/alimtalk/api/v2/send/", "/sms/api/v2/send/")
-MAX_RECIPIENTS = 1000
-MMS_IMAGE_LIMIT = 100 * 1024
+MAX_RECIPIENTS = 1000  # SMS (IWINV-SMS-BATCH, code 44)
+MAX_ALIMTALK_RECIPIENTS = 10_000  # IWINV-AT-BATCH, code 514
+MMS_IMAGE_LIMIT = 100 * 1024  # IWINV-MMS-IMAGE: the image must be smaller than this
 HISTORY_MAX_DAYS = 90
+RESERVE_LEAD = 15 * 60  # IWINV-SMS-WINDOW / IWINV-AT-WINDOW: at least 15 minutes ahead
+ALIMTALK_RESERVE_MAX = 2 * 86400  # IWINV-AT-WINDOW: at most 2 days ahead
 GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>nginx</center></body></html>"
@@ -55,55 +59,96 @@ ALIMTALK_ROUTES = frozenset(
 )
 SMS_ROUTES = frozenset({"/api/v2/send/", "/api/history/", "/api/charge/"})
 
+# The code tables of docs/vendors/iwinv.md (IWINV-AT-CODES, IWINV-SMS-CODES), in the fake's
+# own Korean wording; 201 is kmsg's assumed authentication code (IWINV-AT-CODE201, unverified).
 ALIMTALK_MESSAGES: Mapping[int, str] = {
     200: "전송 성공",
     201: "인증에 실패하였습니다. AUTH 값을 확인해 주세요.",
     206: "등록하지 않은 IP에서는 발송되지 않습니다.",
-    501: "템플릿 코드가 올바르지 않습니다.",
-    502: "요청 파라미터가 올바르지 않습니다.",
-    503: "수신번호 형식이 올바르지 않습니다.",
-    504: "예약 발송 일시가 올바르지 않습니다.",
+    501: "templateCode 값이 올바르지 않습니다.",
+    502: "list 값이 올바르지 않습니다.",
+    503: "reSend 값이 올바르지 않습니다.",
+    504: "resendType 값이 올바르지 않습니다.",
     505: "사전 등록되지 않은 발신번호입니다.",
-    506: "대체 발송 설정이 올바르지 않습니다.",
-    507: "한 번에 최대 1000건까지 발송할 수 있습니다.",
-    508: "templateParam 값이 올바르지 않습니다.",
+    506: "sendDate 값이 올바르지 않습니다.",
+    507: "예약 발송은 15분 이후부터 2일 이내까지만 가능합니다.",
+    508: "templateParam 값이 필요합니다.",
+    509: "메시지 내용이 템플릿과 다릅니다.",
+    510: "제목은 40바이트를 넘을 수 없습니다.",
+    511: "제목에는 한글, 영문, 숫자와 [ ] ( ) < > 만 쓸 수 있습니다.",
+    512: "수신번호가 없습니다.",
+    513: "수신번호 형식이 올바르지 않습니다.",
+    514: "한 번에 최대 10,000건까지 발송할 수 있습니다.",
+    515: "대체 발송 내용은 1,000자를 넘을 수 없습니다.",
+    516: "대체 발송할 알림톡 내용이 1,000자를 넘습니다.",
+    517: "알림톡 내용이 변수 치환 후 1,000자를 넘습니다.",
+    518: "요금 충전 호출에 실패했습니다.",
     519: "잔액이 부족합니다.",
     540: "발송 금지어가 포함되어 있습니다.",
     400: "취소할 수 없는 예약입니다.",  # the fake's refusal of a cancel (see ``cancel``)
 }
 SMS_MESSAGES: Mapping[int, str] = {
     0: "전송 성공",
-    1: "발송 실패: 요청 형식이 올바르지 않습니다.",
+    1: "메시지가 전송되지 않았습니다.",
     11: "서비스가 운영 중이 아닙니다.",
-    12: "충전 중입니다.",
+    12: "충전 중입니다. 잠시 후 다시 시도해 주세요.",
     13: "등록되지 않은 발신번호입니다.",
     14: "인증 요청이 올바르지 않습니다.",
     15: "등록되지 않은 IP입니다.",
-    21: "메시지 길이가 허용 범위를 초과했습니다.",
-    22: "제목에 사용할 수 없는 문자가 있습니다.",
+    21: "장문 메시지는 2000바이트를 넘을 수 없습니다.",
+    22: "제목에는 한글, 영문, 숫자와 [ ] ( ) < > 만 쓸 수 있습니다.",
     23: "제목은 40바이트를 넘을 수 없습니다.",
-    31: "파일 크기가 100KB를 초과했습니다.",
+    31: "파일 크기는 100KB 미만이어야 합니다.",
     32: "허용되지 않는 파일 확장자입니다.",
     33: "이미지 업로드에 실패했습니다.",
     41: "수신번호가 없습니다.",
-    42: "예약 가능한 시간이 아닙니다.",
+    42: "예약 발송은 15분 이후부터 한 달 이전까지만 가능합니다.",
     43: "날짜 형식이 올바르지 않습니다.",
     44: "최대 1000건까지 발송할 수 있습니다.",
-    50: "잔액이 부족합니다. (자동충전 한도 초과)",
+    50: "자동 충전 하루 한도를 초과했습니다.",
     202: "SMS API 인증 실패 또는 SMS 발송 권한이 없습니다.",
     206: "등록되지 않은 IP입니다.",
 }
 
+# History statuses. SMS/LMS/MMS codes are documented (IWINV-SMS-STATUS, IWINV-LMS-STATUS);
+# the AlimTalk statusCode values are not (IWINV-AT-STATUS): "OK"/"WAIT"/"FAIL" and the
+# names below are the fake's assumption, matching what kmsg assumes.
 ALIMTALK_DELIVERED = ("OK", "성공")
 ALIMTALK_FAILED = ("FAIL", "발송 실패")
 ALIMTALK_NON_USER = ("3018", "카카오톡 미사용자")
-SMS_DELIVERED = ("06", "전송 성공")
-SMS_FAILED = ("99", "전송 실패")
+SMS_WAITING = ("0", "전송 대기")
+SMS_RESERVED = ("WAIT", "예약 대기")
+SMS_DELIVERED = {"SMS": ("06", "전송 성공"), "LMS": ("1000", "전송 성공")}
+SMS_FAILED = {"SMS": ("07", "비가입자, 결번, 서비스정지"), "LMS": ("2001", "잘못된 번호")}
+SMS_HISTORY_PAGE = 15  # IWINV-SMS-HIST-PAGE: the page size the SMS history answers with
+
+# Titles (IWINV-SMS-TITLE): Korean (Hangul syllables), English letters, digits, [ ] ( ) < >;
+# space is allowed by assumption (the documents do not say).
+TITLE_ALLOWED = re.compile(r"[가-힣A-Za-z0-9 \[\]()<>]*")
+
+
+def title_code(title: str, *, chars: int, size: int) -> int | None:
+    """`chars` when the title holds a forbidden character, `size` when it is over 40 bytes."""
+    if not TITLE_ALLOWED.fullmatch(title):
+        return chars
+    if len(title.encode("cp949")) > 40:
+        return size
+    return None
+
+
+def add_months(moment: float, months: int) -> float:
+    """The same Korean wall-clock time `months` calendar months later (clamped to the
+    month's last day), as epoch seconds."""
+    local = datetime.fromtimestamp(moment, KST)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).timestamp()
+
 
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONE = re.compile(r"0\d{8,10}")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def alimtalk_auth(api_key: str) -> str:
@@ -199,14 +244,6 @@ def within(moment: float, bounds: tuple[float | None, float | None]) -> bool:
     # requestDate has whole seconds: compare at that resolution
     whole = float(int(moment))
     return (start is None or whole >= start) and (end is None or whole <= end)
-
-
-def in_cp949(char: str) -> bool:
-    try:
-        char.encode("cp949")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def history_bounds(body: dict[str, Any], code: int) -> tuple[float | None, float | None]:

@@ -1,13 +1,15 @@
 """SOLAPI's HMAC-SHA256 request signing, as the fake checks it (docs/vendors/solapi.md).
 
 - The header is ``<method> k=v, k=v, …``; parameter names are case-insensitive, values are
-  taken verbatim. Only ``HMAC-SHA256`` is accepted. Missing header, another method (HMAC-MD5
-  included), a missing/duplicated parameter, or a salt outside 12–64 characters give 403
-  ``InvalidAuthorizationHeader``. Then, in order: unknown key → ``InvalidAPIKey``; a date that
-  does not parse as ISO 8601 *with an offset* (naive dates count as unparseable) or lies more
-  than 15 minutes from the fake clock → ``RequestTimeTooSkewed``; signature ≠ lowercase hex
-  HMAC-SHA256(secret, date + salt), compared exactly → ``SignatureDoesNotMatch``; the same
-  signature already accepted within 15 minutes → ``DuplicatedSignature``.
+  taken verbatim. The methods are ``HMAC-SHA256`` and ``HMAC-MD5`` (SOLAPI-AUTH-HEADER).
+  Missing header, another method, a missing/duplicated parameter, or a salt outside 12–64
+  characters (SOLAPI-AUTH-SALT) give 403 ``InvalidAuthorizationHeader``. Then, in order
+  (SOLAPI-AUTH-ERRORS): unknown key → ``InvalidAPIKey``; a date that does not parse as ISO 8601
+  *with an offset* (naive dates count as unparseable) or lies more than 15 minutes from the
+  fake clock → ``RequestTimeTooSkewed`` (SOLAPI-AUTH-DATE); signature ≠ lowercase hex HMAC of
+  the method's hash (secret, date + salt), compared exactly → ``SignatureDoesNotMatch``
+  (SOLAPI-AUTH-SIG); the same signature already accepted within 15 minutes →
+  ``DuplicatedSignature`` (SOLAPI-AUTH-REPLAY).
 - A signature is remembered only once authentication passed. Faults that answer *without*
   processing (500/503/429/hang/reset/html) happen before authentication and do not consume it;
   the faults that process the request (``*_after_accept``, ``truncated``) do, so a retry must
@@ -16,24 +18,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 from collections.abc import Callable
 
 from tests.fakes.solapi.state import SKEW_SECONDS, ApiError, parse_iso
 
+METHODS = {"HMAC-SHA256": "sha256", "HMAC-MD5": "md5"}
 
-def compute_signature(secret: str, date: str, salt: str) -> str:
-    """Lowercase hex HMAC-SHA256 of ``date + salt`` keyed with the API secret."""
+
+def compute_signature(secret: str, date: str, salt: str, method: str = "HMAC-SHA256") -> str:
+    """Lowercase hex HMAC (SHA-256, or MD5 for ``HMAC-MD5``) of ``date + salt`` keyed with
+    the API secret."""
     return hmac.new(
-        secret.encode("utf-8"), (date + salt).encode("utf-8"), hashlib.sha256
+        secret.encode("utf-8"), (date + salt).encode("utf-8"), METHODS[method]
     ).hexdigest()
 
 
-def check_signature(secret: str, date: str, salt: str, signature: str) -> bool:
+def check_signature(
+    secret: str, date: str, salt: str, signature: str, method: str = "HMAC-SHA256"
+) -> bool:
     """True when ``signature`` is exactly the expected lowercase hex digest."""
-    expected = compute_signature(secret, date, salt).encode("utf-8")
+    expected = compute_signature(secret, date, salt, method).encode("utf-8")
     return hmac.compare_digest(expected, signature.encode("utf-8"))
 
 
@@ -86,7 +92,7 @@ class Authentication:
             method, params = parse_authorization(header)
         except ValueError as error:
             raise fail("InvalidAuthorizationHeader", str(error)) from None
-        if method != "HMAC-SHA256":
+        if method not in METHODS:
             raise fail("InvalidAuthorizationHeader", f"unsupported method {method!r}")
         missing = [k for k in ("apikey", "date", "salt", "signature") if not params.get(k)]
         if missing:
@@ -101,7 +107,7 @@ class Authentication:
         signed_at = parse_iso(date)
         if signed_at is None or abs(signed_at - now) > SKEW_SECONDS:
             raise fail("RequestTimeTooSkewed", "Request date is more than 15 minutes off")
-        if not check_signature(secret, date, salt, signature):
+        if not check_signature(secret, date, salt, signature, method):
             raise fail("SignatureDoesNotMatch", "Signature does not match")
         for seen, seen_at in list(self._seen_signatures.items()):
             if now - seen_at > SKEW_SECONDS:

@@ -3,9 +3,12 @@
 
 - Checks per message, first failure wins: 1010 (to missing; type missing unless
   ``autoTypeDetect`` is true; text missing for SMS/LMS/MMS/CTA/CTI; from missing for
-  SMS/LMS/MMS; kakaoOptions missing for ATA/CTA/CTI) → 1025 (type other than SMS, LMS, MMS,
+  SMS/LMS/MMS, and for an ATA whose SMS replacement is on — ``disableSms`` false or absent
+  with a ``text``: SOLAPI-ATA-FROM says the replacement needs a sender, the code is the
+  fake's choice; kakaoOptions missing for ATA/CTA/CTI) → 1025 (type other than SMS, LMS, MMS,
   ATA, CTA, CTI — the real NSA/VOICE/FAX/RCS types are not faked) → 1011 (to/from/country
-  format, non-string text/subject) → 1032 (customFields not an object of strings) → 1013/1014
+  format, non-string text/subject) → 1032 (customFields not an object of strings, a key over
+  30 or a value over 100 characters: SOLAPI-CF-LEN) → 1013/1014
   (subject) → 1031 (length) → 1033 (kakaoOptions on SMS/LMS/MMS) → 1034/1023 (image) →
   1041/1042/1043 (Kakao) → 1062 (sender) → 1060 (blocked) → 1026 (duplicate) → 1030 (balance).
 - Phone numbers: '-' is removed, then only digits are allowed. ``to`` must be 9–11 digits
@@ -32,6 +35,9 @@
   "errorMessage", "statusCode": "<1xxx>", "statusMessage", "messageId", "groupId", "to",
   "from", "type", "country"}``; ``scheduledDate`` inside the message is ignored (as on the real
   v5 path).
+- ``test_mode`` (off by default): accepted messages keep ``statusCode`` "TEST1000" with
+  status "PENDING" for good, as SOLAPI's sample stored messages show (SOLAPI-STATUS-TEST; what
+  the code means is not documented: here a test send that never moves on).
 - Outcomes are fixed at registration: ``final_codes[to]`` if present, else for ATA/CTA/CTI to
   a ``kakao_non_users`` recipient 3104 — unless ``kakaoOptions.disableSms`` is false *or
   absent* (SOLAPI's default) and ``text`` is non-empty: then 4000 with ``replacement: true``
@@ -84,6 +90,7 @@ class Registration:
     progress_after: tuple[float, float]
     senders: set[str]
     templates: dict[str, str]
+    test_mode: bool
     _files: dict[str, dict[str, Any]]
     _groups: dict[str, Group]
     _id_rng: random.Random
@@ -212,7 +219,7 @@ class Registration:
                 self.balance -= price
                 seen_to.add(fields["to"])
                 final_code, failover = self._outcome(fields, final_codes, non_users)
-                base.update(status="PENDING", statusCode="2000")
+                base.update(status="PENDING", statusCode="TEST1000" if self.test_mode else "2000")
             else:
                 price = 0
                 final_code, failover = str(code), None
@@ -234,6 +241,7 @@ class Registration:
                 failover_type=failover,
                 price=price,
                 group_id=group.group_id,
+                test=accepted and self.test_mode,
             )
             self._messages[message_id] = stored
             self._sequence[message_id] = len(self._sequence)
@@ -290,6 +298,10 @@ class Registration:
             raise Reject("1010", "from is required")
         if kakao and not isinstance(options, dict):
             raise Reject("1010", "kakaoOptions is required")
+        if message_type == "ATA" and (sender is None or sender == "") and text:
+            assert isinstance(options, dict)
+            if options.get("disableSms") in (False, None):
+                raise Reject("1010", "from is required for the SMS replacement (disableSms)")
 
         country = str(raw.get("country") or "82")
         if not country.isdigit() or not 1 <= len(country) <= 4:
@@ -330,6 +342,9 @@ class Registration:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in custom.items())
         ):
             raise Reject("1032", "customFields must be an object of strings")
+        for key, value in (custom or {}).items():
+            if len(key) > 30 or len(value) > 100:
+                raise Reject("1032", f"customFields {key!r}: keys ≤ 30, values ≤ 100 characters")
 
         if subject:
             if message_type == "SMS":

@@ -70,6 +70,7 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
         kakao_non_users: Iterable[str] | None = None,
         progress_after: tuple[float, float] = (2.0, 5.0),
         account_id: str = DEFAULT_ACCOUNT_ID,
+        test_mode: bool = False,
         **server: Any,
     ) -> None:
         super().__init__(**server)  # host, port, clock, latency, faults: see FakeServer
@@ -89,6 +90,7 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             float(progress_after[1]),
         )
         self.account_id = account_id
+        self.test_mode = test_mode
         self.events: list[dict[str, Any]] = []
         self._id_rng = random.Random()
         self._messages: dict[str, Stored] = {}

@@ -122,6 +122,7 @@ class Stored:
     price: int
     group_id: str
     canceled_at: float | None = None
+    test: bool = False  # a test-mode message: TEST1000 for good
 
 
 @dataclass

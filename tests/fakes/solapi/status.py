@@ -75,7 +75,7 @@ class Listing:
 
     def _view(self, stored: Stored, now: float) -> dict[str, Any]:
         view = copy.deepcopy(stored.base)
-        if not stored.accepted:
+        if not stored.accepted or stored.test:
             return view
         if stored.canceled_at is not None:
             view.update(

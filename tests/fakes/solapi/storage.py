@@ -1,8 +1,10 @@
 """File uploads to the fake SOLAPI (``POST /storage/v1/files``; docs/vendors/solapi.md).
 
-Sizes are KiB/MiB (MMS 200 KiB, KAKAO 500 KiB, RCS 1 MiB, FAX/DOCUMENT 2 MiB); over →
-400 ``FileSizeTooLarge``; MMS not JPEG or KAKAO not JPEG/PNG → 400 ``InvalidFileType``; bad
-base64/unknown type → 400 ``ValidationError``. fileIds are ``ST01FZ`` + yymmddHHMMSS (KST)
+Sizes are KiB/MiB (MMS 200 KiB, KAKAO 500 KiB: SOLAPI-FILE-SIZE; RCS 1 MiB, FAX/DOCUMENT 2
+MiB: not documented, the fake's choice); over → 400 ``FileSizeTooLarge``; MMS not JPEG, PNG or
+GIF (SOLAPI-FILE-MMSFMT) or KAKAO not JPEG/PNG (an assumption) → 400 ``InvalidFileType``; a
+KAKAO file without ``link`` (SOLAPI-FILE-LINK) → 400 ``ValidationError``; bad base64/unknown
+type → 400 ``ValidationError``. fileIds are ``ST01FZ`` + yymmddHHMMSS (KST)
 + 14 of [A-Z0-9].
 """
 
@@ -59,6 +61,8 @@ class Files:
         except (binascii.Error, ValueError):
             raise bad_request("file is not valid base64") from None
         name, link = body.get("name"), body.get("link")
+        if file_type == "KAKAO" and not (isinstance(link, str) and link.strip()):
+            raise bad_request("link is required for KAKAO files (where a tap on the image leads)")
         return self._store_file(
             data,
             str(file_type),
@@ -78,8 +82,9 @@ class Files:
             )
         is_jpeg = data[:2] == b"\xff\xd8"
         is_png = data[:8] == b"\x89PNG\r\n\x1a\n"
-        if file_type == "MMS" and not is_jpeg:
-            raise ApiError(400, "InvalidFileType", "MMS images must be JPEG")
+        is_gif = data[:6] in (b"GIF87a", b"GIF89a")
+        if file_type == "MMS" and not (is_jpeg or is_png or is_gif):
+            raise ApiError(400, "InvalidFileType", "MMS images must be JPEG, PNG or GIF")
         if file_type == "KAKAO" and not (is_jpeg or is_png):
             raise ApiError(400, "InvalidFileType", "KAKAO images must be JPEG or PNG")
         now = self.clock()
