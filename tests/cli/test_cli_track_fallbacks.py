@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, SEND_PATHS, FakeSolapi
-
-SENDER = "0212345678"
+from tests.fakes import fixtures
+from tests.fakes.solapi import SEND_PATHS, FakeSolapi
 
 
 @pytest.fixture
@@ -39,27 +38,9 @@ def solapi() -> Iterator[FakeSolapi]:
 
 @pytest.fixture
 def env(tmp_path: Path, solapi: FakeSolapi) -> dict[str, str]:
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f"""
-default_profile = "kakao"
-[profiles.kakao.routing]
-ALIMTALK = "kakao"
-SMS = "sms"
-LMS = "sms"
-[profiles.kakao.providers.kakao]
-type = "mock"
-[profiles.kakao.providers.sms]
-type = "solapi"
-api_key = "{DEFAULT_API_KEY}"
-api_secret = "{DEFAULT_API_SECRET}"
-sender = "{SENDER}"
-base_url = "{solapi.base_url}"
-read_timeout = 2
-""",
-        encoding="utf-8",
+    config = fixtures.mock_kakao_and_solapi_config(
+        tmp_path / "c.toml", solapi, profile="kakao", extra="read_timeout = 2"
     )
-    config.chmod(0o600)
     return dict(os.environ, KMSG_CONFIG=str(config), KMSG_DB=str(tmp_path / "k.sqlite"))
 
 
@@ -136,7 +117,7 @@ def test_a_fallback_left_pending_is_sent_by_the_next_pass(
     assert doc["data"]["fallbacks"] == {"queued": 0, "sent": 1, "failed": 0}, doc
     record = failover(env)
     assert record["outcome"] == "sent" and record["fallback_message_id"] == "welcome:api-fallback"
-    assert record["fallback_provider_id"] == "sms"
+    assert record["fallback_provider_id"] == "solapi"
     assert len(solapi.accepted_messages()) == 1
 
 
@@ -150,7 +131,7 @@ def test_a_fallback_sent_by_a_queue_worker_writes_its_outcome_back(
     doc = run(env, "queue", "process", "--drain")
     assert doc["data"]["accepted"] == 1, doc
     record = failover(env)
-    assert record["outcome"] == "sent" and record["fallback_provider_id"] == "sms"
+    assert record["outcome"] == "sent" and record["fallback_provider_id"] == "solapi"
 
 
 def test_a_killed_pass_strands_no_fallback_and_sends_none_twice(
