@@ -360,6 +360,7 @@ class BatchRunner:
         now = self.clock()
         now_ms = epoch_ms(now)
         completed: list[str] = []
+        accepted: list[SendResult] = []
         tracking: list[TrackingRow] = []
         failures: dict[str, str] = {}
         unknown_ids: set[str] = set()
@@ -404,6 +405,7 @@ class BatchRunner:
                     continue
             if result.accepted:
                 completed.append(job.id)
+                accepted.append(result)
                 tracking.append(tracking_row(message, result, now=now))
                 continue
             error = result_error(result)
@@ -422,9 +424,8 @@ class BatchRunner:
         try:
             record(write, what=f"{len(chunk)} job(s)", sleep=self.sleep)
         except StoreError as error:
-            accepted = [r for r in tracking if r.message_id]
             if accepted:
-                raise not_recorded(error, [_as_result(row) for row in accepted]) from None
+                raise not_recorded(error, accepted) from None
             raise
         fallbacks = [
             job.id
@@ -584,17 +585,6 @@ def _failure(message: Message, provider_id: str, error: ProviderError) -> SendRe
         provider_code=error.provider_code,
         retryable=error.retryable,
         outcome_unknown=error.outcome_unknown,
-    )
-
-
-def _as_result(row: TrackingRow) -> SendResult:
-    """An accepted message, as NotRecorded reports it."""
-    return SendResult(
-        message_id=row.message_id,
-        provider_id=row.provider_id,
-        accepted=True,
-        status=DeliveryStatus(row.status),
-        provider_message_id=row.provider_message_id or "",
     )
 
 

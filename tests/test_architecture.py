@@ -169,6 +169,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
     (
+        "kmsg_cli.results_file",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.bulk", "kmsg_cli.store.contract"),
+    ),
+    (
         "kmsg_cli.bulk_input",
         ("kmsg_cli.errors", "kmsg_cli.bulk_input", "kmsg_cli.cp949", "kmsg_cli.files"),
     ),

@@ -284,6 +284,7 @@ def send_many(
     from kmsg_cli import bulk
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
+    from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
     if not 1 <= concurrency <= 256:
@@ -352,7 +353,7 @@ def send_many(
             duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
-    result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
+    result_file = ResultsFile(str(results)) if results and not dry_run else None
     try:
         with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
             with view.reading() as on_rows:
@@ -431,8 +432,8 @@ def _check_results(path: str, source: str, db_target: str) -> None:
     """--results must never overwrite the database or the input (under any name)."""
     import os
 
-    from kmsg_cli.bulk import check_results_target, results_refused
     from kmsg_cli.errors import StoreError
+    from kmsg_cli.results_file import check_results_target, results_refused
     from kmsg_cli.store import same_database
 
     try:
