@@ -1,4 +1,5 @@
-"""send-many, part one: rows become validated messages and jobs in the ledger (SPEC §8).
+"""send-many, part one: rows become validated messages and jobs in the ledger
+(docs/recovery.md, "The ledger").
 
 Every valid row is written to `kmsg_jobs` (id = message id, `INSERT ... ON CONFLICT DO
 NOTHING`) before anything is sent, so a crash loses nothing and a re-run of the same command
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,8 @@ from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
-from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
+from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities
@@ -336,117 +338,6 @@ def prepare_row(
     return message, list(planned.candidates)
 
 
-# -- results file ------------------------------------------------------------------------------
-class ResultsFile:
-    """`--results PATH`: one JSON line per row (each line names its row number).
-
-    Invalid rows are spooled to a temporary file while reading (they never reach the ledger);
-    at the end the batch's jobs are streamed from the store, then the invalid rows are
-    appended, so memory stays flat whatever the number of rows.
-    """
-
-    def __init__(self, path: str) -> None:
-        import tempfile
-
-        self.path = path
-        # Fail now, before anything is sent, when the file cannot be written at all.
-        try:
-            with open(path, "a", encoding="utf-8"):
-                pass
-        except OSError as exc:
-            raise self._failed(exc, before=True) from None
-        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-
-    def _failed(self, exc: OSError, *, before: bool) -> InvalidInput:
-        reason = exc.strerror or type(exc).__name__
-        if before:
-            hint = "choose another --results PATH; nothing was sent"
-        else:
-            hint = (
-                "the messages are sent and recorded: re-run the same command with another "
-                "--results PATH to write the file (nothing is sent twice)"
-            )
-        return InvalidInput(
-            f"cannot write results file '{self.path}': {reason} (field 'results')",
-            code="RESULTS_UNWRITABLE",
-            field="results",
-            value=self.path,
-            hint=hint,
-        )
-
-    def invalid(self, problem: RowProblem) -> None:
-        self._spooled(problem, "invalid")
-
-    def skipped(self, problem: RowProblem) -> None:
-        """A valid row not sent because it repeats an earlier message (docs/duplicates.md)."""
-        self._spooled(problem, "skipped")
-
-    def _spooled(self, problem: RowProblem, status: str) -> None:
-        line = {
-            "row": problem.row,
-            "id": None,
-            "to": problem.to,
-            "status": status,
-            "provider_id": None,
-            "provider_message_id": None,
-            "error": {"code": problem.code, "message": problem.message},
-        }
-        self._spool.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    def write(self, store: Store, batch_id: str) -> int:
-        """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
-        the file cannot be written (a full disk)."""
-        count = 0
-        try:
-            with open(self.path, "w", encoding="utf-8") as out:
-                for line in _job_lines(store, batch_id):
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    count += 1
-                self._spool.seek(0)
-                for text in self._spool:
-                    out.write(text)
-                    count += 1
-        except OSError as exc:
-            raise self._failed(exc, before=False) from None
-        finally:
-            self._spool.close()
-        return count
-
-    def discard(self) -> None:
-        self._spool.close()
-
-
-def _job_lines(store: Store, batch_id: str) -> Iterator[dict[str, Any]]:
-    chunk: list[Job] = []
-    for job in store.iter_jobs(batch=batch_id):
-        chunk.append(job)
-        if len(chunk) >= 500:
-            yield from _lines_for(store, chunk)
-            chunk = []
-    yield from _lines_for(store, chunk)
-
-
-def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
-    tracked = store.find_tracking([j.id for j in jobs if j.status == "completed"])
-    for job in jobs:
-        message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
-        row = tracked.get(job.id)
-        yield {
-            "row": (job.metadata or {}).get("row"),
-            "id": job.id,
-            "to": message.get("to"),
-            "status": job_outcome(job),
-            # who accepted it: after a failover that is not the job's first provider
-            "provider_id": row.provider_id if row else _planned_provider(job),
-            "provider_message_id": row.provider_message_id if row else None,
-            "error": parse_error(job.error) if job.status == "failed" else None,
-        }
-
-
-def _planned_provider(job: Job) -> str | None:
-    return job.data.get("provider") if isinstance(job.data, dict) else None
-
-
 def parse_error(text: str | None) -> dict[str, Any] | None:
     """The JSON object kept in `kmsg_jobs.error`, tolerant of plain text."""
     if not text:
@@ -459,11 +350,15 @@ def parse_error(text: str | None) -> dict[str, Any] | None:
 
 
 def job_outcome(job: Job) -> str:
+    """accepted, failed, unknown (failed for good as UNKNOWN_OUTCOME, or still claimed for
+    another lookup: docs/recovery.md), pending or processing."""
     if job.status == "completed":
         return "accepted"
     if job.status == "failed":
         error = parse_error(job.error) or {}
-        return "unknown" if error.get("code") == "UNKNOWN_OUTCOME" else "failed"
+        return "unknown" if error.get("code") == UNKNOWN_OUTCOME else "failed"
+    if job.status == "processing" and unknown_info(job) is not None:
+        return "unknown"
     return job.status
 
 
@@ -498,7 +393,8 @@ class BatchState:
 
 
 def batch_state(store: Store, batch_id: str) -> BatchState:
-    """Where every job of the batch stands now (failed jobs are read to sort them)."""
+    """Where every job of the batch stands now (failed jobs are read to sort them, claimed
+    ones to count the unknown outcomes still being looked up: docs/recovery.md)."""
     counts = store.job_counts(batch=batch_id)
     unknown = temporary = 0
     failures: list[FailedRow] = []
@@ -509,12 +405,19 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
         failures.append(failure)
         failures.sort(key=lambda f: (f.row is None, f.row or 0))
         del failures[SHOWN_FAILURES:]
+    resolving = 0
+    if counts.get("processing"):
+        resolving = sum(
+            1
+            for job in store.iter_jobs(batch=batch_id, status="processing")
+            if unknown_info(job) is not None
+        )
     return BatchState(
         accepted=counts.get("completed", 0),
         failed=counts.get("failed", 0) - unknown,
-        unknown=unknown,
+        unknown=unknown + resolving,
         pending=counts.get("pending", 0),
-        processing=counts.get("processing", 0),
+        processing=counts.get("processing", 0) - resolving,
         temporary=temporary,
         failures=tuple(failures),
     )

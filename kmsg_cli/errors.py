@@ -12,6 +12,8 @@ The core raises these; the CLI turns them into one line and an exit code at one 
      ├── ProviderError       exit 3  provider or network failure (http_status, provider_code,
      │    │                          retry_after, retryable, outcome_unknown)
      │    └── AuthenticationError exit 2  the provider refused our credentials
+     ├── NotRecorded         exit 6  the provider ACCEPTED messages, the database could not
+     │                               record it: never "try again" (docs/recovery.md)
      └── Interrupted         exit 130 Ctrl-C / SIGTERM after a clean shutdown
 
 Every error carries a stable upper-case `code` (for scripts and `--json`) and a message that
@@ -21,6 +23,7 @@ names the field and value at fault. Secrets never go into an error.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 EXIT_OK = 0
@@ -29,6 +32,7 @@ EXIT_INPUT = 2
 EXIT_PROVIDER = 3
 EXIT_UNSUPPORTED = 4
 EXIT_PARTIAL = 5
+EXIT_NOT_RECORDED = 6
 EXIT_INTERRUPTED = 130
 
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
@@ -51,6 +55,51 @@ def mask_url_passwords(text: str, mask: str = "****") -> str:
 
     text = _URL_PASSWORD.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}@", text)
     return _SECRET_QUERY.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}", text)
+
+
+# Configured secrets (API keys and secrets), in every form a vendor may echo them: as given,
+# percent-encoded (a form body or query string) and base64 (a Basic header). Filled when a
+# provider client is built (`register_secret`); `redact_secrets` applies them to any text from
+# outside kmsg before it reaches output, logs, errors or the database (docs/recovery.md).
+SECRET_MASK = "****"
+MIN_SECRET_LENGTH = 4
+_secret_forms: set[str] = set()
+_secret_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a configured secret so that `redact_secrets` hides it, in all its forms."""
+    global _secret_pattern
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    raw = value.encode("utf-8")
+    forms = {value, quote(value, safe=""), quote_plus(value)}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms.update((text, text.rstrip("=")))
+    forms = {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+    if forms <= _secret_forms:
+        return
+    _secret_forms.update(forms)
+    # Longest first, so that a form containing another is replaced whole.
+    ordered = sorted(_secret_forms, key=len, reverse=True)
+    _secret_pattern = re.compile("|".join(re.escape(form) for form in ordered))
+
+
+def redact_secrets(text: str, mask: str = SECRET_MASK) -> str:
+    """`text` with every registered secret (and its URL/base64 forms) replaced by `mask`."""
+    if _secret_pattern is None or not text:
+        return text
+    return _secret_pattern.sub(mask, text)
+
+
+def scrub(text: str) -> str:
+    """Vendor or third-party text made safe to show or store: registered secrets and URL
+    passwords masked (docs/recovery.md)."""
+    return mask_url_passwords(redact_secrets(text))
 
 
 def printable(text: str) -> str:
@@ -84,15 +133,15 @@ class KmsgError(Exception):
         value: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        # One line, no secrets, whoever raised it (SPEC §10).
-        message = printable(mask_url_passwords(message))
+        # One line, no secrets, whoever raised it: vendor text included.
+        message = printable(scrub(message))
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.hint = printable(mask_url_passwords(hint)) if hint else hint
+        self.hint = printable(scrub(hint)) if hint else hint
         self.field = printable(field) if field else field
-        self.value = mask_url_passwords(value) if value else value
-        self.details: dict[str, Any] = dict(details or {})
+        self.value = scrub(value) if value else value
+        self.details: dict[str, Any] = map_strings(dict(details or {}), scrub)
 
     def to_dict(self) -> dict[str, Any]:
         """The error as the `error` member of the `--json` envelope."""
@@ -109,6 +158,18 @@ class KmsgError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """`value` with `change` applied to every string in it (in dicts and lists too): details
+    and JSON documents may quote a vendor's answer."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: map_strings(item, change) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [map_strings(item, change) for item in value]
+    return value
 
 
 class InvalidInput(KmsgError):
@@ -195,6 +256,15 @@ class AuthenticationError(ProviderError):
 
     exit_code = EXIT_INPUT
     default_code = "AUTHENTICATION_FAILED"
+
+
+class NotRecorded(KmsgError):
+    """Messages were accepted by the provider but the database could not record it, even
+    after retrying. Sending them again would deliver them twice; `details["accepted"]` lists
+    them (message id, provider, provider message id)."""
+
+    exit_code = EXIT_NOT_RECORDED
+    default_code = "SENT_NOT_RECORDED"
 
 
 class Interrupted(KmsgError):

@@ -111,6 +111,8 @@ def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
             "INVALID_PHONE", f"{_quote(shown)} {reason}", field=field, value=shown, hint=why
         )
 
+    if any(ch.isdigit() and not ch.isdecimal() for ch in raw):  # ², ①: NFKC makes them digits
+        raise invalid("contains a character that is not a decimal digit")
     digits = _clean(raw)
     if not digits:
         raise invalid("is empty, not a phone number")
@@ -248,12 +250,31 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1).strip()
-        return str(variables[name]) if name else match.group(0)
+        return check_variable(name, str(variables[name])) if name else match.group(0)
 
     return _PLACEHOLDER.sub(fill, text)
 
 
 # --- variables, type, id ---------------------------------------------------------------------
+
+# Control characters other than tab and line breaks: a NUL or an escape sequence in a value
+# that goes into a message is a broken export, never text to send.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def check_variable(name: str, value: str) -> str:
+    """`value`, or INVALID_VARIABLE when it holds a control character (NUL, ESC, ...)."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return value
+    char = repr(found.group())[1:-1]
+    raise _error(
+        "INVALID_VARIABLE",
+        f"variable '{name}' contains the control character {char} at position {found.start()}",
+        field=name,
+        value=_quote(value),
+        hint="remove control characters from the value (a binary or broken export?)",
+    )
 
 
 def _json_scalar(key: str, value: object) -> str:
@@ -562,7 +583,7 @@ def build_message(
         size, _ = count_bytes(text)
         if image is not None:
             raise _image_not_allowed(image, kind)
-        variables = dict(draft.variables)
+        variables = {name: check_variable(name, v) for name, v in draft.variables.items()}
     elif channel:
         assert kind is not None
         text = interpolate(draft.text or "", draft.variables, field="text")
@@ -571,7 +592,9 @@ def build_message(
         size, _ = count_bytes(text)
         checked = channels.check_draft(draft, kind, text, size, subject, image, template_id)
         warnings.extend(checked.warnings)
-        variables = dict(draft.variables) if template_id else {}
+        variables = (
+            {n: check_variable(n, v) for n, v in draft.variables.items()} if template_id else {}
+        )
     else:
         if draft.text is None or not draft.text.strip():
             raise _error(

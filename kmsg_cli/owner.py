@@ -1,9 +1,9 @@
 """Who holds a claim: host, process id and process start time, and whether it is alive.
 
 A claim records its owner so that a re-run on the same host can take over at once from a
-process that provably no longer exists (SPEC §8), while claims of other hosts, or of live
-processes, are respected until their lease expires. The start time guards against a reused
-process id.
+process that provably no longer exists, while claims of other hosts, or of live processes,
+are respected until their lease expires (docs/recovery.md, "Crashes"). The start time guards
+against a reused process id.
 """
 
 from __future__ import annotations

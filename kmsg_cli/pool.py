@@ -4,7 +4,9 @@ they share through the database.
 Credentials (`env:` references) are resolved when a provider is first used, so a missing
 secret of one provider never breaks another. A provider that keeps a token (`UsesCache`,
 e.g. Aligo's Kakao API token) gets `StoreCache`: the value lives in the database's
-`kmsg_cache` table, so every process using the database shares it.
+`kmsg_cache` table, so every process using the database shares it. Each resolved secret is
+registered for redaction (`kmsg_cli.errors.register_secret`): whatever a vendor echoes back is
+masked before it is shown or stored.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from kmsg_cli.config.model import Profile
-from kmsg_cli.errors import InvalidInput, StoreError
+from kmsg_cli.errors import InvalidInput, StoreError, register_secret
 from kmsg_cli.models import epoch_ms
 from kmsg_cli.providers import create_provider
 from kmsg_cli.providers.base import Cache, Provider, UsesCache
+from kmsg_cli.providers.catalog import SECRET_SETTINGS
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.pool")
@@ -70,7 +73,11 @@ class ProviderPool:
                     value=provider_id,
                     hint="kmsg providers list",
                 )
-            client = create_provider(provider_id, config.resolve(self.environ))
+            settings = config.resolve(self.environ)
+            for key, value in settings.items():
+                if key in SECRET_SETTINGS and isinstance(value, str):
+                    register_secret(value)  # a vendor's echo of it is masked everywhere
+            client = create_provider(provider_id, settings)
             if self.cache is not None and isinstance(client, UsesCache):
                 client.use_cache(self.cache)
             self._clients[provider_id] = client

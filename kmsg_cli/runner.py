@@ -1,47 +1,54 @@
-"""send-many, part two: work off a batch's jobs exactly once (SPEC §7, §8).
+"""send-many, part two: work off a batch's jobs exactly once (docs/recovery.md).
 
-The cycle of one job:
+The cycle of one job (docs/recovery.md):
 
-    pending --claim (lease, owner)--> processing --mark in flight--> request
+    pending --claim (lease, owner)--> processing --mark in flight (provider, request)--> request
         --accepted-------------------> completed  (+ tracking row, same transaction)
         --refused, final-------------> failed     (provider code and text)
         --refused, may work later----> pending    (process_at = now + backoff, Retry-After)
-        --answer lost (unknown)------> looked up by our id: completed, or pending when the
-                                       vendor surely does not have it, else failed with
-                                       UNKNOWN_OUTCOME (never re-sent silently)
+        --answer lost (unknown)------> looked up at that provider by our id: completed when
+                                       found, pending when surely absent; else it stays
+                                       claimed (metadata.unknown) and is looked up again with
+                                       backoff; failed UNKNOWN_OUTCOME only when the provider
+                                       cannot be asked, or after 24 h (never re-sent silently)
 
 Crash recovery: a `processing` job whose owner is provably dead (same host, process gone) or
 whose lease has expired is taken over. Without the in-flight mark it was never sent and goes
-back to pending; with it the outcome is unknown and is resolved as above.
-Ctrl-C: no new claims, requests in flight finish and are recorded, unsent claims are released.
+back to pending (a direct `kmsg send` row fails NOT_SENT instead: its command is gone); with
+it the outcome is unknown and is resolved as above. Ctrl-C: no new claims, requests in flight
+finish and are recorded, unsent claims are released.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli import owner as owners
 from kmsg_cli.codec import message_from_data
-from kmsg_cli.errors import KmsgError, ProviderError
-from kmsg_cli.models import (
-    DeliveryStatus,
-    Job,
-    Message,
-    SendResult,
-    TrackingRow,
-    epoch_ms,
-    native_fallback,
+from kmsg_cli.errors import KmsgError, ProviderError, StoreError
+from kmsg_cli.ledger import (
+    NOT_SENT,
+    UNKNOWN_OUTCOME,
+    error_text,
+    gave_up,
+    is_direct,
+    not_recorded,
+    recheck_at,
+    record,
+    request_mark,
+    result_error,
+    unknown_info,
 )
-from kmsg_cli.providers.base import Provider, SentFinder
+from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, can_look_up, look_up, not_there
+from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
+from kmsg_cli.providers.base import Provider
 from kmsg_cli.sending import (
     Alternates,
     ProviderSource,
@@ -50,17 +57,13 @@ from kmsg_cli.sending import (
     tracking_row,
 )
 from kmsg_cli.store.contract import Store
+from kmsg_cli.tracking import record_fallback_outcomes
 
 log = logging.getLogger("kmsg.runner")
 
-UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
-LOOKUP_WINDOW = timedelta(minutes=15)
-PER_RECIPIENT_LOOKUPS = 20
-
-
-def error_text(code: str, message: str, **extra: Any) -> str:
-    """The `kmsg_jobs.error` column: a small JSON object, readable by people and scripts."""
-    return json.dumps({"code": code, "message": message, **extra}, ensure_ascii=False)
+# A send-many run waits this long for an unknown outcome that is about to be looked up again
+# (asked too early after its request); longer backoffs are left to later runs and workers.
+WAIT_FOR_RECHECK_MS = ABSENCE_MARGIN_MS + 5_000
 
 
 @dataclass
@@ -69,7 +72,8 @@ class Stats:
 
     accepted: int = 0
     failed: int = 0
-    unknown: int = 0
+    unknown: int = 0  # failed as UNKNOWN_OUTCOME, or still waiting for a lookup when the run ends
+    deferred: int = 0  # unknown outcomes put off for another lookup (some resolved later)
     retried: int = 0
     reconciled: int = 0
     released: int = 0
@@ -153,8 +157,9 @@ class BatchRunner:
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> Stats:
-        """Process the batch until no job is pending or held by this run; Ctrl-C stops cleanly."""
-        self.recover()
+        """Process the batch until no job is pending or held by this run; Ctrl-C stops cleanly.
+        A send-many run (until "done") is a resume: its unknown outcomes are looked up at once."""
+        self.recover(force_unknown=self.until == "done")
         started = time.monotonic()
         executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="kmsg-send")
         running: set[Future[None]] = set()
@@ -196,12 +201,26 @@ class BatchRunner:
             wait(running)
             executor.shutdown(wait=True)
             self._release_own()
+            self.stats.add(unknown=self._still_unknown())
         return self.stats
 
+    def _still_unknown(self) -> int:
+        """Jobs this run put off for another lookup that are still waiting for it (0 when the
+        database cannot tell: the error that ended the run is the one to report)."""
+        try:
+            jobs = self.store.processing_jobs(batch=self.batch_id)
+        except StoreError:
+            return 0
+        return sum(
+            1
+            for job in jobs
+            if unknown_info(job) is not None
+            and owners.is_current((job.metadata or {}).get("owner"))
+        )
+
     def _wait_for_more(self) -> bool:
-        """Nothing claimable now: wait for due retries or other owners; False when done."""
-        if self.until == "drain":
-            return False
+        """Nothing claimable now: wait for due retries, other owners, or lookups about to be
+        due; False when done. "drain" waits only for those lookups."""
         if self.until == "forever":
             if time.monotonic() - self._last_recovery >= 30:
                 self._last_recovery = time.monotonic()
@@ -213,11 +232,19 @@ class BatchRunner:
             self.sleep(pause)
             return True
         counts = self.store.job_counts(batch=self.batch_id)
-        pending = counts.get("pending", 0)
-        processing = counts.get("processing", 0)
-        if not pending and not processing:
-            return False
-        if processing:
+        pending = counts.get("pending", 0) if self.until == "done" else 0
+        held = soon = 0
+        if counts.get("processing", 0):
+            horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
+            for job in self.store.processing_jobs(batch=self.batch_id):
+                if unknown_info(job) is None:
+                    # claimed by another worker, or by a dead one not yet taken over
+                    held += 1 if self.until == "done" else 0
+                elif job.process_at <= horizon:
+                    soon += 1  # looked up again in a moment: worth waiting for
+        if not pending and not held and not soon:
+            return False  # outcomes still unknown are looked up by later runs and workers
+        if held or soon:
             self.recover()
         due = self.store.next_due_ms(batch=self.batch_id)
         pause = 0.5
@@ -289,8 +316,10 @@ class BatchRunner:
         self.rate.acquire(len(chunk))
         ids = [job.id for job, _ in chunk]
         messages = [message for _, message in chunk]
-        self.store.mark_in_flight(ids, now_ms=self.now_ms())
         while True:
+            # Right before the request: in flight, to this provider (recovery asks only it).
+            started = self.now_ms()
+            self.store.mark_in_flight(ids, now_ms=started, sent_to=request_mark(client.id, started))
             self.stats.add(requests=1)
             try:
                 results = client.send(messages)
@@ -307,7 +336,13 @@ class BatchRunner:
                     client = alternate
                     continue
             break
-        self._settle(client, chunk, results, retry_after=error.retry_after if error else None)
+        self._settle(
+            client,
+            chunk,
+            results,
+            started=dict.fromkeys(ids, started),
+            retry_after=error.retry_after if error else None,
+        )
 
     def _settle(
         self,
@@ -315,68 +350,97 @@ class BatchRunner:
         chunk: Sequence[tuple[Job, Message]],
         results: Sequence[SendResult],
         *,
+        started: Mapping[str, int],
         retry_after: float | None = None,
         suspects: Sequence[str] = (),
     ) -> None:
-        """Record a chunk's results. `suspects`: other providers its request may have gone to
-        (recovered jobs: a failover leaves no trace in the ledger)."""
+        """Record a chunk's results. `started`: job id -> when its request began. `suspects`:
+        other providers its request may have gone to (jobs marked before the provider was
+        recorded in the in-flight mark)."""
         now = self.clock()
         now_ms = epoch_ms(now)
         completed: list[str] = []
+        accepted: list[SendResult] = []
         tracking: list[TrackingRow] = []
         failures: dict[str, str] = {}
         unknown_ids: set[str] = set()
+        holds: dict[str, tuple[int, dict[str, Any]]] = {}
         retries: dict[str, tuple[int, str]] = {}
         unknown = [
-            (job, m, r) for (job, m), r in zip(chunk, results, strict=True) if r.outcome_unknown
+            (job, m) for (job, m), r in zip(chunk, results, strict=True) if r.outcome_unknown
         ]
-        resolved = (
-            self._lookup(client, [(job, m) for job, m, _ in unknown], now, suspects)
-            if unknown
-            else {}
+        verdicts, askable = (
+            self._lookup(client, unknown, started, suspects) if unknown else (Verdicts(), False)
         )
         for (job, message), result in zip(chunk, results, strict=True):
             if result.outcome_unknown:
-                found = resolved.get(job.id)
-                if isinstance(found, SendResult):
-                    result = found
+                key = message.message_id
+                if key in verdicts.found:
+                    result = verdicts.found[key]
                     self.stats.add(reconciled=1)
-                elif found == "absent":
-                    result = _not_accepted(result)
+                elif key in verdicts.absent and is_direct(job):
+                    text = f"provider {client.id} does not have it: it was not sent"
+                    failures[job.id] = error_text(NOT_SENT, text)
+                    continue
+                elif key in verdicts.absent:
+                    result = not_there(result, client.id)
                 else:
-                    failures[job.id] = error_text(
-                        UNKNOWN_OUTCOME,
-                        result.error_message or "the provider's answer was lost",
-                        unknown=True,
-                    )
                     unknown_ids.add(job.id)
+                    reason = result.error_message or "the provider's answer was lost"
+                    info = unknown_info(job)
+                    if askable and not gave_up(info, now_ms=now_ms):
+                        if key in verdicts.early:  # complete, but asked too soon to be sure
+                            fresh = {"since": now_ms, "checks": 0, "reason": reason}
+                            at = started[job.id] + ABSENCE_MARGIN_MS
+                            holds[job.id] = (max(at, now_ms + 1), info or fresh)
+                        else:
+                            holds[job.id] = recheck_at(info, now_ms=now_ms, reason=reason)
+                        continue
+                    why = (
+                        "no lookup could confirm it within 24 h"
+                        if askable
+                        else f"provider {client.id} cannot be asked what it accepted"
+                    )
+                    failures[job.id] = error_text(UNKNOWN_OUTCOME, f"{reason}; {why}", unknown=True)
                     continue
             if result.accepted:
                 completed.append(job.id)
+                accepted.append(result)
                 tracking.append(tracking_row(message, result, now=now))
                 continue
-            error = error_text(
-                result.error_code or "SEND_FAILED",
-                result.error_message or "not accepted",
-                provider_code=result.provider_code,
-                # a failure that may work later: a re-run of the batch tries it again
-                **({"retryable": True} if result.retryable else {}),
-            )
+            error = result_error(result)
             if result.retryable and job.attempts < job.max_attempts:
                 wait_s = backoff(job.attempts, retry_after)
                 retries[job.id] = (now_ms + int(wait_s * 1000), error)
             else:
                 failures[job.id] = error
-        if completed:
+
+        def write() -> None:
             self.store.complete_jobs(completed, tracking, now_ms=now_ms)
-        if retries:
             self.store.retry_jobs(retries)
-        if failures:
             self.store.fail_jobs(failures, now_ms=now_ms)
+            self.store.defer_unknown(holds)
+
+        try:
+            record(write, what=f"{len(chunk)} job(s)", sleep=self.sleep)
+        except StoreError as error:
+            if accepted:
+                raise not_recorded(error, accepted) from None
+            raise
+        fallbacks = [
+            job.id
+            for job, _ in chunk
+            if (job.metadata or {}).get("for_message")
+            and (job.id in failures or job.id in completed)
+        ]
+        if fallbacks:  # whoever sends a fallback writes its outcome to the original row
+            record_fallback_outcomes(self.store, fallbacks)
+        final_unknown = unknown_ids - holds.keys()  # failed as UNKNOWN_OUTCOME
         self.stats.add(
             accepted=len(completed),
-            failed=len(failures) - len(unknown_ids),
-            unknown=len(unknown_ids),
+            failed=len(failures) - len(final_unknown),
+            unknown=len(final_unknown),
+            deferred=len(holds),
             retried=len(retries),
         )
         if self.on_progress is not None:
@@ -391,84 +455,55 @@ class BatchRunner:
         self,
         client: Provider,
         items: Sequence[tuple[Job, Message]],
-        now: datetime,
+        started: Mapping[str, int],
         suspects: Sequence[str] = (),
-    ) -> dict[str, SendResult | str]:
-        """Job id -> accepted result (found), "absent" (surely not there), missing = unknown.
-
-        With `suspects` (other providers the request may have failed over to), a message
-        found at any of them was accepted there, and it is "absent" only when every one of
-        them, `client` included, can be asked and does not have it.
-        """
+    ) -> tuple[Verdicts, bool]:
+        """What the provider(s) say about jobs whose answer was lost, and whether every one
+        of them can be asked. With `suspects`, a message found at any of them was accepted
+        there, and it is absent only when every one of them says so."""
         providers: list[Provider | None] = [client]
         for provider_id in suspects:
             try:
                 providers.append(self.clients.get(provider_id))
             except KmsgError:
                 providers.append(None)  # cannot be asked: whatever it holds stays unknown
-        found: dict[str, SendResult | str] = {}
-        absent: Counter[str] = Counter()
+        askable = all(can_look_up(p) for p in providers)
+        asked = [(m, started[job.id]) for job, m in items]
+        merged = Verdicts()
+        absent: list[set[str]] = []
         for provider in providers:
-            if provider is None:
+            if provider is None or not can_look_up(provider):
                 continue
-            for job_id, answer in self._find(provider, items, now).items():
-                if isinstance(answer, SendResult):
-                    found.setdefault(job_id, answer)
-                else:
-                    absent[job_id] += 1
-        for job, _ in items:
-            if job.id not in found and absent[job.id] == len(providers):
-                found[job.id] = "absent"
-        return found
-
-    def _find(
-        self, client: Provider, items: Sequence[tuple[Job, Message]], now: datetime
-    ) -> dict[str, SendResult | str]:
-        """One provider's answer: job id -> accepted result or "absent"; missing = unknown."""
-        if not isinstance(client, SentFinder):
-            return {}
-        outcome: dict[str, SendResult | str] = {}
-        since = min(_created(job) for job, _ in items) - LOOKUP_WINDOW
-        # Few messages: ask per recipient (small answers). Many: one listing of the window.
-        queries: dict[str | None, list[tuple[Job, Message]]] = {}
-        for job, message in items:
-            key = message.to.number if len(items) <= PER_RECIPIENT_LOOKUPS else None
-            queries.setdefault(key, []).append((job, message))
-        for number, group in queries.items():
-            try:
-                found = client.find_sent(number, since=since, until=now + LOOKUP_WINDOW)
-            except ProviderError as error:
-                log.warning("lookup after an unknown outcome failed: %s", error.message)
-                continue
-            for job, message in group:
-                match = found.get(message.message_id)
-                if match is None:
-                    outcome[job.id] = "absent"
-                    continue
-                provider_message_id, update = match
-                group_id = update.raw.get("groupId") if update.raw else None
-                outcome[job.id] = SendResult(
-                    message_id=message.message_id,
-                    provider_id=client.id,
-                    accepted=True,
-                    status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
-                    provider_message_id=provider_message_id,
-                    group_id=str(group_id) if group_id else None,
-                    native_failover=client.native_failover and native_fallback(message),
-                )
-        return outcome
+            answer = look_up(provider, asked, now_ms=self.now_ms())
+            for key, found in answer.found.items():
+                merged.found.setdefault(key, found)
+            absent.append(answer.absent)
+            merged.early |= answer.early
+        if askable and absent:
+            merged.absent = set.intersection(*absent) - merged.found.keys()
+        merged.early -= merged.found.keys() | merged.absent
+        return merged, askable
 
     # -- crash recovery ----------------------------------------------------------------------
-    def recover(self) -> int:
-        """Take over jobs of dead owners or expired leases; returns how many were taken."""
+    def recover(self, *, ids: set[str] | None = None, force_unknown: bool = False) -> int:
+        """Take over jobs of dead owners or expired leases, and unknown outcomes due for
+        another lookup (`force_unknown`: at once when their holder is this process or a dead
+        one, as on a resume); `ids` limits it to those jobs. Returns how many were taken."""
         now_ms = self.now_ms()
         taken_unknown: list[Job] = []
+        never_sent: dict[str, str] = {}
         taken = 0
         for job in self.store.processing_jobs(batch=self.batch_id):
-            holder = (job.metadata or {}).get("owner")
-            if owners.is_current(holder):
+            if ids is not None and job.id not in ids:
                 continue
-            if job.process_at > now_ms and not owners.provably_dead(holder):
+            holder = (job.metadata or {}).get("owner")
+            if unknown_info(job) is not None:
+                mine_or_dead = owners.is_current(holder) or owners.provably_dead(holder)
+                if job.process_at > now_ms and not (force_unknown and mine_or_dead):
+                    continue  # looked up again later, with backoff
+            elif owners.is_current(holder):
+                continue
+            elif job.process_at > now_ms and not owners.provably_dead(holder):
                 continue  # a live worker, or another host within its lease
             mine = self.store.take_over(
                 job.id,
@@ -482,26 +517,39 @@ class BatchRunner:
             taken += 1
             if (mine.metadata or {}).get("in_flight"):
                 taken_unknown.append(mine)
+            elif is_direct(mine):  # its `kmsg send` stopped before sending it
+                text = "the kmsg send that claimed it stopped before sending it"
+                never_sent[mine.id] = error_text(NOT_SENT, text)
             else:
                 self.store.release_jobs([mine.id], now_ms=now_ms)
+        if never_sent:
+            self._settle_failures(never_sent)
         if taken_unknown:
-            log.info(
-                "%d job(s) were in flight when their worker died; looking them up",
-                len(taken_unknown),
-            )
+            log.info("looking up %d job(s) whose outcome is unknown", len(taken_unknown))
             self._resolve_taken(taken_unknown)
         return taken
 
     def _resolve_taken(self, jobs: Sequence[Job]) -> None:
-        # The ledger does not say whether the dead worker had failed over: every provider of
-        # the job's routing list may hold the message.
+        # The in-flight mark names the provider the request went to; a mark without it (an
+        # older kmsg) leaves every provider of the routing list a suspect.
         groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
+        started: dict[str, int] = {}
         for job in jobs:
-            provider_id = str(job.data.get("provider"))
-            others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
-            groups.setdefault((provider_id, *others), []).append(
-                (job, message_from_data(job.data["message"]))
-            )
+            meta = job.metadata or {}
+            sent_to = meta.get("sent_to") if isinstance(meta.get("sent_to"), dict) else None
+            if sent_to and sent_to.get("provider"):
+                key: tuple[str, ...] = (str(sent_to["provider"]),)
+            else:
+                provider_id = str(job.data.get("provider"))
+                others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
+                key = (provider_id, *others)
+            started[job.id] = int((sent_to or {}).get("at") or meta.get("in_flight") or 0)
+            try:
+                message = message_from_data(job.data["message"])
+            except (KeyError, TypeError, ValueError) as exc:
+                self._settle_failures({job.id: error_text("BAD_JOB", f"unreadable job: {exc}")})
+                continue
+            groups.setdefault(key, []).append((job, message))
         for (provider_id, *others), items in groups.items():
             try:
                 client = self.clients.get(provider_id)
@@ -517,16 +565,13 @@ class BatchRunner:
                     accepted=False,
                     status=DeliveryStatus.UNKNOWN,
                     error_code=UNKNOWN_OUTCOME,
-                    error_message="the worker sending it stopped before the answer was recorded",
+                    error_message=(unknown_info(j) or {}).get("reason")
+                    or "the worker sending it stopped before the answer was recorded",
                     outcome_unknown=True,
                 )
-                for _, m in items
+                for j, m in items
             ]
-            self._settle(client, items, results, suspects=others)
-
-
-def _created(job: Job) -> datetime:
-    return datetime.fromtimestamp(job.created_at / 1000, UTC)
+            self._settle(client, items, results, started=started, suspects=others)
 
 
 def _failure(message: Message, provider_id: str, error: ProviderError) -> SendResult:
@@ -540,19 +585,6 @@ def _failure(message: Message, provider_id: str, error: ProviderError) -> SendRe
         provider_code=error.provider_code,
         retryable=error.retryable,
         outcome_unknown=error.outcome_unknown,
-    )
-
-
-def _not_accepted(result: SendResult) -> SendResult:
-    """An unknown outcome the vendor's own list proves was not accepted: safe to retry."""
-    return SendResult(
-        message_id=result.message_id,
-        provider_id=result.provider_id,
-        accepted=False,
-        status=DeliveryStatus.FAILED,
-        error_code=result.error_code,
-        error_message=(result.error_message or "") + " (the provider does not have it)",
-        retryable=True,
     )
 
 

@@ -2,21 +2,24 @@
 
 Everything that can be refused is refused before the first provider call (routing, missing
 credentials), so a command either sends nothing or sends what it could and says exactly
-which messages were accepted. Accepted messages get a `kmsg_delivery_tracking` row, written
-in one transaction per provider batch. A message id that already has a tracking row was
-accepted earlier and is not sent again.
+which messages were accepted. Each message has its row in the job ledger before its request
+(kmsg_cli.ledger); accepted messages get a `kmsg_delivery_tracking` row, written in one
+transaction per provider batch. A message id that already has a tracking row was accepted
+earlier and is not sent again; one whose earlier send may have been accepted is not either.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from kmsg_cli import owner as owners
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
@@ -28,15 +31,18 @@ from kmsg_cli.errors import (
     ProviderError,
     UnsupportedFeature,
 )
+from kmsg_cli.files import open_regular
+from kmsg_cli.ledger import UNKNOWN_OUTCOME, DirectLedger
+from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
 from kmsg_cli.models import (
     DeliveryStatus,
     Job,
+    JobStatus,
     Message,
     Notice,
     SendResult,
     TrackingRow,
     epoch_ms,
-    native_fallback,
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, choose, route
@@ -135,8 +141,7 @@ def check_files(messages: Sequence[Message]) -> None:
     images = {m.image for m in messages if m.image}
     for path in sorted(images | {f for m in messages for f in m.files}):
         try:
-            with open(path, "rb") as handle:
-                handle.read(1)
+            os.close(open_regular(path))  # a FIFO or a device is no image
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
             what = "image" if path in images else "file"
@@ -243,7 +248,13 @@ def send(
     max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
-    """Send planned messages and record accepted ones; see the module docstring.
+    """Send planned messages and record them; see the module docstring.
+
+    Every message gets its ledger row (claimed, in kmsg_jobs) before the first request, is
+    marked in flight with its provider right before it, and is settled after it, with the
+    tracking row of an accepted message in the same transaction (docs/recovery.md). A row that
+    cannot be written before sending stops the send (nothing went out); one that cannot be
+    written after the provider accepted raises NotRecorded (exit 6), never "try again".
 
     Failures that surely left nothing accepted (connection refused, 429/503, a per-message
     outage) are retried up to `max_attempts` with exponential backoff and jitter, honouring
@@ -265,26 +276,39 @@ def send(
     for candidates, messages in todo.items():
         for message in messages:
             clients[candidates[0]].validate(message)
+    ledger = DirectLedger(
+        store, now_ms=epoch_ms(now), owner=owners.current(), max_attempts=max_attempts
+    )
+    blocked = ledger.open([(m, candidates) for candidates, ms in todo.items() for m in ms])
+    started: dict[str, int] = {}  # message id -> when its (last) request began
+
+    def mark(used: Provider, pending: Sequence[Message]) -> None:
+        ledger.mark(pending, used.id)
+        started.update(dict.fromkeys((m.message_id for m in pending), wall_ms()))
 
     for candidates, messages in todo.items():
         provider_id = candidates[0]
         client = clients[provider_id]
         alternates = Alternates(source, candidates[1:])
+        for message in messages:
+            if message.message_id in blocked:
+                report.outcomes.append(_earlier(message, blocked[message.message_id], report, now))
+        messages = [m for m in messages if m.message_id not in blocked]
         size = max(1, client.batch_size)
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
-            results = _send_with_retries(client, batch, report, max_attempts, sleep, alternates)
+            results = _send_with_retries(
+                client, batch, report, max_attempts, sleep, alternates, before_request=mark
+            )
             used = source.get(results[0].provider_id) if results else client
-            results = reconcile(used, batch, results, now=now)
+            results = reconcile(used, batch, results, started=started, sleep=sleep)
             rows = [
                 tracking_row(message, result, now=now)
                 for message, result in zip(batch, results, strict=True)
                 if result.accepted
             ]
-            if rows:
-                store.insert_tracking(rows)
-                log.debug("recorded %d tracking row(s)", len(rows))
+            ledger.settle(results, rows, askable=isinstance(used, SentFinder), sleep=sleep)
             report.outcomes.extend(
                 Outcome(message, result.provider_id, result=result)
                 for message, result in zip(batch, results, strict=True)
@@ -294,6 +318,44 @@ def send(
     return report
 
 
+def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> Outcome:
+    """The outcome of a message an earlier ledger row keeps from being sent now."""
+    provider_id = str(job.data.get("provider") or "")
+    if job.status == JobStatus.COMPLETED.value:  # its tracking row was purged since
+        done = SendResult(message.message_id, provider_id, True, DeliveryStatus.SENT)
+        return Outcome(message, provider_id, previous=tracking_row(message, done, now=now))
+    meta = job.metadata or {}
+    unknown = False
+    if job.status == JobStatus.CANCELLED.value:
+        code = "CANCELLED"
+        text = f"message {message.message_id} was cancelled (kmsg cancel); not sent"
+        hint = "send it under another --id if it should go out after all"
+    elif job.status == JobStatus.PROCESSING.value and not meta.get("unknown"):
+        holder = meta.get("owner") or {}
+        code = "IN_PROGRESS"
+        text = (
+            f"another kmsg process (host {holder.get('host')}, pid {holder.get('pid')}) is "
+            f"sending message {message.message_id} right now; not sent again"
+        )
+        hint = f"kmsg queue list --status processing; it settles within the {LEASE_NOTE}"
+    else:
+        code, unknown = UNKNOWN_OUTCOME, True
+        text = (
+            f"an earlier send of message {message.message_id} may have been accepted "
+            "(its outcome is unknown); kmsg does not send it twice"
+        )
+        hint = (
+            "kmsg queue process --drain looks it up again"
+            if job.status == JobStatus.PROCESSING.value
+            else f"kmsg queue retry --id {message.message_id} sends it again on purpose"
+        )
+    busy = unknown or code == "IN_PROGRESS"
+    error = ProviderError(text, code=code, provider_id=provider_id, hint=hint, outcome_unknown=busy)
+    report.errors.append(error)
+    return Outcome(message, provider_id, result=_failed(message, provider_id, error))
+
+
+LEASE_NOTE = "5-minute lease"
 RETRY_BASE_SECONDS = 0.25
 RETRY_CAP_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
@@ -308,7 +370,8 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
 
 
 def failover_eligible(error: ProviderError) -> bool:
-    """SPEC §6: the request surely was not accepted (connect failure, 429/503 answered)."""
+    """The request surely was not accepted (connect failure, 429/503 answered): the next
+    provider of the routing list may have it (README, "Routing and provider failover")."""
     if error.outcome_unknown:
         return False
     return error.details.get("stage") == "connect" or error.http_status in (429, 503)
@@ -342,6 +405,8 @@ def _send_with_retries(
     max_attempts: int,
     sleep: Callable[[float], None],
     alternates: Alternates | None = None,
+    *,
+    before_request: Callable[[Provider, Sequence[Message]], None] | None = None,
 ) -> list[SendResult]:
     final: dict[str, SendResult] = {}
     whole_request: set[str] = set()  # failed with the request itself, already in report.errors
@@ -350,6 +415,8 @@ def _send_with_retries(
     while attempt < max_attempts:
         attempt += 1
         last = attempt == max_attempts
+        if before_request is not None:
+            before_request(client, pending)  # the ledger: in flight to this provider
         try:
             results = client.send(pending)
         except ProviderError as error:
@@ -403,54 +470,43 @@ def _send_with_retries(
     return [final[m.message_id] for m in batch]
 
 
-RECONCILE_WINDOW = timedelta(minutes=10)
-
-
 def reconcile(
-    client: Provider, batch: Sequence[Message], results: Sequence[SendResult], *, now: datetime
+    client: Provider,
+    batch: Sequence[Message],
+    results: Sequence[SendResult],
+    *,
+    started: Mapping[str, int],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[SendResult]:
-    """Resolve unknown outcomes by asking the vendor for our id (SPEC §8).
-
-    A message found at the vendor was accepted; one not found stays unknown (it may still
-    be on its way), and is never re-sent from here.
-    """
+    """Resolve unknown outcomes by asking the provider (kmsg_cli.lookup); `started`: epoch
+    ms each message's request began. Found: accepted. Surely absent: not accepted (a later
+    run may send it). Asked too early: asked once more when the margin has passed. Anything
+    else stays unknown and is never re-sent from here."""
     resolved = list(results)
-    if not isinstance(client, SentFinder):
+    unknown = [m for m, r in zip(batch, results, strict=True) if r.outcome_unknown]
+    if not unknown or not can_look_up(client):
         return resolved
+    verdicts = look_up(client, [(m, started[m.message_id]) for m in unknown], now_ms=wall_ms())
+    if verdicts.early:
+        ready = max(started[i] for i in verdicts.early) + ABSENCE_MARGIN_MS
+        sleep(max(0, ready - wall_ms()) / 1000)
+        early = [m for m in unknown if m.message_id in verdicts.early]
+        again = look_up(client, [(m, started[m.message_id]) for m in early], now_ms=wall_ms())
+        verdicts.found.update(again.found)
+        verdicts.absent |= again.absent
     for index, (message, result) in enumerate(zip(batch, results, strict=True)):
-        if not result.outcome_unknown:
-            continue
-        try:
-            found = client.find_sent(
-                message.to.number, since=now - RECONCILE_WINDOW, until=now + RECONCILE_WINDOW
+        if message.message_id in verdicts.found:
+            log.info(
+                "message %s was accepted after all (found at the provider)", message.message_id
             )
-        except ProviderError as error:
-            log.warning(
-                "could not look up %s after an unknown outcome: %s", message.message_id, error
-            )
-            continue
-        match = found.get(message.message_id)
-        if match is None:
-            continue
-        provider_message_id, update = match
-        log.info("message %s was accepted after all (found at the provider)", message.message_id)
-        group = update.raw.get("groupId") if update.raw else None
-        resolved[index] = SendResult(
-            message_id=message.message_id,
-            provider_id=result.provider_id,
-            accepted=True,
-            status=DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT,
-            provider_message_id=provider_message_id,
-            group_id=str(group) if group else None,
-            native_failover=client.native_failover and native_fallback(message),
-            warnings=(
-                Notice(
-                    "RECONCILED",
-                    "the answer was lost; the provider confirms it accepted the message",
-                ),
-            ),
-        )
+            resolved[index] = verdicts.found[message.message_id]
+        elif message.message_id in verdicts.absent:
+            resolved[index] = not_there(result, client.id)
     return resolved
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _failed(message: Message, provider_id: str, error: ProviderError) -> SendResult:
@@ -467,7 +523,8 @@ def _failed(message: Message, provider_id: str, error: ProviderError) -> SendRes
 
 
 def tracking_row(message: Message, result: SendResult, *, now: datetime) -> TrackingRow:
-    """The `kmsg_delivery_tracking` row for an accepted message (SPEC §9)."""
+    """The `kmsg_delivery_tracking` row for an accepted message (README, "Delivery
+    tracking")."""
     now_ms = epoch_ms(now)
     scheduled_ms = epoch_ms(message.scheduled_at) if message.scheduled_at else None
     next_check = (

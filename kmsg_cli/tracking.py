@@ -1,4 +1,4 @@
-"""Delivery tracking (SPEC §9): check due rows with their providers, in batches, exactly once.
+"""Delivery tracking: check due rows with their providers, in batches, exactly once.
 
 One pass (`run_once`):
 1. claim due rows (status PENDING/SENT, `next_check_at <= now`) by pushing `next_check_at`
@@ -10,8 +10,13 @@ One pass (`run_once`):
 4. API fallback: a FAILED AlimTalk, Brand Message or RCS message sent with a fallback text,
    whose failure means "not reachable on this channel" (`kmsg_cli.channels.fallback`) and
    whose provider did not fall back natively, gets one SMS/LMS job `<id>:api-fallback`,
-   inserted in the same transaction that records FAILED; the pass sends it and writes its
+   inserted in the same transaction that records FAILED. Every pass then sends the fallback
+   jobs that are due, its own and those a killed pass left behind (their owner provably dead,
+   or their lease expired); whoever sends a fallback (a pass, a queue worker) writes its
    outcome into the original row's `metadata.failover`.
+
+Ctrl-C or SIGTERM stops a pass between steps: what was checked is written, claimed rows are
+due again after their short lease, queued fallbacks wait for the next pass (docs/recovery.md).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 from kmsg_cli.channels.fallback import falls_back, unreachable
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import TrackingSettings
-from kmsg_cli.errors import KmsgError
+from kmsg_cli.errors import KmsgError, scrub
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
     DeliveryStatus,
@@ -64,6 +69,7 @@ class PassReport:
     fallbacks_failed: int = 0
     requests: int = 0
     elapsed_s: float = 0.0
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +85,7 @@ class PassReport:
             },
             "requests": self.requests,
             "elapsed_s": round(self.elapsed_s, 3),
+            "interrupted": self.interrupted,
         }
 
 
@@ -114,7 +121,7 @@ def apply_check(
         if update.provider_status_code:
             new.provider_status_code = update.provider_status_code
         if update.provider_status_message:
-            new.provider_status_message = update.provider_status_message
+            new.provider_status_message = scrub(update.provider_status_message)
         new.sent_at = update.sent_at or new.sent_at
         if update.status is not None and update.status.value != row.status:
             new.status = update.status.value
@@ -186,30 +193,34 @@ class Tracker:
         send_fallbacks: Callable[[], tuple[int, int]] | None = None,
         on_progress: Callable[[PassReport], None] | None = None,
     ) -> PassReport:
-        """One bounded pass over due rows. `send_fallbacks` sends queued fallback jobs and
-        returns (sent, failed)."""
+        """One bounded pass over due rows. `send_fallbacks` sends the fallback jobs that are
+        due (this pass's and those an earlier, killed pass left) and returns (sent, failed).
+        Ctrl-C/SIGTERM (KeyboardInterrupt) ends the pass early with `interrupted` set."""
         report = PassReport()
         started = time.monotonic()
         queued: list[str] = []
-        while report.checked < limit:
-            if max_seconds is not None and time.monotonic() - started >= max_seconds:
-                break
-            now_ms = epoch_ms(self.clock())
-            rows = self.store.claim_due_tracking(
-                now_ms=now_ms,
-                lease_ms=CLAIM_LEASE_MS,
-                limit=min(CLAIM_CHUNK, limit - report.checked),
-                provider_id=provider_id,
-            )
-            if not rows:
-                break
-            queued += self._check(rows, report)
-            if on_progress is not None:
-                on_progress(report)
-        if queued and send_fallbacks is not None:
-            sent, failed = send_fallbacks()
-            report.fallbacks_sent, report.fallbacks_failed = sent, failed
-            self.record_fallback_outcomes(queued)
+        try:
+            while report.checked < limit:
+                if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                    break
+                now_ms = epoch_ms(self.clock())
+                rows = self.store.claim_due_tracking(
+                    now_ms=now_ms,
+                    lease_ms=CLAIM_LEASE_MS,
+                    limit=min(CLAIM_CHUNK, limit - report.checked),
+                    provider_id=provider_id,
+                )
+                if not rows:
+                    break
+                queued += self._check(rows, report)
+                if on_progress is not None:
+                    on_progress(report)
+            if send_fallbacks is not None:
+                sent, failed = send_fallbacks()
+                report.fallbacks_sent, report.fallbacks_failed = sent, failed
+                record_fallback_outcomes(self.store, queued)
+        except KeyboardInterrupt:
+            report.interrupted = True
         report.elapsed_s = time.monotonic() - started
         return report
 
@@ -320,27 +331,28 @@ class Tracker:
         after.metadata = meta
         return None
 
-    def record_fallback_outcomes(self, job_ids: Sequence[str]) -> None:
-        """Write each fallback job's outcome into its original row's `metadata.failover`."""
-        jobs = self.store.get_jobs(job_ids)
-        for job_id in job_ids:
-            job = jobs.get(job_id)
-            original = (job.metadata or {}).get("for_message") if job else None
-            if job is None or not original:
-                continue
-            row = self.store.get_tracking(str(original))
-            if row is None:
-                continue
-            failover = dict((row.metadata or {}).get("failover") or {})
-            if job.status == "completed":
-                fallback = self.store.get_tracking(job.id)
-                failover.update(
-                    outcome="sent",
-                    fallback_message_id=job.id,
-                    fallback_provider_id=fallback.provider_id if fallback else None,
-                )
-            elif job.status == "failed":
-                failover.update(outcome="failed", error=job.error)
-            else:
-                failover.update(outcome=job.status)
-            self.store.set_tracking_metadata_key(row.message_id, "failover", failover)
+
+def record_fallback_outcomes(store: Store, job_ids: Sequence[str]) -> None:
+    """Write each fallback job's outcome into its original row's `metadata.failover`."""
+    jobs = store.get_jobs(job_ids)
+    for job_id in job_ids:
+        job = jobs.get(job_id)
+        original = (job.metadata or {}).get("for_message") if job else None
+        if job is None or not original:
+            continue
+        row = store.get_tracking(str(original))
+        if row is None:
+            continue
+        failover = dict((row.metadata or {}).get("failover") or {})
+        if job.status == "completed":
+            fallback = store.get_tracking(job.id)
+            failover.update(
+                outcome="sent",
+                fallback_message_id=job.id,
+                fallback_provider_id=fallback.provider_id if fallback else None,
+            )
+        elif job.status == "failed":
+            failover.update(outcome="failed", error=job.error)
+        else:
+            failover.update(outcome=job.status)
+        store.set_tracking_metadata_key(row.message_id, "failover", failover)

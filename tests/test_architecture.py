@@ -33,7 +33,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ("kmsg_cli.models", "kmsg_cli.config.keys", "kmsg_cli.config.settings"),
     ),
     ("kmsg_cli.config.paths", ("kmsg_cli.config.keys",)),
-    ("kmsg_cli.config.loading", ("kmsg_cli.config.keys",)),
+    ("kmsg_cli.config.loading", ("kmsg_cli.config.keys", "kmsg_cli.files")),
     (
         "kmsg_cli.config.settings",
         (
@@ -125,10 +125,19 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
     ),
     ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store", "kmsg_cli.files")),
+    ("kmsg_cli.lookup", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
+    (
+        "kmsg_cli.ledger",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.codec", "kmsg_cli.store.contract"),
+    ),
     (
         "kmsg_cli.sending",
         (
             "kmsg_cli.errors",
+            "kmsg_cli.files",
+            "kmsg_cli.owner",
+            "kmsg_cli.ledger",
+            "kmsg_cli.lookup",
             "kmsg_cli.models",
             "kmsg_cli.codec",
             "kmsg_cli.config.model",
@@ -163,7 +172,15 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.content", ("kmsg_cli.models",)),
     ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
     ("kmsg_cli.owner", ()),
-    ("kmsg_cli.bulk_input", ("kmsg_cli.errors", "kmsg_cli.bulk_input")),
+    ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
+    (
+        "kmsg_cli.results_file",
+        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.bulk", "kmsg_cli.store.contract"),
+    ),
+    (
+        "kmsg_cli.bulk_input",
+        ("kmsg_cli.errors", "kmsg_cli.bulk_input", "kmsg_cli.cp949", "kmsg_cli.files"),
+    ),
     (
         "kmsg_cli.bulk",
         (
@@ -173,6 +190,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.normalize",
             "kmsg_cli.channels",
             "kmsg_cli.codec",
+            "kmsg_cli.ledger",
             "kmsg_cli.bulk_input",
             "kmsg_cli.content",
             "kmsg_cli.dedupe",
@@ -188,6 +206,9 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.errors",
             "kmsg_cli.models",
             "kmsg_cli.owner",
+            "kmsg_cli.ledger",
+            "kmsg_cli.lookup",
+            "kmsg_cli.tracking",
             "kmsg_cli.codec",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",

@@ -23,6 +23,7 @@ from kmsg_cli.bulk_input.rows import MAX_FIELD, Row, RowError, RowSource
 from kmsg_cli.bulk_input.xlsx_rows import OLE_MAGIC, ZIP_MAGIC, open_xlsx, refuse_old_excel
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.files import NotRegularFile, open_regular
 
 __all__ = [
     "MAX_FIELD",
@@ -109,8 +110,17 @@ def open_rows(
         raw = HashingRaw(stdin if stdin is not None else sys.stdin.buffer, "<stdin>", None)
     else:
         try:
-            # unbuffered: the buffered layer sits on top of the hashing reader
-            file = open(path, "rb", buffering=0)
+            # Read twice (hash, then rows), so a regular file; unbuffered: the buffered layer
+            # sits on top of the hashing reader.
+            file = os.fdopen(open_regular(path), "rb", buffering=0)
+        except NotRegularFile as exc:
+            raise InvalidInput(
+                f"cannot read input file {_quote(path)}: {exc.strerror}",
+                code="UNREADABLE_FILE",
+                field="file",
+                value=path,
+                hint=f"pass a file, or pipe it in: kmsg send-many - < {path}",
+            ) from None
         except OSError as exc:
             raise unreadable(path, exc) from None
         raw = HashingRaw(file, path, file)

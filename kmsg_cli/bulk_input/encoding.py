@@ -11,14 +11,13 @@ from __future__ import annotations
 import codecs
 
 from kmsg_cli.bulk_input.raw import SAMPLE, HashingRaw
+from kmsg_cli.cp949 import check_sample
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 
 BOM_UTF8 = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Below this many non-ASCII characters a sample says too little to judge.
-_JUDGE_FROM = 4
-_PLAUSIBLE_SHARE = 0.5
 
 
 def check_encoding(encoding: str) -> str:
@@ -64,7 +63,7 @@ def detect_encoding(raw: HashingRaw, explicit: str | None) -> str:
         # not final unless at EOF: a multi-byte character may be cut at the end of the sample
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=at_eof)
     except UnicodeDecodeError:
-        _check_korean(sample, at_eof)
+        check_sample(sample, at_eof)  # Shift-JIS or GBK read as CP949 is refused
         return "cp949"  # what Korean Excel writes by default
     return "utf-8"
 
@@ -80,29 +79,3 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     if even.count(0) > 0.8 * len(even) and odd.count(0) < 0.2 * len(odd):
         return "utf-16-be"
     return None
-
-
-def _check_korean(sample: bytes, at_eof: bool) -> None:
-    """Refuse a sample that decodes as CP949 only into text no Korean file holds."""
-    text = codecs.getincrementaldecoder("cp949")(errors="replace").decode(sample, final=at_eof)
-    plausible = total = 0
-    for char in text:
-        if char < "\x80" or char == "\ufffd":
-            continue  # undecodable bytes are reported with the row that holds them
-        total += 1
-        encoded = char.encode("cp949")
-        # KS X 1001 symbols, jamo and the 2,350 common syllables: rows 0xA1-0xC8, cells
-        # 0xA1-0xFE. Shift-JIS bytes land in the extended syllables and in Hanja instead.
-        if len(encoded) == 2 and 0xA1 <= encoded[0] <= 0xC8 and encoded[1] >= 0xA1:
-            plausible += 1
-    if total >= _JUDGE_FROM and plausible < _PLAUSIBLE_SHARE * total:
-        raise InvalidInput(
-            "the input is neither UTF-8 nor Korean CP949 text: decoded as CP949 it reads as "
-            f"rare syllables and Hanja ({plausible} of {total} characters look Korean); "
-            "it is probably in another encoding such as Shift-JIS",
-            code="ENCODING_ERROR",
-            field="encoding",
-            value="cp949",
-            hint="save the file as CSV UTF-8, or name its encoding with --encoding "
-            "(--encoding cp949 reads it as CP949 anyway)",
-        )

@@ -12,7 +12,12 @@ import typer
 
 from kmsg_cli import __version__
 from kmsg_cli.cli import bulk_cmd, cancel_cmd, complete_values, completion, report_cmd, send_cmd
-from kmsg_cli.cli.framework import HELP_OPTION_NAMES, KmsgCommand
+from kmsg_cli.cli.framework import (
+    EXIT_CODES_NOTE,
+    HELP_OPTION_NAMES,
+    SENDING_EPILOG,
+    KmsgCommand,
+)
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
 
@@ -46,6 +51,7 @@ app = typer.Typer(
     cls=KmsgRoot,
     name="kmsg",
     help=HELP,
+    epilog=EXIT_CODES_NOTE,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
@@ -118,10 +124,12 @@ def root(
     setup_logging(verbose, quiet=quiet)
 
 
-app.command("send", cls=KmsgCommand, help=send_cmd.HELP, no_args_is_help=True)(send_cmd.send)
-app.command("send-many", cls=KmsgCommand, help=bulk_cmd.HELP, no_args_is_help=True)(
-    bulk_cmd.send_many
-)
+app.command(
+    "send", cls=KmsgCommand, help=send_cmd.HELP, epilog=SENDING_EPILOG, no_args_is_help=True
+)(send_cmd.send)
+app.command(
+    "send-many", cls=KmsgCommand, help=bulk_cmd.HELP, epilog=SENDING_EPILOG, no_args_is_help=True
+)(bulk_cmd.send_many)
 app.command("report", cls=KmsgCommand, help=report_cmd.HELP)(report_cmd.report)
 app.command("cancel", cls=KmsgCommand, help=cancel_cmd.HELP, no_args_is_help=True)(
     cancel_cmd.cancel

@@ -34,6 +34,7 @@ Every valid row is written to the job ledger before anything is sent. Re-running
 """  # noqa: E501
 
 CONFIRM_ABOVE = 100
+MAX_STDIN_BYTES = 2 << 30  # what `-` copies to a private spool file at most
 MAX_BATCH_ID = 150  # + ":<row>" stays within the 200 characters of a message id
 
 
@@ -283,6 +284,7 @@ def send_many(
     from kmsg_cli import bulk
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
+    from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
     if not 1 <= concurrency <= 256:
@@ -317,6 +319,7 @@ def send_many(
 
     # Pass 1: read everything once for its content hash (the default batch id) and row count.
     spool = _Spool(file)
+    ctx.call_on_close(spool.close)  # the copy of stdin holds phone numbers: never left behind
     with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
@@ -340,6 +343,8 @@ def send_many(
             out.note("cancelled: nothing was sent")
             raise typer.Exit(EXIT_INTERRUPTED)
 
+    if results is not None:
+        _check_results(str(results), file, runtime.db_target())
     store = None if dry_run else runtime.store()
     duplicates = None
     if not allow_duplicates:
@@ -348,7 +353,7 @@ def send_many(
             duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
-    result_file = bulk.ResultsFile(str(results)) if results and not dry_run else None
+    result_file = ResultsFile(str(results)) if results and not dry_run else None
     try:
         with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
             with view.reading() as on_rows:
@@ -423,6 +428,26 @@ def send_many(
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 
 
+def _check_results(path: str, source: str, db_target: str) -> None:
+    """--results must never overwrite the database or the input (under any name)."""
+    import os
+
+    from kmsg_cli.errors import StoreError
+    from kmsg_cli.results_file import check_results_target, results_refused
+    from kmsg_cli.store import same_database
+
+    try:
+        is_database = same_database(path, db_target)
+    except StoreError:  # not a path a database could have
+        is_database = False
+    if is_database:
+        raise results_refused(path, "it is the database")
+    if source != "-" and os.path.exists(source) and os.path.exists(path):
+        if os.path.samefile(source, path):
+            raise results_refused(path, "it is the input file")
+    check_results_target(path)
+
+
 def _duplicate_filter(store: Any, profile: Any, window: str | None, batch: str, now: Any) -> Any:
     from kmsg_cli.dedupe import DuplicateFilter
     from kmsg_cli.when import format_local, parse_typed_duration
@@ -462,16 +487,29 @@ class _Spool:
             import tempfile
 
             self._temp = tempfile.NamedTemporaryFile(prefix="kmsg-stdin-", delete=False)
+            self.path = self._temp.name
             source = sys.stdin.buffer if sys.stdin is not None else None
             if source is None:
+                self.close()
                 raise UsageError("'-' needs standard input", field="file", value="-")
+            size = 0
             while chunk := source.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_STDIN_BYTES:  # `yes | kmsg send-many -` must not fill the disk
+                    self.close()
+                    raise InvalidInput(
+                        f"standard input is larger than {MAX_STDIN_BYTES >> 30} GiB",
+                        code="INPUT_TOO_LARGE",
+                        field="file",
+                        value="-",
+                        hint="split the input into several files and send them one by one",
+                    )
                 self._temp.write(chunk)
             self._temp.close()
-            self.path = self._temp.name
         else:
             self.path = file
 
     def close(self) -> None:
         if self._temp is not None:
+            self._temp.close()
             Path(self._temp.name).unlink(missing_ok=True)

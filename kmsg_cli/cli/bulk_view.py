@@ -374,7 +374,9 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
         return KmsgError(
             f"{state.unknown} message(s) may or may not have been accepted",
             code="UNKNOWN_OUTCOME",
-            hint="check them with the provider; they are not re-sent automatically",
+            hint="they are never re-sent blindly: kmsg looks them up again where the provider "
+            "can be asked (re-run the command, or kmsg queue process); "
+            "kmsg queue list --error UNKNOWN_OUTCOME lists the others",
         )
     if state.failed or report.invalid:
         return KmsgError(

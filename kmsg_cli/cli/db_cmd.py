@@ -172,7 +172,7 @@ def copy(
 
       kmsg db copy --from ~/.local/share/kmsg/kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
     """
-    from kmsg_cli.store import describe_target, open_store, same_database
+    from kmsg_cli.store import describe_target, open_store, prepare, same_database
     from kmsg_cli.store.copy import copy_store
 
     runtime = runtime_of(ctx)
@@ -187,8 +187,8 @@ def copy(
         )
     _require_existing(source, field="from")
     with open_store(source) as src, open_store(target) as dst:
-        src.initialize()
-        dst.initialize()
+        prepare(src)
+        prepare(dst)
         if out.human and not out.quiet and out.err.is_terminal:
             from rich.progress import Progress, SpinnerColumn, TextColumn
 

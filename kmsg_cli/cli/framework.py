@@ -25,6 +25,14 @@ GLOBAL_OPTIONS_NOTE = (
     "--db PATH|URL, --json, -v/--verbose, -q/--quiet (see kmsg --help).[/]"
 )
 
+EXIT_CODES_NOTE = (
+    "[dim]Exit codes: 0 done, 1 bug, 2 bad input/config/database (nothing sent), "
+    "3 provider failure (nothing accepted), 4 not supported, 5 partial, "
+    "6 sent but not recorded (do not send again: re-run to record it, docs/recovery.md), "
+    "130 interrupted.[/]"
+)
+SENDING_EPILOG = f"{EXIT_CODES_NOTE}\n\n{GLOBAL_OPTIONS_NOTE}"
+
 
 def _no_type(ctx: Any) -> None:
     return None

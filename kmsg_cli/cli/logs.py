@@ -9,7 +9,7 @@ import logging
 import re
 import sys
 
-from kmsg_cli.errors import mask_url_passwords
+from kmsg_cli.errors import mask_url_passwords, redact_secrets
 
 _REDACTED = "<redacted>"
 # `Authorization: HMAC-SHA256 apiKey=..., signature=...` (the whole value), IWINV's `AUTH:` and
@@ -28,7 +28,9 @@ _QUOTED_PARAM = re.compile(rf"(?i)((['\"])(?:{_PARAM_NAMES})\2\s*:\s*(['\"]))[^'
 
 
 def redact(text: str) -> str:
-    """`text` with credential headers, parameters and URL passwords replaced by <redacted>."""
+    """`text` with configured secrets, credential headers, parameters and URL passwords
+    replaced by <redacted>."""
+    text = redact_secrets(text, _REDACTED)
     text = _HEADER.sub(rf"\1{_REDACTED}", text)
     text = _PARAM.sub(rf"\1{_REDACTED}", text)
     text = _QUOTED_PARAM.sub(rf"\1{_REDACTED}", text)

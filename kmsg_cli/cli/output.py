@@ -3,7 +3,8 @@
 Data goes to stdout; warnings, errors, hints and progress go to stderr. With `--json`
 exactly one document is printed on stdout:
 `{"ok": bool, "data": ..., "error": {...} | null, "warnings": [...]}`.
-rich is imported on first use, never at startup.
+rich is imported on first use, never at startup. Everything printed passes
+`redact_secrets`: a vendor's answer that echoes a configured key never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from kmsg_cli.errors import KmsgError, printable
+from kmsg_cli.errors import KmsgError, map_strings, printable, redact_secrets
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,7 +36,7 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(highlight=False, soft_wrap=True)
+            self._out = Console(file=_redacting("stdout"), highlight=False, soft_wrap=True)
         return self._out
 
     @property
@@ -43,7 +44,7 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._err = Console(file=_redacting("stderr"), highlight=False, soft_wrap=True)
         return self._err
 
     @property
@@ -95,7 +96,10 @@ class Output:
             return
         self.finished = True
         document = {"ok": ok, "data": data, "error": error, "warnings": self.warnings}
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+        text = json.dumps(
+            map_strings(document, redact_secrets), ensure_ascii=False, indent=2, default=str
+        )
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
 
@@ -103,3 +107,25 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(printable(text))
+
+
+def _redacting(name: str) -> IO[str]:
+    return cast("IO[str]", _Redacting(name))
+
+
+class _Redacting:
+    """The current sys.stdout/sys.stderr (test runners swap them), with secrets masked."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _stream(self) -> IO[str]:
+        stream: IO[str] = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact_secrets(text))
+
+    def __getattr__(self, name: str) -> Any:  # isatty, flush, fileno, encoding, ...
+        return getattr(self._stream, name)

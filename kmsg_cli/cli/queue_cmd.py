@@ -11,7 +11,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_seconds
-from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
@@ -64,7 +64,7 @@ STATS = tables.Listing(
 )
 
 
-@app.command("process")
+@app.command("process", epilog=SENDING_EPILOG)
 @reports_errors
 def process(
     ctx: typer.Context,

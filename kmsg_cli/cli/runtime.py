@@ -88,14 +88,14 @@ class Runtime:
 
     def store(self) -> Store:
         if self._store is None:
-            from kmsg_cli.store import open_store
+            from kmsg_cli.store import open_store, prepare
 
             # Enough pooled connections (PostgreSQL) for the widest --concurrency (256) is too
             # many; 64 covers the commands' worker threads and is opened lazily.
             store = open_store(self.db_target(), pool_size=64)
             try:
                 self.store_created = store.schema_version() == 0
-                store.initialize()
+                prepare(store)
             except BaseException:
                 store.close()
                 raise

@@ -362,6 +362,10 @@ def send(
     planned = sending.plan(messages, profile, rotation=rotation)
 
     if dry_run:
+        # The checks of a real send (credentials, sender, URL safety), without sending.
+        pool = runtime.pool()
+        for item in planned:
+            pool.get(item.provider_id).validate(item.message)
         send_view.show_plan(out, planned, profile)
         return
     if message_id is not None:
@@ -399,6 +403,13 @@ def send(
             "run `kmsg queue process` (e.g. from cron) to send them",
         )
 
+    if message_id is not None:
+        # An earlier send of these ids that died mid-way (or left an unknown outcome) is
+        # settled first: looked up, so that it is neither lost nor sent twice.
+        from kmsg_cli.runner import BatchRunner
+
+        settler = BatchRunner(store=runtime.store(), clients=runtime.pool(), batch_id=None)
+        settler.recover(ids={p.message.message_id for p in planned}, force_unknown=True)
     report = sending.send(planned, source=runtime.pool(), store=runtime.store(), now=now)
     send_view.show_report(out, report, profile)
     code = report.exit_code()

@@ -15,7 +15,8 @@ from kmsg_cli.cli.bounds import check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.runtime import Runtime
-from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError
+from kmsg_cli.cli.stopping import run_until_stopped
+from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -90,7 +91,11 @@ def _fallback_sender(runtime: Runtime) -> Any:
         from kmsg_cli.runner import BatchRunner
         from kmsg_cli.tracking import FALLBACK_BATCH
 
-        runner = BatchRunner(store=runtime.store(), clients=runtime.pool(), batch_id=FALLBACK_BATCH)
+        # Every due fallback: this pass's, and those a killed pass left (owner dead, lease
+        # expired); "drain": what is due now, the rest is for the next pass.
+        runner = BatchRunner(
+            store=runtime.store(), clients=runtime.pool(), batch_id=FALLBACK_BATCH, until="drain"
+        )
         stats = runner.run()
         return stats.accepted, stats.failed + stats.unknown
 
@@ -146,22 +151,44 @@ def run_once(
     runtime = runtime_of(ctx)
     _check_provider(runtime, provider)
     tracker = _tracker(runtime)
-    report = _with_progress(
-        runtime,
-        lambda on_progress: tracker.run_once(
-            limit=limit,
-            provider_id=provider,
-            max_seconds=max_seconds,
-            send_fallbacks=_fallback_sender(runtime),
-            on_progress=on_progress,
-        ),
-    )
+    passes: list[PassReport] = []
+
+    def work() -> None:  # SIGTERM stops the pass like Ctrl-C (tracker.run_once catches it)
+        passes.append(
+            _with_progress(
+                runtime,
+                lambda on_progress: tracker.run_once(
+                    limit=limit,
+                    provider_id=provider,
+                    max_seconds=max_seconds,
+                    send_fallbacks=_fallback_sender(runtime),
+                    on_progress=on_progress,
+                ),
+            )
+        )
+
+    stopped = run_until_stopped(work)
+    report = passes[0] if passes else None
+    if report is None or stopped:
+        from kmsg_cli.tracking import PassReport as Report
+
+        report = report or Report(interrupted=True)
+        report.interrupted = True
 
     def render(console: Console) -> None:
         for line in _pass_lines(report):
             console.print(line, markup=False)
 
-    runtime.out.result(report.to_dict(), render)
+    error = None
+    if report.interrupted:
+        error = Interrupted(
+            "interrupted; the rows checked so far are recorded, the others are due again "
+            "after a short lease",
+            hint="run kmsg track run-once again",
+        )
+    runtime.out.result(report.to_dict(), render, ok=error is None, error=error)
+    if error is not None:
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _with_progress(runtime: Runtime, work: Any) -> PassReport:

@@ -20,8 +20,10 @@ from kmsg_cli.config.keys import (
     toml_key,
     unknown_hint,
 )
+from kmsg_cli.files import read_small_file
 
 TOP_LEVEL_KEYS = ("default_profile", "format", "profiles")
+MAX_CONFIG_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class LoadedConfig:
 def load_config(path: Path, source: str) -> LoadedConfig:
     """Read and parse the file and check its top-level shape; profiles are checked on use."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        # A config is small: a FIFO or /dev/zero named by mistake is an error, not a hang.
+        data = tomllib.loads(read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except FileNotFoundError:
         if source == "default":
             return LoadedConfig(path=path, source=source, exists=False, data={})

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError
+from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
 from kmsg_cli.providers._http import Connection
 from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
@@ -118,8 +118,9 @@ def digits(value: Any) -> str:
 
 
 def one_line(text: Any, limit: int = 200, secrets: Sequence[str] = ()) -> str:
-    """Vendor text on one line, at most `limit` characters, with any secret blanked out."""
-    line = " ".join(str(text or "").split())
+    """Vendor text on one line, at most `limit` characters, with any secret blanked out
+    (the registered ones too, before the cut, so that no part of one survives)."""
+    line = scrub(" ".join(str(text or "").split()))
     for secret in secrets:
         if secret:
             line = line.replace(secret, "***")

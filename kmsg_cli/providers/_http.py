@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from kmsg_cli import __version__
-from kmsg_cli.errors import AuthenticationError, ProviderError
+from kmsg_cli.errors import AuthenticationError, ProviderError, scrub
 from kmsg_cli.providers.catalog import COMMON_SETTINGS
 
 log = logging.getLogger("kmsg.http")
@@ -208,12 +208,13 @@ def not_json(
 
 
 def body_excerpt(response: httpx.Response, limit: int = 80) -> str:
-    """A short one-line excerpt of a body for error messages."""
+    """A short one-line excerpt of a body for error messages; secrets the body echoes are
+    masked before it is cut, so no part of one survives (docs/recovery.md)."""
     try:
         body = response.text
     except UnicodeError:  # a charset the body does not follow (utf-16 without a BOM, ...)
         body = response.content.decode("utf-8", "replace")
-    text = " ".join(body.split())
+    text = scrub(" ".join(body.split()))
     return text[:limit] + ("…" if len(text) > limit else "")
 
 

@@ -46,6 +46,42 @@ def open_store(target: str | os.PathLike[str], *, pool_size: int | None = None) 
     return SqliteStore(path)
 
 
+def prepare(store: Store) -> Store:
+    """Make `store` ready for kmsg: refuse a database whose kmsg tables were not made by kmsg
+    (StoreError DB_FOREIGN_SCHEMA, before anything is created or sent), then create what is
+    missing (`initialize`). Returns the store."""
+    from kmsg_cli.store.inspect import inspector
+    from kmsg_cli.store.schema import (
+        JOB_COLUMNS,
+        JOBS_TABLE,
+        STATE_COLUMNS,
+        STATE_TABLE,
+        TRACKING_COLUMNS,
+        TRACKING_TABLE,
+    )
+
+    expected = {
+        TRACKING_TABLE: TRACKING_COLUMNS,
+        JOBS_TABLE: JOB_COLUMNS,
+        STATE_TABLE: STATE_COLUMNS,
+    }
+    found = inspector(store).schema_info().tables
+    for table, columns in expected.items():
+        if table not in found:
+            continue
+        missing = [column for column in columns if column not in found[table]]
+        if missing:
+            raise StoreError(
+                f"database {store.describe()} has a table {table} that kmsg did not create "
+                f"(it lacks the columns {', '.join(missing)}); kmsg will not use it",
+                code="DB_FOREIGN_SCHEMA",
+                hint="use another database (--db PATH or URL), or rename that table; "
+                "nothing was sent",
+            )
+    store.initialize()
+    return store
+
+
 def _scheme(target: str) -> str | None:
     match = _SCHEME.match(target)
     return None if match is None else match.group(1).lower()
@@ -166,4 +202,4 @@ def same_database(first: str | os.PathLike[str], second: str | os.PathLike[str])
     return os.path.realpath(one) == os.path.realpath(other)
 
 
-__all__ = ["Store", "describe_target", "open_store", "same_database", "sqlite_file"]
+__all__ = ["Store", "describe_target", "open_store", "prepare", "same_database", "sqlite_file"]

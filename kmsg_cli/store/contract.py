@@ -93,11 +93,36 @@ class Store(Protocol):
         """
         ...
 
-    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
-        """Set metadata.in_flight = now_ms on those jobs still 'processing', in one transaction.
+    def claim_ids(
+        self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
+    ) -> list[Job]:
+        """Atomically claim the listed jobs that are 'pending', whatever their process_at, as
+        `claim_jobs` claims (status 'processing', attempts+1, process_at=now_ms+lease_ms,
+        metadata.owner=owner, metadata.in_flight removed); returns the claimed jobs in id
+        order. Other ids (unknown, or in another status) are left alone.
+        """
+        ...
+
+    def mark_in_flight(
+        self,
+        job_ids: Sequence[str],
+        *,
+        now_ms: int,
+        sent_to: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set metadata.in_flight = now_ms (and metadata.sent_to = sent_to when given: which
+        provider and request) on those jobs still 'processing', in one transaction; an earlier
+        metadata.unknown is removed.
 
         Call it right before their request goes out: from then on the outcome of a job whose
         worker dies is unknown, and it must not be re-sent automatically.
+        """
+        ...
+
+    def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
+        """Jobs whose outcome is still unknown wait for their next lookup (job id ->
+        (process_at ms, info)): on jobs still 'processing', process_at and metadata.unknown =
+        info are set, one transaction; owner and in_flight are kept.
         """
         ...
 

@@ -54,15 +54,72 @@ class JobLedger(SqlBase):
         rows = self._claim_job_rows(params, batch)
         return sorted(map(job_from_values, rows), key=claimed_order)
 
-    def mark_in_flight(self, job_ids: Sequence[str], *, now_ms: int) -> None:
-        """Set metadata.in_flight on the jobs still processing, in one transaction."""
+    def claim_ids(
+        self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
+    ) -> list[Job]:
+        """Claim the listed pending jobs (a direct `kmsg send` taking its own ids)."""
+        d, p = self.dialect, self.dialect.p
+        owned = d.json_set(q("metadata"), "owner", d.json_value(p("owner")))
+        sql = (
+            f'UPDATE {JOBS} SET "status" = {p("processing")}, "attempts" = "attempts" + 1, '
+            f'"process_at" = {p("lease_until")}, "metadata" = {d.json_remove(owned, "in_flight")} '
+            f'WHERE "status" = {p("pending")} AND "id" IN'
+        )
+        params = {
+            "processing": PROCESSING,
+            "pending": PENDING,
+            "lease_until": now_ms + lease_ms,
+            "owner": dump_json(owner),
+        }
+        if not self._update_ids(sql, job_ids, params):
+            return []
+        # What this claim took: the rows now held by `owner` under this very lease.
+        jobs = map(job_from_values, self._run(self._by_ids(SELECT_JOB, "id", job_ids)))
+        mine = [
+            job
+            for job in jobs
+            if job.status == PROCESSING
+            and job.process_at == now_ms + lease_ms
+            and (job.metadata or {}).get("owner") == dict(owner)
+        ]
+        return sorted(mine, key=lambda job: job.id)
+
+    def mark_in_flight(
+        self,
+        job_ids: Sequence[str],
+        *,
+        now_ms: int,
+        sent_to: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set metadata.in_flight (and sent_to) on the jobs still processing, in one
+        transaction; an earlier metadata.unknown goes (docs/recovery.md)."""
         d, p = self.dialect, self.dialect.p
         marked = d.json_set(q("metadata"), "in_flight", d.json_int(p("now")))
+        params: dict[str, Any] = {"now": now_ms, "processing": PROCESSING}
+        if sent_to is not None:
+            marked = d.json_set(marked, "sent_to", d.json_value(p("sent_to")))
+            params["sent_to"] = dump_json(sent_to)
         sql = (
-            f'UPDATE {JOBS} SET "metadata" = {marked} '
+            f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} '
             f'WHERE "status" = {p("processing")} AND "id" IN'
         )
-        self._update_ids(sql, job_ids, {"now": now_ms, "processing": PROCESSING})
+        self._update_ids(sql, job_ids, params)
+
+    def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
+        """Keep jobs of unknown outcome claimed until their next lookup, one transaction."""
+        if not holds:
+            return
+        d, p = self.dialect, self.dialect.p
+        held = d.json_set(q("metadata"), "unknown", d.json_value(p("info")))
+        sql = (
+            f'UPDATE {JOBS} SET "process_at" = {p("process_at")}, "metadata" = {held} '
+            f'WHERE "id" = {p("id")} AND "status" = {p("processing")}'
+        )
+        rows = [
+            {"process_at": at, "info": dump_json(info), "id": job_id, "processing": PROCESSING}
+            for job_id, (at, info) in sorted(holds.items())
+        ]
+        self._write(lambda s: s.executemany(sql, rows))
 
     def cancel_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> set[str]:
         """Cancel the jobs still pending, one transaction; returns the ids this call cancelled.

@@ -182,6 +182,11 @@ class SqliteStore(SqlStore):
         path = self._display
         if os.path.isdir(path):
             raise self._open_failed("the path is a directory")
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise self._open_failed("the path is not a regular file (a device or a pipe)")
+        if os.path.islink(path) and not os.path.exists(path):
+            # A dangling symlink: SQLite would create its target with the umask's mode.
+            path = os.path.realpath(path)
         try:
             make_private_parents(path)
             if not os.path.exists(path):

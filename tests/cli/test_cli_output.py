@@ -59,13 +59,15 @@ def test_in_a_pipe_a_listing_is_tsv_one_row_per_line(run: Run, tmp_path: Path) -
         "attempts",
         "error",
     ]
-    assert len(lines) == 3  # header + two jobs, however narrow COLUMNS is
+    # header + four jobs (two queued, and the ledger rows of the two sent at once), however
+    # narrow COLUMNS is
+    assert len(lines) == 5
     failed = next(line.split("\t") for line in lines if "\tr:01011110000\t" in line)
     assert failed[0] == ISO_KST
     assert failed[1:4] == ["r:01011110000", "failed", "SMS"]
     assert failed[6] == "1"  # plain integers
     assert failed[7] == f"MOCK_REJECTED: {LONG_ERROR}"
-    assert result.stderr == "2 job(s)\n"  # the summary is for people: stderr
+    assert result.stderr == "4 job(s)\n"  # the summary is for people: stderr
 
 
 def test_on_a_terminal_a_listing_is_a_table_with_local_times(run: Run, tmp_path: Path) -> None:
@@ -177,7 +179,7 @@ def test_queue_stats_rows_by_status_and_error_code(run: Run) -> None:
         ["status", "error_code", "jobs", "oldest_due"],
         ["pending", "", "0", ""],
         ["processing", "", "0", ""],
-        ["completed", "", "1", ""],
+        ["completed", "", "3", ""],
         ["failed", "MOCK_REJECTED", "1", ""],
         ["cancelled", "", "0", ""],
     ]
@@ -336,7 +338,7 @@ def test_the_format_setting_is_the_default_and_a_flag_wins(run: Run, tmp_path: P
     listed = run("--config", profile, "queue", "list")
     assert json.loads(listed.stdout)["data"]["jobs"]
     flagged = run("--config", profile, "queue", "list", "--format", "tsv", "--no-header")
-    assert len(flagged.stdout.splitlines()) == 2 and "\t" in flagged.stdout
+    assert len(flagged.stdout.splitlines()) == 4 and "\t" in flagged.stdout
 
 
 def test_a_bad_format_setting_names_its_key(run: Run, tmp_path: Path) -> None:

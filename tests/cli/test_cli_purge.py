@@ -15,7 +15,8 @@ OLD_MS = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC: long before any cut-off u
 
 
 def _history(run: Run) -> None:
-    """Two final tracking rows and two finished jobs, all old; one fresh pending message."""
+    """Three final tracking rows and three finished jobs (one queued, and the ledger rows of
+    the two sent at once), all old; one fresh pending message."""
     assert (
         run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x", "--id", "old").exit_code
         == 0
@@ -45,10 +46,10 @@ def test_without_a_terminal_and_without_yes_nothing_is_deleted(run: Run) -> None
     _history(run)
     result = run("db", "purge", "--older-than", "90d")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: CONFIRMATION_REQUIRED: kmsg db purge deletes 4 rows")
+    assert result.stderr.startswith("error: CONFIRMATION_REQUIRED: kmsg db purge deletes 6 rows")
     assert "hint: kmsg db purge --older-than 90d --dry-run" in result.stderr
     assert "--yes" in result.stderr
-    assert _counts(run) == (3, 2)
+    assert _counts(run) == (3, 4)
 
 
 def test_dry_run_shows_rows_per_table_and_the_cut_off_in_kst(run: Run) -> None:
@@ -58,9 +59,9 @@ def test_dry_run_shows_rows_per_table_and_the_cut_off_in_kst(run: Run) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("finished before ") and lines[0].endswith(" KST (older than 90d):")
     assert lines[1].split()[:2] == ["kmsg_delivery_tracking", "3"]
-    assert lines[2].split()[:2] == ["kmsg_jobs", "1"]
+    assert lines[2].split()[:2] == ["kmsg_jobs", "3"]
     assert lines[-1] == "dry run: nothing deleted"
-    assert _counts(run) == (3, 2)
+    assert _counts(run) == (3, 4)
 
 
 def test_dry_run_json_gives_counts_and_an_iso_cut_off(run: Run) -> None:
@@ -69,17 +70,17 @@ def test_dry_run_json_gives_counts_and_an_iso_cut_off(run: Run) -> None:
     assert code == 0
     data = doc["data"]
     assert data["dry_run"] is True
-    assert data["would_delete"] == {"kmsg_jobs": 1} and data["deleted"] == {"kmsg_jobs": 0}
+    assert data["would_delete"] == {"kmsg_jobs": 3} and data["deleted"] == {"kmsg_jobs": 0}
     assert data["cutoff"].endswith("+09:00") and "T" in data["cutoff"]
-    assert _counts(run) == (3, 2)
+    assert _counts(run) == (3, 4)
 
 
 def test_yes_deletes_final_rows_and_finished_jobs_only(run: Run) -> None:
     _history(run)
     code, doc = run.json("db", "purge", "--older-than", "90d", "--yes")
     assert code == 0
-    assert doc["data"]["would_delete"] == {"kmsg_delivery_tracking": 3, "kmsg_jobs": 1}
-    assert doc["data"]["deleted"] == {"kmsg_delivery_tracking": 3, "kmsg_jobs": 1}
+    assert doc["data"]["would_delete"] == {"kmsg_delivery_tracking": 3, "kmsg_jobs": 3}
+    assert doc["data"]["deleted"] == {"kmsg_delivery_tracking": 3, "kmsg_jobs": 3}
     assert [r["id"] for r in run.rows("SELECT id FROM kmsg_jobs")] == ["fresh"]
 
 
@@ -87,7 +88,7 @@ def test_queue_purge_with_yes_deletes_finished_jobs(run: Run) -> None:
     _history(run)
     result = run("queue", "purge", "--older-than", "30d", "--yes")
     assert result.exit_code == 0
-    assert result.stdout.startswith("deleted 1 from kmsg_jobs (finished before ")
+    assert result.stdout.startswith("deleted 3 from kmsg_jobs (finished before ")
     assert result.stdout.rstrip().endswith(" KST)")
     assert _counts(run) == (3, 1)
 
@@ -107,7 +108,7 @@ def test_an_age_without_a_unit_is_refused_with_a_hint(
         "error: INVALID_DURATION: '90' has no unit (field 'older-than')",
         f"hint: did you mean {suggestion}? a duration needs a unit: 500ms, 30s, 10m, 2h, 90d, 2w",
     ]
-    assert _counts(run) == (3, 2)
+    assert _counts(run) == (3, 4)
 
 
 # -- a real process, with and without a terminal ------------------------------------------------
@@ -121,16 +122,16 @@ def test_an_age_without_a_unit_is_refused_with_a_hint(
             "y",
             [
                 " KST (older than 90d):",
-                "Delete 4 rows? This cannot be undone. [y/N]",
-                "deleted 3 from kmsg_delivery_tracking, 1 from kmsg_jobs",
+                "Delete 6 rows? This cannot be undone. [y/N]",
+                "deleted 3 from kmsg_delivery_tracking, 3 from kmsg_jobs",
             ],
             (0, 1),
         ),
         (
             ("queue", "purge", "--older-than", "30d"),
             "n",
-            ["kmsg_jobs", "Delete 1 row? This cannot be undone. [y/N]", "nothing deleted"],
-            (3, 2),
+            ["kmsg_jobs", "Delete 3 rows? This cannot be undone. [y/N]", "nothing deleted"],
+            (3, 4),
         ),
     ],
     ids=["yes deletes", "anything else keeps"],
@@ -161,4 +162,4 @@ def test_in_a_pipe_without_yes_it_refuses(run: Run, tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "CONFIRMATION_REQUIRED" in result.stderr
-    assert _counts(run) == (3, 2)
+    assert _counts(run) == (3, 4)

@@ -173,17 +173,24 @@ def test_server_error_page_is_retried(run: Run, solapi: FakeSolapi) -> None:
     assert len(solapi.accepted_messages()) == 1
 
 
-def test_timeout_before_processing_is_an_unknown_outcome_not_a_resend(
+def test_timeout_before_processing_is_looked_up_and_proven_not_sent(
     run: Run, solapi: FakeSolapi
 ) -> None:
+    """The request hangs without being processed: the outcome is unknown, the lookup (after
+    the absence margin) proves SOLAPI does not have it, so it failed for sure; never re-sent
+    blindly, and a re-run of the same --id sends it once."""
     solapi.hang_seconds = 3
     solapi.script = ["hang"]
-    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x")
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "h-1")
     assert code == 3
     (result,) = doc["data"]["results"]
-    assert result["status"] == "UNKNOWN" and result["error"]["outcome_unknown"] is True
+    assert result["status"] == "FAILED" and result["error"]["outcome_unknown"] is False
+    assert "does not have it" in result["error"]["message"]
     assert len(sends(solapi)) == 1  # never re-sent blindly
     assert run.rows() == []
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "x", "--id", "h-1")
+    assert code == 0, doc
+    assert len(sends(solapi)) == 2 and len(solapi.accepted_messages()) == 1
 
 
 def test_timeout_after_acceptance_is_reconciled_by_our_id(run: Run, solapi: FakeSolapi) -> None:

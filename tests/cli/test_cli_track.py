@@ -264,25 +264,7 @@ def test_a_failing_lookup_is_retried_later(
 # -- two runners at once, and a kill -9 ------------------------------------------------------------
 def _seed(tmp_path: Path, fake: FakeSolapi) -> dict[str, str]:
     """4,500 SMS through the fake and 500 AlimTalk (mock channel, all non-KakaoTalk users)."""
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f"""
-default_profile = "mixed"
-[profiles.mixed.routing]
-ALIMTALK = "kakao"
-SMS = "solapi"
-[profiles.mixed.providers.kakao]
-type = "mock"
-[profiles.mixed.providers.solapi]
-type = "solapi"
-api_key = "{DEFAULT_API_KEY}"
-api_secret = "{DEFAULT_API_SECRET}"
-sender = "0212345678"
-base_url = "{fake.base_url}"
-""",
-        encoding="utf-8",
-    )
-    config.chmod(0o600)
+    config = fixtures.mock_kakao_and_solapi_config(tmp_path / "c.toml", fake)
     env = dict(os.environ, KMSG_CONFIG=str(config), KMSG_DB=str(tmp_path / "k.sqlite"))
     env["HOME"] = str(tmp_path)
     sms = tmp_path / "sms.csv"

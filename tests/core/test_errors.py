@@ -50,3 +50,24 @@ def test_every_error_is_one_line_without_url_passwords() -> None:
     assert error.message == "bad\\nvalue in postgresql://u:****@h/db"
     assert error.field == "f\\r" and error.value == "postgresql://u:****@h"
     assert error.hint == "try\\x1b[2J again"
+
+
+def test_registered_secrets_are_masked_in_every_form_and_in_every_error() -> None:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    from kmsg_cli.errors import ProviderError, redact_secrets, register_secret, scrub
+
+    secret = "k3y+with/odd=chars"
+    register_secret(secret)
+    register_secret("abc")  # too short to mask safely: ignored
+    encoded = base64.b64encode(secret.encode()).decode()
+    for form in (secret, quote(secret, safe=""), quote_plus(secret), encoded, encoded.rstrip("=")):
+        assert redact_secrets(f"echo: {form}!") == "echo: ****!"
+    assert redact_secrets("abc and more") == "abc and more"
+    error = ProviderError(
+        f"gateway said key={secret}", hint=secret, details={"body": [f"x {secret}"]}
+    )
+    assert secret not in str(error.to_dict())
+    assert error.message == "gateway said key=****"
+    assert scrub(f"postgresql://u:pw@h/db {secret}") == "postgresql://u:****@h/db ****"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -418,7 +419,11 @@ _LITERAL = st.text(st.characters(exclude_characters="{}"), max_size=8)
 _PLACEHOLDER = st.tuples(
     NAMES, st.sampled_from(["", " ", "  "]), st.sampled_from(["", " ", "\t"])
 ).map(lambda parts: ("name", parts[1] + parts[0] + parts[2]))
-_VALUES = st.text(st.sampled_from(list("#{}ab 가")) | st.characters(), max_size=12)
+# Control characters other than tab and line breaks are refused (below); values are text.
+_VALUES = st.text(
+    st.sampled_from(list("#{}ab 가\t\n\r")) | st.characters(exclude_categories=["Cc"]),
+    max_size=12,
+)
 
 
 @examples(400)
@@ -443,6 +448,22 @@ def test_interpolate_replaces_each_placeholder_once_and_never_re_interpolates(
     assert result == expected
     if all("{" not in value and "}" not in value for value in variables.values()):
         assert placeholders(result) == []  # nothing of the template is left over
+
+
+@examples(200)
+@given(st.text(max_size=6), st.characters(categories=["Cc"]), st.text(max_size=6))
+def test_a_variable_with_a_control_character_is_refused_naming_it(
+    before: str, control: str, after: str
+) -> None:
+    value = before + control + after
+    if not any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in value):
+        assert interpolate("#{v}", {"v": value}) == value  # tab and line breaks are text
+        return
+    with pytest.raises(InvalidInput) as caught:
+        interpolate("[#{v}]", {"v": value})
+    error = caught.value
+    assert error.code == "INVALID_VARIABLE" and error.field == "v"
+    assert "\n" not in error.message and "\x00" not in error.message
 
 
 def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,31 @@ def fake_solapi() -> Iterator[FakeSolapi]:
     """A started FakeSolapi with default settings; stopped after the test."""
     with FakeSolapi() as fake:
         yield fake
+
+
+def mock_kakao_and_solapi_config(
+    path: Path, fake: FakeSolapi, *, profile: str = "mixed", extra: str = ""
+) -> Path:
+    """A config (mode 0600) whose profile sends AlimTalk through the mock (provider `kakao`,
+    so numbers ending in 3104 fail as non-KakaoTalk users) and SMS through `fake` (provider
+    `solapi`); `extra` lines are added to the SOLAPI provider's table."""
+    path.write_text(
+        f"""
+default_profile = "{profile}"
+[profiles.{profile}.routing]
+ALIMTALK = "kakao"
+SMS = "solapi"
+[profiles.{profile}.providers.kakao]
+type = "mock"
+[profiles.{profile}.providers.solapi]
+type = "solapi"
+api_key = "{DEFAULT_API_KEY}"
+api_secret = "{DEFAULT_API_SECRET}"
+sender = "0212345678"
+base_url = "{fake.base_url}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path

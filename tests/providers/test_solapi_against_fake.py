@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from kmsg_cli.errors import ProviderError
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
 from kmsg_cli.providers.solapi import SolapiProvider
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi, ManualClock
@@ -127,3 +128,55 @@ def test_cancel_a_scheduled_group(
     group = fake.group(result.group_id)
     assert group is not None and group["status"] == "PENDING"
     assert {m["status"] for m in fake.accepted_messages()} == {"CANCELED"}
+
+
+# -- a listing proves absence only when it is complete and well-formed (docs/recovery.md) ------
+def _window(clock: ManualClock) -> dict[str, datetime]:
+    now = datetime.fromtimestamp(clock(), UTC)
+    return {"since": now - timedelta(minutes=5), "until": now + timedelta(minutes=5)}
+
+
+@pytest.mark.parametrize("fault", ["truncated", "html", "500"])
+def test_find_sent_never_answers_with_a_broken_page(
+    client: SolapiProvider, fake: FakeSolapi, clock: ManualClock, fault: str
+) -> None:
+    client.send([sms("ours-1", "01055556666")])
+    fake.fault_paths = None  # the list endpoint too
+    fake.script = [fault]
+    with pytest.raises(ProviderError) as caught:
+        client.find_sent("01055556666", **_window(clock))
+    assert caught.value.outcome_unknown is False
+    assert set(client.find_sent("01055556666", **_window(clock))) == {"ours-1"}  # whole again
+
+
+def test_find_sent_refuses_a_listing_without_its_message_list(
+    client: SolapiProvider, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kmsg_cli.providers.solapi.status as status
+
+    monkeypatch.setattr(status, "json_or_none", lambda response: {"nextKey": None})
+    with pytest.raises(ProviderError, match="no messageList"):
+        client.find_sent("01055556666", **_window(clock))
+
+
+def test_find_sent_that_would_stop_at_the_page_cap_is_incomplete(
+    client: SolapiProvider, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kmsg_cli.providers.solapi.status as status
+
+    client.send([sms(f"ours-{n}", "01055556666") for n in range(7)])
+    monkeypatch.setattr(status, "FIND_PAGE_SIZE", 2)
+    monkeypatch.setattr(status, "FIND_MAX_PAGES", 3)  # 6 of the 7 at most
+    with pytest.raises(ProviderError) as caught:
+        client.find_sent("01055556666", **_window(clock))
+    assert caught.value.code == "LOOKUP_INCOMPLETE"
+    monkeypatch.setattr(status, "FIND_MAX_PAGES", 4)  # every page read: a proof
+    assert len(client.find_sent("01055556666", **_window(clock))) == 7
+
+
+def test_fetch_statuses_refuses_a_cut_off_answer(client: SolapiProvider, fake: FakeSolapi) -> None:
+    (result,) = client.send([sms("a", "01011112222")])
+    fake.fault_paths = None
+    fake.script = ["truncated"]
+    with pytest.raises(ProviderError):
+        client.fetch_statuses([result.provider_message_id])

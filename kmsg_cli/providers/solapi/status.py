@@ -4,10 +4,11 @@ recipient and time window), status codes mapped to kmsg statuses, and the balanc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from kmsg_cli.errors import ProviderError
 from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate
 from kmsg_cli.providers._common import bad_response, number, status_update
 from kmsg_cli.providers._http import json_or_none
@@ -94,16 +95,26 @@ def parse_stored_message(item: Mapping[str, Any]) -> StatusUpdate:
     )
 
 
-def parse_list_response(body: Any, *, provider_id: str) -> list[StatusUpdate]:
+def listed_items(body: Any, *, provider_id: str) -> list[Mapping[str, Any]]:
+    """The stored messages of one list answer. A lookup proves nothing unless its answer is
+    whole: a body that is not JSON (cut off), without `messageList`, or with an entry that is
+    not an object raises PROVIDER_BAD_RESPONSE (docs/recovery.md)."""
     if not isinstance(body, Mapping):
         raise bad_response(provider_id, "the message list answer is not a JSON object")
     listing = body.get("messageList")
-    if listing is None:
-        return []
-    items: Iterable[Any] = listing.values() if isinstance(listing, Mapping) else listing
-    if not isinstance(items, Iterable):
-        raise bad_response(provider_id, "messageList is neither an object nor a list")
-    return [parse_stored_message(item) for item in items if isinstance(item, Mapping)]
+    if isinstance(listing, Mapping):
+        items: list[Any] = list(listing.values())
+    elif isinstance(listing, list):
+        items = listing
+    else:
+        raise bad_response(provider_id, "the message list answer has no messageList")
+    if not all(isinstance(item, Mapping) for item in items):
+        raise bad_response(provider_id, "the message list holds an entry that is not an object")
+    return items
+
+
+def parse_list_response(body: Any, *, provider_id: str) -> list[StatusUpdate]:
+    return [parse_stored_message(item) for item in listed_items(body, provider_id=provider_id)]
 
 
 def parse_balance(body: Any, *, provider_id: str) -> Balance:
@@ -139,7 +150,10 @@ def find_sent(
 ) -> dict[str, tuple[str, StatusUpdate]]:
     """Messages accepted in a time window (to `to`, or to anyone), keyed by our id.
 
-    Messages refused at registration (1xxx) are left out: they were never accepted."""
+    Absence from the result is proof only because the listing is complete: every page read
+    and well-formed. A page that is cut off or malformed, a paging key that repeats, or more
+    pages than FIND_MAX_PAGES raise PROVIDER_BAD_RESPONSE / LOOKUP_INCOMPLETE instead of a
+    partial answer. Messages refused at registration (1xxx) are left out: never accepted."""
     params = [("to", to)] if to else []
     params += [
         ("dateType", "CREATED"),
@@ -149,28 +163,30 @@ def find_sent(
     ]
     found: dict[str, tuple[str, StatusUpdate]] = {}
     start_key: str | None = None
+    seen_keys: set[str] = set()
     for _ in range(FIND_MAX_PAGES):
         query = params + ([("startKey", start_key)] if start_key else [])
         response = client.request("GET", LIST_PATH, params=query, sends=False)
         body = json_or_none(response)
-        listing = body.get("messageList") if isinstance(body, Mapping) else None
-        items = (
-            listing.values()
-            if isinstance(listing, Mapping)
-            else listing
-            if isinstance(listing, list)
-            else []
-        )
-        for item in items:
-            if isinstance(item, Mapping) and (custom := custom_id(item)):
+        for item in listed_items(body, provider_id=client.provider_id):
+            if custom := custom_id(item):
                 if refused_at_registration(item):
                     continue  # listed, but SOLAPI never accepted it (1xxx)
                 update = parse_stored_message(item)
                 found[custom] = (update.provider_message_id, update)
-        start_key = body.get("nextKey") if isinstance(body, Mapping) else None
-        if not start_key:
-            break
-    return found
+        next_key = body.get("nextKey")
+        if not next_key:
+            return found
+        if not isinstance(next_key, str) or next_key in seen_keys:
+            raise bad_response(client.provider_id, "the message list pages do not end")
+        seen_keys.add(next_key)
+        start_key = next_key
+    raise ProviderError(
+        f"SOLAPI lists more than {FIND_MAX_PAGES * FIND_PAGE_SIZE:,} messages in the window; "
+        "the lookup is incomplete",
+        code="LOOKUP_INCOMPLETE",
+        provider_id=client.provider_id,
+    )
 
 
 def balance(client: SolapiClient) -> Balance:

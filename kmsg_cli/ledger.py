@@ -1,0 +1,273 @@
+"""One request's life in the job ledger (`kmsg_jobs`), shared by `kmsg send` and the runner.
+
+    claimed --mark in flight (provider, request)--> request --answer--> completed | failed
+                                                               \\--lost--> unknown: looked up
+                                                                        again later (deferred)
+
+- `record`: a write made after the provider answered is retried while the database is busy
+  (locked, unreachable, full) before kmsg gives up; `not_recorded` then turns the failure into
+  `NotRecorded` (exit 6) when the provider accepted messages: they went out, and the error
+  says so, with their ids, instead of "try again".
+- `DirectLedger`: the rows of a direct `kmsg send` (metadata.origin "direct"), written already
+  claimed before the first request, so that a second `kmsg send --id` (or a worker) can never
+  send the same message while the first is in flight, and a crash leaves a trace to look up.
+- An unknown outcome that the provider can still be asked about stays claimed with
+  metadata.unknown {since, checks, reason} and is looked up again after 30 s, 2 min, 10 min,
+  30 min, then every 2 h, for at most 24 h (`recheck_at`).
+
+The rules, states and exit codes are described in docs/recovery.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kmsg_cli.codec import message_to_data
+from kmsg_cli.errors import NotRecorded, StoreError, scrub
+from kmsg_cli.models import Job, JobStatus, Message, SendResult, TrackingRow
+from kmsg_cli.store.contract import Store
+
+log = logging.getLogger("kmsg.ledger")
+
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+NOT_SENT = "NOT_SENT"
+DIRECT = "direct"
+RECORD_BUDGET_S = 60.0
+# Failures that may pass: the lock is released, the server comes back, space is freed.
+_TRANSIENT = frozenset({"DB_LOCKED", "DB_UNAVAILABLE", "DB_IO_ERROR", "DB_FULL"})
+_OTHER_TRIES = 3
+RECHECK_MS = (30_000, 120_000, 600_000, 1_800_000, 7_200_000)
+GIVE_UP_MS = 86_400_000
+
+
+def error_text(code: str, message: str, **extra: Any) -> str:
+    """The `kmsg_jobs.error` column: a small JSON object, readable by people and scripts.
+    The message often is the vendor's own text: secrets it echoes are masked first."""
+    return json.dumps({"code": code, "message": scrub(message), **extra}, ensure_ascii=False)
+
+
+def result_error(result: SendResult) -> str:
+    """The error text of a message the provider did not accept."""
+    return error_text(
+        result.error_code or "SEND_FAILED",
+        result.error_message or "not accepted",
+        provider_code=result.provider_code,
+        # a failure that may work later: a re-run of the batch tries it again
+        **({"retryable": True} if result.retryable else {}),
+    )
+
+
+def is_direct(job: Job) -> bool:
+    return (job.metadata or {}).get("origin") == DIRECT
+
+
+def unknown_info(job: Job) -> dict[str, Any] | None:
+    """metadata.unknown of a claimed job whose outcome waits for another lookup, or None."""
+    info = (job.metadata or {}).get("unknown")
+    return dict(info) if isinstance(info, dict) and (job.metadata or {}).get("in_flight") else None
+
+
+def recheck_at(
+    info: Mapping[str, Any] | None, *, now_ms: int, reason: str
+) -> tuple[int, dict[str, Any]]:
+    """(when to look again, the new metadata.unknown) after one more inconclusive lookup."""
+    checks = int((info or {}).get("checks") or 0) + 1
+    since = int((info or {}).get("since") or now_ms)
+    delay = RECHECK_MS[min(checks - 1, len(RECHECK_MS) - 1)]
+    return now_ms + delay, {"since": since, "checks": checks, "reason": scrub(reason)}
+
+
+def gave_up(info: Mapping[str, Any] | None, *, now_ms: int) -> bool:
+    """True once an outcome has been unknown for GIVE_UP_MS."""
+    return info is not None and now_ms - int(info.get("since") or now_ms) >= GIVE_UP_MS
+
+
+def record(
+    write: Callable[[], None],
+    *,
+    what: str,
+    budget_s: float = RECORD_BUDGET_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run `write`, retrying a StoreError: transient ones for up to `budget_s` seconds, others
+    a few times. Raises the last StoreError."""
+    deadline = time.monotonic() + budget_s
+    delay = 0.2
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            write()
+            return
+        except StoreError as error:
+            if time.monotonic() >= deadline or (
+                error.code not in _TRANSIENT and tries >= _OTHER_TRIES
+            ):
+                raise
+            log.warning("could not record %s (%s); retrying in %.1f s", what, error.message, delay)
+        sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def not_recorded(error: StoreError, accepted: Sequence[SendResult]) -> NotRecorded:
+    """The error for accepted messages the database could not record (exit 6)."""
+    listed = [
+        {
+            "message_id": r.message_id,
+            "provider_id": r.provider_id,
+            "provider_message_id": r.provider_message_id,
+        }
+        for r in accepted
+    ]
+    first = accepted[0]
+    what = (
+        f"provider {first.provider_id} accepted message {first.message_id} "
+        f"(provider message id {first.provider_message_id or 'not given'})"
+    )
+    if len(accepted) > 1:
+        what = f"{len(accepted)} messages were accepted (the first: {what})"
+    return NotRecorded(
+        f"{what}, but the database could not record it: {error.message}; "
+        "it was sent: do not send it again",
+        hint="once the database works, re-run the same command or `kmsg queue process --drain`: "
+        "kmsg looks the message up and records it, and never sends an id twice",
+        details={"accepted": listed, "database_error": error.code},
+    )
+
+
+def request_mark(provider_id: str, now_ms: int) -> dict[str, Any]:
+    """metadata.sent_to of one request: the provider asked, an id for the request, the time."""
+    return {"provider": provider_id, "request": uuid.uuid4().hex[:16], "at": now_ms}
+
+
+class DirectLedger:
+    """The ledger rows of one `kmsg send` invocation (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now_ms: int,
+        owner: Mapping[str, Any],
+        max_attempts: int = 3,
+        lease_ms: int = 300_000,
+    ) -> None:
+        self.store = store
+        self.now_ms = now_ms
+        self.owner = dict(owner)
+        self.max_attempts = max_attempts
+        self.lease_ms = lease_ms
+
+    def open(self, items: Sequence[tuple[Message, Sequence[str]]]) -> dict[str, Job]:
+        """Claim a row for every message before anything is sent (StoreError: nothing sent).
+
+        New ids are inserted already claimed; an earlier row that surely did not go out
+        (queued and still pending, or failed with a definite answer) is claimed again.
+        Returns, by message id, the earlier rows that keep their message from being sent now:
+        completed, claimed by another process, or of unknown outcome.
+        """
+        ids = [message.message_id for message, _ in items]
+        earlier = self.store.get_jobs(ids)
+        fresh = [
+            self._job(message, candidates)
+            for message, candidates in items
+            if message.message_id not in earlier
+        ]
+        self.store.insert_jobs(fresh)
+        failed = [
+            job.id
+            for job in earlier.values()
+            if job.status == JobStatus.FAILED.value and not _unknown_failure(job)
+        ]
+        self.store.reset_jobs(failed, now_ms=self.now_ms)
+        retaken = [job.id for job in earlier.values() if job.status != JobStatus.COMPLETED.value]
+        self.store.claim_ids(retaken, now_ms=self.now_ms, lease_ms=self.lease_ms, owner=self.owner)
+        now = self.store.get_jobs(ids)
+        return {
+            job_id: job
+            for job_id, job in now.items()
+            if job.status != JobStatus.PROCESSING.value
+            or (job.metadata or {}).get("owner") != self.owner
+        }
+
+    def _job(self, message: Message, candidates: Sequence[str]) -> Job:
+        return Job(
+            id=message.message_id,
+            type="send",
+            data={
+                "message": message_to_data(message),
+                "provider": candidates[0],
+                "candidates": list(candidates),
+            },
+            status=JobStatus.PROCESSING.value,
+            attempts=1,
+            max_attempts=self.max_attempts,
+            created_at=self.now_ms,
+            process_at=self.now_ms + self.lease_ms,
+            metadata={"origin": DIRECT, "owner": self.owner},
+        )
+
+    def mark(self, messages: Sequence[Message], provider_id: str) -> None:
+        """Right before a request: these messages are in flight to `provider_id`."""
+        self.store.mark_in_flight(
+            [m.message_id for m in messages],
+            now_ms=self.now_ms,
+            sent_to=request_mark(provider_id, self.now_ms),
+        )
+
+    def settle(
+        self,
+        results: Sequence[SendResult],
+        rows: Sequence[TrackingRow],
+        *,
+        askable: bool,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Record one batch's answers; an unknown outcome waits for a later lookup when the
+        provider can be asked (`askable`), else it fails as UNKNOWN_OUTCOME for good.
+        NotRecorded when accepted messages cannot be recorded."""
+        accepted = [r.message_id for r in results if r.accepted]
+        failures: dict[str, str] = {}
+        holds: dict[str, tuple[int, dict[str, Any]]] = {}
+        for result in results:
+            if result.accepted:
+                continue
+            if not result.outcome_unknown:
+                failures[result.message_id] = result_error(result)
+            elif askable:
+                reason = result.error_message or "the provider's answer was lost"
+                holds[result.message_id] = recheck_at(None, now_ms=self.now_ms, reason=reason)
+            else:
+                failures[result.message_id] = error_text(
+                    UNKNOWN_OUTCOME,
+                    result.error_message or "the provider's answer was lost",
+                    unknown=True,
+                )
+
+        def write() -> None:
+            self.store.complete_jobs(accepted, rows, now_ms=self.now_ms)
+            self.store.fail_jobs(failures, now_ms=self.now_ms)
+            self.store.defer_unknown(holds)
+
+        try:
+            record(write, what=f"{len(results)} message(s)", sleep=sleep)
+        except StoreError as error:
+            sent = [r for r in results if r.accepted]
+            if sent:
+                raise not_recorded(error, sent) from None
+            raise
+
+
+def _unknown_failure(job: Job) -> bool:
+    """A failed job whose message may have been accepted (UNKNOWN_OUTCOME): never re-sent
+    without `kmsg queue retry --unknown`."""
+    try:
+        error = json.loads(job.error or "")
+    except ValueError:
+        return False
+    return isinstance(error, dict) and error.get("code") == UNKNOWN_OUTCOME

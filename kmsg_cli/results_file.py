@@ -1,0 +1,195 @@
+"""`send-many --results PATH`: one JSON line per row, written safely (docs/recovery.md).
+
+PATH must be new, empty, or an earlier results file: the database, the input, a device or any
+other existing file is refused before anything is sent (the CLI compares PATH with the database
+and the input; `check_results_target` does the rest). The lines go to a temporary file beside
+PATH, mode 0600 (they hold phone numbers), renamed over PATH only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Iterator
+from typing import Any
+
+from kmsg_cli.bulk import RowProblem, job_outcome, parse_error
+from kmsg_cli.errors import InvalidInput
+from kmsg_cli.models import Job
+from kmsg_cli.store.contract import Store
+
+RESULT_KEYS = frozenset({"row", "id", "to", "status"})
+_FIRST_LINE_LIMIT = 1 << 16
+
+
+class ResultsFile:
+    """`--results PATH`: one JSON line per row (each line names its row number).
+
+    Invalid rows are spooled to a temporary file while reading (they never reach the ledger);
+    at the end the batch's jobs are streamed from the store, then the invalid rows are
+    appended, so memory stays flat whatever the number of rows. The file is written beside
+    PATH under a temporary name (mode 0600: it holds phone numbers) and renamed over PATH only
+    when complete. PATH must be new, empty, or an earlier results file: anything else (the
+    database, the input, a device, any other file) is refused before anything is sent.
+    """
+
+    def __init__(self, path: str) -> None:
+        import tempfile
+
+        self.path = path
+        check_results_target(path)
+        # Fail now, before anything is sent, when the directory takes no file at all.
+        try:
+            fd, probe = tempfile.mkstemp(dir=_directory(path), prefix=".kmsg-results-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise self._failed(exc, before=True) from None
+        self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def _failed(self, exc: OSError, *, before: bool) -> InvalidInput:
+        reason = exc.strerror or type(exc).__name__
+        if before:
+            hint = "choose another --results PATH; nothing was sent"
+        else:
+            hint = (
+                "the messages are sent and recorded: re-run the same command with another "
+                "--results PATH to write the file (nothing is sent twice)"
+            )
+        return InvalidInput(
+            f"cannot write results file '{self.path}': {reason} (field 'results')",
+            code="RESULTS_UNWRITABLE",
+            field="results",
+            value=self.path,
+            hint=hint,
+        )
+
+    def invalid(self, problem: RowProblem) -> None:
+        self._spooled(problem, "invalid")
+
+    def skipped(self, problem: RowProblem) -> None:
+        """A valid row not sent because it repeats an earlier message (docs/duplicates.md)."""
+        self._spooled(problem, "skipped")
+
+    def _spooled(self, problem: RowProblem, status: str) -> None:
+        line = {
+            "row": problem.row,
+            "id": None,
+            "to": problem.to,
+            "status": status,
+            "provider_id": None,
+            "provider_message_id": None,
+            "error": {"code": problem.code, "message": problem.message},
+        }
+        self._spool.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def write(self, store: Store, batch_id: str) -> int:
+        """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
+        the file cannot be written (a full disk); PATH is then left as it was."""
+        import tempfile
+
+        count = 0
+        temp: str | None = None
+        try:
+            fd, temp = tempfile.mkstemp(dir=_directory(self.path), prefix=".kmsg-results-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                for line in _job_lines(store, batch_id):
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    count += 1
+                self._spool.seek(0)
+                for text in self._spool:
+                    out.write(text)
+                    count += 1
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+            temp = None
+        except OSError as exc:
+            raise self._failed(exc, before=False) from None
+        finally:
+            self._spool.close()
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        return count
+
+    def discard(self) -> None:
+        self._spool.close()
+
+
+def _directory(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path))
+
+
+def check_results_target(path: str) -> None:
+    """RESULTS_REFUSED unless `path` is new, an empty file or an earlier results file;
+    RESULTS_UNWRITABLE for a directory."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise results_refused(path, exc.strerror or type(exc).__name__) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(
+            f"cannot write results file '{path}': it is a directory (field 'results')",
+            code="RESULTS_UNWRITABLE",
+            field="results",
+            value=path,
+            hint="name a file, e.g. --results results.jsonl; nothing was sent",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise results_refused(path, "it is not a regular file (a device or a pipe)")
+    if info.st_size == 0:
+        return
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(_FIRST_LINE_LIMIT)
+        line = json.loads(first)
+    except (OSError, ValueError, RecursionError):
+        line = None
+    if not (isinstance(line, dict) and RESULT_KEYS <= line.keys()):
+        raise results_refused(path, "it exists and is not a kmsg results file")
+
+
+def results_refused(path: str, reason: str) -> InvalidInput:
+    return InvalidInput(
+        f"refusing to write results over '{path}': {reason} (field 'results')",
+        code="RESULTS_REFUSED",
+        field="results",
+        value=path,
+        hint="choose a new file for --results; nothing was sent",
+    )
+
+
+def _job_lines(store: Store, batch_id: str) -> Iterator[dict[str, Any]]:
+    chunk: list[Job] = []
+    for job in store.iter_jobs(batch=batch_id):
+        chunk.append(job)
+        if len(chunk) >= 500:
+            yield from _lines_for(store, chunk)
+            chunk = []
+    yield from _lines_for(store, chunk)
+
+
+def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
+    tracked = store.find_tracking([j.id for j in jobs if j.status == "completed"])
+    for job in jobs:
+        message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
+        row = tracked.get(job.id)
+        yield {
+            "row": (job.metadata or {}).get("row"),
+            "id": job.id,
+            "to": message.get("to"),
+            "status": job_outcome(job),
+            # who accepted it: after a failover that is not the job's first provider
+            "provider_id": row.provider_id if row else _planned_provider(job),
+            "provider_message_id": row.provider_message_id if row else None,
+            "error": parse_error(job.error) if job.status == "failed" else None,
+        }
+
+
+def _planned_provider(job: Job) -> str | None:
+    return job.data.get("provider") if isinstance(job.data, dict) else None
