@@ -195,6 +195,7 @@ def test_rcs_replaced_by_the_vendor_is_recorded_not_doubled(
     assert len(fake.accepted_messages()) == 1
 
 
+@pytest.mark.rule("SOLAPI-BMS-NOFALLBACK")
 def test_brand_message_to_a_non_kakao_user_falls_back_exactly_once(
     run: Run, live: tuple[FakeSolapi, ManualClock]
 ) -> None:

@@ -63,6 +63,7 @@ def image(tmp_path: Path, name: str, data: bytes = JPEG) -> str:
 
 
 # -- RCS -----------------------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-RCS-TYPES", "SOLAPI-RCS-OPTIONS")
 def test_rcs_sms_uses_the_brand_of_the_provider_and_asks_for_no_vendor_fallback(
     run: Run, solapi: FakeSolapi
 ) -> None:
@@ -78,6 +79,7 @@ def test_rcs_sms_uses_the_brand_of_the_provider_and_asks_for_no_vendor_fallback(
     assert row["type"] == "RCS_SMS" and row["provider_message_id"] == stored["messageId"]
 
 
+@pytest.mark.rule("SOLAPI-RCS-MMSTYPE", "SOLAPI-RCS-ADDBODY", "SOLAPI-RCS-BUTTONS")
 def test_rcs_mms_uploads_its_images_and_sends_cards_buttons_and_flags(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
@@ -227,6 +229,7 @@ def test_rcs_without_any_brand_is_a_config_error(
 
 
 # -- Brand Message -------------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-BMS-TYPES", "SOLAPI-BMS-OPTIONS", "SOLAPI-BMS-TARGETING")
 def test_bms_free_from_flags_alone_is_a_text_bubble_for_targeting_i(
     run: Run, solapi: FakeSolapi
 ) -> None:
@@ -269,6 +272,7 @@ def test_bms_image_bubble_uploads_a_bms_file(run: Run, solapi: FakeSolapi, tmp_p
     assert bms["imageId"].startswith("ST01") and bms["coupon"]["title"] == "10% 할인 쿠폰"
 
 
+@pytest.mark.rule("SOLAPI-BMS-IMAGES", "SOLAPI-BMS-CAROUSEL", "SOLAPI-BMS-COMMERCE")
 def test_bms_wide_item_list_and_carousels_upload_each_image_as_its_type(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
@@ -308,6 +312,7 @@ def test_bms_wide_item_list_and_carousels_upload_each_image_as_its_type(
     assert len(solapi.accepted_messages()) == 2
 
 
+@pytest.mark.rule("SOLAPI-BMS-TYPES")
 def test_bms_template_type_sends_template_variables_and_targeting(
     run: Run, solapi: FakeSolapi
 ) -> None:
@@ -416,6 +421,7 @@ def test_a_gif_goes_as_mms_but_not_as_a_brand_message_image(
 
 
 # -- voice, fax, Naver ---------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-VOICE-OPTIONS")
 def test_voice_sends_voice_options_with_the_chosen_voice(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
@@ -470,6 +476,7 @@ def test_voice_rules_refuse_before_any_request(
     assert_refused(run, solapi, tmp_path, args, code, field)
 
 
+@pytest.mark.rule("SOLAPI-FAX-OPTIONS")
 def test_fax_uploads_each_document_as_a_fax_file(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
@@ -516,6 +523,7 @@ def test_file_is_refused_for_another_type(run: Run, solapi: FakeSolapi, tmp_path
     assert status == 2 and doc["error"]["code"] == "OPTIONS_NOT_ALLOWED"
 
 
+@pytest.mark.rule("SOLAPI-NSA-OPTIONS")
 def test_naver_smart_alert_uses_the_talk_id_and_template(run: Run, solapi: FakeSolapi) -> None:
     result = run("send", *TO, "--type", "NSA", "--template", "NSA_TPL_1", "--var", "order=A-1")
     assert result.exit_code == 0, result.stderr

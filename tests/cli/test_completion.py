@@ -340,9 +340,10 @@ def test_zsh_function_hands_candidates_to_describe(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:5] == ["SMS", "LMS", "MMS", "ALIMTALK", "FRIENDTALK"]
-    assert lines[5].startswith("track:Check delivery status")
-    assert lines[6] == "FILES"
+    types = [t.value for t in MessageType]
+    assert lines[: len(types)] == types
+    assert lines[len(types)].startswith("track:Check delivery status")
+    assert lines[len(types) + 1] == "FILES"
 
 
 def test_bash_completes_an_id_right_after_its_colon(run: Run, tmp_path: Path) -> None:

@@ -156,6 +156,7 @@ def test_rcs_defaults_and_card_images() -> None:
         "card-image-and-image-id",
     ],
 )
+@pytest.mark.rule("SOLAPI-RCS-AUTO", "SOLAPI-RCS-MMSTYPE", "SOLAPI-RCS-BUTTONS")
 def test_rcs_rules(
     kind: str, options: dict[str, Any] | None, fields: dict[str, Any], code: str, field: str
 ) -> None:
@@ -362,12 +363,25 @@ def card(**extra: Any) -> dict[str, Any]:
         ),
     ],
 )
+@pytest.mark.rule(
+    "SOLAPI-BMS-BUBBLES",
+    "SOLAPI-BMS-FIELDS",
+    "SOLAPI-BMS-LEN",
+    "SOLAPI-BMS-BUTTONS",
+    "SOLAPI-BMS-CAROUSEL",
+    "SOLAPI-BMS-COMMERCE",
+    "SOLAPI-BMS-COUPON",
+    "SOLAPI-BMS-VIDEO",
+)
 def test_bms_free_rules(options: dict[str, Any], fields: dict[str, Any], field: str) -> None:
     error = refused("BMS_FREE", options, **fields)
     assert error.field == field, error.message
     assert error.code in ("INVALID_OPTION", "MISSING_OPTION", "NOT_ALLOWED"), error.code
 
 
+@pytest.mark.rule(
+    "SOLAPI-BMS-BUBBLES", "SOLAPI-BMS-COUPON", "SOLAPI-BMS-COMMERCE", "SOLAPI-BMS-VIDEO"
+)
 def test_bms_accepted_bubbles() -> None:
     coupon = {"title": "포인트 UP 쿠폰", "description": "두 배 적립"}
     commerce = {
@@ -412,6 +426,7 @@ def test_bms_accepted_bubbles() -> None:
 
 
 # -- voice, fax, Naver ---------------------------------------------------------------------------
+@pytest.mark.rule("SOLAPI-VOICE-OPTIONS", "SOLAPI-VOICE-RULES")
 def test_voice_defaults_exclusions_and_warnings() -> None:
     assert build("VOICE", None, text="x").options == {"voiceType": "FEMALE"}
     message = build("VOICE", {"counselorNumber": "02-123-4567", "tailMessage": "끝"}, text="x")

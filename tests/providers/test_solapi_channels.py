@@ -73,6 +73,7 @@ def test_rcs_entry() -> None:
     }
 
 
+@pytest.mark.rule("SOLAPI-BMS-OPTIONS", "SOLAPI-BMS-TARGETING")
 def test_bms_entries() -> None:
     free, _ = wire(message("BMS_FREE", {"targeting": "M"}, text="안녕"))
     assert free["kakaoOptions"] == {
@@ -117,6 +118,7 @@ def test_bms_entries() -> None:
         ("CAROUSEL_COMMERCE", "carousel", "BMS_CAROUSEL_COMMERCE_LIST"),
     ],
 )
+@pytest.mark.rule("SOLAPI-BMS-IMAGES")
 def test_upload_type_of_each_brand_message_image(bubble: str, place: str, kind: str) -> None:
     msg = replace(message("BMS_FREE", text="x"), options={"chatBubbleType": bubble})
     assert channels.file_kind(msg, place) == kind
