@@ -9,7 +9,7 @@ so it goes out once, under its first id). See docs/duplicates.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -99,6 +99,20 @@ class DuplicateFilter:
     def _skip(self, job: Job, match: ContentMatch) -> Skip:
         accepted = match.accepted_at if earlier(match) is Earlier.ACCEPTED else None
         return Skip(job, describe(match, self.shown_time), match.message_id, accepted)
+
+
+def repeats(
+    store: Store, keys: Mapping[str, str], *, window_ms: int, now_ms: int
+) -> dict[str, ContentMatch]:
+    """For `kmsg send`: message id -> the earlier message its content repeats (accepted, in
+    flight, unknown or queued within the window); messages without one are absent."""
+    found = store.content_matches(list(keys.values()), since_ms=now_ms - window_ms)
+    earlier_of: dict[str, ContentMatch] = {}
+    for message_id, key in keys.items():
+        match = deciding(found.get(key, ()), exclude=message_id)
+        if match is not None:
+            earlier_of[message_id] = match
+    return earlier_of
 
 
 def _key(job: Job) -> str | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from kmsg_cli.codec import message_to_data
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
-from kmsg_cli.models import Job, JobStatus, Message, SendResult, TrackingRow
+from kmsg_cli.models import CONTENT_KEY, Job, JobStatus, Message, SendResult, TrackingRow
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.ledger")
@@ -156,8 +156,10 @@ class DirectLedger:
         owner: Mapping[str, Any],
         max_attempts: int = 3,
         lease_ms: int = 300_000,
+        content_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.content_keys = dict(content_keys or {})
         self.now_ms = now_ms
         self.owner = dict(owner)
         self.max_attempts = max_attempts
@@ -209,8 +211,15 @@ class DirectLedger:
             max_attempts=self.max_attempts,
             created_at=self.now_ms,
             process_at=self.now_ms + self.lease_ms,
-            metadata={"origin": DIRECT, "owner": self.owner},
+            metadata=self._metadata(message.message_id),
         )
+
+    def _metadata(self, message_id: str) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"origin": DIRECT, "owner": self.owner}
+        key = self.content_keys.get(message_id)
+        if key:
+            metadata[CONTENT_KEY] = key  # recorded with the row (docs/duplicates.md)
+        return metadata
 
     def mark(self, messages: Sequence[Message], provider_id: str) -> None:
         """Right before a request: these messages are in flight to `provider_id`."""

@@ -9,6 +9,8 @@ PATH, mode 0600 (they hold phone numbers), renamed over PATH only when complete.
 from __future__ import annotations
 
 import contextlib
+import csv
+import itertools
 import json
 import os
 import stat
@@ -87,21 +89,25 @@ class ResultsFile:
 
     def write(self, store: Store, batch_id: str) -> int:
         """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
-        the file cannot be written (a full disk); PATH is then left as it was."""
+        the file cannot be written (a full disk); PATH is then left as it was.
+
+        A PATH ending in `.csv` gets CSV in input row order, UTF-8 with a byte order mark so
+        that Excel shows Korean text; any other PATH JSON Lines, jobs first.
+        """
         import tempfile
 
         count = 0
         temp: str | None = None
         try:
             fd, temp = tempfile.mkstemp(dir=_directory(self.path), prefix=".kmsg-results-")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                for line in _job_lines(store, batch_id):
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    count += 1
-                self._spool.seek(0)
-                for text in self._spool:
-                    out.write(text)
-                    count += 1
+            as_csv = self.path.lower().endswith(".csv")
+            with os.fdopen(fd, "w", encoding="utf-8-sig" if as_csv else "utf-8", newline="") as out:
+                if as_csv:
+                    count = _write_csv(out, self._lines(store, batch_id))
+                else:
+                    for line in self._lines(store, batch_id):
+                        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                        count += 1
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.path)
@@ -115,8 +121,78 @@ class ResultsFile:
                     os.unlink(temp)
         return count
 
+    def _lines(self, store: Store, batch_id: str) -> Iterator[dict[str, Any]]:
+        """Every row's line: the batch's jobs, then the rows that never became one."""
+        yield from _job_lines(store, batch_id)
+        self._spool.seek(0)
+        for text in self._spool:
+            yield json.loads(text)
+
     def discard(self) -> None:
         self._spool.close()
+
+
+CSV_COLUMNS = (
+    "row",
+    "id",
+    "to",
+    "status",
+    "provider_id",
+    "provider_message_id",
+    "error_code",
+    "error_message",
+)
+_SORT_CHUNK = 50_000  # lines sorted in memory at once; more are merged from temporary files
+
+
+def _write_csv(out: Any, lines: Iterator[dict[str, Any]]) -> int:
+    """The lines as CSV sorted by row number (rows without one last), in bounded memory."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for line in _sorted_by_row(lines):
+        error = line.get("error") or {}
+        writer.writerow(
+            [
+                line.get("row") if line.get("row") is not None else "",
+                line.get("id") or "",
+                line.get("to") or "",
+                line.get("status") or "",
+                line.get("provider_id") or "",
+                line.get("provider_message_id") or "",
+                error.get("code", "") if isinstance(error, dict) else "",
+                error.get("message", "") if isinstance(error, dict) else "",
+            ]
+        )
+        count += 1
+    return count
+
+
+def _row_key(line: dict[str, Any]) -> tuple[int, int]:
+    row = line.get("row")
+    return (0, row) if isinstance(row, int) else (1, 0)
+
+
+def _sorted_by_row(lines: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """`lines` ordered by row: sorted chunks spilled to temporary files, then merged."""
+    import heapq
+    import tempfile
+
+    runs: list[Any] = []
+    try:
+        while True:
+            chunk = sorted(itertools.islice(lines, _SORT_CHUNK), key=_row_key)
+            if not chunk:
+                break
+            run = tempfile.TemporaryFile("w+", encoding="utf-8")
+            run.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in chunk)
+            run.seek(0)
+            runs.append(run)
+        streams = [(json.loads(text) for text in run) for run in runs]
+        yield from heapq.merge(*streams, key=_row_key)
+    finally:
+        for run in runs:
+            run.close()
 
 
 def _directory(path: str) -> str:
@@ -147,8 +223,14 @@ def check_results_target(path: str) -> None:
     try:
         with open(path, "rb") as handle:
             first = handle.readline(_FIRST_LINE_LIMIT)
+    except OSError:
+        first = b""
+    header = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n").decode("utf-8", "replace")
+    if header == ",".join(CSV_COLUMNS):
+        return  # an earlier CSV results file
+    try:
         line = json.loads(first)
-    except (OSError, ValueError, RecursionError):
+    except (ValueError, RecursionError):
         line = None
     if not (isinstance(line, dict) and RESULT_KEYS <= line.keys()):
         raise results_refused(path, "it exists and is not a kmsg results file")

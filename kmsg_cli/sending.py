@@ -35,6 +35,7 @@ from kmsg_cli.files import open_regular
 from kmsg_cli.ledger import UNKNOWN_OUTCOME, DirectLedger
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
 from kmsg_cli.models import (
+    CONTENT_KEY,
     DeliveryStatus,
     Job,
     JobStatus,
@@ -205,6 +206,7 @@ def enqueue(
     priority: int = 0,
     max_attempts: int = 3,
     origin: str = "send",
+    content_keys: Mapping[str, str] | None = None,
 ) -> list[Job]:
     """Write planned messages as pending jobs (`kmsg queue process` sends them).
 
@@ -232,11 +234,21 @@ def enqueue(
                 max_attempts=max_attempts,
                 created_at=now_ms,
                 process_at=process_at,
-                metadata={"origin": origin},
+                metadata=with_content_key({"origin": origin}, message.message_id, content_keys),
             )
         )
     store.insert_jobs(jobs)
     return jobs
+
+
+def with_content_key(
+    metadata: dict[str, Any], message_id: str, content_keys: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """`metadata` with the message's content key, recorded with its job (docs/duplicates.md)."""
+    key = (content_keys or {}).get(message_id)
+    if key:
+        metadata[CONTENT_KEY] = key
+    return metadata
 
 
 def send(
@@ -247,6 +259,7 @@ def send(
     now: datetime,
     max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    content_keys: Mapping[str, str] | None = None,
 ) -> SendReport:
     """Send planned messages and record them; see the module docstring.
 
@@ -277,7 +290,11 @@ def send(
         for message in messages:
             clients[candidates[0]].validate(message)
     ledger = DirectLedger(
-        store, now_ms=epoch_ms(now), owner=owners.current(), max_attempts=max_attempts
+        store,
+        now_ms=epoch_ms(now),
+        owner=owners.current(),
+        max_attempts=max_attempts,
+        content_keys=content_keys,
     )
     blocked = ledger.open([(m, candidates) for candidates, ms in todo.items() for m in ms])
     started: dict[str, int] = {}  # message id -> when its (last) request began

@@ -5,13 +5,19 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.errors import InvalidInput, UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from kmsg_cli.cli.runtime import Runtime
+    from kmsg_cli.sending import Planned
 
 HELP = """Send one message to one or more recipients.
 
@@ -252,6 +258,16 @@ def send(
             rich_help_panel="Sending",
         ),
     ] = False,
+    no_duplicates: Annotated[
+        bool,
+        Opt(
+            "--no-duplicates",
+            metavar="",
+            help="Skip a recipient who got the same content within the profile's "
+            "duplicate_window (default: warn and send).",
+            rich_help_panel="Sending",
+        ),
+    ] = False,
     queue: Annotated[
         bool,
         Opt(
@@ -371,6 +387,10 @@ def send(
     if message_id is not None:
         runtime.store()
         runtime.warn_if_new_database("--id")
+    keys, planned = _check_repeats(runtime, planned, now, skip=no_duplicates)
+    if not planned:
+        send_view.show_all_skipped(out)
+        return
     if not 1 <= max_attempts <= 20:
         raise UsageError(
             f"--max-attempts {max_attempts} is out of range (1..20)",
@@ -390,7 +410,12 @@ def send(
         for item in later:  # credentials and sender checked now, not at 3 a.m.
             pool.get(item.provider_id).validate(item.message)
         jobs = sending.enqueue(
-            later, store=runtime.store(), now=now, priority=priority, max_attempts=max_attempts
+            later,
+            store=runtime.store(),
+            now=now,
+            priority=priority,
+            max_attempts=max_attempts,
+            content_keys=keys,
         )
         if len(later) == len(planned):
             send_view.show_queued(out, later, jobs, profile)
@@ -410,11 +435,48 @@ def send(
 
         settler = BatchRunner(store=runtime.store(), clients=runtime.pool(), batch_id=None)
         settler.recover(ids={p.message.message_id for p in planned}, force_unknown=True)
-    report = sending.send(planned, source=runtime.pool(), store=runtime.store(), now=now)
+    report = sending.send(
+        planned, source=runtime.pool(), store=runtime.store(), now=now, content_keys=keys
+    )
     send_view.show_report(out, report, profile)
     code = report.exit_code()
     if code:
         raise typer.Exit(code)
+
+
+def _check_repeats(
+    runtime: Runtime, planned: list[Planned], now: datetime, *, skip: bool
+) -> tuple[dict[str, str], list[Planned]]:
+    """Content keys of the planned messages, and those still to send: a message whose same
+    content went to the same number within the window is warned about and sent (alerts repeat
+    legitimately), or skipped with --no-duplicates (docs/duplicates.md)."""
+    from kmsg_cli.content import FileDigests, content_key, describe
+    from kmsg_cli.dedupe import repeats
+    from kmsg_cli.models import epoch_ms
+    from kmsg_cli.when import format_local
+
+    profile = runtime.profile()
+    digests = FileDigests()
+    keys = {p.message.message_id: content_key(p.message, profile.name, digests) for p in planned}
+    earlier = repeats(
+        runtime.store(), keys, window_ms=profile.duplicate_window_ms, now_ms=epoch_ms(now)
+    )
+    kept = []
+    for item in planned:
+        match = earlier.get(item.message.message_id)
+        if match is None:
+            kept.append(item)
+            continue
+        why = describe(match, lambda moment: format_local(moment, profile.timezone))
+        to = str(item.message.to)
+        if skip:
+            runtime.out.warning("DUPLICATE_CONTENT", f"{to}: {why}; not sent (--no-duplicates)")
+        else:
+            runtime.out.warning(
+                "DUPLICATE_CONTENT", f"{to}: {why}; sent again (--no-duplicates skips it)"
+            )
+            kept.append(item)
+    return keys, kept
 
 
 def _read_text(text: str | None, text_file: Path | None) -> str | None:

@@ -250,3 +250,16 @@ def _outcome_line(outcome: Outcome, times: TimeView) -> str:
         )
     reason = escape(f"{result.error_code}: {result.error_message}")
     return f"[red]✗[/] {head}  {reason}"
+
+
+def show_all_skipped(out: Output) -> None:
+    """`--no-duplicates` left nothing to send: say so, exit 0 (the warnings say why)."""
+    skipped = [w for w in out.warnings if w["code"] == "DUPLICATE_CONTENT"]
+
+    def render(console: Console) -> None:
+        console.print(
+            "nothing sent: every recipient got the same content recently (--no-duplicates)",
+            markup=False,
+        )
+
+    out.result({"sent": 0, "skipped": len(skipped)}, render)

@@ -225,3 +225,42 @@ def test_only_the_fixed_row_reaches_the_vendor(
     assert run(*args, str(fixed), "--text", TEXT).exit_code == 0
     accepted = [m["to"] for m in fake_solapi.accepted_messages()]
     assert sorted(accepted) == ["01030000001", "01030000002", "01030000003"]
+
+
+# -- kmsg send: warn and send, or --no-duplicates ---------------------------------------------
+
+
+def test_send_warns_about_a_repeat_but_sends_it(run: Run) -> None:
+    args = ("send", "--to", "010-3000-0001", "--text", "서버 점검 안내")
+    code, first = run.json(*args)
+    assert code == 0 and not [w for w in first["warnings"] if w["code"] == "DUPLICATE_CONTENT"]
+    code, second = run.json(*args)
+    assert code == 0
+    (warning,) = [w for w in second["warnings"] if w["code"] == "DUPLICATE_CONTENT"]
+    assert "was accepted at" in warning["message"] and "sent again" in warning["message"]
+    assert tracked(run) == Counter({"01030000001": 2})
+
+
+def test_send_no_duplicates_skips_only_the_repeated_recipient(run: Run) -> None:
+    assert run("send", "--to", "010-3000-0001", "--text", "점검").exit_code == 0
+    both = ("send", "--to", "010-3000-0001,010-3000-0002", "--text", "점검", "--no-duplicates")
+    code, doc = run.json(*both)
+    assert code == 0
+    assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1})
+    code, doc = run.json(*both)
+    assert code == 0 and doc["data"] == {"sent": 0, "skipped": 2}
+    assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1})
+
+
+def test_send_queue_records_its_content_for_the_window(run: Run, tmp_path: Path) -> None:
+    assert (
+        run(
+            "send", "--to", "010-3000-0001", "--text", TEXT, "--var", "name=김민수", "--queue"
+        ).exit_code
+        == 0
+    )
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    code, doc = run.json("send-many", str(source), "--text", TEXT)
+    # the queued twin of row 1 is taken over by the batch, not sent twice
+    assert code == 0 and doc["data"]["adopted"] == 1 and doc["data"]["accepted"] == 3
+    assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1, "01030000003": 1})

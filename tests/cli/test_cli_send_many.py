@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -431,3 +432,27 @@ def test_a_rerun_does_not_retry_what_the_provider_refused(run: Run, tmp_path: Pa
     assert run(*args).exit_code == 5
     code, doc = run.json(*args)
     assert code == 5 and doc["data"]["accepted"] == 0 and doc["data"]["failed"] == 1
+
+
+def test_results_as_csv_in_input_row_order_for_excel(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kmsg_cli import results_file
+
+    monkeypatch.setattr(results_file, "_SORT_CHUNK", 3)  # spill and merge, as a big file would
+    rows = [*people(11), {"to": "abc", "name": "x"}, {"to": "010-2000-0000", "name": "거부"}]
+    source = write_csv(tmp_path / "in.csv", rows)
+    out = tmp_path / "out.csv"
+    result = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
+    assert result.exit_code == 5
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel reads the Korean text as UTF-8
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert table[0] == list(results_file.CSV_COLUMNS)
+    assert [int(line[0]) for line in table[1:]] == list(range(1, 14))
+    by_row = {int(line[0]): line for line in table[1:]}
+    assert by_row[1][3] == "accepted" and by_row[12][3] == "invalid"
+    assert (by_row[13][3], by_row[13][6]) == ("failed", "MOCK_REJECTED")
+    # the same command again may write over its own earlier results
+    again = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
+    assert again.exit_code == 5
