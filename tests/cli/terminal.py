@@ -39,7 +39,8 @@ class Pty:
         env: Mapping[str, str] | None = None,
         program: Sequence[str] = KMSG,
         cwd: Path = ROOT,
-        timeout: float = 60.0,
+        # A bound, not a target: on a loaded 2-core machine a start-up alone can take seconds.
+        timeout: float = 180.0,
     ) -> None:
         master, slave = os.openpty()
         if env is None:
