@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kmsg_cli.clients import ProviderClients
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import AuthenticationError, KmsgError, ProviderError
-from kmsg_cli.pool import ProviderPool
 from kmsg_cli.providers.base import BalanceSource
 from kmsg_cli.providers.catalog import PROVIDERS, capabilities
 
@@ -46,7 +46,7 @@ class ProviderReport:
 
 
 def examine(
-    profile: Profile, environ: Mapping[str, str], pool: ProviderPool
+    profile: Profile, environ: Mapping[str, str], clients: ProviderClients
 ) -> list[ProviderReport]:
     reports = []
     for provider_id, config in profile.providers.items():
@@ -74,7 +74,7 @@ def examine(
                 Check("authentication", "SKIP", "simulated provider: nothing is delivered")
             )
             continue
-        report.checks.append(_authentication(pool, provider_id))
+        report.checks.append(_authentication(clients, provider_id))
         report.checks.append(
             Check("sender", "PASS", f"default sender {settings['sender']}")
             if settings.get("sender")
@@ -101,9 +101,9 @@ def examine(
     return reports
 
 
-def _authentication(pool: ProviderPool, provider_id: str) -> Check:
+def _authentication(clients: ProviderClients, provider_id: str) -> Check:
     try:
-        client = pool.get(provider_id)
+        client = clients.get(provider_id)
         if not isinstance(client, BalanceSource):
             return Check("authentication", "SKIP", "the provider has no cheap authenticated call")
         balance = client.balance()

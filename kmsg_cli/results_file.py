@@ -17,8 +17,8 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
-from kmsg_cli.bulk import RowProblem, job_outcome, parse_error
 from kmsg_cli.errors import InvalidInput
+from kmsg_cli.jobs.enqueue import RowProblem, job_outcome, parse_error
 from kmsg_cli.models import Job
 from kmsg_cli.store.contract import Store
 

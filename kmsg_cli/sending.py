@@ -3,7 +3,7 @@
 Everything that can be refused is refused before the first provider call (routing, missing
 credentials), so a command either sends nothing or sends what it could and says exactly
 which messages were accepted. Each message has its row in the job ledger before its request
-(kmsg_cli.ledger); accepted messages get a `kmsg_delivery_tracking` row, written in one
+(kmsg_cli.jobs.ledger); accepted messages get a `kmsg_delivery_tracking` row, written in one
 transaction per provider batch. A message id that already has a tracking row was accepted
 earlier and is not sent again; one whose earlier send may have been accepted is not either.
 """
@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kmsg_cli import owner as owners
-from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
@@ -32,7 +31,8 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.files import open_regular
-from kmsg_cli.ledger import UNKNOWN_OUTCOME, DirectLedger
+from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, DirectLedger
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
 from kmsg_cli.models import (
     CONTENT_KEY,

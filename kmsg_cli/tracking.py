@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli.channels.fallback import falls_back, unreachable
-from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import TrackingSettings
 from kmsg_cli.errors import KmsgError, scrub
+from kmsg_cli.jobs.codec import message_to_data
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
     DeliveryStatus,

@@ -281,9 +281,9 @@ def send_many(
         typer.Option("--priority", metavar="N", help="Queue priority.", rich_help_panel="Queue"),
     ] = 0,
 ) -> None:
-    from kmsg_cli import bulk
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
+    from kmsg_cli.jobs import enqueue as bulk
     from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -361,7 +361,7 @@ def send_many(
                     rows,
                     defaults,
                     profile=profile,
-                    clients=runtime.pool(),
+                    clients=runtime.clients(),
                     store=store,
                     batch_id=batch,
                     now=runtime.now(),
@@ -390,11 +390,11 @@ def send_many(
         view.queued(report, inserted=report.inserted)
         raise typer.Exit(2 if report.rows and not report.valid else (5 if report.invalid else 0))
 
-    from kmsg_cli.runner import BatchRunner
+    from kmsg_cli.jobs.worker import BatchRunner
 
     runner = BatchRunner(
         store=store,
-        clients=runtime.pool(),
+        clients=runtime.clients(),
         batch_id=batch,
         concurrency=concurrency,
         rate=per_second,

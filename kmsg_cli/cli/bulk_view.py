@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kmsg_cli.bulk import BatchState, EnqueueReport, RowProblem
 from kmsg_cli.cli.output import Output
 from kmsg_cli.errors import (
     EXIT_INPUT,
@@ -18,7 +17,8 @@ from kmsg_cli.errors import (
     EXIT_PROVIDER,
     KmsgError,
 )
-from kmsg_cli.runner import Stats
+from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport, RowProblem
+from kmsg_cli.jobs.worker import Stats
 
 SHOWN_PROBLEMS = 10
 

@@ -95,16 +95,18 @@ def cancel(
             value="",
             hint="--dry-run shows what would be cancelled; add --yes to cancel without asking",
         )
-    store, pool = runtime.store(), runtime.pool()
+    store, clients = runtime.store(), runtime.clients()
     if not dry_run and not yes:
-        plan = run_cancel(selection, store=store, providers=pool, now=now, dry_run=True)
+        plan = run_cancel(selection, store=store, providers=clients, now=now, dry_run=True)
         if plan.counts[WOULD_CANCEL]:
             _render(plan, out.err)
             if not typer.confirm(f"Cancel {plan.counts[WOULD_CANCEL]:,} message(s)?", err=True):
                 data = {**plan.to_dict(), "declined": True}
                 out.result(data, lambda console: console.print("nothing was cancelled"))
                 raise typer.Exit(EXIT_OK)
-    report = run_cancel(selection, store=store, providers=pool, now=runtime.now(), dry_run=dry_run)
+    report = run_cancel(
+        selection, store=store, providers=clients, now=runtime.now(), dry_run=dry_run
+    )
     error = None
     if report.not_cancelled:
         error = KmsgError(

@@ -124,7 +124,7 @@ def balance(
         if not caps.balance or not caps.available:
             rows.append({"id": provider_id, "supported": False})
             continue
-        client = runtime.pool().get(provider_id)
+        client = runtime.clients().get(provider_id)
         if not isinstance(client, BalanceSource):
             rows.append({"id": provider_id, "supported": False})
             continue
@@ -175,7 +175,7 @@ def doctor(ctx: typer.Context) -> None:
 
     runtime = runtime_of(ctx)
     profile = runtime.profile()
-    reports = examine(profile, runtime.environ, runtime.pool())
+    reports = examine(profile, runtime.environ, runtime.clients())
     ok = all(r.ok for r in reports)
     data = {
         "profile": profile.name,

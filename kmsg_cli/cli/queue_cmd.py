@@ -107,7 +107,7 @@ def process(
 
       kmsg queue process --concurrency 16
     """
-    from kmsg_cli.runner import BatchRunner
+    from kmsg_cli.jobs.worker import BatchRunner
     from kmsg_cli.when import parse_typed_duration
 
     if not 1 <= concurrency <= 256:
@@ -133,7 +133,7 @@ def process(
     out = runtime.out
     runner = BatchRunner(
         store=store,
-        clients=runtime.pool(),
+        clients=runtime.clients(),
         batch_id=None,
         concurrency=concurrency,
         lease_ms=lease_ms,
@@ -235,7 +235,7 @@ class _progress:
 
 def _job_data(job: Job) -> dict[str, Any]:
     """A job as a listing row: times as epoch milliseconds, the error as kept (and its code)."""
-    from kmsg_cli.bulk import parse_error
+    from kmsg_cli.jobs.enqueue import parse_error
 
     message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
     meta = job.metadata or {}
@@ -414,7 +414,7 @@ def retry(
 
       kmsg queue retry --unknown
     """
-    from kmsg_cli.bulk import job_outcome
+    from kmsg_cli.jobs.enqueue import job_outcome
 
     if not (ids or failed or unknown):
         raise UsageError(

@@ -15,7 +15,7 @@ from kmsg_cli.cli.output import Output
 
 if TYPE_CHECKING:
     from kmsg_cli import config as cfg
-    from kmsg_cli.pool import ProviderPool
+    from kmsg_cli.clients import ProviderClients
     from kmsg_cli.store.contract import Store
     from kmsg_cli.when import TimeView
 
@@ -38,7 +38,7 @@ class Runtime:
     _config: cfg.LoadedConfig | None = None
     _profile: cfg.Profile | None = None
     _store: Store | None = None
-    _pool: ProviderPool | None = None
+    _clients: ProviderClients | None = None
     _warned_permissions: bool = False
     store_created: bool = False  # the database was empty before this invocation
 
@@ -125,13 +125,13 @@ class Runtime:
                 "between runs (README: Sending from CI)",
             )
 
-    def pool(self) -> ProviderPool:
-        if self._pool is None:
-            from kmsg_cli.pool import ProviderPool, StoreCache
+    def clients(self) -> ProviderClients:
+        if self._clients is None:
+            from kmsg_cli.clients import ProviderClients, StoreCache
 
             # providers' tokens live in the database, shared by every process using it
-            self._pool = ProviderPool(self.profile(), self.environ, StoreCache(self.store))
-        return self._pool
+            self._clients = ProviderClients(self.profile(), self.environ, StoreCache(self.store))
+        return self._clients
 
     def times(self) -> TimeView:
         """How this invocation shows times: in the profile's `timezone` (KST by default)."""
@@ -155,9 +155,9 @@ class Runtime:
         return epoch_ms(moment)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        if self._clients is not None:
+            self._clients.close()
+            self._clients = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -379,9 +379,9 @@ def send(
 
     if dry_run:
         # The checks of a real send (credentials, sender, URL safety), without sending.
-        pool = runtime.pool()
+        clients = runtime.clients()
         for item in planned:
-            pool.get(item.provider_id).validate(item.message)
+            clients.get(item.provider_id).validate(item.message)
         send_view.show_plan(out, planned, profile)
         return
     if message_id is not None:
@@ -406,9 +406,9 @@ def send(
         earlier = runtime.store().find_tracking([p.message.message_id for p in later])
         later = [p for p in later if p.message.message_id not in earlier]
     if later:
-        pool = runtime.pool()
+        clients = runtime.clients()
         for item in later:  # credentials and sender checked now, not at 3 a.m.
-            pool.get(item.provider_id).validate(item.message)
+            clients.get(item.provider_id).validate(item.message)
         jobs = sending.enqueue(
             later,
             store=runtime.store(),
@@ -431,12 +431,12 @@ def send(
     if message_id is not None:
         # An earlier send of these ids that died mid-way (or left an unknown outcome) is
         # settled first: looked up, so that it is neither lost nor sent twice.
-        from kmsg_cli.runner import BatchRunner
+        from kmsg_cli.jobs.worker import BatchRunner
 
-        settler = BatchRunner(store=runtime.store(), clients=runtime.pool(), batch_id=None)
+        settler = BatchRunner(store=runtime.store(), clients=runtime.clients(), batch_id=None)
         settler.recover(ids={p.message.message_id for p in planned}, force_unknown=True)
     report = sending.send(
-        planned, source=runtime.pool(), store=runtime.store(), now=now, content_keys=keys
+        planned, source=runtime.clients(), store=runtime.store(), now=now, content_keys=keys
     )
     send_view.show_report(out, report, profile)
     code = report.exit_code()

@@ -74,12 +74,12 @@ def _tracker(runtime: Runtime) -> Tracker:
 
     def route(message: Any) -> str:
         (planned,) = plan([message], profile)
-        runtime.pool().get(planned.provider_id).validate(message)
+        runtime.clients().get(planned.provider_id).validate(message)
         return planned.provider_id
 
     return Tracker(
         store=runtime.store(),
-        clients=runtime.pool(),
+        clients=runtime.clients(),
         provider_types={pid: p.type for pid, p in profile.providers.items()},
         settings=profile.tracking,
         route_fallback=route,
@@ -88,13 +88,13 @@ def _tracker(runtime: Runtime) -> Tracker:
 
 def _fallback_sender(runtime: Runtime) -> Any:
     def send() -> tuple[int, int]:
-        from kmsg_cli.runner import BatchRunner
+        from kmsg_cli.jobs.worker import BatchRunner
         from kmsg_cli.tracking import FALLBACK_BATCH
 
         # Every due fallback: this pass's, and those a killed pass left (owner dead, lease
         # expired); "drain": what is due now, the rest is for the next pass.
         runner = BatchRunner(
-            store=runtime.store(), clients=runtime.pool(), batch_id=FALLBACK_BATCH, until="drain"
+            store=runtime.store(), clients=runtime.clients(), batch_id=FALLBACK_BATCH, until="drain"
         )
         stats = runner.run()
         return stats.accepted, stats.failed + stats.unknown

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from kmsg_cli.clients import ProviderClients
 from kmsg_cli.config import BUILTIN_SANDBOX
+from kmsg_cli.jobs.worker import BatchRunner
 from kmsg_cli.models import MessageDraft
 from kmsg_cli.normalize import build_message
-from kmsg_cli.pool import ProviderPool
-from kmsg_cli.runner import BatchRunner
 from kmsg_cli.sending import Planned, enqueue
 from kmsg_cli.store.sqlite import SqliteStore
 from tests.conftest import Run
@@ -127,7 +127,7 @@ def test_a_job_for_later_is_not_processed_before_its_time(tmp_path: Path) -> Non
         (job,) = store.list_jobs()
         assert job.process_at == int((now + timedelta(minutes=10)).timestamp() * 1000)
         assert "at" not in job.data["message"]  # sent at once when its time comes
-        pool = ProviderPool(BUILTIN_SANDBOX, {})
+        pool = ProviderClients(BUILTIN_SANDBOX, {})
 
         def runner() -> BatchRunner:
             return BatchRunner(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kmsg_cli.codec import message_to_data
+from kmsg_cli.jobs.codec import message_to_data
 from kmsg_cli.models import Job, Message, MessageType, Recipient
 from kmsg_cli.store.sqlite import SqliteStore
 from tests.conftest import Run
@@ -300,7 +300,7 @@ def test_a_live_owner_within_its_lease_is_respected(run: Run, tmp_path: Path) ->
         meta = dict(job.metadata)
         meta["owner"] = {"host": "elsewhere", "pid": 1, "run": "r"}
         conn.execute("UPDATE kmsg_jobs SET metadata = ? WHERE id = ?", (json.dumps(meta), job.id))
-    from kmsg_cli.runner import BatchRunner
+    from kmsg_cli.jobs.worker import BatchRunner
 
     with SqliteStore(run.db) as store:
         runner = BatchRunner(store=store, clients=None, batch_id="other")  # type: ignore[arg-type]

@@ -23,14 +23,14 @@ from kmsg_cli.cancel import (
     Selection,
     cancel,
 )
-from kmsg_cli.codec import message_to_data
 from kmsg_cli.errors import InvalidInput, UsageError
+from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.worker import BatchRunner
 from kmsg_cli.models import Job, Message, MessageType, Recipient, epoch_ms
 from kmsg_cli.providers.aligo import AligoProvider
 from kmsg_cli.providers.iwinv import IwinvProvider
 from kmsg_cli.providers.mock import MockProvider
 from kmsg_cli.providers.solapi import SolapiProvider
-from kmsg_cli.runner import BatchRunner
 from kmsg_cli.store.sqlite import SqliteStore
 from tests.fakes._server import ManualClock
 from tests.fakes.aligo import FakeAligo

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from kmsg_cli.cancel import CANCELLED, Selection, cancel
-from kmsg_cli.codec import message_to_data
+from kmsg_cli.jobs.codec import message_to_data
 from kmsg_cli.models import Job, Message, MessageType, Recipient
 from kmsg_cli.providers.solapi import SolapiProvider
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from kmsg_cli.codec import message_from_data, message_to_data
 from kmsg_cli.errors import InvalidInput, KmsgError
+from kmsg_cli.jobs.codec import message_from_data, message_to_data
 from kmsg_cli.models import MessageDraft, MessageType, Recipient
 from kmsg_cli.normalize import (
     LONG_MAX_BYTES,

@@ -1049,7 +1049,7 @@ def _spy(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("typer.testing._get_command", _click_command)
     # Retries wait 0 s here: the paths are the same, the sweep stays fast.
     monkeypatch.setattr("kmsg_cli.sending.backoff", lambda attempt, retry_after=None: 0.0)
-    monkeypatch.setattr("kmsg_cli.runner.backoff", lambda attempt, retry_after=None: 0.0)
+    monkeypatch.setattr("kmsg_cli.jobs.worker.backoff", lambda attempt, retry_after=None: 0.0)
 
 
 def _exception_text(exc: BaseException | None) -> str:
@@ -1338,11 +1338,11 @@ api_secret = "env:SOLAPI_API_SECRET"
 def test_provider_clients_never_show_their_keys(world: World) -> None:
     """What a debugging print of a client would show: not its keys."""
     from kmsg_cli import config as cfg
-    from kmsg_cli.pool import ProviderPool
+    from kmsg_cli.clients import ProviderClients
 
     loaded = cfg.load_config(world.tmp / "config.toml", "--config")
     profile = cfg.select_profile(loaded, flag="live", environ=os.environ)
-    pool = ProviderPool(profile, os.environ)  # builds clients exactly as the commands do
+    pool = ProviderClients(profile, os.environ)  # builds clients exactly as the commands do
     try:
         for provider in PROVIDERS:
             client = pool.get(provider)

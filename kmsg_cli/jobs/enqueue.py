@@ -19,12 +19,12 @@ from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.channels import describe
-from kmsg_cli.codec import message_to_data
 from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, KmsgError
-from kmsg_cli.ledger import UNKNOWN_OUTCOME, unknown_info
+from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.catalog import capabilities

@@ -27,8 +27,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kmsg_cli.codec import message_to_data
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
+from kmsg_cli.jobs.codec import message_to_data
 from kmsg_cli.models import CONTENT_KEY, Job, JobStatus, Message, SendResult, TrackingRow
 from kmsg_cli.store.contract import Store
 

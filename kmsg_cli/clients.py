@@ -23,7 +23,7 @@ from kmsg_cli.providers.base import Cache, Provider, UsesCache
 from kmsg_cli.providers.catalog import SECRET_SETTINGS
 from kmsg_cli.store.contract import Store
 
-log = logging.getLogger("kmsg.pool")
+log = logging.getLogger("kmsg.clients")
 
 
 class StoreCache:
@@ -52,7 +52,7 @@ class StoreCache:
             log.warning("cache write of %s failed: %s", key, error.message)
 
 
-class ProviderPool:
+class ProviderClients:
     def __init__(
         self, profile: Profile, environ: Mapping[str, str], cache: Cache | None = None
     ) -> None:

@@ -31,9 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli import owner as owners
-from kmsg_cli.codec import message_from_data
 from kmsg_cli.errors import KmsgError, ProviderError, StoreError
-from kmsg_cli.ledger import (
+from kmsg_cli.jobs.codec import message_from_data
+from kmsg_cli.jobs.ledger import (
     NOT_SENT,
     UNKNOWN_OUTCOME,
     error_text,
