@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -106,6 +107,21 @@ class Pty:
                 raise AssertionError(f"echo was never turned off; the terminal shows:\n{self.text}")
             time.sleep(0.02)
         self.send(line)
+
+    def interrupt(self, quiet_seconds: float = 10.0) -> None:
+        """Press Ctrl-C: SIGINT to the program, again if it neither printed nor exited for a while.
+
+        CPython can lose a SIGINT that lands just before a terminal read starts waiting (the
+        handler runs but the read blocks on): a person presses Ctrl-C again, and so does this.
+        """
+        while self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            shown, quiet_until = len(self.raw), time.monotonic() + quiet_seconds
+            while self.proc.poll() is None and len(self.raw) == shown:
+                if time.monotonic() > quiet_until or not self._read():
+                    break
+            if len(self.raw) != shown:
+                return  # it answered; finish() reads the rest
 
     def finish(self) -> int:
         while self._read():

@@ -8,7 +8,6 @@ that a prompt nobody answers fails the test instead of hanging it.
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -621,7 +620,7 @@ def test_real_init_interrupted_writes_nothing(tmp_path: Path, pty_run: list[Pty]
     term.expect("Profile name (default):")
     term.send("prod")
     term.expect("Provider")
-    term.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
+    term.interrupt()  # Ctrl-C
     assert term.finish() == 130, term.text
     assert "error: INTERRUPTED: cancelled: nothing was written" in term.text
     assert not path.exists()
