@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 HELP = """What became of a send-many batch or of the messages of a time range.
 
-The funnel (rows -> valid -> accepted -> sent -> delivered / failed / unknown / pending), failures by provider code with their meaning, delivery latency (p50/p90/p99), per provider and per type, AlimTalk fallbacks, and what is still being tracked. Without --batch, --since or --until: the last batch. --html writes one self-contained page with charts (pip install 'kmsg[report]').
+The funnel (rows -> valid -> accepted -> sent -> delivered / failed / unknown / pending), failures by provider code with their meaning, delivery latency (p50/p90/p99), per provider and per type, AlimTalk fallbacks, and what is still being tracked. Without --batch, --since or --until: the last batch. --html writes one self-contained page with charts (pip install 'kmsg\\[report]').
 
 [dim]Examples:[/]
 

@@ -98,3 +98,14 @@ def test_send_panels_hold_the_right_options() -> None:
     assert "--failover-text" in sections["Failover"]
     assert "--priority" in sections["Queue"]
     assert "--template" in sections["Message"]
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_install_hints_in_help_keep_their_extra(path: tuple[str, ...], command: Any) -> None:
+    # rich markup would read "[report]" in "kmsg[report]" as a style tag and drop it
+    text = _help(*path)
+    assert "'kmsg'" not in text and "'kmsg[]'" not in text
+
+
+def test_report_help_names_the_report_extra() -> None:
+    assert "pip install 'kmsg[report]'" in _help("report")
