@@ -6,6 +6,7 @@ Lazy imports inside functions count too: a dependency is a dependency wherever i
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -265,8 +266,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.__version__",
         ),
     ),
+    # the console script: the version constant, and the Typer application for anything else
+    ("kmsg_cli.cli.entry", ("kmsg_cli.__version__", "kmsg_cli.cli.app")),
     ("kmsg_cli.cli", ("kmsg_cli",)),
-    ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
+    ("kmsg_cli.__main__", ("kmsg_cli.cli.entry",)),
     ("kmsg_cli", ()),
 ]
 
@@ -372,6 +375,36 @@ def test_version_and_help_do_not_load_heavy_modules() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "loaded="
+
+
+def test_version_answers_before_typer_is_imported() -> None:
+    """The console script answers `kmsg --version` alone: no Typer, Click or rich, and the
+    version it prints is the package metadata's."""
+    script = (
+        "import sys\n"
+        "sys.argv = ['kmsg', '--version']\n"
+        "from kmsg_cli.cli.entry import main\n"
+        "main()\n"
+        "loaded = [m for m in ('typer', 'click', 'rich', 'kmsg_cli.cli.app') if m in sys.modules]\n"
+        "print('loaded=' + ','.join(loaded))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    printed, loaded = proc.stdout.strip().splitlines()
+    assert printed == f"kmsg {importlib.metadata.version('kmsg')}"
+    assert loaded == "loaded="
+
+
+def test_other_command_lines_reach_typer_from_the_console_script() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Usage:" in proc.stdout and "send-many" in proc.stdout
 
 
 def test_version_alone_does_not_load_rich() -> None:
