@@ -349,6 +349,51 @@ def test_module_imports_follow_the_layering(name: str, path: Path) -> None:
             assert _matches(name, owners), f"{name} must not import {module}"
 
 
+def _cli_kind(module: str) -> str:
+    """"command" (a *_cmd module: one command or command group), "entry" (app, entry: the
+    console script and the root of the command tree) or "infrastructure" (options, output,
+    runtime, boundary, *_view, ...: what the commands share)."""
+    leaf = module.rsplit(".", 1)[-1]
+    if leaf.endswith("_cmd"):
+        return "command"
+    if leaf in ("app", "entry"):
+        return "entry"
+    return "infrastructure"
+
+
+def _cli_modules() -> list[tuple[str, Path]]:
+    return [(name, path) for name, path in _modules() if name.startswith("kmsg_cli.cli.")]
+
+
+def _cli_imports(name: str, path: Path) -> set[str]:
+    """The kmsg_cli.cli modules `name` imports (`from kmsg_cli.cli import x` counts as x)."""
+    known = {module for module, _ in _cli_modules()}
+    return {m for m in _imports(name, path) if m in known and m != name}
+
+
+@pytest.mark.parametrize(("name", "path"), _cli_modules(), ids=[m[0] for m in _cli_modules()])
+def test_cli_modules_do_not_import_each_others_commands(name: str, path: Path) -> None:
+    """A command module uses the shared CLI infrastructure, never another command's module
+    (what two commands share moves to options, bounds, output, a *_view, ...); the
+    infrastructure imports no command; the root (app) names its commands by string and
+    imports them only when a command line reaches them."""
+    imported = _cli_imports(name, path)
+    commands = sorted(m for m in imported if _cli_kind(m) == "command")
+    entries = sorted(m for m in imported if _cli_kind(m) == "entry")
+    if _cli_kind(name) == "entry":
+        assert commands == [], f"{name} imports {commands} (list them as lazy commands)"
+    else:
+        assert commands == [], f"{name} imports {commands}"
+        assert entries == [], f"{name} imports {entries}"
+
+
+def test_cli_rule_sees_command_imports() -> None:
+    """The rule above reads `from kmsg_cli.cli import x` and `from kmsg_cli.cli.x import y`."""
+    send = next(path for name, path in _cli_modules() if name == "kmsg_cli.cli.send_cmd")
+    imported = _cli_imports("kmsg_cli.cli.send_cmd", send)
+    assert {"kmsg_cli.cli.options", "kmsg_cli.cli.boundary", "kmsg_cli.cli.send_view"} <= imported
+
+
 def test_store_modules_do_not_import_their_package() -> None:
     """`kmsg_cli.store` opens an engine lazily (`open_store`); an engine module importing the
     package back would be a cycle that only laziness keeps from breaking."""
