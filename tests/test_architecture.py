@@ -350,7 +350,7 @@ def test_module_imports_follow_the_layering(name: str, path: Path) -> None:
 
 
 def _cli_kind(module: str) -> str:
-    """"command" (a *_cmd module: one command or command group), "entry" (app, entry: the
+    """ "command" (a *_cmd module: one command or command group), "entry" (app, entry: the
     console script and the root of the command tree) or "infrastructure" (options, output,
     runtime, boundary, *_view, ...: what the commands share)."""
     leaf = module.rsplit(".", 1)[-1]
