@@ -1,3 +1,3 @@
-from kmsg_cli.cli.app import main
+from kmsg_cli.cli.entry import main
 
 main()

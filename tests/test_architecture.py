@@ -6,6 +6,7 @@ Lazy imports inside functions count too: a dependency is a dependency wherever i
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -265,8 +266,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.__version__",
         ),
     ),
+    # the console script: the version constant, and the Typer application for anything else
+    ("kmsg_cli.cli.entry", ("kmsg_cli.__version__", "kmsg_cli.cli.app")),
     ("kmsg_cli.cli", ("kmsg_cli",)),
-    ("kmsg_cli.__main__", ("kmsg_cli.cli",)),
+    ("kmsg_cli.__main__", ("kmsg_cli.cli.entry",)),
     ("kmsg_cli", ()),
 ]
 
@@ -346,6 +349,51 @@ def test_module_imports_follow_the_layering(name: str, path: Path) -> None:
             assert _matches(name, owners), f"{name} must not import {module}"
 
 
+def _cli_kind(module: str) -> str:
+    """ "command" (a *_cmd module: one command or command group), "entry" (app, entry: the
+    console script and the root of the command tree) or "infrastructure" (options, output,
+    runtime, boundary, *_view, ...: what the commands share)."""
+    leaf = module.rsplit(".", 1)[-1]
+    if leaf.endswith("_cmd"):
+        return "command"
+    if leaf in ("app", "entry"):
+        return "entry"
+    return "infrastructure"
+
+
+def _cli_modules() -> list[tuple[str, Path]]:
+    return [(name, path) for name, path in _modules() if name.startswith("kmsg_cli.cli.")]
+
+
+def _cli_imports(name: str, path: Path) -> set[str]:
+    """The kmsg_cli.cli modules `name` imports (`from kmsg_cli.cli import x` counts as x)."""
+    known = {module for module, _ in _cli_modules()}
+    return {m for m in _imports(name, path) if m in known and m != name}
+
+
+@pytest.mark.parametrize(("name", "path"), _cli_modules(), ids=[m[0] for m in _cli_modules()])
+def test_cli_modules_do_not_import_each_others_commands(name: str, path: Path) -> None:
+    """A command module uses the shared CLI infrastructure, never another command's module
+    (what two commands share moves to options, bounds, output, a *_view, ...); the
+    infrastructure imports no command; the root (app) names its commands by string and
+    imports them only when a command line reaches them."""
+    imported = _cli_imports(name, path)
+    commands = sorted(m for m in imported if _cli_kind(m) == "command")
+    entries = sorted(m for m in imported if _cli_kind(m) == "entry")
+    if _cli_kind(name) == "entry":
+        assert commands == [], f"{name} imports {commands} (list them as lazy commands)"
+    else:
+        assert commands == [], f"{name} imports {commands}"
+        assert entries == [], f"{name} imports {entries}"
+
+
+def test_cli_rule_sees_command_imports() -> None:
+    """The rule above reads `from kmsg_cli.cli import x` and `from kmsg_cli.cli.x import y`."""
+    send = next(path for name, path in _cli_modules() if name == "kmsg_cli.cli.send_cmd")
+    imported = _cli_imports("kmsg_cli.cli.send_cmd", send)
+    assert {"kmsg_cli.cli.options", "kmsg_cli.cli.boundary", "kmsg_cli.cli.send_view"} <= imported
+
+
 def test_store_modules_do_not_import_their_package() -> None:
     """`kmsg_cli.store` opens an engine lazily (`open_store`); an engine module importing the
     package back would be a cycle that only laziness keeps from breaking."""
@@ -372,6 +420,36 @@ def test_version_and_help_do_not_load_heavy_modules() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "loaded="
+
+
+def test_version_answers_before_typer_is_imported() -> None:
+    """The console script answers `kmsg --version` alone: no Typer, Click or rich, and the
+    version it prints is the package metadata's."""
+    script = (
+        "import sys\n"
+        "sys.argv = ['kmsg', '--version']\n"
+        "from kmsg_cli.cli.entry import main\n"
+        "main()\n"
+        "loaded = [m for m in ('typer', 'click', 'rich', 'kmsg_cli.cli.app') if m in sys.modules]\n"
+        "print('loaded=' + ','.join(loaded))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    printed, loaded = proc.stdout.strip().splitlines()
+    assert printed == f"kmsg {importlib.metadata.version('kmsg')}"
+    assert loaded == "loaded="
+
+
+def test_other_command_lines_reach_typer_from_the_console_script() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "Usage:" in proc.stdout and "send-many" in proc.stdout
 
 
 def test_version_alone_does_not_load_rich() -> None:

@@ -33,6 +33,7 @@ def test_quick_run_prints_one_table_with_every_benchmark() -> None:
     expected = [
         "startup: `kmsg --version`",
         "startup: `kmsg send --dry-run`",
+        "startup: `kmsg send (mock provider)`",
         "per-message overhead",
         "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 1",
         "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 4",

@@ -11,12 +11,13 @@ from typing import Annotated
 import typer
 
 from kmsg_cli import __version__
-from kmsg_cli.cli import bulk_cmd, cancel_cmd, complete_values, completion, report_cmd, send_cmd
+from kmsg_cli.cli import complete_values, completion
 from kmsg_cli.cli.framework import (
     EXIT_CODES_NOTE,
     HELP_OPTION_NAMES,
     SENDING_EPILOG,
     KmsgCommand,
+    LazyCommand,
 )
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
@@ -36,8 +37,32 @@ With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock 
 
 
 class KmsgRoot(RootGroup):
-    """`kmsg`: the command groups are imported and built when a command line reaches them."""
+    """`kmsg`: the commands and command groups are imported and built when a command line
+    reaches them (`kmsg send` imports the send command's module, no other)."""
 
+    order = (
+        "send",
+        "send-many",
+        "report",
+        "cancel",
+        "completions",
+        "track",
+        "queue",
+        "config",
+        "db",
+        "providers",
+    )
+    lazy_commands = {  # noqa: RUF012
+        "send": LazyCommand(
+            "kmsg_cli.cli.send_cmd:send", {"epilog": SENDING_EPILOG, "no_args_is_help": True}
+        ),
+        "send-many": LazyCommand(
+            "kmsg_cli.cli.bulk_cmd:send_many",
+            {"epilog": SENDING_EPILOG, "no_args_is_help": True},
+        ),
+        "report": LazyCommand("kmsg_cli.cli.report_cmd:report"),
+        "cancel": LazyCommand("kmsg_cli.cli.cancel_cmd:cancel", {"no_args_is_help": True}),
+    }
     lazy = {  # noqa: RUF012
         "track": "kmsg_cli.cli.track_cmd:app",
         "queue": "kmsg_cli.cli.queue_cmd:app",
@@ -123,17 +148,6 @@ def root(
 
     setup_logging(verbose, quiet=quiet)
 
-
-app.command(
-    "send", cls=KmsgCommand, help=send_cmd.HELP, epilog=SENDING_EPILOG, no_args_is_help=True
-)(send_cmd.send)
-app.command(
-    "send-many", cls=KmsgCommand, help=bulk_cmd.HELP, epilog=SENDING_EPILOG, no_args_is_help=True
-)(bulk_cmd.send_many)
-app.command("report", cls=KmsgCommand, help=report_cmd.HELP)(report_cmd.report)
-app.command("cancel", cls=KmsgCommand, help=cancel_cmd.HELP, no_args_is_help=True)(
-    cancel_cmd.cancel
-)
 
 COMPLETIONS_HELP = """Print the shell completion script for bash, zsh or fish.
 

@@ -1,4 +1,5 @@
-"""Numeric options checked once: counts and durations that must be finite and positive.
+"""Numeric options checked once: counts and durations that must be finite and positive, and
+queue priorities that the jobs table can store.
 
 `float("nan")` compares false with everything, so `--max-seconds nan` would never stop a run
 and `-1` would stop it before it starts; both are usage errors (exit 2) instead.
@@ -35,4 +36,20 @@ def check_seconds(value: float | None, option: str) -> None:
             code="INVALID_DURATION",
             field=option.lstrip("-"),
             value=str(value),
+        )
+
+
+# kmsg_jobs.priority is an INTEGER column (32 bits on PostgreSQL).
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+
+
+def check_priority(priority: int) -> None:
+    """UsageError INVALID_PRIORITY outside what the jobs table stores."""
+    low, high = PRIORITY_RANGE
+    if not low <= priority <= high:
+        raise UsageError(
+            f"--priority {priority} is out of range ({low}..{high})",
+            code="INVALID_PRIORITY",
+            field="priority",
+            value=str(priority),
         )

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.send_cmd import check_priority
+from kmsg_cli.cli.bounds import check_priority
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
@@ -100,14 +100,7 @@ def send_many(
         ),
     ] = None,
     message_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Type for rows without one.",
-            autocompletion=cv.message_types,
-            rich_help_panel="Message",
-        ),
+        str | None, options.type_option("Type for rows without one.", panel="Message")
     ] = None,
     sender: Annotated[
         str | None,
@@ -118,15 +111,7 @@ def send_many(
             rich_help_panel="Message",
         ),
     ] = None,
-    concurrency: Annotated[
-        int,
-        typer.Option(
-            "--concurrency",
-            metavar="N",
-            help="HTTP requests in flight at most.",
-            rich_help_panel="Sending",
-        ),
-    ] = 8,
+    concurrency: Annotated[int, options.concurrency_option(panel="Sending")] = 8,
     rate: Annotated[
         str | None,
         typer.Option(

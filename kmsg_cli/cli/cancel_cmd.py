@@ -10,7 +10,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.options import ProviderFilter
+from kmsg_cli.cli.options import ProviderFilter, batch_option
 from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
 
 if TYPE_CHECKING:
@@ -42,12 +42,7 @@ SHOWN = 50  # messages a human listing shows (--json lists them all)
 @reports_errors
 def cancel(
     ctx: typer.Context,
-    batch: Annotated[
-        str | None,
-        typer.Option(
-            "--batch", metavar="ID", help="Messages of this batch.", autocompletion=cv.batch_ids
-        ),
-    ] = None,
+    batch: Annotated[str | None, batch_option("Messages of this batch.", complete=True)] = None,
     ids: Annotated[
         list[str] | None,
         typer.Option(

@@ -106,11 +106,11 @@ def _init_wizard(ctx: typer.Context, path: Path, source: str, *, force: bool) ->
     with _cancellable(console, f"stopped: {written} was written"):
         doctor_now = prompter.confirm("Run `kmsg providers doctor` now?", default=not unset)
     if doctor_now:
-        from kmsg_cli.cli.providers_cmd import doctor
+        from kmsg_cli.cli.doctor_view import run_doctor
 
         # The doctor reads the profile lazily from the options: point them at the new profile.
         runtime.options.profile = plan.profile
-        doctor(ctx=ctx)
+        run_doctor(runtime)
     else:
         console.print(f"next: kmsg -p {plan.profile} providers doctor", markup=False)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kmsg_cli.cli import purging, tables
+from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.errors import StoreError, UsageError
@@ -91,10 +91,7 @@ def schema(
 def purge(
     ctx: typer.Context,
     older_than: Annotated[
-        str,
-        typer.Option(
-            "--older-than", metavar="AGE", help="Age with a unit: 90d, 12w, 36h (not a bare 90)."
-        ),
+        str, options.older_than_option("Age with a unit: 90d, 12w, 36h (not a bare 90).")
     ] = "90d",
     yes: purging.YesOpt = False,
     dry_run: purging.DryRunOpt = False,

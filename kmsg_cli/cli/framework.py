@@ -3,19 +3,22 @@
 - Help: commands are `KmsgCommand`s and groups `KmsgGroup`s, so each help page ends with a
   line on the global options (they may stand before or after the sub-command), and no
   `<bool>` / `<str>` placeholder sits beside a flag or a named argument.
-- Start-up: a group lists some sub-groups as `lazy` ("module:attribute"), imported and built
-  only when the command line reaches them, so `kmsg send` never builds `kmsg queue`.
-- Completion: when Click parses resiliently (shell completion), values stay as typed; Typer's
-  conversion machinery (pydantic) costs more to import than the rest of a <Tab>.
+- Start-up: a group lists its sub-groups as `lazy` ("module:attribute") and its sub-commands
+  as `lazy_commands`, imported and built only when the command line reaches them, so
+  `kmsg send` imports neither `kmsg queue` nor `kmsg send-many`.
+- Conversion: parameters of plain types are converted without pydantic (`coercion`); when
+  Click parses resiliently (shell completion), values stay as typed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from kmsg_cli.cli.coercion import use_plain_conversion
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,6 +65,8 @@ class _KmsgParsing:
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if ctx.resilient_parsing:
             _keep_typed_values(self, ctx)
+        else:
+            use_plain_conversion(self.get_params(ctx))  # type: ignore[attr-defined]
         parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
         return parsed
 
@@ -79,12 +84,25 @@ class KmsgCommand(_KmsgParsing, TyperCommand):
                 setattr(param, "display_type_rich", _no_type)  # noqa: B010
 
 
+class LazyCommand(NamedTuple):
+    """A sub-command built on first use: its function, and how it is registered."""
+
+    target: str
+    """"module:function"; the module's HELP is the command's help."""
+    options: dict[str, Any] = {}  # noqa: RUF012 (never mutated)
+    """More keyword arguments of `Typer.command` (epilog, no_args_is_help)."""
+
+
 class KmsgGroup(_KmsgParsing, TyperGroup):
     """A group of sub-commands (`kmsg queue`); its help names the global options too."""
 
     mention_globals = True
     lazy: dict[str, str] = {}  # noqa: RUF012 (subclasses replace it whole)
     """Sub-groups built on first use: name -> "module:attribute" of a KmsgTyper."""
+    lazy_commands: dict[str, LazyCommand] = {}  # noqa: RUF012 (subclasses replace it whole)
+    """Sub-commands built on first use: only the module of the command that runs is imported."""
+    order: tuple[str, ...] = ()
+    """The order of the sub-commands in help and completion (else: built ones, then lazy)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self.mention_globals and kwargs.get("epilog") is None:
@@ -93,11 +111,15 @@ class KmsgGroup(_KmsgParsing, TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
-        return [*names, *(name for name in self.lazy if name not in names)]
+        names = [*names, *(name for name in (*self.lazy_commands, *self.lazy) if name not in names)]
+        rank = {name: index for index, name in enumerate(self.order)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
-        if command is None and name in self.lazy:
+        if command is None and name in self.lazy_commands:
+            command = self._build_command(name)
+        elif command is None and name in self.lazy:
             command = self._build(name)
         return command
 
@@ -111,6 +133,24 @@ class KmsgGroup(_KmsgParsing, TyperGroup):
         group.name = name
         self.add_command(group, name)
         return group
+
+    def _build_command(self, name: str) -> Any:
+        import importlib
+
+        import typer.main
+
+        spec = self.lazy_commands[name]
+        module_name, _, function = spec.target.partition(":")
+        module = importlib.import_module(module_name)
+        holder = typer.Typer(
+            rich_markup_mode="rich", pretty_exceptions_enable=False, add_completion=False
+        )
+        holder.command(name, cls=KmsgCommand, help=module.HELP, **spec.options)(
+            getattr(module, function)
+        )
+        command = typer.main.get_command(holder)
+        self.add_command(command, name)
+        return command
 
 
 class KmsgTyper(typer.Typer):

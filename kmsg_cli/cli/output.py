@@ -3,7 +3,8 @@
 Data goes to stdout; warnings, errors, hints and progress go to stderr. With `--json`
 exactly one document is printed on stdout:
 `{"ok": bool, "data": ..., "error": {...} | null, "warnings": [...]}`.
-rich is imported on first use, never at startup. Everything printed passes
+rich is imported on first use, never at startup, and not at all for the lines printed to a
+pipe or a file (`plain`). Everything printed passes
 `redact_secrets`: a vendor's answer that echoes a configured key never reaches the terminal.
 """
 
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from kmsg_cli.cli.plain import PlainConsole, escape, plain_stream
 from kmsg_cli.errors import KmsgError, map_strings, printable, redact_secrets
 
 if TYPE_CHECKING:
@@ -34,17 +36,13 @@ class Output:
     @property
     def out(self) -> Console:
         if self._out is None:
-            from rich.console import Console
-
-            self._out = Console(file=_redacting("stdout"), highlight=False, soft_wrap=True)
+            self._out = _console("stdout")
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(file=_redacting("stderr"), highlight=False, soft_wrap=True)
+            self._err = _console("stderr")
         return self._err
 
     @property
@@ -104,9 +102,21 @@ class Output:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
-
     return escape(printable(text))
+
+
+def _console(name: str) -> Console:
+    """A rich Console on the current sys.stdout/sys.stderr; outside a terminal a
+    PlainConsole that prints kmsg's lines the same way without importing rich."""
+
+    def make_rich() -> Console:
+        from rich.console import Console
+
+        return Console(file=_redacting(name), highlight=False, soft_wrap=True)
+
+    if plain_stream(getattr(sys, name)):
+        return cast("Console", PlainConsole(name, _redacting(name).write, make_rich))
+    return make_rich()
 
 
 def _redacting(name: str) -> IO[str]:

@@ -170,54 +170,6 @@ def doctor(ctx: typer.Context) -> None:
       kmsg providers doctor
       KMSG_PROVIDER=solapi kmsg providers doctor --json
     """
-    from kmsg_cli.doctor import examine
-    from kmsg_cli.errors import ConfigError
+    from kmsg_cli.cli.doctor_view import run_doctor
 
-    runtime = runtime_of(ctx)
-    profile = runtime.profile()
-    reports = examine(profile, runtime.environ, runtime.clients())
-    ok = all(r.ok for r in reports)
-    data = {
-        "profile": profile.name,
-        "ok": ok,
-        "providers": [
-            {
-                "id": r.provider_id,
-                "type": r.type,
-                "ok": r.ok,
-                "checks": [c.to_dict() for c in r.checks],
-            }
-            for r in reports
-        ],
-    }
-
-    def render(console: Console) -> None:
-        from rich.markup import escape
-
-        colours = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "SKIP": "dim"}
-        for report in reports:
-            console.print(f"{report.provider_id} ({report.type})", markup=False)
-            for check in report.checks:
-                colour = colours[check.result]
-                console.print(
-                    f"  [{colour}]{check.result}[/] {escape(check.name)}: {escape(check.message)}",
-                    markup=True,
-                    highlight=False,
-                )
-                if check.next and check.result in ("FAIL", "WARN"):
-                    console.print(f"    next: {check.next}", markup=False)
-
-    if ok:
-        runtime.out.result(data, render)
-        return
-    failed = sum(1 for r in reports for c in r.checks if c.result == "FAIL")
-    runtime.out.result(
-        data,
-        render,
-        ok=False,
-        error=ConfigError(
-            f"{failed} readiness check{'s' if failed != 1 else ''} failed",
-            code="NOT_READY",
-        ),
-    )
-    raise typer.Exit(2)
+    run_doctor(runtime_of(ctx))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.cli import purging, tables
+from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
@@ -68,9 +68,7 @@ STATS = tables.Listing(
 @reports_errors
 def process(
     ctx: typer.Context,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", metavar="N", help="HTTP requests in flight at most.")
-    ] = 8,
+    concurrency: Annotated[int, options.concurrency_option()] = 8,
     drain: Annotated[
         bool, typer.Option("--drain", metavar="", help="Stop when no job is due (for cron).")
     ] = False,
@@ -292,13 +290,7 @@ def list_jobs(
     message_type: TypeFilter = None,
     provider: ProviderFilter = None,
     batch: Annotated[
-        str | None,
-        typer.Option(
-            "--batch",
-            metavar="ID",
-            help="Only jobs of this send-many batch.",
-            rich_help_panel=FILTERS,
-        ),
+        str | None, options.batch_option("Only jobs of this send-many batch.", panel=FILTERS)
     ] = None,
     error: Annotated[
         str | None,
@@ -397,9 +389,7 @@ def retry(
             "--unknown", metavar="", help="Jobs whose outcome is unknown (may send a duplicate)."
         ),
     ] = False,
-    batch: Annotated[
-        str | None, typer.Option("--batch", metavar="ID", help="Only jobs of this batch.")
-    ] = None,
+    batch: Annotated[str | None, options.batch_option("Only jobs of this batch.")] = None,
 ) -> None:
     """Make failed jobs due again with fresh attempts; accepted and cancelled jobs never are.
 
@@ -470,10 +460,7 @@ def retry(
 def purge(
     ctx: typer.Context,
     older_than: Annotated[
-        str,
-        typer.Option(
-            "--older-than", metavar="AGE", help="Age with a unit: 30d, 12h (not a bare 30)."
-        ),
+        str, options.older_than_option("Age with a unit: 30d, 12h (not a bare 30).")
     ] = "30d",
     yes: purging.YesOpt = False,
     dry_run: purging.DryRunOpt = False,

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.cli import report_view
+from kmsg_cli.cli import options, report_view
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.errors import InvalidInput, UsageError
@@ -37,28 +36,17 @@ FORMATS = ("table", "json", "csv")
 @reports_errors
 def report(
     ctx: typer.Context,
-    batch: Annotated[
-        str | None, typer.Option("--batch", metavar="ID", help="A send-many batch id.")
-    ] = None,
+    batch: Annotated[str | None, options.batch_option("A send-many batch id.")] = None,
     since: Annotated[
-        str | None,
-        typer.Option("--since", metavar="WHEN", help="Requested at or after (24h, a date)."),
+        str | None, options.since_option("Requested at or after (24h, a date).", panel=None)
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", metavar="WHEN", help="Requested at or before.")
+        str | None, options.until_option("Requested at or before.", panel=None)
     ] = None,
     provider: Annotated[
-        str | None,
-        typer.Option(
-            "--provider", metavar="ID", help="Only this provider.", autocompletion=cv.provider_ids
-        ),
+        str | None, options.provider_option("Only this provider.", panel=None)
     ] = None,
-    message_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type", metavar="TYPE", help="Only this type.", autocompletion=cv.message_types
-        ),
-    ] = None,
+    message_type: Annotated[str | None, options.type_option("Only this type.", panel=None)] = None,
     to: Annotated[
         str | None, typer.Option("--to", metavar="PHONE", help="Only this recipient.")
     ] = None,

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kmsg_cli.cli import complete_values as cv
+from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.bounds import check_priority
 from kmsg_cli.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
@@ -46,8 +48,6 @@ MAX_RECIPIENTS = 1000
 # Far above any message (LMS: 2,000 bytes): bounds what --text-file / --text - read, so that
 # /dev/zero or a wrong file gives an error instead of filling memory.
 MAX_TEXT_BYTES = 1 << 20
-# kmsg_jobs.priority is an INTEGER column (32 bits on PostgreSQL).
-PRIORITY_RANGE = (-(2**31), 2**31 - 1)
 
 Opt = typer.Option
 CHANNEL = "Channel"
@@ -86,15 +86,12 @@ def send(
     ] = None,
     message_type: Annotated[
         str | None,
-        Opt(
-            "--type",
-            metavar="TYPE",
-            help="SMS, LMS, MMS, ALIMTALK, RCS_SMS/LMS/MMS/TPL/ITPL/LTPL, BMS_FREE, BMS_TEXT "
+        options.type_option(
+            "SMS, LMS, MMS, ALIMTALK, RCS_SMS/LMS/MMS/TPL/ITPL/LTPL, BMS_FREE, BMS_TEXT "
             "and the other Brand Message types, VOICE, FAX, NSA (default: SMS/LMS/MMS by "
             "length); FRIENDTALK only where the vendor still takes it (Kakao's replacement is "
             "Brand Message).",
-            autocompletion=cv.message_types,
-            rich_help_panel="Message",
+            panel="Message",
         ),
     ] = None,
     subject: Annotated[
@@ -152,14 +149,7 @@ def send(
         ),
     ] = None,
     provider: Annotated[
-        str | None,
-        Opt(
-            "--provider",
-            metavar="ID",
-            help="Provider id to use.",
-            autocompletion=cv.provider_ids,
-            rich_help_panel="Sending",
-        ),
+        str | None, options.provider_option("Provider id to use.", panel="Sending")
     ] = None,
     at: Annotated[
         str | None,
@@ -553,18 +543,6 @@ def _check_nul(text: str, source: str, field: str) -> None:
             code="INVALID_TEXT",
             field=field,
             value="\\x00",
-        )
-
-
-def check_priority(priority: int) -> None:
-    """UsageError INVALID_PRIORITY outside what the jobs table stores."""
-    low, high = PRIORITY_RANGE
-    if not low <= priority <= high:
-        raise UsageError(
-            f"--priority {priority} is out of range ({low}..{high})",
-            code="INVALID_PRIORITY",
-            field="priority",
-            value=str(priority),
         )
 
 

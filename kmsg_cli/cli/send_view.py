@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.channels import describe
 from kmsg_cli.cli.output import Output
+from kmsg_cli.cli.plain import escape
 from kmsg_cli.cli.tables import print_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
@@ -229,8 +230,6 @@ def _report_error(report: SendReport) -> KmsgError | None:
 
 
 def _outcome_line(outcome: Outcome, times: TimeView) -> str:
-    from rich.markup import escape
-
     message = outcome.message
     head = f"{message.to}  {message.type.value} ({message.byte_length} bytes)"
     if outcome.previous is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.cli import tables
+from kmsg_cli.cli import options, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
@@ -124,9 +124,7 @@ def _pass_lines(report: PassReport) -> list[str]:
 @reports_errors
 def run_once(
     ctx: typer.Context,
-    limit: Annotated[
-        int, typer.Option("--limit", metavar="N", help="Check at most N rows.")
-    ] = 100_000,
+    limit: Annotated[int, options.limit_option("Check at most N rows.", panel=None)] = 100_000,
     provider: ProviderFilter = None,
     max_seconds: Annotated[
         float | None,
@@ -449,22 +447,13 @@ def list_rows(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option(
-            "--since",
-            metavar="WHEN",
-            help="Requested at or after: 24h (ago), 2026-12-05 (midnight, profile time zone) "
-            "or a date-time.",
-            rich_help_panel=FILTERS,
+        options.since_option(
+            "Requested at or after: 24h (ago), 2026-12-05 (midnight, profile time zone) "
+            "or a date-time."
         ),
     ] = None,
     until: Annotated[
-        str | None,
-        typer.Option(
-            "--until",
-            metavar="WHEN",
-            help="Requested before: the same forms as --since.",
-            rich_help_panel=FILTERS,
-        ),
+        str | None, options.until_option("Requested before: the same forms as --since.")
     ] = None,
     limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,

@@ -1,0 +1,145 @@
+"""Printing to a pipe or a file without importing rich (most of what rich costs to start).
+
+Outside a terminal rich prints a line of console markup as its plain text: the tags
+(`[green]`, `[/]`) removed, `\\[` unescaped, emoji codes (`:thumbs_up:`) replaced, a few
+control characters dropped. `PlainConsole` does exactly that for the lines kmsg prints
+(a string, markup on or off), and hands everything else to a rich Console made on first
+use: tables, progress bars, `is_terminal`, a line with a tab, a control character, a tag
+kmsg does not use, or markup rich would refuse. `tests/cli/test_plain_output.py` compares
+both on generated lines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
+_EMOJI = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
+_ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+_NOT_PLAIN = frozenset("\t\x07\x08\x0b\x0c\r")
+STYLES = frozenset({"green", "red", "yellow", "cyan", "dim", "bold", "bold red"})
+"""The styles kmsg's own lines use; a line with any other tag goes to rich."""
+
+
+def escape(text: str) -> str:
+    """`text` with what would read as a markup tag escaped (as `rich.markup.escape`)."""
+
+    def backslashes(match: re.Match[str]) -> str:
+        slashes, tag = match.groups()
+        return f"{slashes}{slashes}\\{tag}"
+
+    text = _ESCAPE.sub(backslashes, text)
+    if text.endswith("\\") and not text.endswith("\\\\"):
+        return text + "\\"
+    return text
+
+
+def plain_text(markup: str) -> str | None:
+    """The text rich prints for the markup line `markup` outside a terminal, or None when
+    the line needs rich itself (another tag, unbalanced tags). Emoji codes are replaced
+    per run of text, as rich does."""
+    parts: list[str] = []
+    open_tags: list[str] = []
+    position = 0
+    for match in _TAG.finditer(markup):
+        full, escapes, tag = match.groups()
+        start, end = match.span()
+        if start > position:
+            parts.append(_segment(markup[position:start]))
+        position = end
+        if escapes:
+            literal, escaped = divmod(len(escapes), 2)
+            parts.append("\\" * literal)
+            if escaped:
+                parts.append(_segment(full[len(escapes) :]))
+                continue
+        if tag.startswith("/"):
+            name = tag[1:].strip()
+            if not open_tags or (name and open_tags[-1] != name):
+                return None
+            open_tags.pop()
+        elif tag in STYLES:
+            open_tags.append(tag)
+        else:
+            return None
+    if position < len(markup):
+        parts.append(_segment(markup[position:]))
+    return "".join(parts)
+
+
+def _segment(text: str) -> str:
+    """A run of text between tags, as rich prints it: `\\[` unescaped, emoji codes replaced."""
+    return _replace_emoji(text.replace("\\[", "["))
+
+
+def _replace_emoji(text: str) -> str:
+    if ":" not in text or _EMOJI.search(text) is None:
+        return text
+    from rich._emoji_codes import EMOJI  # a table only: no console, no styles
+
+    def code(match: re.Match[str]) -> str:
+        whole, name, variant = match.groups()
+        emoji = EMOJI.get(name.lower())
+        if emoji is None:
+            return whole
+        return emoji + {"text": "\ufe0e", "emoji": "\ufe0f"}.get(variant, "")
+
+    return _EMOJI.sub(code, text)
+
+
+def plain_stream(stream: Any, environ: Any = os.environ) -> bool:
+    """Whether rich would print plain text to `stream`: not a terminal, and no variable
+    (FORCE_COLOR, TTY_COMPATIBLE) that makes rich treat it as one."""
+    if "FORCE_COLOR" in environ or "TTY_COMPATIBLE" in environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return isatty is not None and not isatty()
+    except ValueError:  # a closed stream: rich treats it as no terminal too
+        return True
+
+
+class PlainConsole:
+    """Prints kmsg's lines to sys.stdout/sys.stderr (looked up at each print: test runners
+    swap them) through `write`; anything else goes to the rich Console `make_rich` builds."""
+
+    def __init__(self, name: str, write: Callable[[str], Any], make_rich: Callable[[], Any]):
+        self._name = name
+        self._write = write
+        self._make_rich = make_rich
+        self._rich: Any = None
+
+    @property
+    def rich(self) -> Any:
+        if self._rich is None:
+            self._rich = self._make_rich()
+        return self._rich
+
+    def print(self, *objects: Any, markup: bool | None = None, **options: Any) -> None:
+        line = self._plain(objects, markup, options)
+        if line is None:
+            self.rich.print(*objects, markup=markup, **options)
+            return
+        self._write(line + "\n")
+        getattr(sys, self._name).flush()
+
+    def _plain(self, objects: tuple[Any, ...], markup: bool | None, options: Any) -> str | None:
+        if len(objects) != 1 or not isinstance(objects[0], str):
+            return None
+        if set(options) - {"highlight"}:
+            return None
+        text: str = objects[0]
+        if not _NOT_PLAIN.isdisjoint(text):
+            return None
+        if markup is False:
+            return _replace_emoji(text)
+        if "[" not in text:
+            return _replace_emoji(text)
+        return plain_text(text)
+
+    def __getattr__(self, name: str) -> Any:  # is_terminal, width, status, ...
+        return getattr(self.rich, name)

@@ -1,0 +1,132 @@
+"""What a command line costs to start: only the invoked command's module is imported, no
+pydantic for converting parameters, and the plain conversion gives the values and the usage
+errors of Typer's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+
+import pytest
+
+from kmsg_cli.cli.coercion import converter
+from tests.conftest import Run
+
+LOADED = (
+    "import sys\n"
+    "from kmsg_cli.cli.entry import main\n"
+    "sys.argv = ['kmsg', *sys.argv[1:]]\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "names = ('pydantic', 'rich', 'kmsg_cli.cli.send_cmd', 'kmsg_cli.cli.bulk_cmd',\n"
+    "         'kmsg_cli.cli.report_cmd', 'kmsg_cli.cli.cancel_cmd', 'kmsg_cli.cli.queue_cmd',\n"
+    "         'kmsg_cli.cli.track_cmd', 'kmsg_cli.jobs.enqueue', 'httpx')\n"
+    "print('loaded=' + ','.join(n for n in names if n in sys.modules), file=sys.stderr)\n"
+)
+
+
+def _loaded(*argv: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, timeout=120
+    )
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("loaded="), proc.stderr
+    return set(filter(None, line.removeprefix("loaded=").split(",")))
+
+
+def test_a_json_send_imports_its_command_only_and_neither_pydantic_nor_rich() -> None:
+    loaded = _loaded("send", "--to", "010-1234-5678", "--text", "hi", "--json", "--dry-run")
+    assert loaded == {"kmsg_cli.cli.send_cmd"}
+
+
+def test_a_dry_run_table_imports_rich_but_no_other_command() -> None:
+    loaded = _loaded("send", "--to", "010-1234-5678", "--text", "hi", "--dry-run")
+    assert loaded == {"kmsg_cli.cli.send_cmd", "rich"}
+
+
+def test_a_listing_converts_its_limit_without_pydantic() -> None:
+    loaded = _loaded("track", "list", "--limit", "3", "--json")
+    assert "pydantic" not in loaded
+    assert "kmsg_cli.cli.track_cmd" in loaded
+    assert "kmsg_cli.cli.send_cmd" not in loaded
+
+
+def test_help_lists_every_command_in_its_order(run: Run) -> None:
+    result = run("--help", db=False)
+    assert result.exit_code == 0
+    order = ["send ", "send-many", "report", "cancel", "completions", "track", "queue"]
+    positions = [result.stdout.index(f"│ {name}") for name in order]
+    assert positions == sorted(positions)
+
+
+def test_a_word_that_is_not_a_number_is_a_usage_error(run: Run) -> None:
+    result = run("track", "list", "--limit", "many")
+    assert result.exit_code == 2
+    assert "'many' is not a valid integer" in result.stderr
+    code, document = run.json("track", "list", "--limit", "2.5")
+    assert code == 2
+    assert document["error"]["code"] == "USAGE"
+    assert "'2.5' is not a valid integer" in document["error"]["message"]
+
+
+def test_a_choice_outside_the_list_is_a_usage_error(run: Run) -> None:
+    result = run("completions", "tcsh", db=False)
+    assert result.exit_code == 2
+    assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.stderr
+
+
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Info:
+    """The parts of Typer's ParameterInfo the converter reads."""
+
+    def __init__(self, **values: object) -> None:
+        self.parser = None
+        self.min = None
+        self.max = None
+        self.clamp = False
+        self.path_type = None
+        self.case_sensitive = True
+        self.allow_dash = False
+        self.resolve_path = False
+        self.exists = False
+        self.file_okay = True
+        self.dir_okay = True
+        self.writable = False
+        self.readable = True
+        self.__dict__.update(values)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "word", "value"),
+    [
+        (str, "안녕", "안녕"),
+        (int, " 42 ", 42),
+        (int, "-7", -7),
+        (float, "1.5", 1.5),
+        (bool, "yes", True),
+        (bool, "off", False),
+        (Path, "a/b.csv", Path("a/b.csv")),
+        (Colour, "blue", Colour.BLUE),
+        (list[str], ("a", "b"), ["a", "b"]),
+        (list[Path], ("x.png",), [Path("x.png")]),
+    ],
+)
+def test_plain_conversion_gives_typed_values(annotation: object, word: object, value: object):
+    convert = converter(annotation, Info())
+    assert convert is not None
+    assert convert(word, None, None) == value
+    assert type(convert(word, None, None)) is type(value)
+
+
+def test_parameters_with_bounds_or_parsers_keep_typers_conversion() -> None:
+    assert converter(int, Info(min=1)) is None
+    assert converter(int, Info(parser=int)) is None
+    assert converter(dict, Info()) is None
