@@ -22,9 +22,40 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     # the channel rules (RCS, Brand Message, voice, fax, Naver) are pure, below normalize
     ("kmsg_cli.channels", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.channels")),
+    # normalize: phone numbers, sizes, variables and single fields know nothing of each other;
+    # only `message` (building a whole message) combines them, with the channel rules and times
+    ("kmsg_cli.normalize._common", ("kmsg_cli.errors",)),
+    *(
+        (
+            f"kmsg_cli.normalize.{part}",
+            ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.normalize._common"),
+        )
+        for part in ("phone", "limits", "variables", "fields")
+    ),
+    (
+        "kmsg_cli.normalize.message",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.channels",
+            "kmsg_cli.normalize._common",
+            "kmsg_cli.normalize.phone",
+            "kmsg_cli.normalize.limits",
+            "kmsg_cli.normalize.variables",
+            "kmsg_cli.normalize.fields",
+        ),
+    ),
+    # the package itself only re-exports the public names of its parts
     (
         "kmsg_cli.normalize",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when", "kmsg_cli.channels"),
+        (
+            "kmsg_cli.normalize.phone",
+            "kmsg_cli.normalize.limits",
+            "kmsg_cli.normalize.variables",
+            "kmsg_cli.normalize.fields",
+            "kmsg_cli.normalize.message",
+        ),
     ),
     # config: keys and model are the base; each step of the flow uses only the steps before it
     ("kmsg_cli.config.keys", ("kmsg_cli.errors", "kmsg_cli.providers.catalog")),
