@@ -1,4 +1,4 @@
-"""Import rules that keep the flow one-way (SPEC §2): checked by reading every module's imports.
+"""Import rules that keep the flow one-way (docs/ARCHITECTURE.md): checked by reading every module's imports.
 
 Lazy imports inside functions count too: a dependency is a dependency wherever it is written.
 """

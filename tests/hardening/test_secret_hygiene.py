@@ -1,4 +1,4 @@
-"""Secret hygiene (SPEC §4, §10): credentials never reach stdout, stderr, logs, `--json`,
+"""Secret hygiene (docs/configuration.md, "Secrets"): credentials never reach stdout, stderr, logs, `--json`,
 exception messages, the database or a `--results` file, and the files kmsg creates are private.
 
 The sweep (`test_no_secret_reaches_any_output`) runs every command of the CLI (walked from the
