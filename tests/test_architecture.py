@@ -1,4 +1,5 @@
-"""Import rules that keep the flow one-way (docs/ARCHITECTURE.md): checked by reading every module's imports.
+"""Import rules that keep the flow one-way (docs/ARCHITECTURE.md): checked by reading every
+module's imports.
 
 Lazy imports inside functions count too: a dependency is a dependency wherever it is written.
 """
@@ -420,3 +421,16 @@ def test_version_alone_does_not_load_rich() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "False False False"
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A module longer than this has more than one job (docs/ARCHITECTURE.md): split it."""
+    long = {
+        name: lines
+        for name, path in _modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -125,3 +125,31 @@ def test_no_file_cites_notes_outside_the_repository() -> None:
             continue  # a binary file (an image), or one deleted but not yet committed
         found += [f"{path.relative_to(ROOT)}:{hit}" for hit in _citations(text)]
     assert found == [], "cite docs/ instead:\n" + "\n".join(found)
+
+
+def _top_level_modules() -> list[str]:
+    """Every package and top-level module of kmsg_cli, as the architecture page names them."""
+    package = ROOT / "kmsg_cli"
+    names = [f"{path.name}/" for path in package.iterdir() if (path / "__init__.py").is_file()]
+    names += [path.name for path in package.glob("*.py")]
+    return sorted(names)
+
+
+def test_top_level_modules_are_found() -> None:
+    names = _top_level_modules()
+    assert {"__init__.py", "cli/", "store/", "models.py"} <= set(names)
+    assert "__pycache__/" not in names
+
+
+@pytest.mark.parametrize("name", _top_level_modules())
+def test_architecture_names_every_top_level_module(name: str) -> None:
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = [line for line in architecture.splitlines() if line.startswith("| `")]
+    assert any(line.startswith(f"| `{name}` |") for line in table), (
+        f"docs/ARCHITECTURE.md does not say what kmsg_cli/{name} is for"
+    )
+
+
+def test_readme_links_the_architecture() -> None:
+    development = README.split("## Development", 1)[1].split("\n## ", 1)[0]
+    assert "docs/ARCHITECTURE.md" in development
