@@ -3,10 +3,11 @@ subject, image, files and template, and the errors that refuse one of them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from kmsg_cli.channels._schema import Obj
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import MessageType, Notice
@@ -36,6 +37,12 @@ class Given:
     @property
     def has_text(self) -> bool:
         return bool(self.text.strip())
+
+    def options_only(self, allowed: Iterable[str]) -> Obj:
+        """The options, refusing any key that is not an option of this type."""
+        options = Obj(self.options, "options")
+        options.only(allowed, why=f" for {self.type.value}")
+        return options
 
 
 def refuse(field: str, value: str, what: str, hint: str, code: str = "NOT_ALLOWED") -> NoReturn:

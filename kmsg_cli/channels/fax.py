@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-from kmsg_cli.channels._schema import Obj
 from kmsg_cli.channels._text import Given, Result, no_image, no_subject, no_template, refuse
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import Message
@@ -20,8 +19,7 @@ MAX_FILES = 10
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(("files",), why=" for FAX")
+    options = given.options_only(("files",))
     no_subject(given)
     no_image(given, "give fax documents with --file PATH")
     no_template(given, "a fax sends files")

@@ -8,7 +8,6 @@ replacement; kmsg asks for none unless it is false) and `buttons` (`buttonName`,
 
 from __future__ import annotations
 
-from kmsg_cli.channels._schema import Obj
 from kmsg_cli.channels._text import Given, Result, need_template, no_files, no_image, no_subject
 from kmsg_cli.models import Message
 
@@ -17,8 +16,7 @@ BUTTON_FIELDS = ("buttonName", "buttonType", "linkMo", "linkPc", "linkAnd", "lin
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=" for NSA")
+    options = given.options_only(OPTIONS)
     no_subject(given)
     no_image(given)
     no_files(given)

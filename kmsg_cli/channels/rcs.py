@@ -60,8 +60,7 @@ _IMAGE_TYPES = frozenset({MessageType.RCS_MMS, MessageType.RCS_ITPL})
 
 def check(given: Given) -> Result:
     kind = given.type
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=f" for {kind.value}")
+    options = given.options_only(OPTIONS)
     no_files(given)
     if kind in TEMPLATE_TYPES:
         need_template(given)

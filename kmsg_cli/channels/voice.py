@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kmsg_cli.channels._schema import Obj, fail
+from kmsg_cli.channels._schema import fail
 from kmsg_cli.channels._text import (
     Given,
     Result,
@@ -31,8 +31,7 @@ _NUMBER = re.compile(r"0\d{7,10}|1[568]\d{6}")
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=" for VOICE")
+    options = given.options_only(OPTIONS)
     no_subject(given)
     no_image(given)
     no_files(given)

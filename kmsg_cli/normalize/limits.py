@@ -100,28 +100,42 @@ def check_text(
             )
     elif image is not None:
         raise image_not_allowed(image, kind)
+    check_size(kind, size, subject)
+
+
+def check_size(
+    kind: MessageType, size: int, subject: str | None, *, failover: bool = False
+) -> None:
+    """SMS: no subject and at most 90 bytes; LMS and MMS: at most 2,000 bytes. `failover`: the
+    SMS/LMS failover of a channel message, whose fields and options say `failover`."""
+    if failover:
+        what, prefix, option = "an SMS failover", "failover_", "--failover-"
+    else:
+        what, prefix, option = "an SMS", "", "--"
     if kind is MessageType.SMS:
         if subject is not None:
             raise _error(
                 "SUBJECT_NOT_ALLOWED",
-                f"an SMS cannot have a subject ({_quote(subject)})",
-                field="subject",
+                f"{what} cannot have a subject ({_quote(subject)})",
+                field=f"{prefix}subject",
                 value=subject,
-                hint="drop --subject, or use --type LMS",
+                hint=f"drop {option}subject, or use {option}type LMS",
             )
         if size > SMS_MAX_BYTES:
             raise too_long_bytes(
-                "text",
+                f"{prefix}text",
                 "SMS",
                 size,
                 SMS_MAX_BYTES,
-                "omit --type to send it as LMS, or use --type LMS",
+                f"omit {option}type to send it as LMS, or use {option}type LMS",
             )
     elif size > LONG_MAX_BYTES:
+        shorten = "the failover text" if failover else "the text"
         raise too_long_bytes(
-            "text",
+            f"{prefix}text",
             kind.value,
             size,
             LONG_MAX_BYTES,
-            "shorten the text to 2,000 bytes (about 1,000 Korean characters) or split it",
+            f"shorten {shorten} to 2,000 bytes (about 1,000 Korean characters)"
+            + ("" if failover else " or split it"),
         )

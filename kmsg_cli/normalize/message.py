@@ -15,15 +15,14 @@ from kmsg_cli.normalize._common import given as _given
 from kmsg_cli.normalize._common import invalid as _error
 from kmsg_cli.normalize.fields import parse_type, validate_message_id
 from kmsg_cli.normalize.limits import (
-    LONG_MAX_BYTES,
     SMS_MAX_BYTES,
     check_kakao_length,
+    check_size,
     check_subject,
     check_text,
     count_bytes,
     image_not_allowed,
     non_ks_notice,
-    too_long_bytes,
 )
 from kmsg_cli.normalize.phone import is_mobile, normalize_phone, normalize_sender
 from kmsg_cli.normalize.variables import check_variable, interpolate
@@ -65,31 +64,7 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
             warnings.append(
                 Notice("SUBJECT_IMPLIES_LMS", "the failover has a subject, so it is sent as LMS")
             )
-    if kind is MessageType.SMS:
-        if subject is not None:
-            raise _error(
-                "SUBJECT_NOT_ALLOWED",
-                f"an SMS failover cannot have a subject ({_quote(subject)})",
-                field="failover_subject",
-                value=subject,
-                hint="drop --failover-subject, or use --failover-type LMS",
-            )
-        if size > SMS_MAX_BYTES:
-            raise too_long_bytes(
-                "failover_text",
-                "SMS",
-                size,
-                SMS_MAX_BYTES,
-                "omit --failover-type to send it as LMS, or use --failover-type LMS",
-            )
-    elif size > LONG_MAX_BYTES:
-        raise too_long_bytes(
-            "failover_text",
-            "LMS",
-            size,
-            LONG_MAX_BYTES,
-            "shorten the failover text to 2,000 bytes (about 1,000 Korean characters)",
-        )
+    check_size(kind, size, subject, failover=True)
     if subject is not None:
         check_subject(subject, "failover_subject")
     return Failover(text=rendered, type=kind, subject=subject, byte_length=size)
