@@ -1,4 +1,4 @@
-"""Choose the provider for a message (SPEC §6). Pure: no I/O, no provider code.
+"""Choose the provider for a message (docs/routing.md). Pure: no I/O, no provider code.
 
 Order: explicit `--provider` > `routing[TYPE]` (skipping providers that cannot send the
 message) > `default_provider` (if it can) > the first configured provider that can >

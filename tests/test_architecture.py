@@ -1,4 +1,5 @@
-"""Import rules that keep the flow one-way (SPEC §2): checked by reading every module's imports.
+"""Import rules that keep the flow one-way (docs/ARCHITECTURE.md): checked by reading every
+module's imports.
 
 Lazy imports inside functions count too: a dependency is a dependency wherever it is written.
 """
@@ -23,9 +24,41 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     # the channel rules (RCS, Brand Message, voice, fax, Naver) are pure, below normalize
     ("kmsg_cli.channels", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.channels")),
+    # normalize: phone numbers, sizes, variables and single fields know nothing of each other;
+    # only `message` (building a whole message) combines them, with the channel rules and times
+    ("kmsg_cli.normalize._common", ("kmsg_cli.errors",)),
+    ("kmsg_cli.normalize.variables", ("kmsg_cli.errors", "kmsg_cli.normalize._common")),
+    *(
+        (
+            f"kmsg_cli.normalize.{part}",
+            ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.normalize._common"),
+        )
+        for part in ("phone", "limits", "fields")
+    ),
+    (
+        "kmsg_cli.normalize.message",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.when",
+            "kmsg_cli.channels",
+            "kmsg_cli.normalize._common",
+            "kmsg_cli.normalize.phone",
+            "kmsg_cli.normalize.limits",
+            "kmsg_cli.normalize.variables",
+            "kmsg_cli.normalize.fields",
+        ),
+    ),
+    # the package itself only re-exports the public names of its parts
     (
         "kmsg_cli.normalize",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.when", "kmsg_cli.channels"),
+        (
+            "kmsg_cli.normalize.phone",
+            "kmsg_cli.normalize.limits",
+            "kmsg_cli.normalize.variables",
+            "kmsg_cli.normalize.fields",
+            "kmsg_cli.normalize.message",
+        ),
     ),
     # config: keys and model are the base; each step of the flow uses only the steps before it
     ("kmsg_cli.config.keys", ("kmsg_cli.errors", "kmsg_cli.providers.catalog")),
@@ -216,6 +249,8 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.store.contract",
         ),
     ),
+    # the package only describes its parts; a new part needs a rule of its own above
+    ("kmsg_cli.jobs", ()),
     (
         "kmsg_cli.tracking",
         (
@@ -402,6 +437,62 @@ def test_store_modules_do_not_import_their_package() -> None:
             assert "kmsg_cli.store" not in _imports(name, path), name
 
 
+ENGINES = ("kmsg_cli.store.sqlite", "kmsg_cli.store.postgres", "kmsg_cli.store.mysql")
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Imports run when the module is imported: its own statements, not those of functions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    outer = ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)])
+    names: set[str] = set()
+    for node in ast.walk(outer):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_store_package_imports_its_engines_only_lazily() -> None:
+    """The other half of the cycle: `kmsg_cli.store` names every engine, but only inside
+    `open_store`, so importing the package loads no engine and no database driver."""
+    path = PACKAGE / "store" / "__init__.py"
+    lazy, eager = _imports("kmsg_cli.store", path), _top_level_imports(path)
+    for engine in ENGINES:
+        assert engine in lazy, f"kmsg_cli.store does not open {engine}"
+        assert not any(m == engine or m.startswith(engine + ".") for m in eager), engine
+    drivers = ("sqlite3", "psycopg", "psycopg_pool", "pymysql")
+    assert not any(m.split(".")[0] in drivers for m in eager)
+
+
+def test_every_module_has_a_rule_of_its_own() -> None:
+    """A new package or top-level module gets its line in ALLOWED_INTERNAL (saying what it may
+    import) instead of falling through to the rule of `kmsg_cli` itself."""
+    root = ALLOWED_INTERNAL[-1]
+    assert root[0] == "kmsg_cli"
+    fallen = [name for name, _ in _modules() if name != "kmsg_cli" and _rule(name) is root]
+    assert fallen == []
+
+
+def _rule(name: str) -> tuple[str, tuple[str, ...]]:
+    return next(rule for rule in ALLOWED_INTERNAL if _matches(name, (rule[0],)))
+
+
+def test_every_restricted_module_is_used_by_its_owner() -> None:
+    """A restriction whose owner no longer imports the module checks nothing: keep them live.
+    The connection pool of psycopg belongs where psycopg does."""
+    assert RESTRICTED["psycopg_pool"] == RESTRICTED["psycopg"]
+    imported: dict[str, set[str]] = {}
+    for name, path in _modules():
+        for module in _imports(name, path):
+            imported.setdefault(module.split(".")[0], set()).add(name)
+    for module, owners in RESTRICTED.items():
+        users = imported.get(module, set())
+        assert users, f"nothing imports {module}: drop its restriction"
+        assert all(_matches(user, owners) for user in users), (module, users)
+
+
 def test_version_and_help_do_not_load_heavy_modules() -> None:
     script = (
         "import sys\n"
@@ -467,3 +558,16 @@ def test_version_alone_does_not_load_rich() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "False False False"
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """A module longer than this has more than one job (docs/ARCHITECTURE.md): split it."""
+    long = {
+        name: lines
+        for name, path in _modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -68,6 +68,13 @@ class Obj:
     def has(self, key: str) -> bool:
         return self.data.get(key) is not None
 
+    def get(self, key: str, *, required: bool = False) -> Any:
+        """The raw value of `key`, None when absent (or null); MISSING_OPTION if `required`."""
+        value = self.data.get(key)
+        if value is None and required:
+            fail(self.at(key), "is required", code="MISSING_OPTION")
+        return value
+
     def only(self, allowed: Iterable[str], *, why: str = "") -> None:
         """Refuse keys outside `allowed` (null values count as absent)."""
         names = list(allowed)
@@ -86,10 +93,8 @@ class Obj:
         choices: Iterable[str] | None = None,
         url: bool = False,
     ) -> str | None:
-        value = self.data.get(key)
+        value = self.get(key, required=required)
         if value is None:
-            if required:
-                fail(self.at(key), "is required", code="MISSING_OPTION")
             return None
         if not isinstance(value, str):
             fail(self.at(key), f"must be a string, not {kind_of(value)}", value)
@@ -120,10 +125,8 @@ class Obj:
         self, key: str, low: float, high: float, *, required: bool = False, whole: bool = False
     ) -> float | None:
         """A number in [low, high]; a string holding a number is taken as that number."""
-        value = self.data.get(key)
+        value = self.get(key, required=required)
         if value is None:
-            if required:
-                fail(self.at(key), "is required", code="MISSING_OPTION")
             return None
         number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -142,10 +145,8 @@ class Obj:
         return number
 
     def child(self, key: str, *, required: bool = False) -> Obj | None:
-        value = self.data.get(key)
+        value = self.get(key, required=required)
         if value is None:
-            if required:
-                fail(self.at(key), "is required", code="MISSING_OPTION")
             return None
         return Obj(value, self.at(key))
 
@@ -153,10 +154,8 @@ class Obj:
         self, key: str, *, required: bool = False, low: int = 0, high: int | None = None
     ) -> list[Obj]:
         """The objects of an array option, with its length checked."""
-        value = self.data.get(key)
+        value = self.get(key, required=required)
         if value is None:
-            if required:
-                fail(self.at(key), "is required", code="MISSING_OPTION")
             value = []
         if not isinstance(value, list):
             fail(self.at(key), f"must be an array, not {kind_of(value)}", value)

@@ -15,18 +15,7 @@ import re
 from collections.abc import Mapping
 
 from kmsg_cli.channels._schema import PLACEHOLDER, Obj, fail, image_of
-from kmsg_cli.channels._text import (
-    Given,
-    Result,
-    max_chars,
-    need_template,
-    need_text,
-    no_files,
-    no_image,
-    no_subject,
-    no_template,
-    no_text,
-)
+from kmsg_cli.channels._text import Given, Result
 from kmsg_cli.models import BMS_TYPES, Message, MessageType
 
 TARGETING = ("I", "M", "N")
@@ -102,15 +91,15 @@ _COUPON = (
 def check(given: Given) -> Result:
     kind = given.type
     options = Obj(given.options, "options")
-    no_subject(given)
-    no_files(given)
+    given.no_subject()
+    given.no_files()
     if kind in TEMPLATE_TYPES:
         options.only(("targeting",), why=f" for {kind.value} (the template holds the rest)")
-        need_template(given)
-        no_image(given, "the template holds the images")
+        given.need_template()
+        given.no_image("the template holds the images")
         targeting = options.text("targeting", choices=TARGETING) or "I"
         return {"targeting": targeting, "chatBubbleType": BUBBLE_OF[kind]}, [], []
-    no_template(given, "templates use the per-bubble types, e.g. --type BMS_TEXT")
+    given.no_template("templates use the per-bubble types, e.g. --type BMS_TEXT")
     given_bubble = options.text("chatBubbleType", choices=BUBBLES)
     bubble = given_bubble or ("IMAGE" if given.image is not None else "TEXT")
     options.only(("targeting", "chatBubbleType", *ACCEPTED[bubble]), why=f" for a {bubble} bubble")
@@ -148,12 +137,12 @@ def check(given: Given) -> Result:
 def _main(given: Given, options: Obj, bubble: str, files: list[str]) -> None:
     """The text, content, header and main image of the bubble."""
     if bubble not in TEXT_BUBBLES:
-        no_text(given, f"a {bubble} bubble shows only its options (docs/channels.md)")
+        given.no_text(f"a {bubble} bubble shows only its options (docs/channels.md)")
     else:
         if bubble == "TEXT":
-            need_text(given, " (the bubble's text)")
+            given.need_text(" (the bubble's text)")
         plain = bubble in ("TEXT", "IMAGE")
-        max_chars(given, TEXT_MAX, newlines=99 if plain else None, what=f" ({bubble} bubble)")
+        given.max_chars(TEXT_MAX, newlines=99 if plain else None, what=f" ({bubble} bubble)")
         content_chars, content_breaks = CONTENT[bubble]
         options.text("content", max_chars=content_chars, max_newlines=content_breaks)
     options.text("header", max_chars=HEADER_MAX, max_newlines=0)
@@ -168,7 +157,7 @@ def _main(given: Given, options: Obj, bubble: str, files: list[str]) -> None:
             if bubble == "IMAGE" and image_id is not None and len("".join(image_id.split())) > 32:
                 fail("options.imageId", "is longer than 32 characters", image_id)
     else:
-        no_image(given, "this bubble takes its images in its options (docs/channels.md)")
+        given.no_image("this bubble takes its images in its options (docs/channels.md)")
 
 
 def _links(obj: Obj) -> None:

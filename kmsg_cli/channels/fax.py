@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 
-from kmsg_cli.channels._schema import Obj
-from kmsg_cli.channels._text import Given, Result, no_image, no_subject, no_template, refuse
+from kmsg_cli.channels._text import Given, Result, refuse
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import Message
 
@@ -20,11 +19,10 @@ MAX_FILES = 10
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(("files",), why=" for FAX")
-    no_subject(given)
-    no_image(given, "give fax documents with --file PATH")
-    no_template(given, "a fax sends files")
+    options = given.options_only(("files",))
+    given.no_subject()
+    given.no_image("give fax documents with --file PATH")
+    given.no_template("a fax sends files")
     files = list(dict.fromkeys([*given.files, *options.strings("files")]))
     if not files:
         refuse(

@@ -8,8 +8,7 @@ replacement; kmsg asks for none unless it is false) and `buttons` (`buttonName`,
 
 from __future__ import annotations
 
-from kmsg_cli.channels._schema import Obj
-from kmsg_cli.channels._text import Given, Result, need_template, no_files, no_image, no_subject
+from kmsg_cli.channels._text import Given, Result
 from kmsg_cli.models import Message
 
 OPTIONS = ("talkId", "disableSms", "buttons")
@@ -17,12 +16,11 @@ BUTTON_FIELDS = ("buttonName", "buttonType", "linkMo", "linkPc", "linkAnd", "lin
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=" for NSA")
-    no_subject(given)
-    no_image(given)
-    no_files(given)
-    need_template(given)
+    options = given.options_only(OPTIONS)
+    given.no_subject()
+    given.no_image()
+    given.no_files()
+    given.need_template()
     if options.has("talkId"):
         options.text("talkId", required=True)
     disable_sms = options.flag("disableSms")

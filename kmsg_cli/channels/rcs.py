@@ -11,19 +11,7 @@ not confirmed by the vendor).
 from __future__ import annotations
 
 from kmsg_cli.channels._schema import Obj, fail, image_of
-from kmsg_cli.channels._text import (
-    Given,
-    Result,
-    max_bytes,
-    max_chars,
-    need_template,
-    need_text,
-    no_files,
-    no_image,
-    no_subject,
-    no_template,
-    refuse,
-)
+from kmsg_cli.channels._text import Given, Result, refuse
 from kmsg_cli.models import Message, MessageType
 
 SMS_MAX_BYTES = 90
@@ -60,22 +48,21 @@ _IMAGE_TYPES = frozenset({MessageType.RCS_MMS, MessageType.RCS_ITPL})
 
 def check(given: Given) -> Result:
     kind = given.type
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=f" for {kind.value}")
-    no_files(given)
+    options = given.options_only(OPTIONS)
+    given.no_files()
     if kind in TEMPLATE_TYPES:
-        need_template(given)
+        given.need_template()
     else:
-        no_template(given, "RCS templates are RCS_TPL, RCS_ITPL or RCS_LTPL")
-        need_text(given)
+        given.no_template("RCS templates are RCS_TPL, RCS_ITPL or RCS_LTPL")
+        given.need_text()
     if kind is MessageType.RCS_SMS:
-        max_bytes(given, SMS_MAX_BYTES)
+        given.max_bytes(SMS_MAX_BYTES)
     else:
-        max_chars(given, LONG_MAX_CHARS)
+        given.max_chars(LONG_MAX_CHARS)
     if kind not in _SUBJECT_TYPES:
-        no_subject(given)
+        given.no_subject()
     if kind not in _IMAGE_TYPES:
-        no_image(given, "use --type RCS_MMS to send an image, or drop --image")
+        given.no_image("use --type RCS_MMS to send an image, or drop --image")
 
     if options.has("brandId"):
         options.text("brandId", required=True)

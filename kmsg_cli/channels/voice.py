@@ -10,17 +10,8 @@ from __future__ import annotations
 
 import re
 
-from kmsg_cli.channels._schema import Obj, fail
-from kmsg_cli.channels._text import (
-    Given,
-    Result,
-    max_bytes,
-    need_text,
-    no_files,
-    no_image,
-    no_subject,
-    no_template,
-)
+from kmsg_cli.channels._schema import fail
+from kmsg_cli.channels._text import Given, Result
 from kmsg_cli.models import Message, Notice
 
 VOICES = ("FEMALE", "MALE")
@@ -31,14 +22,13 @@ _NUMBER = re.compile(r"0\d{7,10}|1[568]\d{6}")
 
 
 def check(given: Given) -> Result:
-    options = Obj(given.options, "options")
-    options.only(OPTIONS, why=" for VOICE")
-    no_subject(given)
-    no_image(given)
-    no_files(given)
-    no_template(given, "a voice message reads out its --text")
-    need_text(given, " (the words read out)")
-    max_bytes(given, TEXT_MAX_BYTES)
+    options = given.options_only(OPTIONS)
+    given.no_subject()
+    given.no_image()
+    given.no_files()
+    given.no_template("a voice message reads out its --text")
+    given.need_text(" (the words read out)")
+    given.max_bytes(TEXT_MAX_BYTES)
     voice = options.text("voiceType", choices=VOICES) or "FEMALE"
     header = options.text("headerMessage", max_chars=HEADER_MAX_CHARS)
     tail = options.text("tailMessage")

@@ -323,12 +323,26 @@ _IMAGE_LINK = Setting(
     "url", about="where a tap on a FriendTalk image leads (SOLAPI requires one for images)"
 )
 
+
+def _vendor_type(
+    name: str, capabilities: Capabilities, settings: Mapping[str, Setting], **rest: Any
+) -> ProviderType:
+    """A real vendor's entry: its own settings, then `batch_size` up to what the vendor takes
+    in one request and the `COMMON_SETTINGS`."""
+    return ProviderType(
+        name=name,
+        capabilities=capabilities,
+        settings={**settings, "batch_size": _batch_size(capabilities), **COMMON_SETTINGS},
+        **rest,
+    )
+
+
 PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
     {
-        "solapi": ProviderType(
-            name="solapi",
-            capabilities=_SOLAPI,
-            settings={
+        "solapi": _vendor_type(
+            "solapi",
+            _SOLAPI,
+            {
                 "api_key": _key("API key"),
                 "api_secret": _key("API secret"),
                 "kakao_pf_id": _key(
@@ -342,17 +356,15 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 ),
                 "friendtalk_image_link": _IMAGE_LINK,
                 "base_url": _url("https://api.solapi.com", "API address"),
-                "batch_size": _batch_size(_SOLAPI),
-                **COMMON_SETTINGS,
             },
             required=("api_key", "api_secret"),
             kakao_setting="kakao_pf_id",
             factory="kmsg_cli.providers.solapi:SolapiProvider",
         ),
-        "iwinv": ProviderType(
-            name="iwinv",
-            capabilities=_IWINV,
-            settings={
+        "iwinv": _vendor_type(
+            "iwinv",
+            _IWINV,
+            {
                 "api_key": _key("API key"),
                 "sms_api_key": _key("SMS API key"),
                 "sms_auth_key": _key("SMS auth key"),
@@ -361,8 +373,6 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                     "https://alimtalk.bizservice.iwinv.kr", "AlimTalk API address"
                 ),
                 "sms_base_url": _url("https://sms.bizservice.iwinv.kr", "SMS API address"),
-                "batch_size": _batch_size(_IWINV),
-                **COMMON_SETTINGS,
             },
             any_of=(
                 CredentialSet("alimtalk", "AlimTalk", ("api_key",)),
@@ -373,10 +383,10 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
             kakao_setting="api_key",
             factory="kmsg_cli.providers.iwinv:IwinvProvider",
         ),
-        "aligo": ProviderType(
-            name="aligo",
-            capabilities=_ALIGO,
-            settings={
+        "aligo": _vendor_type(
+            "aligo",
+            _ALIGO,
+            {
                 "api_key": _key("API key"),
                 "user_id": _key("user id", secret=False),
                 "sender_key": _key(f"KakaoTalk sender key ({_KAKAO_NOTE})"),
@@ -386,8 +396,6 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                 "testmode": Setting(
                     "bool", False, env=True, about="Aligo accepts messages but delivers none"
                 ),
-                "batch_size": _batch_size(_ALIGO),
-                **COMMON_SETTINGS,
             },
             required=("api_key", "user_id"),
             kakao_setting="sender_key",

@@ -1,4 +1,5 @@
-"""Every input error of SPEC §5 through the real CLI: exit 2, one error line, nothing sent."""
+"""Every input error of docs/messages.md through the real CLI: exit 2, one error line, nothing
+sent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Normalization rules of SPEC §5: phones, bytes, variables, type decision and limits."""
+"""The message rules of docs/messages.md: phones, bytes, variables, type decision and limits."""
 
 from __future__ import annotations
 

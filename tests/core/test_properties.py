@@ -156,7 +156,8 @@ def test_every_written_form_of_a_mobile_normalizes_to_its_digits(
 
 @pytest.mark.parametrize("written", ["82-10-1234-5678", "8201012345678", "82 10 1234 5678"])
 def test_a_bare_82_without_plus_or_00_is_not_a_korean_number(written: str) -> None:
-    # SPEC §5: only "+82" and "0082" are prefixes; "82..." is neither Korean nor international
+    # docs/messages.md: only "+82" and "0082" are prefixes; "82..." is neither Korean nor
+    # international
     with pytest.raises(InvalidInput) as caught:
         normalize_phone(written)
     assert caught.value.code == "INVALID_PHONE"

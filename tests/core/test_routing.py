@@ -1,4 +1,4 @@
-"""Provider choice (SPEC §6), table-driven."""
+"""Provider choice (docs/routing.md), table-driven."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A corpus of hostile and broken input, each run through the real CLI (SPEC §3.2, §10).
+"""A corpus of hostile and broken input, each run through the real CLI (exit codes:
+docs/cli.md).
 
 Every entry runs one command against a copy of a small database that kmsg itself wrote, then
 checks: the exit code; exactly one `error: CODE: message` line on stderr (plus an optional

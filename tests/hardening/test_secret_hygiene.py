@@ -1,5 +1,6 @@
-"""Secret hygiene (SPEC §4, §10): credentials never reach stdout, stderr, logs, `--json`,
-exception messages, the database or a `--results` file, and the files kmsg creates are private.
+"""Secret hygiene (docs/configuration.md, "Secrets"): credentials never reach stdout, stderr,
+logs, `--json`, exception messages, the database or a `--results` file, and the files kmsg
+creates are private.
 
 The sweep (`test_no_secret_reaches_any_output`) runs every command of the CLI (walked from the
 Typer tree: a new command fails until SCENARIOS has an entry for it) against the fake SOLAPI,

@@ -1,0 +1,225 @@
+"""Building a message: a `MessageDraft` checked field by field into a `Message` whose type is
+decided (SMS/LMS/MMS by size, AlimTalk by template, the channel types by their own rules), with
+its AlimTalk/RCS/Brand Message failover (docs/messages.md, docs/channels.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kmsg_cli import channels
+from kmsg_cli.channels import CHANNEL_TYPES, FALLBACK_TYPES, TEMPLATE_TYPES
+from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.models import Failover, Message, MessageDraft, MessageType, Notice
+from kmsg_cli.normalize._common import given as _given
+from kmsg_cli.normalize._common import invalid as _error
+from kmsg_cli.normalize.fields import parse_type, validate_message_id
+from kmsg_cli.normalize.limits import (
+    SMS_MAX_BYTES,
+    check_kakao_length,
+    check_size,
+    check_subject,
+    check_text,
+    count_bytes,
+    image_not_allowed,
+    non_ks_notice,
+)
+from kmsg_cli.normalize.phone import is_mobile, normalize_phone, normalize_sender
+from kmsg_cli.normalize.variables import check_variable, interpolate
+from kmsg_cli.when import parse_when
+
+
+def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice]) -> Failover | None:
+    text = _given(draft.failover_text)
+    if text is None:
+        if _given(draft.failover_type) or _given(draft.failover_subject):
+            raise _error(
+                "MISSING_FAILOVER_TEXT",
+                "--failover-type/--failover-subject need a failover text",
+                field="failover_text",
+                value="",
+                hint="add --failover-text TEXT (sent as SMS/LMS if the AlimTalk fails)",
+            )
+        return None
+    rendered = interpolate(text, draft.variables, field="failover_text")
+    size, non_ks = count_bytes(rendered)
+    if non_ks:
+        warnings.append(non_ks_notice("failover text"))
+    subject = _given(draft.failover_subject)
+    if subject is not None:
+        subject = interpolate(subject, draft.variables, field="failover_subject")
+    kind = parse_type(draft.failover_type, field="failover_type")
+    if kind is not None and kind not in (MessageType.SMS, MessageType.LMS):
+        raise _error(
+            "INVALID_TYPE",
+            f"failover type {_quote(kind.value)} is not allowed; use SMS or LMS",
+            field="failover_type",
+            value=kind.value,
+            hint="use --failover-type SMS or LMS, or omit it to choose by length",
+        )
+    if kind is None:
+        kind = MessageType.LMS if size > threshold else MessageType.SMS
+        if kind is MessageType.SMS and subject is not None:
+            kind = MessageType.LMS
+            warnings.append(
+                Notice("SUBJECT_IMPLIES_LMS", "the failover has a subject, so it is sent as LMS")
+            )
+    check_size(kind, size, subject, failover=True)
+    if subject is not None:
+        check_subject(subject, "failover_subject")
+    return Failover(text=rendered, type=kind, subject=subject, byte_length=size)
+
+
+def build_message(
+    draft: MessageDraft,
+    *,
+    default_id: str,
+    auto_lms_bytes: int = 90,
+    now: datetime,
+    timezone: str = "Asia/Seoul",
+) -> Message:
+    """Check `draft` and decide its type (docs/messages.md): `InvalidInput` on the first fault."""
+    warnings: list[Notice] = []
+    message_id_raw = _given(draft.message_id)
+    message_id = validate_message_id(message_id_raw) if message_id_raw else default_id
+
+    to = normalize_phone(draft.to, field="to")
+    if to.is_korean and not is_mobile(to):
+        warnings.append(
+            Notice(
+                "NOT_MOBILE",
+                f"{to.number} is not a mobile number; "
+                "landline numbers usually cannot receive text messages",
+            )
+        )
+    sender_raw = _given(draft.sender)
+    sender = normalize_sender(sender_raw, field="from") if sender_raw else None
+
+    kind = parse_type(draft.type)
+    template_id = _given(draft.template_id)
+    if template_id is not None:
+        template_id = template_id.strip()
+        if kind is None:
+            kind = MessageType.ALIMTALK
+        elif kind not in TEMPLATE_TYPES:
+            raise _error(
+                "TEMPLATE_NOT_ALLOWED",
+                f"template {_quote(template_id)} cannot be used with type {kind.value}",
+                field="template",
+                value=template_id,
+                hint="--template is for ALIMTALK, NSA and the RCS/Brand Message template types "
+                "(docs/channels.md), or drop --template",
+            )
+    if kind not in FALLBACK_TYPES:
+        for option, given in (
+            ("failover_text", draft.failover_text),
+            ("failover_type", draft.failover_type),
+            ("failover_subject", draft.failover_subject),
+        ):
+            if given is not None and given.strip():
+                raise _error(
+                    "FAILOVER_NOT_ALLOWED",
+                    f"{option} {_quote(given)} is only for ALIMTALK, RCS and Brand Message "
+                    f"messages, not {kind.value if kind else 'SMS/LMS/MMS'}",
+                    field=option,
+                    value=given,
+                    hint="use --type ALIMTALK with --template, or drop the --failover-* options",
+                )
+    channel = kind is not None and kind in CHANNEL_TYPES
+    if not channel:
+        channels.refuse_options(draft, kind)
+    # An SMS can never exceed 90 bytes, so a larger threshold could only yield invalid SMS.
+    threshold = min(auto_lms_bytes, SMS_MAX_BYTES) if auto_lms_bytes > 0 else SMS_MAX_BYTES
+
+    subject = _given(draft.subject)
+    image = _given(draft.image)
+    failover: Failover | None = None
+    variables: dict[str, str] = {}
+    checked = channels.Checked({})
+
+    if kind is MessageType.ALIMTALK:
+        if template_id is None:
+            raise _error(
+                "MISSING_TEMPLATE",
+                "ALIMTALK needs an approved template code",
+                field="template",
+                value="",
+                hint="add --template TEMPLATE_CODE",
+            )
+        text_raw = _given(draft.text)
+        text = interpolate(text_raw, draft.variables, field="text") if text_raw else ""
+        if subject is not None:
+            subject = interpolate(subject, draft.variables, field="subject")
+        check_kakao_length(text, kind)
+        size, _ = count_bytes(text)
+        if image is not None:
+            raise image_not_allowed(image, kind)
+        variables = {name: check_variable(name, v) for name, v in draft.variables.items()}
+    elif channel:
+        assert kind is not None
+        text = interpolate(draft.text or "", draft.variables, field="text")
+        if subject is not None:
+            subject = interpolate(subject, draft.variables, field="subject")
+        size, _ = count_bytes(text)
+        checked = channels.check_draft(draft, kind, text, size, subject, image, template_id)
+        warnings.extend(checked.warnings)
+        variables = (
+            {n: check_variable(n, v) for n, v in draft.variables.items()} if template_id else {}
+        )
+    else:
+        if draft.text is None or not draft.text.strip():
+            raise _error(
+                "MISSING_TEXT",
+                "the message text is empty",
+                field="text",
+                value=draft.text or "",
+                hint="give --text TEXT, --text-file PATH, or --text - to read stdin",
+            )
+        text = interpolate(draft.text, draft.variables, field="text")
+        if subject is not None:
+            subject = interpolate(subject, draft.variables, field="subject")
+        size, non_ks = count_bytes(text)
+        if kind is None:
+            if image is not None:
+                kind = MessageType.MMS
+            elif size > threshold:
+                kind = MessageType.LMS
+            elif subject is not None:
+                kind = MessageType.LMS
+                warnings.append(
+                    Notice("SUBJECT_IMPLIES_LMS", "the message has a subject, so it is sent as LMS")
+                )
+            else:
+                kind = MessageType.SMS
+        if non_ks and kind is not MessageType.FRIENDTALK:
+            warnings.append(non_ks_notice("text"))
+        check_text(kind, text, size, subject, image)
+
+    if subject is not None:
+        check_subject(subject, "subject")
+
+    at = _given(draft.at)
+    scheduled_at = parse_when(at, now=now, timezone=timezone) if at else None
+
+    if kind in FALLBACK_TYPES:
+        failover = _build_failover(draft, threshold, warnings)
+
+    provider_id = _given(draft.provider_id)
+    return Message(
+        message_id=message_id,
+        type=kind,
+        to=to,
+        text=text,
+        byte_length=size,
+        sender=sender,
+        subject=subject,
+        image=image,
+        template_id=template_id,
+        variables=variables,
+        scheduled_at=scheduled_at,
+        provider_id=provider_id.strip() if provider_id else None,
+        failover=failover,
+        warnings=tuple(warnings),
+        options=checked.options,
+        files=checked.files,
+    )

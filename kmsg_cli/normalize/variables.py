@@ -1,0 +1,148 @@
+"""Variables: `--var`/`--vars` parsing, `#{name}` placeholders and filling them in
+(docs/messages.md, "Variables").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.normalize._common import invalid as _error
+
+_PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """Names of the `#{name}` placeholders, stripped, unique, in order; `#{}` is literal."""
+    names: dict[str, None] = {}
+    for match in _PLACEHOLDER.finditer(text):
+        name = match.group(1).strip()
+        if name:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
+    """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value."""
+    missing = [name for name in placeholders(text) if name not in variables]
+    if missing:
+        listed = ", ".join(missing)
+        plural = "s" if len(missing) > 1 else ""
+        hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
+        advice = f"use --var {missing[0]}=VALUE"
+        by_case = {name.casefold(): name for name in variables}
+        near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
+        if near:
+            # names match exactly; a difference only in case is most likely a typo
+            advice = "did you mean " + ", ".join(
+                f"#{{{found}}} for #{{{name}}}" for name, found in near
+            )
+            hint = advice + "? names are matched exactly, case included"
+            advice += "?"
+        raise _error(
+            "MISSING_VARIABLE",
+            f"missing variable{plural} for '{field}': {listed} ({advice})",
+            field=field,
+            value=listed,
+            hint=hint,
+        )
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        return check_variable(name, str(variables[name])) if name else match.group(0)
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+# Control characters other than tab and line breaks: a NUL or an escape sequence in a value
+# that goes into a message is a broken export, never text to send.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def check_variable(name: str, value: str) -> str:
+    """`value`, or INVALID_VARIABLE when it holds a control character (NUL, ESC, ...)."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return value
+    char = repr(found.group())[1:-1]
+    raise _error(
+        "INVALID_VARIABLE",
+        f"variable '{name}' contains the control character {char} at position {found.start()}",
+        field=name,
+        value=_quote(value),
+        hint="remove control characters from the value (a binary or broken export?)",
+    )
+
+
+def _json_scalar(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    raise _error(
+        "INVALID_VARIABLE",
+        f"variable '{key}' must be a string, number, boolean or null, not {type(value).__name__}",
+        field="vars",
+        value=key,
+        hint='give flat values, e.g. --vars \'{"name": "홍길동", "count": 3}\'',
+    )
+
+
+def _reject_constant(name: str) -> None:
+    """JSON has no NaN/Infinity; Python's json would accept them and we would send "NaN"."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_variables(pairs: Sequence[str], json_text: str | None) -> dict[str, str]:
+    """Merge `--vars JSON` and `--var KEY=VALUE` items; `--var` wins on the same key."""
+    result: dict[str, str] = {}
+    if json_text is not None:
+        hint = 'give a JSON object, e.g. --vars \'{"name": "홍길동"}\''
+        try:
+            data = json.loads(json_text, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            raise _error(
+                "INVALID_VARIABLE",
+                f"{_quote(json_text.strip())} is not valid JSON ({exc.msg} at position {exc.pos})"
+                if isinstance(exc, json.JSONDecodeError)
+                else f"{_quote(json_text.strip())} is not valid JSON",
+                field="vars",
+                value=json_text.strip(),
+                hint=hint,
+            ) from None
+        if not isinstance(data, dict):
+            raise _error(
+                "INVALID_VARIABLE",
+                f"{_quote(json_text.strip())} is not a JSON object",
+                field="vars",
+                value=json_text.strip(),
+                hint=hint,
+            )
+        for raw_key, value in data.items():
+            key = raw_key.strip()
+            if not key:
+                raise _error(
+                    "INVALID_VARIABLE",
+                    f"{_quote(raw_key)} is not a variable name",
+                    field="vars",
+                    value=raw_key,
+                    hint=hint,
+                )
+            result[key] = _json_scalar(key, value)
+    for pair in pairs:
+        raw_key, sep, value = pair.partition("=")
+        key = raw_key.strip()
+        if not sep or not key:
+            raise _error(
+                "INVALID_VARIABLE",
+                f"{_quote(pair)} is not KEY=VALUE",
+                field="var",
+                value=pair,
+                hint="write --var name=홍길동 (the name before the first '=')",
+            )
+        result[key] = value
+    return result
