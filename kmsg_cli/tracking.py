@@ -21,11 +21,12 @@ due again after their short lease, queued fallbacks wait for the next pass (docs
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,7 +125,9 @@ def apply_check(
     error: KmsgError | None = None,
 ) -> TrackingRow:
     """The row after one check: `update` from the provider (None: not found yet), or `error`."""
-    new = replace(row, attempt_count=row.attempt_count + 1, last_checked_at=now_ms)
+    new = copy.copy(row)  # a shallow copy: what changes below is reassigned, never mutated
+    new.attempt_count = row.attempt_count + 1
+    new.last_checked_at = now_ms
     if error is not None:
         new.last_error = {"code": error.code, "message": error.message}
     elif update is None:

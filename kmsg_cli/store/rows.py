@@ -121,6 +121,23 @@ def tracking_params(row: TrackingRow) -> dict[str, Any]:
     return values
 
 
+_MUTABLE_LAYOUT = tuple(entry for entry in _TRACKING_LAYOUT if entry[0] in TRACKING_MUTABLE_COLUMNS)
+
+
+def mutable_params(row: TrackingRow) -> dict[str, Any]:
+    """Column name -> value of the columns `apply_tracking` writes, JSON as text."""
+    fields = vars(row)
+    values: dict[str, Any] = {}
+    for column, field, is_json in _MUTABLE_LAYOUT:
+        value = fields[field]
+        if is_json:
+            value = dump_json(value)
+        elif isinstance(value, Enum):
+            value = value.value
+        values[column] = value
+    return values
+
+
 def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
     """A TrackingRow from column values in `TRACKING_COLUMNS` order."""
     kwargs: dict[str, Any] = {}
