@@ -8,20 +8,29 @@
         ideal requests × latency ÷ concurrency measured in the same run
     python -m benchmarks.send_many memory [--small 10000] [--large 1000000]
         peak RSS of the kmsg process for a small and a large CSV (mock provider)
+    python -m benchmarks.send_many bare [--rows 10000] [--latency-ms 20] [--batch 1000]
+        kmsg's send phase beside a BARE client: plain httpx posting the same batches to the
+        same fake SOLAPI server from 4 threads, with no ledger, no routing, no tracking
 
-Each case runs `kmsg send-many` as a child process in a fresh temporary directory.
+Each case runs `kmsg send-many` (and the bare client) as a child process in a fresh
+temporary directory.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +99,17 @@ def overhead(rows: int) -> None:
 
 
 BATCH = 100
+DEFAULT_BATCH = 1000  # SOLAPI's default batch_size
 
 
-def measure_throughput(rows: int, latency_ms: float, concurrency: int) -> dict[str, float]:
-    """`kmsg send-many` through the fake SOLAPI (batches of 100) beside the ideal time."""
+def measure_throughput(
+    rows: int, latency_ms: float, concurrency: int, batch: int = BATCH, *, bare: bool = False
+) -> dict[str, float]:
+    """`kmsg send-many` through the fake SOLAPI (batches of `batch`) beside the ideal time;
+    with `bare`, also the bare client's time for the same batches against the same server."""
     from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
-    requests = -(-rows // BATCH)
+    requests = -(-rows // batch)
     with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
         fake.latency = latency_ms / 1000
         home = Path(tmp)
@@ -106,19 +119,101 @@ def measure_throughput(rows: int, latency_ms: float, concurrency: int) -> dict[s
             f'default_profile = "bench"\n[profiles.bench.providers.solapi]\n'
             f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
             f'api_secret = "{DEFAULT_API_SECRET}"\n'
-            f'sender = "0212345678"\nbase_url = "{fake.base_url}"\nbatch_size = {BATCH}\n'
+            f'sender = "0212345678"\nbase_url = "{fake.base_url}"\nbatch_size = {batch}\n'
         )
         args = ["send-many", str(source), "--text", "#{name}님", "--concurrency", str(concurrency)]
         data, wall, _ = run_kmsg(args, environment(home, config))
         sent = len(fake.accepted_messages())
-    if sent != rows:
-        raise SystemExit(f"the fake accepted {sent} of {rows}")
+        bare_s, bare_sent = 0.0, rows
+        if bare:
+            bare_s, bare_sent = run_bare(fake.base_url, source, batch, concurrency)
+    if sent != rows or bare_sent != rows:
+        raise SystemExit(f"the fake accepted {sent} (bare client: {bare_sent}) of {rows}")
     return {
         "send_s": data["send_elapsed_s"],
         "ideal_s": requests * (latency_ms / 1000) / concurrency,
         "wall_s": wall,
         "requests": requests,
+        "bare_s": bare_s,
     }
+
+
+# -- the bare client: the least a SOLAPI bulk sender does ------------------------------------
+def _bare_authorization() -> str:
+    from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
+    date = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    salt = secrets.token_hex(16)
+    mac = hmac.new(DEFAULT_API_SECRET.encode(), (date + salt).encode(), hashlib.sha256)
+    return (
+        f"HMAC-SHA256 apiKey={DEFAULT_API_KEY}, date={date}, salt={salt}, "
+        f"signature={mac.hexdigest()}"
+    )
+
+
+def bare_send(base_url: str, source: Path, batch: int, concurrency: int) -> tuple[float, int]:
+    """Read the CSV, render the text, then time posting its batches with `concurrency`
+    threads (one httpx client): (seconds, messages accepted)."""
+    import httpx
+
+    with source.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        entries = [
+            {
+                "to": to.replace("-", ""),
+                "from": "0212345678",
+                "type": "SMS",
+                "text": f"{name}님",
+                "customFields": {"kmsgId": f"bare:{n}"},
+            }
+            for n, (to, name) in enumerate(reader)
+        ]
+    url = base_url + "/messages/v4/send-many/detail"
+
+    with httpx.Client(trust_env=False, timeout=60) as client:
+
+        def post(start: int) -> int:
+            body = {
+                "messages": entries[start : start + batch],
+                "allowDuplicates": True,
+                "showMessageList": True,
+            }
+            response = client.post(
+                url,
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={
+                    "Authorization": _bare_authorization(),
+                    "Content-Type": "application/json",
+                },
+            )
+            response.raise_for_status()
+            return len(response.json().get("messageList") or [])
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            accepted = sum(pool.map(post, range(0, len(entries), batch)))
+        return time.perf_counter() - started, accepted
+
+
+def run_bare(base_url: str, source: Path, batch: int, concurrency: int) -> tuple[float, int]:
+    """The bare client in a child process (as kmsg runs): its send seconds and how many
+    messages the server accepted."""
+    command = [sys.executable, "-m", "benchmarks.send_many", "bare-child", base_url, str(source)]
+    command += [str(batch), str(concurrency)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    seconds, accepted = done.stdout.split()
+    return float(seconds), int(accepted)
+
+
+def bare(rows: int, latency_ms: float, batch: int) -> None:
+    print(
+        f"send-many vs a bare httpx client: {rows:,} rows via the fake SOLAPI, "
+        f"{latency_ms:g} ms per request, batches of {batch}, concurrency 4"
+    )
+    m = measure_throughput(rows, latency_ms, 4, batch, bare=True)
+    print(f"kmsg send phase {m['send_s']:.2f} s, bare client {m['bare_s']:.2f} s, ", end="")
+    print(f"ratio {m['send_s'] / m['bare_s']:.2f}, ideal {m['ideal_s']:.2f} s")
 
 
 def throughput(rows: int, latency_ms: float) -> None:
@@ -189,11 +284,25 @@ def main() -> None:
     p = sub.add_parser("memory")
     p.add_argument("--small", type=int, default=10_000)
     p.add_argument("--large", type=int, default=1_000_000)
+    p = sub.add_parser("bare")
+    p.add_argument("--rows", type=int, default=10_000)
+    p.add_argument("--latency-ms", type=float, default=20.0)
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+    p = sub.add_parser("bare-child")  # the bare client's own process (run_bare)
+    p.add_argument("base_url")
+    p.add_argument("source", type=Path)
+    p.add_argument("batch", type=int)
+    p.add_argument("concurrency", type=int)
     args = parser.parse_args()
     if args.case == "overhead":
         overhead(args.rows)
     elif args.case == "throughput":
         throughput(args.rows, args.latency_ms)
+    elif args.case == "bare":
+        bare(args.rows, args.latency_ms, args.batch)
+    elif args.case == "bare-child":
+        seconds, accepted = bare_send(args.base_url, args.source, args.batch, args.concurrency)
+        print(seconds, accepted)
     else:
         memory(args.small, args.large)
 

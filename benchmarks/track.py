@@ -1,10 +1,12 @@
 """`kmsg track run-once` over many due rows against the fake SOLAPI server. Prints figures.
 
-    python -m benchmarks.track [--rows 100000] [--latencies 0,20]
+    python -m benchmarks.track [--rows 100000] [--latencies 0,20] [--concurrency 1,4]
 
-For each latency: the rows are sent once through `kmsg send-many` (not timed), made due, then
-one `kmsg track run-once` is timed. Printed: rows/s, the number of HTTP lookups made, and the
-ideal time for that request count (requests × latency, the lookups being sequential).
+For each latency and `tracking.concurrency`: the rows are sent once through `kmsg send-many`
+(not timed), made due, then one `kmsg track run-once` is timed. Printed: rows/s, the CPU of
+the kmsg process per row, the number of HTTP lookups the fake server saw, and the ideal time
+for that request count (requests × latency ÷ concurrency). Concurrency 1 is the sequential
+reference.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from pathlib import Path
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
 
-def measure(rows: int, latency_ms: float) -> dict[str, float]:
-    """Send `rows` rows (not timed), make them due, time one `kmsg track run-once`."""
+def measure(rows: int, latency_ms: float, concurrency: int = 1) -> dict[str, float]:
+    """Send `rows` rows (not timed), make them due, time one `kmsg track run-once` with
+    `tracking.concurrency` set to `concurrency`."""
     from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
     with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
@@ -34,6 +37,7 @@ def measure(rows: int, latency_ms: float) -> dict[str, float]:
             f'type = "solapi"\napi_key = "{DEFAULT_API_KEY}"\n'
             f'api_secret = "{DEFAULT_API_SECRET}"\nsender = "0212345678"\n'
             f'base_url = "{fake.base_url}"\n'
+            f"[profiles.bench.tracking]\nconcurrency = {concurrency}\n"
         )
         env = environment(home, config)
         run_kmsg(["send-many", str(source), "--text", "#{name}님", "--concurrency", "4"], env)
@@ -42,14 +46,17 @@ def measure(rows: int, latency_ms: float) -> dict[str, float]:
         fake.reset_log()
         fake.latency = latency_ms / 1000
         started = time.perf_counter()
-        data, _, _ = run_kmsg(["track", "run-once"], env)
+        data, _, usage = run_kmsg(["track", "run-once"], env)
         wall = time.perf_counter() - started
         requests = sum(1 for r in fake.requests if r["path"] == "/messages/v4/list")
+    if data["requests"] != requests:
+        raise SystemExit(f"kmsg counted {data['requests']} requests, the fake saw {requests}")
     return {
         "pass_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "checked": data["checked"],
         "requests": requests,
-        "ideal_s": requests * latency_ms / 1000,
+        "ideal_s": requests * latency_ms / 1000 / concurrency,
     }
 
 
@@ -57,20 +64,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--latencies", default="0,20", help="milliseconds, comma separated")
+    parser.add_argument("--concurrency", default="1,4", help="tracking.concurrency values")
     args = parser.parse_args()
     print(
         f"track run-once over {args.rows:,} due rows via the fake SOLAPI ({sys.version.split()[0]})"
     )
-    header = ("latency ms", "pass s", "rows/s", "requests", "ideal s", "x ideal")
+    header = ("latency ms", "concurrency", "pass s", "rows/s", "CPU µs/row", "requests", "ideal s")
     print("".join(f"{h:>12}" for h in header))
     for latency in (float(v) for v in args.latencies.split(",")):
-        m = measure(args.rows, latency)
-        wall, ideal = m["pass_s"], m["ideal_s"]
-        ratio = f"{wall / ideal:.2f}" if ideal else "-"
-        print(
-            f"{latency:>12g}{wall:>12.2f}{m['checked'] / wall:>12,.0f}{m['requests']:>12,}"
-            f"{ideal:>12.2f}{ratio:>12}"
-        )
+        for concurrency in (int(v) for v in args.concurrency.split(",")):
+            m = measure(args.rows, latency, concurrency)
+            wall = m["pass_s"]
+            print(
+                f"{latency:>12g}{concurrency:>12}{wall:>12.2f}{m['checked'] / wall:>12,.0f}"
+                f"{m['cpu_s'] / args.rows * 1e6:>12.0f}{m['requests']:>12,}{m['ideal_s']:>12.2f}"
+            )
 
 
 if __name__ == "__main__":

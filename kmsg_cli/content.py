@@ -21,6 +21,8 @@ from typing import Any
 from kmsg_cli.models import ContentMatch, Message
 
 KEY_VERSION = "1"  # part of every key: a change of the recipe never matches old keys
+# Built once (json.dumps with options builds an encoder per call; send-many keys every row).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
 def content_key(
@@ -47,8 +49,7 @@ def content_key(
     }
     if message.options:  # channel options (docs/channels.md); absent for the other types
         parts["options"] = dict(message.options)
-    encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_ENCODE(parts).encode("utf-8")).hexdigest()
 
 
 def file_sha256(path: str) -> str:

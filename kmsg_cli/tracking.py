@@ -21,10 +21,12 @@ due again after their short lease, queued fallbacks wait for the next pass (docs
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +45,7 @@ from kmsg_cli.models import (
     epoch_ms,
 )
 from kmsg_cli.normalize import normalize_phone
-from kmsg_cli.providers.base import StatusSource
+from kmsg_cli.providers.base import RequestCounter, StatusSource
 from kmsg_cli.sending import ProviderSource
 from kmsg_cli.store.contract import Store
 
@@ -70,6 +72,18 @@ class PassReport:
     requests: int = 0
     elapsed_s: float = 0.0
     interrupted: bool = False
+
+    def add(self, other: PassReport) -> None:
+        """Count what another part of the same pass did (a chunk checked in a thread)."""
+        self.checked += other.checked
+        self.changed += other.changed
+        for status, count in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + count
+        for code, count in other.errors.items():
+            self.errors[code] = self.errors.get(code, 0) + count
+        self.timed_out += other.timed_out
+        self.fallbacks_queued += other.fallbacks_queued
+        self.requests += other.requests
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +125,9 @@ def apply_check(
     error: KmsgError | None = None,
 ) -> TrackingRow:
     """The row after one check: `update` from the provider (None: not found yet), or `error`."""
-    new = replace(row, attempt_count=row.attempt_count + 1, last_checked_at=now_ms)
+    new = copy.copy(row)  # a shallow copy: what changes below is reassigned, never mutated
+    new.attempt_count = row.attempt_count + 1
+    new.last_checked_at = now_ms
     if error is not None:
         new.last_error = {"code": error.code, "message": error.message}
     elif update is None:
@@ -199,32 +215,70 @@ class Tracker:
         report = PassReport()
         started = time.monotonic()
         queued: list[str] = []
+        claimed = 0
+        # Up to `concurrency` claimed chunks are looked up at once: a chunk's requests wait for
+        # the provider while the others are claimed, looked up and written (docs/configuration.md).
+        width = max(1, self.settings.concurrency)
+        pool = ThreadPoolExecutor(width, thread_name_prefix="kmsg-track") if width > 1 else None
+        running: set[Future[tuple[list[str], PassReport]]] = set()
+
+        def collect(done: set[Future[tuple[list[str], PassReport]]]) -> None:
+            for future in done:
+                ids, part = future.result()
+                queued.extend(ids)
+                report.add(part)
+            if done and on_progress is not None:
+                on_progress(report)
+
         try:
-            while report.checked < limit:
-                if max_seconds is not None and time.monotonic() - started >= max_seconds:
-                    break
-                now_ms = epoch_ms(self.clock())
-                rows = self.store.claim_due_tracking(
-                    now_ms=now_ms,
-                    lease_ms=CLAIM_LEASE_MS,
-                    limit=min(CLAIM_CHUNK, limit - report.checked),
-                    provider_id=provider_id,
-                )
-                if not rows:
-                    break
-                queued += self._check(rows, report)
-                if on_progress is not None:
-                    on_progress(report)
+            try:
+                while claimed < limit:
+                    if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                        break
+                    if len(running) >= width:
+                        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                        running -= finished
+                        collect(finished)
+                        continue
+                    now_ms = epoch_ms(self.clock())
+                    rows = self.store.claim_due_tracking(
+                        now_ms=now_ms,
+                        lease_ms=CLAIM_LEASE_MS,
+                        limit=min(CLAIM_CHUNK, limit - claimed),
+                        provider_id=provider_id,
+                    )
+                    if not rows:
+                        break
+                    claimed += len(rows)
+                    if pool is None:
+                        ids, part = self._check(rows)
+                        queued.extend(ids)
+                        report.add(part)
+                        if on_progress is not None:
+                            on_progress(report)
+                    else:
+                        running.add(pool.submit(self._check, rows))
+            finally:
+                # Lookups already under way finish and are written, even after Ctrl-C.
+                finished, _ = wait(running)
+                running.clear()
+                collect(finished)
             if send_fallbacks is not None:
                 sent, failed = send_fallbacks()
                 report.fallbacks_sent, report.fallbacks_failed = sent, failed
                 record_fallback_outcomes(self.store, queued)
         except KeyboardInterrupt:
             report.interrupted = True
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _check(self, rows: Sequence[TrackingRow], report: PassReport) -> list[str]:
+    def _check(self, rows: Sequence[TrackingRow]) -> tuple[list[str], PassReport]:
+        """Look up and record one claimed chunk; returns the fallback jobs it queued and what
+        it did (merged into the pass's report by the caller: chunks may run in threads)."""
+        report = PassReport()
         claimed_at = {row.message_id: row.next_check_at for row in rows}
         groups: dict[str, list[TrackingRow]] = {}
         for row in rows:
@@ -260,7 +314,7 @@ class Tracker:
                 report.errors[error.code] = report.errors.get(error.code, 0) + 1
         queued = [j.id for j in jobs if (j.metadata or {}).get("for_message") in written]
         report.fallbacks_queued += len(queued)
-        return queued
+        return queued, report
 
     def _lookup(
         self, provider_id: str, rows: Sequence[TrackingRow], report: PassReport
@@ -275,12 +329,18 @@ class Tracker:
                 code="UNSUPPORTED_PROVIDER",
             )
         ids = [row.provider_message_id for row in rows if row.provider_message_id]
+        # HTTP requests, not lookup calls: one call may page or split its ids (SOLAPI: 100 per
+        # request), and a provider without HTTP (mock) makes none.
+        counter = client if isinstance(client, RequestCounter) else None
+        before = counter.requests_made() if counter is not None else 0
         try:
-            report.requests += 1
             return client.fetch_statuses(ids), None
         except KmsgError as error:
             log.warning("status lookup at %s failed: %s", provider_id, error.message)
             return {}, error
+        finally:
+            if counter is not None:
+                report.requests += counter.requests_made() - before
 
     def _failover(self, before: TrackingRow, after: TrackingRow, now_ms: int) -> Job | None:
         if (

@@ -64,6 +64,10 @@ class ProviderConfig:
         return shown
 
 
+DEFAULT_TRACKING_CONCURRENCY = 4
+MAX_TRACKING_CONCURRENCY = 64
+
+
 @dataclass(frozen=True)
 class TrackingSettings:
     """`[profiles.NAME.tracking]`: delivery-check backoff, give-up time, and extra codes that
@@ -73,6 +77,7 @@ class TrackingSettings:
     max_tracking_ms: int = 86_400_000
     non_kakao_codes: tuple[str, ...] = ()  # AlimTalk and Brand Message
     non_rcs_codes: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_TRACKING_CONCURRENCY  # status lookups in flight at once
 
 
 DEFAULT_DUPLICATE_WINDOW_MS = 24 * 3_600_000

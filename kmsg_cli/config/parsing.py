@@ -26,6 +26,7 @@ from kmsg_cli.config.model import (
     DEFAULT_AUTO_LMS_BYTES,
     DEFAULT_DUPLICATE_WINDOW_MS,
     DEFAULT_TIMEZONE,
+    MAX_TRACKING_CONCURRENCY,
     STRATEGIES,
     Profile,
     ProviderConfig,
@@ -47,7 +48,7 @@ PROFILE_KEYS = (
     "tracking",
     "duplicate_window",
 )
-TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes", "non_rcs_codes")
+TRACKING_KEYS = ("backoff", "max_duration", "non_kakao_codes", "non_rcs_codes", "concurrency")
 
 
 def check_timezone(name: Any, key_path: str) -> ConfigError | None:
@@ -235,7 +236,7 @@ def _parse_routing(
 
 def _parse_tracking(table: Any, base: str, report: Report) -> TrackingSettings:
     """`[profiles.NAME.tracking]`: backoff = ["30s", "2m", ...], max_duration = "24h",
-    non_kakao_codes = ["3108"], non_rcs_codes = ["3047"]."""
+    non_kakao_codes = ["3108"], non_rcs_codes = ["3047"], concurrency = 4."""
     defaults = TrackingSettings()
     if not isinstance(table, Mapping):
         report(invalid_setting(base, table, "must be a table"))
@@ -267,7 +268,20 @@ def _parse_tracking(table: Any, base: str, report: Report) -> TrackingSettings:
             if not isinstance(codes, list) or not all(isinstance(c, str | int) for c in codes):
                 raise invalid_setting(join_key(base, key), codes, "must be a list of codes")
             lists[key] = tuple(str(c) for c in codes)
+        concurrency = table.get("concurrency", defaults.concurrency)
+        if (
+            not isinstance(concurrency, int)
+            or isinstance(concurrency, bool)
+            or not 1 <= concurrency <= MAX_TRACKING_CONCURRENCY
+        ):
+            raise invalid_setting(
+                join_key(base, "concurrency"),
+                concurrency,
+                f"must be a whole number from 1 to {MAX_TRACKING_CONCURRENCY}",
+            )
     except KmsgError as error:
         report(config_error("INVALID_SETTING", error.field or base, error.message, error.value))
         return defaults
-    return TrackingSettings(backoff_ms, max_ms, lists["non_kakao_codes"], lists["non_rcs_codes"])
+    return TrackingSettings(
+        backoff_ms, max_ms, lists["non_kakao_codes"], lists["non_rcs_codes"], concurrency
+    )

@@ -133,6 +133,8 @@ def enqueue(
     pending: list[Job] = []
     now_ms = epoch_ms(now)
     digests = FileDigests()
+    routes: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    simulated = {pid: capabilities(cfg.type).simulated for pid, cfg in profile.providers.items()}
 
     def flush() -> None:
         if duplicates is not None and pending:
@@ -165,6 +167,7 @@ def enqueue(
                 batch_id=batch_id,
                 now=now,
                 rotation=rotation,
+                routes=routes,
             )
             provider_id = candidates[0]
         except ConfigError:
@@ -178,7 +181,7 @@ def enqueue(
             report.preview.append(_preview(item.number, message, provider_id))
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
-        if not capabilities(profile.providers[provider_id].type).simulated:
+        if not simulated[provider_id]:
             report.real += 1
         pending.append(
             Job(
@@ -319,8 +322,10 @@ def prepare_row(
     batch_id: str,
     now: datetime,
     rotation: int = 0,
+    routes: dict[tuple[Any, ...], tuple[str, ...]] | None = None,
 ) -> tuple[Message, list[str]]:
-    """One row -> a checked message and its provider; raises KmsgError for a bad row."""
+    """One row -> a checked message and its provider; raises KmsgError for a bad row.
+    `routes`: a cache of routing decisions shared by the rows of one batch."""
     draft = draft_from_row(row, defaults)
     default_id = f"{batch_id}:{row.number}"
     if draft.message_id:
@@ -332,9 +337,21 @@ def prepare_row(
         now=now,
         timezone=profile.timezone,
     )
-    check_files([message])  # a missing image is this row's error, as for `kmsg send`
+    if message.image or message.files:
+        check_files([message])  # a missing image is this row's error, as for `kmsg send`
+    # Routing of an unscheduled message depends only on its type, its number's country and
+    # its `provider` column (round-robin also on the row): one plan per such kind per batch.
+    key = None
+    if routes is not None and message.scheduled_at is None and profile.strategy != "round_robin":
+        key = (message.type, message.to.is_korean, message.provider_id)
+        candidates = routes.get(key)
+        if candidates is not None:
+            clients.get(candidates[0]).validate(message)
+            return message, list(candidates)
     (planned,) = plan([message], profile, rotation=rotation + row.number)
     clients.get(planned.provider_id).validate(message)
+    if key is not None and routes is not None:
+        routes[key] = planned.candidates
     return message, list(planned.candidates)
 
 

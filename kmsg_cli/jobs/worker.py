@@ -14,9 +14,9 @@ The cycle of one job (docs/recovery.md):
 
 Crash recovery: a `processing` job whose owner is provably dead (same host, process gone) or
 whose lease has expired is taken over. Without the in-flight mark it was never sent and goes
-back to pending (a direct `kmsg send` row fails NOT_SENT instead: its command is gone); with
-it the outcome is unknown and is resolved as above. Ctrl-C: no new claims, requests in flight
-finish and are recorded, unsent claims are released.
+back to pending (a direct `kmsg send` row fails NOT_SENT: its command is gone); with it the
+outcome is unknown, resolved as above. Ctrl-C: no new claims, requests in flight finish and
+are recorded, unsent claims are released. One task per provider batch runs in the pool.
 """
 
 from __future__ import annotations
@@ -61,8 +61,7 @@ from kmsg_cli.tracking import record_fallback_outcomes
 
 log = logging.getLogger("kmsg.runner")
 
-# A send-many run waits this long for an unknown outcome that is about to be looked up again
-# (asked too early after its request); longer backoffs are left to later runs and workers.
+# How long send-many waits for an unknown outcome due for another lookup (longer: later runs)
 WAIT_FOR_RECHECK_MS = ABSENCE_MARGIN_MS + 5_000
 
 
@@ -185,9 +184,11 @@ class BatchRunner:
                     limit=limit,
                     batch=self.batch_id,
                 )
-                if jobs:
+                if jobs:  # one task per provider batch: the threads share requests evenly
                     self.claimed += len(jobs)
-                    running.add(executor.submit(self._work, jobs))
+                    size = self._batch_size(jobs[0]) or len(jobs)
+                    for start in range(0, len(jobs), size):
+                        running.add(executor.submit(self._work, jobs[start : start + size]))
                     continue
                 if running:
                     wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -205,8 +206,7 @@ class BatchRunner:
         return self.stats
 
     def _still_unknown(self) -> int:
-        """Jobs this run put off for another lookup that are still waiting for it (0 when the
-        database cannot tell: the error that ended the run is the one to report)."""
+        """Jobs this run put off for another lookup, still waiting for it (0 if unreadable)."""
         try:
             jobs = self.store.processing_jobs(batch=self.batch_id)
         except StoreError:
@@ -219,8 +219,8 @@ class BatchRunner:
         )
 
     def _wait_for_more(self) -> bool:
-        """Nothing claimable now: wait for due retries, other owners, or lookups about to be
-        due; False when done. "drain" waits only for those lookups."""
+        """Nothing claimable: wait for retries, other owners, lookups due soon ("drain": only
+        those); False when done."""
         if self.until == "forever":
             if time.monotonic() - self._last_recovery >= 30:
                 self._last_recovery = time.monotonic()
@@ -265,6 +265,12 @@ class BatchRunner:
             released = self.store.release_jobs(mine, now_ms=self.now_ms())
             self.stats.add(released=released)
 
+    def _batch_size(self, job: Job) -> int | None:
+        try:  # messages per request of the job's provider (None: left to `_work`)
+            return max(1, self.clients.get(str(job.data["provider"])).batch_size)
+        except (KmsgError, KeyError, TypeError, AttributeError):
+            return None
+
     # -- one claimed chunk -------------------------------------------------------------------
     def _work(self, jobs: list[Job]) -> None:
         groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
@@ -275,9 +281,8 @@ class BatchRunner:
                 provider_id = str(job.data["provider"])
                 others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
             except (KeyError, TypeError, ValueError) as exc:
-                self._settle_failures(
-                    {job.id: error_text("BAD_JOB", f"unreadable job data: {exc}")}
-                )
+                bad = error_text("BAD_JOB", f"unreadable job data: {exc}")
+                self._settle_failures({job.id: bad})
                 continue
             readable.append((job, message, provider_id, others))
         # A message id that already has a tracking row was accepted before (e.g. by a direct

@@ -19,7 +19,7 @@ import httpx
 
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
-from kmsg_cli.providers._http import Connection
+from kmsg_cli.providers._http import Connection, requests_made
 from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
 
 # `#{name}` in an AlimTalk template; `#{}` is literal text, not a variable.
@@ -69,6 +69,10 @@ class VendorProvider(Generic[ClientT]):
     @property
     def http(self) -> httpx.Client:
         return self.client.http
+
+    def requests_made(self) -> int:
+        """HTTP requests this thread has made so far (`providers.base.RequestCounter`)."""
+        return requests_made()
 
     def close(self) -> None:
         self.client.close()

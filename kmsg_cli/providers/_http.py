@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,16 @@ from kmsg_cli.providers.catalog import COMMON_SETTINGS
 log = logging.getLogger("kmsg.http")
 
 USER_AGENT = f"kmsg/{__version__}"
+
+_made = threading.local()
+
+
+def requests_made() -> int:
+    """How many HTTP requests this thread has attempted so far (every provider): a caller
+    that wants the count of one operation reads it before and after (threads do not mix)."""
+    return int(getattr(_made, "count", 0))
+
+
 # Retry-After is capped: a vendor's "come back in 10^300 seconds" is still a time to store.
 MAX_RETRY_AFTER = 86_400.0
 
@@ -89,6 +100,7 @@ def send_request(
         content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
         request_headers.setdefault("Content-Type", "application/json")
     started = time.monotonic()
+    _made.count = requests_made() + 1
     try:
         if form is not None or files is not None:
             response = client.request(

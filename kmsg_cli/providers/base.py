@@ -46,6 +46,16 @@ class StatusSource(Protocol):
 
 
 @runtime_checkable
+class RequestCounter(Protocol):
+    """A provider that talks HTTP and can say how many requests were made."""
+
+    def requests_made(self) -> int:
+        """HTTP requests made so far by the calling thread (any provider): read it before and
+        after one call to count that call's requests, whatever other threads do meanwhile."""
+        ...
+
+
+@runtime_checkable
 class SentFinder(Protocol):
     """A provider that can find messages by recipient and time window (our id inside)."""
 

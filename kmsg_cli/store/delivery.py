@@ -24,9 +24,9 @@ from kmsg_cli.store.rows import (
     TRACKING_TERMINAL_STATUSES,
     check_follow_ups,
     job_params,
+    mutable_params,
     plain,
     tracking_from_values,
-    tracking_params,
 )
 from kmsg_cli.store.schema import JOBS_TABLE
 from kmsg_cli.store.session import SELECT_TRACKING, TRACKING, Session, SqlBase
@@ -88,8 +88,7 @@ class DeliveryLedger(SqlBase):
         expected = expected_next_check or {}
         params = []
         for row in sorted(updates, key=lambda item: item.message_id):
-            values = tracking_params(row)
-            chosen = {c: values[c] for c in TRACKING_MUTABLE_COLUMNS}
+            chosen = mutable_params(row)
             chosen.update(bound, message_id=row.message_id, expected=expected.get(row.message_id))
             params.append(chosen)
 

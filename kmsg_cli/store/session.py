@@ -96,7 +96,15 @@ class DbApiSession:
             cursor.close()
 
     def rowcounts(self, sql: str, rows: Sequence[Params]) -> list[int]:
-        return [self.execute(sql, params).rowcount for params in rows]
+        cursor = self.conn.cursor()  # one cursor for every parameter set
+        try:
+            counts = []
+            for params in rows:
+                cursor.execute(sql, params)
+                counts.append(int(cursor.rowcount))
+            return counts
+        finally:
+            cursor.close()
 
 
 def _one_in(dialect: Dialect, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:

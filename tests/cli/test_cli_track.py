@@ -377,3 +377,30 @@ def test_track_passes_refuse_a_provider_the_profile_does_not_have(run: Run, comm
     assert result.exit_code == 2
     assert result.stderr.startswith("error: UNKNOWN_PROVIDER: --provider 'nope'")
     assert "mock" in result.stderr  # the hint lists the profile's providers
+
+
+def test_requests_counts_http_requests_not_lookup_calls(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock], tmp_path: Path
+) -> None:
+    """250 messages are one claimed chunk and one lookup call, but SOLAPI takes 100 ids per
+    list request: the pass reports the requests the vendor saw."""
+    fake, _ = solapi_profile
+    source = tmp_path / "in.csv"
+    numbers = [f"010-5555-{n:04d}" for n in range(1, 251)]
+    source.write_text("to\n" + "\n".join(numbers) + "\n", encoding="utf-8")
+    assert run("send-many", str(source), "--text", "x").exit_code == 0
+    make_due(run.db)
+    fake.reset_log()
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 250
+    lists = [r for r in fake.requests if r["path"] == "/messages/v4/list"]
+    assert len(lists) == 3
+    assert doc["data"]["requests"] == len(lists)
+
+
+def test_requests_is_zero_for_a_provider_without_http(run: Run) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 1
+    assert doc["data"]["requests"] == 0  # the mock answers in process

@@ -173,11 +173,18 @@ def test_tracking_settings_are_read_per_profile(tmp_path: Path) -> None:
 backoff = ["10s", "1m", 300]
 max_duration = "12h"
 non_kakao_codes = ["3108", 3109]
+concurrency = 8
 """
     profile = select_profile(loaded(tmp_path, text), flag="p", environ={})
     assert profile.tracking.backoff_ms == (10_000, 60_000, 300_000)
     assert profile.tracking.max_tracking_ms == 12 * 3_600_000
     assert profile.tracking.non_kakao_codes == ("3108", "3109")
+    assert profile.tracking.concurrency == 8
+
+
+def test_tracking_concurrency_defaults_to_four(tmp_path: Path) -> None:
+    text = "[profiles.p.providers.mock]\n"
+    assert select_profile(loaded(tmp_path, text), flag="p", environ={}).tracking.concurrency == 4
 
 
 @pytest.mark.parametrize(
@@ -188,6 +195,11 @@ non_kakao_codes = ["3108", 3109]
         'max_duration = "-1h"',
         "colour = 1",
         "non_kakao_codes = 5",
+        "concurrency = 0",
+        "concurrency = 65",
+        'concurrency = "4"',
+        "concurrency = 2.5",
+        "concurrency = true",
     ],
 )
 def test_bad_tracking_settings_are_reported(tmp_path: Path, line: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -299,3 +301,58 @@ def test_limit_bounds_a_pass(store: SqliteStore) -> None:
     clock.advance(seconds=30)
     report = tracker(store, clock, p=Scripted()).run_once(limit=7)
     assert report.checked == 7
+
+
+class Slow(Scripted):
+    """Lookups that take a while; records how many were in flight at once."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.in_flight = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def fetch_statuses(self, ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        with self._lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        try:
+            time.sleep(self.seconds)
+            return super().fetch_statuses(ids)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def _due_rows(store: SqliteStore, count: int) -> None:
+    store.insert_tracking([row(f"m{n:05d}", next_check_at=T0_MS) for n in range(count)])
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_lookups_overlap_up_to_the_tracking_concurrency(
+    store: SqliteStore, concurrency: int
+) -> None:
+    clock = Clock()
+    slow = Slow(0.3)
+    for n in range(2000):
+        slow.statuses[f"P-m{n:05d}"] = StatusUpdate(f"P-m{n:05d}", DeliveryStatus.DELIVERED)
+    _due_rows(store, 2000)  # four claimed chunks of 500
+    t = tracker(store, clock, p=slow)
+    t.settings = TrackingSettings(concurrency=concurrency)
+    report = t.run_once()
+    assert report.checked == 2000 and report.by_status == {"DELIVERED": 2000}
+    assert sorted(i for ids in slow.lookups for i in ids) == sorted(slow.statuses)  # each once
+    assert slow.most == (1 if concurrency == 1 else 4)
+    assert store.claim_due_tracking(now_ms=T0_MS + 10**9, lease_ms=1, limit=10) == []
+
+
+def test_a_concurrent_pass_respects_its_limit(store: SqliteStore) -> None:
+    clock = Clock()
+    slow = Slow(0.01)
+    _due_rows(store, 1800)
+    t = tracker(store, clock, p=slow)
+    t.settings = TrackingSettings(concurrency=4)
+    report = t.run_once(limit=1200)
+    assert report.checked == 1200
+    assert sum(len(ids) for ids in slow.lookups) == 1200
