@@ -16,6 +16,7 @@ from datetime import datetime
 from kmsg_cli.content import Earlier, deciding, describe, earlier
 from kmsg_cli.models import CONTENT_KEY, ContentMatch, Job
 from kmsg_cli.store.contract import Store
+from kmsg_cli.store.scratch import FirstRows
 
 DUPLICATE = "DUPLICATE_CONTENT"
 
@@ -55,7 +56,7 @@ class DuplicateFilter:
         self.since_ms = now_ms - window_ms
         self.shown_time = shown_time
         self.batch = batch
-        self._rows: dict[str, int] = {}  # key -> row of this run that first had it
+        self._rows = FirstRows()  # key -> row of this run that first had it (flat memory)
 
     def decide(self, jobs: Sequence[Job], *, write: bool = True) -> Decision:
         """Split `jobs` (carrying metadata.content_key) into what to insert and what not.
@@ -67,12 +68,14 @@ class DuplicateFilter:
         keys = [_key(job) for job in jobs]
         found = self.store.content_matches([k for k in keys if k], since_ms=self.since_ms)
         moves: dict[str, tuple[str, int]] = {}
+        keyed = [(key, _row(job)) for job, key in zip(jobs, keys, strict=True) if key]
+        first_rows = iter(self._rows.first(keyed))
         for job, key in zip(jobs, keys, strict=True):
             if key is None:
                 decision.insert.append(job)
                 continue
             row = _row(job)
-            first_row = self._rows.setdefault(key, row)
+            first_row = next(first_rows)
             if first_row != row:
                 decision.skips.append(
                     Skip(job, f"same content to the same number as row {first_row}", "", None)
@@ -95,6 +98,10 @@ class DuplicateFilter:
                 reason = f"same content to the same number is being sent now (id {earlier_id})"
                 decision.skips.append(Skip(job, reason, earlier_id, None))
         return decision
+
+    def close(self) -> None:
+        """Let go of the keys of this run (and the temporary file that holds many of them)."""
+        self._rows.close()
 
     def _skip(self, job: Job, match: ContentMatch) -> Skip:
         accepted = match.accepted_at if earlier(match) is Earlier.ACCEPTED else None

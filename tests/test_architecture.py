@@ -204,7 +204,15 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("kmsg_cli.jobs.codec", ("kmsg_cli.models",)),
     ("kmsg_cli.content", ("kmsg_cli.models",)),
-    ("kmsg_cli.dedupe", ("kmsg_cli.models", "kmsg_cli.content", "kmsg_cli.store.contract")),
+    (
+        "kmsg_cli.dedupe",
+        (
+            "kmsg_cli.models",
+            "kmsg_cli.content",
+            "kmsg_cli.store.contract",
+            "kmsg_cli.store.scratch",
+        ),
+    ),
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
     (
@@ -314,7 +322,7 @@ RESTRICTED = {
     "typer": ("kmsg_cli.cli",),
     "rich": ("kmsg_cli.cli",),
     "httpx": ("kmsg_cli.providers",),
-    "sqlite3": ("kmsg_cli.store.sqlite",),
+    "sqlite3": ("kmsg_cli.store.sqlite", "kmsg_cli.store.scratch"),
     "psycopg": ("kmsg_cli.store.postgres",),
     "psycopg_pool": ("kmsg_cli.store.postgres",),
     "pymysql": ("kmsg_cli.store.mysql",),

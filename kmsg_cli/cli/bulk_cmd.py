@@ -364,6 +364,8 @@ def send_many(
                 )
     finally:
         spool.close()
+        if duplicates is not None:
+            duplicates.close()
     if dry_run:
         view.dry_run(report, profile_name=profile.name)
         raise typer.Exit(bulk_view.dry_run_exit_code(report))

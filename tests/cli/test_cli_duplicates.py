@@ -264,3 +264,26 @@ def test_send_queue_records_its_content_for_the_window(run: Run, tmp_path: Path)
     # the queued twin of row 1 is taken over by the batch, not sent twice
     assert code == 0 and doc["data"]["adopted"] == 1 and doc["data"]["accepted"] == 3
     assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1, "01030000003": 1})
+
+
+def test_repeats_far_apart_in_a_long_file_are_found_once_the_keys_are_on_disk(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past a few keys the run's keys move to a temporary database (flat memory); rows that
+    # repeat an early row from another chunk of 1,000 are still skipped, and a re-run agrees.
+    from kmsg_cli.store import scratch
+
+    monkeypatch.setattr(scratch, "SPILL_AT", 10)
+    rows = [(f"010-{n:04d}-1234", "고객") for n in range(1001, 3401)]  # no mock outage numbers
+    rows[2199] = rows[4]  # row 2200 repeats row 5
+    rows[1499] = rows[1000]  # row 1500 repeats row 1001
+    source = excel_csv(tmp_path / "long.csv", rows)
+    code, doc = run.json("send-many", str(source), "--text", TEXT)
+    assert code == 0 and doc["data"]["accepted"] == 2398
+    assert sorted((s["row"], s["message"].rsplit(" ", 1)[-1]) for s in doc["data"]["skips"]) == [
+        (1500, "1001"),
+        (2200, "5"),
+    ]
+    code, doc = run.json("send-many", str(source), "--text", TEXT)
+    assert code == 0 and doc["data"]["accepted"] == 0 and len(doc["data"]["skips"]) == 2
+    assert max(tracked(run).values()) == 1
