@@ -48,7 +48,7 @@ class FirstRows:
         db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
-        db.execute("PRAGMA cache_size=-4096")  # KiB: a small, fixed page cache
+        db.execute("PRAGMA cache_size=-1024")  # KiB: a small, fixed page cache
         db.execute("CREATE TABLE seen (key BLOB PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID")
         db.execute("BEGIN")
         db.executemany(
