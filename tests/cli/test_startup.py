@@ -43,9 +43,9 @@ def test_a_json_send_imports_its_command_only_and_neither_pydantic_nor_rich() ->
     assert loaded == {"kmsg_cli.cli.send_cmd"}
 
 
-def test_a_dry_run_table_imports_rich_but_no_other_command() -> None:
+def test_a_dry_run_table_on_a_pipe_imports_no_rich_and_no_other_command() -> None:
     loaded = _loaded("send", "--to", "010-1234-5678", "--text", "hi", "--dry-run")
-    assert loaded == {"kmsg_cli.cli.send_cmd", "rich"}
+    assert loaded == {"kmsg_cli.cli.send_cmd"}
 
 
 def test_a_listing_converts_its_limit_without_pydantic() -> None:
