@@ -12,7 +12,6 @@ wire format; `kmsg_cli.providers.solapi.channels` builds that from the checked o
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -142,6 +141,8 @@ def parse_options(text: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
     """Options from JSON text (an options file or column) with the flags' values on top."""
     options: dict[str, Any] = {}
     if text is not None and text.strip():
+        import json
+
         from kmsg_cli.channels import _schema
 
         if len(text.encode("utf-8", "surrogatepass")) > MAX_OPTIONS_BYTES:
