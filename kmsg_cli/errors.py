@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 EXIT_OK = 0
@@ -35,13 +36,18 @@ EXIT_PARTIAL = 5
 EXIT_NOT_RECORDED = 6
 EXIT_INTERRUPTED = 130
 
+
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
 # query parameters (`?password=...`, `&key=...`): a third-party message (libpq's "in URI: ...",
 # httpx's "for url ...") may quote a URL whole; kmsg never shows such a value.
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s]*)@")
-_SECRET_QUERY = re.compile(
-    r"(?i)([?&](?:password|passwd|pass|pwd|secret|token|key|apikey|api_key)=)([^&#\s'\"]*)"
-)
+# Compiled on first use: most runs print nothing that could hold a URL or a query string.
+@cache
+def _url_secrets() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    url_password = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s]*)@")
+    secret_query = re.compile(
+        r"(?i)([?&](?:password|passwd|pass|pwd|secret|token|key|apikey|api_key)=)([^&#\s'\"]*)"
+    )
+    return url_password, secret_query
 
 
 def mask_url_passwords(text: str, mask: str = "****") -> str:
@@ -53,8 +59,9 @@ def mask_url_passwords(text: str, mask: str = "****") -> str:
         value = match.group(2)
         return not value or value == mask or set(value) == {"*"}
 
-    text = _URL_PASSWORD.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}@", text)
-    return _SECRET_QUERY.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}", text)
+    url_password, secret_query = _url_secrets()
+    text = url_password.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}@", text)
+    return secret_query.sub(lambda m: m.group(0) if hidden(m) else f"{m.group(1)}{mask}", text)
 
 
 # Configured secrets (API keys and secrets), in every form a vendor may echo them: as given,

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kmsg_cli import owner as owners
-from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -31,9 +28,6 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
 )
 from kmsg_cli.files import open_regular
-from kmsg_cli.jobs.codec import message_to_data
-from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, DirectLedger
-from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
 from kmsg_cli.models import (
     CONTENT_KEY,
     DeliveryStatus,
@@ -47,7 +41,10 @@ from kmsg_cli.models import (
 )
 from kmsg_cli.providers.base import Provider, SentFinder
 from kmsg_cli.routing import Need, choose, route
-from kmsg_cli.store.contract import Store
+
+if TYPE_CHECKING:
+    from kmsg_cli.config.model import Profile
+    from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.send")
 
@@ -213,6 +210,8 @@ def enqueue(
     A deferred message waits until its time (`process_at`) and is then sent at once.
     Returns the jobs; ids that already exist are left as they are.
     """
+    from kmsg_cli.jobs.codec import message_to_data
+
     now_ms = epoch_ms(now)
     jobs = []
     for item in planned:
@@ -273,6 +272,9 @@ def send(
     outage) are retried up to `max_attempts` with exponential backoff and jitter, honouring
     Retry-After. An unknown outcome is never retried here.
     """
+    from kmsg_cli import owner as owners
+    from kmsg_cli.jobs.ledger import DirectLedger
+
     report = SendReport()
     previous = store.find_tracking([p.message.message_id for p in planned])
     todo: dict[tuple[str, ...], list[Message]] = {}
@@ -337,6 +339,8 @@ def send(
 
 def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> Outcome:
     """The outcome of a message an earlier ledger row keeps from being sent now."""
+    from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME
+
     provider_id = str(job.data.get("provider") or "")
     if job.status == JobStatus.COMPLETED.value:  # its tracking row was purged since
         done = SendResult(message.message_id, provider_id, True, DeliveryStatus.SENT)
@@ -380,6 +384,8 @@ MAX_RETRY_AFTER_SECONDS = 120.0
 
 def backoff(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before attempt `attempt + 1`: Retry-After, else 2^n with jitter."""
+    import random
+
     if retry_after is not None:
         return max(0.0, float(retry_after))
     ceiling: float = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * float(2 ** (attempt - 1)))
@@ -499,6 +505,8 @@ def reconcile(
     ms each message's request began. Found: accepted. Surely absent: not accepted (a later
     run may send it). Asked too early: asked once more when the margin has passed. Anything
     else stays unknown and is never re-sent from here."""
+    from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
+
     resolved = list(results)
     unknown = [m for m, r in zip(batch, results, strict=True) if r.outcome_unknown]
     if not unknown or not can_look_up(client):

@@ -17,10 +17,14 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from typing import TYPE_CHECKING
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = [
     "TimeView",
@@ -39,12 +43,12 @@ _FORMS_HINT = (
 
 # The date and an HH:MM time are mandatory; fromisoformat would also take a bare date (midnight)
 # and compact forms, which are more likely typos than intent.
-_ABSOLUTE = re.compile(
+_ABSOLUTE = (
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
     r"\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
-_RELATIVE = re.compile(r"\+(?:\s*\d+\s*[a-z]+)+\s*")
-_RELATIVE_PART = re.compile(r"(\d+)\s*([a-z]+)")
+_RELATIVE = r"\+(?:\s*\d+\s*[a-z]+)+\s*"
+_RELATIVE_PART = r"(\d+)\s*([a-z]+)"
 _MAX_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati
 _UNITS: dict[str, timedelta] = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), timedelta(seconds=1)),
@@ -54,8 +58,16 @@ _UNITS: dict[str, timedelta] = {
 }
 
 
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled, on first use: most runs parse no time or duration at all."""
+    return re.compile(pattern)
+
+
 def load_zone(timezone: str, *, field: str = "timezone") -> ZoneInfo:
     """The IANA zone named `timezone`, or `InvalidInput` code INVALID_TIMEZONE."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(timezone.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -97,7 +109,7 @@ def _invalid_time(
 def _relative(text: str, value: str, now: datetime, field: str) -> datetime:
     delta = timedelta()
     try:
-        for amount, unit in _RELATIVE_PART.findall(text.lower()):
+        for amount, unit in _pattern(_RELATIVE_PART).findall(text.lower()):
             step = _UNITS.get(unit)
             if step is None:
                 raise _invalid_time(value, field, f"has an unknown unit '{unit}'")
@@ -130,9 +142,9 @@ def parse_when(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     text = value.strip()
-    if _RELATIVE.fullmatch(text.lower()):
+    if _pattern(_RELATIVE).fullmatch(text.lower()):
         moment = _relative(text, value, now, field)
-    elif _ABSOLUTE.fullmatch(text):
+    elif _pattern(_ABSOLUTE).fullmatch(text):
         moment = _absolute(text, value, zone, field)
     else:
         raise _invalid_time(value, field)
@@ -161,7 +173,7 @@ def _shown(moment: datetime, timezone: str) -> str:
         return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_PART = r"(?i)(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)"
 _MAX_DIGITS = 300  # int() refuses more than 4300; no sane duration has a tenth of that
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
@@ -184,7 +196,7 @@ def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
         return parse_duration(int(text), field=field)
     position = 0
     total = 0.0
-    for match in _DURATION_PART.finditer(text):
+    for match in _pattern(_DURATION_PART).finditer(text):
         if match.start() != position:
             raise _duration_error(value, field)
         total += float(match.group(1)) * _UNIT_MS[match.group(2).lower()]
@@ -204,7 +216,7 @@ def _duration_error(value: str, field: str) -> InvalidInput:
     )
 
 
-_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_BARE_NUMBER = r"\d+(?:\.\d+)?"
 DURATION_UNITS_HINT = "a duration needs a unit: 500ms, 30s, 10m, 2h, 90d, 2w"
 
 
@@ -215,7 +227,7 @@ def parse_typed_duration(value: str, *, field: str, suggest: str = "d") -> int:
     deletes history. The hint suggests the number with `suggest` as its unit.
     """
     text = value.strip()
-    if _BARE_NUMBER.fullmatch(text):
+    if _pattern(_BARE_NUMBER).fullmatch(text):
         raise _no_unit(value, field, "INVALID_DURATION", f"{text}{suggest}", DURATION_UNITS_HINT)
     try:
         return parse_duration(text, field=field)
@@ -235,7 +247,7 @@ def _no_unit(value: str, field: str, code: str, suggestion: str, forms: str) -> 
     )
 
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = r"\d{4}-\d{2}-\d{2}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MOMENT_HINT = (
     "use a duration back from now (24h, 7d), a date (2026-12-05, midnight in the profile "
@@ -256,15 +268,15 @@ def parse_moment(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     text = value.strip()
-    if _BARE_NUMBER.fullmatch(text):
+    if _pattern(_BARE_NUMBER).fullmatch(text):
         raise _no_unit(value, field, "INVALID_TIME", f"{text}d", _MOMENT_HINT)
-    if _DATE.fullmatch(text):
+    if _pattern(_DATE).fullmatch(text):
         try:
             day = datetime.strptime(text, "%Y-%m-%d")
         except ValueError:
             raise _moment_error(value, field, "is not a valid date") from None
         return max(EPOCH, _to_utc(day.replace(tzinfo=zone), value, field))
-    if _ABSOLUTE.fullmatch(text):
+    if _pattern(_ABSOLUTE).fullmatch(text):
         try:
             moment = _absolute(text, value, zone, field)
         except InvalidInput as error:

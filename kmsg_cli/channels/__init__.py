@@ -4,31 +4,24 @@ Message, voice, fax and Naver smart alerts (docs/channels.md). Pure: no I/O, no 
 `kmsg_cli.normalize` hands each message of these types over as a `Given` (text already
 interpolated and counted); `check` applies the type's rules and returns its options checked
 against the documented fields, with defaults filled in. One module per family holds its
-option schema and rules: `rcs`, `bms`, `voice`, `fax`, `nsa`. Nothing here knows a vendor's
+option schema and rules: `rcs`, `bms`, `voice`, `fax`, `nsa`, imported when a message of the
+family is checked or described (an SMS imports none of them). Nothing here knows a vendor's
 wire format; `kmsg_cli.providers.solapi.channels` builds that from the checked options.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kmsg_cli.channels import _schema, bms, fax, nsa, rcs, voice
-from kmsg_cli.channels._text import Given
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
-from kmsg_cli.models import (
-    BMS_TYPES,
-    CHANNEL_TYPES,
-    RCS_TYPES,
-    Message,
-    MessageDraft,
-    MessageType,
-    Notice,
-)
+from kmsg_cli.models import BMS_TYPES, CHANNEL_TYPES, RCS_TYPES, Message, MessageDraft, MessageType
+
+if TYPE_CHECKING:
+    from kmsg_cli.channels._text import Checked, Given
 
 __all__ = [
     "CHANNEL_TYPES",
@@ -43,10 +36,10 @@ __all__ = [
     "refuse_options",
 ]
 
-TEMPLATE_TYPES = frozenset(
-    {MessageType.ALIMTALK, MessageType.NSA, *rcs.TEMPLATE_TYPES, *bms.TEMPLATE_TYPES}
-)
-"""Types sent from a template registered with the vendor (`--template` is required)."""
+if TYPE_CHECKING:
+    TEMPLATE_TYPES: frozenset[MessageType]
+    """Types sent from a template registered with the vendor (`--template` is required): ALIMTALK,
+    NSA and the template types of `rcs` and `bms` (built on first use, `__getattr__`)."""
 
 FALLBACK_TYPES = frozenset({MessageType.ALIMTALK, *RCS_TYPES, *BMS_TYPES})
 """Types that take `--failover-text`: one SMS/LMS when the channel cannot reach the
@@ -55,27 +48,47 @@ recipient (docs/channels.md, "Fallback")."""
 MAX_OPTIONS_BYTES = 1 << 20  # a JSON options file or cell; far beyond any real message
 
 
-_FAMILIES: Mapping[str, ModuleType] = {
-    "RCS": rcs,
-    "BMS": bms,
-    "VOICE": voice,
-    "FAX": fax,
-    "NSA": nsa,
+_FAMILIES: Mapping[str, str] = {
+    "RCS": "rcs",
+    "BMS": "bms",
+    "VOICE": "voice",
+    "FAX": "fax",
+    "NSA": "nsa",
 }
+"""The module of each channel family, imported on first use (`_family`)."""
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A channel message's options as they will be sent, and the local files it needs."""
+def _family(channel: str) -> ModuleType | None:
+    name = _FAMILIES.get(channel)
+    return None if name is None else importlib.import_module(f"{__name__}.{name}")
 
-    options: dict[str, Any]
-    files: tuple[str, ...] = ()
-    warnings: tuple[Notice, ...] = ()
+
+def __getattr__(name: str) -> Any:
+    """`TEMPLATE_TYPES`, `Given` and `Checked`, made when first asked for."""
+    if name == "TEMPLATE_TYPES":
+        from kmsg_cli.channels import bms, rcs
+
+        value: Any = frozenset(
+            {MessageType.ALIMTALK, MessageType.NSA, *rcs.TEMPLATE_TYPES, *bms.TEMPLATE_TYPES}
+        )
+    elif name in ("Given", "Checked"):
+        from kmsg_cli.channels import _text
+
+        value = getattr(_text, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def check(given: Given) -> Checked:
     """The rules of `given.type` (one of CHANNEL_TYPES); InvalidInput on the first fault."""
-    options, files, notes = _FAMILIES[given.type.channel].check(given)
+    from kmsg_cli.channels._text import Checked
+
+    family = _family(given.type.channel)
+    if family is None:
+        raise KeyError(given.type.channel)
+    options, files, notes = family.check(given)
     return Checked(options, tuple(dict.fromkeys(files)), tuple(notes))
 
 
@@ -89,6 +102,8 @@ def check_draft(
     template_id: str | None,
 ) -> Checked:
     """`check` for a draft whose text (and subject) `kmsg_cli.normalize` has filled in."""
+    from kmsg_cli.channels._text import Given
+
     return check(
         Given(
             type=kind,
@@ -126,6 +141,10 @@ def parse_options(text: str | None, flags: Mapping[str, Any]) -> dict[str, Any]:
     """Options from JSON text (an options file or column) with the flags' values on top."""
     options: dict[str, Any] = {}
     if text is not None and text.strip():
+        import json
+
+        from kmsg_cli.channels import _schema
+
         if len(text.encode("utf-8", "surrogatepass")) > MAX_OPTIONS_BYTES:
             _schema.fail("options", f"is larger than {MAX_OPTIONS_BYTES // 1024} KiB")
         try:
@@ -158,6 +177,6 @@ def _no_constant(name: str) -> Any:
 
 def describe(message: Message) -> list[str]:
     """What was checked and will be sent, in a few words (dry runs show it)."""
-    family = _FAMILIES.get(message.type.channel)
+    family = _family(message.type.channel)
     words: list[str] = family.describe(message) if family is not None else []
     return words

@@ -1,5 +1,6 @@
 """What every channel module checks the same way: the message handed over (`Given`), whose
-methods check its text, subject, image, files, template and options, and `refuse`."""
+methods check its text, subject, image, files, template and options, and `refuse`; and what
+the checks give back (`Checked`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ Result = tuple[dict[str, Any], list[str], list[Notice]]
 
 def refuse(field: str, value: str, what: str, hint: str, code: str = "NOT_ALLOWED") -> NoReturn:
     raise InvalidInput(f"{what} (field '{field}')", code=code, field=field, value=value, hint=hint)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A channel message's options as they will be sent, and the local files it needs."""
+
+    options: dict[str, Any]
+    files: tuple[str, ...] = ()
+    warnings: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from functools import cache
 
 from kmsg_cli.errors import mask_url_passwords, redact_secrets
 
 _REDACTED = "<redacted>"
 # `Authorization: HMAC-SHA256 apiKey=..., signature=...` (the whole value), IWINV's `AUTH:` and
 # `secret:` headers; also as `name=value` and as a quoted dict item.
-_HEADER = re.compile(
+_HEADER = (
     r"(?i)(?<![\w-])(['\"]?(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?"
     r"|['\"]?(?:auth|secret|x-api-key|cookie)['\"]?\s*:\s*['\"]?)[^'\"\n]+"
 )
@@ -23,17 +24,22 @@ _PARAM_NAMES = (
     r"key|apikey|api_key|api-key|api_secret|secret|secret_key|sms_api_key|sms_auth_key"
     r"|senderkey|sender_key|password|passwd|token|access_token"
 )
-_PARAM = re.compile(rf"(?i)(?<![\w-])((?:{_PARAM_NAMES})=)[^&\s'\",;}}]+")
-_QUOTED_PARAM = re.compile(rf"(?i)((['\"])(?:{_PARAM_NAMES})\2\s*:\s*(['\"]))[^'\"]*")
+_PARAM = rf"(?i)(?<![\w-])((?:{_PARAM_NAMES})=)[^&\s'\",;}}]+"
+_QUOTED_PARAM = rf"(?i)((['\"])(?:{_PARAM_NAMES})\2\s*:\s*(['\"]))[^'\"]*"
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    """The patterns above, compiled when the first log line is redacted (most runs log none)."""
+    return tuple(re.compile(pattern) for pattern in (_HEADER, _PARAM, _QUOTED_PARAM))
 
 
 def redact(text: str) -> str:
     """`text` with configured secrets, credential headers, parameters and URL passwords
     replaced by <redacted>."""
     text = redact_secrets(text, _REDACTED)
-    text = _HEADER.sub(rf"\1{_REDACTED}", text)
-    text = _PARAM.sub(rf"\1{_REDACTED}", text)
-    text = _QUOTED_PARAM.sub(rf"\1{_REDACTED}", text)
+    for pattern in _patterns():
+        text = pattern.sub(rf"\1{_REDACTED}", text)
     return mask_url_passwords(text, _REDACTED)
 
 

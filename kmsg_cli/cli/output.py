@@ -10,7 +10,6 @@ pipe or a file (`plain`). Everything printed passes
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -93,6 +92,8 @@ class Output:
         if self.finished:
             return
         self.finished = True
+        import json
+
         document = {"ok": ok, "data": data, "error": error, "warnings": self.warnings}
         text = json.dumps(
             map_strings(document, redact_secrets), ensure_ascii=False, indent=2, default=str

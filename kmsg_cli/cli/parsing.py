@@ -8,7 +8,6 @@ know which tokens are values of a command's own options (`--text --json` sends t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -121,6 +120,8 @@ def _one_line_usage_errors(call: Any, *, json_mode: Callable[[], bool]) -> Any:
             command_path = getattr(err_ctx, "command_path", "")
         hint = f"{command_path or 'kmsg'} --help"
         if json_mode():
+            import json
+
             error = {"code": "USAGE", "message": message, "hint": hint}
             document: dict[str, Any] = {"ok": False, "data": None, "error": error, "warnings": []}
             typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -5,8 +5,9 @@ Outside a terminal rich prints a line of console markup as its plain text: the t
 control characters dropped. `PlainConsole` does exactly that for the lines kmsg prints
 (a string, markup on or off), and hands everything else to a rich Console made on first
 use: tables, progress bars, `is_terminal`, a line with a tab, a control character, a tag
-kmsg does not use, or markup rich would refuse. `tests/cli/test_plain_output.py` compares
-both on generated lines.
+kmsg does not use, or markup rich would refuse. `plain_table` draws the one-line-per-row
+table kmsg prints outside a terminal (`cli.tables.print_table`) the same way, for cells of
+plain text. `tests/cli/test_plain_output.py` compares both on generated lines and tables.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
 _EMOJI = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
 _ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 _NOT_PLAIN = frozenset("\t\x07\x08\x0b\x0c\r")
+_CONTROL = frozenset(map(chr, (*range(32), *range(0x7F, 0xA0))))
+_WIDEST_TABLE = 99_000  # print_table's console is 100,000 columns wide; beyond, rich wraps
 STYLES = frozenset({"green", "red", "yellow", "cyan", "dim", "bold", "bold red"})
 """The styles kmsg's own lines use; a line with any other tag goes to rich."""
 
@@ -89,6 +92,51 @@ def _replace_emoji(text: str) -> str:
         return emoji + {"text": "\ufe0e", "emoji": "\ufe0f"}.get(variant, "")
 
     return _EMOJI.sub(code, text)
+
+
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str | None:
+    """The text `cli.tables.print_table` prints outside a terminal for a rich Table with
+    these header and cells (console markup, `show_edge=False`, the default heavy-head box,
+    columns of `no_wrap` and `overflow="ignore"`: every cell left-aligned), or None when a
+    cell needs rich itself (a line break, a control character, markup of `plain_text`'s
+    None) or the stream would not get UTF-8 box characters."""
+    if sys.platform == "win32" or not _utf8(sys.stdout):
+        return None
+    lines = [list(header), *(list(row) for row in rows)]
+    if any(len(line) != len(header) for line in lines):
+        return None
+    for line in lines:
+        for index, cell in enumerate(line):
+            text = plain_text(cell) if "[" in cell else _replace_emoji(cell)
+            if text is None or not _CONTROL.isdisjoint(text):
+                return None
+            line[index] = text
+    widths = [max(_cells(line[index]) for line in lines) for index in range(len(header))]
+    if sum(widths) + 3 * len(widths) > _WIDEST_TABLE:
+        return None
+
+    def draw(line: list[str], bar: str) -> str:
+        cells = zip(line, widths, strict=True)
+        return bar.join(f" {text}{' ' * (width - _cells(text))} " for text, width in cells)
+
+    head, *body = lines
+    out = [draw(head, "┃"), "╇".join("━" * (width + 2) for width in widths)]
+    out.extend(draw(line, "│") for line in body)
+    return "".join(line + "\n" for line in out)
+
+
+def _cells(text: str) -> int:
+    """The columns `text` takes on a terminal, as rich counts them."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len  # a width table only: no console, no styles
+
+    return cell_len(text)
+
+
+def _utf8(stream: Any) -> bool:
+    encoding = getattr(stream, "encoding", None) or ""
+    return isinstance(encoding, str) and encoding.lower().startswith("utf")
 
 
 def plain_stream(stream: Any, environ: Any = os.environ) -> bool:

@@ -1,6 +1,8 @@
-"""`kmsg send`: one message to one or more recipients."""
+"""`kmsg send`: one message to one or more recipients.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Typer reads the parameters' annotations when the
+command line is parsed, and objects cost it nothing where strings are evaluated (twice) first.
+"""
 
 import sys
 import uuid
@@ -435,8 +437,8 @@ def send(
 
 
 def _check_repeats(
-    runtime: Runtime, planned: list[Planned], now: datetime, *, skip: bool
-) -> tuple[dict[str, str], list[Planned]]:
+    runtime: "Runtime", planned: "list[Planned]", now: "datetime", *, skip: bool
+) -> "tuple[dict[str, str], list[Planned]]":
     """Content keys of the planned messages, and those still to send: a message whose same
     content went to the same number within the window is warned about and sent (alerts repeat
     legitimately), or skipped with --no-duplicates (docs/duplicates.md)."""

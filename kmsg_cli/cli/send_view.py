@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.channels import describe
 from kmsg_cli.cli.output import Output
-from kmsg_cli.cli.plain import escape
-from kmsg_cli.cli.tables import print_table
+from kmsg_cli.cli.plain import escape, plain_stream, plain_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Job, Message
@@ -67,10 +67,7 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
     data = {"dry_run": True, "profile": profile.name, "messages": rows}
 
     def render(console: Console) -> None:
-        from rich.table import Table
-
         scheduled = any(item.message.scheduled_at for item in planned)
-        table = Table(title=None, show_edge=False, header_style="bold")
         columns = (
             "to",
             "type",
@@ -80,26 +77,41 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
             *(("checks",) if any(checks) else ()),
             "text",
         )
-        for column in columns:
-            table.add_column(
-                column, overflow="fold", justify="right" if column == "bytes" else "left"
-            )
+        cells = []
         for item, checked in zip(planned, checks, strict=True):
             message = item.message
             text = message.text or (
                 f"(template {message.template_id})" if message.template_id else "(no text)"
             )
             when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
-            table.add_row(
-                str(message.to),
-                message.type.value,
-                str(message.byte_length),
-                item.provider_id,
-                *when,
-                *(("; ".join(checked),) if any(checks) else ()),
-                text,
+            cells.append(
+                (
+                    str(message.to),
+                    message.type.value,
+                    str(message.byte_length),
+                    item.provider_id,
+                    *when,
+                    *(("; ".join(checked),) if any(checks) else ()),
+                    text,
+                )
             )
-        print_table(console, table)
+        drawn = plain_table(columns, cells) if plain_stream(sys.stdout) else None
+        if drawn is not None:  # outside a terminal: the text rich would print, without rich
+            sys.stdout.write(drawn)
+            sys.stdout.flush()
+        else:
+            from rich.table import Table
+
+            from kmsg_cli.cli.tables import print_table
+
+            table = Table(title=None, show_edge=False, header_style="bold")
+            for column in columns:
+                table.add_column(
+                    column, overflow="fold", justify="right" if column == "bytes" else "left"
+                )
+            for row in cells:
+                table.add_row(*row)
+            print_table(console, table)
         for item in planned:
             for provider_id, reason in item.passed_over:
                 console.print(

@@ -6,7 +6,6 @@ Only the top level is checked here; a profile is checked when it is selected
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,13 +49,22 @@ def load_config(path: Path, source: str) -> LoadedConfig:
     """Read and parse the file and check its top-level shape; profiles are checked on use."""
     try:
         # A config is small: a FIFO or /dev/zero named by mistake is an error, not a hang.
-        data = tomllib.loads(read_small_file(path, MAX_CONFIG_BYTES).decode("utf-8"))
+        raw = read_small_file(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         if source == "default":
             return LoadedConfig(path=path, source=source, exists=False, data={})
         message = f"config file {path} (from {source}) does not exist"
         hint = "kmsg config init --config PATH"
         raise config_error("CONFIG_NOT_FOUND", source, message, str(path), hint) from None
+    except ValueError as exc:  # a path the system cannot take (an embedded NUL)
+        raise _unparsable(path, source, exc) from None
+    except OSError as exc:
+        message = f"cannot read config file {path}: {exc.strerror or exc}"
+        raise config_error("CONFIG_UNREADABLE", source, message, str(path)) from None
+    import tomllib  # only when there is a file to parse
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends in "(at line L, column C)".
         message = f"cannot parse {path}: {exc}"
@@ -66,14 +74,15 @@ def load_config(path: Path, source: str) -> LoadedConfig:
         message = f"cannot parse {path}: the file is not UTF-8"
         raise config_error("CONFIG_PARSE", source, message, str(path), "save it as UTF-8") from None
     except ValueError as exc:  # e.g. an integer longer than Python's integer-string limit
-        message = f"cannot parse {path}: {exc}"
-        hint = "fix the value there, then run: kmsg config validate"
-        raise config_error("CONFIG_PARSE", source, message, str(path), hint) from None
-    except OSError as exc:
-        message = f"cannot read config file {path}: {exc.strerror or exc}"
-        raise config_error("CONFIG_UNREADABLE", source, message, str(path)) from None
+        raise _unparsable(path, source, exc) from None
     check_top_level(data)
     return LoadedConfig(path=path, source=source, exists=True, data=data)
+
+
+def _unparsable(path: Path, source: str, exc: ValueError) -> Exception:
+    message = f"cannot parse {path}: {exc}"
+    hint = "fix the value there, then run: kmsg config validate"
+    return config_error("CONFIG_PARSE", source, message, str(path), hint)
 
 
 def check_top_level(data: Mapping[str, Any]) -> None:

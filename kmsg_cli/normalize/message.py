@@ -5,10 +5,12 @@ its AlimTalk/RCS/Brand Message failover (docs/messages.md, docs/channels.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from kmsg_cli import channels
-from kmsg_cli.channels import CHANNEL_TYPES, FALLBACK_TYPES, TEMPLATE_TYPES
+from kmsg_cli.channels import CHANNEL_TYPES, FALLBACK_TYPES
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import Failover, Message, MessageDraft, MessageType, Notice
 from kmsg_cli.normalize._common import given as _given
@@ -101,7 +103,7 @@ def build_message(
         template_id = template_id.strip()
         if kind is None:
             kind = MessageType.ALIMTALK
-        elif kind not in TEMPLATE_TYPES:
+        elif kind not in channels.TEMPLATE_TYPES:
             raise _error(
                 "TEMPLATE_NOT_ALLOWED",
                 f"template {_quote(template_id)} cannot be used with type {kind.value}",
@@ -135,7 +137,8 @@ def build_message(
     image = _given(draft.image)
     failover: Failover | None = None
     variables: dict[str, str] = {}
-    checked = channels.Checked({})
+    options: Mapping[str, Any] = {}
+    files: tuple[str, ...] = ()
 
     if kind is MessageType.ALIMTALK:
         if template_id is None:
@@ -162,6 +165,7 @@ def build_message(
             subject = interpolate(subject, draft.variables, field="subject")
         size, _ = count_bytes(text)
         checked = channels.check_draft(draft, kind, text, size, subject, image, template_id)
+        options, files = checked.options, checked.files
         warnings.extend(checked.warnings)
         variables = (
             {n: check_variable(n, v) for n, v in draft.variables.items()} if template_id else {}
@@ -220,6 +224,6 @@ def build_message(
         provider_id=provider_id.strip() if provider_id else None,
         failover=failover,
         warnings=tuple(warnings),
-        options=checked.options,
-        files=checked.files,
+        options=options,
+        files=files,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import cache
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
@@ -98,15 +99,18 @@ def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
     return Recipient(number=digits, country="82")
 
 
-# A leading zero dropped by a spreadsheet: 1012345678 was 010-1234-5678, 212345678 02-1234-5678.
-_ZERO_STRIPPED = re.compile(r"10\d{8}|1[16789]\d{7,8}|2\d{7,8}|[3-6][1-5]\d{7,8}|70\d{8}")
+@cache
+def _zero_stripped() -> re.Pattern[str]:
+    """A leading zero dropped by a spreadsheet: 1012345678 was 010-1234-5678, 212345678
+    02-1234-5678 (compiled when an invalid number is first explained)."""
+    return re.compile(r"10\d{8}|1[16789]\d{7,8}|2\d{7,8}|[3-6][1-5]\d{7,8}|70\d{8}")
 
 
 def _not_korean(digits: str, invalid: Callable[..., InvalidInput]) -> InvalidInput:
     """The error for digits that are no Korean number, with the likeliest reason."""
     if not digits.isascii() or not digits.isdigit():
         return invalid("is not a valid Korean phone number")
-    if _ZERO_STRIPPED.fullmatch(digits):
+    if _zero_stripped().fullmatch(digits):
         return invalid(
             f"is not a valid Korean phone number: its leading 0 is missing (0{digits}?)",
             "Excel drops the leading 0 of numbers in General format: format the column as "

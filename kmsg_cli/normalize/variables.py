@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 
@@ -82,6 +81,8 @@ def _json_scalar(key: str, value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
+        import json
+
         return json.dumps(value)
     raise _error(
         "INVALID_VARIABLE",
@@ -102,6 +103,8 @@ def parse_variables(pairs: Sequence[str], json_text: str | None) -> dict[str, st
     result: dict[str, str] = {}
     if json_text is not None:
         hint = 'give a JSON object, e.g. --vars \'{"name": "홍길동"}\''
+        import json
+
         try:
             data = json.loads(json_text, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep

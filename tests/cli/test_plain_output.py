@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.markup import escape as rich_escape
 
-from kmsg_cli.cli.plain import PlainConsole, escape, plain_stream
+from kmsg_cli.cli.plain import PlainConsole, escape, plain_stream, plain_table
 
 PIECES = st.sampled_from(
     [
@@ -129,3 +130,106 @@ def test_only_a_stream_that_is_no_terminal_is_plain() -> None:
     assert not plain_stream(Tty(), {})
     assert not plain_stream(io.StringIO(), {"FORCE_COLOR": "1"})
     assert not plain_stream(io.StringIO(), {"TTY_COMPATIBLE": "1"})
+
+
+CELLS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "01012345678",
+                "SMS",
+                "안녕하세요 고객님",
+                "[green]ok[/]",
+                "[blue]x[/]",
+                "\\[1]",
+                ":smile:",
+                "  padded  ",
+                "",
+                "a\nb",
+                "\t",
+                "\x1b[1m",
+                "é́",
+                "😀",
+            ]
+        ),
+        st.text(max_size=6),
+    ),
+    min_size=1,
+    max_size=3,
+).map("".join)
+
+
+def _rich_table(header: list[str], rows: list[list[str]], justify: list[bool]) -> str:
+    """What `cli.tables.print_table` prints outside a terminal for these cells."""
+    from rich.table import Table
+
+    from kmsg_cli.cli.tables import print_table
+
+    table = Table(title=None, show_edge=False, header_style="bold")
+    for name, right in zip(header, justify, strict=True):
+        table.add_column(name, overflow="fold", justify="right" if right else "left")
+    for row in rows:
+        table.add_row(*row)
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False)
+    real = sys.stdout
+    sys.stdout = buffer
+    try:
+        print_table(console, table)
+    finally:
+        sys.stdout = real
+    return buffer.getvalue()
+
+
+@given(
+    st.integers(min_value=1, max_value=4).flatmap(
+        lambda width: st.tuples(
+            st.lists(CELLS, min_size=width, max_size=width),
+            st.lists(st.lists(CELLS, min_size=width, max_size=width), max_size=3),
+            st.lists(st.booleans(), min_size=width, max_size=width),
+        )
+    )
+)
+def test_a_plain_table_reads_as_rich_prints_it_outside_a_terminal(
+    table: tuple[list[str], list[list[str]], list[bool]],
+) -> None:
+    header, rows, justify = table
+    drawn = _utf8_stdout(lambda: plain_table(header, rows))
+    if drawn is None:  # a cell needs rich; the caller prints the rich table then
+        assert any(
+            "[" in cell or not cell.isprintable()
+            for cell in (*header, *(c for row in rows for c in row))
+        )
+        return
+    assert drawn == _rich_table(header, rows, justify)
+
+
+def test_kmsgs_dry_run_table_needs_no_rich() -> None:
+    header = ["to", "type", "bytes", "provider", "text"]
+    rows = [["01012345678", "LMS", "95", "mock", "안녕하세요 :smile: 고객님 [green]ok[/]"]]
+    drawn = _utf8_stdout(lambda: plain_table(header, rows))
+    assert drawn is not None
+    assert drawn == _rich_table(header, rows, [False, False, True, False, False])
+    row = " 01012345678 │ LMS  │ 95    │ mock     │ 안녕하세요 😄 고객님 ok "
+    assert drawn.splitlines()[2] == row
+
+
+def test_a_stream_that_is_not_utf8_gets_riches_ascii_table() -> None:
+    def latin1() -> str | None:
+        real = sys.stdout
+        sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+        try:
+            return plain_table(["a"], [["1"]])
+        finally:
+            sys.stdout = real
+
+    assert latin1() is None
+
+
+def _utf8_stdout(draw: Any) -> Any:
+    real = sys.stdout
+    sys.stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    try:
+        return draw()
+    finally:
+        sys.stdout = real

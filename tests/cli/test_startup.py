@@ -4,6 +4,7 @@ errors of Typer's own."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from enum import Enum
@@ -43,9 +44,105 @@ def test_a_json_send_imports_its_command_only_and_neither_pydantic_nor_rich() ->
     assert loaded == {"kmsg_cli.cli.send_cmd"}
 
 
-def test_a_dry_run_table_imports_rich_but_no_other_command() -> None:
+def test_a_dry_run_table_on_a_pipe_imports_no_rich_and_no_other_command() -> None:
     loaded = _loaded("send", "--to", "010-1234-5678", "--text", "hi", "--dry-run")
-    assert loaded == {"kmsg_cli.cli.send_cmd", "rich"}
+    assert loaded == {"kmsg_cli.cli.send_cmd"}
+
+
+# What a `kmsg send --dry-run` of an SMS printed to a pipe has no use for: rich's console and
+# tables (its width table counts the Korean text), the channel families, the ledger and what
+# only a real send needs, the JSON, TOML and time-zone modules (no --json, no config file, no
+# --at), a module of another command.
+NOT_FOR_AN_SMS_DRY_RUN = (
+    "rich.table",
+    "rich.console",
+    "rich.segment",
+    "kmsg_cli.channels._text",
+    "kmsg_cli.channels._schema",
+    "kmsg_cli.channels.rcs",
+    "kmsg_cli.channels.bms",
+    "kmsg_cli.channels.voice",
+    "kmsg_cli.channels.fax",
+    "kmsg_cli.channels.nsa",
+    "kmsg_cli.jobs.ledger",
+    "kmsg_cli.jobs.codec",
+    "kmsg_cli.owner",
+    "kmsg_cli.lookup",
+    "kmsg_cli.cli.tables",
+    "sqlite3",
+    "httpx",
+    "json",
+    "tomllib",
+    "zoneinfo",
+)
+
+
+def _modules_after(*argv: str, env: dict[str, str] | None = None) -> tuple[set[str], str]:
+    """The modules a fresh `kmsg` process has loaded when it exits, and what it printed."""
+    script = (
+        "import sys\n"
+        "from kmsg_cli.cli.entry import main\n"
+        "sys.argv = ['kmsg', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stdout.flush()\n"
+        "print('modules=' + ','.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("modules="), proc.stderr
+    return set(line.removeprefix("modules=").split(",")), proc.stdout
+
+
+def _sandbox_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KMSG_", "XDG_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "c"), XDG_DATA_HOME=str(home / "d"))
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        env.pop(name, None)
+    return env
+
+
+def test_an_sms_dry_run_on_a_pipe_leaves_the_heavy_modules_alone(tmp_path: Path) -> None:
+    loaded, printed = _modules_after(
+        "send",
+        "--to",
+        "010-1234-5678",
+        "--text",
+        "안녕 hi",
+        "--dry-run",
+        env=_sandbox_env(tmp_path),
+    )
+    assert "Dry run: 1 message validated" in printed
+    assert " 01012345678 │ SMS " in printed  # the table, drawn without rich
+    assert "kmsg_cli.cli.send_cmd" in loaded and "kmsg_cli.normalize.message" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_AN_SMS_DRY_RUN)) == []
+
+
+def test_a_channel_message_imports_its_own_family_only(tmp_path: Path) -> None:
+    loaded, printed = _modules_after(
+        "send",
+        "--type",
+        "VOICE",
+        "--to",
+        "010-1234-5678",
+        "--text",
+        "안내 방송",
+        "--dry-run",
+        env=_sandbox_env(tmp_path),
+    )
+    assert "Dry run: 1 message validated" in printed
+    assert "kmsg_cli.channels.voice" in loaded
+    assert {"kmsg_cli.channels.rcs", "kmsg_cli.channels.bms", "kmsg_cli.channels.fax"}.isdisjoint(
+        loaded
+    )
 
 
 def test_a_listing_converts_its_limit_without_pydantic() -> None:

@@ -131,10 +131,21 @@ def test_the_types_of_the_services_load_no_file_io() -> None:
     assert loaded == ["kmsg_cli.config.keys", "kmsg_cli.config.model"]
 
 
-def test_loading_a_file_does_not_load_the_toml_writer() -> None:
-    loaded = _loaded_after("from kmsg_cli.config import load_config, select_profile")
+def test_loading_a_file_does_not_load_the_toml_writer(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('default_profile = "sandbox"\n', encoding="utf-8")
+    load = "from pathlib import Path\nfrom kmsg_cli.config import load_config, select_profile\n"
+    loaded = _loaded_after(f"{load}load_config(Path({str(path)!r}), 'default')")
     assert "tomllib" in loaded and "kmsg_cli.config.profiles" in loaded
     assert "tomli_w" not in loaded and "kmsg_cli.config.writing" not in loaded
+
+
+def test_without_a_config_file_no_toml_parser_is_loaded(tmp_path: Path) -> None:
+    load = "from pathlib import Path\nfrom kmsg_cli.config import load_config\n"
+    missing = str(tmp_path / "none.toml")
+    loaded = _loaded_after(f"{load}assert not load_config(Path({missing!r}), 'default').exists")
+    assert "kmsg_cli.config.loading" in loaded
+    assert "tomllib" not in loaded
 
 
 def test_every_exported_name_resolves_to_its_module() -> None:
