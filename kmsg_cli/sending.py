@@ -373,7 +373,7 @@ def _earlier(message: Message, job: Job, report: SendReport, now: datetime) -> O
     busy = unknown or code == "IN_PROGRESS"
     error = ProviderError(text, code=code, provider_id=provider_id, hint=hint, outcome_unknown=busy)
     report.errors.append(error)
-    return Outcome(message, provider_id, result=_failed(message, provider_id, error))
+    return Outcome(message, provider_id, result=failure_result(message, provider_id, error))
 
 
 LEASE_NOTE = "5-minute lease"
@@ -457,7 +457,7 @@ def _send_with_retries(
                     sleep(wait)
                     continue
             report.errors.append(error)
-            final.update((m.message_id, _failed(m, client.id, error)) for m in pending)
+            final.update((m.message_id, failure_result(m, client.id, error)) for m in pending)
             whole_request.update(m.message_id for m in pending)
             break
         if len(results) != len(pending):
@@ -534,7 +534,8 @@ def wall_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _failed(message: Message, provider_id: str, error: ProviderError) -> SendResult:
+def failure_result(message: Message, provider_id: str, error: ProviderError) -> SendResult:
+    """The result of a request that raised `error`: failed, or unknown when it may have gone out."""
     return SendResult(
         message_id=message.message_id,
         provider_id=provider_id,
@@ -542,6 +543,7 @@ def _failed(message: Message, provider_id: str, error: ProviderError) -> SendRes
         status=DeliveryStatus.UNKNOWN if error.outcome_unknown else DeliveryStatus.FAILED,
         error_code=error.code,
         error_message=error.message,
+        provider_code=error.provider_code,
         retryable=error.retryable,
         outcome_unknown=error.outcome_unknown,
     )

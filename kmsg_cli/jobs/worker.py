@@ -54,6 +54,7 @@ from kmsg_cli.sending import (
     ProviderSource,
     backoff,
     failover_eligible,
+    failure_result,
     tracking_row,
 )
 from kmsg_cli.store.contract import Store
@@ -331,7 +332,7 @@ class BatchRunner:
                 error: ProviderError | None = None
             except ProviderError as exc:
                 error = exc
-                results = [_failure(m, client.id, exc) for m in messages]
+                results = [failure_result(m, client.id, exc) for m in messages]
                 # The request surely was not accepted: the next provider of the routing list.
                 alternate = (
                     alternates.next_for(messages) if failover_eligible(exc) and alternates else None
@@ -577,20 +578,6 @@ class BatchRunner:
                 for j, m in items
             ]
             self._settle(client, items, results, started=started, suspects=others)
-
-
-def _failure(message: Message, provider_id: str, error: ProviderError) -> SendResult:
-    return SendResult(
-        message_id=message.message_id,
-        provider_id=provider_id,
-        accepted=False,
-        status=DeliveryStatus.UNKNOWN if error.outcome_unknown else DeliveryStatus.FAILED,
-        error_code=error.code,
-        error_message=error.message,
-        provider_code=error.provider_code,
-        retryable=error.retryable,
-        outcome_unknown=error.outcome_unknown,
-    )
 
 
 def _raise_from(future: Future[None]) -> bool:
