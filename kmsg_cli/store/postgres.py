@@ -216,16 +216,6 @@ RETURNING {_TRACKING_LIST}"""
 DIALECT = PostgresDialect()
 
 
-def claim_statement(*, by_batch: bool) -> str:
-    """The job claim statement (see `PostgresDialect.claim_jobs_sql`)."""
-    return DIALECT.claim_jobs_sql(by_batch=by_batch)
-
-
-def tracking_claim_statement(*, by_provider: bool) -> str:
-    """The tracking claim statement (see `PostgresDialect.claim_tracking_sql`)."""
-    return DIALECT.claim_tracking_sql(by_provider=by_provider)
-
-
 class PgSession(DbApiSession):
     """A psycopg connection as a `Session`: several updates go out in one pipeline."""
 

@@ -115,16 +115,6 @@ RETURNING {_TRACKING_LIST}"""
 DIALECT = SqliteDialect()
 
 
-def claim_statement(*, by_batch: bool) -> str:
-    """The job claim statement (see `SqliteDialect.claim_jobs_sql`)."""
-    return DIALECT.claim_jobs_sql(by_batch=by_batch)
-
-
-def tracking_claim_statement(*, by_provider: bool) -> str:
-    """The tracking claim statement (see `SqliteDialect.claim_tracking_sql`)."""
-    return DIALECT.claim_tracking_sql(by_provider=by_provider)
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
