@@ -158,12 +158,8 @@ class PostgresDialect(Dialect):
         """
         batch = self.json_equals_text(q("metadata"), "batch", self.p("batch"))
         in_batch = f" AND {batch}" if by_batch else ""
-        owned = self.json_set(
-            self.json_remove(q("metadata"), "in_flight"), "owner", self.json_value("%(owner)s")
-        )
         return f"""UPDATE {JOBS}
-SET "status" = %(processing)s, "attempts" = "attempts" + 1, "process_at" = %(lease_until)s,
-  "metadata" = {owned}
+SET {self.claim_set()}
 WHERE "id" = ANY(ARRAY(
   WITH RECURSIVE {self.pending_levels()}
   SELECT c."id"

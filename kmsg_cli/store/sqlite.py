@@ -61,10 +61,8 @@ class SqliteDialect(Dialect):
         batch = (
             f" AND {self.json_equals_text(q('metadata'), 'batch', ':batch')}" if by_batch else ""
         )
-        owned = self.json_remove(self.json_set(q("metadata"), "owner", "json(:owner)"), "in_flight")
         return f"""UPDATE {JOBS}
-SET "status" = :processing, "attempts" = "attempts" + 1, "process_at" = :lease_until,
-  "metadata" = {owned}
+SET {self.claim_set()}
 WHERE "id" IN (
   WITH RECURSIVE {self.pending_levels()}
   SELECT c."id" FROM levels AS l, {JOBS} AS c
