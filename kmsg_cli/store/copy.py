@@ -47,20 +47,20 @@ def copy_store(
     """
     if chunk <= 0:
         raise ValueError("chunk must be positive")
-    counts = {"jobs_copied": 0, "jobs_skipped": 0, "tracking_copied": 0, "tracking_skipped": 0}
+    counts: dict[str, int] = {}
     done = 0
-    for jobs in _batches(source.iter_jobs(chunk=chunk), chunk):
-        inserted = target.insert_jobs(jobs)
-        counts["jobs_copied"] += inserted
-        counts["jobs_skipped"] += len(jobs) - inserted
-        done += len(jobs)
-        if on_progress is not None:
-            on_progress(done)
-    for rows in _batches(source.iter_tracking(chunk=chunk), chunk):
-        inserted = target.insert_tracking(rows)
-        counts["tracking_copied"] += inserted
-        counts["tracking_skipped"] += len(rows) - inserted
-        done += len(rows)
-        if on_progress is not None:
-            on_progress(done)
+
+    def copy(kind: str, rows: Iterable[_T], insert: Callable[[list[_T]], int]) -> None:
+        nonlocal done
+        counts[f"{kind}_copied"] = counts[f"{kind}_skipped"] = 0
+        for batch in _batches(rows, chunk):
+            inserted = insert(batch)
+            counts[f"{kind}_copied"] += inserted
+            counts[f"{kind}_skipped"] += len(batch) - inserted
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(done)
+
+    copy("jobs", source.iter_jobs(chunk=chunk), target.insert_jobs)
+    copy("tracking", source.iter_tracking(chunk=chunk), target.insert_tracking)
     return counts

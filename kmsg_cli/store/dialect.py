@@ -143,6 +143,22 @@ SELECT MIN((SELECT MIN("process_at") FROM {q("kmsg_jobs")}
   WHERE "status" = {self.p("pending")} AND "priority" = levels.p{and_batch}))
 FROM levels"""
 
+    def owned(self) -> str:
+        """The job's metadata with `owner` set to the `owner` parameter (JSON text): a claim
+        or a take-over of its lease."""
+        return self.json_set(q("metadata"), "owner", self.json_value(self.p("owner")))
+
+    def claim_set(self) -> str:
+        """The SET list of every job claim: processing (parameter `processing`), one attempt
+        more, leased until `lease_until`, owned (see `owned`), and no in_flight mark left by
+        an earlier attempt."""
+        p = self.p
+        return (
+            f'"status" = {p("processing")}, "attempts" = "attempts" + 1, '
+            f'"process_at" = {p("lease_until")}, '
+            f'"metadata" = {self.json_remove(self.owned(), "in_flight")}'
+        )
+
     def claim_jobs_sql(self, *, by_batch: bool) -> str:
         """The job claim as one UPDATE ... RETURNING (engines with RETURNING only)."""
         raise NotImplementedError

@@ -27,6 +27,11 @@ from kmsg_cli.store.session import (
 )
 
 
+def _lease(now_ms: int, lease_ms: int, owner: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters `processing`, `lease_until` and `owner` of a claim or a take-over."""
+    return {"processing": PROCESSING, "lease_until": now_ms + lease_ms, "owner": dump_json(owner)}
+
+
 class JobLedger(SqlBase):
     """The `Store` methods of the job ledger (see the module doc)."""
 
@@ -44,12 +49,10 @@ class JobLedger(SqlBase):
             return []
         params: dict[str, Any] = {
             "pending": PENDING,
-            "processing": PROCESSING,
             "now": now_ms,
             "limit": limit,
-            "lease_until": now_ms + lease_ms,
-            "owner": dump_json(owner),
             "batch": batch,
+            **_lease(now_ms, lease_ms, owner),
         }
         rows = self._claim_job_rows(params, batch)
         return sorted(map(job_from_values, rows), key=claimed_order)
@@ -58,19 +61,9 @@ class JobLedger(SqlBase):
         self, job_ids: Sequence[str], *, now_ms: int, lease_ms: int, owner: Mapping[str, Any]
     ) -> list[Job]:
         """Claim the listed pending jobs (a direct `kmsg send` taking its own ids)."""
-        d, p = self.dialect, self.dialect.p
-        owned = d.json_set(q("metadata"), "owner", d.json_value(p("owner")))
-        sql = (
-            f'UPDATE {JOBS} SET "status" = {p("processing")}, "attempts" = "attempts" + 1, '
-            f'"process_at" = {p("lease_until")}, "metadata" = {d.json_remove(owned, "in_flight")} '
-            f'WHERE "status" = {p("pending")} AND "id" IN'
-        )
-        params = {
-            "processing": PROCESSING,
-            "pending": PENDING,
-            "lease_until": now_ms + lease_ms,
-            "owner": dump_json(owner),
-        }
+        d = self.dialect
+        sql = f'UPDATE {JOBS} SET {d.claim_set()} WHERE "status" = {d.p("pending")} AND "id" IN'
+        params = {"pending": PENDING, **_lease(now_ms, lease_ms, owner)}
         if not self._update_ids(sql, job_ids, params):
             return []
         # What this claim took: the rows now held by `owner` under this very lease.
@@ -186,19 +179,12 @@ class JobLedger(SqlBase):
     ) -> Job | None:
         """Re-claim one processing job if its lease is still the one seen; else None."""
         d, p = self.dialect, self.dialect.p
-        owned = d.json_set(q("metadata"), "owner", d.json_value(p("owner")))
         update = (
-            f'UPDATE {JOBS} SET "process_at" = {p("lease_until")}, "metadata" = {owned} '
+            f'UPDATE {JOBS} SET "process_at" = {p("lease_until")}, "metadata" = {d.owned()} '
             f'WHERE "id" = {p("id")} AND "status" = {p("processing")} '
             f'AND "process_at" = {p("expected")}'
         )
-        params = {
-            "id": job_id,
-            "processing": PROCESSING,
-            "expected": expected_process_at,
-            "lease_until": now_ms + lease_ms,
-            "owner": dump_json(owner),
-        }
+        params = {"id": job_id, "expected": expected_process_at, **_lease(now_ms, lease_ms, owner)}
         select = f'{SELECT_JOB} WHERE "id" = {p("id")}'
         values = self._write(self._returning(update, select, JOB_LIST, params), single=True)
         return None if values is None else job_from_values(values)

@@ -384,13 +384,7 @@ class MysqlStore(ServerStore):
 
     def _claim_job_rows(self, params: dict[str, Any], batch: str | None) -> list[Sequence[Any]]:
         select = _due_jobs(by_batch=batch is not None, skip_locked=self.skip_locked)
-        owned = DIALECT.json_remove(
-            DIALECT.json_set(q("metadata"), "owner", DIALECT.json_value("%(owner)s")), "in_flight"
-        )
-        update = (
-            f'UPDATE {JOBS} SET "status" = %(processing)s, "attempts" = "attempts" + 1, '
-            f'"process_at" = %(lease_until)s, "metadata" = {owned} WHERE "id" IN'
-        )
+        update = f'UPDATE {JOBS} SET {DIALECT.claim_set()} WHERE "id" IN'
 
         def work(s: Session) -> list[Sequence[Any]]:
             if not self.skip_locked:

@@ -158,12 +158,8 @@ class PostgresDialect(Dialect):
         """
         batch = self.json_equals_text(q("metadata"), "batch", self.p("batch"))
         in_batch = f" AND {batch}" if by_batch else ""
-        owned = self.json_set(
-            self.json_remove(q("metadata"), "in_flight"), "owner", self.json_value("%(owner)s")
-        )
         return f"""UPDATE {JOBS}
-SET "status" = %(processing)s, "attempts" = "attempts" + 1, "process_at" = %(lease_until)s,
-  "metadata" = {owned}
+SET {self.claim_set()}
 WHERE "id" = ANY(ARRAY(
   WITH RECURSIVE {self.pending_levels()}
   SELECT c."id"
@@ -214,16 +210,6 @@ RETURNING {_TRACKING_LIST}"""
 
 
 DIALECT = PostgresDialect()
-
-
-def claim_statement(*, by_batch: bool) -> str:
-    """The job claim statement (see `PostgresDialect.claim_jobs_sql`)."""
-    return DIALECT.claim_jobs_sql(by_batch=by_batch)
-
-
-def tracking_claim_statement(*, by_provider: bool) -> str:
-    """The tracking claim statement (see `PostgresDialect.claim_tracking_sql`)."""
-    return DIALECT.claim_tracking_sql(by_provider=by_provider)
 
 
 class PgSession(DbApiSession):

@@ -355,8 +355,6 @@ class SqlReports:
             f"MIN({done_at})",
             f"MAX({done_at})",
         ]
-        positions = ", ".join(str(n) for n in range(1, len(dimensions) + 1))
-        sql = f"SELECT {', '.join(dimensions + measures)} {source} GROUP BY {positions}"
         return [
             TrackingGroup(
                 provider_id=str(v[0]),
@@ -376,7 +374,7 @@ class SqlReports:
                 first_done_ms=_int(v[14]),
                 last_done_ms=_int(v[15]),
             )
-            for v in self._rows(sql, params)
+            for v in self._grouped(dimensions, measures, source, params)
         ]
 
     def job_groups(self, selection: Selection, *, completed: bool = False) -> list[JobGroup]:
@@ -395,8 +393,6 @@ class SqlReports:
             f"CASE WHEN {is_failed} THEN {_error_key(d, error, 'provider_code')} END",
         ]
         measures = ["COUNT(*)", f"MIN(CASE WHEN {is_failed} THEN {error} END)"]
-        positions = ", ".join(str(n) for n in range(1, len(dimensions) + 1))
-        sql = f"SELECT {', '.join(dimensions + measures)} {source} GROUP BY {positions}"
         return [
             JobGroup(
                 status=str(v[0]),
@@ -407,7 +403,7 @@ class SqlReports:
                 count=int(v[5]),
                 error=_text(v[6]),
             )
-            for v in self._rows(sql, params)
+            for v in self._grouped(dimensions, measures, source, params)
         ]
 
     def latency_ranks(self, selection: Selection, ranks: Sequence[int]) -> dict[int, int]:
@@ -453,6 +449,15 @@ class SqlReports:
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
         return self.store._run(lambda s: s.execute(sql, params).rows)
+
+    def _grouped(
+        self, dimensions: list[str], measures: list[str], source: str, params: dict[str, Any]
+    ) -> list[Sequence[Any]]:
+        """Rows of `dimensions` then `measures` over `source` (FROM ... WHERE ...), grouped
+        by every dimension."""
+        positions = ", ".join(str(n) for n in range(1, len(dimensions) + 1))
+        sql = f"SELECT {', '.join(dimensions + measures)} {source} GROUP BY {positions}"
+        return self._rows(sql, params)
 
 
 def _modulo(d: Dialect) -> str:

@@ -102,31 +102,18 @@ _TRACKING_LAYOUT: tuple[tuple[str, str, bool], ...] = tuple(
     (column, field, column in TRACKING_JSON_COLUMNS)
     for column, field in zip(TRACKING_COLUMNS, TRACKING_FIELDS, strict=True)
 )
-_JOB_LAYOUT: tuple[tuple[str, bool], ...] = tuple(
-    (column, column in JOB_JSON_COLUMNS) for column in JOB_COLUMNS
+_JOB_LAYOUT: tuple[tuple[str, str, bool], ...] = tuple(
+    (column, column, column in JOB_JSON_COLUMNS) for column in JOB_COLUMNS
 )
-
-
-def tracking_params(row: TrackingRow) -> dict[str, Any]:
-    """Column name -> value of a tracking row, JSON as text (every write of an accepted
-    message makes one)."""
-    values = {column: getattr(row, field) for column, field, _ in _TRACKING_LAYOUT}
-    values["last_error"] = dump_json(row.last_error)
-    values["metadata"] = dump_json(row.metadata)
-    for column, value in values.items():
-        if isinstance(value, Enum):
-            values[column] = value.value
-    return values
-
-
 _MUTABLE_LAYOUT = tuple(entry for entry in _TRACKING_LAYOUT if entry[0] in TRACKING_MUTABLE_COLUMNS)
 
 
-def mutable_params(row: TrackingRow) -> dict[str, Any]:
-    """Column name -> value of the columns `apply_tracking` writes, JSON as text."""
-    fields = vars(row)
+def _params(item: Job | TrackingRow, layout: tuple[tuple[str, str, bool], ...]) -> dict[str, Any]:
+    """Column name -> value of the `layout` (column, field, is JSON) of `item`: JSON as text,
+    enums as their value."""
+    fields = vars(item)
     values: dict[str, Any] = {}
-    for column, field, is_json in _MUTABLE_LAYOUT:
+    for column, field, is_json in layout:
         value = fields[field]
         if is_json:
             value = dump_json(value)
@@ -134,6 +121,17 @@ def mutable_params(row: TrackingRow) -> dict[str, Any]:
             value = value.value
         values[column] = value
     return values
+
+
+def tracking_params(row: TrackingRow) -> dict[str, Any]:
+    """Column name -> value of a tracking row, JSON as text (every write of an accepted
+    message makes one)."""
+    return _params(row, _TRACKING_LAYOUT)
+
+
+def mutable_params(row: TrackingRow) -> dict[str, Any]:
+    """Column name -> value of the columns `apply_tracking` writes, JSON as text."""
+    return _params(row, _MUTABLE_LAYOUT)
 
 
 def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
@@ -146,16 +144,7 @@ def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
 
 def job_params(job: Job) -> dict[str, Any]:
     """Column name -> value of a job, JSON as text."""
-    fields = vars(job)
-    values: dict[str, Any] = {}
-    for column, is_json in _JOB_LAYOUT:
-        value = fields[column]
-        if is_json:
-            value = dump_json(value)
-        elif isinstance(value, Enum):
-            value = value.value
-        values[column] = value
-    return values
+    return _params(job, _JOB_LAYOUT)
 
 
 _JOB_ORDER = (

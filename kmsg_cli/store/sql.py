@@ -37,6 +37,7 @@ from kmsg_cli.store.session import (
     SELECT_JOB,
     SELECT_TRACKING,
     TRACKING,
+    Params,
     Session,
 )
 
@@ -58,26 +59,23 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
 
     def insert_tracking(self, rows: Sequence[TrackingRow]) -> int:
         """Insert rows in one transaction; existing message ids are left untouched."""
-        if not rows:
-            return 0
-        params = [tracking_params(r) for r in rows]
-
-        def work(s: Session) -> int:
-            inserted = self._insert_rows(s, TRACKING_TABLE, params)
-            self._record_keys(s, rows)
-            return inserted
-
-        return self._write(work)
+        return self._insert_keyed(TRACKING_TABLE, rows, [tracking_params(r) for r in rows])
 
     def insert_jobs(self, jobs: Sequence[Job]) -> int:
         """Insert jobs in one transaction; existing ids are left untouched."""
-        if not jobs:
+        return self._insert_keyed(JOBS_TABLE, jobs, [job_params(j) for j in jobs])
+
+    def _insert_keyed(
+        self, table: str, items: Sequence[Job | TrackingRow], params: Sequence[Params]
+    ) -> int:
+        """Insert `params` into `table` and record the content keys of `items` in the same
+        transaction, so a row never lacks its key; returns the number of rows inserted."""
+        if not items:
             return 0
-        params = [job_params(j) for j in jobs]
 
         def work(s: Session) -> int:
-            inserted = self._insert_rows(s, JOBS_TABLE, params)
-            self._record_keys(s, jobs)  # in the same transaction: a job never lacks its key
+            inserted = self._insert_rows(s, table, params)
+            self._record_keys(s, items)
             return inserted
 
         return self._write(work)

@@ -61,10 +61,8 @@ class SqliteDialect(Dialect):
         batch = (
             f" AND {self.json_equals_text(q('metadata'), 'batch', ':batch')}" if by_batch else ""
         )
-        owned = self.json_remove(self.json_set(q("metadata"), "owner", "json(:owner)"), "in_flight")
         return f"""UPDATE {JOBS}
-SET "status" = :processing, "attempts" = "attempts" + 1, "process_at" = :lease_until,
-  "metadata" = {owned}
+SET {self.claim_set()}
 WHERE "id" IN (
   WITH RECURSIVE {self.pending_levels()}
   SELECT c."id" FROM levels AS l, {JOBS} AS c
@@ -113,16 +111,6 @@ RETURNING {_TRACKING_LIST}"""
 
 
 DIALECT = SqliteDialect()
-
-
-def claim_statement(*, by_batch: bool) -> str:
-    """The job claim statement (see `SqliteDialect.claim_jobs_sql`)."""
-    return DIALECT.claim_jobs_sql(by_batch=by_batch)
-
-
-def tracking_claim_statement(*, by_provider: bool) -> str:
-    """The tracking claim statement (see `SqliteDialect.claim_tracking_sql`)."""
-    return DIALECT.claim_tracking_sql(by_provider=by_provider)
 
 
 def _one_line(text: str) -> str:

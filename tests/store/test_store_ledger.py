@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kmsg_cli.store.sqlite import SqliteStore, claim_statement
+from kmsg_cli.store.sqlite import DIALECT, SqliteStore
 from tests.store.conftest import LEASE, NOW, OWNER, batch_job, job
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +97,9 @@ def test_claim_uses_the_dequeue_index(store: SqliteStore, db_path: Path) -> None
     with store._connection() as conn:
         plan = [
             str(row[3])
-            for row in conn.execute("EXPLAIN QUERY PLAN " + claim_statement(by_batch=False), params)
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + DIALECT.claim_jobs_sql(by_batch=False), params
+            )
         ]
     assert any("USING INDEX idx_kmsg_jobs_dequeue" in line for line in plan), plan
     assert any("priority=? AND process_at<?" in line for line in plan), plan

@@ -45,9 +45,8 @@ except ImportError:  # pragma: no cover - the `postgres` extra is not installed
 
 from kmsg_cli.store.postgres import (  # needs the driver checked above
     _BATCH_CLAIM_SETTINGS,
+    DIALECT,
     PostgresStore,
-    claim_statement,
-    tracking_claim_statement,
 )
 
 LONG_KOREAN = ("카카오톡 미사용자입니다. 대체 문자 발송을 확인하세요 " * 20)[:500]
@@ -450,7 +449,7 @@ def test_the_job_claim_seeks_the_dequeue_index_and_locks_with_skip_locked(
     }
     for by_batch in (False, True):
         settings = _BATCH_CLAIM_SETTINGS if by_batch else ()
-        plan = _plan(pg[0], claim_statement(by_batch=by_batch), params, settings)
+        plan = _plan(pg[0], DIALECT.claim_jobs_sql(by_batch=by_batch), params, settings)
         assert "idx_kmsg_jobs_dequeue" in plan, plan
         assert "LockRows" in plan, plan
         assert "Seq Scan" not in plan and "Hash" not in plan, plan
@@ -474,7 +473,7 @@ def test_the_tracking_claim_seeks_the_due_index_per_status(
         "due1": "SENT",
     }
     for by_provider in (False, True):
-        plan = _plan(pg[0], tracking_claim_statement(by_provider=by_provider), params)
+        plan = _plan(pg[0], DIALECT.claim_tracking_sql(by_provider=by_provider), params)
         assert plan.count("idx_kmsg_delivery_due") == 2, plan
         assert plan.count("LockRows") == 2, plan
         assert "Seq Scan" not in plan and "Hash" not in plan, plan

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from kmsg_cli.models import TrackingRow
-from kmsg_cli.store.sqlite import SqliteStore, tracking_claim_statement
+from kmsg_cli.store.sqlite import DIALECT, SqliteStore
 from tests.store.conftest import (
     DAY,
     NOW,
@@ -123,7 +123,7 @@ def test_claim_seeks_the_due_index_without_scanning_the_table(
     }
     if by_provider:
         params["provider"] = "solapi"
-    sql = tracking_claim_statement(by_provider=by_provider)
+    sql = DIALECT.claim_tracking_sql(by_provider=by_provider)
     with store._connection() as conn:
         plan = [str(line[3]) for line in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     seeks = [
