@@ -26,11 +26,18 @@ class Readable(Protocol):
 
 def unreadable(name: str, exc: OSError) -> InvalidInput:
     reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, FileNotFoundError):
+        hint = "check the path (relative to the current directory), or pipe the file in with -"
+    elif isinstance(exc, PermissionError):
+        hint = "the user running kmsg needs read permission on the file"
+    else:
+        hint = None
     return InvalidInput(
         f"cannot read input file {_quote(name)}: {reason}",
         code="UNREADABLE_FILE",
         field="file",
         value=name,
+        hint=hint,
     )
 
 

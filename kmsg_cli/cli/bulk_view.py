@@ -382,7 +382,12 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
         return KmsgError(
             f"{state.failed + report.invalid} row(s) were not sent",
             code="PARTIAL_FAILURE" if state.accepted else "SEND_FAILED",
-            hint="--results PATH lists every row with its outcome",
+            hint=(
+                "fix the rows listed above and run the same command again: rows already "
+                "accepted are skipped, not sent twice; --results PATH lists every row"
+                if report.invalid
+                else "--results PATH lists every row with its outcome"
+            ),
         )
     return None
 

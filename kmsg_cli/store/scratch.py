@@ -1,7 +1,7 @@
 """A set of content keys too large to keep in memory: which row of this run first had each key.
 
 send-many must notice a row that repeats an earlier row of the same file (docs/duplicates.md),
-however long the file is. A few thousand keys live in a dict; beyond `SPILL_AT` they move into a
+however long the file is. Up to `SPILL_AT` keys live in a dict; beyond that they move into a
 private temporary SQLite database, which SQLite keeps in a file of its own and deletes when it is
 closed, so a run of a million rows holds no more memory than a run of ten thousand. Nothing here
 touches the user's database.

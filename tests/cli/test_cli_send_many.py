@@ -191,6 +191,7 @@ def test_dry_run_of_an_unusable_file_exits_2(run: Run, tmp_path: Path) -> None:
     assert run("send-many", str(source), "--text", "#{name}", "--dry-run").exit_code == 2
     missing = run("send-many", str(tmp_path / "nope.csv"), "--dry-run")
     assert missing.exit_code == 2 and "UNREADABLE_FILE" in missing.stderr
+    assert "hint: check the path" in missing.stderr
 
 
 def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path: Path) -> None:
