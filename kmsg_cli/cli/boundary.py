@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from kmsg_cli.cli.runtime import GlobalOptions, Runtime
-from kmsg_cli.errors import EXIT_BUG, EXIT_INTERRUPTED, Interrupted, KmsgError
+from kmsg_cli.errors import EXIT_BUG, EXIT_INTERRUPTED, ConfigError, Interrupted, KmsgError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,6 +66,15 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BUG) from None
 
     return wrapper
+
+
+def fails_with(
+    runtime: Runtime, data: Any, render: Callable[[Console], None], message: str, *, code: str
+) -> NoReturn:
+    """Show a check's result (`data`, `render`) as failed with ConfigError `code` and exit 2:
+    the configuration is not ready (`config validate`, `providers doctor`)."""
+    runtime.out.result(data, render, ok=False, error=ConfigError(message, code=code))
+    raise typer.Exit(ConfigError.exit_code)
 
 
 def _one_line(text: str) -> str:

@@ -12,7 +12,8 @@ import typer
 
 from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_priority
+from kmsg_cli.cli.bounds import check_concurrency, check_max_attempts, check_priority
+from kmsg_cli.cli.options import MESSAGE, SENDING
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
@@ -84,187 +85,113 @@ def send_many(
     file: Annotated[
         str, typer.Argument(metavar="FILE", help="CSV or JSON Lines file; '-' = stdin.")
     ],
-    text: Annotated[
-        str | None,
-        typer.Option(
-            "--text", metavar="TEXT", help="Text for rows without one.", rich_help_panel="Message"
-        ),
-    ] = None,
+    text: Annotated[str | None, options.text_option("Text for rows without one.")] = None,
     template: Annotated[
-        str | None,
-        typer.Option(
-            "--template",
-            metavar="CODE",
-            help="AlimTalk template for rows without one.",
-            rich_help_panel="Message",
-        ),
+        str | None, options.template_option("AlimTalk template for rows without one.")
     ] = None,
     message_type: Annotated[
-        str | None, options.type_option("Type for rows without one.", panel="Message")
+        str | None, options.type_option("Type for rows without one.", panel=MESSAGE)
     ] = None,
-    sender: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="PHONE",
-            help="Sender for rows without one.",
-            rich_help_panel="Message",
-        ),
-    ] = None,
-    concurrency: Annotated[int, options.concurrency_option(panel="Sending")] = 8,
+    sender: Annotated[str | None, options.sender_option("Sender for rows without one.")] = None,
+    concurrency: Annotated[int, options.concurrency_option(panel=SENDING)] = 8,
     rate: Annotated[
         str | None,
-        typer.Option(
-            "--rate",
-            metavar="N/s",
-            help="At most N messages per second.",
-            rich_help_panel="Sending",
-        ),
+        options.option("--rate", "N/s", "At most N messages per second.", "Sending"),
     ] = None,
     batch_id: Annotated[
         str | None,
-        typer.Option(
-            "--batch-id",
-            metavar="ID",
-            help="Batch id (default: a hash of the input and options).",
-            rich_help_panel="Sending",
+        options.option(
+            "--batch-id", "ID", "Batch id (default: a hash of the input and options).", "Sending"
         ),
     ] = None,
     resume: Annotated[
         bool,
-        typer.Option(
-            "--resume",
-            metavar="",
-            help="Resume a batch (implicit when it exists).",
-            rich_help_panel="Sending",
-        ),
+        options.option("--resume", "", "Resume a batch (implicit when it exists).", "Sending"),
     ] = False,
     dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run",
-            metavar="",
-            help="Validate every row; send nothing.",
-            rich_help_panel="Sending",
-        ),
+        bool, options.dry_run_option("Validate every row; send nothing.", panel=SENDING)
     ] = False,
     results: Annotated[
         Path | None,
-        typer.Option(
-            "--results",
-            metavar="PATH",
-            help="Write one JSON line per row.",
-            rich_help_panel="Output",
-        ),
+        options.option("--results", "PATH", "Write one JSON line per row.", "Output"),
     ] = None,
     yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes",
-            "-y",
-            metavar="",
-            help="Do not ask before sending many real messages.",
-            rich_help_panel="Sending",
-        ),
+        bool, options.yes_option("Do not ask before sending many real messages.", panel=SENDING)
     ] = False,
     encoding: Annotated[
         str | None,
-        typer.Option(
-            "--encoding",
-            metavar="NAME",
-            help="CSV encoding (default: detect UTF-8/CP949).",
-            rich_help_panel="Input",
+        options.option(
+            "--encoding", "NAME", "CSV encoding (default: detect UTF-8/CP949).", "Input"
         ),
     ] = None,
     input_format: Annotated[
         str | None,
-        typer.Option(
-            "--format",
-            metavar="csv|tsv|jsonl|xlsx",
-            help="Input format (default: detect).",
-            rich_help_panel="Input",
+        options.option(
+            "--format", "csv|tsv|jsonl|xlsx", "Input format (default: detect).", "Input"
         ),
     ] = None,
     delimiter: Annotated[
         str | None,
-        typer.Option(
+        options.option(
             "--delimiter",
-            metavar="CHAR",
-            help="CSV delimiter: ',', ';', '|' or tab (default: comma, or tab when the header "
+            "CHAR",
+            "CSV delimiter: ',', ';', '|' or tab (default: comma, or tab when the header "
             "has tabs and no commas).",
-            rich_help_panel="Input",
+            "Input",
         ),
     ] = None,
     sheet: Annotated[
         str | None,
-        typer.Option(
-            "--sheet",
-            metavar="NAME|N",
-            help="Sheet of an .xlsx file (default: the first).",
-            rich_help_panel="Input",
+        options.option(
+            "--sheet", "NAME|N", "Sheet of an .xlsx file (default: the first).", "Input"
         ),
     ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option(
+        options.option(
             "--column",
-            metavar="NAME=HEADER",
-            help="Read a recognised column from another header, e.g. --column to=전화번호 "
-            "(repeatable).",
-            rich_help_panel="Input",
+            "NAME=HEADER",
+            "Read a recognised column from another header, e.g. --column to=전화번호 (repeatable).",
+            "Input",
         ),
     ] = None,
     window: Annotated[
         str | None,
-        typer.Option(
+        options.option(
             "--window",
-            metavar="DURATION",
-            help="Skip rows whose same content went to the same number this recently "
+            "DURATION",
+            "Skip rows whose same content went to the same number this recently "
             "(default: the profile's duplicate_window, 24h).",
-            rich_help_panel="Sending",
+            "Sending",
         ),
     ] = None,
     allow_duplicates: Annotated[
         bool,
-        typer.Option(
+        options.option(
             "--allow-duplicates",
-            metavar="",
-            help="Send rows even when the same content went to the same number recently.",
-            rich_help_panel="Sending",
+            "",
+            "Send rows even when the same content went to the same number recently.",
+            "Sending",
         ),
     ] = False,
     id_column: Annotated[
         str | None,
-        typer.Option(
+        options.option(
             "--id-column",
-            metavar="HEADER",
-            help="Take each row's message id from this column (default: generated; a column "
+            "HEADER",
+            "Take each row's message id from this column (default: generated; a column "
             "named 'id' is ordinary data).",
-            rich_help_panel="Input",
+            "Input",
         ),
     ] = None,
     max_attempts: Annotated[
         int,
-        typer.Option(
-            "--max-attempts",
-            metavar="N",
-            help="Attempts per message for temporary failures.",
-            rich_help_panel="Sending",
-        ),
+        options.max_attempts_option("Attempts per message for temporary failures.", panel=SENDING),
     ] = 3,
     queue: Annotated[
-        bool,
-        typer.Option(
-            "--queue",
-            metavar="",
-            help="Only enqueue; `kmsg queue process` sends.",
-            rich_help_panel="Queue",
-        ),
+        bool, options.queue_option("Only enqueue; `kmsg queue process` sends.")
     ] = False,
-    priority: Annotated[
-        int,
-        typer.Option("--priority", metavar="N", help="Queue priority.", rich_help_panel="Queue"),
-    ] = 0,
+    priority: Annotated[int, options.priority_option("Queue priority.")] = 0,
 ) -> None:
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
@@ -272,20 +199,8 @@ def send_many(
     from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
-    if not 1 <= concurrency <= 256:
-        raise UsageError(
-            f"--concurrency {concurrency} is out of range (1..256)",
-            code="INVALID_CONCURRENCY",
-            field="concurrency",
-            value=str(concurrency),
-        )
-    if not 1 <= max_attempts <= 20:
-        raise UsageError(
-            f"--max-attempts {max_attempts} is out of range (1..20)",
-            code="INVALID_MAX_ATTEMPTS",
-            field="max-attempts",
-            value=str(max_attempts),
-        )
+    check_concurrency(concurrency)
+    check_max_attempts(max_attempts)
     per_second = _parse_rate(rate)
     read_options: dict[str, Any] = {
         "encoding": encoding,

@@ -10,7 +10,7 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.options import ProviderFilter, batch_option
+from kmsg_cli.cli.options import ProviderFilter, batch_option, ids_option, option
 from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
 
 if TYPE_CHECKING:
@@ -45,29 +45,22 @@ def cancel(
     batch: Annotated[str | None, batch_option("Messages of this batch.", complete=True)] = None,
     ids: Annotated[
         list[str] | None,
-        typer.Option(
-            "--id",
-            metavar="MESSAGE_ID",
-            help="This message; repeatable.",
-            autocompletion=cv.cancellable_ids,
-        ),
+        ids_option("MESSAGE_ID", "This message; repeatable.", cv.cancellable_ids),
     ] = None,
     at_or_after: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--at-or-after",
-            metavar="WHEN",
-            help="Messages due at or after WHEN: now, +2h, 2026-12-24 09:00, a date, 24h (ago).",
+            "WHEN",
+            "Messages due at or after WHEN: now, +2h, 2026-12-24 09:00, a date, 24h (ago).",
         ),
     ] = None,
     provider: ProviderFilter = None,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", metavar="", help="Say what would be cancelled; change nothing."),
+        option("--dry-run", "", "Say what would be cancelled; change nothing."),
     ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", metavar="", help="Do not ask before cancelling.")
-    ] = False,
+    yes: Annotated[bool, option("--yes", "", "Do not ask before cancelling.", alias="-y")] = False,
 ) -> None:
     from kmsg_cli.cancel import WOULD_CANCEL, Selection
     from kmsg_cli.cancel import cancel as run_cancel

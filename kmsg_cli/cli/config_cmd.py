@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.cli.boundary import reports_errors, runtime_of
+from kmsg_cli.cli.boundary import fails_with, reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.options import option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,13 +26,11 @@ app = KmsgTyper(help="Create, show and check the configuration file.")
 def init(
     ctx: typer.Context,
     force: Annotated[
-        bool, typer.Option("--force", "-f", metavar="", help="Overwrite an existing file.")
+        bool, option("--force", "", "Overwrite an existing file.", alias="-f")
     ] = False,
     no_input: Annotated[
         bool,
-        typer.Option(
-            "--no-input", metavar="", help="Never prompt: write the commented starter file."
-        ),
+        option("--no-input", "", "Never prompt: write the commented starter file."),
     ] = False,
 ) -> None:
     """Create the config file (mode 0600): a short wizard on a terminal, else a starter file.
@@ -129,21 +128,15 @@ def add_provider(
     ],
     provider_id: Annotated[
         str | None,
-        typer.Option("--id", metavar="ID", help="Provider id in the profile (default: TYPE)."),
+        option("--id", "ID", "Provider id in the profile (default: TYPE)."),
     ] = None,
     settings: Annotated[
         list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="A provider setting (repeatable); write secrets as env:NAME.",
-        ),
+        option("--set", "KEY=VALUE", "A provider setting (repeatable); write secrets as env:NAME."),
     ] = None,
     no_input: Annotated[
         bool,
-        typer.Option(
-            "--no-input", metavar="", help="Never prompt: missing credentials become env: refs."
-        ),
+        option("--no-input", "", "Never prompt: missing credentials become env: refs."),
     ] = False,
 ) -> None:
     """Add a provider to the active profile of the config file, keeping its comments.
@@ -318,16 +311,8 @@ def validate(ctx: typer.Context) -> None:
             console.print(f"[green]✓[/] configuration is valid: {where}", markup=True)
 
     if errors:
-        runtime.out.result(
-            data,
-            render,
-            ok=False,
-            error=ConfigError(
-                f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {loaded.path}",
-                code="CONFIG_INVALID",
-            ),
-        )
-        raise typer.Exit(2)
+        message = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {loaded.path}"
+        fails_with(runtime, data, render, message, code="CONFIG_INVALID")
     runtime.out.result(data, render)
 
 

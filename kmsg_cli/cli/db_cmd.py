@@ -157,9 +157,9 @@ def copy(
     ctx: typer.Context,
     source: Annotated[
         str,
-        typer.Option("--from", metavar="DB", help="Source: a SQLite path/URL or postgresql://..."),
+        options.option("--from", "DB", "Source: a SQLite path/URL or postgresql://..."),
     ],
-    target: Annotated[str, typer.Option("--to", metavar="DB", help="Target database.")],
+    target: Annotated[str, options.option("--to", "DB", "Target database.")],
 ) -> None:
     """Copy the whole history and queue from one database to another (safe to re-run).
 

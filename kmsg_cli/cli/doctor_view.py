@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import typer
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -17,8 +15,8 @@ if TYPE_CHECKING:
 
 def run_doctor(runtime: Runtime) -> None:
     """Check every provider of the active profile; exit 2 (typer.Exit) when a check fails."""
+    from kmsg_cli.cli.boundary import fails_with
     from kmsg_cli.doctor import examine
-    from kmsg_cli.errors import ConfigError
 
     profile = runtime.profile()
     reports = examine(profile, runtime.environ, runtime.clients())
@@ -57,13 +55,5 @@ def run_doctor(runtime: Runtime) -> None:
         runtime.out.result(data, render)
         return
     failed = sum(1 for r in reports for c in r.checks if c.result == "FAIL")
-    runtime.out.result(
-        data,
-        render,
-        ok=False,
-        error=ConfigError(
-            f"{failed} readiness check{'s' if failed != 1 else ''} failed",
-            code="NOT_READY",
-        ),
-    )
-    raise typer.Exit(2)
+    message = f"{failed} readiness check{'s' if failed != 1 else ''} failed"
+    fails_with(runtime, data, render, message, code="NOT_READY")

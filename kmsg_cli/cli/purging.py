@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
+from kmsg_cli.cli.options import option
 from kmsg_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,11 +30,11 @@ WHAT = {
 
 YesOpt = Annotated[
     bool,
-    typer.Option("--yes", "-y", metavar="", help="Delete without asking (for scripts and cron)."),
+    option("--yes", "", "Delete without asking (for scripts and cron).", alias="-y"),
 ]
 DryRunOpt = Annotated[
     bool,
-    typer.Option("--dry-run", metavar="", help="Only show what would be deleted."),
+    option("--dry-run", "", "Only show what would be deleted."),
 ]
 
 

@@ -10,7 +10,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_seconds
+from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.stopping import run_until_stopped
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
 JOB_STATUSES = tuple(status.value for status in JobStatus)
-MAX_LEASE_MS = 7 * 86_400_000
+MAX_LEASE = (7 * 86_400_000, "7d")
 
 JOBS = tables.Listing(
     fields=tables.fields(
@@ -70,25 +70,25 @@ def process(
     ctx: typer.Context,
     concurrency: Annotated[int, options.concurrency_option()] = 8,
     drain: Annotated[
-        bool, typer.Option("--drain", metavar="", help="Stop when no job is due (for cron).")
+        bool, options.option("--drain", "", "Stop when no job is due (for cron).")
     ] = False,
     max_jobs: Annotated[
-        int | None, typer.Option("--max-jobs", metavar="N", help="Claim at most N jobs.")
+        int | None, options.option("--max-jobs", "N", "Claim at most N jobs.")
     ] = None,
     max_seconds: Annotated[
         float | None,
-        typer.Option(
+        options.option(
             "--max-seconds",
-            metavar="S",
-            help="Stop claiming after S seconds (a number: the unit is in the name).",
+            "S",
+            "Stop claiming after S seconds (a number: the unit is in the name).",
         ),
     ] = None,
     lease: Annotated[
         str,
-        typer.Option(
+        options.option(
             "--lease",
-            metavar="DURATION",
-            help="Claim lease, with a unit (a dead worker's jobs return after it).",
+            "DURATION",
+            "Claim lease, with a unit (a dead worker's jobs return after it).",
         ),
     ] = "5m",
 ) -> None:
@@ -106,26 +106,18 @@ def process(
       kmsg queue process --concurrency 16
     """
     from kmsg_cli.jobs.worker import BatchRunner
-    from kmsg_cli.when import parse_typed_duration
 
-    if not 1 <= concurrency <= 256:
-        raise UsageError(
-            f"--concurrency {concurrency} is out of range (1..256)",
-            code="INVALID_CONCURRENCY",
-            field="concurrency",
-            value=str(concurrency),
-        )
+    check_concurrency(concurrency)
     if max_jobs is not None and max_jobs < 1:
         raise UsageError(f"--max-jobs {max_jobs} must be at least 1", field="max-jobs")
     check_seconds(max_seconds, "--max-seconds")
-    lease_ms = parse_typed_duration(lease, field="lease", suggest="m")
-    if lease_ms > MAX_LEASE_MS:
-        raise UsageError(
-            f"--lease {lease} is too long (at most 7d): a dead worker's jobs wait that long",
-            code="INVALID_DURATION",
-            field="lease",
-            value=lease,
-        )
+    lease_ms = check_duration(
+        lease,
+        "--lease",
+        suggest="m",
+        at_most=MAX_LEASE,
+        why=": a dead worker's jobs wait that long",
+    )
     runtime = runtime_of(ctx)
     store = runtime.store()
     out = runtime.out
@@ -261,16 +253,15 @@ def _job_data(job: Job) -> dict[str, Any]:
 def _check_status(status: str | None) -> str | None:
     if status is None:
         return None
-    value = status.lower()
-    if value not in JOB_STATUSES:
-        raise InvalidInput(
-            f"unknown job status '{status}' (field 'status')",
-            code="INVALID_STATUS",
-            field="status",
-            value=status,
-            hint=", ".join(JOB_STATUSES),
-        )
-    return value
+    return check_choice(
+        status.lower(),
+        JOB_STATUSES,
+        "job status",
+        "INVALID_STATUS",
+        field="status",
+        given=status,
+        error=InvalidInput,
+    )
 
 
 @app.command("list")
@@ -279,12 +270,8 @@ def list_jobs(
     ctx: typer.Context,
     status: Annotated[
         str | None,
-        typer.Option(
-            "--status",
-            metavar="STATUS",
-            help="Only jobs in this status: pending, processing, completed, failed.",
-            autocompletion=cv.job_statuses,
-            rich_help_panel=FILTERS,
+        options.status_option(
+            "Only jobs in this status: pending, processing, completed, failed.", cv.job_statuses
         ),
     ] = None,
     message_type: TypeFilter = None,
@@ -294,9 +281,7 @@ def list_jobs(
     ] = None,
     error: Annotated[
         str | None,
-        typer.Option(
-            "--error", metavar="CODE", help="Failed with this error code.", rich_help_panel=FILTERS
-        ),
+        options.option("--error", "CODE", "Failed with this error code.", FILTERS),
     ] = None,
     limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,
@@ -375,19 +360,12 @@ def retry(
     ctx: typer.Context,
     ids: Annotated[
         list[str] | None,
-        typer.Option(
-            "--id",
-            metavar="ID",
-            help="This job; repeatable.",
-            autocompletion=cv.failed_job_ids,
-        ),
+        options.ids_option("ID", "This job; repeatable.", cv.failed_job_ids),
     ] = None,
-    failed: Annotated[bool, typer.Option("--failed", metavar="", help="Every failed job.")] = False,
+    failed: Annotated[bool, options.option("--failed", "", "Every failed job.")] = False,
     unknown: Annotated[
         bool,
-        typer.Option(
-            "--unknown", metavar="", help="Jobs whose outcome is unknown (may send a duplicate)."
-        ),
+        options.option("--unknown", "", "Jobs whose outcome is unknown (may send a duplicate)."),
     ] = False,
     batch: Annotated[str | None, options.batch_option("Only jobs of this batch.")] = None,
 ) -> None:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kmsg_cli.cli import options, report_view
+from kmsg_cli.cli import options, report_view, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.runtime import Runtime
-from kmsg_cli.errors import InvalidInput, UsageError
+from kmsg_cli.errors import InvalidInput
 
 if TYPE_CHECKING:
     pass
@@ -47,16 +47,14 @@ def report(
         str | None, options.provider_option("Only this provider.", panel=None)
     ] = None,
     message_type: Annotated[str | None, options.type_option("Only this type.", panel=None)] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", metavar="PHONE", help="Only this recipient.")
-    ] = None,
+    to: Annotated[str | None, options.option("--to", "PHONE", "Only this recipient.")] = None,
     html: Annotated[
         str | None,
-        typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML page."),
+        options.option("--html", "FILE", "Also write a self-contained HTML page."),
     ] = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--format", metavar="table|json|csv", help="csv: the failure list."),
+        options.option("--format", "table|json|csv", "csv: the failure list."),
     ] = None,
 ) -> None:
     from kmsg_cli.report import Selection, build_report
@@ -103,15 +101,7 @@ def report(
 def _format(value: str | None, runtime: Runtime) -> str:
     if value is None:
         return "json" if runtime.out.json_mode else "table"
-    name = value.strip().lower()
-    if name not in FORMATS:
-        raise UsageError(
-            f"unknown output format '{value}' (field 'format')",
-            code="INVALID_FORMAT",
-            field="format",
-            value=value,
-            hint="formats: " + ", ".join(FORMATS),
-        )
+    name = tables.format_name(value, FORMATS)
     if name == "json":
         runtime.out.json_mode = True
     return name

@@ -46,15 +46,9 @@ def write_csv(figures: Report) -> None:
 
 
 def _ms_text(ms: int | None) -> str:
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    if ms < 3_600_000:
-        return f"{ms / 60_000:.1f} min"
-    return f"{ms / 3_600_000:.1f} h"
+    from kmsg_cli.report.figures import duration_text
+
+    return duration_text(ms, (" s", " min", " h"))
 
 
 def _title(figures: Report, times: LocalClock) -> str:

@@ -14,7 +14,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_priority
+from kmsg_cli.cli.bounds import check_max_attempts, check_priority
 from kmsg_cli.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ MAX_RECIPIENTS = 1000
 # /dev/zero or a wrong file gives an error instead of filling memory.
 MAX_TEXT_BYTES = 1 << 20
 
-Opt = typer.Option
 CHANNEL = "Channel"
 
 
@@ -60,30 +59,22 @@ def send(
     ctx: typer.Context,
     to: Annotated[
         list[str],
-        Opt(
+        options.option(
             "--to",
-            metavar="PHONE",
-            help="Recipient; repeat or separate with commas.",
+            "PHONE",
+            "Recipient; repeat or separate with commas.",
+            "Recipients",
             show_default=False,
-            rich_help_panel="Recipients",
         ),
     ],
     text: Annotated[
         str | None,
-        Opt(
-            "--text",
-            metavar="TEXT",
-            help="Message text; '-' reads standard input.",
-            rich_help_panel="Message",
-        ),
+        options.text_option("Message text; '-' reads standard input."),
     ] = None,
     text_file: Annotated[
         Path | None,
-        Opt(
-            "--text-file",
-            metavar="PATH",
-            help="Read the message text from a UTF-8 file.",
-            rich_help_panel="Message",
+        options.option(
+            "--text-file", "PATH", "Read the message text from a UTF-8 file.", "Message"
         ),
     ] = None,
     message_type: Annotated[
@@ -98,56 +89,30 @@ def send(
     ] = None,
     subject: Annotated[
         str | None,
-        Opt(
-            "--subject",
-            metavar="TEXT",
-            help="Subject (LMS/MMS, ≤ 40 bytes).",
-            rich_help_panel="Message",
-        ),
+        options.option("--subject", "TEXT", "Subject (LMS/MMS, ≤ 40 bytes).", "Message"),
     ] = None,
     sender: Annotated[
         str | None,
-        Opt(
-            "--from",
-            metavar="PHONE",
-            help="Sender number (default: the provider's sender).",
-            rich_help_panel="Message",
-        ),
+        options.sender_option("Sender number (default: the provider's sender)."),
     ] = None,
     image: Annotated[
         Path | None,
-        Opt(
-            "--image",
-            metavar="PATH",
-            help="Image for MMS or FriendTalk.",
-            rich_help_panel="Message",
-        ),
+        options.option("--image", "PATH", "Image for MMS or FriendTalk.", "Message"),
     ] = None,
     template: Annotated[
         str | None,
-        Opt(
-            "--template",
-            metavar="CODE",
-            help="Template id: AlimTalk, NSA, RCS_*TPL and Brand Message template types.",
-            rich_help_panel="Message",
+        options.template_option(
+            "Template id: AlimTalk, NSA, RCS_*TPL and Brand Message template types."
         ),
     ] = None,
     var: Annotated[
         list[str] | None,
-        Opt(
-            "--var",
-            metavar="KEY=VALUE",
-            help="Template variable KEY=VALUE; repeatable.",
-            rich_help_panel="Message",
-        ),
+        options.option("--var", "KEY=VALUE", "Template variable KEY=VALUE; repeatable.", "Message"),
     ] = None,
     vars_json: Annotated[
         str | None,
-        Opt(
-            "--vars",
-            metavar="JSON",
-            help='Template variables as a JSON object: \'{"name": "..."}\'.',
-            rich_help_panel="Message",
+        options.option(
+            "--vars", "JSON", 'Template variables as a JSON object: \'{"name": "..."}\'.', "Message"
         ),
     ] = None,
     provider: Annotated[
@@ -155,145 +120,119 @@ def send(
     ] = None,
     at: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--at",
-            metavar="WHEN",
-            help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
-            rich_help_panel="Scheduling",
+            "WHEN",
+            "Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
+            "Scheduling",
         ),
     ] = None,
     options_file: Annotated[
         Path | None,
-        Opt(
+        options.option(
             "--options",
-            metavar="FILE",
-            help="Channel options as a JSON object (RCS, Brand Message, VOICE, FAX, NSA; "
+            "FILE",
+            "Channel options as a JSON object (RCS, Brand Message, VOICE, FAX, NSA; "
             "docs/channels.md).",
-            rich_help_panel=CHANNEL,
+            CHANNEL,
         ),
     ] = None,
     rcs_brand: Annotated[
         str | None,
-        Opt(
-            "--rcs-brand",
-            metavar="ID",
-            help="RCS brand id (default: the provider's rcs_brand_id).",
-            rich_help_panel=CHANNEL,
+        options.option(
+            "--rcs-brand", "ID", "RCS brand id (default: the provider's rcs_brand_id).", CHANNEL
         ),
     ] = None,
     targeting: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--targeting",
-            metavar="I|M|N",
-            help="Brand Message audience: I (default); M and N only for channels Kakao "
+            "I|M|N",
+            "Brand Message audience: I (default); M and N only for channels Kakao "
             "approved for them.",
-            autocompletion=cv.bms_targeting,
-            rich_help_panel=CHANNEL,
+            CHANNEL,
+            complete=cv.bms_targeting,
         ),
     ] = None,
     voice: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--voice",
-            metavar="FEMALE|MALE",
-            help="VOICE: the reading voice (default FEMALE).",
-            autocompletion=cv.voice_types,
-            rich_help_panel=CHANNEL,
+            "FEMALE|MALE",
+            "VOICE: the reading voice (default FEMALE).",
+            CHANNEL,
+            complete=cv.voice_types,
         ),
     ] = None,
     files: Annotated[
         list[Path] | None,
-        Opt(
+        options.option(
             "--file",
-            metavar="PATH",
-            help="FAX: a document to send (PDF, TIFF, JPEG, PNG, GIF); repeatable.",
-            rich_help_panel=CHANNEL,
+            "PATH",
+            "FAX: a document to send (PDF, TIFF, JPEG, PNG, GIF); repeatable.",
+            CHANNEL,
         ),
     ] = None,
     failover_text: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--failover-text",
-            "--fallback-text",
-            metavar="TEXT",
-            help="AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
+            "TEXT",
+            "AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
             "cannot reach (sent once).",
-            rich_help_panel="Failover",
+            "Failover",
+            alias="--fallback-text",
         ),
     ] = None,
     failover_type: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--failover-type",
-            metavar="TYPE",
-            help="Fallback as SMS or LMS (default: by length).",
-            autocompletion=cv.failover_types,
-            rich_help_panel="Failover",
+            "TYPE",
+            "Fallback as SMS or LMS (default: by length).",
+            "Failover",
+            complete=cv.failover_types,
         ),
     ] = None,
     failover_subject: Annotated[
         str | None,
-        Opt(
-            "--failover-subject",
-            metavar="TEXT",
-            help="Fallback LMS subject.",
-            rich_help_panel="Failover",
-        ),
+        options.option("--failover-subject", "TEXT", "Fallback LMS subject.", "Failover"),
     ] = None,
     dry_run: Annotated[
         bool,
-        Opt(
-            "--dry-run",
-            metavar="",
-            help="Validate and show what would be sent; send nothing.",
-            rich_help_panel="Sending",
+        options.dry_run_option(
+            "Validate and show what would be sent; send nothing.", panel="Sending"
         ),
     ] = False,
     no_duplicates: Annotated[
         bool,
-        Opt(
+        options.option(
             "--no-duplicates",
-            metavar="",
-            help="Skip a recipient who got the same content within the profile's "
+            "",
+            "Skip a recipient who got the same content within the profile's "
             "duplicate_window (default: warn and send).",
-            rich_help_panel="Sending",
+            "Sending",
         ),
     ] = False,
     queue: Annotated[
         bool,
-        Opt(
-            "--queue",
-            metavar="",
-            help="Only enqueue; `kmsg queue process` sends it.",
-            rich_help_panel="Queue",
-        ),
+        options.queue_option("Only enqueue; `kmsg queue process` sends it."),
     ] = False,
     priority: Annotated[
         int,
-        Opt(
-            "--priority",
-            metavar="N",
-            help="Queue priority (higher first).",
-            rich_help_panel="Queue",
-        ),
+        options.priority_option("Queue priority (higher first)."),
     ] = 0,
     max_attempts: Annotated[
         int,
-        Opt(
-            "--max-attempts",
-            metavar="N",
-            help="Queue: attempts for temporary failures.",
-            rich_help_panel="Queue",
-        ),
+        options.max_attempts_option("Queue: attempts for temporary failures.", panel="Queue"),
     ] = 3,
     message_id: Annotated[
         str | None,
-        Opt(
+        options.option(
             "--id",
-            metavar="ID",
-            help="Idempotency key: a message id already accepted is not sent again.",
-            rich_help_panel="Sending",
+            "ID",
+            "Idempotency key: a message id already accepted is not sent again.",
+            "Sending",
         ),
     ] = None,
 ) -> None:
@@ -383,13 +322,7 @@ def send(
     if not planned:
         send_view.show_all_skipped(out)
         return
-    if not 1 <= max_attempts <= 20:
-        raise UsageError(
-            f"--max-attempts {max_attempts} is out of range (1..20)",
-            code="INVALID_MAX_ATTEMPTS",
-            field="max-attempts",
-            value=str(max_attempts),
-        )
+    check_max_attempts(max_attempts)
 
     later = planned if queue else [p for p in planned if p.deferred]
     if later:

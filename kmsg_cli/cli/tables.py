@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import typer
-
+from kmsg_cli.cli.bounds import check_choice
+from kmsg_cli.cli.options import option
 from kmsg_cli.errors import KmsgError, UsageError, printable
 
 if TYPE_CHECKING:
@@ -38,33 +38,28 @@ def _complete_formats(ctx: Any, incomplete: str) -> list[str]:
 
 FormatOpt = Annotated[
     str | None,
-    typer.Option(
+    option(
         "--format",
-        metavar="table|tsv|csv|json",
-        help="Output format (default: the `format` setting, else a table on a terminal and "
+        "table|tsv|csv|json",
+        "Output format (default: the `format` setting, else a table on a terminal and "
         "TSV in a pipe).",
+        OUTPUT_PANEL,
+        complete=_complete_formats,
         show_default=False,
-        rich_help_panel=OUTPUT_PANEL,
-        autocompletion=_complete_formats,
     ),
 ]
 NoHeaderOpt = Annotated[
     bool,
-    typer.Option(
-        "--no-header",
-        metavar="",
-        help="Leave out the header line (table, TSV, CSV).",
-        rich_help_panel=OUTPUT_PANEL,
-    ),
+    option("--no-header", "", "Leave out the header line (table, TSV, CSV).", OUTPUT_PANEL),
 ]
 FieldsOpt = Annotated[
     str | None,
-    typer.Option(
+    option(
         "--fields",
-        metavar="A,B,C",
-        help="Only these fields, in this order (comma separated).",
+        "A,B,C",
+        "Only these fields, in this order (comma separated).",
+        OUTPUT_PANEL,
         show_default=False,
-        rich_help_panel=OUTPUT_PANEL,
     ),
 ]
 
@@ -107,15 +102,9 @@ def parse_fields(value: str | None, listing: Listing) -> tuple[str, ...] | None:
         return None
     chosen = tuple(name.strip() for name in value.split(",") if name.strip())
     valid = listing.names()
+    hint = "fields: " + ",".join(valid)
     for name in chosen:
-        if name not in valid:
-            raise UsageError(
-                f"unknown field '{printable(name)}' (field 'fields')",
-                code="INVALID_FIELD",
-                field="fields",
-                value=name,
-                hint="fields: " + ",".join(valid),
-            )
+        check_choice(name, valid, "field", "INVALID_FIELD", field="fields", hint=hint)
     if not chosen:
         raise UsageError(
             "--fields names no field (field 'fields')",
@@ -129,18 +118,16 @@ def parse_fields(value: str | None, listing: Listing) -> tuple[str, ...] | None:
 
 def check_format(value: str | None, *, field_name: str = "format") -> str | None:
     """A format name in lower case, or UsageError INVALID_FORMAT."""
-    if value is None:
-        return None
+    return None if value is None else format_name(value, FORMATS, field_name=field_name)
+
+
+def format_name(value: str, formats: Sequence[str], *, field_name: str = "format") -> str:
+    """`value` in lower case when it is one of `formats`, else UsageError INVALID_FORMAT."""
+    hint = "formats: " + ", ".join(formats)
     name = value.strip().lower()
-    if name not in FORMATS:
-        raise UsageError(
-            f"unknown output format '{printable(value)}' (field '{field_name}')",
-            code="INVALID_FORMAT",
-            field=field_name,
-            value=value,
-            hint="formats: " + ", ".join(FORMATS),
-        )
-    return name
+    return check_choice(
+        name, formats, "output format", "INVALID_FORMAT", field=field_name, given=value, hint=hint
+    )
 
 
 @dataclass

@@ -11,7 +11,7 @@ import typer
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import options, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.bounds import check_seconds
+from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.runtime import Runtime
@@ -28,7 +28,7 @@ app = KmsgTyper(
 )
 
 STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
-MAX_INTERVAL_MS = 86_400_000
+MAX_INTERVAL = (86_400_000, "1d")
 
 TRACKING = tables.Listing(
     fields=tables.fields(
@@ -128,10 +128,10 @@ def run_once(
     provider: ProviderFilter = None,
     max_seconds: Annotated[
         float | None,
-        typer.Option(
+        options.option(
             "--max-seconds",
-            metavar="S",
-            help="Stop claiming new rows after S seconds (a number: the unit is in the name).",
+            "S",
+            "Stop claiming new rows after S seconds (a number: the unit is in the name).",
         ),
     ] = None,
 ) -> None:
@@ -211,9 +211,7 @@ def watch(
     ctx: typer.Context,
     interval: Annotated[
         str,
-        typer.Option(
-            "--interval", metavar="DURATION", help="Time between passes, with a unit: 5s, 1m."
-        ),
+        options.option("--interval", "DURATION", "Time between passes, with a unit: 5s, 1m."),
     ] = "5s",
     provider: ProviderFilter = None,
     max_passes: Annotated[
@@ -229,16 +227,7 @@ def watch(
 
       kmsg track watch --interval 30s --provider solapi
     """
-    from kmsg_cli.when import parse_typed_duration
-
-    interval_ms = parse_typed_duration(interval, field="interval", suggest="s")
-    if interval_ms > MAX_INTERVAL_MS:
-        raise UsageError(
-            f"--interval {interval} is too long (at most 1d)",
-            code="INVALID_DURATION",
-            field="interval",
-            value=interval,
-        )
+    interval_ms = check_duration(interval, "--interval", suggest="s", at_most=MAX_INTERVAL)
     seconds = interval_ms / 1000
     runtime = runtime_of(ctx)
     _check_provider(runtime, provider)
@@ -429,21 +418,13 @@ def list_rows(
     ctx: typer.Context,
     status: Annotated[
         list[str] | None,
-        typer.Option(
-            "--status",
-            metavar="STATUS",
-            help="Only this status; repeatable.",
-            autocompletion=cv.delivery_statuses,
-            rich_help_panel=FILTERS,
-        ),
+        options.status_option("Only this status; repeatable.", cv.delivery_statuses),
     ] = None,
     provider: ProviderFilter = None,
     message_type: TypeFilter = None,
     to: Annotated[
         str | None,
-        typer.Option(
-            "--to", metavar="PHONE", help="Only messages to this number.", rich_help_panel=FILTERS
-        ),
+        options.option("--to", "PHONE", "Only messages to this number.", FILTERS),
     ] = None,
     since: Annotated[
         str | None,
@@ -479,14 +460,9 @@ def list_rows(
     view = tables.view(runtime, TRACKING, format=output_format, no_header=no_header, fields=fields)
     statuses = [s.upper() for s in status or []]
     for value in statuses:
-        if value not in STATUSES:
-            raise InvalidInput(
-                f"unknown status '{value}' (field 'status')",
-                code="INVALID_STATUS",
-                field="status",
-                value=value,
-                hint=", ".join(STATUSES),
-            )
+        check_choice(
+            value, STATUSES, "status", "INVALID_STATUS", field="status", error=InvalidInput
+        )
     number = str(normalize_phone(to)) if to else None
     filters: dict[str, Any] = {
         "status": statuses or None,

@@ -38,6 +38,22 @@ MAX_POINTS = 48
 Iso = Callable[[int | None], str | None]
 
 
+def duration_text(ms: int | None, units: tuple[str, str, str]) -> str:
+    """A latency for people: milliseconds below a second, else one decimal of the largest
+    of seconds, minutes and hours (`units`, their names, each with its space if any) that
+    fits; `—` when there is none."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    seconds, minutes, hours = units
+    if ms < 60_000:
+        return f"{ms / 1000:.1f}{seconds}"
+    if ms < 3_600_000:
+        return f"{ms / 60_000:.1f}{minutes}"
+    return f"{ms / 3_600_000:.1f}{hours}"
+
+
 @dataclass
 class Funnel:
     """rows -> valid -> accepted -> sent -> delivered / failed / unknown / cancelled / pending.

@@ -15,7 +15,7 @@ from typing import Any
 
 from kmsg_cli import __version__
 from kmsg_cli.errors import UsageError
-from kmsg_cli.report.figures import PERCENTILES, LocalClock, Report
+from kmsg_cli.report.figures import PERCENTILES, LocalClock, Report, duration_text
 
 EXTRA_HINT = "pip install 'kmsg[report]'"
 FONTS = "'Noto Sans KR','Noto Sans CJK KR','NanumGothic','Apple SD Gothic Neo','Malgun Gothic',sans-serif"  # noqa: E501
@@ -75,15 +75,7 @@ def render_page(report: Report, *, timezone: str) -> str:
 
 def duration(ms: int | None) -> str:
     """A latency for people: `850 ms`, `12.5초`, `3.2분`, `1.5시간`."""
-    if ms is None:
-        return "—"
-    if ms < 1000:
-        return f"{ms} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f}초"
-    if ms < 3_600_000:
-        return f"{ms / 60_000:.1f}분"
-    return f"{ms / 3_600_000:.1f}시간"
+    return duration_text(ms, ("초", "분", "시간"))
 
 
 def _bucket_label(lower: int, upper: int | None) -> str:
