@@ -25,14 +25,29 @@ _SAVE_AS_CSV = "in Excel: File > Save As > 'CSV UTF-8 (쉼표로 분리)', then 
 _MAX_BYTES = 512 * 1024 * 1024
 
 
-def refuse_old_excel(name: str) -> InvalidInput:
+def _unreadable(
+    name: str,
+    problem: str,
+    *,
+    field: str = "file",
+    value: str | None = None,
+    hint: str = _SAVE_AS_CSV,
+) -> InvalidInput:
+    """INVALID_FORMAT: the file `name` cannot be read as a workbook (by default the hint says
+    how to save it as CSV instead)."""
     return InvalidInput(
-        f"{_quote(name)} is an Excel 97-2003 workbook (.xls), which kmsg does not read",
+        f"{_quote(name)} {problem}",
         code="INVALID_FORMAT",
-        field="format",
-        value="xls",
-        hint=_SAVE_AS_CSV + " (or save it as .xlsx)",
+        field=field,
+        value=name if value is None else value,
+        hint=hint,
     )
+
+
+def refuse_old_excel(name: str) -> InvalidInput:
+    problem = "is an Excel 97-2003 workbook (.xls), which kmsg does not read"
+    hint = _SAVE_AS_CSV + " (or save it as .xlsx)"
+    return _unreadable(name, problem, field="format", value="xls", hint=hint)
 
 
 def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) -> RowSource:
@@ -40,32 +55,17 @@ def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) ->
     try:
         import openpyxl
     except ImportError:
-        raise InvalidInput(
-            f"{_quote(raw.name)} is an Excel workbook; reading .xlsx needs openpyxl",
-            code="INVALID_FORMAT",
-            field="format",
-            value="xlsx",
-            hint="pip install 'kmsg[xlsx]', or " + _SAVE_AS_CSV,
-        ) from None
+        problem = "is an Excel workbook; reading .xlsx needs openpyxl"
+        hint = "pip install 'kmsg[xlsx]', or " + _SAVE_AS_CSV
+        raise _unreadable(raw.name, problem, field="format", value="xlsx", hint=hint) from None
     data = raw.read(_MAX_BYTES + 1)
     if len(data) > _MAX_BYTES:
-        raise InvalidInput(
-            f"{_quote(raw.name)} is larger than {_MAX_BYTES // 2**20} MiB",
-            code="INVALID_FORMAT",
-            field="file",
-            value=raw.name,
-            hint=_SAVE_AS_CSV,
-        )
+        raise _unreadable(raw.name, f"is larger than {_MAX_BYTES // 2**20} MiB")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken or foreign ZIP
-        raise InvalidInput(
-            f"{_quote(raw.name)} is not a readable .xlsx workbook: {type(exc).__name__}",
-            code="INVALID_FORMAT",
-            field="file",
-            value=raw.name,
-            hint=_SAVE_AS_CSV,
-        ) from None
+        problem = f"is not a readable .xlsx workbook: {type(exc).__name__}"
+        raise _unreadable(raw.name, problem) from None
     worksheet = _sheet(book, sheet)
     values = worksheet.iter_rows(values_only=True)
     header_cells = next(values, None)

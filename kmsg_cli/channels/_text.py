@@ -4,7 +4,7 @@ the checks give back (`Checked`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -16,6 +16,19 @@ from kmsg_cli.models import MessageType, Notice
 
 Result = tuple[dict[str, Any], list[str], list[Notice]]
 """What a family's `check` returns: checked options, local files, warnings."""
+
+
+def set_options(
+    options: Mapping[str, Any], phrases: Mapping[str, Callable[[Any], str]]
+) -> list[str]:
+    """What a dry run says of the options: the phrase of each key of `phrases` that is set
+    in `options`, in the order of `phrases`."""
+    return [phrase(options[key]) for key, phrase in phrases.items() if options.get(key)]
+
+
+def how_many(what: str) -> Callable[[Any], str]:
+    """The phrase of a list option: `3 button(s)`."""
+    return lambda items: f"{len(items)} {what}(s)"
 
 
 def refuse(field: str, value: str, what: str, hint: str, code: str = "NOT_ALLOWED") -> NoReturn:

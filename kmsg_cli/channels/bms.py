@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from kmsg_cli.channels._schema import PLACEHOLDER, Obj, fail, image_of
-from kmsg_cli.channels._text import Given, Result
+from kmsg_cli.channels._text import Given, Result, how_many, set_options
 from kmsg_cli.models import BMS_TYPES, Message, MessageType
 
 TARGETING = ("I", "M", "N")
@@ -288,10 +288,7 @@ def describe(message: Message) -> list[str]:
             words.append(f"text {len(message.text)}/{TEXT_MAX} chars")
     else:
         words.append(f"template {message.template_id} ({bubble})")
-    if options.get("buttons"):
-        words.append(f"{len(options['buttons'])} button(s)")
-    if options.get("coupon"):
-        words.append("coupon")
+    words += set_options(options, {"buttons": how_many("button"), "coupon": lambda _: "coupon"})
     carousel = options.get("carousel")
     if isinstance(carousel, Mapping) and carousel.get("list"):
         words.append(f"{len(carousel['list'])} card(s)")

@@ -8,7 +8,7 @@ replacement; kmsg asks for none unless it is false) and `buttons` (`buttonName`,
 
 from __future__ import annotations
 
-from kmsg_cli.channels._text import Given, Result
+from kmsg_cli.channels._text import Given, Result, how_many, set_options
 from kmsg_cli.models import Message
 
 OPTIONS = ("talkId", "disableSms", "buttons")
@@ -41,8 +41,7 @@ def describe(message: Message) -> list[str]:
     options = message.options
     words = [f"template {message.template_id}"]
     words.append(f"talk {options['talkId']}" if options.get("talkId") else "talk from provider")
-    if options.get("buttons"):
-        words.append(f"{len(options['buttons'])} button(s)")
+    words += set_options(options, {"buttons": how_many("button")})
     if options.get("disableSms") is False:
         words.append("vendor SMS replacement")
     return words

@@ -11,7 +11,7 @@ not confirmed by the vendor).
 from __future__ import annotations
 
 from kmsg_cli.channels._schema import Obj, fail, image_of
-from kmsg_cli.channels._text import Given, Result, refuse
+from kmsg_cli.channels._text import Given, Result, how_many, refuse, set_options
 from kmsg_cli.models import Message, MessageType
 
 SMS_MAX_BYTES = 90
@@ -126,12 +126,12 @@ def _buttons(obj: Obj, key: str) -> None:
 def describe(message: Message) -> list[str]:
     options = message.options
     words = [f"brand {options['brandId']}" if options.get("brandId") else "brand from provider"]
-    if options.get("mmsType"):
-        words.append(f"mmsType {options['mmsType']}")
-    if options.get("buttons"):
-        words.append(f"{len(options['buttons'])} button(s)")
-    if options.get("additionalBody"):
-        words.append(f"{len(options['additionalBody'])} card(s)")
+    phrases = {
+        "mmsType": "mmsType {}".format,
+        "buttons": how_many("button"),
+        "additionalBody": how_many("card"),
+    }
+    words += set_options(options, phrases)
     if message.failover is not None:
         words.append(f"fallback {message.failover.type.value} by kmsg")
     elif options.get("disableSms") is False:

@@ -9,9 +9,11 @@ characters, played first), `tailMessage` (played at the end, only after a header
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from kmsg_cli.channels._schema import fail
-from kmsg_cli.channels._text import Given, Result
+from kmsg_cli.channels._text import Given, Result, set_options
 from kmsg_cli.models import Message, Notice
 
 VOICES = ("FEMALE", "MALE")
@@ -54,11 +56,9 @@ def check(given: Given) -> Result:
 
 def describe(message: Message) -> list[str]:
     options = message.options
-    words = [f"voice {options.get('voiceType', 'FEMALE')}"]
-    if options.get("headerMessage"):
-        words.append(f"header {len(options['headerMessage'])}/{HEADER_MAX_CHARS} chars")
-    if options.get("replyRange"):
-        words.append(f"reply keys 1-{options['replyRange']}")
-    if options.get("counselorNumber"):
-        words.append(f"counselor {options['counselorNumber']}")
-    return words
+    phrases: dict[str, Callable[[Any], str]] = {
+        "headerMessage": lambda header: f"header {len(header)}/{HEADER_MAX_CHARS} chars",
+        "replyRange": "reply keys 1-{}".format,
+        "counselorNumber": "counselor {}".format,
+    }
+    return [f"voice {options.get('voiceType', 'FEMALE')}", *set_options(options, phrases)]
