@@ -134,6 +134,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
+            "kmsg_cli.normalize.variables",  # the `#{name}` placeholders of a template
             "kmsg_cli.providers._http",
             "kmsg_cli.providers.catalog",
         ),

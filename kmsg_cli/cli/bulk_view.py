@@ -163,15 +163,12 @@ class BulkView:
             "dry_run": True,
             "batch_id": self.batch_id,
             "profile": profile_name,
-            "rows": report.rows,
-            "valid": report.valid,
-            "invalid": report.invalid,
+            **_row_counts(report),
             "by_type": dict(report.by_type),
             "by_provider": dict(report.by_provider),
             "problems": [p.to_dict() for p in report.problems],
             "preview": report.preview,
-            "skipped": report.skipped,
-            "skips": [p.to_dict() for p in report.skips],
+            **_skips(report),
         }
 
         def render(console: Any) -> None:
@@ -205,13 +202,10 @@ class BulkView:
         data = {
             "batch_id": self.batch_id,
             "queued": True,
-            "rows": report.rows,
-            "valid": report.valid,
-            "invalid": report.invalid,
+            **_row_counts(report),
             "new_jobs": inserted,
             "problems": [p.to_dict() for p in report.problems],
-            "skipped": report.skipped,
-            "skips": [p.to_dict() for p in report.skips],
+            **_skips(report),
         }
 
         def render(console: Any) -> None:
@@ -245,9 +239,7 @@ class BulkView:
         already = before.accepted
         data: dict[str, Any] = {
             "batch_id": self.batch_id,
-            "rows": report.rows,
-            "valid": report.valid,
-            "invalid": report.invalid,
+            **_row_counts(report),
             "accepted": stats.accepted,
             "already_sent": already,
             "accepted_total": state.accepted,
@@ -264,8 +256,7 @@ class BulkView:
             "results": results,
             "by_type": dict(report.by_type),
             "problems": [p.to_dict() for p in report.problems],
-            "skipped": report.skipped,
-            "skips": [p.to_dict() for p in report.skips],
+            **_skips(report),
             "adopted": report.adopted,
             "failures": [dataclasses.asdict(f) for f in state.failures],
             "retry": retry_advice(self.batch_id, state),
@@ -403,6 +394,16 @@ def exit_code(report: EnqueueReport, state: BatchState, *, interrupted: bool) ->
     if state.accepted == 0:
         return EXIT_PROVIDER
     return EXIT_PARTIAL
+
+
+def _row_counts(report: EnqueueReport) -> dict[str, int]:
+    """The rows of the input, in the JSON of every outcome of send-many."""
+    return {"rows": report.rows, "valid": report.valid, "invalid": report.invalid}
+
+
+def _skips(report: EnqueueReport) -> dict[str, Any]:
+    """The rows skipped as duplicates, in the JSON of every outcome of send-many."""
+    return {"skipped": report.skipped, "skips": [p.to_dict() for p in report.skips]}
 
 
 def _counts(counter: Any) -> str:

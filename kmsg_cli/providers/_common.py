@@ -19,6 +19,7 @@ import httpx
 
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
+from kmsg_cli.normalize.variables import placeholders as placeholders
 from kmsg_cli.providers._http import Connection, requests_made
 from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
 
@@ -167,15 +168,7 @@ def kst_epoch_ms(value: Any) -> int | None:
     return round(moment.timestamp() * 1000)
 
 
-# -- AlimTalk placeholders -------------------------------------------------------------------
-def placeholders(text: str) -> list[str]:
-    """Distinct `#{name}` names in order of first appearance (`#{}` is literal)."""
-    names: dict[str, None] = {}
-    for match in PLACEHOLDER.finditer(text):
-        name = match.group(1).strip()
-        if name:
-            names.setdefault(name, None)
-    return list(names)
+# -- AlimTalk placeholders (`placeholders` lists them, in order of first appearance) ---------
 
 
 def variable_name(key: str) -> str:
