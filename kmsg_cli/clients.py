@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import InvalidInput, StoreError, register_secret
@@ -21,7 +22,9 @@ from kmsg_cli.models import epoch_ms
 from kmsg_cli.providers import create_provider
 from kmsg_cli.providers.base import Cache, Provider, UsesCache
 from kmsg_cli.providers.catalog import SECRET_SETTINGS
-from kmsg_cli.store.contract import Store
+
+if TYPE_CHECKING:
+    from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.clients")
 

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from kmsg_cli.errors import StoreError
 from kmsg_cli.models import JobStatus
 from kmsg_cli.store.contract import Store
 from kmsg_cli.store.dialect import q
@@ -26,7 +25,6 @@ from kmsg_cli.store.schema import (
     TRACKING_TABLE,
 )
 from kmsg_cli.store.session import JOBS, TRACKING, Session
-from kmsg_cli.store.sql import SqlStore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,15 +78,13 @@ class Inspector(Protocol):
 
 def inspector(store: Store) -> Inspector:
     """The `db check` view of a store opened by `open_store`."""
-    if not isinstance(store, SqlStore):
-        raise StoreError(f"{store.describe()} cannot be inspected", code="DB_QUERY_FAILED")
     return SqlInspector(store)
 
 
 class SqlInspector:
     """`Inspector` written once over a `SqlStore` and the few hooks its engine provides."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.dialect = store.dialect
 

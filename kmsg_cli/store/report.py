@@ -20,13 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kmsg_cli.errors import StoreError
 from kmsg_cli.models import DeliveryStatus, JobStatus
 from kmsg_cli.store.contract import Store
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.schema import STATE_TABLE
 from kmsg_cli.store.session import JOBS, TRACKING, Session
-from kmsg_cli.store.sql import SqlStore
 
 # Upper bounds (exclusive, ms) of the latency buckets; a last bucket holds everything above.
 LATENCY_BOUNDS_MS: tuple[int, ...] = (
@@ -135,8 +133,6 @@ class JobGroup:
 
 def report_queries(store: Store) -> SqlReports:
     """The report queries of a store opened by `open_store`."""
-    if not isinstance(store, SqlStore):
-        raise StoreError(f"{store.describe()} cannot be reported on", code="DB_QUERY_FAILED")
     return SqlReports(store)
 
 
@@ -172,7 +168,7 @@ def _error_key(d: Dialect, column: str, key: str) -> str:
 class SqlReports:
     """The report's queries over one `SqlStore` (see the module doc)."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.dialect = store.dialect
 
