@@ -16,9 +16,9 @@ ROW_NUMBER() and ORDER BY ... LIMIT; no FILTER clause, no percentile functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 from kmsg_cli.models import DeliveryStatus, JobStatus
 from kmsg_cli.store.contract import Store
@@ -129,6 +129,9 @@ class JobGroup:
     provider_code: str | None  # the vendor's own code, when it gave one
     count: int
     error: str | None  # one error text of the group
+
+
+Group = TypeVar("Group", TrackingGroup, JobGroup)
 
 
 def report_queries(store: Store) -> SqlReports:
@@ -265,12 +268,7 @@ class SqlReports:
             if value is not None:
                 conditions.append(f"t.{q(column)} = {p('t_' + column)}")
                 params["t_" + column] = value
-        if selection.since_ms is not None:
-            conditions.append(f't."requested_at" >= {p("since")}')
-            params["since"] = selection.since_ms
-        if selection.until_ms is not None:
-            conditions.append(f't."requested_at" <= {p("until")}')
-            params["until"] = selection.until_ms
+        self._window('t."requested_at"', selection, conditions, params)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"FROM {source}{where}", params
 
@@ -301,13 +299,19 @@ class SqlReports:
                 name = "j_" + "_".join(path)
                 conditions.append(f"{d.json_text(data, *path)} = {p(name)}")
                 params[name] = value
-        if selection.since_ms is not None:
-            conditions.append(f'j."created_at" >= {p("since")}')
-            params["since"] = selection.since_ms
-        if selection.until_ms is not None:
-            conditions.append(f'j."created_at" <= {p("until")}')
-            params["until"] = selection.until_ms
+        self._window('j."created_at"', selection, conditions, params)
         return f"FROM {JOBS} AS j WHERE {' AND '.join(conditions)}", params
+
+    def _window(
+        self, column: str, selection: Selection, conditions: list[str], params: dict[str, Any]
+    ) -> None:
+        """The selection's time bounds on `column`, both inclusive, where it has them."""
+        p = self.dialect.p
+        bounds = (("since", ">=", selection.since_ms), ("until", "<=", selection.until_ms))
+        for name, compare, bound in bounds:
+            if bound is not None:
+                conditions.append(f"{column} {compare} {p(name)}")
+                params[name] = bound
 
     # -- the aggregates --------------------------------------------------------------------------
 
@@ -351,27 +355,7 @@ class SqlReports:
             f"MIN({done_at})",
             f"MAX({done_at})",
         ]
-        return [
-            TrackingGroup(
-                provider_id=str(v[0]),
-                type=str(v[1]),
-                status=str(v[2]),
-                code=_text(v[3]),
-                latency_bucket=_int(v[4]),
-                failover_type=_text(v[5]),
-                failover_path=_text(v[6]),
-                failover_outcome=_text(v[7]),
-                due=bool(_int(v[8])),
-                count=int(v[9]),
-                message=_text(v[10]),
-                latency_sum_ms=_int(v[11]) or 0,
-                latency_max_ms=_int(v[12]),
-                next_check_ms=_int(v[13]),
-                first_done_ms=_int(v[14]),
-                last_done_ms=_int(v[15]),
-            )
-            for v in self._grouped(dimensions, measures, source, params)
-        ]
+        return self._grouped(TrackingGroup, dimensions, measures, source, params)
 
     def job_groups(self, selection: Selection, *, completed: bool = False) -> list[JobGroup]:
         """The selected jobs in groups (see `JobGroup`); `completed` adds the completed jobs
@@ -389,18 +373,7 @@ class SqlReports:
             f"CASE WHEN {is_failed} THEN {_error_key(d, error, 'provider_code')} END",
         ]
         measures = ["COUNT(*)", f"MIN(CASE WHEN {is_failed} THEN {error} END)"]
-        return [
-            JobGroup(
-                status=str(v[0]),
-                provider_id=_text(v[1]),
-                type=_text(v[2]),
-                code=_text(v[3]),
-                provider_code=_text(v[4]),
-                count=int(v[5]),
-                error=_text(v[6]),
-            )
-            for v in self._grouped(dimensions, measures, source, params)
-        ]
+        return self._grouped(JobGroup, dimensions, measures, source, params)
 
     def latency_ranks(self, selection: Selection, ranks: Sequence[int]) -> dict[int, int]:
         """The latency (ms) at each 1-based rank of the delivered rows ordered by latency:
@@ -447,13 +420,23 @@ class SqlReports:
         return self.store._run(lambda s: s.execute(sql, params).rows)
 
     def _grouped(
-        self, dimensions: list[str], measures: list[str], source: str, params: dict[str, Any]
-    ) -> list[Sequence[Any]]:
-        """Rows of `dimensions` then `measures` over `source` (FROM ... WHERE ...), grouped
-        by every dimension."""
+        self,
+        group: type[Group],
+        dimensions: list[str],
+        measures: list[str],
+        source: str,
+        params: dict[str, Any],
+    ) -> list[Group]:
+        """`dimensions` then `measures` over `source` (FROM ... WHERE ...), grouped by every
+        dimension: each row a `group`, whose fields take the values in their order, each as
+        its annotation says (NULL stays None where the field allows it)."""
         positions = ", ".join(str(n) for n in range(1, len(dimensions) + 1))
         sql = f"SELECT {', '.join(dimensions + measures)} {source} GROUP BY {positions}"
-        return self._rows(sql, params)
+        readers = [_READERS[str(f.type)] for f in fields(group)]
+        return [
+            group(*(read(value) for read, value in zip(readers, row, strict=True)))
+            for row in self._rows(sql, params)
+        ]
 
 
 def _modulo(d: Dialect) -> str:
@@ -468,3 +451,13 @@ def _text(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+# A grouped row's value by the annotation of its field (a SUM over no value is NULL: 0).
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "str": str,
+    "str | None": _text,
+    "int": lambda value: _int(value) or 0,
+    "int | None": _int,
+    "bool": lambda value: bool(_int(value)),
+}
