@@ -10,7 +10,14 @@ import typer
 
 from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
-from kmsg_cli.cli.options import ProviderFilter, batch_option, ids_option, option
+from kmsg_cli.cli.options import (
+    ProviderFilter,
+    batch_option,
+    dry_run_option,
+    ids_option,
+    option,
+    yes_option,
+)
 from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
 
 if TYPE_CHECKING:
@@ -58,9 +65,9 @@ def cancel(
     provider: ProviderFilter = None,
     dry_run: Annotated[
         bool,
-        option("--dry-run", "", "Say what would be cancelled; change nothing."),
+        dry_run_option("Say what would be cancelled; change nothing."),
     ] = False,
-    yes: Annotated[bool, option("--yes", "", "Do not ask before cancelling.", alias="-y")] = False,
+    yes: Annotated[bool, yes_option("Do not ask before cancelling.")] = False,
 ) -> None:
     from kmsg_cli.cancel import WOULD_CANCEL, Selection
     from kmsg_cli.cancel import cancel as run_cancel

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from kmsg_cli.cli.options import option
+from kmsg_cli.cli.options import dry_run_option, yes_option
 from kmsg_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -30,11 +30,11 @@ WHAT = {
 
 YesOpt = Annotated[
     bool,
-    option("--yes", "", "Delete without asking (for scripts and cron).", alias="-y"),
+    yes_option("Delete without asking (for scripts and cron)."),
 ]
 DryRunOpt = Annotated[
     bool,
-    option("--dry-run", "", "Only show what would be deleted."),
+    dry_run_option("Only show what would be deleted."),
 ]
 
 
