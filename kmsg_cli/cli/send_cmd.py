@@ -51,6 +51,7 @@ MAX_RECIPIENTS = 1000
 # /dev/zero or a wrong file gives an error instead of filling memory.
 MAX_TEXT_BYTES = 1 << 20
 
+Opt = typer.Option
 CHANNEL = "Channel"
 
 
@@ -59,22 +60,24 @@ def send(
     ctx: typer.Context,
     to: Annotated[
         list[str],
-        options.option(
+        Opt(
             "--to",
-            "PHONE",
-            "Recipient; repeat or separate with commas.",
-            "Recipients",
+            metavar="PHONE",
+            help="Recipient; repeat or separate with commas.",
             show_default=False,
+            rich_help_panel="Recipients",
         ),
     ],
     text: Annotated[
-        str | None,
-        options.text_option("Message text; '-' reads standard input."),
+        str | None, options.text_option("Message text; '-' reads standard input.")
     ] = None,
     text_file: Annotated[
         Path | None,
-        options.option(
-            "--text-file", "PATH", "Read the message text from a UTF-8 file.", "Message"
+        Opt(
+            "--text-file",
+            metavar="PATH",
+            help="Read the message text from a UTF-8 file.",
+            rich_help_panel="Message",
         ),
     ] = None,
     message_type: Annotated[
@@ -89,15 +92,24 @@ def send(
     ] = None,
     subject: Annotated[
         str | None,
-        options.option("--subject", "TEXT", "Subject (LMS/MMS, ≤ 40 bytes).", "Message"),
+        Opt(
+            "--subject",
+            metavar="TEXT",
+            help="Subject (LMS/MMS, ≤ 40 bytes).",
+            rich_help_panel="Message",
+        ),
     ] = None,
     sender: Annotated[
-        str | None,
-        options.sender_option("Sender number (default: the provider's sender)."),
+        str | None, options.sender_option("Sender number (default: the provider's sender).")
     ] = None,
     image: Annotated[
         Path | None,
-        options.option("--image", "PATH", "Image for MMS or FriendTalk.", "Message"),
+        Opt(
+            "--image",
+            metavar="PATH",
+            help="Image for MMS or FriendTalk.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     template: Annotated[
         str | None,
@@ -107,12 +119,20 @@ def send(
     ] = None,
     var: Annotated[
         list[str] | None,
-        options.option("--var", "KEY=VALUE", "Template variable KEY=VALUE; repeatable.", "Message"),
+        Opt(
+            "--var",
+            metavar="KEY=VALUE",
+            help="Template variable KEY=VALUE; repeatable.",
+            rich_help_panel="Message",
+        ),
     ] = None,
     vars_json: Annotated[
         str | None,
-        options.option(
-            "--vars", "JSON", 'Template variables as a JSON object: \'{"name": "..."}\'.', "Message"
+        Opt(
+            "--vars",
+            metavar="JSON",
+            help='Template variables as a JSON object: \'{"name": "..."}\'.',
+            rich_help_panel="Message",
         ),
     ] = None,
     provider: Annotated[
@@ -120,83 +140,91 @@ def send(
     ] = None,
     at: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--at",
-            "WHEN",
-            "Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
-            "Scheduling",
+            metavar="WHEN",
+            help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
+            rich_help_panel="Scheduling",
         ),
     ] = None,
     options_file: Annotated[
         Path | None,
-        options.option(
+        Opt(
             "--options",
-            "FILE",
-            "Channel options as a JSON object (RCS, Brand Message, VOICE, FAX, NSA; "
+            metavar="FILE",
+            help="Channel options as a JSON object (RCS, Brand Message, VOICE, FAX, NSA; "
             "docs/channels.md).",
-            CHANNEL,
+            rich_help_panel=CHANNEL,
         ),
     ] = None,
     rcs_brand: Annotated[
         str | None,
-        options.option(
-            "--rcs-brand", "ID", "RCS brand id (default: the provider's rcs_brand_id).", CHANNEL
+        Opt(
+            "--rcs-brand",
+            metavar="ID",
+            help="RCS brand id (default: the provider's rcs_brand_id).",
+            rich_help_panel=CHANNEL,
         ),
     ] = None,
     targeting: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--targeting",
-            "I|M|N",
-            "Brand Message audience: I (default); M and N only for channels Kakao "
+            metavar="I|M|N",
+            help="Brand Message audience: I (default); M and N only for channels Kakao "
             "approved for them.",
-            CHANNEL,
-            complete=cv.bms_targeting,
+            autocompletion=cv.bms_targeting,
+            rich_help_panel=CHANNEL,
         ),
     ] = None,
     voice: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--voice",
-            "FEMALE|MALE",
-            "VOICE: the reading voice (default FEMALE).",
-            CHANNEL,
-            complete=cv.voice_types,
+            metavar="FEMALE|MALE",
+            help="VOICE: the reading voice (default FEMALE).",
+            autocompletion=cv.voice_types,
+            rich_help_panel=CHANNEL,
         ),
     ] = None,
     files: Annotated[
         list[Path] | None,
-        options.option(
+        Opt(
             "--file",
-            "PATH",
-            "FAX: a document to send (PDF, TIFF, JPEG, PNG, GIF); repeatable.",
-            CHANNEL,
+            metavar="PATH",
+            help="FAX: a document to send (PDF, TIFF, JPEG, PNG, GIF); repeatable.",
+            rich_help_panel=CHANNEL,
         ),
     ] = None,
     failover_text: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--failover-text",
-            "TEXT",
-            "AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
+            "--fallback-text",
+            metavar="TEXT",
+            help="AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
             "cannot reach (sent once).",
-            "Failover",
-            alias="--fallback-text",
+            rich_help_panel="Failover",
         ),
     ] = None,
     failover_type: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--failover-type",
-            "TYPE",
-            "Fallback as SMS or LMS (default: by length).",
-            "Failover",
-            complete=cv.failover_types,
+            metavar="TYPE",
+            help="Fallback as SMS or LMS (default: by length).",
+            autocompletion=cv.failover_types,
+            rich_help_panel="Failover",
         ),
     ] = None,
     failover_subject: Annotated[
         str | None,
-        options.option("--failover-subject", "TEXT", "Fallback LMS subject.", "Failover"),
+        Opt(
+            "--failover-subject",
+            metavar="TEXT",
+            help="Fallback LMS subject.",
+            rich_help_panel="Failover",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -206,33 +234,29 @@ def send(
     ] = False,
     no_duplicates: Annotated[
         bool,
-        options.option(
+        Opt(
             "--no-duplicates",
-            "",
-            "Skip a recipient who got the same content within the profile's "
+            metavar="",
+            help="Skip a recipient who got the same content within the profile's "
             "duplicate_window (default: warn and send).",
-            "Sending",
+            rich_help_panel="Sending",
         ),
     ] = False,
     queue: Annotated[
-        bool,
-        options.queue_option("Only enqueue; `kmsg queue process` sends it."),
+        bool, options.queue_option("Only enqueue; `kmsg queue process` sends it.")
     ] = False,
-    priority: Annotated[
-        int,
-        options.priority_option("Queue priority (higher first)."),
-    ] = 0,
+    priority: Annotated[int, options.priority_option("Queue priority (higher first).")] = 0,
     max_attempts: Annotated[
         int,
         options.max_attempts_option("Queue: attempts for temporary failures.", panel="Queue"),
     ] = 3,
     message_id: Annotated[
         str | None,
-        options.option(
+        Opt(
             "--id",
-            "ID",
-            "Idempotency key: a message id already accepted is not sent again.",
-            "Sending",
+            metavar="ID",
+            help="Idempotency key: a message id already accepted is not sent again.",
+            rich_help_panel="Sending",
         ),
     ] = None,
 ) -> None:
