@@ -200,20 +200,15 @@ def _bar(
     from pygal.style import Style
 
     font = 18 if horizontal else 14  # horizontal charts are drawn smaller on the page
+    sized = ("label", "major_label", "legend")  # the values are drawn a point smaller
     style = Style(
         font_family=FONTS,
-        label_font_family=FONTS,
-        value_font_family=FONTS,
-        title_font_family=FONTS,
-        legend_font_family=FONTS,
-        major_label_font_family=FONTS,
+        **{f"{text}_font_family": FONTS for text in (*sized, "value", "title")},
+        **{f"{text}_font_size": font for text in sized},
+        value_font_size=font - 1,
         background="transparent",
         plot_background="transparent",
         colors=tuple(color for _name, _values, color in series),
-        label_font_size=font,
-        major_label_font_size=font,
-        value_font_size=font - 1,
-        legend_font_size=font,
     )
     kind = pygal.HorizontalStackedBar if horizontal and stacked else pygal.HorizontalBar
     if not horizontal:
