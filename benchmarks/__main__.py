@@ -92,7 +92,10 @@ def _overhead(sizes: Sizes) -> list[Row]:
         "(floor: CSV, check, render, job + tracking row)"
     )
     result = f"{per_message:.0f} µs wall, {cpu:.0f} µs CPU"
-    return [(name, result, reference, _ratio(m["wall_s"], base["wall_s"]))]
+    # Both ratios: the wall time also holds the back-off of the mock's retried failures
+    # (numbers ending 0000), which the floor does not model; the CPU ratio is the work done.
+    ratio = f"{_ratio(m['wall_s'], base['wall_s'])} wall, {_ratio(m['cpu_s'], base['cpu_s'])} CPU"
+    return [(name, result, reference, ratio)]
 
 
 def _throughput(sizes: Sizes) -> list[Row]:

@@ -69,9 +69,12 @@ def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
             "INVALID_PHONE", f"{_quote(shown)} {reason}", field=field, value=shown, hint=why
         )
 
-    if any(ch.isdigit() and not ch.isdecimal() for ch in raw):  # ², ①: NFKC makes them digits
+    if raw.isascii():  # the common case: NFKC changes no ASCII, and ASCII digits are decimal
+        digits = _PHONE_SEPARATORS.sub("", raw)
+    elif any(ch.isdigit() and not ch.isdecimal() for ch in raw):  # ², ①: NFKC makes them digits
         raise invalid("contains a character that is not a decimal digit")
-    digits = _clean(raw)
+    else:
+        digits = _clean(raw)
     if not digits:
         raise invalid("is empty, not a phone number")
     international = None

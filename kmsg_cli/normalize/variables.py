@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.normalize._common import invalid as _error
@@ -23,9 +24,28 @@ def placeholders(text: str) -> list[str]:
     return list(names)
 
 
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """`text` split once (send-many fills the same text for every row): the literal pieces,
+    the placeholders between them as (as written, name stripped), and the unique names."""
+    literals: list[str] = []
+    slots: list[tuple[str, str]] = []
+    start = 0
+    for match in _PLACEHOLDER.finditer(text):
+        literals.append(text[start : match.start()])
+        slots.append((match.group(0), match.group(1).strip()))
+        start = match.end()
+    literals.append(text[start:])
+    names = tuple(dict.fromkeys(name for _, name in slots if name))
+    return tuple(literals), tuple(slots), names
+
+
 def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
     """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value."""
-    missing = [name for name in placeholders(text) if name not in variables]
+    literals, slots, names = _parsed(text)
+    if not slots:
+        return text
+    missing = [name for name in names if name not in variables]
     if missing:
         listed = ", ".join(missing)
         plural = "s" if len(missing) > 1 else ""
@@ -47,12 +67,12 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
             value=listed,
             hint=hint,
         )
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        return check_variable(name, str(variables[name])) if name else match.group(0)
-
-    return _PLACEHOLDER.sub(fill, text)
+    pieces = [literals[0]]
+    for (written, name), literal in zip(slots, literals[1:], strict=True):
+        # `#{}` (no name) stays as written
+        pieces.append(check_variable(name, str(variables[name])) if name else written)
+        pieces.append(literal)
+    return "".join(pieces)
 
 
 # Control characters other than tab and line breaks: a NUL or an escape sequence in a value

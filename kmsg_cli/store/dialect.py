@@ -62,9 +62,14 @@ class Dialect:
         """An integer parameter as a JSON number inside `json_set`."""
         return param
 
-    def json_set(self, column: str, key: str, value: str) -> str:
-        """The object in `column` (NULL counts as {}) with top-level `key` set to `value`."""
-        return f"json_set(COALESCE({column}, {self.empty_object}), {_path(key)}, {value})"
+    def json_set(self, column: str, key: str, value: str, *more: str) -> str:
+        """The object in `column` (NULL counts as {}) with top-level `key` set to `value`, and
+        each further key of `more` (key, value, key, value, ...) set to the value after it: one
+        call, so the object is parsed once however many keys change."""
+        pairs = ", ".join(
+            f"{_path(k)}, {v}" for k, v in zip((key, *more[::2]), (value, *more[1::2]), strict=True)
+        )
+        return f"json_set(COALESCE({column}, {self.empty_object}), {pairs})"
 
     def json_remove(self, column: str, *keys: str) -> str:
         """The object in `column` without `keys` (NULL stays NULL)."""

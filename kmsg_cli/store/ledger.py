@@ -87,11 +87,12 @@ class JobLedger(SqlBase):
         """Set metadata.in_flight (and sent_to) on the jobs still processing, in one
         transaction; an earlier metadata.unknown goes (docs/recovery.md)."""
         d, p = self.dialect, self.dialect.p
-        marked = d.json_set(q("metadata"), "in_flight", d.json_int(p("now")))
         params: dict[str, Any] = {"now": now_ms, "processing": PROCESSING}
+        marks = ["in_flight", d.json_int(p("now"))]
         if sent_to is not None:
-            marked = d.json_set(marked, "sent_to", d.json_value(p("sent_to")))
+            marks += ["sent_to", d.json_value(p("sent_to"))]
             params["sent_to"] = dump_json(sent_to)
+        marked = d.json_set(q("metadata"), *marks)
         sql = (
             f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} '
             f'WHERE "status" = {p("processing")} AND "id" IN'

@@ -112,8 +112,9 @@ class PostgresDialect(Dialect):
     def json_int(self, param: str) -> str:
         return f"to_jsonb(CAST({param} AS bigint))"
 
-    def json_set(self, column: str, key: str, value: str) -> str:
-        return f"jsonb_set(COALESCE({column}, {self.empty_object}), '{{{key}}}', {value})"
+    def json_set(self, column: str, key: str, value: str, *more: str) -> str:
+        result = f"jsonb_set(COALESCE({column}, {self.empty_object}), '{{{key}}}', {value})"
+        return self.json_set(result, *more) if more else result
 
     def json_remove(self, column: str, *keys: str) -> str:
         return f"({column} - {_keys(*keys)})"

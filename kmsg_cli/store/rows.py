@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from enum import Enum
 from typing import Any
 
@@ -96,14 +97,10 @@ def plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-# (column, model field, holds JSON) in column order, computed once: the converters below run
-# once per row of every claim and write, so they avoid per-column lookups.
+# (column, model field, holds JSON) in column order, computed once.
 _TRACKING_LAYOUT: tuple[tuple[str, str, bool], ...] = tuple(
     (column, field, column in TRACKING_JSON_COLUMNS)
     for column, field in zip(TRACKING_COLUMNS, TRACKING_FIELDS, strict=True)
-)
-_JOB_LAYOUT: tuple[tuple[str, str, bool], ...] = tuple(
-    (column, column, column in JOB_JSON_COLUMNS) for column in JOB_COLUMNS
 )
 _MUTABLE_LAYOUT = tuple(entry for entry in _TRACKING_LAYOUT if entry[0] in TRACKING_MUTABLE_COLUMNS)
 
@@ -123,10 +120,28 @@ def _params(item: Job | TrackingRow, layout: tuple[tuple[str, str, bool], ...]) 
     return values
 
 
+def _text_values(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """`values` with the StrEnum members among `names` replaced by their value."""
+    for name in names:
+        value = values[name]
+        if value.__class__ is not str and isinstance(value, Enum):
+            values[name] = value.value
+    return values
+
+
+# Text columns a caller may fill with a StrEnum member (the statuses and types).
+_TRACKING_ENUMS = ("type", "status")
+_JOB_ENUMS = ("type", "status")
+
+
 def tracking_params(row: TrackingRow) -> dict[str, Any]:
     """Column name -> value of a tracking row, JSON as text (every write of an accepted
-    message makes one)."""
-    return _params(row, _TRACKING_LAYOUT)
+    message makes one: the fields are copied at once, then the few that differ fixed)."""
+    values = vars(row).copy()
+    values["from"] = values.pop("sender")
+    values["last_error"] = dump_json(values["last_error"])
+    values["metadata"] = dump_json(values["metadata"])
+    return _text_values(values, _TRACKING_ENUMS)
 
 
 def mutable_params(row: TrackingRow) -> dict[str, Any]:
@@ -143,8 +158,11 @@ def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
 
 
 def job_params(job: Job) -> dict[str, Any]:
-    """Column name -> value of a job, JSON as text."""
-    return _params(job, _JOB_LAYOUT)
+    """Column name -> value of a job, JSON as text (copied at once, like `tracking_params`)."""
+    values = vars(job).copy()
+    values["data"] = dump_json(values["data"])
+    values["metadata"] = dump_json(values["metadata"])
+    return _text_values(values, _JOB_ENUMS)
 
 
 _JOB_ORDER = (
@@ -167,6 +185,12 @@ if JOB_COLUMNS != _JOB_ORDER:  # job_from_values unpacks the columns in this ord
     raise AssertionError("JOB_COLUMNS changed: update rows.job_from_values")
 if TRACKING_JSON_COLUMNS != {"last_error", "metadata"}:  # the tracking converters name them
     raise AssertionError("TRACKING_JSON_COLUMNS changed: update the tracking converters")
+if JOB_JSON_COLUMNS != {"data", "metadata"}:  # job_params names them
+    raise AssertionError("JOB_JSON_COLUMNS changed: update rows.job_params")
+if {f.name for f in fields(TrackingRow)} != set(TRACKING_FIELDS) or {
+    f.name for f in fields(Job)
+} != set(JOB_COLUMNS):  # the params copy the model's fields: the columns must be exactly those
+    raise AssertionError("a model's fields and its table's columns differ: update rows.py")
 
 
 def job_from_values(values: Sequence[Any]) -> Job:
