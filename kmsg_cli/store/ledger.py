@@ -135,17 +135,15 @@ class JobLedger(SqlBase):
         if not retries:
             return
         d, p = self.dialect, self.dialect.p
-        sql = (
-            f'UPDATE {JOBS} SET "status" = {p("pending")}, "process_at" = {p("process_at")}, '
-            f'"error" = {p("error")}, '
-            f'"metadata" = {d.json_remove(q("metadata"), "in_flight", "owner")} '
-            f'WHERE "id" = {p("id")}'
+        assignments = (
+            f'"status" = {p("pending")}, "process_at" = {p("process_at")}, "error" = {p("error")}, '
+            f'"metadata" = {d.json_remove(q("metadata"), "in_flight", "owner")}'
         )
         rows = [
             {"pending": PENDING, "process_at": process_at, "error": error, "id": job_id}
             for job_id, (process_at, error) in sorted(retries.items())
         ]
-        self._write(lambda s: s.executemany(sql, rows))
+        self._update_each_job(assignments, rows)
 
     def release_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
         """Release claimed, never-sent jobs; returns how many were released."""

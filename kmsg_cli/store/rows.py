@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from enum import Enum
 from typing import Any
 
@@ -165,69 +164,28 @@ def job_params(job: Job) -> dict[str, Any]:
     return _text_values(values, _JOB_ENUMS)
 
 
-_JOB_ORDER = (
-    "id",
-    "type",
-    "data",
-    "status",
-    "priority",
-    "attempts",
-    "max_attempts",
-    "delay",
-    "created_at",
-    "process_at",
-    "completed_at",
-    "failed_at",
-    "error",
-    "metadata",
-)
-if JOB_COLUMNS != _JOB_ORDER:  # job_from_values unpacks the columns in this order
-    raise AssertionError("JOB_COLUMNS changed: update rows.job_from_values")
+_DATA_AT = JOB_COLUMNS.index("data")
+_METADATA_AT = JOB_COLUMNS.index("metadata")
+# The models' field names in declaration order (their annotations: no dataclass machinery).
+if tuple(Job.__annotations__) != JOB_COLUMNS:  # job_from_values passes them in order
+    raise AssertionError("Job's fields and JOB_COLUMNS differ in order: update rows.py")
 if TRACKING_JSON_COLUMNS != {"last_error", "metadata"}:  # the tracking converters name them
     raise AssertionError("TRACKING_JSON_COLUMNS changed: update the tracking converters")
 if JOB_JSON_COLUMNS != {"data", "metadata"}:  # job_params names them
     raise AssertionError("JOB_JSON_COLUMNS changed: update rows.job_params")
-if {f.name for f in fields(TrackingRow)} != set(TRACKING_FIELDS) or {
-    f.name for f in fields(Job)
-} != set(JOB_COLUMNS):  # the params copy the model's fields: the columns must be exactly those
-    raise AssertionError("a model's fields and its table's columns differ: update rows.py")
+if set(TrackingRow.__annotations__) != set(TRACKING_FIELDS):
+    # tracking_params copies the model's fields: the columns must be exactly those
+    raise AssertionError("TrackingRow's fields and its table's columns differ: update rows.py")
 
 
 def job_from_values(values: Sequence[Any]) -> Job:
     """A Job from column values in `JOB_COLUMNS` order (every claim reads thousands)."""
-    (
-        job_id,
-        kind,
-        data,
-        status,
-        priority,
-        attempts,
-        max_attempts,
-        delay,
-        created_at,
-        process_at,
-        completed_at,
-        failed_at,
-        error,
-        metadata,
-    ) = values
-    return Job(
-        job_id,
-        kind,
-        # NOT NULL in the schema, but a hand-edited row should not crash the queue.
-        load_json(data, column="data") or {},
-        status,
-        priority,
-        attempts,
-        max_attempts,
-        delay,
-        created_at,
-        process_at,
-        completed_at,
-        failed_at,
-        error,
-        None if metadata is None else load_json(metadata, column="metadata"),
-    )
+    row = list(values)
+    # NOT NULL in the schema, but a hand-edited row should not crash the queue.
+    row[_DATA_AT] = load_json(row[_DATA_AT], column="data") or {}
+    metadata = row[_METADATA_AT]
+    row[_METADATA_AT] = None if metadata is None else load_json(metadata, column="metadata")
+    return Job(*row)
 
 
 def chunked(items: Sequence[str], size: int = MAX_IN_PARAMS) -> list[Sequence[str]]:

@@ -206,6 +206,12 @@ class SqlBase:
         counts = self._write(lambda s: s.rowcounts(sql, rows))
         return {str(row[key]) for row, n in zip(rows, counts, strict=True) if n > 0}
 
+    def _update_each_job(self, assignments: str, rows: Sequence[Params]) -> None:
+        """`UPDATE kmsg_jobs SET assignments WHERE id = :id` once per parameter set of `rows`,
+        one transaction."""
+        sql = f'UPDATE {JOBS} SET {assignments} WHERE "id" = {self.dialect.p("id")}'
+        self._write(lambda s: s.executemany(sql, rows))
+
     def _update_ids(self, sql: str, ids: Sequence[str], params: Params) -> int:
         """`sql` (ending in `"id" IN`) on every id, IN lists of MAX_IN_PARAMS, one transaction."""
         unique = list(dict.fromkeys(ids))

@@ -52,9 +52,7 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
 
     def find_tracking(self, message_ids: Sequence[str]) -> dict[str, TrackingRow]:
         """Tracking rows by message id, queried in IN lists of at most 500 ids."""
-        if not message_ids:
-            return {}
-        rows = self._run(self._by_ids(SELECT_TRACKING, "message_id", message_ids))
+        rows = self._rows_by_ids(SELECT_TRACKING, "message_id", message_ids)
         return {row.message_id: row for row in map(tracking_from_values, rows)}
 
     def insert_tracking(self, rows: Sequence[TrackingRow]) -> int:
@@ -81,18 +79,19 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         return self._write(work)
 
     def get_job(self, job_id: str) -> Job | None:
-        """One job, or None (not part of `Store`: no service needs it)."""
+        """One job, or None."""
         return self.get_jobs([job_id]).get(job_id)
 
     def get_jobs(self, job_ids: Sequence[str]) -> dict[str, Job]:
         """Jobs by id, queried in IN lists of at most 500 ids."""
-        if not job_ids:
-            return {}
-        rows = self._run(self._by_ids(SELECT_JOB, "id", job_ids))
+        rows = self._rows_by_ids(SELECT_JOB, "id", job_ids)
         return {job.id: job for job in map(job_from_values, rows)}
 
+    def _rows_by_ids(self, select: str, key: str, ids: Sequence[str]) -> list[Sequence[Any]]:
+        return self._run(self._by_ids(select, key, ids)) if ids else []
+
     def delete_jobs(self, job_ids: Sequence[str]) -> int:
-        """Delete jobs in one transaction, whatever their status (not part of `Store`)."""
+        """Delete jobs in one transaction, whatever their status."""
         return self._update_ids(f'DELETE FROM {JOBS} WHERE "id" IN', job_ids, {})
 
     def complete_jobs(
@@ -122,16 +121,15 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         if not failures:
             return
         d, p = self.dialect, self.dialect.p
-        sql = (
-            f'UPDATE {JOBS} SET "status" = {p("failed")}, "failed_at" = {p("now")}, '
-            f'"error" = {p("error")}, "metadata" = {d.json_remove(q("metadata"), "in_flight")} '
-            f'WHERE "id" = {p("id")}'
+        assignments = (
+            f'"status" = {p("failed")}, "failed_at" = {p("now")}, "error" = {p("error")}, '
+            f'"metadata" = {d.json_remove(q("metadata"), "in_flight")}'
         )
         rows = [
             {"failed": FAILED, "now": now_ms, "error": error, "id": job_id}
             for job_id, error in sorted(failures.items())
         ]
-        self._write(lambda s: s.executemany(sql, rows))
+        self._update_each_job(assignments, rows)
 
     # -- purging old rows (docs/storage.md, "Purging") ---------------------------------------
 
