@@ -21,7 +21,6 @@ due again after their short lease, queued fallbacks wait for the next pass (docs
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -125,7 +124,7 @@ def apply_check(
     error: KmsgError | None = None,
 ) -> TrackingRow:
     """The row after one check: `update` from the provider (None: not found yet), or `error`."""
-    new = copy.copy(row)  # a shallow copy: what changes below is reassigned, never mutated
+    new = _copy(row)  # a shallow copy: what changes below is reassigned, never mutated
     new.attempt_count = row.attempt_count + 1
     new.last_checked_at = now_ms
     if error is not None:
@@ -152,7 +151,7 @@ def apply_check(
             failover.update(path="native", outcome="replaced by the provider's SMS fallback")
             meta["failover"] = failover
             new.metadata = meta
-    if DeliveryStatus(new.status) in TERMINAL_STATUSES:
+    if _terminal(new.status):
         new.next_check_at = now_ms
         return new
     if now_ms - tracking_start(row) >= settings.max_tracking_ms:
@@ -165,6 +164,23 @@ def apply_check(
         }
         return new
     new.next_check_at = now_ms + next_delay_ms(new.attempt_count, settings)
+    return new
+
+
+_STATUS_VALUES = frozenset(status.value for status in DeliveryStatus)
+_TERMINAL_VALUES = frozenset(status.value for status in TERMINAL_STATUSES)
+
+
+def _terminal(status: str) -> bool:
+    if status in _STATUS_VALUES:
+        return status in _TERMINAL_VALUES
+    return DeliveryStatus(status) in TERMINAL_STATUSES  # not a status: raises ValueError
+
+
+def _copy(row: TrackingRow) -> TrackingRow:
+    """What `copy.copy` makes of a row, without its generic machinery (one per checked row)."""
+    new: TrackingRow = object.__new__(TrackingRow)
+    new.__dict__.update(row.__dict__)
     return new
 
 
@@ -344,9 +360,9 @@ class Tracker:
 
     def _failover(self, before: TrackingRow, after: TrackingRow, now_ms: int) -> Job | None:
         if (
-            not falls_back(after.type)
-            or after.status != DeliveryStatus.FAILED.value
+            after.status != DeliveryStatus.FAILED.value
             or before.status == after.status
+            or not falls_back(after.type)
         ):
             return None
         meta = dict(after.metadata or {})

@@ -164,13 +164,14 @@ def send_request(
             retryable=not sends,
             outcome_unknown=sends,
         ) from None
-    log.debug(
-        "%s %s -> %s in %.0f ms",
-        method,
-        _origin(url) + httpx.URL(url).path,
-        response.status_code,
-        (time.monotonic() - started) * 1000,
-    )
+    if log.isEnabledFor(logging.DEBUG):  # parsing a long URL again costs, even unlogged
+        log.debug(
+            "%s %s -> %s in %.0f ms",
+            method,
+            _origin(url) + httpx.URL(url).path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
     return response
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
+from enum import Enum
+from operator import itemgetter
 from typing import Any
 
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
@@ -19,12 +22,14 @@ from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import (
     FOR_MESSAGE_KEY,
     TRACKING_DUE_STATUSES,
+    TRACKING_FIELDS,
     TRACKING_JSON_COLUMNS,
     TRACKING_MUTABLE_COLUMNS,
     TRACKING_TERMINAL_STATUSES,
     check_follow_ups,
+    dump_json,
     job_params,
-    mutable_params,
+    load_json,
     plain,
     tracking_from_values,
 )
@@ -55,7 +60,7 @@ class DeliveryLedger(SqlBase):
             "provider": provider_id,
         }
         rows = self._claim_tracking_rows(params, provider_id)
-        return sorted(map(tracking_from_values, rows), key=lambda row: row.message_id)
+        return sorted(map(claimed_row, rows), key=lambda row: row.message_id)
 
     def apply_tracking(
         self,
@@ -78,19 +83,21 @@ class DeliveryLedger(SqlBase):
             f"{q(c)} = {d.json_param(c) if c in TRACKING_JSON_COLUMNS else p(c)}"
             for c in TRACKING_MUTABLE_COLUMNS
         )
-        terminal, bound = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        _, bound = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        # "status" <> each terminal status, not NOT IN (...): the same test on a NOT NULL
+        # column, and SQLite builds no lookup table for it at each of the row's statements.
+        not_terminal = " AND ".join(f'"status" <> {p(name)}' for name in bound)
         expected_sql = d.bigint(p("expected"))
         sql = (
             f'UPDATE {TRACKING} SET {assignments} WHERE "message_id" = {p("message_id")} '
-            f'AND "status" NOT IN {terminal} '
+            f"AND {not_terminal} "
             f'AND ({expected_sql} IS NULL OR "next_check_at" = {expected_sql})'
         )
         expected = expected_next_check or {}
-        params = []
-        for row in sorted(updates, key=lambda item: item.message_id):
-            chosen = mutable_params(row)
-            chosen.update(bound, message_id=row.message_id, expected=expected.get(row.message_id))
-            params.append(chosen)
+        params = [
+            written_params(row, expected.get(row.message_id), bound)
+            for row in sorted(updates, key=lambda item: item.message_id)
+        ]
 
         def work(s: Session) -> set[str]:
             counts = s.rowcounts(sql, params)
@@ -264,3 +271,39 @@ class DeliveryLedger(SqlBase):
         """Tracking rows in message_id order, `chunk` at a time (keyset paging)."""
         for values in self._pages(SELECT_TRACKING, "message_id", [], {}, chunk):
             yield tracking_from_values(values)
+
+
+# -- the rows of one pass, converted without generic machinery (docs/storage.md, "Delivery
+# tracking"): a pass converts every claimed row once and writes it once.
+
+# Column values (TRACKING_COLUMNS order) -> TrackingRow's positional arguments.
+_BY_FIELD = itemgetter(*(TRACKING_FIELDS.index(f.name) for f in fields(TrackingRow)))
+_FIELD_NAMES = tuple(f.name for f in fields(TrackingRow))
+_LAST_ERROR = _FIELD_NAMES.index("last_error")
+_METADATA = _FIELD_NAMES.index("metadata")
+_PLAIN_MUTABLE = tuple(c for c in TRACKING_MUTABLE_COLUMNS if c not in TRACKING_JSON_COLUMNS)
+if set(TRACKING_MUTABLE_COLUMNS) - set(_PLAIN_MUTABLE) != {"last_error", "metadata"}:
+    raise AssertionError("the JSON columns changed: update written_params")
+
+
+def claimed_row(values: Sequence[Any]) -> TrackingRow:
+    """What `tracking_from_values` makes of a claimed row's values."""
+    args = list(_BY_FIELD(values))
+    args[_LAST_ERROR] = load_json(args[_LAST_ERROR], column="last_error")
+    args[_METADATA] = load_json(args[_METADATA], column="metadata")
+    return TrackingRow(*args)
+
+
+def written_params(
+    row: TrackingRow, expected: int | None, bound: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The parameters of `apply_tracking`'s UPDATE for one row: what `mutable_params` gives,
+    the row's key, its expected lease and `bound` (the terminal statuses)."""
+    values = vars(row)
+    params = {c: v.value if isinstance(v := values[c], Enum) else v for c in _PLAIN_MUTABLE}
+    params["last_error"] = dump_json(row.last_error)
+    params["metadata"] = dump_json(row.metadata)
+    params.update(bound)
+    params["message_id"] = row.message_id
+    params["expected"] = expected
+    return params
