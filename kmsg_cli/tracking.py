@@ -180,7 +180,7 @@ def _terminal(status: str) -> bool:
 def _copy(row: TrackingRow) -> TrackingRow:
     """What `copy.copy` makes of a row, without its generic machinery (one per checked row)."""
     new: TrackingRow = object.__new__(TrackingRow)
-    new.__dict__.update(row.__dict__)
+    new.__dict__ = row.__dict__.copy()
     return new
 
 
@@ -273,6 +273,7 @@ class Tracker:
                         if on_progress is not None:
                             on_progress(report)
                     else:
+                        self._connect({row.provider_id for row in rows})
                         running.add(pool.submit(self._check, rows))
             finally:
                 # Lookups already under way finish and are written, even after Ctrl-C.
@@ -290,6 +291,16 @@ class Tracker:
                 pool.shutdown(wait=True)
         report.elapsed_s = time.monotonic() - started
         return report
+
+    def _connect(self, provider_ids: set[str]) -> None:
+        """Build the providers' clients here, before threads look up with them: clients are
+        built lazily, and threads asking for a new one at once would each build their own
+        (an HTTP client and connection pool each, all but one left unused)."""
+        for provider_id in sorted(provider_ids):
+            try:
+                self.clients.get(provider_id)
+            except KmsgError:
+                pass  # `_lookup` meets the same error and records it for the chunk's rows
 
     def _check(self, rows: Sequence[TrackingRow]) -> tuple[list[str], PassReport]:
         """Look up and record one claimed chunk; returns the fallback jobs it queued and what

@@ -282,6 +282,8 @@ _FIELD_NAMES = tuple(f.name for f in fields(TrackingRow))
 _LAST_ERROR = _FIELD_NAMES.index("last_error")
 _METADATA = _FIELD_NAMES.index("metadata")
 _PLAIN_MUTABLE = tuple(c for c in TRACKING_MUTABLE_COLUMNS if c not in TRACKING_JSON_COLUMNS)
+_PLAIN_VALUES = itemgetter(*_PLAIN_MUTABLE)
+_PLAIN_TYPES = frozenset({str, int, type(None)})
 if set(TRACKING_MUTABLE_COLUMNS) - set(_PLAIN_MUTABLE) != {"last_error", "metadata"}:
     raise AssertionError("the JSON columns changed: update written_params")
 
@@ -299,8 +301,10 @@ def written_params(
 ) -> dict[str, Any]:
     """The parameters of `apply_tracking`'s UPDATE for one row: what `mutable_params` gives,
     the row's key, its expected lease and `bound` (the terminal statuses)."""
-    values = vars(row)
-    params = {c: v.value if isinstance(v := values[c], Enum) else v for c in _PLAIN_MUTABLE}
+    values = _PLAIN_VALUES(vars(row))
+    params = dict(zip(_PLAIN_MUTABLE, values, strict=True))
+    if not _PLAIN_TYPES.issuperset(map(type, values)):  # an enum member is written as its value
+        params = {c: v.value if isinstance(v, Enum) else v for c, v in params.items()}
     params["last_error"] = dump_json(row.last_error)
     params["metadata"] = dump_json(row.metadata)
     params.update(bound)

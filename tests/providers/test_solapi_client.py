@@ -666,3 +666,22 @@ def test_a_schedule_more_than_6_months_ahead_is_refused_before_any_request() -> 
         client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 3, tzinfo=UTC)))
     assert info.value.code == "SCHEDULE_OUTSIDE_WINDOW" and "6 months" in info.value.message
     client.validate(msg(scheduled_at=NOW + timedelta(seconds=30)))  # no minimum lead
+
+
+@pytest.mark.rule("SOLAPI-LIST-ENDPOINT")
+def test_fetch_statuses_encodes_ids_as_httpx_params_would() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"messageList": {}, "limit": 1})
+
+    ids = ["M4V2026ABC", "a b", "x+y&z=1", "한글", "a~b.c-d_e", "%41"]
+    provider(handler).fetch_statuses(ids)
+    (url,) = seen
+    assert url.params.get_list("messageIds") == ids and url.params["limit"] == str(len(ids))
+    expected = httpx.URL(
+        url.copy_with(query=None),
+        params=[("limit", str(len(ids)))] + [("messageIds", i) for i in ids],
+    )
+    assert url == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -103,7 +104,10 @@ def parse_stored_message(
     else:
         message = get("reason") or get("statusMessage") or get("status")
         text = (str(message) or None) if message else None
-    return StatusUpdate(
+    # What StatusUpdate(...) makes, filled in directly: its frozen __init__ sets each field
+    # through object.__setattr__, and a listing makes one update per message.
+    update: StatusUpdate = object.__new__(StatusUpdate)
+    update.__dict__.update(
         provider_message_id=str(get("messageId") or get("_id") or ""),
         status=status,
         provider_status_code=code or None,
@@ -114,6 +118,26 @@ def parse_stored_message(
         replaced=bool(get("replacement")),
         raw=item,
     )
+    return update
+
+
+_UPDATE_FIELDS = (
+    "provider_message_id",
+    "status",
+    "provider_status_code",
+    "provider_status_message",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "replaced",
+    "raw",
+)
+if (
+    tuple(f.name for f in fields(StatusUpdate)) != _UPDATE_FIELDS
+    or hasattr(StatusUpdate, "__post_init__")
+    or hasattr(StatusUpdate, "__slots__")
+):
+    raise AssertionError("StatusUpdate changed: update parse_stored_message")
 
 
 def _cached_ms(value: Any, dates: dict[Any, int | None]) -> int | None:
