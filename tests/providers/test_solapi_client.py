@@ -15,6 +15,7 @@ import pytest
 
 from kmsg_cli.errors import AuthenticationError, ConfigError, InvalidInput, ProviderError
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers._http import with_query
 from kmsg_cli.providers.solapi import SolapiProvider
 from kmsg_cli.providers.solapi.client import authorization, signature
 from kmsg_cli.providers.solapi.messages import (
@@ -685,3 +686,22 @@ def test_fetch_statuses_encodes_ids_as_httpx_params_would() -> None:
         params=[("limit", str(len(ids)))] + [("messageIds", i) for i in ids],
     )
     assert url == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=2&messageIds=M4V1&messageIds=M4V2",
+        "messageIds=a+b&messageIds=x%2By%26z%3D1&messageIds=%ED%95%9C",
+        "a=%zz",  # not an escape: httpx's own parsing
+        "a=b c",
+        "a=b/c?d@e",
+        "",
+    ],
+)
+def test_a_query_set_as_it_is_makes_the_url_httpx_would(query: str) -> None:
+    base = httpx.URL("https://api.example.com:8443/messages/v4/list")
+    made = with_query(base, query)
+    assert made == base.copy_with(query=query.encode())
+    assert str(made) == str(base.copy_with(query=query.encode()))
+    assert made.params == base.copy_with(query=query.encode()).params

@@ -196,10 +196,9 @@ def fetch_statuses(
     ids = [i for i in dict.fromkeys(provider_message_ids) if i]
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start : start + LOOKUP_CHUNK]
-        # The query is written here, once, as httpx would encode `params` (SOLAPI-LIST-
-        # ENDPOINT: repeated `messageIds`, no indices): httpx then reads it once, not again
-        # for every parameter.
-        response = client.request("GET", f"{LIST_PATH}?{list_query(chunk)}", sends=False)
+        # The query is written here, as httpx would encode `params` (SOLAPI-LIST-ENDPOINT:
+        # repeated `messageIds`, no indices), and is sent as it is (`_http.with_query`).
+        response = client.request("GET", LIST_PATH, query=list_query(chunk), sends=False)
         wanted = set(chunk)
         for update in parse_list_response(json_or_none(response), provider_id=client.provider_id):
             if update.provider_message_id in wanted:
