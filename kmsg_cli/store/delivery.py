@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from enum import Enum
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
@@ -60,7 +60,7 @@ class DeliveryLedger(SqlBase):
             "provider": provider_id,
         }
         rows = self._claim_tracking_rows(params, provider_id)
-        return sorted(map(claimed_row, rows), key=lambda row: row.message_id)
+        return [claimed_row(values) for values in sorted(rows, key=_MESSAGE_ID)]
 
     def apply_tracking(
         self,
@@ -96,7 +96,7 @@ class DeliveryLedger(SqlBase):
         expected = expected_next_check or {}
         params = [
             written_params(row, expected.get(row.message_id), bound)
-            for row in sorted(updates, key=lambda item: item.message_id)
+            for row in sorted(updates, key=attrgetter("message_id"))
         ]
 
         def work(s: Session) -> set[str]:
@@ -277,6 +277,7 @@ class DeliveryLedger(SqlBase):
 # tracking"): a pass converts every claimed row once and writes it once.
 
 # Column values (TRACKING_COLUMNS order) -> TrackingRow's positional arguments.
+_MESSAGE_ID = itemgetter(TRACKING_FIELDS.index("message_id"))
 _BY_FIELD = itemgetter(*(TRACKING_FIELDS.index(f.name) for f in fields(TrackingRow)))
 _FIELD_NAMES = tuple(f.name for f in fields(TrackingRow))
 _LAST_ERROR = _FIELD_NAMES.index("last_error")
