@@ -60,7 +60,8 @@ class DeliveryLedger(SqlBase):
             "provider": provider_id,
         }
         rows = self._claim_tracking_rows(params, provider_id)
-        return [claimed_row(values) for values in sorted(rows, key=_MESSAGE_ID)]
+        flat: dict[str, dict[str, Any]] = {}
+        return [claimed_row(values, flat) for values in sorted(rows, key=_MESSAGE_ID)]
 
     def apply_tracking(
         self,
@@ -94,8 +95,9 @@ class DeliveryLedger(SqlBase):
             f'AND ({expected_sql} IS NULL OR "next_check_at" = {expected_sql})'
         )
         expected = expected_next_check or {}
+        texts: dict[tuple[Any, ...], str] = {}
         params = [
-            written_params(row, expected.get(row.message_id), bound)
+            written_params(row, expected.get(row.message_id), bound, texts)
             for row in sorted(updates, key=attrgetter("message_id"))
         ]
 
@@ -289,25 +291,64 @@ if set(TRACKING_MUTABLE_COLUMNS) - set(_PLAIN_MUTABLE) != {"last_error", "metada
     raise AssertionError("the JSON columns changed: update written_params")
 
 
-def claimed_row(values: Sequence[Any]) -> TrackingRow:
-    """What `tracking_from_values` makes of a claimed row's values."""
+def claimed_row(
+    values: Sequence[Any], flat: dict[str, dict[str, Any]] | None = None
+) -> TrackingRow:
+    """What `tracking_from_values` makes of a claimed row's values. `flat` remembers, for one
+    claim, the metadata texts that decode to objects of plain values (rows sent together share
+    theirs): each row still gets its own object, copied instead of decoded again."""
     args = list(_BY_FIELD(values))
     args[_LAST_ERROR] = load_json(args[_LAST_ERROR], column="last_error")
-    args[_METADATA] = load_json(args[_METADATA], column="metadata")
+    text = args[_METADATA]
+    known = flat.get(text) if flat is not None and type(text) is str else None
+    if known is not None:
+        args[_METADATA] = dict(known)
+    else:
+        metadata = args[_METADATA] = load_json(text, column="metadata")
+        if flat is not None and type(text) is str and metadata is not None:
+            if _FLAT_TYPES.issuperset(map(type, metadata.values())):
+                flat[text] = dict(metadata)
     return TrackingRow(*args)
 
 
+# Values a shared object may hold: immutable, and written back as they were read (no floats:
+# 0.0 and -0.0 are equal but not written alike).
+_FLAT_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def _metadata_text(value: dict[str, Any] | None, texts: dict[tuple[Any, ...], str] | None) -> Any:
+    """`dump_json(value)`; `texts` remembers, for one write, the text of each object of plain
+    values, keyed by its keys, values and their types (True and 1 are equal, not alike)."""
+    if texts is None or type(value) is not dict:
+        return dump_json(value)
+    plain_values = tuple(value.values())
+    types = tuple(map(type, plain_values))
+    if not _FLAT_TYPES.issuperset(types):
+        return dump_json(value)
+    key = (tuple(value), plain_values, types)
+    text = texts.get(key)
+    if text is None:
+        text = dump_json(value)
+        if text is not None:
+            texts[key] = text
+    return text
+
+
 def written_params(
-    row: TrackingRow, expected: int | None, bound: Mapping[str, Any]
+    row: TrackingRow,
+    expected: int | None,
+    bound: Mapping[str, Any],
+    texts: dict[tuple[Any, ...], str] | None = None,
 ) -> dict[str, Any]:
     """The parameters of `apply_tracking`'s UPDATE for one row: what `mutable_params` gives,
-    the row's key, its expected lease and `bound` (the terminal statuses)."""
+    the row's key, its expected lease and `bound` (the terminal statuses); `texts` is shared
+    by the rows of one write (`_metadata_text`)."""
     values = _PLAIN_VALUES(vars(row))
     params = dict(zip(_PLAIN_MUTABLE, values, strict=True))
     if not _PLAIN_TYPES.issuperset(map(type, values)):  # an enum member is written as its value
         params = {c: v.value if isinstance(v, Enum) else v for c, v in params.items()}
     params["last_error"] = dump_json(row.last_error)
-    params["metadata"] = dump_json(row.metadata)
+    params["metadata"] = _metadata_text(row.metadata, texts)
     params.update(bound)
     params["message_id"] = row.message_id
     params["expected"] = expected
