@@ -291,5 +291,9 @@ def _matches(view: Mapping[str, Any], name: str, allowed: set[str]) -> bool:
 
 def _owned(value: Any) -> Any:
     if type(value) is dict or type(value) is list:
-        return copy.deepcopy(value) if value else type(value)()
+        if not value:
+            return type(value)()
+        if type(value) is dict and all(type(v) is str for v in value.values()):
+            return dict(value)  # customFields: strings only, a copy is a deep copy
+        return copy.deepcopy(value)
     return value
