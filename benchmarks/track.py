@@ -3,7 +3,8 @@
     python -m benchmarks.track [--rows 100000] [--latencies 0,20] [--concurrency 1,4]
 
 For each latency and `tracking.concurrency`: the rows are sent once through `kmsg send-many`
-(not timed), made due, then one `kmsg track run-once` is timed. Printed: rows/s, the CPU of
+(not timed), made due, then one `kmsg track run-once` is timed, with kmsg's bytecode compiled
+as an installed kmsg has it (benchmarks/startup.py). Printed: rows/s, the CPU of
 the kmsg process per row, the number of HTTP lookups the fake server saw, and the ideal time
 for that request count (requests × latency ÷ concurrency). Concurrency 1 is the sequential
 reference.
@@ -20,6 +21,7 @@ from contextlib import closing
 from pathlib import Path
 
 from benchmarks.send_many import environment, run_kmsg, write_csv
+from benchmarks.startup import compile_kmsg
 
 
 def measure(rows: int, latency_ms: float, concurrency: int = 1) -> dict[str, float]:
@@ -27,6 +29,7 @@ def measure(rows: int, latency_ms: float, concurrency: int = 1) -> dict[str, flo
     `tracking.concurrency` set to `concurrency`."""
     from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
+    compile_kmsg()  # as installed: bytecode compiled (benchmarks/startup.py)
     with tempfile.TemporaryDirectory() as tmp, FakeSolapi(balance=1e12) as fake:
         fake.progress_after = (0.0, 0.0)
         home = Path(tmp)

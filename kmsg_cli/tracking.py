@@ -21,8 +21,8 @@ due again after their short lease, queued fallbacks wait for the next pass (docs
 
 from __future__ import annotations
 
-import copy
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -125,7 +125,7 @@ def apply_check(
     error: KmsgError | None = None,
 ) -> TrackingRow:
     """The row after one check: `update` from the provider (None: not found yet), or `error`."""
-    new = copy.copy(row)  # a shallow copy: what changes below is reassigned, never mutated
+    new = _copy(row)  # a shallow copy: what changes below is reassigned, never mutated
     new.attempt_count = row.attempt_count + 1
     new.last_checked_at = now_ms
     if error is not None:
@@ -152,7 +152,7 @@ def apply_check(
             failover.update(path="native", outcome="replaced by the provider's SMS fallback")
             meta["failover"] = failover
             new.metadata = meta
-    if DeliveryStatus(new.status) in TERMINAL_STATUSES:
+    if _terminal(new.status):
         new.next_check_at = now_ms
         return new
     if now_ms - tracking_start(row) >= settings.max_tracking_ms:
@@ -165,6 +165,23 @@ def apply_check(
         }
         return new
     new.next_check_at = now_ms + next_delay_ms(new.attempt_count, settings)
+    return new
+
+
+_STATUS_VALUES = frozenset(status.value for status in DeliveryStatus)
+_TERMINAL_VALUES = frozenset(status.value for status in TERMINAL_STATUSES)
+
+
+def _terminal(status: str) -> bool:
+    if status in _STATUS_VALUES:
+        return status in _TERMINAL_VALUES
+    return DeliveryStatus(status) in TERMINAL_STATUSES  # not a status: raises ValueError
+
+
+def _copy(row: TrackingRow) -> TrackingRow:
+    """What `copy.copy` makes of a row, without its generic machinery (one per checked row)."""
+    new: TrackingRow = object.__new__(TrackingRow)
+    new.__dict__ = row.__dict__.copy()
     return new
 
 
@@ -218,8 +235,11 @@ class Tracker:
         claimed = 0
         # Up to `concurrency` claimed chunks are looked up at once: a chunk's requests wait for
         # the provider while the others are claimed, looked up and written (docs/configuration.md).
+        # A chunk holds its lookup slot only while it is looked up: once its answers are in, the
+        # next chunk is claimed and looked up while this one is written.
         width = max(1, self.settings.concurrency)
-        pool = ThreadPoolExecutor(width, thread_name_prefix="kmsg-track") if width > 1 else None
+        pool = ThreadPoolExecutor(2 * width, thread_name_prefix="kmsg-track") if width > 1 else None
+        slots = threading.Semaphore(width)
         running: set[Future[tuple[list[str], PassReport]]] = set()
 
         def collect(done: set[Future[tuple[list[str], PassReport]]]) -> None:
@@ -233,21 +253,35 @@ class Tracker:
         try:
             try:
                 while claimed < limit:
+                    if pool is not None:
+                        done = {future for future in running if future.done()}
+                        running -= done
+                        collect(done)
+                        if len(running) >= 2 * width:  # every thread looks up or writes
+                            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                            running -= finished
+                            collect(finished)
+                            continue
+                        slots.acquire()
                     if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                        if pool is not None:
+                            slots.release()
                         break
-                    if len(running) >= width:
-                        finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                        running -= finished
-                        collect(finished)
-                        continue
                     now_ms = epoch_ms(self.clock())
-                    rows = self.store.claim_due_tracking(
-                        now_ms=now_ms,
-                        lease_ms=CLAIM_LEASE_MS,
-                        limit=min(CLAIM_CHUNK, limit - claimed),
-                        provider_id=provider_id,
-                    )
+                    try:
+                        rows = self.store.claim_due_tracking(
+                            now_ms=now_ms,
+                            lease_ms=CLAIM_LEASE_MS,
+                            limit=min(CLAIM_CHUNK, limit - claimed),
+                            provider_id=provider_id,
+                        )
+                    except BaseException:
+                        if pool is not None:
+                            slots.release()
+                        raise
                     if not rows:
+                        if pool is not None:
+                            slots.release()
                         break
                     claimed += len(rows)
                     if pool is None:
@@ -257,7 +291,8 @@ class Tracker:
                         if on_progress is not None:
                             on_progress(report)
                     else:
-                        running.add(pool.submit(self._check, rows))
+                        self._connect({row.provider_id for row in rows})
+                        running.add(pool.submit(self._check, rows, slots.release))
             finally:
                 # Lookups already under way finish and are written, even after Ctrl-C.
                 finished, _ = wait(running)
@@ -275,9 +310,22 @@ class Tracker:
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _check(self, rows: Sequence[TrackingRow]) -> tuple[list[str], PassReport]:
+    def _connect(self, provider_ids: set[str]) -> None:
+        """Build the providers' clients here, before threads look up with them: clients are
+        built lazily, and threads asking for a new one at once would each build their own
+        (an HTTP client and connection pool each, all but one left unused)."""
+        for provider_id in sorted(provider_ids):
+            try:
+                self.clients.get(provider_id)
+            except KmsgError:
+                pass  # `_lookup` meets the same error and records it for the chunk's rows
+
+    def _check(
+        self, rows: Sequence[TrackingRow], looked_up: Callable[[], None] | None = None
+    ) -> tuple[list[str], PassReport]:
         """Look up and record one claimed chunk; returns the fallback jobs it queued and what
-        it did (merged into the pass's report by the caller: chunks may run in threads)."""
+        it did (merged into the pass's report by the caller: chunks may run in threads).
+        `looked_up` is called once the chunk's lookups are over, before it is written."""
         report = PassReport()
         claimed_at = {row.message_id: row.next_check_at for row in rows}
         groups: dict[str, list[TrackingRow]] = {}
@@ -285,16 +333,22 @@ class Tracker:
             groups.setdefault(row.provider_id, []).append(row)
         checked: list[tuple[TrackingRow, TrackingRow, KmsgError | None]] = []
         jobs: list[Job] = []
-        for pid, group in groups.items():
-            updates, error = self._lookup(pid, group, report)
-            now_ms = epoch_ms(self.clock())
-            for row in group:
-                update = updates.get(row.provider_message_id) if error is None else None
-                new = apply_check(row, update, now_ms=now_ms, settings=self.settings, error=error)
-                job = self._failover(row, new, now_ms)
-                if job is not None:
-                    jobs.append(job)
-                checked.append((row, new, error))
+        try:
+            for pid, group in groups.items():
+                updates, error = self._lookup(pid, group, report)
+                now_ms = epoch_ms(self.clock())
+                for row in group:
+                    update = updates.get(row.provider_message_id) if error is None else None
+                    new = apply_check(
+                        row, update, now_ms=now_ms, settings=self.settings, error=error
+                    )
+                    job = self._failover(row, new, now_ms)
+                    if job is not None:
+                        jobs.append(job)
+                    checked.append((row, new, error))
+        finally:
+            if looked_up is not None:
+                looked_up()
         # claim_due_tracking pushed next_check_at; only a checker still holding that lease
         # may write, and a fallback job goes in only with its row (exactly once).
         expected = {new.message_id: claimed_at[new.message_id] for _, new, _ in checked}
@@ -344,9 +398,9 @@ class Tracker:
 
     def _failover(self, before: TrackingRow, after: TrackingRow, now_ms: int) -> Job | None:
         if (
-            not falls_back(after.type)
-            or after.status != DeliveryStatus.FAILED.value
+            after.status != DeliveryStatus.FAILED.value
             or before.status == after.status
+            or not falls_back(after.type)
         ):
             return None
         meta = dict(after.metadata or {})

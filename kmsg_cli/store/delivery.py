@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
+from enum import Enum
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
@@ -19,12 +22,14 @@ from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import (
     FOR_MESSAGE_KEY,
     TRACKING_DUE_STATUSES,
+    TRACKING_FIELDS,
     TRACKING_JSON_COLUMNS,
     TRACKING_MUTABLE_COLUMNS,
     TRACKING_TERMINAL_STATUSES,
     check_follow_ups,
+    dump_json,
     job_params,
-    mutable_params,
+    load_json,
     plain,
     tracking_from_values,
 )
@@ -55,7 +60,8 @@ class DeliveryLedger(SqlBase):
             "provider": provider_id,
         }
         rows = self._claim_tracking_rows(params, provider_id)
-        return sorted(map(tracking_from_values, rows), key=lambda row: row.message_id)
+        flat: dict[str, dict[str, Any]] = {}
+        return [claimed_row(values, flat) for values in sorted(rows, key=_MESSAGE_ID)]
 
     def apply_tracking(
         self,
@@ -78,19 +84,22 @@ class DeliveryLedger(SqlBase):
             f"{q(c)} = {d.json_param(c) if c in TRACKING_JSON_COLUMNS else p(c)}"
             for c in TRACKING_MUTABLE_COLUMNS
         )
-        terminal, bound = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        _, bound = self._in("terminal", TRACKING_TERMINAL_STATUSES)
+        # "status" <> each terminal status, not NOT IN (...): the same test on a NOT NULL
+        # column, and SQLite builds no lookup table for it at each of the row's statements.
+        not_terminal = " AND ".join(f'"status" <> {p(name)}' for name in bound)
         expected_sql = d.bigint(p("expected"))
         sql = (
             f'UPDATE {TRACKING} SET {assignments} WHERE "message_id" = {p("message_id")} '
-            f'AND "status" NOT IN {terminal} '
+            f"AND {not_terminal} "
             f'AND ({expected_sql} IS NULL OR "next_check_at" = {expected_sql})'
         )
         expected = expected_next_check or {}
-        params = []
-        for row in sorted(updates, key=lambda item: item.message_id):
-            chosen = mutable_params(row)
-            chosen.update(bound, message_id=row.message_id, expected=expected.get(row.message_id))
-            params.append(chosen)
+        texts: dict[tuple[Any, ...], str] = {}
+        params = [
+            written_params(row, expected.get(row.message_id), bound, texts)
+            for row in sorted(updates, key=attrgetter("message_id"))
+        ]
 
         def work(s: Session) -> set[str]:
             counts = s.rowcounts(sql, params)
@@ -264,3 +273,83 @@ class DeliveryLedger(SqlBase):
         """Tracking rows in message_id order, `chunk` at a time (keyset paging)."""
         for values in self._pages(SELECT_TRACKING, "message_id", [], {}, chunk):
             yield tracking_from_values(values)
+
+
+# -- the rows of one pass, converted without generic machinery (docs/storage.md, "Delivery
+# tracking"): a pass converts every claimed row once and writes it once.
+
+# Column values (TRACKING_COLUMNS order) -> TrackingRow's positional arguments.
+_MESSAGE_ID = itemgetter(TRACKING_FIELDS.index("message_id"))
+_BY_FIELD = itemgetter(*(TRACKING_FIELDS.index(f.name) for f in fields(TrackingRow)))
+_FIELD_NAMES = tuple(f.name for f in fields(TrackingRow))
+_LAST_ERROR = _FIELD_NAMES.index("last_error")
+_METADATA = _FIELD_NAMES.index("metadata")
+_PLAIN_MUTABLE = tuple(c for c in TRACKING_MUTABLE_COLUMNS if c not in TRACKING_JSON_COLUMNS)
+_PLAIN_VALUES = itemgetter(*_PLAIN_MUTABLE)
+_PLAIN_TYPES = frozenset({str, int, type(None)})
+if set(TRACKING_MUTABLE_COLUMNS) - set(_PLAIN_MUTABLE) != {"last_error", "metadata"}:
+    raise AssertionError("the JSON columns changed: update written_params")
+
+
+def claimed_row(
+    values: Sequence[Any], flat: dict[str, dict[str, Any]] | None = None
+) -> TrackingRow:
+    """What `tracking_from_values` makes of a claimed row's values. `flat` remembers, for one
+    claim, the metadata texts that decode to objects of plain values (rows sent together share
+    theirs): each row still gets its own object, copied instead of decoded again."""
+    args = list(_BY_FIELD(values))
+    args[_LAST_ERROR] = load_json(args[_LAST_ERROR], column="last_error")
+    text = args[_METADATA]
+    known = flat.get(text) if flat is not None and type(text) is str else None
+    if known is not None:
+        args[_METADATA] = dict(known)
+    else:
+        metadata = args[_METADATA] = load_json(text, column="metadata")
+        if flat is not None and type(text) is str and metadata is not None:
+            if _FLAT_TYPES.issuperset(map(type, metadata.values())):
+                flat[text] = dict(metadata)
+    return TrackingRow(*args)
+
+
+# Values a shared object may hold: immutable, and written back as they were read (no floats:
+# 0.0 and -0.0 are equal but not written alike).
+_FLAT_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def _metadata_text(value: dict[str, Any] | None, texts: dict[tuple[Any, ...], str] | None) -> Any:
+    """`dump_json(value)`; `texts` remembers, for one write, the text of each object of plain
+    values, keyed by its keys, values and their types (True and 1 are equal, not alike)."""
+    if texts is None or type(value) is not dict:
+        return dump_json(value)
+    plain_values = tuple(value.values())
+    types = tuple(map(type, plain_values))
+    if not _FLAT_TYPES.issuperset(types):
+        return dump_json(value)
+    key = (tuple(value), plain_values, types)
+    text = texts.get(key)
+    if text is None:
+        text = dump_json(value)
+        if text is not None:
+            texts[key] = text
+    return text
+
+
+def written_params(
+    row: TrackingRow,
+    expected: int | None,
+    bound: Mapping[str, Any],
+    texts: dict[tuple[Any, ...], str] | None = None,
+) -> dict[str, Any]:
+    """The parameters of `apply_tracking`'s UPDATE for one row: what `mutable_params` gives,
+    the row's key, its expected lease and `bound` (the terminal statuses); `texts` is shared
+    by the rows of one write (`_metadata_text`)."""
+    values = _PLAIN_VALUES(vars(row))
+    params = dict(zip(_PLAIN_MUTABLE, values, strict=True))
+    if not _PLAIN_TYPES.issuperset(map(type, values)):  # an enum member is written as its value
+        params = {c: v.value if isinstance(v, Enum) else v for c, v in params.items()}
+    params["last_error"] = dump_json(row.last_error)
+    params["metadata"] = _metadata_text(row.metadata, texts)
+    params.update(bound)
+    params["message_id"] = row.message_id
+    params["expected"] = expected
+    return params

@@ -356,3 +356,32 @@ def test_a_concurrent_pass_respects_its_limit(store: SqliteStore) -> None:
     report = t.run_once(limit=1200)
     assert report.checked == 1200
     assert sum(len(ids) for ids in slow.lookups) == 1200
+
+
+class LazySource:
+    """Builds each provider on first use, like ProviderClients: not locked, so threads that
+    ask at once for a provider not built yet would each build one."""
+
+    def __init__(self) -> None:
+        self.built: list[tuple[str, str]] = []  # (provider id, thread that built it)
+        self._clients: dict[str, Scripted] = {}
+
+    def get(self, provider_id: str) -> Scripted:
+        client = self._clients.get(provider_id)
+        if client is None:
+            self.built.append((provider_id, threading.current_thread().name))
+            time.sleep(0.05)  # a client takes a while to build (credentials, HTTP pool, TLS)
+            client = self._clients[provider_id] = Slow(0.05)
+        return client
+
+
+def test_a_concurrent_pass_builds_each_provider_client_once(store: SqliteStore) -> None:
+    clock = Clock()
+    _due_rows(store, 2000)  # four chunks, looked up at once
+    source = LazySource()
+    t = tracker(store, clock)
+    t.clients = source  # type: ignore[assignment]
+    t.settings = TrackingSettings(concurrency=4)
+    report = t.run_once()
+    assert report.checked == 2000
+    assert source.built == [("p", threading.current_thread().name)]  # one client, one pool

@@ -15,6 +15,7 @@ import pytest
 
 from kmsg_cli.errors import AuthenticationError, ConfigError, InvalidInput, ProviderError
 from kmsg_cli.models import DeliveryStatus, Failover, Message, MessageType, Recipient
+from kmsg_cli.providers._http import with_query
 from kmsg_cli.providers.solapi import SolapiProvider
 from kmsg_cli.providers.solapi.client import authorization, signature
 from kmsg_cli.providers.solapi.messages import (
@@ -666,3 +667,41 @@ def test_a_schedule_more_than_6_months_ahead_is_refused_before_any_request() -> 
         client.validate(msg(scheduled_at=datetime(2027, 5, 22, 1, 3, tzinfo=UTC)))
     assert info.value.code == "SCHEDULE_OUTSIDE_WINDOW" and "6 months" in info.value.message
     client.validate(msg(scheduled_at=NOW + timedelta(seconds=30)))  # no minimum lead
+
+
+@pytest.mark.rule("SOLAPI-LIST-ENDPOINT")
+def test_fetch_statuses_encodes_ids_as_httpx_params_would() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"messageList": {}, "limit": 1})
+
+    ids = ["M4V2026ABC", "a b", "x+y&z=1", "한글", "a~b.c-d_e", "%41"]
+    provider(handler).fetch_statuses(ids)
+    (url,) = seen
+    assert url.params.get_list("messageIds") == ids and url.params["limit"] == str(len(ids))
+    expected = httpx.URL(
+        url.copy_with(query=None),
+        params=[("limit", str(len(ids)))] + [("messageIds", i) for i in ids],
+    )
+    assert url == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=2&messageIds=M4V1&messageIds=M4V2",
+        "messageIds=a+b&messageIds=x%2By%26z%3D1&messageIds=%ED%95%9C",
+        "a=%zz",  # not an escape: httpx's own parsing
+        "a=b c",
+        "a=b/c?d@e",
+        "",
+    ],
+)
+def test_a_query_set_as_it_is_makes_the_url_httpx_would(query: str) -> None:
+    base = httpx.URL("https://api.example.com:8443/messages/v4/list")
+    made = with_query(base, query)
+    assert made == base.copy_with(query=query.encode())
+    assert str(made) == str(base.copy_with(query=query.encode()))
+    assert made.params == base.copy_with(query=query.encode()).params

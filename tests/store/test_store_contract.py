@@ -837,6 +837,31 @@ def test_apply_tracking_writes_the_mutable_columns_only(store: Store) -> None:
     assert (stored.requested_at, stored.scheduled_at) == (original.requested_at, NOW - 90_000)
 
 
+def test_claimed_rows_own_their_metadata_and_writes_keep_each_value_as_it_is(
+    store: Store,
+) -> None:
+    # Rows sent together share a metadata text; each claimed row still has its own object,
+    # and values that compare equal (True and 1, "1" and 1) are each written as they are.
+    same = {"origin": "send", "group_id": "G1"}
+    store.insert_tracking(
+        [row("a", metadata=same), row("b", metadata=same), row("c", metadata={"x": {"n": 1}})]
+    )
+    a, b, c = store.claim_due_tracking(now_ms=NOW, lease_ms=TRACK_LEASE, limit=10)
+    assert a.metadata == b.metadata == same and a.metadata is not b.metadata
+    a.metadata["group_id"] = "changed"  # type: ignore[index]
+    assert b.metadata == same
+    values: list[dict[str, Any]] = [{"v": True}, {"v": 1}, {"v": "1"}]
+    checked = [
+        dataclasses.replace(r, status=DELIVERED, metadata=m)
+        for r, m in zip((a, b, c), values, strict=True)
+    ]
+    expected = {r.message_id: r.next_check_at for r in (a, b, c)}
+    assert store.apply_tracking(checked, expected_next_check=expected) == {"a", "b", "c"}
+    stored = [loaded_row(store, mid).metadata for mid in ("a", "b", "c")]
+    assert stored == [{"v": True}, {"v": 1}, {"v": "1"}]
+    assert [type(m["v"]) for m in stored] == [bool, int, str]  # type: ignore[index]
+
+
 def test_apply_tracking_never_moves_a_terminal_status(store: Store) -> None:
     store.insert_tracking(
         [

@@ -113,8 +113,10 @@ class SolapiClient(Connection):
         sends: bool,
         json_body: Any = None,
         params: Any = None,
+        query: str | None = None,
     ) -> httpx.Response:
-        """One signed request; a non-2xx answer raises its ProviderError."""
+        """One signed request; a non-2xx answer raises its ProviderError. The query string is
+        `params`, or `query` already form-encoded (`_http.with_query`)."""
         # A skewed clock or a reused signature is answered before anything is processed,
         # so one retry with a fresh date and salt is always safe.
         for attempt in (1, 2):
@@ -135,6 +137,7 @@ class SolapiClient(Connection):
                 headers=headers,
                 json_body=json_body,
                 params=params,
+                query=query,
             )
             if response.is_success:
                 return response

@@ -4,13 +4,16 @@ recipient and time window), status codes mapped to kmsg statuses, and the balanc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from kmsg_cli.errors import ProviderError
 from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate
-from kmsg_cli.providers._common import bad_response, number, status_update
+from kmsg_cli.providers._common import bad_response, number
 from kmsg_cli.providers._http import json_or_none
 from kmsg_cli.providers.solapi.client import SolapiClient, utc_date
 from kmsg_cli.providers.solapi.messages import custom_id
@@ -73,26 +76,80 @@ def _epoch_ms(value: Any) -> int | None:
 
 
 # -- answers (pure) --------------------------------------------------------------------------
-def parse_stored_message(item: Mapping[str, Any]) -> StatusUpdate:
-    code = str(item.get("statusCode")) if item.get("statusCode") is not None else None
+def parse_stored_message(
+    item: Mapping[str, Any], dates: dict[Any, int | None] | None = None
+) -> StatusUpdate:
+    """One stored message as a status update. `dates` caches parsed dates across the items
+    of one answer (messages sent together share their timestamps); `raw` is `item` itself."""
+    get = item.get
+    raw_code = get("statusCode")
+    code = str(raw_code) if raw_code is not None else None
     status = map_status_code(code)
-    processed = _epoch_ms(item.get("dateProcessed"))
-    reported = _epoch_ms(item.get("dateReported"))
-    received = _epoch_ms(item.get("dateReceived"))
-    message = item.get("reason") or item.get("statusMessage") or item.get("status")
-    if test_mode(code):
-        message = TEST_MODE_NOTE
-    delivered = status is DeliveryStatus.DELIVERED
-    return status_update(
-        item,
-        str(item.get("messageId") or item.get("_id") or ""),
-        status,
-        code=code,
-        text=str(message) if message else None,
+    if dates is None:
+        dates = {}
+    processed = _cached_ms(get("dateProcessed"), dates)
+    delivered_at = failed_at = None
+    if status is DeliveryStatus.DELIVERED:
+        delivered_at = _cached_ms(get("dateReceived"), dates) or _cached_ms(
+            get("dateReported"), dates
+        )
+    elif status is DeliveryStatus.FAILED:
+        failed_at = (
+            _cached_ms(get("dateReported"), dates)
+            or _cached_ms(get("dateReceived"), dates)
+            or processed
+        )
+    if status is DeliveryStatus.UNKNOWN and test_mode(code):
+        text: str | None = TEST_MODE_NOTE
+    else:
+        message = get("reason") or get("statusMessage") or get("status")
+        text = (str(message) or None) if message else None
+    # What StatusUpdate(...) makes, filled in directly: its frozen __init__ sets each field
+    # through object.__setattr__, and a listing makes one update per message.
+    update: StatusUpdate = object.__new__(StatusUpdate)
+    update.__dict__.update(
+        provider_message_id=str(get("messageId") or get("_id") or ""),
+        status=status,
+        provider_status_code=code or None,
+        provider_status_message=text,
         sent_at=processed,
-        final_at=(received or reported) if delivered else (reported or received or processed),
-        replaced=bool(item.get("replacement")),
+        delivered_at=delivered_at,
+        failed_at=failed_at,
+        replaced=bool(get("replacement")),
+        raw=item,
     )
+    return update
+
+
+_UPDATE_FIELDS = (
+    "provider_message_id",
+    "status",
+    "provider_status_code",
+    "provider_status_message",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "replaced",
+    "raw",
+)
+if (
+    tuple(f.name for f in fields(StatusUpdate)) != _UPDATE_FIELDS
+    or hasattr(StatusUpdate, "__post_init__")
+    or hasattr(StatusUpdate, "__slots__")
+):
+    raise AssertionError("StatusUpdate changed: update parse_stored_message")
+
+
+def _cached_ms(value: Any, dates: dict[Any, int | None]) -> int | None:
+    if value is None:
+        return None
+    try:
+        return dates[value]
+    except KeyError:
+        found = dates[value] = _epoch_ms(value)
+        return found
+    except TypeError:  # not hashable (a list, an object): not a date either
+        return None
 
 
 def listed_items(body: Any, *, provider_id: str) -> list[Mapping[str, Any]]:
@@ -114,7 +171,9 @@ def listed_items(body: Any, *, provider_id: str) -> list[Mapping[str, Any]]:
 
 
 def parse_list_response(body: Any, *, provider_id: str) -> list[StatusUpdate]:
-    return [parse_stored_message(item) for item in listed_items(body, provider_id=provider_id)]
+    dates: dict[Any, int | None] = {}
+    items = listed_items(body, provider_id=provider_id)
+    return [parse_stored_message(item, dates) for item in items]
 
 
 def parse_balance(body: Any, *, provider_id: str) -> Balance:
@@ -137,12 +196,24 @@ def fetch_statuses(
     ids = [i for i in dict.fromkeys(provider_message_ids) if i]
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start : start + LOOKUP_CHUNK]
-        params = [("limit", str(len(chunk)))] + [("messageIds", i) for i in chunk]
-        response = client.request("GET", LIST_PATH, params=params, sends=False)
+        # The query is written here, as httpx would encode `params` (SOLAPI-LIST-ENDPOINT:
+        # repeated `messageIds`, no indices), and is sent as it is (`_http.with_query`).
+        response = client.request("GET", LIST_PATH, query=list_query(chunk), sends=False)
+        wanted = set(chunk)
         for update in parse_list_response(json_or_none(response), provider_id=client.provider_id):
-            if update.provider_message_id in chunk:
+            if update.provider_message_id in wanted:
                 found[update.provider_message_id] = update
     return found
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-~]*")
+
+
+def list_query(ids: Sequence[str]) -> str:
+    """`limit=<n>&messageIds=<id>&...`, form-encoded like `urllib.parse.urlencode`."""
+    parts = [f"limit={len(ids)}"]
+    parts += ["messageIds=" + (i if _PLAIN.fullmatch(i) else quote_plus(i, safe="")) for i in ids]
+    return "&".join(parts)
 
 
 def find_sent(

@@ -3,6 +3,7 @@ error answer, stored messages and groups, and ISO dates as SOLAPI writes them.""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,6 +87,7 @@ def parse_iso(value: object) -> float | None:
     return parsed.timestamp()
 
 
+@functools.lru_cache(maxsize=65_536)  # a listing writes the same few moments many times
 def iso(ts: float | None) -> str | None:
     """UTC ISO 8601 with milliseconds and 'Z', as SOLAPI writes dates."""
     if ts is None:

@@ -74,7 +74,9 @@ class Listing:
     _sequence: dict[str, int]
 
     def _view(self, stored: Stored, now: float) -> dict[str, Any]:
-        view = copy.deepcopy(stored.base)
+        # A copy the caller owns: the nested objects (customFields, lists, options) copied,
+        # the many plain values shared (what copy.deepcopy of the whole costs per listed item).
+        view = {key: _owned(value) for key, value in stored.base.items()}
         if not stored.accepted or stored.test:
             return view
         if stored.canceled_at is not None:
@@ -285,3 +287,13 @@ def _matches(view: Mapping[str, Any], name: str, allowed: set[str]) -> bool:
     if name in ("to", "from"):
         allowed = {normalize_number(v) for v in allowed}
     return str(view.get(name)) in allowed
+
+
+def _owned(value: Any) -> Any:
+    if type(value) is dict or type(value) is list:
+        if not value:
+            return type(value)()
+        if type(value) is dict and all(type(v) is str for v in value.values()):
+            return dict(value)  # customFields: strings only, a copy is a deep copy
+        return copy.deepcopy(value)
+    return value
