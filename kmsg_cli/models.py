@@ -1,15 +1,61 @@
 """The shared vocabulary of kmsg: message types, statuses, messages, results and rows.
 
 Plain frozen dataclasses and enums, no I/O. Every other module speaks in these terms.
+
+The dataclasses are made when their class is first instantiated (`deferred_dataclass`), not
+when this module is imported: making one costs more than everything else here, and a command
+uses a few of them (a dry run makes no `SendResult`, `Job` or `TrackingRow`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
+
+_C = TypeVar("_C", bound=type)
+_MAKING = threading.Lock()
+
+
+@dataclass_transform(field_specifiers=(field,))
+def deferred_dataclass(*, frozen: bool = False) -> Callable[[_C], _C]:
+    """`@dataclass(frozen=frozen)`, applied to the class when its first instance is made
+    instead of at import; from then on the class is exactly that dataclass.
+
+    Until then it is a plain class: `dataclasses.fields()` and `is_dataclass()` on the class
+    itself answer once an instance exists. Not for classes that are subclassed."""
+
+    def decorate(cls: _C) -> _C:
+        def first_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            _make_dataclass(cls, frozen)
+            vars(cls)["__init__"](self, *args, **kwargs)
+
+        setattr(cls, "__init__", first_init)  # noqa: B010
+        return cls
+
+    return decorate
+
+
+def _make_dataclass(cls: type, frozen: bool) -> None:
+    """Make `cls` the dataclass `deferred_dataclass` promised (once, whatever the threads).
+
+    Its `__init__` stays the first-use one until the dataclass's replaces it in one step (a
+    class without `__init__` for a moment would fail a thread making an instance then): the
+    dataclass `__init__` comes from a twin class of the same fields, the rest from `dataclass`
+    itself, which keeps an `__init__` the class already has."""
+    with _MAKING:
+        if "__dataclass_fields__" in cls.__dict__:
+            return
+        names = (*cls.__annotations__, "__post_init__")
+        body = {name: value for name, value in vars(cls).items() if name in names}
+        twin = type(cls.__name__, (), {**body, "__annotations__": dict(cls.__annotations__)})
+        twin.__module__, twin.__qualname__ = cls.__module__, cls.__qualname__
+        init = vars(dataclass(frozen=frozen, repr=False, eq=False)(twin))["__init__"]
+        dataclass(frozen=frozen)(cls)
+        setattr(cls, "__init__", init)  # noqa: B010
 
 
 class MessageType(StrEnum):
@@ -86,7 +132,7 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"  # taken back by `kmsg cancel` before any worker claimed it
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class Notice:
     """A warning attached to a message or a result (`NON_KS_CHARACTERS`, ...)."""
 
@@ -97,7 +143,7 @@ class Notice:
         return {"code": self.code, "message": self.message}
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class Recipient:
     """A normalized phone number. `country` is "82" for Korean numbers.
 
@@ -122,7 +168,7 @@ class Recipient:
         return self.number if self.is_korean else self.e164
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class Failover:
     """SMS/LMS content to send when a message cannot reach its recipient on its own channel
     (AlimTalk, Brand Message, RCS; docs/channels.md, "Fallback")."""
@@ -133,7 +179,7 @@ class Failover:
     byte_length: int = 0
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class MessageDraft:
     """A message as the user typed it (flags, a CSV row): nothing checked yet.
 
@@ -159,7 +205,7 @@ class MessageDraft:
     files: tuple[str, ...] = ()  # documents of a fax (`--file`)
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class Message:
     """A validated message for one recipient, ready for a provider.
 
@@ -191,7 +237,7 @@ class Message:
 CONTENT_KEY = "content_key"
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class ContentMatch:
     """An earlier message with the same content key, as the store found it (docs/duplicates.md).
 
@@ -212,7 +258,7 @@ class ContentMatch:
         return self.tracked_at or self.completed_at or self.created_at
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class SendResult:
     """What a provider said about one message.
 
@@ -238,7 +284,7 @@ class SendResult:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class StatusUpdate:
     """What a provider says now about one accepted message.
 
@@ -257,7 +303,7 @@ class StatusUpdate:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class CancelAnswer:
     """What a vendor said when asked to cancel one scheduled unit (a SOLAPI group, an Aligo
     request, an IWINV AlimTalk request: every message of the unit goes together).
@@ -274,7 +320,7 @@ class CancelAnswer:
     provider_code: str | None = None
 
 
-@dataclass(frozen=True)
+@deferred_dataclass(frozen=True)
 class Balance:
     provider_id: str
     amount: float
@@ -283,7 +329,7 @@ class Balance:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass
+@deferred_dataclass()
 class TrackingRow:
     """One row of `kmsg_delivery_tracking`. Times are epoch milliseconds."""
 
@@ -309,7 +355,7 @@ class TrackingRow:
     metadata: dict[str, Any] | None = None
 
 
-@dataclass
+@deferred_dataclass()
 class Job:
     """One row of `kmsg_jobs`. `data` and `metadata` are JSON objects; times are epoch ms."""
 

@@ -1,0 +1,130 @@
+"""The vocabulary's dataclasses are made on first use (`deferred_dataclass`): once made, each
+class is the dataclass `@dataclass` would have made at import, whatever the threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+from kmsg_cli import models
+from kmsg_cli.models import deferred_dataclass
+
+# (class, frozen): every dataclass of kmsg_cli.models
+DATACLASSES = [
+    (models.Notice, True),
+    (models.Recipient, True),
+    (models.Failover, True),
+    (models.MessageDraft, True),
+    (models.Message, True),
+    (models.ContentMatch, True),
+    (models.SendResult, True),
+    (models.StatusUpdate, True),
+    (models.CancelAnswer, True),
+    (models.Balance, True),
+    (models.TrackingRow, False),
+    (models.Job, False),
+]
+
+
+def _reference(cls: type, frozen: bool) -> Any:
+    """What `@dataclass(frozen=frozen)` makes of the class as it is written in models.py."""
+    source = inspect.getsource(cls)
+    body = source[source.index("class ") :]
+    namespace = dict(vars(models))
+    exec(compile(body, "models.py", "exec"), namespace)  # the plain class, undecorated
+    return dataclasses.dataclass(frozen=frozen)(namespace[cls.__name__])
+
+
+def _arguments(cls: Any) -> dict[str, Any]:
+    """A value for every required field: the fields' own types matter not to __init__."""
+    return {
+        name: f"{name}-value"
+        for name, parameter in inspect.signature(cls).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+    }
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def test_importing_the_models_makes_no_dataclass() -> None:
+    script = (
+        "import dataclasses\n"
+        "from kmsg_cli import models\n"
+        "print(sorted(n for n, v in vars(models).items() if dataclasses.is_dataclass(v)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("cls", "frozen"), DATACLASSES, ids=lambda c: getattr(c, "__name__", ""))
+def test_a_model_is_the_dataclass_of_its_fields_once_used(cls: Any, frozen: bool) -> None:
+    reference = _reference(cls, frozen)
+    made = cls(**_arguments(reference))
+    expected = reference(**_arguments(reference))
+    assert dataclasses.is_dataclass(cls)
+    assert repr(cls.__dataclass_params__) == repr(reference.__dataclass_params__)
+    assert inspect.signature(cls) == inspect.signature(reference)
+    fields = [(f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(cls)]
+    assert fields == [
+        (f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(reference)
+    ]
+    assert repr(made) == repr(expected).replace(reference.__qualname__, cls.__qualname__, 1)
+    assert made == cls(**_arguments(reference)) and made != expected  # another class
+    assert dataclasses.asdict(made) == dataclasses.asdict(expected)
+    changed = dataclasses.replace(made, **{dataclasses.fields(cls)[0].name: "other"})
+    assert changed != made and type(changed) is cls
+    if frozen:
+        if _hashable(expected):
+            assert hash(made) == hash(cls(**_arguments(reference)))
+        else:  # a dict among the fields, as for the dataclass itself
+            with pytest.raises(TypeError):
+                hash(made)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, dataclasses.fields(cls)[0].name, "changed")
+    else:
+        setattr(made, dataclasses.fields(cls)[0].name, "changed")
+        assert getattr(made, dataclasses.fields(cls)[0].name) == "changed"
+
+
+def test_threads_making_the_first_instances_together_all_get_one() -> None:
+    @deferred_dataclass(frozen=True)
+    class Pair:
+        left: str
+        right: int = 0
+        extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    start = threading.Barrier(16)
+    made: list[Pair] = []
+    failed: list[BaseException] = []
+
+    def make(number: int) -> None:
+        start.wait()
+        try:
+            made.append(Pair(str(number), right=number))
+        except BaseException as exc:  # pragma: no cover - the failure this test looks for
+            failed.append(exc)
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert sorted(pair.right for pair in made) == list(range(16))
+    assert all(pair.left == str(pair.right) and pair.extra == {} for pair in made)
+    assert len({id(pair.extra) for pair in made}) == 16  # a new dict each
+    assert dataclasses.is_dataclass(Pair) and Pair.__dataclass_params__.frozen  # type: ignore[attr-defined]
