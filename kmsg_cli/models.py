@@ -2,60 +2,44 @@
 
 Plain frozen dataclasses and enums, no I/O. Every other module speaks in these terms.
 
-The dataclasses are made when their class is first instantiated (`deferred_dataclass`), not
-when this module is imported: making one costs more than everything else here, and a command
-uses a few of them (a dry run makes no `SendResult`, `Job` or `TrackingRow`).
+The dataclasses are made when their class is first instantiated (`Record`), not when this
+module is imported: making one costs more than everything else here, and a command uses a few
+of them (a dry run makes no `SendResult`, `Job` or `TrackingRow`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, ClassVar, dataclass_transform
 
-_C = TypeVar("_C", bound=type)
 _MAKING = threading.Lock()
 
 
 @dataclass_transform(field_specifiers=(field,))
-def deferred_dataclass(*, frozen: bool = False) -> Callable[[_C], _C]:
-    """`@dataclass(frozen=frozen)`, applied to the class when its first instance is made
-    instead of at import; from then on the class is exactly that dataclass.
+class Record:
+    """Base of the dataclasses below: `class Notice(Record, frozen=True)` is
+    `@dataclass(frozen=True) class Notice`, made when its first instance is, not at import.
 
-    Until then it is a plain class: `dataclasses.fields()` and `is_dataclass()` on the class
+    Until then the class is a plain class whose `__init__` (this one) makes the dataclass and
+    then calls the dataclass's own; `dataclasses.fields()` and `is_dataclass()` on the class
     itself answer once an instance exists. Not for classes that are subclassed."""
 
-    def decorate(cls: _C) -> _C:
-        def first_init(self: Any, *args: Any, **kwargs: Any) -> None:
-            _make_dataclass(cls, frozen)
-            vars(cls)["__init__"](self, *args, **kwargs)
+    _record_frozen: ClassVar[bool] = False
 
-        setattr(cls, "__init__", first_init)  # noqa: B010
-        return cls
+    def __init_subclass__(cls, *, frozen: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._record_frozen = frozen
 
-    return decorate
-
-
-def _make_dataclass(cls: type, frozen: bool) -> None:
-    """Make `cls` the dataclass `deferred_dataclass` promised (once, whatever the threads).
-
-    Its `__init__` stays the first-use one until the dataclass's replaces it in one step (a
-    class without `__init__` for a moment would fail a thread making an instance then): the
-    dataclass `__init__` comes from a twin class of the same fields, the rest from `dataclass`
-    itself, which keeps an `__init__` the class already has."""
-    with _MAKING:
-        if "__dataclass_fields__" in cls.__dict__:
-            return
-        names = (*cls.__annotations__, "__post_init__")
-        body = {name: value for name, value in vars(cls).items() if name in names}
-        twin = type(cls.__name__, (), {**body, "__annotations__": dict(cls.__annotations__)})
-        twin.__module__, twin.__qualname__ = cls.__module__, cls.__qualname__
-        init = vars(dataclass(frozen=frozen, repr=False, eq=False)(twin))["__init__"]
-        dataclass(frozen=frozen)(cls)
-        setattr(cls, "__init__", init)  # noqa: B010
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        with _MAKING:  # threads may make the first instances together
+            if "__dataclass_fields__" not in cls.__dict__:
+                dataclass(frozen=cls._record_frozen)(cls)
+        cls.__init__(self, *args, **kwargs)  # the dataclass's, found on `cls` from now on
 
 
 class MessageType(StrEnum):
@@ -132,8 +116,7 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"  # taken back by `kmsg cancel` before any worker claimed it
 
 
-@deferred_dataclass(frozen=True)
-class Notice:
+class Notice(Record, frozen=True):
     """A warning attached to a message or a result (`NON_KS_CHARACTERS`, ...)."""
 
     code: str
@@ -143,8 +126,7 @@ class Notice:
         return {"code": self.code, "message": self.message}
 
 
-@deferred_dataclass(frozen=True)
-class Recipient:
+class Recipient(Record, frozen=True):
     """A normalized phone number. `country` is "82" for Korean numbers.
 
     Korean numbers keep their national form (`01012345678`); others keep their national
@@ -168,8 +150,7 @@ class Recipient:
         return self.number if self.is_korean else self.e164
 
 
-@deferred_dataclass(frozen=True)
-class Failover:
+class Failover(Record, frozen=True):
     """SMS/LMS content to send when a message cannot reach its recipient on its own channel
     (AlimTalk, Brand Message, RCS; docs/channels.md, "Fallback")."""
 
@@ -179,8 +160,7 @@ class Failover:
     byte_length: int = 0
 
 
-@deferred_dataclass(frozen=True)
-class MessageDraft:
+class MessageDraft(Record, frozen=True):
     """A message as the user typed it (flags, a CSV row): nothing checked yet.
 
     `kmsg_cli.normalize.build_message` turns it into a `Message` or raises `InvalidInput`.
@@ -205,8 +185,7 @@ class MessageDraft:
     files: tuple[str, ...] = ()  # documents of a fax (`--file`)
 
 
-@deferred_dataclass(frozen=True)
-class Message:
+class Message(Record, frozen=True):
     """A validated message for one recipient, ready for a provider.
 
     `text` is already interpolated for SMS/LMS/MMS/FRIENDTALK. For ALIMTALK the provider
@@ -237,8 +216,7 @@ class Message:
 CONTENT_KEY = "content_key"
 
 
-@deferred_dataclass(frozen=True)
-class ContentMatch:
+class ContentMatch(Record, frozen=True):
     """An earlier message with the same content key, as the store found it (docs/duplicates.md).
 
     `created_at`: when its key was recorded (it entered the ledger); `tracked_at`: the
@@ -258,8 +236,7 @@ class ContentMatch:
         return self.tracked_at or self.completed_at or self.created_at
 
 
-@deferred_dataclass(frozen=True)
-class SendResult:
+class SendResult(Record, frozen=True):
     """What a provider said about one message.
 
     `accepted` means the provider took responsibility for the message (it may still fail to
@@ -284,8 +261,7 @@ class SendResult:
     raw: Mapping[str, Any] | None = None
 
 
-@deferred_dataclass(frozen=True)
-class StatusUpdate:
+class StatusUpdate(Record, frozen=True):
     """What a provider says now about one accepted message.
 
     `status` is None when the provider's code is not one kmsg knows: the row keeps its status
@@ -303,8 +279,7 @@ class StatusUpdate:
     raw: Mapping[str, Any] | None = None
 
 
-@deferred_dataclass(frozen=True)
-class CancelAnswer:
+class CancelAnswer(Record, frozen=True):
     """What a vendor said when asked to cancel one scheduled unit (a SOLAPI group, an Aligo
     request, an IWINV AlimTalk request: every message of the unit goes together).
 
@@ -320,8 +295,7 @@ class CancelAnswer:
     provider_code: str | None = None
 
 
-@deferred_dataclass(frozen=True)
-class Balance:
+class Balance(Record, frozen=True):
     provider_id: str
     amount: float
     currency: str = "KRW"
@@ -329,8 +303,7 @@ class Balance:
     raw: Mapping[str, Any] | None = None
 
 
-@deferred_dataclass()
-class TrackingRow:
+class TrackingRow(Record):
     """One row of `kmsg_delivery_tracking`. Times are epoch milliseconds."""
 
     message_id: str
@@ -355,8 +328,7 @@ class TrackingRow:
     metadata: dict[str, Any] | None = None
 
 
-@deferred_dataclass()
-class Job:
+class Job(Record):
     """One row of `kmsg_jobs`. `data` and `metadata` are JSON objects; times are epoch ms."""
 
     id: str

@@ -1,5 +1,5 @@
-"""The vocabulary's dataclasses are made on first use (`deferred_dataclass`): once made, each
-class is the dataclass `@dataclass` would have made at import, whatever the threads."""
+"""The vocabulary's dataclasses are made on first use (`models.Record`): once made, each class
+is the dataclass `@dataclass` would have made at import, whatever the threads."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kmsg_cli import models
-from kmsg_cli.models import deferred_dataclass
+from kmsg_cli.models import Record
 
 # (class, frozen): every dataclass of kmsg_cli.models
 DATACLASSES = [
@@ -36,8 +36,10 @@ def _reference(cls: type, frozen: bool) -> Any:
     """What `@dataclass(frozen=frozen)` makes of the class as it is written in models.py."""
     source = inspect.getsource(cls)
     body = source[source.index("class ") :]
+    for base in ("(Record, frozen=True)", "(Record)"):
+        body = body.replace(f"class {cls.__name__}{base}:", f"class {cls.__name__}:", 1)
     namespace = dict(vars(models))
-    exec(compile(body, "models.py", "exec"), namespace)  # the plain class, undecorated
+    exec(compile(body, "models.py", "exec"), namespace)  # the plain class, no Record
     return dataclasses.dataclass(frozen=frozen)(namespace[cls.__name__])
 
 
@@ -101,8 +103,7 @@ def test_a_model_is_the_dataclass_of_its_fields_once_used(cls: Any, frozen: bool
 
 
 def test_threads_making_the_first_instances_together_all_get_one() -> None:
-    @deferred_dataclass(frozen=True)
-    class Pair:
+    class Pair(Record, frozen=True):
         left: str
         right: int = 0
         extra: dict[str, str] = dataclasses.field(default_factory=dict)
