@@ -35,11 +35,21 @@ class Record:
         cls._record_frozen = frozen
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        cls = type(self)
-        with _MAKING:  # threads may make the first instances together
-            if "__dataclass_fields__" not in cls.__dict__:
-                dataclass(frozen=cls._record_frozen)(cls)
-        cls.__init__(self, *args, **kwargs)  # the dataclass's, found on `cls` from now on
+        _make_dataclass(type(self))
+        type(self).__init__(self, *args, **kwargs)  # the dataclass's, found first from now on
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling makes an instance without `__init__`: make the dataclass all the same."""
+        _make_dataclass(type(self))
+        self.__dict__.update(state)
+
+
+def _make_dataclass(cls: type[Record]) -> None:
+    if "__dataclass_fields__" in cls.__dict__:
+        return
+    with _MAKING:  # threads may make the first instances together
+        if "__dataclass_fields__" not in cls.__dict__:
+            dataclass(frozen=cls._record_frozen)(cls)
 
 
 class MessageType(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 import subprocess
 import sys
 import threading
@@ -100,6 +101,30 @@ def test_a_model_is_the_dataclass_of_its_fields_once_used(cls: Any, frozen: bool
     else:
         setattr(made, dataclasses.fields(cls)[0].name, "changed")
         assert getattr(made, dataclasses.fields(cls)[0].name) == "changed"
+
+
+def test_an_instance_unpickled_before_any_is_made_is_the_dataclass() -> None:
+    pickled = pickle.dumps(models.Notice("NON_KS_CHARACTERS", "replaced"))
+    script = (
+        "import pickle, sys, dataclasses\n"
+        "from kmsg_cli import models\n"
+        "notice = pickle.loads(bytes.fromhex(sys.argv[1]))\n"
+        "print(dataclasses.is_dataclass(models.Notice), repr(notice),\n"
+        "      notice == models.Notice('NON_KS_CHARACTERS', 'replaced'))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, pickled.hex()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.split() == [
+        "True",
+        "Notice(code='NON_KS_CHARACTERS',",
+        "message='replaced')",
+        "True",
+    ]
 
 
 def test_threads_making_the_first_instances_together_all_get_one() -> None:
