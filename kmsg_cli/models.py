@@ -29,6 +29,7 @@ class Record:
     itself answer once an instance exists. Not for classes that are subclassed."""
 
     _record_frozen: ClassVar[bool] = False
+    _record_made: ClassVar[bool] = False  # set on each class once its dataclass is made
 
     def __init_subclass__(cls, *, frozen: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -45,11 +46,14 @@ class Record:
 
 
 def _make_dataclass(cls: type[Record]) -> None:
-    if "__dataclass_fields__" in cls.__dict__:
+    # `_record_made` is set once `dataclass` has returned (it sets `__dataclass_fields__`
+    # before the methods): a thread that sees it finds the dataclass's `__init__` on `cls`.
+    if "_record_made" in cls.__dict__:
         return
     with _MAKING:  # threads may make the first instances together
-        if "__dataclass_fields__" not in cls.__dict__:
+        if "_record_made" not in cls.__dict__:
             dataclass(frozen=cls._record_frozen)(cls)
+            cls._record_made = True
 
 
 class MessageType(StrEnum):

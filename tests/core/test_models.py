@@ -127,30 +127,45 @@ def test_an_instance_unpickled_before_any_is_made_is_the_dataclass() -> None:
     ]
 
 
+def _fresh_record() -> Any:
+    """A Record class of many fields (its dataclass takes a while to make), not made yet."""
+    names = [f"field_{n}" for n in range(40)]
+    namespace: dict[str, Any] = {"__annotations__": dict.fromkeys(names, "int")}
+    namespace.update(dict.fromkeys(names[1:], 0))
+    namespace["extra"] = dataclasses.field(default_factory=dict)
+    namespace["__annotations__"]["extra"] = "dict[str, str]"
+    return type("Wide", (Record,), namespace, frozen=True)
+
+
 def test_threads_making_the_first_instances_together_all_get_one() -> None:
-    class Pair(Record, frozen=True):
-        left: str
-        right: int = 0
-        extra: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    start = threading.Barrier(16)
-    made: list[Pair] = []
+    """Instances made by threads while the dataclass is being made (the switch interval made
+    tiny so that they interleave with it) all come out of the dataclass's `__init__`."""
     failed: list[BaseException] = []
+    made: list[Any] = []
 
-    def make(number: int) -> None:
+    def make(cls: Any, start: threading.Barrier) -> None:
         start.wait()
         try:
-            made.append(Pair(str(number), right=number))
+            for number in range(30):
+                made.append(cls(number))
         except BaseException as exc:  # pragma: no cover - the failure this test looks for
             failed.append(exc)
 
-    threads = [threading.Thread(target=make, args=(n,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(40):
+            cls = _fresh_record()
+            start = threading.Barrier(8)
+            threads = [threading.Thread(target=make, args=(cls, start)) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+    finally:
+        sys.setswitchinterval(interval)
     assert failed == []
-    assert sorted(pair.right for pair in made) == list(range(16))
-    assert all(pair.left == str(pair.right) and pair.extra == {} for pair in made)
-    assert len({id(pair.extra) for pair in made}) == 16  # a new dict each
-    assert dataclasses.is_dataclass(Pair) and Pair.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert len(made) == 40 * 8 * 30
+    assert all(one.extra == {} and one.field_1 == 0 for one in made)
+    assert len({id(one.extra) for one in made}) == len(made)  # a new dict each
