@@ -7,6 +7,8 @@ pass`, all measured in the same run (median of N, default 10).
 The figures are those of an installed kmsg, whose bytecode pip compiled at install time: the
 kmsg_cli package that runs is compiled first (`compileall`, as pip does for a wheel), so an
 editable install under PYTHONDONTWRITEBYTECODE=1 is not timed compiling its own sources.
+The commands take turns (one run of each, then the next round), so that a load that comes
+and goes on a shared machine weighs on each of them alike, the reference included.
 It prints figures; it asserts nothing (timings on shared machines are not test material).
 """
 
@@ -42,16 +44,24 @@ def compile_kmsg() -> None:
         compileall.compile_dir(Path(spec.origin).parent, quiet=2)
 
 
-def median_seconds(command: Callable[[int], list[str]], runs: int, env: dict[str, str]) -> float:
-    samples = []
+def _seconds(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def median_seconds(
+    commands: list[Callable[[int], list[str]]], runs: int, env: dict[str, str]
+) -> list[float]:
+    """The median wall time of each command over `runs` rounds; a round runs each command
+    once, in turn. Round 0 warms the file cache (and creates the sandbox database): not kept."""
+    samples: list[list[float]] = [[] for _ in commands]
     for run in range(runs + 1):
-        start = time.perf_counter()
-        subprocess.run(
-            command(run), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-        )
-        if run:  # the first run warms the file cache (and creates the sandbox database)
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for command, kept in zip(commands, samples, strict=True):
+            seconds = _seconds(command(run), env)
+            if run:
+                kept.append(seconds)
+    return [statistics.median(kept) for kept in samples]
 
 
 def measure(runs: int) -> list[tuple[str, float]]:
@@ -70,7 +80,8 @@ def measure(runs: int) -> list[tuple[str, float]]:
             ("kmsg send --dry-run", lambda run: [*kmsg, *send, "--var", "n=1", "--dry-run"]),
             ("kmsg send (mock provider)", lambda run: [*kmsg, *send, "--var", f"n={run}"]),
         ]
-        return [(name, median_seconds(command, runs, env)) for name, command in cases]
+        medians = median_seconds([command for _, command in cases], runs, env)
+        return [(name, seconds) for (name, _), seconds in zip(cases, medians, strict=True)]
 
 
 def main() -> None:

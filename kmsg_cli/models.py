@@ -1,15 +1,59 @@
 """The shared vocabulary of kmsg: message types, statuses, messages, results and rows.
 
 Plain frozen dataclasses and enums, no I/O. Every other module speaks in these terms.
+
+The dataclasses are made when their class is first instantiated (`Record`), not when this
+module is imported: making one costs more than everything else here, and a command uses a few
+of them (a dry run makes no `SendResult`, `Job` or `TrackingRow`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, dataclass_transform
+
+_MAKING = threading.Lock()
+
+
+@dataclass_transform(field_specifiers=(field,))
+class Record:
+    """Base of the dataclasses below: `class Notice(Record, frozen=True)` is
+    `@dataclass(frozen=True) class Notice`, made when its first instance is, not at import.
+
+    Until then the class is a plain class whose `__init__` (this one) makes the dataclass and
+    then calls the dataclass's own; `dataclasses.fields()` and `is_dataclass()` on the class
+    itself answer once an instance exists. Not for classes that are subclassed."""
+
+    _record_frozen: ClassVar[bool] = False
+    _record_made: ClassVar[bool] = False  # set on each class once its dataclass is made
+
+    def __init_subclass__(cls, *, frozen: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._record_frozen = frozen
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _make_dataclass(type(self))
+        type(self).__init__(self, *args, **kwargs)  # the dataclass's, found first from now on
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling makes an instance without `__init__`: make the dataclass all the same."""
+        _make_dataclass(type(self))
+        self.__dict__.update(state)
+
+
+def _make_dataclass(cls: type[Record]) -> None:
+    # `_record_made` is set once `dataclass` has returned (it sets `__dataclass_fields__`
+    # before the methods): a thread that sees it finds the dataclass's `__init__` on `cls`.
+    if "_record_made" in cls.__dict__:
+        return
+    with _MAKING:  # threads may make the first instances together
+        if "_record_made" not in cls.__dict__:
+            dataclass(frozen=cls._record_frozen)(cls)
+            cls._record_made = True
 
 
 class MessageType(StrEnum):
@@ -86,8 +130,7 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"  # taken back by `kmsg cancel` before any worker claimed it
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(Record, frozen=True):
     """A warning attached to a message or a result (`NON_KS_CHARACTERS`, ...)."""
 
     code: str
@@ -97,8 +140,7 @@ class Notice:
         return {"code": self.code, "message": self.message}
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(Record, frozen=True):
     """A normalized phone number. `country` is "82" for Korean numbers.
 
     Korean numbers keep their national form (`01012345678`); others keep their national
@@ -122,8 +164,7 @@ class Recipient:
         return self.number if self.is_korean else self.e164
 
 
-@dataclass(frozen=True)
-class Failover:
+class Failover(Record, frozen=True):
     """SMS/LMS content to send when a message cannot reach its recipient on its own channel
     (AlimTalk, Brand Message, RCS; docs/channels.md, "Fallback")."""
 
@@ -133,8 +174,7 @@ class Failover:
     byte_length: int = 0
 
 
-@dataclass(frozen=True)
-class MessageDraft:
+class MessageDraft(Record, frozen=True):
     """A message as the user typed it (flags, a CSV row): nothing checked yet.
 
     `kmsg_cli.normalize.build_message` turns it into a `Message` or raises `InvalidInput`.
@@ -159,8 +199,7 @@ class MessageDraft:
     files: tuple[str, ...] = ()  # documents of a fax (`--file`)
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(Record, frozen=True):
     """A validated message for one recipient, ready for a provider.
 
     `text` is already interpolated for SMS/LMS/MMS/FRIENDTALK. For ALIMTALK the provider
@@ -191,8 +230,7 @@ class Message:
 CONTENT_KEY = "content_key"
 
 
-@dataclass(frozen=True)
-class ContentMatch:
+class ContentMatch(Record, frozen=True):
     """An earlier message with the same content key, as the store found it (docs/duplicates.md).
 
     `created_at`: when its key was recorded (it entered the ledger); `tracked_at`: the
@@ -212,8 +250,7 @@ class ContentMatch:
         return self.tracked_at or self.completed_at or self.created_at
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(Record, frozen=True):
     """What a provider said about one message.
 
     `accepted` means the provider took responsibility for the message (it may still fail to
@@ -238,8 +275,7 @@ class SendResult:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class StatusUpdate:
+class StatusUpdate(Record, frozen=True):
     """What a provider says now about one accepted message.
 
     `status` is None when the provider's code is not one kmsg knows: the row keeps its status
@@ -257,8 +293,7 @@ class StatusUpdate:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class CancelAnswer:
+class CancelAnswer(Record, frozen=True):
     """What a vendor said when asked to cancel one scheduled unit (a SOLAPI group, an Aligo
     request, an IWINV AlimTalk request: every message of the unit goes together).
 
@@ -274,8 +309,7 @@ class CancelAnswer:
     provider_code: str | None = None
 
 
-@dataclass(frozen=True)
-class Balance:
+class Balance(Record, frozen=True):
     provider_id: str
     amount: float
     currency: str = "KRW"
@@ -283,8 +317,7 @@ class Balance:
     raw: Mapping[str, Any] | None = None
 
 
-@dataclass
-class TrackingRow:
+class TrackingRow(Record):
     """One row of `kmsg_delivery_tracking`. Times are epoch milliseconds."""
 
     message_id: str
@@ -309,8 +342,7 @@ class TrackingRow:
     metadata: dict[str, Any] | None = None
 
 
-@dataclass
-class Job:
+class Job(Record):
     """One row of `kmsg_jobs`. `data` and `metadata` are JSON objects; times are epoch ms."""
 
     id: str

@@ -9,12 +9,21 @@ against a reused process id.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 _RUN = uuid.uuid4().hex[:12]
+
+
+def _host() -> str:
+    """This machine's host name: the kernel's node name, what `socket.gethostname()` returns,
+    without importing the socket module on every send (Windows has no `os.uname`)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -40,7 +49,7 @@ def _start_ticks(pid: int) -> int | None:
 def current() -> dict[str, Any]:
     """The owner record of this process."""
     pid = os.getpid()
-    return {"host": socket.gethostname(), "pid": pid, "started": _start_ticks(pid), "run": _RUN}
+    return {"host": _host(), "pid": pid, "started": _start_ticks(pid), "run": _RUN}
 
 
 def is_current(owner: Mapping[str, Any] | None) -> bool:
@@ -49,7 +58,7 @@ def is_current(owner: Mapping[str, Any] | None) -> bool:
 
 def provably_dead(owner: Mapping[str, Any] | None) -> bool:
     """True only when the owner ran on this host and that process is gone (or was replaced)."""
-    if not owner or owner.get("host") != socket.gethostname():
+    if not owner or owner.get("host") != _host():
         return False
     pid = owner.get("pid")
     if not isinstance(pid, int) or pid <= 0:

@@ -505,10 +505,10 @@ def reconcile(
     ms each message's request began. Found: accepted. Surely absent: not accepted (a later
     run may send it). Asked too early: asked once more when the margin has passed. Anything
     else stays unknown and is never re-sent from here."""
-    from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
-
     resolved = list(results)
     unknown = [m for m, r in zip(batch, results, strict=True) if r.outcome_unknown]
+    if unknown:  # else nothing to ask (the usual case), and no need of kmsg_cli.lookup
+        from kmsg_cli.lookup import ABSENCE_MARGIN_MS, can_look_up, look_up, not_there
     if not unknown or not can_look_up(client):
         return resolved
     verdicts = look_up(client, [(m, started[m.message_id]) for m in unknown], now_ms=wall_ms())

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
@@ -310,12 +309,12 @@ Moment = datetime | int | None
 """What a TimeView shows: an aware (or UTC-naive) datetime, epoch milliseconds, or nothing."""
 
 
-@dataclass(frozen=True)
-class TimeView:
+class TimeView(NamedTuple):
     """Shows instants in one time zone: `human` for people, `iso` for machines.
 
     Every command renders times through one of these (built from the profile's `timezone`),
-    so a table, `track show`, a summary and `--json` never disagree about a moment.
+    so a table, `track show`, a summary and `--json` never disagree about a moment. (A named
+    tuple: immutable, and nothing to build at import, unlike a dataclass.)
     """
 
     timezone: str = "Asia/Seoul"

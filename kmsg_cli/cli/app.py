@@ -18,6 +18,7 @@ from kmsg_cli.cli.framework import (
     SENDING_EPILOG,
     KmsgCommand,
     LazyCommand,
+    resume_collection_at_invoke,
 )
 from kmsg_cli.cli.parsing import RootGroup
 from kmsg_cli.cli.runtime import GlobalOptions
@@ -175,6 +176,8 @@ def completions(
 completion.register()
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main(*, collection_paused: bool = False) -> None:
+    """Console-script entry point. `collection_paused`: the caller paused the garbage
+    collector for start-up; the command turns it back on when it begins (`framework`)."""
+    resume_collection_at_invoke(collection_paused)
     app()

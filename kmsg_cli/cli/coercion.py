@@ -11,7 +11,6 @@ parameter of any other type (or with a custom parser, bounds or clamping) keeps 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -27,11 +26,15 @@ _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"", "0", "off", "f", "false", "n", "no"})
 
 
-@dataclass(frozen=True)
 class PlainRuntimeParam(RuntimeParam):
-    """Typer's conversion contract (None, multiple values) with a plain converter."""
+    """Typer's conversion contract (None, multiple values) with a plain converter. (Not a
+    dataclass of its own: defining one costs more at start-up than all the conversions.)"""
 
     convert: Convert
+
+    def __init__(self, *, parameter_info: Any, annotation: Any, convert: Convert) -> None:
+        super().__init__(parameter_info=parameter_info, annotation=annotation)
+        object.__setattr__(self, "convert", convert)  # frozen, as its base
 
     def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
         return self.convert(value, param, ctx)

@@ -5,13 +5,16 @@
   `<bool>` / `<str>` placeholder sits beside a flag or a named argument.
 - Start-up: a group lists its sub-groups as `lazy` ("module:attribute") and its sub-commands
   as `lazy_commands`, imported and built only when the command line reaches them, so
-  `kmsg send` imports neither `kmsg queue` nor `kmsg send-many`.
+  `kmsg send` imports neither `kmsg queue` nor `kmsg send-many`. The console script pauses
+  the garbage collector while kmsg starts (`cli/entry.py`); a `KmsgCommand` turns it back on
+  when it is invoked, so the command's own work is collected as usual.
 - Conversion: parameters of plain types are converted without pydantic (`coercion`); when
   Click parses resiliently (shell completion), values stay as typed.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, TypeVar
 
@@ -35,6 +38,24 @@ EXIT_CODES_NOTE = (
     "130 interrupted.[/]"
 )
 SENDING_EPILOG = f"{EXIT_CODES_NOTE}\n\n{GLOBAL_OPTIONS_NOTE}"
+
+
+_resume_collection = False
+
+
+def resume_collection_at_invoke(paused: bool) -> None:
+    """Whether the next command to run turns the garbage collector back on (after freezing
+    what start-up built): the console script pauses it while kmsg starts."""
+    global _resume_collection
+    _resume_collection = paused
+
+
+def _resume_collection_now() -> None:
+    global _resume_collection
+    if _resume_collection:
+        _resume_collection = False
+        gc.freeze()  # modules, classes, the command tree: they live as long as the process
+        gc.enable()
 
 
 def _no_type(ctx: Any) -> None:
@@ -82,6 +103,10 @@ class KmsgCommand(_KmsgParsing, TyperCommand):
             if param.param_type_name == "argument" and param.metavar:
                 # The metavar (FILE, ID) says it all; Typer would add `<str>` beside it.
                 setattr(param, "display_type_rich", _no_type)  # noqa: B010
+
+    def invoke(self, ctx: Any) -> Any:
+        _resume_collection_now()  # the command's own work is collected as usual
+        return super().invoke(ctx)
 
 
 class LazyCommand(NamedTuple):

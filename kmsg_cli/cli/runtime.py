@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -20,27 +19,41 @@ if TYPE_CHECKING:
     from kmsg_cli.when import TimeView
 
 
-@dataclass
+# Plain classes, not dataclasses: every command makes one of each, and a dataclass costs more
+# to define than these whole classes take to run.
 class GlobalOptions:
-    profile: str | None = None
-    config: str | None = None
-    db: str | None = None
-    json: bool = False
-    verbose: int = 0
-    quiet: bool = False
+    """The global options of the command line (`kmsg --help`)."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        config: str | None = None,
+        db: str | None = None,
+        json: bool = False,
+        verbose: int = 0,
+        quiet: bool = False,
+    ) -> None:
+        self.profile = profile
+        self.config = config
+        self.db = db
+        self.json = json
+        self.verbose = verbose
+        self.quiet = quiet
 
 
-@dataclass
 class Runtime:
-    options: GlobalOptions
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-    _out: Output | None = None
-    _config: cfg.LoadedConfig | None = None
-    _profile: cfg.Profile | None = None
-    _store: Store | None = None
-    _clients: ProviderClients | None = None
-    _warned_permissions: bool = False
-    store_created: bool = False  # the database was empty before this invocation
+    """What one invocation builds from its global options, each part on first use."""
+
+    def __init__(self, options: GlobalOptions, environ: Mapping[str, str] | None = None) -> None:
+        self.options = options
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        self._out: Output | None = None
+        self._config: cfg.LoadedConfig | None = None
+        self._profile: cfg.Profile | None = None
+        self._store: Store | None = None
+        self._clients: ProviderClients | None = None
+        self._warned_permissions = False
+        self.store_created = False  # the database was empty before this invocation
 
     @property
     def out(self) -> Output:

@@ -152,6 +152,39 @@ def test_a_listing_converts_its_limit_without_pydantic() -> None:
     assert "kmsg_cli.cli.send_cmd" not in loaded
 
 
+COLLECTOR = (
+    "import gc, sys\n"
+    "from kmsg_cli import sending\n"
+    "from kmsg_cli.cli.entry import main\n"
+    "plan, seen = sending.plan, []\n"
+    "def spy(*args, **kwargs):\n"
+    "    seen.append(gc.isenabled())\n"
+    "    return plan(*args, **kwargs)\n"
+    "sending.plan = spy\n"
+    "sys.argv = ['kmsg', *sys.argv[1:]]\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(f'during={seen} after={gc.isenabled()}', file=sys.stderr)\n"
+)
+
+
+def test_the_command_runs_with_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The console script pauses the collector while kmsg starts only: the command's work (a
+    long send-many, a queue worker) is collected as usual, and the collector is on after."""
+    argv = ["send", "--to", "010-1234-5678", "--text", "hi", "--dry-run"]
+    proc = subprocess.run(
+        [sys.executable, "-c", COLLECTOR, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_sandbox_env(tmp_path),
+    )
+    assert "Dry run: 1 message validated" in proc.stdout, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "during=[True] after=True"
+
+
 def test_help_lists_every_command_in_its_order(run: Run) -> None:
     result = run("--help", db=False)
     assert result.exit_code == 0
