@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, dataclass_transform
+from typing import Any, ClassVar, cast, dataclass_transform
 
 _MAKING = threading.Lock()
 
@@ -54,6 +54,13 @@ def _make_dataclass(cls: type[Record]) -> None:
         if "_record_made" not in cls.__dict__:
             dataclass(frozen=cls._record_frozen)(cls)
             cls._record_made = True
+
+
+def record_fields(cls: type[Record]) -> tuple[Field[Any], ...]:
+    """`dataclasses.fields(cls)`, the dataclass made first if no instance has made it yet: for
+    code that reads a model's fields at import, or makes instances without `__init__`."""
+    _make_dataclass(cls)
+    return fields(cast(Any, cls))
 
 
 class MessageType(StrEnum):

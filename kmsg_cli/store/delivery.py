@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import fields
 from enum import Enum
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from kmsg_cli.models import DeliveryStatus, Job, TrackingRow
+from kmsg_cli.models import DeliveryStatus, Job, TrackingRow, record_fields
 from kmsg_cli.store.dialect import q
 from kmsg_cli.store.rows import (
     FOR_MESSAGE_KEY,
@@ -280,8 +279,8 @@ class DeliveryLedger(SqlBase):
 
 # Column values (TRACKING_COLUMNS order) -> TrackingRow's positional arguments.
 _MESSAGE_ID = itemgetter(TRACKING_FIELDS.index("message_id"))
-_BY_FIELD = itemgetter(*(TRACKING_FIELDS.index(f.name) for f in fields(TrackingRow)))
-_FIELD_NAMES = tuple(f.name for f in fields(TrackingRow))
+_BY_FIELD = itemgetter(*(TRACKING_FIELDS.index(f.name) for f in record_fields(TrackingRow)))
+_FIELD_NAMES = tuple(f.name for f in record_fields(TrackingRow))
 _LAST_ERROR = _FIELD_NAMES.index("last_error")
 _METADATA = _FIELD_NAMES.index("metadata")
 _PLAIN_MUTABLE = tuple(c for c in TRACKING_MUTABLE_COLUMNS if c not in TRACKING_JSON_COLUMNS)

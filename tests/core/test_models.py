@@ -169,3 +169,20 @@ def test_threads_making_the_first_instances_together_all_get_one() -> None:
     assert len(made) == 40 * 8 * 30
     assert all(one.extra == {} and one.field_1 == 0 for one in made)
     assert len({id(one.extra) for one in made}) == len(made)  # a new dict each
+
+
+def test_record_fields_makes_the_dataclass_for_code_that_reads_fields_at_import() -> None:
+    # The store and the SOLAPI status parser read TrackingRow's and StatusUpdate's fields when
+    # they are imported, and fill instances in without __init__: the dataclass must exist then.
+    script = (
+        "import dataclasses\n"
+        "from kmsg_cli import models\n"
+        "fields = models.record_fields(models.StatusUpdate)\n"
+        "print(dataclasses.is_dataclass(models.StatusUpdate), fields[0].name)\n"
+        "import kmsg_cli.store.delivery\n"
+        "print(dataclasses.is_dataclass(models.TrackingRow))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.split() == ["True", "provider_message_id", "True"]

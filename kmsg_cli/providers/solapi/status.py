@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 from kmsg_cli.errors import ProviderError
-from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate
+from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate, record_fields
 from kmsg_cli.providers._common import bad_response, number
 from kmsg_cli.providers._http import json_or_none
 from kmsg_cli.providers.solapi.client import SolapiClient, utc_date
@@ -133,7 +132,7 @@ _UPDATE_FIELDS = (
     "raw",
 )
 if (
-    tuple(f.name for f in fields(StatusUpdate)) != _UPDATE_FIELDS
+    tuple(f.name for f in record_fields(StatusUpdate)) != _UPDATE_FIELDS
     or hasattr(StatusUpdate, "__post_init__")
     or hasattr(StatusUpdate, "__slots__")
 ):
