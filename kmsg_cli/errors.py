@@ -35,6 +35,7 @@ EXIT_UNSUPPORTED = 4
 EXIT_PARTIAL = 5
 EXIT_NOT_RECORDED = 6
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`)
 
 
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from kmsg_cli.cli.runtime import GlobalOptions, Runtime
-from kmsg_cli.errors import EXIT_BUG, EXIT_INTERRUPTED, ConfigError, Interrupted, KmsgError
+from kmsg_cli.errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_PIPE_CLOSED,
+    ConfigError,
+    Interrupted,
+    KmsgError,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,9 +47,16 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise TypeError("commands wrapped by reports_errors take `ctx: typer.Context`")
         runtime = runtime_of(ctx)  # type: ignore[arg-type]
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's exit
+            return result
         except typer.Exit:
             raise
+        except BrokenPipeError:
+            # The reader of the output went away (`kmsg queue list | head`): stop quietly, as
+            # a program ended by SIGPIPE does; what was done is recorded (docs/cli.md).
+            _silence_stdout()
+            raise typer.Exit(EXIT_PIPE_CLOSED) from None
         except KmsgError as error:
             runtime.out.error(error)
             raise typer.Exit(error.exit_code) from None
@@ -66,6 +82,18 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BUG) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that nothing left in its buffer fails
+    again when the interpreter flushes it on exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's buffer)
+        pass
+    finally:
+        os.close(devnull)
 
 
 def fails_with(
