@@ -339,9 +339,9 @@ def written_params(
     bound: Mapping[str, Any],
     texts: dict[tuple[Any, ...], str] | None = None,
 ) -> dict[str, Any]:
-    """The parameters of `apply_tracking`'s UPDATE for one row: what `mutable_params` gives,
-    the row's key, its expected lease and `bound` (the terminal statuses); `texts` is shared
-    by the rows of one write (`_metadata_text`)."""
+    """The parameters of `apply_tracking`'s UPDATE for one row: its TRACKING_MUTABLE_COLUMNS
+    (JSON as text, enums as their value), the row's key, its expected lease and `bound` (the
+    terminal statuses); `texts` is shared by the rows of one write (`_metadata_text`)."""
     values = _PLAIN_VALUES(vars(row))
     params = dict(zip(_PLAIN_MUTABLE, values, strict=True))
     if not _PLAIN_TYPES.issuperset(map(type, values)):  # an enum member is written as its value

@@ -96,29 +96,6 @@ def plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-# (column, model field, holds JSON) in column order, computed once.
-_TRACKING_LAYOUT: tuple[tuple[str, str, bool], ...] = tuple(
-    (column, field, column in TRACKING_JSON_COLUMNS)
-    for column, field in zip(TRACKING_COLUMNS, TRACKING_FIELDS, strict=True)
-)
-_MUTABLE_LAYOUT = tuple(entry for entry in _TRACKING_LAYOUT if entry[0] in TRACKING_MUTABLE_COLUMNS)
-
-
-def _params(item: Job | TrackingRow, layout: tuple[tuple[str, str, bool], ...]) -> dict[str, Any]:
-    """Column name -> value of the `layout` (column, field, is JSON) of `item`: JSON as text,
-    enums as their value."""
-    fields = vars(item)
-    values: dict[str, Any] = {}
-    for column, field, is_json in layout:
-        value = fields[field]
-        if is_json:
-            value = dump_json(value)
-        elif isinstance(value, Enum):
-            value = value.value
-        values[column] = value
-    return values
-
-
 def _text_values(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """`values` with the StrEnum members among `names` replaced by their value."""
     for name in names:
@@ -141,11 +118,6 @@ def tracking_params(row: TrackingRow) -> dict[str, Any]:
     values["last_error"] = dump_json(values["last_error"])
     values["metadata"] = dump_json(values["metadata"])
     return _text_values(values, _TRACKING_ENUMS)
-
-
-def mutable_params(row: TrackingRow) -> dict[str, Any]:
-    """Column name -> value of the columns `apply_tracking` writes, JSON as text."""
-    return _params(row, _MUTABLE_LAYOUT)
 
 
 def tracking_from_values(values: Sequence[Any]) -> TrackingRow:
