@@ -11,13 +11,13 @@ same keys for the rows that did not change.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from kmsg_cli.digest import sha256_hex
 from kmsg_cli.models import ContentMatch, Message
 
 KEY_VERSION = "1"  # part of every key: a change of the recipe never matches old keys
@@ -49,10 +49,12 @@ def content_key(
     }
     if message.options:  # channel options (docs/channels.md); absent for the other types
         parts["options"] = dict(message.options)
-    return hashlib.sha256(_ENCODE(parts).encode("utf-8")).hexdigest()
+    return sha256_hex(_ENCODE(parts).encode("utf-8"))
 
 
 def file_sha256(path: str) -> str:
+    import hashlib  # attachments only: the key of a text message needs no OpenSSL
+
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()

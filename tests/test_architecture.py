@@ -21,6 +21,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.errors", ()),
     ("kmsg_cli.models", ()),
     ("kmsg_cli.files", ()),
+    ("kmsg_cli.digest", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     # the channel rules (RCS, Brand Message, voice, fax, Naver) are pure, below normalize
     ("kmsg_cli.channels", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.channels")),
@@ -157,7 +158,13 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "kmsg_cli.providers",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers", "kmsg_cli.__version__"),
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.providers",
+            "kmsg_cli.digest",
+            "kmsg_cli.__version__",
+        ),
     ),
     ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store", "kmsg_cli.files")),
     ("kmsg_cli.lookup", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
@@ -204,7 +211,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.jobs.codec", ("kmsg_cli.models",)),
-    ("kmsg_cli.content", ("kmsg_cli.models",)),
+    ("kmsg_cli.content", ("kmsg_cli.models", "kmsg_cli.digest")),
     (
         "kmsg_cli.dedupe",
         (

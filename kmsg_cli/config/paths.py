@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-
-import platformdirs
 
 from kmsg_cli.config.keys import config_error
 
 
+def _linux_user_dir(variable: str, under_home: str) -> Path | None:
+    """platformdirs' answer on Linux in the usual cases, without importing it (it costs every
+    start): `$variable` when it is an absolute path, else `~/under_home` when HOME is one.
+    None elsewhere (other systems, no usable HOME): platformdirs decides."""
+    if sys.platform != "linux":
+        return None
+    base = os.environ.get(variable, "")
+    if os.path.isabs(base):
+        return Path(base) / "kmsg"
+    home = os.environ.get("HOME", "")
+    return Path(home) / under_home / "kmsg" if os.path.isabs(home) else None
+
+
 def default_config_path() -> Path:
     """`<user config dir>/kmsg/config.toml`."""
-    return Path(platformdirs.user_config_dir("kmsg")) / "config.toml"
+    found = _linux_user_dir("XDG_CONFIG_HOME", ".config")
+    if found is None:
+        import platformdirs
+
+        found = Path(platformdirs.user_config_dir("kmsg"))
+    return found / "config.toml"
 
 
 def default_db_path() -> Path:
     """`<user data dir>/kmsg/kmsg.sqlite`."""
-    return Path(platformdirs.user_data_dir("kmsg")) / "kmsg.sqlite"
+    found = _linux_user_dir("XDG_DATA_HOME", ".local/share")
+    if found is None:
+        import platformdirs
+
+        found = Path(platformdirs.user_data_dir("kmsg"))
+    return found / "kmsg.sqlite"
 
 
 def resolve_config_path(flag: str | None, environ: Mapping[str, str]) -> tuple[Path, str]:

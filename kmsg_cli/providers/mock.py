@@ -32,6 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kmsg_cli.digest import sha256_hex
 from kmsg_cli.models import (
     KAKAO_TYPES,
     CancelAnswer,
@@ -95,9 +96,7 @@ class MockProvider:
         self.sent_count += 1
         if self.record:
             self.sent.append(message)
-        from hashlib import sha256  # a real send hashes; a dry run (validate only) does not
-
-        digest = sha256(message.message_id.encode("utf-8")).hexdigest()[:20]
+        digest = sha256_hex(message.message_id.encode("utf-8"))[:20]
         status = DeliveryStatus.PENDING if message.scheduled_at else DeliveryStatus.SENT
         outcome = "4000"
         if number.endswith("3104") and message.type in KAKAO_TYPES:

@@ -33,6 +33,25 @@ def test_default_paths_live_in_the_user_dirs(isolated_env: Path) -> None:
     assert default_db_path() == isolated_env / ".local" / "share" / "kmsg" / "kmsg.sqlite"
 
 
+@pytest.mark.parametrize("xdg", [None, "", "relative/dir", "/abs/xdg", "/abs/xdg/"])
+@pytest.mark.parametrize("home", [None, "/home/op", "/home/op/", "relative-home"])
+def test_default_paths_are_platformdirs_answers(
+    xdg: str | None, home: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kmsg finds the usual Linux answers without importing platformdirs; they are its own."""
+    import platformdirs
+
+    for name, value in (("XDG_CONFIG_HOME", xdg), ("XDG_DATA_HOME", xdg), ("HOME", home)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    config_dir = Path(platformdirs.user_config_dir("kmsg"))
+    data_dir = Path(platformdirs.user_data_dir("kmsg"))
+    assert default_config_path() == config_dir / "config.toml"
+    assert default_db_path() == data_dir / "kmsg.sqlite"
+
+
 @pytest.mark.parametrize(
     ("flag", "environ", "expected", "source"),
     [
