@@ -14,17 +14,15 @@ provider is left the message is bad input (exit 2) with the allowed range in Kor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmsg_cli.errors import InvalidInput, UnsupportedFeature
 from kmsg_cli.models import MessageType
 from kmsg_cli.providers.catalog import capabilities, senders_of
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """What a message asks of a provider. `at`: the scheduled time, for window checks."""
 
     type: MessageType
@@ -41,8 +39,7 @@ class Need:
         return " ".join(words)
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """Providers able to send, best first, and those of the routing list passed over
     because their reservation window refuses the time: (provider id, why)."""
 

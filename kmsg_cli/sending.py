@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from kmsg_cli.errors import (
     EXIT_OK,
@@ -58,8 +58,7 @@ class ProviderSource(Protocol):
     def get(self, provider_id: str) -> Provider: ...
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):
     """A message with the providers that may send it, best first.
 
     `deferred`: no provider can schedule it natively, so it waits in the queue until its time.
@@ -190,7 +189,7 @@ def plan(
             if not need.scheduled:
                 raise
             # Nobody schedules natively: send it later from the queue instead.
-            unscheduled = replace(need, scheduled=False, at=None)
+            unscheduled = need._replace(scheduled=False, at=None)
             planned.append(Planned(message, tuple(route(unscheduled, **options)), deferred=True))
     return planned
 

@@ -4,10 +4,9 @@ Each completer takes the Click context of the command line being completed (its 
 `--profile`, `--config` and `--db` when they were typed) and the word under the cursor. A
 completer never raises and never writes: a broken config or a missing database gives no
 candidates, and the shell falls back to file names. Heavy modules are imported on use so that
-declaring completers costs nothing at start-up.
+declaring completers costs nothing at start-up. No `from __future__ import annotations`: Typer
+reads the completers' signatures when it builds a command, and strings are compiled first.
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Callable

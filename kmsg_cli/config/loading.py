@@ -7,9 +7,9 @@ Only the top level is checked here; a profile is checked when it is selected
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from kmsg_cli.config.keys import (
     check_output_format,
@@ -25,14 +25,13 @@ TOP_LEVEL_KEYS = ("default_profile", "format", "profiles")
 MAX_CONFIG_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class LoadedConfig:
+class LoadedConfig(NamedTuple):
     """The parsed config file (or its absence) and where its path came from."""
 
     path: Path
     source: str  # "--config" | "KMSG_CONFIG" | "default"
     exists: bool
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = MappingProxyType({})
 
     def profile_names(self) -> list[str]:
         """Names of the profiles defined in the file, in file order."""

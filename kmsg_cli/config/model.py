@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmsg_cli.config.keys import masked_value, raise_first
 from kmsg_cli.models import MessageType
@@ -22,8 +22,7 @@ DEFAULT_TIMEZONE = "Asia/Seoul"
 DEFAULT_AUTO_LMS_BYTES = 90
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One finding of `validate_config`."""
 
     level: str  # "error" | "warning"

@@ -8,11 +8,10 @@ are imported only when a message is really sent (`kmsg_cli.providers.create_prov
 
 docs/configuration.md lists every setting of every type; a test checks it against this file.
 The entries are named tuples, immutable records that cost next to nothing to define (a
-dataclass costs a millisecond each, and every command that sends reads this registry).
+dataclass costs a millisecond each, and every command that sends reads this registry). No
+`from __future__ import annotations`: a named tuple compiles each annotation given as a string.
 Vendor facts here (reservation windows, batch limits) cite their rule ids in docs/vendors/.
 """
-
-from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping

@@ -8,9 +8,9 @@ undecoded) and the two cross-row queries. Nothing here creates or changes anythi
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from kmsg_cli.models import JobStatus
 from kmsg_cli.store.contract import Store
@@ -27,12 +27,11 @@ from kmsg_cli.store.schema import (
 from kmsg_cli.store.session import JOBS, TRACKING, Session
 
 
-@dataclasses.dataclass(frozen=True)
-class SchemaInfo:
+class SchemaInfo(NamedTuple):
     """kmsg's tables that exist with their column names, kmsg's index names that exist, and
     the recorded schema version (0 when none)."""
 
-    tables: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    tables: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     indexes: frozenset[str] = frozenset()
     version: int = 0
 

@@ -19,8 +19,7 @@ so databases shared with the original tool keep working. Two deliberate deviatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from kmsg_cli.models import DeliveryStatus, JobStatus
 
@@ -33,8 +32,7 @@ JOBS_TABLE = "kmsg_jobs"
 VERSION_TABLE = "kmsg_schema_version"
 
 
-@dataclass(frozen=True)
-class _Column:
+class _Column(NamedTuple):
     name: str
     sqlite: str
     postgres: str
