@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.queue import claim_cost_in
+from benchmarks.queue import claim_cost, claim_cost_in
 from benchmarks.send_many import environment, run_kmsg, write_csv
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -126,15 +126,22 @@ def claim(small: int, large: int, rounds: int, engines: tuple[str, ...]) -> None
             claim_on(engine, small, large, rounds)
 
 
-def claim_on(engine: str, small: int, large: int, rounds: int) -> None:
+def claim_cost_on(engine: str, depth: int, rounds: int) -> float:
+    """Seconds per job for claim + complete with `depth` queued, in a throwaway database."""
+    if engine == "sqlite":
+        return claim_cost(depth, rounds)
     from kmsg_cli.store import open_store
 
+    with database(engine) as url, open_store(url or "") as store:
+        return claim_cost_in(store, depth, rounds)
+
+
+def claim_on(engine: str, small: int, large: int, rounds: int) -> None:
     print(f"{engine}: claim + complete per job (claims of 100, {rounds} rounds)")
     print(f"{'queued jobs':>14}{'µs/job':>10}")
     costs = []
     for depth in (small, large):
-        with database(engine) as url, open_store(url or "") as store:
-            cost = claim_cost_in(store, depth, rounds)
+        cost = claim_cost_on(engine, depth, rounds)
         costs.append(cost)
         print(f"{depth:>14,}{cost * 1e6:>10.1f}")
     print(f"ratio large/small: {costs[1] / costs[0]:.2f}")
