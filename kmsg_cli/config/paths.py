@@ -13,8 +13,8 @@ from kmsg_cli.config.keys import config_error
 def _linux_user_dir(variable: str, under_home: str) -> Path | None:
     """platformdirs' answer on Linux in the usual cases, without importing it (it costs every
     start): `$variable` when it is an absolute path, else `~/under_home` when HOME is one.
-    None elsewhere (other systems, no usable HOME): platformdirs decides."""
-    if sys.platform != "linux":
+    None elsewhere (other systems, Android, no usable HOME): platformdirs decides."""
+    if sys.platform != "linux" or "ANDROID_DATA" in os.environ:
         return None
     base = os.environ.get(variable, "")
     if os.path.isabs(base):

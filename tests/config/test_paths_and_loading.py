@@ -46,6 +46,7 @@ def test_default_paths_are_platformdirs_answers(
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ANDROID_DATA", raising=False)
     config_dir = Path(platformdirs.user_config_dir("kmsg"))
     data_dir = Path(platformdirs.user_data_dir("kmsg"))
     assert default_config_path() == config_dir / "config.toml"
