@@ -61,6 +61,7 @@ _LIST_PARAMS = frozenset(
     }
 )
 _CRITERIA = frozenset({"messageId", "groupId", "to", "from", "type", "statusCode"})
+_UNCHANGED_BY_VIEW = frozenset({"messageId", "groupId", "to", "from"})
 
 
 class Listing:
@@ -239,6 +240,13 @@ class Listing:
         start_key = single("startKey")
 
         date_field = "dateCreated" if date_type == "CREATED" else "dateUpdated"
+        conditions = [
+            (name, {normalize_number(v) for v in allowed} if name in ("to", "from") else allowed)
+            for name, allowed in conditions
+        ]
+        # What a view never changes (its type may become the failover's) is checked on the
+        # stored message first: a lookup by recipient builds views of that recipient's only.
+        fixed = [(name, allowed) for name, allowed in conditions if name in _UNCHANGED_BY_VIEW]
         matched: list[dict[str, Any]] = []
         if ids:  # look the ids up directly (newest first) instead of scanning every message
             known = sorted(
@@ -248,6 +256,8 @@ class Listing:
         else:
             candidates = list(reversed(self._messages.values()))
         for stored in candidates:
+            if not all(_matches(stored.base, name, allowed) for name, allowed in fixed):
+                continue
             view = self._view(stored, now)
             if not all(_matches(view, name, allowed) for name, allowed in conditions):
                 continue
@@ -284,8 +294,7 @@ class Listing:
 
 
 def _matches(view: Mapping[str, Any], name: str, allowed: set[str]) -> bool:
-    if name in ("to", "from"):
-        allowed = {normalize_number(v) for v in allowed}
+    """`allowed`: for `to` and `from`, numbers already normalized."""
     return str(view.get(name)) in allowed
 
 
