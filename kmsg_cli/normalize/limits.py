@@ -4,8 +4,6 @@ SMS, LMS, MMS and the KakaoTalk texts (docs/messages.md, "Length and type").
 
 from __future__ import annotations
 
-import re
-
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.models import MessageType, Notice
@@ -16,16 +14,12 @@ LONG_MAX_BYTES = 2000  # LMS and MMS text
 SUBJECT_MAX_BYTES = 40
 KAKAO_TEXT_MAX_CHARS = 1000
 NON_KS_BYTES = 4  # what carriers charge for a character outside CP949 (emoji)
-# Characters whose CP949 size is known without the codec: ASCII (1 byte) and the 11,172 Hangul
-# syllables (2 bytes each). Most texts are only these; loading the codec costs every start.
-_NOT_ASCII_OR_SYLLABLE = re.compile("[^\x00-\x7f\uac00-\ud7a3]")
 
 
 def count_bytes(text: str) -> tuple[int, bool]:
     """(CP949 byte length, whether some character was outside CP949 and counted 4 bytes)."""
-    if _NOT_ASCII_OR_SYLLABLE.search(text) is None:
-        # A syllable is 3 bytes in UTF-8 and 2 in CP949, an ASCII character 1 in both.
-        return len(text) + (len(text.encode("utf-8")) - len(text)) // 2, False
+    if text.isascii():  # one byte each; no need to load the codec
+        return len(text), False
     try:
         return len(text.encode("cp949")), False
     except UnicodeEncodeError:
