@@ -592,7 +592,7 @@ def test_any_config_document_loads_selects_and_resolves_or_is_config_error(
             _no_secret(error.to_dict(), secrets)
             return
         problems = validate_config(config, environ)
-    _no_secret([vars(problem) for problem in problems], secrets)
+    _no_secret([problem._asdict() for problem in problems], secrets)
     for problem in problems:
         assert problem.level in ("error", "warning")
         _one_line(problem.message)
