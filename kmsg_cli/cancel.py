@@ -264,26 +264,22 @@ def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
+@dataclass
 class _Run:
     """One walk over a selection: decides each message, cancels queued jobs a chunk at a
     time, and gathers vendor units to ask at the end."""
 
-    def __init__(
-        self,
-        selection: Selection,
-        store: Store,
-        providers: ProviderSource,
-        now_ms: int,
-        dry_run: bool,
-    ) -> None:
-        self.selection = selection
-        self.store = store
-        self.providers = providers
-        self.now_ms = now_ms
-        self.dry_run = dry_run
-        self.report = CancelReport(dry_run)
-        self.units: dict[tuple[str, str], Unit] = {}
-        self._cancellers: dict[str, Canceller | KmsgError | None] = {}
+    selection: Selection
+    store: Store
+    providers: ProviderSource
+    now_ms: int
+    dry_run: bool
+    report: CancelReport = field(init=False)
+    units: dict[tuple[str, str], Unit] = field(init=False, default_factory=dict)
+    _cancellers: dict[str, Canceller | KmsgError | None] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.report = CancelReport(self.dry_run)
 
     # -- deciding ----------------------------------------------------------------------------
     def decide_chunk(self, chunk: Sequence[Candidate]) -> None:

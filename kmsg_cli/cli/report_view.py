@@ -51,18 +51,22 @@ def _ms_text(ms: int | None) -> str:
     return duration_text(ms, (" s", " min", " h"))
 
 
+TITLE_WORDS = {
+    "batch": "batch",
+    "last_batch": "the last one",
+    "period": "from {start}, to {end}",
+    "start": "the start",
+    "end": "now",
+    "provider_id": "provider",
+    "type": "type",
+    "to": "to",
+}
+
+
 def _title(figures: Report, times: LocalClock) -> str:
-    s = figures.selection
-    parts = []
-    if s["batch"]:
-        parts.append(f"batch {s['batch']}" + (" (the last one)" if s["last_batch"] else ""))
-    if s["since_ms"] is not None or s["until_ms"] is not None:
-        parts.append(f"from {times.text(s['since_ms']) or 'the start'}")
-        parts.append(f"to {times.text(s['until_ms']) or 'now'}")
-    for key, label in (("provider_id", "provider"), ("type", "type"), ("to", "to")):
-        if s[key]:
-            parts.append(f"{label} {s[key]}")
-    return "kmsg report: " + (", ".join(parts) or "all messages")
+    return "kmsg report: " + (
+        ", ".join(figures.selection_parts(times, TITLE_WORDS)) or "all messages"
+    )
 
 
 def render(console: Console, figures: Report, times: LocalClock, html: str | None) -> None:

@@ -21,6 +21,7 @@ from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageEr
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kmsg_cli.store.delivery import TrackingFilter
     from kmsg_cli.tracking import PassReport, Tracker
 
 app = KmsgTyper(
@@ -464,7 +465,7 @@ def list_rows(
             value, STATUSES, "status", "INVALID_STATUS", field="status", error=InvalidInput
         )
     number = str(normalize_phone(to)) if to else None
-    filters: dict[str, Any] = {
+    filters: TrackingFilter = {
         "status": statuses or None,
         "provider_id": provider,
         "type": message_type.upper() if message_type else None,

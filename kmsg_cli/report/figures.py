@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -174,6 +174,24 @@ class Report:
     def empty(self) -> bool:
         f = self.funnel
         return not (f.accepted or f.rejected or f.unknown_outcome or f.queued or f.withdrawn)
+
+    def selection_parts(self, clock: LocalClock, words: Mapping[str, str]) -> list[str]:
+        """What the report covers, a part per filter given, in `words` (the terminal's English,
+        the page's Korean): "batch", "last_batch", "period" (a format of `start` and `end`),
+        "start" and "end" (an open end of the period), "provider_id", "type" and "to"."""
+        s = self.selection
+        parts = []
+        if s["batch"]:
+            last = f" ({words['last_batch']})" if s["last_batch"] else ""
+            parts.append(f"{words['batch']} {s['batch']}{last}")
+        if s["since_ms"] is not None or s["until_ms"] is not None:
+            start = clock.text(s["since_ms"]) or words["start"]
+            end = clock.text(s["until_ms"]) or words["end"]
+            parts.append(words["period"].format(start=start, end=end))
+        for key in ("provider_id", "type", "to"):
+            if s[key]:
+                parts.append(f"{words[key]} {s[key]}")
+        return parts
 
     def to_dict(self, iso: Iso) -> dict[str, Any]:
         """The JSON document of `--json`; times as `iso` renders epoch milliseconds."""

@@ -159,19 +159,20 @@ def _context(report: Report, clock: LocalClock) -> dict[str, Any]:
     }
 
 
+TITLE_WORDS = {
+    "batch": "배치",
+    "last_batch": "최근 배치",
+    "period": "{start} ~ {end}",
+    "start": "처음",
+    "end": "지금",
+    "provider_id": "업체",
+    "type": "유형",
+    "to": "수신",
+}
+
+
 def _title(report: Report, clock: LocalClock) -> str:
-    s = report.selection
-    parts = []
-    if s["batch"]:
-        parts.append(f"배치 {s['batch']}" + (" (최근 배치)" if s["last_batch"] else ""))
-    if s["since_ms"] is not None or s["until_ms"] is not None:
-        start = clock.text(s["since_ms"]) or "처음"
-        end = clock.text(s["until_ms"]) or "지금"
-        parts.append(f"{start} ~ {end}")
-    for key, label in (("provider_id", "업체"), ("type", "유형"), ("to", "수신")):
-        if s[key]:
-            parts.append(f"{label} {s[key]}")
-    return " · ".join(parts) or "전체 메시지"
+    return " · ".join(report.selection_parts(clock, TITLE_WORDS)) or "전체 메시지"
 
 
 def _pygal() -> Any:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from enum import Enum
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from kmsg_cli.models import DeliveryStatus, Job, TrackingRow, record_fields
 from kmsg_cli.store.dialect import q
@@ -34,6 +34,19 @@ from kmsg_cli.store.rows import (
 )
 from kmsg_cli.store.schema import JOBS_TABLE
 from kmsg_cli.store.session import SELECT_TRACKING, TRACKING, Session, SqlBase
+
+
+class TrackingFilter(TypedDict, total=False):
+    """The filters `list_tracking` and `count_tracking_by_status` share; a row matches every
+    one given (None: no filter). An empty `status` matches nothing; a lone string is one
+    status; `since_ms` and `until_ms` bound `requested_at`, both inclusive."""
+
+    status: Sequence[str] | None
+    provider_id: str | None
+    type: str | None
+    to: str | None
+    since_ms: int | None
+    until_ms: int | None
 
 
 class DeliveryLedger(SqlBase):
@@ -187,19 +200,12 @@ class DeliveryLedger(SqlBase):
         }
         return [tracking_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
 
-    def _tracking_filter(
-        self,
-        status: Sequence[str] | None,
-        provider_id: str | None,
-        type: str | None,
-        to: str | None,
-        since_ms: int | None,
-        until_ms: int | None,
-    ) -> tuple[str, dict[str, Any]] | None:
+    def _tracking_where(self, filters: TrackingFilter) -> tuple[str, dict[str, Any]] | None:
         """WHERE clause and parameters of the list/count filters; None when nothing matches."""
         p = self.dialect.p
         conditions: list[str] = []
         params: dict[str, Any] = {}
+        status = filters.get("status")
         if status is not None:
             # A lone string is one status, not a sequence of one-letter ones.
             wanted = [status] if isinstance(status, str) else status
@@ -209,35 +215,26 @@ class DeliveryLedger(SqlBase):
             marks, bound = self._in("status", statuses)
             conditions.append(f'"status" IN {marks}')
             params.update(bound)
-        for column, value in (("provider_id", provider_id), ("type", type), ("to", to)):
+        for column in ("provider_id", "type", "to"):
+            value = filters.get(column)
             if value is not None:
                 conditions.append(f"{q(column)} = {p(column)}")
                 params[column] = value
-        if since_ms is not None:
-            conditions.append(f'"requested_at" >= {p("since_ms")}')
-            params["since_ms"] = since_ms
-        if until_ms is not None:
-            conditions.append(f'"requested_at" <= {p("until_ms")}')
-            params["until_ms"] = until_ms
+        for key, bound_as in (("since_ms", ">="), ("until_ms", "<=")):
+            moment = filters.get(key)
+            if moment is not None:
+                conditions.append(f'"requested_at" {bound_as} {p(key)}')
+                params[key] = moment
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return where, params
 
     def list_tracking(
-        self,
-        *,
-        status: Sequence[str] | None = None,
-        provider_id: str | None = None,
-        type: str | None = None,
-        to: str | None = None,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        self, *, limit: int = 100, offset: int = 0, **filters: Unpack[TrackingFilter]
     ) -> list[TrackingRow]:
         """Matching rows, requested_at DESC then message_id DESC, one page."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        found = self._tracking_filter(status, provider_id, type, to, since_ms, until_ms)
+        found = self._tracking_where(filters)
         if found is None or limit == 0:
             return []
         where, params = found
@@ -249,18 +246,9 @@ class DeliveryLedger(SqlBase):
         )
         return [tracking_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
 
-    def count_tracking_by_status(
-        self,
-        *,
-        status: Sequence[str] | None = None,
-        provider_id: str | None = None,
-        type: str | None = None,
-        to: str | None = None,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-    ) -> dict[str, int]:
+    def count_tracking_by_status(self, **filters: Unpack[TrackingFilter]) -> dict[str, int]:
         """Matching rows by status; statuses without rows are absent."""
-        found = self._tracking_filter(status, provider_id, type, to, since_ms, until_ms)
+        found = self._tracking_where(filters)
         if found is None:
             return {}
         where, params = found
