@@ -41,6 +41,17 @@ _JOB_LIST = ", ".join(q(c) for c in JOB_COLUMNS)
 _TRACKING_LIST = ", ".join(q(c) for c in TRACKING_COLUMNS)
 
 
+def _as_null(value: None) -> None:
+    return value
+
+
+# sqlite3 binds a None only after looking for an adapter: in its registry, then as attributes
+# of its protocol type and of the value, each failed lookup on a type raising (and formatting)
+# an AttributeError. Every job and tracking row binds several NULLs. Registered, the adapter is
+# found at once; it returns the None itself, bound as NULL exactly as before.
+sqlite3.register_adapter(type(None), _as_null)
+
+
 class SqliteDialect(Dialect):
     """SQLite 3.35+ (RETURNING): JSON as text, BINARY collation, named `:params`."""
 
