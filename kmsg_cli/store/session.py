@@ -11,6 +11,7 @@ caller is ever formatted into SQL: values are bound as named parameters; only ou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from kmsg_cli.models import JobStatus
@@ -107,11 +108,18 @@ class DbApiSession:
             cursor.close()
 
 
+@lru_cache(maxsize=64)
+def _in_marks(dialect: Dialect, prefix: str, count: int) -> tuple[str, tuple[str, ...]]:
+    """The IN list `(prefix0, prefix1, ...)` of `count` placeholders, and their names: made
+    once per size (the full lists of MAX_IN_PARAMS come again and again)."""
+    names = tuple(f"{prefix}{n}" for n in range(count))
+    return "(" + ", ".join(dialect.p(name) for name in names) + ")", names
+
+
 def _one_in(dialect: Dialect, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """An IN list of bound parameters `prefix0, prefix1, ...` and their values."""
-    names = [f"{prefix}{n}" for n in range(len(values))]
-    marks = ", ".join(dialect.p(name) for name in names)
-    return f"({marks})", dict(zip(names, values, strict=True))
+    marks, names = _in_marks(dialect, prefix, len(values))
+    return marks, dict(zip(names, values, strict=True))
 
 
 class SqlBase:
