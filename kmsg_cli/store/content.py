@@ -75,7 +75,7 @@ class ContentKeys(SqlBase):
         def work(s: Session) -> list[Sequence[Any]]:
             rows: list[Sequence[Any]] = []
             for chunk in chunked(unique):
-                marks, params = self._in("c", chunk)
+                marks, params = self._ids_in("c", chunk)
                 rows += s.execute(f"{select} {marks}", {"since": since_ms, **params}).rows
             return rows
 

@@ -194,13 +194,18 @@ class SqlBase:
     def _in(self, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         return _one_in(self.dialect, prefix, values)
 
+    def _ids_in(self, prefix: str, ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        """The IN list of one chunk (at most MAX_IN_PARAMS) of ids or keys, and its parameters:
+        one parameter per value (`_in`) unless the engine binds such lists otherwise."""
+        return self._in(prefix, ids)
+
     def _by_ids(
         self, select: str, key: str, ids: Sequence[str]
     ) -> Callable[[Session], list[Sequence[Any]]]:
         def work(s: Session) -> list[Sequence[Any]]:
             rows: list[Sequence[Any]] = []
             for chunk in chunked(list(dict.fromkeys(ids))):
-                marks, params = self._in("k", chunk)
+                marks, params = self._ids_in("k", chunk)
                 rows += s.execute(f"{select} WHERE {q(key)} IN {marks}", params).rows
             return rows
 
@@ -229,7 +234,7 @@ class SqlBase:
         def work(s: Session) -> int:
             changed = 0
             for chunk in chunked(unique):
-                marks, bound = self._in("k", chunk)
+                marks, bound = self._ids_in("k", chunk)
                 changed += s.execute(f"{sql} {marks}", {**params, **bound}).rowcount
             return changed
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 import kmsg_cli.content as content
 from kmsg_cli.errors import StoreError
 from kmsg_cli.jobs.codec import message_from_data, message_to_data
-from kmsg_cli.models import DeliveryStatus, MessageDraft, MessageType
+from kmsg_cli.models import DeliveryStatus, Job, MessageDraft, MessageType
 from kmsg_cli.normalize import build_message
 from kmsg_cli.store import rows
 from kmsg_cli.store.sqlite import SqliteStore
@@ -107,5 +108,27 @@ def test_sqlite_binds_none_through_its_registered_adapter() -> None:
         conn.execute("INSERT INTO t VALUES (:a, :b)", {"a": None, "b": 1})
         assert conn.execute("SELECT a IS NULL, typeof(a), b FROM t").fetchone() == (1, "null", 1)
         conn.close()
+    finally:
+        store.close()
+
+
+def test_sqlite_binds_a_list_of_ids_as_one_parameter(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "k.sqlite")
+    try:
+        store.initialize()
+        marks, params = store._ids_in("k", ["a", "b"])
+        assert list(params) == ["k"] and "json_each" in marks
+        ids = ["plain", 'quo"te', "back\\slash", "한글:1", "tab\there", "x" * 300]
+        ids += [f"b:{n}" for n in range(1200)]  # more than one chunk of MAX_IN_PARAMS
+        jobs = [Job(id=i, type="send", data={"n": n}, created_at=n) for n, i in enumerate(ids)]
+        assert store.insert_jobs(jobs) == len(jobs)
+        wanted = [*ids[::3], "missing", ids[0]]
+        found = store.get_jobs(wanted)
+        assert set(found) == set(ids[::3])
+        assert all(found[i].data == {"n": ids.index(i)} for i in found)
+        changed = store.release_jobs(ids, now_ms=1)  # nothing is processing: no change
+        assert changed == 0
+        store.delete_jobs(ids[:700])
+        assert store.count_jobs() == len(ids) - 700
     finally:
         store.close()
