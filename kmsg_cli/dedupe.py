@@ -68,13 +68,13 @@ class DuplicateFilter:
         keys = [_key(job) for job in jobs]
         found = self.store.content_matches([k for k in keys if k], since_ms=self.since_ms)
         moves: dict[str, tuple[str, int]] = {}
-        keyed = [(key, _row(job)) for job, key in zip(jobs, keys, strict=True) if key]
+        rows = [_row(job) for job in jobs]
+        keyed = [(key, row) for key, row in zip(keys, rows, strict=True) if key]
         first_rows = iter(self._rows.first(keyed))
-        for job, key in zip(jobs, keys, strict=True):
+        for job, key, row in zip(jobs, keys, rows, strict=True):
             if key is None:
                 decision.insert.append(job)
                 continue
-            row = _row(job)
             first_row = next(first_rows)
             if first_row != row:
                 decision.skips.append(

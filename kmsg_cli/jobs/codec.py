@@ -49,30 +49,50 @@ def message_to_data(message: Message) -> dict[str, Any]:
     return data
 
 
+# Type names to members: a dict lookup instead of the Enum call for each message read back.
+_TYPES: dict[str, MessageType] = {kind.value: kind for kind in MessageType}
+_NO_WARNINGS: tuple[Notice, ...] = ()
+
+
+def _message_type(value: Any) -> MessageType:
+    try:
+        return _TYPES[value]
+    except (KeyError, TypeError):
+        return MessageType(value)  # a member itself, or the Enum's own ValueError
+
+
 def message_from_data(data: dict[str, Any]) -> Message:
-    failover = data.get("failover")
+    get = data.get
+    failover = get("failover")
+    warnings = get("warnings")
+    variables = get("variables")
+    options = get("options")
+    files = get("files")
+    at = get("at")
     return Message(
         message_id=str(data["id"]),
-        type=MessageType(data["type"]),
-        to=Recipient(str(data["to"]), str(data.get("country", "82"))),
-        text=str(data.get("text", "")),
-        byte_length=int(data.get("bytes", 0)),
-        sender=data.get("from"),
-        subject=data.get("subject"),
-        image=data.get("image"),
-        template_id=data.get("template"),
-        variables=dict(data.get("variables") or {}),
-        scheduled_at=datetime.fromisoformat(data["at"]) if data.get("at") else None,
-        provider_id=data.get("provider"),
+        type=_message_type(data["type"]),
+        to=Recipient(str(data["to"]), str(get("country", "82"))),
+        text=str(get("text", "")),
+        byte_length=int(get("bytes", 0)),
+        sender=get("from"),
+        subject=get("subject"),
+        image=get("image"),
+        template_id=get("template"),
+        variables=dict(variables) if variables else {},
+        scheduled_at=datetime.fromisoformat(at) if at else None,
+        provider_id=get("provider"),
         failover=Failover(
             text=str(failover["text"]),
-            type=MessageType(failover["type"]),
+            type=_message_type(failover["type"]),
             subject=failover.get("subject"),
             byte_length=int(failover.get("bytes", 0)),
         )
         if failover
         else None,
-        warnings=tuple(Notice(w["code"], w["message"]) for w in data.get("warnings", ())),
-        options=dict(data.get("options") or {}),
-        files=tuple(data.get("files") or ()),
+        warnings=tuple(Notice(w["code"], w["message"]) for w in warnings)
+        if warnings
+        else _NO_WARNINGS,
+        options=dict(options) if options else {},
+        files=tuple(files) if files else (),
     )

@@ -89,21 +89,21 @@ def batch_id_for(digest: str, defaults: Defaults) -> str:
 
 
 def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
-    fields = row.fields
+    get = row.fields.get
     return MessageDraft(
-        to=fields.get("to", ""),
-        text=fields.get("text", defaults.text),
-        type=fields.get("type", defaults.type),
-        subject=fields.get("subject"),
-        sender=fields.get("from", defaults.sender),
-        image=fields.get("image"),
-        template_id=fields.get("template", defaults.template),
+        to=get("to", ""),
+        text=get("text", defaults.text),
+        type=get("type", defaults.type),
+        subject=get("subject"),
+        sender=get("from", defaults.sender),
+        image=get("image"),
+        template_id=get("template", defaults.template),
         variables=row.variables,
-        at=fields.get("at"),
-        provider_id=fields.get("provider"),
-        message_id=fields.get("id"),
-        failover_text=fields.get("failover_text"),
-        options=fields.get("options"),
+        at=get("at"),
+        provider_id=get("provider"),
+        message_id=get("id"),
+        failover_text=get("failover_text"),
+        options=get("options"),
     )
 
 

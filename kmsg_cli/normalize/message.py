@@ -128,8 +128,8 @@ def build_message(
                     hint="use --type ALIMTALK with --template, or drop the --failover-* options",
                 )
     channel = kind is not None and kind in CHANNEL_TYPES
-    if not channel:
-        channels.refuse_options(draft, kind)
+    if not channel and (draft.options or draft.option_flags or draft.files):
+        channels.refuse_options(draft, kind)  # options and files are the channel types' only
     # An SMS can never exceed 90 bytes, so a larger threshold could only yield invalid SMS.
     threshold = min(auto_lms_bytes, SMS_MAX_BYTES) if auto_lms_bytes > 0 else SMS_MAX_BYTES
 

@@ -22,15 +22,24 @@ CONTENT_KEYS = q(CONTENT_KEYS_TABLE)
 
 
 def key_rows(items: Iterable[Job | TrackingRow]) -> list[dict[str, Any]]:
-    """The `kmsg_content_keys` rows of the jobs or tracking rows that carry a content key."""
+    """The `kmsg_content_keys` rows (column name -> value) of the jobs or tracking rows that
+    carry a content key."""
     rows = []
     for item in items:
         key = (item.metadata or {}).get(CONTENT_KEY)
         if isinstance(key, str) and key:
             if isinstance(item, Job):
-                rows.append({"k": key, "id": item.id, "at": item.created_at})
+                rows.append(
+                    {"content_key": key, "message_id": item.id, "created_at": item.created_at}
+                )
             else:
-                rows.append({"k": key, "id": item.message_id, "at": item.requested_at})
+                rows.append(
+                    {
+                        "content_key": key,
+                        "message_id": item.message_id,
+                        "created_at": item.requested_at,
+                    }
+                )
     return rows
 
 
@@ -44,13 +53,7 @@ class ContentKeys(SqlBase):
             sql = self.dialect.insert_ignore(
                 CONTENT_KEYS_TABLE, CONTENT_KEY_COLUMNS, "message_id", ()
             )
-            s.executemany(
-                sql,
-                [
-                    {"content_key": r["k"], "message_id": r["id"], "created_at": r["at"]}
-                    for r in rows
-                ],
-            )
+            s.executemany(sql, rows)
 
     def content_matches(
         self, keys: Sequence[str], *, since_ms: int
@@ -72,7 +75,7 @@ class ContentKeys(SqlBase):
         def work(s: Session) -> list[Sequence[Any]]:
             rows: list[Sequence[Any]] = []
             for chunk in chunked(unique):
-                marks, params = self._in("c", chunk)
+                marks, params = self._ids_in("c", chunk)
                 rows += s.execute(f"{select} {marks}", {"since": since_ms, **params}).rows
             return rows
 

@@ -9,7 +9,8 @@ on JSON handling and on the `"from"` column being `sender` (docs/storage.md, "Ta
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import json.encoder
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -60,8 +61,35 @@ TRACKING_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_DECODE = json.JSONDecoder().decode
+def _compact_encoder() -> Callable[[dict[str, Any]], str]:
+    """`JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode` for dicts, its C
+    encoder made once: `encode` makes it anew on every call, and every row written encodes
+    a few objects. Without the circular-reference check (kmsg's own plain data; a cycle would
+    raise RecursionError), which keeps the one encoder safe to share between threads."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator in this Python
+        return encoder.encode
+    one_shot = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    return lambda value: "".join(one_shot(value, 0))
+
+
+_ENCODE = _compact_encoder()
+_DECODER = json.JSONDecoder()
+_DECODE = _DECODER.decode
+_SCAN: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+def _decode(text: str) -> object:
+    """`_DECODE(text)`, directly by the scanner when it reads the whole text (compact JSON as
+    kmsg writes it); anything else (surrounding spaces, bad JSON) goes to the full decoder."""
+    try:
+        value, end = _SCAN(text, 0)
+    except (StopIteration, ValueError):
+        return _DECODE(text)
+    return value if end == len(text) else _DECODE(text)
 
 
 def dump_json(value: Mapping[str, Any] | None) -> str | None:
@@ -78,7 +106,7 @@ def load_json(value: object, *, column: str) -> dict[str, Any] | None:
     decoded: object = value
     if isinstance(value, str | bytes | bytearray):
         try:
-            decoded = _DECODE(value) if isinstance(value, str) else json.loads(value)
+            decoded = _decode(value) if isinstance(value, str) else json.loads(value)
         except ValueError as exc:
             raise StoreError(
                 f"column {column} holds invalid JSON: {exc}", code="DB_BAD_JSON"

@@ -11,6 +11,7 @@ caller is ever formatted into SQL: values are bound as named parameters; only ou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from kmsg_cli.models import JobStatus
@@ -107,11 +108,18 @@ class DbApiSession:
             cursor.close()
 
 
+@lru_cache(maxsize=64)
+def _in_marks(dialect: Dialect, prefix: str, count: int) -> tuple[str, tuple[str, ...]]:
+    """The IN list `(prefix0, prefix1, ...)` of `count` placeholders, and their names: made
+    once per size (the full lists of MAX_IN_PARAMS come again and again)."""
+    names = tuple(f"{prefix}{n}" for n in range(count))
+    return "(" + ", ".join(dialect.p(name) for name in names) + ")", names
+
+
 def _one_in(dialect: Dialect, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """An IN list of bound parameters `prefix0, prefix1, ...` and their values."""
-    names = [f"{prefix}{n}" for n in range(len(values))]
-    marks = ", ".join(dialect.p(name) for name in names)
-    return f"({marks})", dict(zip(names, values, strict=True))
+    marks, names = _in_marks(dialect, prefix, len(values))
+    return marks, dict(zip(names, values, strict=True))
 
 
 class SqlBase:
@@ -186,13 +194,18 @@ class SqlBase:
     def _in(self, prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         return _one_in(self.dialect, prefix, values)
 
+    def _ids_in(self, prefix: str, ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        """The IN list of one chunk (at most MAX_IN_PARAMS) of ids or keys, and its parameters:
+        one parameter per value (`_in`) unless the engine binds such lists otherwise."""
+        return self._in(prefix, ids)
+
     def _by_ids(
         self, select: str, key: str, ids: Sequence[str]
     ) -> Callable[[Session], list[Sequence[Any]]]:
         def work(s: Session) -> list[Sequence[Any]]:
             rows: list[Sequence[Any]] = []
             for chunk in chunked(list(dict.fromkeys(ids))):
-                marks, params = self._in("k", chunk)
+                marks, params = self._ids_in("k", chunk)
                 rows += s.execute(f"{select} WHERE {q(key)} IN {marks}", params).rows
             return rows
 
@@ -221,7 +234,7 @@ class SqlBase:
         def work(s: Session) -> int:
             changed = 0
             for chunk in chunked(unique):
-                marks, bound = self._in("k", chunk)
+                marks, bound = self._ids_in("k", chunk)
                 changed += s.execute(f"{sql} {marks}", {**params, **bound}).rowcount
             return changed
 

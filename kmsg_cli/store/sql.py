@@ -110,7 +110,7 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
 
         def work(s: Session) -> None:
             for chunk in chunked(unique):
-                marks, bound = self._in("k", chunk)
+                marks, bound = self._ids_in("k", chunk)
                 s.execute(f"{update} {marks}", {"completed": COMPLETED, "now": now_ms, **bound})
             self._insert_rows(s, TRACKING_TABLE, rows)
 

@@ -1,18 +1,19 @@
 """The SQLite engine: one WAL-mode connection per process, short BEGIN IMMEDIATE writes.
 
-Everything but opening the file, mapping sqlite3's errors, creating the schema and the two
-claim statements is `SqlStore`'s (docs/storage.md, "Engines").
+Everything but opening the file, mapping sqlite3's errors, creating the schema, the two
+claim statements and how a list of ids is bound is `SqlStore`'s (docs/storage.md, "Engines").
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kmsg_cli.errors import StoreError
 from kmsg_cli.files import make_private_parents
@@ -39,6 +40,21 @@ _LOCKED_HINT = "another kmsg process holds the database; try again"
 
 _JOB_LIST = ", ".join(q(c) for c in JOB_COLUMNS)
 _TRACKING_LIST = ", ".join(q(c) for c in TRACKING_COLUMNS)
+
+
+# JSON arrays of ids (`SqliteStore._ids_in`), compact, UTF-8 kept.
+_ENCODE_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _as_null(value: None) -> None:
+    return value
+
+
+# sqlite3 binds a None only after looking for an adapter: in its registry, then as attributes
+# of its protocol type and of the value, each failed lookup on a type raising (and formatting)
+# an AttributeError. Every job and tracking row binds several NULLs. Registered, the adapter is
+# found at once; it returns the None itself, bound as NULL exactly as before.
+sqlite3.register_adapter(type(None), _as_null)
 
 
 class SqliteDialect(Dialect):
@@ -289,6 +305,14 @@ class SqliteStore(SqlStore):
         """`work` on the connection, under the lock; writes inside BEGIN IMMEDIATE."""
         with self._transaction() if transaction else self._connection() as conn:
             return work(DbApiSession(conn))
+
+    def _ids_in(self, prefix: str, ids: Sequence[str]) -> tuple[str, dict[str, Any]]:
+        """A list of ids as one parameter, a JSON array read by `json_each`: a statement with
+        hundreds of named parameters costs SQLite a search of its list of names for each one
+        it binds, and send-many names every id several times (tracking look-ups, the in-flight
+        mark, the completion)."""
+        param = self.dialect.p(prefix)
+        return f"(SELECT value FROM json_each({param}))", {prefix: _ENCODE_LIST(list(ids))}
 
     def _user_version(self, conn: sqlite3.Connection) -> int:
         row = conn.execute("PRAGMA user_version").fetchone()
