@@ -7,11 +7,9 @@ earlier twin is still queued in another batch takes that job over (it is moved i
 so it goes out once, under its first id). See docs/duplicates.md.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from kmsg_cli.content import Earlier, deciding, describe, earlier
 from kmsg_cli.models import CONTENT_KEY, ContentMatch, Job
@@ -21,8 +19,7 @@ from kmsg_cli.store.scratch import FirstRows
 DUPLICATE = "DUPLICATE_CONTENT"
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     """A job not written because its content repeats an earlier message."""
 
     job: Job
@@ -31,13 +28,13 @@ class Skip:
     accepted_at: int | None  # when the earlier one was accepted (None: not accepted yet)
 
 
-@dataclass
 class Decision:
     """What to do with one chunk of new jobs."""
 
-    insert: list[Job] = field(default_factory=list)
-    skips: list[Skip] = field(default_factory=list)
-    adopted: dict[str, Job] = field(default_factory=dict)  # earlier job id -> the new job
+    def __init__(self) -> None:
+        self.insert: list[Job] = []
+        self.skips: list[Skip] = []
+        self.adopted: dict[str, Job] = {}  # earlier job id -> the new job
 
 
 class DuplicateFilter:

@@ -11,8 +11,6 @@ whose window refuses the time is passed over like one that cannot send the type,
 provider is left the message is bad input (exit 2) with the allowed range in Korea time.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple

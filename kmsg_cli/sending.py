@@ -8,13 +8,11 @@ transaction per provider batch. A message id that already has a tracking row was
 earlier and is not sent again; one whose earlier send may have been accepted is not either.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -74,8 +72,7 @@ class Planned(NamedTuple):
         return self.candidates[0]
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What became of one message."""
 
     message: Message
@@ -95,10 +92,10 @@ class Outcome:
         return self.result.status.value
 
 
-@dataclass
 class SendReport:
-    outcomes: list[Outcome] = field(default_factory=list)
-    errors: list[KmsgError] = field(default_factory=list)  # whole-request failures
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.errors: list[KmsgError] = []  # whole-request failures
 
     @property
     def accepted(self) -> int:
@@ -152,7 +149,7 @@ def check_files(messages: Sequence[Message]) -> None:
 
 def plan(
     messages: Iterable[Message],
-    profile: Profile,
+    profile: "Profile",
     *,
     rotation: int = 0,
     now: datetime | None = None,
@@ -197,7 +194,7 @@ def plan(
 def enqueue(
     planned: Sequence[Planned],
     *,
-    store: Store,
+    store: "Store",
     now: datetime,
     priority: int = 0,
     max_attempts: int = 3,
@@ -253,7 +250,7 @@ def send(
     planned: Sequence[Planned],
     *,
     source: ProviderSource,
-    store: Store,
+    store: "Store",
     now: datetime,
     max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,

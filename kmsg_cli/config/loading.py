@@ -4,8 +4,6 @@ Only the top level is checked here; a profile is checked when it is selected
 (`kmsg_cli.config.profiles`) and a provider's settings when the provider is used.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType

@@ -6,8 +6,6 @@ docs/configuration.md; the file is read by `kmsg_cli.config.loading` and parsed 
 `kmsg_cli.config.parsing`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -67,8 +65,7 @@ DEFAULT_TRACKING_CONCURRENCY = 4
 MAX_TRACKING_CONCURRENCY = 64
 
 
-@dataclass(frozen=True)
-class TrackingSettings:
+class TrackingSettings(NamedTuple):
     """`[profiles.NAME.tracking]`: delivery-check backoff, give-up time, and extra codes that
     earn a fallback (docs/channels.md, Fallback)."""
 
@@ -79,6 +76,7 @@ class TrackingSettings:
     concurrency: int = DEFAULT_TRACKING_CONCURRENCY  # status lookups in flight at once
 
 
+DEFAULT_TRACKING = TrackingSettings()  # immutable: one instance serves every profile
 DEFAULT_DUPLICATE_WINDOW_MS = 24 * 3_600_000
 
 
@@ -95,7 +93,7 @@ class Profile:
     routing: Mapping[MessageType, tuple[str, ...]]
     strategy: str
     providers: Mapping[str, ProviderConfig]
-    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    tracking: TrackingSettings = DEFAULT_TRACKING
     # rows whose content was accepted this recently are not sent again (docs/duplicates.md)
     duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_MS
     output_format: str | None = None  # `format`: None = a table on a terminal, TSV in a pipe

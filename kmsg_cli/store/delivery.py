@@ -8,8 +8,6 @@ the result, guarded so that terminal statuses never move and a checker whose lea
 over cannot overwrite.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from enum import Enum

@@ -6,8 +6,6 @@ undecoded) and the two cross-row queries. Nothing here creates or changes anythi
 (docs/storage.md, "Consistency checks").
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol

@@ -17,8 +17,6 @@ so databases shared with the original tool keep working. Two deliberate deviatio
   message); tables are utf8mb4 with a binary collation, so ids compare byte by byte as on SQLite.
 """
 
-from __future__ import annotations
-
 from typing import Literal, NamedTuple
 
 from kmsg_cli.models import DeliveryStatus, JobStatus
