@@ -11,34 +11,19 @@ same keys for the rows that did not change.
 
 from __future__ import annotations
 
-import json
-import json.encoder
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from kmsg_cli.digest import sha256_hex
+from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.models import ContentMatch, Message
 
 KEY_VERSION = "1"  # part of every key: a change of the recipe never matches old keys
 
 
-def _key_encoder() -> Callable[[dict[str, Any]], str]:
-    """`JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode` for
-    dicts, its C encoder made once (`encode` makes one per call; send-many keys every row).
-    No circular-reference check: the parts are plain data, and the encoder is shared."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator in this Python
-        return encoder.encode
-    one_shot = make(
-        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-    return lambda value: "".join(one_shot(value, 0))
-
-
-_ENCODE = _key_encoder()
+_ENCODE = compact_encoder(sort_keys=True)  # send-many keys every row
 
 
 def content_key(

@@ -206,7 +206,7 @@ def enqueue(
     A deferred message waits until its time (`process_at`) and is then sent at once.
     Returns the jobs; ids that already exist are left as they are.
     """
-    from kmsg_cli.jobs.codec import message_to_data
+    from kmsg_cli.jobs.codec import send_job
 
     now_ms = epoch_ms(now)
     jobs = []
@@ -217,14 +217,9 @@ def enqueue(
             process_at = epoch_ms(message.scheduled_at)
             message = replace(message, scheduled_at=None)
         jobs.append(
-            Job(
-                id=message.message_id,
-                type="send",
-                data={
-                    "message": message_to_data(message),
-                    "provider": item.provider_id,
-                    "candidates": list(item.candidates),
-                },
+            send_job(
+                message,
+                item.candidates,
                 priority=priority,
                 max_attempts=max_attempts,
                 created_at=now_ms,

@@ -22,6 +22,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.models", ()),
     ("kmsg_cli.files", ()),
     ("kmsg_cli.digest", ()),
+    ("kmsg_cli.jsontext", ()),
     ("kmsg_cli.when", ("kmsg_cli.errors", "kmsg_cli.models")),
     # the channel rules (RCS, Brand Message, voice, fax, Naver) are pure, below normalize
     ("kmsg_cli.channels", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.channels")),
@@ -166,7 +167,16 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.__version__",
         ),
     ),
-    ("kmsg_cli.store", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.store", "kmsg_cli.files")),
+    (
+        "kmsg_cli.store",
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.store",
+            "kmsg_cli.files",
+            "kmsg_cli.jsontext",
+        ),
+    ),
     ("kmsg_cli.lookup", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
     (
         "kmsg_cli.jobs.ledger",
@@ -211,7 +221,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.jobs.codec", ("kmsg_cli.models",)),
-    ("kmsg_cli.content", ("kmsg_cli.models", "kmsg_cli.digest")),
+    ("kmsg_cli.content", ("kmsg_cli.models", "kmsg_cli.digest", "kmsg_cli.jsontext")),
     (
         "kmsg_cli.dedupe",
         (

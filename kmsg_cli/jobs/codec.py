@@ -1,13 +1,47 @@
-"""Messages as JSON job data (`kmsg_jobs.data`) and back. Pure."""
+"""Messages as JSON job data (`kmsg_jobs.data`) and back, and the job that sends one. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from kmsg_cli.models import Failover, Message, MessageType, Notice, Recipient
+from kmsg_cli.models import Failover, Job, JobStatus, Message, MessageType, Notice, Recipient
 
 VERSION = 1
+
+
+def send_job(
+    message: Message,
+    candidates: Sequence[str],
+    *,
+    max_attempts: int,
+    created_at: int,
+    process_at: int,
+    metadata: dict[str, Any],
+    priority: int = 0,
+    status: JobStatus = JobStatus.PENDING,
+    attempts: int = 0,
+) -> Job:
+    """The job that sends `message` through `candidates[0]`, then the others in turn where a
+    request surely failed (docs/routing.md): pending in the queue, or already claimed by a
+    direct `kmsg send` (status processing, one attempt)."""
+    return Job(
+        id=message.message_id,
+        type="send",
+        data={
+            "message": message_to_data(message),
+            "provider": candidates[0],
+            "candidates": list(candidates),
+        },
+        status=status.value,
+        priority=priority,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        created_at=created_at,
+        process_at=process_at,
+        metadata=metadata,
+    )
 
 
 def message_to_data(message: Message) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, KmsgError
-from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
@@ -183,24 +183,20 @@ def enqueue(
         report.by_provider[provider_id] += 1
         if not simulated[provider_id]:
             report.real += 1
+        metadata = {
+            "batch": batch_id,
+            "row": item.number,
+            CONTENT_KEY: content_key(message, profile.name, digests),
+        }
         pending.append(
-            Job(
-                id=message.message_id,
-                type="send",
-                data={
-                    "message": message_to_data(message),
-                    "provider": provider_id,
-                    "candidates": candidates,
-                },
+            send_job(
+                message,
+                candidates,
                 priority=priority,
                 max_attempts=max_attempts,
                 created_at=now_ms,
                 process_at=now_ms,
-                metadata={
-                    "batch": batch_id,
-                    "row": item.number,
-                    CONTENT_KEY: content_key(message, profile.name, digests),
-                },
+                metadata=metadata,
             )
         )
         if len(pending) >= INSERT_CHUNK:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
-from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.models import CONTENT_KEY, Job, JobStatus, Message, SendResult, TrackingRow
 from kmsg_cli.store.contract import Store
 
@@ -198,15 +198,10 @@ class DirectLedger:
         }
 
     def _job(self, message: Message, candidates: Sequence[str]) -> Job:
-        return Job(
-            id=message.message_id,
-            type="send",
-            data={
-                "message": message_to_data(message),
-                "provider": candidates[0],
-                "candidates": list(candidates),
-            },
-            status=JobStatus.PROCESSING.value,
+        return send_job(
+            message,
+            candidates,
+            status=JobStatus.PROCESSING,
             attempts=1,
             max_attempts=self.max_attempts,
             created_at=self.now_ms,

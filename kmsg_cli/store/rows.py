@@ -9,12 +9,12 @@ on JSON handling and on the `"from"` column being `sender` (docs/storage.md, "Ta
 from __future__ import annotations
 
 import json
-import json.encoder
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
 from kmsg_cli.errors import StoreError
+from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.models import TERMINAL_STATUSES, DeliveryStatus, Job, JobStatus, TrackingRow
 from kmsg_cli.store.schema import JOB_COLUMNS, TRACKING_COLUMNS
 
@@ -61,22 +61,7 @@ TRACKING_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-def _compact_encoder() -> Callable[[dict[str, Any]], str]:
-    """`JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode` for dicts, its C
-    encoder made once: `encode` makes it anew on every call, and every row written encodes
-    a few objects. Without the circular-reference check (kmsg's own plain data; a cycle would
-    raise RecursionError), which keeps the one encoder safe to share between threads."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator in this Python
-        return encoder.encode
-    one_shot = make(
-        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    return lambda value: "".join(one_shot(value, 0))
-
-
-_ENCODE = _compact_encoder()
+_ENCODE = compact_encoder()
 _DECODER = json.JSONDecoder()
 _DECODE = _DECODER.decode
 _SCAN: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]

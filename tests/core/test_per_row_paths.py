@@ -13,6 +13,7 @@ import pytest
 import kmsg_cli.content as content
 from kmsg_cli.errors import StoreError
 from kmsg_cli.jobs.codec import message_from_data, message_to_data
+from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.models import DeliveryStatus, Job, MessageDraft, MessageType
 from kmsg_cli.normalize import build_message
 from kmsg_cli.store import rows
@@ -32,6 +33,12 @@ VALUES = [
 @pytest.mark.parametrize("value", VALUES)
 def test_dump_json_is_the_stdlib_encoding(value: dict[str, object]) -> None:
     assert rows.dump_json(value) == STDLIB.encode(value)
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_the_sorted_compact_encoder_is_the_stdlib_encoding(value: dict[str, object]) -> None:
+    sorted_stdlib = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert compact_encoder(sort_keys=True)(value) == sorted_stdlib.encode(value)
 
 
 def test_dump_json_refuses_what_json_refuses() -> None:
