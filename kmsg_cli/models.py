@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from reprlib import recursive_repr
 from typing import Any, ClassVar, cast, dataclass_transform
 
 _MAKING = threading.Lock()
@@ -44,6 +45,27 @@ class Record:
         _make_dataclass(type(self))
         self.__dict__.update(state)
 
+    # `dataclass` compiles an `__eq__`, `__hash__` and `__repr__` for each class (a third of
+    # the time it takes to make one, paid by every command at start); these do the same from
+    # the field names, which are all compared, hashed and shown.
+    _record_names: ClassVar[tuple[str, ...]] = ()
+
+    def _record_values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._record_names)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._record_values() == other._record_values()
+
+    def __hash__(self) -> int:  # set to None for the classes that are not frozen
+        return hash(self._record_values())
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_names)
+        return f"{type(self).__qualname__}({shown})"
+
 
 def _make_dataclass(cls: type[Record]) -> None:
     # `_record_made` is set once `dataclass` has returned (it sets `__dataclass_fields__`
@@ -52,7 +74,10 @@ def _make_dataclass(cls: type[Record]) -> None:
         return
     with _MAKING:  # threads may make the first instances together
         if "_record_made" not in cls.__dict__:
-            dataclass(frozen=cls._record_frozen)(cls)
+            dataclass(frozen=cls._record_frozen, eq=False, repr=False)(cls)
+            cls._record_names = tuple(f.name for f in fields(cast(Any, cls)))
+            if not cls._record_frozen:
+                cls.__hash__ = None  # type: ignore[assignment]  # mutable: unhashable
             cls._record_made = True
 
 

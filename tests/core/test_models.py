@@ -1,5 +1,6 @@
 """The vocabulary's dataclasses are made on first use (`models.Record`): once made, each class
-is the dataclass `@dataclass` would have made at import, whatever the threads."""
+behaves as the dataclass `@dataclass` would have made at import (its comparison, hash and repr
+written once in Record), whatever the threads."""
 
 from __future__ import annotations
 
@@ -79,7 +80,10 @@ def test_a_model_is_the_dataclass_of_its_fields_once_used(cls: Any, frozen: bool
     made = cls(**_arguments(reference))
     expected = reference(**_arguments(reference))
     assert dataclasses.is_dataclass(cls)
-    assert repr(cls.__dataclass_params__) == repr(reference.__dataclass_params__)
+    # __eq__, __hash__ and __repr__ come from Record (compared below), the rest from dataclass
+    same = ("init", "order", "unsafe_hash", "frozen")
+    params, expected_params = cls.__dataclass_params__, reference.__dataclass_params__
+    assert [getattr(params, p) for p in same] == [getattr(expected_params, p) for p in same]
     assert inspect.signature(cls) == inspect.signature(reference)
     fields = [(f.name, f.type, f.default, f.default_factory) for f in dataclasses.fields(cls)]
     assert fields == [
@@ -99,6 +103,8 @@ def test_a_model_is_the_dataclass_of_its_fields_once_used(cls: Any, frozen: bool
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(made, dataclasses.fields(cls)[0].name, "changed")
     else:
+        with pytest.raises(TypeError):  # mutable and compared by value: unhashable
+            hash(made)
         setattr(made, dataclasses.fields(cls)[0].name, "changed")
         assert getattr(made, dataclasses.fields(cls)[0].name) == "changed"
 
