@@ -140,6 +140,24 @@ class KmsgGroup(_KmsgParsing, TyperGroup):
         rank = {name: index for index, name in enumerate(self.order)}
         return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer suggests only among commands already built; a lazy one is a name until used,
+        so a typo (`kmsg sned`) is matched against every name here."""
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.BadParameter:
+            raise
+        except Exception as error:
+            message = getattr(error, "message", None)
+            if isinstance(message, str) and args and "Did you mean" not in message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    names = ", ".join(repr(name) for name in matches)
+                    error.message = f"{message.rstrip('.')}. Did you mean {names}?"  # type: ignore[attr-defined]
+            raise
+
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
         if command is None and name in self.lazy_commands:

@@ -86,10 +86,13 @@ class RootGroup(KmsgGroup):
     def invoke(self, ctx: Any) -> Any:
         def json_mode() -> bool:
             # Read when an error happens: the root callback sets ctx.obj before the
-            # sub-command's own arguments are parsed.
+            # sub-command's own arguments are parsed; an unknown sub-command is found before
+            # the callback runs, when only the root's parsed options say it.
             obj = getattr(ctx, "obj", None)
-            return bool(getattr(obj, "json", False)) or bool(
-                getattr(getattr(obj, "options", None), "json", False)
+            return (
+                bool(getattr(obj, "json", False))
+                or bool(getattr(getattr(obj, "options", None), "json", False))
+                or bool((getattr(ctx, "params", None) or {}).get("json_output"))
             )
 
         return _one_line_usage_errors(

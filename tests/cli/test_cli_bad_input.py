@@ -4,6 +4,9 @@ sent."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,41 @@ def test_provider_config_repr_hides_its_values() -> None:
 
     text = repr(ProviderConfig("p", "solapi", {"api_secret": "SENTINEL-repr"}, "profiles.x"))
     assert "SENTINEL-repr" not in text and "solapi" in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("sned", "send"), ("tarck list", "track"), ("queue lst", "list")]
+)
+def test_a_mistyped_command_gets_the_nearest_name_in_a_fresh_process(
+    typed: str, meant: str, tmp_path: Path
+) -> None:
+    """Sub-commands are built on first use; the suggestion must not depend on that (a fresh
+    process has built none)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMSG_")}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", *typed.split()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert f"Did you mean '{meant}'?" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 2  # the error and its hint
+
+
+def test_an_unknown_command_with_json_is_one_json_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMSG_")}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", "sned", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == "USAGE"
+    assert error["message"] == "No such command 'sned'. Did you mean 'send'?"
