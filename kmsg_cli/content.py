@@ -21,8 +21,6 @@ from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.models import ContentMatch, Message
 
 KEY_VERSION = "1"  # part of every key: a change of the recipe never matches old keys
-
-
 _ENCODE = compact_encoder(sort_keys=True)  # send-many keys every row
 
 

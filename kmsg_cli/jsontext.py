@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 
-def compact_encoder(*, sort_keys: bool = False) -> Callable[[dict[str, Any]], str]:
-    """An encoder of dicts to compact UTF-8 JSON text (keys sorted with `sort_keys`)."""
+def compact_encoder(*, sort_keys: bool = False) -> Callable[[Any], str]:
+    """An encoder of JSON values to compact UTF-8 text (keys sorted with `sort_keys`)."""
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # no C accelerator in this Python

@@ -47,8 +47,9 @@ class Record:
 
     # `dataclass` compiles an `__eq__`, `__hash__` and `__repr__` for each class (a third of
     # the time it takes to make one, paid by every command at start); these do the same from
-    # the field names, which are all compared, hashed and shown.
+    # the names of the fields it would compare (and hash) and show.
     _record_names: ClassVar[tuple[str, ...]] = ()
+    _record_shown: ClassVar[tuple[str, ...]] = ()
 
     def _record_values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._record_names)
@@ -63,7 +64,7 @@ class Record:
 
     @recursive_repr()
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_names)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_shown)
         return f"{type(self).__qualname__}({shown})"
 
 
@@ -75,7 +76,9 @@ def _make_dataclass(cls: type[Record]) -> None:
     with _MAKING:  # threads may make the first instances together
         if "_record_made" not in cls.__dict__:
             dataclass(frozen=cls._record_frozen, eq=False, repr=False)(cls)
-            cls._record_names = tuple(f.name for f in fields(cast(Any, cls)))
+            made = fields(cast(Any, cls))
+            cls._record_names = tuple(f.name for f in made if f.compare)
+            cls._record_shown = tuple(f.name for f in made if f.repr)
             if not cls._record_frozen:
                 cls.__hash__ = None  # type: ignore[assignment]  # mutable: unhashable
             cls._record_made = True

@@ -145,11 +145,14 @@ class KmsgGroup(_KmsgParsing, TyperGroup):
         so a typo (`kmsg sned`) is matched against every name here."""
         try:
             return super().resolve_command(ctx, args)
-        except typer.BadParameter:
-            raise
         except Exception as error:
             message = getattr(error, "message", None)
-            if isinstance(message, str) and args and "Did you mean" not in message:
+            if (
+                isinstance(message, str)
+                and message.startswith("No such command")
+                and "Did you mean" not in message
+                and args
+            ):
                 from difflib import get_close_matches
 
                 matches = get_close_matches(args[0], self.list_commands(ctx))

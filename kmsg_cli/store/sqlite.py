@@ -6,7 +6,6 @@ claim statements and how a list of ids is bound is `SqlStore`'s (docs/storage.md
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 from kmsg_cli.errors import StoreError
 from kmsg_cli.files import make_private_parents
+from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES
 from kmsg_cli.store.schema import (
@@ -42,8 +42,7 @@ _JOB_LIST = ", ".join(q(c) for c in JOB_COLUMNS)
 _TRACKING_LIST = ", ".join(q(c) for c in TRACKING_COLUMNS)
 
 
-# JSON arrays of ids (`SqliteStore._ids_in`), compact, UTF-8 kept.
-_ENCODE_LIST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_LIST = compact_encoder()  # JSON arrays of ids (`SqliteStore._ids_in`)
 
 
 def _as_null(value: None) -> None:

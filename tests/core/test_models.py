@@ -192,3 +192,18 @@ def test_record_fields_makes_the_dataclass_for_code_that_reads_fields_at_import(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert proc.stdout.split() == ["True", "provider_message_id", "True"]
+
+
+def test_a_field_left_out_of_repr_or_comparison_is_left_out_as_by_dataclass() -> None:
+    annotations = {"name": "str", "secret": "str", "seen": "int"}
+    body = {
+        "__annotations__": annotations,
+        "secret": dataclasses.field(repr=False),
+        "seen": dataclasses.field(default=0, compare=False),
+    }
+    record = type("Keyed", (Record,), dict(body), frozen=True)
+    plain = dataclasses.dataclass(frozen=True)(type("Keyed", (), dict(body)))
+    one, same = record("a", "s3cret", 1), record("a", "s3cret", 2)
+    assert repr(one) == repr(plain("a", "s3cret", 1)) == "Keyed(name='a', seen=1)"
+    assert one == same and hash(one) == hash(same)
+    assert one != record("a", "other", 1)
