@@ -232,24 +232,24 @@ class BatchRunner:
                 pause = min(max((due - self.now_ms()) / 1000, 0.01), self.poll_seconds)
             self.sleep(pause)
             return True
-        counts = self.store.job_counts(batch=self.batch_id)
-        pending = counts.get("pending", 0) if self.until == "done" else 0
+        # Two index seeks, not a count of the whole batch: this runs after every retry wait.
+        due = self.store.next_due_ms(batch=self.batch_id) if self.until == "done" else None
         held = soon = 0
-        if counts.get("processing", 0):
-            horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
-            for job in self.store.processing_jobs(batch=self.batch_id):
-                if unknown_info(job) is None:
-                    # claimed by another worker, or by a dead one not yet taken over
-                    held += 1 if self.until == "done" else 0
-                elif job.process_at <= horizon:
-                    soon += 1  # looked up again in a moment: worth waiting for
-        if not pending and not held and not soon:
+        horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
+        for job in self.store.processing_jobs(batch=self.batch_id):
+            if unknown_info(job) is None:
+                # claimed by another worker, or by a dead one not yet taken over
+                held += 1 if self.until == "done" else 0
+            elif job.process_at <= horizon:
+                soon += 1  # looked up again in a moment: worth waiting for
+        if due is None and not held and not soon:
             return False  # outcomes still unknown are looked up by later runs and workers
         if held or soon:
             self.recover()
-        due = self.store.next_due_ms(batch=self.batch_id)
+            if due is not None:
+                due = self.store.next_due_ms(batch=self.batch_id)
         pause = 0.5
-        if pending and due is not None:
+        if due is not None:
             pause = min(max((due - self.now_ms()) / 1000, 0.01), 1.0)
         self.sleep(pause)
         return True

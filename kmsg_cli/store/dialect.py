@@ -44,6 +44,12 @@ class Dialect:
         """An id column as ORDER BY compares it: by bytes, whatever the database's locale."""
         return column
 
+    def unindexed(self, column: str) -> str:
+        """`column` in a condition that must not choose the index: an UPDATE of listed ids
+        that also checks their status should seek each id, not walk every row of that status
+        (an engine without statistics may guess the status index is the better one)."""
+        return column
+
     def bigint(self, expr: str) -> str:
         """An integer parameter that may be NULL, typed for engines that need to know."""
         return expr

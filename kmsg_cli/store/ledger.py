@@ -62,7 +62,8 @@ class JobLedger(SqlBase):
     ) -> list[Job]:
         """Claim the listed pending jobs (a direct `kmsg send` taking its own ids)."""
         d = self.dialect
-        sql = f'UPDATE {JOBS} SET {d.claim_set()} WHERE "status" = {d.p("pending")} AND "id" IN'
+        status = d.unindexed(q("status"))
+        sql = f'UPDATE {JOBS} SET {d.claim_set()} WHERE {status} = {d.p("pending")} AND "id" IN'
         params = {"pending": PENDING, **_lease(now_ms, lease_ms, owner)}
         if not self._update_ids(sql, job_ids, params):
             return []
@@ -95,7 +96,7 @@ class JobLedger(SqlBase):
         marked = d.json_set(q("metadata"), *marks)
         sql = (
             f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} '
-            f'WHERE "status" = {p("processing")} AND "id" IN'
+            f'WHERE {d.unindexed(q("status"))} = {p("processing")} AND "id" IN'
         )
         self._update_ids(sql, job_ids, params)
 
@@ -152,7 +153,7 @@ class JobLedger(SqlBase):
             f'UPDATE {JOBS} SET "status" = {p("pending")}, "process_at" = {p("now")}, '
             '"attempts" = CASE WHEN "attempts" > 0 THEN "attempts" - 1 ELSE 0 END, '
             f'"metadata" = {d.json_remove(q("metadata"), "owner")} '
-            f'WHERE "status" = {p("processing")} '
+            f"WHERE {d.unindexed(q('status'))} = {p('processing')} "
             f'AND {d.json_absent(q("metadata"), "in_flight")} AND "id" IN'
         )
         params = {"pending": PENDING, "processing": PROCESSING, "now": now_ms}
@@ -327,7 +328,7 @@ class JobLedger(SqlBase):
         sql = (
             f'UPDATE {JOBS} SET "status" = {p("pending")}, "attempts" = 0, '
             f'"process_at" = {p("now")}, "error" = NULL, "failed_at" = NULL, "metadata" = {fresh} '
-            f'WHERE "status" IN ({p("failed")}, {p("pending")}) AND "id" IN'
+            f'WHERE {d.unindexed(q("status"))} IN ({p("failed")}, {p("pending")}) AND "id" IN'
         )
         return self._update_ids(sql, job_ids, {"pending": PENDING, "failed": FAILED, "now": now_ms})
 

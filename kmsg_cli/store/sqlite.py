@@ -61,6 +61,11 @@ class SqliteDialect(Dialect):
 
     name = "sqlite"
 
+    def unindexed(self, column: str) -> str:
+        # Unary + keeps a term from choosing an index: SQLite has no statistics unless ANALYZE
+        # ran, and would otherwise read every processing job to mark a thousand in flight.
+        return f"+{column}"
+
     def claim_jobs_sql(self, *, by_batch: bool) -> str:
         """The claim: one UPDATE ... WHERE id IN (SELECT ... LIMIT) RETURNING.
 

@@ -1,10 +1,12 @@
-"""How a send-many run spreads one claim over its worker threads (kmsg_cli.jobs.worker)."""
+"""How a send-many run spreads one claim over its worker threads, and how it waits for
+retries (kmsg_cli.jobs.worker)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -123,3 +125,63 @@ def test_one_claim_of_several_batches_is_sent_by_several_threads(
     assert slow.most == concurrency
     assert store.job_counts(batch=BATCH) == {"completed": 800}
     assert len(store.find_tracking(ids)) == 800
+
+
+class FlakyOnce(Slow):
+    """Refuses every message's first attempt with a retryable error, accepts the second."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=100)
+        self.seen: set[str] = set()
+
+    def send(self, messages: Sequence[Message]) -> list[SendResult]:
+        results = []
+        for m in messages:
+            first = m.message_id not in self.seen
+            self.seen.add(m.message_id)
+            results.append(
+                SendResult(
+                    message_id=m.message_id,
+                    provider_id=self.id,
+                    accepted=not first,
+                    status=DeliveryStatus.FAILED if first else DeliveryStatus.SENT,
+                    provider_message_id="" if first else f"P-{m.message_id}",
+                    error_code="RATE_LIMITED" if first else None,
+                    retryable=first,
+                )
+            )
+        self.requests.append([m.message_id for m in messages])
+        return results
+
+
+class NoCounting(SqliteStore):
+    """A store whose whole-batch count fails: the wait between retries must not need it (it
+    read every job of the batch, and on SQLite every job of the database, after each wait)."""
+
+    def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
+        raise AssertionError("job_counts called while waiting for retries")
+
+
+def test_waiting_for_retries_reads_only_what_is_pending_or_held() -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+
+    def sleep(seconds: float) -> None:
+        now[0] += timedelta(seconds=seconds)
+
+    with NoCounting(":memory:") as store:
+        store.initialize()
+        ids = _queue(store, 250)
+        flaky = FlakyOnce()
+        runner = BatchRunner(
+            store=store,
+            clients=Source(flaky),  # type: ignore[arg-type]
+            batch_id=BATCH,
+            concurrency=2,
+            clock=lambda: now[0],
+            sleep=sleep,
+        )
+        stats = runner.run()
+        assert stats.accepted == 250 and stats.retried == 250
+        assert sorted(flaky.seen) == sorted(ids)
+        assert now[0] > datetime(2026, 1, 1, tzinfo=UTC)  # it did wait for the retries
+        assert SqliteStore.job_counts(store, batch=BATCH) == {"completed": 250}

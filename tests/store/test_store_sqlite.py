@@ -311,3 +311,28 @@ def test_importing_the_store_package_does_not_import_sqlite3() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert result.stdout.strip() == "False"
+
+
+def test_updates_of_listed_ids_seek_each_id_not_every_row_of_the_status(
+    store: SqliteStore,
+) -> None:
+    """Without ANALYZE, SQLite guesses that "status = ?" on the dequeue index is the better
+    way into `kmsg_jobs`; marking a thousand jobs in flight would then read every processing
+    job. Each update that lists ids and also checks a status goes through the primary key."""
+    store.insert_jobs([job(f"j{n}") for n in range(3)])
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    try:
+        claimed = store.claim_ids(["j0", "j1"], now_ms=1, lease_ms=60_000, owner={"pid": 1})
+        store.mark_in_flight(["j0"], now_ms=2)
+        store.release_jobs(["j1"], now_ms=3)
+        store.reset_jobs(["j1", "j2"], now_ms=4)
+    finally:
+        store._conn.set_trace_callback(None)
+    assert [j.id for j in claimed] == ["j0", "j1"]
+    updates = [s for s in statements if s.startswith("UPDATE")]
+    assert len(updates) == 4
+    for sql in updates:
+        plan = " | ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "sqlite_autoindex_kmsg_jobs_1 (id=?)" in plan, (sql, plan)
+        assert "idx_kmsg_jobs_dequeue" not in plan, (sql, plan)
