@@ -232,7 +232,9 @@ class BatchRunner:
                 pause = min(max((due - self.now_ms()) / 1000, 0.01), self.poll_seconds)
             self.sleep(pause)
             return True
-        # Two index seeks, not a count of the whole batch: this runs after every retry wait.
+        # The next due time and the batch's claimed jobs, both read through the status index;
+        # never a count of every job of the batch (a full scan on SQLite), as this runs after
+        # every wait for retries.
         due = self.store.next_due_ms(batch=self.batch_id) if self.until == "done" else None
         held = soon = 0
         horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
