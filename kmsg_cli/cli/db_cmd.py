@@ -90,9 +90,7 @@ def schema(
 @reports_errors
 def purge(
     ctx: typer.Context,
-    older_than: Annotated[
-        str, options.older_than_option("Age with a unit: 90d, 12w, 36h (not a bare 90).")
-    ] = "90d",
+    older_than: purging.OlderThanOpt = "90d",
     yes: purging.YesOpt = False,
     dry_run: purging.DryRunOpt = False,
 ) -> None:

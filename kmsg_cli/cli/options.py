@@ -92,11 +92,6 @@ def until_option(help: str, *, panel: str | None = FILTERS) -> Any:
     return option("--until", "WHEN", help, panel)
 
 
-def older_than_option(help: str) -> Any:
-    """`--older-than AGE`: what a purge removes (an age with a unit)."""
-    return option("--older-than", "AGE", help)
-
-
 def batch_option(help: str, *, panel: str | None = None, complete: bool = False) -> Any:
     """`--batch ID`: a send-many batch (completed from the database when `complete`)."""
     return option("--batch", "ID", help, panel, complete=cv.batch_ids if complete else None)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from kmsg_cli.cli.options import dry_run_option, yes_option
+from kmsg_cli.cli.options import dry_run_option, option, yes_option
 from kmsg_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -28,6 +28,10 @@ WHAT = {
     JOBS_TABLE: "jobs that finished (completed, failed or cancelled)",
 }
 
+OlderThanOpt = Annotated[
+    str,
+    option("--older-than", "AGE", "Age with a unit: 90d, 12w, 36h, 30m (not a bare number)."),
+]
 YesOpt = Annotated[
     bool,
     yes_option("Delete without asking (for scripts and cron)."),

@@ -437,9 +437,7 @@ def retry(
 @reports_errors
 def purge(
     ctx: typer.Context,
-    older_than: Annotated[
-        str, options.older_than_option("Age with a unit: 30d, 12h (not a bare 30).")
-    ] = "30d",
+    older_than: purging.OlderThanOpt = "30d",
     yes: purging.YesOpt = False,
     dry_run: purging.DryRunOpt = False,
 ) -> None:

@@ -133,18 +133,15 @@ class JobLedger(SqlBase):
 
     def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
         """Put jobs back to pending at their new process_at with their error, one transaction."""
-        if not retries:
-            return
-        d, p = self.dialect, self.dialect.p
-        assignments = (
+        p = self.dialect.p
+        self._update_each_job(
             f'"status" = {p("pending")}, "process_at" = {p("process_at")}, "error" = {p("error")}, '
-            f'"metadata" = {d.json_remove(q("metadata"), "in_flight", "owner")}'
+            f'"metadata" = {self.dialect.json_remove(q("metadata"), "in_flight", "owner")}',
+            [
+                {"pending": PENDING, "process_at": process_at, "error": error, "id": job_id}
+                for job_id, (process_at, error) in sorted(retries.items())
+            ],
         )
-        rows = [
-            {"pending": PENDING, "process_at": process_at, "error": error, "id": job_id}
-            for job_id, (process_at, error) in sorted(retries.items())
-        ]
-        self._update_each_job(assignments, rows)
 
     def release_jobs(self, job_ids: Sequence[str], *, now_ms: int) -> int:
         """Release claimed, never-sent jobs; returns how many were released."""

@@ -221,9 +221,10 @@ class SqlBase:
 
     def _update_each_job(self, assignments: str, rows: Sequence[Params]) -> None:
         """`UPDATE kmsg_jobs SET assignments WHERE id = :id` once per parameter set of `rows`,
-        one transaction."""
-        sql = f'UPDATE {JOBS} SET {assignments} WHERE "id" = {self.dialect.p("id")}'
-        self._write(lambda s: s.executemany(sql, rows))
+        one transaction; nothing when `rows` is empty."""
+        if rows:
+            sql = f'UPDATE {JOBS} SET {assignments} WHERE "id" = {self.dialect.p("id")}'
+            self._write(lambda s: s.executemany(sql, rows))
 
     def _update_ids(self, sql: str, ids: Sequence[str], params: Params) -> int:
         """`sql` (ending in `"id" IN`) on every id, IN lists of MAX_IN_PARAMS, one transaction."""

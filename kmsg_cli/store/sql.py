@@ -118,18 +118,15 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
 
     def fail_jobs(self, failures: Mapping[str, str], *, now_ms: int) -> None:
         """Mark jobs failed with their error text in one transaction."""
-        if not failures:
-            return
-        d, p = self.dialect, self.dialect.p
-        assignments = (
+        p = self.dialect.p
+        self._update_each_job(
             f'"status" = {p("failed")}, "failed_at" = {p("now")}, "error" = {p("error")}, '
-            f'"metadata" = {d.json_remove(q("metadata"), "in_flight")}'
+            f'"metadata" = {self.dialect.json_remove(q("metadata"), "in_flight")}',
+            [
+                {"failed": FAILED, "now": now_ms, "error": error, "id": job_id}
+                for job_id, error in sorted(failures.items())
+            ],
         )
-        rows = [
-            {"failed": FAILED, "now": now_ms, "error": error, "id": job_id}
-            for job_id, error in sorted(failures.items())
-        ]
-        self._update_each_job(assignments, rows)
 
     # -- purging old rows (docs/storage.md, "Purging") ---------------------------------------
 
