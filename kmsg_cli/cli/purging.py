@@ -101,7 +101,7 @@ def carry_out(
     if not yes:
         if not _stdin_is_terminal():
             raise UsageError(
-                f"{command} deletes {_rows(plan.total)} for good and asks first, but there is "
+                f"{command} asks before it deletes ({_rows(plan.total)} now), but there is "
                 "no terminal to ask on (field 'yes')",
                 code="CONFIRMATION_REQUIRED",
                 field="yes",

@@ -46,10 +46,22 @@ def test_without_a_terminal_and_without_yes_nothing_is_deleted(run: Run) -> None
     _history(run)
     result = run("db", "purge", "--older-than", "90d")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: CONFIRMATION_REQUIRED: kmsg db purge deletes 6 rows")
+    assert result.stderr.startswith(
+        "error: CONFIRMATION_REQUIRED: kmsg db purge asks before it deletes (6 rows now)"
+    )
     assert "hint: kmsg db purge --older-than 90d --dry-run" in result.stderr
     assert "--yes" in result.stderr
     assert _counts(run) == (3, 4)
+
+
+def test_without_yes_a_script_is_refused_even_when_nothing_is_old_enough(run: Run) -> None:
+    # The same answer whatever the count: a cron line that lacks --yes fails on its first run,
+    # not on the first day it would have deleted something.
+    result = run("db", "purge", "--older-than", "90d")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: CONFIRMATION_REQUIRED: kmsg db purge asks before it deletes (0 rows now)"
+    )
 
 
 def test_dry_run_shows_rows_per_table_and_the_cut_off_in_kst(run: Run) -> None:
