@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kmsg_cli.cli.tables import print_table
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -93,7 +95,7 @@ def render(console: Console, figures: Report, times: LocalClock, html: str | Non
             continue
         bar = "█" * max(1 if value else 0, round(24 * value / top))
         table.add_row(label, f"{value:,}", bar, _aside(figures, key))
-    console.print(table)
+    print_table(console, table)
     _failures(console, figures)
     lat = figures.latency
     if lat.count:
@@ -160,7 +162,7 @@ def _failures(console: Console, figures: Report) -> None:
         code = f.code + (f" ({f.kmsg_code})" if f.kmsg_code else "")
         cells = (f.stage, f.provider_id, code, f"{f.count:,}", f.meaning or "", f.example or "")
         table.add_row(*(Text(cell) for cell in cells))
-    console.print(table)
+    print_table(console, table)
 
 
 def _breakdown(console: Console, title: str, rows: list[Any]) -> None:
@@ -182,4 +184,4 @@ def _breakdown(console: Console, title: str, rows: list[Any]) -> None:
             f"{row.not_accepted + row.queued:,}",
             "—" if rate is None else f"{100 * rate:.1f}%",
         )
-    console.print(table)
+    print_table(console, table)

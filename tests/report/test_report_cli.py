@@ -117,6 +117,21 @@ def test_the_report_follows_a_batch_from_rows_to_deliveries(mock_batch: Run) -> 
         assert expected in text.stdout
 
 
+def test_in_a_pipe_each_table_row_is_one_line_for_grep(mock_batch: Run) -> None:
+    run = mock_batch
+    make_due(run.db)
+    assert run("track", "run-once").exit_code == 0
+    text = run("report", "--batch", "dec")  # CliRunner's stdout is no terminal
+    assert text.exit_code == 0, text.stderr
+    # a failure's meaning and example stay on its code's line, however long (no wrapping)
+    (line,) = [line for line in text.stdout.splitlines() if "3104" in line]
+    assert "kakao" in line and "카카오톡 미사용자" in line
+    (line,) = [line for line in text.stdout.splitlines() if "MOCK_REJECTED" in line]
+    assert line.split("│")[0].strip() == "send" and "0000" in line
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith(" kakao ")]
+    assert line.split("│")[1].strip() == "2"  # accepted, in the by-provider table
+
+
 def test_filters_and_the_failure_list_as_csv(mock_batch: Run) -> None:
     run = mock_batch
     make_due(run.db)
