@@ -129,8 +129,11 @@ def render(console: Console, figures: Report, times: LocalClock, html: str | Non
 
 def _aside(figures: Report, key: str) -> str:
     f = figures.funnel
-    if key == "valid" and f.invalid:
-        return f"{f.invalid:,} invalid"
+    if key == "valid" and (f.invalid or f.skipped):
+        parts = [f"{f.invalid:,} invalid"] if f.invalid else []
+        if f.skipped:
+            parts.append(f"{f.skipped:,} skipped as repeats")
+        return ", ".join(parts)
     if key == "accepted":
         missed = f.rejected + f.unknown_outcome + f.queued + f.withdrawn
         if missed:

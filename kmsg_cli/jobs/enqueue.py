@@ -203,7 +203,12 @@ def enqueue(
             flush()
     flush()
     if store is not None:  # the report's funnel starts at the rows read (docs/report.md)
-        counts = {"rows": report.rows, "valid": report.valid, "invalid": report.invalid}
+        counts = {
+            "rows": report.rows,
+            "valid": report.valid,
+            "invalid": report.invalid,
+            "skipped": report.skipped,
+        }
         record_batch_input(store, batch_id, **counts, now_ms=now_ms)
     if on_rows is not None:
         on_rows(report.rows)

@@ -29,11 +29,14 @@ __all__ = ["Report", "Selection", "build_report", "record_batch_input"]
 
 
 def record_batch_input(
-    store: Store, batch: str, *, rows: int, valid: int, invalid: int, now_ms: int
+    store: Store, batch: str, *, rows: int, valid: int, invalid: int, skipped: int = 0, now_ms: int
 ) -> None:
-    """Remember what send-many read for `batch` (kept across re-runs: the first start time)."""
+    """Remember what send-many read for `batch` (kept across re-runs: the first start time);
+    `skipped`: valid rows not sent because they repeat another message (docs/duplicates.md)."""
     queries = report_queries(store)
-    queries.record_batch(batch, rows=rows, valid=valid, invalid=invalid, now_ms=now_ms)
+    queries.record_batch(
+        batch, rows=rows, valid=valid, invalid=invalid, skipped=skipped, now_ms=now_ms
+    )
 
 
 def build_report(
@@ -90,7 +93,10 @@ def build_report(
                 recorded.valid,
                 recorded.invalid,
             )
-            funnel.untracked = max(0, (recorded.valid or 0) - settled)
+            # Skipped rows repeat another message (of an earlier batch, or an earlier row of the
+            # file): they have no job of their own, and are not "accepted without tracking".
+            funnel.skipped = recorded.skipped or 0
+            funnel.untracked = max(0, (recorded.valid or 0) - funnel.skipped - settled)
         else:
             funnel.untracked = max(0, completed - funnel.accepted)
             funnel.valid = settled + funnel.untracked

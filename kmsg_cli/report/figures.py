@@ -64,6 +64,7 @@ class Funnel:
     rows: int | None = None
     valid: int | None = None
     invalid: int | None = None
+    skipped: int = 0  # valid, not sent: it repeats another message (docs/duplicates.md)
     accepted: int = 0
     rejected: int = 0  # not accepted: refused or failed for good at sending
     unknown_outcome: int = 0  # not known whether the provider accepted it
@@ -173,7 +174,9 @@ class Report:
     @property
     def empty(self) -> bool:
         f = self.funnel
-        return not (f.accepted or f.rejected or f.unknown_outcome or f.queued or f.withdrawn)
+        return not (
+            f.accepted or f.rejected or f.unknown_outcome or f.queued or f.withdrawn or f.skipped
+        )
 
     def selection_parts(self, clock: LocalClock, words: Mapping[str, str]) -> list[str]:
         """What the report covers, a part per filter given, in `words` (the terminal's English,

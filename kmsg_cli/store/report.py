@@ -43,7 +43,7 @@ LATENCY_BOUNDS_MS: tuple[int, ...] = (
 )
 
 _STATE = q(STATE_TABLE)
-_BATCH_KEYS = ("rows", "valid", "invalid", "started", "updated")
+_BATCH_KEYS = ("rows", "valid", "invalid", "skipped", "started", "updated")
 _DELIVERED = DeliveryStatus.DELIVERED.value
 _FAILED = DeliveryStatus.FAILED.value
 _UNKNOWN = DeliveryStatus.UNKNOWN.value
@@ -86,6 +86,7 @@ class BatchInput:
     rows: int | None = None
     valid: int | None = None
     invalid: int | None = None
+    skipped: int | None = None  # valid rows not sent: repeats of other messages
     started_ms: int | None = None
     updated_ms: int | None = None
 
@@ -181,11 +182,19 @@ class SqlReports:
     def _name(key: str, batch: str) -> str:
         return f"batch.{key}:{batch}"
 
-    def record_batch(self, batch: str, *, rows: int, valid: int, invalid: int, now_ms: int) -> None:
-        """Record a send-many run's input counts, in one transaction: rows/valid/invalid and
-        `updated` are this run's; `started` is kept from the batch's first run."""
+    def record_batch(
+        self, batch: str, *, rows: int, valid: int, invalid: int, skipped: int = 0, now_ms: int
+    ) -> None:
+        """Record a send-many run's input counts, in one transaction: rows/valid/invalid/skipped
+        and `updated` are this run's; `started` is kept from the batch's first run."""
         p = self.dialect.p
-        values = {"rows": rows, "valid": valid, "invalid": invalid, "updated": now_ms}
+        values = {
+            "rows": rows,
+            "valid": valid,
+            "invalid": invalid,
+            "skipped": skipped,
+            "updated": now_ms,
+        }
         names = [self._name(key, batch) for key in values]
         marks, bound = self.store._in("n", names)
         delete = f'DELETE FROM {_STATE} WHERE "name" IN {marks}'
@@ -214,6 +223,7 @@ class SqlReports:
             rows=found.get("rows"),
             valid=found.get("valid"),
             invalid=found.get("invalid"),
+            skipped=found.get("skipped"),
             started_ms=found.get("started"),
             updated_ms=found.get("updated"),
         )

@@ -132,6 +132,26 @@ def test_in_a_pipe_each_table_row_is_one_line_for_grep(mock_batch: Run) -> None:
     assert line.split("│")[1].strip() == "2"  # accepted, in the by-provider table
 
 
+def test_rows_skipped_as_repeats_are_not_counted_as_accepted(run: Run, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("to\n010-2000-0001\n010-2000-0002\n", encoding="utf-8")
+    # the operator adds a row and runs again: a new batch, the first two rows are repeats
+    second.write_text("to\n010-2000-0001\n010-2000-0002\n010-2000-0003\n", encoding="utf-8")
+    assert run("send-many", str(first), "--text", "점검 안내").exit_code == 0
+    again = run("send-many", str(second), "--text", "점검 안내")
+    assert again.exit_code == 0, again.stderr
+    code, doc = run.json("report")  # the last batch: the second file's
+    assert code == 0
+    funnel = doc["data"]["funnel"]
+    assert (funnel["rows"], funnel["valid"], funnel["skipped"]) == (3, 3, 2)
+    assert (funnel["accepted"], funnel["untracked"], funnel["sent"]) == (1, 0, 1)
+    assert doc["data"]["empty"] is False
+    text = run("report", "--html", str(tmp_path / "r.html"))
+    (line,) = [line for line in text.stdout.splitlines() if line.startswith(" valid ")]
+    assert "2 skipped as repeats" in line
+    assert 'data-stage="skipped">2<' in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
 def test_filters_and_the_failure_list_as_csv(mock_batch: Run) -> None:
     run = mock_batch
     make_due(run.db)

@@ -164,14 +164,15 @@ def test_a_batch_without_recorded_input_starts_at_the_ledger(store: Store) -> No
 
 def test_a_re_run_keeps_the_first_start_and_takes_the_new_counts(store: Store) -> None:
     record_batch_input(store, "b", rows=10, valid=8, invalid=2, now_ms=1_000)
-    record_batch_input(store, "b", rows=11, valid=9, invalid=2, now_ms=5_000)
+    record_batch_input(store, "b", rows=11, valid=9, invalid=2, skipped=4, now_ms=5_000)
     record_batch_input(store, "later", rows=1, valid=1, invalid=0, now_ms=3_000)
     from kmsg_cli.store.report import report_queries
 
     queries = report_queries(store)
     found = queries.batch_input("b")
     assert found is not None
-    assert (found.rows, found.valid, found.invalid) == (11, 9, 2)
+    assert (found.rows, found.valid, found.invalid, found.skipped) == (11, 9, 2, 4)
+    assert queries.batch_input("later").skipped == 0  # type: ignore[union-attr]
     assert (found.started_ms, found.updated_ms) == (1_000, 5_000)
     assert queries.recent_batches() == ["b", "later"]  # the most recently run first
     assert queries.batch_input("nope") is None
