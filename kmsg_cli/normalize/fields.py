@@ -21,13 +21,23 @@ def parse_type(raw: str | None, *, field: str = "type") -> MessageType | None:
     try:
         return MessageType(raw.strip().upper())
     except ValueError:
-        raise _error(
-            "INVALID_TYPE",
-            f"{_quote(raw.strip())} is not a message type; use one of {_TYPE_NAMES}",
-            field=field,
-            value=raw.strip(),
-            hint=f"use one of {_TYPE_NAMES}, or omit --type to choose SMS/LMS/MMS by length",
-        ) from None
+        pass
+    from difflib import get_close_matches  # only for this error
+
+    names = [t.value for t in MessageType]
+    near = get_close_matches(raw.strip().upper(), names, n=1)
+    if near:  # a typo (LMSS, ALIMTLAK): the list goes to the hint
+        message, hint = f"did you mean {near[0]}?", f"the types: {_TYPE_NAMES}"
+    else:
+        message = f"use one of {_TYPE_NAMES}"
+        hint = "omit --type to choose SMS/LMS/MMS by length"
+    raise _error(
+        "INVALID_TYPE",
+        f"{_quote(raw.strip())} is not a message type; {message}",
+        field=field,
+        value=raw.strip(),
+        hint=hint,
+    )
 
 
 def validate_message_id(raw: str, *, field: str = "id") -> str:

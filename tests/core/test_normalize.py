@@ -389,6 +389,15 @@ def test_parse_type_rejects_unknown() -> None:
     assert "ALIMTALK" in info.value.message
 
 
+@pytest.mark.parametrize(("typo", "meant"), [("LMSS", "LMS"), ("alimtlak", "ALIMTALK")])
+def test_a_mistyped_type_names_the_nearest_one(typo: str, meant: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_type(typo)
+    assert_invalid(info.value, "INVALID_TYPE", "type", typo)
+    assert info.value.message.startswith(f"'{typo}' is not a message type; did you mean {meant}?")
+    assert info.value.hint is not None and "FRIENDTALK" in info.value.hint
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("order-1", "order-1"), ("  x  ", "x"), ("batch:12", "batch:12"), ("a" * 200, "a" * 200)],
