@@ -58,6 +58,28 @@ def _resume_collection_now() -> None:
         gc.enable()
 
 
+def reflow_help(text: str | None) -> str | None:
+    """A docstring's paragraphs as one line each, for the terminal to wrap: Typer keeps the
+    source's line breaks, and lines written for a 100-column editor would break twice in an
+    80-column terminal. Indented lines (examples) stay as they are, each set apart from the
+    lines around it (`Examples:` above them) so that it keeps its indent."""
+    if not text:
+        return text
+    from inspect import cleandoc
+
+    paragraphs = []
+    for paragraph in cleandoc(text).split("\n\n"):
+        lines = paragraph.splitlines()
+        if paragraph.startswith("\b"):
+            paragraphs.append(paragraph)
+        elif any(line[:1].isspace() for line in lines):
+            # each example its own paragraph: rich drops the indent of a block's lines
+            paragraphs += [line for line in lines if line.strip()]
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
 def _no_type(ctx: Any) -> None:
     return None
 
@@ -98,6 +120,7 @@ class KmsgCommand(_KmsgParsing, TyperCommand):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("epilog") is None:
             kwargs["epilog"] = GLOBAL_OPTIONS_NOTE
+        kwargs["help"] = reflow_help(kwargs.get("help"))
         super().__init__(*args, **kwargs)
         for param in self.params:
             if param.param_type_name == "argument" and param.metavar:
@@ -132,6 +155,7 @@ class KmsgGroup(_KmsgParsing, TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if self.mention_globals and kwargs.get("epilog") is None:
             kwargs["epilog"] = GLOBAL_OPTIONS_NOTE
+        kwargs["help"] = reflow_help(kwargs.get("help"))
         super().__init__(*args, **kwargs)
 
     def list_commands(self, ctx: Any) -> list[str]:

@@ -3,6 +3,7 @@ the global options named, and a bare group printing its help once."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -109,3 +110,40 @@ def test_install_hints_in_help_keep_their_extra(path: tuple[str, ...], command: 
 
 def test_report_help_names_the_report_extra() -> None:
     assert "pip install 'kmsg[report]'" in _help("report")
+
+
+ALL_PAGES = [(), *(path for path, _ in COMMANDS)]
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=[" ".join(p) or "kmsg" for p in ALL_PAGES])
+def test_prose_is_wrapped_by_the_terminal_not_by_the_source(path: tuple[str, ...]) -> None:
+    # In an 80-column terminal a paragraph fills its lines: a line of the docstring that was
+    # wrapped for the editor must not end a line early (`--yes` alone on a line).
+    from rich.cells import cell_len
+
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("Usage:"))
+    end = next((i for i, line in enumerate(lines) if line.startswith("╭")), len(lines))
+    prose = [line.rstrip() for line in lines[start + 1 : end]]
+
+    def is_text(line: str) -> bool:  # not blank, not an indented example
+        return bool(line.strip()) and not line.startswith("   ")
+
+    short = [
+        line
+        for line, following in itertools.pairwise(prose)
+        if is_text(line) and is_text(following) and cell_len(line) < 50
+    ]
+    assert short == [], f"kmsg {' '.join(path)} --help breaks a paragraph early"
+
+
+def test_reflow_joins_paragraph_lines_and_keeps_examples() -> None:
+    from kmsg_cli.cli.framework import reflow_help
+
+    text = "Title.\n\n    One sentence\n    goes on.\n\n    Examples:\n      kmsg a\n      kmsg b"
+    assert (
+        reflow_help(text) == "Title.\n\nOne sentence goes on.\n\nExamples:\n\n  kmsg a\n\n  kmsg b"
+    )
+    assert reflow_help(None) is None
