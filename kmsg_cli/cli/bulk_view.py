@@ -173,7 +173,7 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"Dry run of batch {self.batch_id}: {report.rows:,} rows, {report.valid:,} valid, "
+                f"Dry run of batch {self.batch_id}: {_rows(report.rows)}, {report.valid:,} valid, "
                 f"{report.invalid:,} invalid; nothing sent (profile {profile_name}).",
                 markup=False,
             )
@@ -264,7 +264,7 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"batch {self.batch_id}: {report.rows:,} rows, {report.valid:,} valid, "
+                f"batch {self.batch_id}: {_rows(report.rows)}, {report.valid:,} valid, "
                 f"{report.invalid:,} invalid",
                 markup=False,
             )
@@ -293,6 +293,10 @@ class BulkView:
         error = _summary_error(report, state, interrupted)
         self.out.result(data, render, ok=error is None, error=error)
         return data
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 def _dry_run_error(report: EnqueueReport) -> KmsgError | None:

@@ -62,6 +62,16 @@ def test_every_valid_row_is_sent_once_and_invalid_rows_are_reported(
     assert {line["id"] for line in lines if line["row"] != 5} == {r["message_id"] for r in tracked}
 
 
+@pytest.mark.parametrize("dry_run", [False, True], ids=["send", "dry run"])
+def test_the_summary_counts_one_row_in_the_singular(
+    run: Run, tmp_path: Path, dry_run: bool
+) -> None:
+    source = write_csv(tmp_path / "in.csv", people(1))
+    result = run("send-many", str(source), "--text", "#{name}님", *(["--dry-run"] * dry_run))
+    assert result.exit_code == 0, result.stderr
+    assert ": 1 row, 1 valid, 0 invalid" in result.stdout
+
+
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", people(40))
     first = run.json("send-many", str(source), "--text", "#{name}님")
