@@ -281,7 +281,7 @@ def _csv_rows(
                 else:
                     variables[column[1]] = cells[index].strip()
             index += 1
-        yield Row(number, fields, variables)
+        yield Row(number, fields, variables, records.line)
 
 
 def _bad_record(

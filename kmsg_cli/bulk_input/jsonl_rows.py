@@ -116,10 +116,12 @@ def _jsonl_rows(binary: io.BufferedReader[Any], plan: ColumnPlan) -> Iterator[Ro
                 hint="convert the file to UTF-8, or export CSV and use --encoding cp949",
                 details={"row": number, "line": line},
             ) from None
-        yield _json_row(number, where, text.strip(), plan)
+        yield _json_row(number, where, text.strip(), plan, line)
 
 
-def _json_row(number: int, where: str, text: str, plan: ColumnPlan) -> Row | RowError:
+def _json_row(
+    number: int, where: str, text: str, plan: ColumnPlan, line: int = 0
+) -> Row | RowError:
     try:
         data = json.loads(text, object_pairs_hook=_Object, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # + NaN/Infinity, too long an int, too deep
@@ -182,7 +184,7 @@ def _json_row(number: int, where: str, text: str, plan: ColumnPlan) -> Row | Row
                 fields[name] = rendered
         else:
             variables[name] = rendered
-    return Row(number, fields, variables)
+    return Row(number, fields, variables, line)
 
 
 def _escaped(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # The csv module's default (128 KiB) is too small for long texts pasted into one cell; 16 MiB is
@@ -24,11 +24,16 @@ class Row:
     JSON Lines it is the index among non-blank lines. `fields` holds the recognised columns that
     are present and non-empty, stripped; `variables` every other column under its stripped
     header name, stripped, empty kept as "".
+
+    `line` is where the record stands as an editor or a spreadsheet numbers it, for errors a
+    person fixes there: the line of the file (CSV/TSV: the line where the record ends; JSON
+    Lines) or the row of the sheet (xlsx); 0 when not known.
     """
 
     number: int
     fields: dict[str, str]
     variables: dict[str, str]
+    line: int = field(default=0, compare=False)  # where, not what: rows compare by content
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,7 @@ def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) ->
         format="xlsx",
         encoding="xlsx",
         columns=columns,
-        rows=_xlsx_rows(values, keys),
+        rows=_xlsx_rows(values, keys, first=(getattr(worksheet, "min_row", None) or 1) + 1),
     )
 
 
@@ -140,11 +140,13 @@ def _cell(value: Any) -> str:
 
 
 def _xlsx_rows(
-    values: Iterator[Any], plan: list[tuple[bool, str] | None]
+    values: Iterator[Any], plan: list[tuple[bool, str] | None], *, first: int = 2
 ) -> Iterator[Row | RowError]:
+    """The records after the header; `first` is the sheet row of the first one (empty rows
+    come as rows of empty cells, so the sheet row is counted from it)."""
     width = len(plan)
     number = 0
-    for record in values:
+    for sheet_row, record in enumerate(values, start=first):
         cells = [_cell(value) for value in record]
         if not any(cells):
             continue  # an empty row, as Excel leaves them
@@ -173,4 +175,4 @@ def _xlsx_rows(
             else:
                 variables[column[1]] = value
         else:
-            yield Row(number, fields, variables)
+            yield Row(number, fields, variables, sheet_row)

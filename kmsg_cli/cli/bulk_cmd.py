@@ -224,7 +224,13 @@ def send_many(
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
-    view = bulk_view.BulkView(out, batch_id=batch, total_rows=total_rows, timezone=profile.timezone)
+    view = bulk_view.BulkView(
+        out,
+        batch_id=batch,
+        total_rows=total_rows,
+        timezone=profile.timezone,
+        input_format=rows.format,
+    )
 
     real = any(not _simulated(p.type) for p in profile.providers.values())
     if (

@@ -25,12 +25,20 @@ SHOWN_PROBLEMS = 10
 
 class BulkView:
     def __init__(
-        self, out: Output, *, batch_id: str, total_rows: int, timezone: str = "Asia/Seoul"
+        self,
+        out: Output,
+        *,
+        batch_id: str,
+        total_rows: int,
+        timezone: str = "Asia/Seoul",
+        input_format: str = "csv",
     ) -> None:
         self.out = out
         self.batch_id = batch_id
         self.total_rows = total_rows
         self.timezone = timezone
+        # what a person fixing a row looks for: the sheet's row number, or the file's line
+        self.place = "sheet row" if input_format == "xlsx" else "line"
 
     def shown_ms(self, epoch_ms: int) -> str:
         from datetime import UTC, datetime
@@ -109,7 +117,7 @@ class BulkView:
         if not self.out.human or self.out.quiet:
             return
         for problem in report.problems[:SHOWN_PROBLEMS]:
-            self.out.err.print(_problem_line(problem), markup=False, highlight=False)
+            self.out.err.print(_problem_line(problem, self.place), markup=False, highlight=False)
         if report.invalid > SHOWN_PROBLEMS:
             more = report.invalid - SHOWN_PROBLEMS
             self.out.err.print(
@@ -185,7 +193,7 @@ class BulkView:
             if report.valid > len(report.preview):
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
-                console.print(_problem_line(problem), markup=False, highlight=False)
+                console.print(_problem_line(problem, self.place), markup=False, highlight=False)
             skipped = self.skipped_line(report)
             if skipped:
                 console.print(
@@ -414,7 +422,12 @@ def _counts(counter: Any) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in sorted(counter.items()))
 
 
-def _problem_line(problem: RowProblem) -> str:
+def _problem_line(problem: RowProblem, place: str) -> str:
     if problem.message.startswith(f"row {problem.row} "):  # the reader already names the row
         return f"{problem.code}: {problem.message}"
-    return f"row {problem.row}: {problem.code}: {problem.message}"
+    where = (
+        f"row {problem.row}"
+        if problem.line is None
+        else f"row {problem.row} ({place} {problem.line})"
+    )
+    return f"{where}: {problem.code}: {problem.message}"

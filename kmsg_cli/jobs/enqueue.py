@@ -56,9 +56,11 @@ class RowProblem:
     code: str
     message: str
     to: str | None = None
+    line: int | None = None  # the line of the file, or the row of the sheet (`Row.line`)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "code": self.code, "message": self.message, "to": self.to}
+        data = {"row": self.row, "code": self.code, "message": self.message, "to": self.to}
+        return data if self.line is None else {**data, "line": self.line}
 
 
 @dataclass
@@ -173,8 +175,11 @@ def enqueue(
         except ConfigError:
             raise  # a credential problem concerns every row: stop before sending anything
         except KmsgError as error:
-            to = item.fields.get("to")
-            _problem(report, on_problem, RowProblem(item.number, error.code, error.message, to))
+            where = item.line or None
+            problem = RowProblem(
+                item.number, error.code, error.message, item.fields.get("to"), where
+            )
+            _problem(report, on_problem, problem)
             continue
         report.valid += 1
         if len(report.preview) < PREVIEW_ROWS:

@@ -579,7 +579,9 @@ def test_send_many_jsonl_rows_of_mixed_types_with_per_row_options(
     )
     result = run("send-many", str(source))
     assert result.exit_code == 5, result.stdout + result.stderr
-    assert "row 7: INVALID_OPTION" in result.stderr and "options.replyRange" in result.stderr
+    assert (
+        "row 7 (line 7): INVALID_OPTION" in result.stderr and "options.replyRange" in result.stderr
+    )
     sent = {entry["to"]: entry for entry in entries(solapi)}
     assert [sent[f"0101000000{n}"]["type"] for n in (1, 2, 3, 4, 6)] == [
         "SMS",
@@ -610,7 +612,7 @@ def test_send_many_csv_options_column_holds_json(
     )
     result = run("send-many", str(source))
     assert result.exit_code == 5
-    assert "row 3: INVALID_OPTIONS" in result.stderr
+    assert "row 3 (line 4): INVALID_OPTIONS" in result.stderr
     first, second = entries(solapi)
     assert first["rcsOptions"]["copyAllowed"] is True
     assert second["kakaoOptions"]["bms"] == {"targeting": "I", "chatBubbleType": "TEXT"}

@@ -47,7 +47,7 @@ def test_every_valid_row_is_sent_once_and_invalid_rows_are_reported(
         "send-many", str(source), "--text", "#{name}님 안녕하세요", "--results", str(results)
     )
     assert result.exit_code == 5, result.stdout + result.stderr
-    assert "row 5: INVALID_PHONE" in result.stderr
+    assert "row 5 (line 6): INVALID_PHONE" in result.stderr  # the header is line 1
     tracked = run.rows()
     assert len(tracked) == 29
     texts = {r["to"] for r in tracked}
@@ -467,3 +467,23 @@ def test_results_as_csv_in_input_row_order_for_excel(
     # the same command again may write over its own earlier results
     again = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
     assert again.exit_code == 5
+
+
+def test_an_invalid_row_names_the_line_or_the_sheet_row_to_fix(run: Run, tmp_path: Path) -> None:
+    import openpyxl  # the test extra installs it
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for values in (["전화번호", "이름"], ["010-2222-3333", "a"], [None, None], [1022224444, "b"]):
+        sheet.append(values)
+    book.save(tmp_path / "list.xlsx")
+    result = run("send-many", str(tmp_path / "list.xlsx"), "--column", "to=전화번호", "--text", "x")
+    assert result.exit_code == 5, result.stderr
+    # the second record is on the sheet's fourth row: Excel's number, not the record's
+    assert result.stderr.startswith("row 2 (sheet row 4): INVALID_PHONE: '1022224444'")
+    code, doc = run.json(
+        "send-many", str(tmp_path / "list.xlsx"), "--column", "to=전화번호", "--text", "x"
+    )
+    assert code == 5
+    assert doc["data"]["problems"][0]["line"] == 4 and doc["data"]["problems"][0]["row"] == 2

@@ -124,6 +124,7 @@ def test_xlsx_first_sheet_with_numbers_dates_and_empty_rows(tmp_path: Path) -> N
     first, second = rows_of(path)
     assert isinstance(first, Row) and isinstance(second, Row)
     assert first.number == 1 and second.number == 2
+    assert (first.line, second.line) == (2, 4)  # the sheet's rows: the empty one is counted
     assert first.fields == {"to": "010-1234-5678"}
     assert first.variables == {"name": KOREAN, "amount": "15000", "due": "2026-12-07", "id": "7"}
     # a number typed without its leading 0 comes through as Excel shows it (the phone check
@@ -232,3 +233,15 @@ def test_id_column_in_jsonl_and_csv() -> None:
 def test_jsonl_options_may_be_an_object() -> None:
     (row,) = from_bytes(b'{"to": "010-1234-5678", "options": {"voiceType": "MALE"}}\n')
     assert isinstance(row, Row) and row.fields["options"] == '{"voiceType": "MALE"}'
+
+
+def test_each_row_knows_its_line_in_the_file() -> None:
+    # CSV: the line where the record ends (a blank line and a quoted line break counted)
+    csv_rows = from_bytes(
+        b'to,name\r\n010-1111-2222,a\r\n\r\n010-3333-4444,"b\r\nc"\r\n010-5555-6666,d\r\n'
+    )
+    assert [(r.number, r.line) for r in csv_rows if isinstance(r, Row)] == [(1, 2), (2, 5), (3, 6)]
+    jsonl = from_bytes(b'{"to": "010-1111-2222"}\n\n{"to": "010-3333-4444"}\n', format="jsonl")
+    assert [(r.number, r.line) for r in jsonl if isinstance(r, Row)] == [(1, 1), (2, 3)]
+    # where a row stands is not what it holds: rows compare by their content
+    assert csv_rows[0] == Row(1, {"to": "010-1111-2222"}, {"name": "a"})

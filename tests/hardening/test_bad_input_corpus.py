@@ -38,7 +38,8 @@ Content = bytes | Callable[[], bytes]
 TO = ("--to", "010-1234-5678")
 HUGE = "99999999999999999999"
 ROW_LINE = re.compile(
-    r"^(row \d+: [A-Z_]+: .+|[A-Z_]+: row \d+ .+|\.\.\. and [\d,]+ more invalid rows .*)$"
+    r"^(row \d+( \((line|sheet row) \d+\))?: [A-Z_]+: .+|[A-Z_]+: row \d+ .+"
+    r"|\.\.\. and [\d,]+ more invalid rows .*)$"
 )
 SOLAPI_CONFIG = (
     b'default_profile = "s"\n[profiles.s.providers.solapi]\ntype = "solapi"\n'
@@ -1231,7 +1232,7 @@ CORPUS = [
         code=5,
         error="PARTIAL_FAILURE",
         rows=True,
-        names=("row 1: INVALID_TIME", "'yesterday'", "row 2: PAST_TIME"),
+        names=("row 1 (line 2): INVALID_TIME", "'yesterday'", "row 2 (line 3): PAST_TIME"),
         sent=1,
         jobs=1,
         files={
@@ -1250,7 +1251,7 @@ CORPUS = [
         code=5,
         error="PARTIAL_FAILURE",
         rows=True,
-        names=("row 1: UNKNOWN_PROVIDER", "'ghost'"),
+        names=("row 1 (line 2): UNKNOWN_PROVIDER", "'ghost'"),
         sent=1,
         jobs=1,
         files={"in.csv": csv("to,text,provider", "010-1111-2222,hi,ghost", "010-1111-3333,hi,")},
@@ -1264,7 +1265,7 @@ CORPUS = [
         code=5,
         error="PARTIAL_FAILURE",
         rows=True,
-        names=("row 1: INVALID_ID", "'a b'"),
+        names=("row 1 (line 2): INVALID_ID", "'a b'"),
         sent=1,
         jobs=1,
         files={"in.csv": csv("to,text,id", "010-1111-2222,hi,a b", "010-1111-3333,hi,ok-1")},
@@ -1292,7 +1293,7 @@ CORPUS = [
         code=2,
         error="NO_VALID_ROWS",
         rows=True,
-        names=("row 1: INVALID_TYPE", "'TELEX'"),
+        names=("row 1 (line 2): INVALID_TYPE", "'TELEX'"),
         files={"in.csv": csv("to,text", "010-1111-2222,hi")},
     ),
     # --- kmsg send-many: options --------------------------------------------------------------
