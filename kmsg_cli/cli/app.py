@@ -127,7 +127,12 @@ def root(
     verbose: Annotated[
         int,
         typer.Option(
-            "--verbose", "-v", count=True, metavar="", help="More logging (-vv: HTTP too)."
+            "--verbose",
+            "-v",
+            count=True,
+            metavar="",
+            show_default=False,
+            help="More logging (-vv: HTTP too).",
         ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Only errors.")] = False,

@@ -17,7 +17,7 @@ from kmsg_cli.cli.options import MESSAGE, SENDING
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
-HELP = """Send many messages from a CSV file (with a header) or JSON Lines; '-' reads standard input.
+HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
 Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text; every other column is a #{variable}. --text/--template/--type/--from fill rows that lack them.
 
@@ -83,7 +83,10 @@ def _check_batch_id(value: str | None) -> str | None:
 def send_many(
     ctx: typer.Context,
     file: Annotated[
-        str, typer.Argument(metavar="FILE", help="CSV or JSON Lines file; '-' = stdin.")
+        str,
+        typer.Argument(
+            metavar="FILE", help="CSV, TSV, Excel (.xlsx) or JSON Lines file; '-' = stdin."
+        ),
     ],
     text: Annotated[str | None, options.text_option("Text for rows without one.")] = None,
     template: Annotated[
