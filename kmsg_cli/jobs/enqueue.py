@@ -291,24 +291,59 @@ def _reject_foreign_ids(
     on_problem: Callable[[RowProblem], None] | None,
 ) -> None:
     """Jobs that were not inserted because their id exists: fine when it is this very row
-    (a re-run); a problem when another row or batch owns the id (a repeated `id` value)."""
+    as it was (a re-run); a problem when another row or batch owns the id (a repeated `id`
+    value), or when the row now says something else than the message queued for it (a file
+    edited and re-run under the same --batch-id: the earlier message stands)."""
     existing = store.get_jobs([job.id for job in jobs])
     for job in jobs:
         found = existing.get(job.id)
         meta = (found.metadata or {}) if found else {}
         row = (job.metadata or {}).get("row")
-        if found is None or (meta.get("batch") == batch_id and meta.get("row") == row):
+        if found is None:
             continue
+        if meta.get("batch") == batch_id and meta.get("row") == row:
+            changed = _changed_parts(found.data, job.data)
+            if not changed:
+                continue
+            earlier = "was sent" if found.status == "completed" else f"is {found.status}"
+            code, message = (
+                "ROW_CHANGED",
+                f"the row's {', '.join(changed)} changed since batch '{batch_id}' queued it as "
+                f"'{job.id}', which {earlier}; that message stands and this one is not sent "
+                "(send changed rows under a new --batch-id)",
+            )
+        else:
+            owner = f"row {meta.get('row')}" if meta.get("batch") == batch_id else "another batch"
+            code, message = (
+                "DUPLICATE_ID",
+                f"id '{job.id}' already belongs to {owner}; this row is not sent",
+            )
         report.valid -= 1
         kind = job.data["message"]["type"]
         report.by_type[kind] -= 1
         report.by_provider[job.data["provider"]] -= 1
-        owner = f"row {meta.get('row')}" if meta.get("batch") == batch_id else "another batch"
-        message = f"id '{job.id}' already belongs to {owner}; this row is not sent"
         to = job.data["message"].get("to")
-        _problem(report, on_problem, RowProblem(int(row or 0), "DUPLICATE_ID", message, to))
+        _problem(report, on_problem, RowProblem(int(row or 0), code, message, to))
     report.by_type += Counter()  # drop zero counts
     report.by_provider += Counter()
+
+
+# What a row says, compared between a queued job and the same row read again (its time is not
+# compared: a relative `at` such as +10m moves with each run).
+_COMPARED = ("to", "country", "type", "text", "subject", "template", "variables", "image")
+
+
+def _changed_parts(earlier: Any, now: dict[str, Any]) -> list[str]:
+    """The parts of the message in `now` (job data) that differ from `earlier`'s."""
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("message"), dict):
+        return []  # not kmsg's job data: nothing to compare
+    before, after = earlier["message"], now["message"]
+    changed = [key for key in _COMPARED if before.get(key) != after.get(key)]
+    if before.get("options") != after.get("options"):
+        changed.append("options")
+    if (before.get("failover") or {}).get("text") != (after.get("failover") or {}).get("text"):
+        changed.append("failover text")
+    return changed
 
 
 def _problem(

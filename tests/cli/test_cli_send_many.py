@@ -487,3 +487,28 @@ def test_an_invalid_row_names_the_line_or_the_sheet_row_to_fix(run: Run, tmp_pat
     )
     assert code == 5
     assert doc["data"]["problems"][0]["line"] == 4 and doc["data"]["problems"][0]["row"] == 2
+
+
+def test_a_row_edited_after_it_was_sent_under_the_same_batch_id_is_named(
+    run: Run, tmp_path: Path
+) -> None:
+    rows = [{**row, "at": "+2h"} for row in people(3)]  # a relative time moves each run
+    source = write_csv(tmp_path / "in.csv", rows)
+    first = run("send-many", str(source), "--text", "#{name}님", "--batch-id", "june")
+    assert first.exit_code == 0, first.stderr
+    again = run("send-many", str(source), "--text", "#{name}님", "--batch-id", "june")
+    assert again.exit_code == 0, again.stderr  # the same rows: nothing to say
+    assert "ROW_CHANGED" not in again.stderr
+    rows[1]["name"] = "박"  # the operator corrects row 2 after it went out
+    write_csv(source, rows)
+    edited = run("send-many", str(source), "--text", "#{name}님", "--batch-id", "june")
+    assert edited.exit_code == 5, edited.stderr
+    assert edited.stderr.startswith(
+        "row 2: ROW_CHANGED: the row's text changed since batch 'june' queued it as 'june:2', "
+        "which was sent; that message stands and this one is not sent"
+    )
+    texts = {r["message_id"]: r for r in run.rows()}
+    assert len(texts) == 3  # nothing more was sent
+    job = {j["id"]: j for j in jobs(run)}["june:2"]
+    assert "고객2" in run.rows("SELECT data FROM kmsg_jobs WHERE id = 'june:2'")[0]["data"]
+    assert job["status"] == "completed"
