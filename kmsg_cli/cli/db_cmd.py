@@ -198,9 +198,10 @@ def copy(
     runtime.out.result(
         data,
         lambda console: console.print(
-            f"copied {counts['jobs_copied']:,} jobs ({counts['jobs_skipped']:,} already there) and "
+            f"copied {counts['jobs_copied']:,} jobs ({counts['jobs_skipped']:,} already there), "
             f"{counts['tracking_copied']:,} tracking rows ({counts['tracking_skipped']:,} already "
-            f"there) from {data['from']} to {data['to']}",
+            f"there) and {counts['state_copied']:,} named values such as batch inputs "
+            f"({counts['state_skipped']:,} already there) from {data['from']} to {data['to']}",
             markup=False,
         ),
     )

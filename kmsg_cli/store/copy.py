@@ -29,7 +29,9 @@ def copy_store(
     chunk: int = 1000,
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Copy every job and tracking row of `source` into `target`; returns the counts.
+    """Copy every job and tracking row of `source` into `target`, then kmsg's named values
+    (`kmsg_state`: send-many's batch inputs for `kmsg report`, routing counters; not the
+    cache of vendor tokens, which expire); returns the counts.
 
     Both stores must be initialized. Rows are streamed `chunk` at a time (keyset pagination
     on the source, one `INSERT ... ON CONFLICT DO NOTHING` transaction per chunk on the
@@ -43,7 +45,8 @@ def copy_store(
     changes during the copy may be copied in either state. `on_progress` receives the number
     of rows handled so far (jobs, then tracking rows) after each chunk.
 
-    Returns {"jobs_copied", "jobs_skipped", "tracking_copied", "tracking_skipped"}.
+    Returns {"jobs_copied", "jobs_skipped", "tracking_copied", "tracking_skipped",
+    "state_copied", "state_skipped"}.
     """
     if chunk <= 0:
         raise ValueError("chunk must be positive")
@@ -63,4 +66,5 @@ def copy_store(
 
     copy("jobs", source.iter_jobs(chunk=chunk), target.insert_jobs)
     copy("tracking", source.iter_tracking(chunk=chunk), target.insert_tracking)
+    copy("state", source.iter_state(chunk=chunk), target.insert_state)
     return counts

@@ -11,7 +11,7 @@ differ: the claims (docs/storage.md, "Engines").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -209,6 +209,22 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
             return int(s.execute(select, params).scalar())
 
         return self._write(work, single=d.returning) - count
+
+    def iter_state(self, *, chunk: int = 1000) -> Iterator[tuple[str, int]]:
+        """The named values of `kmsg_state` (counters, send-many's batch inputs) by name,
+        `chunk` at a time (keyset paging)."""
+        select = f'SELECT "name", "value" FROM {q(STATE_TABLE)}'
+        for name, value in self._pages(select, "name", [], {}, chunk):
+            yield str(name), int(value)
+
+    def insert_state(self, rows: Sequence[tuple[str, int]]) -> int:
+        """Insert named values in one transaction, leaving names that exist untouched; returns
+        how many were new (`db copy`)."""
+        if not rows:
+            return 0
+        sql = self.dialect.insert_ignore(STATE_TABLE, ("name", "value"), "name", ())
+        params = [{"name": name, "value": value} for name, value in rows]
+        return int(self._write(lambda s: s.executemany(sql, params)))
 
     def cache_get(self, name: str, *, now_ms: int) -> str | None:
         """The cached value of `name`, or None when there is none or it expired."""

@@ -162,6 +162,23 @@ def test_environment_only_mode_builds_a_profile(run: Run, monkeypatch: pytest.Mo
     assert [p["id"] for p in doc["data"]["providers"]] == ["mock"]
 
 
+def test_db_copy_carries_the_batch_inputs_the_report_starts_from(run: Run, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("to\n010-2000-0001\n010-12\n", encoding="utf-8")
+    assert run("send-many", str(source), "--text", "안내", "--batch-id", "dec").exit_code == 5
+    target = tmp_path / "copy.sqlite"
+    code, doc = run.json("db", "copy", "--from", str(run.db), "--to", str(target))
+    assert code == 0, doc
+    assert doc["data"]["state_copied"] >= 5 and doc["data"]["state_skipped"] == 0
+    code, doc = run.json("--db", str(target), "report", "--batch", "dec")
+    assert code == 0, doc
+    funnel = doc["data"]["funnel"]
+    assert (funnel["rows"], funnel["valid"], funnel["invalid"]) == (2, 1, 1)
+    assert doc["data"]["notes"] == []  # no "input rows were not recorded"
+    again = run.json("db", "copy", "--from", str(run.db), "--to", str(target))[1]["data"]
+    assert again["state_copied"] == 0 and again["state_skipped"] >= 5
+
+
 def test_db_copy_moves_history_and_queue_and_can_be_re_run(run: Run, tmp_path: Path) -> None:
     assert run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x").exit_code == 0
     assert run("send", "--to", "010-1111-4444", "--text", "x", "--queue").exit_code == 0

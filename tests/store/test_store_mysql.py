@@ -346,12 +346,15 @@ def test_copy_goes_from_sqlite_to_mysql_to_postgres_and_back(
         local.insert_jobs(jobs)
         local.insert_tracking(rows)
         claimed = local.claim_jobs(now_ms=NOW, lease_ms=1000, owner=OWNER, limit=2)
+        local.reserve_sequence("rr:한글", 3)  # a named value of kmsg_state
         counts = copy_store(local, store, chunk=3)
         assert counts == {
             "jobs_copied": 7,
             "jobs_skipped": 0,
             "tracking_copied": 5,
             "tracking_skipped": 0,
+            "state_copied": 1,
+            "state_skipped": 0,
         }
         assert copy_store(local, store)["jobs_skipped"] == 7  # idempotent
         with postgres_schema() as (_name, url), open_store(url) as remote:
@@ -362,6 +365,7 @@ def test_copy_goes_from_sqlite_to_mysql_to_postgres_and_back(
                 copy_store(remote, back)
                 assert list(back.iter_jobs()) == list(local.iter_jobs())
                 assert list(back.iter_tracking()) == list(local.iter_tracking())
+                assert list(back.iter_state()) == list(local.iter_state()) == [("rr:한글", 3)]
                 held = back.get_jobs([claimed[0].id])[claimed[0].id]
                 assert held.status == "processing" and held.metadata == claimed[0].metadata
 

@@ -546,6 +546,8 @@ def test_copy_store_moves_a_sqlite_history_and_queue_to_postgres_without_loss(
             "jobs_skipped": 1,
             "tracking_copied": len(rows),
             "tracking_skipped": 0,
+            "state_copied": 0,
+            "state_skipped": 0,
         }
         assert progress == sorted(progress) and progress[-1] == len(jobs) + len(rows)
         assert list(store.iter_jobs()) == sorted(jobs, key=lambda j: j.id)
@@ -556,6 +558,8 @@ def test_copy_store_moves_a_sqlite_history_and_queue_to_postgres_without_loss(
             "jobs_skipped": len(jobs),
             "tracking_copied": 0,
             "tracking_skipped": len(rows),
+            "state_copied": 0,
+            "state_skipped": 0,
         }
         assert (store.count_jobs(), store.count_tracking()) == (len(jobs), len(rows))
         # and back: Postgres streams into SQLite just as well
