@@ -103,6 +103,12 @@ def _parse_phone(raw: str, field: str, hint: str) -> Recipient:
 
 
 @cache
+def _scientific() -> re.Pattern[str]:
+    """A number as Excel writes a long one in General format (1.01235E+10)."""
+    return re.compile(r"\d+[eE]\+?\d{1,2}")  # the point is gone with the separators
+
+
+@cache
 def _zero_stripped() -> re.Pattern[str]:
     """A leading zero dropped by a spreadsheet: 1012345678 was 010-1234-5678, 212345678
     02-1234-5678 (compiled when an invalid number is first explained)."""
@@ -111,6 +117,12 @@ def _zero_stripped() -> re.Pattern[str]:
 
 def _not_korean(digits: str, invalid: Callable[..., InvalidInput]) -> InvalidInput:
     """The error for digits that are no Korean number, with the likeliest reason."""
+    if _scientific().fullmatch(digits):
+        return invalid(
+            "is a number in scientific notation, not a phone number: its digits are lost",
+            "Excel shows long numbers as 1.01235E+10 in General format and a CSV keeps only "
+            "that: format the phone column as Text in the workbook and export again",
+        )
     if not digits.isascii() or not digits.isdigit():
         return invalid("is not a valid Korean phone number")
     if _zero_stripped().fullmatch(digits):

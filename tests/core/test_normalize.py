@@ -836,6 +836,15 @@ def test_a_leading_zero_dropped_by_excel_gets_a_hint(raw: str, guess: str) -> No
     assert info.value.hint is not None and "Excel" in info.value.hint
 
 
+@pytest.mark.parametrize("raw", ["1.01235E+10", "1.01235e10", "8.21012E+11", "1E+10"])
+def test_a_number_excel_wrote_in_scientific_notation_gets_a_hint(raw: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        normalize_phone(raw)
+    assert_invalid(info.value, "INVALID_PHONE", "to", raw)
+    assert "scientific notation" in info.value.message and "digits are lost" in info.value.message
+    assert info.value.hint is not None and "as Text" in info.value.hint
+
+
 def test_a_dropped_plus_gets_a_hint() -> None:
     with pytest.raises(InvalidInput) as info:
         normalize_phone("821012345678")
