@@ -233,6 +233,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("kmsg_cli.owner", ()),
     ("kmsg_cli.cp949", ("kmsg_cli.errors",)),
+    ("kmsg_cli.textfile", ("kmsg_cli.errors", "kmsg_cli.cp949")),
     (
         "kmsg_cli.results_file",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.jobs.enqueue", "kmsg_cli.store.contract"),

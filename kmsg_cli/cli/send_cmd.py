@@ -16,6 +16,7 @@ from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_max_attempts, check_priority
 from kmsg_cli.errors import InvalidInput, UsageError
+from kmsg_cli.textfile import MAX_TEXT_BYTES, check_nul, decode_text, read_text_file
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,9 +48,6 @@ The type is inferred when --type is omitted: an image makes MMS, text over 90 by
 """  # noqa: E501
 
 MAX_RECIPIENTS = 1000
-# Far above any message (LMS: 2,000 bytes): bounds what --text-file / --text - read, so that
-# /dev/zero or a wrong file gives an error instead of filling memory.
-MAX_TEXT_BYTES = 1 << 20
 
 Opt = typer.Option
 CHANNEL = "Channel"
@@ -268,7 +266,11 @@ def send(
     runtime = runtime_of(ctx)
     out = runtime.out
     body = _read_text(text, text_file)
-    options = _read_utf8(options_file, "options", "options file") if options_file else None
+    options = (
+        read_text_file(options_file, field="options", label="options file", message=False)
+        if options_file
+        else None
+    )
     flags = {
         "brandId": rcs_brand,
         "targeting": targeting.strip().upper() if targeting else None,
@@ -437,7 +439,7 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
             hint="pass the text once",
         )
     if text_file is not None:
-        return _read_utf8(text_file, "text-file", "text file").removesuffix("\n")
+        return read_text_file(text_file, field="text-file", label="text file", message=True)
     if text == "-":
         if sys.stdin is None:
             raise UsageError("--text - needs standard input", field="text", value="-")
@@ -446,63 +448,10 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
             data = buffer.read(MAX_TEXT_BYTES + 1)
         else:  # a text-only stream (embedding); undecodable input is already replaced
             data = sys.stdin.read(MAX_TEXT_BYTES + 1).encode("utf-8", "surrogatepass")
-        return _decode_text(data, "standard input", "text").removesuffix("\n")
+        return decode_text(data, "standard input", "text", message=True)
     if text is not None:
-        _check_nul(text, "--text", "text")
+        check_nul(text, "--text", "text")
     return text
-
-
-def _read_utf8(path: Path, field: str, label: str) -> str:
-    """A UTF-8 file given on the command line (`--text-file`, `--options`), bounded in size."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_TEXT_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(
-            f"cannot read {label} '{path}': {exc.strerror or exc.__class__.__name__}",
-            code="UNREADABLE_FILE",
-            field=field,
-            value=str(path),
-        ) from None
-    return _decode_text(data, f"{label} '{path}'", field)
-
-
-def _decode_text(data: bytes, source: str, field: str) -> str:
-    """Text read from a file or stdin: at most MAX_TEXT_BYTES of UTF-8 without NUL."""
-    if len(data) > MAX_TEXT_BYTES:
-        raise InvalidInput(
-            f"{source} is larger than {MAX_TEXT_BYTES // 1024} KiB; "
-            f"a message is at most 2,000 bytes (field '{field}')",
-            code="TEXT_TOO_LONG",
-            field=field,
-            value=f">{MAX_TEXT_BYTES}",
-            hint="check the file: LMS/MMS take 2,000 bytes, KakaoTalk 1,000 characters",
-        )
-    try:
-        content = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : min(exc.end, exc.start + 4)].hex(" ")
-        raise InvalidInput(
-            f"{source} is not valid UTF-8 (invalid bytes {bad} at byte {exc.start}) "
-            f"(field '{field}')",
-            code="ENCODING_ERROR",
-            field=field,
-            value=bad,
-            hint="save the text as UTF-8",
-        ) from None
-    _check_nul(content, source, field)
-    return content
-
-
-def _check_nul(text: str, source: str, field: str) -> None:
-    if "\x00" in text:
-        raise InvalidInput(
-            f"{source} contains a NUL character at position {text.index(chr(0))}; "
-            f"is it a binary or UTF-16 file? (field '{field}')",
-            code="INVALID_TEXT",
-            field=field,
-            value="\\x00",
-        )
 
 
 def _split_recipients(values: list[str]) -> list[str]:

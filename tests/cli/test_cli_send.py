@@ -139,6 +139,20 @@ def test_text_from_stdin_and_from_a_file(run: Run, tmp_path: Path) -> None:
     assert doc["data"]["messages"][0]["text"] == "파일 본문"
 
 
+def test_a_notepad_file_in_cp949_with_crlf_is_read_as_korean_with_lf(
+    run: Run, tmp_path: Path
+) -> None:
+    text_file = tmp_path / "notice.txt"
+    text_file.write_bytes("점검 안내\r\n내일까지\r\n".encode("cp949"))
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text-file", str(text_file), "--dry-run"
+    )
+    assert code == 0, doc
+    (message,) = doc["data"]["messages"]
+    assert message["text"] == "점검 안내\n내일까지"
+    assert message["bytes"] == len("점검 안내\n내일까지".encode("cp949"))  # no \r counted
+
+
 def test_dry_run_shows_everything_and_sends_nothing(run: Run) -> None:
     result = run(
         "send", "--to", "+82 10 1234 5678", "--text", "#{n}님 안녕", "--var", "n=홍", "--dry-run"
