@@ -43,7 +43,7 @@ def copy_store(
     copy is idempotent: running it again after an interruption copies only what is missing.
     The source should not be in use meanwhile (stop `queue process` / `track` first): rows it
     changes during the copy may be copied in either state. `on_progress` receives the number
-    of rows handled so far (jobs, then tracking rows) after each chunk.
+    of rows handled so far (jobs, then tracking rows, then named values) after each chunk.
 
     Returns {"jobs_copied", "jobs_skipped", "tracking_copied", "tracking_skipped",
     "state_copied", "state_skipped"}.
