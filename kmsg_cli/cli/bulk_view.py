@@ -218,7 +218,7 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"batch {self.batch_id}: {report.valid:,} valid rows queued ({inserted:,} new), "
+                f"batch {self.batch_id}: {_rows(report.valid, 'valid')} queued ({inserted:,} new), "
                 f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
                 markup=False,
             )
@@ -303,8 +303,10 @@ class BulkView:
         return data
 
 
-def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+def _rows(count: int, kind: str = "") -> str:
+    """`1 row`, `2 rows`; with `kind`, `1 valid row`."""
+    words = f"{kind} row" if kind else "row"
+    return f"{count:,} {words}" if count == 1 else f"{count:,} {words}s"
 
 
 def _dry_run_error(report: EnqueueReport) -> KmsgError | None:

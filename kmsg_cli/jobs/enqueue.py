@@ -305,12 +305,15 @@ def _reject_foreign_ids(
             changed = _changed_parts(found.data, job.data)
             if not changed:
                 continue
-            earlier = "was sent" if found.status == "completed" else f"is {found.status}"
+            again = "send the changed row under a new --batch-id"
+            if found.status == "pending":  # not sent yet: it will be, unless cancelled
+                earlier = f"is still queued (to replace it: kmsg cancel --id {job.id} --yes, then "
+            else:
+                earlier = "was sent (" if found.status == "completed" else f"is {found.status} ("
             code, message = (
                 "ROW_CHANGED",
                 f"the row's {', '.join(changed)} changed since batch '{batch_id}' queued it as "
-                f"'{job.id}', which {earlier}; that message stands and this one is not sent "
-                "(send changed rows under a new --batch-id)",
+                f"'{job.id}', which {earlier}{again}); this row is not sent",
             )
         else:
             owner = f"row {meta.get('row')}" if meta.get("batch") == batch_id else "another batch"

@@ -70,6 +70,9 @@ def test_the_summary_counts_one_row_in_the_singular(
     result = run("send-many", str(source), "--text", "#{name}님", *(["--dry-run"] * dry_run))
     assert result.exit_code == 0, result.stderr
     assert ": 1 row, 1 valid, 0 invalid" in result.stdout
+    queued = run("send-many", str(source), "--text", "#{name}님!", "--queue")
+    assert queued.exit_code == 0, queued.stderr
+    assert ": 1 valid row queued (1 new)" in queued.stdout
 
 
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
@@ -505,10 +508,39 @@ def test_a_row_edited_after_it_was_sent_under_the_same_batch_id_is_named(
     assert edited.exit_code == 5, edited.stderr
     assert edited.stderr.startswith(
         "row 2: ROW_CHANGED: the row's text changed since batch 'june' queued it as 'june:2', "
-        "which was sent; that message stands and this one is not sent"
+        "which was sent (send the changed row under a new --batch-id); this row is not sent"
     )
     texts = {r["message_id"]: r for r in run.rows()}
     assert len(texts) == 3  # nothing more was sent
     job = {j["id"]: j for j in jobs(run)}["june:2"]
     assert "고객2" in run.rows("SELECT data FROM kmsg_jobs WHERE id = 'june:2'")[0]["data"]
     assert job["status"] == "completed"
+
+
+def test_a_queued_row_edited_before_it_was_sent_says_how_to_replace_it(
+    run: Run, tmp_path: Path
+) -> None:
+    rows = people(2)
+    source = write_csv(tmp_path / "in.csv", rows)
+    args = ("send-many", str(source), "--text", "#{name}님", "--batch-id", "q", "--queue")
+    assert run(*args).exit_code == 0
+    rows[1]["name"] = "박"
+    write_csv(source, rows)
+    edited = run(*args)
+    assert edited.exit_code == 5
+    assert (
+        "which is still queued (to replace it: kmsg cancel --id q:2 --yes, then send the "
+        "changed row under a new --batch-id)"
+    ) in edited.stderr
+    # doing what it says sends the new text once and the old one never
+    assert run("cancel", "--id", "q:2", "--yes").exit_code == 0
+    again = ("send-many", str(source), "--text", "#{name}님", "--batch-id", "q2", "--queue")
+    assert run(*again).exit_code == 0
+    assert run("queue", "process", "--drain").exit_code == 0
+    texts = sorted(r["to"] for r in run.rows())
+    assert texts == ["01020000001", "01020000002"]  # each recipient once
+    sent = {
+        r["id"]: r["data"]
+        for r in run.rows("SELECT id, data FROM kmsg_jobs WHERE status = 'completed'")
+    }
+    assert set(sent) == {"q:1", "q2:2"} and "박님" in sent["q2:2"]
