@@ -77,7 +77,10 @@ def reflow_help(text: str | None) -> str | None:
             paragraphs += [line for line in lines if line.strip()]
         else:
             paragraphs.append(" ".join(line.strip() for line in lines))
-    return "\n\n".join(paragraphs)
+    # Typer dedents the text after the first paragraph as a docstring, whose first line does
+    # not count: when that line is `Examples:` and only examples follow, they would lose their
+    # indent. An empty paragraph there comes first instead (and is dropped with the dedent).
+    return "\n\n".join(paragraphs[:1] + [""] * (len(paragraphs) > 1) + paragraphs[1:])
 
 
 def _no_type(ctx: Any) -> None:

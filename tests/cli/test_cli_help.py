@@ -143,7 +143,24 @@ def test_reflow_joins_paragraph_lines_and_keeps_examples() -> None:
     from kmsg_cli.cli.framework import reflow_help
 
     text = "Title.\n\n    One sentence\n    goes on.\n\n    Examples:\n      kmsg a\n      kmsg b"
-    assert (
-        reflow_help(text) == "Title.\n\nOne sentence goes on.\n\nExamples:\n\n  kmsg a\n\n  kmsg b"
-    )
+    reflowed = reflow_help(text)
+    assert reflowed == "Title.\n\n\n\nOne sentence goes on.\n\nExamples:\n\n  kmsg a\n\n  kmsg b"
     assert reflow_help(None) is None
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=[" ".join(p) or "kmsg" for p in ALL_PAGES])
+def test_examples_keep_their_indent(path: tuple[str, ...]) -> None:
+    # Also in a page that is only a title and examples, which Typer would dedent.
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    lines = result.stdout.splitlines()
+    heading = [i for i, line in enumerate(lines) if line.strip() == "Examples:"]
+    if not heading:  # a group: its commands have the examples
+        assert "Commands" in result.stdout, f"kmsg {' '.join(path)} --help has no examples"
+        return
+    examples = []
+    for line in lines[heading[0] + 1 :]:
+        if line.startswith("╭"):
+            break
+        if line.strip():
+            examples.append(line)
+    assert examples and all(line.startswith("   ") for line in examples), examples
