@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -136,6 +136,7 @@ def enqueue(
     now_ms = epoch_ms(now)
     digests = FileDigests()
     routes: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    lines: dict[int, int] = {}  # row -> line of the pending rows, for the problems of a flush
     simulated = {pid: capabilities(cfg.type).simulated for pid, cfg in profile.providers.items()}
 
     def flush() -> None:
@@ -146,12 +147,13 @@ def enqueue(
             report.adopted += len(decision.adopted)
             pending[:] = decision.insert
         if store is not None and pending:
-            _reject_sent_ids(store, pending, report, on_problem)
+            _reject_sent_ids(store, pending, report, on_problem, lines)
             inserted = store.insert_jobs(pending)
             report.inserted += inserted
             if inserted < len(pending):
-                _reject_foreign_ids(store, pending, batch_id, report, on_problem)
+                _reject_foreign_ids(store, pending, batch_id, report, on_problem, lines)
         pending.clear()
+        lines.clear()
 
     for item in rows:
         report.rows += 1
@@ -204,6 +206,8 @@ def enqueue(
                 metadata=metadata,
             )
         )
+        if item.line:
+            lines[item.number] = item.line
         if len(pending) >= INSERT_CHUNK:
             flush()
     flush()
@@ -259,6 +263,7 @@ def _reject_sent_ids(
     jobs: list[Job],
     report: EnqueueReport,
     on_problem: Callable[[RowProblem], None] | None,
+    lines: Mapping[int, int],
 ) -> None:
     """Drop (as DUPLICATE_ID problems) the jobs whose id was accepted outside the ledger, by
     `kmsg send --id`: it has a tracking row but no job, and must never be sent again."""
@@ -278,7 +283,9 @@ def _reject_sent_ids(
             f"{earlier.provider_id}, status {earlier.status}); this row is not sent again"
         )
         to = job.data["message"].get("to")
-        _problem(report, on_problem, RowProblem(int(row or 0), "DUPLICATE_ID", message, to))
+        number = int(row or 0)
+        problem = RowProblem(number, "DUPLICATE_ID", message, to, lines.get(number))
+        _problem(report, on_problem, problem)
     report.by_type += Counter()  # drop zero counts
     report.by_provider += Counter()
 
@@ -289,6 +296,7 @@ def _reject_foreign_ids(
     batch_id: str,
     report: EnqueueReport,
     on_problem: Callable[[RowProblem], None] | None,
+    lines: Mapping[int, int],
 ) -> None:
     """Jobs that were not inserted because their id exists: fine when it is this very row
     as it was (a re-run); a problem when another row or batch owns the id (a repeated `id`
@@ -326,7 +334,8 @@ def _reject_foreign_ids(
         report.by_type[kind] -= 1
         report.by_provider[job.data["provider"]] -= 1
         to = job.data["message"].get("to")
-        _problem(report, on_problem, RowProblem(int(row or 0), code, message, to))
+        number = int(row or 0)
+        _problem(report, on_problem, RowProblem(number, code, message, to, lines.get(number)))
     report.by_type += Counter()  # drop zero counts
     report.by_provider += Counter()
 

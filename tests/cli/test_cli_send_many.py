@@ -507,8 +507,9 @@ def test_a_row_edited_after_it_was_sent_under_the_same_batch_id_is_named(
     edited = run("send-many", str(source), "--text", "#{name}님", "--batch-id", "june")
     assert edited.exit_code == 5, edited.stderr
     assert edited.stderr.startswith(
-        "row 2: ROW_CHANGED: the row's text changed since batch 'june' queued it as 'june:2', "
-        "which was sent (send the changed row under a new --batch-id); this row is not sent"
+        "row 2 (line 3): ROW_CHANGED: the row's text changed since batch 'june' queued it as "
+        "'june:2', which was sent (send the changed row under a new --batch-id); this row is "
+        "not sent"
     )
     texts = {r["message_id"]: r for r in run.rows()}
     assert len(texts) == 3  # nothing more was sent
