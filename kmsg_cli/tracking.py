@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,9 +234,10 @@ class Tracker:
         queued: list[str] = []
         claimed = 0
         # Up to `concurrency` claimed chunks are looked up at once: a chunk's requests wait for
-        # the provider while the others are claimed, looked up and written (docs/configuration.md).
-        # A chunk holds its lookup slot only while it is looked up: once its answers are in, the
-        # next chunk is claimed and looked up while this one is written.
+        # the provider while the others are looked up and written (docs/configuration.md). The
+        # next chunk is claimed ahead, while every slot is busy, and waits for a slot; a chunk
+        # holds its slot only while it is looked up, so it is written while the next one is
+        # looked up. A claimed chunk that waits keeps its lease (CLAIM_LEASE_MS).
         width = max(1, self.settings.concurrency)
         pool = ThreadPoolExecutor(2 * width, thread_name_prefix="kmsg-track") if width > 1 else None
         slots = threading.Semaphore(width)
@@ -262,26 +263,16 @@ class Tracker:
                             running -= finished
                             collect(finished)
                             continue
-                        slots.acquire()
                     if max_seconds is not None and time.monotonic() - started >= max_seconds:
-                        if pool is not None:
-                            slots.release()
                         break
                     now_ms = epoch_ms(self.clock())
-                    try:
-                        rows = self.store.claim_due_tracking(
-                            now_ms=now_ms,
-                            lease_ms=CLAIM_LEASE_MS,
-                            limit=min(CLAIM_CHUNK, limit - claimed),
-                            provider_id=provider_id,
-                        )
-                    except BaseException:
-                        if pool is not None:
-                            slots.release()
-                        raise
+                    rows = self.store.claim_due_tracking(
+                        now_ms=now_ms,
+                        lease_ms=CLAIM_LEASE_MS,
+                        limit=min(CLAIM_CHUNK, limit - claimed),
+                        provider_id=provider_id,
+                    )
                     if not rows:
-                        if pool is not None:
-                            slots.release()
                         break
                     claimed += len(rows)
                     if pool is None:
@@ -292,6 +283,11 @@ class Tracker:
                             on_progress(report)
                     else:
                         self._connect({row.provider_id for row in rows})
+                        try:
+                            slots.acquire()  # claimed ahead: it waits here for a lookup slot
+                        except BaseException:  # Ctrl-C while waiting: not looked up at all
+                            self._unclaim(rows, now_ms)
+                            raise
                         running.add(pool.submit(self._check, rows, slots.release))
             finally:
                 # Lookups already under way finish and are written, even after Ctrl-C.
@@ -309,6 +305,14 @@ class Tracker:
                 pool.shutdown(wait=True)
         report.elapsed_s = time.monotonic() - started
         return report
+
+    def _unclaim(self, rows: Sequence[TrackingRow], now_ms: int) -> None:
+        """Make claimed rows due again at once (they were not looked up), where this pass still
+        holds their lease; otherwise they would wait for the lease to run out."""
+        self.store.apply_tracking(
+            [replace(row, next_check_at=now_ms) for row in rows],
+            expected_next_check={row.message_id: row.next_check_at for row in rows},
+        )
 
     def _connect(self, provider_ids: set[str]) -> None:
         """Build the providers' clients here, before threads look up with them: clients are

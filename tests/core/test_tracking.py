@@ -385,3 +385,87 @@ def test_a_concurrent_pass_builds_each_provider_client_once(store: SqliteStore) 
     report = t.run_once()
     assert report.checked == 2000
     assert source.built == [("p", threading.current_thread().name)]  # one client, one pool
+
+
+class Gated(Scripted):
+    """Lookups that wait until the test opens the gate; counts those begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.begun = 0
+        self._lock = threading.Lock()
+
+    def fetch_statuses(self, ids: Sequence[str]) -> dict[str, StatusUpdate]:
+        with self._lock:
+            self.begun += 1
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().fetch_statuses(ids)
+
+
+def _leased(store: SqliteStore, count: int) -> int:
+    """How many of the `_due_rows` rows a claim has pushed past their due time."""
+    rows = (store.get_tracking(f"m{n:05d}") for n in range(count))
+    return sum(1 for r in rows if r is not None and r.next_check_at != T0_MS)
+
+
+def test_the_next_chunk_is_claimed_while_every_lookup_slot_is_busy(store: SqliteStore) -> None:
+    """Claiming ahead: the claim is not on the path of a lookup slot that has just come free."""
+    clock = Clock()
+    gated = Gated()
+    _due_rows(store, 1500)  # three chunks of 500
+    t = tracker(store, clock, p=gated)
+    t.settings = TrackingSettings(concurrency=2)
+    reports: list[object] = []
+    runner = threading.Thread(target=lambda: reports.append(t.run_once()))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (gated.begun < 2 or _leased(store, 1500) < 1500) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # two chunks are looked up (both slots busy) and the third is already claimed
+        assert (gated.begun, _leased(store, 1500)) == (2, 1500)
+    finally:
+        gated.gate.set()
+        runner.join(30)
+    assert len(reports) == 1 and getattr(reports[0], "checked", None) == 1500
+    assert gated.begun == 3
+
+
+class InterruptedThird:
+    """A semaphore whose third acquire is cut short by Ctrl-C."""
+
+    def __init__(self, value: int) -> None:
+        self._inner = threading.Semaphore(value)
+        self.acquires = 0
+
+    def acquire(self) -> bool:
+        self.acquires += 1
+        if self.acquires == 3:
+            raise KeyboardInterrupt
+        return self._inner.acquire()
+
+    def release(self) -> None:
+        self._inner.release()
+
+
+def test_a_chunk_claimed_ahead_and_interrupted_is_due_again_at_once(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kmsg_cli.tracking as tracking_module
+
+    monkeypatch.setattr(
+        tracking_module, "threading", type("T", (), {"Semaphore": InterruptedThird})
+    )
+    clock = Clock()
+    slow = Slow(0.05)
+    _due_rows(store, 1500)
+    t = tracker(store, clock, p=slow)
+    t.settings = TrackingSettings(concurrency=2)
+    report = t.run_once()
+    assert report.interrupted and report.checked == 1000  # the two chunks that had a slot
+    # the third was claimed but never looked up: due now, not when its lease runs out
+    again = store.claim_due_tracking(now_ms=T0_MS, lease_ms=1, limit=2000)
+    assert len(again) == 500
+    looked_up = {i for ids in slow.lookups for i in ids}
+    assert not looked_up & {r.provider_message_id for r in again}
