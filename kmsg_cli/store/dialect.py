@@ -90,8 +90,16 @@ class Dialect:
         return f"json_extract({column}, {_path(*path)})"
 
     def json_equals_text(self, column: str, key: str, param: str) -> str:
-        """True when `key` of the object in `column` is the JSON string `param`."""
-        return f"json_extract({column}, {_path(key)}) = {param}"
+        """True when `key` of the object in `column` is the JSON string `param`. Text that is
+        not JSON matches nothing instead of failing the query; `metadata.batch` is compared
+        as `idx_kmsg_jobs_batch` indexes it (schema.batch_index_statement)."""
+        value = f"json_extract({column}, {_path(key)})"
+        return f"CASE WHEN json_valid({column}) THEN {value} END = {param}"
+
+    def in_batch(self, param: str, table: str = "") -> str:
+        """True when the job's `metadata.batch` (of `table`, an alias such as `j.`) is the
+        JSON string `param`, written so that `idx_kmsg_jobs_batch` serves it."""
+        return self.json_equals_text(f'{table}"metadata"', "batch", param)
 
     def json_valid(self, column: str) -> str | None:
         """1 when `column` holds valid JSON, else 0 (NULL for NULL); None: no SQL test."""

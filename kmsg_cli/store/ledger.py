@@ -231,7 +231,7 @@ class JobLedger(SqlBase):
             yield job_from_values(values)
 
     def _batch_condition(self) -> str:
-        return self.dialect.json_equals_text(q("metadata"), "batch", self.dialect.p("batch"))
+        return self.dialect.in_batch(self.dialect.p("batch"))
 
     def _and_batch(self, batch: str | None) -> str:
         return "" if batch is None else f" AND {self._batch_condition()}"

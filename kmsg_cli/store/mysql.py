@@ -32,11 +32,16 @@ from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.pool import ConnectionPool, PoolClosed, PoolTimeout
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES, chunked
 from kmsg_cli.store.schema import (
+    BATCH_COLUMN,
+    BATCH_INDEX,
+    BATCH_KEY_LENGTH,
     INDEX_NAMES,
     JOB_COLUMNS,
+    JOBS_TABLE,
     SCHEMA_VERSION,
     STATE_TABLE,
     TRACKING_COLUMNS,
+    batch_index_statement,
     ddl_statements,
     mysql_collation,
     state_statements,
@@ -119,6 +124,13 @@ class MysqlDialect(Dialect):
             f"(JSON_TYPE({found}) = 'STRING' "
             f"AND CAST(JSON_UNQUOTE({found}) AS BINARY) = CAST({param} AS BINARY))"
         )
+
+    def in_batch(self, param: str, table: str = "") -> str:
+        # The indexed generated column narrows the rows; the JSON test decides (the column
+        # holds at most BATCH_KEY_LENGTH characters, and a number 5 there reads as "5").
+        column = f'{table}"{BATCH_COLUMN}"'
+        exact = self.json_equals_text(f'{table}"metadata"', "batch", param)
+        return f"({column} = LEFT({param}, {BATCH_KEY_LENGTH}) AND {exact})"
 
     def limited(self, key: str, subquery: str) -> str:
         # MySQL refuses LIMIT in an IN subquery, but not in a derived table inside one.
@@ -466,9 +478,25 @@ class MysqlStore(ServerStore):
                     present
                 ):
                     s.execute(statement)
+            self._add_batch_index(s)
             self._record_version(s, version, rows)
         finally:
             s.execute("SELECT RELEASE_LOCK(%(name)s)", {"name": _INIT_LOCK})
+
+    def _add_batch_index(self, s: Session) -> None:
+        """The generated column and its index where missing (schema.batch_index_statement);
+        only the index when the column is there already. A large table is read once."""
+        indexed = s.execute(
+            "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() "
+            "AND table_name = %(t)s AND index_name = %(i)s",
+            {"t": JOBS_TABLE, "i": BATCH_INDEX},
+        ).scalar()
+        if indexed:
+            return
+        if BATCH_COLUMN in self._table_columns(s, JOBS_TABLE):
+            s.execute(f"CREATE INDEX {q(BATCH_INDEX)} ON {JOBS} ({q(BATCH_COLUMN)})")
+        else:
+            s.execute(batch_index_statement("mysql"))
 
     def describe(self) -> str:
         """`MariaDB mysql://user:****@host/db (10.11.6, SKIP LOCKED claims)`."""

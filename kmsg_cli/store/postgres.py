@@ -29,6 +29,7 @@ from psycopg.rows import TupleRow
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES
 from kmsg_cli.store.schema import (
+    BATCH_INDEX,
     CACHE_TABLE,
     CONTENT_KEYS_TABLE,
     INDEX_NAMES,
@@ -40,6 +41,7 @@ from kmsg_cli.store.schema import (
     TRACKING_COLUMNS,
     TRACKING_TABLE,
     VERSION_TABLE,
+    batch_index_statement,
     ddl_statements,
     index_statements,
     state_statements,
@@ -344,6 +346,7 @@ class PostgresStore(ServerStore):
         names = [TRACKING_TABLE, JOBS_TABLE, VERSION_TABLE, STATE_TABLE, CACHE_TABLE]
         names.append(CONTENT_KEYS_TABLE)
         names += [statement.split('"')[1] for statement in index_statements("postgres")]
+        names.append(BATCH_INDEX)
         missing = s.execute(
             "SELECT count(*) FROM unnest(CAST(%(names)s AS text[])) AS n "
             "WHERE to_regclass(quote_ident(n)) IS NULL",
@@ -352,6 +355,7 @@ class PostgresStore(ServerStore):
         if missing:
             for statement in ddl_statements("postgres") + state_statements("postgres"):
                 s.execute(statement)
+            s.execute(batch_index_statement("postgres"))
         narrow = s.execute(
             "SELECT a.attname FROM pg_attribute AS a "
             "WHERE a.attrelid = to_regclass(%(table)s) AND a.attname = ANY(%(names)s) "

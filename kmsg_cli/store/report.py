@@ -268,7 +268,7 @@ class SqlReports:
         params: dict[str, Any] = {}
         if selection.batch is not None:
             source += f' JOIN {JOBS} AS j ON j."id" = t."message_id"'
-            conditions.append(d.json_equals_text('j."metadata"', "batch", p("batch")))
+            conditions.append(d.in_batch(p("batch"), "j."))
             params["batch"] = selection.batch
         for column, value in (
             ("provider_id", selection.provider_id),
@@ -291,7 +291,7 @@ class SqlReports:
         conditions: list[str] = []
         params: dict[str, Any] = {}
         if selection.batch is not None:
-            conditions.append(d.json_equals_text('j."metadata"', "batch", p("batch")))
+            conditions.append(d.in_batch(p("batch"), "j."))
             params["batch"] = selection.batch
         else:
             conditions.append(f'j."type" = {p("send")}')

@@ -239,6 +239,36 @@ def state_statements(dialect: Dialect, *, collation: str = MYSQL_COLLATION) -> l
     ]
 
 
+BATCH_INDEX = "idx_kmsg_jobs_batch"
+BATCH_COLUMN = "kmsg_batch"  # MySQL/MariaDB only: the generated column the index is on
+BATCH_KEY_LENGTH = 255
+
+
+def batch_index_statement(dialect: Dialect) -> str:
+    """kmsg's own index on `kmsg_jobs`, by `metadata.batch`, so that what a batch's commands
+    read (its counts, its failed jobs, its report) costs the batch's size, not the history's.
+
+    SQLite and PostgreSQL index the expression that the dialect's `in_batch` writes (an index
+    on an expression serves only that expression). MySQL and MariaDB index a virtual
+    generated column instead (MariaDB has no index on an expression): `kmsg_batch`, the
+    batch as text, computed from `metadata` and stored only in the index."""
+    metadata = quote("metadata", dialect)
+    table, index = quote(JOBS_TABLE, dialect), quote(BATCH_INDEX, dialect)
+    if dialect == "sqlite":
+        key = f"CASE WHEN json_valid({metadata}) THEN json_extract({metadata}, '$.batch') END"
+    elif dialect == "postgres":
+        key = f"({metadata} -> 'batch')"
+    else:
+        value = f"JSON_UNQUOTE(JSON_EXTRACT({metadata}, '$.batch'))"
+        text = f"LEFT(CASE WHEN JSON_VALID({metadata}) THEN {value} END, {BATCH_KEY_LENGTH})"
+        column = quote(BATCH_COLUMN, dialect)
+        return (
+            f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR({BATCH_KEY_LENGTH}) "
+            f"AS ({text}) VIRTUAL, ADD INDEX {index} ({column})"
+        )
+    return f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({key})"
+
+
 def _status_notes() -> list[str]:
     """Header lines naming the values of the two status columns (docs/storage.md)."""
     jobs = " | ".join(status.value for status in JobStatus)
@@ -263,6 +293,8 @@ def ddl_text(dialect: Dialect) -> str:
         "\n-- by processes, and the content keys of sent messages (the duplicate window)"
     )
     statements += [state] + [statement + ";" for statement in state_statements(dialect)]
+    batch_index = batch_index_statement(dialect) + ";"
+    statements += ["-- kmsg's own index of the jobs, by batch", batch_index]
     return "\n".join(header) + "\n\n" + "\n\n".join(statements)
 
 

@@ -14,8 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from kmsg_cli.store.schema import SCHEMA_VERSION, ddl_statements, ddl_text, state_statements
-from kmsg_cli.store.sqlite import SqliteStore
+from kmsg_cli.store.mysql import MysqlDialect
+from kmsg_cli.store.postgres import PostgresDialect
+from kmsg_cli.store.schema import (
+    BATCH_INDEX,
+    SCHEMA_VERSION,
+    batch_index_statement,
+    ddl_statements,
+    ddl_text,
+    state_statements,
+)
+from kmsg_cli.store.sqlite import SqliteDialect, SqliteStore
 
 # (name, declared type, notnull, default, pk) as `PRAGMA table_info` reports them.
 TRACKING_COLUMNS = [
@@ -149,12 +158,23 @@ def test_sqlite_indexes_match_reference(initialized_db: sqlite3.Connection) -> N
         for _seq, name, unique, origin, _partial in initialized_db.execute(
             f'PRAGMA index_list("{table}")'
         ):
-            if origin != "c":  # skip the automatic primary-key index
+            if origin != "c" or name == BATCH_INDEX:  # primary key's; kmsg's own (below)
                 continue
             assert unique == 0
             info = initialized_db.execute(f'PRAGMA index_info("{name}")').fetchall()
             found[name] = (table, [column for _seqno, _cid, column in sorted(info)])
     assert found == INDEXES
+
+
+def test_sqlite_batch_index_serves_the_batch_condition(initialized_db: sqlite3.Connection) -> None:
+    """kmsg's own index: the expression of the dialect's batch condition, and chosen for it."""
+    condition = SqliteDialect().json_equals_text('"metadata"', "batch", "?")
+    plan = initialized_db.execute(
+        f'EXPLAIN QUERY PLAN SELECT "status", COUNT(*) FROM "kmsg_jobs" WHERE {condition} '
+        'GROUP BY "status"',
+        ("b1",),
+    ).fetchall()
+    assert any(f"USING INDEX {BATCH_INDEX}" in str(row[-1]) for row in plan), plan
 
 
 def test_sqlite_master_holds_the_reference_statements(
@@ -170,7 +190,7 @@ def test_sqlite_master_holds_the_reference_statements(
         for (sql,) in initialized_db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
     }
     # kmsg's own tables (counters, cache, content keys), documented apart
-    own_names = ('"kmsg_state"', '"kmsg_cache"', '"kmsg_content_keys"')
+    own_names = ('"kmsg_state"', '"kmsg_cache"', '"kmsg_content_keys"', f'"{BATCH_INDEX}"')
     own = {sql for sql in stored if any(name in sql for name in own_names)}
     assert stored - own == expected
     assert own == {
@@ -180,12 +200,14 @@ def test_sqlite_master_holds_the_reference_statements(
         'CREATE TABLE "kmsg_content_keys" ("content_key" TEXT NOT NULL, "message_id" TEXT '
         'PRIMARY KEY, "created_at" BIGINT NOT NULL, UNIQUE ("content_key", "created_at", '
         '"message_id"))',
+        'CREATE INDEX "idx_kmsg_jobs_batch" ON "kmsg_jobs" (CASE WHEN json_valid("metadata") '
+        """THEN json_extract("metadata", '$.batch') END)""",
     }
 
 
 def test_sqlite_ddl_text_equals_the_reference_statements() -> None:
     text = ddl_text("sqlite")
-    own = ("kmsg_state", "kmsg_cache", "kmsg_content_keys")
+    own = ("kmsg_state", "kmsg_cache", "kmsg_content_keys", BATCH_INDEX)
     statements = [
         s for s in text.split("\n\n") if not s.startswith("--") and not any(o in s for o in own)
     ]
@@ -209,10 +231,11 @@ def test_every_ddl_statement_ends_with_a_semicolon(dialect: str) -> None:
     assert text.startswith(f"-- kmsg schema version {SCHEMA_VERSION} ({dialect})\n")
     blocks = [b for b in text.strip().split("\n\n") if not b.startswith("--")]
     own = state_statements(dialect)  # type: ignore[arg-type]
+    own.append(batch_index_statement(dialect))  # type: ignore[arg-type]
     assert len(blocks) == len(ddl_statements(dialect)) + len(own)  # type: ignore[arg-type]
     assert text.endswith(";")
     for block in blocks:
-        assert block.startswith("CREATE ")
+        assert block.startswith(("CREATE ", "ALTER TABLE `kmsg_jobs` ADD "))
         assert block.endswith(";")
         assert block.count(";") == 1
 
@@ -305,15 +328,33 @@ def test_mysql_ddl_is_accepted_by_mariadb() -> None:
             f"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = '{database}'",
             "--skip-column-names",
         )
-        # the documented tables, plus kmsg's state (2 columns), cache (3), content keys (3)
-        # and version (1)
-        assert columns.strip() == str(len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 2 + 3 + 3 + 1)
+        # the documented tables, plus kmsg's state (2 columns), cache (3), content keys (3),
+        # version (1) and the jobs' generated batch column (1)
+        expected = len(TRACKING_COLUMNS) + len(JOB_COLUMNS) + 2 + 3 + 3 + 1 + 1
+        assert columns.strip() == str(expected)
         indexes = run(
             "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics"
             f" WHERE table_schema = '{database}' AND index_name LIKE 'idx_kmsg%'",
             "--skip-column-names",
         )
-        assert indexes.strip() == str(len(INDEXES))
+        assert indexes.strip() == str(len(INDEXES) + 1)
+        # kmsg's own index serves the batch condition as the store writes it (20 batches of 10)
+        jobs = ", ".join(
+            f"('j{n}', 'send', '{{}}', 'completed', 0, 0, "
+            + ("'not json'" if n == 0 else f"""'{{"batch": "b{n % 20}"}}'""")
+            + ")"
+            for n in range(200)
+        )
+        columns_list = "id, type, data, status, created_at, process_at, metadata"
+        condition = MysqlDialect().in_batch("'b7'").replace('"', "`")
+        plan = run(
+            f"INSERT INTO kmsg_jobs ({columns_list}) VALUES {jobs}; ANALYZE TABLE kmsg_jobs;"
+            f"EXPLAIN SELECT status, COUNT(*) FROM kmsg_jobs WHERE {condition} GROUP BY status;"
+            f"SELECT COUNT(*) FROM kmsg_jobs WHERE {condition};",
+            database,
+        )
+        assert BATCH_INDEX in plan, plan
+        assert plan.strip().endswith("10"), plan  # and it finds the batch's ten jobs
     finally:
         run(f"DROP DATABASE IF EXISTS `{database}`")
 
@@ -348,6 +389,14 @@ def test_postgres_ddl_is_accepted_by_postgres() -> None:
             f"SELECT indexname FROM pg_indexes WHERE schemaname = '{schema}'"
             " AND indexname LIKE 'idx_kmsg%' ORDER BY 1;"
         )
-        assert indexes.split() == sorted(INDEXES)
+        assert indexes.split() == sorted([*INDEXES, BATCH_INDEX])
+        # kmsg's own index serves the batch condition as the store writes it
+        condition = PostgresDialect().json_equals_text('"metadata"', "batch", "'b1'")
+        plan = run(
+            prelude + "SET enable_seqscan = off;\n"
+            f'EXPLAIN SELECT "status", COUNT(*) FROM "kmsg_jobs" WHERE {condition} '
+            'GROUP BY "status";'
+        )
+        assert BATCH_INDEX in plan, plan
     finally:
         run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE;')

@@ -361,6 +361,26 @@ def test_claim_with_a_batch_takes_only_that_batch(store: Store) -> None:
     assert ids(claim(store)) == ["b1", "loose", "numeric"]
 
 
+def test_a_batch_is_read_exactly_through_the_batch_index(store: Store) -> None:
+    """The batch reads (counts, jobs) match the JSON string exactly: a batch id longer than
+    MySQL's indexed 255 characters, one sharing those 255, and a number are told apart."""
+    long = "b" * 300
+    store.insert_jobs(
+        [
+            batch_job("long", long, 1),
+            batch_job("prefix", long[:255], 1),
+            batch_job("sibling", long[:299] + "c", 1, status="failed"),
+            job("numeric", metadata={"batch": 7}),
+            job("loose"),
+        ]
+    )
+    assert store.job_counts(batch=long) == {"pending": 1}
+    assert [j.id for j in store.iter_jobs(batch=long)] == ["long"]
+    assert [j.id for j in store.iter_jobs(batch=long[:255])] == ["prefix"]
+    assert [j.id for j in store.iter_jobs(batch=long[:299] + "c", status="failed")] == ["sibling"]
+    assert store.job_counts(batch="7") == {}  # metadata.batch is compared as a string
+
+
 def test_claimed_jobs_are_returned_in_row_order_within_a_batch(store: Store) -> None:
     store.insert_jobs([batch_job(f"id-{9 - r}", "B", r) for r in range(10)] + [job("no-row")])
     claimed = claim(store)

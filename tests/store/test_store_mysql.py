@@ -196,6 +196,26 @@ def test_a_missing_index_is_created_again(store: MysqlStore, db: tuple[str, str]
     assert len(inspector(store).schema_info().indexes) == 5
 
 
+def test_the_batch_index_is_created_again_and_so_is_its_column(
+    store: MysqlStore, db: tuple[str, str]
+) -> None:
+    """kmsg's own index by batch (docs/storage.md): dropped alone, or with its generated
+    column, the next initialize puts it back, and the jobs of a batch are found through it."""
+    store.insert_jobs([job("a", metadata={"batch": "b1"}), job("b", metadata={"batch": "b2"})])
+    mysql_admin("DROP INDEX idx_kmsg_jobs_batch ON kmsg_jobs", db[0])
+    store.initialize()
+    mysql_admin("ALTER TABLE kmsg_jobs DROP COLUMN kmsg_batch", db[0])
+    store.initialize()
+    rows = mysql_admin(
+        "SELECT column_name FROM information_schema.statistics WHERE table_schema = DATABASE() "
+        "AND index_name = 'idx_kmsg_jobs_batch'",
+        db[0],
+    )
+    assert rows == [("kmsg_batch",)]
+    assert [j.id for j in store.iter_jobs(batch="b1")] == ["a"]
+    assert store.job_counts(batch="b2") == {"pending": 1}
+
+
 def test_a_newer_schema_is_refused(store: MysqlStore, db: tuple[str, str]) -> None:
     mysql_admin("UPDATE kmsg_schema_version SET version = 2", db[0])
     with pytest.raises(StoreError) as caught:

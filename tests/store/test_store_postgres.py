@@ -277,6 +277,7 @@ def test_the_schema_version_lives_in_a_one_row_table(pg: tuple[str, str]) -> Non
         "idx_kmsg_delivery_due",
         "idx_kmsg_delivery_provider_msg",
         "idx_kmsg_delivery_requested_at",
+        "idx_kmsg_jobs_batch",  # kmsg's own (docs/storage.md)
         "idx_kmsg_jobs_dequeue",
         "idx_kmsg_jobs_id",
     ]

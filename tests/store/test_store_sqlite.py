@@ -336,3 +336,30 @@ def test_updates_of_listed_ids_seek_each_id_not_every_row_of_the_status(
         plan = " | ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "sqlite_autoindex_kmsg_jobs_1 (id=?)" in plan, (sql, plan)
         assert "idx_kmsg_jobs_dequeue" not in plan, (sql, plan)
+
+
+def test_a_job_with_malformed_metadata_neither_breaks_the_batch_index_nor_batch_reads(
+    db_path: Path,
+) -> None:
+    """A row written by hand or by another tool with metadata that is not JSON: creating the
+    batch index over it, inserting more such rows, and reading a batch all still work (the
+    index's expression tests json_valid first; docs/storage.md)."""
+    with SqliteStore(db_path) as first:
+        first.initialize()
+        first.insert_jobs([job("ok", metadata={"batch": "b1"})])
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("DROP INDEX IF EXISTS idx_kmsg_jobs_batch")
+        columns = "id, type, data, status, created_at, process_at, metadata"
+        conn.execute(
+            f"INSERT INTO kmsg_jobs ({columns}) VALUES ('bad', 'send', '{{}}', "
+            "'pending', 1, 1, '{not json')"
+        )
+    with SqliteStore(db_path) as store:
+        store.initialize()  # creates the index again, over the malformed row
+        with sqlite3.connect(db_path) as conn:
+            conn.execute(
+                f"INSERT INTO kmsg_jobs ({columns}) VALUES ('bad2', 'send', '{{}}', "
+                "'pending', 1, 1, 'nope')"
+            )
+        assert store.job_counts(batch="b1") == {"pending": 1}
+        assert [j.id for j in store.iter_jobs(batch="b1")] == ["ok"]
