@@ -56,6 +56,7 @@ def _ms_text(ms: int | None) -> str:
 TITLE_WORDS = {
     "batch": "batch",
     "last_batch": "the last one",
+    "no_batch": "the last batch (there is none yet)",
     "period": "from {start}, to {end}",
     "start": "the start",
     "end": "now",

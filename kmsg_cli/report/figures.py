@@ -180,13 +180,15 @@ class Report:
 
     def selection_parts(self, clock: LocalClock, words: Mapping[str, str]) -> list[str]:
         """What the report covers, a part per filter given, in `words` (the terminal's English,
-        the page's Korean): "batch", "last_batch", "period" (a format of `start` and `end`),
+        the page's Korean): "batch", "last_batch", "no_batch", "period" (a format of `start` and `end`),
         "start" and "end" (an open end of the period), "provider_id", "type" and "to"."""
         s = self.selection
         parts = []
         if s["batch"]:
             last = f" ({words['last_batch']})" if s["last_batch"] else ""
             parts.append(f"{words['batch']} {s['batch']}{last}")
+        elif s["last_batch"]:  # the last batch was asked for, and there is none
+            parts.append(words["no_batch"])
         if s["since_ms"] is not None or s["until_ms"] is not None:
             start = clock.text(s["since_ms"]) or words["start"]
             end = clock.text(s["until_ms"]) or words["end"]

@@ -162,6 +162,7 @@ def _context(report: Report, clock: LocalClock) -> dict[str, Any]:
 TITLE_WORDS = {
     "batch": "배치",
     "last_batch": "최근 배치",
+    "no_batch": "최근 배치 (아직 없음)",
     "period": "{start} ~ {end}",
     "start": "처음",
     "end": "지금",

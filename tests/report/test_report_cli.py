@@ -180,6 +180,9 @@ def test_empty_selections_say_so_and_exit_0(run: Run) -> None:
     assert result.exit_code == 0, result.stderr
     assert "no messages match" in result.stdout
     assert "no send-many batch yet" in result.stdout
+    # the title says which messages were chosen: the last batch, of which there is none
+    assert result.stdout.startswith("kmsg report: the last batch (there is none yet)\n")
+    assert "all messages" not in result.stdout
     code, doc = run.json("report", "--since", "2h")
     assert code == 0 and doc["data"]["empty"] is True
     assert doc["data"]["funnel"]["accepted"] == 0 and doc["data"]["failures"] == []
