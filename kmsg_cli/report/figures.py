@@ -180,8 +180,9 @@ class Report:
 
     def selection_parts(self, clock: LocalClock, words: Mapping[str, str]) -> list[str]:
         """What the report covers, a part per filter given, in `words` (the terminal's English,
-        the page's Korean): "batch", "last_batch", "no_batch", "period" (a format of `start` and `end`),
-        "start" and "end" (an open end of the period), "provider_id", "type" and "to"."""
+        the page's Korean): "batch", "last_batch", "no_batch" (the last batch was asked for and
+        there is none), "period" (a format of `start` and `end`), "start" and "end" (an open
+        end of the period), "provider_id", "type" and "to"."""
         s = self.selection
         parts = []
         if s["batch"]:

@@ -175,6 +175,13 @@ def test_sqlite_batch_index_serves_the_batch_condition(initialized_db: sqlite3.C
         ("b1",),
     ).fetchall()
     assert any(f"USING INDEX {BATCH_INDEX}" in str(row[-1]) for row in plan), plan
+    # ... but a claim of one batch keeps to the dequeue index: the batch index would read
+    # every job of the batch, finished ones too, at each claim (docs/storage.md)
+    claim = SqliteDialect().claim_jobs_sql(by_batch=True)
+    names = ("pending", "processing", "now", "limit", "lease_until", "owner", "batch")
+    plan = initialized_db.execute("EXPLAIN QUERY PLAN " + claim, dict.fromkeys(names, 1)).fetchall()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "idx_kmsg_jobs_dequeue" in details and BATCH_INDEX not in details, details
 
 
 def test_sqlite_master_holds_the_reference_statements(
