@@ -31,7 +31,7 @@ With no configuration kmsg uses the built-in [bold]sandbox[/] profile: the mock 
 
   kmsg send --to 010-1234-5678 --text "hello"
 
-  kmsg send --to 010-1234-5678 --text "#{name}님 안녕하세요" --var name=홍길동 --dry-run
+  kmsg send --to 010-1234-5678 --text "#{name}님" --var name=홍길동 --dry-run
 
   kmsg config init
 """  # noqa: E501

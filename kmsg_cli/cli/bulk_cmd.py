@@ -25,7 +25,7 @@ Every valid row is written to the job ledger before anything is sent. Re-running
 
 [dim]Examples:[/]
 
-  kmsg send-many customers.csv --text "#{name}님, 점검 안내입니다" --concurrency 16
+  kmsg send-many customers.csv --text "#{name}님, 점검 안내" --concurrency 16
 
   kmsg send-many orders.jsonl --template ORDER_SHIPPED --results results.jsonl
 

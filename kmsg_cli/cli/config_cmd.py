@@ -145,7 +145,7 @@ def add_provider(
 
     [dim]Examples:[/]
       kmsg config add-provider solapi --set sender=0212345678
-      kmsg -p prod config add-provider aligo --set user_id=myid --set api_key=env:ALIGO_API_KEY
+      kmsg -p prod config add-provider aligo --set user_id=myid
       kmsg config add-provider solapi --id backup --no-input --json
     """  # noqa: E501
     from kmsg_cli import config as cfg

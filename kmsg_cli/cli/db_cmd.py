@@ -165,7 +165,7 @@ def copy(
 
     [dim]Examples:[/]
 
-      kmsg db copy --from ~/.local/share/kmsg/kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
+      kmsg db copy --from kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
     """
     from kmsg_cli.store import describe_target, open_store, prepare, same_database
     from kmsg_cli.store.copy import copy_store

@@ -32,13 +32,13 @@ The type is inferred when --type is omitted: an image makes MMS, text over 90 by
 
   kmsg send --to 010-1234-5678 --text "hello"
 
-  kmsg send --to 010-1234-5678,010-2222-3333 --text "#{name}님, 점검 안내" --var name=고객
+  kmsg send --to 010-1234-5678,010-2222-3333 --text "점검 안내입니다"
 
-  kmsg send --to 010-1234-5678 --template WELCOME_01 --vars '{"name": "홍길동"}' --failover-text "가입을 환영합니다"
+  kmsg send --to 010-1234-5678 --template WELCOME_01 --var name=홍길동
 
-  kmsg send --type BMS_FREE --to 010-1234-5678 --text "신상품 입고 안내" --fallback-text "신상품 입고 안내"
+  kmsg send --type BMS_FREE --to 010-1234-5678 --text "신상품 입고 안내"
 
-  kmsg send --type RCS_LMS --rcs-brand BR.abc123 --to 010-1234-5678 --text "예약 확인" --options rcs.json
+  kmsg send --type RCS_SMS --rcs-brand BR.abc1 --to 01012345678 --text "확인"
 
   kmsg send --type FAX --to 02-1234-5678 --file contract.pdf
 

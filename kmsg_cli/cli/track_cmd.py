@@ -142,7 +142,7 @@ def run_once(
 
       kmsg track run-once
 
-      */5 * * * *  kmsg track run-once --max-seconds 240 --json >> /var/log/kmsg-track.log
+      */5 * * * *  kmsg track run-once --max-seconds 240 --json >> track.log
     """
     check_seconds(max_seconds, "--max-seconds")
     if limit < 1:
@@ -453,7 +453,7 @@ def list_rows(
 
       kmsg track list --since 2026-12-05 --until 2026-12-06 --format csv > day.csv
 
-      kmsg track list --to 010-1234-5678 --fields message_id,status,delivered_at --no-header
+      kmsg track list --to 010-1234-5678 --fields message_id,status --no-header
     """
     from kmsg_cli.normalize import normalize_phone
 

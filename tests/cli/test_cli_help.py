@@ -164,3 +164,17 @@ def test_examples_keep_their_indent(path: tuple[str, ...]) -> None:
         if line.strip():
             examples.append(line)
     assert examples and all(line.startswith("   ") for line in examples), examples
+
+
+@pytest.mark.parametrize("path", ALL_PAGES, ids=[" ".join(p) or "kmsg" for p in ALL_PAGES])
+def test_every_example_fits_an_80_column_terminal(path: tuple[str, ...]) -> None:
+    # A wrapped example is a broken command when copied: its tail lands on a line of its own.
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    if not any(line.strip() == "Examples:" for line in lines):
+        return  # a group: test_examples_keep_their_indent checks that it lists commands
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
+    end = next((i for i, line in enumerate(lines) if line.startswith("╭")), len(lines))
+    examples = [line.rstrip() for line in lines[start + 1 : end] if line.strip()]
+    wrapped = [line for line in examples if not line.startswith("   ")]
+    assert wrapped == [], f"kmsg {' '.join(path)} --help: an example wraps at 80 columns"
