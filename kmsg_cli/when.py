@@ -188,7 +188,7 @@ def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
     if isinstance(value, int | float):
         millis = value * 1000
         if (isinstance(millis, float) and not math.isfinite(millis)) or not millis >= 1:
-            raise _duration_error(str(value), field)
+            raise _duration_error(str(value), field, zero=0 <= millis < 1)
         return int(millis)
     text = value.strip().lower().replace(" ", "")
     if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS:
@@ -201,13 +201,17 @@ def parse_duration(value: str | int | float, *, field: str = "duration") -> int:
         total += float(match.group(1)) * _UNIT_MS[match.group(2).lower()]
         position = match.end()
     if position != len(text) or not math.isfinite(total) or not total >= 1:
-        raise _duration_error(value, field)
+        raise _duration_error(value, field, zero=position == len(text) > 0 and 0 <= total < 1)
     return int(total)
 
 
-def _duration_error(value: str, field: str) -> InvalidInput:
+def _duration_error(value: str, field: str, *, zero: bool = False) -> InvalidInput:
+    if zero:  # `0d`, `0.5ms`: a duration, but under the 1 ms every duration must last
+        message = f"'{value}' is shorter than 1ms: a duration must be longer than zero"
+    else:
+        message = f"'{value}' is not a duration"
     return InvalidInput(
-        f"'{value}' is not a duration (field '{field}')",
+        f"{message} (field '{field}')",
         code="INVALID_DURATION",
         field=field,
         value=value,
@@ -226,7 +230,7 @@ def parse_typed_duration(value: str, *, field: str, suggest: str = "d") -> int:
     deletes history. The hint suggests the number with `suggest` as its unit.
     """
     text = value.strip()
-    if _pattern(_BARE_NUMBER).fullmatch(text):
+    if _pattern(_BARE_NUMBER).fullmatch(text) and float(text) > 0:
         raise _no_unit(value, field, "INVALID_DURATION", f"{text}{suggest}", DURATION_UNITS_HINT)
     try:
         return parse_duration(text, field=field)

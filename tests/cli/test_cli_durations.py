@@ -56,3 +56,14 @@ def test_an_interval_longer_than_a_day_is_refused(run: Run) -> None:
     result = run("track", "watch", "--interval", "2d", "--max-passes", "1")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: INVALID_DURATION: --interval 2d is too long")
+
+
+@pytest.mark.parametrize("value", ["0d", "0", "0.0001s", "0h0m"])
+def test_a_zero_duration_is_named_as_zero_not_as_no_duration(run: Run, value: str) -> None:
+    result = run("db", "purge", "--older-than", value, "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"error: INVALID_DURATION: '{value}' is shorter than 1ms: a duration must be longer "
+        "than zero (field 'older-than')"
+    )
+    assert "did you mean" not in result.stderr  # `0d` would be refused in its turn
