@@ -14,6 +14,7 @@ from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_concurrency, check_max_attempts, check_priority
 from kmsg_cli.cli.options import MESSAGE, SENDING
+from kmsg_cli.cli.output import counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
@@ -313,7 +314,10 @@ def send_many(
     )
     retried = bulk.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
     if retried:
-        out.note(f"{retried:,} row(s) that failed temporarily in an earlier run are tried again")
+        out.note(
+            f"{counted(retried, 'row')} that failed temporarily in an earlier run "
+            f"{'is' if retried == 1 else 'are'} tried again"
+        )
     before = bulk.batch_state(store, batch)
     send_started = time.monotonic()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kmsg_cli.cli.output import Output
+from kmsg_cli.cli.output import Output, counted, were
 from kmsg_cli.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -181,7 +181,8 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"Dry run of batch {self.batch_id}: {_rows(report.rows)}, {report.valid:,} valid, "
+                f"Dry run of batch {self.batch_id}: {counted(report.rows, 'row')}, "
+                f"{report.valid:,} valid, "
                 f"{report.invalid:,} invalid; nothing sent (profile {profile_name}).",
                 markup=False,
             )
@@ -218,7 +219,8 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"batch {self.batch_id}: {_rows(report.valid, 'valid')} queued ({inserted:,} new), "
+                f"batch {self.batch_id}: {counted(report.valid, 'valid row')} queued "
+                f"({inserted:,} new), "
                 f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
                 markup=False,
             )
@@ -228,7 +230,8 @@ class BulkView:
 
         error = None
         if report.invalid:
-            error = KmsgError(f"{report.invalid} row(s) were invalid", code="PARTIAL_FAILURE")
+            invalid = f"{counted(report.invalid, 'row')} {were(report.invalid)} invalid"
+            error = KmsgError(invalid, code="PARTIAL_FAILURE")
         self.out.result(data, render, ok=error is None, error=error)
 
     def summary(
@@ -272,7 +275,7 @@ class BulkView:
 
         def render(console: Any) -> None:
             console.print(
-                f"batch {self.batch_id}: {_rows(report.rows)}, {report.valid:,} valid, "
+                f"batch {self.batch_id}: {counted(report.rows, 'row')}, {report.valid:,} valid, "
                 f"{report.invalid:,} invalid",
                 markup=False,
             )
@@ -303,18 +306,13 @@ class BulkView:
         return data
 
 
-def _rows(count: int, kind: str = "") -> str:
-    """`1 row`, `2 rows`; with `kind`, `1 valid row`."""
-    words = f"{kind} row" if kind else "row"
-    return f"{count:,} {words}" if count == 1 else f"{count:,} {words}s"
-
-
 def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
     if report.valid == 0 and report.rows:
         return KmsgError("no row is valid", code="NO_VALID_ROWS")
     if report.invalid:
         return KmsgError(
-            f"{report.invalid} row(s) are invalid and would not be sent",
+            f"{counted(report.invalid, 'row')} {'is' if report.invalid == 1 else 'are'} invalid "
+            "and would not be sent",
             code="PARTIAL_FAILURE",
             hint="fix them, or send the valid rows as they are",
         )
@@ -377,15 +375,16 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
         return KmsgError("no row is valid; nothing was sent", code="NO_VALID_ROWS")
     if state.unknown:
         return KmsgError(
-            f"{state.unknown} message(s) may or may not have been accepted",
+            f"{counted(state.unknown, 'message')} may or may not have been accepted",
             code="UNKNOWN_OUTCOME",
             hint="they are never re-sent blindly: kmsg looks them up again where the provider "
             "can be asked (re-run the command, or kmsg queue process); "
             "kmsg queue list --error UNKNOWN_OUTCOME lists the others",
         )
     if state.failed or report.invalid:
+        unsent = state.failed + report.invalid
         return KmsgError(
-            f"{state.failed + report.invalid} row(s) were not sent",
+            f"{counted(unsent, 'row')} {were(unsent)} not sent",
             code="PARTIAL_FAILURE" if state.accepted else "SEND_FAILED",
             hint=(
                 "fix the rows listed above and run the same command again: rows already "

@@ -18,6 +18,7 @@ from kmsg_cli.cli.options import (
     option,
     yes_option,
 )
+from kmsg_cli.cli.output import counted
 from kmsg_cli.errors import EXIT_OK, EXIT_PARTIAL, KmsgError, UsageError
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ def cancel(
         plan = run_cancel(selection, store=store, providers=clients, now=now, dry_run=True)
         if plan.counts[WOULD_CANCEL]:
             _render(plan, out.err)
-            if not typer.confirm(f"Cancel {plan.counts[WOULD_CANCEL]:,} message(s)?", err=True):
+            question = f"Cancel {counted(plan.counts[WOULD_CANCEL], 'message')}?"
+            if not typer.confirm(question, err=True):
                 data = {**plan.to_dict(), "declined": True}
                 out.result(data, lambda console: console.print("nothing was cancelled"))
                 raise typer.Exit(EXIT_OK)
@@ -105,8 +107,8 @@ def cancel(
     error = None
     if report.not_cancelled:
         error = KmsgError(
-            f"{report.not_cancelled:,} of {report.selected:,} selected message(s) could not be "
-            "cancelled",
+            f"{report.not_cancelled:,} of {counted(report.selected, 'selected message')} could "
+            "not be cancelled",
             code="PARTIAL_CANCEL",
             hint="the reasons are listed above (--json lists every one)",
         )
@@ -146,14 +148,14 @@ def _render(report: CancelReport, console: Console) -> None:
     done = report.counts[WOULD_CANCEL if report.dry_run else CANCELLED]
     verb = "would cancel" if report.dry_run else "cancelled"
     console.print(
-        f"{verb} {done:,} of {report.selected:,} selected message(s): "
+        f"{verb} {done:,} of {counted(report.selected, 'selected message')}: "
         f"{report.where['queue']:,} in the queue, {report.where['vendor']:,} at the vendor",
         markup=False,
     )
     for unit in report.units:
         state = unit.reason or unit.outcome.replace("_", " ")
         console.print(
-            f"  {unit.provider_id} {unit.unit}: {len(unit.rows):,} message(s), {state}",
+            f"  {unit.provider_id} {unit.unit}: {counted(len(unit.rows), 'message')}, {state}",
             markup=False,
         )
     extra = [

@@ -140,3 +140,13 @@ class _Redacting:
 
     def __getattr__(self, name: str) -> Any:  # isatty, flush, fileno, encoding, ...
         return getattr(self._stream, name)
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,000 jobs`: a count and its noun, in the plural unless it is 1."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def were(count: int) -> str:
+    """The verb after `counted(count, ...)`: `was` or `were`."""
+    return "was" if count == 1 else "were"

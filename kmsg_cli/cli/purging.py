@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from kmsg_cli.cli.options import dry_run_option, option, yes_option
+from kmsg_cli.cli.output import counted
 from kmsg_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -101,8 +102,8 @@ def carry_out(
     if not yes:
         if not _stdin_is_terminal():
             raise UsageError(
-                f"{command} asks before it deletes ({_rows(plan.total)} now), but there is "
-                "no terminal to ask on (field 'yes')",
+                f"{command} asks before it deletes ({counted(plan.total, 'row')} now), but "
+                "there is no terminal to ask on (field 'yes')",
                 code="CONFIRMATION_REQUIRED",
                 field="yes",
                 value="",
@@ -128,15 +129,12 @@ def _confirmed(runtime: Runtime, lines: list[str], total: int) -> bool:
     err = runtime.out.err
     for line in lines:
         err.print(line, markup=False, highlight=False)
-    err.print(f"Delete {_rows(total)}? This cannot be undone. [y/N] ", end="", markup=False)
+    question = f"Delete {counted(total, 'row')}? This cannot be undone. [y/N] "
+    err.print(question, end="", markup=False)
     answer = sys.stdin.readline()
     if not answer:  # end of input: no answer is no
         err.print("", markup=False)
     return answer.strip().lower() in ("y", "yes")
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 def _stdin_is_terminal() -> bool:

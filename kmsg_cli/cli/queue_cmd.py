@@ -13,6 +13,7 @@ from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
+from kmsg_cli.cli.output import counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -165,7 +166,7 @@ def process(
     elif problems and stats.accepted:
         code = EXIT_PARTIAL
         error = KmsgError(
-            f"{problems} job(s) failed in this run",
+            f"{counted(problems, 'job')} failed in this run",
             code="PARTIAL_FAILURE",
             hint="kmsg queue list --status failed",
         )
@@ -310,7 +311,7 @@ def list_jobs(
         limit=limit,
     )
     rows = [_job_data(job) for job in jobs]
-    view.emit(rows, after=[f"{len(rows)} job(s)"])
+    view.emit(rows, after=[counted(len(rows), "job")])
 
 
 @app.command("stats")
@@ -428,7 +429,7 @@ def retry(
     runtime.out.result(
         data,
         lambda console: console.print(
-            f"{count:,} job(s) due again; run `kmsg queue process --drain`", markup=False
+            f"{counted(count, 'job')} due again; run `kmsg queue process --drain`", markup=False
         ),
     )
 

@@ -15,6 +15,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli import options
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_max_attempts, check_priority
+from kmsg_cli.cli.output import counted
 from kmsg_cli.errors import InvalidInput, UsageError
 from kmsg_cli.textfile import MAX_TEXT_BYTES, check_nul, decode_text, read_text_file
 
@@ -375,7 +376,8 @@ def send(
         planned = [p for p in planned if p.message.message_id not in queued]
         out.warning(
             "QUEUED",
-            f"{len(jobs)} message(s) wait in the queue for their time; "
+            f"{counted(len(jobs), 'message')} {'waits' if len(jobs) == 1 else 'wait'} in the queue "
+            "for their time; "
             "run `kmsg queue process` (e.g. from cron) to send them",
         )
 

@@ -189,7 +189,7 @@ def _in_terminal(db: Path, answer: bytes, *args: str) -> tuple[int, str]:
 def test_a_terminal_is_asked_first(run: Run, answer: bytes, status: str) -> None:
     queue(run, "a", "b")
     exit_code, shown = _in_terminal(run.db, answer, "cancel", "--id", "a", "--id", "b")
-    assert "would cancel 2 of 2" in shown and "Cancel 2 message(s)?" in shown
+    assert "would cancel 2 of 2" in shown and "Cancel 2 messages?" in shown
     assert exit_code == 0, shown
     assert set(statuses(run).values()) == {status}
     assert ("nothing was cancelled" in shown) == (status == "pending")

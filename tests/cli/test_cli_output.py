@@ -67,7 +67,7 @@ def test_in_a_pipe_a_listing_is_tsv_one_row_per_line(run: Run, tmp_path: Path) -
     assert failed[1:4] == ["r:01011110000", "failed", "SMS"]
     assert failed[6] == "1"  # plain integers
     assert failed[7] == f"MOCK_REJECTED: {LONG_ERROR}"
-    assert result.stderr == "4 job(s)\n"  # the summary is for people: stderr
+    assert result.stderr == "4 jobs\n"  # the summary is for people: stderr
 
 
 def test_on_a_terminal_a_listing_is_a_table_with_local_times(run: Run, tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_track_list_failed_points_to_messages_refused_at_send_time(run: Run) -> 
     _seed(run)
     result = run("track", "list", "--status", "FAILED")
     assert result.exit_code == 0
-    assert "warning: FAILED_JOBS: 1 message(s) failed before a provider accepted them" in (
+    assert "warning: FAILED_JOBS: 1 message failed before a provider accepted it and has no " in (
         result.stderr
     )
     assert "kmsg queue list --status failed" in result.stderr
@@ -357,3 +357,15 @@ def test_a_dry_run_table_does_not_wrap_in_a_pipe(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if "01012345678" in line]
     assert text in line
+
+
+def test_counts_are_singular_for_one_and_plural_otherwise() -> None:
+    from kmsg_cli.cli.output import counted, were
+
+    assert [counted(n, "job") for n in (0, 1, 2, 1000)] == [
+        "0 jobs",
+        "1 job",
+        "2 jobs",
+        "1,000 jobs",
+    ]
+    assert (were(1), were(0), were(3)) == ("was", "were", "were")

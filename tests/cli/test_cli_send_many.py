@@ -75,6 +75,27 @@ def test_the_summary_counts_one_row_in_the_singular(
     assert ": 1 valid row queued (1 new)" in queued.stdout
 
 
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ([], "1 row was not sent"),
+        (["--dry-run"], "1 row is invalid and would not be sent"),
+        (["--queue"], "1 row was invalid"),
+    ],
+    ids=["send", "dry run", "queue"],
+)
+def test_one_invalid_row_is_named_in_the_singular(
+    run: Run, tmp_path: Path, mode: list[str], message: str
+) -> None:
+    rows = people(3)
+    rows[1]["to"] = "12345"
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--text", "#{name}님", *mode)
+    assert result.exit_code == 5, result.stderr
+    assert f"error: PARTIAL_FAILURE: {message}\n" in result.stderr
+    assert "(s)" not in result.stdout + result.stderr
+
+
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", people(40))
     first = run.json("send-many", str(source), "--text", "#{name}님")
