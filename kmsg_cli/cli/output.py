@@ -142,9 +142,10 @@ class _Redacting:
         return getattr(self._stream, name)
 
 
-def counted(count: int, noun: str) -> str:
-    """`1 row`, `2 rows`, `1,000 jobs`: a count and its noun, in the plural unless it is 1."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """`1 row`, `2 rows`, `1,000 jobs`: a count and its noun, in the plural (`plural`, or the
+    noun and `s`) unless it is 1."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {plural or noun + 's'}"
 
 
 def were(count: int) -> str:

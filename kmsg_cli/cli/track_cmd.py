@@ -274,10 +274,15 @@ def watch(
     data = {"passes": passes, "checked_by_status": totals, "stopped": stop["requested"]}
     if stop["requested"]:
         runtime.out.result(
-            data, lambda console: console.print(f"stopped after {passes} passes", markup=False)
+            data,
+            lambda console: console.print(
+                f"stopped after {counted(passes, 'pass', 'passes')}", markup=False
+            ),
         )
         raise typer.Exit(EXIT_INTERRUPTED)
-    runtime.out.result(data, lambda console: console.print(f"{passes} passes", markup=False))
+    runtime.out.result(
+        data, lambda console: console.print(counted(passes, "pass", "passes"), markup=False)
+    )
 
 
 class _Live:

@@ -369,3 +369,4 @@ def test_counts_are_singular_for_one_and_plural_otherwise() -> None:
         "1,000 jobs",
     ]
     assert (were(1), were(0), were(3)) == ("was", "were", "were")
+    assert (counted(1, "pass", "passes"), counted(2, "pass", "passes")) == ("1 pass", "2 passes")

@@ -413,3 +413,10 @@ def test_requests_is_zero_for_a_provider_without_http(run: Run) -> None:
     code, doc = run.json("track", "run-once")
     assert code == 0 and doc["data"]["checked"] == 1
     assert doc["data"]["requests"] == 0  # the mock answers in process
+
+
+@pytest.mark.parametrize(("passes", "said"), [("1", "1 pass"), ("2", "2 passes")])
+def test_watch_counts_its_passes_in_english(run: Run, passes: str, said: str) -> None:
+    result = run("track", "watch", "--interval", "1ms", "--max-passes", passes)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == said
