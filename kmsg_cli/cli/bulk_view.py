@@ -297,7 +297,8 @@ class BulkView:
                 console.print(skipped, markup=False)
             self._failures(console, state, results)
             if results:
-                console.print(f"results: {results} ({result_lines:,} lines)", markup=False)
+                lines = counted(result_lines or 0, "line")
+                console.print(f"results: {results} ({lines})", markup=False)
             for line in retry_advice(self.batch_id, state):
                 console.print(line, markup=False, highlight=False)
 

@@ -10,6 +10,7 @@ import typer
 from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
+from kmsg_cli.cli.output import counted
 from kmsg_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
@@ -41,17 +42,18 @@ def init(ctx: typer.Context) -> None:
     """
     runtime = runtime_of(ctx)
     store = runtime.store()
+    tracking_rows, jobs = store.count_tracking(), store.count_jobs()
     data = {
         "database": store.describe(),
         "schema_version": store.schema_version(),
-        "tracking_rows": store.count_tracking(),
-        "jobs": store.count_jobs(),
+        "tracking_rows": tracking_rows,
+        "jobs": jobs,
     }
 
     def render(console: Console) -> None:
         console.print(
             f"Database ready: {data['database']} (schema version {data['schema_version']}, "
-            f"{data['tracking_rows']} tracking rows, {data['jobs']} jobs)",
+            f"{counted(tracking_rows, 'tracking row')}, {counted(jobs, 'job')})",
             markup=False,
         )
 
@@ -198,9 +200,10 @@ def copy(
     runtime.out.result(
         data,
         lambda console: console.print(
-            f"copied {counts['jobs_copied']:,} jobs ({counts['jobs_skipped']:,} already there), "
-            f"{counts['tracking_copied']:,} tracking rows ({counts['tracking_skipped']:,} already "
-            f"there) and {counts['state_copied']:,} named values such as batch inputs "
+            f"copied {counted(counts['jobs_copied'], 'job')} ({counts['jobs_skipped']:,} already "
+            f"there), {counted(counts['tracking_copied'], 'tracking row')} "
+            f"({counts['tracking_skipped']:,} already there) and "
+            f"{counted(counts['state_copied'], 'named value')} such as batch inputs "
             f"({counts['state_skipped']:,} already there) from {data['from']} to {data['to']}",
             markup=False,
         ),

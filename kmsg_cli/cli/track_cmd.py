@@ -487,7 +487,8 @@ def list_rows(
         _point_to_failed_jobs(runtime)
     total = sum(counts.values())
     summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
-    line = f"{total:,} rows match ({summary or 'none'}); showing {len(rows)}"
+    matching = f"{counted(total, 'row')} {'matches' if total == 1 else 'match'}"
+    line = f"{matching} ({summary or 'none'}); showing {len(rows)}"
     view.emit(rows, data={"counts": counts}, after=[line])
 
 

@@ -370,3 +370,12 @@ def test_counts_are_singular_for_one_and_plural_otherwise() -> None:
     ]
     assert (were(1), were(0), were(3)) == ("was", "were", "were")
     assert (counted(1, "pass", "passes"), counted(2, "pass", "passes")) == ("1 pass", "2 passes")
+
+
+def test_one_of_a_kind_is_counted_in_the_singular(run: Run) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "hello").exit_code == 0
+    listed = run("track", "list")
+    assert listed.stderr.startswith("1 row matches (1 SENT); showing 1"), listed.stderr
+    ready = run("db", "init")
+    assert "(schema version 1, 1 tracking row, 1 job)" in ready.stdout, ready.stdout
+    assert run("queue", "list").stderr == "1 job\n"
