@@ -180,10 +180,10 @@ class BulkView:
         }
 
         def render(console: Any) -> None:
+            rows = f"{counted(report.rows, 'row')}, {report.valid:,} valid"
             console.print(
-                f"Dry run of batch {self.batch_id}: {counted(report.rows, 'row')}, "
-                f"{report.valid:,} valid, "
-                f"{report.invalid:,} invalid; nothing sent (profile {profile_name}).",
+                f"Dry run of batch {self.batch_id}: {rows}, {report.invalid:,} invalid; "
+                f"nothing sent (profile {profile_name}).",
                 markup=False,
             )
             if report.by_type:
@@ -218,10 +218,10 @@ class BulkView:
         }
 
         def render(console: Any) -> None:
+            queued = f"{counted(report.valid, 'valid row')} queued ({inserted:,} new)"
             console.print(
-                f"batch {self.batch_id}: {counted(report.valid, 'valid row')} queued "
-                f"({inserted:,} new), "
-                f"{report.invalid:,} invalid; `kmsg queue process --drain` sends them",
+                f"batch {self.batch_id}: {queued}, {report.invalid:,} invalid; "
+                "`kmsg queue process --drain` sends them",
                 markup=False,
             )
             skipped = self.skipped_line(report)
