@@ -342,20 +342,24 @@ def _preview_line(item: dict[str, Any]) -> str:
     )
 
 
+def _them(count: int) -> str:
+    return "it" if count == 1 else "them"
+
+
 def retry_advice(batch_id: str, state: BatchState) -> list[str]:
     """How to retry what was not sent, saying only what is true of this batch."""
     advice: list[str] = []
     if state.temporary:
         advice.append(
             f"retry: {state.temporary:,} failed for a reason that may pass (network, busy "
-            "provider); re-running the same command tries them again"
+            f"provider); re-running the same command tries {_them(state.temporary)} again"
         )
     refused = state.failed - state.temporary
     if refused:
         advice.append(
             f"retry: the provider refused {refused:,}; after fixing the cause, "
             f"`kmsg queue retry --failed --batch {batch_id}` and re-run the same command "
-            "send them again"
+            f"send {_them(refused)} again"
         )
     if state.unknown:
         advice.append(

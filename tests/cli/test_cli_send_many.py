@@ -440,7 +440,8 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert "row 4  01020000000  MOCK_REJECTED" in out
     assert "row 5  01020000503  MOCK_UNAVAILABLE" in out
     batch = out.split()[1].rstrip(":")
-    assert "re-running the same command tries them again" in out
+    assert "re-running the same command tries it again" in out  # one busy row
+    assert "re-run the same command send it again" in out  # one refused row
     assert f"kmsg queue retry --failed --batch {batch}" in out
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
     assert code == 5 and [f["row"] for f in doc["data"]["failures"]] == [4, 5]
