@@ -315,7 +315,7 @@ def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
             f"{counted(report.invalid, 'row')} {'is' if report.invalid == 1 else 'are'} invalid "
             "and would not be sent",
             code="PARTIAL_FAILURE",
-            hint="fix them, or send the valid rows as they are",
+            hint=f"fix {_them(report.invalid)}, or send the valid rows as they are",
         )
     return None
 
