@@ -392,8 +392,9 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
             f"{counted(unsent, 'row')} {were(unsent)} not sent",
             code="PARTIAL_FAILURE" if state.accepted else "SEND_FAILED",
             hint=(
-                "fix the rows listed above and run the same command again: rows already "
-                "accepted are skipped, not sent twice; --results PATH lists every row"
+                f"fix the {'row' if report.invalid == 1 else 'rows'} listed above and run the "
+                "same command again: rows already accepted are skipped, not sent twice; "
+                "--results PATH lists every row"
                 if report.invalid
                 else "--results PATH lists every row with its outcome"
             ),

@@ -96,6 +96,7 @@ def test_one_invalid_row_is_named_in_the_singular(
     assert "(s)" not in result.stdout + result.stderr
     said = result.stdout + result.stderr
     assert "fix them" not in said and "send them again" not in said  # one row: "it"
+    assert "the rows listed above" not in said
 
 
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
