@@ -132,6 +132,21 @@ class BulkView:
                 f"... and {report.skipped - SHOWN_PROBLEMS:,} more skipped rows", markup=False
             )
 
+    def empty_variables(self, report: EnqueueReport) -> None:
+        """A warning per placeholder that some valid rows fill with an empty cell
+        (docs/bulk-input.md, "Empty cells"): those messages go out without it."""
+        for name, (count, first) in report.empty.items():
+            places = ", ".join(
+                f"row {row}" if line is None else f"row {row} ({self.place} {line})"
+                for row, line in first
+            )
+            more = ", ..." if count > len(first) else ""
+            self.out.warning(
+                "EMPTY_VARIABLE",
+                f"#{{{name}}} is empty in {counted(count, 'row')} ({places}{more}); "
+                f"{'its message goes' if count == 1 else 'their messages go'} out without it",
+            )
+
     def skipped_line(self, report: EnqueueReport) -> str | None:
         """`3 skipped: same content to the same number, first accepted at ...`."""
         if not report.skipped:
@@ -203,6 +218,7 @@ class BulkView:
                 for skip in report.skips[:SHOWN_PROBLEMS]:
                     console.print(f"  row {skip.row}: {skip.message}", markup=False)
 
+        self.empty_variables(report)
         self.out.result(
             data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
         )

@@ -27,6 +27,7 @@ from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
+from kmsg_cli.normalize.variables import placeholder_names
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -78,6 +79,8 @@ class EnqueueReport:
     skips: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
     first_accepted: int | None = None  # earliest acceptance (epoch ms) among the repeated
     adopted: int = 0  # queued twins from an earlier batch taken over by this one
+    # placeholder name -> [valid rows whose cell for it was empty, (row, line) of the first few]
+    empty: dict[str, list[Any]] = field(default_factory=dict)
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
@@ -88,6 +91,21 @@ class EnqueueReport:
 def batch_id_for(digest: str, defaults: Defaults) -> str:
     """The default batch id: a hash of the input's content and of the command-line defaults."""
     return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
+
+
+SHOWN_EMPTY = 3  # rows named per empty placeholder
+
+
+def _note_empty(report: EnqueueReport, row: Row, text: str) -> None:
+    """Count the placeholders of `text` that this valid row fills with an empty (or blank)
+    cell: the message goes out without them (`이영희님 원`), which is seldom what was meant."""
+    for name in placeholder_names(text):
+        value = row.variables.get(name)
+        if value is not None and not str(value).strip():
+            seen = report.empty.setdefault(name, [0, []])
+            seen[0] += 1
+            if len(seen[1]) < SHOWN_EMPTY:
+                seen[1].append((row.number, row.line or None))
 
 
 def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
@@ -184,6 +202,9 @@ def enqueue(
             _problem(report, on_problem, problem)
             continue
         report.valid += 1
+        text = item.fields.get("text", defaults.text)
+        if text and "#{" in text:
+            _note_empty(report, item, text)
         if len(report.preview) < PREVIEW_ROWS:
             report.preview.append(_preview(item.number, message, provider_id))
         report.by_type[message.type.value] += 1

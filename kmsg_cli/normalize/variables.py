@@ -40,6 +40,11 @@ def _parsed(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tu
     return tuple(literals), tuple(slots), names
 
 
+def placeholder_names(text: str) -> tuple[str, ...]:
+    """The unique placeholder names of `text`, from the cached parse (cheap per row)."""
+    return _parsed(text)[2]
+
+
 def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
     """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value."""
     literals, slots, names = _parsed(text)

@@ -570,3 +570,25 @@ def test_a_queued_row_edited_before_it_was_sent_says_how_to_replace_it(
         for r in run.rows("SELECT id, data FROM kmsg_jobs WHERE status = 'completed'")
     }
     assert set(sent) == {"q:1", "q2:2"} and "박님" in sent["q2:2"]
+
+
+def test_an_empty_cell_for_a_placeholder_is_warned_about_and_sent(run: Run, tmp_path: Path) -> None:
+    rows = people(5)
+    for n in (1, 3, 4, 5):
+        rows[n - 1]["amount"] = "" if n != 3 else "  "
+    rows[1]["amount"] = "5,000"
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--text", "#{name}님 #{amount}원", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "warning: EMPTY_VARIABLE: #{amount} is empty in 4 rows (row 1 (line 2), row 3 (line 4), "
+        "row 4 (line 5), ...); their messages go out without it"
+    ) in result.stderr
+    assert "#{name}" not in result.stderr  # every name is there
+    code, doc = run.json("send-many", str(source), "--text", "#{name}님 #{amount}원")
+    assert code == 0  # a warning, not an error: the rows are sent as they are
+    assert doc["data"]["accepted"] == 5
+    assert [w["code"] for w in doc["warnings"]] == ["EMPTY_VARIABLE"]
+    jobs_data = [json.loads(r["data"]) for r in run.rows("SELECT data FROM kmsg_jobs")]
+    sent = {d["message"]["text"] for d in jobs_data}
+    assert {"고객1님 원", "고객2님 5,000원", "고객3님 원"} <= sent and len(jobs_data) == 5
