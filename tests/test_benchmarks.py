@@ -42,6 +42,7 @@ def test_quick_run_prints_one_table_with_every_benchmark() -> None:
         "send-many vs bare client, 1,000 rows via fake SOLAPI, 20 ms/request, batches of 100",
         "track run-once, 1,000 due rows, 5 ms/lookup of 100 ids, concurrency 4 vs 1",
         "track run-once, 1,000 due rows, 5 ms/lookup of 100 ids, concurrency 4",
+        "track run-once vs bare lookups, 1,000 due rows, 5 ms/lookup, 4 at once",
         "queue claim + complete per job, 10,000 vs 100 queued, SQLite",
         "queue claim + complete per job, 10,000 vs 100 queued, PostgreSQL",
         "queue claim + complete per job, 10,000 vs 100 queued, MariaDB",
