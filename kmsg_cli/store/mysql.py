@@ -469,7 +469,7 @@ class MysqlStore(ServerStore):
             if version > SCHEMA_VERSION:
                 raise self._too_new(version, SCHEMA_VERSION)
             collation = mysql_collation(self.server_version)
-            present = self._index_names(s)
+            present = self._all_index_names(s)
             statements = ddl_statements("mysql", collation=collation)
             statements += state_statements("mysql", collation=collation)
             for statement in statements:
@@ -478,21 +478,15 @@ class MysqlStore(ServerStore):
                     present
                 ):
                     s.execute(statement)
-            self._add_batch_index(s)
+            if BATCH_INDEX not in present:
+                self._add_batch_index(s)
             self._record_version(s, version, rows)
         finally:
             s.execute("SELECT RELEASE_LOCK(%(name)s)", {"name": _INIT_LOCK})
 
     def _add_batch_index(self, s: Session) -> None:
-        """The generated column and its index where missing (schema.batch_index_statement);
-        only the index when the column is there already. A large table is read once."""
-        indexed = s.execute(
-            "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() "
-            "AND table_name = %(t)s AND index_name = %(i)s",
-            {"t": JOBS_TABLE, "i": BATCH_INDEX},
-        ).scalar()
-        if indexed:
-            return
+        """The generated column and its index (schema.batch_index_statement); only the index
+        when the column is there already. A large table is read once."""
         if BATCH_COLUMN in self._table_columns(s, JOBS_TABLE):
             s.execute(f"CREATE INDEX {q(BATCH_INDEX)} ON {JOBS} ({q(BATCH_COLUMN)})")
         else:
@@ -532,11 +526,15 @@ class MysqlStore(ServerStore):
         return tuple(str(name) for (name,) in rows)
 
     def _index_names(self, s: Session) -> frozenset[str]:
+        return self._all_index_names(s) & frozenset(INDEX_NAMES)
+
+    def _all_index_names(self, s: Session) -> frozenset[str]:
+        """Every index name of this database (kmsg's own batch index included)."""
         rows = s.execute(
             "SELECT DISTINCT index_name FROM information_schema.statistics "
             "WHERE table_schema = DATABASE()"
         ).rows
-        return frozenset(str(name) for (name,) in rows if name in INDEX_NAMES)
+        return frozenset(str(name) for (name,) in rows)
 
 
 def tracking_claim_statement(*, by_provider: bool) -> str:
