@@ -225,6 +225,8 @@ def send_many(
     spool = _Spool(file)
     ctx.call_on_close(spool.close)  # the copy of stdin holds phone numbers: never left behind
     with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
+        if rows.columns is not None:  # a header: every #{name} of --text must have a column
+            bulk.check_placeholders(rows.columns, read_options["columns"], text)
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)

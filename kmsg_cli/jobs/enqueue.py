@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
+from kmsg_cli.bulk_input.columns import ColumnMap, ColumnPlan
 from kmsg_cli.channels import describe
 from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
-from kmsg_cli.errors import ConfigError, KmsgError
+from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
+from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
@@ -91,6 +93,42 @@ class EnqueueReport:
 def batch_id_for(digest: str, defaults: Defaults) -> str:
     """The default batch id: a hash of the input's content and of the command-line defaults."""
     return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
+
+
+def check_placeholders(header: list[str], columns: ColumnMap | None, text: str | None) -> None:
+    """Refuse, before any row is read, a `--text` whose `#{name}` no column of the header can
+    fill: every row would fail the same way. Not when the file has a `text` column of its own
+    (its rows may not use `--text`), nor for `#{}`, which stays as written."""
+    if not text or "#{" not in text:
+        return
+    plan = ColumnPlan(columns)
+    keys = [key for key in map(plan.key, header) if key is not None]
+    if (True, "text") in keys:
+        return
+    variables = {name for recognised, name in keys if not recognised}
+    missing = [name for name in placeholder_names(text) if name not in variables]
+    if not missing:
+        return
+    by_case = {name.casefold(): name for name in variables}
+    near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
+    listed = ", ".join(f"#{{{name}}}" for name in missing)
+    found = ", ".join(_quote(c, 40) for c in header if c) or "nothing"
+    hint = (
+        "did you mean " + ", ".join(f"#{{{b}}} for #{{{a}}}" for a, b in near) + "? "
+        "names are matched exactly, case included"
+        if near
+        else f"add a column named {_quote(missing[0])} to the file, or take "
+        f"#{{{missing[0]}}} out of --text"
+    )
+    raise InvalidInput(
+        f"--text uses {listed}, but the file has no "
+        f"{'column by that name' if len(missing) == 1 else 'columns by those names'} "
+        f"(found: {found})",
+        code="MISSING_VARIABLE",
+        field="text",
+        value=",".join(missing),
+        hint=hint,
+    )
 
 
 SHOWN_EMPTY = 3  # rows named per empty placeholder

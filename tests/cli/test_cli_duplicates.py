@@ -41,7 +41,7 @@ def tracked(run: Run) -> Counter[str]:
 def test_fixing_one_row_and_rerunning_sends_only_that_row(run: Run, tmp_path: Path) -> None:
     first = run("send-many", str(excel_csv(tmp_path / "list.csv", ROWS)), "--text", TEXT)
     assert first.exit_code == 5  # row 2 has a bad number
-    assert "hint: fix the rows listed above and run the same command again" in first.stderr
+    assert "hint: fix the row listed above and run the same command again" in first.stderr
     # fixed in Excel and saved again, this time as "CSV UTF-8" (a BOM): other bytes, new batch
     fixed = excel_csv(tmp_path / "list.csv", FIXED, encoding="utf-8-sig")
     code, doc = run.json("send-many", str(fixed), "--text", TEXT)

@@ -232,16 +232,33 @@ def test_dry_run_of_an_unusable_file_exits_2(run: Run, tmp_path: Path) -> None:
 
 
 def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path: Path) -> None:
-    source = write_csv(tmp_path / "in.csv", people(3))
-    code, doc = run.json("send-many", str(source), "--text", "#{name} #{code}")
-    assert code == 2  # every row lacks `code`
+    # JSON Lines has no header: each record has its own keys, so a name is missing per row
+    source = tmp_path / "in.jsonl"
+    records = [{"to": "010-1111-2222", "code": "1"}, {"to": "010-1111-3333"}]
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code, doc = run.json("send-many", str(source), "--text", "code #{code}")
+    assert code == 5 and doc["data"]["accepted"] == 1
+    assert [(p["row"], p["code"]) for p in doc["data"]["problems"]] == [(2, "MISSING_VARIABLE")]
+
+
+def test_a_placeholder_without_a_column_stops_before_any_row(run: Run, tmp_path: Path) -> None:
+    # With a header, a name no column fills would fail every row: one error, nothing sent
     source = write_csv(
-        tmp_path / "in2.csv",
-        [{"to": "010-1111-2222", "code": "1"}, {"to": "010-1111-3333", "code": ""}],
+        tmp_path / "in.csv",
+        [{"to": "010-1111-2222", "Code": "1"}, {"to": "010-1111-3333", "Code": ""}],
     )
-    code, doc = run.json("send-many", str(source), "--text", "code #{code} #{x}")
-    assert code == 2
-    assert {p["code"] for p in doc["data"]["problems"]} == {"MISSING_VARIABLE"}
+    result = run("send-many", str(source), "--text", "code #{code} #{x}", "--dry-run")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == [
+        "error: MISSING_VARIABLE: --text uses #{code}, #{x}, but the file has no columns by "
+        "those names (found: 'to', 'Code')",
+        "hint: did you mean #{Code} for #{code}? names are matched exactly, case included",
+    ]
+    # nothing was written: the check comes before the database is even opened
+    assert not run.db.exists() or run.rows("SELECT * FROM kmsg_jobs") == []
+    # a `text` column of the file's own: its rows may not use --text, so rows decide
+    source = write_csv(tmp_path / "own.csv", [{"to": "010-1111-2222", "text": "hi"}])
+    assert run("send-many", str(source), "--text", "#{x}").exit_code == 0
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "1000"])
