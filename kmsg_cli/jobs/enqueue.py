@@ -29,7 +29,7 @@ from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.normalize.variables import placeholder_names
+from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -109,14 +109,12 @@ def check_placeholders(header: list[str], columns: ColumnMap | None, text: str |
     missing = [name for name in placeholder_names(text) if name not in variables]
     if not missing:
         return
-    by_case = {name.casefold(): name for name in variables}
-    near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
     listed = ", ".join(f"#{{{name}}}" for name in missing)
     found = ", ".join(_quote(c, 40) for c in header if c) or "nothing"
+    slips = case_slips(missing, variables)
     hint = (
-        "did you mean " + ", ".join(f"#{{{b}}} for #{{{a}}}" for a, b in near) + "? "
-        "names are matched exactly, case included"
-        if near
+        f"{slips}? {CASE_RULE}"
+        if slips
         else f"add a column named {_quote(missing[0])} to the file, or take "
         f"#{{{missing[0]}}} out of --text"
     )

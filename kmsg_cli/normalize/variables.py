@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from kmsg_cli.errors import quoted as _quote
@@ -45,6 +45,19 @@ def placeholder_names(text: str) -> tuple[str, ...]:
     return _parsed(text)[2]
 
 
+CASE_RULE = "names are matched exactly, case included"
+
+
+def case_slips(missing: Sequence[str], available: Iterable[str]) -> str | None:
+    """`did you mean #{Name} for #{name}` for the missing names that an available one matches
+    but for case (most likely a typo: names match exactly), or None."""
+    by_case = {name.casefold(): name for name in available}
+    near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
+    if not near:
+        return None
+    return "did you mean " + ", ".join(f"#{{{found}}} for #{{{name}}}" for name, found in near)
+
+
 def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
     """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value."""
     literals, slots, names = _parsed(text)
@@ -56,15 +69,10 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
         plural = "s" if len(missing) > 1 else ""
         hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
         advice = f"use --var {missing[0]}=VALUE"
-        by_case = {name.casefold(): name for name in variables}
-        near = [(name, by_case[name.casefold()]) for name in missing if name.casefold() in by_case]
-        if near:
-            # names match exactly; a difference only in case is most likely a typo
-            advice = "did you mean " + ", ".join(
-                f"#{{{found}}} for #{{{name}}}" for name, found in near
-            )
-            hint = advice + "? names are matched exactly, case included"
-            advice += "?"
+        slips = case_slips(missing, variables)
+        if slips:
+            hint = slips + "? " + CASE_RULE
+            advice = slips + "?"
         raise _error(
             "MISSING_VARIABLE",
             f"missing variable{plural} for '{field}': {listed} ({advice})",
