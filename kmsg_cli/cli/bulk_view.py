@@ -158,7 +158,7 @@ class BulkView:
             line += f" was accepted at {self.shown_ms(report.first_accepted)}"
         else:
             line += f" was accepted recently (the first at {self.shown_ms(report.first_accepted)})"
-        return line + " (--allow-duplicates sends them anyway)"
+        return line + f" (--allow-duplicates sends {_them(report.skipped)} anyway)"
 
     def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
         not_sent = state.failed + state.unknown

@@ -60,8 +60,12 @@ def test_the_summary_says_what_was_skipped_and_when(run: Run, tmp_path: Path) ->
     result = run("send-many", str(again), "--text", TEXT)
     assert result.exit_code == 0
     assert "3 skipped: same content to the same number was accepted recently" in result.stdout
-    assert " KST" in result.stdout and "--allow-duplicates" in result.stdout
+    assert " KST" in result.stdout and "(--allow-duplicates sends them anyway)" in result.stdout
     assert "row 1: skipped: same content to the same number was accepted at" in result.stderr
+    one = excel_csv(tmp_path / "one.csv", FIXED[:1])
+    single = run("send-many", str(one), "--text", TEXT)
+    assert "1 skipped: same content to the same number was accepted at " in single.stdout
+    assert "(--allow-duplicates sends it anyway)" in single.stdout
 
 
 def test_allow_duplicates_sends_again(run: Run, tmp_path: Path) -> None:
