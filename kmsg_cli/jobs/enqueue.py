@@ -112,12 +112,19 @@ def check_placeholders(header: list[str], columns: ColumnMap | None, text: str |
     listed = ", ".join(f"#{{{name}}}" for name in missing)
     found = ", ".join(_quote(c, 40) for c in header if c) or "nothing"
     slips = case_slips(missing, variables)
-    hint = (
-        f"{slips}? {CASE_RULE}"
-        if slips
-        else f"add a column named {_quote(missing[0])} to the file, or take "
-        f"#{{{missing[0]}}} out of --text"
-    )
+    own = [name for name in missing if (plan.key(name) or (False, ""))[0]]
+    if slips:
+        hint = f"{slips}? {CASE_RULE}"
+    elif own:  # `#{to}`: kmsg reads that column itself; it fills no placeholder
+        hint = (
+            f"#{{{own[0]}}} names a column kmsg reads itself ({own[0]}), not a variable: copy "
+            "it into a column of another name to use it in the text"
+        )
+    else:
+        hint = (
+            f"add a column named {_quote(missing[0])} to the file, or take "
+            f"#{{{missing[0]}}} out of --text"
+        )
     raise InvalidInput(
         f"--text uses {listed}, but the file has no "
         f"{'column by that name' if len(missing) == 1 else 'columns by those names'} "

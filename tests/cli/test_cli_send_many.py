@@ -256,6 +256,10 @@ def test_a_placeholder_without_a_column_stops_before_any_row(run: Run, tmp_path:
     ]
     # nothing was written: the check comes before the database is even opened
     assert not run.db.exists() or run.rows("SELECT * FROM kmsg_jobs") == []
+    # a recognised column is not a variable: the hint says so
+    to = run("send-many", str(source), "--text", "#{to}", "--dry-run")
+    assert to.exit_code == 2
+    assert "hint: #{to} names a column kmsg reads itself (to), not a variable" in to.stderr
     # a `text` column of the file's own: its rows may not use --text, so rows decide
     source = write_csv(tmp_path / "own.csv", [{"to": "010-1111-2222", "text": "hi"}])
     assert run("send-many", str(source), "--text", "#{x}").exit_code == 0
