@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kmsg_cli.cli.output import Output, counted, were
+from kmsg_cli.cli.output import Output, counted, them, were
 from kmsg_cli.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -136,10 +136,7 @@ class BulkView:
         """A warning per placeholder that some valid rows fill with an empty cell
         (docs/bulk-input.md, "Empty cells"): those messages go out without it."""
         for name, (count, first) in report.empty.items():
-            places = ", ".join(
-                f"row {row}" if line is None else f"row {row} ({self.place} {line})"
-                for row, line in first
-            )
+            places = ", ".join(_where(row, line, self.place) for row, line in first)
             more = ", ..." if count > len(first) else ""
             self.out.warning(
                 "EMPTY_VARIABLE",
@@ -158,7 +155,7 @@ class BulkView:
             line += f" was accepted at {self.shown_ms(report.first_accepted)}"
         else:
             line += f" was accepted recently (the first at {self.shown_ms(report.first_accepted)})"
-        return line + f" (--allow-duplicates sends {_them(report.skipped)} anyway)"
+        return line + f" (--allow-duplicates sends {them(report.skipped)} anyway)"
 
     def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
         not_sent = state.failed + state.unknown
@@ -331,7 +328,7 @@ def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
             f"{counted(report.invalid, 'row')} {'is' if report.invalid == 1 else 'are'} invalid "
             "and would not be sent",
             code="PARTIAL_FAILURE",
-            hint=f"fix {_them(report.invalid)}, or send the valid rows as they are",
+            hint=f"fix {them(report.invalid)}, or send the valid rows as they are",
         )
     return None
 
@@ -358,24 +355,20 @@ def _preview_line(item: dict[str, Any]) -> str:
     )
 
 
-def _them(count: int) -> str:
-    return "it" if count == 1 else "them"
-
-
 def retry_advice(batch_id: str, state: BatchState) -> list[str]:
     """How to retry what was not sent, saying only what is true of this batch."""
     advice: list[str] = []
     if state.temporary:
         advice.append(
             f"retry: {state.temporary:,} failed for a reason that may pass (network, busy "
-            f"provider); re-running the same command tries {_them(state.temporary)} again"
+            f"provider); re-running the same command tries {them(state.temporary)} again"
         )
     refused = state.failed - state.temporary
     if refused:
         advice.append(
             f"retry: the provider refused {refused:,}; after fixing the cause, "
             f"`kmsg queue retry --failed --batch {batch_id}` and re-run the same command "
-            f"send {_them(refused)} again"
+            f"send {them(refused)} again"
         )
     if state.unknown:
         advice.append(
@@ -448,9 +441,9 @@ def _counts(counter: Any) -> str:
 def _problem_line(problem: RowProblem, place: str) -> str:
     if problem.message.startswith(f"row {problem.row} "):  # the reader already names the row
         return f"{problem.code}: {problem.message}"
-    where = (
-        f"row {problem.row}"
-        if problem.line is None
-        else f"row {problem.row} ({place} {problem.line})"
-    )
-    return f"{where}: {problem.code}: {problem.message}"
+    return f"{_where(problem.row, problem.line, place)}: {problem.code}: {problem.message}"
+
+
+def _where(row: int, line: int | None, place: str) -> str:
+    """`row 2`, or `row 2 (line 4)` / `row 2 (sheet row 4)` where the line is known."""
+    return f"row {row}" if line is None else f"row {row} ({place} {line})"

@@ -151,3 +151,8 @@ def counted(count: int, noun: str, plural: str = "") -> str:
 def were(count: int) -> str:
     """The verb after `counted(count, ...)`: `was` or `were`."""
     return "was" if count == 1 else "were"
+
+
+def them(count: int) -> str:
+    """The pronoun for `count` things: `it` or `them`."""
+    return "it" if count == 1 else "them"

@@ -14,7 +14,7 @@ from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
-from kmsg_cli.cli.output import counted
+from kmsg_cli.cli.output import counted, them
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageError
@@ -500,5 +500,5 @@ def _point_to_failed_jobs(runtime: Runtime) -> None:
             "FAILED_JOBS",
             f"{counted(failed, 'message')} failed before a provider accepted "
             f"{'it and has' if failed == 1 else 'them and have'} no tracking row; list "
-            f"{'it' if failed == 1 else 'them'} with `kmsg queue list --status failed`",
+            f"{them(failed)} with `kmsg queue list --status failed`",
         )

@@ -360,7 +360,7 @@ def test_a_dry_run_table_does_not_wrap_in_a_pipe(tmp_path: Path) -> None:
 
 
 def test_counts_are_singular_for_one_and_plural_otherwise() -> None:
-    from kmsg_cli.cli.output import counted, were
+    from kmsg_cli.cli.output import counted, them, were
 
     assert [counted(n, "job") for n in (0, 1, 2, 1000)] == [
         "0 jobs",
@@ -369,6 +369,7 @@ def test_counts_are_singular_for_one_and_plural_otherwise() -> None:
         "1,000 jobs",
     ]
     assert (were(1), were(0), were(3)) == ("was", "were", "were")
+    assert (them(1), them(2)) == ("it", "them")
     assert (counted(1, "pass", "passes"), counted(2, "pass", "passes")) == ("1 pass", "2 passes")
 
 
