@@ -259,7 +259,12 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.providers.catalog",
             "kmsg_cli.store.contract",
             "kmsg_cli.report",  # a batch's input counts, for its report
+            "kmsg_cli.jobs.placeholders",
         ),
+    ),
+    (
+        "kmsg_cli.jobs.placeholders",
+        ("kmsg_cli.errors", "kmsg_cli.bulk_input", "kmsg_cli.normalize"),
     ),
     (
         "kmsg_cli.jobs.worker",

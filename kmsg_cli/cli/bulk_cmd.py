@@ -200,6 +200,7 @@ def send_many(
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
     from kmsg_cli.jobs import enqueue as bulk
+    from kmsg_cli.jobs.placeholders import check_placeholders
     from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -226,7 +227,7 @@ def send_many(
     ctx.call_on_close(spool.close)  # the copy of stdin holds phone numbers: never left behind
     with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
         if rows.columns is not None:  # a header: every #{name} of --text must have a column
-            bulk.check_placeholders(rows.columns, read_options["columns"], text)
+            check_placeholders(rows.columns, read_options["columns"], text)
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)

@@ -18,18 +18,16 @@ from datetime import datetime
 from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
-from kmsg_cli.bulk_input.columns import ColumnMap, ColumnPlan
 from kmsg_cli.channels import describe
 from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
-from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError
-from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.errors import ConfigError, KmsgError
 from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
+from kmsg_cli.jobs.placeholders import empty_names, note_empty
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -95,62 +93,6 @@ def batch_id_for(digest: str, defaults: Defaults) -> str:
     return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
 
 
-def check_placeholders(header: list[str], columns: ColumnMap | None, text: str | None) -> None:
-    """Refuse, before any row is read, a `--text` whose `#{name}` no column of the header can
-    fill: every row would fail the same way. Not when the file has a `text` column of its own
-    (its rows may not use `--text`), nor for `#{}`, which stays as written."""
-    if not text or "#{" not in text:
-        return
-    plan = ColumnPlan(columns)
-    keys = [key for key in map(plan.key, header) if key is not None]
-    if (True, "text") in keys:
-        return
-    variables = {name for recognised, name in keys if not recognised}
-    missing = [name for name in placeholder_names(text) if name not in variables]
-    if not missing:
-        return
-    listed = ", ".join(f"#{{{name}}}" for name in missing)
-    found = ", ".join(_quote(c, 40) for c in header if c) or "nothing"
-    slips = case_slips(missing, variables)
-    own = [name for name in missing if (plan.key(name) or (False, ""))[0]]
-    if slips:
-        hint = f"{slips}? {CASE_RULE}"
-    elif own:  # `#{to}`: kmsg reads that column itself; it fills no placeholder
-        hint = (
-            f"#{{{own[0]}}} names a column kmsg reads itself ({own[0]}), not a variable: copy "
-            "it into a column of another name to use it in the text"
-        )
-    else:
-        hint = (
-            f"add a column named {_quote(missing[0])} to the file, or take "
-            f"#{{{missing[0]}}} out of --text"
-        )
-    raise InvalidInput(
-        f"--text uses {listed}, but the file has no "
-        f"{'column by that name' if len(missing) == 1 else 'columns by those names'} "
-        f"(found: {found})",
-        code="MISSING_VARIABLE",
-        field="text",
-        value=",".join(missing),
-        hint=hint,
-    )
-
-
-SHOWN_EMPTY = 3  # rows named per empty placeholder
-
-
-def _note_empty(report: EnqueueReport, row: Row, text: str) -> None:
-    """Count the placeholders of `text` that this valid row fills with an empty (or blank)
-    cell: the message goes out without them (`이영희님 원`), which is seldom what was meant."""
-    for name in placeholder_names(text):
-        value = row.variables.get(name)
-        if value is not None and not str(value).strip():
-            seen = report.empty.setdefault(name, [0, []])
-            seen[0] += 1
-            if len(seen[1]) < SHOWN_EMPTY:
-                seen[1].append((row.number, row.line or None))
-
-
 def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
     get = row.fields.get
     return MessageDraft(
@@ -198,6 +140,7 @@ def enqueue(
     digests = FileDigests()
     routes: dict[tuple[Any, ...], tuple[str, ...]] = {}
     lines: dict[int, int] = {}  # row -> line of the pending rows, for the problems of a flush
+    empties: dict[int, tuple[str, ...]] = {}  # row -> placeholders its cells leave empty
     simulated = {pid: capabilities(cfg.type).simulated for pid, cfg in profile.providers.items()}
 
     def flush() -> None:
@@ -209,6 +152,13 @@ def enqueue(
             pending[:] = decision.insert
         if store is not None and pending:
             _reject_sent_ids(store, pending, report, on_problem, lines)
+        if empties:  # only the rows that go out: not those skipped or refused just now
+            going = {(job.metadata or {}).get("row") for job in pending}
+            for row, names in empties.items():
+                if row in going:
+                    note_empty(report.empty, row, lines.get(row), names)
+            empties.clear()
+        if store is not None and pending:
             inserted = store.insert_jobs(pending)
             report.inserted += inserted
             if inserted < len(pending):
@@ -247,7 +197,9 @@ def enqueue(
         report.valid += 1
         text = item.fields.get("text", defaults.text)
         if text and "#{" in text:
-            _note_empty(report, item, text)
+            names = empty_names(item, text)
+            if names:
+                empties[item.number] = names
         if len(report.preview) < PREVIEW_ROWS:
             report.preview.append(_preview(item.number, message, provider_id))
         report.by_type[message.type.value] += 1

@@ -256,6 +256,10 @@ def test_a_placeholder_without_a_column_stops_before_any_row(run: Run, tmp_path:
     ]
     # nothing was written: the check comes before the database is even opened
     assert not run.db.exists() or run.rows("SELECT * FROM kmsg_jobs") == []
+    # a near name is suggested (a typo in Korean too)
+    korean = write_csv(tmp_path / "ko.csv", [{"to": "010-1111-2222", "이름": "홍"}])
+    typo = run("send-many", str(korean), "--text", "#{이룸}님", "--dry-run")
+    assert typo.exit_code == 2 and "hint: did you mean #{이름}? or add a column" in typo.stderr
     # a recognised column is not a variable: the hint says so
     to = run("send-many", str(source), "--text", "#{to}", "--dry-run")
     assert to.exit_code == 2
@@ -613,3 +617,12 @@ def test_an_empty_cell_for_a_placeholder_is_warned_about_and_sent(run: Run, tmp_
     jobs_data = [json.loads(r["data"]) for r in run.rows("SELECT data FROM kmsg_jobs")]
     sent = {d["message"]["text"] for d in jobs_data}
     assert {"고객1님 원", "고객2님 5,000원", "고객3님 원"} <= sent and len(jobs_data) == 5
+    # run again, fixed: row 2's message was sent; the rows that repeat an earlier message are
+    # skipped, so a warning about them would speak of messages that do not go out
+    rows[0]["amount"] = "1,000"
+    again = run(
+        "send-many", str(write_csv(tmp_path / "fixed.csv", rows)), "--text", "#{name}님 #{amount}원"
+    )
+    assert again.exit_code == 0, again.stderr
+    assert "warning: EMPTY_VARIABLE" not in again.stderr  # rows 3–5 are skipped as repeats
+    assert "1 accepted" in again.stdout

@@ -1,0 +1,83 @@
+"""What the `#{name}` placeholders of send-many's `--text` ask of the input
+(docs/bulk-input.md, "Empty cells"): a column for each, checked once against the header, and
+a value in each row, whose absence is counted for a warning.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from kmsg_cli.bulk_input import Row
+from kmsg_cli.bulk_input.columns import ColumnMap, ColumnPlan
+from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import quoted as _quote
+from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
+
+
+def check_placeholders(header: list[str], columns: ColumnMap | None, text: str | None) -> None:
+    """Refuse, before any row is read, a `--text` whose `#{name}` no column of the header can
+    fill: every row would fail the same way. Not when the file has a `text` column of its own
+    (its rows may not use `--text`), nor for `#{}`, which stays as written."""
+    if not text or "#{" not in text:
+        return
+    plan = ColumnPlan(columns)
+    keys = [key for key in map(plan.key, header) if key is not None]
+    if (True, "text") in keys:
+        return
+    variables = {name for recognised, name in keys if not recognised}
+    missing = [name for name in placeholder_names(text) if name not in variables]
+    if not missing:
+        return
+    listed = ", ".join(f"#{{{name}}}" for name in missing)
+    found = ", ".join(_quote(c, 40) for c in header if c) or "nothing"
+    slips = case_slips(missing, variables)
+    own = [name for name in missing if (plan.key(name) or (False, ""))[0]]
+    if slips:
+        hint = f"{slips}? {CASE_RULE}"
+    elif own:  # `#{to}`: kmsg reads that column itself; it fills no placeholder
+        hint = (
+            f"#{{{own[0]}}} names a column kmsg reads itself ({own[0]}), not a variable: copy "
+            "it into a column of another name to use it in the text"
+        )
+    else:
+        close = difflib.get_close_matches(missing[0], sorted(variables), n=1, cutoff=0.5)
+        hint = (f"did you mean #{{{close[0]}}}? or " if close else "") + (
+            f"add a column named {_quote(missing[0])} to the file, or take "
+            f"#{{{missing[0]}}} out of --text"
+        )
+    raise InvalidInput(
+        f"--text uses {listed}, but the file has no "
+        f"{'column by that name' if len(missing) == 1 else 'columns by those names'} "
+        f"(found: {found})",
+        code="MISSING_VARIABLE",
+        field="text",
+        value=",".join(missing),
+        hint=hint,
+    )
+
+
+SHOWN_EMPTY = 3  # rows named per empty placeholder
+
+
+def empty_names(row: Row, text: str) -> tuple[str, ...]:
+    """The placeholders of `text` that this valid row fills with an empty (or blank) cell:
+    its message goes out without them (`이영희님 원`), which is seldom what was meant."""
+    variables = row.variables
+    return tuple(
+        name
+        for name in placeholder_names(text)
+        if (value := variables.get(name)) is not None and not str(value).strip()
+    )
+
+
+def note_empty(
+    empty: dict[str, list[Any]], row: int, line: int | None, names: tuple[str, ...]
+) -> None:
+    """Add a row that goes out with `names` empty to `empty` (EnqueueReport.empty): per name,
+    the count and the (row, line) of the first SHOWN_EMPTY."""
+    for name in names:
+        seen = empty.setdefault(name, [0, []])
+        seen[0] += 1
+        if len(seen[1]) < SHOWN_EMPTY:
+            seen[1].append((row, line or None))
