@@ -125,7 +125,9 @@ class BulkView:
             )
         for skip in report.skips[:SHOWN_PROBLEMS]:
             self.out.err.print(
-                f"row {skip.row}: skipped: {skip.message}", markup=False, highlight=False
+                f"{_where(skip.row, skip.line, self.place)}: skipped: {skip.message}",
+                markup=False,
+                highlight=False,
             )
         if report.skipped > SHOWN_PROBLEMS:
             self.out.err.print(
@@ -140,7 +142,7 @@ class BulkView:
             more = ", ..." if count > len(first) else ""
             self.out.warning(
                 "EMPTY_VARIABLE",
-                f"#{{{name}}} is empty in {counted(count, 'row')} ({places}{more}); "
+                f"#{{{name}}} is empty in {counted(count, 'row')}: {places}{more}; "
                 f"{'its message goes' if count == 1 else 'their messages go'} out without it",
             )
 
@@ -300,9 +302,11 @@ class BulkView:
                 parts.append(f"{state.unknown:,} unknown outcome")
             if state.pending or state.processing:
                 parts.append(f"{state.pending + state.processing:,} not sent yet")
+            rate = data["messages_per_s"]  # none when nothing went out: no rate to speak of
             console.print(
                 ", ".join(parts)
-                + f" in {elapsed:.1f} s ({data['messages_per_s'] or 0:,.0f} msg/s)",
+                + f" in {elapsed:.1f} s"
+                + (f" ({rate:,.0f} msg/s)" if stats.accepted and rate else ""),
                 markup=False,
             )
             skipped = self.skipped_line(report)

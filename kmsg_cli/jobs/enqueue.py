@@ -147,7 +147,7 @@ def enqueue(
         if duplicates is not None and pending:
             decision = duplicates.decide(pending, write=store is not None)
             for skip in decision.skips:
-                _skipped(report, skip, on_skip)
+                _skipped(report, skip, on_skip, lines)
             report.adopted += len(decision.adopted)
             pending[:] = decision.insert
         if store is not None and pending:
@@ -241,12 +241,15 @@ def enqueue(
 
 
 def _skipped(
-    report: EnqueueReport, skip: Skip, on_skip: Callable[[RowProblem], None] | None
+    report: EnqueueReport,
+    skip: Skip,
+    on_skip: Callable[[RowProblem], None] | None,
+    lines: dict[int, int],
 ) -> None:
     """A valid row not written because it repeats an earlier message (not a failure)."""
     row = int((skip.job.metadata or {}).get("row") or 0)
     to = skip.job.data["message"].get("to")
-    problem = RowProblem(row, DUPLICATE, skip.reason, to)
+    problem = RowProblem(row, DUPLICATE, skip.reason, to, lines.get(row))
     report.skipped += 1
     if skip.accepted_at is not None:
         first = report.first_accepted

@@ -48,7 +48,7 @@ def test_fixing_one_row_and_rerunning_sends_only_that_row(run: Run, tmp_path: Pa
     assert code == 0, doc
     data = doc["data"]
     assert (data["accepted"], data["skipped"]) == (1, 2)
-    assert {skip["row"] for skip in data["skips"]} == {1, 3}
+    assert {(skip["row"], skip["line"]) for skip in data["skips"]} == {(1, 2), (3, 4)}
     assert all(skip["code"] == "DUPLICATE_CONTENT" for skip in data["skips"])
     assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1, "01030000003": 1})
 
@@ -61,11 +61,13 @@ def test_the_summary_says_what_was_skipped_and_when(run: Run, tmp_path: Path) ->
     assert result.exit_code == 0
     assert "3 skipped: same content to the same number was accepted recently" in result.stdout
     assert " KST" in result.stdout and "(--allow-duplicates sends them anyway)" in result.stdout
-    assert "row 1: skipped: same content to the same number was accepted at" in result.stderr
+    assert "row 1 (line 2): skipped: same content to the same number was accepted at" in result.stderr
     one = excel_csv(tmp_path / "one.csv", FIXED[:1])
     single = run("send-many", str(one), "--text", TEXT)
     assert "1 skipped: same content to the same number was accepted at " in single.stdout
     assert "(--allow-duplicates sends it anyway)" in single.stdout
+    assert "0 accepted, 0 failed in " in single.stdout
+    assert "msg/s" not in single.stdout and "msg/s" in result.stdout  # no rate when none sent
 
 
 def test_allow_duplicates_sends_again(run: Run, tmp_path: Path) -> None:

@@ -606,8 +606,8 @@ def test_an_empty_cell_for_a_placeholder_is_warned_about_and_sent(run: Run, tmp_
     result = run("send-many", str(source), "--text", "#{name}님 #{amount}원", "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert (
-        "warning: EMPTY_VARIABLE: #{amount} is empty in 4 rows (row 1 (line 2), row 3 (line 4), "
-        "row 4 (line 5), ...); their messages go out without it"
+        "warning: EMPTY_VARIABLE: #{amount} is empty in 4 rows: row 1 (line 2), row 3 (line 4), "
+        "row 4 (line 5), ...; their messages go out without it"
     ) in result.stderr
     assert "#{name}" not in result.stderr  # every name is there
     code, doc = run.json("send-many", str(source), "--text", "#{name}님 #{amount}원")
