@@ -107,8 +107,12 @@ def check_choice(
     lists the choices (default: separated by commas). Returns `name`."""
     if name not in choices:
         given = name if given is None else given
+        from difflib import get_close_matches  # only for this error
+
+        near = get_close_matches(name, choices, n=1, cutoff=0.7)  # a typo: DELIVERD
         raise error(
-            f"unknown {what} '{printable(given)}' (field '{field}')",
+            f"unknown {what} '{printable(given)}' (field '{field}')"
+            + (f"; did you mean {near[0]}?" if near else ""),
             code=code,
             field=field,
             value=given,

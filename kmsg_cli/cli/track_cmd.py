@@ -466,9 +466,15 @@ def list_rows(
     runtime = runtime_of(ctx)
     view = tables.view(runtime, TRACKING, format=output_format, no_header=no_header, fields=fields)
     statuses = [s.upper() for s in status or []]
-    for value in statuses:
+    for value, given in zip(statuses, status or [], strict=True):
         check_choice(
-            value, STATUSES, "status", "INVALID_STATUS", field="status", error=InvalidInput
+            value,
+            STATUSES,
+            "status",
+            "INVALID_STATUS",
+            field="status",
+            given=given,
+            error=InvalidInput,
         )
     number = str(normalize_phone(to)) if to else None
     filters: TrackingFilter = {

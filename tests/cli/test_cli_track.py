@@ -58,8 +58,14 @@ def test_track_show_unknown_id_exits_2(run: Run) -> None:
 
 
 def test_track_list_rejects_a_bad_status(run: Run) -> None:
-    result = run("track", "list", "--status", "LOST")
+    result = run("track", "list", "--status", "lost")
     assert result.exit_code == 2 and "INVALID_STATUS" in result.stderr
+    assert "unknown status 'lost' (field 'status')\n" in result.stderr  # as typed; no guess
+    typo = run("track", "list", "--status", "deliverd")
+    assert "unknown status 'deliverd' (field 'status'); did you mean DELIVERED?" in typo.stderr
+    assert "hint: PENDING, SENT, DELIVERED" in typo.stderr
+    field = run("track", "list", "--fields", "mesage_id")
+    assert "unknown field 'mesage_id' (field 'fields'); did you mean message_id?" in field.stderr
 
 
 FAILOVER_CONFIG = """
