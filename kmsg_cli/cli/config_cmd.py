@@ -304,7 +304,11 @@ def validate(ctx: typer.Context) -> None:
 
         for problem in problems:
             colour = "red" if problem.level == "error" else "yellow"
-            where = escape(f"{problem.key_path}: {problem.code}: {problem.message}")
+            said = f"{problem.code}: {problem.message}"
+            # The key is named once: up front, unless the message already names it
+            if problem.key_path and problem.key_path not in problem.message:
+                said = f"{problem.key_path}: {said}"
+            where = escape(said)
             console.print(f"[{colour}]{problem.level}[/]: {where}", markup=True, highlight=False)
         if not errors:
             where = str(loaded.path) if loaded.exists else "built-in defaults (no config file)"

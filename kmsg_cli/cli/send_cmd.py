@@ -414,6 +414,11 @@ def _check_repeats(
     earlier = repeats(
         runtime.store(), keys, window_ms=profile.duplicate_window_ms, now_ms=epoch_ms(now)
     )
+    if earlier and not skip:  # "sent again" only of what can be: credentials, sender checked
+        clients = runtime.clients()
+        for item in planned:
+            if item.message.message_id in earlier:
+                clients.get(item.provider_id).validate(item.message)
     kept = []
     for item in planned:
         match = earlier.get(item.message.message_id)

@@ -78,6 +78,10 @@ def test_config_validate_reports_unset_env_variables(run: Run, tmp_path: Path) -
     result = run("--config", str(path), "config", "validate")
     assert result.exit_code == 2
     assert "SOLAPI_API_KEY" in result.stdout
+    key = "profiles.prod.providers.solapi.api_key"
+    assert result.stdout.count(key) == 1  # named once, not before and inside the message
+    missing = f"MISSING_ENV: environment variable SOLAPI_API_KEY is not set (needed by {key})"
+    assert f"error: {missing}" in result.stdout
     assert result.stderr.startswith("error: CONFIG_INVALID:")
     assert SECRET not in result.stdout + result.stderr
 

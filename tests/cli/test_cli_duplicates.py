@@ -249,6 +249,26 @@ def test_send_warns_about_a_repeat_but_sends_it(run: Run) -> None:
     assert tracked(run) == Counter({"01030000001": 2})
 
 
+def test_a_repeat_is_not_said_to_be_sent_again_when_it_cannot_be(
+    run: Run, isolated_env: Path
+) -> None:
+    config = isolated_env / ".config" / "kmsg" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        'default_profile = "main"\n[profiles.main]\ndefault_provider = "mock"\n'
+        '[profiles.main.providers.mock]\ntype = "mock"\n'
+        '[profiles.main.providers.solapi]\ntype = "solapi"\n'
+        'api_key = "env:SOLAPI_API_KEY"\napi_secret = "env:SOLAPI_API_SECRET"\n',
+        encoding="utf-8",
+    )
+    args = ("send", "--to", "010-3000-0001", "--text", "서버 점검 안내")
+    assert run(*args).exit_code == 0
+    again = run(*args, "--provider", "solapi")  # its credentials are not in this shell
+    assert again.exit_code == 2 and "MISSING_ENV" in again.stderr
+    assert "DUPLICATE_CONTENT" not in again.stderr  # no "sent again": nothing was
+    assert tracked(run) == Counter({"01030000001": 1})
+
+
 def test_send_no_duplicates_skips_only_the_repeated_recipient(run: Run) -> None:
     assert run("send", "--to", "010-3000-0001", "--text", "점검").exit_code == 0
     both = ("send", "--to", "010-3000-0001,010-3000-0002", "--text", "점검", "--no-duplicates")
