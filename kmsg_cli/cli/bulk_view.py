@@ -236,7 +236,7 @@ class BulkView:
             queued = f"{counted(report.valid, 'valid row')} queued ({inserted:,} new)"
             console.print(
                 f"batch {self.batch_id}: {queued}, {report.invalid:,} invalid; "
-                "`kmsg queue process --drain` sends them",
+                f"`kmsg queue process --drain` sends {them(report.valid)}",
                 markup=False,
             )
             skipped = self.skipped_line(report)

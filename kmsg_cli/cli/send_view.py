@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.channels import describe
-from kmsg_cli.cli.output import Output
+from kmsg_cli.cli.output import Output, them
 from kmsg_cli.cli.plain import escape, plain_stream, plain_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
@@ -154,7 +154,8 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
                 markup=False,
             )
         console.print(
-            f"{len(rows)} queued (profile {profile.name}); `kmsg queue process --drain` sends them",
+            f"{len(rows)} queued (profile {profile.name}); `kmsg queue process --drain` sends "
+            + them(len(rows)),
             markup=False,
         )
 

@@ -45,6 +45,13 @@ def test_send_queue_then_drain_sends_and_tracks(run: Run) -> None:
     assert doc["data"]["counts"] == {"completed": 1}
 
 
+def test_the_queued_summary_counts_its_messages(run: Run) -> None:
+    one = run("send", "--to", "010-1111-2222", "--text", "x", "--queue")
+    assert "1 queued (profile sandbox); `kmsg queue process --drain` sends it\n" in one.stdout
+    two = run("send", "--to", "010-1111-3333,010-1111-4444", "--text", "x", "--queue")
+    assert "2 queued (profile sandbox); `kmsg queue process --drain` sends them\n" in two.stdout
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(
