@@ -158,11 +158,16 @@ def _render(report: CancelReport, console: Console) -> None:
             f"  {unit.provider_id} {unit.unit}: {counted(len(unit.rows), 'message')}, {state}",
             markup=False,
         )
-    extra = [
-        f"{report.counts[ALREADY_CANCELLED]:,} already cancelled",
-        f"{report.counts[NOTHING_TO_CANCEL]:,} with nothing to cancel (failed, never sent)",
+    extra = [  # only the kinds that occur: a line of zeros says nothing
+        f"{count:,} {what}"
+        for count, what in (
+            (report.counts[ALREADY_CANCELLED], "already cancelled"),
+            (report.counts[NOTHING_TO_CANCEL], "with nothing to cancel (failed, never sent)"),
+        )
+        if count
     ]
-    console.print("; ".join(extra), markup=False)
+    if extra:
+        console.print("; ".join(extra), markup=False)
     problems = [item for item in report.items if item.reason and item.outcome == "not_cancelled"]
     if not problems:
         return

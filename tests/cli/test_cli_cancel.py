@@ -61,6 +61,15 @@ def test_queued_jobs_are_cancelled_and_never_sent(run: Run) -> None:
     assert [r["message_id"] for r in run.rows()] == ["c"]  # only c went out
 
 
+def test_the_summary_names_only_the_kinds_that_occur(run: Run) -> None:
+    queue(run, "a", "b")
+    first = run("cancel", "--id", "a", "--yes")
+    assert first.exit_code == 0 and "cancelled 1 of 1 selected message" in first.stdout
+    assert "already cancelled" not in first.stdout and "nothing to cancel" not in first.stdout
+    again = run("cancel", "--id", "a", "--id", "b", "--yes")
+    assert again.stdout.splitlines()[-1] == "1 already cancelled"  # no "0 with nothing to ..."
+
+
 def test_queue_views_show_cancelled_jobs_and_retry_refuses_them(run: Run) -> None:
     queue(run, "a", "b")
     assert run("cancel", "--id", "a", "--yes").exit_code == 0
