@@ -78,6 +78,7 @@ class ResultsFile:
     def _spooled(self, problem: RowProblem, status: str) -> None:
         line = {
             "row": problem.row,
+            "line": problem.line,  # where to fix it: the file's line or the sheet's row
             "id": None,
             "to": problem.to,
             "status": status,
@@ -134,6 +135,7 @@ class ResultsFile:
 
 CSV_COLUMNS = (
     "row",
+    "line",
     "id",
     "to",
     "status",
@@ -141,6 +143,9 @@ CSV_COLUMNS = (
     "provider_message_id",
     "error_code",
     "error_message",
+)
+_CSV_HEADERS = frozenset(
+    {",".join(CSV_COLUMNS), ",".join(column for column in CSV_COLUMNS if column != "line")}
 )
 _SORT_CHUNK = 50_000  # lines sorted in memory at once; more are merged from temporary files
 
@@ -155,6 +160,7 @@ def _write_csv(out: Any, lines: Iterator[dict[str, Any]]) -> int:
         writer.writerow(
             [
                 line.get("row") if line.get("row") is not None else "",
+                line.get("line") or "",
                 line.get("id") or "",
                 line.get("to") or "",
                 line.get("status") or "",
@@ -226,8 +232,8 @@ def check_results_target(path: str) -> None:
     except OSError:
         first = b""
     header = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n").decode("utf-8", "replace")
-    if header == ",".join(CSV_COLUMNS):
-        return  # an earlier CSV results file
+    if header in _CSV_HEADERS:
+        return  # an earlier CSV results file (of this version or one before the line column)
     try:
         line = json.loads(first)
     except (ValueError, RecursionError):
@@ -263,6 +269,7 @@ def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
         row = tracked.get(job.id)
         yield {
             "row": (job.metadata or {}).get("row"),
+            "line": None,  # not kept in the ledger; the row number and id name the row
             "id": job.id,
             "to": message.get("to"),
             "status": job_outcome(job),

@@ -314,8 +314,8 @@ class BulkView:
                 console.print(skipped, markup=False)
             self._failures(console, state, results)
             if results:
-                lines = counted(result_lines or 0, "line")
-                console.print(f"results: {results} ({lines})", markup=False)
+                rows = counted(result_lines or 0, "row")
+                console.print(f"results: {results} ({rows})", markup=False)
             for line in retry_advice(self.batch_id, state):
                 console.print(line, markup=False, highlight=False)
 

@@ -189,10 +189,10 @@ def test_results_file_marks_skipped_rows(run: Run, tmp_path: Path) -> None:
     results = tmp_path / "out.jsonl"
     assert run("send-many", str(other), "--text", TEXT, "--results", str(results)).exit_code == 0
     lines = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
-    assert sorted((line["row"], line["status"]) for line in lines) == [
-        (1, "skipped"),
-        (2, "skipped"),
-        (3, "skipped"),
+    assert sorted((line["row"], line["line"], line["status"]) for line in lines) == [
+        (1, 2, "skipped"),
+        (2, 3, "skipped"),
+        (3, 4, "skipped"),
     ]
 
 

@@ -515,12 +515,22 @@ def test_results_as_csv_in_input_row_order_for_excel(
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert table[0] == list(results_file.CSV_COLUMNS)
     assert [int(line[0]) for line in table[1:]] == list(range(1, 14))
-    by_row = {int(line[0]): line for line in table[1:]}
-    assert by_row[1][3] == "accepted" and by_row[12][3] == "invalid"
-    assert (by_row[13][3], by_row[13][6]) == ("failed", "MOCK_REJECTED")
+    by_row = {int(line[0]): dict(zip(table[0], line, strict=True)) for line in table[1:]}
+    assert by_row[1]["status"] == "accepted" and by_row[1]["line"] == ""
+    assert (by_row[12]["status"], by_row[12]["line"]) == ("invalid", "13")  # Excel's row 13
+    assert (by_row[13]["status"], by_row[13]["error_code"]) == ("failed", "MOCK_REJECTED")
+    assert "results: " + str(out) + " (13 rows)" in result.stdout
     # the same command again may write over its own earlier results
     again = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
     assert again.exit_code == 5
+    # and over a results file of a version without the line column
+    header = ",".join(c for c in results_file.CSV_COLUMNS if c != "line")
+    out.write_bytes(b"\xef\xbb\xbf" + header.encode() + b"\r\n1,b:1,010,accepted,,,,\r\n")
+    older = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
+    assert older.exit_code == 5 and "RESULTS_REFUSED" not in older.stderr
+    out.write_bytes(b"row,id,name\r\n1,2,3\r\n")  # a CSV of the user's own
+    refused = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
+    assert refused.exit_code == 2 and "RESULTS_REFUSED" in refused.stderr
 
 
 def test_an_invalid_row_names_the_line_or_the_sheet_row_to_fix(run: Run, tmp_path: Path) -> None:
