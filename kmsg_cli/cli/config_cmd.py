@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from kmsg_cli.cli.runtime import Runtime
+
 app = KmsgTyper(help="Create, show and check the configuration file.")
 
 
@@ -180,6 +182,7 @@ def add_provider(
     else:
         wizard.default_credentials(draft)
     wizard.append_provider(loaded, profile, draft, runtime.environ)
+    _warn_if_sandbox_delivers(runtime, profile, draft.provider_id, draft.type)
     unset = wizard.unset_variables(draft.env_names(), runtime.environ)
     key_path = cfg.provider_key_path(profile, draft.provider_id)
     data = {
@@ -205,6 +208,24 @@ def add_provider(
         console.print(f"next: kmsg -p {profile} providers doctor", markup=False)
 
     runtime.out.result(data, render)
+
+
+def _warn_if_sandbox_delivers(
+    runtime: Runtime, profile: str, provider_id: str, provider_type: str
+) -> None:
+    """The name `sandbox` promises that nothing is delivered; a real provider in it breaks
+    that promise for every send routed to it (docs/configuration.md)."""
+    from kmsg_cli.config import SANDBOX
+    from kmsg_cli.providers.catalog import capabilities
+
+    if profile != SANDBOX or capabilities(provider_type).simulated:
+        return
+    runtime.out.warning(
+        "REAL_PROVIDER_IN_SANDBOX",
+        f"profile {SANDBOX} now has {provider_id}, which delivers real messages: "
+        f"`--provider {provider_id}` (or routing to it) sends for real; to keep the sandbox "
+        f"safe, add it to a profile of its own (kmsg -p prod config add-provider {provider_type})",
+    )
 
 
 @contextmanager

@@ -386,6 +386,7 @@ def test_add_provider_appends_and_keeps_comments_and_mode(
     assert "export SOLAPI_KAKAO_PF_ID=..." in result.stdout
     assert "export SOLAPI_API_SECRET" not in result.stdout
     assert "profile 'prod' is new in this file" in result.stdout
+    assert "warning:" not in result.stderr  # a profile of its own: no sandbox to warn about
     # the sandbox is untouched and the new profile validates once the key is exported
     assert _load(starter)["profiles"]["sandbox"]["providers"] == {"mock": {"type": "mock"}}
     monkeypatch.setenv("SOLAPI_API_KEY", "k")
@@ -403,6 +404,7 @@ def test_add_provider_json_and_profile_precedence(
     assert doc["data"]["profile_source"] == "default_profile"
     assert doc["data"]["new_profile"] is False
     assert doc["data"]["unset_env"] == []
+    assert doc["warnings"] == []  # a second mock keeps the sandbox a sandbox
     monkeypatch.setenv("KMSG_PROFILE", "staging")
     code, doc = run.json("config", "add-provider", "iwinv", "--set", "sms_api_key=env:SMSK")
     assert code == 0, doc
@@ -422,9 +424,8 @@ def test_add_provider_json_and_profile_precedence(
 def test_add_provider_literal_secret_warns_once_and_is_masked(run: Run, starter: Path) -> None:
     result = run("config", "add-provider", "aligo", "--set", f"api_key={SECRET}")
     assert result.exit_code == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1
-    assert "PLAINTEXT_SECRET" in warnings[0] and "env:" in warnings[0]
+    warnings = [line for line in result.stderr.splitlines() if "PLAINTEXT_SECRET" in line]
+    assert len(warnings) == 1 and "env:" in warnings[0]
     assert SECRET not in result.stdout + result.stderr
     provider = _load(starter)["profiles"]["sandbox"]["providers"]["aligo"]
     assert provider == {
@@ -433,6 +434,16 @@ def test_add_provider_literal_secret_warns_once_and_is_masked(run: Run, starter:
         "user_id": "env:ALIGO_USER_ID",
         "sender_key": "env:ALIGO_SENDER_KEY",
     }
+
+
+def test_a_real_provider_added_to_the_sandbox_is_warned_about(run: Run, starter: Path) -> None:
+    code, doc = run.json("config", "add-provider", "iwinv")  # default_profile: sandbox
+    assert code == 0 and doc["data"]["profile"] == "sandbox"
+    (warning,) = doc["warnings"]
+    assert warning["code"] == "REAL_PROVIDER_IN_SANDBOX"
+    assert "`--provider iwinv`" in warning["message"]
+    assert "kmsg -p prod config add-provider iwinv" in warning["message"]
+    assert "iwinv" in _load(starter)["profiles"]["sandbox"]["providers"]  # added all the same
 
 
 def test_add_provider_duplicate_id_is_refused(run: Run, starter: Path) -> None:
