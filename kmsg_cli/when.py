@@ -133,6 +133,27 @@ def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
         raise _invalid_time(value, field, "is out of range") from None
 
 
+def _time_of_day(
+    text: str, value: str, now: datetime, zone: ZoneInfo, field: str
+) -> InvalidInput | None:
+    """`09:00` alone: which day is a guess kmsg does not make for a send time; the hint
+    names the next such moment with its date, ready to paste."""
+    found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+    if found is None:
+        return None
+    local = now.astimezone(zone)
+    at = local.replace(hour=int(found[1]), minute=int(found[2]), second=0, microsecond=0)
+    if at <= local:
+        at += timedelta(days=1)
+    return _invalid_time(
+        value,
+        field,
+        "is a time of day without a date",
+        f"give the date too, e.g. '{at:%Y-%m-%d %H:%M}' (the next {at:%H:%M} in {zone.key}), "
+        "or a relative time such as +2h",
+    )
+
+
 def parse_when(
     value: str, *, now: datetime, timezone: str = "Asia/Seoul", field: str = "at"
 ) -> datetime:
@@ -146,7 +167,7 @@ def parse_when(
     elif _pattern(_ABSOLUTE).fullmatch(text):
         moment = _absolute(text, value, zone, field)
     else:
-        raise _invalid_time(value, field)
+        raise _time_of_day(text, value, now, zone, field) or _invalid_time(value, field)
     moment = moment.astimezone(UTC)
     try:
         moment + _MAX_UTC_OFFSET  # every zone (and the providers' Korea time) can show it

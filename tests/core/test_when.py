@@ -151,6 +151,28 @@ def test_garbage_is_rejected(value: str) -> None:
     assert "+10m" in info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("value", "timezone", "suggested"),
+    [
+        ("22:30", "Asia/Seoul", "2026-11-21 22:30"),  # later today (it is 21:00 KST)
+        ("09:00", "Asia/Seoul", "2026-11-22 09:00"),  # gone today: tomorrow's
+        ("21:00", "Asia/Seoul", "2026-11-22 21:00"),  # now is not the future
+        ("9:05", "UTC", "2026-11-22 09:05"),  # 12:00 UTC now
+    ],
+)
+def test_a_time_of_day_alone_gets_the_next_one_with_its_date(
+    value: str, timezone: str, suggested: str
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_when(value, now=NOW, timezone=timezone)
+    assert_invalid(info.value, "INVALID_TIME", "at", value)
+    assert "is a time of day without a date" in info.value.message
+    assert info.value.hint is not None and f"'{suggested}'" in info.value.hint
+    assert timezone in info.value.hint
+    # the suggestion is a form parse_when takes, and the moment it names is ahead
+    assert parse_when(suggested, now=NOW, timezone=timezone) > NOW
+
+
 def test_field_name_is_reported() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_when("soon", now=NOW, field="process_at")
