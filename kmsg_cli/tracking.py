@@ -70,6 +70,7 @@ class PassReport:
     fallbacks_sent: int = 0
     fallbacks_failed: int = 0
     requests: int = 0
+    next_check_ms: int | None = None  # the earliest check left after the pass; None: none left
     elapsed_s: float = 0.0
     interrupted: bool = False
 
@@ -98,6 +99,7 @@ class PassReport:
                 "failed": self.fallbacks_failed,
             },
             "requests": self.requests,
+            "next_check_ms": self.next_check_ms,
             "elapsed_s": round(self.elapsed_s, 3),
             "interrupted": self.interrupted,
         }
@@ -303,6 +305,8 @@ class Tracker:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+        if not report.interrupted:  # when to run again: cron logs and `track watch` say it
+            report.next_check_ms = self.store.next_check_ms(provider_id)
         report.elapsed_s = time.monotonic() - started
         return report
 

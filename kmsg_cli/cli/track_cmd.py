@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from kmsg_cli.store.delivery import TrackingFilter
     from kmsg_cli.tracking import PassReport, Tracker
+    from kmsg_cli.when import TimeView
 
 app = KmsgTyper(
     help="Check delivery status: one pass for cron, a live loop, one message, a listing."
@@ -104,9 +105,13 @@ def _fallback_sender(runtime: Runtime) -> Any:
     return send
 
 
-def _pass_lines(report: PassReport) -> list[str]:
+def _pass_lines(report: PassReport, times: TimeView) -> list[str]:
     if not report.checked:
-        return ["nothing due"]
+        if report.interrupted:
+            return ["nothing checked"]
+        if report.next_check_ms is None:
+            return ["nothing due: no message is waiting for its delivery report"]
+        return [f"nothing due; the next check is at {times.human(report.next_check_ms)}"]
     counts = ", ".join(f"{count} {status}" for status, count in sorted(report.by_status.items()))
     lines = [f"checked {report.checked}: {counts} ({report.changed} changed)"]
     if report.errors:
@@ -176,7 +181,7 @@ def run_once(
         report.interrupted = True
 
     def render(console: Console) -> None:
-        for line in _pass_lines(report):
+        for line in _pass_lines(report, runtime.times()):
             console.print(line, markup=False)
 
     error = None
@@ -290,6 +295,7 @@ class _Live:
 
     def __init__(self, runtime: Runtime) -> None:
         self.out = runtime.out
+        self.times = runtime.times()
         self.enabled = self.out.human and not self.out.quiet and self.out.err.is_terminal
         self._live: Any = None
 
@@ -313,7 +319,7 @@ class _Live:
         errors: list[str],
         clock: str,
     ) -> None:
-        summary = "; ".join(_pass_lines(last)) if last else "pass failed"
+        summary = "; ".join(_pass_lines(last, self.times)) if last else "pass failed"
         if self._live is None:
             if self.out.human and not self.out.quiet:
                 self.out.err.print(f"{clock} pass {passes}: {summary}", markup=False)

@@ -254,6 +254,22 @@ class DeliveryLedger(SqlBase):
         rows = self._run(lambda s: s.execute(sql, params).rows)
         return {str(status_): int(count) for status_, count in rows}
 
+    def next_check_ms(self, provider_id: str | None = None) -> int | None:
+        """The earliest next_check_at of a row still tracked (PENDING or SENT; of
+        `provider_id`), or None when none is: a seek of idx_kmsg_delivery_due per status."""
+        p = self.dialect.p
+        params: dict[str, Any] = {
+            "due0": TRACKING_DUE_STATUSES[0],
+            "due1": TRACKING_DUE_STATUSES[1],
+        }
+        mine = ""
+        if provider_id is not None:
+            mine, params["provider"] = f' AND "provider_id" = {p("provider")}', provider_id
+        one = f'SELECT MIN("next_check_at") AS m FROM {TRACKING} WHERE "status" = '
+        sql = f"SELECT MIN(m) FROM ({one}{p('due0')}{mine} UNION ALL {one}{p('due1')}{mine}) due"
+        found = self._run(lambda s: s.execute(sql, params).scalar())
+        return None if found is None else int(found)
+
     def iter_tracking(self, *, chunk: int = 1000) -> Iterator[TrackingRow]:
         """Tracking rows in message_id order, `chunk` at a time (keyset paging)."""
         for values in self._pages(SELECT_TRACKING, "message_id", [], {}, chunk):

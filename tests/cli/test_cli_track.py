@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -49,6 +51,23 @@ def test_run_once_records_delivery_and_failure_from_the_mock(run: Run) -> None:
     assert [r["message_id"] for r in doc["data"]["rows"]] == ["m:01012343043"]
     code, doc = run.json("track", "list")
     assert doc["data"]["counts"] == {"DELIVERED": 1, "FAILED": 1}
+
+
+def test_a_pass_with_nothing_due_says_when_the_next_check_is(run: Run) -> None:
+    empty = run("track", "run-once")
+    assert empty.exit_code == 0
+    assert empty.stdout == "nothing due: no message is waiting for its delivery report\n"
+    assert run("send", "--to", "010-1234-5678", "--text", "x", "--id", "n").exit_code == 0
+    (tracked,) = run.rows()
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 0
+    assert doc["data"]["next_check_ms"] == tracked["next_check_at"]  # 30 s after the send
+    waiting = run("track", "run-once")
+    seoul = datetime.fromtimestamp(tracked["next_check_at"] / 1000, ZoneInfo("Asia/Seoul"))
+    assert waiting.stdout == f"nothing due; the next check is at {seoul:%Y-%m-%d %H:%M:%S} KST\n"
+    make_due(run.db)
+    code, doc = run.json("track", "run-once")
+    assert doc["data"]["checked"] == 1 and doc["data"]["next_check_ms"] is None  # DELIVERED
 
 
 def test_track_show_unknown_id_exits_2(run: Run) -> None:

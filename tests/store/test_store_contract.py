@@ -1131,6 +1131,27 @@ def test_count_tracking_by_status_uses_the_same_filters(listed: Store) -> None:
     assert listed.count_tracking() == 5
 
 
+def test_next_check_ms_is_the_earliest_check_of_a_row_still_tracked(store: Store) -> None:
+    assert store.next_check_ms() is None  # nothing tracked
+    store.insert_tracking(
+        [
+            row("done", status=DELIVERED, next_check_at=NOW - 9_000),  # final: never checked
+            row("gone", status=FAILED, next_check_at=NOW - 8_000, provider_id="iwinv"),
+        ]
+    )
+    assert store.next_check_ms() is None
+    store.insert_tracking(
+        [
+            row("s1", status=SENT, next_check_at=NOW + 5_000),
+            row("p1", status=PENDING, next_check_at=NOW + 7_000, provider_id="iwinv"),
+            row("s2", status=SENT, next_check_at=NOW + 9_000, provider_id="iwinv"),
+        ]
+    )
+    assert store.next_check_ms() == NOW + 5_000
+    assert store.next_check_ms("iwinv") == NOW + 7_000  # PENDING counts as much as SENT
+    assert store.next_check_ms("aligo") is None
+
+
 # -- purge -----------------------------------------------------------------------------------------
 
 CUTOFF = NOW - 90 * DAY
