@@ -222,7 +222,10 @@ def missing_sender(message: Message, provider_id: str) -> InvalidInput:
         f"a sender number is required for {message.type.value} through '{provider_id}'",
         code="MISSING_SENDER",
         field="from",
-        hint=f"pass --from 0212345678 or set sender in provider '{provider_id}'",
+        hint=(
+            f"pass --from 0212345678, or set sender in provider '{provider_id}' "
+            "(without a config file: export KMSG_SENDER=0212345678)"
+        ),
     )
 
 

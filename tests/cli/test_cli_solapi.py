@@ -241,6 +241,7 @@ def test_missing_sender_is_refused_before_any_request(
     result = run("send", "--to", "010-1234-5678", "--text", "x")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: MISSING_SENDER:")
+    assert "export KMSG_SENDER=" in result.stderr  # the way to set it with no config file
     assert fake_solapi.requests == []
 
 
