@@ -4,7 +4,8 @@
     python -m benchmarks --quick      # small sizes: checks that every benchmark still runs
 
 Each figure stands beside its reference measured in the same run: `python -c pass` for
-startup, the plain-Python floor (benchmarks/floor.py) for the per-message cost, the ideal
+startup, the plain-Python floor (benchmarks/floor.py) for the per-message cost and for
+send-many's own SQL statements replayed alone (benchmarks/protocol.py), the ideal
 requests × latency ÷ concurrency and a bare httpx client posting the same batches for sends
 through the fake SOLAPI server, sequential lookups (tracking.concurrency = 1) and the ideal
 for tracking, the small case for the queue claim cost and the peak memory, `python -c
@@ -23,7 +24,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import completion, floor, report, send_many, servers, startup, track
+from benchmarks import completion, floor, protocol, report, send_many, servers, startup, track
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,18 @@ def _overhead(sizes: Sizes) -> list[Row]:
     # Both ratios: the wall time also holds the back-off of the mock's retried failures
     # (numbers ending 0000), which the floor does not model; the CPU ratio is the work done.
     ratio = f"{_ratio(m['wall_s'], base['wall_s'])} wall, {_ratio(m['cpu_s'], base['cpu_s'])} CPU"
-    return [(name, result, reference, ratio)]
+    # kmsg's own statements with none of its Python: what of the gap the SQL alone explains
+    sql = protocol.measure(rows)
+    return [
+        (name, result, reference, ratio),
+        (
+            f"per-message SQL alone: send-many's ledger statements replayed on plain sqlite3, "
+            f"{rows:,} rows",
+            f"{sql['cpu_s'] / rows * 1e6:.0f} µs CPU ({sql['statements']:,} statements)",
+            f"{base['cpu_s'] / rows * 1e6:.0f} µs CPU (the floor above)",
+            _ratio(sql["cpu_s"], base["cpu_s"]),
+        ),
+    ]
 
 
 def _throughput(sizes: Sizes) -> list[Row]:
