@@ -20,7 +20,7 @@ from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
 HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
-Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text; every other column is a #{variable}. --text/--template/--type/--from fill rows that lack them.
+Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text; every other column is a #{variable}. --text/--template/--type/--from/--failover-text fill rows that lack them.
 
 Every valid row is written to the job ledger before anything is sent. Re-running the same command after a crash, Ctrl-C or kill -9 finishes what is left and never sends an accepted row again.
 
@@ -97,6 +97,17 @@ def send_many(
         str | None, options.type_option("Type for rows without one.", panel=MESSAGE)
     ] = None,
     sender: Annotated[str | None, options.sender_option("Sender for rows without one.")] = None,
+    failover_text: Annotated[
+        str | None,
+        options.option(
+            "--failover-text",
+            "TEXT",
+            "SMS/LMS text for AlimTalk, RCS and Brand Message rows without one, sent once to a "
+            "recipient the channel cannot reach.",
+            MESSAGE,
+            alias="--fallback-text",
+        ),
+    ] = None,
     concurrency: Annotated[int, options.concurrency_option(panel=SENDING)] = 8,
     rate: Annotated[
         str | None,
@@ -219,7 +230,13 @@ def send_many(
     runtime = runtime_of(ctx)
     out = runtime.out
     profile = runtime.profile()
-    defaults = bulk.Defaults(text=text, template=template, type=message_type, sender=sender)
+    defaults = bulk.Defaults(
+        text=text,
+        template=template,
+        type=message_type,
+        sender=sender,
+        failover_text=failover_text,
+    )
     started = time.monotonic()
 
     # Pass 1: read everything once for its content hash (the default batch id) and row count.
@@ -228,6 +245,9 @@ def send_many(
     with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
         if rows.columns is not None:  # a header: every #{name} of --text must have a column
             check_placeholders(rows.columns, read_options["columns"], text)
+            check_placeholders(
+                rows.columns, read_options["columns"], failover_text, "failover-text"
+            )
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
-from kmsg_cli.channels import describe
+from kmsg_cli.channels import FALLBACK_TYPES, describe
 from kmsg_cli.config.model import Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
@@ -46,9 +46,12 @@ class Defaults:
     template: str | None = None
     type: str | None = None
     sender: str | None = None
+    failover_text: str | None = None  # for the rows whose type takes one (FALLBACK_TYPES)
 
     def fingerprint(self) -> str:
-        return repr((self.text, self.template, self.type, self.sender))
+        own = (self.text, self.template, self.type, self.sender)
+        # without --failover-text, the same as before it existed: a batch keeps its id
+        return repr(own if self.failover_text is None else (*own, self.failover_text))
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,28 @@ class EnqueueReport:
             self.problems.append(problem)
 
 
+FALLBACK_TYPE_NAMES = frozenset(kind.value for kind in FALLBACK_TYPES)
+
+
 def batch_id_for(digest: str, defaults: Defaults) -> str:
     """The default batch id: a hash of the input's content and of the command-line defaults."""
     return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
 
 
+def _takes_failover(kind: str | None, template: str | None) -> bool:
+    """Whether a row of this type (or, with none, this template: AlimTalk) takes a failover
+    text: `--failover-text` fills only those rows, not the SMS of a mixed file."""
+    if kind is None or not kind.strip():
+        return bool(template and template.strip())
+    return kind.strip().upper() in FALLBACK_TYPE_NAMES
+
+
 def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
     get = row.fields.get
+    failover = get("failover_text")
+    if failover is None and defaults.failover_text is not None:
+        kind, template = get("type", defaults.type), get("template", defaults.template)
+        failover = defaults.failover_text if _takes_failover(kind, template) else None
     return MessageDraft(
         to=get("to", ""),
         text=get("text", defaults.text),
@@ -107,7 +125,7 @@ def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
         at=get("at"),
         provider_id=get("provider"),
         message_id=get("id"),
-        failover_text=get("failover_text"),
+        failover_text=failover,
         options=get("options"),
     )
 

@@ -15,15 +15,18 @@ from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
 
 
-def check_placeholders(header: list[str], columns: ColumnMap | None, text: str | None) -> None:
-    """Refuse, before any row is read, a `--text` whose `#{name}` no column of the header can
-    fill: every row would fail the same way. Not when the file has a `text` column of its own
-    (its rows may not use `--text`), nor for `#{}`, which stays as written."""
+def check_placeholders(
+    header: list[str], columns: ColumnMap | None, text: str | None, option: str = "text"
+) -> None:
+    """Refuse, before any row is read, a `--text` (or `--failover-text`: `option`) whose
+    `#{name}` no column of the header can fill: every row would fail the same way. Not when
+    the file has a column of that name of its own (its rows may not use the option), nor for
+    `#{}`, which stays as written."""
     if not text or "#{" not in text:
         return
     plan = ColumnPlan(columns)
     keys = [key for key in map(plan.key, header) if key is not None]
-    if (True, "text") in keys:
+    if (True, option.replace("-", "_")) in keys:
         return
     variables = {name for recognised, name in keys if not recognised}
     missing = [name for name in placeholder_names(text) if name not in variables]
@@ -44,14 +47,14 @@ def check_placeholders(header: list[str], columns: ColumnMap | None, text: str |
         close = difflib.get_close_matches(missing[0], sorted(variables), n=1, cutoff=0.5)
         hint = (f"did you mean #{{{close[0]}}}? or " if close else "") + (
             f"add a column named {_quote(missing[0])} to the file, or take "
-            f"#{{{missing[0]}}} out of --text"
+            f"#{{{missing[0]}}} out of --{option}"
         )
     raise InvalidInput(
-        f"--text uses {listed}, but the file has no "
+        f"--{option} uses {listed}, but the file has no "
         f"{'column by that name' if len(missing) == 1 else 'columns by those names'} "
         f"(found: {found})",
         code="MISSING_VARIABLE",
-        field="text",
+        field=option,
         value=",".join(missing),
         hint=hint,
     )
