@@ -102,8 +102,7 @@ def send_many(
         options.option(
             "--failover-text",
             "TEXT",
-            "SMS/LMS text for AlimTalk, RCS and Brand Message rows without one, sent once to a "
-            "recipient the channel cannot reach.",
+            "Failover SMS/LMS text for AlimTalk/RCS/Brand Message rows without one.",
             MESSAGE,
             alias="--fallback-text",
         ),
