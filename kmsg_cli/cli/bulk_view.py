@@ -263,11 +263,15 @@ class BulkView:
         interrupted: bool,
     ) -> dict[str, Any]:
         already = before.accepted
+        # another run of the same batch at the same time (a second terminal, a cron overlap)
+        # sends what it claims: counted, so the figures add up to the rows
+        others = max(0, state.accepted - already - stats.accepted)
         data: dict[str, Any] = {
             "batch_id": self.batch_id,
             **_row_counts(report),
             "accepted": stats.accepted,
             "already_sent": already,
+            "accepted_by_others": others,
             "accepted_total": state.accepted,
             "failed": state.failed,
             "unknown": state.unknown,
@@ -297,6 +301,8 @@ class BulkView:
             parts = [f"{stats.accepted:,} accepted"]
             if already:
                 parts.append(f"{already:,} already sent earlier (not sent again)")
+            if others:
+                parts.append(f"{others:,} sent meanwhile by another run of this batch")
             parts.append(f"{state.failed:,} failed")
             if state.unknown:
                 parts.append(f"{state.unknown:,} unknown outcome")

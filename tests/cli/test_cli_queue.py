@@ -262,3 +262,37 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     assert len(counts) == 2000 and set(counts.values()) == {1}
     with sqlite3.connect(queue_env["KMSG_DB"]) as conn:
         assert conn.execute("SELECT count(*) FROM kmsg_delivery_tracking").fetchone()[0] == 2000
+
+
+def test_two_runs_of_one_batch_at_once_send_each_row_once_and_both_add_up(
+    fake_solapi: FakeSolapi, queue_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A second terminal (or an overlapping cron line) runs the same send-many: each row goes
+    out once, and each run's summary accounts for every row, whoever sent it."""
+    fake_solapi.latency = 0.01
+    source = tmp_path / "again.csv"
+    source.write_text(
+        "to,text\n" + "".join(f"010-6000-{n:04d},안내\n" for n in range(1, 601)), encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "kmsg_cli", "send-many", str(source), "--json"]
+    runs = [
+        subprocess.Popen(
+            command, env=queue_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for proc in runs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out)["data"])
+    for data in results:
+        shares = data["accepted"] + data["already_sent"] + data["accepted_by_others"]
+        assert shares == 600, data
+    assert sum(data["accepted"] for data in results) == 600
+    counts = Counter(
+        m["customFields"]["kmsgId"]
+        for m in fake_solapi.accepted_messages()
+        if m["customFields"]["kmsgId"].startswith(results[0]["batch_id"])
+    )
+    assert len(counts) == 600 and set(counts.values()) == {1}
