@@ -451,6 +451,11 @@ class BatchRunner:
             deferred=len(holds),
             retried=len(retries),
         )
+        log.info(  # -v: a line per request, for a worker's log (docs/cli.md)
+            "%d job(s) through %s: %d accepted, %d failed, %d to retry, %d outcome unknown",
+            *(len(chunk), client.id, len(completed), len(failures) - len(final_unknown)),
+            *(len(retries), len(final_unknown) + len(holds)),
+        )
         if self.on_progress is not None:
             self.on_progress(self.stats)
 

@@ -637,3 +637,17 @@ def test_an_empty_cell_for_a_placeholder_is_warned_about_and_sent(run: Run, tmp_
     assert again.exit_code == 0, again.stderr
     assert "warning: EMPTY_VARIABLE" not in again.stderr  # rows 3–5 are skipped as repeats
     assert "1 accepted" in again.stdout
+
+
+def test_verbose_logs_a_line_per_provider_request(run: Run, tmp_path: Path) -> None:
+    rows = [*people(3), {"to": "010-2000-0000", "name": "거부"}]  # the mock refuses ...0000
+    source = write_csv(tmp_path / "in.csv", rows)
+    quiet = run("send-many", str(source), "--text", "#{name}님")
+    assert "info " not in quiet.stderr  # without -v: no log lines
+    loud = run("-v", "send-many", str(source), "--text", "#{name}님!")
+    assert loud.exit_code == 5
+    lines = [line for line in loud.stderr.splitlines() if line.startswith("info kmsg.runner:")]
+    assert lines == [
+        "info kmsg.runner: 4 job(s) through mock: 3 accepted, 1 failed, 0 to retry, "
+        "0 outcome unknown"
+    ]
