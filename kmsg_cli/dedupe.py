@@ -64,7 +64,7 @@ class DuplicateFilter:
         decision = Decision()
         keys = [_key(job) for job in jobs]
         found = self.store.content_matches([k for k in keys if k], since_ms=self.since_ms)
-        moves: dict[str, tuple[str, int]] = {}
+        moves: dict[str, tuple[str, int, int | None]] = {}
         rows = [_row(job) for job in jobs]
         keyed = [(key, row) for key, row in zip(keys, rows, strict=True) if key]
         first_rows = iter(self._rows.first(keyed))
@@ -84,7 +84,8 @@ class DuplicateFilter:
             if match is None:
                 decision.insert.append(job)
             elif earlier(match) is Earlier.QUEUED and self.batch is not None:
-                moves[match.message_id] = (self.batch, row)
+                line = (job.metadata or {}).get("line")
+                moves[match.message_id] = (self.batch, row, line if isinstance(line, int) else None)
                 decision.adopted[match.message_id] = job
             else:
                 decision.skips.append(self._skip(job, match))

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kmsg_cli.errors import InvalidInput
-from kmsg_cli.jobs.enqueue import RowProblem, job_outcome, parse_error
+from kmsg_cli.jobs.enqueue import RowProblem, job_outcome, parse_error, row_and_line
 from kmsg_cli.models import Job
 from kmsg_cli.store.contract import Store
 
@@ -267,9 +267,10 @@ def _lines_for(store: Store, jobs: list[Job]) -> Iterator[dict[str, Any]]:
     for job in jobs:
         message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
         row = tracked.get(job.id)
+        row_number, line = row_and_line(job)
         yield {
-            "row": (job.metadata or {}).get("row"),
-            "line": None,  # not kept in the ledger; the row number and id name the row
+            "row": row_number,
+            "line": line,  # where the row stands in the file (None for jobs of older versions)
             "id": job.id,
             "to": message.get("to"),
             "status": job_outcome(job),

@@ -165,7 +165,11 @@ class BulkView:
             return
         console.print("not sent:", markup=False)
         for failure in state.failures:
-            where = f"row {failure.row}" if failure.row is not None else "(no row)"
+            where = (
+                _where(failure.row, failure.line, self.place)
+                if failure.row is not None
+                else "(no row)"
+            )
             reason = (
                 failure.message if len(failure.message) <= 100 else failure.message[:97] + "..."
             )

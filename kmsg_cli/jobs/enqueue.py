@@ -229,6 +229,8 @@ def enqueue(
             "row": item.number,
             CONTENT_KEY: content_key(message, profile.name, digests),
         }
+        if item.line:  # where to fix the row, should it fail at the provider
+            metadata["line"] = item.line
         pending.append(
             send_job(
                 message,
@@ -482,6 +484,7 @@ class FailedRow:
     message: str
     unknown: bool  # the outcome is unknown: retrying may send it twice
     temporary: bool  # it failed for a reason that may pass (network, 5xx, 429)
+    line: int | None = None  # the file's line or the sheet's row, when the ledger has it
 
 
 @dataclass(frozen=True)
@@ -533,16 +536,25 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
 def failed_row(job: Job) -> FailedRow:
     error = parse_error(job.error) or {}
     message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
-    row = (job.metadata or {}).get("row")
+    row, line = row_and_line(job)
     unknown = error.get("code") == "UNKNOWN_OUTCOME"
     return FailedRow(
-        row=row if isinstance(row, int) else None,
+        row=row,
+        line=line,
         to=message.get("to") if isinstance(message, dict) else None,
         code=str(error.get("code", "SEND_FAILED")),
         message=" ".join(str(error.get("message", "")).split()),
         unknown=unknown,
         temporary=bool(error.get("retryable")) and not unknown,
     )
+
+
+def row_and_line(job: Job) -> tuple[int | None, int | None]:
+    """The row a send-many job came from and where it stands in the file (None: unknown;
+    jobs written before the ledger kept lines have no line)."""
+    metadata = job.metadata or {}
+    row, line = metadata.get("row"), metadata.get("line")
+    return (row if isinstance(row, int) else None), (line if isinstance(line, int) else None)
 
 
 def retry_temporary_failures(store: Store, batch_id: str, *, now_ms: int) -> int:

@@ -93,16 +93,21 @@ class ContentKeys(SqlBase):
             found.setdefault(match.content_key, []).append(match)
         return found
 
-    def adopt_jobs(self, moves: Mapping[str, tuple[str, int]]) -> set[str]:
-        """Move still-pending jobs into another batch (job id -> (batch, row)), one transaction;
-        returns the ids moved. A job claimed meanwhile is not moved: it is being sent."""
+    def adopt_jobs(self, moves: Mapping[str, tuple[str, int, int | None]]) -> set[str]:
+        """Move still-pending jobs into another batch (job id -> (batch, row, line: None when
+        unknown)), one transaction; returns the ids moved. A job claimed meanwhile is not moved:
+        it is being sent."""
         if not moves:
             return set()
         d, p = self.dialect, self.dialect.p
         moved = d.json_set(
-            d.json_set(q("metadata"), "batch", d.json_value(p("batch"))),
-            "row",
-            d.json_int(p("row")),
+            d.json_set(
+                d.json_set(q("metadata"), "batch", d.json_value(p("batch"))),
+                "row",
+                d.json_int(p("row")),
+            ),
+            "line",
+            d.json_value(p("line")),  # JSON text: null where the new file's line is unknown
         )
         sql = (
             f'UPDATE {JOBS} SET "metadata" = {moved} '
@@ -110,8 +115,14 @@ class ContentKeys(SqlBase):
         )
         items = sorted(moves.items())
         params = [
-            {"batch": json.dumps(batch), "row": row, "id": job_id, "pending": PENDING}
-            for job_id, (batch, row) in items
+            {
+                "batch": json.dumps(batch),
+                "row": row,
+                "line": json.dumps(line),
+                "id": job_id,
+                "pending": PENDING,
+            }
+            for job_id, (batch, row, line) in items
         ]
 
         def work(s: Session) -> set[str]:

@@ -466,8 +466,8 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert result.exit_code == 5
     out = result.stdout
     assert "not sent:" in out
-    assert "row 4  01020000000  MOCK_REJECTED" in out
-    assert "row 5  01020000503  MOCK_UNAVAILABLE" in out
+    assert "row 4 (line 5)  01020000000  MOCK_REJECTED" in out
+    assert "row 5 (line 6)  01020000503  MOCK_UNAVAILABLE" in out
     batch = out.split()[1].rstrip(":")
     assert "re-running the same command tries it again" in out  # one busy row
     assert "re-run the same command send it again" in out  # one refused row
@@ -516,9 +516,11 @@ def test_results_as_csv_in_input_row_order_for_excel(
     assert table[0] == list(results_file.CSV_COLUMNS)
     assert [int(line[0]) for line in table[1:]] == list(range(1, 14))
     by_row = {int(line[0]): dict(zip(table[0], line, strict=True)) for line in table[1:]}
-    assert by_row[1]["status"] == "accepted" and by_row[1]["line"] == ""
+    assert by_row[1]["status"] == "accepted" and by_row[1]["line"] == "2"
     assert (by_row[12]["status"], by_row[12]["line"]) == ("invalid", "13")  # Excel's row 13
     assert (by_row[13]["status"], by_row[13]["error_code"]) == ("failed", "MOCK_REJECTED")
+    assert by_row[13]["line"] == "14"  # refused by the provider: where to fix it, too
+    assert "  row 13 (line 14)  01020000000  MOCK_REJECTED" in result.stdout
     assert "results: " + str(out) + " (13 rows)" in result.stdout
     # the same command again may write over its own earlier results
     again = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
@@ -551,6 +553,23 @@ def test_an_invalid_row_names_the_line_or_the_sheet_row_to_fix(run: Run, tmp_pat
     )
     assert code == 5
     assert doc["data"]["problems"][0]["line"] == 4 and doc["data"]["problems"][0]["row"] == 2
+
+
+def test_a_row_the_provider_refused_names_its_sheet_row(run: Run, tmp_path: Path) -> None:
+    import openpyxl  # the test extra installs it
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for values in (["to", "name"], ["010-2222-3333", "a"], [None, None], ["010-2000-0000", "b"]):
+        sheet.append(values)  # the mock refuses numbers ending in 0000
+    book.save(tmp_path / "list.xlsx")
+    code, doc = run.json("send-many", str(tmp_path / "list.xlsx"), "--text", "x")
+    assert code == 5
+    (failure,) = doc["data"]["failures"]
+    assert (failure["row"], failure["line"], failure["code"]) == (2, 4, "MOCK_REJECTED")
+    again = run("send-many", str(tmp_path / "list.xlsx"), "--text", "x")
+    assert "  row 2 (sheet row 4)  01020000000  MOCK_REJECTED" in again.stdout
 
 
 def test_a_row_edited_after_it_was_sent_under_the_same_batch_id_is_named(

@@ -76,15 +76,19 @@ def test_adopt_moves_only_pending_jobs(store: Store) -> None:
     store.insert_jobs(
         [
             job("p1", metadata={"batch": "old", "row": 3, "content_key": KEY}),
-            job("p2", metadata={"batch": "old", "row": 4}),
+            job("p2", metadata={"batch": "old", "row": 4, "line": 5}),
+            job("p3", metadata={"batch": "old", "row": 6, "line": 7}),
         ]
     )
     store.claim_jobs(now_ms=NOW, lease_ms=LEASE, owner=OWNER, limit=1)  # takes p1
-    assert store.adopt_jobs({"p1": ("new", 1), "p2": ("new", 2)}) == {"p2"}
-    moved = store.get_jobs(["p1", "p2"])
-    assert moved["p2"].metadata == {"batch": "new", "row": 2}
+    moves = {"p1": ("new", 1, 2), "p2": ("new", 2, 3), "p3": ("new", 3, None)}
+    assert store.adopt_jobs(moves) == {"p2", "p3"}
+    moved = store.get_jobs(["p1", "p2", "p3"])
+    assert moved["p2"].metadata == {"batch": "new", "row": 2, "line": 3}
+    # the new file's line unknown: the old file's line must not stand for it
+    assert moved["p3"].metadata == {"batch": "new", "row": 3, "line": None}
     assert moved["p1"].metadata is not None and moved["p1"].metadata["batch"] == "old"
-    assert [j.id for j in store.iter_jobs(batch="new")] == ["p2"]
+    assert [j.id for j in store.iter_jobs(batch="new")] == ["p2", "p3"]
 
 
 def test_purge_forgets_keys_older_than_its_cutoff(store: Store) -> None:
