@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kmsg_cli.cli.output import Output, counted, them, were
+from kmsg_cli.cli.output import Output, count_column, counted, them, were
 from kmsg_cli.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -57,12 +57,12 @@ class BulkView:
         if not self.live:
             yield lambda count: None
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, Progress, TextColumn
 
         with Progress(
             TextColumn("checking rows"),
             BarColumn(),
-            MofNCompleteColumn(),
+            count_column(self.total_rows),
             console=self.out.err,
             transient=True,
         ) as progress:
@@ -77,7 +77,6 @@ class BulkView:
             return
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             TextColumn,
             TimeElapsedColumn,
@@ -88,9 +87,10 @@ class BulkView:
         with Progress(
             TextColumn("sending"),
             BarColumn(),
-            MofNCompleteColumn(),
+            count_column(to_do),
             TextColumn(
-                "[green]{task.fields[accepted]} accepted[/] [red]{task.fields[failed]} failed[/]"
+                "[green]{task.fields[accepted]:,} accepted[/] "
+                "[red]{task.fields[failed]:,} failed[/]"
             ),
             TextColumn("{task.fields[rate]} msg/s"),
             TimeElapsedColumn(),

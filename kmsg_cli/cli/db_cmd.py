@@ -10,7 +10,7 @@ import typer
 from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
-from kmsg_cli.cli.output import counted
+from kmsg_cli.cli.output import count_column, counted
 from kmsg_cli.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
@@ -135,10 +135,10 @@ def purge(
                 advance(tracking + jobs)
 
         if out.human and not out.quiet and out.err.is_terminal and plan.total:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import BarColumn, Progress, TextColumn
 
             with Progress(
-                TextColumn("purging"), BarColumn(), MofNCompleteColumn(), console=out.err
+                TextColumn("purging"), BarColumn(), count_column(plan.total), console=out.err
             ) as progress:
                 task = progress.add_task("purge", total=plan.total)
                 loop(lambda n: progress.advance(task, n))

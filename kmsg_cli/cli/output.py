@@ -156,3 +156,20 @@ def were(count: int) -> str:
 def them(count: int) -> str:
     """The pronoun for `count` things: `it` or `them`."""
     return "it" if count == 1 else "them"
+
+
+def count_column(total: int | None = None) -> Any:
+    """A progress column `2,999/5,000`, grouped as every other count kmsg prints (rich's own
+    prints `2999/5000`); `?` while the total is unknown. Wide enough for `total` not to be cut
+    short on an 80-column terminal."""
+    from rich.progress import ProgressColumn
+    from rich.table import Column
+    from rich.text import Text
+
+    class Counted(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            total = "?" if task.total is None else f"{int(task.total):,}"
+            return Text(f"{int(task.completed):,}/{total}", style="progress.download")
+
+    width = 2 * len(f"{total or 9999:,}") + 1
+    return Counted(table_column=Column(no_wrap=True, min_width=width))

@@ -13,7 +13,7 @@ from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
-from kmsg_cli.cli.output import counted
+from kmsg_cli.cli.output import count_column, counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -201,13 +201,13 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return lambda stats: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, Progress, TextColumn
 
         total = self.store.job_counts().get("pending", 0)
         self._progress = Progress(
             TextColumn("sending queued jobs"),
             BarColumn(),
-            MofNCompleteColumn(),
+            count_column(total),
             console=self.out.err,
         )
         self._progress.__enter__()

@@ -380,3 +380,24 @@ def test_one_of_a_kind_is_counted_in_the_singular(run: Run) -> None:
     ready = run("db", "init")
     assert "(schema version 1, 1 tracking row, 1 job)" in ready.stdout, ready.stdout
     assert run("queue", "list").stderr == "1 job\n"
+
+
+@pytest.mark.parametrize(("total", "done"), [(5_000, 4_999), (100_000, 99_999), (None, 1_234)])
+def test_progress_counts_are_grouped_and_not_cut_at_80_columns(
+    total: int | None, done: int
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from kmsg_cli.cli.output import count_column
+
+    screen = io.StringIO()
+    console = Console(file=screen, width=80, force_terminal=False, color_system=None)
+    columns = (TextColumn("sending"), BarColumn(), count_column(total))
+    with Progress(
+        *columns, TextColumn("1,234 accepted 5 failed 9,999 msg/s"), console=console
+    ) as progress:
+        task = progress.add_task("send", total=total)
+        progress.update(task, completed=done)
+    shown = f"{done:,}/{total:,}" if total is not None else f"{done:,}/?"
+    assert shown in screen.getvalue()
