@@ -12,6 +12,7 @@ from kmsg_cli.cli import complete_values as cv
 from kmsg_cli.cli.boundary import fails_with, reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import option
+from kmsg_cli.cli.output import counted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -336,7 +337,7 @@ def validate(ctx: typer.Context) -> None:
             console.print(f"[green]✓[/] configuration is valid: {where}", markup=True)
 
     if errors:
-        message = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in {loaded.path}"
+        message = f"{counted(len(errors), 'problem')} in {loaded.path}"
         fails_with(runtime, data, render, message, code="CONFIG_INVALID")
     runtime.out.result(data, render)
 

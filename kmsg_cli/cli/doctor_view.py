@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def run_doctor(runtime: Runtime) -> None:
     """Check every provider of the active profile; exit 2 (typer.Exit) when a check fails."""
     from kmsg_cli.cli.boundary import fails_with
+    from kmsg_cli.cli.output import counted
     from kmsg_cli.doctor import examine
 
     profile = runtime.profile()
@@ -55,5 +56,5 @@ def run_doctor(runtime: Runtime) -> None:
         runtime.out.result(data, render)
         return
     failed = sum(1 for r in reports for c in r.checks if c.result == "FAIL")
-    message = f"{failed} readiness check{'s' if failed != 1 else ''} failed"
+    message = f"{counted(failed, 'readiness check')} failed"
     fails_with(runtime, data, render, message, code="NOT_READY")

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.channels import describe
-from kmsg_cli.cli.output import Output, them
+from kmsg_cli.cli.output import Output, counted, them
 from kmsg_cli.cli.plain import escape, plain_stream, plain_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
@@ -120,7 +120,7 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
                 )
         count = len(planned)
         console.print(
-            f"Dry run: {count} message{'s' if count != 1 else ''} validated, nothing sent "
+            f"Dry run: {counted(count, 'message')} validated, nothing sent "
             f"(profile {profile.name}).",
             markup=False,
         )
