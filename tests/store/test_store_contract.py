@@ -233,7 +233,7 @@ def test_complete_jobs_is_atomic_with_its_tracking_rows(store: Store) -> None:
     assert store.count_tracking() == 0
     store.complete_jobs(["j1"], [sent("j1")], now_ms=NOW + 3)
     done = loaded_job(store, "j1")
-    assert (done.status, done.metadata) == ("completed", {"owner": OWNER})
+    assert (done.status, done.metadata) == ("completed", {"owner": OWNER, "in_flight": NOW + 1})
     assert store.get_tracking("j1") == sent("j1")
 
 
@@ -430,7 +430,7 @@ def test_mark_in_flight_marks_only_processing_jobs(store: Store) -> None:
     assert loaded_job(store, "waiting").metadata is None
 
 
-def test_complete_fail_and_retry_clear_in_flight_and_keep_or_drop_the_owner(store: Store) -> None:
+def test_complete_keeps_the_marks_and_fail_and_retry_clear_in_flight(store: Store) -> None:
     store.insert_jobs([job("done"), job("bad"), job("again")])
     claim(store)
     store.mark_in_flight(["done", "bad", "again"], now_ms=NOW + 1)
@@ -441,7 +441,7 @@ def test_complete_fail_and_retry_clear_in_flight_and_keep_or_drop_the_owner(stor
     assert (done.status, done.completed_at, done.metadata) == (
         "completed",
         NOW + 2,
-        {"owner": OWNER},
+        {"owner": OWNER, "in_flight": NOW + 1},  # who sent it and when: a record now
     )
     assert (bad.status, bad.failed_at, bad.error, bad.metadata) == (
         "failed",
