@@ -165,7 +165,7 @@ def enqueue(
         if duplicates is not None and pending:
             decision = duplicates.decide(pending, write=store is not None)
             for skip in decision.skips:
-                _skipped(report, skip, on_skip, lines)
+                _skipped(report, skip, on_skip)
             report.adopted += len(decision.adopted)
             pending[:] = decision.insert
         if store is not None and pending:
@@ -261,15 +261,12 @@ def enqueue(
 
 
 def _skipped(
-    report: EnqueueReport,
-    skip: Skip,
-    on_skip: Callable[[RowProblem], None] | None,
-    lines: dict[int, int],
+    report: EnqueueReport, skip: Skip, on_skip: Callable[[RowProblem], None] | None
 ) -> None:
     """A valid row not written because it repeats an earlier message (not a failure)."""
-    row = int((skip.job.metadata or {}).get("row") or 0)
+    row, line = row_and_line(skip.job)
     to = skip.job.data["message"].get("to")
-    problem = RowProblem(row, DUPLICATE, skip.reason, to, lines.get(row))
+    problem = RowProblem(row or 0, DUPLICATE, skip.reason, to, line)
     report.skipped += 1
     if skip.accepted_at is not None:
         first = report.first_accepted
