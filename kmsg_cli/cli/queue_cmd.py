@@ -52,6 +52,7 @@ JOBS = tables.Listing(
         "failed_at:time",
         "batch",
         "row:int",
+        "line:int",
         "error_code",
         "error:error",
     ),
@@ -246,6 +247,7 @@ def _job_data(job: Job) -> dict[str, Any]:
         "failed_at": job.failed_at,
         "batch": meta.get("batch"),
         "row": meta.get("row"),
+        "line": meta.get("line"),  # where send-many's row stands in its file
         "error_code": error.get("code") if error else None,
         "error": error,
     }

@@ -570,6 +570,8 @@ def test_a_row_the_provider_refused_names_its_sheet_row(run: Run, tmp_path: Path
     assert (failure["row"], failure["line"], failure["code"]) == (2, 4, "MOCK_REJECTED")
     again = run("send-many", str(tmp_path / "list.xlsx"), "--text", "x")
     assert "  row 2 (sheet row 4)  01020000000  MOCK_REJECTED" in again.stdout
+    listed = run("queue", "list", "--status", "failed", "--fields", "row,line", "--no-header")
+    assert listed.stdout == "2\t4\n"  # the queue listing names the place too
 
 
 def test_a_row_edited_after_it_was_sent_under_the_same_batch_id_is_named(
