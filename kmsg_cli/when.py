@@ -37,8 +37,11 @@ __all__ = [
 
 _FORMS_HINT = (
     "use ISO 8601 with an offset (2026-11-22T10:00:00+09:00), local 'YYYY-MM-DD HH:MM' "
-    "in the profile time zone, or relative +10m, +2h, +1h30m, +1d"
+    "or 'tomorrow HH:MM' in the profile time zone, or relative +10m, +2h, +1h30m, +1d"
 )
+# `today 18:00`, `tomorrow 09:00` (오늘, 내일): the day named, the time in the profile's zone
+_NAMED_DAY = r"(?i)(today|tomorrow|오늘|내일)\s*([01]?\d|2[0-3]):([0-5]\d)"
+_DAY_OFFSETS = {"today": 0, "오늘": 0, "tomorrow": 1, "내일": 1}
 
 # The date and an HH:MM time are mandatory; fromisoformat would also take a bare date (midnight)
 # and compact forms, which are more likely typos than intent.
@@ -133,6 +136,13 @@ def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
         raise _invalid_time(value, field, "is out of range") from None
 
 
+def _named_day(found: re.Match[str], now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone) + timedelta(days=_DAY_OFFSETS[found[1].lower()])
+    # a wall-clock time of that date (a Korean day has no DST gap; fold 0 elsewhere)
+    at = datetime(local.year, local.month, local.day, int(found[2]), int(found[3]), tzinfo=zone)
+    return at.astimezone(UTC)
+
+
 def _time_of_day(
     text: str, value: str, now: datetime, zone: ZoneInfo, field: str
 ) -> InvalidInput | None:
@@ -143,14 +153,16 @@ def _time_of_day(
         return None
     local = now.astimezone(zone)
     at = local.replace(hour=int(found[1]), minute=int(found[2]), second=0, microsecond=0)
+    day = "today"
     if at <= local:
         at += timedelta(days=1)
+        day = "tomorrow"
     return _invalid_time(
         value,
         field,
         "is a time of day without a date",
-        f"give the date too, e.g. '{at:%Y-%m-%d %H:%M}' (the next {at:%H:%M} in {zone.key}), "
-        "or a relative time such as +2h",
+        f"give the day too, e.g. '{day} {at:%H:%M}' or '{at:%Y-%m-%d %H:%M}' (the next "
+        f"{at:%H:%M} in {zone.key}), or a relative time such as +2h",
     )
 
 
@@ -166,6 +178,8 @@ def parse_when(
         moment = _relative(text, value, now, field)
     elif _pattern(_ABSOLUTE).fullmatch(text):
         moment = _absolute(text, value, zone, field)
+    elif named := _pattern(_NAMED_DAY).fullmatch(text):
+        moment = _named_day(named, now, zone)
     else:
         raise _time_of_day(text, value, now, zone, field) or _invalid_time(value, field)
     moment = moment.astimezone(UTC)

@@ -25,6 +25,8 @@ RECOGNISED = (
     "provider",
     "at",
     "failover_text",
+    "failover_type",
+    "failover_subject",
     "options",
 )
 ID = "id"  # the recognised name of the id column, when one is asked for

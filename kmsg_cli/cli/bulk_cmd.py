@@ -20,7 +20,7 @@ from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
 HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
-Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text; every other column is a #{variable}. --text/--template/--type/--from/--failover-text fill rows that lack them.
+Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text, failover_type, failover_subject; every other column is a #{variable}. --text, --template, --type, --from and the --failover-* options fill rows that lack them.
 
 Every valid row is written to the job ledger before anything is sent. Re-running the same command after a crash, Ctrl-C or kill -9 finishes what is left and never sends an accepted row again.
 
@@ -80,6 +80,19 @@ def _check_batch_id(value: str | None) -> str | None:
     )
 
 
+def _check_failover_type(value: str | None) -> str | None:
+    """`--failover-type`: SMS or LMS, refused before any row is read (not once per row)."""
+    if value is None or value.strip().upper() in ("SMS", "LMS"):
+        return value
+    raise UsageError(
+        f"failover type {quoted(value)} is not allowed; use SMS or LMS (field 'failover-type')",
+        code="INVALID_TYPE",
+        field="failover-type",
+        value=value,
+        hint="use --failover-type SMS or LMS, or leave it out to choose by length",
+    )
+
+
 @reports_errors
 def send_many(
     ctx: typer.Context,
@@ -99,12 +112,23 @@ def send_many(
     sender: Annotated[str | None, options.sender_option("Sender for rows without one.")] = None,
     failover_text: Annotated[
         str | None,
-        options.option(
-            "--failover-text",
-            "TEXT",
+        options.failover_text_option(
             "Failover SMS/LMS text for AlimTalk/RCS/Brand Message rows without one.",
-            MESSAGE,
-            alias="--fallback-text",
+            panel=MESSAGE,
+        ),
+    ] = None,
+    failover_type: Annotated[
+        str | None,
+        options.failover_type_option(
+            "Failover as SMS or LMS for rows with a failover text (default: by length).",
+            panel=MESSAGE,
+        ),
+    ] = None,
+    failover_subject: Annotated[
+        str | None,
+        options.failover_subject_option(
+            "Failover LMS subject for rows with a failover text and none of their own.",
+            panel=MESSAGE,
         ),
     ] = None,
     concurrency: Annotated[int, options.concurrency_option(panel=SENDING)] = 8,
@@ -210,7 +234,7 @@ def send_many(
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
     from kmsg_cli.jobs import enqueue as bulk
-    from kmsg_cli.jobs.placeholders import check_placeholders
+    from kmsg_cli.jobs.placeholders import check_failover_source, check_placeholders
     from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -235,6 +259,8 @@ def send_many(
         type=message_type,
         sender=sender,
         failover_text=failover_text,
+        failover_type=_check_failover_type(failover_type),
+        failover_subject=failover_subject,
     )
     started = time.monotonic()
 
@@ -247,6 +273,10 @@ def send_many(
             check_placeholders(
                 rows.columns, read_options["columns"], failover_text, "failover-text"
             )
+            check_placeholders(
+                rows.columns, read_options["columns"], failover_subject, "failover-subject"
+            )
+            check_failover_source(rows.columns, read_options["columns"], defaults)
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
@@ -322,7 +352,7 @@ def send_many(
     if queue:
         if result_file is not None:
             result_file.discard()
-        view.queued(report, inserted=report.inserted)
+        view.queued(report, inserted=report.inserted, profile_name=profile.name)
         raise typer.Exit(2 if report.rows and not report.valid else (5 if report.invalid else 0))
 
     from kmsg_cli.jobs.worker import BatchRunner
@@ -362,6 +392,7 @@ def send_many(
         results=str(results) if results else None,
         result_lines=lines,
         interrupted=interrupted,
+        profile_name=profile.name,
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 

@@ -19,6 +19,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport, RowProblem
 from kmsg_cli.jobs.worker import Stats
+from kmsg_cli.providers.base import SIMULATED_NOTE
 
 SHOWN_PROBLEMS = 10
 
@@ -226,9 +227,11 @@ class BulkView:
             data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
         )
 
-    def queued(self, report: EnqueueReport, *, inserted: int) -> None:
+    def queued(self, report: EnqueueReport, *, inserted: int, profile_name: str) -> None:
         data = {
             "batch_id": self.batch_id,
+            "profile": profile_name,
+            "simulated": _simulated(report),
             "queued": True,
             **_row_counts(report),
             "new_jobs": inserted,
@@ -265,6 +268,7 @@ class BulkView:
         results: str | None,
         result_lines: int | None,
         interrupted: bool,
+        profile_name: str,
     ) -> dict[str, Any]:
         already = before.accepted
         # another run of the same batch at the same time (a second terminal, a cron overlap)
@@ -272,6 +276,8 @@ class BulkView:
         others = max(0, state.accepted - already - stats.accepted)
         data: dict[str, Any] = {
             "batch_id": self.batch_id,
+            "profile": profile_name,
+            "simulated": _simulated(report),
             **_row_counts(report),
             "accepted": stats.accepted,
             "already_sent": already,
@@ -299,7 +305,7 @@ class BulkView:
         def render(console: Any) -> None:
             console.print(
                 f"batch {self.batch_id}: {counted(report.rows, 'row')}, {report.valid:,} valid, "
-                f"{report.invalid:,} invalid",
+                f"{report.invalid:,} invalid (profile {profile_name})",
                 markup=False,
             )
             parts = [f"{stats.accepted:,} accepted"]
@@ -328,10 +334,28 @@ class BulkView:
                 console.print(f"results: {results} ({rows})", markup=False)
             for line in retry_advice(self.batch_id, state):
                 console.print(line, markup=False, highlight=False)
+            _simulated_note(console, report)
 
         error = _summary_error(report, state, interrupted)
         self.out.result(data, render, ok=error is None, error=error)
         return data
+
+
+def _simulated(report: EnqueueReport) -> bool:
+    """Every valid row went to a simulated provider (the sandbox's mock): nothing was real."""
+    return report.valid > 0 and report.real == 0
+
+
+def _simulated_note(console: Any, report: EnqueueReport) -> None:
+    """The sandbox says so, as `kmsg send` does; a mixed profile says how many were mock."""
+    mock = report.valid - report.real
+    if _simulated(report):
+        console.print(f"[yellow]note:[/] {SIMULATED_NOTE}.", markup=True)
+    elif mock:
+        rows = counted(mock, "row")
+        console.print(
+            f"[yellow]note:[/] {rows} went to the mock provider: not delivered.", markup=True
+        )
 
 
 def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
@@ -380,9 +404,10 @@ def retry_advice(batch_id: str, state: BatchState) -> list[str]:
     refused = state.failed - state.temporary
     if refused:
         advice.append(
-            f"retry: the provider refused {refused:,}; after fixing the cause, "
-            f"`kmsg queue retry --failed --batch {batch_id}` and re-run the same command "
-            f"send {them(refused)} again"
+            f"retry: the provider refused {refused:,}; a wrong row: fix it in the file and "
+            "re-run (what was sent is not sent again); a cause elsewhere (sender number, "
+            f"balance, template): `kmsg queue retry --failed --batch {batch_id}`, then the "
+            "same command again"
         )
     if state.unknown:
         advice.append(

@@ -155,11 +155,19 @@ def purge(
 @reports_errors
 def copy(
     ctx: typer.Context,
-    source: Annotated[
+    target: Annotated[
         str,
-        options.option("--from", "DB", "Source: a SQLite path/URL or postgresql://..."),
+        options.option("--to", "DB", "Target: a SQLite path/URL, postgresql://... or mysql://..."),
     ],
-    target: Annotated[str, options.option("--to", "DB", "Target database.")],
+    source: Annotated[
+        str | None,
+        options.option(
+            "--from",
+            "DB",
+            "Source (default: the database kmsg uses: --db, KMSG_DB, the profile's or the "
+            "default file).",
+        ),
+    ] = None,
 ) -> None:
     """Copy the whole history and queue from one database to another (safe to re-run).
 
@@ -167,13 +175,17 @@ def copy(
 
     [dim]Examples:[/]
 
-      kmsg db copy --from kmsg.sqlite --to postgresql://kmsg@db.internal/kmsg
+      kmsg db copy --to postgresql://kmsg@db.internal/kmsg
+
+      kmsg db copy --from old.sqlite --to new.sqlite
     """
     from kmsg_cli.store import describe_target, open_store, prepare, same_database
     from kmsg_cli.store.copy import copy_store
 
     runtime = runtime_of(ctx)
     out = runtime.out
+    if source is None:
+        source = runtime.db_target()
     if same_database(source, target):
         raise UsageError(
             f"--from and --to name the same database ({describe_target(source)})",

@@ -115,6 +115,21 @@ def sender_option(help: str) -> Any:
     return option("--from", "PHONE", help, MESSAGE)
 
 
+def failover_text_option(help: str, *, panel: str | None) -> Any:
+    """`--failover-text TEXT` (alias `--fallback-text`): the SMS/LMS of a fallback."""
+    return option("--failover-text", "TEXT", help, panel, alias="--fallback-text")
+
+
+def failover_type_option(help: str, *, panel: str | None) -> Any:
+    """`--failover-type TYPE`: SMS or LMS, completed."""
+    return option("--failover-type", "TYPE", help, panel, complete=cv.failover_types)
+
+
+def failover_subject_option(help: str, *, panel: str | None) -> Any:
+    """`--failover-subject TEXT`: the subject of an LMS fallback."""
+    return option("--failover-subject", "TEXT", help, panel)
+
+
 def max_attempts_option(help: str, *, panel: str) -> Any:
     """`--max-attempts N`: attempts of a queued message for temporary failures."""
     return option("--max-attempts", "N", help, panel)

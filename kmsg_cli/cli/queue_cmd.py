@@ -163,7 +163,8 @@ def process(
     error: KmsgError | None = None
     if interrupted:
         code = EXIT_INTERRUPTED
-        error = KmsgError("interrupted; unsent claims were released", code="INTERRUPTED")
+        if drain:  # a bounded run that did not finish: an error, as for send-many
+            error = KmsgError("interrupted; unsent claims were released", code="INTERRUPTED")
     elif problems and stats.accepted:
         code = EXIT_PARTIAL
         error = KmsgError(
@@ -184,6 +185,9 @@ def process(
             f"({elapsed:.1f} s)",
             markup=False,
         )
+        if interrupted and not drain:  # a worker told to stop (systemd, Ctrl-C): not an error
+            released = counted(stats.released, "unsent job")
+            console.print(f"stopped; {released} released for the next worker", markup=False)
 
     out.result(data, render, ok=error is None, error=error)
     raise typer.Exit(code)

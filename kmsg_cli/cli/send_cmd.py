@@ -197,33 +197,20 @@ def send(
     ] = None,
     failover_text: Annotated[
         str | None,
-        Opt(
-            "--failover-text",
-            "--fallback-text",
-            metavar="TEXT",
-            help="AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
+        options.failover_text_option(
+            "AlimTalk, RCS, Brand Message: SMS/LMS text for a recipient the channel "
             "cannot reach (sent once).",
-            rich_help_panel="Failover",
+            panel="Failover",
         ),
     ] = None,
     failover_type: Annotated[
         str | None,
-        Opt(
-            "--failover-type",
-            metavar="TYPE",
-            help="Fallback as SMS or LMS (default: by length).",
-            autocompletion=cv.failover_types,
-            rich_help_panel="Failover",
+        options.failover_type_option(
+            "Fallback as SMS or LMS (default: by length).", panel="Failover"
         ),
     ] = None,
     failover_subject: Annotated[
-        str | None,
-        Opt(
-            "--failover-subject",
-            metavar="TEXT",
-            help="Fallback LMS subject.",
-            rich_help_panel="Failover",
-        ),
+        str | None, options.failover_subject_option("Fallback LMS subject.", panel="Failover")
     ] = None,
     dry_run: Annotated[
         bool,

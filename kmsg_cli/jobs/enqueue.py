@@ -47,11 +47,17 @@ class Defaults:
     type: str | None = None
     sender: str | None = None
     failover_text: str | None = None  # for the rows whose type takes one (FALLBACK_TYPES)
+    failover_type: str | None = None  # for the rows with a failover text and no type of it
+    failover_subject: str | None = None  # likewise, its subject
 
     def fingerprint(self) -> str:
-        own = (self.text, self.template, self.type, self.sender)
-        # without --failover-text, the same as before it existed: a batch keeps its id
-        return repr(own if self.failover_text is None else (*own, self.failover_text))
+        own: tuple[str | None, ...] = (self.text, self.template, self.type, self.sender)
+        # without the failover options, the same as before they existed: a batch keeps its id
+        if self.failover_text is not None:
+            own = (*own, self.failover_text)
+        if self.failover_type is not None or self.failover_subject is not None:
+            own = (*own, "failover", self.failover_type, self.failover_subject)
+        return repr(own)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,12 @@ def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
     if failover is None and defaults.failover_text is not None:
         kind, template = get("type", defaults.type), get("template", defaults.template)
         failover = defaults.failover_text if _takes_failover(kind, template) else None
+    failover_type, failover_subject = get("failover_type"), get("failover_subject")
+    if failover and failover.strip():  # the defaults shape a failover text, never stand alone
+        if failover_type is None:
+            failover_type = defaults.failover_type
+        if failover_subject is None:
+            failover_subject = defaults.failover_subject
     return MessageDraft(
         to=get("to", ""),
         text=get("text", defaults.text),
@@ -126,6 +138,8 @@ def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
         provider_id=get("provider"),
         message_id=get("id"),
         failover_text=failover,
+        failover_type=failover_type,
+        failover_subject=failover_subject,
         options=get("options"),
     )
 
@@ -389,8 +403,10 @@ def _changed_parts(earlier: Any, now: dict[str, Any]) -> list[str]:
     changed = [key for key in _COMPARED if before.get(key) != after.get(key)]
     if before.get("options") != after.get("options"):
         changed.append("options")
-    if (before.get("failover") or {}).get("text") != (after.get("failover") or {}).get("text"):
-        changed.append("failover text")
+    was, now_ = before.get("failover") or {}, after.get("failover") or {}
+    changed += [
+        f"failover {key}" for key in ("text", "type", "subject") if was.get(key) != now_.get(key)
+    ]
     return changed
 
 

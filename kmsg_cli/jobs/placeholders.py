@@ -10,7 +10,7 @@ from typing import Any
 
 from kmsg_cli.bulk_input import Row
 from kmsg_cli.bulk_input.columns import ColumnMap, ColumnPlan
-from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import InvalidInput, UsageError
 from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
 
@@ -57,6 +57,33 @@ def check_placeholders(
         field=option,
         value=",".join(missing),
         hint=hint,
+    )
+
+
+def check_failover_source(header: list[str], columns: ColumnMap | None, defaults: Any) -> None:
+    """Refuse `--failover-type`/`--failover-subject` (on `defaults`) with no failover text to
+    shape: no `--failover-text` and no failover_text column. They would change nothing."""
+    given = [
+        flag
+        for flag, value in (
+            ("--failover-type", defaults.failover_type),
+            ("--failover-subject", defaults.failover_subject),
+        )
+        if value is not None
+    ]
+    if not given or defaults.failover_text is not None:
+        return
+    plan = ColumnPlan(columns)
+    if (True, "failover_text") in map(plan.key, header):
+        return
+    raise UsageError(
+        f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} a failover text: "
+        "give --failover-text or a "
+        "failover_text column (field 'failover-text')",
+        code="MISSING_FAILOVER_TEXT",
+        field="failover-text",
+        value="",
+        hint="add --failover-text TEXT (sent as SMS/LMS when the channel cannot reach someone)",
     )
 
 

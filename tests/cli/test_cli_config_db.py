@@ -183,6 +183,16 @@ def test_db_copy_carries_the_batch_inputs_the_report_starts_from(run: Run, tmp_p
     assert again["state_copied"] == 0 and again["state_skipped"] >= 5
 
 
+def test_db_copy_copies_the_database_in_use_when_from_is_left_out(run: Run, tmp_path: Path) -> None:
+    assert run("send", "--to", "010-1111-2222", "--text", "x").exit_code == 0
+    target = tmp_path / "moved.sqlite"
+    code, doc = run.json("db", "copy", "--to", str(target))
+    assert code == 0, doc
+    assert doc["data"]["from"] == str(run.db) and doc["data"]["tracking_copied"] == 1
+    code, doc = run.json("--db", str(target), "db", "copy", "--to", str(target))
+    assert code == 2 and doc["error"]["code"] == "DB_SAME"
+
+
 def test_db_copy_moves_history_and_queue_and_can_be_re_run(run: Run, tmp_path: Path) -> None:
     assert run("send", "--to", "010-1111-2222,010-1111-3333", "--text", "x").exit_code == 0
     assert run("send", "--to", "010-1111-4444", "--text", "x", "--queue").exit_code == 0

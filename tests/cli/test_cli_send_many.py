@@ -470,7 +470,7 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert "row 5 (line 6)  01020000503  MOCK_UNAVAILABLE" in out
     batch = out.split()[1].rstrip(":")
     assert "re-running the same command tries it again" in out  # one busy row
-    assert "re-run the same command send it again" in out  # one refused row
+    assert "a wrong row: fix it in the file and re-run" in out  # one refused row
     assert f"kmsg queue retry --failed --batch {batch}" in out
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
     assert code == 5 and [f["row"] for f in doc["data"]["failures"]] == [4, 5]
@@ -672,3 +672,45 @@ def test_verbose_logs_a_line_per_provider_request(run: Run, tmp_path: Path) -> N
         "info kmsg.runner: 4 job(s) through mock: 3 accepted, 1 failed, 0 to retry, "
         "0 outcome unknown"
     ]
+
+
+def test_the_summary_names_the_profile_and_says_the_sandbox_delivered_nothing(
+    run: Run, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "in.csv", people(3))
+    result = run("send-many", str(source), "--text", "#{name}님")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    first, *_, last = result.stdout.strip().splitlines()
+    assert first.endswith("3 rows, 3 valid, 0 invalid (profile sandbox)")
+    assert last == "note: mock provider: no real message was delivered."
+    code, doc = run.json("send-many", str(source), "--text", "#{name}님")  # all already sent
+    assert code == 0
+    assert doc["data"]["profile"] == "sandbox" and doc["data"]["simulated"] is True
+
+
+def test_a_mixed_profile_says_how_many_rows_went_to_the_mock(capsys: Any) -> None:
+    from kmsg_cli.cli.bulk_view import BulkView
+    from kmsg_cli.cli.output import Output
+    from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport
+    from kmsg_cli.jobs.worker import Stats
+
+    report = EnqueueReport(rows=3, valid=3, real=1)
+    state = BatchState(accepted=3, failed=0, unknown=0, pending=0, processing=0)
+    view = BulkView(Output(), batch_id="b1", total_rows=3)
+    data = view.summary(
+        report,
+        state,
+        Stats(accepted=3),
+        before=BatchState(accepted=0, failed=0, unknown=0, pending=0, processing=0),
+        elapsed=1.0,
+        send_elapsed=1.0,
+        results=None,
+        result_lines=None,
+        interrupted=False,
+        profile_name="prod",
+    )
+    out = capsys.readouterr().out
+    assert data["simulated"] is False and data["profile"] == "prod"
+    assert "(profile prod)" in out
+    assert "note: 2 rows went to the mock provider: not delivered." in out
+    assert "no real message was delivered" not in out

@@ -175,6 +175,25 @@ def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert data["stopped"] is True and data["passes"] >= 2
 
 
+def test_a_queue_worker_told_to_stop_says_so_without_an_error(tmp_path: Path) -> None:
+    """SIGTERM is how a service manager stops a worker: exit 130 as documented, a plain line."""
+    env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmsg_cli", "queue", "process"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "stopped; 0 unsent jobs released for the next worker" in out
+    assert "error" not in err
+
+
 # -- against the fake SOLAPI -----------------------------------------------------------------------
 @pytest.fixture
 def solapi_profile(

@@ -69,3 +69,72 @@ def test_send_many_failover_text_end_to_end(run: Run, tmp_path: Path) -> None:
         "error: MISSING_VARIABLE: --failover-text uses #{nmae}, but the file has no column"
     )
     assert "did you mean #{name}?" in missing.stderr
+
+
+SHAPED = Defaults(
+    text="x", template="T", failover_text="fb", failover_type="LMS", failover_subject="제목"
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, ("LMS", "제목")),  # an AlimTalk row filled by --failover-text
+        ({"failover_type": "SMS"}, ("SMS", "제목")),  # the row's own wins, field by field
+        ({"failover_subject": "행 제목"}, ("LMS", "행 제목")),
+        ({"type": "SMS"}, (None, None)),  # no failover text: nothing to shape
+        ({"failover_text": "  "}, (None, None)),  # a blank one neither
+    ],
+)
+def test_failover_type_and_subject_shape_only_rows_with_a_failover_text(
+    fields: dict[str, str], expected: tuple[str | None, str | None]
+) -> None:
+    draft = draft_from_row(Row(1, {"to": "010", **fields}, {}), SHAPED)
+    assert (draft.failover_type, draft.failover_subject) == expected
+
+
+def test_the_failover_shape_changes_the_default_batch_id_only_when_given() -> None:
+    text_only = Defaults(text="x", failover_text="fb")
+    assert text_only.fingerprint() == repr(("x", None, None, None, "fb"))  # ids kept
+    shaped = Defaults(text="x", failover_text="fb", failover_subject="s")
+    assert batch_id_for("d", shaped) != batch_id_for("d", text_only)
+
+
+def test_send_many_failover_type_and_subject_end_to_end(run: Run, tmp_path: Path) -> None:
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "to,name,template,failover_subject\n010-1111-2222,김,T1,\n010-1111-3333,이,T1,행 제목\n",
+        encoding="utf-8",
+    )
+    args = ["send-many", str(source), "--text", "#{name}님 주문 발송"]
+    fallback = ["--failover-text", "#{name}님 문자", "--failover-subject", "#{name}님 안내"]
+    result = run(*args, *fallback, "--failover-type", "lms")
+    assert result.exit_code == 0, result.stderr
+    failovers = {
+        r["id"].rsplit(":", 1)[1]: json.loads(r["data"])["message"]["failover"]
+        for r in run.rows("SELECT * FROM kmsg_jobs")
+    }
+    assert (failovers["1"]["type"], failovers["1"]["subject"]) == ("LMS", "김님 안내")
+    assert failovers["2"]["subject"] == "행 제목"  # the row's own cell wins
+    wrong = run(*args, *fallback, "--failover-type", "MMS", "--dry-run")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.startswith("error: INVALID_TYPE: failover type 'MMS' is not allowed")
+    alone = run(*args, "--failover-type", "SMS", "--dry-run")
+    assert alone.exit_code == 2
+    assert alone.stderr.startswith(
+        "error: MISSING_FAILOVER_TEXT: --failover-type needs a failover text"
+    )
+    plain = tmp_path / "plain.csv"
+    plain.write_text("to,name,template\n010-1111-2222,김,T1\n", encoding="utf-8")
+    typo = run(
+        "send-many",
+        str(plain),
+        "--text",
+        "x",
+        "--failover-text",
+        "x",
+        "--failover-subject",
+        "#{nmae}",
+        "--dry-run",
+    )
+    assert typo.exit_code == 2 and "did you mean #{name}?" in typo.stderr

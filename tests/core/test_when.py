@@ -152,25 +152,60 @@ def test_garbage_is_rejected(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "timezone", "suggested"),
+    ("value", "timezone", "suggested", "named"),
     [
-        ("22:30", "Asia/Seoul", "2026-11-21 22:30"),  # later today (it is 21:00 KST)
-        ("09:00", "Asia/Seoul", "2026-11-22 09:00"),  # gone today: tomorrow's
-        ("21:00", "Asia/Seoul", "2026-11-22 21:00"),  # now is not the future
-        ("9:05", "UTC", "2026-11-22 09:05"),  # 12:00 UTC now
+        ("22:30", "Asia/Seoul", "2026-11-21 22:30", "today 22:30"),  # later today (21:00 KST)
+        ("09:00", "Asia/Seoul", "2026-11-22 09:00", "tomorrow 09:00"),  # gone today
+        ("21:00", "Asia/Seoul", "2026-11-22 21:00", "tomorrow 21:00"),  # now is not the future
+        ("9:05", "UTC", "2026-11-22 09:05", "tomorrow 09:05"),  # 12:00 UTC now
     ],
 )
 def test_a_time_of_day_alone_gets_the_next_one_with_its_date(
-    value: str, timezone: str, suggested: str
+    value: str, timezone: str, suggested: str, named: str
 ) -> None:
     with pytest.raises(InvalidInput) as info:
         parse_when(value, now=NOW, timezone=timezone)
     assert_invalid(info.value, "INVALID_TIME", "at", value)
     assert "is a time of day without a date" in info.value.message
     assert info.value.hint is not None and f"'{suggested}'" in info.value.hint
+    assert f"'{named}'" in info.value.hint
     assert timezone in info.value.hint
-    # the suggestion is a form parse_when takes, and the moment it names is ahead
-    assert parse_when(suggested, now=NOW, timezone=timezone) > NOW
+    # both suggestions are forms parse_when takes, naming the same moment ahead
+    moment = parse_when(suggested, now=NOW, timezone=timezone)
+    assert moment > NOW and parse_when(named, now=NOW, timezone=timezone) == moment
+
+
+@pytest.mark.parametrize(
+    ("value", "timezone", "expected"),
+    [
+        ("tomorrow 09:00", "Asia/Seoul", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("  Tomorrow 9:30 ", "Asia/Seoul", datetime(2026, 11, 22, 0, 30, tzinfo=UTC)),
+        ("내일 09:00", "Asia/Seoul", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("today 23:59", "Asia/Seoul", datetime(2026, 11, 21, 14, 59, tzinfo=UTC)),
+        ("오늘23:00", "Asia/Seoul", datetime(2026, 11, 21, 14, 0, tzinfo=UTC)),
+        # the day is the profile zone's: 12:00 UTC is already tomorrow in Auckland
+        ("today 09:00", "Pacific/Auckland", datetime(2026, 11, 21, 20, 0, tzinfo=UTC)),
+        ("tomorrow 00:00", "UTC", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_today_and_tomorrow_name_a_day_in_the_profile_zone(
+    value: str, timezone: str, expected: datetime
+) -> None:
+    assert parse_when(value, now=NOW, timezone=timezone) == expected
+
+
+@pytest.mark.parametrize("value", ["today 20:00", "오늘 21:00"])  # 21:00 KST now
+def test_today_at_an_hour_gone_is_in_the_past(value: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_when(value, now=NOW, timezone="Asia/Seoul")
+    assert_invalid(info.value, "PAST_TIME", "at", value)
+
+
+@pytest.mark.parametrize("value", ["tomorrow 24:00", "tomorrow", "yesterday 09:00", "내일 9시"])
+def test_other_day_words_are_not_guessed(value: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_when(value, now=NOW, timezone="Asia/Seoul")
+    assert_invalid(info.value, "INVALID_TIME", "at", value)
 
 
 def test_field_name_is_reported() -> None:
