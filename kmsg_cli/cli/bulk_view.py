@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -478,9 +479,17 @@ def _counts(counter: Any) -> str:
 
 
 def _problem_line(problem: RowProblem, place: str) -> str:
-    if problem.message.startswith(f"row {problem.row} "):  # the reader already names the row
-        return f"{problem.code}: {problem.message}"
-    return f"{_where(problem.row, problem.line, place)}: {problem.code}: {problem.message}"
+    """`row 2 (line 4): CODE: message`, the same shape for every problem (grep "^row 2 ")."""
+    message = problem.message
+    named = _NAMED_ROW.match(message)  # the reader's own "row 2 (line 4) has ..."
+    if named is not None and named[1] == str(problem.row):
+        where = f"row {problem.row}" + (f" {named[2]}" if named[2] else "")
+        message = message[named.end() :].removeprefix("is ")
+        return f"{where}: {problem.code}: {message}"
+    return f"{_where(problem.row, problem.line, place)}: {problem.code}: {message}"
+
+
+_NAMED_ROW = re.compile(r"row (\d+)(?: (\([^)]*\)))? ")
 
 
 def _where(row: int, line: int | None, place: str) -> str:

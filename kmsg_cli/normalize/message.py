@@ -27,7 +27,7 @@ from kmsg_cli.normalize.limits import (
     non_ks_notice,
 )
 from kmsg_cli.normalize.phone import is_mobile, normalize_phone, normalize_sender
-from kmsg_cli.normalize.variables import check_variable, interpolate
+from kmsg_cli.normalize.variables import check_variable, interpolate, render_nonblank
 from kmsg_cli.when import parse_when
 
 
@@ -43,7 +43,13 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
                 hint="add --failover-text TEXT (sent as SMS/LMS if the AlimTalk fails)",
             )
         return None
-    rendered = interpolate(text, draft.variables, field="failover_text")
+    rendered = render_nonblank(
+        text,
+        draft.variables,
+        field="failover_text",
+        code="MISSING_FAILOVER_TEXT",
+        what="failover text",
+    )
     size, non_ks = count_bytes(rendered)
     if non_ks:
         warnings.append(non_ks_notice("failover text"))
@@ -179,7 +185,9 @@ def build_message(
                 value=draft.text or "",
                 hint="give --text TEXT, --text-file PATH, or --text - to read stdin",
             )
-        text = interpolate(draft.text, draft.variables, field="text")
+        text = render_nonblank(
+            draft.text, draft.variables, field="text", code="MISSING_TEXT", what="message text"
+        )
         if subject is not None:
             subject = interpolate(subject, draft.variables, field="subject")
         size, non_ks = count_bytes(text)

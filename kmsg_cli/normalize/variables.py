@@ -93,6 +93,25 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def render_nonblank(
+    text: str, variables: Mapping[str, str], *, field: str, code: str, what: str
+) -> str:
+    """`interpolate`, refusing a text that was not blank but is once its variables are filled
+    in (every `#{name}` of `#{name}님` left empty): the provider would get an empty message."""
+    rendered = interpolate(text, variables, field=field)
+    if rendered.strip() or not text.strip():
+        return rendered
+    empty = [n for n in placeholder_names(text) if not str(variables.get(n, "")).strip()]
+    listed = ", ".join(f"#{{{n}}}" for n in empty) or "its placeholders"
+    raise _error(
+        code,
+        f"the {what} is empty once {listed} {'is' if len(empty) == 1 else 'are'} filled in",
+        field=field,
+        value=text,
+        hint=f"give {listed} a value, or add words that do not depend on {listed}",
+    )
+
+
 def check_variable(name: str, value: str) -> str:
     """`value`, or INVALID_VARIABLE when it holds a control character (NUL, ESC, ...)."""
     found = _CONTROL.search(value)

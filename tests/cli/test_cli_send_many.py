@@ -714,3 +714,24 @@ def test_a_mixed_profile_says_how_many_rows_went_to_the_mock(capsys: Any) -> Non
     assert "(profile prod)" in out
     assert "note: 2 rows went to the mock provider: not delivered." in out
     assert "no real message was delivered" not in out
+
+
+def test_every_problem_line_starts_with_its_row(run: Run, tmp_path: Path) -> None:
+    """Reader errors (a ragged CSV row) and row errors (a bad number, a text left blank by an
+    empty cell) read alike: `row N (line M): CODE: ...`."""
+    source = tmp_path / "in.csv"
+    source.write_bytes(
+        "\ufeffto,name\r\n010-2000-0001,김\r\n010-2000-0002,이,extra\r\n12345,박\r\n"
+        "010-2000-0004,\r\n".encode()
+    )
+    result = run("send-many", str(source), "--text", "#{name}")
+    assert result.exit_code == 5, result.stdout + result.stderr
+    problems = [line for line in result.stderr.splitlines() if line.startswith("row ")]
+    assert [line.split(": ")[0:2] for line in problems] == [
+        ["row 2 (line 3)", "BAD_ROW"],
+        ["row 3 (line 4)", "INVALID_PHONE"],
+        ["row 4 (line 5)", "MISSING_TEXT"],
+    ]
+    assert problems[0].startswith("row 2 (line 3): BAD_ROW: has 3 cells but the header has 2")
+    assert "empty once #{name} is filled in" in problems[2]
+    assert [r["to"] for r in run.rows()] == ["01020000001"]  # nothing empty went out

@@ -432,7 +432,7 @@ TYPE_CASES = [
     ("lms-with-subject", {"text": "hi", "type": "LMS", "subject": "a" * 40}, MessageType.LMS, 2),
     ("subject-20-hangul", {"text": "a" * 100, "subject": "가" * 20}, MessageType.LMS, 100),
     ("interpolated-long", {"text": "#{v}", "variables": {"v": "가" * 50}}, MessageType.LMS, 100),
-    ("interpolated-short", {"text": "#{v}" * 30, "variables": {"v": ""}}, MessageType.SMS, 0),
+    ("interpolated-short", {"text": "#{v}" * 30, "variables": {"v": "a"}}, MessageType.SMS, 30),
     ("friendtalk", {"text": "가" * 1000, "type": "FRIENDTALK"}, MessageType.FRIENDTALK, 2000),
     (
         "friendtalk-image",
@@ -576,6 +576,22 @@ BUILD_ERRORS = [
     ),
     ("missing-text", {}, "MISSING_TEXT", "text", ""),
     ("blank-text", {"text": "  \n "}, "MISSING_TEXT", "text", ""),
+    # a text that is blank only once its variables are filled in (an empty cell)
+    ("blank-rendered", {"text": "#{a}", "variables": {"a": ""}}, "MISSING_TEXT", "text", "#{a}"),
+    (
+        "blank-rendered-spaces",
+        {"text": " #{a} #{b}", "variables": {"a": " ", "b": ""}},
+        "MISSING_TEXT",
+        "text",
+        "#{a}, #{b}",
+    ),
+    (
+        "blank-rendered-failover",
+        {"template_id": "T", "failover_text": "#{a}", "variables": {"a": ""}},
+        "MISSING_FAILOVER_TEXT",
+        "failover_text",
+        "#{a}",
+    ),
     ("mms-without-image", {"text": "hi", "type": "MMS"}, "MISSING_IMAGE", "image", ""),
     (
         "image-on-sms",
@@ -856,3 +872,13 @@ def test_a_variable_that_differs_only_in_case_gets_a_did_you_mean() -> None:
         interpolate("#{Name}님 #{code}", {"name": "kim", "code": "1"})
     assert info.value.code == "MISSING_VARIABLE" and info.value.value == "Name"
     assert info.value.hint is not None and "did you mean #{name} for #{Name}?" in info.value.hint
+
+
+def test_a_blank_rendered_text_names_the_empty_placeholders() -> None:
+    error = build_error(text="#{name} #{day}", variables={"name": "", "day": " "})
+    assert error.code == "MISSING_TEXT"
+    assert error.message.startswith("the message text is empty once #{name}, #{day} are filled in")
+    error = build_error(text="#{name}", variables={"name": ""})
+    assert error.message.startswith("the message text is empty once #{name} is filled in (")
+    # a placeholder with a value keeps the text: an empty one among others is only a warning
+    assert build(text="#{name}님 #{day}", variables={"name": "", "day": ""}).text == "님 "
