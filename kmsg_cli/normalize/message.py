@@ -31,6 +31,13 @@ from kmsg_cli.normalize.variables import check_variable, interpolate, render_non
 from kmsg_cli.when import parse_when
 
 
+def _subject(subject: str, variables: Mapping[str, str], field: str) -> str | None:
+    """A subject filled in; one that only empty variables made blank is no subject at all
+    (as `--subject ""` is): the type follows the length, the provider's default title applies."""
+    rendered = interpolate(subject, variables, field=field)
+    return rendered if rendered.strip() else None
+
+
 def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice]) -> Failover | None:
     text = _given(draft.failover_text)
     if text is None:
@@ -55,7 +62,7 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
         warnings.append(non_ks_notice("failover text"))
     subject = _given(draft.failover_subject)
     if subject is not None:
-        subject = interpolate(subject, draft.variables, field="failover_subject")
+        subject = _subject(subject, draft.variables, "failover_subject")
     kind = parse_type(draft.failover_type, field="failover_type")
     if kind is not None and kind not in (MessageType.SMS, MessageType.LMS):
         raise _error(
@@ -158,7 +165,7 @@ def build_message(
         text_raw = _given(draft.text)
         text = interpolate(text_raw, draft.variables, field="text") if text_raw else ""
         if subject is not None:
-            subject = interpolate(subject, draft.variables, field="subject")
+            subject = _subject(subject, draft.variables, "subject")
         check_kakao_length(text, kind)
         size, _ = count_bytes(text)
         if image is not None:
@@ -168,7 +175,7 @@ def build_message(
         assert kind is not None
         text = interpolate(draft.text or "", draft.variables, field="text")
         if subject is not None:
-            subject = interpolate(subject, draft.variables, field="subject")
+            subject = _subject(subject, draft.variables, "subject")
         size, _ = count_bytes(text)
         checked = channels.check_draft(draft, kind, text, size, subject, image, template_id)
         options, files = checked.options, checked.files
@@ -189,7 +196,7 @@ def build_message(
             draft.text, draft.variables, field="text", code="MISSING_TEXT", what="message text"
         )
         if subject is not None:
-            subject = interpolate(subject, draft.variables, field="subject")
+            subject = _subject(subject, draft.variables, "subject")
         size, non_ks = count_bytes(text)
         if kind is None:
             if image is not None:

@@ -882,3 +882,16 @@ def test_a_blank_rendered_text_names_the_empty_placeholders() -> None:
     assert error.message.startswith("the message text is empty once #{name} is filled in (")
     # a placeholder with a value keeps the text: an empty one among others is only a warning
     assert build(text="#{name}님 #{day}", variables={"name": "", "day": ""}).text == "님 "
+
+
+def test_a_subject_left_blank_by_its_variables_is_no_subject() -> None:
+    message = build(text="hello", subject="#{t}", variables={"t": " "})
+    assert (message.type, message.subject) == (MessageType.SMS, None)
+    assert "SUBJECT_IMPLIES_LMS" not in codes(message)
+    kept = build(text="hello", subject="#{t} 안내", variables={"t": ""})
+    assert (kept.type, kept.subject) == (MessageType.LMS, " 안내")
+    failover = build(
+        template_id="T", failover_text="문자", failover_subject="#{t}", variables={"t": ""}
+    )
+    assert failover.failover is not None
+    assert (failover.failover.type, failover.failover.subject) == (MessageType.SMS, None)
