@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import Any, NamedTuple, TypeVar
 
 import typer
@@ -39,6 +40,10 @@ EXIT_CODES_NOTE = (
 )
 SENDING_EPILOG = f"{EXIT_CODES_NOTE}\n\n{GLOBAL_OPTIONS_NOTE}"
 
+
+# The root's options, which parsing.py moves to the front wherever they stand.
+GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
+GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})
 
 _resume_collection = False
 
@@ -97,6 +102,32 @@ def _plain_help_option(option: Any) -> Any:
     return option
 
 
+def _refuse_options_as_values(params: list[Any], args: list[str], ctx: Any) -> None:
+    """`--batch-id $ID --dry-run` with $ID empty gives --batch-id the value "--dry-run", and
+    the dry run silently becomes a real send. A value that is exactly an option of the
+    command (or a global one) is refused; `--batch-id=--dry-run` still passes it on purpose."""
+    from typer._click.exceptions import UsageError
+
+    names = set(GLOBAL_VALUE_OPTIONS | GLOBAL_FLAG_OPTIONS)
+    takes_value: set[str] = set()
+    for param in params:
+        if param.param_type_name != "option":
+            continue
+        own = [*param.opts, *param.secondary_opts]
+        names.update(own)
+        if not (param.is_flag or param.count):
+            takes_value.update(param.opts)
+    for token, value in pairwise(args):
+        if token == "--":
+            return
+        if token in takes_value and value in names:
+            raise UsageError(
+                f"option {token} needs a value, but the next word is the option {value} (an "
+                f"empty shell variable?); to give {value!r} as the value, write {token}={value}",
+                ctx=ctx,
+            )
+
+
 def _keep_typed_values(command: Any, ctx: Any) -> None:
     for param in command.get_params(ctx):
         setattr(param, "process_value", _typed_as_is)  # noqa: B010
@@ -112,7 +143,9 @@ class _KmsgParsing:
         if ctx.resilient_parsing:
             _keep_typed_values(self, ctx)
         else:
-            use_plain_conversion(self.get_params(ctx))  # type: ignore[attr-defined]
+            params = self.get_params(ctx)  # type: ignore[attr-defined]
+            _refuse_options_as_values(params, args, ctx)
+            use_plain_conversion(params)
         parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
         return parsed
 

@@ -2,8 +2,9 @@
 
 Typer only parses a group's options before its sub-command, so the root group moves every
 global option it finds later on to the front before parsing. It walks the command tree to
-know which tokens are values of a command's own options (`--text --json` sends the text
-"--json"), and stops at `--`.
+know which tokens are values of a command's own options (`--text --json`: "--json" is the
+value of --text here, which the command then refuses as an option standing where a value
+belongs; `--text=--json` sends it), and stops at `--`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from typing import Any
 
 import typer
 
-from kmsg_cli.cli.framework import KmsgGroup
-
-GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
-GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})
+from kmsg_cli.cli.framework import GLOBAL_FLAG_OPTIONS, GLOBAL_VALUE_OPTIONS, KmsgGroup
 
 
 def _is_global_flag(token: str) -> bool:

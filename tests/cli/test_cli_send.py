@@ -56,10 +56,23 @@ def test_global_options_work_after_the_subcommand(run: Run) -> None:
     assert json.loads(result.stdout)["ok"] is True
 
 
-def test_an_option_value_that_looks_like_a_global_flag_stays_a_value(run: Run) -> None:
-    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "--json", "--dry-run")
+def test_an_option_where_a_value_belongs_is_refused_unless_attached(run: Run) -> None:
+    # `--text $EMPTY --json`: the text is not "--json", nor is a dry run turned into a send
+    for given in (["--text", "--json"], ["--batch-id", "--dry-run"]):
+        command = ["send-many", "x.csv"] if given[0] == "--batch-id" else ["send", "--to", "010"]
+        result = run(*command, *given)
+        assert result.exit_code == 2
+        assert result.stderr.startswith(
+            f"error: USAGE: option {given[0]} needs a value, but the next word is the option "
+            f"{given[1]} (an empty shell variable?); to give '{given[1]}' as the value, write "
+            f"{given[0]}={given[1]}"
+        )
+    assert not run.db.exists()  # refused before anything was opened, let alone sent
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text=--json", "--dry-run")
     assert code == 0
     assert doc["data"]["messages"][0]["text"] == "--json"
+    code, doc = run.json("send", "--to", "010-1234-5678", "--text", "-5", "--dry-run")
+    assert code == 0 and doc["data"]["messages"][0]["text"] == "-5"  # not an option name
 
 
 def test_korean_text_over_90_bytes_becomes_lms(run: Run) -> None:
