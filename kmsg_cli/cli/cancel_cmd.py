@@ -83,17 +83,21 @@ def cancel(
         provider_id=provider,
     )
     selection.check()
-    if not dry_run and not yes and not _stdin_is_terminal():
-        raise UsageError(
-            "kmsg cancel asks before cancelling, but there is no terminal to ask on (field 'yes')",
-            code="CONFIRMATION_REQUIRED",
-            field="yes",
-            value="",
-            hint="--dry-run shows what would be cancelled; add --yes to cancel without asking",
-        )
     store, clients = runtime.store(), runtime.clients()
     if not dry_run and not yes:
+        # what would be cancelled first: an unknown batch or id, or nothing to cancel, is
+        # said as such rather than as a question that cannot be asked
         plan = run_cancel(selection, store=store, providers=clients, now=now, dry_run=True)
+        if plan.counts[WOULD_CANCEL] and not _stdin_is_terminal():
+            raise UsageError(
+                f"kmsg cancel asks before cancelling "
+                f"{counted(plan.counts[WOULD_CANCEL], 'message')}, but there is no terminal "
+                "to ask on (field 'yes')",
+                code="CONFIRMATION_REQUIRED",
+                field="yes",
+                value="",
+                hint="--dry-run shows what would be cancelled; add --yes to cancel without asking",
+            )
         if plan.counts[WOULD_CANCEL]:
             _render(plan, out.err)
             question = f"Cancel {counted(plan.counts[WOULD_CANCEL], 'message')}?"

@@ -43,8 +43,14 @@ def test_queued_jobs_are_cancelled_and_never_sent(run: Run) -> None:
     queue(run, "a", "b", "c")
     refused = run("cancel", "--id", "a", "--id", "b")  # no terminal, no --yes
     assert refused.exit_code == 2
-    assert "CONFIRMATION_REQUIRED" in refused.stderr and "--yes" in refused.stderr
+    assert refused.stderr.startswith(
+        "error: CONFIRMATION_REQUIRED: kmsg cancel asks before cancelling 2 messages"
+    )
+    assert "--yes" in refused.stderr
     assert set(statuses(run).values()) == {"pending"}
+    # nothing to ask about: an unknown batch is said as such, not as a question
+    unknown = run("cancel", "--batch", "nope")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: NOT_FOUND: no job of")
 
     code, dry = run.json("cancel", "--id", "a", "--id", "b", "--dry-run")
     assert code == 0 and dry["data"]["would_cancel"] == 2 and dry["data"]["dry_run"] is True
