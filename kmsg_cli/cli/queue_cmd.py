@@ -25,6 +25,7 @@ from kmsg_cli.errors import (
     UsageError,
 )
 from kmsg_cli.models import JobStatus
+from kmsg_cli.providers.base import SIMULATED_NOTE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -157,6 +158,8 @@ def process(
         "elapsed_s": round(elapsed, 3),
         "pending": counts.get("pending", 0),
         "interrupted": interrupted,
+        # every provider of the profile is the mock (the sandbox): nothing real went out
+        "simulated": bool(stats.accepted) and _all_simulated(runtime.profile()),
     }
     problems = stats.failed + stats.unknown
     code = EXIT_OK
@@ -188,9 +191,18 @@ def process(
         if interrupted and not drain:  # a worker told to stop (systemd, Ctrl-C): not an error
             released = counted(stats.released, "unsent job")
             console.print(f"stopped; {released} released for the next worker", markup=False)
+        if data["simulated"]:
+            console.print(f"[yellow]note:[/] {SIMULATED_NOTE}.", markup=True)
 
     out.result(data, render, ok=error is None, error=error)
     raise typer.Exit(code)
+
+
+def _all_simulated(profile: Any) -> bool:
+    from kmsg_cli.providers.catalog import capabilities
+
+    kinds = [provider.type for provider in profile.providers.values()]
+    return bool(kinds) and all(capabilities(kind).simulated for kind in kinds)
 
 
 class _progress:

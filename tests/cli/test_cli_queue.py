@@ -40,9 +40,15 @@ def test_send_queue_then_drain_sends_and_tracks(run: Run) -> None:
     assert (job["id"], job["status"]) == ("q1", "pending")
     code, doc = run.json("queue", "process", "--drain")
     assert code == 0 and doc["data"]["accepted"] == 1
+    assert doc["data"]["simulated"] is True  # the sandbox: its mock delivers nothing
     assert [r["message_id"] for r in run.rows()] == ["q1"]
     code, doc = run.json("queue", "stats")
     assert doc["data"]["counts"] == {"completed": 1}
+    assert run("send", "--to", "010-1111-2222", "--text", "y", "--queue").exit_code == 0
+    drained = run("queue", "process", "--drain")
+    assert drained.stdout.splitlines()[-1] == "note: mock provider: no real message was delivered."
+    idle = run("queue", "process", "--drain")  # nothing sent: nothing to say about it
+    assert "note:" not in idle.stdout
 
 
 def test_the_queued_summary_counts_its_messages(run: Run) -> None:
