@@ -12,6 +12,7 @@ the claims of a worker that died.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -93,14 +94,27 @@ class ServerStore(SqlStore):
         return text
 
     def _open_failed(self, exc: BaseException) -> StoreError:
+        reason = self._reason(exc)
+        hint = (
+            f"check the URL ({self.scheme}://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD "
+            "or USER:env:NAME for a password), that the server is running and that it "
+            "accepts this user"
+        )
+        # the server answered but has no such database: kmsg creates tables, not databases
+        missing = re.search(
+            r"""database "([^"]+)" does not exist|Unknown database '([^']+)'""", reason
+        )
+        if missing is not None:
+            name = missing[1] or missing[2]
+            create = f"createdb {name}" if missing[1] else f"CREATE DATABASE `{name}`"
+            hint = (
+                f"the server has no database {name!r}: create it ({create}), or fix the name "
+                "in the URL; kmsg then creates its tables in it"
+            )
         return StoreError(
-            f"cannot open {self.engine} database {self._display}: {self._reason(exc)}",
+            f"cannot open {self.engine} database {self._display}: {reason}",
             code="DB_OPEN_FAILED",
-            hint=(
-                f"check the URL ({self.scheme}://USER@HOST[:PORT]/DATABASE, with USER:PASSWORD "
-                "or USER:env:NAME for a password), that the server is running and that it "
-                "accepts this user"
-            ),
+            hint=hint,
         )
 
     def _unavailable(self, exc: BaseException, tries: int) -> StoreError:
