@@ -20,6 +20,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport, RowProblem
 from kmsg_cli.jobs.worker import Stats
+from kmsg_cli.normalize.phone import format_phone
 from kmsg_cli.providers.base import SIMULATED_NOTE
 
 SHOWN_PROBLEMS = 10
@@ -177,7 +178,8 @@ class BulkView:
             )
             kind = " (unknown outcome)" if failure.unknown else ""
             console.print(
-                f"  {where}  {failure.to or '-'}  {failure.code}{kind}: {reason}",
+                f"  {where}  {format_phone(failure.to) if failure.to else '-'}  "
+                f"{failure.code}{kind}: {reason}",
                 markup=False,
                 highlight=False,
             )
@@ -389,7 +391,8 @@ def _preview_line(item: dict[str, Any]) -> str:
     subject = f" [{item['subject']}]" if item["subject"] else ""
     when = f" at {item['scheduled_at']}" if item["scheduled_at"] else ""
     return (
-        f"  row {item['row']}: {item['to']} {item['type']} via {item['provider']}{when}"
+        f"  row {item['row']}: {format_phone(item['to'])} {item['type']} via {item['provider']}"
+        f"{when}"
         f" ({item['bytes']} bytes){subject}: {what}"
     )
 

@@ -42,7 +42,7 @@ JOBS = tables.Listing(
         "id",
         "status",
         "type",
-        "to",
+        "to:phone",
         "provider_id",
         "priority:int",
         "attempts:int",

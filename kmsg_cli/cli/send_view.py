@@ -11,6 +11,7 @@ from kmsg_cli.cli.plain import escape, plain_stream, plain_table
 from kmsg_cli.config import Profile
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Job, Message
+from kmsg_cli.normalize.phone import format_phone
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.sending import Outcome, Planned, SendReport, notices
@@ -40,6 +41,11 @@ def _message_data(message: Message, times: TimeView) -> dict[str, Any]:
     if message.files:
         data["files"] = list(message.files)
     return data
+
+
+def _shown(recipient: object) -> str:
+    """A recipient as people write it (010-1234-5678); JSON keeps the digits."""
+    return format_phone(str(recipient))
 
 
 def _is_simulated(profile: Profile, provider_id: str) -> bool:
@@ -86,7 +92,7 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
             when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
             cells.append(
                 (
-                    str(message.to),
+                    _shown(message.to),
                     message.type.value,
                     str(message.byte_length),
                     item.provider_id,
@@ -149,8 +155,8 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
             if item.message.scheduled_at and not row["deferred"]:
                 when += f", scheduled for {times.human(item.message.scheduled_at)}"
             console.print(
-                f"queued {row['to']}  {row['type']}  via {row['provider_id']}  ({when})  "
-                f"id {row['job_id']}",
+                f"queued {_shown(item.message.to)}  {row['type']}  via {row['provider_id']}  "
+                f"({when})  id {row['job_id']}",
                 markup=False,
             )
         console.print(
@@ -244,7 +250,7 @@ def _report_error(report: SendReport) -> KmsgError | None:
 
 def _outcome_line(outcome: Outcome, times: TimeView) -> str:
     message = outcome.message
-    head = f"{message.to}  {message.type.value} ({message.byte_length} bytes)"
+    head = f"{_shown(message.to)}  {message.type.value} ({message.byte_length} bytes)"
     if outcome.previous is not None:
         return (
             f"[cyan]=[/] {head}  already sent earlier via {escape(outcome.provider_id)} "

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kmsg_cli.when import TimeView
 
 FORMATS = ("table", "tsv", "csv", "json")  # = config.keys.OUTPUT_FORMATS, cheap to import
-Kind = Literal["text", "time", "int", "bool", "list", "json", "error"]
+Kind = Literal["text", "time", "int", "bool", "list", "json", "error", "phone"]
 OUTPUT_PANEL = "Output"
 
 
@@ -160,6 +160,10 @@ class View:
         table = self.format == "table"
         if kind == "time":
             return (self.times.human(value) if table else self.times.iso(value)) or ""
+        if kind == "phone" and table:  # 010-1234-5678 for people, the digits for scripts
+            from kmsg_cli.normalize.phone import format_phone
+
+            return format_phone(str(value))
         if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
             return f"{value:,}" if table else str(value)
         if kind == "bool" or isinstance(value, bool):

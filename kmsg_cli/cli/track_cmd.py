@@ -38,8 +38,8 @@ TRACKING = tables.Listing(
         "message_id",
         "status",
         "type",
-        "to",
-        "from",
+        "to:phone",
+        "from:phone",
         "provider_id",
         "provider_message_id",
         "provider_status_code",
@@ -369,7 +369,12 @@ def show(
         for key, value in raw.items():
             if value is None or key == "metadata":
                 continue
-            shown = times.human(value) if TRACKING.kind(key) == "time" else value
+            kind = TRACKING.kind(key)
+            shown = times.human(value) if kind == "time" else value
+            if kind == "phone":
+                from kmsg_cli.normalize.phone import format_phone
+
+                shown = format_phone(str(value))
             console.print(f"{key:<24}{shown}", markup=False)
         if raw.get("metadata"):
             import json

@@ -48,6 +48,24 @@ _CALLING_CODES = frozenset(
 )
 
 
+# How Koreans write a number down: area or mobile prefix, then three or four digits, then four;
+# representative numbers as two groups of four. Only for showing a stored number to a person.
+_GROUPED = re.compile(
+    r"(02|050[2-8]|0\d{2})(\d{3,4})(\d{4})"
+    r"|(1[568]\d{2})(\d{4})"
+)
+
+
+def format_phone(number: str) -> str:
+    """`01012345678` as `010-1234-5678`, `0212345678` as `02-1234-5678`, `15881234` as
+    `1588-1234`; anything else (international, unusual) as it is. Tables for people only:
+    TSV, CSV and JSON keep the digits kmsg stores."""
+    found = _GROUPED.fullmatch(number) if _KOREAN.fullmatch(number) else None
+    if found is None:
+        return number
+    return "-".join(group for group in found.groups() if group)
+
+
 def _clean(raw: str) -> str:
     return _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
 

@@ -216,7 +216,7 @@ def test_dry_run_previews_the_first_rows_as_they_would_be_sent(run: Run, tmp_pat
     assert result.exit_code == 0
     lines = [line for line in result.stdout.splitlines() if line.startswith("  row ")]
     assert len(lines) == 5
-    assert lines[0].startswith("  row 1: 01020000001 SMS via mock")
+    assert lines[0].startswith("  row 1: 010-2000-0001 SMS via mock")
     assert lines[0].endswith(f"{people(1)[0]['name']}님 안녕하세요")
     assert "... 2 more" in result.stdout
     code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
@@ -466,8 +466,8 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert result.exit_code == 5
     out = result.stdout
     assert "not sent:" in out
-    assert "row 4 (line 5)  01020000000  MOCK_REJECTED" in out
-    assert "row 5 (line 6)  01020000503  MOCK_UNAVAILABLE" in out
+    assert "row 4 (line 5)  010-2000-0000  MOCK_REJECTED" in out
+    assert "row 5 (line 6)  010-2000-0503  MOCK_UNAVAILABLE" in out
     batch = out.split()[1].rstrip(":")
     assert "re-running the same command tries it again" in out  # one busy row
     assert "a wrong row: fix it in the file and re-run" in out  # one refused row
@@ -520,7 +520,7 @@ def test_results_as_csv_in_input_row_order_for_excel(
     assert (by_row[12]["status"], by_row[12]["line"]) == ("invalid", "13")  # Excel's row 13
     assert (by_row[13]["status"], by_row[13]["error_code"]) == ("failed", "MOCK_REJECTED")
     assert by_row[13]["line"] == "14"  # refused by the provider: where to fix it, too
-    assert "  row 13 (line 14)  01020000000  MOCK_REJECTED" in result.stdout
+    assert "  row 13 (line 14)  010-2000-0000  MOCK_REJECTED" in result.stdout
     assert "results: " + str(out) + " (13 rows)" in result.stdout
     # the same command again may write over its own earlier results
     again = run("send-many", str(source), "--text", "#{name}님", "--results", str(out))
@@ -569,7 +569,7 @@ def test_a_row_the_provider_refused_names_its_sheet_row(run: Run, tmp_path: Path
     (failure,) = doc["data"]["failures"]
     assert (failure["row"], failure["line"], failure["code"]) == (2, 4, "MOCK_REJECTED")
     again = run("send-many", str(tmp_path / "list.xlsx"), "--text", "x")
-    assert "  row 2 (sheet row 4)  01020000000  MOCK_REJECTED" in again.stdout
+    assert "  row 2 (sheet row 4)  010-2000-0000  MOCK_REJECTED" in again.stdout
     listed = run("queue", "list", "--status", "failed", "--fields", "row,line", "--no-header")
     assert listed.stdout == "2\t4\n"  # the queue listing names the place too
 

@@ -121,7 +121,7 @@ def test_an_sms_dry_run_on_a_pipe_leaves_the_heavy_modules_alone(tmp_path: Path)
         env=_sandbox_env(tmp_path),
     )
     assert "Dry run: 1 message validated" in printed
-    assert " 01012345678 │ SMS " in printed  # the table, drawn without rich
+    assert " 010-1234-5678 │ SMS " in printed  # the table, drawn without rich
     assert "kmsg_cli.cli.send_cmd" in loaded and "kmsg_cli.normalize.message" in loaded
     assert sorted(loaded.intersection(NOT_FOR_AN_SMS_DRY_RUN)) == []
 

@@ -895,3 +895,27 @@ def test_a_subject_left_blank_by_its_variables_is_no_subject() -> None:
     )
     assert failover.failover is not None
     assert (failover.failover.type, failover.failover.subject) == (MessageType.SMS, None)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("01012345678", "010-1234-5678"),
+        ("0111234567", "011-123-4567"),
+        ("021234567", "02-123-4567"),
+        ("0212345678", "02-1234-5678"),
+        ("03112345678", "031-1234-5678"),
+        ("07012345678", "070-1234-5678"),
+        ("050512345678", "0505-1234-5678"),
+        ("15881234", "1588-1234"),
+        ("+442079460958", "+442079460958"),  # international: as stored
+        ("12345", "12345"),  # nothing kmsg would store: untouched
+        ("", ""),
+    ],
+)
+def test_format_phone_groups_korean_numbers_as_people_write_them(stored: str, shown: str) -> None:
+    from kmsg_cli.normalize.phone import format_phone
+
+    assert format_phone(stored) == shown
+    if shown != stored:  # and what it shows reads back as the same number
+        assert str(normalize_phone(shown)) == stored
