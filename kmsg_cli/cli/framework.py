@@ -43,7 +43,7 @@ SENDING_EPILOG = f"{EXIT_CODES_NOTE}\n\n{GLOBAL_OPTIONS_NOTE}"
 
 # The root's options, which parsing.py moves to the front wherever they stand.
 GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "-p", "--config", "--db"})
-GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "--quiet", "-q"})
+GLOBAL_FLAG_OPTIONS = frozenset({"--json", "--verbose", "-v", "--quiet", "-q"})
 
 _resume_collection = False
 

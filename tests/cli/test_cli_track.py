@@ -157,11 +157,13 @@ def test_db_purge_deletes_old_terminal_rows_only(run: Run) -> None:
     assert run("db", "purge", "--older-than", "soon").exit_code == 2
 
 
-def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def _stopped_by_sigterm(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """Run `kmsg ARGS` for 1.5 s, send it SIGTERM (as a service manager does): exit code,
+    stdout, stderr."""
     env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
     env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kmsg_cli", "track", "watch", "--interval", "200ms", "--json"],
+        [sys.executable, "-m", "kmsg_cli", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -170,26 +172,22 @@ def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, err
+    return proc.returncode, out, err
+
+
+def test_watch_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    code, out, err = _stopped_by_sigterm(
+        tmp_path, "track", "watch", "--interval", "200ms", "--json"
+    )
+    assert code == 130, err
     data = json.loads(out)["data"]
     assert data["stopped"] is True and data["passes"] >= 2
 
 
 def test_a_queue_worker_told_to_stop_says_so_without_an_error(tmp_path: Path) -> None:
     """SIGTERM is how a service manager stops a worker: exit 130 as documented, a plain line."""
-    env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kmsg_cli", "queue", "process"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, err
+    code, out, err = _stopped_by_sigterm(tmp_path, "queue", "process")
+    assert code == 130, err
     assert "stopped; 0 unsent jobs released for the next worker" in out
     assert "error" not in err
 
