@@ -485,11 +485,11 @@ def _problem_line(problem: RowProblem, place: str) -> str:
     """`row 2 (line 4): CODE: message`, the same shape for every problem (grep "^row 2 ")."""
     message = problem.message
     named = _NAMED_ROW.match(message)  # the reader's own "row 2 (line 4) has ..."
+    where = _where(problem.row, problem.line, place)
     if named is not None and named[1] == str(problem.row):
-        where = f"row {problem.row}" + (f" {named[2]}" if named[2] else "")
+        where = f"row {problem.row} {named[2]}" if named[2] else where
         message = message[named.end() :].removeprefix("is ")
-        return f"{where}: {problem.code}: {message}"
-    return f"{_where(problem.row, problem.line, place)}: {problem.code}: {message}"
+    return f"{where}: {problem.code}: {message}"
 
 
 _NAMED_ROW = re.compile(r"row (\d+)(?: (\([^)]*\)))? ")
