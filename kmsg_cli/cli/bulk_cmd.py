@@ -80,19 +80,6 @@ def _check_batch_id(value: str | None) -> str | None:
     )
 
 
-def _check_failover_type(value: str | None) -> str | None:
-    """`--failover-type`: SMS or LMS, refused before any row is read (not once per row)."""
-    if value is None or value.strip().upper() in ("SMS", "LMS"):
-        return value
-    raise UsageError(
-        f"failover type {quoted(value)} is not allowed; use SMS or LMS (field 'failover-type')",
-        code="INVALID_TYPE",
-        field="failover-type",
-        value=value,
-        hint="use --failover-type SMS or LMS, or leave it out to choose by length",
-    )
-
-
 @reports_errors
 def send_many(
     ctx: typer.Context,
@@ -235,6 +222,7 @@ def send_many(
     from kmsg_cli.cli import bulk_view
     from kmsg_cli.jobs import enqueue as bulk
     from kmsg_cli.jobs.placeholders import check_failover_source, check_placeholders
+    from kmsg_cli.normalize.message import parse_failover_type
     from kmsg_cli.results_file import ResultsFile
 
     del resume  # resuming is what a re-run does; the flag documents intent
@@ -253,13 +241,15 @@ def send_many(
     runtime = runtime_of(ctx)
     out = runtime.out
     profile = runtime.profile()
+    if failover_type is not None:  # refused before any row is read, not once per row
+        parse_failover_type(failover_type, field="failover-type")
     defaults = bulk.Defaults(
         text=text,
         template=template,
         type=message_type,
         sender=sender,
         failover_text=failover_text,
-        failover_type=_check_failover_type(failover_type),
+        failover_type=failover_type,
         failover_subject=failover_subject,
     )
     started = time.monotonic()
@@ -276,7 +266,13 @@ def send_many(
             check_placeholders(
                 rows.columns, read_options["columns"], failover_subject, "failover-subject"
             )
-            check_failover_source(rows.columns, read_options["columns"], defaults)
+            check_failover_source(
+                rows.columns,
+                read_options["columns"],
+                text=failover_text,
+                kind=failover_type,
+                subject=failover_subject,
+            )
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults)
@@ -288,7 +284,9 @@ def send_many(
         input_format=rows.format,
     )
 
-    real = any(not _simulated(p.type) for p in profile.providers.values())
+    from kmsg_cli.providers.catalog import any_real
+
+    real = any_real(p.type for p in profile.providers.values())
     if (
         not dry_run
         and real
@@ -438,12 +436,6 @@ def _ms(moment: Any) -> int:
     from kmsg_cli.models import epoch_ms
 
     return epoch_ms(moment)
-
-
-def _simulated(provider_type: str) -> bool:
-    from kmsg_cli.providers.catalog import capabilities
-
-    return capabilities(provider_type).simulated
 
 
 class _Spool:

@@ -26,6 +26,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.models import JobStatus
 from kmsg_cli.providers.base import SIMULATED_NOTE
+from kmsg_cli.providers.catalog import any_real
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -159,7 +160,8 @@ def process(
         "pending": counts.get("pending", 0),
         "interrupted": interrupted,
         # every provider of the profile is the mock (the sandbox): nothing real went out
-        "simulated": bool(stats.accepted) and _all_simulated(runtime.profile()),
+        "simulated": bool(stats.accepted)
+        and not any_real(p.type for p in runtime.profile().providers.values()),
     }
     problems = stats.failed + stats.unknown
     code = EXIT_OK
@@ -196,13 +198,6 @@ def process(
 
     out.result(data, render, ok=error is None, error=error)
     raise typer.Exit(code)
-
-
-def _all_simulated(profile: Any) -> bool:
-    from kmsg_cli.providers.catalog import capabilities
-
-    kinds = [provider.type for provider in profile.providers.values()]
-    return bool(kinds) and all(capabilities(kind).simulated for kind in kinds)
 
 
 class _progress:

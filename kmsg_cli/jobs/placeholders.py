@@ -60,18 +60,23 @@ def check_placeholders(
     )
 
 
-def check_failover_source(header: list[str], columns: ColumnMap | None, defaults: Any) -> None:
-    """Refuse `--failover-type`/`--failover-subject` (on `defaults`) with no failover text to
-    shape: no `--failover-text` and no failover_text column. They would change nothing."""
+def check_failover_source(
+    header: list[str],
+    columns: ColumnMap | None,
+    *,
+    text: str | None,
+    kind: str | None,
+    subject: str | None,
+) -> None:
+    """Refuse `--failover-type` (`kind`) or `--failover-subject` with no failover text to
+    shape: no `--failover-text` (`text`) and no failover_text column. They would change
+    nothing."""
     given = [
         flag
-        for flag, value in (
-            ("--failover-type", defaults.failover_type),
-            ("--failover-subject", defaults.failover_subject),
-        )
+        for flag, value in (("--failover-type", kind), ("--failover-subject", subject))
         if value is not None
     ]
-    if not given or defaults.failover_text is not None:
+    if not given or text is not None:
         return
     plan = ColumnPlan(columns)
     if (True, "failover_text") in map(plan.key, header):

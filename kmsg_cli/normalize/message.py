@@ -38,6 +38,20 @@ def _subject(subject: str, variables: Mapping[str, str], field: str) -> str | No
     return rendered if rendered.strip() else None
 
 
+def parse_failover_type(value: str | None, *, field: str = "failover_type") -> MessageType | None:
+    """The type a failover is sent as: SMS or LMS, or None (chosen by length)."""
+    kind = parse_type(value, field=field)
+    if kind is not None and kind not in (MessageType.SMS, MessageType.LMS):
+        raise _error(
+            "INVALID_TYPE",
+            f"failover type {_quote(kind.value)} is not allowed; use SMS or LMS",
+            field=field,
+            value=kind.value,
+            hint="use --failover-type SMS or LMS, or omit it to choose by length",
+        )
+    return kind
+
+
 def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice]) -> Failover | None:
     text = _given(draft.failover_text)
     if text is None:
@@ -63,15 +77,7 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
     subject = _given(draft.failover_subject)
     if subject is not None:
         subject = _subject(subject, draft.variables, "failover_subject")
-    kind = parse_type(draft.failover_type, field="failover_type")
-    if kind is not None and kind not in (MessageType.SMS, MessageType.LMS):
-        raise _error(
-            "INVALID_TYPE",
-            f"failover type {_quote(kind.value)} is not allowed; use SMS or LMS",
-            field="failover_type",
-            value=kind.value,
-            hint="use --failover-type SMS or LMS, or omit it to choose by length",
-        )
+    kind = parse_failover_type(draft.failover_type)
     if kind is None:
         kind = MessageType.LMS if size > threshold else MessageType.SMS
         if kind is MessageType.SMS and subject is not None:

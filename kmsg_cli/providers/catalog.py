@@ -14,7 +14,7 @@ Vendor facts here (reservation windows, batch limits) cite their rule ids in doc
 """
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -469,6 +469,11 @@ _UNKNOWN = Capabilities(
 def capabilities(provider_type: str) -> Capabilities:
     """Capabilities of a provider type; unknown types can do nothing."""
     return CATALOG.get(provider_type, _UNKNOWN)
+
+
+def any_real(provider_types: Iterable[str]) -> bool:
+    """Whether one of these provider types delivers for real (is not the simulated mock)."""
+    return any(not capabilities(kind).simulated for kind in provider_types)
 
 
 def senders_of(message_type: MessageType) -> tuple[str, ...]:

@@ -94,3 +94,10 @@ def test_environment_variables_follow_the_type_and_setting_names() -> None:
     for kind, entry in PROVIDERS.items():
         for key, variable, _ in entry.env_settings():
             assert variable == f"{kind}_{key}".upper()
+
+
+def test_any_real_tells_the_sandbox_from_a_profile_that_delivers() -> None:
+    from kmsg_cli.providers.catalog import any_real
+
+    assert not any_real(["mock"]) and not any_real([])
+    assert any_real(["mock", "solapi"]) and any_real(["iwinv"])
