@@ -362,20 +362,16 @@ def show(
             hint="kmsg track list",
         )
     raw = _row_data(row)
-    times = runtime.times()
-    data = {key: _machine(key, value, times) for key, value in raw.items()}
+    # the listing's own rules for each field: ISO times for --json; for people, local times
+    # and numbers as they are written (the same cells `track list` shows)
+    view = tables.View(runtime.out, TRACKING, "table", None, True, runtime.times())
+    data = {key: view.machine(key, value) for key, value in raw.items()}
 
     def render(console: Console) -> None:
         for key, value in raw.items():
             if value is None or key == "metadata":
                 continue
-            kind = TRACKING.kind(key)
-            shown = times.human(value) if kind == "time" else value
-            if kind == "phone":
-                from kmsg_cli.normalize.phone import format_phone
-
-                shown = format_phone(str(value))
-            console.print(f"{key:<24}{shown}", markup=False)
+            console.print(f"{key:<24}{view.text(key, value)}", markup=False)
         if raw.get("metadata"):
             import json
 
@@ -384,10 +380,6 @@ def show(
             )
 
     runtime.out.result(data, render)
-
-
-def _machine(key: str, value: Any, times: Any) -> Any:
-    return times.iso(value) if TRACKING.kind(key) == "time" else value
 
 
 def _check_provider(runtime: Runtime, provider: str | None) -> None:

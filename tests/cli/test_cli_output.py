@@ -269,6 +269,9 @@ def test_track_show_for_people_names_the_zone(run: Run) -> None:
     _seed(run)
     result = run("track", "show", "m:01012345678")
     assert f"requested_at            {HUMAN_KST}" in result.stdout
+    assert "to                      010-1234-5678\n" in result.stdout  # as `track list` shows it
+    _, doc = run.json("track", "show", "m:01012345678")
+    assert doc["data"]["to"] == "01012345678"
     assert re.search(r"next_check_at\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST", result.stdout)
 
 
