@@ -121,7 +121,8 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
         for item in planned:
             for provider_id, reason in item.passed_over:
                 console.print(
-                    f"{item.message.to}: {item.provider_id} instead of {provider_id}: {reason}",
+                    f"{_shown(item.message.to)}: {item.provider_id} instead of {provider_id}: "
+                    f"{reason}",
                     markup=False,
                 )
         count = len(planned)

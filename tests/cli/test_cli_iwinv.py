@@ -250,7 +250,7 @@ sms_base_url = "{iwinv.sms_base_url}"
     (passed,) = row["passed_over"]
     assert passed["provider_id"] == "iwinv" and "IWINV-SMS-WINDOW" in passed["reason"]
     human = run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+5m", "--dry-run")
-    assert "sim instead of iwinv" in human.stdout
+    assert "010-1111-2222: sim instead of iwinv" in human.stdout
     code, doc = run.json(
         "send", "--to", "010-1111-2222", "--text", "점검", "--at", "+30m", "--dry-run"
     )
