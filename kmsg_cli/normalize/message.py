@@ -40,16 +40,30 @@ def _subject(subject: str, variables: Mapping[str, str], field: str) -> str | No
 
 def parse_failover_type(value: str | None, *, field: str = "failover_type") -> MessageType | None:
     """The type a failover is sent as: SMS or LMS, or None (chosen by length)."""
-    kind = parse_type(value, field=field)
-    if kind is not None and kind not in (MessageType.SMS, MessageType.LMS):
-        raise _error(
-            "INVALID_TYPE",
-            f"failover type {_quote(kind.value)} is not allowed; use SMS or LMS",
-            field=field,
-            value=kind.value,
-            hint="use --failover-type SMS or LMS, or omit it to choose by length",
+    if value is None or not value.strip():
+        return None
+    name = value.strip().upper()
+    if name in _FAILOVER_TYPES:
+        return MessageType(name)
+    if any(kind.value == name for kind in MessageType):
+        what = f"failover type {_quote(name)} is not allowed; use SMS or LMS"
+    else:  # a typo gets the nearer of the two, not the whole list of types
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, _FAILOVER_TYPES, n=1)
+        what = f"{_quote(value.strip())} is not a failover type; " + (
+            f"did you mean {near[0]}?" if near else "use SMS or LMS"
         )
-    return kind
+    raise _error(
+        "INVALID_TYPE",
+        what,
+        field=field,
+        value=value.strip(),
+        hint="use --failover-type SMS or LMS, or omit it to choose by length",
+    )
+
+
+_FAILOVER_TYPES = ("SMS", "LMS")
 
 
 def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice]) -> Failover | None:

@@ -919,3 +919,30 @@ def test_format_phone_groups_korean_numbers_as_people_write_them(stored: str, sh
     assert format_phone(stored) == shown
     if shown != stored:  # and what it shows reads back as the same number
         assert str(normalize_phone(shown)) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (" lms ", MessageType.LMS),
+        ("sms", MessageType.SMS),
+        (None, None),
+        ("  ", None),
+        ("MMS", "failover type 'MMS' is not allowed; use SMS or LMS"),
+        ("SNS", "'SNS' is not a failover type; did you mean SMS?"),
+        ("xyz", "'xyz' is not a failover type; use SMS or LMS"),
+    ],
+)
+def test_a_failover_type_is_sms_or_lms_and_a_typo_gets_the_nearer(
+    given: str | None, expected: MessageType | str | None
+) -> None:
+    from kmsg_cli.normalize.message import parse_failover_type
+
+    if expected is None or isinstance(expected, MessageType):
+        assert parse_failover_type(given) is expected
+        return
+    with pytest.raises(InvalidInput) as info:
+        parse_failover_type(given, field="failover-type")
+    assert info.value.code == "INVALID_TYPE"
+    assert info.value.message == f"{expected} (field 'failover-type')"
+    assert info.value.hint == "use --failover-type SMS or LMS, or omit it to choose by length"
