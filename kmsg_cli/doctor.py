@@ -14,7 +14,8 @@ from typing import Any
 from kmsg_cli.clients import ProviderClients
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import AuthenticationError, KmsgError, ProviderError
-from kmsg_cli.providers.base import BalanceSource
+from kmsg_cli.normalize.phone import format_phone
+from kmsg_cli.providers.base import BalanceSource, SenderSource
 from kmsg_cli.providers.catalog import PROVIDERS, capabilities
 
 
@@ -74,17 +75,10 @@ def examine(
                 Check("authentication", "SKIP", "simulated provider: nothing is delivered")
             )
             continue
-        report.checks.append(_authentication(clients, provider_id))
-        report.checks.append(
-            Check("sender", "PASS", f"default sender {settings['sender']}")
-            if settings.get("sender")
-            else Check(
-                "sender",
-                "WARN",
-                "no default sender: every SMS/LMS/MMS needs --from",
-                f"set sender in provider '{provider_id}' (a number registered with the vendor)",
-            )
-        )
+        authentication = _authentication(clients, provider_id)
+        report.checks.append(authentication)
+        active = _active_senders(clients, provider_id) if authentication.result == "PASS" else None
+        report.checks.append(_sender(provider_id, settings.get("sender"), active))
         entry = PROVIDERS[config.type]
         if (key := entry.kakao_setting) is not None:
             variable = entry.env_variable(key)
@@ -94,11 +88,77 @@ def examine(
                 else Check(
                     "kakao channel",
                     "WARN",
-                    f"no {key}: AlimTalk/FriendTalk unavailable",
+                    f"no {key}: {_kakao_channels(config.type)} unavailable",
                     f'set {key} = "env:{variable}" to send KakaoTalk messages',
                 )
             )
     return reports
+
+
+def _active_senders(clients: ProviderClients, provider_id: str) -> list[str] | KmsgError | None:
+    """The account's active sender numbers (digits), the error that kept kmsg from listing
+    them, or None when the provider cannot list them."""
+    try:
+        client = clients.get(provider_id)
+        if not isinstance(client, SenderSource):
+            return None
+        return [_digits(number) for number in client.active_senders()]
+    except KmsgError as error:
+        return error
+
+
+def _sender(provider_id: str, sender: Any, active: list[str] | KmsgError | None) -> Check:
+    """The default sender, checked against the account's active numbers where the provider can
+    list them: a number the vendor does not know makes every SMS fail (SOLAPI: 1062)."""
+    listed = active if isinstance(active, list) else None
+    if not sender:
+        hint = f"set sender in provider '{provider_id}' (a number registered with the vendor)"
+        if listed:
+            hint = f"set sender = \"{listed[0]}\" in provider '{provider_id}' ({_numbers(listed)})"
+        return Check("sender", "WARN", "no default sender: every SMS/LMS/MMS needs --from", hint)
+    shown = format_phone(_digits(str(sender)))
+    if isinstance(active, KmsgError):
+        return Check(
+            "sender",
+            "WARN",
+            f"default sender {shown}; the account's sender numbers could not be listed: "
+            f"{active.message}",
+            "check that the API key may read sender numbers",
+        )
+    if listed is None:
+        return Check("sender", "PASS", f"default sender {shown}")
+    if _digits(str(sender)) in listed:
+        return Check("sender", "PASS", f"default sender {shown} is an active number of the account")
+    return Check(
+        "sender",
+        "FAIL",
+        f"default sender {shown} is not an active sender number of this account "
+        f"({_numbers(listed)}); every SMS/LMS/MMS from it would be refused",
+        "register it with the vendor, or set sender to one of the account's active numbers",
+    )
+
+
+def _digits(number: str) -> str:
+    return "".join(char for char in number if char.isdigit())
+
+
+def _numbers(listed: list[str]) -> str:
+    """`active: 02-1234-5678, 010-0000-0000`, or that there are none."""
+    if not listed:
+        return "the account has no active sender number"
+    shown = ", ".join(format_phone(number) for number in listed[:5])
+    more = f" and {len(listed) - 5:,} more" if len(listed) > 5 else ""
+    return f"active: {shown}{more}"
+
+
+_KAKAO_CHANNELS = {"ALIMTALK": "AlimTalk", "FRIENDTALK": "FriendTalk", "BMS": "Brand Message"}
+
+
+def _kakao_channels(provider_type: str) -> str:
+    """The KakaoTalk channels this provider type sends, as people name them."""
+    families = {kind.channel for kind in capabilities(provider_type).types}
+    names = [name for family, name in _KAKAO_CHANNELS.items() if family in families]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def _authentication(clients: ProviderClients, provider_id: str) -> Check:

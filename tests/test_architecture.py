@@ -214,6 +214,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
+            "kmsg_cli.normalize.phone",
             "kmsg_cli.config.model",
             "kmsg_cli.clients",
             "kmsg_cli.providers.base",

@@ -251,7 +251,12 @@ def _report_error(report: SendReport) -> KmsgError | None:
 
 def _outcome_line(outcome: Outcome, times: TimeView) -> str:
     message = outcome.message
-    head = f"{_shown(message.to)}  {message.type.value} ({message.byte_length} bytes)"
+    size = (
+        f"template {escape(message.template_id)}"
+        if message.template_id and not message.byte_length
+        else f"{message.byte_length} bytes"
+    )
+    head = f"{_shown(message.to)}  {message.type.value} ({size})"
     if outcome.previous is not None:
         return (
             f"[cyan]=[/] {head}  already sent earlier via {escape(outcome.provider_id)} "

@@ -112,17 +112,17 @@ def _pass_lines(report: PassReport, times: TimeView) -> list[str]:
         if report.next_check_ms is None:
             return ["nothing due: no message is waiting for its delivery report"]
         return [f"nothing due; the next check is at {times.human(report.next_check_ms)}"]
-    counts = ", ".join(f"{count} {status}" for status, count in sorted(report.by_status.items()))
-    lines = [f"checked {report.checked}: {counts} ({report.changed} changed)"]
+    counts = ", ".join(f"{count:,} {status}" for status, count in sorted(report.by_status.items()))
+    lines = [f"checked {report.checked:,}: {counts} ({report.changed:,} changed)"]
     if report.errors:
-        errors = ", ".join(f"{count} {code}" for code, count in sorted(report.errors.items()))
+        errors = ", ".join(f"{count:,} {code}" for code, count in sorted(report.errors.items()))
         lines.append(f"lookup errors (retried later): {errors}")
     if report.timed_out:
-        lines.append(f"{report.timed_out} gave up after the tracking window (UNKNOWN)")
+        lines.append(f"{report.timed_out:,} gave up after the tracking window (UNKNOWN)")
     if report.fallbacks_queued:
         lines.append(
-            f"fallbacks (SMS/LMS): {report.fallbacks_queued} queued, {report.fallbacks_sent} sent, "
-            f"{report.fallbacks_failed} failed"
+            f"fallbacks (SMS/LMS): {report.fallbacks_queued:,} queued, "
+            f"{report.fallbacks_sent:,} sent, {report.fallbacks_failed:,} failed"
         )
     return lines
 

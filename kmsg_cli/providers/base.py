@@ -96,6 +96,13 @@ class BalanceSource(Protocol):
     def balance(self) -> Balance: ...
 
 
+@runtime_checkable
+class SenderSource(Protocol):
+    """A provider that can list the sender numbers its account may send from."""
+
+    def active_senders(self) -> list[str]: ...
+
+
 class Cache(Protocol):
     """A small store of values with an expiry (a vendor's API token), which the service layer
     may share between processes; providers never know where it keeps them."""

@@ -153,6 +153,7 @@ def test_aligo_doctor_warns_without_a_sender_key_and_passes_with_one(
     assert result.exit_code == 0, result.stdout  # a warning is not a blocker
     lines = _lines(result.stdout)
     assert _status(lines, "kakao channel") == "WARN"
+    assert "WARN kakao channel: no sender_key: AlimTalk and FriendTalk unavailable" in lines
     assert any(line.startswith("next:") and "ALIGO_SENDER_KEY" in line for line in lines)
     config = tmp_path / "c.toml"
     config.write_text(
@@ -171,4 +172,4 @@ def test_iwinv_sms_only_warns_that_alimtalk_is_unavailable(
     config.write_text(text, encoding="utf-8")
     result = run("providers", "doctor")
     assert result.exit_code == 0, result.stdout
-    assert _status(_lines(result.stdout), "kakao channel") == "WARN"
+    assert "WARN kakao channel: no api_key: AlimTalk unavailable" in _lines(result.stdout)

@@ -374,3 +374,11 @@ def test_an_id_on_a_database_created_just_now_warns_that_other_runs_are_unseen(r
     other = Run(run.db.with_name("other.sqlite"))
     code, doc = other.json("send", "--to", "010-1234-5678", "--text", "x")
     assert all(w["code"] != "NEW_DATABASE" for w in doc["warnings"])
+
+
+def test_a_template_send_names_its_template_not_a_byte_count(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--template", "WELCOME_01", "--var", "name=김")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("✓ 010-1234-5678  ALIMTALK (template WELCOME_01)  accepted")
+    text = run("send", "--to", "010-1234-5678", "--text", "안녕", "--id", "t")
+    assert text.stdout.startswith("✓ 010-1234-5678  SMS (4 bytes)  accepted")

@@ -257,6 +257,53 @@ def test_balance_and_doctor_pass_with_good_keys(run: Run, solapi: FakeSolapi) ->
     assert "100,000 KRW" in result.stdout
 
 
+@pytest.mark.rule("SOLAPI-SENDERID-ACTIVE")
+def test_doctor_checks_the_sender_against_the_accounts_active_numbers(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    result = run("providers", "doctor")
+    assert "PASS sender: default sender 02-1234-5678 is an active number of the account" in (
+        result.stdout
+    )
+    solapi.senders = {"01000000000"}  # the number was deregistered at the vendor
+    result = run("providers", "doctor")
+    assert result.exit_code == 2  # a blocker: every SMS from it would be refused (1062)
+    assert (
+        "FAIL sender: default sender 02-1234-5678 is not an active sender number of this account"
+        " (active: 010-0000-0000)" in result.stdout
+    )
+    code, doc = run.json("providers", "doctor")
+    (provider,) = doc["data"]["providers"]
+    (sender,) = [check for check in provider["checks"] if check["check"] == "sender"]
+    assert code == 2 and sender["result"] == "FAIL" and "register it" in sender["next"]
+
+
+def test_doctor_names_an_active_number_when_no_sender_is_set(
+    run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_only(monkeypatch, fake_solapi.base_url, sender=False)
+    fake_solapi.senders = {"0212345678"}
+    result = run("providers", "doctor")
+    assert result.exit_code == 0  # a warning, not a blocker
+    assert "WARN sender: no default sender" in result.stdout
+    assert "next: set sender = \"0212345678\" in provider 'solapi' (active: 02-1234-5678)" in (
+        result.stdout
+    )
+
+
+def test_doctor_warns_when_the_sender_numbers_cannot_be_listed(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    solapi.fault_paths = {"/senderid/v1/numbers/active"}
+    solapi.script = ["503"] * 6  # every attempt of the listing fails
+    result = run("providers", "doctor")
+    assert result.exit_code == 0, result.stdout  # kmsg could not tell: not a blocker
+    assert "PASS authentication" in result.stdout
+    assert "WARN sender: default sender 02-1234-5678; the account's sender numbers could not" in (
+        result.stdout
+    )
+
+
 def test_doctor_reports_missing_variables_with_next_hints(
     run: Run, solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -462,3 +462,15 @@ def test_watch_counts_its_passes_in_english(run: Run, passes: str, said: str) ->
     result = run("track", "watch", "--interval", "1ms", "--max-passes", passes)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == said
+
+
+def test_a_pass_writes_its_counts_as_the_other_commands_do(run: Run, tmp_path: Path) -> None:
+    csv = tmp_path / "many.csv"
+    csv.write_text(
+        "to\n" + "".join(f"0105555{i:04d}\n" for i in range(1000, 2200)), encoding="utf-8"
+    )
+    assert run("send-many", str(csv), "--text", "x").exit_code == 0
+    make_due(run.db)
+    result = run("track", "run-once")
+    assert result.exit_code == 0
+    assert result.stdout == "checked 1,200: 1,200 DELIVERED (1,200 changed)\n"

@@ -722,6 +722,16 @@ def test_balance(api: Api, fake_solapi: FakeSolapi) -> None:
     assert api("GET", "/cash/v1/balance").json()["balance"] == 100000 - 13
 
 
+@pytest.mark.rule("SOLAPI-SENDERID-ACTIVE")
+def test_active_sender_numbers(api: Api, fake_solapi: FakeSolapi, http: httpx.Client) -> None:
+    fake_solapi.senders = {"0212345678", "01000000001"}
+    response = api("GET", "/senderid/v1/numbers/active")
+    assert response.status_code == 200 and response.json() == ["01000000001", "0212345678"]
+    assert http.get("/senderid/v1/numbers/active").status_code == 403  # signed like the others
+    fake_solapi.senders = set()
+    assert api("GET", "/senderid/v1/numbers/active").json() == []
+
+
 # --------------------------------------------------------------------------- scheduling
 
 

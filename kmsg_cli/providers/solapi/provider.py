@@ -172,6 +172,9 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def balance(self) -> Balance:
         return status.balance(self.client)
 
+    def active_senders(self) -> list[str]:
+        return status.active_senders(self.client)
+
     # -- cancel (docs/cancel.md) -------------------------------------------------------------
     cancel_lead_s = 0.0  # SOLAPI documents no cut-off before the scheduled time
 

@@ -1,6 +1,7 @@
 """SOLAPI lookups: stored messages through `GET /messages/v4/list` (by message id, or by
-recipient and time window), status codes mapped to kmsg statuses, and the balance through
-`GET /cash/v1/balance` (docs/vendors/solapi.md)."""
+recipient and time window), status codes mapped to kmsg statuses, the balance through
+`GET /cash/v1/balance` and the active sender numbers through `GET /senderid/v1/numbers/active`
+(docs/vendors/solapi.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from kmsg_cli.providers.solapi.messages import custom_id
 
 LIST_PATH = "/messages/v4/list"
 BALANCE_PATH = "/cash/v1/balance"
+SENDERS_PATH = "/senderid/v1/numbers/active"
 LOOKUP_CHUNK = 100  # message ids per list request
 FIND_PAGE_SIZE = 500
 FIND_MAX_PAGES = 200  # bounded paging: 100,000 messages at most
@@ -186,6 +188,13 @@ def parse_balance(body: Any, *, provider_id: str) -> Balance:
     raise bad_response(provider_id, "the balance answer has no numeric balance")
 
 
+def parse_active_senders(body: Any, *, provider_id: str) -> list[str]:
+    """SOLAPI-SENDERID-ACTIVE: a JSON array of digit strings."""
+    if isinstance(body, list) and all(isinstance(number, str) for number in body):
+        return list(body)
+    raise bad_response(provider_id, "the sender number list is not a list of numbers")
+
+
 # -- lookups ---------------------------------------------------------------------------------
 def fetch_statuses(
     client: SolapiClient, provider_message_ids: Sequence[str]
@@ -262,3 +271,8 @@ def find_sent(
 def balance(client: SolapiClient) -> Balance:
     response = client.request("GET", BALANCE_PATH, sends=False)
     return parse_balance(json_or_none(response), provider_id=client.provider_id)
+
+
+def active_senders(client: SolapiClient) -> list[str]:
+    response = client.request("GET", SENDERS_PATH, sends=False)
+    return parse_active_senders(json_or_none(response), provider_id=client.provider_id)

@@ -194,6 +194,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             route = "files"
         elif method == "GET" and path == "/cash/v1/balance":
             route = "balance"
+        elif method == "GET" and path == "/senderid/v1/numbers/active":
+            route = "senders"
         elif group_match is not None:
             suffix = group_match.group(2)
             if method == "GET" and suffix is None:
@@ -220,6 +222,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             return self._upload(body)
         if route == "balance":
             return self._balance_view()
+        if route == "senders":  # SOLAPI-SENDERID-ACTIVE: the numbers, nothing else
+            return sorted(self.senders)
         assert group_match is not None
         group = self._groups.get(group_match.group(1))
         if group is None:
