@@ -108,12 +108,64 @@ def test_alimtalk_with_variables_and_failover_text(run: Run, solapi: FakeSolapi)
     assert solapi.accepted_messages()[0]["type"] == "ATA"
 
 
-def test_alimtalk_with_missing_template_variable_is_rejected_by_the_vendor(
+def template_reads(fake: FakeSolapi) -> list[str]:
+    return [r["path"] for r in fake.requests if r["path"].startswith("/kakao/v2/templates/")]
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-GET")
+def test_a_missing_template_variable_is_refused_before_sending(
     run: Run, solapi: FakeSolapi
 ) -> None:
     result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--var", "name=홍")
-    assert result.exit_code == 3
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: TEMPLATE_MISMATCH: AlimTalk template TPL_WELCOME needs a value for #{code}"
+    )
+    assert sends(solapi) == []  # nothing went out
+    assert template_reads(solapi) == ["/kakao/v2/templates/TPL_WELCOME"]
+
+
+def test_a_template_that_cannot_be_read_is_left_to_the_vendor(run: Run, solapi: FakeSolapi) -> None:
+    solapi.fault_paths = {"/kakao/v2/templates/TPL_WELCOME"}
+    solapi.script = ["500"] * 6  # every attempt to read the template fails
+    result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--var", "name=홍")
+    assert result.exit_code == 3  # sent, and refused by SOLAPI itself
     assert "TEMPLATE_MISMATCH" in result.stderr and "1043" in result.stderr
+    assert len(sends(solapi)) == 1
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-GET")
+def test_a_template_under_review_is_refused_before_sending(run: Run, solapi: FakeSolapi) -> None:
+    solapi.template_statuses["TPL_WELCOME"] = "INSPECTING"
+    result = run(
+        "send", "--to", "010-1234-5678", "--template", "TPL_WELCOME",
+        "--var", "name=홍", "--var", "code=1",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: TEMPLATE_NOT_APPROVED: AlimTalk template TPL_WELCOME is INSPECTING at SOLAPI"
+    )
+    assert sends(solapi) == []
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-GET")
+def test_send_many_reads_a_template_once_per_run_and_a_dry_run_checks_it(
+    run: Run, solapi: FakeSolapi, tmp_path: Path
+) -> None:
+    short = tmp_path / "short.csv"  # no `code` column: no row can fill the template
+    short.write_text("to,name\n010-5555-1000,가\n010-5555-1001,나\n", encoding="utf-8")
+    dry = run("send-many", str(short), "--template", "TPL_WELCOME", "--dry-run")
+    assert dry.exit_code == 2, dry.stdout
+    assert "row 1 (line 2): TEMPLATE_MISMATCH: AlimTalk template TPL_WELCOME needs a value for" in (
+        dry.stdout
+    )
+    rows = ["to,name,code"] + [f"0105555{i:04d},고객{i},{i}" for i in range(1000, 1050)]
+    full = tmp_path / "full.csv"
+    full.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, doc = run.json("send-many", str(full), "--template", "TPL_WELCOME")
+    assert code == 0, doc
+    assert template_reads(solapi) == ["/kakao/v2/templates/TPL_WELCOME"] * 2  # once per run
+    assert len(solapi.accepted_messages()) == 50
 
 
 def test_scheduled_send_passes_the_time_to_solapi(run: Run, solapi: FakeSolapi) -> None:

@@ -456,7 +456,7 @@ def test_ids_over_100_characters_travel_as_a_short_key_and_map_back() -> None:
 
 @pytest.mark.rule("SOLAPI-ATA-FROM", "SOLAPI-ATA-VARS")
 def test_alimtalk_fallback_needs_a_sender_and_dotted_variables_are_refused() -> None:
-    client = provider(lambda r: pytest.fail("no request"), sender=None)
+    client = provider(lambda r: httpx.Response(404, json={"errorCode": "NotFound"}), sender=None)
     fallback = Failover(text="대체 문자", type=MessageType.SMS)
     alimtalk = msg(MessageType.ALIMTALK, text="", template_id="T", variables={"name": "x"})
     client.validate(alimtalk)  # no fallback: no SMS, no sender needed
@@ -471,6 +471,39 @@ def test_alimtalk_fallback_needs_a_sender_and_dotted_variables_are_refused() -> 
         replace(alimtalk, variables={"#{name}": "홍", " code ": "1"}), sender=None, pf_id="P"
     )
     assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍", "#{code}": "1"}
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-GET")
+def test_an_alimtalk_is_checked_against_its_template_read_once() -> None:
+    reads: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.method == "GET", "validate never sends"
+        path = request.url.raw_path.decode()
+        reads.append(path)
+        if path == "/kakao/v2/templates/T%2F1":
+            return httpx.Response(
+                200,
+                json={"templateId": "T/1", "content": "#{name}님 #{ code }", "status": "APPROVED"},
+            )
+        if path == "/kakao/v2/templates/REVIEW":
+            return httpx.Response(200, json={"content": "x", "status": "rejected"})
+        return httpx.Response(404, json={"errorCode": "NotFound", "errorMessage": "no"})
+
+    client = provider(answer)
+    alimtalk = msg(MessageType.ALIMTALK, text="", template_id="T/1", variables={"#{name}": "x"})
+    with pytest.raises(InvalidInput) as info:
+        client.validate(alimtalk)
+    assert (info.value.code, info.value.field) == ("TEMPLATE_MISMATCH", "variables")
+    assert "needs a value for #{code}" in info.value.message
+    client.validate(replace(alimtalk, variables={"name": "x", "code": "1"}))
+    assert reads == ["/kakao/v2/templates/T%2F1"]  # read once, the id quoted
+    with pytest.raises(InvalidInput) as info:
+        client.validate(replace(alimtalk, template_id="REVIEW"))
+    assert info.value.code == "TEMPLATE_NOT_APPROVED" and "REJECTED" in info.value.message
+    client.validate(replace(alimtalk, template_id="UNKNOWN"))  # unreadable: SOLAPI will judge
+    client.validate(replace(alimtalk, template_id="UNKNOWN"))
+    assert reads.count("/kakao/v2/templates/UNKNOWN") == 1
 
 
 def test_validate_needs_a_sender_for_sms_and_a_channel_for_kakao() -> None:

@@ -1,6 +1,7 @@
 """`SolapiProvider`: kmsg's provider contract on SOLAPI, putting together the signed
-connection (`client`), send requests (`messages`), image uploads (`storage`), lookups
-(`status`) and cancels of scheduled groups (`cancel`). See docs/vendors/solapi.md for the
+connection (`client`), send requests (`messages`), image uploads (`storage`), AlimTalk templates
+checked before sending (`templates`), lookups (`status`) and cancels of scheduled groups
+(`cancel`). See docs/vendors/solapi.md for the
 vendor's rules."""
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from kmsg_cli.providers.solapi.messages import (
     parse_send_response,
 )
 from kmsg_cli.providers.solapi.storage import ImageUploads, checked_image
+from kmsg_cli.providers.solapi.templates import Templates, check_template
 
 
 class SolapiProvider(VendorProvider[SolapiClient]):
@@ -57,6 +59,7 @@ class SolapiProvider(VendorProvider[SolapiClient]):
         self.defaults = channels.Defaults.of(settings)
         self.image_link = text_setting(settings, "friendtalk_image_link")
         self._uploads = ImageUploads(self.client, link=self.image_link)
+        self._templates = Templates(self.client)
 
     def __repr__(self) -> str:  # never show the secret
         return f"SolapiProvider(id={self.id!r}, base_url={self.client.base_url!r})"
@@ -114,6 +117,10 @@ class SolapiProvider(VendorProvider[SolapiClient]):
                 value=", ".join(dotted),
                 hint="rename the variable in the template (e.g. #{order_no})",
             )
+        if message.template_id:  # SOLAPI-ATA-TEMPLATE-GET: read once per template and run
+            template = self._templates.get(message.template_id)
+            if template is not None:
+                check_template(message, template)
 
     # -- send ------------------------------------------------------------------------------
     def send(self, messages: Sequence[Message]) -> list[SendResult]:

@@ -24,6 +24,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from tests.fakes._server import (
     FakeServer,
@@ -80,6 +81,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
         self.senders: set[str] = set(DEFAULT_SENDERS if senders is None else senders)
         self.pf_ids: set[str] = set({DEFAULT_PF_ID} if pf_ids is None else pf_ids)
         self.templates: dict[str, str] = dict(DEFAULT_TEMPLATES if templates is None else templates)
+        # a template's review status (SOLAPI-ATA-TEMPLATE-GET); absent means APPROVED
+        self.template_statuses: dict[str, str] = {}
         self.balance = float(balance)
         self.point = float(point)
         self.blocked: set[str] = set(blocked or ())
@@ -183,6 +186,7 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
         record: dict[str, Any],
     ) -> Any:
         group_match = re.fullmatch(r"/messages/v4/groups/([^/]+)(/messages|/schedule)?", path)
+        template_match = re.fullmatch(r"/kakao/v2/templates/([^/]+)", path)
         route: str | None = None
         if method == "POST" and path == "/messages/v4/send-many/detail":
             route = "send-many"
@@ -196,6 +200,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             route = "balance"
         elif method == "GET" and path == "/senderid/v1/numbers/active":
             route = "senders"
+        elif method == "GET" and template_match is not None:
+            route = "template"
         elif group_match is not None:
             suffix = group_match.group(2)
             if method == "GET" and suffix is None:
@@ -224,6 +230,9 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             return self._balance_view()
         if route == "senders":  # SOLAPI-SENDERID-ACTIVE: the numbers, nothing else
             return sorted(self.senders)
+        if route == "template":
+            assert template_match is not None
+            return self._template_view(unquote(template_match.group(1)))
         assert group_match is not None
         group = self._groups.get(group_match.group(1))
         if group is None:
@@ -233,6 +242,24 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
         if route == "group-messages":
             return self._list(query, now, group_id=group.group_id)
         return self._cancel_schedule(group, now)
+
+    def _template_view(self, template_id: str) -> dict[str, Any]:
+        """SOLAPI-ATA-TEMPLATE-GET: the fields the official SDK's schema requires, and
+        `content`. What SOLAPI answers for an id it does not know is not documented
+        (**unverified**): this fake answers 404 NotFound, as for any unknown resource."""
+        content = self.templates.get(template_id)
+        if content is None:
+            raise ApiError(404, "NotFound", f"template {template_id} does not exist")
+        return {
+            "templateId": template_id,
+            "name": template_id,
+            "content": content,
+            "status": self.template_statuses.get(template_id, "APPROVED"),
+            "messageType": "BA",
+            "emphasizeType": "NONE",
+            "securityFlag": False,
+            "channelId": DEFAULT_PF_ID,
+        }
 
     def _balance_view(self) -> dict[str, Any]:
         return {

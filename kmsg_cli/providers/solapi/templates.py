@@ -1,0 +1,107 @@
+"""AlimTalk templates as SOLAPI has them registered (`GET /kakao/v2/templates/{templateId}`),
+read once per template and run, so that a send that cannot match its template is refused before
+it leaves instead of failing at SOLAPI with 1043 (docs/vendors/solapi.md, SOLAPI-ATA-TEMPLATE-GET).
+
+Only what the answer shows for certain refuses a message: a template whose `status` is not
+APPROVED, or a `#{name}` of its `content` that the message gives no value for. A template
+that cannot be read (an unknown id, a key without the permission, the network) is left to
+SOLAPI to judge at send time, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from kmsg_cli.errors import InvalidInput, KmsgError
+from kmsg_cli.models import Message
+from kmsg_cli.providers._common import PLACEHOLDER, variable_name
+from kmsg_cli.providers._http import json_or_none
+from kmsg_cli.providers.solapi.client import SolapiClient
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_PATH = "/kakao/v2/templates/"
+APPROVED = "APPROVED"
+
+
+@dataclass(frozen=True)
+class Template:
+    template_id: str
+    content: str | None  # the text with its #{name} placeholders
+    status: str | None  # PENDING, INSPECTING, APPROVED or REJECTED
+
+
+def parse_template(template_id: str, body: Any) -> Template | None:
+    """The parts of a template answer kmsg checks against; None for an answer that is not a
+    template object."""
+    if not isinstance(body, Mapping):
+        return None
+    content, status = body.get("content"), body.get("status")
+    return Template(
+        template_id,
+        content if isinstance(content, str) else None,
+        status.upper() if isinstance(status, str) else None,
+    )
+
+
+def check_template(message: Message, template: Template) -> None:
+    """Refuse a message its template surely rejects: not approved, or a variable missing."""
+    if template.status is not None and template.status != APPROVED:
+        raise InvalidInput(
+            f"AlimTalk template {template.template_id} is {template.status} at SOLAPI, not "
+            f"{APPROVED}: Kakao delivers approved templates only",
+            code="TEMPLATE_NOT_APPROVED",
+            field="template",
+            value=template.template_id,
+            hint="wait for Kakao's review to approve it, or send with an approved template",
+        )
+    if not template.content:
+        return
+    given = {variable_name(key) for key in message.variables}
+    needed = dict.fromkeys(name.strip() for name in PLACEHOLDER.findall(template.content))
+    missing = [f"#{{{name}}}" for name in needed if name not in given]
+    if missing:
+        raise InvalidInput(
+            f"AlimTalk template {template.template_id} needs a value for "
+            f"{', '.join(missing)}; SOLAPI would refuse the message (1043)",
+            code="TEMPLATE_MISMATCH",
+            field="variables",
+            value=", ".join(missing),
+            hint="give every variable of the template: --var NAME=VALUE, or a column NAME in "
+            "send-many",
+        )
+
+
+class Templates:
+    """The templates read so far (and those that could not be read), one request each."""
+
+    def __init__(self, client: SolapiClient) -> None:
+        self.client = client
+        self._known: dict[str, Template | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, template_id: str) -> Template | None:
+        with self._lock:  # one request per template, whichever thread asks first
+            if template_id not in self._known:
+                self._known[template_id] = self._read(template_id)
+            return self._known[template_id]
+
+    def _read(self, template_id: str) -> Template | None:
+        try:
+            response = self.client.request(
+                "GET", TEMPLATE_PATH + quote(template_id, safe=""), sends=False
+            )
+        except KmsgError as error:
+            log.info(
+                "could not read AlimTalk template %s at %s (%s); SOLAPI checks it when sending",
+                template_id,
+                self.client.provider_id,
+                error.message,
+            )
+            return None
+        return parse_template(template_id, json_or_none(response))
