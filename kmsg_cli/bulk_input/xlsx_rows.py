@@ -1,9 +1,11 @@
 """Excel workbooks (.xlsx) as input, read with openpyxl (extra `kmsg[xlsx]`).
 
 A workbook is never parsed as text: without openpyxl, or for the old binary .xls format, the
-error says how to save the sheet as CSV instead. Cells come out as Excel shows them in the
-General format: whole numbers without ".0" (a phone number typed as a number has lost its
-leading 0, which the phone check then names), dates as ISO dates.
+error says how to save the sheet as CSV instead. A number comes out as Excel shows it under its
+number format (`xlsx_format`: `15,000`, `15%`, `010-1234-5678`), as a CSV saved from the sheet
+would have it; under General, or a format that module does not render, as Excel shows it in
+the General format: whole numbers without ".0" (a phone number typed as a number has lost its
+leading 0, which the phone check then names). Dates come out as ISO dates.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from kmsg_cli.bulk_input.columns import ColumnPlan
 from kmsg_cli.bulk_input.raw import HashingRaw
 from kmsg_cli.bulk_input.rows import MAX_FIELD, Row, RowError, RowSource, short
+from kmsg_cli.bulk_input.xlsx_format import display
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 
@@ -67,7 +70,7 @@ def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) ->
         problem = f"is not a readable .xlsx workbook: {type(exc).__name__}"
         raise _unreadable(raw.name, problem) from None
     worksheet = _sheet(book, sheet)
-    values = worksheet.iter_rows(values_only=True)
+    values = worksheet.iter_rows()
     header_cells = next(values, None)
     if header_cells is None:
         book.close()
@@ -76,7 +79,7 @@ def open_xlsx(raw: HashingRaw, plan: ColumnPlan, *, sheet: str | None = None) ->
             code="MISSING_COLUMN",
             field="to",
         )
-    columns = [_cell(value) for value in header_cells]
+    columns = [_cell(cell) for cell in header_cells]
     keys = plan.plan_header(columns)
     return RowSource(
         raw=raw,
@@ -122,8 +125,20 @@ class _Closer(io.RawIOBase):
         super().close()
 
 
-def _cell(value: Any) -> str:
-    """A cell as the text a person sees in the General format."""
+def _cell(cell: Any) -> str:
+    """A cell as the text a person sees in the sheet."""
+    value = cell.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number_format = getattr(cell, "number_format", None)
+        if number_format and number_format != "General":
+            shown = display(value, number_format)
+            if shown is not None:
+                return shown
+    return _general(value)
+
+
+def _general(value: Any) -> str:
+    """A value as the text a person sees in the General format."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -147,7 +162,7 @@ def _xlsx_rows(
     width = len(plan)
     number = 0
     for sheet_row, record in enumerate(values, start=first):
-        cells = [_cell(value) for value in record]
+        cells = [_cell(cell) for cell in record]
         if not any(cells):
             continue  # an empty row, as Excel leaves them
         number += 1

@@ -133,6 +133,31 @@ def test_xlsx_first_sheet_with_numbers_dates_and_empty_rows(tmp_path: Path) -> N
     assert second.variables["amount"] == "2.5" and second.variables["due"] == "2026-12-07 09:30:00"
 
 
+def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> None:
+    path = tmp_path / "formats.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["to", "amount", "rate", "code", "plain"])
+    sheet.append([1012345678, 1234567.5, 0.15, 42, 1234567.5])
+    for cell, number_format in (
+        ("A2", "000-0000-0000"),  # a phone number kept as a number, shown with its 0
+        ("B2", '#,##0.00"원"'),
+        ("C2", "0%"),
+        ("D2", "@"),  # a text format on a number: shown as General
+    ):
+        sheet[cell].number_format = number_format
+    book.save(path)
+    (row,) = rows_of(str(path))
+    assert isinstance(row, Row)
+    assert row.fields == {"to": "010-1234-5678"}
+    assert row.variables == {
+        "amount": "1,234,567.50원",
+        "rate": "15%",
+        "code": "42",
+        "plain": "1234567.5",
+    }
+
+
 def test_xlsx_sheet_by_name_or_number(tmp_path: Path) -> None:
     path = workbook(
         tmp_path / "book.xlsx", {"a": [["to"], ["010-1111-1111"]], "b": [["to"], ["010-2222-2222"]]}

@@ -1,0 +1,58 @@
+"""Number formats of workbook cells rendered as Excel shows them (kmsg_cli.bulk_input.xlsx_format).
+
+Each expected text is what Excel displays (and writes into a CSV saved from the sheet) for that
+value under that format; None means the format is left to the General form.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kmsg_cli.bulk_input.xlsx_format import display
+
+ACCOUNTING = '_(* #,##0_);_(* \\(#,##0\\);_(* "-"_);_(@_)'
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (15000, "#,##0", "15,000"),
+        (1234567.5, "#,##0.00", "1,234,567.50"),
+        (-15, "#,##0", "-15"),
+        (0, "#,##0", "0"),
+        (0, "#,###", ""),
+        (0.15, "0%", "15%"),
+        (0.1234, "0.00%", "12.34%"),
+        (2.5, "0", "3"),  # halves round away from zero, as Excel does
+        (3.14159, "0.00", "3.14"),
+        (0.5, "#.00", ".50"),
+        (1.5, "0.0#", "1.5"),
+        (1.25, "0.0#", "1.25"),
+        (7, "00", "07"),
+        (1012345678, "000-0000-0000", "010-1234-5678"),
+        (1012345678, "0##########", "01012345678"),
+        (15000, '#,##0"원"', "15,000원"),
+        (15000, "[$₩-412]#,##0", "₩15,000"),
+        (15000, "\\₩#,##0", "₩15,000"),
+        (123, '"No. "0', "No. 123"),
+        (1234567, "#,##0,", "1,235"),
+        (1234567, '#,##0,"천원"', "1,235천원"),
+        (-1500, "#,##0_);(#,##0)", "(1,500)"),
+        (-1500, "#,##0_);[Red](#,##0)", "(1,500)"),
+        (15000, ACCOUNTING, "15,000"),
+        (-15000, ACCOUNTING, "(15,000)"),
+        (0, ACCOUNTING, "-"),
+        (15, "General", None),
+        (5, "@", None),
+        (44000, "yyyy-mm-dd", None),
+        (1.5, "# ?/?", None),
+        (12345, "0.00E+00", None),
+        (7, "[>=10]0;0", None),
+        (7, "[DBNum1]0", None),
+        (7, '0"unclosed', None),
+    ],
+)
+def test_a_number_is_shown_as_excel_shows_it(
+    value: float, number_format: str, shown: str | None
+) -> None:
+    assert display(value, number_format) == shown
