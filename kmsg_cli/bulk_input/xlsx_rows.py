@@ -5,7 +5,8 @@ error says how to save the sheet as CSV instead. A number comes out as Excel sho
 number format (`xlsx_format`: `15,000`, `15%`, `010-1234-5678`), as a CSV saved from the sheet
 would have it; under General, or a format that module does not render, as Excel shows it in
 the General format: whole numbers without ".0" (a phone number typed as a number has lost its
-leading 0, which the phone check then names). Dates come out as ISO dates.
+leading 0, which the phone check then names). Dates likewise, under a format of digits and
+Korean weekdays (`2026년 12월 25일 금요일`); otherwise as ISO dates.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from kmsg_cli.bulk_input.columns import ColumnPlan
 from kmsg_cli.bulk_input.raw import HashingRaw
 from kmsg_cli.bulk_input.rows import MAX_FIELD, Row, RowError, RowSource, short
-from kmsg_cli.bulk_input.xlsx_format import display
+from kmsg_cli.bulk_input.xlsx_format import display, display_date
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
 
@@ -128,10 +129,13 @@ class _Closer(io.RawIOBase):
 def _cell(cell: Any) -> str:
     """A cell as the text a person sees in the sheet."""
     value = cell.value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if value is not None and not isinstance(value, str | bool):
         number_format = getattr(cell, "number_format", None)
         if number_format and number_format != "General":
-            shown = display(value, number_format)
+            if isinstance(value, date | time):
+                shown = display_date(value, number_format)
+            else:
+                shown = display(value, number_format)
             if shown is not None:
                 return shown
     return _general(value)

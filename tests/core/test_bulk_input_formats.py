@@ -126,11 +126,17 @@ def test_xlsx_first_sheet_with_numbers_dates_and_empty_rows(tmp_path: Path) -> N
     assert first.number == 1 and second.number == 2
     assert (first.line, second.line) == (2, 4)  # the sheet's rows: the empty one is counted
     assert first.fields == {"to": "010-1234-5678"}
-    assert first.variables == {"name": KOREAN, "amount": "15000", "due": "2026-12-07", "id": "7"}
+    # openpyxl writes a datetime under `yyyy-mm-dd h:mm:ss`, and Excel shows it so
+    assert first.variables == {
+        "name": KOREAN,
+        "amount": "15000",
+        "due": "2026-12-07 0:00:00",
+        "id": "7",
+    }
     # a number typed without its leading 0 comes through as Excel shows it (the phone check
     # then names the lost 0)
     assert second.fields["to"] == "1098765432"
-    assert second.variables["amount"] == "2.5" and second.variables["due"] == "2026-12-07 09:30:00"
+    assert second.variables["amount"] == "2.5" and second.variables["due"] == "2026-12-07 9:30:00"
 
 
 def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> None:
@@ -155,6 +161,31 @@ def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> 
         "rate": "15%",
         "code": "42",
         "plain": "1234567.5",
+    }
+
+
+def test_xlsx_dates_read_as_their_format_shows_them_or_iso(tmp_path: Path) -> None:
+    path = tmp_path / "dates.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["to", "korean", "system", "clock", "named"])
+    moment = datetime(2026, 12, 25, 14, 5)
+    sheet.append(["010-1234-5678", moment, moment, moment, moment])
+    for cell, number_format in (
+        ("B2", 'yyyy"년" m"월" d"일" aaaa'),
+        ("C2", "mm-dd-yy"),  # Excel's short date: in the reader's order, year first in Korea
+        ("D2", "h:mm"),
+        ("E2", "mmmm d"),  # a month name: language-dependent, so ISO
+    ):
+        sheet[cell].number_format = number_format
+    book.save(path)
+    (row,) = rows_of(str(path))
+    assert isinstance(row, Row)
+    assert row.variables == {
+        "korean": "2026년 12월 25일 금요일",
+        "system": "2026-12-25",
+        "clock": "14:05",
+        "named": "2026-12-25 14:05:00",
     }
 
 

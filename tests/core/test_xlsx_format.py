@@ -6,9 +6,11 @@ value under that format; None means the format is left to the General form.
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 import pytest
 
-from kmsg_cli.bulk_input.xlsx_format import display
+from kmsg_cli.bulk_input.xlsx_format import display, display_date
 
 ACCOUNTING = '_(* #,##0_);_(* \\(#,##0\\);_(* "-"_);_(@_)'
 
@@ -56,3 +58,37 @@ def test_a_number_is_shown_as_excel_shows_it(
     value: float, number_format: str, shown: str | None
 ) -> None:
     assert display(value, number_format) == shown
+
+
+MOMENT = datetime(2026, 12, 25, 9, 5, 7)  # a Friday
+
+
+@pytest.mark.parametrize(
+    ("number_format", "shown"),
+    [
+        ("yyyy-mm-dd", "2026-12-25"),
+        ('yyyy"년" m"월" d"일"', "2026년 12월 25일"),
+        ('[$-412]yyyy"년" m"월" d"일" aaa', "2026년 12월 25일 금"),
+        ('m"월" d"일" aaaa', "12월 25일 금요일"),
+        ("yyyy.mm.dd", "2026.12.25"),
+        ("yy/mm/dd", "26/12/25"),
+        ("yyyy-mm-dd h:mm:ss", "2026-12-25 9:05:07"),
+        ("hh:mm", "09:05"),  # m after h is minutes
+        ("mm:ss", "05:07"),  # m before s is minutes
+        ("mm-dd-yy", "2026-12-25"),  # the system short date, in Korean order
+        ("m/d/yy h:mm", "2026-12-25 9:05"),
+        ("mmm d", None),  # month and weekday names depend on the language
+        ("dddd", None),
+        ("h:mm AM/PM", None),
+        ("[h]:mm", None),
+        ("ss.00", None),
+        ("General", None),
+    ],
+)
+def test_a_date_is_shown_as_excel_shows_it(number_format: str, shown: str | None) -> None:
+    assert display_date(MOMENT, number_format) == shown
+
+
+def test_a_time_has_no_date_parts() -> None:
+    assert display_date(time(13, 30), "h:mm") == "13:30"
+    assert display_date(time(13, 30), "yyyy-mm-dd") is None
