@@ -99,6 +99,7 @@ def _context(report: Report, clock: LocalClock) -> dict[str, Any]:
             [ko for _k, ko, _en, _v in funnel],
             [("메시지 수", [v or 0 for *_rest, v in funnel], COLORS["neutral"])],
             horizontal=True,
+            narrow=True,
         )
         if report.failures:
             top = report.failures[:12]
@@ -195,13 +196,14 @@ def _bar(
     horizontal: bool = False,
     stacked: bool = False,
     legend: bool = False,
+    narrow: bool = False,
 ) -> str:
     """One bar chart as inline SVG (no comments, no script). Horizontal bars read from the
-    top: the first label is drawn on top."""
+    top: the first label is drawn on top. A `narrow` chart shares its row with a table."""
     pygal = _pygal()
     from pygal.style import Style
 
-    font = 18 if horizontal else 14  # horizontal charts are drawn smaller on the page
+    font = 18 if narrow else 14  # a narrow chart is drawn smaller on the page
     sized = ("label", "major_label", "legend")  # the values are drawn a point smaller
     style = Style(
         font_family=FONTS,
@@ -224,7 +226,7 @@ def _bar(
         legend_at_bottom=True,
         print_values=not stacked,
         width=800,
-        height=max(240, 34 * rows + 90) if horizontal else 360,
+        height=max(150, 34 * rows + 90) if horizontal else 360,
         margin=12,
         x_label_rotation=0 if horizontal or rows <= 8 else 35,
         truncate_label=-1,
@@ -234,6 +236,9 @@ def _bar(
         show_x_guides=horizontal,
         min_scale=1,
     )
+    largest = max((sum(column) for column in zip(*(v for _n, v, _c in series))), default=0)
+    if largest <= 10:  # counts: whole-number ticks, not 0.1, 0.2, ...
+        chart.y_labels = list(range(largest + 1))
     order = slice(None, None, -1) if horizontal else slice(None)
     chart.x_labels = list(labels)[order]
     for name, values, _color in series:

@@ -185,3 +185,14 @@ def test_tiny_selections_give_exact_percentiles(store: Store, size: int) -> None
     assert report.latency.count == len(expected.latencies)
     wanted = {p: nearest_rank(expected.latencies, p) for p in (50, 90, 99)}
     assert report.latency.percentiles_ms == (wanted if expected.latencies else {})
+
+
+def test_a_chart_of_small_counts_has_whole_number_ticks() -> None:
+    import re
+
+    from kmsg_cli.report.page import _bar
+
+    svg = _bar(["1042", "1043"], [("n", [1, 2], "#d33")], horizontal=True)
+    ticks = set(re.findall(r">(\d+(?:\.\d+)?)</text>", svg))
+    assert {"0", "1", "2"} <= ticks
+    assert not any("." in tick for tick in ticks)  # never 0.1, 0.2, ...
