@@ -236,7 +236,8 @@ def _bar(
         show_x_guides=horizontal,
         min_scale=1,
     )
-    largest = max((sum(column) for column in zip(*(v for _n, v, _c in series))), default=0)
+    columns = zip(*(values for _name, values, _color in series), strict=True)
+    largest = max((sum(c) if stacked else max(c) for c in columns), default=0)
     if largest <= 10:  # counts: whole-number ticks, not 0.1, 0.2, ...
         chart.y_labels = list(range(largest + 1))
     order = slice(None, None, -1) if horizontal else slice(None)
