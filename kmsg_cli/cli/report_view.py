@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from kmsg_cli.cli.tables import print_table
+from kmsg_cli.cli.tables import excel_mark, print_table
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,6 +39,7 @@ LABELS = {
 def write_csv(figures: Report) -> None:
     import csv
 
+    excel_mark(sys.stdout)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(FAILURE_FIELDS)
     for failure in figures.failures:

@@ -220,6 +220,7 @@ class View:
         if self.format == "csv":
             import csv
 
+            excel_mark(stream)
             writer = csv.writer(stream, lineterminator="\n")
             if self.header:
                 writer.writerow(names)
@@ -313,3 +314,19 @@ def _stdout_is_terminal() -> bool:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):  # a replaced or closed stdout
         return False
+
+
+def excel_mark(stream: Any) -> None:
+    """Start CSV written into a new file (`> out.csv`) with a UTF-8 byte order mark, the sign
+    Excel needs to read it as UTF-8 rather than the system's code page (CP949: Korean text
+    would come out garbled). A pipe, a terminal, or a file being appended to (`>>`) gets
+    none: `grep`, `cut` and scripts see the header's first name as it is (docs/cli.md)."""
+    import os
+    import stat
+
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    if stat.S_ISREG(status.st_mode) and status.st_size == 0 and stream.tell() == 0:
+        stream.write("\ufeff")

@@ -115,6 +115,33 @@ def test_csv_with_chosen_fields_in_their_order(run: Run) -> None:
     ]
 
 
+def test_csv_written_into_a_new_file_starts_with_the_mark_excel_needs(
+    run: Run, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _seed(run)
+    command = [sys.executable, "-m", "kmsg_cli", "--db", str(run.db), "track", "list"]
+    command += ["--format", "csv", "--fields", "message_id,to"]
+    env = {**os.environ, "HOME": str(tmp_path), "NO_COLOR": "1"}
+    target = tmp_path / "out.csv"
+    with target.open("wb") as out:  # `> out.csv`
+        assert subprocess.run(command, stdout=out, env=env, check=False).returncode == 0
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfmessage_id,to\n")  # Excel reads it as UTF-8
+    with target.open("ab") as out:  # `>> out.csv`: no mark in the middle of the file
+        assert subprocess.run(command, stdout=out, env=env, check=False).returncode == 0
+    assert target.read_bytes().count(b"\xef\xbb\xbf") == 1
+    piped = subprocess.run(command, capture_output=True, env=env, check=False)  # `| grep`
+    assert piped.stdout.startswith(b"message_id,to\n")
+    report = [sys.executable, "-m", "kmsg_cli", "--db", str(run.db), "report", "--format", "csv"]
+    with (tmp_path / "failures.csv").open("wb") as out:
+        assert subprocess.run(report, stdout=out, env=env, check=False).returncode == 0
+    assert (tmp_path / "failures.csv").read_bytes().startswith(b"\xef\xbb\xbfstage,")
+
+
 def test_no_header_leaves_only_rows(run: Run) -> None:
     _seed(run)
     result = run("track", "list", "--format", "tsv", "--no-header", "--fields", "message_id")
