@@ -202,6 +202,32 @@ def missing_setting(provider_id: str, key: str, env: str, needed_for: str) -> Co
     )
 
 
+def template_not_approved(template_id: str, status: str) -> InvalidInput:
+    """An AlimTalk template the vendor lists as not approved: Kakao delivers approved ones
+    only."""
+    return InvalidInput(
+        f"AlimTalk template '{template_id}' is not approved ({status})",
+        code="TEMPLATE_NOT_APPROVED",
+        field="template",
+        value=template_id,
+        hint="wait for Kakao's review or use an approved template",
+    )
+
+
+def missing_template_variables(template_id: str, names: Sequence[str]) -> InvalidInput:
+    """`#{name}`s of an AlimTalk template that the message gives no value for."""
+    listed = ", ".join(names)
+    plural = "s" if len(names) > 1 else ""
+    return InvalidInput(
+        f"missing variable{plural} for template '{template_id}': {listed} "
+        f"(use --var {names[0]}=VALUE)",
+        code="MISSING_VARIABLE",
+        field="variables",
+        value=listed,
+        hint="give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)",
+    )
+
+
 def schedule_refusal(
     capabilities: Capabilities,
     provider_id: str,

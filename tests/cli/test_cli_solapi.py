@@ -119,7 +119,7 @@ def test_a_missing_template_variable_is_refused_before_sending(
     result = run("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME", "--var", "name=홍")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "error: TEMPLATE_MISMATCH: AlimTalk template TPL_WELCOME needs a value for #{code}"
+        "error: MISSING_VARIABLE: missing variable for template 'TPL_WELCOME': code"
     )
     assert sends(solapi) == []  # nothing went out
     assert template_reads(solapi) == ["/kakao/v2/templates/TPL_WELCOME"]
@@ -143,7 +143,8 @@ def test_a_template_under_review_is_refused_before_sending(run: Run, solapi: Fak
     )  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "error: TEMPLATE_NOT_APPROVED: AlimTalk template TPL_WELCOME is INSPECTING at SOLAPI"
+        "error: TEMPLATE_NOT_APPROVED: AlimTalk template 'TPL_WELCOME' is not approved "
+        "(status INSPECTING at SOLAPI)"
     )
     assert sends(solapi) == []
 
@@ -156,8 +157,9 @@ def test_send_many_reads_a_template_once_per_run_and_a_dry_run_checks_it(
     short.write_text("to,name\n010-5555-1000,가\n010-5555-1001,나\n", encoding="utf-8")
     dry = run("send-many", str(short), "--template", "TPL_WELCOME", "--dry-run")
     assert dry.exit_code == 2, dry.stdout
-    assert "row 1 (line 2): TEMPLATE_MISMATCH: AlimTalk template TPL_WELCOME needs a value for" in (
-        dry.stdout
+    assert (
+        "row 1 (line 2): MISSING_VARIABLE: missing variable for template 'TPL_WELCOME': code"
+        in (dry.stdout)
     )
     rows = ["to,name,code"] + [f"0105555{i:04d},고객{i},{i}" for i in range(1000, 1050)]
     full = tmp_path / "full.csv"

@@ -494,8 +494,8 @@ def test_an_alimtalk_is_checked_against_its_template_read_once() -> None:
     alimtalk = msg(MessageType.ALIMTALK, text="", template_id="T/1", variables={"#{name}": "x"})
     with pytest.raises(InvalidInput) as info:
         client.validate(alimtalk)
-    assert (info.value.code, info.value.field) == ("TEMPLATE_MISMATCH", "variables")
-    assert "needs a value for #{code}" in info.value.message
+    assert (info.value.code, info.value.field) == ("MISSING_VARIABLE", "variables")
+    assert info.value.message == "missing variable for template 'T/1': code (use --var code=VALUE)"
     client.validate(replace(alimtalk, variables={"name": "x", "code": "1"}))
     assert reads == ["/kakao/v2/templates/T%2F1"]  # read once, the id quoted
     with pytest.raises(InvalidInput) as info:

@@ -46,9 +46,11 @@ from kmsg_cli.providers._common import (
     digits,
     missing_sender,
     missing_setting,
+    missing_template_variables,
     refused,
     result_from_error,
     schedule_refusal,
+    template_not_approved,
     text_setting,
     to_kst,
 )
@@ -149,13 +151,7 @@ class AligoProvider(VendorProvider[AligoClient]):
                 hint="check the template code in Aligo's console (it must belong to sender_key)",
             )
         if found.status and found.status not in kakao.APPROVED_STATUSES:
-            raise InvalidInput(
-                f"AlimTalk template '{template_id}' is not approved (inspStatus {found.status})",
-                code="TEMPLATE_NOT_APPROVED",
-                field="template",
-                value=template_id,
-                hint="wait for Kakao's review or use an approved template",
-            )
+            raise template_not_approved(template_id, f"inspStatus {found.status}")
         text, missing = kakao.render_template(found.content, message.variables)
         button, in_buttons = kakao.button_json(found.buttons, message.variables)
         title, in_title = (
@@ -163,17 +159,7 @@ class AligoProvider(VendorProvider[AligoClient]):
         )
         names = list(dict.fromkeys(missing + in_buttons + in_title))
         if names:
-            listed = ", ".join(names)
-            plural = "s" if len(names) > 1 else ""
-            raise InvalidInput(
-                f"missing variable{plural} for template '{template_id}': {listed} "
-                f"(use --var {names[0]}=VALUE)",
-                code="MISSING_VARIABLE",
-                field="variables",
-                value=listed,
-                hint="give each with --var NAME=VALUE or --vars JSON "
-                "(send-many: a column per name)",
-            )
+            raise missing_template_variables(template_id, names)
         return text, button, title
 
     # -- send ------------------------------------------------------------------------------

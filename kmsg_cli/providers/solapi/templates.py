@@ -17,9 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from kmsg_cli.errors import InvalidInput, KmsgError
+from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Message
-from kmsg_cli.providers._common import PLACEHOLDER, variable_name
+from kmsg_cli.providers._common import (
+    PLACEHOLDER,
+    missing_template_variables,
+    template_not_approved,
+    variable_name,
+)
 from kmsg_cli.providers._http import json_or_none
 from kmsg_cli.providers.solapi.client import SolapiClient
 
@@ -50,31 +55,17 @@ def parse_template(template_id: str, body: Any) -> Template | None:
 
 
 def check_template(message: Message, template: Template) -> None:
-    """Refuse a message its template surely rejects: not approved, or a variable missing."""
+    """Refuse a message its template surely rejects: not approved, or a variable missing (which
+    SOLAPI would answer with 1043)."""
     if template.status is not None and template.status != APPROVED:
-        raise InvalidInput(
-            f"AlimTalk template {template.template_id} is {template.status} at SOLAPI, not "
-            f"{APPROVED}: Kakao delivers approved templates only",
-            code="TEMPLATE_NOT_APPROVED",
-            field="template",
-            value=template.template_id,
-            hint="wait for Kakao's review to approve it, or send with an approved template",
-        )
+        raise template_not_approved(template.template_id, f"status {template.status} at SOLAPI")
     if not template.content:
         return
     given = {variable_name(key) for key in message.variables}
     needed = dict.fromkeys(name.strip() for name in PLACEHOLDER.findall(template.content))
-    missing = [f"#{{{name}}}" for name in needed if name not in given]
+    missing = [name for name in needed if name not in given]
     if missing:
-        raise InvalidInput(
-            f"AlimTalk template {template.template_id} needs a value for "
-            f"{', '.join(missing)}; SOLAPI would refuse the message (1043)",
-            code="TEMPLATE_MISMATCH",
-            field="variables",
-            value=", ".join(missing),
-            hint="give every variable of the template: --var NAME=VALUE, or a column NAME in "
-            "send-many",
-        )
+        raise missing_template_variables(template.template_id, missing)
 
 
 class Templates:
