@@ -139,24 +139,33 @@ def test_xlsx_first_sheet_with_numbers_dates_and_empty_rows(tmp_path: Path) -> N
     assert second.variables["amount"] == "2.5" and second.variables["due"] == "2026-12-07 9:30:00"
 
 
-def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> None:
-    path = tmp_path / "formats.xlsx"
+def formatted_row(path: Path, cells: dict[str, tuple[Any, str]]) -> Row:
+    """The one row read from a sheet of `to` and these columns: header -> (value, format)."""
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.append(["to", "amount", "rate", "code", "plain"])
-    sheet.append([1012345678, 1234567.5, 0.15, 42, 1234567.5])
-    for cell, number_format in (
-        ("A2", "000-0000-0000"),  # a phone number kept as a number, shown with its 0
-        ("B2", '#,##0.00"원"'),
-        ("C2", "0%"),
-        ("D2", "@"),  # a text format on a number: shown as General
-    ):
-        sheet[cell].number_format = number_format
+    sheet.append(["to", *cells])
+    sheet.append(["010-1234-5678", *(value for value, _format in cells.values())])
+    for column, (_value, number_format) in enumerate(cells.values(), start=2):
+        sheet.cell(row=2, column=column).number_format = number_format
     book.save(path)
     (row,) = rows_of(str(path))
     assert isinstance(row, Row)
-    assert row.fields == {"to": "010-1234-5678"}
+    return row
+
+
+def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> None:
+    row = formatted_row(
+        tmp_path / "formats.xlsx",
+        {
+            "phone": (1012345678, "000-0000-0000"),  # a number kept as a number, with its 0
+            "amount": (1234567.5, '#,##0.00"원"'),
+            "rate": (0.15, "0%"),
+            "code": (42, "@"),  # a text format on a number: shown as General
+            "plain": (1234567.5, "General"),
+        },
+    )
     assert row.variables == {
+        "phone": "010-1234-5678",
         "amount": "1,234,567.50원",
         "rate": "15%",
         "code": "42",
@@ -165,22 +174,16 @@ def test_xlsx_numbers_read_as_their_number_format_shows_them(tmp_path: Path) -> 
 
 
 def test_xlsx_dates_read_as_their_format_shows_them_or_iso(tmp_path: Path) -> None:
-    path = tmp_path / "dates.xlsx"
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["to", "korean", "system", "clock", "named"])
     moment = datetime(2026, 12, 25, 14, 5)
-    sheet.append(["010-1234-5678", moment, moment, moment, moment])
-    for cell, number_format in (
-        ("B2", 'yyyy"년" m"월" d"일" aaaa'),
-        ("C2", "mm-dd-yy"),  # Excel's short date: in the reader's order, year first in Korea
-        ("D2", "h:mm"),
-        ("E2", "mmmm d"),  # a month name: language-dependent, so ISO
-    ):
-        sheet[cell].number_format = number_format
-    book.save(path)
-    (row,) = rows_of(str(path))
-    assert isinstance(row, Row)
+    row = formatted_row(
+        tmp_path / "dates.xlsx",
+        {
+            "korean": (moment, 'yyyy"년" m"월" d"일" aaaa'),
+            "system": (moment, "mm-dd-yy"),  # Excel's short date: year first for a Korean reader
+            "clock": (moment, "h:mm"),
+            "named": (moment, "mmmm d"),  # a month name: language-dependent, so ISO
+        },
+    )
     assert row.variables == {
         "korean": "2026년 12월 25일 금요일",
         "system": "2026-12-25",
