@@ -40,19 +40,27 @@ MAX_STDIN_BYTES = 2 << 30  # what `-` copies to a private spool file at most
 MAX_BATCH_ID = 150  # + ":<row>" stays within the 200 characters of a message id
 
 
+_PER = {"s": 1, "m": 60, "h": 3600}  # a rate's unit (`/s`, `/min`, `/h`) in seconds
+
+
 def _parse_rate(value: str | None) -> float | None:
+    """`--rate N/s` (or `/min`, `/h`; a bare N is per second) as messages per second."""
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*s(?:ec(?:ond)?)?)?\s*", value)
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hr|hour))?\s*",
+        value,
+        re.IGNORECASE,
+    )
     if not match or float(match.group(1)) <= 0:
         raise InvalidInput(
             f"'{value}' is not a rate (field 'rate')",
             code="INVALID_RATE",
             field="rate",
             value=value,
-            hint="use messages per second, e.g. --rate 50/s",
+            hint="use messages per second or minute, e.g. --rate 50/s or --rate 600/min",
         )
-    return float(match.group(1))
+    return float(match.group(1)) / _PER[(match.group(2) or "s")[0].lower()]
 
 
 def _check_batch_id(value: str | None) -> str | None:
@@ -121,7 +129,7 @@ def send_many(
     concurrency: Annotated[int, options.concurrency_option(panel=SENDING)] = 8,
     rate: Annotated[
         str | None,
-        options.option("--rate", "N/s", "At most N messages per second.", "Sending"),
+        options.option("--rate", "N/s", "At most N messages per second (or N/min).", "Sending"),
     ] = None,
     batch_id: Annotated[
         str | None,

@@ -413,3 +413,17 @@ def test_alimtalk_variable_keys_already_written_as_placeholders_are_not_wrapped_
     (request,) = sends(solapi)
     (entry,) = request["body"]["messages"]
     assert entry["kakaoOptions"]["variables"] == {"#{name}": "홍길동", "#{code}": "1234"}
+
+
+def test_a_rate_is_kept_request_by_request_and_may_be_per_minute(
+    run: Run, solapi: FakeSolapi, tmp_path: Path
+) -> None:
+    csv = tmp_path / "paced.csv"
+    csv.write_text("to\n" + "".join(f"0105555{i:04d}\n" for i in range(1000, 1007)), "utf-8")
+    code, doc = run.json("send-many", str(csv), "--text", "x", "--rate", "180/min")
+    assert code == 0, doc
+    sizes = [len(request["body"]["messages"]) for request in sends(solapi)]
+    assert sizes == [3, 3, 1]  # one second's worth (3/s) per request, not one batch of 7
+    result = run("send-many", str(csv), "--text", "x", "--rate", "3/day")
+    assert result.exit_code == 2 and "INVALID_RATE" in result.stderr
+    assert "--rate 600/min" in result.stderr
