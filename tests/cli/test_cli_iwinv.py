@@ -97,16 +97,39 @@ def test_alimtalk_parameters_follow_the_template_order(run: Run, iwinv: FakeIwin
     assert sent.get("reSend") in (None, "N")  # no paid SMS re-send unless asked
 
 
-def test_alimtalk_with_two_variables_and_no_order_is_refused(run: Run, iwinv: FakeIwinv) -> None:
+TWO_VARIABLES = ("--template", "WELCOME", "--vars", '{"code": "1234", "name": "홍길동"}')
+
+
+@pytest.mark.rule("IWINV-AT-TEMPLATES")
+def test_alimtalk_variables_take_the_order_of_the_registered_template(
+    run: Run, iwinv: FakeIwinv
+) -> None:
+    result = run("send", "--to", "010-1111-2222", *TWO_VARIABLES)  # no --text to order them
+    assert result.exit_code == 0, result.stderr
+    (sent,) = iwinv.accepted_messages()
+    assert sent["templateParam"] == ["홍길동", "1234"]  # #{name} first, as registered
+
+
+def test_alimtalk_refuses_a_template_under_review_or_a_missing_variable(
+    run: Run, iwinv: FakeIwinv
+) -> None:
     result = run(
-        "send",
-        "--to",
-        "010-1111-2222",
-        "--template",
-        "WELCOME",
-        "--vars",
-        '{"code": "1234", "name": "홍길동"}',
+        "send", "--to", "010-1111-2222", "--template", "WELCOME", "--var", "name=홍", "--var", "x=1"
     )
+    assert result.exit_code == 2
+    assert "MISSING_VARIABLE: missing variable for template 'WELCOME': code" in result.stderr
+    iwinv.template_info["WELCOME"] = {"name": "WELCOME", "status": "I", "created": 0, "buttons": []}
+    result = run("send", "--to", "010-1111-2222", *TWO_VARIABLES)
+    assert result.exit_code == 2
+    assert "TEMPLATE_NOT_APPROVED: AlimTalk template 'WELCOME' is not approved" in result.stderr
+    assert iwinv.accepted_messages() == []
+
+
+def test_alimtalk_with_two_variables_and_no_readable_template_is_refused(
+    run: Run, iwinv: FakeIwinv
+) -> None:
+    iwinv.templates.pop("WELCOME")  # not listed: kmsg cannot learn the order
+    result = run("send", "--to", "010-1111-2222", *TWO_VARIABLES)
     assert result.exit_code == 2 and "VARIABLE_ORDER_UNKNOWN" in result.stderr
     assert iwinv.accepted_messages() == []
 

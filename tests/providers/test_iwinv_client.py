@@ -294,17 +294,45 @@ def test_template_params_single_variable_needs_no_order() -> None:
         "주문이 접수되었습니다.",  # the values do not occur in the text
     ],
 )
-def test_unknown_variable_order_is_refused_before_any_request(text: str) -> None:
-    vendor = Vendor()
+def test_unknown_variable_order_is_refused_before_any_send(text: str) -> None:
+    vendor = Vendor(ok({"code": 200, "message": "ok", "totalCount": 0, "list": []}))
     message = alimtalk(text=text, variables={"name": "1", "order": "1"})
+    client = provider(vendor)
     with pytest.raises(InvalidInput) as info:
-        provider(vendor).validate(message)
+        client.validate(message)  # the template is not listed: the order stays unknown
     assert info.value.code == "VARIABLE_ORDER_UNKNOWN"
     assert info.value.field == "text"
     assert "--text" in (info.value.hint or "")
-    [result] = provider(vendor).send([message])
+    [result] = client.send([message])
     assert not result.accepted and result.error_code == "VARIABLE_ORDER_UNKNOWN"
-    assert vendor.requests == []
+    assert [r.url.path for r in vendor.requests] == ["/api/template/"]  # read once, no send
+    assert vendor.body(0) == {"pageNum": "1", "pageSize": "1000", "templateCode": "TPL_ORDER"}
+
+
+@pytest.mark.rule("IWINV-AT-TEMPLATES")
+def test_the_registered_template_gives_the_order_and_is_checked() -> None:
+    listing = {
+        "code": 200,
+        "message": "ok",
+        "totalCount": 1,
+        "list": [
+            {"templateCode": "TPL_ORDER", "templateContent": "#{order} #{name}", "status": "Y"}
+        ],
+    }
+    vendor = Vendor(ok(listing), ok({"code": 200, "message": "ok", "success": 1, "fail": 0}))
+    client = provider(vendor)
+    message = alimtalk(variables={"name": "홍", "order": "A-1"})
+    client.validate(message)
+    with pytest.raises(InvalidInput) as info:
+        client.validate(alimtalk(variables={"name": "홍", "extra": "x"}))
+    assert info.value.code == "MISSING_VARIABLE" and "order" in info.value.message
+    [result] = client.send([message])
+    assert result.accepted
+    assert vendor.body(1)["list"] == [{"phone": "01012345678", "templateParam": ["A-1", "홍"]}]
+    review = Vendor(ok({**listing, "list": [{**listing["list"][0], "status": "I"}]}))
+    with pytest.raises(InvalidInput) as info:
+        provider(review).validate(message)
+    assert info.value.code == "TEMPLATE_NOT_APPROVED" and "in review" in info.value.message
 
 
 @pytest.mark.rule("IWINV-AT-RESEND")

@@ -7,13 +7,19 @@ a failover text was given; times are Korea time whatever the machine's timezone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.models import DeliveryStatus, Message, MessageType, StatusUpdate
-from kmsg_cli.providers._common import digits, kst_epoch_ms, placeholders, status_update
+from kmsg_cli.providers._common import (
+    digits,
+    kst_epoch_ms,
+    missing_template_variables,
+    placeholders,
+    status_update,
+)
 from kmsg_cli.providers.iwinv.client import kst, plain_text
 
 PAGE_SIZE = 1000  # the documented maximum of the AlimTalk history API
@@ -46,15 +52,23 @@ def _order_from_rendering(text: str, variables: Mapping[str, str]) -> list[str] 
     return [name for _, name in positions]
 
 
-def template_params(message: Message) -> list[str]:
+def template_params(message: Message, registered: str | None = None) -> list[str]:
     """`templateParam` of one recipient: the values in the template's variable order.
 
     The order comes from `#{...}` placeholders in `message.text` (first appearance), else
-    from a rendering of the template in which every value occurs exactly once; a single
-    variable needs no order. Anything else is refused: dict order is never trusted.
+    from the template's content as IWINV has it registered (`registered`, read by the
+    provider), else from a rendering of the template in which every value occurs exactly
+    once; a single variable needs no order. Anything else is refused: dict order is never
+    trusted.
     """
     variables = {str(k): str(v) for k, v in message.variables.items()}
     names = placeholders(message.text or "")
+    if not names and registered:
+        names = placeholders(registered)
+        missing = [name for name in names if name not in variables]
+        if missing:
+            raise missing_template_variables(message.template_id or "", missing)
+        return [variables[name] for name in names]
     if names:
         missing = [name for name in names if name not in variables]
         if missing:
@@ -84,8 +98,14 @@ def template_params(message: Message) -> list[str]:
 
 
 # -- requests --------------------------------------------------------------------------------
-def build_alimtalk_body(messages: Sequence[Message], *, sender: str | None) -> dict[str, Any]:
-    """One AlimTalk send request for messages sharing template, schedule and failover."""
+def build_alimtalk_body(
+    messages: Sequence[Message],
+    *,
+    sender: str | None,
+    params: Callable[[Message], list[str]] = template_params,
+) -> dict[str, Any]:
+    """One AlimTalk send request for messages sharing template, schedule and failover;
+    `params` gives each recipient's templateParam."""
     first = messages[0]
     body: dict[str, Any] = {"templateCode": first.template_id or ""}
     if first.scheduled_at is not None:
@@ -106,9 +126,9 @@ def build_alimtalk_body(messages: Sequence[Message], *, sender: str | None) -> d
     entries = []
     for message in messages:
         entry: dict[str, Any] = {"phone": message.to.number}
-        params = template_params(message)
-        if params:
-            entry["templateParam"] = params
+        values = params(message)
+        if values:
+            entry["templateParam"] = values
         entries.append(entry)
     body["list"] = entries
     return body

@@ -1,6 +1,7 @@
 """`IwinvProvider`: kmsg's provider contract on IWINV's AlimTalk and SMS APIs, putting
 together the connection (`client`), the two APIs (`alimtalk`, `sms`), the message ids
-(`refs`) and cancels of reserved AlimTalk requests (`cancel`). Recipients are batched; see
+(`refs`), registered AlimTalk templates (`templates`) and cancels of reserved AlimTalk requests
+(`cancel`). Recipients are batched; see
 docs/vendors/iwinv.md for the vendor's rules."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kmsg_cli.providers._common import (
     refused,
     result_from_error,
     schedule_refusal,
+    template_not_approved,
     text_setting,
 )
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
@@ -54,6 +56,7 @@ from kmsg_cli.providers.iwinv.refs import (
     parse_message_id,
     parse_send_answer,
 )
+from kmsg_cli.providers.iwinv.templates import STATUS_NAMES, USABLE, Templates
 
 log = logging.getLogger("kmsg.iwinv")
 
@@ -77,6 +80,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         self.company_id = text_setting(settings, "sms_company_id")
         self._images: OrderedDict[str, bytes] = OrderedDict()
         self._images_lock = threading.Lock()
+        self._templates = Templates(self.client)
 
     def __repr__(self) -> str:  # never show a key
         return (
@@ -126,7 +130,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 value="",
                 hint="add --template TEMPLATE_CODE",
             )
-        alimtalk.template_params(message)
+        self._params(message)
         if message.failover is not None and not digits(message.sender or self.sender):
             raise InvalidInput(
                 f"the SMS fallback of an AlimTalk through '{self.id}' needs a sender number",
@@ -136,6 +140,24 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             )
         if message.failover is not None and message.failover.subject:
             _check_title(message.failover.subject, "failover_subject", "AlimTalk fallback")
+
+    def _params(self, message: Message) -> list[str]:
+        """The message's templateParam. When neither its text nor its values tell the order
+        of several variables, the template as IWINV has it registered does (read once per
+        template and run), and its status is checked; if it cannot be read, the refusal
+        stands."""
+        try:
+            return alimtalk.template_params(message)
+        except InvalidInput as refusal:
+            if refusal.code != "VARIABLE_ORDER_UNKNOWN" or not message.template_id:
+                raise
+            template = self._templates.get(message.template_id)
+            if template is None or not template.content:
+                raise
+            if template.status not in (None, USABLE):
+                status = STATUS_NAMES.get(template.status, template.status)
+                raise template_not_approved(message.template_id, f"status {status}") from None
+            return alimtalk.template_params(message, registered=template.content)
 
     def _validate_sms(self, message: Message) -> None:
         if not self.client.has_sms:
@@ -256,7 +278,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         now = self.clock()
         api: Api = "alimtalk" if first.type is MessageType.ALIMTALK else "sms"
         if api == "alimtalk":
-            body = alimtalk.build_alimtalk_body(chunk, sender=sender)
+            body = alimtalk.build_alimtalk_body(chunk, sender=sender, params=self._params)
             response = self.client.post("alimtalk", SEND_PATH, body, sends=True)
         elif first.type is MessageType.MMS:
             assert sender is not None and first.image is not None  # validate() checked both
