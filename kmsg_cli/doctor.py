@@ -15,7 +15,7 @@ from kmsg_cli.clients import ProviderClients
 from kmsg_cli.config.model import Profile
 from kmsg_cli.errors import AuthenticationError, KmsgError, ProviderError
 from kmsg_cli.normalize.phone import format_phone
-from kmsg_cli.providers.base import BalanceSource, SenderSource
+from kmsg_cli.providers.base import BalanceSource, KakaoChannelSource, SenderSource
 from kmsg_cli.providers.catalog import PROVIDERS, capabilities
 
 
@@ -79,20 +79,41 @@ def examine(
         report.checks.append(authentication)
         active = _active_senders(clients, provider_id) if authentication.result == "PASS" else None
         report.checks.append(_sender(provider_id, settings.get("sender"), active))
-        entry = PROVIDERS[config.type]
-        if (key := entry.kakao_setting) is not None:
-            variable = entry.env_variable(key)
-            report.checks.append(
-                Check("kakao channel", "PASS", f"{key} is set")
-                if settings.get(key)
-                else Check(
-                    "kakao channel",
-                    "WARN",
-                    f"no {key}: {_kakao_channels(config.type)} unavailable",
-                    f'set {key} = "env:{variable}" to send KakaoTalk messages',
-                )
-            )
+        if PROVIDERS[config.type].kakao_setting is not None:
+            checked = authentication.result == "PASS"
+            report.checks.append(_kakao(clients, provider_id, config.type, settings, checked))
     return reports
+
+
+def _kakao(
+    clients: ProviderClients,
+    provider_id: str,
+    provider_type: str,
+    settings: Mapping[str, Any],
+    authenticated: bool,
+) -> Check:
+    """The Kakao channel setting, and the channel itself where the provider can look it up."""
+    entry = PROVIDERS[provider_type]
+    key = entry.kakao_setting
+    assert key is not None
+    if not settings.get(key):
+        return Check(
+            "kakao channel",
+            "WARN",
+            f"no {key}: {_kakao_channels(provider_type)} unavailable",
+            f'set {key} = "env:{entry.env_variable(key)}" to send KakaoTalk messages',
+        )
+    try:
+        client = clients.get(provider_id) if authenticated else None
+        name = client.kakao_channel() if isinstance(client, KakaoChannelSource) else None
+    except KmsgError as error:
+        return Check(
+            "kakao channel",
+            "WARN",
+            f"{key} is set, but the vendor did not confirm the channel: {error.message}",
+            f"check {key}: the channel id the vendor's console shows (SOLAPI: KA01PF…)",
+        )
+    return Check("kakao channel", "PASS", f"{key} is set" + (f": channel {name}" if name else ""))
 
 
 def _active_senders(clients: ProviderClients, provider_id: str) -> list[str] | KmsgError | None:

@@ -97,6 +97,16 @@ class BalanceSource(Protocol):
 
 
 @runtime_checkable
+class KakaoChannelSource(Protocol):
+    """A provider that can look up the KakaoTalk channel it sends from."""
+
+    def kakao_channel(self) -> str | None:
+        """The configured channel's name as people search for it (its search id), or None
+        when no channel is configured; raises KmsgError when the vendor does not confirm it."""
+        ...
+
+
+@runtime_checkable
 class SenderSource(Protocol):
     """A provider that can list the sender numbers its account may send from."""
 

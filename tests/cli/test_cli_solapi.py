@@ -332,6 +332,20 @@ def test_doctor_checks_the_sender_against_the_accounts_active_numbers(
     assert code == 2 and sender["result"] == "FAIL" and "register it" in sender["next"]
 
 
+@pytest.mark.rule("SOLAPI-KAKAO-CHANNEL-GET")
+def test_doctor_looks_up_the_kakao_channel(run: Run, solapi: FakeSolapi) -> None:
+    result = run("providers", "doctor")
+    assert "PASS kakao channel: kakao_pf_id is set: channel @kmsg-test" in result.stdout
+    solapi.pf_ids = {"KA01PF0000000000000000000001"}  # the configured channel is not the account's
+    result = run("providers", "doctor")
+    assert result.exit_code == 0  # kmsg cannot tell what SOLAPI would answer: a warning
+    assert (
+        "WARN kakao channel: kakao_pf_id is set, but the vendor did not confirm the channel"
+        in result.stdout
+    )
+    assert "next: check kakao_pf_id" in result.stdout
+
+
 def test_doctor_names_an_active_number_when_no_sender_is_set(
     run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -732,6 +732,14 @@ def test_active_sender_numbers(api: Api, fake_solapi: FakeSolapi, http: httpx.Cl
     assert api("GET", "/senderid/v1/numbers/active").json() == []
 
 
+@pytest.mark.rule("SOLAPI-KAKAO-CHANNEL-GET")
+def test_kakao_channel(api: Api) -> None:
+    body = api("GET", f"/kakao/v2/channels/{DEFAULT_PF_ID}").json()
+    assert body["channelId"] == DEFAULT_PF_ID and body["searchId"].startswith("@")
+    assert {"accountId", "sharedAccountIds"} <= set(body)
+    assert api("GET", "/kakao/v2/channels/KA01PF9").status_code == 404
+
+
 # --------------------------------------------------------------------------- scheduling
 
 

@@ -182,6 +182,9 @@ class SolapiProvider(VendorProvider[SolapiClient]):
     def active_senders(self) -> list[str]:
         return status.active_senders(self.client)
 
+    def kakao_channel(self) -> str | None:
+        return status.kakao_channel(self.client, self.pf_id) if self.pf_id else None
+
     # -- cancel (docs/cancel.md) -------------------------------------------------------------
     cancel_lead_s = 0.0  # SOLAPI documents no cut-off before the scheduled time
 

@@ -1,7 +1,7 @@
 """SOLAPI lookups: stored messages through `GET /messages/v4/list` (by message id, or by
 recipient and time window), status codes mapped to kmsg statuses, the balance through
-`GET /cash/v1/balance` and the active sender numbers through `GET /senderid/v1/numbers/active`
-(docs/vendors/solapi.md)."""
+`GET /cash/v1/balance`, the active sender numbers through `GET /senderid/v1/numbers/active` and
+a Kakao channel through `GET /kakao/v2/channels/{id}` (docs/vendors/solapi.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from kmsg_cli.errors import ProviderError
 from kmsg_cli.models import Balance, DeliveryStatus, StatusUpdate, record_fields
@@ -21,6 +21,7 @@ from kmsg_cli.providers.solapi.messages import custom_id
 LIST_PATH = "/messages/v4/list"
 BALANCE_PATH = "/cash/v1/balance"
 SENDERS_PATH = "/senderid/v1/numbers/active"
+CHANNEL_PATH = "/kakao/v2/channels/"
 LOOKUP_CHUNK = 100  # message ids per list request
 FIND_PAGE_SIZE = 500
 FIND_MAX_PAGES = 200  # bounded paging: 100,000 messages at most
@@ -276,3 +277,12 @@ def balance(client: SolapiClient) -> Balance:
 def active_senders(client: SolapiClient) -> list[str]:
     response = client.request("GET", SENDERS_PATH, sends=False)
     return parse_active_senders(json_or_none(response), provider_id=client.provider_id)
+
+
+def kakao_channel(client: SolapiClient, pf_id: str) -> str:
+    """The search id of the Kakao channel `pf_id` (SOLAPI-KAKAO-CHANNEL-GET)."""
+    response = client.request("GET", CHANNEL_PATH + quote(pf_id, safe=""), sends=False)
+    body = json_or_none(response)
+    if isinstance(body, Mapping) and body.get("channelId") == pf_id:
+        return str(body.get("searchId") or pf_id)
+    raise bad_response(client.provider_id, f"the answer does not describe channel {pf_id}")

@@ -187,6 +187,7 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
     ) -> Any:
         group_match = re.fullmatch(r"/messages/v4/groups/([^/]+)(/messages|/schedule)?", path)
         template_match = re.fullmatch(r"/kakao/v2/templates/([^/]+)", path)
+        channel_match = re.fullmatch(r"/kakao/v2/channels/([^/]+)", path)
         route: str | None = None
         if method == "POST" and path == "/messages/v4/send-many/detail":
             route = "send-many"
@@ -202,6 +203,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             route = "senders"
         elif method == "GET" and template_match is not None:
             route = "template"
+        elif method == "GET" and channel_match is not None:
+            route = "channel"
         elif group_match is not None:
             suffix = group_match.group(2)
             if method == "GET" and suffix is None:
@@ -233,6 +236,9 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
         if route == "template":
             assert template_match is not None
             return self._template_view(unquote(template_match.group(1)))
+        if route == "channel":
+            assert channel_match is not None
+            return self._channel_view(unquote(channel_match.group(1)))
         assert group_match is not None
         group = self._groups.get(group_match.group(1))
         if group is None:
@@ -259,6 +265,21 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             "emphasizeType": "NONE",
             "securityFlag": False,
             "channelId": DEFAULT_PF_ID,
+        }
+
+    def _channel_view(self, channel_id: str) -> dict[str, Any]:
+        """SOLAPI-KAKAO-CHANNEL-GET: a channel of the account. For one it does not have, this
+        fake answers 404 NotFound, as for any unknown resource (**unverified**)."""
+        if channel_id not in self.pf_ids:
+            raise ApiError(404, "NotFound", f"channel {channel_id} does not exist")
+        return {
+            "channelId": channel_id,
+            "searchId": "@kmsg-test",
+            "accountId": self.account_id,
+            "phoneNumber": "01000000000",
+            "sharedAccountIds": [],
+            "dateCreated": "2026-01-05T03:00:00.000Z",
+            "dateUpdated": "2026-01-05T03:00:00.000Z",
         }
 
     def _balance_view(self) -> dict[str, Any]:
