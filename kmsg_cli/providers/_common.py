@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -94,6 +95,25 @@ class MemoryCache:
 
     def put(self, key: str, value: str, *, expires_at: datetime) -> None:
         self._values[key] = (value, expires_at)
+
+
+_V = TypeVar("_V")
+
+
+class ReadOnce(Generic[_V]):
+    """What a vendor answered for each key (a template, say), read once per key and run,
+    whichever thread asks first; a key `read` found nothing for (None) is not asked again."""
+
+    def __init__(self, read: Callable[[str], _V | None]) -> None:
+        self._read = read
+        self._known: dict[str, _V | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _V | None:
+        with self._lock:
+            if key not in self._known:
+                self._known[key] = self._read(key)
+            return self._known[key]
 
 
 def url_setting(settings: Mapping[str, Any], provider_type: str, key: str) -> str:

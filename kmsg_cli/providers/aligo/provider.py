@@ -41,6 +41,7 @@ from kmsg_cli.models import (
 )
 from kmsg_cli.providers._common import (
     MemoryCache,
+    ReadOnce,
     VendorProvider,
     check_image,
     digits,
@@ -86,7 +87,11 @@ class AligoProvider(VendorProvider[AligoClient]):
         self.sender_key = text_setting(settings, "sender_key")
         self.testmode = _truthy(settings.get("testmode"))
         self.image_link = text_setting(settings, "friendtalk_image_link")
-        self._templates: dict[str, kakao.Template | None] = {}
+        self._templates: ReadOnce[kakao.Template] = ReadOnce(
+            lambda template_id: kakao.fetch_template(
+                self.client, self.sender_key or "", template_id
+            )
+        )
         self.tokens = TokenKeeper(self.client, MemoryCache(self.clock), clock=self.clock)
         self.client.tokens = self.tokens.token
 
@@ -130,12 +135,8 @@ class AligoProvider(VendorProvider[AligoClient]):
             self._render(message)
 
     def template(self, template_id: str) -> kakao.Template | None:
-        """The template as Aligo lists it (cached per instance); None when not listed."""
-        if template_id not in self._templates:
-            self._templates[template_id] = kakao.fetch_template(
-                self.client, self.sender_key or "", template_id
-            )
-        return self._templates[template_id]
+        """The template as Aligo lists it (read once per instance); None when not listed."""
+        return self._templates.get(template_id)
 
     def _render(self, message: Message) -> tuple[str, str | None, str | None]:
         """(text, button_N, emtitle_N) of an AlimTalk; InvalidInput when it cannot be."""

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendResult, StatusUpdate
 from kmsg_cli.providers._common import (
+    ReadOnce,
     VendorProvider,
     digits,
     kst_midnight,
@@ -56,7 +58,7 @@ from kmsg_cli.providers.iwinv.refs import (
     parse_message_id,
     parse_send_answer,
 )
-from kmsg_cli.providers.iwinv.templates import STATUS_NAMES, USABLE, Templates
+from kmsg_cli.providers.iwinv.templates import STATUS_NAMES, USABLE, Template, read_template
 
 log = logging.getLogger("kmsg.iwinv")
 
@@ -80,7 +82,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         self.company_id = text_setting(settings, "sms_company_id")
         self._images: OrderedDict[str, bytes] = OrderedDict()
         self._images_lock = threading.Lock()
-        self._templates = Templates(self.client)
+        self._templates: ReadOnce[Template] = ReadOnce(partial(read_template, self.client))
 
     def __repr__(self) -> str:  # never show a key
         return (

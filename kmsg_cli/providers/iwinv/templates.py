@@ -10,7 +10,6 @@ read, or is not in the answer, tells nothing: the caller keeps its own rules.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,31 +45,18 @@ def parse_template_list(body: Any, code: str) -> Template | None:
     return None
 
 
-class Templates:
-    """The templates read so far (and those that could not be read), one request each."""
-
-    def __init__(self, client: IwinvClient) -> None:
-        self.client = client
-        self._known: dict[str, Template | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, code: str) -> Template | None:
-        with self._lock:  # one request per template, whichever thread asks first
-            if code not in self._known:
-                self._known[code] = self._read(code)
-            return self._known[code]
-
-    def _read(self, code: str) -> Template | None:
-        query = {"pageNum": "1", "pageSize": "1000", "templateCode": code}
-        try:
-            response = self.client.post("alimtalk", TEMPLATE_PATH, query, sends=False)
-            body = self.client.answer("alimtalk", response, sends=False)
-        except KmsgError as error:
-            log.info(
-                "could not read AlimTalk template %s at %s (%s)",
-                code,
-                self.client.provider_id,
-                error.message,
-            )
-            return None
-        return parse_template_list(body, code)
+def read_template(client: IwinvClient, code: str) -> Template | None:
+    """The template as IWINV lists it; None when it cannot be read or is not listed."""
+    query = {"pageNum": "1", "pageSize": "1000", "templateCode": code}
+    try:
+        response = client.post("alimtalk", TEMPLATE_PATH, query, sends=False)
+        body = client.answer("alimtalk", response, sends=False)
+    except KmsgError as error:
+        log.info(
+            "could not read AlimTalk template %s at %s (%s)",
+            code,
+            client.provider_id,
+            error.message,
+        )
+        return None
+    return parse_template_list(body, code)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from kmsg_cli.models import (
     StatusUpdate,
 )
 from kmsg_cli.providers._common import (
+    ReadOnce,
     VendorProvider,
     missing_sender,
     missing_setting,
@@ -42,7 +44,7 @@ from kmsg_cli.providers.solapi.messages import (
     parse_send_response,
 )
 from kmsg_cli.providers.solapi.storage import ImageUploads, checked_image
-from kmsg_cli.providers.solapi.templates import Templates, check_template
+from kmsg_cli.providers.solapi.templates import Template, check_template, read_template
 
 
 class SolapiProvider(VendorProvider[SolapiClient]):
@@ -59,7 +61,7 @@ class SolapiProvider(VendorProvider[SolapiClient]):
         self.defaults = channels.Defaults.of(settings)
         self.image_link = text_setting(settings, "friendtalk_image_link")
         self._uploads = ImageUploads(self.client, link=self.image_link)
-        self._templates = Templates(self.client)
+        self._templates: ReadOnce[Template] = ReadOnce(partial(read_template, self.client))
 
     def __repr__(self) -> str:  # never show the secret
         return f"SolapiProvider(id={self.id!r}, base_url={self.client.base_url!r})"

@@ -11,7 +11,6 @@ SOLAPI to judge at send time, as before.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,31 +67,16 @@ def check_template(message: Message, template: Template) -> None:
         raise missing_template_variables(template.template_id, missing)
 
 
-class Templates:
-    """The templates read so far (and those that could not be read), one request each."""
-
-    def __init__(self, client: SolapiClient) -> None:
-        self.client = client
-        self._known: dict[str, Template | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, template_id: str) -> Template | None:
-        with self._lock:  # one request per template, whichever thread asks first
-            if template_id not in self._known:
-                self._known[template_id] = self._read(template_id)
-            return self._known[template_id]
-
-    def _read(self, template_id: str) -> Template | None:
-        try:
-            response = self.client.request(
-                "GET", TEMPLATE_PATH + quote(template_id, safe=""), sends=False
-            )
-        except KmsgError as error:
-            log.info(
-                "could not read AlimTalk template %s at %s (%s); SOLAPI checks it when sending",
-                template_id,
-                self.client.provider_id,
-                error.message,
-            )
-            return None
-        return parse_template(template_id, json_or_none(response))
+def read_template(client: SolapiClient, template_id: str) -> Template | None:
+    """The template as SOLAPI has it; None when it cannot be read (SOLAPI judges at send)."""
+    try:
+        response = client.request("GET", TEMPLATE_PATH + quote(template_id, safe=""), sends=False)
+    except KmsgError as error:
+        log.info(
+            "could not read AlimTalk template %s at %s (%s); SOLAPI checks it when sending",
+            template_id,
+            client.provider_id,
+            error.message,
+        )
+        return None
+    return parse_template(template_id, json_or_none(response))
