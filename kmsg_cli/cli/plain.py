@@ -21,6 +21,7 @@ from typing import Any
 _TAG = re.compile(r"((\\*)\[([a-z#/@][^[]*?)])")
 _EMOJI = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
 _ESCAPE = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+_DIGIT_EMOJI = frozenset({"100", "1234"})  # the only names of rich's emoji made of digits
 _NOT_PLAIN = frozenset("\t\x07\x08\x0b\x0c\r")
 _CONTROL = frozenset(map(chr, (*range(32), *range(0x7F, 0xA0))))
 _WIDEST_TABLE = 99_000  # print_table's console is 100,000 columns wide; beyond, rich wraps
@@ -80,8 +81,11 @@ def _segment(text: str) -> str:
 
 
 def _replace_emoji(text: str) -> str:
-    if ":" not in text or _EMOJI.search(text) is None:
+    if ":" not in text:
         return text
+    names = [match.group(2) for match in _EMOJI.finditer(text)]
+    if all(name.isdigit() and name not in _DIGIT_EMOJI for name in names):
+        return text  # none, or a time's `:22:`: no need to load the table
     from rich._emoji_codes import EMOJI  # a table only: no console, no styles
 
     def code(match: re.Match[str]) -> str:

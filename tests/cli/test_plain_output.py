@@ -82,6 +82,18 @@ def test_plain_lines_read_as_rich_prints_them(text: str, markup: bool | None) ->
     assert printed == _rich(text, markup)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "accepted at 2026-12-06 12:00:56 KST",  # a time: no emoji, the table is not loaded
+        "score :100: and :1234: and :22:",  # the two emoji whose names are digits
+        "at 10:100:5 and :thumbs_up: :smile-text:",
+    ],
+)
+def test_emoji_codes_beside_times_read_as_rich_prints_them(text: str) -> None:
+    assert _plain(text, True)[0] == _rich(text, True)
+
+
 @given(LINES)
 def test_escape_is_riches(text: str) -> None:
     assert escape(text) == rich_escape(text)
