@@ -108,18 +108,24 @@ def _one_line_usage_errors(call: Any, *, json_mode: Callable[[], bool]) -> Any:
         if not is_usage:
             raise
         err_ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            # `kmsg`, `kmsg config`: show the help, as git and gh do, and succeed. Building
-            # the error has printed the rich help already; plain help comes back as text.
-            text = str(format_message())
-            if text.strip():
-                typer.echo(text)
-            raise typer.Exit(0) from None
-        message = " ".join(str(format_message()).replace("Value error, ", "").split())
         command_path = ""
         if err_ctx is not None:
             command_path = getattr(err_ctx, "command_path", "")
-        hint = f"{command_path or 'kmsg'} --help"
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # Show the help, as git and gh do. Building the error has printed the rich help
+            # already; plain help comes back as text. A group alone (`kmsg`, `kmsg config`)
+            # succeeds; a command that needs arguments (`kmsg send-many`) fails, so that a
+            # script whose variables came out empty stops there (docs/cli.md).
+            text = str(format_message())
+            if text.strip():
+                typer.echo(text)
+            if hasattr(getattr(err_ctx, "command", None), "list_commands"):
+                raise typer.Exit(0) from None
+            message = f"{command_path or 'kmsg'} was given no arguments; its help is above"
+            hint = None
+        else:
+            message = " ".join(str(format_message()).replace("Value error, ", "").split())
+            hint = f"{command_path or 'kmsg'} --help"
         if json_mode():
             import json
 
@@ -128,5 +134,6 @@ def _one_line_usage_errors(call: Any, *, json_mode: Callable[[], bool]) -> Any:
             typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
         else:
             typer.echo(f"error: USAGE: {message}", err=True)
-            typer.echo(f"hint: {hint}", err=True)
+            if hint is not None:
+                typer.echo(f"hint: {hint}", err=True)
         raise typer.Exit(2) from None

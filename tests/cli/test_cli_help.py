@@ -63,6 +63,17 @@ def test_a_bare_group_prints_its_help_once(args: list[str]) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("command", ["send", "send-many", "cancel", "completions"])
+def test_a_command_given_no_arguments_shows_its_help_and_fails(command: str) -> None:
+    # `kmsg send-many $FILE` with FILE empty must not pass in a script
+    result = CliRunner().invoke(app, [command], env={"COLUMNS": "120"})
+    assert result.exit_code == 2
+    assert result.stdout.count("Usage:") == 1
+    assert (
+        result.stderr == f"error: USAGE: kmsg {command} was given no arguments; its help is above\n"
+    )
+
+
 def _panels(text: str) -> list[str]:
     return re.findall(r"╭─ (.+?) ─", text)
 
