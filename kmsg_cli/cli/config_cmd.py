@@ -306,8 +306,10 @@ def validate(ctx: typer.Context) -> None:
         profile_name = runtime.profile().name
     except ConfigError as error:
         profile_name = None
-        problem = cfg.Problem("error", error.field or "profile", error.code, error.message)
-        if problem not in problems:  # validate_config may have found it already
+        problem = cfg.Problem(
+            "error", error.field or "profile", error.code, error.message, error.hint
+        )
+        if problem[:4] not in [p[:4] for p in problems]:  # validate_config may have found it
             problems.append(problem)
     errors = [p for p in problems if p.level == "error"]
     data = {
@@ -316,7 +318,13 @@ def validate(ctx: typer.Context) -> None:
         "active_profile": profile_name,
         "valid": not errors,
         "problems": [
-            {"level": p.level, "key": p.key_path, "code": p.code, "message": p.message}
+            {
+                "level": p.level,
+                "key": p.key_path,
+                "code": p.code,
+                "message": p.message,
+                "hint": p.hint,
+            }
             for p in problems
         ],
     }
@@ -332,6 +340,8 @@ def validate(ctx: typer.Context) -> None:
                 said = f"{problem.key_path}: {said}"
             where = escape(said)
             console.print(f"[{colour}]{problem.level}[/]: {where}", markup=True, highlight=False)
+            if problem.hint:
+                console.print(f"  hint: {escape(problem.hint)}", markup=True, highlight=False)
         if not errors:
             where = str(loaded.path) if loaded.exists else "built-in defaults (no config file)"
             console.print(f"[green]✓[/] configuration is valid: {where}", markup=True)

@@ -24,7 +24,7 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
     try:
         check_top_level(config.data)
     except ConfigError as exc:
-        return [Problem("error", exc.field or "", exc.code, exc.message)]
+        return [Problem("error", exc.field or "", exc.code, exc.message, exc.hint)]
     names = config.profile_names()
     default = config.default_profile
     if default is not None and default not in names and default != SANDBOX:
@@ -44,7 +44,7 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
         warnings.append(Problem("warning", key_path, "PLAINTEXT_SECRET", message))
     if (permissions := insecure_permissions_warning(config)) is not None:
         warnings.append(Problem("warning", str(config.path), "INSECURE_PERMISSIONS", permissions))
-    found = [Problem("error", exc.field or "", exc.code, exc.message) for exc in errors]
+    found = [Problem("error", exc.field or "", exc.code, exc.message, exc.hint) for exc in errors]
     return found + warnings
 
 

@@ -27,6 +27,7 @@ class Problem(NamedTuple):
     key_path: str
     code: str
     message: str
+    hint: str | None = None  # what to do about it
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def resolve_settings(
             if exc.code == "MISSING_ENV" and key not in entry.required:
                 unset.add(key)
                 if warn is not None:
-                    warn(Problem("warning", exc.field or key, "UNSET_ENV", exc.message))
+                    warn(Problem("warning", exc.field or key, "UNSET_ENV", exc.message, exc.hint))
                 continue
             errors.append(exc)
     # A key that is present but bad was reported above; only absent keys are "missing".

@@ -86,6 +86,21 @@ def test_config_validate_reports_unset_env_variables(run: Run, tmp_path: Path) -
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_config_validate_says_what_to_do_about_each_problem(run: Run, tmp_path: Path) -> None:
+    zone_typo = '[profiles.prod]\ntimezone = "Asia/Seol"\n\n[profiles.prod.providers.solapi]'
+    path = _write(tmp_path, PLAINTEXT.replace("[profiles.prod.providers.solapi]", zone_typo))
+    result = run("--config", str(path), "config", "validate")
+    lines = result.stdout.splitlines()
+    zone = lines.index(
+        "error: INVALID_SETTING: profiles.prod.timezone = 'Asia/Seol' is not a known IANA time zone"
+    )
+    assert lines[zone + 1] == "  hint: did you mean 'Asia/Seoul'?"
+    assert "  hint: export SOLAPI_API_KEY=... or edit the config file" in lines
+    code, doc = run.json("--config", str(path), "config", "validate")
+    hints = {p["code"]: p["hint"] for p in doc["data"]["problems"]}
+    assert code == 2 and hints["INVALID_SETTING"] == "did you mean 'Asia/Seoul'?"
+
+
 def test_config_validate_passes_when_variables_resolve(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
