@@ -15,7 +15,7 @@ text (`yyyy"년" m"월" d"일"`), and are otherwise left to the caller's ISO for
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 _PLACEHOLDERS = "0#?"
 _COLORS = {"black", "blue", "cyan", "green", "magenta", "red", "white", "yellow"}
@@ -37,6 +37,8 @@ def display(value: int | float, number_format: str) -> str | None:
     if sections is None:
         return None
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        return None
     section, sign = sections[0], "-" if number < 0 else ""
     if number < 0 and len(sections) >= 2:
         section, sign = sections[1], ""
@@ -214,7 +216,10 @@ def _render(tokens: list[Token], number: Decimal) -> str | None:
     if any(kind == "pct" for kind, _ in tokens):
         number *= 100
     number /= Decimal(1000) ** scaling
-    rounded = number.quantize(Decimal(1).scaleb(-len(fraction)), rounding=ROUND_HALF_UP)
+    digits = max(28, number.adjusted() + len(fraction) + 2)  # 1e30 keeps all its digits
+    rounded = number.quantize(
+        Decimal(1).scaleb(-len(fraction)), rounding=ROUND_HALF_UP, context=Context(prec=digits)
+    )
     integer, _, decimals = f"{rounded:f}".partition(".")
     shown = dict(zip(fraction, _fraction(decimals, [tokens[i][1] for i in fraction]), strict=True))
     shown.update(_whole(integer.lstrip("0"), [tokens[i][1] for i in whole], whole, grouped))

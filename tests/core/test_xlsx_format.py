@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kmsg_cli.bulk_input.xlsx_format import display, display_date
 
@@ -92,3 +94,28 @@ def test_a_date_is_shown_as_excel_shows_it(number_format: str, shown: str | None
 def test_a_time_has_no_date_parts() -> None:
     assert display_date(time(13, 30), "h:mm") == "13:30"
     assert display_date(time(13, 30), "yyyy-mm-dd") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (1e30, "#,##0", "1,000,000,000,000,000,000,000,000,000,000"),  # beyond 28 digits
+        (float("inf"), "0", None),
+        (float("nan"), "0.00", None),
+    ],
+)
+def test_huge_and_odd_numbers_never_break_the_reading(
+    value: float, number_format: str, shown: str | None
+) -> None:
+    assert display(value, number_format) == shown
+
+
+@given(
+    st.text(alphabet='0#?.,%;"\\_*[]$-+/@ Eeymdhsa원₩()', max_size=16),
+    st.one_of(st.integers(-(10**20), 10**20), st.floats(allow_nan=True, allow_infinity=True)),
+)
+def test_any_format_gives_text_or_none_never_an_error(number_format: str, value: float) -> None:
+    shown = display(value, number_format)
+    assert shown is None or isinstance(shown, str)
+    dated = display_date(MOMENT, number_format)
+    assert dated is None or isinstance(dated, str)
