@@ -130,8 +130,11 @@ def _cell(cell: Any) -> str:
     """A cell as the text a person sees in the sheet."""
     value = cell.value
     if value is not None and not isinstance(value, str | bool):
-        number_format = getattr(cell, "number_format", None)
-        if number_format and number_format != "General":
+        try:
+            number_format = cell.number_format
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            number_format = None  # a style table openpyxl cannot read: shown as General
+        if isinstance(number_format, str) and number_format != "General":
             if isinstance(value, date | time):
                 shown = display_date(value, number_format)
             else:

@@ -119,3 +119,16 @@ def test_any_format_gives_text_or_none_never_an_error(number_format: str, value:
     assert shown is None or isinstance(shown, str)
     dated = display_date(MOMENT, number_format)
     assert dated is None or isinstance(dated, str)
+
+
+def test_a_cell_whose_format_cannot_be_read_is_shown_as_general() -> None:
+    from kmsg_cli.bulk_input.xlsx_rows import _cell
+
+    class BrokenStyle:
+        value = 15000.0
+
+        @property
+        def number_format(self) -> str:
+            raise IndexError("style index out of range")  # a damaged styles part
+
+    assert _cell(BrokenStyle()) == "15000"
