@@ -488,6 +488,8 @@ def test_an_alimtalk_is_checked_against_its_template_read_once() -> None:
             )
         if path == "/kakao/v2/templates/REVIEW":
             return httpx.Response(200, json={"content": "x", "status": "rejected"})
+        if path == "/kakao/v2/templates/LITERAL":  # `#{}` is text, not a variable
+            return httpx.Response(200, json={"content": "#{} #{name}", "status": "APPROVED"})
         return httpx.Response(404, json={"errorCode": "NotFound", "errorMessage": "no"})
 
     client = provider(answer)
@@ -501,6 +503,7 @@ def test_an_alimtalk_is_checked_against_its_template_read_once() -> None:
     with pytest.raises(InvalidInput) as info:
         client.validate(replace(alimtalk, template_id="REVIEW"))
     assert info.value.code == "TEMPLATE_NOT_APPROVED" and "REJECTED" in info.value.message
+    client.validate(replace(alimtalk, template_id="LITERAL"))
     client.validate(replace(alimtalk, template_id="UNKNOWN"))  # unreadable: SOLAPI will judge
     client.validate(replace(alimtalk, template_id="UNKNOWN"))
     assert reads.count("/kakao/v2/templates/UNKNOWN") == 1

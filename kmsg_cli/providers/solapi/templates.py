@@ -19,8 +19,8 @@ from urllib.parse import quote
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Message
 from kmsg_cli.providers._common import (
-    PLACEHOLDER,
     missing_template_variables,
+    placeholders,
     template_not_approved,
     variable_name,
 )
@@ -38,6 +38,7 @@ class Template:
     template_id: str
     content: str | None  # the text with its #{name} placeholders
     status: str | None  # PENDING, INSPECTING, APPROVED or REJECTED
+    names: tuple[str, ...] = ()  # the content's variables, in order
 
 
 def parse_template(template_id: str, body: Any) -> Template | None:
@@ -46,10 +47,12 @@ def parse_template(template_id: str, body: Any) -> Template | None:
     if not isinstance(body, Mapping):
         return None
     content, status = body.get("content"), body.get("status")
+    text = content if isinstance(content, str) else None
     return Template(
         template_id,
-        content if isinstance(content, str) else None,
+        text,
         status.upper() if isinstance(status, str) else None,
+        tuple(placeholders(text or "")),
     )
 
 
@@ -58,11 +61,10 @@ def check_template(message: Message, template: Template) -> None:
     SOLAPI would answer with 1043)."""
     if template.status is not None and template.status != APPROVED:
         raise template_not_approved(template.template_id, f"status {template.status} at SOLAPI")
-    if not template.content:
+    if not template.names:
         return
     given = {variable_name(key) for key in message.variables}
-    needed = dict.fromkeys(name.strip() for name in PLACEHOLDER.findall(template.content))
-    missing = [name for name in needed if name not in given]
+    missing = [name for name in template.names if name not in given]
     if missing:
         raise missing_template_variables(template.template_id, missing)
 
