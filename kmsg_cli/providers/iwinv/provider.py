@@ -1,8 +1,7 @@
 """`IwinvProvider`: kmsg's provider contract on IWINV's AlimTalk and SMS APIs, putting
 together the connection (`client`), the two APIs (`alimtalk`, `sms`), the message ids
 (`refs`), registered AlimTalk templates (`templates`) and cancels of reserved AlimTalk requests
-(`cancel`). Recipients are batched; see
-docs/vendors/iwinv.md for the vendor's rules."""
+(`cancel`). Recipients are batched; see docs/vendors/iwinv.md for the vendor's rules."""
 
 from __future__ import annotations
 

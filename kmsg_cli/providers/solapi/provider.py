@@ -1,8 +1,7 @@
 """`SolapiProvider`: kmsg's provider contract on SOLAPI, putting together the signed
 connection (`client`), send requests (`messages`), image uploads (`storage`), AlimTalk templates
 checked before sending (`templates`), lookups (`status`) and cancels of scheduled groups
-(`cancel`). See docs/vendors/solapi.md for the
-vendor's rules."""
+(`cancel`). See docs/vendors/solapi.md for the vendor's rules."""
 
 from __future__ import annotations
 
