@@ -296,10 +296,7 @@ class Tracker:
                 finished, _ = wait(running)
                 running.clear()
                 collect(finished)
-            if send_fallbacks is not None:
-                sent, failed = send_fallbacks()
-                report.fallbacks_sent, report.fallbacks_failed = sent, failed
-                record_fallback_outcomes(self.store, queued)
+            self._send_fallbacks(queued, send_fallbacks, report)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
@@ -309,6 +306,31 @@ class Tracker:
             report.next_check_ms = self.store.next_check_ms(provider_id)
         report.elapsed_s = time.monotonic() - started
         return report
+
+    def check_now(
+        self, row: TrackingRow, *, send_fallbacks: Callable[[], tuple[int, int]] | None = None
+    ) -> PassReport:
+        """Look one row up now, due or not (`kmsg track show --refresh`); a final row is not
+        asked about again. It is written as a pass writes it: only if no pass claimed it
+        meanwhile (that pass writes it then), and a fallback goes in with it, exactly once."""
+        report = PassReport()
+        if _terminal(row.status):
+            return report
+        queued, part = self._check([row])
+        report.add(part)
+        self._send_fallbacks(queued, send_fallbacks, report)
+        return report
+
+    def _send_fallbacks(
+        self,
+        queued: Sequence[str],
+        send_fallbacks: Callable[[], tuple[int, int]] | None,
+        report: PassReport,
+    ) -> None:
+        if send_fallbacks is not None:
+            sent, failed = send_fallbacks()
+            report.fallbacks_sent, report.fallbacks_failed = sent, failed
+            record_fallback_outcomes(self.store, queued)
 
     def _unclaim(self, rows: Sequence[TrackingRow], now_ms: int) -> None:
         """Make claimed rows due again at once (they were not looked up), where this pass still

@@ -342,6 +342,12 @@ def show(
     message_id: Annotated[
         str, typer.Argument(metavar="ID", help="Message id.", autocompletion=cv.message_ids)
     ],
+    refresh: Annotated[
+        bool,
+        options.option(
+            "--refresh", "", "Ask the provider now, due or not (one lookup), then show the row."
+        ),
+    ] = False,
 ) -> None:
     """Show one message's tracking row, with its failover record.
 
@@ -349,10 +355,13 @@ def show(
 
       kmsg track show order-42
 
+      kmsg track show order-42 --refresh
+
       kmsg track show b1a2c3d4e5f6a7b8c:17 --json
     """
     runtime = runtime_of(ctx)
-    row = runtime.store().get_tracking(message_id)
+    store = runtime.store()
+    row = store.get_tracking(message_id)
     if row is None:
         raise InvalidInput(
             f"no tracking row for message id '{message_id}'",
@@ -361,11 +370,21 @@ def show(
             value=message_id,
             hint="kmsg track list",
         )
+    asked: PassReport | None = None
+    if refresh:
+        before = row.status
+        asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
+        row = store.get_tracking(message_id) or row
+        runtime.out.note(_refresh_line(asked, before, row.status, row.provider_id))
     raw = _row_data(row)
     # the listing's own rules for each field: ISO times for --json; for people, local times
     # and numbers as they are written (the same cells `track list` shows)
     view = tables.View(runtime.out, TRACKING, "table", None, True, runtime.times())
     data = {key: view.machine(key, value) for key, value in raw.items()}
+    if asked is not None:
+        done = asked.to_dict()
+        data["refresh"] = {key: done[key] for key in ("checked", "changed", "errors", "requests")}
+        data["refresh"]["fallbacks"] = done["fallbacks"]
 
     def render(console: Console) -> None:
         for key, value in raw.items():
@@ -380,6 +399,22 @@ def show(
             )
 
     runtime.out.result(data, render)
+
+
+def _refresh_line(asked: PassReport, before: str, after: str, provider_id: str) -> str:
+    """What `track show --refresh` learnt, in one line."""
+    from kmsg_cli.models import TERMINAL_STATUSES
+
+    if before in {status.value for status in TERMINAL_STATUSES}:
+        return f"{after} is final: not asked again"
+    if not asked.checked:
+        return f"a tracking pass checked it meanwhile: {after}"
+    if asked.errors:
+        codes = ", ".join(sorted(asked.errors))
+        return f"asked {provider_id}: the lookup failed ({codes}); a later pass tries again"
+    if before != after:
+        return f"asked {provider_id} now: {after} (was {before})"
+    return f"asked {provider_id} now: still {after}"
 
 
 def _check_provider(runtime: Runtime, provider: str | None) -> None:

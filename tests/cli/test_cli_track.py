@@ -70,6 +70,14 @@ def test_a_pass_with_nothing_due_says_when_the_next_check_is(run: Run) -> None:
     assert doc["data"]["checked"] == 1 and doc["data"]["next_check_ms"] is None  # DELIVERED
 
 
+def test_track_show_refresh_on_the_mock_says_what_it_learnt(run: Run) -> None:
+    assert run("send", "--to", "010-1234-3043", "--text", "x", "--id", "r").exit_code == 0
+    first = run("track", "show", "r", "--refresh")
+    assert first.exit_code == 0 and first.stderr == "asked mock now: FAILED (was SENT)\n"
+    again = run("track", "show", "r", "--refresh")
+    assert again.stderr == "FAILED is final: not asked again\n"
+
+
 def test_track_show_unknown_id_exits_2(run: Run) -> None:
     assert run("db", "init").exit_code == 0
     result = run("track", "show", "nope")
@@ -252,6 +260,25 @@ def test_statuses_follow_solapi_from_registered_to_delivered(
     assert delivered["delivered_at"] and delivered["sent_at"]
     lists = [r for r in fake.requests if r["path"] == "/messages/v4/list"]
     assert all(len(r["query"].get("messageIds", [])) == 2 for r in lists)  # one lookup, both ids
+
+
+def test_track_show_refresh_asks_solapi_at_once(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock]
+) -> None:
+    fake, clock = solapi_profile
+    assert run("send", "--to", "010-1111-2222", "--text", "x", "--id", "now").exit_code == 0
+    clock.advance(13)  # SOLAPI has delivered it; kmsg's first check is 30 s away
+    result = run("track", "show", "now", "--refresh")
+    assert result.exit_code == 0
+    assert result.stderr.endswith("\nasked solapi now: DELIVERED (was SENT)\n")
+    assert "status                  DELIVERED" in result.stdout
+    lists = [r for r in fake.requests if r["path"] == "/messages/v4/list"]
+    assert len(lists) == 1  # one lookup
+    code, doc = run.json("track", "show", "now", "--refresh")
+    assert code == 0 and doc["data"]["status"] == "DELIVERED"
+    assert doc["data"]["refresh"]["checked"] == 0  # final: not asked again
+    assert len([r for r in fake.requests if r["path"] == "/messages/v4/list"]) == 1
+    assert "refresh" not in run.json("track", "show", "now")[1]["data"]
 
 
 def test_native_solapi_failover_is_recorded_not_doubled(

@@ -216,6 +216,63 @@ def test_a_failing_lookup_affects_only_its_rows(store: SqliteStore) -> None:
     assert b.status == "DELIVERED"
 
 
+def test_check_now_asks_at_once_and_backs_off_as_a_pass_would(store: SqliteStore) -> None:
+    clock = Clock()
+    provider = Scripted()
+    store.insert_tracking([row("a")])  # due only in 30 s
+    provider.statuses["P-a"] = StatusUpdate("P-a", DeliveryStatus.SENT, "3000")
+    first = store.get_tracking("a")
+    assert first is not None
+    report = tracker(store, clock, p=provider).check_now(first)
+    assert report.checked == 1 and provider.lookups == [["P-a"]]
+    again = store.get_tracking("a")
+    assert again is not None and again.attempt_count == 1
+    assert again.next_check_at == T0_MS + 30_000  # the back-off starts from this check
+    provider.statuses["P-a"] = StatusUpdate("P-a", DeliveryStatus.DELIVERED, "4000")
+    assert tracker(store, clock, p=provider).check_now(again).by_status == {"DELIVERED": 1}
+    final = store.get_tracking("a")
+    assert final is not None and final.status == "DELIVERED"
+    assert tracker(store, clock, p=provider).check_now(final).checked == 0  # final: not asked
+    assert len(provider.lookups) == 2
+
+
+def test_check_now_leaves_a_row_a_pass_has_claimed_to_that_pass(store: SqliteStore) -> None:
+    clock = Clock()
+    kakao = Scripted()
+    kakao.statuses["P-k"] = StatusUpdate("P-k", DeliveryStatus.FAILED, "3104", "카카오톡 미사용자")
+    store.insert_tracking([_alimtalk("k", native=False)])
+    seen = store.get_tracking("k")  # what `track show --refresh` read
+    assert seen is not None
+    clock.advance(seconds=30)
+    claimed = store.claim_due_tracking(now_ms=T0_MS + 30_000, lease_ms=60_000, limit=10)
+    assert [r.message_id for r in claimed] == ["k"]  # a pass holds it now
+    report = tracker(store, clock, kakao=kakao).check_now(seen)
+    assert report.checked == 0 and report.fallbacks_queued == 0  # not written: the pass writes
+    assert store.get_job("k:api-fallback") is None
+    kept = store.get_tracking("k")
+    assert kept is not None and kept.status == "SENT"
+
+
+def test_check_now_queues_a_fallback_once_however_often_it_is_asked(store: SqliteStore) -> None:
+    clock = Clock()
+    kakao = Scripted()
+    kakao.statuses["P-k"] = StatusUpdate("P-k", DeliveryStatus.FAILED, "3104", "카카오톡 미사용자")
+    store.insert_tracking([_alimtalk("k", native=False)])
+    seen = store.get_tracking("k")
+    assert seen is not None
+    sent: list[int] = []
+
+    def send_fallbacks() -> tuple[int, int]:
+        sent.append(1)
+        return 1, 0
+
+    first = tracker(store, clock, kakao=kakao).check_now(seen, send_fallbacks=send_fallbacks)
+    assert (first.fallbacks_queued, first.fallbacks_sent) == (1, 1)
+    second = tracker(store, clock, kakao=kakao).check_now(seen)  # the same, stale row again
+    assert second.checked == 0 and second.fallbacks_queued == 0
+    assert store.get_job("k:api-fallback") is not None and sent == [1]
+
+
 def test_terminal_rows_never_move_back(store: SqliteStore) -> None:
     clock = Clock()
     provider = Scripted()
