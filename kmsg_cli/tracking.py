@@ -112,6 +112,11 @@ def next_delay_ms(checks: int, settings: TrackingSettings) -> int:
     return backoff[min(max(checks - 1, 0), len(backoff) - 1)]
 
 
+def not_yet_sent(row: TrackingRow, now_ms: int) -> bool:
+    """A message scheduled for a time still to come: nothing has happened to it yet."""
+    return row.scheduled_at is not None and now_ms < row.scheduled_at
+
+
 def tracking_start(row: TrackingRow) -> int:
     if row.scheduled_at is not None:
         return row.scheduled_at + SCHEDULED_GRACE_MS
@@ -311,10 +316,11 @@ class Tracker:
         self, row: TrackingRow, *, send_fallbacks: Callable[[], tuple[int, int]] | None = None
     ) -> PassReport:
         """Look one row up now, due or not (`kmsg track show --refresh`); a final row is not
-        asked about again. It is written as a pass writes it: only if no pass claimed it
-        meanwhile (that pass writes it then), and a fallback goes in with it, exactly once."""
+        asked about again, nor one scheduled for later (the vendor holds it until then). It is
+        written as a pass writes it: only if no pass claimed it meanwhile (that pass writes it
+        then), and a fallback goes in with it, exactly once."""
         report = PassReport()
-        if _terminal(row.status):
+        if _terminal(row.status) or not_yet_sent(row, epoch_ms(self.clock())):
             return report
         queued, part = self._check([row])
         report.add(part)

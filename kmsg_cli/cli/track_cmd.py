@@ -22,6 +22,7 @@ from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageEr
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kmsg_cli.models import TrackingRow
     from kmsg_cli.store.delivery import TrackingFilter
     from kmsg_cli.tracking import PassReport, Tracker
     from kmsg_cli.when import TimeView
@@ -372,10 +373,10 @@ def show(
         )
     asked: PassReport | None = None
     if refresh:
-        before = row.status
+        before = row
         asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
         row = store.get_tracking(message_id) or row
-        runtime.out.note(_refresh_line(asked, before, row.status, row.provider_id))
+        runtime.out.note(_refresh_line(asked, before, row, runtime))
     raw = _row_data(row)
     # the listing's own rules for each field: ISO times for --json; for people, local times
     # and numbers as they are written (the same cells `track list` shows)
@@ -401,12 +402,18 @@ def show(
     runtime.out.result(data, render)
 
 
-def _refresh_line(asked: PassReport, before: str, after: str, provider_id: str) -> str:
+def _refresh_line(asked: PassReport, was: TrackingRow, now: TrackingRow, runtime: Runtime) -> str:
     """What `track show --refresh` learnt, in one line."""
-    from kmsg_cli.models import TERMINAL_STATUSES
+    from kmsg_cli.models import TERMINAL_STATUSES, epoch_ms
+    from kmsg_cli.tracking import not_yet_sent
 
+    before, after, provider_id = was.status, now.status, now.provider_id
     if before in {status.value for status in TERMINAL_STATUSES}:
         return f"{after} is final: not asked again"
+    if not_yet_sent(was, epoch_ms(runtime.now())):
+        assert was.scheduled_at is not None
+        when = runtime.times().human(was.scheduled_at)
+        return f"scheduled for {when}: {provider_id} holds it until then; not asked"
     if not asked.checked:
         return f"a tracking pass checked it meanwhile: {after}"
     if asked.errors:

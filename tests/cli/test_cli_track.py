@@ -76,6 +76,13 @@ def test_track_show_refresh_on_the_mock_says_what_it_learnt(run: Run) -> None:
     assert first.exit_code == 0 and first.stderr == "asked mock now: FAILED (was SENT)\n"
     again = run("track", "show", "r", "--refresh")
     assert again.stderr == "FAILED is final: not asked again\n"
+    assert (
+        run("send", "--to", "010-1234-5678", "--text", "x", "--id", "s", "--at", "+2h").exit_code
+        == 0
+    )
+    later = run("track", "show", "s", "--refresh")
+    assert later.stderr.startswith("scheduled for ") and "mock holds it until then" in later.stderr
+    assert "status                  PENDING" in later.stdout  # the mock was not asked
 
 
 def test_track_show_unknown_id_exits_2(run: Run) -> None:

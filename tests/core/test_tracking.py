@@ -234,6 +234,11 @@ def test_check_now_asks_at_once_and_backs_off_as_a_pass_would(store: SqliteStore
     assert final is not None and final.status == "DELIVERED"
     assert tracker(store, clock, p=provider).check_now(final).checked == 0  # final: not asked
     assert len(provider.lookups) == 2
+    store.insert_tracking([row("later", status="PENDING", scheduled_at=T0_MS + 3_600_000)])
+    scheduled = store.get_tracking("later")
+    assert scheduled is not None
+    assert tracker(store, clock, p=provider).check_now(scheduled).checked == 0
+    assert len(provider.lookups) == 2  # nothing to ask before its time
 
 
 def test_check_now_leaves_a_row_a_pass_has_claimed_to_that_pass(store: SqliteStore) -> None:
