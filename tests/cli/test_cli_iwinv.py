@@ -118,6 +118,9 @@ def test_alimtalk_refuses_a_template_under_review_or_a_missing_variable(
     )
     assert result.exit_code == 2
     assert "MISSING_VARIABLE: missing variable for template 'WELCOME': code" in result.stderr
+    one = run("send", "--to", "010-1111-2222", "--template", "WELCOME", "--var", "name=홍")
+    assert one.exit_code == 2  # IWINV would refuse it (508): the template has two variables
+    assert "MISSING_VARIABLE: missing variable for template 'WELCOME': code" in one.stderr
     iwinv.template_info["WELCOME"] = {"name": "WELCOME", "status": "I", "created": 0, "buttons": []}
     result = run("send", "--to", "010-1111-2222", *TWO_VARIABLES)
     assert result.exit_code == 2

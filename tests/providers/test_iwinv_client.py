@@ -118,9 +118,10 @@ Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
 class Vendor:
     """A scripted IWINV: answers in order, records every request."""
 
-    def __init__(self, *answers: Answer) -> None:
+    def __init__(self, *answers: Answer, templates: bool = False) -> None:
         self.answers = list(answers)
         self.requests: list[httpx.Request] = []
+        self.templates = templates  # the answers include the template reads
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -141,8 +142,19 @@ def raw(text: str, status: int, content_type: str = "text/html") -> httpx.Respon
     return httpx.Response(status, text=text, headers={"Content-Type": content_type})
 
 
+NOT_LISTED = {"code": 200, "message": "ok", "totalCount": 0, "list": []}
+
+
 def provider(vendor: Vendor, **settings: Any) -> IwinvProvider:
-    http = httpx.Client(transport=httpx.MockTransport(vendor))
+    """A provider on the scripted `vendor`. An AlimTalk's template read (IWINV-AT-TEMPLATES)
+    is answered "not listed" here, unless the vendor scripts it (`vendor.templates`)."""
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/template/" and not vendor.templates:
+            return ok(NOT_LISTED)
+        return vendor(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(transport))
     return IwinvProvider("iwinv", {**SETTINGS, **settings}, http, clock=lambda: NOW)
 
 
@@ -295,7 +307,7 @@ def test_template_params_single_variable_needs_no_order() -> None:
     ],
 )
 def test_unknown_variable_order_is_refused_before_any_send(text: str) -> None:
-    vendor = Vendor(ok({"code": 200, "message": "ok", "totalCount": 0, "list": []}))
+    vendor = Vendor(ok(NOT_LISTED), templates=True)
     message = alimtalk(text=text, variables={"name": "1", "order": "1"})
     client = provider(vendor)
     with pytest.raises(InvalidInput) as info:
@@ -319,7 +331,9 @@ def test_the_registered_template_gives_the_order_and_is_checked() -> None:
             {"templateCode": "TPL_ORDER", "templateContent": "#{order} #{name}", "status": "Y"}
         ],
     }
-    vendor = Vendor(ok(listing), ok({"code": 200, "message": "ok", "success": 1, "fail": 0}))
+    vendor = Vendor(
+        ok(listing), ok({"code": 200, "message": "ok", "success": 1, "fail": 0}), templates=True
+    )
     client = provider(vendor)
     message = alimtalk(variables={"name": "홍", "order": "A-1"})
     client.validate(message)
@@ -329,7 +343,14 @@ def test_the_registered_template_gives_the_order_and_is_checked() -> None:
     [result] = client.send([message])
     assert result.accepted
     assert vendor.body(1)["list"] == [{"phone": "01012345678", "templateParam": ["A-1", "홍"]}]
-    review = Vendor(ok({**listing, "list": [{**listing["list"][0], "status": "I"}]}))
+    short = alimtalk(text="#{order}", variables={"order": "A-1"})  # the text lacks #{name}
+    with pytest.raises(InvalidInput) as info:
+        client.validate(short)
+    assert info.value.code == "MISSING_VARIABLE" and info.value.value == "name"
+    client.validate(alimtalk(variables={"a": "1", "b": "2"}, text="#{b} #{a}"))  # by position
+    review = Vendor(
+        ok({**listing, "list": [{**listing["list"][0], "status": "I"}]}), templates=True
+    )
     with pytest.raises(InvalidInput) as info:
         provider(review).validate(message)
     assert info.value.code == "TEMPLATE_NOT_APPROVED" and "in review" in info.value.message

@@ -4,7 +4,7 @@
 One package, split along IWINV's own seam, its two APIs: `alimtalk` and `sms` build their
 requests and read their histories, `client` holds what both share (hosts, auth headers,
 result codes and errors), `refs` turns IWINV's request ids into kmsg provider message ids and
-back, `templates` reads registered AlimTalk templates (for their variable order), and
+back, `templates` reads registered AlimTalk templates (their variables and status), and
 `provider` (`IwinvProvider`) puts them together. The vendor's rules kmsg relies on
 are in docs/vendors/iwinv.md.
 """

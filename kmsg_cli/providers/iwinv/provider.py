@@ -31,6 +31,8 @@ from kmsg_cli.providers._common import (
     kst_midnight,
     missing_sender,
     missing_setting,
+    missing_template_variables,
+    placeholders,
     refused,
     result_from_error,
     schedule_refusal,
@@ -143,22 +145,28 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             _check_title(message.failover.subject, "failover_subject", "AlimTalk fallback")
 
     def _params(self, message: Message) -> list[str]:
-        """The message's templateParam. When neither its text nor its values tell the order
-        of several variables, the template as IWINV has it registered does (read once per
-        template and run), and its status is checked; if it cannot be read, the refusal
-        stands."""
+        """The message's templateParam, checked against the template as IWINV has it registered
+        (read once per template and run): not approved, or fewer values than its variables
+        (IWINV fills them by position), is refused. When neither the text nor the values tell
+        the order of several variables, the registered template does; if it cannot be read,
+        that refusal stands, and the other checks are left to IWINV."""
+        template = self._templates.get(message.template_id) if message.template_id else None
+        if template is not None and template.status not in (None, USABLE):
+            status = STATUS_NAMES.get(template.status, template.status)
+            raise template_not_approved(message.template_id or "", f"status {status}")
+        registered = template.content if template is not None else None
         try:
-            return alimtalk.template_params(message)
+            values = alimtalk.template_params(message)
         except InvalidInput as refusal:
-            if refusal.code != "VARIABLE_ORDER_UNKNOWN" or not message.template_id:
+            if refusal.code != "VARIABLE_ORDER_UNKNOWN" or not registered:
                 raise
-            template = self._templates.get(message.template_id)
-            if template is None or not template.content:
-                raise
-            if template.status not in (None, USABLE):
-                status = STATUS_NAMES.get(template.status, template.status)
-                raise template_not_approved(message.template_id, f"status {status}") from None
-            return alimtalk.template_params(message, registered=template.content)
+            return alimtalk.template_params(message, registered=registered)
+        needed = placeholders(registered or "")
+        if len(values) < len(needed):
+            given = {str(name) for name in message.variables}
+            missing = [name for name in needed if name not in given] or needed[len(values) :]
+            raise missing_template_variables(message.template_id or "", missing)
+        return values
 
     def _validate_sms(self, message: Message) -> None:
         if not self.client.has_sms:

@@ -1,10 +1,11 @@
 """IWINV AlimTalk templates as IWINV has them registered (`POST /api/template/`, IWINV-AT-TEMPLATES
 in docs/vendors/iwinv.md), read once per template and run.
 
-IWINV takes a template's variables by position. When neither the message's text nor its values
-tell their order, the registered template does: its content's `#{name}`s, in order. Its status
-(`Y` usable, `I` in review, `R` rejected) is checked at the same time. A template that cannot be
-read, or is not in the answer, tells nothing: the caller keeps its own rules.
+IWINV takes a template's variables by position. The registered template says how many there
+are (a message with fewer values is refused before sending) and, when neither the message's
+text nor its values tell their order, that order: its content's `#{name}`s. Its status (`Y`
+usable, `I` in review, `R` rejected) is checked too. A template that cannot be read, or is not
+in the answer, tells nothing: the caller keeps its own rules.
 """
 
 from __future__ import annotations
