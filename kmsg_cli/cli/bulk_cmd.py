@@ -20,7 +20,7 @@ from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
 
 HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
-Columns: to (required), text, type, subject, from, template, image, provider, at, id, failover_text, failover_type, failover_subject; every other column is a #{variable}. --text, --template, --type, --from and the --failover-* options fill rows that lack them.
+Columns: to (required), text, type, subject, from, template, image, provider, at, failover_text, failover_type, failover_subject, options; every other column is a #{variable} (a column called id too, unless --id-column names it). --text, --template, --type, --from and the --failover-* options fill rows that lack them.
 
 Every valid row is written to the job ledger before anything is sent. Re-running the same command after a crash, Ctrl-C or kill -9 finishes what is left and never sends an accepted row again.
 

@@ -189,3 +189,15 @@ def test_every_example_fits_an_80_column_terminal(path: tuple[str, ...]) -> None
     examples = [line.rstrip() for line in lines[start + 1 : end] if line.strip()]
     wrapped = [line for line in examples if not line.startswith("   ")]
     assert wrapped == [], f"kmsg {' '.join(path)} --help: an example wraps at 80 columns"
+
+
+def test_send_many_help_lists_exactly_the_recognised_columns() -> None:
+    """The column list of `send-many --help` is the one the reader recognises: `id` is data
+    unless --id-column names it (docs/bulk-input.md), so it is not listed as a column."""
+    from kmsg_cli.bulk_input.columns import RECOGNISED
+    from kmsg_cli.cli.bulk_cmd import HELP
+
+    listed = re.search(r"Columns: (.*?); every other column", HELP)
+    assert listed is not None
+    names = [name.removesuffix(" (required)") for name in listed.group(1).split(", ")]
+    assert names == list(RECOGNISED)
