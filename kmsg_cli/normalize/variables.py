@@ -46,6 +46,13 @@ def placeholder_names(text: str) -> tuple[str, ...]:
 
 
 CASE_RULE = "names are matched exactly, case included"
+GIVE_VARIABLES = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
+
+
+def give_value(name: str) -> str:
+    """How to give `name` a value, for both commands: a row's problem line of send-many shows
+    the message only, so it must not name an option that send-many does not have."""
+    return f"--var {name}=VALUE, or a column {name!r} in a file"
 
 
 def case_slips(missing: Sequence[str], available: Iterable[str]) -> str | None:
@@ -67,8 +74,8 @@ def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text")
     if missing:
         listed = ", ".join(missing)
         plural = "s" if len(missing) > 1 else ""
-        hint = "give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)"
-        advice = f"use --var {missing[0]}=VALUE"
+        hint = GIVE_VARIABLES
+        advice = give_value(missing[0])
         slips = case_slips(missing, variables)
         if slips:
             hint = slips + "? " + CASE_RULE

@@ -20,6 +20,7 @@ import httpx
 
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
+from kmsg_cli.normalize.variables import GIVE_VARIABLES, give_value
 from kmsg_cli.normalize.variables import placeholders as placeholders
 from kmsg_cli.providers._http import Connection, requests_made
 from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
@@ -240,11 +241,11 @@ def missing_template_variables(template_id: str, names: Sequence[str]) -> Invali
     plural = "s" if len(names) > 1 else ""
     return InvalidInput(
         f"missing variable{plural} for template '{template_id}': {listed} "
-        f"(use --var {names[0]}=VALUE)",
+        f"({give_value(names[0])})",
         code="MISSING_VARIABLE",
         field="variables",
         value=listed,
-        hint="give each with --var NAME=VALUE or --vars JSON (send-many: a column per name)",
+        hint=GIVE_VARIABLES,
     )
 
 

@@ -240,6 +240,11 @@ def test_missing_variable_in_one_row_does_not_stop_the_others(run: Run, tmp_path
     code, doc = run.json("send-many", str(source), "--text", "code #{code}")
     assert code == 5 and doc["data"]["accepted"] == 1
     assert [(p["row"], p["code"]) for p in doc["data"]["problems"]] == [(2, "MISSING_VARIABLE")]
+    # the row's line says how to fill it in a file: send-many has no --var of its own
+    assert doc["data"]["problems"][0]["message"] == (
+        "missing variable for 'text': code (--var code=VALUE, or a column 'code' in a file) "
+        "(field 'text')"
+    )
 
 
 def test_a_placeholder_without_a_column_stops_before_any_row(run: Run, tmp_path: Path) -> None:

@@ -497,7 +497,9 @@ def test_an_alimtalk_is_checked_against_its_template_read_once() -> None:
     with pytest.raises(InvalidInput) as info:
         client.validate(alimtalk)
     assert (info.value.code, info.value.field) == ("MISSING_VARIABLE", "variables")
-    assert info.value.message == "missing variable for template 'T/1': code (use --var code=VALUE)"
+    assert info.value.message == (
+        "missing variable for template 'T/1': code (--var code=VALUE, or a column 'code' in a file)"
+    )
     client.validate(replace(alimtalk, variables={"name": "x", "code": "1"}))
     assert reads == ["/kakao/v2/templates/T%2F1"]  # read once, the id quoted
     with pytest.raises(InvalidInput) as info:
