@@ -358,7 +358,8 @@ def send_many(
     if queue:
         if result_file is not None:
             result_file.discard()
-        view.queued(report, inserted=report.inserted, profile_name=profile.name)
+        jobs = store.job_counts(batch=batch)
+        view.queued(report, inserted=report.inserted, jobs=jobs, profile_name=profile.name)
         raise typer.Exit(2 if report.rows and not report.valid else (5 if report.invalid else 0))
 
     from kmsg_cli.jobs.worker import BatchRunner

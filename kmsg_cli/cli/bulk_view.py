@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -230,7 +230,18 @@ class BulkView:
             data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
         )
 
-    def queued(self, report: EnqueueReport, *, inserted: int, profile_name: str) -> None:
+    def queued(
+        self,
+        report: EnqueueReport,
+        *,
+        inserted: int,
+        jobs: Mapping[str, int],
+        profile_name: str,
+    ) -> None:
+        """`send-many --queue`: what this run queued and, by `jobs` (the batch's jobs by
+        status), what waits in the queue now: a re-run of a batch already sent queues
+        nothing, and is not told to run `kmsg queue process`."""
+        waiting = jobs.get("pending", 0) + jobs.get("processing", 0)
         data = {
             "batch_id": self.batch_id,
             "profile": profile_name,
@@ -238,17 +249,25 @@ class BulkView:
             "queued": True,
             **_row_counts(report),
             "new_jobs": inserted,
+            "batch_jobs": dict(sorted(jobs.items())),
             "problems": [p.to_dict() for p in report.problems],
             **_skips(report),
         }
 
         def render(console: Any) -> None:
-            queued = f"{counted(report.valid, 'valid row')} queued ({inserted:,} new)"
-            console.print(
-                f"batch {self.batch_id}: {queued}, {report.invalid:,} invalid; "
-                f"`kmsg queue process --drain` sends {them(report.valid)}",
-                markup=False,
-            )
+            rows = f"{counted(report.valid, 'valid row')} ({inserted:,} newly queued)"
+            line = f"batch {self.batch_id}: {rows}, {report.invalid:,} invalid; "
+            if waiting:
+                line += f"{waiting:,} waiting in the queue: `kmsg queue process --drain` sends "
+                line += them(waiting)
+            else:
+                done = ", ".join(
+                    f"{jobs[status]:,} {status}"
+                    for status in ("completed", "failed", "cancelled")
+                    if jobs.get(status)
+                )
+                line += "nothing waits in the queue" + (f" (the batch: {done})" if done else "")
+            console.print(line, markup=False)
             skipped = self.skipped_line(report)
             if skipped:
                 console.print(skipped, markup=False)

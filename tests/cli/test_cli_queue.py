@@ -121,6 +121,24 @@ def test_send_many_queue_only_enqueues(run: Run, tmp_path: Path) -> None:
     assert run.json("queue", "process", "--drain")[1]["data"]["accepted"] == 2
 
 
+def test_send_many_queue_again_after_the_batch_went_out_queues_nothing_and_says_so(
+    run: Run, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("to,text\n010-1111-2222,a\n010-1111-3333,b\n", encoding="utf-8")
+    first = run("send-many", str(source), "--queue")
+    assert "2 valid rows (2 newly queued), 0 invalid; 2 waiting in the queue: " in first.stdout
+    assert "`kmsg queue process --drain` sends them" in first.stdout
+    run("queue", "process", "--drain")
+    again = run("send-many", str(source), "--queue")
+    assert again.exit_code == 0, again.output
+    # nothing was queued, so nothing is left for `kmsg queue process` to send
+    assert "2 valid rows (0 newly queued), 0 invalid; nothing waits in the queue " in again.stdout
+    assert "(the batch: 2 completed)" in again.stdout and "queue process" not in again.stdout
+    _, doc = run.json("send-many", str(source), "--queue")
+    assert doc["data"]["new_jobs"] == 0 and doc["data"]["batch_jobs"] == {"completed": 2}
+
+
 def test_bad_process_options_are_usage_errors(run: Run) -> None:
     assert "INVALID_CONCURRENCY" in run("queue", "process", "--concurrency", "0").stderr
     assert run("queue", "process", "--lease", "soon").exit_code == 2

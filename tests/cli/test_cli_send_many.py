@@ -72,7 +72,7 @@ def test_the_summary_counts_one_row_in_the_singular(
     assert ": 1 row, 1 valid, 0 invalid" in result.stdout
     queued = run("send-many", str(source), "--text", "#{name}님!", "--queue")
     assert queued.exit_code == 0, queued.stderr
-    assert ": 1 valid row queued (1 new)" in queued.stdout
+    assert ": 1 valid row (1 newly queued), 0 invalid; 1 waiting in the queue" in queued.stdout
     assert "`kmsg queue process --drain` sends it\n" in queued.stdout  # one row: "it"
 
 
