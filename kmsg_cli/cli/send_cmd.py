@@ -348,6 +348,8 @@ def send(
         clients = runtime.clients()
         for item in later:  # credentials and sender checked now, not at 3 a.m.
             clients.get(item.provider_id).validate(item.message)
+        # an id queued before stays as it was (INSERT leaves it): shown as it stands
+        held = runtime.store().get_jobs([p.message.message_id for p in later])
         jobs = sending.enqueue(
             later,
             store=runtime.store(),
@@ -357,7 +359,7 @@ def send(
             content_keys=keys,
         )
         if len(later) == len(planned):
-            send_view.show_queued(out, later, jobs, profile)
+            send_view.show_queued(out, later, jobs, profile, held)
             return
         queued = {p.message.message_id for p in later}
         planned = [p for p in planned if p.message.message_id not in queued]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kmsg_cli.channels import describe
@@ -135,9 +136,19 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
     out.result(data, render)
 
 
-def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: Profile) -> None:
+def show_queued(
+    out: Output,
+    planned: list[Planned],
+    jobs: list[Job],
+    profile: Profile,
+    held: Mapping[str, Job] | None = None,
+) -> None:
+    """What `send --queue` queued. `held`: the jobs that existed under these ids before (an
+    `--id` queued earlier): left as they were, so they are shown as they stand, not as queued."""
     times = TimeView(profile.timezone)
+    held = held or {}
     rows = []
+    jobs = [held.get(job.id, job) for job in jobs]
     for item, job in zip(planned, jobs, strict=True):
         row = _message_data(item.message, times)
         row.update(
@@ -147,11 +158,26 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
             process_at=times.iso(job.process_at),
             deferred=item.deferred,
         )
+        if job.id in held:
+            row["already"] = str(held[job.id].status)
         rows.append(row)
-    data = {"queued": len(rows), "profile": profile.name, "jobs": rows}
+    fresh = sum(1 for row in rows if "already" not in row)
+    data = {"queued": fresh, "already_queued": len(rows) - fresh, "profile": profile.name}
+    data["jobs"] = rows
 
     def render(console: Console) -> None:
         for row, item, job in zip(rows, planned, jobs, strict=True):
+            if "already" in row:
+                status = row["already"]
+                then = "not queued again"
+                if status == "failed":
+                    then += f" (`kmsg queue retry --id {job.id}` sends it again)"
+                console.print(
+                    f"= {_shown(item.message.to)}  job {job.id} already exists ({status}); "
+                    f"{then}",
+                    markup=False,
+                )
+                continue
             when = "at " + times.human(job.process_at) if row["deferred"] else "now"
             if item.message.scheduled_at and not row["deferred"]:
                 when += f", scheduled for {times.human(item.message.scheduled_at)}"
@@ -160,11 +186,14 @@ def show_queued(out: Output, planned: list[Planned], jobs: list[Job], profile: P
                 f"({when})  id {row['job_id']}",
                 markup=False,
             )
-        console.print(
-            f"{len(rows)} queued (profile {profile.name}); `kmsg queue process --drain` sends "
-            + them(len(rows)),
-            markup=False,
-        )
+        line = f"{fresh:,} queued"
+        if fresh < len(rows):
+            line += f", {len(rows) - fresh:,} already in the ledger"
+        line += f" (profile {profile.name})"
+        waiting = fresh + sum(1 for row in rows if row.get("already") in ("pending", "processing"))
+        if waiting:
+            line += f"; `kmsg queue process --drain` sends {them(waiting)}"
+        console.print(line, markup=False)
 
     out.result(data, render)
 

@@ -58,6 +58,37 @@ def test_the_queued_summary_counts_its_messages(run: Run) -> None:
     assert "2 queued (profile sandbox); `kmsg queue process --drain` sends them\n" in two.stdout
 
 
+def test_queueing_an_id_again_says_the_job_is_left_as_it_stands(run: Run) -> None:
+    args = ("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "again")
+    run(*args, "--priority", "3")
+    # the same id again, with other options: INSERT leaves the job as it was
+    second = run(*args)
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines() == [
+        "= 010-1111-2222  job again already exists (pending); not queued again",
+        "0 queued, 1 already in the ledger (profile sandbox); "
+        "`kmsg queue process --drain` sends it",
+    ]
+    _, doc = run.json(*args)
+    assert (doc["data"]["queued"], doc["data"]["already_queued"]) == (0, 1)
+    assert doc["data"]["jobs"][0]["already"] == "pending"
+    assert doc["data"]["jobs"][0]["priority"] == 3  # the job as it stands, not as asked now
+    assert len(run.rows("SELECT id FROM kmsg_jobs")) == 1
+
+
+def test_queueing_the_id_of_a_failed_job_points_at_queue_retry(run: Run) -> None:
+    # the sandbox mock refuses numbers ending in 0000 for good (docs/configuration.md)
+    args = ("send", "--to", "010-1111-0000", "--text", "x", "--queue", "--id", "bad")
+    run(*args, "--max-attempts", "1")
+    run("queue", "process", "--drain")
+    again = run(*args)
+    assert again.stdout.splitlines() == [
+        "= 010-1111-0000  job bad already exists (failed); not queued again "
+        "(`kmsg queue retry --id bad` sends it again)",
+        "0 queued, 1 already in the ledger (profile sandbox)",
+    ]
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(
