@@ -173,8 +173,7 @@ def show_queued(
                 if status == "failed":
                     then += f" (`kmsg queue retry --id {job.id}` sends it again)"
                 console.print(
-                    f"= {_shown(item.message.to)}  job {job.id} already exists ({status}); "
-                    f"{then}",
+                    f"= {_shown(item.message.to)}  job {job.id} already exists ({status}); {then}",
                     markup=False,
                 )
                 continue

@@ -240,8 +240,7 @@ def missing_template_variables(template_id: str, names: Sequence[str]) -> Invali
     listed = ", ".join(names)
     plural = "s" if len(names) > 1 else ""
     return InvalidInput(
-        f"missing variable{plural} for template '{template_id}': {listed} "
-        f"({give_value(names[0])})",
+        f"missing variable{plural} for template '{template_id}': {listed} ({give_value(names[0])})",
         code="MISSING_VARIABLE",
         field="variables",
         value=listed,
