@@ -132,6 +132,38 @@ def test_in_a_pipe_each_table_row_is_one_line_for_grep(mock_batch: Run) -> None:
     assert line.split("│")[1].strip() == "2"  # accepted, in the by-provider table
 
 
+def test_failure_examples_do_not_carry_the_recipients_number(
+    mock_batch: Run, tmp_path: Path
+) -> None:
+    """A report is passed on (mailed, put on a page): the vendor's error text of a failure keeps
+    its words but not the middle digits of a phone number in it (docs/report.md)."""
+    run = mock_batch
+    _, doc = run.json("report", "--batch", "dec")
+    (rejected,) = [f for f in doc["data"]["failures"] if f["code"] == "MOCK_REJECTED"]
+    assert "01020000000" not in rejected["example"] and "010****0000" in rejected["example"]
+    page = tmp_path / "r.html"
+    assert run("report", "--batch", "dec", "--html", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "010****0000" in html
+    for to, *_ in ROWS[:-1]:
+        assert to.replace("-", "") not in html and to not in html
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("recipient 01077770000 rejected", "recipient 010****0000 rejected"),
+        ("수신번호 010-1234-5678 오류", "수신번호 010-****-5678 오류"),
+        ("to 02-123-4567 and 0311234567", "to 02-****-4567 and 031****4567"),
+        ("code 3104, 20 messages, id 123456789012", "code 3104, 20 messages, id 123456789012"),
+    ],
+)
+def test_mask_numbers_stars_the_middle_of_phone_numbers_only(text: str, masked: str) -> None:
+    from kmsg_cli.report.figures import mask_numbers
+
+    assert mask_numbers(text) == masked
+
+
 def test_rows_skipped_as_repeats_are_not_counted_as_accepted(run: Run, tmp_path: Path) -> None:
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_text("to\n010-2000-0001\n010-2000-0002\n", encoding="utf-8")
