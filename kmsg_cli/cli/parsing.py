@@ -42,6 +42,12 @@ def hoist_global_options(root: Any, ctx: Any, args: list[str]) -> list[str]:
             break
         name = token.split("=", 1)[0]
         if name in GLOBAL_VALUE_OPTIONS:
+            if "=" not in token and index + 1 >= len(args) and not ctx.resilient_parsing:
+                # Moved to the front, it would take the sub-command's name as its value
+                # (`kmsg queue stats --db`: "No such command 'stats'"); not while completing.
+                from typer._click.exceptions import UsageError
+
+                raise UsageError(f"option {token} needs a value", ctx=ctx)
             if "=" in token or index + 1 >= len(args):
                 front.append(token)
                 index += 1

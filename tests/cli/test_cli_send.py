@@ -56,6 +56,15 @@ def test_global_options_work_after_the_subcommand(run: Run) -> None:
     assert json.loads(result.stdout)["ok"] is True
 
 
+@pytest.mark.parametrize("option", ["--db", "-p", "--profile", "--config"])
+def test_a_global_option_left_without_a_value_at_the_end_is_named(run: Run, option: str) -> None:
+    # moved before the sub-command, it would have taken "queue" as its value and the error
+    # would have been "No such command 'stats'"
+    result = run("queue", "stats", option)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"error: USAGE: option {option} needs a value"
+
+
 def test_an_option_where_a_value_belongs_is_refused_unless_attached(run: Run) -> None:
     # `--text $EMPTY --json`: the text is not "--json", nor is a dry run turned into a send
     for given in (["--text", "--json"], ["--batch-id", "--dry-run"]):
