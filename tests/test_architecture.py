@@ -94,6 +94,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     (
         "kmsg_cli.config.profiles",
         (
+            "kmsg_cli.errors",
             "kmsg_cli.providers.catalog",
             "kmsg_cli.config.keys",
             "kmsg_cli.config.model",
@@ -277,11 +278,13 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.lookup",
             "kmsg_cli.tracking",
             "kmsg_cli.jobs.codec",
+            "kmsg_cli.jobs.rate",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.contract",
         ),
     ),
+    ("kmsg_cli.jobs.rate", ()),
     # the package only describes its parts; a new part needs a rule of its own above
     ("kmsg_cli.jobs", ()),
     (

@@ -371,6 +371,7 @@ def send_many(
         concurrency=concurrency,
         rate=per_second,
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
+        providers=list(profile.providers),
     )
     retried = bulk.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
     if retried:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,14 +25,16 @@ from kmsg_cli.errors import (
     KmsgError,
     UsageError,
 )
-from kmsg_cli.models import JobStatus
+from kmsg_cli.models import JobStatus, epoch_ms
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import any_real
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.models import Job
+    from kmsg_cli.store.contract import Store
 
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
@@ -135,6 +138,7 @@ def process(
         until="drain" if drain else "forever",
         max_jobs=max_jobs,
         max_seconds=max_seconds,
+        providers=list(runtime.profile().providers),
     )
     started = time.monotonic()
 
@@ -147,6 +151,7 @@ def process(
     stats = runner.stats
     elapsed = time.monotonic() - started
     counts = store.job_counts()
+    others = {} if interrupted else _left_for_others(runtime, store, runner.providers or ())
     data: dict[str, Any] = {
         "claimed": runner.claimed,
         "accepted": stats.accepted,
@@ -158,6 +163,7 @@ def process(
         "requests": stats.requests,
         "elapsed_s": round(elapsed, 3),
         "pending": counts.get("pending", 0),
+        "other_providers": others,
         "interrupted": interrupted,
         # every provider of the profile is the mock (the sandbox): nothing real went out
         "simulated": bool(stats.accepted)
@@ -190,6 +196,8 @@ def process(
             f"({elapsed:.1f} s)",
             markup=False,
         )
+        if others:
+            console.print(_others_line(runtime, others), markup=False)
         if interrupted and not drain:  # a worker told to stop (systemd, Ctrl-C): not an error
             released = counted(stats.released, "unsent job")
             console.print(f"stopped; {released} released for the next worker", markup=False)
@@ -276,6 +284,36 @@ def _check_status(status: str | None) -> str | None:
         given=status,
         error=InvalidInput,
     )
+
+
+def _left_for_others(runtime: Runtime, store: Store, mine: Sequence[str]) -> dict[str, int]:
+    """Due jobs of providers this profile does not have, by provider: queued under another
+    profile of the same database, they wait for its worker (docs/storage.md, "Claims").
+    Counted only when none of this profile's jobs is due (cheap seeks first)."""
+    now_ms = epoch_ms(runtime.now())
+    due_any = store.next_due_ms()
+    if due_any is None or due_any > now_ms:
+        return {}
+    due_mine = store.next_due_ms(providers=mine)
+    if due_mine is not None and due_mine <= now_ms:
+        return {}  # a bounded run (--max-jobs, --max-seconds) that left work of its own
+    found = store.due_by_provider(now_ms=now_ms)
+    return {provider: n for provider, n in sorted(found.items()) if provider not in mine}
+
+
+def _others_line(runtime: Runtime, others: dict[str, int]) -> str:
+    from kmsg_cli.config import profiles_with
+
+    total = sum(others.values())
+    listed = ", ".join(f"{provider or '(none)'} {n:,}" for provider, n in others.items())
+    line = (
+        f"{counted(total, 'due job')} of providers that profile '{runtime.profile().name}' "
+        f"does not have ({listed}) left for their own profile's worker"
+    )
+    homes = sorted({name for p in others for name in profiles_with(runtime.config(), p)})
+    if len(homes) == 1:
+        line += f": kmsg -p {homes[0]} queue process --drain"
+    return line
 
 
 @app.command("list")

@@ -36,7 +36,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "kmsg_cli.config.keys": ("HIDDEN", "MASK", "env_reference", "is_env_name", "is_secret_key"),
     "kmsg_cli.config.paths": ("default_config_path", "default_db_path", "resolve_config_path"),
     "kmsg_cli.config.loading": ("LoadedConfig", "load_config"),
-    "kmsg_cli.config.profiles": ("COMMON_ENV_VARIABLES", "env_profile", "select_profile"),
+    "kmsg_cli.config.profiles": (
+        "COMMON_ENV_VARIABLES",
+        "env_profile",
+        "profiles_with",
+        "select_profile",
+    ),
     "kmsg_cli.config.checks": (
         "insecure_permissions_warning",
         "plaintext_secret_paths",
@@ -85,7 +90,12 @@ if TYPE_CHECKING:
         TrackingSettings,
     )
     from kmsg_cli.config.paths import default_config_path, default_db_path, resolve_config_path
-    from kmsg_cli.config.profiles import COMMON_ENV_VARIABLES, env_profile, select_profile
+    from kmsg_cli.config.profiles import (
+        COMMON_ENV_VARIABLES,
+        env_profile,
+        profiles_with,
+        select_profile,
+    )
     from kmsg_cli.config.writing import (
         config_exists_error,
         dump_toml,
@@ -150,6 +160,7 @@ __all__ = [
     "masked_data",
     "new_config_text",
     "plaintext_secret_paths",
+    "profiles_with",
     "provider_key_path",
     "provider_setting_value",
     "provider_table_text",

@@ -23,6 +23,7 @@ from kmsg_cli.config.model import (
     ProviderConfig,
 )
 from kmsg_cli.config.parsing import check_timezone, parse_profile
+from kmsg_cli.errors import KmsgError
 from kmsg_cli.providers.catalog import PROVIDER_TYPES, PROVIDERS
 
 COMMON_ENV_VARIABLES = ("KMSG_PROVIDER", "KMSG_SENDER", "KMSG_TIMEZONE")
@@ -109,3 +110,19 @@ def env_profile(environ: Mapping[str, str]) -> Profile:
         strategy="first",
         providers=MappingProxyType({kind: provider}),
     )
+
+
+def profiles_with(config: LoadedConfig, provider_id: str) -> list[str]:
+    """The profiles (of the file, and the built-in sandbox unless the file redefines it) that
+    have a provider of this id: where a job or a message of another profile belongs. A profile
+    that does not parse is left out (this only names where to look)."""
+    names = config.profile_names()
+    found = []
+    for name in names if SANDBOX in names else [*names, SANDBOX]:
+        try:
+            profile = _named_profile(config, name, "profile")
+        except KmsgError:
+            continue
+        if provider_id in profile.providers:
+            found.append(name)
+    return found

@@ -3,5 +3,6 @@
 - `enqueue`: rows become validated messages and jobs (send-many, `queue add`);
 - `worker`: claims jobs and sends them exactly once (send-many, `queue process`);
 - `ledger`: one request's life in the ledger, shared with `kmsg send`;
-- `codec`: a message as job data and back.
+- `codec`: a message as job data and back;
+- `rate`: `--rate`, shared by a run's worker threads.
 """

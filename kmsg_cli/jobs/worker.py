@@ -46,6 +46,7 @@ from kmsg_cli.jobs.ledger import (
     result_error,
     unknown_info,
 )
+from kmsg_cli.jobs.rate import RateLimiter
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, can_look_up, look_up, not_there
 from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider
@@ -88,26 +89,6 @@ class Stats:
                 setattr(self, name, getattr(self, name) + value)
 
 
-class RateLimiter:
-    """A token bucket shared by all workers: at most `rate` messages per second."""
-
-    def __init__(self, rate: float | None, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.rate = rate
-        self.sleep = sleep
-        self._lock = threading.Lock()
-        self._next = time.monotonic()
-
-    def acquire(self, count: int) -> None:
-        if not self.rate:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + count / self.rate
-        if start > now:
-            self.sleep(start - now)
-
-
 class BatchRunner:
     def __init__(
         self,
@@ -126,9 +107,12 @@ class BatchRunner:
         max_jobs: int | None = None,
         max_seconds: float | None = None,
         poll_seconds: float = 1.0,
+        providers: Sequence[str] | None = None,
     ) -> None:
         """`until`: "done" (send-many: every job of the batch finished, retries included),
-        "drain" (stop when nothing is due now; cron), or "forever" (a worker service)."""
+        "drain" (stop when nothing is due now; cron), or "forever" (a worker service).
+        `providers`: the provider ids of the profile; jobs of other providers (queued under
+        another profile of a shared database) are neither claimed nor waited for."""
         self.store = store
         self.clients = clients
         self.batch_id = batch_id
@@ -149,6 +133,7 @@ class BatchRunner:
         self.max_jobs = max_jobs
         self.max_seconds = max_seconds
         self.poll_seconds = poll_seconds
+        self.providers = None if providers is None else tuple(providers)
         self.claimed = 0
         self._last_recovery = time.monotonic()
 
@@ -184,6 +169,7 @@ class BatchRunner:
                     owner=self.owner,
                     limit=limit,
                     batch=self.batch_id,
+                    providers=self.providers,
                 )
                 if jobs:  # one task per provider batch: the threads share requests evenly
                     self.claimed += len(jobs)
@@ -226,7 +212,7 @@ class BatchRunner:
             if time.monotonic() - self._last_recovery >= 30:
                 self._last_recovery = time.monotonic()
                 self.recover()
-            due = self.store.next_due_ms(batch=self.batch_id)
+            due = self._next_due()
             pause = self.poll_seconds
             if due is not None:
                 pause = min(max((due - self.now_ms()) / 1000, 0.01), self.poll_seconds)
@@ -235,10 +221,12 @@ class BatchRunner:
         # The next due time and the batch's claimed jobs, both read through the status index;
         # never a count of every job of the batch (a full scan on SQLite), as this runs after
         # every wait for retries.
-        due = self.store.next_due_ms(batch=self.batch_id) if self.until == "done" else None
+        due = self._next_due() if self.until == "done" else None
         held = soon = 0
         horizon = self.now_ms() + WAIT_FOR_RECHECK_MS
         for job in self.store.processing_jobs(batch=self.batch_id):
+            if not self._ours(job):
+                continue
             if unknown_info(job) is None:
                 # claimed by another worker, or by a dead one not yet taken over
                 held += 1 if self.until == "done" else 0
@@ -249,12 +237,19 @@ class BatchRunner:
         if held or soon:
             self.recover()
             if due is not None:
-                due = self.store.next_due_ms(batch=self.batch_id)
+                due = self._next_due()
         pause = 0.5
         if due is not None:
             pause = min(max((due - self.now_ms()) / 1000, 0.01), 1.0)
         self.sleep(pause)
         return True
+
+    def _ours(self, job: Job) -> bool:
+        """Whether the job's provider is one of this run's (all are without `providers`)."""
+        return self.providers is None or job.data.get("provider") in self.providers
+
+    def _next_due(self) -> int | None:
+        return self.store.next_due_ms(batch=self.batch_id, providers=self.providers)
 
     def _release_own(self) -> None:
         """After a stop: every job still claimed by this run and not in flight is released."""
@@ -507,7 +502,7 @@ class BatchRunner:
         never_sent: dict[str, str] = {}
         taken = 0
         for job in self.store.processing_jobs(batch=self.batch_id):
-            if ids is not None and job.id not in ids:
+            if (ids is not None and job.id not in ids) or not self._ours(job):
                 continue
             holder = (job.metadata or {}).get("owner")
             if unknown_info(job) is not None:

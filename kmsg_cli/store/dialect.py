@@ -96,6 +96,11 @@ class Dialect:
         value = f"json_extract({column}, {_path(key)})"
         return f"CASE WHEN json_valid({column}) THEN {value} END = {param}"
 
+    def of_providers(self, param: str) -> str:
+        """True when the job's `data.provider` is one of the JSON array of strings `param`: a
+        worker claims only the jobs of its profile's providers (docs/storage.md, "Claims")."""
+        return f"{self.json_text(q('data'), 'provider')} IN (SELECT value FROM json_each({param}))"
+
     def in_batch(self, param: str, table: str = "") -> str:
         """True when the job's `metadata.batch` (of `table`, an alias such as `j.`) is the
         JSON string `param`, written so that `idx_kmsg_jobs_batch` serves it."""
@@ -156,7 +161,8 @@ class Dialect:
 )"""
 
     def next_due_sql(self, and_batch: str) -> str:
-        """The smallest process_at of pending jobs (AND `and_batch`): one seek per priority."""
+        """The smallest process_at of pending jobs (AND `and_batch`, which may also narrow them
+        to some providers): one seek per priority."""
         return f"""WITH RECURSIVE {self.pending_levels()}
 SELECT MIN((SELECT MIN("process_at") FROM {q("kmsg_jobs")}
   WHERE "status" = {self.p("pending")} AND "priority" = levels.p{and_batch}))
@@ -178,7 +184,7 @@ FROM levels"""
             f'"metadata" = {self.json_remove(self.owned(), "in_flight")}'
         )
 
-    def claim_jobs_sql(self, *, by_batch: bool) -> str:
+    def claim_jobs_sql(self, *, by_batch: bool, by_providers: bool = False) -> str:
         """The job claim as one UPDATE ... RETURNING (engines with RETURNING only)."""
         raise NotImplementedError
 

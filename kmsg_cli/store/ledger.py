@@ -43,8 +43,11 @@ class JobLedger(SqlBase):
         owner: Mapping[str, Any],
         limit: int,
         batch: str | None = None,
+        providers: Sequence[str] | None = None,
     ) -> list[Job]:
-        """Claim up to `limit` due jobs atomically; sorted by `rows.claimed_order`."""
+        """Claim up to `limit` due jobs atomically; sorted by `rows.claimed_order`. With
+        `providers`, only jobs whose provider is one of them: a worker leaves the jobs of
+        another profile's providers alone (docs/storage.md, "Claims")."""
         if limit <= 0:
             return []
         params: dict[str, Any] = {
@@ -52,6 +55,7 @@ class JobLedger(SqlBase):
             "now": now_ms,
             "limit": limit,
             "batch": batch,
+            "providers": _provider_list(providers),
             **_lease(now_ms, lease_ms, owner),
         }
         rows = self._claim_job_rows(params, batch)
@@ -209,15 +213,38 @@ class JobLedger(SqlBase):
         rows = self._run(lambda s: s.execute(sql, {"batch": batch}).rows)
         return {str(status): int(count) for status, count in rows}
 
-    def next_due_ms(self, *, batch: str | None = None) -> int | None:
-        """The earliest process_at of a pending job (of the batch), or None."""
-        value = self._run(lambda s: self._next_due(s, batch))
+    def next_due_ms(
+        self, *, batch: str | None = None, providers: Sequence[str] | None = None
+    ) -> int | None:
+        """The earliest process_at of a pending job (of the batch; of these providers), or
+        None."""
+        listed = _provider_list(providers)
+        value = self._run(lambda s: self._next_due(s, batch, listed))
         return None if value is None else int(value)
 
-    def _next_due(self, s: Session, batch: str | None) -> Any:
-        """The earliest process_at of a pending job (of the batch): one seek per priority."""
-        sql = self.dialect.next_due_sql(self._and_batch(batch))
-        return s.execute(sql, {"pending": PENDING, "batch": batch}).scalar()
+    def _next_due(self, s: Session, batch: str | None, providers: str | None = None) -> Any:
+        """The earliest process_at of a pending job (of the batch; of the providers, a JSON
+        array): one seek per priority."""
+        sql = self.dialect.next_due_sql(self._and_batch(batch) + self._and_providers(providers))
+        params = {"pending": PENDING, "batch": batch, "providers": providers}
+        return s.execute(sql, params).scalar()
+
+    def _and_providers(self, providers: str | None) -> str:
+        if providers is None:
+            return ""
+        return f" AND {self.dialect.of_providers(self.dialect.p('providers'))}"
+
+    def due_by_provider(self, *, now_ms: int) -> dict[str, int]:
+        """Pending jobs due at `now_ms`, counted by their provider id ("" for none): what a
+        worker restricted to some providers left for the others (`kmsg queue process`)."""
+        d, p = self.dialect, self.dialect.p
+        provider = d.json_text(q("data"), "provider")
+        sql = (
+            f'SELECT {provider}, COUNT(*) FROM {JOBS} WHERE "status" = {p("pending")} '
+            f'AND "process_at" <= {p("now")} GROUP BY {provider}'
+        )
+        rows = self._run(lambda s: s.execute(sql, {"pending": PENDING, "now": now_ms}).rows)
+        return {str(found or ""): int(count) for found, count in rows}
 
     def iter_jobs(
         self, *, batch: str | None = None, status: str | None = None, chunk: int = 1000
@@ -328,6 +355,11 @@ class JobLedger(SqlBase):
             f'WHERE {d.unindexed(q("status"))} IN ({p("failed")}, {p("pending")}) AND "id" IN'
         )
         return self._update_ids(sql, job_ids, {"pending": PENDING, "failed": FAILED, "now": now_ms})
+
+
+def _provider_list(providers: Sequence[str] | None) -> str | None:
+    """The `providers` parameter of a claim: a JSON array of provider ids, or None for all."""
+    return None if providers is None else json.dumps(sorted(set(providers)))
 
 
 def _reject_constant(name: str) -> Any:

@@ -125,6 +125,9 @@ class MysqlDialect(Dialect):
             f"AND CAST(JSON_UNQUOTE({found}) AS BINARY) = CAST({param} AS BINARY))"
         )
 
+    def of_providers(self, param: str) -> str:
+        return f"JSON_CONTAINS({param}, JSON_EXTRACT({q('data')}, {_path('provider')}))"
+
     def in_batch(self, param: str, table: str = "") -> str:
         # The indexed generated column narrows the rows; the JSON test decides (the column
         # holds at most BATCH_KEY_LENGTH characters, and a number 5 there reads as "5").
@@ -169,10 +172,12 @@ def _levels(s: Session) -> Iterator[int]:
         level = s.execute(_NEXT_LEVEL, {"pending": PENDING, "below": level}).scalar()
 
 
-def _due_jobs(*, by_batch: bool, skip_locked: bool) -> str:
+def _due_jobs(*, by_batch: bool, by_providers: bool, skip_locked: bool) -> str:
     in_batch = (
         f" AND {DIALECT.json_equals_text(q('metadata'), 'batch', '%(batch)s')}" if by_batch else ""
     )
+    if by_providers:
+        in_batch += f" AND {DIALECT.of_providers('%(providers)s')}"
     return (
         f'SELECT "id" FROM {JOBS} WHERE "status" = %(pending)s AND "priority" = %(level)s '
         f'AND "process_at" <= %(now)s{in_batch} ORDER BY "process_at", "created_at" '
@@ -395,7 +400,11 @@ class MysqlStore(ServerStore):
         )
 
     def _claim_job_rows(self, params: dict[str, Any], batch: str | None) -> list[Sequence[Any]]:
-        select = _due_jobs(by_batch=batch is not None, skip_locked=self.skip_locked)
+        select = _due_jobs(
+            by_batch=batch is not None,
+            by_providers=params.get("providers") is not None,
+            skip_locked=self.skip_locked,
+        )
         update = f'UPDATE {JOBS} SET {DIALECT.claim_set()} WHERE "id" IN'
 
         def work(s: Session) -> list[Sequence[Any]]:
@@ -412,13 +421,12 @@ class MysqlStore(ServerStore):
 
         return self._run(work, transaction=True)
 
-    def _next_due(self, s: Session, batch: str | None) -> Any:
+    def _next_due(self, s: Session, batch: str | None, providers: str | None = None) -> Any:
         first = f'SELECT MIN("process_at") FROM {JOBS} WHERE "status" = %(pending)s '
         first += f'AND "priority" = %(level)s{self._and_batch(batch)}'
-        found = [
-            s.execute(first, {"pending": PENDING, "level": level, "batch": batch}).scalar()
-            for level in _levels(s)
-        ]
+        first += self._and_providers(providers)
+        params = {"pending": PENDING, "batch": batch, "providers": providers}
+        found = [s.execute(first, {**params, "level": level}).scalar() for level in _levels(s)]
         return min((value for value in found if value is not None), default=None)
 
     def _claim_tracking_rows(
@@ -544,4 +552,8 @@ def tracking_claim_statement(*, by_provider: bool) -> str:
 
 def claim_statements(*, by_batch: bool, skip_locked: bool) -> tuple[str, str, str]:
     """(the first and the next priority, the per-priority locking SELECT) of the job claim."""
-    return _TOP_LEVEL, _NEXT_LEVEL, _due_jobs(by_batch=by_batch, skip_locked=skip_locked)
+    return (
+        _TOP_LEVEL,
+        _NEXT_LEVEL,
+        _due_jobs(by_batch=by_batch, by_providers=False, skip_locked=skip_locked),
+    )

@@ -132,6 +132,10 @@ class PostgresDialect(Dialect):
         # Compared as a JSON string, as SQLite's json_extract(...) = :batch does.
         return f"{column} -> '{key}' = to_jsonb(CAST({param} AS text))"
 
+    def of_providers(self, param: str) -> str:
+        # `?`: the array holds the text as an element (psycopg's placeholders are %(...)s).
+        return f"CAST({param} AS jsonb) ? {self.json_text(q('data'), 'provider')}"
+
     def json_valid(self, column: str) -> str | None:
         # No such test before PostgreSQL 16 (IS JSON): failures are classified in Python.
         return None
@@ -146,7 +150,7 @@ class PostgresDialect(Dialect):
     def limited(self, key: str, subquery: str) -> str:
         return f"{key} = ANY(ARRAY({subquery}))"
 
-    def claim_jobs_sql(self, *, by_batch: bool) -> str:
+    def claim_jobs_sql(self, *, by_batch: bool, by_providers: bool = False) -> str:
         """The job claim: one UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP
         LOCKED)) RETURNING. Parameters: pending, processing, now, limit, lease_until, owner
         (JSON text) and batch when `by_batch`.
@@ -161,6 +165,8 @@ class PostgresDialect(Dialect):
         """
         batch = self.json_equals_text(q("metadata"), "batch", self.p("batch"))
         in_batch = f" AND {batch}" if by_batch else ""
+        if by_providers:
+            in_batch += f" AND {self.of_providers(self.p('providers'))}"
         return f"""UPDATE {JOBS}
 SET {self.claim_set()}
 WHERE "id" = ANY(ARRAY(
@@ -311,7 +317,9 @@ class PostgresStore(ServerStore):
             pass
 
     def _claim_job_rows(self, params: dict[str, Any], batch: str | None) -> list[Sequence[Any]]:
-        sql = self.dialect.claim_jobs_sql(by_batch=batch is not None)
+        sql = self.dialect.claim_jobs_sql(
+            by_batch=batch is not None, by_providers=params.get("providers") is not None
+        )
         if batch is None:
             return self._run(lambda s: s.execute(sql, params).rows)
 

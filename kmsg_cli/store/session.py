@@ -175,7 +175,9 @@ class SqlBase:
 
     def _claim_job_rows(self, params: dict[str, Any], batch: str | None) -> list[Sequence[Any]]:
         """The rows (JOB_COLUMNS order) of the jobs one claim took (docs/storage.md, "Claims")."""
-        sql = self.dialect.claim_jobs_sql(by_batch=batch is not None)
+        sql = self.dialect.claim_jobs_sql(
+            by_batch=batch is not None, by_providers=params.get("providers") is not None
+        )
         return self._write(lambda s: s.execute(sql, params).rows, single=True)
 
     def _claim_tracking_rows(

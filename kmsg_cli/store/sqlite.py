@@ -67,13 +67,14 @@ class SqliteDialect(Dialect):
         # ran, and would otherwise read every processing job to mark a thousand in flight.
         return f"+{column}"
 
-    def claim_jobs_sql(self, *, by_batch: bool) -> str:
+    def claim_jobs_sql(self, *, by_batch: bool, by_providers: bool = False) -> str:
         """The claim: one UPDATE ... WHERE id IN (SELECT ... LIMIT) RETURNING.
 
-        Parameters: pending, processing, now, limit, lease_until, owner (JSON text), and batch
-        when `by_batch`. Under BEGIN IMMEDIATE a claim is alone among writers. Each priority's
-        first :limit due jobs are read in index order and only those candidates are sorted:
-        O(priorities x limit), whatever the queue depth. Ties on (priority, process_at,
+        Parameters: pending, processing, now, limit, lease_until, owner (JSON text), batch
+        when `by_batch` and providers (a JSON array) when `by_providers`. Under BEGIN
+        IMMEDIATE a claim is alone among writers. Each priority's first :limit due jobs are
+        read in index order and only those candidates are sorted: O(priorities x limit),
+        whatever the queue depth. Ties on (priority, process_at,
         created_at) at the limit are taken in index order; the caller sorts the returned rows
         (RETURNING order is unspecified). With a batch the condition is checked row by row on
         rows read in index order, kept off the batch index (which would read every job of the
@@ -82,6 +83,8 @@ class SqliteDialect(Dialect):
         """
         in_batch = self.json_equals_text(q("metadata"), "batch", ":batch")
         batch = f" AND {self.unindexed(in_batch)}" if by_batch else ""
+        if by_providers:  # like the batch: tested on the rows read in index order
+            batch += f" AND {self.of_providers(':providers')}"
         return f"""UPDATE {JOBS}
 SET {self.claim_set()}
 WHERE "id" IN (

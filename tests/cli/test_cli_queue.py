@@ -89,6 +89,44 @@ def test_queueing_the_id_of_a_failed_job_points_at_queue_retry(run: Run) -> None
     ]
 
 
+TWO_PROFILES = """
+[profiles.sandbox]
+default_provider = "mock"
+[profiles.sandbox.providers.mock]
+type = "mock"
+
+[profiles.other]
+default_provider = "stand-in"
+[profiles.other.providers.stand-in]
+type = "mock"
+"""
+
+
+def test_a_worker_leaves_the_jobs_of_another_profiles_providers_alone(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "sandbox-job")
+    run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y", "--queue", "--id", "own")
+    # the other profile's worker sends its own job; the sandbox's is neither sent nor failed
+    code, doc = run.json("-p", "other", "queue", "process", "--drain")
+    assert code == 0 and doc["data"]["accepted"] == 1 and doc["data"]["failed"] == 0
+    assert doc["data"]["other_providers"] == {"mock": 1}
+    jobs = {r["id"]: r["status"] for r in run.rows("SELECT id, status FROM kmsg_jobs")}
+    assert jobs == {"sandbox-job": "pending", "own": "completed"}
+    text = run("-p", "other", "queue", "process", "--drain")
+    assert text.stdout.splitlines()[1] == (
+        "1 due job of providers that profile 'other' does not have (mock 1) left for their "
+        "own profile's worker: kmsg -p sandbox queue process --drain"
+    )
+    # its own profile's worker sends it
+    code, doc = run.json("queue", "process", "--drain")
+    assert code == 0 and doc["data"]["accepted"] == 1 and doc["data"]["other_providers"] == {}
+    assert [r["message_id"] for r in run.rows()] == ["own", "sandbox-job"]
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(

@@ -361,6 +361,33 @@ def test_claim_with_a_batch_takes_only_that_batch(store: Store) -> None:
     assert ids(claim(store)) == ["b1", "loose", "numeric"]
 
 
+def test_claim_with_providers_takes_only_their_jobs_and_next_due_sees_only_them(
+    store: Store,
+) -> None:
+    """A worker of one profile leaves the jobs of another profile's providers alone: they are
+    neither claimed nor waited for (docs/storage.md, "Claims")."""
+    data = {"to": "01012345678", "text": "x"}
+    store.insert_jobs(
+        [
+            job("mine", data={**data, "provider": "solapi"}, priority=1),
+            job("theirs", data={**data, "provider": "mock"}, priority=9),
+            job("later", data={**data, "provider": "solapi"}, process_at=NOW + DAY),
+            job("unnamed", data=data, priority=9),
+            batch_job("b1", "A", 1, data={**data, "provider": "mock"}),
+            batch_job("b2", "A", 2, data={**data, "provider": "aligo"}),
+            job("like", data={**data, "provider": "solapi2"}, priority=9),
+        ]
+    )
+    assert store.next_due_ms(providers=["solapi"]) == NOW
+    assert ids(claim(store, providers=["solapi"])) == ["mine"]
+    assert claim(store, providers=["solapi"]) == []
+    assert store.next_due_ms(providers=["solapi"]) == NOW + DAY  # only "later" is left
+    assert store.next_due_ms(providers=["iwinv"]) is None
+    assert ids(claim(store, batch="A", providers=["aligo", "iwinv"])) == ["b2"]
+    assert store.next_due_ms(batch="A", providers=["aligo"]) is None
+    assert ids(claim(store)) == ["like", "theirs", "unnamed", "b1"]
+
+
 def test_a_batch_is_read_exactly_through_the_batch_index(store: Store) -> None:
     """The batch reads (counts, jobs) match the JSON string exactly: a batch id longer than
     MySQL's indexed 255 characters, one sharing those 255, and a number are told apart."""
