@@ -73,6 +73,8 @@ class PassReport:
     next_check_ms: int | None = None  # the earliest check left after the pass; None: none left
     elapsed_s: float = 0.0
     interrupted: bool = False
+    # provider id -> due rows left alone: not of the profile's providers (Tracker.providers)
+    other_providers: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: PassReport) -> None:
         """Count what another part of the same pass did (a chunk checked in a thread)."""
@@ -102,6 +104,7 @@ class PassReport:
             "next_check_ms": self.next_check_ms,
             "elapsed_s": round(self.elapsed_s, 3),
             "interrupted": self.interrupted,
+            "other_providers": dict(self.other_providers),
         }
 
 
@@ -223,6 +226,9 @@ class Tracker:
     settings: TrackingSettings
     route_fallback: Callable[[Message], str]  # message -> provider id (routing)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # the profile's provider ids: rows of other providers (another profile's, in a shared
+    # database) are neither claimed nor counted as due; None: every row
+    providers: Sequence[str] | None = None
 
     def run_once(
         self,
@@ -278,6 +284,7 @@ class Tracker:
                         lease_ms=CLAIM_LEASE_MS,
                         limit=min(CLAIM_CHUNK, limit - claimed),
                         provider_id=provider_id,
+                        providers=self.providers,
                     )
                     if not rows:
                         break
@@ -308,9 +315,22 @@ class Tracker:
             if pool is not None:
                 pool.shutdown(wait=True)
         if not report.interrupted:  # when to run again: cron logs and `track watch` say it
-            report.next_check_ms = self.store.next_check_ms(provider_id)
+            report.next_check_ms = self.store.next_check_ms(provider_id, self.providers)
+            if self.providers is not None and provider_id is None:
+                report.other_providers = self._left_for_others(report.next_check_ms)
         report.elapsed_s = time.monotonic() - started
         return report
+
+    def _left_for_others(self, mine_next: int | None) -> dict[str, int]:
+        """Due rows of providers outside `providers`, by provider; counted only when none of
+        the profile's own rows is due (cheap seeks first)."""
+        now_ms = epoch_ms(self.clock())
+        due_any = self.store.next_check_ms()
+        if due_any is None or due_any > now_ms or (mine_next is not None and mine_next <= now_ms):
+            return {}
+        mine = set(self.providers or ())
+        found = self.store.due_tracking_by_provider(now_ms=now_ms)
+        return {provider: n for provider, n in sorted(found.items()) if provider not in mine}
 
     def check_now(
         self, row: TrackingRow, *, send_fallbacks: Callable[[], tuple[int, int]] | None = None

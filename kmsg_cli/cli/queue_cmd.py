@@ -197,7 +197,8 @@ def process(
             markup=False,
         )
         if others:
-            console.print(_others_line(runtime, others), markup=False)
+            line = runtime.left_for_others(others, "due job", "queue process --drain")
+            console.print(line, markup=False)
         if interrupted and not drain:  # a worker told to stop (systemd, Ctrl-C): not an error
             released = counted(stats.released, "unsent job")
             console.print(f"stopped; {released} released for the next worker", markup=False)
@@ -299,21 +300,6 @@ def _left_for_others(runtime: Runtime, store: Store, mine: Sequence[str]) -> dic
         return {}  # a bounded run (--max-jobs, --max-seconds) that left work of its own
     found = store.due_by_provider(now_ms=now_ms)
     return {provider: n for provider, n in sorted(found.items()) if provider not in mine}
-
-
-def _others_line(runtime: Runtime, others: dict[str, int]) -> str:
-    from kmsg_cli.config import profiles_with
-
-    total = sum(others.values())
-    listed = ", ".join(f"{provider or '(none)'} {n:,}" for provider, n in others.items())
-    line = (
-        f"{counted(total, 'due job')} of providers that profile '{runtime.profile().name}' "
-        f"does not have ({listed}) left for their own profile's worker"
-    )
-    homes = sorted({name for p in others for name in profiles_with(runtime.config(), p)})
-    if len(homes) == 1:
-        line += f": kmsg -p {homes[0]} queue process --drain"
-    return line
 
 
 @app.command("list")

@@ -146,6 +146,21 @@ class Runtime:
             self._clients = ProviderClients(self.profile(), self.environ, StoreCache(self.store))
         return self._clients
 
+    def left_for_others(self, others: Mapping[str, int], noun: str, command: str) -> str:
+        """The line for work a command left because its providers are not in this profile
+        (profiles sharing a database): how much, of which providers, and, when one profile
+        has them, the command to run with it (docs/storage.md, "Claims")."""
+        from kmsg_cli.cli.output import counted
+        from kmsg_cli.config import profiles_with
+
+        listed = ", ".join(f"{provider or '(none)'} {n:,}" for provider, n in others.items())
+        line = (
+            f"{counted(sum(others.values()), noun)} of providers that profile "
+            f"'{self.profile().name}' does not have ({listed}) left for their own profile"
+        )
+        homes = sorted({name for p in others for name in profiles_with(self.config(), p)})
+        return line + (f": kmsg -p {homes[0]} {command}" if len(homes) == 1 else "")
+
     def times(self) -> TimeView:
         """How this invocation shows times: in the profile's `timezone` (KST by default)."""
         from kmsg_cli.when import TimeView

@@ -87,6 +87,7 @@ def _tracker(runtime: Runtime) -> Tracker:
         provider_types={pid: p.type for pid, p in profile.providers.items()},
         settings=profile.tracking,
         route_fallback=route,
+        providers=list(profile.providers),
     )
 
 
@@ -98,7 +99,11 @@ def _fallback_sender(runtime: Runtime) -> Any:
         # Every due fallback: this pass's, and those a killed pass left (owner dead, lease
         # expired); "drain": what is due now, the rest is for the next pass.
         runner = BatchRunner(
-            store=runtime.store(), clients=runtime.clients(), batch_id=FALLBACK_BATCH, until="drain"
+            store=runtime.store(),
+            clients=runtime.clients(),
+            batch_id=FALLBACK_BATCH,
+            until="drain",
+            providers=list(runtime.profile().providers),
         )
         stats = runner.run()
         return stats.accepted, stats.failed + stats.unknown
@@ -183,6 +188,9 @@ def run_once(
 
     def render(console: Console) -> None:
         for line in _pass_lines(report, runtime.times()):
+            console.print(line, markup=False)
+        if report.other_providers:
+            line = runtime.left_for_others(report.other_providers, "due row", "track run-once")
             console.print(line, markup=False)
 
     error = None

@@ -26,6 +26,7 @@ from kmsg_cli.store.rows import (
     check_follow_ups,
     dump_json,
     job_params,
+    json_list,
     load_json,
     plain,
     tracking_from_values,
@@ -57,8 +58,10 @@ class DeliveryLedger(SqlBase):
         lease_ms: int,
         limit: int,
         provider_id: str | None = None,
+        providers: Sequence[str] | None = None,
     ) -> list[TrackingRow]:
-        """Claim up to `limit` due rows atomically; sorted by message_id."""
+        """Claim up to `limit` due rows atomically (of `provider_id`; of one of `providers`,
+        a profile's: docs/storage.md, "Claims"); sorted by message_id."""
         if limit <= 0:
             return []
         params: dict[str, Any] = {
@@ -68,6 +71,7 @@ class DeliveryLedger(SqlBase):
             "limit": limit,
             "lease_until": now_ms + lease_ms,
             "provider": provider_id,
+            "providers": json_list(providers),
         }
         rows = self._claim_tracking_rows(params, provider_id)
         flat: dict[str, dict[str, Any]] = {}
@@ -254,21 +258,38 @@ class DeliveryLedger(SqlBase):
         rows = self._run(lambda s: s.execute(sql, params).rows)
         return {str(status_): int(count) for status_, count in rows}
 
-    def next_check_ms(self, provider_id: str | None = None) -> int | None:
+    def next_check_ms(
+        self, provider_id: str | None = None, providers: Sequence[str] | None = None
+    ) -> int | None:
         """The earliest next_check_at of a row still tracked (PENDING or SENT; of
-        `provider_id`), or None when none is: a seek of idx_kmsg_delivery_due per status."""
+        `provider_id`; of one of `providers`), or None when none is: a seek of
+        idx_kmsg_delivery_due per status."""
         p = self.dialect.p
         params: dict[str, Any] = {
             "due0": TRACKING_DUE_STATUSES[0],
             "due1": TRACKING_DUE_STATUSES[1],
+            "provider": provider_id,
+            "providers": json_list(providers),
         }
-        mine = ""
-        if provider_id is not None:
-            mine, params["provider"] = f' AND "provider_id" = {p("provider")}', provider_id
+        mine = self.dialect.of_tracked_providers(
+            by_provider=provider_id is not None, by_providers=providers is not None
+        )
         one = f'SELECT MIN("next_check_at") AS m FROM {TRACKING} WHERE "status" = '
         sql = f"SELECT MIN(m) FROM ({one}{p('due0')}{mine} UNION ALL {one}{p('due1')}{mine}) due"
         found = self._run(lambda s: s.execute(sql, params).scalar())
         return None if found is None else int(found)
+
+    def due_tracking_by_provider(self, *, now_ms: int) -> dict[str, int]:
+        """Rows still tracked and due at `now_ms`, counted by provider id: what a pass limited
+        to some providers left for the others (`kmsg track run-once`)."""
+        p = self.dialect.p
+        sql = (
+            f'SELECT "provider_id", COUNT(*) FROM {TRACKING} WHERE "status" IN '
+            f'({p("due0")}, {p("due1")}) AND "next_check_at" <= {p("now")} GROUP BY "provider_id"'
+        )
+        params = {"due0": TRACKING_DUE_STATUSES[0], "due1": TRACKING_DUE_STATUSES[1], "now": now_ms}
+        rows = self._run(lambda s: s.execute(sql, params).rows)
+        return {str(provider): int(count) for provider, count in rows}
 
     def iter_tracking(self, *, chunk: int = 1000) -> Iterator[TrackingRow]:
         """Tracking rows in message_id order, `chunk` at a time (keyset paging)."""

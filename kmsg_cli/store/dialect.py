@@ -96,10 +96,24 @@ class Dialect:
         value = f"json_extract({column}, {_path(key)})"
         return f"CASE WHEN json_valid({column}) THEN {value} END = {param}"
 
+    def in_list(self, expr: str, param: str) -> str:
+        """True when the text `expr` is one of the JSON array of strings `param` (one
+        parameter, whatever the length of the list)."""
+        return f"{expr} IN (SELECT value FROM json_each({param}))"
+
     def of_providers(self, param: str) -> str:
         """True when the job's `data.provider` is one of the JSON array of strings `param`: a
         worker claims only the jobs of its profile's providers (docs/storage.md, "Claims")."""
-        return f"{self.json_text(q('data'), 'provider')} IN (SELECT value FROM json_each({param}))"
+        return self.in_list(self.json_text(q("data"), "provider"), param)
+
+    def of_tracked_providers(self, *, by_provider: bool, by_providers: bool) -> str:
+        """The conditions (each after AND) narrowing tracking rows to one provider (parameter
+        `provider`) and to a list of them (`providers`, a JSON array): a pass under one
+        profile leaves the rows of another profile's providers alone."""
+        conditions = f' AND "provider_id" = {self.p("provider")}' if by_provider else ""
+        if by_providers:
+            conditions += f" AND {self.in_list(q('provider_id'), self.p('providers'))}"
+        return conditions
 
     def in_batch(self, param: str, table: str = "") -> str:
         """True when the job's `metadata.batch` (of `table`, an alias such as `j.`) is the
@@ -188,6 +202,6 @@ FROM levels"""
         """The job claim as one UPDATE ... RETURNING (engines with RETURNING only)."""
         raise NotImplementedError
 
-    def claim_tracking_sql(self, *, by_provider: bool) -> str:
+    def claim_tracking_sql(self, *, by_provider: bool, by_providers: bool = False) -> str:
         """The tracking claim as one UPDATE ... RETURNING (engines with RETURNING only)."""
         raise NotImplementedError

@@ -12,7 +12,7 @@ from typing import Any
 
 from kmsg_cli.models import Job
 from kmsg_cli.store.dialect import q
-from kmsg_cli.store.rows import claimed_order, dump_json, job_from_values
+from kmsg_cli.store.rows import claimed_order, dump_json, job_from_values, json_list
 from kmsg_cli.store.session import (
     CANCELLED,
     FAILED,
@@ -55,7 +55,7 @@ class JobLedger(SqlBase):
             "now": now_ms,
             "limit": limit,
             "batch": batch,
-            "providers": _provider_list(providers),
+            "providers": json_list(providers),
             **_lease(now_ms, lease_ms, owner),
         }
         rows = self._claim_job_rows(params, batch)
@@ -218,7 +218,7 @@ class JobLedger(SqlBase):
     ) -> int | None:
         """The earliest process_at of a pending job (of the batch; of these providers), or
         None."""
-        listed = _provider_list(providers)
+        listed = json_list(providers)
         value = self._run(lambda s: self._next_due(s, batch, listed))
         return None if value is None else int(value)
 
@@ -355,11 +355,6 @@ class JobLedger(SqlBase):
             f'WHERE {d.unindexed(q("status"))} IN ({p("failed")}, {p("pending")}) AND "id" IN'
         )
         return self._update_ids(sql, job_ids, {"pending": PENDING, "failed": FAILED, "now": now_ms})
-
-
-def _provider_list(providers: Sequence[str] | None) -> str | None:
-    """The `providers` parameter of a claim: a JSON array of provider ids, or None for all."""
-    return None if providers is None else json.dumps(sorted(set(providers)))
 
 
 def _reject_constant(name: str) -> Any:

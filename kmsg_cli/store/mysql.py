@@ -125,8 +125,8 @@ class MysqlDialect(Dialect):
             f"AND CAST(JSON_UNQUOTE({found}) AS BINARY) = CAST({param} AS BINARY))"
         )
 
-    def of_providers(self, param: str) -> str:
-        return f"JSON_CONTAINS({param}, JSON_EXTRACT({q('data')}, {_path('provider')}))"
+    def in_list(self, expr: str, param: str) -> str:
+        return f"JSON_CONTAINS({param}, JSON_QUOTE({expr}))"
 
     def in_batch(self, param: str, table: str = "") -> str:
         # The indexed generated column narrows the rows; the JSON test decides (the column
@@ -185,8 +185,8 @@ def _due_jobs(*, by_batch: bool, by_providers: bool, skip_locked: bool) -> str:
     )
 
 
-def _due_rows(*, by_provider: bool, skip_locked: bool) -> str:
-    provider = ' AND "provider_id" = %(provider)s' if by_provider else ""
+def _due_rows(*, by_provider: bool, skip_locked: bool, by_providers: bool = False) -> str:
+    provider = DIALECT.of_tracked_providers(by_provider=by_provider, by_providers=by_providers)
     return (
         f'SELECT "message_id", "next_check_at" FROM {TRACKING} WHERE "status" = %(due)s '
         f'AND "next_check_at" <= %(now)s{provider} ORDER BY "next_check_at" '
@@ -432,7 +432,11 @@ class MysqlStore(ServerStore):
     def _claim_tracking_rows(
         self, params: dict[str, Any], provider_id: str | None
     ) -> list[Sequence[Any]]:
-        select = _due_rows(by_provider=provider_id is not None, skip_locked=self.skip_locked)
+        select = _due_rows(
+            by_provider=provider_id is not None,
+            by_providers=params.get("providers") is not None,
+            skip_locked=self.skip_locked,
+        )
         update = f'UPDATE {TRACKING} SET "next_check_at" = %(lease_until)s WHERE "message_id" IN'
 
         def work(s: Session) -> list[Sequence[Any]]:

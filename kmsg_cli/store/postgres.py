@@ -132,9 +132,9 @@ class PostgresDialect(Dialect):
         # Compared as a JSON string, as SQLite's json_extract(...) = :batch does.
         return f"{column} -> '{key}' = to_jsonb(CAST({param} AS text))"
 
-    def of_providers(self, param: str) -> str:
+    def in_list(self, expr: str, param: str) -> str:
         # `?`: the array holds the text as an element (psycopg's placeholders are %(...)s).
-        return f"CAST({param} AS jsonb) ? {self.json_text(q('data'), 'provider')}"
+        return f"CAST({param} AS jsonb) ? {expr}"
 
     def json_valid(self, column: str) -> str | None:
         # No such test before PostgreSQL 16 (IS JSON): failures are classified in Python.
@@ -184,9 +184,9 @@ WHERE "id" = ANY(ARRAY(
 ))
 RETURNING {_JOB_LIST}"""
 
-    def claim_tracking_sql(self, *, by_provider: bool) -> str:
+    def claim_tracking_sql(self, *, by_provider: bool, by_providers: bool = False) -> str:
         """The tracking claim: one UPDATE ... WHERE message_id = ANY(ARRAY(SELECT ...))
-        RETURNING. Parameters: due0, due1, now, limit, lease_until, and provider.
+        RETURNING. Parameters: due0, due1, now, limit, lease_until, provider and providers.
 
         As on SQLite, the first `limit` due rows of each status are read in index order and
         only those candidates are sorted: O(statuses x limit) whatever the number of due rows.
@@ -195,7 +195,7 @@ RETURNING {_JOB_LIST}"""
         scan steps over locked rows and goes on. The price: a claim may lock up to statuses x
         limit candidates for the few milliseconds of its statement while taking `limit`.
         """
-        provider = ' AND "provider_id" = %(provider)s' if by_provider else ""
+        provider = self.of_tracked_providers(by_provider=by_provider, by_providers=by_providers)
         candidates = "\n  UNION ALL\n  ".join(
             f"""SELECT * FROM (
     SELECT "message_id", "next_check_at" FROM {TRACKING}

@@ -84,6 +84,12 @@ def dump_json(value: Mapping[str, Any] | None) -> str | None:
     return _ENCODE(value if type(value) is dict else dict(value))
 
 
+def json_list(values: Sequence[str] | None) -> str | None:
+    """A list parameter as one JSON array of its distinct strings (`Dialect.in_list`), or
+    None (no list: no condition)."""
+    return None if values is None else json.dumps(sorted(set(values)))
+
+
 def load_json(value: object, *, column: str) -> dict[str, Any] | None:
     """A JSON column's value as a dict: text (SQLite, MySQL) or a decoded object (JSONB)."""
     if value is None:

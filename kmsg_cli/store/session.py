@@ -184,7 +184,9 @@ class SqlBase:
         self, params: dict[str, Any], provider_id: str | None
     ) -> list[Sequence[Any]]:
         """The rows (TRACKING_COLUMNS order) one tracking claim took."""
-        sql = self.dialect.claim_tracking_sql(by_provider=provider_id is not None)
+        sql = self.dialect.claim_tracking_sql(
+            by_provider=provider_id is not None, by_providers=params.get("providers") is not None
+        )
         return self._write(lambda s: s.execute(sql, params).rows, single=True)
 
     # -- plumbing ----------------------------------------------------------------------------

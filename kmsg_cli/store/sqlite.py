@@ -101,18 +101,19 @@ WHERE "id" IN (
 )
 RETURNING {_JOB_LIST}"""
 
-    def claim_tracking_sql(self, *, by_provider: bool) -> str:
+    def claim_tracking_sql(self, *, by_provider: bool, by_providers: bool = False) -> str:
         """The tracking claim: one UPDATE ... WHERE message_id IN (SELECT ... LIMIT) RETURNING.
 
-        Parameters: due0, due1 (PENDING, SENT), now, limit, lease_until, and provider when
-        `by_provider`. idx_kmsg_delivery_due(status, next_check_at) cannot yield "status IN
-        (..) ORDER BY next_check_at" in one scan: a plain ORDER BY would read and sort every
-        due row. Instead the first :limit due rows of each status are read in index order and
-        only those candidates are sorted: O(statuses x limit) whatever the number of due rows.
-        Ties on next_check_at at a candidate list's end are taken in index (rowid) order. With
-        a provider the condition is checked row by row on rows read in index order.
+        Parameters: due0, due1 (PENDING, SENT), now, limit, lease_until, provider when
+        `by_provider` and providers (a JSON array) when `by_providers`.
+        idx_kmsg_delivery_due(status, next_check_at) cannot yield "status IN (..) ORDER BY
+        next_check_at" in one scan: a plain ORDER BY would read and sort every due row.
+        Instead the first :limit due rows of each status are read in index order and only
+        those candidates are sorted: O(statuses x limit) whatever the number of due rows. Ties
+        on next_check_at at a candidate list's end are taken in index (rowid) order. With a
+        provider (or a list) the condition is checked row by row on rows read in index order.
         """
-        provider = ' AND "provider_id" = :provider' if by_provider else ""
+        provider = self.of_tracked_providers(by_provider=by_provider, by_providers=by_providers)
         candidates = "\n    UNION ALL\n    ".join(
             f"""SELECT * FROM (
       SELECT "message_id", "next_check_at" FROM {TRACKING}

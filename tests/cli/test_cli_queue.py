@@ -119,7 +119,7 @@ def test_a_worker_leaves_the_jobs_of_another_profiles_providers_alone(
     text = run("-p", "other", "queue", "process", "--drain")
     assert text.stdout.splitlines()[1] == (
         "1 due job of providers that profile 'other' does not have (mock 1) left for their "
-        "own profile's worker: kmsg -p sandbox queue process --drain"
+        "own profile: kmsg -p sandbox queue process --drain"
     )
     # its own profile's worker sends it
     code, doc = run.json("queue", "process", "--drain")

@@ -32,6 +32,36 @@ def make_due(db: Path) -> None:
         )
 
 
+def test_a_pass_leaves_the_rows_of_another_profiles_providers_alone(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # profiles share the database: the sandbox's mock rows are not "lookup errors" of another
+    # profile's pass (UNKNOWN_PROVIDER, retried with backoff, timed out at last)
+    from tests.cli.test_cli_queue import TWO_PROFILES
+
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    run("send", "--to", "010-1111-2222", "--text", "x", "--id", "sandbox-row")
+    run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y", "--id", "own-row")
+    make_due(run.db)
+    code, doc = run.json("-p", "other", "track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 1 and doc["data"]["errors"] == {}
+    assert doc["data"]["other_providers"] == {"mock": 1}
+    (left,) = run.rows(
+        "SELECT attempt_count, last_error FROM kmsg_delivery_tracking "
+        "WHERE message_id = 'sandbox-row'"
+    )
+    assert left == {"attempt_count": 0, "last_error": None}
+    text = run("-p", "other", "track", "run-once")
+    assert text.stdout.splitlines()[-1] == (
+        "1 due row of providers that profile 'other' does not have (mock 1) left for their "
+        "own profile: kmsg -p sandbox track run-once"
+    )
+    code, doc = run.json("track", "run-once")
+    assert doc["data"]["checked"] == 1 and doc["data"]["other_providers"] == {}
+
+
 def test_run_once_records_delivery_and_failure_from_the_mock(run: Run) -> None:
     assert (
         run("send", "--to", "010-1234-5678,010-1234-3043", "--text", "x", "--id", "m").exit_code

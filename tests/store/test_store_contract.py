@@ -727,6 +727,47 @@ def test_delete_jobs_counts_deleted_rows_whatever_their_status(store: Store) -> 
 # -- claim_due_tracking --------------------------------------------------------------------------
 
 
+def test_tracking_claim_with_providers_takes_only_their_rows(store: Store) -> None:
+    """A pass of one profile leaves the rows of another profile's providers alone, and counts
+    them by provider when asked (docs/storage.md, "Claims")."""
+    store.insert_tracking(
+        [
+            row("s1", provider_id="solapi"),
+            row("m1", provider_id="mock", next_check_at=NOW - 5),
+            row("m2", provider_id="mock", status=PENDING),
+            row("a1", provider_id="aligo", next_check_at=NOW + DAY),
+            row("d1", provider_id="mock", status=DELIVERED),
+        ]
+    )
+    assert store.next_check_ms(providers=["solapi", "iwinv"]) == NOW
+    assert store.next_check_ms() == NOW - 5
+    assert store.due_tracking_by_provider(now_ms=NOW) == {"mock": 2, "solapi": 1}
+    taken = claim_rows(store, providers=["solapi", "iwinv"])
+    assert [r.message_id for r in taken] == ["s1"]
+    assert claim_rows(store, providers=["solapi", "iwinv"]) == []
+    assert store.next_check_ms(providers=["aligo"]) == NOW + DAY
+    assert [r.message_id for r in claim_rows(store, provider_id="mock", providers=["mock"])] == [
+        "m1",
+        "m2",
+    ]
+    assert store.due_tracking_by_provider(now_ms=NOW) == {}
+
+
+def test_due_by_provider_counts_the_due_pending_jobs_of_each_provider(store: Store) -> None:
+    data = {"to": "01012345678", "text": "x"}
+    store.insert_jobs(
+        [
+            job("a", data={**data, "provider": "mock"}),
+            job("b", data={**data, "provider": "mock"}, priority=5),
+            job("c", data={**data, "provider": "solapi"}, process_at=NOW + DAY),
+            job("d", data=data),
+            job("e", data={**data, "provider": "solapi"}, status="failed"),
+        ]
+    )
+    assert store.due_by_provider(now_ms=NOW) == {"mock": 2, "": 1}
+    assert store.due_by_provider(now_ms=NOW + DAY) == {"mock": 2, "": 1, "solapi": 1}
+
+
 def test_tracking_claim_takes_the_most_overdue_rows_first_up_to_the_limit(store: Store) -> None:
     store.insert_tracking(
         [
