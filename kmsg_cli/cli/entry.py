@@ -11,6 +11,11 @@ is paused while kmsg starts. When the command itself begins (`KmsgCommand.invoke
 start-up built is moved out of the collector's sight (`gc.freeze`) and the collector runs
 again: the command's own work is collected as before. The same freeze at the end spares the
 interpreter a last walk over every object on exit.
+
+Ctrl-C and SIGTERM stop kmsg the same way from its first line on: as KeyboardInterrupt, which
+the commands turn into a clean stop (`INTERRUPTED`, exit 130: docs/cli.md); one that comes while
+kmsg is still starting ends it quietly with 130 too, not with a traceback or a death by signal
+(a worker stopped by systemd right after it started).
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ import gc
 import sys
 
 VERSION_FLAGS = ("--version",)
+EXIT_INTERRUPTED = 130  # kmsg_cli.errors.EXIT_INTERRUPTED, not imported: start-up stays small
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -28,12 +38,18 @@ def main() -> None:
 
         sys.stdout.write(f"kmsg {__version__}\n")
         return
+    import signal  # not for --version: it imports enum
+
+    signal.signal(signal.SIGTERM, _interrupt)
     collecting = gc.isenabled()
     gc.disable()
     try:
         from kmsg_cli.cli.app import main as run
 
         run(collection_paused=collecting)
+    except KeyboardInterrupt:  # before a command took over its own Ctrl-C (still starting)
+        sys.stderr.write("\n")
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if collecting:
             gc.enable()

@@ -237,6 +237,37 @@ def test_a_queue_worker_told_to_stop_says_so_without_an_error(tmp_path: Path) ->
     assert "error" not in err
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_stop_while_kmsg_is_still_starting_exits_130_quietly(tmp_path: Path, signum: int) -> None:
+    """Stopped while it imports (a service manager stopping a worker that just started, a
+    Ctrl-C typed at once): exit 130 without a traceback, as later in the run."""
+    env = dict(os.environ, KMSG_DB=str(tmp_path / "k.sqlite"), HOME=str(tmp_path))
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "cfg")
+    # the signal is raised by the interpreter's first instruction after kmsg installed its
+    # handler: importing the application, the slowest part of starting, is interrupted
+    code = (
+        "import os, signal, sys; import kmsg_cli.cli.entry as entry\n"
+        "real = entry.main\n"
+        "def main():\n"
+        "    import builtins\n"
+        "    original = builtins.__import__\n"
+        "    def hook(name, *a, **k):\n"
+        "        if name == 'kmsg_cli.cli.app':\n"
+        "            builtins.__import__ = original\n"
+        f"            os.kill(os.getpid(), {int(signum)})\n"
+        "        return original(name, *a, **k)\n"
+        "    builtins.__import__ = hook\n"
+        "    real()\n"
+        "sys.argv = ['kmsg', 'queue', 'process']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
 # -- against the fake SOLAPI -----------------------------------------------------------------------
 @pytest.fixture
 def solapi_profile(
