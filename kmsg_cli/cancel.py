@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,9 @@ class Selection:
     ids: tuple[str, ...] = ()
     at_or_after_ms: int | None = None
     provider_id: str | None = None
+    # the profile's provider ids: a selection by time alone leaves the messages of other
+    # providers (another profile's, in a shared database) alone; None: every provider
+    providers: tuple[str, ...] | None = None
 
     def check(self) -> None:
         if self.batch is None and not self.ids and self.at_or_after_ms is None:
@@ -81,12 +84,21 @@ class Selection:
             return False
         if self.provider_id is not None and _provider_of(job, row) != self.provider_id:
             return False
+        if self.foreign(job, row):
+            return False
         if self.at_or_after_ms is not None:
             if row is not None:
                 return row.scheduled_at is not None and row.scheduled_at >= self.at_or_after_ms
             pending = job is not None and job.status == JobStatus.PENDING.value
             return pending and job is not None and send_time_ms(job) >= self.at_or_after_ms
         return True
+
+    def foreign(self, job: Job | None, row: TrackingRow | None) -> bool:
+        """Whether a message is of a provider outside `providers` in a selection by time
+        alone (a batch or ids, named on purpose, are taken whole)."""
+        if self.providers is None or self.batch is not None or self.ids:
+            return False
+        return _provider_of(job, row) not in self.providers
 
 
 @dataclass(frozen=True)
@@ -146,6 +158,8 @@ class CancelReport:
     reasons: Counter[str] = field(default_factory=Counter)
     units: list[Unit] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
+    # provider id -> messages a selection by time left: not of the profile's providers
+    other_providers: Counter[str] = field(default_factory=Counter)
 
     @property
     def selected(self) -> int:
@@ -178,6 +192,7 @@ class CancelReport:
             "reasons": dict(sorted(self.reasons.items())),
             "units": [unit.to_dict() for unit in self.units],
             "items": [item.to_dict() for item in self.items],
+            "other_providers": dict(sorted(self.other_providers.items())),
         }
 
 
@@ -194,7 +209,7 @@ def cancel(
     selection.check()
     run = _Run(selection, store, providers, epoch_ms(now), dry_run)
     seen = 0
-    for chunk in _candidates(selection, store):
+    for chunk in _candidates(selection, store, run.report.other_providers):
         seen += len(chunk)
         run.decide_chunk(chunk)
     run.finish()
@@ -213,8 +228,11 @@ def cancel(
 Candidate = tuple[str, Job | None, TrackingRow | None]
 
 
-def _candidates(selection: Selection, store: Store) -> Iterator[list[Candidate]]:
-    """The selected messages, a chunk at a time: (message id, job, tracking row)."""
+def _candidates(
+    selection: Selection, store: Store, others: Counter[str]
+) -> Iterator[list[Candidate]]:
+    """The selected messages, a chunk at a time: (message id, job, tracking row); what a
+    selection by time leaves for other profiles is counted in `others`, by provider."""
     if selection.ids:
         yield _by_ids(selection, store)
         return
@@ -226,13 +244,26 @@ def _candidates(selection: Selection, store: Store) -> Iterator[list[Candidate]]
             yield [c for c in found if selection.holds(*c)]
         return
     for pending in _chunks(store.iter_jobs(status=JobStatus.PENDING.value)):
-        yield [(j.id, j, None) for j in pending if selection.holds(j.id, j, None)]
+        queued: list[Candidate] = [(j.id, j, None) for j in pending]
+        _count_foreign(selection, queued, others)
+        yield [c for c in queued if selection.holds(*c)]
     assert selection.at_or_after_ms is not None
     scheduled = store.iter_scheduled_tracking(
         since_ms=selection.at_or_after_ms, provider_id=selection.provider_id
     )
     for rows in _chunks(scheduled):
-        yield [(r.message_id, None, r) for r in rows]
+        at_vendor: list[Candidate] = [(r.message_id, None, r) for r in rows]
+        _count_foreign(selection, at_vendor, others)
+        yield [c for c in at_vendor if not selection.foreign(c[1], c[2])]
+
+
+def _count_foreign(selection: Selection, found: Sequence[Candidate], others: Counter[str]) -> None:
+    """Count the candidates that only their provider keeps out of the selection."""
+    for message_id, job, row in found:
+        if selection.foreign(job, row) and replace(selection, providers=None).holds(
+            message_id, job, row
+        ):
+            others[_provider_of(job, row) or ""] += 1
 
 
 def _by_ids(selection: Selection, store: Store) -> list[Candidate]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -81,6 +82,7 @@ def cancel(
         ids=tuple(ids or ()),
         at_or_after_ms=_when(at_or_after, runtime, now) if at_or_after is not None else None,
         provider_id=provider,
+        providers=tuple(runtime.profile().providers),
     )
     selection.check()
     store, clients = runtime.store(), runtime.clients()
@@ -116,9 +118,15 @@ def cancel(
             code="PARTIAL_CANCEL",
             hint="the reasons are listed above (--json lists every one)",
         )
-    out.result(
-        report.to_dict(), lambda console: _render(report, console), ok=error is None, error=error
-    )
+
+    def render(console: Console) -> None:
+        _render(report, console)
+        if report.other_providers:
+            again = f"cancel --at-or-after {shlex.quote(at_or_after or '')}"
+            left = runtime.left_for_others(report.other_providers, "message", again)
+            console.print(left, markup=False)
+
+    out.result(report.to_dict(), render, ok=error is None, error=error)
     raise typer.Exit(EXIT_PARTIAL if error else EXIT_OK)
 
 

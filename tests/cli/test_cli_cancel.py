@@ -39,6 +39,35 @@ def statuses(run: Run) -> dict[str, str]:
 # -- the queue (sandbox) ---------------------------------------------------------------------------
 
 
+def test_a_cancel_by_time_leaves_another_profiles_messages_alone(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiles share the database: `--at-or-after` under one profile takes its own messages
+    and names what it left; a batch or an id is taken whole, as it was named on purpose."""
+    from tests.cli.test_cli_queue import TWO_PROFILES
+
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    later = ("--text", "x", "--at", "+2h")
+    run("send", "--to", "010-1111-2222", *later, "--id", "sandbox-vendor")
+    run("send", "--to", "010-1111-3333", *later, "--queue", "--id", "sandbox-queued")
+    run("-p", "other", "send", "--to", "010-1111-4444", *later, "--id", "own")
+    code, doc = run.json("-p", "other", "cancel", "--at-or-after", "+1h", "--dry-run")
+    assert code == 0 and doc["data"]["selected"] == 1 and doc["data"]["would_cancel"] == 1
+    assert doc["data"]["other_providers"] == {"mock": 2}
+    text = run("-p", "other", "cancel", "--at-or-after", "+1h", "--dry-run")
+    assert text.stdout.splitlines()[-1] == (
+        "2 messages of providers that profile 'other' does not have (mock 2) left for their "
+        "own profile: kmsg -p sandbox cancel --at-or-after +1h"
+    )
+    # named on purpose: taken whole
+    code, doc = run.json("-p", "other", "cancel", "--id", "sandbox-queued", "--dry-run")
+    assert doc["data"]["would_cancel"] == 1 and doc["data"]["other_providers"] == {}
+    code, doc = run.json("cancel", "--at-or-after", "+1h", "--dry-run")
+    assert doc["data"]["selected"] == 2 and doc["data"]["other_providers"] == {"stand-in": 1}
+
+
 def test_queued_jobs_are_cancelled_and_never_sent(run: Run) -> None:
     queue(run, "a", "b", "c")
     refused = run("cancel", "--id", "a", "--id", "b")  # no terminal, no --yes
