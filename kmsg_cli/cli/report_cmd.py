@@ -73,6 +73,9 @@ def report(
         provider_id=provider,
         type=message_type.upper() if message_type else None,
         to=_phone(to),
+        # profiles may share the database: a time window, and the choice of the last batch,
+        # keep to the profile's providers (a named batch is reported whole)
+        providers=tuple(runtime.profile().providers) if provider is None else None,
     )
     profile = runtime.profile()
     now = runtime.now()

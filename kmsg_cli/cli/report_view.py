@@ -62,6 +62,7 @@ TITLE_WORDS = {
     "start": "the start",
     "end": "now",
     "provider_id": "provider",
+    "providers": "providers",
     "type": "type",
     "to": "to",
 }

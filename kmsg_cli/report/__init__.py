@@ -10,6 +10,7 @@ describes every figure.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kmsg_cli.report.figures import (
@@ -62,6 +63,7 @@ def build_report(
         "provider_id": chosen.provider_id,
         "type": chosen.type,
         "to": chosen.to,
+        "providers": None if chosen.providers is None else list(chosen.providers),
         "last_batch": default,
     }
     report = Report(selection=described, generated_ms=now_ms)
@@ -125,15 +127,29 @@ def build_report(
     return report
 
 
+RECENT_BATCHES = 50  # how far back the last batch of the profile's providers is looked for
+
+
 def _resolve(queries: SqlReports, selection: Selection) -> tuple[Selection, bool]:
-    """The selection to report on, and whether the last batch was chosen by default."""
-    if selection.batch is not None or selection.since_ms is not None:
+    """The selection to report on, and whether the last batch was chosen by default.
+
+    A batch, named or the last one, is reported whole; the last one is the last of the
+    selection's `providers` (the profile's) when it has them. A time window keeps them."""
+    if selection.batch is not None:
+        return replace(selection, providers=None), False
+    if selection.since_ms is not None or selection.until_ms is not None:
         return selection, False
-    if selection.until_ms is not None:
-        return selection, False
-    # The fallback SMS of AlimTalk messages run as a batch of their own: not one to report on.
-    recent = queries.recent_batches(1)
-    batch = recent[0] if recent else queries.last_batch_from_jobs(exclude=[FALLBACK_BATCH])
+    wanted = selection.providers
+
+    def ours(batch: str) -> bool:
+        return wanted is None or queries.batch_has_provider(batch, wanted)
+
+    recent = queries.recent_batches(1 if wanted is None else RECENT_BATCHES)
+    batch = next((b for b in recent if ours(b)), None)
+    if batch is None and not recent:  # a database from before batches were recorded
+        # The fallback SMS of AlimTalk messages run as a batch of their own: not one to report.
+        batch = queries.last_batch_from_jobs(exclude=[FALLBACK_BATCH])
+        batch = batch if batch is not None and ours(batch) else None
     return Selection(
         batch=batch,
         provider_id=selection.provider_id,

@@ -193,7 +193,8 @@ class Report:
         """What the report covers, a part per filter given, in `words` (the terminal's English,
         the page's Korean): "batch", "last_batch", "no_batch" (the last batch was asked for and
         there is none), "period" (a format of `start` and `end`), "start" and "end" (an open
-        end of the period), "provider_id", "type" and "to"."""
+        end of the period), "provider_id", "providers" (the profile's, of a time window), "type"
+        and "to"."""
         s = self.selection
         parts = []
         if s["batch"]:
@@ -205,6 +206,8 @@ class Report:
             start = clock.text(s["since_ms"]) or words["start"]
             end = clock.text(s["until_ms"]) or words["end"]
             parts.append(words["period"].format(start=start, end=end))
+        if s.get("providers"):
+            parts.append(f"{words['providers']} {', '.join(s['providers'])}")
         for key in ("provider_id", "type", "to"):
             if s[key]:
                 parts.append(f"{words[key]} {s[key]}")

@@ -168,6 +168,7 @@ TITLE_WORDS = {
     "start": "처음",
     "end": "지금",
     "provider_id": "업체",
+    "providers": "업체",
     "type": "유형",
     "to": "수신",
 }

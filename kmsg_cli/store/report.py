@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from kmsg_cli.models import DeliveryStatus, JobStatus
 from kmsg_cli.store.contract import Store
 from kmsg_cli.store.dialect import Dialect, q
+from kmsg_cli.store.rows import json_list
 from kmsg_cli.store.schema import STATE_TABLE
 from kmsg_cli.store.session import JOBS, TRACKING, Session
 
@@ -61,7 +62,8 @@ class Selection:
     """Which messages a report covers: a send-many batch and/or the `track list` filters.
 
     since_ms/until_ms bound requested_at (inclusive) of tracking rows and created_at of jobs;
-    `to` is compared with the stored number as is (normalize it first).
+    `to` is compared with the stored number as is (normalize it first). `providers`: only the
+    messages of these provider ids (the profile's: profiles may share a database).
     """
 
     batch: str | None = None
@@ -70,6 +72,7 @@ class Selection:
     provider_id: str | None = None
     type: str | None = None
     to: str | None = None
+    providers: tuple[str, ...] | None = None
 
     @property
     def narrowed(self) -> bool:
@@ -240,6 +243,14 @@ class SqlReports:
         params = {"low": prefix, "high": prefix[:-1] + ";", "limit": max(0, limit)}
         return [str(name)[len(prefix) :] for (name,) in self._rows(sql, params)]
 
+    def batch_has_provider(self, batch: str, providers: Sequence[str]) -> bool:
+        """Whether a job of the batch is of one of `providers` (reads the batch's jobs, through
+        its index, up to the first that is)."""
+        d, p = self.dialect, self.dialect.p
+        provider = d.in_list(d.json_text(q("data"), "provider"), p("providers"))
+        sql = f"SELECT 1 FROM {JOBS} WHERE {d.in_batch(p('batch'))} AND {provider} LIMIT 1"
+        return bool(self._rows(sql, {"batch": batch, "providers": json_list(providers)}))
+
     def last_batch_from_jobs(self, *, exclude: Sequence[str] = ()) -> str | None:
         """The batch of the newest send job that has one (databases from before batches were
         recorded); reads the whole job table, so `recent_batches` comes first."""
@@ -278,6 +289,9 @@ class SqlReports:
             if value is not None:
                 conditions.append(f"t.{q(column)} = {p('t_' + column)}")
                 params["t_" + column] = value
+        if selection.providers is not None:
+            conditions.append(d.in_list('t."provider_id"', p("t_providers")))
+            params["t_providers"] = json_list(selection.providers)
         self._window('t."requested_at"', selection, conditions, params)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"FROM {source}{where}", params
@@ -309,6 +323,9 @@ class SqlReports:
                 name = "j_" + "_".join(path)
                 conditions.append(f"{d.json_text(data, *path)} = {p(name)}")
                 params[name] = value
+        if selection.providers is not None:
+            conditions.append(d.in_list(d.json_text(data, "provider"), p("j_providers")))
+            params["j_providers"] = json_list(selection.providers)
         self._window('j."created_at"', selection, conditions, params)
         return f"FROM {JOBS} AS j WHERE {' AND '.join(conditions)}", params
 

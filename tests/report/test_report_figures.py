@@ -112,6 +112,42 @@ def test_filters_narrow_the_batch_and_match_track_list_counts(store: Store) -> N
     assert ranged.selection["batch"] is None
 
 
+def test_a_profiles_providers_narrow_a_window_and_choose_the_last_batch(store: Store) -> None:
+    """Profiles may share a database: a time window keeps to the profile's providers, the last
+    batch is the last one with a job of them, and a batch (named or chosen) is reported whole."""
+    expected = sample.build(store, now_ms=NOW)
+    window = Selection(since_ms=sample.START_MS, providers=("backup",))
+    ranged = report_of(store, window)
+    statuses = store.count_tracking_by_status(provider_id="backup", since_ms=sample.START_MS)
+    assert ranged.funnel.accepted == sum(statuses.values()) > 0
+    assert [b.key for b in ranged.by_provider] == ["backup"]
+    assert ranged.selection["providers"] == ["backup"]
+    # another profile's batch, run later, is not "the last one" of this profile
+    data = {"message": {"id": "x:1", "type": "SMS", "to": "01011112222"}, "provider": "mock"}
+    store.insert_jobs(
+        [
+            Job(
+                id="x:1",
+                type="send",
+                data=data,
+                created_at=NOW,
+                process_at=NOW,
+                metadata={"batch": "sandbox-test"},
+            )
+        ]
+    )
+    record_batch_input(store, "sandbox-test", rows=1, valid=1, invalid=0, now_ms=NOW + 1)
+    assert report_of(store).selection["batch"] == "sandbox-test"  # no profile: the last one
+    mine = report_of(store, Selection(providers=("solapi", "iwinv")))
+    assert mine.selection["batch"] == sample.BATCH and mine.selection["last_batch"] is True
+    assert mine.funnel.rows == expected.rows  # the whole batch, of both its providers
+    assert {b.key for b in mine.by_provider} == {"solapi", "backup"}
+    none = report_of(store, Selection(providers=("aligo",)))
+    assert none.selection["batch"] is None and none.empty
+    named = report_of(store, Selection(batch="sandbox-test", providers=("solapi",)))
+    assert named.funnel.accepted + named.funnel.queued == 1 and named.selection["providers"] is None
+
+
 def test_an_empty_database_and_an_unknown_batch_are_honest(store: Store) -> None:
     report = report_of(store)
     assert report.empty and report.selection["batch"] is None
