@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from kmsg_cli.errors import InvalidInput
-from kmsg_cli.jobs.enqueue import RowProblem, job_outcome, parse_error, row_and_line
+from kmsg_cli.jobs.enqueue import RowProblem
+from kmsg_cli.jobs.outcomes import job_outcome, parse_error, row_and_line
 from kmsg_cli.models import Job
 from kmsg_cli.store.contract import Store
 

@@ -238,7 +238,13 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
     ("kmsg_cli.textfile", ("kmsg_cli.errors", "kmsg_cli.cp949")),
     (
         "kmsg_cli.results_file",
-        ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.jobs.enqueue", "kmsg_cli.store.contract"),
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.models",
+            "kmsg_cli.jobs.enqueue",
+            "kmsg_cli.jobs.outcomes",
+            "kmsg_cli.store.contract",
+        ),
     ),
     (
         "kmsg_cli.bulk_input",
@@ -254,6 +260,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.channels",
             "kmsg_cli.jobs.codec",
             "kmsg_cli.jobs.ledger",
+            "kmsg_cli.jobs.outcomes",
             "kmsg_cli.bulk_input",
             "kmsg_cli.content",
             "kmsg_cli.dedupe",
@@ -285,6 +292,10 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.jobs.rate", ()),
+    (
+        "kmsg_cli.jobs.outcomes",
+        ("kmsg_cli.models", "kmsg_cli.jobs.ledger", "kmsg_cli.store.contract"),
+    ),
     # the package only describes its parts; a new part needs a rule of its own above
     ("kmsg_cli.jobs", ()),
     (
@@ -306,7 +317,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         (
             "kmsg_cli.errors",
             "kmsg_cli.models",
-            "kmsg_cli.jobs.enqueue",
+            "kmsg_cli.jobs.outcomes",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.contract",

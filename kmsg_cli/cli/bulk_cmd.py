@@ -6,7 +6,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,6 +17,10 @@ from kmsg_cli.cli.options import MESSAGE, SENDING
 from kmsg_cli.cli.output import counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import EXIT_INTERRUPTED, InvalidInput, UsageError, quoted
+
+if TYPE_CHECKING:
+    from kmsg_cli.config import Profile
+    from kmsg_cli.store.contract import Store
 
 HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
@@ -229,6 +233,7 @@ def send_many(
     from kmsg_cli.bulk_input import ColumnMap, open_rows
     from kmsg_cli.cli import bulk_view
     from kmsg_cli.jobs import enqueue as bulk
+    from kmsg_cli.jobs import outcomes
     from kmsg_cli.jobs.placeholders import check_failover_source, check_placeholders
     from kmsg_cli.normalize.message import parse_failover_type
     from kmsg_cli.results_file import ResultsFile
@@ -283,7 +288,7 @@ def send_many(
             )
         total_rows = sum(1 for _ in rows)
         digest = rows.digest()
-    batch = batch_id or bulk.batch_id_for(digest, defaults)
+    batch = batch_id or bulk.batch_id_for(digest, defaults, profile.name)
     view = bulk_view.BulkView(
         out,
         batch_id=batch,
@@ -319,6 +324,8 @@ def send_many(
         lookups = store if store is not None else runtime.existing_store()
         if lookups is not None:
             duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
+    if batch_id is not None and (known := store or runtime.existing_store()) is not None:
+        _refuse_other_profiles_batch(known, batch_id, profile)
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = ResultsFile(str(results)) if results and not dry_run else None
@@ -373,13 +380,13 @@ def send_many(
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
         providers=list(profile.providers),
     )
-    retried = bulk.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
+    retried = outcomes.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
     if retried:
         out.note(
             f"{counted(retried, 'row')} that failed temporarily in an earlier run "
             f"{'is' if retried == 1 else 'are'} tried again"
         )
-    before = bulk.batch_state(store, batch)
+    before = outcomes.batch_state(store, batch)
     send_started = time.monotonic()
 
     def work() -> None:
@@ -388,7 +395,7 @@ def send_many(
             runner.run()
 
     interrupted = run_until_stopped(work)
-    state = bulk.batch_state(store, batch)
+    state = outcomes.batch_state(store, batch)
     lines = result_file.write(store, batch) if result_file else None
     view.summary(
         report,
@@ -403,6 +410,24 @@ def send_many(
         profile_name=profile.name,
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
+
+
+def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) -> None:
+    """A `--batch-id` that another profile ran (tried on the sandbox, now used for real): its
+    rows would count as sent already. Refused before anything is read or sent."""
+    for job in store.list_jobs(batch=batch_id, limit=1):
+        provider = job.data.get("provider")
+        if isinstance(provider, str) and provider not in profile.providers:
+            raise UsageError(
+                f"batch '{batch_id}' was run under another profile (provider {provider}, which "
+                f"profile '{profile.name}' does not have): its rows would count as sent "
+                "(field 'batch-id')",
+                code="BATCH_OF_OTHER_PROFILE",
+                field="batch-id",
+                value=batch_id,
+                hint="give this run a new --batch-id, or leave it out (the default id differs "
+                "per profile)",
+            )
 
 
 def _check_results(path: str, source: str, db_target: str) -> None:

@@ -18,7 +18,8 @@ from kmsg_cli.errors import (
     EXIT_PROVIDER,
     KmsgError,
 )
-from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport, RowProblem
+from kmsg_cli.jobs.enqueue import EnqueueReport, RowProblem
+from kmsg_cli.jobs.outcomes import BatchState
 from kmsg_cli.jobs.worker import Stats
 from kmsg_cli.normalize.phone import format_phone
 from kmsg_cli.providers.base import SIMULATED_NOTE

@@ -247,7 +247,7 @@ class _progress:
 
 def _job_data(job: Job) -> dict[str, Any]:
     """A job as a listing row: times as epoch milliseconds, the error as kept (and its code)."""
-    from kmsg_cli.jobs.enqueue import parse_error
+    from kmsg_cli.jobs.outcomes import parse_error
 
     message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
     meta = job.metadata or {}
@@ -420,7 +420,7 @@ def retry(
 
       kmsg queue retry --unknown
     """
-    from kmsg_cli.jobs.enqueue import job_outcome
+    from kmsg_cli.jobs.outcomes import job_outcome
 
     if not (ids or failed or unknown):
         raise UsageError(

@@ -332,6 +332,7 @@ def send(
     if message_id is not None:
         runtime.store()
         runtime.warn_if_new_database("--id")
+        _refuse_other_profiles_ids(runtime, [p.message.message_id for p in planned])
     keys, planned = _check_repeats(runtime, planned, now, skip=no_duplicates)
     if not planned:
         send_view.show_all_skipped(out)
@@ -384,6 +385,26 @@ def send(
     code = report.exit_code()
     if code:
         raise typer.Exit(code)
+
+
+def _refuse_other_profiles_ids(runtime: "Runtime", ids: list[str]) -> None:
+    """An `--id` that another profile used (a CI step tried on the sandbox, then pointed at
+    production) would count as sent already, or as queued: refused, nothing sent."""
+    store, profile = runtime.store(), runtime.profile()
+    used = {mid: row.provider_id for mid, row in store.find_tracking(ids).items()}
+    for job_id, job in store.get_jobs(ids).items():
+        provider = job.data.get("provider")
+        used.setdefault(job_id, provider if isinstance(provider, str) else "")
+    for message_id, provider in used.items():
+        if provider and provider not in profile.providers:
+            raise UsageError(
+                f"id '{message_id}' was used under another profile (provider {provider}, which "
+                f"profile '{profile.name}' does not have): it would count as sent (field 'id')",
+                code="ID_OF_OTHER_PROFILE",
+                field="id",
+                value=message_id,
+                hint="give this send another --id",
+            )
 
 
 def _check_repeats(

@@ -4,5 +4,6 @@
 - `worker`: claims jobs and sends them exactly once (send-many, `queue process`);
 - `ledger`: one request's life in the ledger, shared with `kmsg send`;
 - `codec`: a message as job data and back;
+- `outcomes`: what became of the rows, read back (a job's outcome, the batch's state);
 - `rate`: `--rate`, shared by a run's worker threads.
 """

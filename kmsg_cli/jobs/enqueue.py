@@ -10,7 +10,6 @@ with their row number and never stop the others.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ from typing import Any
 
 from kmsg_cli.bulk_input import Row, RowError
 from kmsg_cli.channels import FALLBACK_TYPES, describe
-from kmsg_cli.config.model import Profile
+from kmsg_cli.config.model import SANDBOX, Profile
 from kmsg_cli.content import FileDigests, content_key
 from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, KmsgError
 from kmsg_cli.jobs.codec import send_job
-from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
+from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_empty
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
@@ -100,9 +99,14 @@ class EnqueueReport:
 FALLBACK_TYPE_NAMES = frozenset(kind.value for kind in FALLBACK_TYPES)
 
 
-def batch_id_for(digest: str, defaults: Defaults) -> str:
-    """The default batch id: a hash of the input's content and of the command-line defaults."""
-    return "b" + hashlib.sha256(f"{digest}\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
+def batch_id_for(digest: str, defaults: Defaults, profile: str = SANDBOX) -> str:
+    """The default batch id: a hash of the input's content, of the command-line defaults and
+    of the profile (the sandbox's as before profiles counted): a file tried on the sandbox and
+    then sent with a real profile is two batches, not a re-run that finds it "already sent"."""
+    seed = f"{digest}\n{defaults.fingerprint()}"
+    if profile != SANDBOX:
+        seed += f"\nprofile {profile}"
+    return "b" + hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
 def _takes_failover(kind: str | None, template: str | None) -> bool:
@@ -183,7 +187,7 @@ def enqueue(
             report.adopted += len(decision.adopted)
             pending[:] = decision.insert
         if store is not None and pending:
-            _reject_sent_ids(store, pending, report, on_problem, lines)
+            _reject_sent_ids(store, pending, (report, simulated), on_problem, lines)
         if empties:  # only the rows that go out: not those skipped or refused just now
             going = {(job.metadata or {}).get("row") for job in pending}
             for row, names in empties.items():
@@ -194,7 +198,9 @@ def enqueue(
             inserted = store.insert_jobs(pending)
             report.inserted += inserted
             if inserted < len(pending):
-                _reject_foreign_ids(store, pending, batch_id, report, on_problem, lines)
+                _reject_foreign_ids(
+                    store, pending, (batch_id, profile), (report, simulated), on_problem, lines
+                )
         pending.clear()
         lines.clear()
 
@@ -308,10 +314,33 @@ def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
     }
 
 
+_Counts = tuple[EnqueueReport, Mapping[str, bool]]  # the report, and provider id -> simulated
+
+
+def _refuse(
+    counts: _Counts,
+    job: Job,
+    problem: tuple[str, str],
+    on_problem: Callable[[RowProblem], None] | None,
+    lines: Mapping[int, int],
+) -> None:
+    """A row counted valid that is not sent after all: out of the counts, into the problems."""
+    report, simulated = counts
+    report.valid -= 1
+    report.by_type[job.data["message"]["type"]] -= 1
+    provider = job.data["provider"]
+    report.by_provider[provider] -= 1
+    if not simulated.get(provider, False):
+        report.real -= 1
+    number = int((job.metadata or {}).get("row") or 0)
+    to = job.data["message"].get("to")
+    _problem(report, on_problem, RowProblem(number, *problem, to, lines.get(number)))
+
+
 def _reject_sent_ids(
     store: Store,
     jobs: list[Job],
-    report: EnqueueReport,
+    counts: _Counts,
     on_problem: Callable[[RowProblem], None] | None,
     lines: Mapping[int, int],
 ) -> None:
@@ -323,35 +352,31 @@ def _reject_sent_ids(
     known = store.get_jobs(list(tracked))  # a re-run of this batch, or another batch's id
     for job in [job for job in jobs if job.id in tracked and job.id not in known]:
         jobs.remove(job)
-        report.valid -= 1
-        report.by_type[job.data["message"]["type"]] -= 1
-        report.by_provider[job.data["provider"]] -= 1
-        row = (job.metadata or {}).get("row")
         earlier = tracked[job.id]
         message = (
             f"id '{job.id}' was already accepted earlier (to {earlier.to} via "
             f"{earlier.provider_id}, status {earlier.status}); this row is not sent again"
         )
-        to = job.data["message"].get("to")
-        number = int(row or 0)
-        problem = RowProblem(number, "DUPLICATE_ID", message, to, lines.get(number))
-        _problem(report, on_problem, problem)
-    report.by_type += Counter()  # drop zero counts
-    report.by_provider += Counter()
+        _refuse(counts, job, ("DUPLICATE_ID", message), on_problem, lines)
+    counts[0].by_type += Counter()  # drop zero counts
+    counts[0].by_provider += Counter()
 
 
 def _reject_foreign_ids(
     store: Store,
     jobs: list[Job],
-    batch_id: str,
-    report: EnqueueReport,
+    batch: tuple[str, Profile],
+    counts: _Counts,
     on_problem: Callable[[RowProblem], None] | None,
     lines: Mapping[int, int],
 ) -> None:
     """Jobs that were not inserted because their id exists: fine when it is this very row
     as it was (a re-run); a problem when another row or batch owns the id (a repeated `id`
-    value), or when the row now says something else than the message queued for it (a file
-    edited and re-run under the same --batch-id: the earlier message stands)."""
+    value), when another profile queued it (a `--batch-id` or `--id-column` tried on the
+    sandbox, then used for real: its jobs went through the sandbox's providers), or when the
+    row now says something else than the message queued for it (a file edited and re-run
+    under the same --batch-id: the earlier message stands)."""
+    batch_id, profile = batch
     existing = store.get_jobs([job.id for job in jobs])
     for job in jobs:
         found = existing.get(job.id)
@@ -359,7 +384,15 @@ def _reject_foreign_ids(
         row = (job.metadata or {}).get("row")
         if found is None:
             continue
-        if meta.get("batch") == batch_id and meta.get("row") == row:
+        provider = found.data.get("provider") if isinstance(found.data, dict) else None
+        if isinstance(provider, str) and provider not in profile.providers:
+            code, message = (
+                "ID_OF_OTHER_PROFILE",
+                f"id '{job.id}' was queued under another profile (provider {provider}, which "
+                f"profile '{profile.name}' does not have); this row is not sent: under this "
+                "profile it needs another id",
+            )
+        elif meta.get("batch") == batch_id and meta.get("row") == row:
             changed = _changed_parts(found.data, job.data)
             if not changed:
                 continue
@@ -379,15 +412,9 @@ def _reject_foreign_ids(
                 "DUPLICATE_ID",
                 f"id '{job.id}' already belongs to {owner}; this row is not sent",
             )
-        report.valid -= 1
-        kind = job.data["message"]["type"]
-        report.by_type[kind] -= 1
-        report.by_provider[job.data["provider"]] -= 1
-        to = job.data["message"].get("to")
-        number = int(row or 0)
-        _problem(report, on_problem, RowProblem(number, code, message, to, lines.get(number)))
-    report.by_type += Counter()  # drop zero counts
-    report.by_provider += Counter()
+        _refuse(counts, job, (code, message), on_problem, lines)
+    counts[0].by_type += Counter()  # drop zero counts
+    counts[0].by_provider += Counter()
 
 
 # What a row says, compared between a queued job and the same row read again (its time is not
@@ -458,123 +485,3 @@ def prepare_row(
     if key is not None and routes is not None:
         routes[key] = planned.candidates
     return message, list(planned.candidates)
-
-
-def parse_error(text: str | None) -> dict[str, Any] | None:
-    """The JSON object kept in `kmsg_jobs.error`, tolerant of plain text."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"code": "ERROR", "message": text}
-    return value if isinstance(value, dict) else {"code": "ERROR", "message": text}
-
-
-def job_outcome(job: Job) -> str:
-    """accepted, failed, unknown (failed for good as UNKNOWN_OUTCOME, or still claimed for
-    another lookup: docs/recovery.md), pending or processing."""
-    if job.status == "completed":
-        return "accepted"
-    if job.status == "failed":
-        error = parse_error(job.error) or {}
-        return "unknown" if error.get("code") == UNKNOWN_OUTCOME else "failed"
-    if job.status == "processing" and unknown_info(job) is not None:
-        return "unknown"
-    return job.status
-
-
-SHOWN_FAILURES = 10
-
-
-@dataclass(frozen=True)
-class FailedRow:
-    """A row of the batch that was not accepted, as the summary lists it."""
-
-    row: int | None
-    to: str | None
-    code: str
-    message: str
-    unknown: bool  # the outcome is unknown: retrying may send it twice
-    temporary: bool  # it failed for a reason that may pass (network, 5xx, 429)
-    line: int | None = None  # the file's line or the sheet's row, when the ledger has it
-
-
-@dataclass(frozen=True)
-class BatchState:
-    accepted: int
-    failed: int
-    unknown: int
-    pending: int
-    processing: int
-    temporary: int = 0  # of `failed`: failures a re-run retries
-    failures: tuple[FailedRow, ...] = ()  # the first SHOWN_FAILURES, in row order
-
-    @property
-    def total(self) -> int:
-        return self.accepted + self.failed + self.unknown + self.pending + self.processing
-
-
-def batch_state(store: Store, batch_id: str) -> BatchState:
-    """Where every job of the batch stands now (failed jobs are read to sort them, claimed
-    ones to count the unknown outcomes still being looked up: docs/recovery.md)."""
-    counts = store.job_counts(batch=batch_id)
-    unknown = temporary = 0
-    failures: list[FailedRow] = []
-    for job in store.iter_jobs(batch=batch_id, status="failed"):
-        failure = failed_row(job)
-        unknown += failure.unknown
-        temporary += failure.temporary
-        failures.append(failure)
-        failures.sort(key=lambda f: (f.row is None, f.row or 0))
-        del failures[SHOWN_FAILURES:]
-    resolving = 0
-    if counts.get("processing"):
-        resolving = sum(
-            1
-            for job in store.iter_jobs(batch=batch_id, status="processing")
-            if unknown_info(job) is not None
-        )
-    return BatchState(
-        accepted=counts.get("completed", 0),
-        failed=counts.get("failed", 0) - unknown,
-        unknown=unknown + resolving,
-        pending=counts.get("pending", 0),
-        processing=counts.get("processing", 0) - resolving,
-        temporary=temporary,
-        failures=tuple(failures),
-    )
-
-
-def failed_row(job: Job) -> FailedRow:
-    error = parse_error(job.error) or {}
-    message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
-    row, line = row_and_line(job)
-    unknown = error.get("code") == "UNKNOWN_OUTCOME"
-    return FailedRow(
-        row=row,
-        line=line,
-        to=message.get("to") if isinstance(message, dict) else None,
-        code=str(error.get("code", "SEND_FAILED")),
-        message=" ".join(str(error.get("message", "")).split()),
-        unknown=unknown,
-        temporary=bool(error.get("retryable")) and not unknown,
-    )
-
-
-def row_and_line(job: Job) -> tuple[int | None, int | None]:
-    """The row a send-many job came from and where it stands in the file (None: unknown;
-    jobs written before the ledger kept lines have no line)."""
-    metadata = job.metadata or {}
-    row, line = metadata.get("row"), metadata.get("line")
-    return (row if isinstance(row, int) else None), (line if isinstance(line, int) else None)
-
-
-def retry_temporary_failures(store: Store, batch_id: str, *, now_ms: int) -> int:
-    """Make the batch's temporarily failed jobs due again (a re-run of the same batch)."""
-    ids = [
-        job.id
-        for job in store.iter_jobs(batch=batch_id, status="failed")
-        if failed_row(job).temporary
-    ]
-    return store.reset_jobs(ids, now_ms=now_ms) if ids else 0

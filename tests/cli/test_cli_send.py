@@ -391,3 +391,29 @@ def test_a_template_send_names_its_template_not_a_byte_count(run: Run) -> None:
     assert result.stdout.startswith("✓ 010-1234-5678  ALIMTALK (template WELCOME_01)  accepted")
     text = run("send", "--to", "010-1234-5678", "--text", "안녕", "--id", "t")
     assert text.stdout.startswith("✓ 010-1234-5678  SMS (4 bytes)  accepted")
+
+
+def test_an_id_another_profile_used_is_refused_not_counted_as_sent(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI step tried on the sandbox and then pointed at the real profile, with the same
+    --id: refused (exit 2, nothing sent), where it used to say "already sent earlier"."""
+    from tests.cli.test_cli_queue import TWO_PROFILES
+
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    args = ("send", "--to", "010-1234-5678", "--text", "배포 완료", "--id", "deploy-1")
+    assert run(*args).exit_code == 0
+    refused = run("-p", "other", *args)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.splitlines()[0] == (
+        "error: ID_OF_OTHER_PROFILE: id 'deploy-1' was used under another profile (provider "
+        "mock, which profile 'other' does not have): it would count as sent (field 'id')"
+    )
+    queued = run("-p", "other", *args, "--queue")
+    assert queued.exit_code == 2 and "ID_OF_OTHER_PROFILE" in queued.stderr
+    # its own profile: the usual "already sent", and a new id goes out
+    assert "already sent earlier via mock" in run(*args).stdout
+    code, doc = run.json("-p", "other", *args[:-1], "deploy-2")
+    assert code == 0 and doc["data"]["summary"]["accepted"] == 1

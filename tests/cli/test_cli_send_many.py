@@ -696,7 +696,8 @@ def test_the_summary_names_the_profile_and_says_the_sandbox_delivered_nothing(
 def test_a_mixed_profile_says_how_many_rows_went_to_the_mock(capsys: Any) -> None:
     from kmsg_cli.cli.bulk_view import BulkView
     from kmsg_cli.cli.output import Output
-    from kmsg_cli.jobs.enqueue import BatchState, EnqueueReport
+    from kmsg_cli.jobs.enqueue import EnqueueReport
+    from kmsg_cli.jobs.outcomes import BatchState
     from kmsg_cli.jobs.worker import Stats
 
     report = EnqueueReport(rows=3, valid=3, real=1)
@@ -740,3 +741,61 @@ def test_every_problem_line_starts_with_its_row(run: Run, tmp_path: Path) -> Non
     assert problems[0].startswith("row 2 (line 3): BAD_ROW: has 3 cells but the header has 2")
     assert "empty once #{name} is filled in" in problems[2]
     assert [r["to"] for r in run.rows()] == ["01020000001"]  # nothing empty went out
+
+
+# -- profiles sharing one database ----------------------------------------------------------------
+@pytest.fixture
+def two_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cli.test_cli_queue import TWO_PROFILES
+
+    config = tmp_path / "two.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+
+
+@pytest.mark.usefixtures("two_profiles")
+def test_a_file_tried_on_the_sandbox_is_sent_for_real_by_another_profile(
+    run: Run, tmp_path: Path
+) -> None:
+    """The natural way to try a campaign: the sandbox first, then the real profile. The two
+    runs are two batches: the second is not a re-run that finds every row sent already."""
+    source = write_csv(tmp_path / "in.csv", people(2))
+    _, tried = run.json("send-many", str(source), "--text", "#{name}님")
+    _, real = run.json("-p", "other", "send-many", str(source), "--text", "#{name}님")
+    assert tried["data"]["batch_id"] != real["data"]["batch_id"]
+    assert (tried["data"]["accepted"], real["data"]["accepted"]) == (2, 2)
+    providers = {
+        r["provider_id"] for r in run.rows("SELECT provider_id FROM kmsg_delivery_tracking")
+    }
+    assert providers == {"mock", "stand-in"}
+    # the sandbox's default batch id is what it always was (the profile is not in it)
+    from kmsg_cli.jobs.enqueue import Defaults, batch_id_for
+
+    digest = tried["data"]["batch_id"]
+    assert batch_id_for("d", Defaults(text="x")) == batch_id_for("d", Defaults(text="x"), "sandbox")
+    assert digest.startswith("b") and len(digest) == 17
+
+
+@pytest.mark.usefixtures("two_profiles")
+def test_ids_another_profile_used_are_refused_not_counted_as_sent(run: Run, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "in.csv", [{**p, "order": f"o-{n}"} for n, p in enumerate(people(2))]
+    )
+    run("send-many", str(source), "--text", "#{name}님", "--batch-id", "camp")
+    again = run(
+        "-p", "other", "send-many", str(source), "--text", "#{name}님", "--batch-id", "camp"
+    )
+    assert again.exit_code == 2
+    assert again.stderr.startswith(
+        "error: BATCH_OF_OTHER_PROFILE: batch 'camp' was run under another profile (provider "
+        "mock, which profile 'other' does not have)"
+    )
+    run("send-many", str(source), "--text", "#{name}!", "--id-column", "order")
+    code, doc = run.json(
+        "-p", "other", "send-many", str(source), "--text", "#{name}!", "--id-column", "order"
+    )
+    assert code == 2 and doc["data"]["accepted"] == 0
+    assert {p["code"] for p in doc["data"]["problems"]} == {"ID_OF_OTHER_PROFILE"}
+    assert "ID_OF_OTHER_PROFILE" not in json.dumps(doc["warnings"])
+    count = run.rows("SELECT COUNT(*) AS n FROM kmsg_delivery_tracking")[0]["n"]
+    assert count == 4  # the sandbox's two runs only

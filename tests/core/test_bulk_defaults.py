@@ -138,3 +138,24 @@ def test_send_many_failover_type_and_subject_end_to_end(run: Run, tmp_path: Path
         "--dry-run",
     )
     assert typo.exit_code == 2 and "did you mean #{name}?" in typo.stderr
+
+
+def test_a_row_refused_after_validation_leaves_every_count_it_was_in() -> None:
+    """A row counted valid, then refused (its id is taken): out of valid, its type, its
+    provider and, when that provider is real, out of `real` too (the summary's mock note)."""
+    from kmsg_cli.jobs.enqueue import EnqueueReport, _refuse
+    from kmsg_cli.models import Job
+
+    report = EnqueueReport(valid=2, real=1)
+    report.by_type.update({"SMS": 2})
+    report.by_provider.update({"solapi": 1, "mock": 1})
+    simulated = {"solapi": False, "mock": True}
+    for provider in ("solapi", "mock"):
+        data = {"message": {"type": "SMS", "to": "01011112222"}, "provider": provider}
+        job = Job(
+            id=provider, type="send", data=data, created_at=0, process_at=0, metadata={"row": 3}
+        )
+        _refuse((report, simulated), job, ("DUPLICATE_ID", "taken"), None, {3: 4})
+    assert (report.valid, report.real, report.invalid) == (0, 0, 2)
+    assert +report.by_type == {} and +report.by_provider == {}
+    assert [(p.row, p.code, p.line) for p in report.problems] == [(3, "DUPLICATE_ID", 4)] * 2

@@ -1,0 +1,134 @@
+"""What became of send-many's rows, read back from the ledger: a job's outcome, the batch's
+state for the summary, the failed rows it lists, and the retry of temporary failures on a
+re-run (docs/bulk-input.md, "After the run").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kmsg_cli.jobs.ledger import UNKNOWN_OUTCOME, unknown_info
+from kmsg_cli.models import Job
+from kmsg_cli.store.contract import Store
+
+
+def parse_error(text: str | None) -> dict[str, Any] | None:
+    """The JSON object kept in `kmsg_jobs.error`, tolerant of plain text."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"code": "ERROR", "message": text}
+    return value if isinstance(value, dict) else {"code": "ERROR", "message": text}
+
+
+def job_outcome(job: Job) -> str:
+    """accepted, failed, unknown (failed for good as UNKNOWN_OUTCOME, or still claimed for
+    another lookup: docs/recovery.md), pending or processing."""
+    if job.status == "completed":
+        return "accepted"
+    if job.status == "failed":
+        error = parse_error(job.error) or {}
+        return "unknown" if error.get("code") == UNKNOWN_OUTCOME else "failed"
+    if job.status == "processing" and unknown_info(job) is not None:
+        return "unknown"
+    return job.status
+
+
+SHOWN_FAILURES = 10
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A row of the batch that was not accepted, as the summary lists it."""
+
+    row: int | None
+    to: str | None
+    code: str
+    message: str
+    unknown: bool  # the outcome is unknown: retrying may send it twice
+    temporary: bool  # it failed for a reason that may pass (network, 5xx, 429)
+    line: int | None = None  # the file's line or the sheet's row, when the ledger has it
+
+
+@dataclass(frozen=True)
+class BatchState:
+    accepted: int
+    failed: int
+    unknown: int
+    pending: int
+    processing: int
+    temporary: int = 0  # of `failed`: failures a re-run retries
+    failures: tuple[FailedRow, ...] = ()  # the first SHOWN_FAILURES, in row order
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.failed + self.unknown + self.pending + self.processing
+
+
+def batch_state(store: Store, batch_id: str) -> BatchState:
+    """Where every job of the batch stands now (failed jobs are read to sort them, claimed
+    ones to count the unknown outcomes still being looked up: docs/recovery.md)."""
+    counts = store.job_counts(batch=batch_id)
+    unknown = temporary = 0
+    failures: list[FailedRow] = []
+    for job in store.iter_jobs(batch=batch_id, status="failed"):
+        failure = failed_row(job)
+        unknown += failure.unknown
+        temporary += failure.temporary
+        failures.append(failure)
+        failures.sort(key=lambda f: (f.row is None, f.row or 0))
+        del failures[SHOWN_FAILURES:]
+    resolving = 0
+    if counts.get("processing"):
+        resolving = sum(
+            1
+            for job in store.iter_jobs(batch=batch_id, status="processing")
+            if unknown_info(job) is not None
+        )
+    return BatchState(
+        accepted=counts.get("completed", 0),
+        failed=counts.get("failed", 0) - unknown,
+        unknown=unknown + resolving,
+        pending=counts.get("pending", 0),
+        processing=counts.get("processing", 0) - resolving,
+        temporary=temporary,
+        failures=tuple(failures),
+    )
+
+
+def failed_row(job: Job) -> FailedRow:
+    error = parse_error(job.error) or {}
+    message = job.data.get("message", {}) if isinstance(job.data, dict) else {}
+    row, line = row_and_line(job)
+    unknown = error.get("code") == "UNKNOWN_OUTCOME"
+    return FailedRow(
+        row=row,
+        line=line,
+        to=message.get("to") if isinstance(message, dict) else None,
+        code=str(error.get("code", "SEND_FAILED")),
+        message=" ".join(str(error.get("message", "")).split()),
+        unknown=unknown,
+        temporary=bool(error.get("retryable")) and not unknown,
+    )
+
+
+def row_and_line(job: Job) -> tuple[int | None, int | None]:
+    """The row a send-many job came from and where it stands in the file (None: unknown;
+    jobs written before the ledger kept lines have no line)."""
+    metadata = job.metadata or {}
+    row, line = metadata.get("row"), metadata.get("line")
+    return (row if isinstance(row, int) else None), (line if isinstance(line, int) else None)
+
+
+def retry_temporary_failures(store: Store, batch_id: str, *, now_ms: int) -> int:
+    """Make the batch's temporarily failed jobs due again (a re-run of the same batch)."""
+    ids = [
+        job.id
+        for job in store.iter_jobs(batch=batch_id, status="failed")
+        if failed_row(job).temporary
+    ]
+    return store.reset_jobs(ids, now_ms=now_ms) if ids else 0
