@@ -69,6 +69,29 @@ def run(tmp_path: Path) -> Run:
     return Run(tmp_path / "kmsg.sqlite")
 
 
+# Two profiles on one database, each with a provider the other does not have: the sandbox's
+# `mock` and the other profile's `stand-in` (a mock too, under another id).
+TWO_PROFILES = """
+[profiles.sandbox]
+default_provider = "mock"
+[profiles.sandbox.providers.mock]
+type = "mock"
+
+[profiles.other]
+default_provider = "stand-in"
+[profiles.other.providers.stand-in]
+type = "mock"
+"""
+
+
+@pytest.fixture
+def two_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KMSG_CONFIG names a file with TWO_PROFILES (`-p other` picks the second)."""
+    config = tmp_path / "two-profiles.toml"
+    config.write_text(TWO_PROFILES, encoding="utf-8")
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+
+
 # --- hypothesis profiles (the property tests are tests/test_properties*.py) -------------------
 # HYPOTHESIS_PROFILE=ci (the default): reproducible runs sized for CI (no example database, so
 # failures found by earlier runs are not replayed). HYPOTHESIS_PROFILE=long: 20x the examples of

@@ -39,16 +39,10 @@ def statuses(run: Run) -> dict[str, str]:
 # -- the queue (sandbox) ---------------------------------------------------------------------------
 
 
-def test_a_cancel_by_time_leaves_another_profiles_messages_alone(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("two_profiles")
+def test_a_cancel_by_time_leaves_another_profiles_messages_alone(run: Run) -> None:
     """Profiles share the database: `--at-or-after` under one profile takes its own messages
     and names what it left; a batch or an id is taken whole, as it was named on purpose."""
-    from tests.cli.test_cli_queue import TWO_PROFILES
-
-    config = tmp_path / "two.toml"
-    config.write_text(TWO_PROFILES, encoding="utf-8")
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
     later = ("--text", "x", "--at", "+2h")
     run("send", "--to", "010-1111-2222", *later, "--id", "sandbox-vendor")
     run("send", "--to", "010-1111-3333", *later, "--queue", "--id", "sandbox-queued")

@@ -89,25 +89,8 @@ def test_queueing_the_id_of_a_failed_job_points_at_queue_retry(run: Run) -> None
     ]
 
 
-TWO_PROFILES = """
-[profiles.sandbox]
-default_provider = "mock"
-[profiles.sandbox.providers.mock]
-type = "mock"
-
-[profiles.other]
-default_provider = "stand-in"
-[profiles.other.providers.stand-in]
-type = "mock"
-"""
-
-
-def test_a_worker_leaves_the_jobs_of_another_profiles_providers_alone(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = tmp_path / "two.toml"
-    config.write_text(TWO_PROFILES, encoding="utf-8")
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
+@pytest.mark.usefixtures("two_profiles")
+def test_a_worker_leaves_the_jobs_of_another_profiles_providers_alone(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "sandbox-job")
     run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y", "--queue", "--id", "own")
     # the other profile's worker sends its own job; the sandbox's is neither sent nor failed

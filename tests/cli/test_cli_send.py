@@ -393,16 +393,10 @@ def test_a_template_send_names_its_template_not_a_byte_count(run: Run) -> None:
     assert text.stdout.startswith("✓ 010-1234-5678  SMS (4 bytes)  accepted")
 
 
-def test_an_id_another_profile_used_is_refused_not_counted_as_sent(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("two_profiles")
+def test_an_id_another_profile_used_is_refused_not_counted_as_sent(run: Run) -> None:
     """A CI step tried on the sandbox and then pointed at the real profile, with the same
     --id: refused (exit 2, nothing sent), where it used to say "already sent earlier"."""
-    from tests.cli.test_cli_queue import TWO_PROFILES
-
-    config = tmp_path / "two.toml"
-    config.write_text(TWO_PROFILES, encoding="utf-8")
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
     args = ("send", "--to", "010-1234-5678", "--text", "배포 완료", "--id", "deploy-1")
     assert run(*args).exit_code == 0
     refused = run("-p", "other", *args)

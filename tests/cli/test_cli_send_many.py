@@ -744,15 +744,6 @@ def test_every_problem_line_starts_with_its_row(run: Run, tmp_path: Path) -> Non
 
 
 # -- profiles sharing one database ----------------------------------------------------------------
-@pytest.fixture
-def two_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.cli.test_cli_queue import TWO_PROFILES
-
-    config = tmp_path / "two.toml"
-    config.write_text(TWO_PROFILES, encoding="utf-8")
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
-
-
 @pytest.mark.usefixtures("two_profiles")
 def test_a_file_tried_on_the_sandbox_is_sent_for_real_by_another_profile(
     run: Run, tmp_path: Path

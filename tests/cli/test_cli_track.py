@@ -32,16 +32,10 @@ def make_due(db: Path) -> None:
         )
 
 
-def test_a_pass_leaves_the_rows_of_another_profiles_providers_alone(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("two_profiles")
+def test_a_pass_leaves_the_rows_of_another_profiles_providers_alone(run: Run) -> None:
     # profiles share the database: the sandbox's mock rows are not "lookup errors" of another
     # profile's pass (UNKNOWN_PROVIDER, retried with backoff, timed out at last)
-    from tests.cli.test_cli_queue import TWO_PROFILES
-
-    config = tmp_path / "two.toml"
-    config.write_text(TWO_PROFILES, encoding="utf-8")
-    monkeypatch.setenv("KMSG_CONFIG", str(config))
     run("send", "--to", "010-1111-2222", "--text", "x", "--id", "sandbox-row")
     run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y", "--id", "own-row")
     make_due(run.db)
