@@ -324,8 +324,8 @@ def send_many(
         lookups = store if store is not None else runtime.existing_store()
         if lookups is not None:
             duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
-    if batch_id is not None and (known := store or runtime.existing_store()) is not None:
-        _refuse_other_profiles_batch(known, batch_id, profile)
+    if (known := store or runtime.existing_store()) is not None:
+        _refuse_other_profiles_batch(known, batch, profile)
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = ResultsFile(str(results)) if results and not dry_run else None
@@ -378,7 +378,8 @@ def send_many(
         concurrency=concurrency,
         rate=per_second,
         claim_size=1000 if per_second is None else max(1, min(1000, int(per_second))),
-        providers=list(profile.providers),
+        # every job of the batch is this profile's: another profile's batch id was refused
+        # above, and the default id differs per profile
     )
     retried = outcomes.retry_temporary_failures(store, batch, now_ms=_ms(runtime.now()))
     if retried:
@@ -413,8 +414,10 @@ def send_many(
 
 
 def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) -> None:
-    """A `--batch-id` that another profile ran (tried on the sandbox, now used for real): its
-    rows would count as sent already. Refused before anything is read or sent."""
+    """A batch that another profile ran (a `--batch-id` tried on the sandbox, now used for
+    real; a default id from before ids depended on the profile): its rows would count as sent
+    already, and its queued jobs are not this profile's to send. Refused before anything is
+    read or sent."""
     for job in store.list_jobs(batch=batch_id, limit=1):
         provider = job.data.get("provider")
         if isinstance(provider, str) and provider not in profile.providers:
@@ -425,8 +428,7 @@ def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) 
                 code="BATCH_OF_OTHER_PROFILE",
                 field="batch-id",
                 value=batch_id,
-                hint="give this run a new --batch-id, or leave it out (the default id differs "
-                "per profile)",
+                hint="give this run a --batch-id of its own",
             )
 
 
