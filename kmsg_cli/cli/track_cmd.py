@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import time
 from typing import TYPE_CHECKING, Annotated, Any
@@ -380,7 +381,22 @@ def show(
             hint="kmsg track list",
         )
     asked: PassReport | None = None
-    if refresh:
+    if refresh and row.provider_id not in runtime.profile().providers:
+        # another profile's message (a shared database): its lookup is that profile's to make,
+        # and a failed one would give the row an error and a backoff
+        from kmsg_cli.config import profiles_with
+        from kmsg_cli.tracking import PassReport as Report
+
+        asked = Report()
+        homes = profiles_with(runtime.config(), row.provider_id)
+        line = (
+            f"not asked: it went through {row.provider_id}, which profile "
+            f"'{runtime.profile().name}' does not have"
+        )
+        if len(homes) == 1:
+            line += f": kmsg -p {homes[0]} track show {shlex.quote(message_id)} --refresh"
+        runtime.out.note(line)
+    elif refresh:
         before = row
         asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
         row = store.get_tracking(message_id) or row

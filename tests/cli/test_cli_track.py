@@ -56,6 +56,21 @@ def test_a_pass_leaves_the_rows_of_another_profiles_providers_alone(run: Run) ->
     assert doc["data"]["checked"] == 1 and doc["data"]["other_providers"] == {}
 
 
+@pytest.mark.usefixtures("two_profiles")
+def test_refresh_of_another_profiles_message_is_not_asked(run: Run) -> None:
+    run("send", "--to", "010-1111-2222", "--text", "x", "--id", "sandbox-row")
+    shown = run("-p", "other", "track", "show", "sandbox-row", "--refresh")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stderr.splitlines()[-1] == (
+        "not asked: it went through mock, which profile 'other' does not have: "
+        "kmsg -p sandbox track show sandbox-row --refresh"
+    )
+    (row,) = run.rows("SELECT attempt_count, last_error, status FROM kmsg_delivery_tracking")
+    assert row == {"attempt_count": 0, "last_error": None, "status": "SENT"}
+    code, doc = run.json("-p", "other", "track", "show", "sandbox-row", "--refresh")
+    assert code == 0 and doc["data"]["refresh"]["checked"] == 0
+
+
 def test_run_once_records_delivery_and_failure_from_the_mock(run: Run) -> None:
     assert (
         run("send", "--to", "010-1234-5678,010-1234-3043", "--text", "x", "--id", "m").exit_code
