@@ -286,7 +286,16 @@ def send_many(
                 kind=failover_type,
                 subject=failover_subject,
             )
-        total_rows = sum(1 for _ in rows)
+            total_rows = sum(1 for _ in rows)
+        else:  # JSON Lines: each record has its own keys, read whole before deciding
+            total_rows, shaped = 0, False
+            for item in rows:
+                total_rows += 1
+                shaped = shaped or bool(getattr(item, "fields", {}).get("failover_text"))
+            if not shaped:
+                check_failover_source(
+                    [], None, text=failover_text, kind=failover_type, subject=failover_subject
+                )
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults, profile.name)
     view = bulk_view.BulkView(

@@ -159,3 +159,24 @@ def test_a_row_refused_after_validation_leaves_every_count_it_was_in() -> None:
     assert (report.valid, report.real, report.invalid) == (0, 0, 2)
     assert +report.by_type == {} and +report.by_provider == {}
     assert [(p.row, p.code, p.line) for p in report.problems] == [(3, "DUPLICATE_ID", 4)] * 2
+
+
+def test_failover_shaping_of_a_json_lines_file_without_any_failover_text_is_refused(
+    run: Run, tmp_path: Path
+) -> None:
+    """JSON Lines has no header: the file is read whole first, and when no record has a
+    failover_text, --failover-type/--failover-subject would change nothing: refused, as for a
+    CSV without the column; one record with it is enough."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"to": "010-1212-0001", "text": "a"}\n', encoding="utf-8")
+    alone = run("send-many", str(source), "--failover-subject", "제목", "--dry-run")
+    assert alone.exit_code == 2
+    assert alone.stderr.startswith(
+        "error: MISSING_FAILOVER_TEXT: --failover-subject needs a failover text"
+    )
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write(
+            '{"to": "010-1212-0002", "template": "T", "type": "ALIMTALK", "failover_text": "b"}\n'
+        )
+    shaped = run("send-many", str(source), "--failover-subject", "제목", "--dry-run")
+    assert shaped.exit_code == 0, shaped.stderr
