@@ -259,10 +259,12 @@ def _candidates(
 
 def _count_foreign(selection: Selection, found: Sequence[Candidate], others: Counter[str]) -> None:
     """Count the candidates that only their provider keeps out of the selection."""
-    for message_id, job, row in found:
-        if selection.foreign(job, row) and replace(selection, providers=None).holds(
-            message_id, job, row
-        ):
+    foreign = [c for c in found if selection.foreign(c[1], c[2])]
+    if not foreign:
+        return
+    unrestricted = replace(selection, providers=None)
+    for message_id, job, row in foreign:
+        if unrestricted.holds(message_id, job, row):
             others[_provider_of(job, row) or ""] += 1
 
 

@@ -230,7 +230,7 @@ def send_many(
     ] = False,
     priority: Annotated[int, options.priority_option("Queue priority.")] = 0,
 ) -> None:
-    from kmsg_cli.bulk_input import ColumnMap, open_rows
+    from kmsg_cli.bulk_input import ColumnMap, Row, open_rows
     from kmsg_cli.cli import bulk_view
     from kmsg_cli.jobs import enqueue as bulk
     from kmsg_cli.jobs import outcomes
@@ -291,13 +291,15 @@ def send_many(
             total_rows, shaped = 0, False
             for item in rows:
                 total_rows += 1
-                shaped = shaped or bool(getattr(item, "fields", {}).get("failover_text"))
+                shaped = shaped or (isinstance(item, Row) and "failover_text" in item.fields)
             if not shaped:
                 check_failover_source(
                     [], None, text=failover_text, kind=failover_type, subject=failover_subject
                 )
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults, profile.name)
+    if (known := runtime.existing_store()) is not None:  # before asking anything
+        _refuse_other_profiles_batch(known, batch, profile)
     view = bulk_view.BulkView(
         out,
         batch_id=batch,
@@ -333,8 +335,6 @@ def send_many(
         lookups = store if store is not None else runtime.existing_store()
         if lookups is not None:
             duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
-    if (known := store or runtime.existing_store()) is not None:
-        _refuse_other_profiles_batch(known, batch, profile)
     if store is not None and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = ResultsFile(str(results)) if results and not dry_run else None

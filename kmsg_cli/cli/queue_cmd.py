@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -25,16 +24,14 @@ from kmsg_cli.errors import (
     KmsgError,
     UsageError,
 )
-from kmsg_cli.models import JobStatus, epoch_ms
+from kmsg_cli.models import JobStatus
 from kmsg_cli.providers.base import SIMULATED_NOTE
 from kmsg_cli.providers.catalog import any_real
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.models import Job
-    from kmsg_cli.store.contract import Store
 
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
@@ -151,7 +148,7 @@ def process(
     stats = runner.stats
     elapsed = time.monotonic() - started
     counts = store.job_counts()
-    others = {} if interrupted else _left_for_others(runtime, store, runner.providers or ())
+    others = {} if interrupted else runner.left_for_others()
     data: dict[str, Any] = {
         "claimed": runner.claimed,
         "accepted": stats.accepted,
@@ -285,21 +282,6 @@ def _check_status(status: str | None) -> str | None:
         given=status,
         error=InvalidInput,
     )
-
-
-def _left_for_others(runtime: Runtime, store: Store, mine: Sequence[str]) -> dict[str, int]:
-    """Due jobs of providers this profile does not have, by provider: queued under another
-    profile of the same database, they wait for its worker (docs/storage.md, "Claims").
-    Counted only when none of this profile's jobs is due (cheap seeks first)."""
-    now_ms = epoch_ms(runtime.now())
-    due_any = store.next_due_ms()
-    if due_any is None or due_any > now_ms:
-        return {}
-    due_mine = store.next_due_ms(providers=mine)
-    if due_mine is not None and due_mine <= now_ms:
-        return {}  # a bounded run (--max-jobs, --max-seconds) that left work of its own
-    found = store.due_by_provider(now_ms=now_ms)
-    return {provider: n for provider, n in sorted(found.items()) if provider not in mine}
 
 
 @app.command("list")

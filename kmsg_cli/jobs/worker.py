@@ -251,6 +251,16 @@ class BatchRunner:
     def _next_due(self) -> int | None:
         return self.store.next_due_ms(batch=self.batch_id, providers=self.providers)
 
+    def left_for_others(self) -> dict[str, int]:
+        """Due jobs of providers outside `providers`, by provider (as `Tracker` counts rows);
+        counted only when none of this run's own is due (cheap seeks first)."""
+        now_ms, mine = self.now_ms(), self.providers or ()
+        due_any, due_mine = self.store.next_due_ms(), self._next_due()
+        if due_any is None or due_any > now_ms or (due_mine is not None and due_mine <= now_ms):
+            return {}
+        found = self.store.due_by_provider(now_ms=now_ms)
+        return {provider: n for provider, n in sorted(found.items()) if provider not in mine}
+
     def _release_own(self) -> None:
         """After a stop: every job still claimed by this run and not in flight is released."""
         mine = [
