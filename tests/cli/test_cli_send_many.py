@@ -760,11 +760,13 @@ def test_a_file_tried_on_the_sandbox_is_sent_for_real_by_another_profile(
     }
     assert providers == {"mock", "stand-in"}
     # the sandbox's default batch id is what it always was (the profile is not in it)
+    import hashlib
+
     from kmsg_cli.jobs.enqueue import Defaults, batch_id_for
 
-    digest = tried["data"]["batch_id"]
-    assert batch_id_for("d", Defaults(text="x")) == batch_id_for("d", Defaults(text="x"), "sandbox")
-    assert digest.startswith("b") and len(digest) == 17
+    defaults = Defaults(text="x")
+    before = "b" + hashlib.sha256(f"d\n{defaults.fingerprint()}".encode()).hexdigest()[:16]
+    assert batch_id_for("d", defaults, "sandbox") == before != batch_id_for("d", defaults, "other")
 
 
 @pytest.mark.usefixtures("two_profiles")
