@@ -131,6 +131,15 @@ class KmsgError(Exception):
     exit_code: int = EXIT_BUG
     default_code: str = "ERROR"
 
+    def __init_subclass__(cls, *, code: str | None = None, exit: int | None = None) -> None:
+        # `class X(KmsgError, code="X_CODE", exit=EXIT_INPUT)`: the code and exit status a
+        # raise of X reports unless it names its own code (docs/cli.md, exit codes).
+        super().__init_subclass__()
+        if code is not None:
+            cls.default_code = code
+        if exit is not None:
+            cls.exit_code = exit
+
     def __init__(
         self,
         message: str,
@@ -180,50 +189,32 @@ def map_strings(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
-class InvalidInput(KmsgError):
+class InvalidInput(KmsgError, code="INVALID_INPUT", exit=EXIT_INPUT):
     """A message field or other user input is invalid; nothing was sent."""
 
-    exit_code = EXIT_INPUT
-    default_code = "INVALID_INPUT"
 
-
-class UsageError(KmsgError):
+class UsageError(KmsgError, code="USAGE", exit=EXIT_INPUT):
     """Options that do not make sense together, or a required option is missing."""
 
-    exit_code = EXIT_INPUT
-    default_code = "USAGE"
 
-
-class ConfigError(KmsgError):
+class ConfigError(KmsgError, code="CONFIG", exit=EXIT_INPUT):
     """The configuration file, profile or a credential is missing or wrong."""
 
-    exit_code = EXIT_INPUT
-    default_code = "CONFIG"
 
-
-class StoreError(KmsgError):
+class StoreError(KmsgError, code="DATABASE", exit=EXIT_INPUT):
     """The database could not be opened, created or used."""
 
-    exit_code = EXIT_INPUT
-    default_code = "DATABASE"
 
-
-class UnsupportedFeature(KmsgError):
+class UnsupportedFeature(KmsgError, code="UNSUPPORTED", exit=EXIT_UNSUPPORTED):
     """The provider (or every provider of the profile) cannot do what was asked."""
 
-    exit_code = EXIT_UNSUPPORTED
-    default_code = "UNSUPPORTED"
 
-
-class ProviderError(KmsgError):
+class ProviderError(KmsgError, code="PROVIDER_ERROR", exit=EXIT_PROVIDER):
     """A provider or the network failed.
 
     `retryable` says whether trying again may succeed; `outcome_unknown` says the request may
     have been accepted (a read timeout after sending) and must not be re-sent blindly.
     """
-
-    exit_code = EXIT_PROVIDER
-    default_code = "PROVIDER_ERROR"
 
     def __init__(
         self,
@@ -259,24 +250,15 @@ class ProviderError(KmsgError):
         return data
 
 
-class AuthenticationError(ProviderError):
+class AuthenticationError(ProviderError, code="AUTHENTICATION_FAILED", exit=EXIT_INPUT):
     """The provider rejected the credentials: fix the config, do not retry."""
 
-    exit_code = EXIT_INPUT
-    default_code = "AUTHENTICATION_FAILED"
 
-
-class NotRecorded(KmsgError):
+class NotRecorded(KmsgError, code="SENT_NOT_RECORDED", exit=EXIT_NOT_RECORDED):
     """Messages were accepted by the provider but the database could not record it, even
     after retrying. Sending them again would deliver them twice; `details["accepted"]` lists
     them (message id, provider, provider message id)."""
 
-    exit_code = EXIT_NOT_RECORDED
-    default_code = "SENT_NOT_RECORDED"
 
-
-class Interrupted(KmsgError):
+class Interrupted(KmsgError, code="INTERRUPTED", exit=EXIT_INTERRUPTED):
     """The user interrupted the run; what was done is recorded and a re-run resumes."""
-
-    exit_code = EXIT_INTERRUPTED
-    default_code = "INTERRUPTED"
