@@ -38,6 +38,9 @@ class ProviderConfig:
     type: str
     values: Mapping[str, Any] = field(repr=False)  # may hold literal secrets
     key_path: str
+    # Environment-only mode: {setting: variable} of the optional variables not set, so that a
+    # message which needs one names the variable to export.
+    unset_env: Mapping[str, str] = field(default_factory=dict)
 
     def resolve(self, environ: Mapping[str, str]) -> dict[str, Any]:
         """Read `env:` references, apply defaults, check and coerce every setting.

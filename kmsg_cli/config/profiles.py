@@ -90,15 +90,20 @@ def env_profile(environ: Mapping[str, str]) -> Profile:
 
     # References rather than copies, so that a resolution error names the variable to export.
     values: dict[str, Any] = {"type": kind}
+    unset: dict[str, str] = {}
     for key, variable, required in PROVIDERS[kind].env_settings():
         if required or is_set(variable):
             values[key] = f"env:{variable}"
+        else:
+            unset[key] = variable
     if is_set("KMSG_SENDER"):
         values["sender"] = "env:KMSG_SENDER"
     timezone = environ.get("KMSG_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
     if (tz_error := check_timezone(timezone, "KMSG_TIMEZONE")) is not None:
         raise tz_error
-    provider = ProviderConfig(kind, kind, MappingProxyType(values), f"env.providers.{kind}")
+    provider = ProviderConfig(
+        kind, kind, MappingProxyType(values), f"env.providers.{kind}", MappingProxyType(unset)
+    )
     return Profile(
         name="env",
         source="environment",

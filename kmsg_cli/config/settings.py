@@ -25,7 +25,7 @@ from kmsg_cli.config.keys import (
 )
 from kmsg_cli.config.model import Problem, ProviderConfig
 from kmsg_cli.errors import ConfigError, KmsgError
-from kmsg_cli.providers.catalog import PROVIDERS, Setting
+from kmsg_cli.providers.catalog import PROVIDERS, UNSET_ENV, Setting
 
 _BAD_REFERENCE_HINT = "write env:NAME; NAME is letters, digits and _, not starting with a digit"
 
@@ -39,13 +39,14 @@ def resolve_settings(
     """Every setting of `config`'s type, resolved; None after reporting any problem.
 
     An optional setting whose variable is unset stays unset (`warn` hears of it): an SMS-only
-    user need not export the Kakao key.
+    user need not export the Kakao key. `UNSET_ENV` maps such settings to their variable, so
+    that a message which needs one can say which variable to export.
     """
     entry = PROVIDERS[config.type]
     spec = entry.settings
     errors: list[ConfigError] = []
-    unset: set[str] = set()
-    out: dict[str, Any] = {"id": config.id, "type": config.type}
+    unset: dict[str, str] = dict(config.unset_env)
+    out: dict[str, Any] = {"id": config.id, "type": config.type, UNSET_ENV: unset}
     out.update((key, setting.default) for key, setting in spec.items())
     for key, value in config.values.items():
         if key == "type":
@@ -61,13 +62,13 @@ def resolve_settings(
             out[key] = coerce_setting(path, key, spec[key], raw, variable)
         except ConfigError as exc:
             if exc.code == "MISSING_ENV" and key not in entry.required:
-                unset.add(key)
+                unset[key] = env_reference(value) or ""
                 if warn is not None:
                     warn(Problem("warning", exc.field or key, "UNSET_ENV", exc.message, exc.hint))
                 continue
             errors.append(exc)
     # A key that is present but bad was reported above; only absent keys are "missing".
-    errors.extend(_missing(config, {key for key in config.values if key != "type"} - unset))
+    errors.extend(_missing(config, {key for key in config.values if key != "type"} - set(unset)))
     if not errors:
         errors.extend(_insecure_urls(config, spec, out))
     for problem in errors:

@@ -23,7 +23,7 @@ from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusU
 from kmsg_cli.normalize.variables import GIVE_VARIABLES, give_value
 from kmsg_cli.normalize.variables import placeholders as placeholders
 from kmsg_cli.providers._http import Connection, requests_made
-from kmsg_cli.providers.catalog import KST, PROVIDERS, Capabilities
+from kmsg_cli.providers.catalog import KST, PROVIDERS, UNSET_ENV, Capabilities
 
 # `#{name}` in an AlimTalk template; `#{}` is literal text, not a variable.
 PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
@@ -56,6 +56,7 @@ class VendorProvider(Generic[ClientT]):
     ) -> None:
         self.id = provider_id
         self.clock = clock
+        self.unset_env: Mapping[str, str] = settings.get(UNSET_ENV) or {}
         limits = PROVIDERS[self.type].settings["batch_size"]
         batch = int(settings.get("batch_size") or limits.default)
         self.batch_size = max(1, min(batch, int(limits.maximum or batch)))
@@ -213,8 +214,25 @@ def bad_response(
     )
 
 
-def missing_setting(provider_id: str, key: str, env: str, needed_for: str) -> ConfigError:
-    """A setting the message needs is not configured (with how to set it from `env`)."""
+def missing_setting(
+    provider_id: str,
+    key: str,
+    env: str,
+    needed_for: str,
+    unset_env: Mapping[str, str] | None = None,
+) -> ConfigError:
+    """A setting the message needs is not configured (with how to set it from `env`), or is
+    an `env:` reference to a variable that is not set (`unset_env`, from the settings)."""
+    variable = (unset_env or {}).get(key)
+    if variable:
+        return ConfigError(
+            f"provider '{provider_id}' has no {key}, needed for {needed_for}: "
+            f"env:{variable} is not set",
+            code="MISSING_SETTING",
+            field=key,
+            value=f"env:{variable}",
+            hint=f"export {variable}=...",
+        )
     return ConfigError(
         f"provider '{provider_id}' has no {key}, needed for {needed_for}",
         code="MISSING_SETTING",

@@ -441,6 +441,10 @@ SECRET_SETTINGS: frozenset[str] = frozenset(
 )
 """Setting names whose values are never shown, whatever table they appear in."""
 
+UNSET_ENV = "unset_env"
+"""The key, in resolved settings, of {setting: variable} for the optional settings that are
+`env:` references to variables not set (docs/configuration.md, "env: references")."""
+
 ENV_VARIABLES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {name: tuple(var for _, var, _ in entry.env_settings()) for name, entry in PROVIDERS.items()}
 )

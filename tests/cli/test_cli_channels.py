@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_cli_channel_fallback import solapi_config
+from tests.cli.test_cli_solapi import env_only
 from tests.conftest import Run
 from tests.fakes import fixtures
 from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
@@ -226,6 +227,49 @@ def test_rcs_without_any_brand_is_a_config_error(
     assert solapi.requests == []
     # the per-message brand is enough
     assert run("send", *TO, "--type", "RCS_SMS", "--text", "x", "--rcs-brand", BRAND).exit_code == 0
+
+
+def test_a_channel_id_that_is_an_unset_env_reference_names_the_variable_to_export(
+    run: Run, solapi: FakeSolapi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file sets kakao_pf_id, to a variable this shell lacks: "has no kakao_pf_id, set it"
+    # would send the operator to a line that is already there.
+    config = tmp_path / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    assert f'kakao_pf_id = "{PF_ID}"' in text
+    config.write_text(
+        text.replace(f'kakao_pf_id = "{PF_ID}"', 'kakao_pf_id = "env:KAKAO_CHANNEL_OF_SHOP"'),
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("KAKAO_CHANNEL_OF_SHOP", raising=False)
+    status, doc = run.json("send", *TO, "--type", "BMS_FREE", "--text", "신상품 입고 안내")
+    assert status == 2, doc
+    error = doc["error"]
+    assert error["code"] == "MISSING_SETTING" and error["field"] == "kakao_pf_id"
+    assert error["message"].endswith("needed for BMS_FREE: env:KAKAO_CHANNEL_OF_SHOP is not set")
+    assert error["value"] == "env:KAKAO_CHANNEL_OF_SHOP"
+    assert error["hint"] == "export KAKAO_CHANNEL_OF_SHOP=..."
+    assert solapi.requests == []
+    monkeypatch.setenv("KAKAO_CHANNEL_OF_SHOP", PF_ID)
+    status, doc = run.json("send", *TO, "--type", "BMS_FREE", "--text", "신상품 입고 안내")
+    assert status == 0, doc
+    assert entries(solapi)[0]["kakaoOptions"]["pfId"] == PF_ID
+
+
+def test_environment_only_mode_names_the_channel_variable_to_export(
+    run: Run, fake_solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_only(monkeypatch, fake_solapi.base_url)
+    monkeypatch.delenv("KMSG_CONFIG", raising=False)
+    monkeypatch.delenv("SOLAPI_KAKAO_PF_ID", raising=False)
+    result = run("send", *TO, "--type", "BMS_FREE", "--text", "x")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: MISSING_SETTING: provider 'solapi' has no kakao_pf_id, needed for BMS_FREE: "
+        "env:SOLAPI_KAKAO_PF_ID is not set",
+        "hint: export SOLAPI_KAKAO_PF_ID=...",
+    ]
+    assert fake_solapi.requests == []
 
 
 # -- Brand Message -------------------------------------------------------------------------------

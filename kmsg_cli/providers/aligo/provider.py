@@ -120,7 +120,11 @@ class AligoProvider(VendorProvider[AligoClient]):
             )
         if message.type in kakao.KAKAO_TYPES and not self.sender_key:
             raise missing_setting(
-                self.id, "sender_key", "ALIGO_SENDER_KEY", needed_for=message.type.value
+                self.id,
+                "sender_key",
+                "ALIGO_SENDER_KEY",
+                needed_for=message.type.value,
+                unset_env=self.unset_env,
             )
         if not (message.sender or self.sender):
             # Aligo's `sender` is required on every send, Kakao included (the SMS fallback

@@ -124,7 +124,9 @@ class IwinvProvider(VendorProvider[IwinvClient]):
 
     def _validate_alimtalk(self, message: Message) -> None:
         if not self.client.api_key:
-            raise missing_setting(self.id, "api_key", "IWINV_API_KEY", needed_for="ALIMTALK")
+            raise missing_setting(
+                self.id, "api_key", "IWINV_API_KEY", "ALIMTALK", unset_env=self.unset_env
+            )
         if not message.template_id:
             raise InvalidInput(
                 "ALIMTALK needs an approved template code",

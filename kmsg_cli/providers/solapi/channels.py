@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kmsg_cli.errors import InvalidInput
@@ -20,6 +20,7 @@ from kmsg_cli.providers._common import (
     missing_sender,
     missing_setting,
 )
+from kmsg_cli.providers.catalog import UNSET_ENV
 
 Upload = Callable[[str, str, str | None], str]
 """(local path, SOLAPI file type, link or None) -> fileId; each file is checked, then
@@ -58,6 +59,7 @@ class Defaults:
     brand_id: str | None = None
     talk_id: str | None = None
     image_link: str | None = None  # `friendtalk_image_link`, the link of a KAKAO upload
+    unset_env: Mapping[str, str] = field(default_factory=dict)  # env: refs to unset variables
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> Defaults:
@@ -71,6 +73,7 @@ class Defaults:
             text("rcs_brand_id"),
             text("naver_talk_id"),
             text("friendtalk_image_link"),
+            settings.get(UNSET_ENV) or {},
         )
 
 
@@ -148,15 +151,27 @@ def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
         raise missing_sender(message, provider_id)
     if family == "BMS" and not defaults.pf_id:
         raise missing_setting(
-            provider_id, "kakao_pf_id", "SOLAPI_KAKAO_PF_ID", needed_for=message.type.value
+            provider_id,
+            "kakao_pf_id",
+            "SOLAPI_KAKAO_PF_ID",
+            needed_for=message.type.value,
+            unset_env=defaults.unset_env,
         )
     if family == "RCS" and not (message.options.get("brandId") or defaults.brand_id):
         raise missing_setting(
-            provider_id, "rcs_brand_id", "SOLAPI_RCS_BRAND_ID", needed_for=message.type.value
+            provider_id,
+            "rcs_brand_id",
+            "SOLAPI_RCS_BRAND_ID",
+            needed_for=message.type.value,
+            unset_env=defaults.unset_env,
         )
     if family == "NSA" and not (message.options.get("talkId") or defaults.talk_id):
         raise missing_setting(
-            provider_id, "naver_talk_id", "SOLAPI_NAVER_TALK_ID", needed_for=message.type.value
+            provider_id,
+            "naver_talk_id",
+            "SOLAPI_NAVER_TALK_ID",
+            needed_for=message.type.value,
+            unset_env=defaults.unset_env,
         )
     for path, kind in local_files(message):
         checked_file(path, kind)
@@ -168,6 +183,7 @@ def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
                 "friendtalk_image_link",
                 "SOLAPI_FRIENDTALK_IMAGE_LINK",
                 needed_for="a Premium Video thumbnail without video.imageLink",
+                unset_env=defaults.unset_env,
             )
 
 

@@ -76,7 +76,11 @@ class SolapiProvider(VendorProvider[SolapiClient]):
             raise missing_sender(message, self.id)
         if message.type in (MessageType.ALIMTALK, MessageType.FRIENDTALK) and not self.pf_id:
             raise missing_setting(
-                self.id, "kakao_pf_id", "SOLAPI_KAKAO_PF_ID", needed_for=message.type.value
+                self.id,
+                "kakao_pf_id",
+                "SOLAPI_KAKAO_PF_ID",
+                needed_for=message.type.value,
+                unset_env=self.unset_env,
             )
         self._check_schedule(message)
         if message.type is MessageType.ALIMTALK:
@@ -88,6 +92,7 @@ class SolapiProvider(VendorProvider[SolapiClient]):
                 "friendtalk_image_link",
                 "SOLAPI_FRIENDTALK_IMAGE_LINK",
                 needed_for="a FriendTalk image",
+                unset_env=self.unset_env,
             )
         if message.image:
             checked_image(message)
