@@ -167,9 +167,15 @@ def _time_of_day(
 
 
 def parse_when(
-    value: str, *, now: datetime, timezone: str = "Asia/Seoul", field: str = "at"
+    value: str,
+    *,
+    now: datetime,
+    timezone: str = "Asia/Seoul",
+    field: str = "at",
+    future: bool = True,
 ) -> datetime:
-    """Resolve `value` against `now` to an aware UTC datetime strictly after `now`."""
+    """Resolve `value` against `now` to an aware UTC datetime, strictly after `now` unless
+    `future` is False (a filter: `+0m` is now)."""
     zone = load_zone(timezone)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -187,7 +193,7 @@ def parse_when(
         moment + _MAX_UTC_OFFSET  # every zone (and the providers' Korea time) can show it
     except OverflowError:
         raise _invalid_time(value, field, "is out of range") from None
-    if moment <= now:
+    if future and moment <= now:
         where = "in the past" if moment < now else "not in the future"
         raise InvalidInput(
             f"{_quote(text)} is {where} ({_shown(moment, timezone)}) (field '{field}')",

@@ -141,7 +141,8 @@ def _when(value: str, runtime: Runtime, now: datetime) -> int:
         return epoch_ms(now)
     if text.startswith("+"):
         timezone = runtime.profile().timezone
-        return epoch_ms(parse_when(text, now=now, timezone=timezone, field="at-or-after"))
+        moment = parse_when(text, now=now, timezone=timezone, field="at-or-after", future=False)
+        return epoch_ms(moment)
     moment = runtime.moment_ms(text, "at-or-after")
     assert moment is not None
     return moment

@@ -166,6 +166,16 @@ def test_a_scheduled_message_becomes_cancelled_in_track_list(run: Run) -> None:
     assert not_yet.exit_code == 0 and "0 of 0 selected" in not_yet.stdout
 
 
+@pytest.mark.parametrize("when", ["+0m", "now", "+0h30m"])
+def test_a_relative_filter_may_start_now(run: Run, when: str) -> None:
+    # `--at-or-after` is a filter, not a schedule: "+0m" means from now on (it was PAST_TIME)
+    sent = run("send", "--to", "010-1111-2222", "--text", "x", "--at", "+2h", "--id", "v1")
+    assert sent.exit_code == 0, sent.stderr
+    code, doc = run.json("cancel", "--at-or-after", when, "--dry-run")
+    assert code == 0, doc
+    assert doc["data"]["selected"] == 1, doc
+
+
 def test_completion_offers_what_can_still_be_cancelled(run: Run) -> None:
     queue(run, "q-1")
     assert (
