@@ -259,7 +259,8 @@ class BulkView:
             rows = f"{counted(report.valid, 'valid row')} ({inserted:,} newly queued)"
             line = f"batch {self.batch_id}: {rows}, {report.invalid:,} invalid; "
             if waiting:
-                line += f"{waiting:,} waiting in the queue: `kmsg queue process --drain` sends "
+                line += f"{waiting:,} waiting in the queue: "
+                line += f"`{self.out.kmsg('queue process --drain')}` sends "
                 line += them(waiting)
             else:
                 done = ", ".join(

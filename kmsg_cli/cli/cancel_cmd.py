@@ -75,6 +75,7 @@ def cancel(
     from kmsg_cli.cancel import cancel as run_cancel
 
     runtime = runtime_of(ctx)
+    runtime.refuse_ambiguous_providers()
     out = runtime.out
     now = runtime.now()
     selection = Selection(
@@ -141,8 +142,8 @@ def _when(value: str, runtime: Runtime, now: datetime) -> int:
         return epoch_ms(now)
     if text.startswith("+"):
         timezone = runtime.profile().timezone
-        moment = parse_when(text, now=now, timezone=timezone, field="at-or-after", future=False)
-        return epoch_ms(moment)
+        start = parse_when(text, now=now, timezone=timezone, field="at-or-after", future=False)
+        return epoch_ms(start)
     moment = runtime.moment_ms(text, "at-or-after")
     assert moment is not None
     return moment

@@ -30,6 +30,13 @@ class Output:
         self._out: Console | None = None
         self._err: Console | None = None
         self.finished = False
+        # how a suggested command starts: with -p NAME when --profile chose a profile that a
+        # plain `kmsg` would not (set by the runtime when it selects the profile)
+        self.command = "kmsg"
+
+    def kmsg(self, rest: str) -> str:
+        """A command to suggest, under this run's profile: `kmsg -p prod queue process`."""
+        return f"{self.command} {rest}"
 
     # -- consoles -----------------------------------------------------------------------
     @property

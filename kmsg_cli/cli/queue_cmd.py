@@ -123,6 +123,7 @@ def process(
         why=": a dead worker's jobs wait that long",
     )
     runtime = runtime_of(ctx)
+    runtime.refuse_ambiguous_providers()
     store = runtime.store()
     out = runtime.out
     runner = BatchRunner(
@@ -448,7 +449,8 @@ def retry(
     runtime.out.result(
         data,
         lambda console: console.print(
-            f"{counted(count, 'job')} due again; run `kmsg queue process --drain`", markup=False
+            f"{counted(count, 'job')} due again; run `{runtime.out.kmsg('queue process --drain')}`",
+            markup=False,
         ),
     )
 

@@ -84,7 +84,21 @@ class Runtime:
             self._profile = cfg.select_profile(
                 self.config(), flag=self.options.profile, environ=self.environ
             )
+            if self.options.profile and self._profile.name != self._plain_profile_name():
+                import shlex
+
+                self.out.command = f"kmsg -p {shlex.quote(self._profile.name)}"
         return self._profile
+
+    def _plain_profile_name(self) -> str | None:
+        """The profile a plain `kmsg` (no --profile) picks in this environment."""
+        from kmsg_cli import config as cfg
+        from kmsg_cli.errors import KmsgError
+
+        try:
+            return cfg.select_profile(self.config(), flag=None, environ=self.environ).name
+        except KmsgError:
+            return None
 
     def db_target(self) -> str:
         """--db > KMSG_DB > the profile's db > the default SQLite file."""
@@ -160,6 +174,34 @@ class Runtime:
         )
         homes = sorted({name for p in others for name in profiles_with(self.config(), p)})
         return line + (f": kmsg -p {homes[0]} {command}" if len(homes) == 1 else "")
+
+    def refuse_ambiguous_providers(self) -> None:
+        """CONFIG error (exit 2) when another profile on this database has a provider of the
+        same id as one of this profile's, set to another account or sender: this command would
+        take that profile's jobs or messages for its own (docs/storage.md, "Claims"). With --db
+        or KMSG_DB every profile of this run shares the one database."""
+        from kmsg_cli import config as cfg
+        from kmsg_cli.errors import ConfigError
+
+        profile = self.profile()
+        overridden = self.options.db is not None or bool(self.environ.get("KMSG_DB"))
+        database = self.db_target() if overridden else None
+        clashes = cfg.ambiguous_providers(self.config(), profile, database)
+        if not clashes:
+            return
+        provider_id, other = clashes[0]
+        raise ConfigError(
+            f"profiles '{profile.name}' and '{other}' both have a provider '{provider_id}', "
+            "set differently, and use the same database: kmsg cannot tell their jobs and "
+            "messages apart",
+            code="AMBIGUOUS_PROVIDER",
+            field="provider",
+            value=provider_id,
+            hint=(
+                f"give one of them another provider id (rename [profiles.{other}.providers."
+                f'{provider_id}]) or its own database (db = "..." in [profiles.{other}])'
+            ),
+        )
 
     def times(self) -> TimeView:
         """How this invocation shows times: in the profile's `timezone` (KST by default)."""

@@ -368,7 +368,7 @@ def send(
             "QUEUED",
             f"{counted(len(jobs), 'message')} {'waits' if len(jobs) == 1 else 'wait'} in the queue "
             "for their time; "
-            "run `kmsg queue process` (e.g. from cron) to send them",
+            f"run `{out.kmsg('queue process')}` (e.g. from cron) to send them",
         )
 
     if message_id is not None:

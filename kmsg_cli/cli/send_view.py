@@ -191,7 +191,7 @@ def show_queued(
         line += f" (profile {profile.name})"
         waiting = fresh + sum(1 for row in rows if row.get("already") in ("pending", "processing"))
         if waiting:
-            line += f"; `kmsg queue process --drain` sends {them(waiting)}"
+            line += f"; `{out.kmsg('queue process --drain')}` sends {them(waiting)}"
         console.print(line, markup=False)
 
     out.result(data, render)

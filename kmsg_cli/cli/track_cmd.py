@@ -75,6 +75,7 @@ def _tracker(runtime: Runtime) -> Tracker:
     from kmsg_cli.sending import plan
     from kmsg_cli.tracking import Tracker
 
+    runtime.refuse_ambiguous_providers()
     profile = runtime.profile()
 
     def route(message: Any) -> str:
@@ -397,6 +398,7 @@ def show(
             line += f": kmsg -p {homes[0]} track show {shlex.quote(message_id)} --refresh"
         runtime.out.note(line)
     elif refresh:
+        runtime.refuse_ambiguous_providers()
         before = row
         asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
         row = store.get_tracking(message_id) or row

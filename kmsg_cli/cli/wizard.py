@@ -447,7 +447,13 @@ def append_provider(
         new = [p for p in _errors(reloaded, environ) if _key(p) not in before]
         if new:
             first = new[0]
-            raise ConfigError(first.message, code=first.code, field=first.key_path, hint=unchanged)
+            hint = unchanged
+            if first.code == "AMBIGUOUS_PROVIDER":
+                hint += (
+                    f"; add it under another id (--id {draft.provider_id}-{profile}), or give "
+                    f"profile '{profile}' a db of its own first"
+                )
+            raise ConfigError(first.message, code=first.code, field=first.key_path, hint=hint)
     except BaseException:
         with path.open("wb") as handle:  # truncating keeps the mode
             handle.write(original)

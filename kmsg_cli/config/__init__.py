@@ -38,6 +38,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "kmsg_cli.config.loading": ("LoadedConfig", "load_config"),
     "kmsg_cli.config.profiles": (
         "COMMON_ENV_VARIABLES",
+        "ambiguous_providers",
         "env_profile",
         "profiles_with",
         "select_profile",
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
     from kmsg_cli.config.paths import default_config_path, default_db_path, resolve_config_path
     from kmsg_cli.config.profiles import (
         COMMON_ENV_VARIABLES,
+        ambiguous_providers,
         env_profile,
         profiles_with,
         select_profile,
@@ -147,6 +149,7 @@ __all__ = [
     "ProviderConfig",
     "Setting",
     "TrackingSettings",
+    "ambiguous_providers",
     "config_exists_error",
     "default_config_path",
     "default_db_path",

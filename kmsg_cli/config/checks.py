@@ -13,6 +13,7 @@ from kmsg_cli.config.keys import config_error, is_plaintext_secret, join_key, un
 from kmsg_cli.config.loading import LoadedConfig, check_top_level
 from kmsg_cli.config.model import SANDBOX, Problem
 from kmsg_cli.config.parsing import parse_profile
+from kmsg_cli.config.profiles import ambiguous_providers
 from kmsg_cli.config.settings import resolve_settings
 from kmsg_cli.errors import ConfigError
 
@@ -31,6 +32,7 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
         message = f"default_profile = {default!r} names a profile that is not defined"
         hint = unknown_hint(default, [*names, SANDBOX])
         errors.append(config_error("UNKNOWN_PROFILE", "default_profile", message, default, hint))
+    reported: set[frozenset[str]] = set()
     for name in names:
         profile, providers = parse_profile(name, config.data["profiles"][name], errors.append)
         if profile is not None and not providers:
@@ -39,6 +41,12 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
             warnings.append(Problem("warning", key_path, "NO_PROVIDERS", message))
         for provider in providers.values():
             resolve_settings(provider, environ, errors.append, warnings.append)
+        if profile is not None:
+            for provider_id, other in ambiguous_providers(config, profile):
+                pair = frozenset({f"{name}.{provider_id}", f"{other}.{provider_id}"})
+                if pair not in reported:
+                    reported.add(pair)
+                    errors.append(_ambiguous(name, other, provider_id))
     for key_path in plaintext_secret_paths(config.data):
         message = f'{key_path} holds a plaintext secret; prefer an env: reference ("env:NAME")'
         warnings.append(Problem("warning", key_path, "PLAINTEXT_SECRET", message))
@@ -46,6 +54,18 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
         warnings.append(Problem("warning", str(config.path), "INSECURE_PERMISSIONS", permissions))
     found = [Problem("error", exc.field or "", exc.code, exc.message, exc.hint) for exc in errors]
     return found + warnings
+
+
+def _ambiguous(name: str, other: str, provider_id: str) -> ConfigError:
+    """Two profiles on one database with a provider of one id, set differently."""
+    message = (
+        f"profiles '{name}' and '{other}' both have a provider '{provider_id}', set "
+        "differently, and use the same database: kmsg cannot tell their jobs and messages "
+        "apart (queue workers, tracking passes and cancels refuse to run)"
+    )
+    hint = 'rename one of the two tables, or give one profile its own db = "..."'
+    key_path = join_key(join_key(join_key("profiles", name), "providers"), provider_id)
+    return config_error("AMBIGUOUS_PROVIDER", key_path, message, provider_id, hint)
 
 
 def _walk(data: Mapping[str, Any], base: str = "") -> Iterator[tuple[str, str, Any]]:

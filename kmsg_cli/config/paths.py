@@ -56,3 +56,11 @@ def resolve_config_path(flag: str | None, environ: Mapping[str, str]) -> tuple[P
     if from_env:
         return Path(from_env).expanduser(), "KMSG_CONFIG"
     return default_config_path(), "default"
+
+
+def database_key(target: str) -> str:
+    """A database target in one spelling, to tell whether two profiles share one: a SQLite path
+    made absolute, a URL as written."""
+    if "://" in target or target == ":memory:":
+        return target
+    return os.path.abspath(os.path.expanduser(target))

@@ -23,8 +23,9 @@ from kmsg_cli.config.model import (
     ProviderConfig,
 )
 from kmsg_cli.config.parsing import check_timezone, parse_profile
+from kmsg_cli.config.paths import database_key, default_db_path
 from kmsg_cli.errors import KmsgError
-from kmsg_cli.providers.catalog import PROVIDER_TYPES, PROVIDERS
+from kmsg_cli.providers.catalog import PROVIDER_TYPES, PROVIDERS, capabilities
 
 COMMON_ENV_VARIABLES = ("KMSG_PROVIDER", "KMSG_SENDER", "KMSG_TIMEZONE")
 """Variables of environment-only mode shared by every provider type."""
@@ -115,6 +116,59 @@ def env_profile(environ: Mapping[str, str]) -> Profile:
         strategy="first",
         providers=MappingProxyType({kind: provider}),
     )
+
+
+def _account(provider: ProviderConfig) -> tuple[str, dict[str, Any]]:
+    """What makes a provider table one account and sender: its settings as written, defaults
+    filled in, less the tuning ones (an unknown key counts as written)."""
+    entry = PROVIDERS.get(provider.type)
+    settings = entry.settings if entry else {}
+    values = {k: v for k, v in provider.values.items() if k != "type"}
+    values.update((k, s.default) for k, s in settings.items() if k not in values)
+    return provider.type, {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in values.items()
+        if not (k in settings and settings[k].tuning)
+    }
+
+
+def ambiguous_providers(
+    config: LoadedConfig, active: Profile, database: str | None = None
+) -> list[tuple[str, str]]:
+    """(provider id, profile) for each other profile that has a real provider of the same id
+    as `active`, set to another account, sender or channel, on the same database: jobs and
+    tracking rows name their provider by id alone, so a worker of either profile would take
+    the other's and send or look them up with its own settings (docs/storage.md, "Claims").
+    `database` (--db, KMSG_DB) is every profile's database when given; otherwise each has its
+    `db` or the default file. A profile that does not parse is left out."""
+    if active.source != "file" and active.source != "builtin":
+        return []  # environment-only mode has no file to set apart
+    default = str(default_db_path())
+
+    def shares_database(other: Profile) -> bool:
+        return database is not None or database_key(other.db or default) == database_key(
+            active.db or default
+        )
+
+    names = config.profile_names()
+    found: list[tuple[str, str]] = []
+    for name in names if SANDBOX in names else [*names, SANDBOX]:
+        if name == active.name:
+            continue
+        try:
+            other = _named_profile(config, name, "profile")
+        except KmsgError:
+            continue
+        clashes = [
+            provider_id
+            for provider_id, provider in active.providers.items()
+            if provider_id in other.providers
+            and not capabilities(provider.type).simulated  # a mock delivers nothing anyway
+            and _account(other.providers[provider_id]) != _account(provider)
+        ]
+        if clashes and shares_database(other):
+            found.extend((provider_id, name) for provider_id in clashes)
+    return found
 
 
 def profiles_with(config: LoadedConfig, provider_id: str) -> list[str]:

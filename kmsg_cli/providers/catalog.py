@@ -155,6 +155,9 @@ class Setting(NamedTuple):
     env: bool = False  # environment-only mode reads it from <TYPE>_<KEY> (`env_variable`)
     credential: bool = False  # an account key or id that the config wizard asks for
     about: str = ""  # one line for docs/configuration.md and the wizard's questions
+    # how kmsg talks to the account (timeouts, batch size), not which account or sender it is:
+    # two tables of one id that differ only in these are one provider to a worker
+    tuning: bool = False
 
 
 class CredentialSet(NamedTuple):
@@ -210,6 +213,7 @@ def _batch_size(capabilities: Capabilities) -> Setting:
         minimum=1,
         maximum=capabilities.max_batch,
         about="messages per send request",
+        tuning=True,
     )
 
 
@@ -225,11 +229,13 @@ COMMON_SETTINGS: Mapping[str, Setting] = MappingProxyType(
     {
         "sender": Setting("phone", about="default sender number, registered with the vendor"),
         "connect_timeout": Setting(
-            "float", 5.0, minimum=0.0, about="seconds to wait for a connection"
+            "float", 5.0, minimum=0.0, about="seconds to wait for a connection", tuning=True
         ),
-        "read_timeout": Setting("float", 30.0, minimum=0.0, about="seconds to wait for an answer"),
+        "read_timeout": Setting(
+            "float", 30.0, minimum=0.0, about="seconds to wait for an answer", tuning=True
+        ),
         "allow_insecure": Setting(
-            "bool", False, about="permit plain http:// to a host that is not loopback"
+            "bool", False, about="permit plain http:// to a host that is not loopback", tuning=True
         ),
     }
 )
@@ -409,7 +415,11 @@ PROVIDERS: Mapping[str, ProviderType] = MappingProxyType(
                     about="recipients ending in these digits fail like an outage (retryable)",
                 ),
                 "latency_ms": Setting(
-                    "int", 0, minimum=0, about="simulated delay per request, in milliseconds"
+                    "int",
+                    0,
+                    minimum=0,
+                    about="simulated delay per request, in milliseconds",
+                    tuning=True,
                 ),
                 **COMMON_SETTINGS,
             },
