@@ -28,7 +28,6 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from kmsg_cli.errors import StoreError
-from kmsg_cli.store import server
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.pool import ConnectionPool, PoolClosed, PoolTimeout
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES, chunked
@@ -47,7 +46,14 @@ from kmsg_cli.store.schema import (
     mysql_collation,
     state_statements,
 )
-from kmsg_cli.store.server import Failure, ServerStore
+from kmsg_cli.store.server import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_POOL_TIMEOUT_S,
+    Failure,
+    ServerStore,
+)
 from kmsg_cli.store.session import (
     JOBS,
     PENDING,
@@ -224,7 +230,7 @@ def parse_url(url: str) -> dict[str, Any]:
         "user": unquote(parts.username or "") or None,
         "password": unquote(parts.password or ""),
         "database": database,
-        "connect_timeout": server.DEFAULT_CONNECT_TIMEOUT_S,
+        "connect_timeout": DEFAULT_CONNECT_TIMEOUT_S,
     }
     if "connect_timeout" in options:
         try:
@@ -273,9 +279,9 @@ class MysqlStore(ServerStore):
         self,
         url: str,
         *,
-        pool_size: int = server.DEFAULT_POOL_SIZE,
-        pool_timeout_s: float = server.DEFAULT_POOL_TIMEOUT_S,
-        attempts: int = server.DEFAULT_ATTEMPTS,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
+        attempts: int = DEFAULT_ATTEMPTS,
         skip_locked: bool | None = None,
     ) -> None:
         if pool_size < 1:

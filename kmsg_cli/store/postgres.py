@@ -26,7 +26,6 @@ import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
-from kmsg_cli.store import server
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.rows import TRACKING_DUE_STATUSES
 from kmsg_cli.store.schema import (
@@ -47,7 +46,14 @@ from kmsg_cli.store.schema import (
     index_statements,
     state_statements,
 )
-from kmsg_cli.store.server import Failure, ServerStore
+from kmsg_cli.store.server import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_POOL_TIMEOUT_S,
+    Failure,
+    ServerStore,
+)
 from kmsg_cli.store.session import JOBS, TRACKING, DbApiSession, Params, Session
 
 Connection = psycopg.Connection[TupleRow]
@@ -242,9 +248,9 @@ class PostgresStore(ServerStore):
         self,
         url: str,
         *,
-        pool_size: int = server.DEFAULT_POOL_SIZE,
-        pool_timeout_s: float = server.DEFAULT_POOL_TIMEOUT_S,
-        attempts: int = server.DEFAULT_ATTEMPTS,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
+        attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
@@ -256,7 +262,7 @@ class PostgresStore(ServerStore):
         self.pool_size = pool_size
         kwargs: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in given:
-            kwargs["connect_timeout"] = server.DEFAULT_CONNECT_TIMEOUT_S
+            kwargs["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT_S
         if "application_name" not in given:
             kwargs["application_name"] = "kmsg"
         # One direct connection first: a wrong URL, an unreachable server or a refused login

@@ -39,6 +39,7 @@ from kmsg_cli.config import (
     validate_config,
 )
 from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, UsageError
+from kmsg_cli.providers.catalog import UNSET_ENV
 
 
 def examples(n: int) -> settings:
@@ -567,7 +568,11 @@ def _check_profile(profile: Any, environ: Mapping[str, str], secrets: set[str]) 
         except ConfigError as error:
             _no_secret(error.to_dict(), secrets)
             continue
-        assert set(SETTINGS[provider.type]) | {"id", "type"} == set(resolved)
+        assert set(SETTINGS[provider.type]) | {"id", "type", UNSET_ENV} == set(resolved)
+        # an optional setting whose env: variable is unset keeps its default, and says which
+        # variable it was
+        spec = SETTINGS[provider.type]
+        assert all(resolved[key] == spec[key].default for key in resolved[UNSET_ENV])
         assert resolved["connect_timeout"] > 0 and resolved["read_timeout"] > 0
 
 

@@ -858,12 +858,15 @@ def variable(profile: str, provider: str, setting: str) -> str:
     return f"{profile}_{provider}_{setting}".upper()
 
 
-def config_text(world: World) -> str:
-    """Profiles live, bad, offline and malformed, each holding all three providers, with
-    their secrets literal or as env: references (see `environment`)."""
+def config_text(world: World, only: str | None = None) -> str:
+    """Profiles live, bad, offline and malformed (or `only` one of them, the file's default),
+    each holding all three providers, with their secrets literal or as env: references (see
+    `environment`)."""
     literal = world.secrets_mode == "literal"
-    lines = ['default_profile = "live"']
+    lines = [f'default_profile = "{only or "live"}"']
     for profile, keys in PROFILE_KEYS.items():
+        if only is not None and profile != only:
+            continue
         values = dict(zip(KEY_SETTINGS, keys, strict=True))
         values["aligo", "sender_key"] = ALIGO_SENDER_KEY
         secret = {
@@ -1012,6 +1015,13 @@ def world(
         config = tmp_path / "config.toml"
         config.write_text(config_text(w), encoding="utf-8")
         config.chmod(0o600)
+        # The sweep runs each profile from a file of its own: profiles of one file that give
+        # one provider id other keys on one database are AMBIGUOUS_PROVIDER, and the commands
+        # that take other runs' rows refuse them (docs/storage.md, "Claims").
+        for name in PROFILE_KEYS:
+            alone = tmp_path / f"profile-{name}.toml"
+            alone.write_text(config_text(w, only=name), encoding="utf-8")
+            alone.chmod(0o600)
         (tmp_path / "broken.toml").write_text(BROKEN_CONFIG, encoding="utf-8")
         (tmp_path / "broken.toml").chmod(0o600)
         monkeypatch.setenv("KMSG_CONFIG", str(config))
@@ -1096,6 +1106,9 @@ def play(world: World, steps: list[Step | Act], label: str) -> None:
                 continue
             args = [_fill(arg, values) for arg in step.args]
             profile = ["-p", step.profile] if step.profile else []
+            if "--config" not in args:
+                alone = world.tmp / f"profile-{step.profile or 'live'}.toml"
+                profile = ["--config", str(alone), *profile]
             argv = [*world.global_options(mode), *profile, *args]
             if step.prepare is not None:
                 step.prepare(world)
