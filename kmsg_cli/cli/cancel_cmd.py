@@ -75,7 +75,10 @@ def cancel(
     from kmsg_cli.cancel import cancel as run_cancel
 
     runtime = runtime_of(ctx)
-    runtime.refuse_ambiguous_providers()
+    if at_or_after is not None:
+        # a selection by time takes "this profile's messages", which an ambiguous provider id
+        # cannot tell; a batch or an id names its messages (and is how such a queue is cleared)
+        runtime.refuse_ambiguous_providers()
     out = runtime.out
     now = runtime.now()
     selection = Selection(

@@ -61,7 +61,7 @@ def _ambiguous(name: str, other: str, provider_id: str) -> ConfigError:
     message = (
         f"profiles '{name}' and '{other}' both have a provider '{provider_id}', set "
         "differently, and use the same database: kmsg cannot tell their jobs and messages "
-        "apart (queue workers, tracking passes and cancels refuse to run)"
+        "apart (queue workers, tracking passes and cancels by time refuse to run)"
     )
     hint = 'rename one of the two tables, or give one profile its own db = "..."'
     key_path = join_key(join_key(join_key("profiles", name), "providers"), provider_id)

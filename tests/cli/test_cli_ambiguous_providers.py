@@ -86,6 +86,18 @@ def test_commands_that_take_other_runs_work_refuse(run: Run, command: tuple[str,
 
 
 @pytest.mark.usefixtures("same_id")
+def test_a_queue_is_cleared_by_naming_its_jobs(run: Run) -> None:
+    # the way out before renaming: cancel what waits by id or batch (no vendor is involved)
+    queued = run("-p", "prod", "send", "--to", "010-1111-2222", "--text", "x", "--queue")
+    assert queued.exit_code == 0, queued.stderr
+    (job_id,) = job_statuses(run)
+    code, doc = run.json("-p", "staging", "cancel", "--id", job_id, "--yes")
+    assert code == 0, doc
+    assert job_statuses(run) == {job_id: "cancelled"}
+    assert run("-p", "staging", "queue", "list").exit_code == 0
+
+
+@pytest.mark.usefixtures("same_id")
 def test_sending_is_not_refused_and_the_worker_of_the_profile_alone_is(run: Run) -> None:
     # a direct send writes and sends its own rows: nothing of another profile is taken
     sent = run(
