@@ -15,26 +15,11 @@ from tests.fakes.solapi import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeSolapi
 
 fake_solapi = fixtures.fake_solapi
 
+
 # `prod` and `staging` both call their SOLAPI account `m`; other senders make them two accounts
 # (both on the fake server: staging's worker, were it to run, would send prod's jobs there).
-TABLE = """
-[profiles.{profile}.providers.m]
-type = "solapi"
-api_key = "{key}"
-api_secret = "{secret}"
-base_url = "{url}"
-sender = "{sender}"
-"""
-
-
 def table(fake: FakeSolapi, profile: str, sender: str) -> str:
-    return TABLE.format(
-        profile=profile,
-        key=DEFAULT_API_KEY,
-        secret=DEFAULT_API_SECRET,
-        url=fake.base_url,
-        sender=sender,
-    )
+    return fixtures.solapi_table(fake, profile, "m", sender)
 
 
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:

@@ -60,6 +60,20 @@ def fake_solapi() -> Iterator[FakeSolapi]:
         yield fake
 
 
+def solapi_table(
+    fake: FakeSolapi, profile: str, provider_id: str = "solapi", sender: str = "0212345678"
+) -> str:
+    """The TOML table of a provider `provider_id` of `profile` on `fake` (its default keys)."""
+    return f"""
+[profiles.{profile}.providers.{provider_id}]
+type = "solapi"
+api_key = "{DEFAULT_API_KEY}"
+api_secret = "{DEFAULT_API_SECRET}"
+sender = "{sender}"
+base_url = "{fake.base_url}"
+"""
+
+
 def mock_kakao_and_solapi_config(
     path: Path, fake: FakeSolapi, *, profile: str = "mixed", extra: str = ""
 ) -> Path:
@@ -74,12 +88,7 @@ ALIMTALK = "kakao"
 SMS = "solapi"
 [profiles.{profile}.providers.kakao]
 type = "mock"
-[profiles.{profile}.providers.solapi]
-type = "solapi"
-api_key = "{DEFAULT_API_KEY}"
-api_secret = "{DEFAULT_API_SECRET}"
-sender = "0212345678"
-base_url = "{fake.base_url}"
+{solapi_table(fake, profile).strip()}
 {extra}
 """,
         encoding="utf-8",
