@@ -132,13 +132,18 @@ def _account(provider: ProviderConfig) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _simulated(*providers: ProviderConfig) -> bool:
+    return all(capabilities(p.type).simulated for p in providers)
+
+
 def ambiguous_providers(
     config: LoadedConfig, active: Profile, database: str | None = None
 ) -> list[tuple[str, str]]:
-    """(provider id, profile) for each other profile that has a real provider of the same id
-    as `active`, set to another account, sender or channel, on the same database: jobs and
-    tracking rows name their provider by id alone, so a worker of either profile would take
-    the other's and send or look them up with its own settings (docs/storage.md, "Claims").
+    """(provider id, profile) for each other profile that has a provider of the same id as
+    `active`, set to another account, sender or channel (two mocks excepted), on the same
+    database: jobs and tracking rows name their provider by id alone, so a worker of either
+    profile would take the other's and send or look them up with its own settings
+    (docs/storage.md, "Claims").
     `database` (--db, KMSG_DB) is every profile's database when given; otherwise each has its
     `db` or the default file. A profile that does not parse is left out."""
     if active.source != "file" and active.source != "builtin":
@@ -163,8 +168,10 @@ def ambiguous_providers(
             provider_id
             for provider_id, provider in active.providers.items()
             if provider_id in other.providers
-            and not capabilities(provider.type).simulated  # a mock delivers nothing anyway
             and _account(other.providers[provider_id]) != _account(provider)
+            # two mocks deliver nothing, whoever runs them; a mock and a real provider under
+            # one id would "send" real jobs into the mock, or mock jobs for real
+            and not _simulated(provider, other.providers[provider_id])
         ]
         if clashes and shares_database(other):
             found.extend((provider_id, name) for provider_id in clashes)

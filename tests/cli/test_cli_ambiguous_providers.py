@@ -144,6 +144,17 @@ def test_mocks_under_one_id_are_not_ambiguous(
     assert code == 0, doc
 
 
+def test_a_mock_and_a_real_provider_under_one_id_are_ambiguous_from_both_sides(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_solapi: FakeSolapi
+) -> None:
+    # the built-in sandbox's `mock` beside a profile whose `mock` is a SOLAPI account: the
+    # sandbox's worker would "send" that profile's jobs into the mock
+    write_config(tmp_path, monkeypatch, fixtures.solapi_table(fake_solapi, "demo", "mock"))
+    for profile in ("sandbox", "demo"):
+        result = run("-p", profile, "queue", "process", "--drain")
+        assert result.exit_code == 2 and "AMBIGUOUS_PROVIDER" in result.stderr, profile
+
+
 def test_validate_names_each_pair_once(run: Run, same_id: Path) -> None:
     code, doc = run.json("config", "validate")
     assert code == 2, doc
