@@ -300,6 +300,10 @@ def send_many(
     batch = batch_id or bulk.batch_id_for(digest, defaults, profile.name)
     if (known := runtime.existing_store()) is not None:  # before asking anything
         _refuse_other_profiles_batch(known, batch, profile)
+        if batch_id is not None and known.list_jobs(batch=batch, limit=1):
+            # a --batch-id run before, perhaps by a profile that gives one of this profile's
+            # provider ids to another account: its waiting jobs would go out with this one's
+            runtime.refuse_ambiguous_providers()
     view = bulk_view.BulkView(
         out,
         batch_id=batch,

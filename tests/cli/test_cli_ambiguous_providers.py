@@ -71,6 +71,20 @@ def test_commands_that_take_other_runs_work_refuse(run: Run, command: tuple[str,
 
 
 @pytest.mark.usefixtures("same_id")
+def test_send_many_refuses_a_batch_id_run_before(run: Run, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("to,text\n010-1111-2222,a\n", encoding="utf-8")
+    many = ("send-many", str(rows), "--batch-id", "camp-1", "--queue")
+    assert run("-p", "prod", *many).exit_code == 0
+    code, doc = run.json("-p", "staging", *many[:-1], "--yes")
+    assert code == 2 and doc["error"]["code"] == "AMBIGUOUS_PROVIDER", doc
+    assert set(job_statuses(run).values()) == {"pending"}
+    # a batch id of its own is this profile's alone
+    code, doc = run.json("-p", "staging", *many[:2], "--batch-id", "camp-2", "--dry-run")
+    assert code == 0, doc
+
+
+@pytest.mark.usefixtures("same_id")
 def test_a_queue_is_cleared_by_naming_its_jobs(run: Run) -> None:
     # the way out before renaming: cancel what waits by id or batch (no vendor is involved)
     queued = run("-p", "prod", "send", "--to", "010-1111-2222", "--text", "x", "--queue")
