@@ -18,7 +18,14 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from kmsg_cli.errors import ConfigError, InvalidInput, KmsgError, ProviderError, scrub
+from kmsg_cli.errors import (
+    ConfigError,
+    InvalidInput,
+    KmsgError,
+    ProviderError,
+    quoted,
+    scrub,
+)
 from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
 from kmsg_cli.normalize.variables import GIVE_VARIABLES, give_value
 from kmsg_cli.normalize.variables import placeholders as placeholders
@@ -198,6 +205,44 @@ def variable_name(key: str) -> str:
     key = key.strip()
     match = PLACEHOLDER.fullmatch(key)
     return match.group(1).strip() if match else key
+
+
+def render_template(content: str, variables: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Fill every `#{name}`; returns the text and the names without a value (in order)."""
+    values = {variable_name(k): str(v) for k, v in variables.items()}
+    missing: dict[str, None] = {}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        if name in values:
+            return values[name]
+        missing.setdefault(name, None)
+        return match.group(0)
+
+    return PLACEHOLDER.sub(fill, content), list(missing)
+
+
+def check_template_text(message: Message, content: str, vendor: str) -> None:
+    """An AlimTalk delivers its registered template, filled in, whatever text the message
+    carries: a `--text` that says something else (blanks aside) would not be what the
+    recipient reads, so it is refused before sending (TEMPLATE_MISMATCH, docs/channels.md)."""
+    if not message.text or not message.text.strip():
+        return
+    rendered, _ = render_template(content, message.variables)
+    text, _ = render_template(message.text, message.variables)  # as written, or filled in
+    if rendered.split() == text.split():
+        return
+    template_id = message.template_id or ""
+    raise InvalidInput(
+        f"the text {quoted(message.text, 40)} differs from AlimTalk template '{template_id}' as "
+        f"{vendor} has it registered, and an AlimTalk delivers the template's text (field "
+        "'text')",
+        code="TEMPLATE_MISMATCH",
+        field="text",
+        value=message.text,
+        hint="leave out --text (the template is filled from --var values), or give the "
+        f"template's own text: {quoted(content)}",
+    )
 
 
 # -- errors and results ----------------------------------------------------------------------

@@ -90,6 +90,21 @@ def test_alimtalk_missing_variable_fails_before_sending(run: Run, aligo: FakeAli
     assert aligo.accepted_messages() == []
 
 
+def test_alimtalk_text_that_is_not_the_templates_is_refused(run: Run, aligo: FakeAligo) -> None:
+    # Aligo is sent the template filled in: the text given would have been dropped silently
+    args = ("send", "--to", "010-1111-2222", "--template", "TPL01", "--var", "name=홍")
+    result = run(*args, "--var", "order=A-1", "--text", "주문 완료")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: TEMPLATE_MISMATCH: the text '주문 완료' differs from AlimTalk template 'TPL01' "
+        "as Aligo has it registered"
+    )
+    assert aligo.accepted_messages() == []
+    result = run(*args, "--var", "order=A-1", "--text", "홍님 주문이 접수되었습니다. 주문번호 A-1")
+    assert result.exit_code == 0, result.stderr
+    assert len(aligo.accepted_messages()) == 1
+
+
 def test_friendtalk(run: Run, aligo: FakeAligo) -> None:
     result = run("send", "--to", "010-1111-2222", "--type", "FRIENDTALK", "--text", "친구 소식")
     assert result.exit_code == 0, result.stderr

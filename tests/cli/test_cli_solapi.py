@@ -125,6 +125,34 @@ def test_a_missing_template_variable_is_refused_before_sending(
     assert template_reads(solapi) == ["/kakao/v2/templates/TPL_WELCOME"]
 
 
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-GET")
+def test_a_text_that_is_not_the_templates_is_refused_before_sending(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    # SOLAPI delivers the registered template, not the request's text: "다른 내용" would not be
+    # what the recipient reads
+    args = ("send", "--to", "010-1234-5678", "--template", "TPL_WELCOME")
+    args += ("--var", "name=홍", "--var", "code=1")
+    code, doc = run.json(*args, "--text", "다른 내용")
+    assert code == 2, doc
+    error = doc["error"]
+    assert (error["code"], error["field"], error["value"]) == (
+        "TEMPLATE_MISMATCH",
+        "text",
+        "다른 내용",
+    )
+    assert "#{name}님 가입을 환영합니다" in error["hint"]
+    assert sends(solapi) == []
+    # the template's own text, written with its placeholders or filled in, other blanks aside
+    for text in (
+        "#{name}님 가입을 환영합니다.\n인증번호는 #{code}입니다.",
+        "홍님 가입을 환영합니다. 인증번호는 1입니다. ",
+    ):
+        result = run(*args, "--text", text)
+        assert result.exit_code == 0, result.stderr
+    assert len(sends(solapi)) == 2
+
+
 def test_a_template_that_cannot_be_read_is_left_to_the_vendor(run: Run, solapi: FakeSolapi) -> None:
     solapi.fault_paths = {"/kakao/v2/templates/TPL_WELCOME"}
     solapi.script = ["500"] * 6  # every attempt to read the template fails

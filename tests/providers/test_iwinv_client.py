@@ -347,7 +347,10 @@ def test_the_registered_template_gives_the_order_and_is_checked() -> None:
     with pytest.raises(InvalidInput) as info:
         client.validate(short)
     assert info.value.code == "MISSING_VARIABLE" and info.value.value == "name"
-    client.validate(alimtalk(variables={"a": "1", "b": "2"}, text="#{b} #{a}"))  # by position
+    # a text that is not the registered template's is refused (IWINV delivers the template)
+    with pytest.raises(InvalidInput) as info:
+        client.validate(alimtalk(variables={"a": "1", "b": "2"}, text="#{b} #{a}"))
+    assert info.value.code == "TEMPLATE_MISMATCH" and info.value.field == "text"
     review = Vendor(
         ok({**listing, "list": [{**listing["list"][0], "status": "I"}]}), templates=True
     )

@@ -13,7 +13,6 @@ string), id in `info.mid`. History: `/akv10/history/detail/` by `mid`, items mat
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,13 +20,12 @@ from typing import Any
 
 from kmsg_cli.models import DeliveryStatus, MessageType, StatusUpdate
 from kmsg_cli.providers._common import (
-    PLACEHOLDER,
     kst_epoch_ms,
     number,
     one_line,
+    render_template,
     status_update,
     to_kst,
-    variable_name,
 )
 from kmsg_cli.providers.aligo.client import AligoClient, check_kakao_answer, listed_items
 
@@ -60,21 +58,6 @@ class Template:
     title: str | None = None  # emphasised title (templtTitle), may hold #{vars}
     buttons: tuple[Mapping[str, Any], ...] = ()
     status: str | None = None  # inspStatus: APR (approved), REJ, REQ, REG
-
-
-def render_template(content: str, variables: Mapping[str, str]) -> tuple[str, list[str]]:
-    """Fill every `#{name}`; returns the text and the names without a value (in order)."""
-    values = {variable_name(k): str(v) for k, v in variables.items()}
-    missing: dict[str, None] = {}
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        if name in values:
-            return values[name]
-        missing.setdefault(name, None)
-        return match.group(0)
-
-    return PLACEHOLDER.sub(fill, content), list(missing)
 
 
 def button_json(

@@ -44,11 +44,13 @@ from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
     check_image,
+    check_template_text,
     digits,
     missing_sender,
     missing_setting,
     missing_template_variables,
     refused,
+    render_template,
     result_from_error,
     schedule_refusal,
     template_not_approved,
@@ -157,10 +159,11 @@ class AligoProvider(VendorProvider[AligoClient]):
             )
         if found.status and found.status not in kakao.APPROVED_STATUSES:
             raise template_not_approved(template_id, f"inspStatus {found.status}")
-        text, missing = kakao.render_template(found.content, message.variables)
+        check_template_text(message, found.content, "Aligo")
+        text, missing = render_template(found.content, message.variables)
         button, in_buttons = kakao.button_json(found.buttons, message.variables)
         title, in_title = (
-            kakao.render_template(found.title, message.variables) if found.title else (None, [])
+            render_template(found.title, message.variables) if found.title else (None, [])
         )
         names = list(dict.fromkeys(missing + in_buttons + in_title))
         if names:

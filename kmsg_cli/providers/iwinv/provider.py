@@ -27,6 +27,7 @@ from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendRes
 from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
+    check_template_text,
     digits,
     kst_midnight,
     missing_sender,
@@ -162,12 +163,14 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         except InvalidInput as refusal:
             if refusal.code != "VARIABLE_ORDER_UNKNOWN" or not registered:
                 raise
-            return alimtalk.template_params(message, registered=registered)
+            values = alimtalk.template_params(message, registered=registered)
         needed = placeholders(registered or "")
         if len(values) < len(needed):
             given = {str(name) for name in message.variables}
             missing = [name for name in needed if name not in given] or needed[len(values) :]
             raise missing_template_variables(message.template_id or "", missing)
+        if registered is not None:
+            check_template_text(message, registered, "IWINV")
         return values
 
     def _validate_sms(self, message: Message) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import Message
 from kmsg_cli.providers._common import (
+    check_template_text,
     missing_template_variables,
     placeholders,
     template_not_approved,
@@ -61,6 +62,8 @@ def check_template(message: Message, template: Template) -> None:
     SOLAPI would answer with 1043)."""
     if template.status is not None and template.status != APPROVED:
         raise template_not_approved(template.template_id, f"status {template.status} at SOLAPI")
+    if template.content is not None:
+        check_template_text(message, template.content, "SOLAPI")
     if not template.names:
         return
     given = {variable_name(key) for key in message.variables}
