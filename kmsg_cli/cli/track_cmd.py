@@ -397,8 +397,7 @@ def show(
         if len(homes) == 1:
             line += f": kmsg -p {homes[0]} track show {shlex.quote(message_id)} --refresh"
         runtime.out.note(line)
-    elif refresh:
-        runtime.refuse_ambiguous_providers()
+    elif refresh:  # _tracker refuses an ambiguous provider id first
         before = row
         asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
         row = store.get_tracking(message_id) or row
