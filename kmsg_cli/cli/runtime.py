@@ -167,13 +167,25 @@ class Runtime:
         from kmsg_cli.cli.output import counted
         from kmsg_cli.config import profiles_with
 
-        listed = ", ".join(f"{provider or '(none)'} {n:,}" for provider, n in others.items())
-        line = (
-            f"{counted(sum(others.values()), noun)} of providers that profile "
-            f"'{self.profile().name}' does not have ({listed}) left for their own profile"
-        )
-        homes = sorted({name for p in others for name in profiles_with(self.config(), p)})
-        return line + (f": kmsg -p {homes[0]} {command}" if len(homes) == 1 else "")
+        lines = []
+        named = {provider: n for provider, n in others.items() if provider}
+        if named:
+            listed = ", ".join(f"{provider} {n:,}" for provider, n in named.items())
+            line = (
+                f"{counted(sum(named.values()), noun)} of providers that profile "
+                f"'{self.profile().name}' does not have ({listed}) left for their own profile"
+            )
+            homes = sorted({name for p in named for name in profiles_with(self.config(), p)})
+            lines.append(line + (f": kmsg -p {homes[0]} {command}" if len(homes) == 1 else ""))
+        if unnamed := sum(n for provider, n in others.items() if not provider):
+            # a job whose data names no provider: hand-edited, or not JSON at all
+            one = unnamed == 1
+            lines.append(
+                f"{counted(unnamed, noun)} that {'names' if one else 'name'} no provider (data "
+                f"edited by hand?) left as {'it is' if one else 'they are'}: kmsg db check "
+                f"names {'it' if one else 'them'}"
+            )
+        return "\n".join(lines)
 
     def refuse_ambiguous_providers(self) -> None:
         """CONFIG error (exit 2) when another profile on this database has a provider of the

@@ -90,6 +90,19 @@ def json_list(values: Sequence[str] | None) -> str | None:
     return None if values is None else json.dumps(sorted(set(values)))
 
 
+BAD_JSON_HINT = (
+    "a row holds JSON that does not parse (edited by hand?): kmsg db check names it; repair or "
+    "delete that row"
+)
+
+
+def bad_json_hint(reason: str) -> str | None:
+    """BAD_JSON_HINT when a driver's error is about JSON text that does not parse (SQLite's
+    "malformed JSON", MySQL's 3141 "Invalid JSON text"), else None."""
+    lowered = reason.lower()
+    return BAD_JSON_HINT if "malformed json" in lowered or "invalid json" in lowered else None
+
+
 def load_json(value: object, *, column: str) -> dict[str, Any] | None:
     """A JSON column's value as a dict: text (SQLite, MySQL) or a decoded object (JSONB)."""
     if value is None:
@@ -100,12 +113,15 @@ def load_json(value: object, *, column: str) -> dict[str, Any] | None:
             decoded = _decode(value) if isinstance(value, str) else json.loads(value)
         except ValueError as exc:
             raise StoreError(
-                f"column {column} holds invalid JSON: {exc}", code="DB_BAD_JSON"
+                f"column {column} holds invalid JSON: {exc}",
+                code="DB_BAD_JSON",
+                hint=BAD_JSON_HINT,
             ) from None
     if not isinstance(decoded, dict):
         raise StoreError(
             f"column {column} holds JSON {type(decoded).__name__}, expected an object",
             code="DB_BAD_JSON",
+            hint=BAD_JSON_HINT,
         )
     return decoded
 

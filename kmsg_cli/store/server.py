@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from kmsg_cli.errors import StoreError, mask_url_passwords
 from kmsg_cli.store.dialect import q
+from kmsg_cli.store.rows import bad_json_hint
 from kmsg_cli.store.schema import SCHEMA_VERSION, VERSION_TABLE
 from kmsg_cli.store.session import Session
 from kmsg_cli.store.sql import SqlStore
@@ -130,8 +131,11 @@ class ServerStore(SqlStore):
         return StoreError(f"{self.engine} database {self._display} is closed", code="DB_CLOSED")
 
     def _query_failed(self, exc: BaseException) -> StoreError:
+        reason = self._reason(exc)
         return StoreError(
-            f"{self.engine} database {self._display}: {self._reason(exc)}", code="DB_QUERY_FAILED"
+            f"{self.engine} database {self._display}: {reason}",
+            code="DB_QUERY_FAILED",
+            hint=bad_json_hint(reason),
         )
 
     def _too_new(self, version: int, current: int) -> StoreError:

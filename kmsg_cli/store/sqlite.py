@@ -18,7 +18,7 @@ from kmsg_cli.errors import StoreError
 from kmsg_cli.files import make_private_parents
 from kmsg_cli.jsontext import compact_encoder
 from kmsg_cli.store.dialect import Dialect, q
-from kmsg_cli.store.rows import TRACKING_DUE_STATUSES
+from kmsg_cli.store.rows import TRACKING_DUE_STATUSES, bad_json_hint
 from kmsg_cli.store.schema import (
     INDEX_NAMES,
     JOB_COLUMNS,
@@ -275,9 +275,11 @@ class SqliteStore(SqlStore):
                 code="DB_FULL" if name == "SQLITE_FULL" else "DB_IO_ERROR",
                 hint="free disk space (or check the disk), then run the same command again",
             )
+        reason = _one_line(str(exc))
         return StoreError(
-            f"SQLite database {self._display}: {_one_line(str(exc))}",
+            f"SQLite database {self._display}: {reason}",
             code="DB_QUERY_FAILED",
+            hint=bad_json_hint(reason),
         )
 
     # -- plumbing --------------------------------------------------------------------------

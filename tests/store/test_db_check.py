@@ -403,6 +403,35 @@ def test_the_command_fails_with_one_error_line_and_names_the_rows(db: Db) -> Non
     assert failed["examples"] == ["clean:1", "clean:2"]
 
 
+def test_broken_json_in_a_waiting_job_points_to_db_check(db: Db) -> None:
+    """A hand-edited job whose data is not JSON stops a SQLite worker (its claim reads
+    data.provider) and is left by a MariaDB one (which reads NULL there); PostgreSQL's JSONB
+    cannot hold such text. Either way the output says where to look, and `db check` names the
+    row."""
+    if db.postgres:
+        with pytest.raises(Exception, match="invalid input syntax for type json"):
+            db.sql(f"UPDATE {J} SET data = '{{broken' WHERE id = '{db.pending}'")
+        return
+    db.sql(f"UPDATE {J} SET data = '{{broken' WHERE id = '{db.pending}'")
+    worker = db.run("queue", "process", "--drain")
+    if db.mysql:
+        # MariaDB reads no provider from it (NULL, not an error): the job is left, and said so
+        assert worker.exit_code == 0, worker.stderr
+        assert worker.stdout.splitlines()[1] == (
+            "1 due job that names no provider (data edited by hand?) left as it is: "
+            "kmsg db check names it"
+        )
+    else:
+        assert worker.exit_code == 2
+        assert worker.stderr.splitlines()[-1] == (
+            "hint: a row holds JSON that does not parse (edited by hand?): kmsg db check names "
+            "it; repair or delete that row"
+        )
+    check = db.run("db", "check")
+    (line,) = [line for line in check.stdout.splitlines() if line.startswith("FAIL\t")]
+    assert line.startswith("FAIL\tjob JSON columns") and line.endswith(f"\t{db.pending}")
+
+
 def test_examples_are_bounded_to_five(db: Db) -> None:
     db.sql(f"UPDATE {T} SET status = 'LOST'")
     (finding,) = failing(db).values()
