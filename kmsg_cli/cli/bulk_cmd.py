@@ -299,8 +299,8 @@ def send_many(
         digest = rows.digest()
     batch = batch_id or bulk.batch_id_for(digest, defaults, profile.name)
     if (known := runtime.existing_store()) is not None:  # before asking anything
-        _refuse_other_profiles_batch(known, batch, profile)
-        if batch_id is not None and known.list_jobs(batch=batch, limit=1):
+        ran_before = _refuse_other_profiles_batch(known, batch, profile)
+        if batch_id is not None and ran_before:
             # a --batch-id run before, perhaps by a profile that gives one of this profile's
             # provider ids to another account: its waiting jobs would go out with this one's
             runtime.refuse_ambiguous_providers()
@@ -426,12 +426,13 @@ def send_many(
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 
 
-def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) -> None:
+def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) -> bool:
     """A batch that another profile ran (a `--batch-id` tried on the sandbox, now used for
     real; a default id from before ids depended on the profile): its rows would count as sent
     already, and its queued jobs are not this profile's to send. Refused before anything is
-    read or sent."""
-    for job in store.list_jobs(batch=batch_id, limit=1):
+    read or sent. True when the batch has jobs (it ran before)."""
+    jobs = store.list_jobs(batch=batch_id, limit=1)
+    for job in jobs:
         provider = job.data.get("provider")
         if isinstance(provider, str) and provider not in profile.providers:
             raise UsageError(
@@ -443,6 +444,7 @@ def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) 
                 value=batch_id,
                 hint="give this run a --batch-id of its own",
             )
+    return bool(jobs)
 
 
 def _check_results(path: str, source: str, db_target: str) -> None:

@@ -30,13 +30,13 @@ class Output:
         self._out: Console | None = None
         self._err: Console | None = None
         self.finished = False
-        # how a suggested command starts: with -p NAME when --profile chose a profile that a
-        # plain `kmsg` would not (set by the runtime when it selects the profile)
-        self.command = "kmsg"
+        # how a suggested command starts (`kmsg`, or `kmsg -p NAME`: the runtime sets it),
+        # asked only when a suggestion is printed
+        self.command: Callable[[], str] = lambda: "kmsg"
 
     def kmsg(self, rest: str) -> str:
         """A command to suggest, under this run's profile: `kmsg -p prod queue process`."""
-        return f"{self.command} {rest}"
+        return f"{self.command()} {rest}"
 
     # -- consoles -----------------------------------------------------------------------
     @property

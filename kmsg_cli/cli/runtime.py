@@ -63,6 +63,7 @@ class Runtime:
                 quiet=self.options.quiet,
                 verbose=self.options.verbose,
             )
+            self._out.command = self._command
         return self._out
 
     def config(self) -> cfg.LoadedConfig:
@@ -84,21 +85,24 @@ class Runtime:
             self._profile = cfg.select_profile(
                 self.config(), flag=self.options.profile, environ=self.environ
             )
-            if self.options.profile and self._profile.name != self._plain_profile_name():
-                import shlex
-
-                self.out.command = f"kmsg -p {shlex.quote(self._profile.name)}"
         return self._profile
 
-    def _plain_profile_name(self) -> str | None:
-        """The profile a plain `kmsg` (no --profile) picks in this environment."""
+    def _command(self) -> str:
+        """How a suggested command starts: `kmsg -p NAME` when --profile chose a profile that
+        a plain `kmsg` would not pick in this environment, else `kmsg`."""
+        import shlex
+
         from kmsg_cli import config as cfg
         from kmsg_cli.errors import KmsgError
 
+        if not self.options.profile:
+            return "kmsg"
+        name = self.profile().name
         try:
-            return cfg.select_profile(self.config(), flag=None, environ=self.environ).name
+            plain = cfg.select_profile(self.config(), flag=None, environ=self.environ).name
         except KmsgError:
-            return None
+            plain = None
+        return "kmsg" if plain == name else f"kmsg -p {shlex.quote(name)}"
 
     def db_target(self) -> str:
         """--db > KMSG_DB > the profile's db > the default SQLite file."""

@@ -225,7 +225,7 @@ def render_template(content: str, variables: Mapping[str, str]) -> tuple[str, li
 def check_template_text(message: Message, content: str, vendor: str) -> None:
     """An AlimTalk delivers its registered template, filled in, whatever text the message
     carries: a `--text` that says something else (blanks aside) would not be what the
-    recipient reads, so it is refused before sending (TEMPLATE_MISMATCH, docs/channels.md)."""
+    recipient reads, so it is refused before sending (TEMPLATE_MISMATCH, docs/messages.md)."""
     if not message.text or not message.text.strip():
         return
     rendered, _ = render_template(content, message.variables)
