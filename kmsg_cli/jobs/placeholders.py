@@ -12,7 +12,7 @@ from kmsg_cli.bulk_input import Row
 from kmsg_cli.bulk_input.columns import ColumnMap, ColumnPlan
 from kmsg_cli.errors import InvalidInput, UsageError
 from kmsg_cli.errors import quoted as _quote
-from kmsg_cli.normalize.variables import CASE_RULE, case_slips, placeholder_names
+from kmsg_cli.normalize.variables import CASE_RULE, case_slips, check_syntax, placeholder_names
 
 
 def check_placeholders(
@@ -21,11 +21,15 @@ def check_placeholders(
     """Refuse, before any row is read, a `--text` (or `--failover-text`: `option`) whose
     `#{name}` no column of the header can fill: every row would fail the same way. Not when
     the file has a column of that name of its own (its rows may not use the option), nor for
-    `#{}`, which stays as written."""
-    if not text or "#{" not in text:
+    `#{}`, which stays as written. A `{name}` naming a column is PLACEHOLDER_SYNTAX here too,
+    once rather than on every row."""
+    if not text:
         return
     plan = ColumnPlan(columns)
     keys = [key for key in map(plan.key, header) if key is not None]
+    check_syntax(text, {name for recognised, name in keys if not recognised}, field=option)
+    if "#{" not in text:
+        return
     if (True, option.replace("-", "_")) in keys:
         return
     variables = {name for recognised, name in keys if not recognised}

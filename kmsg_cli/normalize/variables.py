@@ -12,6 +12,9 @@ from kmsg_cli.errors import quoted as _quote
 from kmsg_cli.normalize._common import invalid as _error
 
 _PLACEHOLDER = re.compile(r"#\{([^{}]*)\}")
+# Placeholders as other tools write them: `{name}`, `{{name}}`, `${name}`, `%name%`. kmsg fills
+# none of them; one that names a given variable is a slip for `#{name}` (docs/messages.md).
+_FOREIGN = re.compile(r"(?:#(?=\{\{)|(?<!#))\$?\{\{?[ \t]*([^\s{}#]+)[ \t]*\}\}?|%([^\s%]+)%")
 
 
 def placeholders(text: str) -> list[str]:
@@ -24,10 +27,16 @@ def placeholders(text: str) -> list[str]:
     return list(names)
 
 
+Parsed = tuple[
+    tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...], tuple[tuple[str, str], ...]
+]
+
+
 @lru_cache(maxsize=256)
-def _parsed(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+def _parsed(text: str) -> Parsed:
     """`text` split once (send-many fills the same text for every row): the literal pieces,
-    the placeholders between them as (as written, name stripped), and the unique names."""
+    the placeholders between them as (as written, name stripped), the unique names, and the
+    placeholders of another syntax as (as written, name)."""
     literals: list[str] = []
     slots: list[tuple[str, str]] = []
     start = 0
@@ -37,7 +46,10 @@ def _parsed(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...], tu
         start = match.end()
     literals.append(text[start:])
     names = tuple(dict.fromkeys(name for _, name in slots if name))
-    return tuple(literals), tuple(slots), names
+    foreign = tuple(
+        (match.group(0), match.group(1) or match.group(2)) for match in _FOREIGN.finditer(text)
+    )
+    return tuple(literals), tuple(slots), names, foreign
 
 
 def placeholder_names(text: str) -> tuple[str, ...]:
@@ -65,9 +77,31 @@ def case_slips(missing: Sequence[str], available: Iterable[str]) -> str | None:
     return "did you mean " + ", ".join(f"#{{{found}}} for #{{{name}}}" for name, found in near)
 
 
+def check_syntax(text: str, variables: Iterable[str], *, field: str = "text") -> None:
+    """PLACEHOLDER_SYNTAX for a `{name}`, `{{name}}`, `${name}` or `%name%` in `text` whose
+    name is one of `variables`: it would go out as written, where `#{name}` was meant."""
+    foreign = _parsed(text)[3]
+    if not foreign:
+        return
+    names = variables if isinstance(variables, (Mapping, set, frozenset)) else set(variables)
+    for written, name in foreign:
+        if name in names:
+            raise _error(
+                "PLACEHOLDER_SYNTAX",
+                f"'{field}' has {written}, which kmsg sends as written: a placeholder is "
+                f"written #{{{name}}}",
+                field=field,
+                value=written,
+                hint=f"write #{{{name}}} to fill in the variable {name!r}",
+            )
+
+
 def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
-    """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value."""
-    literals, slots, names = _parsed(text)
+    """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value,
+    PLACEHOLDER_SYNTAX a `{name}` (another tool's syntax) that names one (`check_syntax`)."""
+    literals, slots, names, foreign = _parsed(text)
+    if foreign and variables:
+        check_syntax(text, variables, field=field)
     if not slots:
         return text
     missing = [name for name in names if name not in variables]

@@ -275,6 +275,31 @@ def test_a_placeholder_without_a_column_stops_before_any_row(run: Run, tmp_path:
     assert run("send-many", str(source), "--text", "#{x}").exit_code == 0
 
 
+def test_a_brace_placeholder_naming_a_column_stops_before_any_row(run: Run, tmp_path: Path) -> None:
+    # `{name}` (another tool's syntax) would reach every customer as written
+    source = write_csv(tmp_path / "in.csv", people(3))
+    result = run("send-many", str(source), "--text", "안녕 {name}님")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == [
+        "error: PLACEHOLDER_SYNTAX: 'text' has {name}, which kmsg sends as written: "
+        "a placeholder is written #{name} (field 'text')",
+        "hint: write #{name} to fill in the variable 'name'",
+    ]
+    assert not run.db.exists() or run.rows("SELECT * FROM kmsg_jobs") == []
+    # a JSON Lines row's own text is checked row by row: that row alone is refused
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(
+        '{"to": "010-1111-2222", "text": "hi {name}", "name": "a"}\n'
+        '{"to": "010-1111-3333", "text": "hi #{name}", "name": "b"}\n',
+        encoding="utf-8",
+    )
+    code, doc = run.json("send-many", str(lines))
+    assert code == 5 and doc["data"]["accepted"] == 1
+    assert [(p["row"], p["code"]) for p in doc["data"]["problems"]] == [(1, "PLACEHOLDER_SYNTAX")]
+    # braces around a name that is no column stay as written
+    assert run("send-many", str(source), "--text", "{code} 안내", "--dry-run").exit_code == 0
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "1000"])
 def test_bad_concurrency_is_a_usage_error(run: Run, tmp_path: Path, value: str) -> None:
     source = write_csv(tmp_path / "in.csv", people(1))

@@ -867,6 +867,43 @@ def test_a_dropped_plus_gets_a_hint() -> None:
     assert "+821012345678 without its '+'" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("안녕 {name}님", "{name}"),
+        ("안녕 {{ name }}님", "{{ name }}"),
+        ("안녕 ${name}님", "${name}"),
+        ("안녕 %name%님", "%name%"),
+        ("#{name} and #{{name}}", "#{{name}}"),
+    ],
+    ids=["braces", "double-braces", "dollar", "percent", "hash-double-braces"],
+)
+def test_another_tools_placeholder_naming_a_variable_is_refused(text: str, written: str) -> None:
+    # It would go out as written to everyone: `{name}` was meant as `#{name}`
+    with pytest.raises(InvalidInput) as info:
+        interpolate(text, {"name": "홍길동"})
+    assert_invalid(info.value, "PLACEHOLDER_SYNTAX", "text", written)
+    assert info.value.hint == "write #{name} to fill in the variable 'name'"
+
+
+@pytest.mark.parametrize(
+    ("text", "variables"),
+    [
+        ("{name} with no variables at all", {}),
+        ("{other} is not a variable", {"name": "x"}),
+        ("50% 할인, 100% 환불", {"name": "x"}),
+        ("#{name}님", {"name": "x"}),
+        ('json {"name": 1}', {"name": "x"}),
+    ],
+    ids=["no-variables", "other-name", "percent-signs", "our-syntax", "json-like"],
+)
+def test_braces_that_name_no_variable_stay_as_written(
+    text: str, variables: Mapping[str, str]
+) -> None:
+    rendered = interpolate(text, variables)
+    assert rendered == text.replace("#{name}", variables.get("name", "#{name}"))
+
+
 def test_a_variable_that_differs_only_in_case_gets_a_did_you_mean() -> None:
     with pytest.raises(InvalidInput) as info:
         interpolate("#{Name}님 #{code}", {"name": "kim", "code": "1"})

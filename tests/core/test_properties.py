@@ -397,6 +397,7 @@ TEMPLATE_TEXT = st.text(
 @example("#{a} #{ b } #{a}", {})
 @example("#{#{a}}", {"a": "b"})
 @example("#{}#{ }", {})
+@example("#{a} {b}", {"b": "x"})
 def test_interpolate_fills_or_names_every_missing_variable(
     text: str, variables: dict[str, str]
 ) -> None:
@@ -404,6 +405,11 @@ def test_interpolate_fills_or_names_every_missing_variable(
     try:
         result = interpolate(text, variables, field="text")
     except InvalidInput as error:
+        if error.code == "PLACEHOLDER_SYNTAX":  # `{a}` or `%a%` where `a` is a variable
+            assert error.value is not None and error.value in text
+            assert error.value[0] in "{$%#" and error.value[-1] in "}%"
+            assert any(name in error.value for name in variables if name)
+            return
         assert missing
         assert error.code == "MISSING_VARIABLE"
         assert error.field == "text"
@@ -416,7 +422,8 @@ def test_interpolate_fills_or_names_every_missing_variable(
         assert result == text
 
 
-_LITERAL = st.text(st.characters(exclude_characters="{}"), max_size=8)
+# `%name%` is another tool's placeholder, refused when it names a variable (tested above)
+_LITERAL = st.text(st.characters(exclude_characters="{}%"), max_size=8)
 _PLACEHOLDER = st.tuples(
     NAMES, st.sampled_from(["", " ", "  "]), st.sampled_from(["", " ", "\t"])
 ).map(lambda parts: ("name", parts[1] + parts[0] + parts[2]))
