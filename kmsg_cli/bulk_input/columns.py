@@ -30,6 +30,10 @@ RECOGNISED = (
     "options",
 )
 ID = "id"  # the recognised name of the id column, when one is asked for
+# Words by which an export's header names its phone number column (휴대폰번호, 연락처, Mobile,
+# ...), for the MISSING_COLUMN hint only: a guess is suggested, never applied. `번호` alone is
+# not one: 주문번호 is an order number.
+_PHONE_WORDS = ("휴대폰", "핸드폰", "휴대전화", "전화", "연락처", "수신", "phone", "mobile", "tel")
 _RECOGNISED_SET = frozenset(RECOGNISED)
 
 
@@ -171,5 +175,15 @@ class ColumnPlan:
                 code="MISSING_COLUMN",
                 field="to",
                 value=",".join(columns),
-                hint="name the phone number column 'to', or map it: --column to=전화번호",
+                hint=_to_hint(columns),
             )
+
+
+def _to_hint(columns: Sequence[str]) -> str:
+    """How to name the phone number column: map the header that looks like one, if any."""
+    import shlex
+
+    for header in columns:
+        if any(word in header.lower() for word in _PHONE_WORDS):
+            return f"map it: --column {shlex.quote('to=' + header)} (or rename it 'to')"
+    return "name the phone number column 'to', or map it: --column to=전화번호"

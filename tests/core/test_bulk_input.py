@@ -242,6 +242,22 @@ def test_missing_to_column_fails_before_any_row(data: bytes, found: str) -> None
     assert found in one_line(err)
 
 
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("이름,휴대폰번호", "map it: --column 'to=휴대폰번호' (or rename it 'to')"),
+        ("주문번호,Mobile Phone", "map it: --column 'to=Mobile Phone' (or rename it 'to')"),
+        ("주문번호,이름", "name the phone number column 'to', or map it: --column to=전화번호"),
+    ],
+    ids=["korean-export", "spaces-quoted", "nothing-like-a-phone"],
+)
+def test_a_header_that_looks_like_the_phone_column_is_suggested(header: str, hint: str) -> None:
+    # A guess is only suggested: 주문번호 (an order number) is never taken for the phone
+    with pytest.raises(InvalidInput) as caught:
+        open_rows("-", stdin=io.BytesIO(f"{header}\n1,2\n".encode()))
+    assert caught.value.code == "MISSING_COLUMN" and caught.value.hint == hint
+
+
 @pytest.mark.parametrize("data", [b"", b"\n\n  \n", b"\xef\xbb\xbf"], ids=["empty", "blank", "bom"])
 def test_input_without_a_header_is_missing_the_to_column(data: bytes) -> None:
     with pytest.raises(InvalidInput) as caught:
