@@ -266,6 +266,10 @@ def send(
     }
     recipients = _split_recipients(to)
     variables = normalize.parse_variables(var or [], vars_json)
+    if variables and not template:  # a template's variables are the vendor's to fill
+        texts = (body, subject, failover_text, failover_subject)
+        for line in normalize.unused_variables(variables, *texts):
+            out.warning("UNUSED_VARIABLE", line)
     profile = runtime.profile()
     now = runtime.now()
 

@@ -23,7 +23,13 @@ from kmsg_cli.normalize.limits import (
 )
 from kmsg_cli.normalize.message import build_message
 from kmsg_cli.normalize.phone import is_mobile, normalize_phone, normalize_sender
-from kmsg_cli.normalize.variables import check_variable, interpolate, parse_variables, placeholders
+from kmsg_cli.normalize.variables import (
+    check_variable,
+    interpolate,
+    parse_variables,
+    placeholders,
+    unused_variables,
+)
 
 __all__ = [
     "KAKAO_TEXT_MAX_CHARS",
@@ -42,5 +48,6 @@ __all__ = [
     "parse_type",
     "parse_variables",
     "placeholders",
+    "unused_variables",
     "validate_message_id",
 ]

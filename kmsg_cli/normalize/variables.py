@@ -96,6 +96,21 @@ def check_syntax(text: str, variables: Iterable[str], *, field: str = "text") ->
             )
 
 
+def unused_variables(variables: Iterable[str], *texts: str | None) -> list[str]:
+    """The names among `variables` that no `#{name}` of `texts` uses, each as a line for a
+    warning: `kmsg send --var name=...` with a text that forgot `#{name}`. None while a
+    placeholder has no value: MISSING_VARIABLE says it better, with its "did you mean"."""
+    used = {name for text in texts if text for name in placeholder_names(text)}
+    names = list(variables)
+    if any(name not in names for name in used):
+        return []
+    return [
+        f"variable '{name}' is used by no #{{{name}}} of the text"
+        for name in names
+        if name not in used
+    ]
+
+
 def interpolate(text: str, variables: Mapping[str, str], *, field: str = "text") -> str:
     """Fill every `#{name}` in one pass; MISSING_VARIABLE lists every name without a value,
     PLACEHOLDER_SYNTAX a `{name}` (another tool's syntax) that names one (`check_syntax`)."""

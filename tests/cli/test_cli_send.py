@@ -131,6 +131,35 @@ def test_an_id_with_several_recipients_gives_each_its_own_id(run: Run) -> None:
     assert ids == ["n1:01011112222", "n1:01033334444"]
 
 
+def test_a_variable_no_placeholder_uses_is_a_warning(run: Run) -> None:
+    # `--var name=...` with a text that forgot `#{name}`: sent as written, but said
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text", "#{a}님 안녕하세요", "--var", "a=1",
+        "--vars", '{"name": "홍길동", "x": 2}',
+    )  # fmt: skip
+    assert code == 0
+    unused = [w["message"] for w in doc["warnings"] if w["code"] == "UNUSED_VARIABLE"]
+    assert unused == [
+        "variable 'name' is used by no #{name} of the text",
+        "variable 'x' is used by no #{x} of the text",
+    ]
+    # one a subject uses is used; a template's variables are the vendor's to fill
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--text", "x" * 100, "--subject", "#{name}",
+        "--var", "name=홍길동",
+    )  # fmt: skip
+    assert code == 0 and not [w for w in doc["warnings"] if w["code"] == "UNUSED_VARIABLE"]
+    code, doc = run.json(
+        "send", "--to", "010-1234-5678", "--type", "ALIMTALK", "--template", "T",
+        "--var", "name=홍길동", "--dry-run",
+    )  # fmt: skip
+    assert code == 0 and not [w for w in doc["warnings"] if w["code"] == "UNUSED_VARIABLE"]
+    # a placeholder without a value: MISSING_VARIABLE, with no warning beside it
+    result = run("send", "--to", "010-1234-5678", "--text", "#{Name}", "--var", "name=홍")
+    assert result.exit_code == 2 and "UNUSED_VARIABLE" not in result.stderr
+    assert "did you mean #{name} for #{Name}?" in result.stderr
+
+
 def test_a_duplicate_recipient_is_sent_once_with_a_warning(run: Run) -> None:
     code, doc = run.json("send", "--to", "010-1234-5678,01012345678", "--text", "x")
     assert code == 0
