@@ -354,7 +354,8 @@ class _Run:
         unit = canceller.cancel_unit(row.provider_message_id, group) if canceller else None
         if canceller is None or unit is None or not group:
             why = (
-                f"provider {provider_id} cannot cancel a scheduled message"
+                f"provider {provider_id} offers no cancel for a scheduled {row.type}: "
+                "cancel it at the vendor, before its send time"
                 if canceller is None or unit is None
                 else "kmsg did not record which vendor request holds it"
             )

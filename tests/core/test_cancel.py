@@ -350,6 +350,11 @@ def test_iwinv_alimtalk_is_cancelled_and_sms_is_not(
     send_all(store, source, clock)
     report = cancel(Selection(batch="c"), store=store, providers=source, now=moment(clock))
     assert outcomes(report) == {"sms1": (NOT_CANCELLED, "NO_CANCEL_API")}
+    # the reason names the type: the same vendor cancels the AlimTalk
+    assert [item.detail for item in report.items] == [
+        "provider iwinv offers no cancel for a scheduled SMS: cancel it at the vendor, "
+        "before its send time"
+    ]
     assert report.counts[CANCELLED] == 1
     row = store.get_tracking("at1")
     assert row is not None and row.status == "CANCELLED"
