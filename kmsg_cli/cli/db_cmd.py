@@ -209,6 +209,18 @@ def copy(
         else:
             counts = copy_store(src, dst)
     data = {"from": describe_target(source), "to": describe_target(target), **counts}
+    clashing = [
+        (counted(counts[f"{kind}_conflicting"], noun), counts["conflicts"][kind])
+        for kind, noun in (("jobs", "job"), ("tracking", "tracking row"))
+        if counts[f"{kind}_conflicting"]
+    ]
+    if clashing:
+        ids = ", ".join(dict.fromkeys(i for _, shown in clashing for i in shown))
+        out.warning(
+            "COPY_CONFLICT",
+            f"{' and '.join(what for what, _ in clashing)} of the source were not copied: the "
+            f"target holds other messages under their ids ({ids}); the source keeps them",
+        )
     runtime.out.result(
         data,
         lambda console: console.print(

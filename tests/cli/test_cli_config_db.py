@@ -198,6 +198,35 @@ def test_db_copy_carries_the_batch_inputs_the_report_starts_from(run: Run, tmp_p
     assert again["state_copied"] == 0 and again["state_skipped"] >= 5
 
 
+def test_db_copy_warns_of_rows_the_target_holds_for_other_messages(
+    run: Run, tmp_path: Path
+) -> None:
+    # The same file sent from two databases gets the same batch id, hence the same message ids
+    source = tmp_path / "in.csv"
+    source.write_text("to\n010-2000-0001\n", encoding="utf-8")
+    target = tmp_path / "other.sqlite"
+    assert run("--db", str(target), "send-many", str(source), "--text", "안내").exit_code == 0
+    assert run("send-many", str(source), "--text", "안내").exit_code == 0
+    code, doc = run.json("db", "copy", "--to", str(target))
+    assert code == 0, doc
+    data = doc["data"]
+    assert (data["jobs_copied"], data["jobs_conflicting"], data["tracking_conflicting"]) == (
+        0,
+        1,
+        1,
+    )
+    (ids,) = {tuple(shown) for shown in data["conflicts"].values()}
+    assert [w["code"] for w in doc["warnings"]] == ["COPY_CONFLICT"]
+    assert doc["warnings"][0]["message"] == (
+        "1 job and 1 tracking row of the source were not copied: the target holds other "
+        f"messages under their ids ({ids[0]}); the source keeps them"
+    )
+    # rows copied before are no conflict: a re-run says nothing more
+    again = tmp_path / "again.sqlite"
+    assert run.json("db", "copy", "--to", str(again))[1]["warnings"] == []
+    assert run.json("db", "copy", "--to", str(again))[1]["warnings"] == []
+
+
 def test_db_copy_copies_the_database_in_use_when_from_is_left_out(run: Run, tmp_path: Path) -> None:
     assert run("send", "--to", "010-1111-2222", "--text", "x").exit_code == 0
     target = tmp_path / "moved.sqlite"

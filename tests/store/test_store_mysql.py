@@ -375,6 +375,9 @@ def test_copy_goes_from_sqlite_to_mysql_to_postgres_and_back(
             "tracking_skipped": 0,
             "state_copied": 1,
             "state_skipped": 0,
+            "jobs_conflicting": 0,
+            "tracking_conflicting": 0,
+            "conflicts": {"jobs": [], "tracking": []},
         }
         assert copy_store(local, store)["jobs_skipped"] == 7  # idempotent
         with postgres_schema() as (_name, url), open_store(url) as remote:

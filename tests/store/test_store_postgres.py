@@ -549,6 +549,9 @@ def test_copy_store_moves_a_sqlite_history_and_queue_to_postgres_without_loss(
             "tracking_skipped": 0,
             "state_copied": 0,
             "state_skipped": 0,
+            "jobs_conflicting": 0,
+            "tracking_conflicting": 0,
+            "conflicts": {"jobs": [], "tracking": []},
         }
         assert progress == sorted(progress) and progress[-1] == len(jobs) + len(rows)
         assert list(store.iter_jobs()) == sorted(jobs, key=lambda j: j.id)
@@ -561,6 +564,9 @@ def test_copy_store_moves_a_sqlite_history_and_queue_to_postgres_without_loss(
             "tracking_skipped": len(rows),
             "state_copied": 0,
             "state_skipped": 0,
+            "jobs_conflicting": 0,
+            "tracking_conflicting": 0,
+            "conflicts": {"jobs": [], "tracking": []},
         }
         assert (store.count_jobs(), store.count_tracking()) == (len(jobs), len(rows))
         # and back: Postgres streams into SQLite just as well
@@ -569,6 +575,29 @@ def test_copy_store_moves_a_sqlite_history_and_queue_to_postgres_without_loss(
             assert copy_store(store, back)["tracking_copied"] == len(rows)
             assert list(back.iter_tracking()) == rows
             assert back.get_job("held") == local.get_job("held")
+
+
+def test_copy_store_names_rows_whose_id_the_target_holds_for_another_message(
+    store: PostgresStore, tmp_path: Path
+) -> None:
+    # Two databases that each sent a batch of the same default id (a hash of its input): the
+    # target's rows are kept, and the source's are counted and named, not passed off as copied
+    with SqliteStore(tmp_path / "local.db") as local:
+        local.initialize()
+        local.insert_jobs([job("b:1"), job("b:2"), job("b:3")])
+        local.insert_tracking([sent("b:1"), sent("b:2")])
+        store.insert_jobs([job("b:1"), job("b:2", created_at=NOW + 5)])  # b:1 copied earlier
+        store.insert_tracking([sent("b:2", requested_at=NOW + 5)])
+        counts = copy_store(local, store, chunk=2)
+        assert (counts["jobs_copied"], counts["jobs_skipped"], counts["jobs_conflicting"]) == (
+            1,
+            2,
+            1,
+        )
+        assert (counts["tracking_copied"], counts["tracking_conflicting"]) == (1, 1)
+        assert counts["conflicts"] == {"jobs": ["b:2"], "tracking": ["b:2"]}
+        held = store.get_job("b:2")
+        assert held is not None and held.created_at == NOW + 5  # the target's, untouched
 
 
 def test_copy_store_refuses_a_zero_chunk(store: PostgresStore) -> None:
