@@ -304,6 +304,8 @@ def send(
                 timezone=profile.timezone,
             )
         except InvalidInput as problem:
+            if problem.field == "to" and (listed := _several_numbers(raw)):
+                problem.hint = f"several numbers? separate them with commas: --to {listed}"
             problems.append(problem)
             continue
         key = str(message.to)
@@ -473,6 +475,15 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
     if text is not None:
         check_nul(text, "--text", "text")
     return text
+
+
+def _several_numbers(raw: str) -> str | None:
+    """`raw` as a comma list when it reads as numbers separated by spaces, `;`, `/` or `|`
+    (each part with 8 digits or more: `010 1234 5678` is one number), else None."""
+    parts = raw.replace(";", " ").replace("/", " ").replace("|", " ").split()
+    if len(parts) > 1 and all(sum(c.isdigit() for c in part) >= 8 for part in parts):
+        return ",".join(parts)
+    return None
 
 
 def _split_recipients(values: list[str]) -> list[str]:

@@ -131,6 +131,20 @@ def test_an_id_with_several_recipients_gives_each_its_own_id(run: Run) -> None:
     assert ids == ["n1:01011112222", "n1:01033334444"]
 
 
+@pytest.mark.parametrize("value", ["010-1111-2222 010-3333-4444", "01011112222;01033334444 "])
+def test_numbers_separated_otherwise_than_by_commas_get_a_hint(run: Run, value: str) -> None:
+    result = run("send", "--to", value, "--text", "x")
+    assert result.exit_code == 2 and "INVALID_PHONE" in result.stderr
+    digits = value.replace(";", " ").split()
+    assert f"hint: several numbers? separate them with commas: --to {','.join(digits)}" in (
+        result.stderr
+    )
+    assert not run.db.exists()  # refused before anything was opened, let alone sent
+    # one number written with spaces is no list
+    spaced = run("send", "--to", "010 1111 222", "--text", "x")
+    assert spaced.exit_code == 2 and "several numbers" not in spaced.stderr
+
+
 def test_a_variable_no_placeholder_uses_is_a_warning(run: Run) -> None:
     # `--var name=...` with a text that forgot `#{name}`: sent as written, but said
     code, doc = run.json(
