@@ -86,6 +86,7 @@ def report(
         provider_types={pid: p.type for pid, p in profile.providers.items()},
         utc_offset_ms=_offset_ms(now, profile.timezone),
     )
+    figures.tracking.run_once = runtime.out.kmsg("track run-once")
     times = LocalClock(profile.timezone)
     data = figures.to_dict(times.iso)
     if html is not None:

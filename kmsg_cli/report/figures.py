@@ -20,7 +20,6 @@ from kmsg_cli.store.report import LATENCY_BOUNDS_MS, BatchInput, JobGroup, Track
 
 PERCENTILES = (50, 90, 99)
 UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
-RUN_ONCE_HINT = "run `kmsg track run-once`"
 # Timeline bucket widths (ms), the smallest giving at most MAX_POINTS points is used.
 BUCKETS_MS = (
     60_000,
@@ -158,10 +157,11 @@ class Tracking:
     still_tracked: int = 0
     due: int = 0
     next_check_ms: int | None = None
+    run_once: str = "kmsg track run-once"  # the command, as the CLI spells it for the profile
 
     @property
     def hint(self) -> str | None:
-        return RUN_ONCE_HINT if self.due else None
+        return f"run `{self.run_once}`" if self.due else None
 
 
 @dataclass

@@ -62,6 +62,23 @@ def mock_batch(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run
     return run
 
 
+def test_the_run_once_hint_keeps_the_profile_given_with_p(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain `kmsg track run-once` would run the default profile, which leaves these rows
+    config = tmp_path / "c.toml"
+    config.write_text(FAILOVER_CONFIG + '[profiles.sandbox.providers.mock]\ntype = "mock"\n')
+    monkeypatch.setenv("KMSG_CONFIG", str(config))
+    sent = run("-p", "sandbox", "send", "--to", "010-2000-0001", "--text", "x")
+    assert sent.exit_code == 0, sent.stderr
+    make_due(run.db)
+    code, doc = run.json("-p", "sandbox", "report", "--since", "1d")
+    assert code == 0 and doc["data"]["tracking"]["due"] == 1
+    assert doc["data"]["tracking"]["hint"] == "run `kmsg -p sandbox track run-once`"
+    text = run("-p", "sandbox", "report", "--since", "1d")
+    assert "due now: 1 — run `kmsg -p sandbox track run-once`" in text.stdout
+
+
 def test_the_report_follows_a_batch_from_rows_to_deliveries(mock_batch: Run) -> None:
     run = mock_batch
     code, doc = run.json("report")
