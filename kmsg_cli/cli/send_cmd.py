@@ -387,7 +387,13 @@ def send(
     report = sending.send(
         planned, source=runtime.clients(), store=runtime.store(), now=now, content_keys=keys
     )
-    send_view.show_report(out, report, profile)
+    rerun = (
+        "re-running the same command sends only what was not accepted"
+        if message_id is not None or no_duplicates
+        else "to send the failed ones again, re-run with --no-duplicates: it skips the "
+        "numbers just accepted (a plain re-run sends them again)"
+    )
+    send_view.show_report(out, report, profile, rerun=rerun)
     code = report.exit_code()
     if code:
         raise typer.Exit(code)

@@ -226,7 +226,11 @@ def _outcome_data(outcome: Outcome, times: TimeView) -> dict[str, Any]:
     return data
 
 
-def show_report(out: Output, report: SendReport, profile: Profile) -> None:
+def show_report(
+    out: Output, report: SendReport, profile: Profile, *, rerun: str | None = None
+) -> None:
+    """The outcome of each message and the summary; `rerun`, the hint of a partial failure
+    (how to send the failed ones again without the accepted ones)."""
     for outcome in report.outcomes:
         for notice in outcome.message.warnings:
             out.warning(notice.code, notice.message)
@@ -246,6 +250,8 @@ def show_report(out: Output, report: SendReport, profile: Profile) -> None:
         "results": [_outcome_data(o, times) for o in report.outcomes],
     }
     error = _report_error(report)
+    if error is not None and error.code == "PARTIAL_FAILURE":
+        error.hint = rerun
 
     def render(console: Console) -> None:
         for outcome in report.outcomes:

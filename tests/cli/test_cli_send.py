@@ -104,6 +104,20 @@ def test_several_recipients_with_one_rejected_exit_partial(run: Run) -> None:
     assert [f["to"] for f in failed] == ["01012340000"]
     assert failed[0]["error"]["code"] == "MOCK_REJECTED"
     assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01033334444"]
+    # the hint re-sends the failed one only: a plain re-run would send the accepted ones again
+    assert doc["error"]["hint"] == (
+        "to send the failed ones again, re-run with --no-duplicates: it skips the numbers "
+        "just accepted (a plain re-run sends them again)"
+    )
+    again = ("send", "--to", "010-1111-2222,010-1234-0000", "--to", "010-3333-4444", "--text", "x")
+    code, doc = run.json(*again, "--no-duplicates")
+    assert code == 3 and doc["data"]["summary"]["accepted"] == 0
+    assert sorted(r["to"] for r in run.rows()) == ["01011112222", "01033334444"]
+    # with ids (or --no-duplicates) the same command is the retry
+    code, doc = run.json(*again[:-2], "--text", "y", "--id", "n7")
+    assert code == 5 and doc["error"]["hint"] == (
+        "re-running the same command sends only what was not accepted"
+    )
 
 
 def test_all_recipients_failing_at_the_provider_exits_3(run: Run) -> None:
