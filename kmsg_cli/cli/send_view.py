@@ -226,6 +226,9 @@ def _outcome_data(outcome: Outcome, times: TimeView) -> dict[str, Any]:
     return data
 
 
+_EARLIER_SEND = ("UNKNOWN_OUTCOME", "IN_PROGRESS")
+
+
 def show_report(
     out: Output, report: SendReport, profile: Profile, *, rerun: str | None = None
 ) -> None:
@@ -237,11 +240,13 @@ def show_report(
     if report.simulated:
         out.warnings.append({"code": "SIMULATED", "message": SIMULATED_NOTE})
     times = TimeView(profile.timezone)
+    unknown = [o for o in report.outcomes if o.result is not None and o.result.outcome_unknown]
     summary = {
         "total": len(report.outcomes),
         "accepted": report.accepted,
         "already_sent": report.already_sent,
         "failed": report.failed,
+        "unknown": len(unknown),  # of the failed, those the provider may have accepted
     }
     data = {
         "profile": profile.name,
@@ -250,7 +255,18 @@ def show_report(
         "results": [_outcome_data(o, times) for o in report.outcomes],
     }
     error = _report_error(report)
-    if error is not None and error.code == "PARTIAL_FAILURE":
+    # Unknown just now (an earlier send's IN_PROGRESS / UNKNOWN_OUTCOME has its own hint)
+    fresh = [o for o in unknown if o.result and o.result.error_code not in _EARLIER_SEND]
+    if error is not None and fresh:
+        # A re-run would send them a second time if the provider did take them
+        error.hint = (
+            f"{'it' if len(fresh) == 1 else 'they'} may have gone out: do not send "
+            f"{'it' if len(fresh) == 1 else 'them'} again by hand; "
+            f"`{out.kmsg('queue process')}` asks the provider from 30 s on and records "
+            "the answer (`kmsg queue list` shows it; what the provider does not have fails "
+            "as NOT_SENT)"
+        )
+    elif error is not None and error.code == "PARTIAL_FAILURE":
         error.hint = rerun
 
     def render(console: Console) -> None:
@@ -259,8 +275,10 @@ def show_report(
         parts = [f"{report.accepted} accepted"]
         if report.already_sent:
             parts.append(f"{report.already_sent} already sent")
-        if report.failed:
-            parts.append(f"{report.failed} failed")
+        if report.failed > len(unknown):
+            parts.append(f"{report.failed - len(unknown)} failed")
+        if unknown:
+            parts.append(f"{len(unknown)} outcome unknown")
         console.print(f"{', '.join(parts)} (profile {profile.name})", markup=False)
         if report.simulated:
             console.print(f"[yellow]note:[/] {SIMULATED_NOTE}.", markup=True)
@@ -307,6 +325,8 @@ def _outcome_line(outcome: Outcome, times: TimeView) -> str:
             f"id {escape(message.message_id)}"
         )
     reason = escape(f"{result.error_code}: {result.error_message}")
+    if result.outcome_unknown:  # its id is how it is followed up
+        return f"[yellow]?[/] {head}  outcome unknown: {reason}  id {escape(message.message_id)}"
     return f"[red]✗[/] {head}  {reason}"
 
 

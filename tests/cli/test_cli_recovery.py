@@ -141,6 +141,40 @@ def test_a_lost_answer_whose_lookup_is_cut_off_is_kept_and_resolved_later(
     assert sends(solapi) == 1 and len(solapi.accepted_messages()) == 1
 
 
+def test_a_kmsg_send_whose_outcome_is_unknown_says_not_to_send_it_again(
+    env: dict[str, str], solapi: FakeSolapi
+) -> None:
+    # exit 3 alone reads as "not sent": the natural retry would send it a second time
+    solapi.script = ["reset_after_accept", "500"]
+    code, doc = kmsg(env, "send", "--to", "010-2000-0001", "--text", "점검")
+    assert code == 3, doc
+    assert doc["data"]["summary"] == {
+        "total": 1, "accepted": 0, "already_sent": 0, "failed": 1, "unknown": 1,
+    }  # fmt: skip
+    assert doc["error"]["hint"] == (
+        "it may have gone out: do not send it again by hand; `kmsg queue process` asks the "
+        "provider from 30 s on and records the answer (`kmsg queue list` shows it; what the "
+        "provider does not have fails as NOT_SENT)"
+    )
+    # and so it does
+    make_due(env)
+    code, doc = kmsg(env, "queue", "process", "--drain")
+    assert code == 0, doc
+    assert doc["data"]["reconciled"] == 1 and job(env)["status"] == "completed"
+    assert sends(solapi) == 1
+    # the line for people keeps its id and does not call it failed
+    solapi.script = ["reset_after_accept", "500"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsg_cli", "send", "--to", "010-2000-0002", "--text", "점검"],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3
+    first, summary = proc.stdout.splitlines()[:2]
+    assert first.startswith("? 010-2000-0002  SMS (4 bytes)  outcome unknown: NETWORK_ERROR")
+    assert " id " in first and summary == "0 accepted, 1 outcome unknown (profile p)"
+
+
 def test_a_worker_looks_again_once_the_backoff_has_passed(
     env: dict[str, str], solapi: FakeSolapi
 ) -> None:

@@ -47,7 +47,9 @@ def test_json_envelope_labels_the_result_as_simulated(run: Run) -> None:
     assert item["accepted"] is True and item["simulated"] is True
     assert "no real message was delivered" in item["note"]
     assert {"code": "SIMULATED", "message": item["note"]} in doc["warnings"]
-    assert doc["data"]["summary"] == {"total": 1, "accepted": 1, "already_sent": 0, "failed": 0}
+    assert doc["data"]["summary"] == {
+        "total": 1, "accepted": 1, "already_sent": 0, "failed": 0, "unknown": 0,
+    }  # fmt: skip
 
 
 def test_global_options_work_after_the_subcommand(run: Run) -> None:
