@@ -374,13 +374,7 @@ def show(
     store = runtime.store()
     row = store.get_tracking(message_id)
     if row is None:
-        raise InvalidInput(
-            f"no tracking row for message id '{message_id}'",
-            code="NOT_FOUND",
-            field="id",
-            value=message_id,
-            hint="kmsg track list",
-        )
+        raise _not_tracked(runtime, message_id)
     asked: PassReport | None = None
     if refresh and row.provider_id not in runtime.profile().providers:
         # another profile's message (a shared database): its lookup is that profile's to make,
@@ -578,3 +572,32 @@ def _point_to_failed_jobs(runtime: Runtime) -> None:
             f"{'it and has' if failed == 1 else 'them and have'} no tracking row; list "
             f"{them(failed)} with `kmsg queue list --status failed`",
         )
+
+
+def _not_tracked(runtime: Runtime, message_id: str) -> InvalidInput:
+    """NOT_FOUND for a message without a tracking row; when the ledger has its job (queued,
+    being sent, its outcome unknown, failed), it says where the message stands instead."""
+    from kmsg_cli.jobs.outcomes import parse_error
+
+    job = runtime.store().get_job(message_id)
+    if job is None:
+        where, hint = "", "kmsg track list"
+    else:
+        error = parse_error(job.error) or {}
+        if job.status in ("failed", "cancelled"):
+            where = f": its job {job.status}" + (f" ({error['code']})" if error.get("code") else "")
+        else:
+            state = (
+                "its outcome is unknown and is being looked up at the provider"
+                if job.status == "processing" and (job.metadata or {}).get("unknown")
+                else f"its job is {job.status}"
+            )
+            where = f": {state}; a row is written once a provider accepts it"
+        hint = f"kmsg queue list --status {job.status}"
+    return InvalidInput(
+        f"no tracking row for message id '{message_id}'{where}",
+        code="NOT_FOUND",
+        field="id",
+        value=message_id,
+        hint=hint,
+    )

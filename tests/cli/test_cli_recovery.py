@@ -156,6 +156,13 @@ def test_a_kmsg_send_whose_outcome_is_unknown_says_not_to_send_it_again(
         "provider from 30 s on and records the answer (`kmsg queue list` shows it; what the "
         "provider does not have fails as NOT_SENT)"
     )
+    # its id, asked about, is not "no such message"
+    (result,) = doc["data"]["results"]
+    code, shown = kmsg(env, "track", "show", result["message_id"])
+    assert code == 2 and shown["error"]["message"].endswith(
+        ": its outcome is unknown and is being looked up at the provider; a row is written "
+        "once a provider accepts it"
+    )
     # and so it does
     make_due(env)
     code, doc = kmsg(env, "queue", "process", "--drain")

@@ -128,6 +128,24 @@ def test_track_show_unknown_id_exits_2(run: Run) -> None:
     assert run("db", "init").exit_code == 0
     result = run("track", "show", "nope")
     assert result.exit_code == 2 and result.stderr.startswith("error: NOT_FOUND:")
+    assert "hint: kmsg track list" in result.stderr
+
+
+def test_track_show_of_a_message_not_accepted_yet_says_where_its_job_stands(run: Run) -> None:
+    # The id `kmsg send` printed, before any provider took it: not "no such message"
+    assert (
+        run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "q1").exit_code == 0
+    )
+    result = run("track", "show", "q1")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: NOT_FOUND: no tracking row for message id 'q1': its job is pending; a row is "
+        "written once a provider accepts it",
+        "hint: kmsg queue list --status pending",
+    ]
+    assert run("cancel", "--id", "q1", "--yes").exit_code == 0
+    result = run("track", "show", "q1")
+    assert "'q1': its job cancelled\n" in result.stderr
 
 
 def test_track_list_rejects_a_bad_status(run: Run) -> None:
