@@ -266,10 +266,6 @@ def send(
     }
     recipients = _split_recipients(to)
     variables = normalize.parse_variables(var or [], vars_json)
-    if variables and not template:  # a template's variables are the vendor's to fill
-        texts = (body, subject, failover_text, failover_subject)
-        for line in normalize.unused_variables(variables, *texts):
-            out.warning("UNUSED_VARIABLE", line)
     profile = runtime.profile()
     now = runtime.now()
 
@@ -319,6 +315,10 @@ def send(
         if len(problems) > 1:
             first.message += f" (and {len(problems) - 1} more invalid recipients)"
         raise first
+    if variables and not template:  # a template's variables are the vendor's to fill
+        texts = (body, subject, failover_text, failover_subject)
+        for line in normalize.unused_variables(variables, *texts):
+            out.warning("UNUSED_VARIABLE", line)
     if message_id is not None:
         messages = sending.assign_ids(messages, normalize.validate_message_id(message_id))
     sending.check_files(messages)
