@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from kmsg_cli.cli.runtime import Runtime
-    from kmsg_cli.sending import Planned
+    from kmsg_cli.sending import Planned, SendReport
 
 HELP = """Send one message to one or more recipients.
 
@@ -393,7 +393,7 @@ def send(
         else "to send the failed ones again, re-run with --no-duplicates: it skips the "
         "numbers just accepted (a plain re-run sends them again)"
     )
-    send_view.show_report(out, report, profile, rerun=rerun)
+    send_view.show_report(out, report, profile, rerun=rerun, unsettled=_unsettled(runtime, report))
     code = report.exit_code()
     if code:
         raise typer.Exit(code)
@@ -481,6 +481,35 @@ def _read_text(text: str | None, text_file: Path | None) -> str | None:
     if text is not None:
         check_nul(text, "--text", "text")
     return text
+
+
+def _unsettled(runtime: "Runtime", report: "SendReport") -> str | None:
+    """The hint for messages whose answer was lost just now (not an earlier send's
+    IN_PROGRESS or UNKNOWN_OUTCOME, which say it themselves): a re-run could send them twice.
+    Their jobs say what settles them: a lookup, or the vendor's own records."""
+    lost = [
+        o.message.message_id
+        for o in report.outcomes
+        if o.result is not None
+        and o.result.outcome_unknown
+        and o.result.error_code not in ("UNKNOWN_OUTCOME", "IN_PROGRESS")
+    ]
+    if not lost:
+        return None
+    it = "it" if len(lost) == 1 else "them"
+    start = (
+        f"{'it' if len(lost) == 1 else 'they'} may have gone out: do not send {it} again by hand"
+    )
+    jobs = runtime.store().get_jobs(lost)
+    if any(job.status == "processing" for job in jobs.values()):
+        return (
+            f"{start}; `{runtime.out.kmsg('queue process')}` asks the provider from 30 s on "
+            f"and records the answer (`kmsg track show {lost[0]}` says where it stands)"
+        )
+    return (
+        f"{start}; the provider cannot be asked what it accepted: check at the vendor, "
+        f"then `kmsg queue retry --id {lost[0]}` sends it again on purpose"
+    )
 
 
 def _several_numbers(raw: str) -> str | None:

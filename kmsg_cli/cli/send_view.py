@@ -226,14 +226,17 @@ def _outcome_data(outcome: Outcome, times: TimeView) -> dict[str, Any]:
     return data
 
 
-_EARLIER_SEND = ("UNKNOWN_OUTCOME", "IN_PROGRESS")
-
-
 def show_report(
-    out: Output, report: SendReport, profile: Profile, *, rerun: str | None = None
+    out: Output,
+    report: SendReport,
+    profile: Profile,
+    *,
+    rerun: str | None = None,
+    unsettled: str | None = None,
 ) -> None:
-    """The outcome of each message and the summary; `rerun`, the hint of a partial failure
-    (how to send the failed ones again without the accepted ones)."""
+    """The outcome of each message and the summary. The error's hint: `unsettled` when some
+    outcomes are unknown (what not to do, and what settles them), else `rerun` for a partial
+    failure (how to send the failed ones again without the accepted ones)."""
     for outcome in report.outcomes:
         for notice in outcome.message.warnings:
             out.warning(notice.code, notice.message)
@@ -255,17 +258,8 @@ def show_report(
         "results": [_outcome_data(o, times) for o in report.outcomes],
     }
     error = _report_error(report)
-    # Unknown just now (an earlier send's IN_PROGRESS / UNKNOWN_OUTCOME has its own hint)
-    fresh = [o for o in unknown if o.result and o.result.error_code not in _EARLIER_SEND]
-    if error is not None and fresh:
-        # A re-run would send them a second time if the provider did take them
-        error.hint = (
-            f"{'it' if len(fresh) == 1 else 'they'} may have gone out: do not send "
-            f"{'it' if len(fresh) == 1 else 'them'} again by hand; "
-            f"`{out.kmsg('queue process')}` asks the provider from 30 s on and records "
-            "the answer (`kmsg queue list` shows it; what the provider does not have fails "
-            "as NOT_SENT)"
-        )
+    if error is not None and unsettled is not None:
+        error.hint = unsettled
     elif error is not None and error.code == "PARTIAL_FAILURE":
         error.hint = rerun
 

@@ -151,13 +151,13 @@ def test_a_kmsg_send_whose_outcome_is_unknown_says_not_to_send_it_again(
     assert doc["data"]["summary"] == {
         "total": 1, "accepted": 0, "already_sent": 0, "failed": 1, "unknown": 1,
     }  # fmt: skip
+    (result,) = doc["data"]["results"]
     assert doc["error"]["hint"] == (
         "it may have gone out: do not send it again by hand; `kmsg queue process` asks the "
-        "provider from 30 s on and records the answer (`kmsg queue list` shows it; what the "
-        "provider does not have fails as NOT_SENT)"
+        f"provider from 30 s on and records the answer (`kmsg track show {result['message_id']}` "
+        "says where it stands)"
     )
     # its id, asked about, is not "no such message"
-    (result,) = doc["data"]["results"]
     code, shown = kmsg(env, "track", "show", result["message_id"])
     assert code == 2 and shown["error"]["message"].endswith(
         ": its outcome is unknown and is being looked up at the provider; a row is written "

@@ -244,6 +244,11 @@ def test_an_unknown_outcome_nobody_can_look_up_is_never_sent_again_by_itself(
         assert code == 3, out + err
         (result,) = json.loads(out)["data"]["results"]
         assert result["error"]["outcome_unknown"] is True
+        assert json.loads(out)["error"]["hint"] == (
+            "it may have gone out: do not send it again by hand; the provider cannot be asked "
+            "what it accepted: check at the vendor, then `kmsg queue retry --id n-1` sends it "
+            "again on purpose"
+        )
         code, out, err = finish(kmsg(env, *lms, "--json"))  # the same id again
         assert code == 3, out + err
         (result,) = json.loads(out)["data"]["results"]
