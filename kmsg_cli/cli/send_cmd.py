@@ -387,13 +387,15 @@ def send(
     report = sending.send(
         planned, source=runtime.clients(), store=runtime.store(), now=now, content_keys=keys
     )
-    rerun = (
-        "re-running the same command sends only what was not accepted"
-        if message_id is not None or no_duplicates
-        else "to send the failed ones again, re-run with --no-duplicates: it skips the "
-        "numbers just accepted (a plain re-run sends them again)"
-    )
-    send_view.show_report(out, report, profile, rerun=rerun, unsettled=_unsettled(runtime, report))
+    hint = _unsettled(runtime, report)
+    if hint is None and 0 < report.failed < len(report.outcomes):  # a partial failure
+        hint = (
+            "re-running the same command sends only what was not accepted"
+            if message_id is not None or no_duplicates
+            else "to send the failed ones again, re-run with --no-duplicates: it skips the "
+            "numbers just accepted (a plain re-run sends them again)"
+        )
+    send_view.show_report(out, report, profile, hint)
     code = report.exit_code()
     if code:
         raise typer.Exit(code)

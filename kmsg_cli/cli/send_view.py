@@ -226,17 +226,8 @@ def _outcome_data(outcome: Outcome, times: TimeView) -> dict[str, Any]:
     return data
 
 
-def show_report(
-    out: Output,
-    report: SendReport,
-    profile: Profile,
-    *,
-    rerun: str | None = None,
-    unsettled: str | None = None,
-) -> None:
-    """The outcome of each message and the summary. The error's hint: `unsettled` when some
-    outcomes are unknown (what not to do, and what settles them), else `rerun` for a partial
-    failure (how to send the failed ones again without the accepted ones)."""
+def show_report(out: Output, report: SendReport, profile: Profile, hint: str | None) -> None:
+    """The outcome of each message and the summary; `hint`, the error's (what to do next)."""
     for outcome in report.outcomes:
         for notice in outcome.message.warnings:
             out.warning(notice.code, notice.message)
@@ -258,10 +249,8 @@ def show_report(
         "results": [_outcome_data(o, times) for o in report.outcomes],
     }
     error = _report_error(report)
-    if error is not None and unsettled is not None:
-        error.hint = unsettled
-    elif error is not None and error.code == "PARTIAL_FAILURE":
-        error.hint = rerun
+    if error is not None and hint is not None:
+        error.hint = hint
 
     def render(console: Console) -> None:
         for outcome in report.outcomes:
