@@ -213,20 +213,49 @@ def assert_refused(
     assert fake.requests == []
 
 
-def test_rcs_without_any_brand_is_a_config_error(
-    run: Run, solapi: FakeSolapi, tmp_path: Path
+@pytest.mark.parametrize(
+    ("line", "kind", "setting", "own"),
+    [
+        (f'kakao_pf_id = "{PF_ID}"', ("--type", "BMS_FREE", "--text", "x"), "kakao_pf_id", ()),
+        (
+            f'rcs_brand_id = "{BRAND}"',
+            ("--type", "RCS_SMS", "--text", "x"),
+            "rcs_brand_id",
+            ("--rcs-brand", BRAND),
+        ),
+        (
+            f'naver_talk_id = "{TALK}"',
+            ("--type", "NSA", "--template", "NSA_TPL_1", "--var", "order=A-1"),
+            "naver_talk_id",
+            None,  # an options file's talkId: below
+        ),
+    ],
+    ids=["bms-channel", "rcs-brand", "nsa-talk-id"],
+)
+def test_a_channel_without_its_account_setting_is_a_config_error(
+    run: Run,
+    solapi: FakeSolapi,
+    tmp_path: Path,
+    line: str,
+    kind: tuple[str, ...],
+    setting: str,
+    own: tuple[str, ...] | None,
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(f'rcs_brand_id = "{BRAND}"\n', ""),
-        encoding="utf-8",
-    )
-    result = run("send", *TO, "--type", "RCS_SMS", "--text", "x")
+    text = config.read_text(encoding="utf-8")
+    assert line in text
+    config.write_text(text.replace(line + "\n", ""), encoding="utf-8")
+    result = run("send", *TO, *kind)
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: MISSING_SETTING: provider 'solapi' has no rcs_brand_id")
+    assert result.stderr.startswith(
+        f"error: MISSING_SETTING: provider 'solapi' has no {setting}, needed for {kind[1]}"
+    )
     assert solapi.requests == []
-    # the per-message brand is enough
-    assert run("send", *TO, "--type", "RCS_SMS", "--text", "x", "--rcs-brand", BRAND).exit_code == 0
+    # the message's own option is enough where there is one
+    if own is None:
+        own = ("--options", options_file(tmp_path, {"talkId": TALK}))
+    if own:
+        assert run("send", *TO, *kind, *own).exit_code == 0
 
 
 def test_a_channel_id_that_is_an_unset_env_reference_names_the_variable_to_export(

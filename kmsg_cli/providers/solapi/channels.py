@@ -149,30 +149,22 @@ def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
     family = message.type.channel
     if family in ("RCS", "VOICE", "FAX") and not (message.sender or defaults.sender):
         raise missing_sender(message, provider_id)
-    if family == "BMS" and not defaults.pf_id:
-        raise missing_setting(
-            provider_id,
-            "kakao_pf_id",
-            "SOLAPI_KAKAO_PF_ID",
-            needed_for=message.type.value,
-            unset_env=defaults.unset_env,
-        )
-    if family == "RCS" and not (message.options.get("brandId") or defaults.brand_id):
-        raise missing_setting(
-            provider_id,
-            "rcs_brand_id",
-            "SOLAPI_RCS_BRAND_ID",
-            needed_for=message.type.value,
-            unset_env=defaults.unset_env,
-        )
-    if family == "NSA" and not (message.options.get("talkId") or defaults.talk_id):
-        raise missing_setting(
-            provider_id,
-            "naver_talk_id",
-            "SOLAPI_NAVER_TALK_ID",
-            needed_for=message.type.value,
-            unset_env=defaults.unset_env,
-        )
+    # The account setting each family needs, unless the message's own option names it
+    needs = {
+        "BMS": ("kakao_pf_id", "SOLAPI_KAKAO_PF_ID", None, defaults.pf_id),
+        "RCS": ("rcs_brand_id", "SOLAPI_RCS_BRAND_ID", "brandId", defaults.brand_id),
+        "NSA": ("naver_talk_id", "SOLAPI_NAVER_TALK_ID", "talkId", defaults.talk_id),
+    }
+    if family in needs:
+        setting, variable, option, default = needs[family]
+        if not ((option and message.options.get(option)) or default):
+            raise missing_setting(
+                provider_id,
+                setting,
+                variable,
+                needed_for=message.type.value,
+                unset_env=defaults.unset_env,
+            )
     for path, kind in local_files(message):
         checked_file(path, kind)
     video = message.options.get("video")
