@@ -575,29 +575,14 @@ def _point_to_failed_jobs(runtime: Runtime) -> None:
 
 
 def _not_tracked(runtime: Runtime, message_id: str) -> InvalidInput:
-    """NOT_FOUND for a message without a tracking row; when the ledger has its job (queued,
-    being sent, its outcome unknown, failed), it says where the message stands instead."""
-    from kmsg_cli.jobs.outcomes import parse_error
+    """NOT_FOUND for a message without a tracking row, saying where its job stands if any."""
+    from kmsg_cli.jobs.outcomes import standing
 
     job = runtime.store().get_job(message_id)
-    if job is None:
-        where, hint = "", "kmsg track list"
-    else:
-        error = parse_error(job.error) or {}
-        if job.status in ("failed", "cancelled"):
-            where = f": its job {job.status}" + (f" ({error['code']})" if error.get("code") else "")
-        else:
-            state = (
-                "its outcome is unknown and is being looked up at the provider"
-                if job.status == "processing" and (job.metadata or {}).get("unknown")
-                else f"its job is {job.status}"
-            )
-            where = f": {state}; a row is written once a provider accepts it"
-        hint = f"kmsg queue list --status {job.status}"
     return InvalidInput(
-        f"no tracking row for message id '{message_id}'{where}",
+        f"no tracking row for message id '{message_id}'{standing(job) if job else ''}",
         code="NOT_FOUND",
         field="id",
         value=message_id,
-        hint=hint,
+        hint=f"kmsg queue list --status {job.status}" if job else "kmsg track list",
     )

@@ -25,6 +25,20 @@ def parse_error(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {"code": "ERROR", "message": text}
 
 
+def standing(job: Job) -> str:
+    """Where a message without a tracking row stands, from its job, as the end of a sentence
+    (`kmsg track show`): queued, being sent, its outcome being looked up, failed, cancelled."""
+    if job.status in ("failed", "cancelled"):
+        code = (parse_error(job.error) or {}).get("code")
+        return f": its job {job.status}" + (f" ({code})" if code else "")
+    state = (
+        "its outcome is unknown and is being looked up at the provider"
+        if job.status == "processing" and unknown_info(job)
+        else f"its job is {job.status}"
+    )
+    return f": {state}; a row is written once a provider accepts it"
+
+
 def job_outcome(job: Job) -> str:
     """accepted, failed, unknown (failed for good as UNKNOWN_OUTCOME, or still claimed for
     another lookup: docs/recovery.md), pending or processing."""
