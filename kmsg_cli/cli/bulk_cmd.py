@@ -422,6 +422,8 @@ def send_many(
         result_lines=lines,
         interrupted=interrupted,
         profile_name=profile.name,
+        halted=runner.halted,
+        again="run the same command",
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 

@@ -20,7 +20,7 @@ from kmsg_cli.errors import (
 )
 from kmsg_cli.jobs.enqueue import EnqueueReport, RowProblem
 from kmsg_cli.jobs.outcomes import BatchState
-from kmsg_cli.jobs.worker import Stats
+from kmsg_cli.jobs.stats import Halt, Stats
 from kmsg_cli.normalize.phone import format_phone
 from kmsg_cli.providers.base import SIMULATED_NOTE
 
@@ -293,7 +293,11 @@ class BulkView:
         result_lines: int | None,
         interrupted: bool,
         profile_name: str,
+        halted: Halt | None = None,
+        again: str = "",
     ) -> dict[str, Any]:
+        """The run's summary; `halted`, the account refusal that stopped it, and `again`, how
+        to send the rest once its cause is fixed."""
         already = before.accepted
         # another run of the same batch at the same time (a second terminal, a cron overlap)
         # sends what it claims: counted, so the figures add up to the rows
@@ -317,6 +321,7 @@ class BulkView:
             "send_elapsed_s": round(send_elapsed, 3),
             "messages_per_s": round(stats.accepted / elapsed, 1) if elapsed > 0 else None,
             "interrupted": interrupted,
+            "halted": halted.to_dict() if halted else None,
             "results": results,
             "by_type": dict(report.by_type),
             "problems": [p.to_dict() for p in report.problems],
@@ -361,6 +366,9 @@ class BulkView:
             _simulated_note(console, report)
 
         error = _summary_error(report, state, interrupted)
+        if halted is not None and not interrupted:
+            waiting = state.pending + state.processing
+            error = halted.error(counted(waiting, "row"), again)
         self.out.result(data, render, ok=error is None, error=error)
         return data
 

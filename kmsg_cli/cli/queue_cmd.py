@@ -163,6 +163,7 @@ def process(
         "pending": counts.get("pending", 0),
         "other_providers": others,
         "interrupted": interrupted,
+        "halted": runner.halted.to_dict() if runner.halted else None,
         # every provider of the profile is the mock (the sandbox): nothing real went out
         "simulated": bool(stats.accepted)
         and not any_real(p.type for p in runtime.profile().providers.values()),
@@ -174,6 +175,10 @@ def process(
         code = EXIT_INTERRUPTED
         if drain:  # a bounded run that did not finish: an error, as for send-many
             error = KmsgError("interrupted; unsent claims were released", code="INTERRUPTED")
+    elif runner.halted is not None:  # an account refusal: the rest waits, pending
+        code = EXIT_PARTIAL if stats.accepted else EXIT_PROVIDER
+        again = f"run `{out.kmsg('queue process' + (' --drain' if drain else ''))}`"
+        error = runner.halted.error(counted(data["pending"], "job"), again)
     elif problems and stats.accepted:
         code = EXIT_PARTIAL
         error = KmsgError(

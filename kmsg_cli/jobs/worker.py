@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +46,7 @@ from kmsg_cli.jobs.ledger import (
     unknown_info,
 )
 from kmsg_cli.jobs.rate import RateLimiter
+from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt, Stats
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, can_look_up, look_up, not_there
 from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider
@@ -65,28 +65,6 @@ log = logging.getLogger("kmsg.runner")
 
 # How long send-many waits for an unknown outcome due for another lookup (longer: later runs)
 WAIT_FOR_RECHECK_MS = ABSENCE_MARGIN_MS + 5_000
-
-
-@dataclass
-class Stats:
-    """What this run did (thread-safe counters)."""
-
-    accepted: int = 0
-    failed: int = 0
-    unknown: int = 0  # failed as UNKNOWN_OUTCOME, or still waiting for a lookup when the run ends
-    deferred: int = 0  # unknown outcomes put off for another lookup (some resolved later)
-    retried: int = 0
-    reconciled: int = 0
-    released: int = 0
-    requests: int = 0
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
 
 
 class BatchRunner:
@@ -135,6 +113,7 @@ class BatchRunner:
         self.poll_seconds = poll_seconds
         self.providers = None if providers is None else tuple(providers)
         self.claimed = 0
+        self.halted: Halt | None = None  # an account refusal stopped the run
         self._last_recovery = time.monotonic()
 
     def now_ms(self) -> int:
@@ -422,6 +401,11 @@ class BatchRunner:
                 tracking.append(tracking_row(message, result, now=now))
                 continue
             error = result_error(result)
+            if result.error_code in ACCOUNT_REFUSALS:  # the next requests would be refused too
+                self._halt(client.id, result)
+                if job.attempts < job.max_attempts:  # not sent: due again once it is fixed
+                    retries[job.id] = (now_ms, error)
+                    continue
             if result.retryable and job.attempts < job.max_attempts:
                 wait_s = backoff(job.attempts, retry_after)
                 retries[job.id] = (now_ms + int(wait_s * 1000), error)
@@ -463,6 +447,13 @@ class BatchRunner:
         )
         if self.on_progress is not None:
             self.on_progress(self.stats)
+
+    def _halt(self, provider_id: str, result: SendResult) -> None:
+        """No new requests (docs/recovery.md, "Account refusals"); claims are released."""
+        if self.halted is None:
+            self.halted = Halt(provider_id, str(result.error_code), result.error_message or "")
+            log.info("%s refused the account (%s): stopping", provider_id, result.error_code)
+        self.stop.set()
 
     def _settle_failures(self, failures: dict[str, str]) -> None:
         self.store.fail_jobs(failures, now_ms=self.now_ms())

@@ -723,7 +723,7 @@ def test_a_mixed_profile_says_how_many_rows_went_to_the_mock(capsys: Any) -> Non
     from kmsg_cli.cli.output import Output
     from kmsg_cli.jobs.enqueue import EnqueueReport
     from kmsg_cli.jobs.outcomes import BatchState
-    from kmsg_cli.jobs.worker import Stats
+    from kmsg_cli.jobs.stats import Stats
 
     report = EnqueueReport(rows=3, valid=3, real=1)
     state = BatchState(accepted=3, failed=0, unknown=0, pending=0, processing=0)
