@@ -4,7 +4,8 @@ One pass (`run_once`):
 1. claim due rows (status PENDING/SENT, `next_check_at <= now`) by pushing `next_check_at`
    forward by a short lease, so overlapping runners never check a row twice for one due time;
 2. ask each provider for many messages per request; a lookup that fails affects only its own
-   rows, which are retried with backoff;
+   rows, which are retried with backoff, except a refusal of the account (credentials): that
+   stops the pass, and its rows, not checked, are due again at once (`halted`);
 3. write the new state (terminal statuses never move back): backoff after the n-th check
    30 s, 2 min, 10 min, 30 min, then 2 h (per profile), UNKNOWN/TRACKING_TIMEOUT after 24 h;
 4. API fallback: a FAILED AlimTalk, Brand Message or RCS message sent with a fallback text,
@@ -34,6 +35,7 @@ from kmsg_cli.channels.fallback import falls_back, unreachable
 from kmsg_cli.config.model import TrackingSettings
 from kmsg_cli.errors import KmsgError, scrub
 from kmsg_cli.jobs.codec import message_to_data
+from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
     DeliveryStatus,
@@ -75,6 +77,7 @@ class PassReport:
     interrupted: bool = False
     # provider id -> due rows left alone: not of the profile's providers (Tracker.providers)
     other_providers: dict[str, int] = field(default_factory=dict)
+    halted: Halt | None = None  # a provider refused the account: the pass stopped there
 
     def add(self, other: PassReport) -> None:
         """Count what another part of the same pass did (a chunk checked in a thread)."""
@@ -87,6 +90,7 @@ class PassReport:
         self.timed_out += other.timed_out
         self.fallbacks_queued += other.fallbacks_queued
         self.requests += other.requests
+        self.halted = self.halted or other.halted
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +109,7 @@ class PassReport:
             "elapsed_s": round(self.elapsed_s, 3),
             "interrupted": self.interrupted,
             "other_providers": dict(self.other_providers),
+            "halted": self.halted.to_dict() if self.halted else None,
         }
 
 
@@ -266,7 +271,7 @@ class Tracker:
 
         try:
             try:
-                while claimed < limit:
+                while claimed < limit and report.halted is None:
                     if pool is not None:
                         done = {future for future in running if future.done()}
                         running -= done
@@ -389,10 +394,15 @@ class Tracker:
             groups.setdefault(row.provider_id, []).append(row)
         checked: list[tuple[TrackingRow, TrackingRow, KmsgError | None]] = []
         jobs: list[Job] = []
+        refused: list[TrackingRow] = []  # the account was refused: not a check of theirs
         try:
             for pid, group in groups.items():
                 updates, error = self._lookup(pid, group, report)
                 now_ms = epoch_ms(self.clock())
+                if error is not None and error.code in ACCOUNT_REFUSALS:
+                    report.halted = report.halted or Halt(pid, error.code, error.message)
+                    refused.extend(group)
+                    continue
                 for row in group:
                     update = updates.get(row.provider_message_id) if error is None else None
                     new = apply_check(
@@ -405,6 +415,8 @@ class Tracker:
         finally:
             if looked_up is not None:
                 looked_up()
+        if refused:  # due again at once, for the next pass once the account is fixed
+            self._unclaim(refused, epoch_ms(self.clock()))
         # claim_due_tracking pushed next_check_at; only a checker still holding that lease
         # may write, and a fallback job goes in only with its row (exactly once).
         expected = {new.message_id: claimed_at[new.message_id] for _, new, _ in checked}
@@ -446,7 +458,8 @@ class Tracker:
         try:
             return client.fetch_statuses(ids), None
         except KmsgError as error:
-            log.warning("status lookup at %s failed: %s", provider_id, error.message)
+            level = logging.INFO if error.code in ACCOUNT_REFUSALS else logging.WARNING
+            log.log(level, "status lookup at %s failed: %s", provider_id, error.message)
             return {}, error
         finally:
             if counter is not None:

@@ -309,6 +309,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.models",
             "kmsg_cli.config.model",
             "kmsg_cli.jobs.codec",
+            "kmsg_cli.jobs.stats",
             "kmsg_cli.normalize",
             "kmsg_cli.channels.fallback",
             "kmsg_cli.sending",

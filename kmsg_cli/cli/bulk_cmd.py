@@ -382,6 +382,7 @@ def send_many(
         view.queued(report, inserted=report.inserted, jobs=jobs, profile_name=profile.name)
         raise typer.Exit(2 if report.rows and not report.valid else (5 if report.invalid else 0))
 
+    from kmsg_cli.jobs.stats import AGAIN
     from kmsg_cli.jobs.worker import BatchRunner
 
     runner = BatchRunner(
@@ -423,7 +424,7 @@ def send_many(
         interrupted=interrupted,
         profile_name=profile.name,
         halted=runner.halted,
-        again="run the same command",
+        again=f"run the same command: {AGAIN}",
     )
     raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
 

@@ -368,7 +368,7 @@ class BulkView:
         error = _summary_error(report, state, interrupted)
         if halted is not None and not interrupted:
             waiting = state.pending + state.processing
-            error = halted.error(counted(waiting, "row"), again)
+            error = halted.error(f"{counted(waiting, 'row')} not sent yet", again)
         self.out.result(data, render, ok=error is None, error=error)
         return data
 

@@ -109,6 +109,7 @@ def process(
 
       kmsg queue process --concurrency 16
     """
+    from kmsg_cli.jobs.stats import AGAIN
     from kmsg_cli.jobs.worker import BatchRunner
 
     check_concurrency(concurrency)
@@ -177,8 +178,8 @@ def process(
             error = KmsgError("interrupted; unsent claims were released", code="INTERRUPTED")
     elif runner.halted is not None:  # an account refusal: the rest waits, pending
         code = EXIT_PARTIAL if stats.accepted else EXIT_PROVIDER
-        again = f"run `{out.kmsg('queue process' + (' --drain' if drain else ''))}`"
-        error = runner.halted.error(counted(data["pending"], "job"), again)
+        again = f"run `{out.kmsg('queue process' + (' --drain' if drain else ''))}`: {AGAIN}"
+        error = runner.halted.error(f"{counted(data['pending'], 'job')} not sent yet", again)
     elif problems and stats.accepted:
         code = EXIT_PARTIAL
         error = KmsgError(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kmsg_cli.cli import complete_values as cv
-from kmsg_cli.cli import options, tables
+from kmsg_cli.cli import options, tables, track_view
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
@@ -18,21 +18,26 @@ from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilte
 from kmsg_cli.cli.output import counted, them
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
-from kmsg_cli.errors import EXIT_INTERRUPTED, Interrupted, InvalidInput, UsageError
+from kmsg_cli.cli.track_view import STATUSES
+from kmsg_cli.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_PROVIDER,
+    Interrupted,
+    InvalidInput,
+    KmsgError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kmsg_cli.models import TrackingRow
     from kmsg_cli.store.delivery import TrackingFilter
     from kmsg_cli.tracking import PassReport, Tracker
-    from kmsg_cli.when import TimeView
 
 app = KmsgTyper(
     help="Check delivery status: one pass for cron, a live loop, one message, a listing."
 )
 
-STATUSES = ("PENDING", "SENT", "DELIVERED", "FAILED", "CANCELLED", "UNKNOWN")
 MAX_INTERVAL = (86_400_000, "1d")
 
 TRACKING = tables.Listing(
@@ -113,28 +118,6 @@ def _fallback_sender(runtime: Runtime) -> Any:
     return send
 
 
-def _pass_lines(report: PassReport, times: TimeView) -> list[str]:
-    if not report.checked:
-        if report.interrupted:
-            return ["nothing checked"]
-        if report.next_check_ms is None:
-            return ["nothing due: no message is waiting for its delivery report"]
-        return [f"nothing due; the next check is at {times.human(report.next_check_ms)}"]
-    counts = ", ".join(f"{count:,} {status}" for status, count in sorted(report.by_status.items()))
-    lines = [f"checked {report.checked:,}: {counts} ({report.changed:,} changed)"]
-    if report.errors:
-        errors = ", ".join(f"{count:,} {code}" for code, count in sorted(report.errors.items()))
-        lines.append(f"lookup errors (retried later): {errors}")
-    if report.timed_out:
-        lines.append(f"{report.timed_out:,} gave up after the tracking window (UNKNOWN)")
-    if report.fallbacks_queued:
-        lines.append(
-            f"fallbacks (SMS/LMS): {report.fallbacks_queued:,} queued, "
-            f"{report.fallbacks_sent:,} sent, {report.fallbacks_failed:,} failed"
-        )
-    return lines
-
-
 @app.command("run-once")
 @reports_errors
 def run_once(
@@ -168,7 +151,7 @@ def run_once(
 
     def work() -> None:  # SIGTERM stops the pass like Ctrl-C (tracker.run_once catches it)
         passes.append(
-            _with_progress(
+            track_view.with_progress(
                 runtime,
                 lambda on_progress: tracker.run_once(
                     limit=limit,
@@ -189,38 +172,25 @@ def run_once(
         report.interrupted = True
 
     def render(console: Console) -> None:
-        for line in _pass_lines(report, runtime.times()):
+        for line in track_view.pass_lines(report, runtime.times()):
             console.print(line, markup=False)
         if report.other_providers:
             line = runtime.left_for_others(report.other_providers, "due row", "track run-once")
             console.print(line, markup=False)
 
-    error = None
+    error: KmsgError | None = None
     if report.interrupted:
         error = Interrupted(
             "interrupted; the rows checked so far are recorded, the others are due again "
             "after a short lease",
             hint="run kmsg track run-once again",
         )
+    elif report.halted is not None:  # the rows it could not check are due again at once
+        again = f"run `{runtime.out.kmsg('track run-once')}`: they are due at once"
+        error = report.halted.error("the due rows not checked", again)
     runtime.out.result(report.to_dict(), render, ok=error is None, error=error)
     if error is not None:
-        raise typer.Exit(EXIT_INTERRUPTED)
-
-
-def _with_progress(runtime: Runtime, work: Any) -> PassReport:
-    out = runtime.out
-    if out.json_mode or out.quiet or not out.err.is_terminal:
-        return work(None)  # type: ignore[no-any-return]
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("checking: {task.fields[checked]} rows"),
-        console=out.err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("check", checked=0)
-        return work(lambda report: progress.update(task, checked=report.checked))  # type: ignore[no-any-return]
+        raise typer.Exit(EXIT_INTERRUPTED if report.interrupted else EXIT_PROVIDER)
 
 
 @app.command("watch")
@@ -261,18 +231,21 @@ def watch(
     last: PassReport | None = None
     errors: list[str] = []
     times = runtime.times()
-    live = _Live(runtime)
+    live = track_view.WatchView(runtime)
     try:
         with live:
             while not stop["requested"]:
+                last = None  # a pass that fails shows as failed, and adds nothing to the totals
                 try:
                     last = tracker.run_once(
                         provider_id=provider, send_fallbacks=_fallback_sender(runtime)
                     )
                 except Exception as exc:  # one failed pass does not end the watch
-                    clock = times.clock(runtime.now())
-                    errors.append(f"{clock} {type(exc).__name__}: {exc}")
-                    errors[:] = errors[-5:]
+                    errors.append(f"{times.clock(runtime.now())} {type(exc).__name__}: {exc}")
+                if last is not None and last.halted is not None:  # said until it is fixed
+                    halt = last.halted
+                    errors.append(f"{times.clock(runtime.now())} {halt.code}: {halt.message}")
+                errors[:] = errors[-5:]
                 passes += 1
                 if last is not None:
                     for status, count in last.by_status.items():
@@ -299,51 +272,6 @@ def watch(
     runtime.out.result(
         data, lambda console: console.print(counted(passes, "pass", "passes"), markup=False)
     )
-
-
-class _Live:
-    """The live status table of `track watch` (a plain line per pass when not on a TTY)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.out = runtime.out
-        self.times = runtime.times()
-        self.enabled = self.out.human and not self.out.quiet and self.out.err.is_terminal
-        self._live: Any = None
-
-    def __enter__(self) -> _Live:
-        if self.enabled:
-            from rich.live import Live
-
-            self._live = Live(console=self.out.err, refresh_per_second=4)
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(*exc)
-
-    def update(
-        self,
-        passes: int,
-        last: PassReport | None,
-        counts: dict[str, int],
-        errors: list[str],
-        clock: str,
-    ) -> None:
-        summary = "; ".join(_pass_lines(last, self.times)) if last else "pass failed"
-        if self._live is None:
-            if self.out.human and not self.out.quiet:
-                self.out.err.print(f"{clock} pass {passes}: {summary}", markup=False)
-            return
-        from rich.table import Table
-
-        table = Table(title=f"kmsg track watch — pass {passes} at {clock}")
-        table.add_column("status")
-        table.add_column("rows", justify="right")
-        for status in STATUSES:
-            table.add_row(status, f"{counts.get(status, 0):,}")
-        table.caption = summary + ("\n" + "\n".join(errors) if errors else "")
-        self._live.update(table)
 
 
 @app.command("show")
@@ -395,7 +323,7 @@ def show(
         before = row
         asked = _tracker(runtime).check_now(row, send_fallbacks=_fallback_sender(runtime))
         row = store.get_tracking(message_id) or row
-        runtime.out.note(_refresh_line(asked, before, row, runtime))
+        runtime.out.note(track_view.refresh_line(asked, before, row, runtime))
     raw = _row_data(row)
     # the listing's own rules for each field: ISO times for --json; for people, local times
     # and numbers as they are written (the same cells `track list` shows)
@@ -419,28 +347,6 @@ def show(
             )
 
     runtime.out.result(data, render)
-
-
-def _refresh_line(asked: PassReport, was: TrackingRow, now: TrackingRow, runtime: Runtime) -> str:
-    """What `track show --refresh` learnt, in one line."""
-    from kmsg_cli.models import TERMINAL_STATUSES, epoch_ms
-    from kmsg_cli.tracking import not_yet_sent
-
-    before, after, provider_id = was.status, now.status, now.provider_id
-    if before in {status.value for status in TERMINAL_STATUSES}:
-        return f"{after} is final: not asked again"
-    if not_yet_sent(was, epoch_ms(runtime.now())):
-        assert was.scheduled_at is not None
-        when = runtime.times().human(was.scheduled_at)
-        return f"scheduled for {when}: {provider_id} holds it until then; not asked"
-    if not asked.checked:
-        return f"a tracking pass checked it meanwhile: {after}"
-    if asked.errors:
-        codes = ", ".join(sorted(asked.errors))
-        return f"asked {provider_id}: the lookup failed ({codes}); a later pass tries again"
-    if before != after:
-        return f"asked {provider_id} now: {after} (was {before})"
-    return f"asked {provider_id} now: still {after}"
 
 
 def _check_provider(runtime: Runtime, provider: str | None) -> None:

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from kmsg_cli.errors import KmsgError
 
+AGAIN = "what was not sent goes out then, nothing twice"
 # Refusals that concern the account, not the message: every later request would be refused
 # the same way, and the refused messages surely did not go out.
 ACCOUNT_REFUSALS = frozenset({"AUTHENTICATION_FAILED", "INSUFFICIENT_BALANCE"})
@@ -52,13 +53,11 @@ class Halt(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
 
-    def error(self, waiting: str, again: str) -> KmsgError:
-        """The run's error: `waiting` says what was left unsent ("12 rows"), `again` how to
-        send it once the cause is fixed ("run the same command")."""
+    def error(self, left: str, then: str) -> KmsgError:
+        """The run's error: `left` says what it left undone ("12 rows not sent yet"), `then`
+        what to do once the cause is fixed ("run the same command: ...")."""
         return KmsgError(
-            f"{self.provider_id} refused the account: {self.message}; stopped with {waiting} "
-            "not sent yet",
+            f"{self.provider_id} refused the account: {self.message}; stopped with {left}",
             code=self.code,
-            hint=f"{_FIX.get(self.code, 'fix the cause')}, then {again}: what was not sent "
-            "goes out then, nothing twice",
+            hint=f"{_FIX.get(self.code, 'fix the cause')}, then {then}",
         )

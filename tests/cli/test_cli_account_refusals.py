@@ -113,3 +113,42 @@ def test_a_queue_worker_stops_too_and_leaves_the_jobs_pending(
     code, doc = run.json("queue", "process", "--drain")
     assert code == 0 and doc["data"]["accepted"] == 2
     assert numbers(fake_solapi) == ["01030000001", "01030000002"]
+
+
+def make_due(run: Run) -> None:
+    import sqlite3
+
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("UPDATE kmsg_delivery_tracking SET next_check_at = 0 WHERE status = 'SENT'")
+
+
+def test_a_tracking_pass_stops_and_its_rows_stay_due(
+    run: Run, config: Path, fake_solapi: FakeSolapi
+) -> None:
+    sent = run("send", "--to", "010-3000-0001,010-3000-0002", "--text", "x", "--id", "t")
+    assert sent.exit_code == 0, sent.stderr
+    make_due(run)
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good.replace(DEFAULT_API_KEY, "WRONGKEY000000000"), encoding="utf-8")
+    before = len(fake_solapi.requests)
+    code, doc = run.json("track", "run-once")
+    assert code == 3, doc  # a cron line with broken credentials is not a success
+    assert doc["data"]["checked"] == 0 and doc["data"]["requests"] == 1
+    assert doc["data"]["halted"]["code"] == "AUTHENTICATION_FAILED"
+    assert doc["error"]["hint"].endswith("then run `kmsg track run-once`: they are due at once")
+    assert len(fake_solapi.requests) == before + 1
+    # not counted as a check, and due at once rather than after a backoff
+    tracked = run.rows(
+        "SELECT attempt_count, next_check_at, last_error FROM kmsg_delivery_tracking"
+    )
+    assert all(r["attempt_count"] == 0 and r["last_error"] is None for r in tracked)
+    assert all(r["next_check_at"] <= doc["data"]["next_check_ms"] for r in tracked)
+    shown = run("track", "show", "t:01030000001", "--refresh")
+    assert "asked solapi: it refused the account (AUTHENTICATION_FAILED); not checked" in (
+        shown.stderr
+    )
+    text = run("track", "run-once")
+    assert text.exit_code == 3 and text.stdout == "nothing checked\n"
+    config.write_text(good, encoding="utf-8")
+    code, doc = run.json("track", "run-once")
+    assert code == 0 and doc["data"]["checked"] == 2 and doc["data"]["halted"] is None
