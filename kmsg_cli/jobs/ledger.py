@@ -29,7 +29,15 @@ from typing import Any
 
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
 from kmsg_cli.jobs.codec import send_job
-from kmsg_cli.models import CONTENT_KEY, Job, JobStatus, Message, SendResult, TrackingRow
+from kmsg_cli.models import (
+    CONTENT_KEY,
+    DeliveryStatus,
+    Job,
+    JobStatus,
+    Message,
+    SendResult,
+    TrackingRow,
+)
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.ledger")
@@ -70,6 +78,20 @@ def unknown_info(job: Job) -> dict[str, Any] | None:
     """metadata.unknown of a claimed job whose outcome waits for another lookup, or None."""
     info = (job.metadata or {}).get("unknown")
     return dict(info) if isinstance(info, dict) and (job.metadata or {}).get("in_flight") else None
+
+
+def unknown_result(job: Job, message: Message, provider_id: str) -> SendResult:
+    """The result of a job taken over while in flight: its outcome is unknown until looked up."""
+    return SendResult(
+        message_id=message.message_id,
+        provider_id=provider_id,
+        accepted=False,
+        status=DeliveryStatus.UNKNOWN,
+        error_code=UNKNOWN_OUTCOME,
+        error_message=(unknown_info(job) or {}).get("reason")
+        or "the worker sending it stopped before the answer was recorded",
+        outcome_unknown=True,
+    )
 
 
 def recheck_at(

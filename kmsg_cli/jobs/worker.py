@@ -6,6 +6,7 @@ The cycle of one job (docs/recovery.md):
         --accepted-------------------> completed  (+ tracking row, same transaction)
         --refused, final-------------> failed     (provider code and text)
         --refused, may work later----> pending    (process_at = now + backoff, Retry-After)
+        --account refused------------> pending    (attempt given back; the run stops/pauses)
         --answer lost (unknown)------> looked up at that provider by our id: completed when
                                        found, pending when surely absent; else it stays
                                        claimed (metadata.unknown) and is looked up again with
@@ -44,11 +45,12 @@ from kmsg_cli.jobs.ledger import (
     request_mark,
     result_error,
     unknown_info,
+    unknown_result,
 )
 from kmsg_cli.jobs.rate import RateLimiter
 from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt, Stats
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, can_look_up, look_up, not_there
-from kmsg_cli.models import DeliveryStatus, Job, Message, SendResult, TrackingRow, epoch_ms
+from kmsg_cli.models import Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider
 from kmsg_cli.sending import (
     Alternates,
@@ -65,6 +67,7 @@ log = logging.getLogger("kmsg.runner")
 
 # How long send-many waits for an unknown outcome due for another lookup (longer: later runs)
 WAIT_FOR_RECHECK_MS = ABSENCE_MARGIN_MS + 5_000
+HALT_PAUSE_S = 60  # a worker service whose account was refused tries again after this
 
 
 class BatchRunner:
@@ -113,7 +116,8 @@ class BatchRunner:
         self.poll_seconds = poll_seconds
         self.providers = None if providers is None else tuple(providers)
         self.claimed = 0
-        self.halted: Halt | None = None  # an account refusal stopped the run
+        self.halted: Halt | None = None  # an account refusal stopped (or paused) the run
+        self._paused = False
         self._last_recovery = time.monotonic()
 
     def now_ms(self) -> int:
@@ -142,6 +146,12 @@ class BatchRunner:
                 if limit <= 0 or out_of_time:  # no new claims: finish what is running
                     wait(running)
                     break
+                if self._paused and self.halted is not None:  # a worker service waits it out
+                    wait(running)
+                    log.warning("%s: %s; trying again in %d s", *self.halted[:2], HALT_PAUSE_S)
+                    self.sleep(HALT_PAUSE_S)
+                    self._paused = False
+                    continue
                 jobs = self.store.claim_jobs(
                     now_ms=self.now_ms(),
                     lease_ms=self.lease_ms,
@@ -297,6 +307,9 @@ class BatchRunner:
                 chunk = items[start : start + size]
                 if self.stop.is_set():
                     continue  # released by _release_own
+                if self._paused:  # an account refusal: not sent, due again after the pause
+                    self.store.release_jobs([job.id for job, _ in chunk], now_ms=self.now_ms())
+                    continue
                 self._send(client, chunk, Alternates(self.clients, others))
 
     def _send(
@@ -358,6 +371,7 @@ class BatchRunner:
         unknown_ids: set[str] = set()
         holds: dict[str, tuple[int, dict[str, Any]]] = {}
         retries: dict[str, tuple[int, str]] = {}
+        refused: set[str] = set()  # the account was refused: their attempts are given back
         unknown = [
             (job, m) for (job, m), r in zip(chunk, results, strict=True) if r.outcome_unknown
         ]
@@ -403,9 +417,9 @@ class BatchRunner:
             error = result_error(result)
             if result.error_code in ACCOUNT_REFUSALS:  # the next requests would be refused too
                 self._halt(client.id, result)
-                if job.attempts < job.max_attempts:  # not sent: due again once it is fixed
-                    retries[job.id] = (now_ms, error)
-                    continue
+                retries[job.id] = (now_ms, error)  # not sent: due again once it is fixed
+                refused.add(job.id)
+                continue
             if result.retryable and job.attempts < job.max_attempts:
                 wait_s = backoff(job.attempts, retry_after)
                 retries[job.id] = (now_ms + int(wait_s * 1000), error)
@@ -414,7 +428,7 @@ class BatchRunner:
 
         def write() -> None:
             self.store.complete_jobs(completed, tracking, now_ms=now_ms)
-            self.store.retry_jobs(retries)
+            self.store.retry_jobs(retries, refund=refused)
             self.store.fail_jobs(failures, now_ms=now_ms)
             self.store.defer_unknown(holds)
 
@@ -432,6 +446,8 @@ class BatchRunner:
         ]
         if fallbacks:  # whoever sends a fallback writes its outcome to the original row
             record_fallback_outcomes(self.store, fallbacks)
+        if completed and self._paused is False and self.until == "forever":
+            self.halted = None  # a worker service's account works again
         final_unknown = unknown_ids - holds.keys()  # failed as UNKNOWN_OUTCOME
         self.stats.add(
             accepted=len(completed),
@@ -449,11 +465,14 @@ class BatchRunner:
             self.on_progress(self.stats)
 
     def _halt(self, provider_id: str, result: SendResult) -> None:
-        """No new requests (docs/recovery.md, "Account refusals"); claims are released."""
+        """No new requests (docs/recovery.md, "Account refusals"): a run stops, its claims
+        released; a worker service (until "forever") pauses, then tries again."""
         if self.halted is None:
             self.halted = Halt(provider_id, str(result.error_code), result.error_message or "")
-            log.info("%s refused the account (%s): stopping", provider_id, result.error_code)
-        self.stop.set()
+        if self.until == "forever":
+            self._paused = True
+        else:
+            self.stop.set()
 
     def _settle_failures(self, failures: dict[str, str]) -> None:
         self.store.fail_jobs(failures, now_ms=self.now_ms())
@@ -567,19 +586,7 @@ class BatchRunner:
                     {j.id: error_text(error.code, error.message) for j, _ in items}
                 )
                 continue
-            results = [
-                SendResult(
-                    message_id=m.message_id,
-                    provider_id=provider_id,
-                    accepted=False,
-                    status=DeliveryStatus.UNKNOWN,
-                    error_code=UNKNOWN_OUTCOME,
-                    error_message=(unknown_info(j) or {}).get("reason")
-                    or "the worker sending it stopped before the answer was recorded",
-                    outcome_unknown=True,
-                )
-                for j, m in items
-            ]
+            results = [unknown_result(j, m, provider_id) for j, m in items]
             self._settle(client, items, results, started=started, suspects=others)
 
 

@@ -7,7 +7,7 @@ Dequeue order everywhere: priority DESC, process_at ASC, created_at ASC, id ASC.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from kmsg_cli.models import Job
@@ -135,14 +135,26 @@ class JobLedger(SqlBase):
         # in id order: two cancels of overlapping jobs lock them in the same order
         return self._changed(sql, [{**common, "id": i} for i in sorted(set(job_ids))], "id")
 
-    def retry_jobs(self, retries: Mapping[str, tuple[int, str]]) -> None:
-        """Put jobs back to pending at their new process_at with their error, one transaction."""
+    def retry_jobs(
+        self, retries: Mapping[str, tuple[int, str]], *, refund: Collection[str] = ()
+    ) -> None:
+        """Put jobs back to pending at their new process_at with their error, one transaction.
+        Jobs in `refund` get back the attempt their request used: a refusal of the account
+        says nothing of the message (docs/recovery.md, "Account refusals")."""
         p = self.dialect.p
         self._update_each_job(
             f'"status" = {p("pending")}, "process_at" = {p("process_at")}, "error" = {p("error")}, '
+            f'"attempts" = CASE WHEN "attempts" > {p("refund")} '
+            f'THEN "attempts" - {p("refund")} ELSE 0 END, '
             f'"metadata" = {self.dialect.json_remove(q("metadata"), "in_flight", "owner")}',
             [
-                {"pending": PENDING, "process_at": process_at, "error": error, "id": job_id}
+                {
+                    "pending": PENDING,
+                    "process_at": process_at,
+                    "error": error,
+                    "refund": int(job_id in refund),
+                    "id": job_id,
+                }
                 for job_id, (process_at, error) in sorted(retries.items())
             ],
         )

@@ -185,3 +185,83 @@ def test_waiting_for_retries_reads_only_what_is_pending_or_held() -> None:
         assert sorted(flaky.seen) == sorted(ids)
         assert now[0] > datetime(2026, 1, 1, tzinfo=UTC)  # it did wait for the retries
         assert SqliteStore.job_counts(store, batch=BATCH) == {"completed": 250}
+
+
+class Broke(Slow):
+    """Refuses every message for the account's balance until topped up, then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=5)
+        self.broke = True
+
+    def send(self, messages: Sequence[Message]) -> list[SendResult]:
+        if not self.broke:
+            return super().send(messages)
+        with self._lock:
+            self.requests.append([m.message_id for m in messages])
+        return [
+            SendResult(
+                message_id=m.message_id,
+                provider_id=self.id,
+                accepted=False,
+                status=DeliveryStatus.FAILED,
+                error_code="INSUFFICIENT_BALANCE",
+                error_message="no balance",
+            )
+            for m in messages
+        ]
+
+
+def test_a_worker_service_pauses_at_an_account_refusal_and_goes_on_once_it_is_fixed(
+    store: SqliteStore,
+) -> None:
+    from kmsg_cli.jobs.worker import HALT_PAUSE_S
+
+    broke = Broke()
+    ids = _queue(store, 12)
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if seconds == HALT_PAUSE_S:
+            broke.broke = False  # topped up while the worker waits
+        elif store.job_counts(batch=BATCH) == {"completed": 12}:
+            runner.stop.set()  # a service runs until told to stop
+
+    runner = BatchRunner(
+        store=store,
+        clients=Source(broke),  # type: ignore[arg-type]
+        batch_id=BATCH,
+        concurrency=1,
+        claim_size=None,
+        until="forever",
+        sleep=sleep,
+        poll_seconds=0.01,
+    )
+    stats = runner.run()
+    # one refused request, one pause, then every message once
+    assert pauses.count(HALT_PAUSE_S) == 1
+    refused, *rest = broke.requests
+    assert len(refused) == 5 and sorted(i for r in rest for i in r) == sorted(ids)
+    assert stats.accepted == 12 and runner.halted is None
+    # the refused attempt was given back: each job used one attempt, the one that went out
+    assert {job.attempts for job in store.get_jobs(ids).values()} == {1}
+
+
+def test_a_run_stops_at_an_account_refusal_and_leaves_its_jobs_pending(
+    store: SqliteStore,
+) -> None:
+    broke = Broke()
+    ids = _queue(store, 12)
+    runner = BatchRunner(
+        store=store,
+        clients=Source(broke),  # type: ignore[arg-type]
+        batch_id=BATCH,
+        concurrency=1,
+        claim_size=1000,
+    )
+    stats = runner.run()
+    assert len(broke.requests) == 1 and stats.accepted == 0 and stats.failed == 0
+    assert runner.halted is not None and runner.halted.code == "INSUFFICIENT_BALANCE"
+    jobs = store.get_jobs(ids)
+    assert {(job.status, job.attempts) for job in jobs.values()} == {("pending", 0)}

@@ -424,6 +424,24 @@ def test_claimed_jobs_are_not_claimed_again_until_retried_or_released(store: Sto
     assert ids(claim(store, now_ms=later)) == ["r", "x"]
 
 
+def test_a_retry_can_give_back_the_attempt_a_refused_request_used(store: Store) -> None:
+    # A refusal of the account (credentials, balance) says nothing of the message
+    store.insert_jobs([job("kept"), job("back"), job("zero", attempts=0)])
+    claimed = {j.id: j.attempts for j in claim(store, limit=2)}
+    assert claimed == {"back": 1, "kept": 1}
+    error = "INSUFFICIENT_BALANCE: no balance"
+    store.retry_jobs(
+        {"kept": (NOW, error), "back": (NOW, error), "zero": (NOW, error)}, refund={"back", "zero"}
+    )
+    held = store.get_jobs(["kept", "back", "zero"])
+    assert {i: (j.status, j.attempts) for i, j in held.items()} == {
+        "kept": ("pending", 1),
+        "back": ("pending", 0),
+        "zero": ("pending", 0),  # never below zero
+    }
+    assert held["back"].error == error
+
+
 def test_concurrent_claimers_each_with_its_own_store_claim_each_job_once(
     store: Store, backend: Backend
 ) -> None:
