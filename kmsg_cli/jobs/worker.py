@@ -148,7 +148,8 @@ class BatchRunner:
                     break
                 if self._paused and self.halted is not None:  # a worker service waits it out
                     wait(running)
-                    log.warning("%s: %s; trying again in %d s", *self.halted[:2], HALT_PAUSE_S)
+                    what = "%s refused the account (%s: %s); trying again in %d s"
+                    log.warning(what, *self.halted, HALT_PAUSE_S)
                     self.sleep(HALT_PAUSE_S)
                     self._paused = False
                     continue
