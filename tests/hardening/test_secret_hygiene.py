@@ -364,7 +364,7 @@ SEND_MANY: list[Step | Act] = [
 TRACK_RUN_ONCE: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("auth", "track run-once", profile="bad", expect="AUTHENTICATION_FAILED", http=True),
+    cli("auth", "track run-once", profile="bad", exit=3, expect="AUTHENTICATION_FAILED", http=True),
     DUE,
     cli("outage", "track run-once", prepare=faults("500", everywhere=True), http=True),
     DUE,
@@ -408,7 +408,8 @@ TRACK_WATCH: list[Step | Act] = [
 TRACK_SHOW: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("setup", "track run-once", profile="bad"),  # leaves last_error on the rows
+    # leaves last_error on the rows (a refused account leaves none: the pass stops, rows due)
+    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
     *(cli("success", f"track show s-{p}-{{m}}") for p in PROVIDERS),
     cli("bad input", "track show no-such-id", exit=2),
     cli("db down", "track show s-solapi-json --db {db_down}", exit=2),
@@ -417,7 +418,7 @@ TRACK_SHOW: list[Step | Act] = [
 TRACK_LIST: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("setup", "track run-once", profile="bad"),
+    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
     cli("success", "track list"),
     cli("success", "track list --status SENT --provider solapi"),
     cli("bad input", "track list --status LOST", exit=2),
@@ -427,7 +428,7 @@ TRACK_LIST: list[Step | Act] = [
 REPORT: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("setup", "track run-once", profile="bad"),
+    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
     cli("success", "report --since 1h"),
     cli("success", "report --since 1h --provider solapi --type SMS"),
     cli("bad input", "report --format xml", exit=2),
