@@ -79,6 +79,29 @@ def look_up(client: Provider, items: Sequence[tuple[Message, int]], *, now_ms: i
     return verdicts
 
 
+def ask_all(
+    providers: Sequence[Provider | None], items: Sequence[tuple[Message, int]], *, now_ms: int
+) -> tuple[Verdicts, bool]:
+    """`look_up` at several providers (None: one that cannot be built, so cannot be asked),
+    and whether every one of them can be asked. A message found at any of them was accepted
+    there; it is absent only when every one of them says so."""
+    askable = all(can_look_up(p) for p in providers)
+    merged = Verdicts()
+    absent: list[set[str]] = []
+    for provider in providers:
+        if provider is None or not can_look_up(provider):
+            continue
+        answer = look_up(provider, items, now_ms=now_ms)
+        for key, found in answer.found.items():
+            merged.found.setdefault(key, found)
+        absent.append(answer.absent)
+        merged.early |= answer.early
+    if askable and absent:
+        merged.absent = set.intersection(*absent) - merged.found.keys()
+    merged.early -= merged.found.keys() | merged.absent
+    return merged, askable
+
+
 def _found(
     client: Provider, message: Message, provider_message_id: str, update: StatusUpdate
 ) -> SendResult:

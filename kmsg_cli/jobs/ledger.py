@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kmsg_cli.errors import NotRecorded, StoreError, scrub
-from kmsg_cli.jobs.codec import send_job
+from kmsg_cli.jobs.codec import message_from_data, send_job
 from kmsg_cli.models import (
     CONTENT_KEY,
     DeliveryStatus,
@@ -92,6 +92,38 @@ def unknown_result(job: Job, message: Message, provider_id: str) -> SendResult:
         or "the worker sending it stopped before the answer was recorded",
         outcome_unknown=True,
     )
+
+
+Taken = tuple[dict[tuple[str, ...], list[tuple[Job, Message]]], dict[str, int], dict[str, str]]
+
+
+def group_taken(jobs: Sequence[Job]) -> Taken:
+    """Jobs of unknown outcome taken over after a crash, grouped by the providers to ask (the
+    one the in-flight mark names first, then the other suspects), with the time each request
+    began, and the error text of those whose message cannot be read.
+
+    A mark without a provider (an older kmsg) leaves every provider of the routing list a
+    suspect."""
+    groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
+    started: dict[str, int] = {}
+    unreadable: dict[str, str] = {}
+    for job in jobs:
+        meta = job.metadata or {}
+        sent_to = meta.get("sent_to") if isinstance(meta.get("sent_to"), dict) else None
+        if sent_to and sent_to.get("provider"):
+            key: tuple[str, ...] = (str(sent_to["provider"]),)
+        else:
+            provider_id = str(job.data.get("provider"))
+            others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
+            key = (provider_id, *others)
+        started[job.id] = int((sent_to or {}).get("at") or meta.get("in_flight") or 0)
+        try:
+            message = message_from_data(job.data["message"])
+        except (KeyError, TypeError, ValueError) as exc:
+            unreadable[job.id] = error_text("BAD_JOB", f"unreadable job: {exc}")
+            continue
+        groups.setdefault(key, []).append((job, message))
+    return groups, started, unreadable
 
 
 def recheck_at(

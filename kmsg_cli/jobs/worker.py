@@ -38,6 +38,7 @@ from kmsg_cli.jobs.ledger import (
     UNKNOWN_OUTCOME,
     error_text,
     gave_up,
+    group_taken,
     is_direct,
     not_recorded,
     recheck_at,
@@ -49,7 +50,7 @@ from kmsg_cli.jobs.ledger import (
 )
 from kmsg_cli.jobs.rate import RateLimiter
 from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt, Stats
-from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, can_look_up, look_up, not_there
+from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, ask_all, not_there
 from kmsg_cli.models import Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider
 from kmsg_cli.sending import (
@@ -377,7 +378,7 @@ class BatchRunner:
             (job, m) for (job, m), r in zip(chunk, results, strict=True) if r.outcome_unknown
         ]
         verdicts, askable = (
-            self._lookup(client, unknown, started, suspects) if unknown else (Verdicts(), False)
+            self._ask(client, unknown, started, suspects) if unknown else (Verdicts(), False)
         )
         for (job, message), result in zip(chunk, results, strict=True):
             if result.outcome_unknown:
@@ -480,38 +481,23 @@ class BatchRunner:
         self.stats.add(failed=len(failures))
 
     # -- unknown outcomes --------------------------------------------------------------------
-    def _lookup(
+    def _ask(
         self,
         client: Provider,
         items: Sequence[tuple[Job, Message]],
         started: Mapping[str, int],
-        suspects: Sequence[str] = (),
+        suspects: Sequence[str],
     ) -> tuple[Verdicts, bool]:
-        """What the provider(s) say about jobs whose answer was lost, and whether every one
-        of them can be asked. With `suspects`, a message found at any of them was accepted
-        there, and it is absent only when every one of them says so."""
+        """What `client` and the `suspects` (providers the request may have gone to) say about
+        jobs whose answer was lost; see `lookup.ask_all`."""
         providers: list[Provider | None] = [client]
         for provider_id in suspects:
             try:
                 providers.append(self.clients.get(provider_id))
             except KmsgError:
                 providers.append(None)  # cannot be asked: whatever it holds stays unknown
-        askable = all(can_look_up(p) for p in providers)
         asked = [(m, started[job.id]) for job, m in items]
-        merged = Verdicts()
-        absent: list[set[str]] = []
-        for provider in providers:
-            if provider is None or not can_look_up(provider):
-                continue
-            answer = look_up(provider, asked, now_ms=self.now_ms())
-            for key, found in answer.found.items():
-                merged.found.setdefault(key, found)
-            absent.append(answer.absent)
-            merged.early |= answer.early
-        if askable and absent:
-            merged.absent = set.intersection(*absent) - merged.found.keys()
-        merged.early -= merged.found.keys() | merged.absent
-        return merged, askable
+        return ask_all(providers, asked, now_ms=self.now_ms())
 
     # -- crash recovery ----------------------------------------------------------------------
     def recover(self, *, ids: set[str] | None = None, force_unknown: bool = False) -> int:
@@ -559,26 +545,9 @@ class BatchRunner:
         return taken
 
     def _resolve_taken(self, jobs: Sequence[Job]) -> None:
-        # The in-flight mark names the provider the request went to; a mark without it (an
-        # older kmsg) leaves every provider of the routing list a suspect.
-        groups: dict[tuple[str, ...], list[tuple[Job, Message]]] = {}
-        started: dict[str, int] = {}
-        for job in jobs:
-            meta = job.metadata or {}
-            sent_to = meta.get("sent_to") if isinstance(meta.get("sent_to"), dict) else None
-            if sent_to and sent_to.get("provider"):
-                key: tuple[str, ...] = (str(sent_to["provider"]),)
-            else:
-                provider_id = str(job.data.get("provider"))
-                others = [str(p) for p in job.data.get("candidates", []) if p != provider_id]
-                key = (provider_id, *others)
-            started[job.id] = int((sent_to or {}).get("at") or meta.get("in_flight") or 0)
-            try:
-                message = message_from_data(job.data["message"])
-            except (KeyError, TypeError, ValueError) as exc:
-                self._settle_failures({job.id: error_text("BAD_JOB", f"unreadable job: {exc}")})
-                continue
-            groups.setdefault(key, []).append((job, message))
+        groups, started, unreadable = group_taken(jobs)
+        if unreadable:
+            self._settle_failures(unreadable)
         for (provider_id, *others), items in groups.items():
             try:
                 client = self.clients.get(provider_id)
