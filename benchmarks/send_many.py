@@ -1,8 +1,9 @@
 """send-many benchmarks. They print figures; they assert nothing.
 
-    python -m benchmarks.send_many overhead [--rows 100000]
+    python -m benchmarks.send_many overhead [--rows 100000] [--runs 1]
         per-message cost with the mock provider, ledger and tracking writes included
-        (µs/message, wall and CPU of the kmsg process)
+        (µs/message, wall and CPU of the kmsg process); --runs 2 measures a re-run of the
+        same file, which finds every row sent
     python -m benchmarks.send_many throughput [--rows 10000] [--latency-ms 20]
         through the fake SOLAPI server (batches of 100) at concurrency 1, 4 and 16, beside the
         ideal requests × latency ÷ concurrency measured in the same run
@@ -69,15 +70,16 @@ def environment(home: Path, config: str | None = None) -> dict[str, str]:
     return env
 
 
-def measure_overhead(rows: int) -> dict[str, float]:
-    """`kmsg send-many` of `rows` rows with the mock provider: wall, CPU and send-phase seconds."""
+def measure_overhead(rows: int, *, runs: int = 1) -> dict[str, float]:
+    """`kmsg send-many` of `rows` rows with the mock provider: wall, CPU and send-phase seconds
+    of the last of `runs` runs of the same file (2: a re-run, which finds every row sent)."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         source = home / "in.csv"
         write_csv(source, rows)
-        data, wall, usage = run_kmsg(
-            ["send-many", str(source), "--text", "#{name}님, 점검 안내입니다"], environment(home)
-        )
+        for _ in range(runs):
+            args = ["send-many", str(source), "--text", "#{name}님, 점검 안내입니다"]
+            data, wall, usage = run_kmsg(args, environment(home))
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -87,8 +89,8 @@ def measure_overhead(rows: int) -> dict[str, float]:
     }
 
 
-def overhead(rows: int) -> None:
-    m = measure_overhead(rows)
+def overhead(rows: int, runs: int = 1) -> None:
+    m = measure_overhead(rows, runs=runs)
     wall, cpu, send = m["wall_s"], m["cpu_s"], m["send_s"]
     print(f"per-message overhead, mock provider, {rows:,} rows (ledger + tracking writes)")
     print(f"{'':<22}{'total s':>10}{'µs/msg':>10}")
@@ -278,6 +280,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="case", required=True)
     p = sub.add_parser("overhead")
     p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--runs", type=int, default=1)
     p = sub.add_parser("throughput")
     p.add_argument("--rows", type=int, default=10_000)
     p.add_argument("--latency-ms", type=float, default=20.0)
@@ -295,7 +298,7 @@ def main() -> None:
     p.add_argument("concurrency", type=int)
     args = parser.parse_args()
     if args.case == "overhead":
-        overhead(args.rows)
+        overhead(args.rows, args.runs)
     elif args.case == "throughput":
         throughput(args.rows, args.latency_ms)
     elif args.case == "bare":

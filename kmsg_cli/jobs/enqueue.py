@@ -186,8 +186,9 @@ def enqueue(
                 _skipped(report, skip, on_skip)
             report.adopted += len(decision.adopted)
             pending[:] = decision.insert
+        known: dict[str, Job] = {}  # jobs already in the ledger under ids of this chunk
         if store is not None and pending:
-            _reject_sent_ids(store, pending, (report, simulated), on_problem, lines)
+            known = _reject_sent_ids(store, pending, (report, simulated), on_problem, lines)
         if empties:  # only the rows that go out: not those skipped or refused just now
             going = {(job.metadata or {}).get("row") for job in pending}
             for row, names in empties.items():
@@ -195,11 +196,15 @@ def enqueue(
                     note_empty(report.empty, row, lines.get(row), names)
             empties.clear()
         if store is not None and pending:
-            inserted = store.insert_jobs(pending)
+            # A re-run's rows are known already: not written again, and read only once.
+            fresh = [job for job in pending if job.id not in known]
+            inserted = store.insert_jobs(fresh) if fresh else 0
             report.inserted += inserted
             if inserted < len(pending):
+                if inserted < len(fresh):  # ids taken meanwhile, or not tracked: read them
+                    known.update(store.get_jobs([job.id for job in fresh]))
                 _reject_foreign_ids(
-                    store, pending, (batch_id, profile), (report, simulated), on_problem, lines
+                    pending, known, (batch_id, profile), (report, simulated), on_problem, lines
                 )
         pending.clear()
         lines.clear()
@@ -343,14 +348,20 @@ def _reject_sent_ids(
     counts: _Counts,
     on_problem: Callable[[RowProblem], None] | None,
     lines: Mapping[int, int],
-) -> None:
+) -> dict[str, Job]:
     """Drop (as DUPLICATE_ID problems) the jobs whose id was accepted outside the ledger, by
-    `kmsg send --id`: it has a tracking row but no job, and must never be sent again."""
-    tracked = store.find_tracking([job.id for job in jobs])
-    if not tracked:
-        return
-    known = store.get_jobs(list(tracked))  # a re-run of this batch, or another batch's id
-    for job in [job for job in jobs if job.id in tracked and job.id not in known]:
+    `kmsg send --id`: it has a tracking row but no job, and must never be sent again.
+    Returns the jobs found under the tracked ids (a re-run of this batch, or another batch's
+    ids), for `_reject_foreign_ids`."""
+    tracked_ids = store.tracked_ids([job.id for job in jobs])
+    if not tracked_ids:
+        return {}
+    known = store.get_jobs(list(tracked_ids))
+    outside = [job for job in jobs if job.id in tracked_ids and job.id not in known]
+    if not outside:
+        return known
+    tracked = store.find_tracking([job.id for job in outside])
+    for job in outside:
         jobs.remove(job)
         earlier = tracked[job.id]
         message = (
@@ -360,24 +371,25 @@ def _reject_sent_ids(
         _refuse(counts, job, ("DUPLICATE_ID", message), on_problem, lines)
     counts[0].by_type += Counter()  # drop zero counts
     counts[0].by_provider += Counter()
+    return known
 
 
 def _reject_foreign_ids(
-    store: Store,
     jobs: list[Job],
+    existing: Mapping[str, Job],
     batch: tuple[str, Profile],
     counts: _Counts,
     on_problem: Callable[[RowProblem], None] | None,
     lines: Mapping[int, int],
 ) -> None:
-    """Jobs that were not inserted because their id exists: fine when it is this very row
+    """Jobs whose id exists (`existing`, read after the insert for those it did not write):
+    fine when it is this very row
     as it was (a re-run); a problem when another row or batch owns the id (a repeated `id`
     value), when another profile queued it (a `--batch-id` or `--id-column` tried on the
     sandbox, then used for real: its jobs went through the sandbox's providers), or when the
     row now says something else than the message queued for it (a file edited and re-run
     under the same --batch-id: the earlier message stands)."""
     batch_id, profile = batch
-    existing = store.get_jobs([job.id for job in jobs])
     for job in jobs:
         found = existing.get(job.id)
         meta = (found.metadata or {}) if found else {}

@@ -55,6 +55,11 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         rows = self._rows_by_ids(SELECT_TRACKING, "message_id", message_ids)
         return {row.message_id: row for row in map(tracking_from_values, rows)}
 
+    def tracked_ids(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of `message_ids` have a tracking row (the ids alone: no row is decoded)."""
+        rows = self._rows_by_ids(f'SELECT "message_id" FROM {TRACKING}', "message_id", message_ids)
+        return {str(row[0]) for row in rows}
+
     def insert_tracking(self, rows: Sequence[TrackingRow]) -> int:
         """Insert rows in one transaction; existing message ids are left untouched."""
         return self._insert_keyed(TRACKING_TABLE, rows, [tracking_params(r) for r in rows])

@@ -167,6 +167,8 @@ def test_find_tracking_returns_known_ids_across_in_chunks(store: Store) -> None:
     assert set(found) == {f"m{i:04d}" for i in range(0, len(rows), 2)}
     assert found["m0002"] == rows[2]
     assert store.find_tracking([]) == {}
+    assert store.tracked_ids(wanted) == set(found)
+    assert store.tracked_ids([]) == set()
 
 
 def test_a_bad_row_is_rejected_and_nothing_of_its_batch_is_written(store: Store) -> None:
