@@ -105,6 +105,10 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
     return Failover(text=rendered, type=kind, subject=subject, byte_length=size)
 
 
+# Types a landline receives as well as a mobile: a call reads the text out, a fax is printed.
+_CALLED_TYPES = frozenset({MessageType.VOICE, MessageType.FAX})
+
+
 def build_message(
     draft: MessageDraft,
     *,
@@ -119,14 +123,6 @@ def build_message(
     message_id = validate_message_id(message_id_raw) if message_id_raw else default_id
 
     to = normalize_phone(draft.to, field="to")
-    if to.is_korean and not is_mobile(to):
-        warnings.append(
-            Notice(
-                "NOT_MOBILE",
-                f"{to.number} is not a mobile number; "
-                "landline numbers usually cannot receive text messages",
-            )
-        )
     sender_raw = _given(draft.sender)
     sender = normalize_sender(sender_raw, field="from") if sender_raw else None
 
@@ -145,6 +141,14 @@ def build_message(
                 hint="--template is for ALIMTALK, NSA and the RCS/Brand Message template types "
                 "(docs/channels.md), or drop --template",
             )
+    if to.is_korean and kind not in _CALLED_TYPES and not is_mobile(to):
+        warnings.append(
+            Notice(
+                "NOT_MOBILE",
+                f"{to.number} is not a mobile number; "
+                "landline numbers usually cannot receive text messages",
+            )
+        )
     if kind not in FALLBACK_TYPES:
         for option, given in (
             ("failover_text", draft.failover_text),

@@ -983,3 +983,19 @@ def test_a_failover_type_is_sms_or_lms_and_a_typo_gets_the_nearer(
     assert info.value.code == "INVALID_TYPE"
     assert info.value.message == f"{expected} (field 'failover-type')"
     assert info.value.hint == "use --failover-type SMS or LMS, or omit it to choose by length"
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "warned"),
+    [
+        ("SMS", {"text": "점검 안내"}, True),
+        ("VOICE", {"text": "내일 점검이 있습니다"}, False),
+        ("FAX", {"files": ("contract.pdf",)}, False),
+    ],
+)
+def test_a_landline_is_warned_about_only_for_types_it_cannot_receive(
+    kind: str, fields: dict[str, Any], warned: bool
+) -> None:
+    # A call or a fax reaches a landline; a text message usually does not.
+    message = build(to="02-1234-5678", type=kind, **fields)
+    assert ("NOT_MOBILE" in codes(message)) is warned
