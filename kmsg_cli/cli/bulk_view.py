@@ -419,7 +419,9 @@ def _preview_line(item: dict[str, Any]) -> str:
         what = what[:57] + "..."
     subject = f" [{item['subject']}]" if item["subject"] else ""
     when = f" at {item['scheduled_at']}" if item["scheduled_at"] else ""
-    size = "" if item["template"] and not item["bytes"] else f" ({item['bytes']} bytes)"
+    # a template's text is the vendor's; a fax has documents (in its checks), no text
+    untold = (item["template"] or item["type"] == "FAX") and not item["bytes"]
+    size = "" if untold else f" ({item['bytes']} bytes)"
     return (
         f"  row {item['row']}: {format_phone(item['to'])} {item['type']} via {item['provider']}"
         f"{when}{size}{subject}: {what}"

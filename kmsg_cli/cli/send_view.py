@@ -286,11 +286,12 @@ def _report_error(report: SendReport) -> KmsgError | None:
 
 def _outcome_line(outcome: Outcome, times: TimeView) -> str:
     message = outcome.message
-    size = (
-        f"template {escape(message.template_id)}"
-        if message.template_id and not message.byte_length
-        else f"{message.byte_length} bytes"
-    )
+    if message.template_id and not message.byte_length:
+        size = f"template {escape(message.template_id)}"
+    elif message.files and not message.byte_length:  # a fax: its documents, no text
+        size = counted(len(message.files), "document")
+    else:
+        size = f"{message.byte_length} bytes"
     head = f"{_shown(message.to)}  {message.type.value} ({size})"
     if outcome.previous is not None:
         return (

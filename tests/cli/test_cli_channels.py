@@ -565,6 +565,8 @@ def test_fax_uploads_each_document_as_a_fax_file(
     (entry,) = entries(solapi)
     assert entry["type"] == "FAX" and entry["to"] == "0234567890" and entry["from"] == SENDER
     assert len(entry["faxOptions"]["fileIds"]) == 2 and "text" not in entry
+    # what it sent is told by its documents (it has no text), and a fax number is a landline
+    assert "FAX (2 documents)" in result.stdout and "NOT_MOBILE" not in result.stderr
 
 
 def test_fax_files_are_checked_before_anything_is_uploaded(
