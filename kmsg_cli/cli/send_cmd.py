@@ -430,6 +430,7 @@ def _check_repeats(
     from kmsg_cli.content import FileDigests, content_key, describe
     from kmsg_cli.dedupe import repeats
     from kmsg_cli.models import epoch_ms
+    from kmsg_cli.normalize.phone import format_phone
     from kmsg_cli.when import format_local
 
     profile = runtime.profile()
@@ -450,7 +451,7 @@ def _check_repeats(
             kept.append(item)
             continue
         why = describe(match, lambda moment: format_local(moment, profile.timezone))
-        to = str(item.message.to)
+        to = format_phone(str(item.message.to))  # as the outcome lines show it
         if skip:
             runtime.out.warning("DUPLICATE_CONTENT", f"{to}: {why}; not sent (--no-duplicates)")
         else:

@@ -246,6 +246,7 @@ def test_send_warns_about_a_repeat_but_sends_it(run: Run) -> None:
     assert code == 0
     (warning,) = [w for w in second["warnings"] if w["code"] == "DUPLICATE_CONTENT"]
     assert "was accepted at" in warning["message"] and "sent again" in warning["message"]
+    assert warning["message"].startswith("010-3000-0001: ")  # as people write it
     assert tracked(run) == Counter({"01030000001": 2})
 
 
