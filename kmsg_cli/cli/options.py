@@ -155,6 +155,13 @@ def yes_option(help: str, *, panel: str | None = None) -> Any:
     return option("--yes", "", help, panel, alias="-y")
 
 
+def all_profiles_option() -> Any:
+    """`--all-profiles`: a listing's rows of every provider, not only the profile's."""
+    help = "Also rows of providers this profile does not have (profiles sharing a database)."
+    return option("--all-profiles", "", help, FILTERS)
+
+
+AllProfilesFilter = Annotated[bool, all_profiles_option()]
 ProviderFilter = Annotated[str | None, provider_option()]
 TypeFilter = Annotated[str | None, type_option()]
 LimitFilter = Annotated[int, limit_option()]

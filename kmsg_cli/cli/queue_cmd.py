@@ -12,7 +12,14 @@ from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
-from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
+from kmsg_cli.cli.options import (
+    FILTERS,
+    AllProfilesFilter,
+    LimitFilter,
+    ProviderFilter,
+    TypeFilter,
+    list_limit,
+)
 from kmsg_cli.cli.output import count_column, counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
@@ -31,7 +38,9 @@ from kmsg_cli.providers.catalog import any_real
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.models import Job
+    from kmsg_cli.store.contract import Store
 
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
@@ -303,6 +312,7 @@ def list_jobs(
     ] = None,
     message_type: TypeFilter = None,
     provider: ProviderFilter = None,
+    all_profiles: AllProfilesFilter = False,
     batch: Annotated[
         str | None, options.batch_option("Only jobs of this send-many batch.", panel=FILTERS)
     ] = None,
@@ -315,7 +325,8 @@ def list_jobs(
     no_header: tables.NoHeaderOpt = False,
     fields: tables.FieldsOpt = None,
 ) -> None:
-    """List jobs, newest first.
+    """List jobs, newest first: those of the profile's providers, unless --provider or
+    --all-profiles.
 
     [dim]Examples:[/]
 
@@ -328,27 +339,49 @@ def list_jobs(
     runtime = runtime_of(ctx)
     view = tables.view(runtime, JOBS, format=output_format, no_header=no_header, fields=fields)
     limit = list_limit(limit)
-    jobs = runtime.store().list_jobs(
+    scope = runtime.listing_scope(provider, all_profiles)
+    store = runtime.store()
+    jobs = store.list_jobs(
         status=_check_status(status),
         message_type=message_type.upper() if message_type else None,
         provider_id=provider,
         batch=batch,
         error_code=error,
         limit=limit,
+        providers=scope,
     )
     rows = [_job_data(job) for job in jobs]
-    view.emit(rows, after=[counted(len(rows), "job")])
+    others = _other_profiles(store, scope)
+    view.emit(
+        rows,
+        data={"providers": scope, "other_profiles": others},
+        after=[counted(len(rows), "job"), *_not_listed(runtime, others)],
+    )
+
+
+def _other_profiles(store: Store, scope: list[str] | None) -> int:
+    """How many jobs of the queue belong to providers outside `scope` (0 without one)."""
+    if scope is None:
+        return 0
+    return sum(store.job_counts().values()) - sum(store.job_counts(providers=scope).values())
+
+
+def _not_listed(runtime: Runtime, others: int, *, counting: bool = False) -> list[str]:
+    return [runtime.not_listed(others, "job", counting)] if others else []
 
 
 @app.command("stats")
 @reports_errors
 def stats(
     ctx: typer.Context,
+    all_profiles: AllProfilesFilter = False,
     output_format: tables.FormatOpt = None,
     no_header: tables.NoHeaderOpt = False,
     fields: tables.FieldsOpt = None,
 ) -> None:
     """Jobs by status and, for failed jobs, by error code; when the oldest pending job is due.
+
+    Counts the jobs of the profile's providers, unless --all-profiles.
 
     [dim]Examples:[/]
 
@@ -358,7 +391,9 @@ def stats(
     """
     runtime = runtime_of(ctx)
     view = tables.view(runtime, STATS, format=output_format, no_header=no_header, fields=fields)
-    result = runtime.store().job_stats()
+    scope = runtime.listing_scope(None, all_profiles)
+    store = runtime.store()
+    result = store.job_stats(providers=scope)
     counts: dict[str, int] = result["counts"]
     by_code: dict[str, int] = result["failures_by_code"]
     oldest = result.get("oldest_due_ms")
@@ -373,12 +408,15 @@ def stats(
         rest = counts.get("failed", 0) - sum(by_code.values())
         if rest > 0:
             rows.append({"status": status, "jobs": rest})
+    others = _other_profiles(store, scope)
     data = {
         "counts": counts,
         "oldest_due": view.times.iso(oldest),
         "failures_by_code": by_code,
+        "providers": scope,
+        "other_profiles": others,
     }
-    view.emit(rows, data=data)
+    view.emit(rows, data=data, after=_not_listed(runtime, others, counting=True))
 
 
 @app.command("retry")

@@ -164,6 +164,26 @@ class Runtime:
             self._clients = ProviderClients(self.profile(), self.environ, StoreCache(self.store))
         return self._clients
 
+    def listing_scope(self, provider: str | None, all_profiles: bool) -> list[str] | None:
+        """The providers a listing keeps to: the profile's, as `kmsg report` and the workers
+        do, unless `--provider` names one (whatever the profile) or `--all-profiles`; None:
+        every provider (docs/cli.md, "Listings")."""
+        if provider is not None or all_profiles:
+            return None
+        return list(self.profile().providers)
+
+    def not_listed(self, count: int, noun: str, counting: bool = False) -> str:
+        """The line under a listing (`counting`: under counts) that left out `count` rows of
+        other profiles' providers."""
+        from kmsg_cli.cli.output import counted
+
+        verb = "is" if count == 1 else "are"
+        left, takes = ("counted", "counts") if counting else ("listed", "lists")
+        return (
+            f"{counted(count, noun)} of providers that profile '{self.profile().name}' does not "
+            f"have {verb} not {left} (--all-profiles {takes} them)"
+        )
+
     def left_for_others(self, others: Mapping[str, int], noun: str, command: str) -> str:
         """The line for work a command left because its providers are not in this profile
         (profiles sharing a database): how much, of which providers, and, when one profile

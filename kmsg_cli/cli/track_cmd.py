@@ -14,7 +14,14 @@ from kmsg_cli.cli import options, tables, track_view
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
-from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
+from kmsg_cli.cli.options import (
+    FILTERS,
+    AllProfilesFilter,
+    LimitFilter,
+    ProviderFilter,
+    TypeFilter,
+    list_limit,
+)
 from kmsg_cli.cli.output import counted, them
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
@@ -398,6 +405,7 @@ def list_rows(
         options.status_option("Only this status; repeatable.", cv.delivery_statuses),
     ] = None,
     provider: ProviderFilter = None,
+    all_profiles: AllProfilesFilter = False,
     message_type: TypeFilter = None,
     to: Annotated[
         str | None,
@@ -422,6 +430,7 @@ def list_rows(
 
     Messages a provider refused when they were sent have no tracking row: they are failed
     jobs of the queue (`kmsg queue list --status failed`); `--status FAILED` says how many.
+    Only the profile's providers' rows are listed, unless --provider or --all-profiles.
 
     [dim]Examples:[/]
 
@@ -447,9 +456,11 @@ def list_rows(
             error=InvalidInput,
         )
     number = str(normalize_phone(to)) if to else None
+    scope = runtime.listing_scope(provider, all_profiles)
     filters: TrackingFilter = {
         "status": statuses or None,
         "provider_id": provider,
+        "providers": scope,
         "type": message_type.upper() if message_type else None,
         "to": number,
         "since_ms": runtime.moment_ms(since, "since"),
@@ -464,8 +475,15 @@ def list_rows(
     total = sum(counts.values())
     summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
     matching = f"{counted(total, 'row')} {'matches' if total == 1 else 'match'}"
-    line = f"{matching} ({summary or 'none'}); showing {len(rows)}"
-    view.emit(rows, data={"counts": counts}, after=[line])
+    lines = [f"{matching} ({summary or 'none'}); showing {len(rows)}"]
+    others = 0
+    if scope is not None:  # what the same filters find among other profiles' providers
+        everyone: TrackingFilter = {**filters, "providers": None}
+        others = sum(store.count_tracking_by_status(**everyone).values()) - total
+        if others:
+            lines.append(runtime.not_listed(others, "matching row"))
+    data = {"counts": counts, "providers": scope, "other_profiles": others}
+    view.emit(rows, data=data, after=lines)
 
 
 def _point_to_failed_jobs(runtime: Runtime) -> None:

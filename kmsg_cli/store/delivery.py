@@ -42,6 +42,7 @@ class TrackingFilter(TypedDict, total=False):
 
     status: Sequence[str] | None
     provider_id: str | None
+    providers: Sequence[str] | None  # one of these providers (a profile's)
     type: str | None
     to: str | None
     since_ms: int | None
@@ -222,6 +223,10 @@ class DeliveryLedger(SqlBase):
             if value is not None:
                 conditions.append(f"{q(column)} = {p(column)}")
                 params[column] = value
+        providers = filters.get("providers")
+        if providers is not None:
+            conditions.append(self.dialect.in_list('"provider_id"', p("providers")))
+            params["providers"] = json_list(providers)
         for key, bound_as in (("since_ms", ">="), ("until_ms", "<=")):
             moment = filters.get(key)
             if moment is not None:

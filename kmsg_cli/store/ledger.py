@@ -218,11 +218,19 @@ class JobLedger(SqlBase):
 
         return work
 
-    def job_counts(self, *, batch: str | None = None) -> dict[str, int]:
-        """Jobs by status (of the batch); statuses without jobs are absent."""
-        where = "" if batch is None else f" WHERE {self._batch_condition()}"
+    def job_counts(
+        self, *, batch: str | None = None, providers: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Jobs by status (of the batch; of these providers); statuses without jobs are
+        absent."""
+        conditions = [] if batch is None else [self._batch_condition()]
+        listed = json_list(providers)
+        if listed is not None:
+            conditions.append(self.dialect.of_providers(self.dialect.p("providers")))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
-        rows = self._run(lambda s: s.execute(sql, {"batch": batch}).rows)
+        params = {"batch": batch, "providers": listed}
+        rows = self._run(lambda s: s.execute(sql, params).rows)
         return {str(status): int(count) for status, count in rows}
 
     def next_due_ms(
@@ -285,8 +293,9 @@ class JobLedger(SqlBase):
         error_code: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        providers: Sequence[str] | None = None,
     ) -> list[Job]:
-        """Matching jobs, newest first."""
+        """Matching jobs, newest first (`providers`: only jobs of one of them)."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         d, p = self.dialect, self.dialect.p
@@ -302,39 +311,46 @@ class JobLedger(SqlBase):
         params: dict[str, Any] = {name: value for name, (_expr, value) in filters.items()}
         if batch is not None:
             conditions.append(self._batch_condition())
-        params.update(batch=batch, limit=limit, offset=offset)
+        if providers is not None:
+            conditions.append(d.of_providers(p("providers")))
+        params.update(batch=batch, limit=limit, offset=offset, providers=json_list(providers))
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         order = f'"created_at" DESC, {d.ids(q("id"))} DESC'
         sql = f"{SELECT_JOB}{where} ORDER BY {order} LIMIT {p('limit')} OFFSET {p('offset')}"
         return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
 
-    def job_stats(self) -> dict[str, Any]:
-        """Counts by status, the oldest due pending job, failures by error code.
+    def job_stats(self, *, providers: Sequence[str] | None = None) -> dict[str, Any]:
+        """Counts by status, the oldest due pending job, failures by error code (of the jobs
+        of `providers`, when given).
 
         Failed jobs whose error is JSON are counted by its `code` (UNKNOWN without one); the
         others (plain text, or no error) as ERROR.
         """
+        listed = json_list(providers)
+        of_providers = self.dialect.of_providers(self.dialect.p("providers"))
+        where = "" if listed is None else f" WHERE {of_providers}"
 
         def work(s: Session) -> dict[str, Any]:
-            counts = s.execute(f'SELECT "status", COUNT(*) FROM {JOBS} GROUP BY "status"').rows
-            first = self._next_due(s, None)
+            sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
+            counts = s.execute(sql, {"providers": listed}).rows
+            first = self._next_due(s, None, listed)
             return {
                 "counts": {str(k): int(v) for k, v in counts},
                 "oldest_due_ms": None if first is None else int(first),
-                "failures_by_code": self._failures_by_code(s),
+                "failures_by_code": self._failures_by_code(s, listed),
             }
 
         return self._run(work)
 
-    def _failures_by_code(self, s: Session) -> dict[str, int]:
+    def _failures_by_code(self, s: Session, providers: str | None) -> dict[str, int]:
         p = self.dialect.p
         valid = self.dialect.json_valid(q("error"))
+        failed = f'"status" = {p("failed")}{self._and_providers(providers)}'
+        bound = {"failed": FAILED, "providers": providers}
         if valid is None:
             # No SQL test of JSON validity on this engine: the distinct texts are read here.
             texts = s.execute(
-                f'SELECT "error", COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
-                'GROUP BY "error"',
-                {"failed": FAILED},
+                f'SELECT "error", COUNT(*) FROM {JOBS} WHERE {failed} GROUP BY "error"', bound
             ).rows
             failures: dict[str, int] = {}
             for text, n in texts:
@@ -343,15 +359,13 @@ class JobLedger(SqlBase):
             return dict(sorted(failures.items(), key=lambda item: (-item[1], item[0])))
         code = f"COALESCE({self.dialect.json_text(q('error'), 'code')}, 'UNKNOWN')"
         rows = s.execute(
-            f'SELECT {code}, COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
+            f"SELECT {code}, COUNT(*) FROM {JOBS} WHERE {failed} "
             f"AND COALESCE({valid}, 0) = 1 GROUP BY {code} ORDER BY COUNT(*) DESC, {code}",
-            {"failed": FAILED},
+            bound,
         ).rows
         failures = {str(found): int(n) for found, n in rows}
         plain_errors = s.execute(
-            f'SELECT COUNT(*) FROM {JOBS} WHERE "status" = {p("failed")} '
-            f"AND COALESCE({valid}, 0) = 0",
-            {"failed": FAILED},
+            f"SELECT COUNT(*) FROM {JOBS} WHERE {failed} AND COALESCE({valid}, 0) = 0", bound
         ).scalar()
         if plain_errors:
             failures["ERROR"] = failures.get("ERROR", 0) + int(plain_errors)

@@ -88,7 +88,7 @@ def _panels(text: str) -> list[str]:
         (("send-many",), ["Message", "Sending", "Output", "Input", "Queue"]),
         (("track", "list"), ["Filters", "Output"]),
         (("queue", "list"), ["Filters", "Output"]),
-        (("queue", "stats"), ["Output"]),
+        (("queue", "stats"), ["Filters", "Output"]),
         (("providers", "list"), ["Output"]),
         (("db", "check"), ["Output"]),
     ],

@@ -110,6 +110,41 @@ def test_a_worker_leaves_the_jobs_of_another_profiles_providers_alone(run: Run) 
     assert [r["message_id"] for r in run.rows()] == ["own", "sandbox-job"]
 
 
+@pytest.mark.usefixtures("two_profiles")
+def test_listings_keep_to_the_profiles_providers_and_say_what_they_left_out(run: Run) -> None:
+    run("send", "--to", "010-1111-2222", "--text", "x", "--id", "sandbox-sent")
+    run("send", "--to", "010-1111-4444", "--text", "x", "--queue", "--id", "sandbox-queued")
+    run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y", "--id", "own")
+    # the other profile's listings: its own messages, and a line for what they left out
+    _, doc = run.json("-p", "other", "track", "list")
+    assert [r["message_id"] for r in doc["data"]["rows"]] == ["own"]
+    assert doc["data"]["other_profiles"] == 1 and doc["data"]["providers"] == ["stand-in"]
+    listed = run("-p", "other", "track", "list")
+    assert listed.stderr.splitlines()[-1] == (
+        "1 matching row of providers that profile 'other' does not have is not listed "
+        "(--all-profiles lists them)"
+    )
+    _, doc = run.json("-p", "other", "queue", "list")
+    assert [j["id"] for j in doc["data"]["jobs"]] == ["own"] and doc["data"]["other_profiles"] == 2
+    _, doc = run.json("-p", "other", "queue", "stats")
+    assert doc["data"]["counts"] == {"completed": 1} and doc["data"]["other_profiles"] == 2
+    stats = run("-p", "other", "queue", "stats")
+    assert "2 jobs of providers that profile 'other' does not have are not counted" in stats.stderr
+    # --all-profiles: every row; --provider: that provider, whatever the profile
+    _, doc = run.json("-p", "other", "track", "list", "--all-profiles")
+    assert {r["message_id"] for r in doc["data"]["rows"]} == {"own", "sandbox-sent"}
+    assert doc["data"]["other_profiles"] == 0 and doc["data"]["providers"] is None
+    _, doc = run.json("-p", "other", "queue", "list", "--provider", "mock")
+    assert {j["id"] for j in doc["data"]["jobs"]} == {"sandbox-sent", "sandbox-queued"}
+    _, doc = run.json("-p", "other", "queue", "stats", "--all-profiles")
+    assert doc["data"]["counts"] == {"completed": 2, "pending": 1}
+    # nothing left out: no line about it
+    assert (
+        "--all-profiles"
+        not in run("track", "list", "--status", "SENT", "--to", "010-1111-2222").stderr
+    )
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(

@@ -1201,6 +1201,14 @@ def test_list_tracking_filters_combine(listed: Store) -> None:
     assert listed.list_tracking(provider_id="iwinv", type="ALIMTALK") == []
 
 
+def test_list_tracking_keeps_to_a_profiles_providers(listed: Store) -> None:
+    assert mids(listed.list_tracking(providers=["iwinv"])) == ["r5", "r2"]
+    assert mids(listed.list_tracking(providers=["solapi", "iwinv"])) == mids(listed.list_tracking())
+    assert listed.list_tracking(providers=[]) == []  # a profile without providers has none
+    assert listed.count_tracking_by_status(providers=["iwinv"]) == {PENDING: 1, FAILED: 1}
+    assert listed.count_tracking_by_status(providers=["aligo"]) == {}
+
+
 def test_list_tracking_refuses_a_negative_limit_or_offset(listed: Store) -> None:
     with pytest.raises(ValueError):
         listed.list_tracking(limit=-1)
@@ -1397,6 +1405,26 @@ def test_job_stats_counts_statuses_oldest_due_and_failures_by_code(queue: Store)
     assert stats["counts"] == {"processing": 1, "failed": 3, "pending": 1, "completed": 1}
     assert stats["oldest_due_ms"] == NOW + 50
     assert stats["failures_by_code"] == {"INVALID_NUMBER": 1, "TEMPLATE": 1, "ERROR": 1}
+
+
+def test_list_jobs_and_job_stats_keep_to_a_profiles_providers(queue: Store) -> None:
+    assert ids(queue.list_jobs(providers=["iwinv", "aligo"])) == ["q6", "q4", "q3"]
+    assert ids(queue.list_jobs(providers=["iwinv"], status="failed")) == ["q3"]
+    assert queue.list_jobs(providers=[]) == []
+    assert queue.job_counts(providers=["iwinv", "aligo"]) == {
+        "failed": 1,
+        "pending": 1,
+        "completed": 1,
+    }
+    assert queue.job_counts(batch="B", providers=["iwinv"]) == {"failed": 1}
+    stats = queue.job_stats(providers=["iwinv"])
+    assert stats["counts"] == {"failed": 1, "pending": 1}
+    assert stats["oldest_due_ms"] == NOW + 50
+    assert stats["failures_by_code"] == {"TEMPLATE": 1}
+    solapi = queue.job_stats(providers=["solapi"])
+    assert solapi["counts"] == {"processing": 1, "failed": 2}
+    assert solapi["oldest_due_ms"] is None
+    assert solapi["failures_by_code"] == {"INVALID_NUMBER": 1, "ERROR": 1}
 
 
 def test_job_stats_of_an_empty_queue(store: Store) -> None:
