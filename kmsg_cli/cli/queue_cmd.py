@@ -366,8 +366,10 @@ def _other_profiles(store: Store, scope: list[str] | None) -> int:
     return sum(store.job_counts().values()) - sum(store.job_counts(providers=scope).values())
 
 
-def _not_listed(runtime: Runtime, others: int, *, counting: bool = False) -> list[str]:
-    return [runtime.not_listed(others, "job", counting)] if others else []
+def _not_listed(
+    runtime: Runtime, others: int, verbs: tuple[str, str] = ("listed", "lists")
+) -> list[str]:
+    return [runtime.not_listed(others, "job", verbs)] if others else []
 
 
 @app.command("stats")
@@ -416,7 +418,7 @@ def stats(
         "providers": scope,
         "other_profiles": others,
     }
-    view.emit(rows, data=data, after=_not_listed(runtime, others, counting=True))
+    view.emit(rows, data=data, after=_not_listed(runtime, others, ("counted", "counts")))
 
 
 @app.command("retry")
@@ -433,8 +435,17 @@ def retry(
         options.option("--unknown", "", "Jobs whose outcome is unknown (may send a duplicate)."),
     ] = False,
     batch: Annotated[str | None, options.batch_option("Only jobs of this batch.")] = None,
+    all_profiles: Annotated[
+        bool,
+        options.option(
+            "--all-profiles", "", "With --failed/--unknown: also jobs of other profiles' providers."
+        ),
+    ] = False,
 ) -> None:
     """Make failed jobs due again with fresh attempts; accepted and cancelled jobs never are.
+
+    --failed and --unknown take the jobs of the profile's providers (those its `queue process`
+    sends), unless --all-profiles; --id takes the jobs named, whatever their provider.
 
     --failed leaves jobs with an unknown outcome alone: re-sending those may deliver a message
     twice, so it takes --unknown, on purpose.
@@ -475,12 +486,19 @@ def retry(
                 refused.append(job_id)
             else:
                 chosen.append(job_id)
+    scope = runtime.listing_scope(None, all_profiles)
+    others = 0
     if failed or unknown:
         for job in store.iter_jobs(batch=batch, status="failed"):
             kind = job_outcome(job)
             if (kind == "unknown" and unknown) or (kind == "failed" and failed):
-                chosen.append(job.id)
+                if scope is None or job.data.get("provider") in scope:
+                    chosen.append(job.id)
+                else:
+                    others += 1
     count = store.reset_jobs(chosen, now_ms=round(time.time() * 1000))
+    for line in _not_listed(runtime, others, ("retried", "retries")):
+        runtime.out.note(line)
     for job_id in refused:
         runtime.out.warning(
             "NOT_RETRIED", f"job {job_id} is completed or being processed; not retried"
@@ -489,7 +507,7 @@ def retry(
         runtime.out.warning(
             "NOT_RETRIED", f"job {job_id} was cancelled (kmsg cancel); a cancel is final"
         )
-    data = {"retried": count, "refused": refused + cancelled}
+    data = {"retried": count, "refused": refused + cancelled, "other_profiles": others}
     runtime.out.result(
         data,
         lambda console: console.print(

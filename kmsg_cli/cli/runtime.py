@@ -172,13 +172,15 @@ class Runtime:
             return None
         return list(self.profile().providers)
 
-    def not_listed(self, count: int, noun: str, counting: bool = False) -> str:
-        """The line under a listing (`counting`: under counts) that left out `count` rows of
-        other profiles' providers."""
+    def not_listed(
+        self, count: int, noun: str, verbs: tuple[str, str] = ("listed", "lists")
+    ) -> str:
+        """The line under a listing (or counts, or a retry: `verbs`) that left out `count` rows
+        of other profiles' providers."""
         from kmsg_cli.cli.output import counted
 
         verb = "is" if count == 1 else "are"
-        left, takes = ("counted", "counts") if counting else ("listed", "lists")
+        left, takes = verbs
         return (
             f"{counted(count, noun)} of providers that profile '{self.profile().name}' does not "
             f"have {verb} not {left} (--all-profiles {takes} them)"

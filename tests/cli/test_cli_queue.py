@@ -145,6 +145,37 @@ def test_listings_keep_to_the_profiles_providers_and_say_what_they_left_out(run:
     )
 
 
+@pytest.mark.usefixtures("two_profiles")
+def test_retry_failed_takes_the_profiles_jobs_unless_all_profiles(run: Run) -> None:
+    # the mock refuses numbers ending 0000 for good; one failed job under each profile
+    run(
+        "send",
+        "--to",
+        "010-1111-0000",
+        "--text",
+        "x",
+        "--queue",
+        "--id",
+        "s",
+        "--max-attempts",
+        "1",
+    )
+    run("queue", "process", "--drain")
+    other = ("-p", "other")
+    run(*other, "send", "--to", "010-2222-0000", "--text", "x", "--queue", "--id", "o")
+    run(*other, "queue", "process", "--drain")
+    retried = run(*other, "queue", "retry", "--failed")
+    assert retried.stderr.splitlines() == [
+        "1 job of providers that profile 'other' does not have is not retried "
+        "(--all-profiles retries them)"
+    ]
+    jobs = {r["id"]: r["status"] for r in run.rows("SELECT id, status FROM kmsg_jobs")}
+    assert jobs == {"s": "failed", "o": "pending"}
+    _, doc = run.json(*other, "queue", "retry", "--failed", "--all-profiles")
+    assert doc["data"]["retried"] == 1 and doc["data"]["other_profiles"] == 0
+    assert {r["status"] for r in run.rows("SELECT status FROM kmsg_jobs")} == {"pending"}
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(
@@ -170,7 +201,7 @@ def test_failures_exit_5_and_retry_brings_them_back(run: Run) -> None:
     assert job == {"status": "pending", "attempts": 0}
     # an accepted job is never retried
     code, doc = run.json("queue", "retry", "--id", "r:01011112222")
-    assert doc["data"] == {"retried": 0, "refused": ["r:01011112222"]}
+    assert doc["data"] == {"retried": 0, "refused": ["r:01011112222"], "other_profiles": 0}
     assert any(w["code"] == "NOT_RETRIED" for w in doc["warnings"])
 
 
@@ -181,7 +212,7 @@ def test_retry_needs_a_selection_and_unknown_is_separate(run: Run) -> None:
     with sqlite3.connect(run.db) as conn:
         conn.execute(
             "INSERT INTO kmsg_jobs (id, type, data, status, created_at, process_at, failed_at, "
-            "error) VALUES ('u', 'send', '{}', 'failed', 1, 1, 1, ?)",
+            "error) VALUES ('u', 'send', '{\"provider\": \"mock\"}', 'failed', 1, 1, 1, ?)",
             (json.dumps({"code": "UNKNOWN_OUTCOME", "message": "lost"}),),
         )
     assert run.json("queue", "retry", "--failed")[1]["data"]["retried"] == 0
