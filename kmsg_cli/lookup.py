@@ -3,7 +3,8 @@
 Only a provider that can list what it accepted (`SentFinder`: SOLAPI keeps our id in
 `customFields`) can be asked. Each recipient is asked on its own, for a window around the time
 its request went out, so the answers stay small and one failed lookup leaves only its own
-messages unknown. A message is
+messages unknown; several recipients are asked at once (a worker: as many as it sends at once).
+A message is
 
 - found: listed with our id (accepted; the provider's message id is recorded);
 - absent: not listed by a lookup that completed (every page, well-formed) and that was made at
@@ -16,7 +17,8 @@ messages unknown. A message is
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -34,9 +36,13 @@ from kmsg_cli.providers.base import Provider, SentFinder
 log = logging.getLogger("kmsg.lookup")
 
 ABSENCE_MARGIN_MS = 10_000
+LOOKUPS_AT_ONCE = 4  # recipients asked about at once (the default tracking.concurrency)
 # The provider dates a message when it registers it: within the request's time, give or take
 # the clocks' difference (SOLAPI refuses requests more than 15 minutes off).
 WINDOW = timedelta(minutes=15)
+
+
+Listed = dict[str, tuple[str, StatusUpdate]]  # what `SentFinder.find_sent` returns
 
 
 @dataclass
@@ -50,24 +56,48 @@ def can_look_up(client: Provider | None) -> bool:
     return isinstance(client, SentFinder)
 
 
-def look_up(client: Provider, items: Sequence[tuple[Message, int]], *, now_ms: int) -> Verdicts:
-    """Ask `client` about each (message, epoch ms its request began); see the module docstring."""
+def look_up(
+    client: Provider,
+    items: Sequence[tuple[Message, int]],
+    *,
+    now_ms: int,
+    concurrency: int = LOOKUPS_AT_ONCE,
+) -> Verdicts:
+    """Ask `client` about each (message, epoch ms its request began); see the module docstring.
+    Up to `concurrency` recipients are asked at once: a crash with a thousand messages in
+    flight is a thousand lookups."""
     verdicts = Verdicts()
     if not isinstance(client, SentFinder):
         return verdicts
+    finder = client
     by_recipient: dict[str, list[tuple[Message, int]]] = {}
     for message, at_ms in items:
         by_recipient.setdefault(message.to.number, []).append((message, at_ms))
-    for number, group in by_recipient.items():
+
+    def ask(number: str) -> Listed | None:
+        group = by_recipient[number]
         first = min(at for _, at in group)
         last = max(max(at for _, at in group), now_ms)
         try:
-            listed = client.find_sent(
+            return finder.find_sent(
                 number, since=_moment(first) - WINDOW, until=_moment(last) + WINDOW
             )
         except ProviderError as error:
             log.warning("looking up %d message(s) at %s failed: %s", len(group), client.id, error)
+            return None
+
+    numbers = list(by_recipient)
+    workers = max(1, min(concurrency, len(numbers)))
+    if workers == 1:
+        answers: Iterable[Listed | None] = map(ask, numbers)
+    else:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kmsg-lookup")
+        with pool:
+            answers = list(pool.map(ask, numbers))
+    for number, listed in zip(numbers, answers, strict=True):
+        if listed is None:
             continue
+        group = by_recipient[number]
         for message, at_ms in group:
             match = listed.get(message.message_id)
             if match is not None:
@@ -80,7 +110,11 @@ def look_up(client: Provider, items: Sequence[tuple[Message, int]], *, now_ms: i
 
 
 def ask_all(
-    providers: Sequence[Provider | None], items: Sequence[tuple[Message, int]], *, now_ms: int
+    providers: Sequence[Provider | None],
+    items: Sequence[tuple[Message, int]],
+    *,
+    now_ms: int,
+    concurrency: int = LOOKUPS_AT_ONCE,
 ) -> tuple[Verdicts, bool]:
     """`look_up` at several providers (None: one that cannot be built, so cannot be asked),
     and whether every one of them can be asked. A message found at any of them was accepted
@@ -91,7 +125,7 @@ def ask_all(
     for provider in providers:
         if provider is None or not can_look_up(provider):
             continue
-        answer = look_up(provider, items, now_ms=now_ms)
+        answer = look_up(provider, items, now_ms=now_ms, concurrency=concurrency)
         for key, found in answer.found.items():
             merged.found.setdefault(key, found)
         absent.append(answer.absent)

@@ -35,6 +35,7 @@ def test_quick_run_prints_one_table_with_every_benchmark() -> None:
         "startup: `kmsg send --dry-run`",
         "startup: `kmsg send (mock provider)`",
         "per-message overhead",
+        "send-many re-run of the same 2,000 rows (every row already sent)",
         "per-message SQL alone: send-many's ledger statements replayed on plain sqlite3",
         "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 1",
         "send-many 1,000 rows via fake SOLAPI, 5 ms/request, concurrency 4",

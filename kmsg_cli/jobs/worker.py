@@ -497,7 +497,7 @@ class BatchRunner:
             except KmsgError:
                 providers.append(None)  # cannot be asked: whatever it holds stays unknown
         asked = [(m, started[job.id]) for job, m in items]
-        return ask_all(providers, asked, now_ms=self.now_ms())
+        return ask_all(providers, asked, now_ms=self.now_ms(), concurrency=self.concurrency)
 
     # -- crash recovery ----------------------------------------------------------------------
     def recover(self, *, ids: set[str] | None = None, force_unknown: bool = False) -> int:
