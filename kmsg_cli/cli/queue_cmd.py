@@ -12,14 +12,7 @@ from kmsg_cli.cli import options, purging, tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
-from kmsg_cli.cli.options import (
-    FILTERS,
-    AllProfilesFilter,
-    LimitFilter,
-    ProviderFilter,
-    TypeFilter,
-    list_limit,
-)
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.output import count_column, counted
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
@@ -312,7 +305,7 @@ def list_jobs(
     ] = None,
     message_type: TypeFilter = None,
     provider: ProviderFilter = None,
-    all_profiles: AllProfilesFilter = False,
+    all_profiles: options.AllProfilesFilter = False,
     batch: Annotated[
         str | None, options.batch_option("Only jobs of this send-many batch.", panel=FILTERS)
     ] = None,
@@ -376,7 +369,7 @@ def _not_listed(
 @reports_errors
 def stats(
     ctx: typer.Context,
-    all_profiles: AllProfilesFilter = False,
+    all_profiles: options.AllProfilesFilter = False,
     output_format: tables.FormatOpt = None,
     no_header: tables.NoHeaderOpt = False,
     fields: tables.FieldsOpt = None,

@@ -14,14 +14,7 @@ from kmsg_cli.cli import options, tables, track_view
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
-from kmsg_cli.cli.options import (
-    FILTERS,
-    AllProfilesFilter,
-    LimitFilter,
-    ProviderFilter,
-    TypeFilter,
-    list_limit,
-)
+from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
 from kmsg_cli.cli.output import counted, them
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
@@ -405,7 +398,7 @@ def list_rows(
         options.status_option("Only this status; repeatable.", cv.delivery_statuses),
     ] = None,
     provider: ProviderFilter = None,
-    all_profiles: AllProfilesFilter = False,
+    all_profiles: options.AllProfilesFilter = False,
     message_type: TypeFilter = None,
     to: Annotated[
         str | None,
