@@ -382,7 +382,7 @@ def stats(
 
       kmsg queue stats
 
-      kmsg queue stats --json
+      kmsg queue stats --all-profiles --json
     """
     runtime = runtime_of(ctx)
     view = tables.view(runtime, STATS, format=output_format, no_header=no_header, fields=fields)
