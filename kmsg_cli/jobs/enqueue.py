@@ -363,11 +363,13 @@ def _reject_sent_ids(
     tracked = store.find_tracking([job.id for job in outside])
     for job in outside:
         jobs.remove(job)
-        earlier = tracked[job.id]
-        message = (
-            f"id '{job.id}' was already accepted earlier (to {earlier.to} via "
-            f"{earlier.provider_id}, status {earlier.status}); this row is not sent again"
+        earlier = tracked.get(job.id)  # None: purged since it was seen; accepted all the same
+        where = (
+            f" (to {earlier.to} via {earlier.provider_id}, status {earlier.status})"
+            if earlier is not None
+            else ""
         )
+        message = f"id '{job.id}' was already accepted earlier{where}; this row is not sent again"
         _refuse(counts, job, ("DUPLICATE_ID", message), on_problem, lines)
     counts[0].by_type += Counter()  # drop zero counts
     counts[0].by_provider += Counter()

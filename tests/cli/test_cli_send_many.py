@@ -136,6 +136,25 @@ def test_an_id_column_is_the_message_id(run: Run, tmp_path: Path) -> None:
     assert sorted(r["message_id"] for r in run.rows()) == ["order-1", "order-2"]
 
 
+def test_an_id_accepted_whose_job_was_purged_is_never_sent_again(run: Run, tmp_path: Path) -> None:
+    # `queue purge` deletes finished jobs and keeps their tracking rows: the id stays taken
+    rows = [{"id": "order-1", "to": "010-1111-2222", "text": "a"}]
+    source = write_csv(tmp_path / "in.csv", rows)
+    assert run("send-many", str(source), "--id-column", "id").exit_code == 0
+    with SqliteStore(run.db) as store:
+        assert store.delete_jobs(["order-1"]) == 1
+    rows.append({"id": "order-2", "to": "010-1111-3333", "text": "b"})
+    code, doc = run.json("send-many", str(write_csv(source, rows)), "--id-column", "id")
+    assert code == 5 and doc["data"]["accepted"] == 1
+    (problem,) = doc["data"]["problems"]
+    assert problem["row"] == 1 and problem["code"] == "DUPLICATE_ID"
+    assert problem["message"] == (
+        "id 'order-1' was already accepted earlier (to 01011112222 via mock, status SENT); "
+        "this row is not sent again"
+    )
+    assert sorted(r["message_id"] for r in run.rows()) == ["order-1", "order-2"]
+
+
 def test_an_id_column_is_ordinary_data_unless_asked_for(run: Run, tmp_path: Path) -> None:
     # CRM exports carry their own "id": it fills #{id} and never becomes the message id
     source = write_csv(
