@@ -7,7 +7,7 @@ earlier twin is still queued in another batch takes that job over (it is moved i
 so it goes out once, under its first id). See docs/duplicates.md.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -35,6 +35,8 @@ class Decision:
         self.insert: list[Job] = []
         self.skips: list[Skip] = []
         self.adopted: dict[str, Job] = {}  # earlier job id -> the new job
+        # a dry run's rows whose own earlier job (same id: a re-run of the batch) was accepted
+        self.already: list[Job] = []
 
 
 class DuplicateFilter:
@@ -78,10 +80,13 @@ class DuplicateFilter:
                     Skip(job, f"same content to the same number as row {first_row}", "", None)
                 )
                 continue
-            # A real run leaves its own earlier job (same id: a re-run of this batch) to the
-            # ledger, which never sends it twice; a dry run reports it as the repeat it is.
-            match = deciding(found.get(key, ()), exclude=job.id if write else None)
-            if match is None:
+            # Its own earlier job (same id: a re-run of this batch) is the ledger's to settle,
+            # which never sends it twice: a dry run says "already sent" where the run would.
+            matches = found.get(key, ())
+            match = deciding(matches, exclude=job.id)
+            if match is None and not write and _accepted_as(matches, job.id):
+                decision.already.append(job)
+            elif match is None:
                 decision.insert.append(job)
             elif earlier(match) is Earlier.QUEUED and self.batch is not None:
                 line = (job.metadata or {}).get("line")
@@ -104,6 +109,11 @@ class DuplicateFilter:
     def _skip(self, job: Job, match: ContentMatch) -> Skip:
         accepted = match.accepted_at if earlier(match) is Earlier.ACCEPTED else None
         return Skip(job, describe(match, self.shown_time), match.message_id, accepted)
+
+
+def _accepted_as(matches: Iterable[ContentMatch], message_id: str) -> bool:
+    """Whether the message `message_id` itself is among `matches`, accepted."""
+    return any(m.message_id == message_id and earlier(m) is Earlier.ACCEPTED for m in matches)
 
 
 def repeats(

@@ -199,6 +199,7 @@ class BulkView:
             "by_provider": dict(report.by_provider),
             "problems": [p.to_dict() for p in report.problems],
             "preview": report.preview,
+            "already_sent": report.already_sent,
             **_skips(report),
         }
 
@@ -218,6 +219,11 @@ class BulkView:
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
                 console.print(_problem_line(problem, self.place), markup=False, highlight=False)
+            if report.already_sent:
+                console.print(
+                    f"{report.already_sent:,} already sent earlier by this batch (not sent again)",
+                    markup=False,
+                )
             skipped = self.skipped_line(report)
             if skipped:
                 console.print(

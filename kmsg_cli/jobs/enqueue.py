@@ -87,6 +87,7 @@ class EnqueueReport:
     skips: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
     first_accepted: int | None = None  # earliest acceptance (epoch ms) among the repeated
     adopted: int = 0  # queued twins from an earlier batch taken over by this one
+    already_sent: int = 0  # a dry run's rows this batch sent before (a real run counts its own)
     # placeholder name -> [valid rows whose cell for it was empty, (row, line) of the first few]
     empty: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -185,6 +186,7 @@ def enqueue(
             for skip in decision.skips:
                 _skipped(report, skip, on_skip)
             report.adopted += len(decision.adopted)
+            report.already_sent += len(decision.already)
             pending[:] = decision.insert
         known: dict[str, Job] = {}  # jobs already in the ledger under ids of this chunk
         if store is not None and pending:

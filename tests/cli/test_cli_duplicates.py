@@ -203,8 +203,26 @@ def test_dry_run_says_what_would_be_skipped_without_creating_anything(
     code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run")
     assert code == 0 and doc["data"]["skipped"] == 0 and not run.db.exists()
     assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    # the same file again is the same batch: its rows were sent by it, as the run would say
     code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run")
-    assert code == 0 and doc["data"]["skipped"] == 3
+    assert code == 0 and doc["data"]["skipped"] == 0 and doc["data"]["already_sent"] == 3
+    shown = run("send-many", str(source), "--text", TEXT, "--dry-run").stdout
+    assert "3 already sent earlier by this batch (not sent again)" in shown
+    _, again = run.json("send-many", str(source), "--text", TEXT)
+    assert again["data"]["already_sent"] == 3 and again["data"]["accepted"] == 0
+    # another batch of the same messages: they would be skipped as repeats
+    other = ("--batch-id", "another")
+    code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run", *other)
+    assert code == 0 and doc["data"]["skipped"] == 3 and doc["data"]["already_sent"] == 0
+
+
+def test_a_dry_run_of_a_batch_still_queued_says_it_would_send_it(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT, "--queue").exit_code == 0
+    code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run")
+    assert code == 0 and doc["data"]["skipped"] == 0 and doc["data"]["already_sent"] == 0
+    _, sent = run.json("send-many", str(source), "--text", TEXT)
+    assert sent["data"]["accepted"] == 3  # what the dry run said: the queued rows go out
 
 
 def test_the_lookup_uses_an_index(run: Run, tmp_path: Path) -> None:
