@@ -22,6 +22,7 @@ from kmsg_cli.report import Selection, build_report
 from kmsg_cli.store import open_store
 from kmsg_cli.store.contract import Store
 from kmsg_cli.store.report import report_queries
+from kmsg_cli.store.session import Session
 
 BATCH = "bench"
 START_MS = 1_796_601_600_000
@@ -98,7 +99,11 @@ def populate(store: Store, engine: str, rows: int) -> None:
     """`rows` tracking rows and their completed jobs of batch `bench`, made by the database."""
     queries = report_queries(store)
     for sql in _statements(engine):
-        queries.store._write(lambda s, sql=sql: s.execute(sql, {"rows": rows}))
+
+        def fill(session: Session, sql: str = sql) -> None:
+            session.execute(sql, {"rows": rows})
+
+        queries.store._write(fill)
     queries.record_batch(BATCH, rows=rows, valid=rows, invalid=0, now_ms=START_MS)
     queries.store._run(lambda s: s.execute("ANALYZE"))
 

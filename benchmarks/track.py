@@ -86,7 +86,10 @@ def bare_lookups(base_url: str, ids: list[str], concurrency: int) -> tuple[float
     with httpx.Client(trust_env=False, timeout=60) as client:
 
         def get(chunk: list[str]) -> int:
-            params = [("limit", str(len(chunk)))] + [("messageIds", i) for i in chunk]
+            params: list[tuple[str, str | int | float | bool | None]] = [
+                ("limit", len(chunk)),
+                *(("messageIds", i) for i in chunk),
+            ]
             response = client.get(
                 url, params=params, headers={"Authorization": _bare_authorization()}
             )
@@ -115,9 +118,9 @@ def run_bare(base_url: str, home: Path, concurrency: int) -> float:
 
 def main() -> None:
     if sys.argv[1:2] == ["bare-child"]:  # the bare client's own process (run_bare)
-        base_url, path, concurrency = sys.argv[2:5]
+        base_url, path, slots = sys.argv[2:5]
         ids = json.loads(Path(path).read_text(encoding="utf-8"))
-        seconds, listed = bare_lookups(base_url, ids, int(concurrency))
+        seconds, listed = bare_lookups(base_url, ids, int(slots))
         print(seconds, listed)
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
