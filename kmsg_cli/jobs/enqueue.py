@@ -386,13 +386,13 @@ def _reject_foreign_ids(
     on_problem: Callable[[RowProblem], None] | None,
     lines: Mapping[int, int],
 ) -> None:
-    """Jobs whose id exists (`existing`, read after the insert for those it did not write):
-    fine when it is this very row
-    as it was (a re-run); a problem when another row or batch owns the id (a repeated `id`
-    value), when another profile queued it (a `--batch-id` or `--id-column` tried on the
-    sandbox, then used for real: its jobs went through the sandbox's providers), or when the
-    row now says something else than the message queued for it (a file edited and re-run
-    under the same --batch-id: the earlier message stands)."""
+    """Jobs whose id exists (`existing`: read before the insert, or after it for the ids it did
+    not write): fine when it is this very row as it was (a re-run); a problem when another row
+    or batch owns the id (a repeated `id` value), when another profile queued it (a
+    `--batch-id` or `--id-column` tried on the sandbox, then used for real: its jobs went
+    through the sandbox's providers), or when the row now says something else than the message
+    queued for it (a file edited and re-run under the same --batch-id: the earlier message
+    stands)."""
     batch_id, profile = batch
     for job in jobs:
         found = existing.get(job.id)
