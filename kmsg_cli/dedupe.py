@@ -7,7 +7,7 @@ earlier twin is still queued in another batch takes that job over (it is moved i
 so it goes out once, under its first id). See docs/duplicates.md.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -35,8 +35,6 @@ class Decision:
         self.insert: list[Job] = []
         self.skips: list[Skip] = []
         self.adopted: dict[str, Job] = {}  # earlier job id -> the new job
-        # a dry run's rows whose own earlier job (same id: a re-run of the batch) was accepted
-        self.already: list[Job] = []
 
 
 class DuplicateFilter:
@@ -81,12 +79,9 @@ class DuplicateFilter:
                 )
                 continue
             # Its own earlier job (same id: a re-run of this batch) is the ledger's to settle,
-            # which never sends it twice: a dry run says "already sent" where the run would.
-            matches = found.get(key, ())
-            match = deciding(matches, exclude=job.id)
-            if match is None and not write and _accepted_as(matches, job.id):
-                decision.already.append(job)
-            elif match is None:
+            # by id, which never sends it twice (a dry run reads it too).
+            match = deciding(found.get(key, ()), exclude=job.id)
+            if match is None:
                 decision.insert.append(job)
             elif earlier(match) is Earlier.QUEUED and self.batch is not None:
                 line = (job.metadata or {}).get("line")
@@ -109,11 +104,6 @@ class DuplicateFilter:
     def _skip(self, job: Job, match: ContentMatch) -> Skip:
         accepted = match.accepted_at if earlier(match) is Earlier.ACCEPTED else None
         return Skip(job, describe(match, self.shown_time), match.message_id, accepted)
-
-
-def _accepted_as(matches: Iterable[ContentMatch], message_id: str) -> bool:
-    """Whether the message `message_id` itself is among `matches`, accepted."""
-    return any(m.message_id == message_id and earlier(m) is Earlier.ACCEPTED for m in matches)
 
 
 def repeats(

@@ -333,13 +333,12 @@ def send_many(
 
     if results is not None:
         _check_results(str(results), file, runtime.db_target())
-    store = None if dry_run else runtime.store()
+    # A dry run reads the ledger (when there is one) as the run would, and writes nothing.
+    store = runtime.existing_store() if dry_run else runtime.store()
     duplicates = None
-    if not allow_duplicates:
-        lookups = store if store is not None else runtime.existing_store()
-        if lookups is not None:
-            duplicates = _duplicate_filter(lookups, profile, window, batch, runtime.now())
-    if store is not None and (id_column or batch_id):
+    if not allow_duplicates and store is not None:
+        duplicates = _duplicate_filter(store, profile, window, batch, runtime.now())
+    if not dry_run and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
     result_file = ResultsFile(str(results)) if results and not dry_run else None
     try:
@@ -357,13 +356,14 @@ def send_many(
                     priority=priority,
                     rotation=(
                         store.reserve_sequence(f"round_robin:{profile.name}", total_rows)
-                        if store is not None and profile.strategy == "round_robin"
+                        if store is not None and not dry_run and profile.strategy == "round_robin"
                         else 0
                     ),
                     on_problem=result_file.invalid if result_file else None,
                     on_rows=on_rows,
                     duplicates=duplicates,
                     on_skip=result_file.skipped if result_file else None,
+                    dry_run=dry_run,
                 )
     finally:
         spool.close()

@@ -165,11 +165,14 @@ def enqueue(
     on_rows: Callable[[int], None] | None = None,
     duplicates: DuplicateFilter | None = None,
     on_skip: Callable[[RowProblem], None] | None = None,
+    dry_run: bool = False,
 ) -> EnqueueReport:
-    """Validate every row; write valid ones as pending jobs (nothing when `store` is None).
+    """Validate every row; write valid ones as pending jobs into `store` (None: no ledger).
 
     With `duplicates`, rows that repeat an earlier message within its window are skipped
-    (and reported to `on_skip`); without a `store` (a dry run) it is only asked.
+    (and reported to `on_skip`). A `dry_run` writes nothing: it reads the ledger by id as the
+    run would, so its problems are the run's, and it counts the rows this batch sent before
+    (`already_sent`).
     """
     report = EnqueueReport()
     pending: list[Job] = []
@@ -182,11 +185,10 @@ def enqueue(
 
     def flush() -> None:
         if duplicates is not None and pending:
-            decision = duplicates.decide(pending, write=store is not None)
+            decision = duplicates.decide(pending, write=not dry_run)
             for skip in decision.skips:
                 _skipped(report, skip, on_skip)
             report.adopted += len(decision.adopted)
-            report.already_sent += len(decision.already)
             pending[:] = decision.insert
         known: dict[str, Job] = {}  # jobs already in the ledger under ids of this chunk
         if store is not None and pending:
@@ -200,14 +202,20 @@ def enqueue(
         if store is not None and pending:
             # A re-run's rows are known already: not written again, and read only once.
             fresh = [job for job in pending if job.id not in known]
-            inserted = store.insert_jobs(fresh) if fresh else 0
-            report.inserted += inserted
-            if inserted < len(pending):
+            if dry_run:  # what the insert would skip: the ids in the ledger, tracked or not
+                known.update(store.get_jobs([job.id for job in fresh]) if fresh else {})
+                inserted = len(fresh) - sum(1 for job in fresh if job.id in known)
+            else:
+                inserted = store.insert_jobs(fresh) if fresh else 0
+                report.inserted += inserted
                 if inserted < len(fresh):  # ids taken meanwhile, or not tracked: read them
                     known.update(store.get_jobs([job.id for job in fresh]))
+            if inserted < len(pending):
                 _reject_foreign_ids(
                     pending, known, (batch_id, profile), (report, simulated), on_problem, lines
                 )
+                if dry_run:
+                    report.already_sent += _sent_before(pending, known, batch_id)
         pending.clear()
         lines.clear()
 
@@ -431,6 +439,18 @@ def _reject_foreign_ids(
         _refuse(counts, job, (code, message), on_problem, lines)
     counts[0].by_type += Counter()  # drop zero counts
     counts[0].by_provider += Counter()
+
+
+def _sent_before(jobs: list[Job], known: Mapping[str, Job], batch_id: str) -> int:
+    """How many of `jobs` (those `_reject_foreign_ids` kept) this batch sent already: their
+    own earlier job, of this batch and row, completed. The run would not send them again."""
+    sent = 0
+    for job in jobs:
+        found = known.get(job.id)
+        if found is not None and found.status == "completed":
+            meta, row = found.metadata or {}, (job.metadata or {}).get("row")
+            sent += meta.get("batch") == batch_id and meta.get("row") == row
+    return sent
 
 
 # What a row says, compared between a queued job and the same row read again (its time is not

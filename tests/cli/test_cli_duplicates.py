@@ -216,6 +216,40 @@ def test_dry_run_says_what_would_be_skipped_without_creating_anything(
     assert code == 0 and doc["data"]["skipped"] == 3 and doc["data"]["already_sent"] == 0
 
 
+@pytest.mark.parametrize("how", ["--allow-duplicates", "past the window"])
+def test_a_dry_run_reads_the_ledger_by_id_as_the_run_does(
+    run: Run, tmp_path: Path, how: str
+) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    assert run("send-many", str(source), "--text", TEXT).exit_code == 0
+    extra: tuple[str, ...] = ()
+    if how == "--allow-duplicates":
+        extra = (how,)
+    else:
+        _age(run, 25)  # the content keys say nothing any more: the ids still do
+    code, doc = run.json("send-many", str(source), "--text", TEXT, "--dry-run", *extra)
+    assert code == 0 and doc["data"]["already_sent"] == 3 and doc["data"]["skipped"] == 0
+    _, sent = run.json("send-many", str(source), "--text", TEXT, *extra)
+    assert (sent["data"]["already_sent"], sent["data"]["accepted"]) == (3, 0)
+    assert tracked(run) == Counter({"01030000001": 1, "01030000002": 1, "01030000003": 1})
+
+
+def test_a_dry_run_names_an_edited_row_as_the_run_does(run: Run, tmp_path: Path) -> None:
+    source = excel_csv(tmp_path / "list.csv", FIXED)
+    batch = ("--batch-id", "june")
+    assert run("send-many", str(source), "--text", TEXT, *batch).exit_code == 0
+    edited = excel_csv(source, [FIXED[0], ("010-3000-0002", "이영"), FIXED[2]])
+    dry = run("send-many", str(edited), "--text", TEXT, *batch, "--dry-run")
+    real = run("send-many", str(edited), "--text", TEXT, *batch)
+    assert dry.exit_code == real.exit_code == 5
+    expected = "ROW_CHANGED: the row's text changed since batch 'june' queued it as 'june:2'"
+    assert expected in dry.stdout and expected in real.stderr
+    # the edited row was sent too: both count the batch's three messages as sent before
+    assert "3 already sent earlier by this batch (not sent again)" in dry.stdout
+    assert "3 already sent earlier (not sent again)" in real.stdout
+    assert len(run.rows()) == 3  # the dry run wrote nothing and the run sent nothing more
+
+
 def test_a_dry_run_of_a_batch_still_queued_says_it_would_send_it(run: Run, tmp_path: Path) -> None:
     source = excel_csv(tmp_path / "list.csv", FIXED)
     assert run("send-many", str(source), "--text", TEXT, "--queue").exit_code == 0
