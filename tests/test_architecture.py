@@ -126,6 +126,19 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.config.settings",
         ),
     ),
+    (
+        "kmsg_cli.config.editing",  # `config get/set/unset`: edits and then checks the file
+        (
+            "kmsg_cli.errors",
+            "kmsg_cli.providers.catalog",
+            "kmsg_cli.config.keys",
+            "kmsg_cli.config.model",
+            "kmsg_cli.config.loading",
+            "kmsg_cli.config.parsing",
+            "kmsg_cli.config.checks",
+            "kmsg_cli.config.writing",
+        ),
+    ),
     # the package itself only re-exports (lazily) what its modules and the registry define
     ("kmsg_cli.config", ("kmsg_cli.config", "kmsg_cli.providers.catalog")),
     ("kmsg_cli.routing", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.catalog")),
@@ -372,7 +385,8 @@ RESTRICTED = {
     "pymysql": ("kmsg_cli.store.mysql",),
     "platformdirs": ("kmsg_cli.config.paths",),
     "tomli_w": ("kmsg_cli.config.writing",),
-    "tomllib": ("kmsg_cli.config.loading",),
+    "tomllib": ("kmsg_cli.config.loading", "kmsg_cli.config.editing"),
+    "tomlkit": ("kmsg_cli.config.editing",),
     "pygal": ("kmsg_cli.report.page",),
     "jinja2": ("kmsg_cli.report.page",),
 }

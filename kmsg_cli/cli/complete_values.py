@@ -47,6 +47,33 @@ def profiles(ctx: Any, incomplete: str) -> list[str]:
     return sorted(name for name in names if name.startswith(incomplete))
 
 
+def config_keys(ctx: Any, incomplete: str) -> list[str]:
+    """Keys of the config file in use (tables and values), and every profile's known keys."""
+    try:
+        from kmsg_cli import config as cfg
+        from kmsg_cli.config.editing import key_text
+        from kmsg_cli.config.loading import TOP_LEVEL_KEYS
+        from kmsg_cli.config.parsing import PROFILE_KEYS
+
+        options = _global_options(ctx)
+        path, source = cfg.resolve_config_path(options.config, os.environ)
+        loaded = cfg.load_config(path, source)
+        keys = {key for key in TOP_LEVEL_KEYS if key != "profiles"}
+        for name in {*loaded.profile_names(), options.profile or cfg.SANDBOX}:
+            keys.update(key_text(("profiles", name, key)) for key in PROFILE_KEYS)
+
+        def walk(node: Any, parts: tuple[str, ...]) -> None:
+            for key, value in node.items():
+                keys.add(key_text((*parts, key)))
+                if isinstance(value, dict):
+                    walk(value, (*parts, key))
+
+        walk(loaded.data, ())
+    except Exception:
+        return []
+    return sorted(key for key in keys if key.startswith(incomplete))
+
+
 def provider_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     """Provider ids of the active profile, with their type as help."""
     try:

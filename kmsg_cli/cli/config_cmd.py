@@ -1,4 +1,4 @@
-"""`kmsg config init | add-provider | show | validate | path`."""
+"""`kmsg config init | add-provider | show | get | set | unset | validate | path`."""
 
 from __future__ import annotations
 
@@ -285,6 +285,126 @@ def show(ctx: typer.Context) -> None:
                 console.print(f"provider {pid}: {settings}", markup=False)
 
     runtime.out.result(data, render)
+
+
+KeyArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="KEY",
+        help="A dotted key as kmsg's messages print it, such as profiles.prod.db.",
+        show_default=False,
+        autocompletion=cv.config_keys,
+    ),
+]
+
+
+@app.command("get")
+@reports_errors
+def get(ctx: typer.Context, key: KeyArg) -> None:
+    """Print one setting of the config file; a table prints as TOML. Secrets are masked.
+
+    A key the file does not set is an error (exit 2), so a script can fall back to its own
+    default.
+
+    [dim]Examples:[/]
+      kmsg config get default_profile
+      kmsg config get profiles.prod.db
+      kmsg config get profiles.prod.providers.solapi --json
+    """
+    from kmsg_cli.config import editing
+
+    runtime = runtime_of(ctx)
+    loaded = runtime.config()
+    parts = editing.parse_key(key)
+    editing.require_file(loaded)
+    value = editing.shown_value(parts, editing.get_value(loaded.data, parts))
+    data = {"path": str(loaded.path), "key": editing.key_text(parts), "value": value}
+    runtime.out.result(
+        data,
+        lambda console: console.print(
+            editing.plain_text(parts, value), markup=False, highlight=False
+        ),
+    )
+
+
+@app.command("set")
+@reports_errors
+def set_(
+    ctx: typer.Context,
+    key: KeyArg,
+    value: Annotated[
+        str,
+        typer.Argument(
+            metavar="VALUE",
+            help='true, 90 and ["solapi", "iwinv"] are those values; anything else is text.',
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Set one setting in the config file, keeping its comments and layout.
+
+    The file is loaded and checked again before the change is kept: a change that would break it is undone (exit 2, the file as it was). A provider setting is read as [bold]config add-provider --set[/] reads it (a sender number stays text). Write secrets as env:NAME.
+
+    [dim]Examples:[/]
+      kmsg config set profiles.prod.db postgresql://kmsg@db.internal/kmsg
+      kmsg config set profiles.prod.timezone Asia/Seoul
+      kmsg config set profiles.prod.routing.SMS '["solapi", "iwinv"]'
+      kmsg config set profiles.prod.providers.solapi.api_key env:SOLAPI_API_KEY
+      kmsg config set default_profile prod
+    """  # noqa: E501
+    from kmsg_cli.config import editing
+    from kmsg_cli.config.keys import env_reference, is_secret_key
+
+    runtime = runtime_of(ctx)
+    loaded = runtime.config()
+    parts = editing.parse_key(key)
+    editing.require_file(loaded)
+    typed = editing.typed_value(loaded.data, parts, value)
+    edit = editing.set_key(loaded, parts, typed, runtime.environ)
+    if is_secret_key(parts[-1]) and isinstance(typed, str) and env_reference(typed) is None:
+        runtime.out.warning(
+            "PLAINTEXT_SECRET",
+            f"{edit.key} is now a plaintext secret in {loaded.path} (and in your shell "
+            f"history); env: references are safer (kmsg config set {edit.key} env:NAME)",
+        )
+    shown = editing.shown_value(parts, typed)
+    data = {
+        "path": str(loaded.path),
+        "key": edit.key,
+        "value": shown,
+        "unset_env": list(edit.unset_env),
+    }
+
+    def render(console: Console) -> None:
+        line = f"{edit.key} = {editing.toml_literal(shown)}"
+        console.print(f"set {line} in {loaded.path}", markup=False, highlight=False)
+        _print_unset(console, list(edit.unset_env))
+
+    runtime.out.result(data, render)
+
+
+@app.command("unset")
+@reports_errors
+def unset(ctx: typer.Context, key: KeyArg) -> None:
+    """Remove one setting (or a whole table) from the config file; its default applies again.
+
+    The file is checked as [bold]config set[/] checks it: a removal that would break it is undone.
+
+    [dim]Examples:[/]
+      kmsg config unset profiles.prod.format
+      kmsg config unset profiles.prod.routing.SMS
+    """
+    from kmsg_cli.config import editing
+
+    runtime = runtime_of(ctx)
+    loaded = runtime.config()
+    parts = editing.parse_key(key)
+    editing.require_file(loaded)
+    edit = editing.unset_key(loaded, parts, runtime.environ)
+    data = {"path": str(loaded.path), "key": edit.key, "removed": True}
+    runtime.out.result(
+        data, lambda console: console.print(f"removed {edit.key} from {loaded.path}", markup=False)
+    )
 
 
 @app.command("validate")

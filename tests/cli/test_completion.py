@@ -213,6 +213,16 @@ def test_provider_ids_follow_the_active_profile(config: Path) -> None:
     assert values("kmsg track run-once --provider b", KMSG_CONFIG=str(config)) == ["backup"]
 
 
+def test_config_keys_come_from_the_file_and_the_profile_keys(config: Path) -> None:
+    keys = values("kmsg config set profiles.prod.providers.m", KMSG_CONFIG=str(config))
+    assert keys == ["profiles.prod.providers.main", "profiles.prod.providers.main.type"]
+    # keys a profile may have but does not set yet, for `set`; those of the file for `get`
+    assert values("kmsg config set profiles.staging.ti", KMSG_CONFIG=str(config)) == [
+        "profiles.staging.timezone"
+    ]
+    assert values("kmsg config get def", KMSG_CONFIG=str(config)) == ["default_profile"]
+
+
 def test_without_a_config_file_the_sandbox_is_offered() -> None:
     assert values("kmsg -p ") == ["sandbox"]
     assert values("kmsg send --provider ") == ["mock"]
