@@ -92,6 +92,15 @@ def two_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KMSG_CONFIG", str(config))
 
 
+@pytest.fixture
+def starter(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The starter config of `kmsg config init`, selected through KMSG_CONFIG."""
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("KMSG_CONFIG", str(path))
+    assert run("config", "init").exit_code == 0
+    return path
+
+
 # --- hypothesis profiles (the property tests are tests/test_properties*.py) -------------------
 # HYPOTHESIS_PROFILE=ci (the default): reproducible runs sized for CI (no example database, so
 # failures found by earlier runs are not replayed). HYPOTHESIS_PROFILE=long: 20x the examples of

@@ -17,15 +17,6 @@ from tests.conftest import Run
 SECRET = "sk-SENTINEL-0123456789"
 
 
-@pytest.fixture
-def starter(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The starter config of `kmsg config init`, selected through KMSG_CONFIG."""
-    path = tmp_path / "config.toml"
-    monkeypatch.setenv("KMSG_CONFIG", str(path))
-    assert run("config", "init").exit_code == 0
-    return path
-
-
 def _load(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 

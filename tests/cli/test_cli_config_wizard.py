@@ -354,15 +354,6 @@ def test_json_and_no_input_never_prompt_even_on_a_terminal(
 # --------------------------------------------------------------------------- add-provider
 
 
-@pytest.fixture
-def starter(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A starter config written by `kmsg config init`, selected through KMSG_CONFIG."""
-    path = tmp_path / "config.toml"
-    monkeypatch.setenv("KMSG_CONFIG", str(path))
-    assert run("config", "init").exit_code == 0
-    return path
-
-
 def test_add_provider_appends_and_keeps_comments_and_mode(
     run: Run, starter: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
