@@ -417,53 +417,30 @@ def _as_if_exported(draft: ProviderDraft, environ: Mapping[str, str]) -> dict[st
 def append_provider(
     loaded: cfg.LoadedConfig, profile: str, draft: ProviderDraft, environ: Mapping[str, str]
 ) -> cfg.LoadedConfig:
-    """Append the table to the file (comments and layout kept), reload and validate it.
+    """Add the table at the end of the file (comments and layout kept), reload and validate it.
 
     When the file no longer loads, or the new table brings an error of its own (checked as if
-    the variables it references were exported), the original text is put back and the error
+    the variables it references were exported), the file is put back as it was and the error
     raised.
     """
-    path = loaded.path
-    original = path.read_bytes()
-    environ = _as_if_exported(draft, environ)
-    before = {_key(p) for p in _errors(loaded, environ)}
-    text = original.decode("utf-8")
+    from kmsg_cli.config.editing import write_checked
+
+    text = loaded.path.read_text(encoding="utf-8")
     separator = "" if not text else "\n" if text.endswith("\n") else "\n\n"
     table = cfg.provider_table_text(profile, draft.provider_id, draft.ordered())
-    unchanged = f"{path} was left unchanged"
-    # Appending (not rewriting) keeps the user's comments, layout and the file's mode.
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(separator + table)
     try:
-        try:
-            reloaded = cfg.load_config(path, loaded.source)
-        except ConfigError as error:
-            raise ConfigError(
-                f"the new table would break the file: {error.message}",
-                code=error.code,
-                field=cfg.provider_key_path(profile, draft.provider_id),
-                hint=unchanged,
-            ) from None
-        new = [p for p in _errors(reloaded, environ) if _key(p) not in before]
-        if new:
-            first = new[0]
-            hint = unchanged
-            if first.code == "AMBIGUOUS_PROVIDER":
-                hint += (
-                    f"; add it under another id (--id {draft.provider_id}-{profile}), or give "
-                    f"profile '{profile}' a db of its own first"
-                )
-            raise ConfigError(first.message, code=first.code, field=first.key_path, hint=hint)
-    except BaseException:
-        with path.open("wb") as handle:  # truncating keeps the mode
-            handle.write(original)
-        raise
-    return reloaded
-
-
-def _key(problem: cfg.Problem) -> tuple[str, str, str]:
-    return (problem.code, problem.key_path, problem.message)
-
-
-def _errors(loaded: cfg.LoadedConfig, environ: Mapping[str, str]) -> list[cfg.Problem]:
-    return [p for p in cfg.validate_config(loaded, environ) if p.level == "error"]
+        return write_checked(
+            loaded,
+            text + separator + table,
+            _as_if_exported(draft, environ),
+            field=cfg.provider_key_path(profile, draft.provider_id),
+            what="the new table",
+        )
+    except ConfigError as error:
+        if error.code != "AMBIGUOUS_PROVIDER":
+            raise
+        hint = (
+            f"{error.hint}; add it under another id (--id {draft.provider_id}-{profile}), or "
+            f"give profile '{profile}' a db of its own first"
+        )
+        raise ConfigError(error.message, code=error.code, field=error.field, hint=hint) from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -235,36 +235,62 @@ def _checked(
     text: str,
     environ: Mapping[str, str],
 ) -> Edit:
-    """Replace the file by `text`, load and validate it; put the old text back when that
-    fails, or when the edit brings an error the file did not have (a variable the new value
-    references but this shell lacks is not one: it is listed instead)."""
+    """`write_checked` of one key's edit: a variable that the new value references but this
+    shell lacks is not an error but listed, to export before sending."""
+    key = key_text(parts)
+    missing = tuple(n for n in _references(value) if not environ.get(n, "").strip())
+    reloaded = write_checked(
+        loaded,
+        text,
+        environ,
+        field=key,
+        ignore=lambda problem: problem.code == "MISSING_ENV" and problem.key_path == key,
+    )
+    return Edit(key, value, reloaded, missing)
+
+
+def write_checked(
+    loaded: LoadedConfig,
+    text: str,
+    environ: Mapping[str, str],
+    *,
+    field: str,
+    what: str | None = None,
+    ignore: Callable[[Problem], bool] | None = None,
+) -> LoadedConfig:
+    """Replace the file by `text`, then load and validate it with `environ`; put the old text
+    back and raise when it no longer loads ("`what` would break the file: ..."), or when it has
+    an error the file did not have (but those `ignore` accepts). Returns the file as loaded."""
     path = loaded.path
     original = path.read_bytes()
     before = {_identity(problem) for problem in _errors(loaded, environ)}
-    key = key_text(parts)
     unchanged = f"{path} was left unchanged"
     _replace(path, text.encode("utf-8"))
     try:
         try:
             reloaded = load_config(path, loaded.source)
         except ConfigError as error:
-            raise ConfigError(error.message, code=error.code, field=key, hint=unchanged) from None
-        new = [p for p in _errors(reloaded, environ) if _identity(p) not in before]
-        missing = tuple(n for n in _references(value) if not environ.get(n, "").strip())
-        # the variable of the new value: to export before sending, not a broken file
-        new = [p for p in new if not (p.code == "MISSING_ENV" and p.key_path == key)]
+            message = f"{what} would break the file: {error.message}" if what else error.message
+            raise ConfigError(message, code=error.code, field=field, hint=unchanged) from None
+        new = [
+            p
+            for p in _errors(reloaded, environ)
+            if _identity(p) not in before and not (ignore and ignore(p))
+        ]
         if new:
             first = new[0]
             raise ConfigError(first.message, code=first.code, field=first.key_path, hint=unchanged)
     except BaseException:
         _replace(path, original)
         raise
-    return Edit(key, value, reloaded, missing)
+    return reloaded
 
 
 def _replace(path: Path, data: bytes) -> None:
     """Write `data` as `path` in one rename, with the mode the file had (a crash leaves the old
-    file or the new one, never half of one)."""
+    file or the new one, never half of one). A config file that is a link (to a dotfiles
+    repository, say) stays one: the file it points to is replaced."""
+    path = path.resolve()
     mode = stat.S_IMODE(path.stat().st_mode)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -51,6 +51,23 @@ def test_set_keeps_every_comment_and_the_mode_and_get_reads_it_back(
     assert code == 0 and doc["data"]["value"] == "UTC"
 
 
+def test_a_linked_config_file_stays_a_link(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "kmsg.toml"
+    real.write_text('default_profile = "sandbox"\n', encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    monkeypatch.setenv("KMSG_CONFIG", str(link))
+    assert run("config", "set", "profiles.sandbox.timezone", "UTC").exit_code == 0
+    assert link.is_symlink() and _load(real)["profiles"]["sandbox"]["timezone"] == "UTC"
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o640  # the mode it had
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["kmsg.toml"]
+
+
 def test_values_are_typed_as_the_file_would_type_them(run: Run, starter: Path) -> None:
     assert run("config", "set", "profiles.sandbox.auto_lms_bytes", "80").exit_code == 0
     routing = run("config", "set", "profiles.sandbox.routing.SMS", '["mock"]')
