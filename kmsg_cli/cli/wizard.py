@@ -392,28 +392,6 @@ def check_new_provider(loaded: cfg.LoadedConfig, profile: str, provider_id: str)
     return False
 
 
-# Stand-ins for variables the new table references but that are not exported yet, so that the
-# table is checked as if they were: per setting kind, a value that kind accepts.
-_PLACEHOLDERS = {
-    "url": "https://placeholder.invalid",
-    "phone": "0212345678",
-    "int": "1",
-    "float": "1",
-    "bool": "false",
-    "suffixes": "0000",
-}
-
-
-def _as_if_exported(draft: ProviderDraft, environ: Mapping[str, str]) -> dict[str, str]:
-    spec = cfg.SETTINGS[draft.type]
-    filled = dict(environ)
-    for key, value in draft.values.items():
-        name = cfg.env_reference(value)
-        if name is not None and key in spec and not environ.get(name, "").strip():
-            filled[name] = _PLACEHOLDERS.get(spec[key].kind, "placeholder")
-    return filled
-
-
 def append_provider(
     loaded: cfg.LoadedConfig, profile: str, draft: ProviderDraft, environ: Mapping[str, str]
 ) -> cfg.LoadedConfig:
@@ -432,7 +410,7 @@ def append_provider(
         return write_checked(
             loaded,
             text + separator + table,
-            _as_if_exported(draft, environ),
+            environ,
             field=cfg.provider_key_path(profile, draft.provider_id),
             what="the new table",
         )

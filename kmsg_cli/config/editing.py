@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -34,7 +34,7 @@ from kmsg_cli.config.model import Problem
 from kmsg_cli.config.parsing import PROFILE_KEYS
 from kmsg_cli.config.writing import provider_setting_value
 from kmsg_cli.errors import ConfigError
-from kmsg_cli.providers.catalog import PROVIDER_TYPES
+from kmsg_cli.providers.catalog import PROVIDER_TYPES, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -235,18 +235,11 @@ def _checked(
     text: str,
     environ: Mapping[str, str],
 ) -> Edit:
-    """`write_checked` of one key's edit: a variable that the new value references but this
-    shell lacks is not an error but listed, to export before sending."""
+    """`write_checked` of one key's edit, and the variables that the new value references but
+    this shell lacks (listed, to export before sending)."""
     key = key_text(parts)
     missing = tuple(n for n in _references(value) if not environ.get(n, "").strip())
-    reloaded = write_checked(
-        loaded,
-        text,
-        environ,
-        field=key,
-        ignore=lambda problem: problem.code == "MISSING_ENV" and problem.key_path == key,
-    )
-    return Edit(key, value, reloaded, missing)
+    return Edit(key, value, write_checked(loaded, text, environ, field=key), missing)
 
 
 def write_checked(
@@ -256,13 +249,14 @@ def write_checked(
     *,
     field: str,
     what: str | None = None,
-    ignore: Callable[[Problem], bool] | None = None,
 ) -> LoadedConfig:
-    """Replace the file by `text`, then load and validate it with `environ`; put the old text
-    back and raise when it no longer loads ("`what` would break the file: ..."), or when it has
-    an error the file did not have (but those `ignore` accepts). Returns the file as loaded."""
+    """Replace the file by `text`, then load and validate it as if every variable it references
+    were exported; put the old text back and raise when it no longer loads ("`what` would break
+    the file: ..."), or when it has an error the file did not have. Returns the file as
+    loaded."""
     path = loaded.path
     original = path.read_bytes()
+    environ = as_if_exported((loaded.data, _parsed(text)), environ)
     before = {_identity(problem) for problem in _errors(loaded, environ)}
     unchanged = f"{path} was left unchanged"
     _replace(path, text.encode("utf-8"))
@@ -271,19 +265,59 @@ def write_checked(
             reloaded = load_config(path, loaded.source)
         except ConfigError as error:
             message = f"{what} would break the file: {error.message}" if what else error.message
-            raise ConfigError(message, code=error.code, field=field, hint=unchanged) from None
-        new = [
-            p
-            for p in _errors(reloaded, environ)
-            if _identity(p) not in before and not (ignore and ignore(p))
-        ]
+            hint = f"{error.hint}; {unchanged}" if error.hint else unchanged
+            raise ConfigError(message, code=error.code, field=field, hint=hint) from None
+        new = [p for p in _errors(reloaded, environ) if _identity(p) not in before]
         if new:
             first = new[0]
-            raise ConfigError(first.message, code=first.code, field=first.key_path, hint=unchanged)
+            hint = f"{first.hint}; {unchanged}" if first.hint else unchanged
+            raise ConfigError(first.message, code=first.code, field=first.key_path, hint=hint)
     except BaseException:
         _replace(path, original)
         raise
     return reloaded
+
+
+# Stand-ins for variables that provider tables reference but this shell lacks, so that an edit
+# is checked as if they were exported: a missing credential would otherwise stop the check of
+# its provider before the setting just changed. Per setting kind, a value that kind accepts.
+_PLACEHOLDERS = {
+    "url": "https://placeholder.invalid",
+    "phone": "0212345678",
+    "int": "1",
+    "float": "1",
+    "bool": "false",
+    "suffixes": "0000",
+}
+
+
+def as_if_exported(
+    files: tuple[Mapping[str, Any], ...], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """`environ` with a stand-in for each variable that a provider table of `files` references
+    and `environ` lacks."""
+    filled = dict(environ)
+    for data in files:
+        profiles = data.get("profiles")
+        for profile in profiles.values() if isinstance(profiles, Mapping) else ():
+            providers = profile.get("providers") if isinstance(profile, Mapping) else None
+            for pid, table in providers.items() if isinstance(providers, Mapping) else ():
+                if not isinstance(table, Mapping):
+                    continue
+                spec = SETTINGS.get(table.get("type", pid), {})
+                for key, value in table.items():
+                    name = env_reference(value)
+                    if name is not None and not filled.get(name, "").strip():
+                        kind = spec[key].kind if key in spec else "str"
+                        filled[name] = _PLACEHOLDERS.get(kind, "placeholder")
+    return filled
+
+
+def _parsed(text: str) -> Mapping[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}  # the load after the write says what is wrong
 
 
 def _replace(path: Path, data: bytes) -> None:

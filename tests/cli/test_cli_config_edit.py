@@ -98,7 +98,7 @@ def test_a_value_that_breaks_the_file_is_undone(run: Run, starter: Path) -> None
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == (
         "error: INVALID_SETTING: profiles.sandbox.timezone = 'Seoul' is not a known IANA time "
-        f"zone\nhint: {starter} was left unchanged\n"
+        f"zone\nhint: did you mean 'Asia/Seoul'?; {starter} was left unchanged\n"
     )
     assert starter.read_bytes() == before
     bytes_ = run("config", "set", "profiles.sandbox.auto_lms_bytes", "lots")
@@ -144,6 +144,19 @@ def test_secrets_are_masked_and_a_literal_one_is_warned_about(
     assert code == 0 and doc["data"]["unset_env"] == ["KMSG_TEST_SECRET"]
     assert doc["data"]["value"] == "env:KMSG_TEST_SECRET" and not doc["warnings"]
     assert run("config", "get", key).stdout == "env:KMSG_TEST_SECRET\n"
+
+
+def test_a_setting_is_checked_even_while_the_credentials_are_not_exported(
+    run: Run, starter: Path
+) -> None:
+    added = run("-p", "prod", "config", "add-provider", "solapi", "--no-input")
+    assert added.exit_code == 0, added.stderr  # api_key and api_secret: env:, not exported
+    before = starter.read_bytes()
+    key = "profiles.prod.providers.solapi.base_url"
+    result = run("config", "set", key, "http://example.com")
+    assert result.exit_code == 2 and "INSECURE_URL" in result.stderr, result.stderr
+    assert starter.read_bytes() == before
+    assert run("config", "set", key, "http://127.0.0.1:8089").exit_code == 0
 
 
 def test_a_provider_is_added_whole_not_key_by_key(run: Run, starter: Path) -> None:
