@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from kmsg_cli.cli.runtime import Runtime
 
-app = KmsgTyper(help="Create, show and check the configuration file.")
+app = KmsgTyper(help="Create, show, change and check the configuration file.")
 
 
 @app.command("init")
