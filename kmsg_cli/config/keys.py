@@ -125,8 +125,9 @@ OUTPUT_FORMATS = ("table", "tsv", "csv", "json")
 
 
 def check_output_format(value: object, key_path: str) -> ConfigError | None:
-    """INVALID_SETTING unless `value` is absent or one of OUTPUT_FORMATS."""
-    if value is None or (isinstance(value, str) and value in OUTPUT_FORMATS):
+    """INVALID_SETTING unless `value` is absent or one of OUTPUT_FORMATS, in any case (as
+    `--format TSV` is)."""
+    if value is None or (isinstance(value, str) and value.lower() in OUTPUT_FORMATS):
         return None
     hint = "one of: " + ", ".join(OUTPUT_FORMATS)
     return invalid_setting(key_path, value, "is not an output format", hint)

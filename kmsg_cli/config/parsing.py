@@ -100,6 +100,8 @@ def parse_profile(
     output_format = table.get("format")
     if (format_error := check_output_format(output_format, join_key(base, "format"))) is not None:
         errors.append(format_error)
+    elif isinstance(output_format, str):
+        output_format = output_format.lower()
 
     auto_lms = table.get("auto_lms_bytes", DEFAULT_AUTO_LMS_BYTES)
     if isinstance(auto_lms, bool) or not isinstance(auto_lms, int) or not 1 <= auto_lms <= 90:

@@ -50,7 +50,7 @@ def select_profile(
         profile = _named_profile(config, SANDBOX, "builtin")
     file_format = config.data.get("format")
     if profile.output_format is None and isinstance(file_format, str):
-        profile = replace(profile, output_format=file_format)
+        profile = replace(profile, output_format=file_format.lower())
     return profile
 
 

@@ -375,6 +375,14 @@ def test_the_format_setting_is_the_default_and_a_flag_wins(run: Run, tmp_path: P
     assert len(flagged.stdout.splitlines()) == 4 and "\t" in flagged.stdout
 
 
+def test_the_format_setting_takes_any_case_as_the_flag_does(run: Run, tmp_path: Path) -> None:
+    _seed(run)
+    for text in ('format = "CSV"\n', '[profiles.sandbox]\nformat = "Csv"\n'):
+        listed = run("--config", _config(tmp_path, text), "providers", "list")
+        assert listed.exit_code == 0, listed.stderr
+        assert next(csv.reader(io.StringIO(listed.stdout)))[:2] == ["id", "type"]
+
+
 def test_a_bad_format_setting_names_its_key(run: Run, tmp_path: Path) -> None:
     path = _config(tmp_path, 'format = "xlsx"\n')
     result = run("--config", path, "queue", "list")
