@@ -352,8 +352,8 @@ def set_(
       kmsg config set profiles.prod.providers.solapi.api_key env:SOLAPI_API_KEY
       kmsg config set default_profile prod
     """  # noqa: E501
+    from kmsg_cli import config as cfg
     from kmsg_cli.config import editing
-    from kmsg_cli.config.keys import env_reference, is_secret_key
 
     runtime = runtime_of(ctx)
     loaded = runtime.config()
@@ -361,11 +361,11 @@ def set_(
     editing.require_file(loaded)
     typed = editing.typed_value(loaded.data, parts, value)
     edit = editing.set_key(loaded, parts, typed, runtime.environ)
-    if is_secret_key(parts[-1]) and isinstance(typed, str) and env_reference(typed) is None:
+    if edit.key in cfg.plaintext_secret_paths(edit.config.data):  # a key, or a URL's password
         runtime.out.warning(
             "PLAINTEXT_SECRET",
-            f"{edit.key} is now a plaintext secret in {loaded.path} (and in your shell "
-            f"history); env: references are safer (kmsg config set {edit.key} env:NAME)",
+            f"{edit.key} now holds a plaintext secret in {loaded.path} (and in your shell "
+            'history); env: references are safer (docs/configuration.md, "Secrets")',
         )
     shown = editing.shown_value(parts, typed)
     data = {

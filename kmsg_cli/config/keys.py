@@ -18,6 +18,7 @@ HIDDEN = "<hidden>"
 
 _ENV_REF = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_URL_ENV_PASSWORD = re.compile(r":env:[A-Za-z_][A-Za-z0-9_]*@")
 SECRET_WORDS = ("secret", "password", "token")
 
 
@@ -102,9 +103,12 @@ def mask_url(url: str) -> str:
 
 
 def is_plaintext_secret(key: str, value: object) -> bool:
-    """A secret written into the file itself (not `env:`), or a URL carrying a password."""
-    if isinstance(value, str) and mask_url(value) != value:
-        return True  # a URL (db, base_url) carrying a password
+    """A secret written into the file itself (not `env:`), or a URL carrying a password (not
+    an `env:NAME` one: docs/storage.md)."""
+    if isinstance(value, str):
+        referenced = _URL_ENV_PASSWORD.sub(":@", value)
+        if mask_url(referenced) != referenced:
+            return True  # a URL (db, base_url) carrying a password
     return is_secret_key(key) and value not in (None, "") and env_reference(value) is None
 
 

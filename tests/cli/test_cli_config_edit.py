@@ -159,6 +159,19 @@ def test_a_setting_is_checked_even_while_the_credentials_are_not_exported(
     assert run("config", "set", key, "http://127.0.0.1:8089").exit_code == 0
 
 
+def test_a_password_in_a_database_url_is_masked_and_warned_about(run: Run, starter: Path) -> None:
+    url = f"postgresql://kmsg:{SECRET}@127.0.0.1/test"
+    result = run("config", "set", "profiles.sandbox.db", url)
+    assert result.exit_code == 0, result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert "postgresql://kmsg:********@127.0.0.1/test" in result.stdout
+    assert "warning: PLAINTEXT_SECRET: profiles.sandbox.db now holds a plaintext" in result.stderr
+    shown = run("config", "get", "profiles.sandbox.db")
+    assert shown.stdout == "postgresql://kmsg:********@127.0.0.1/test\n"
+    quiet = run("config", "set", "profiles.sandbox.db", "postgresql://kmsg:env:PGPASS@127.0.0.1/t")
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.stderr
+
+
 def test_a_provider_is_added_whole_not_key_by_key(run: Run, starter: Path) -> None:
     before = starter.read_bytes()
     result = run("config", "set", "profiles.prod.providers.solapi.sender", "0212345678")

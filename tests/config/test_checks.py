@@ -64,3 +64,14 @@ def test_validate_config_collects_every_problem_at_once(tmp_path: Path) -> None:
     levels = [p.level for p in problems]
     assert levels == sorted(levels, key=lambda level: level != "error")  # errors first
     assert all("plain-key" not in p.message for p in problems)
+
+
+def test_a_database_url_password_given_as_env_reference_is_not_plaintext() -> None:
+    from kmsg_cli.config import plaintext_secret_paths
+
+    def profile(db: str) -> dict[str, object]:
+        return {"profiles": {"p": {"db": db}}}
+
+    assert plaintext_secret_paths(profile("mysql://kmsg:hunter22@db/kmsg")) == ["profiles.p.db"]
+    assert plaintext_secret_paths(profile("mysql://kmsg:env:KMSG_DB_PASSWORD@db/kmsg")) == []
+    assert plaintext_secret_paths(profile("postgresql://kmsg@db/kmsg")) == []
