@@ -20,15 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kmsg_cli.config.checks import validate_config
-from kmsg_cli.config.keys import (
-    MASK,
-    config_error,
-    env_reference,
-    is_secret_key,
-    join_key,
-    mask_url,
-    unknown_hint,
-)
+from kmsg_cli.config.keys import config_error, env_reference, join_key, masked_value, unknown_hint
 from kmsg_cli.config.loading import TOP_LEVEL_KEYS, LoadedConfig, load_config
 from kmsg_cli.config.model import Problem
 from kmsg_cli.config.parsing import PROFILE_KEYS
@@ -92,11 +84,7 @@ def shown_value(parts: tuple[str, ...], value: Any) -> Any:
     only a name), and so on inside a table."""
     if isinstance(value, Mapping):
         return {key: shown_value((*parts, key), item) for key, item in value.items()}
-    if isinstance(value, str):
-        if is_secret_key(parts[-1]) and env_reference(value) is None:
-            return MASK
-        return mask_url(value)
-    return value
+    return masked_value(parts[-1], value)
 
 
 def toml_literal(value: Any) -> str:

@@ -113,10 +113,13 @@ def is_plaintext_secret(key: str, value: object) -> bool:
 
 
 def masked_value(key: str, value: object) -> object:
-    """A setting's value for display: secrets masked, URL passwords masked in place."""
+    """A setting's value for display: secrets masked, URL passwords masked in place (an
+    `env:NAME` one is only a name, and shown)."""
+    if not is_plaintext_secret(key, value):
+        return value
     if isinstance(value, str) and mask_url(value) != value:
         return mask_url(value)
-    return MASK if is_plaintext_secret(key, value) else value
+    return MASK
 
 
 # Parsers take a `report` callback: `raise_first` stops at the first problem (normal runs), a

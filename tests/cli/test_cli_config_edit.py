@@ -170,6 +170,10 @@ def test_a_password_in_a_database_url_is_masked_and_warned_about(run: Run, start
     assert shown.stdout == "postgresql://kmsg:********@127.0.0.1/test\n"
     quiet = run("config", "set", "profiles.sandbox.db", "postgresql://kmsg:env:PGPASS@127.0.0.1/t")
     assert quiet.exit_code == 0 and "warning" not in quiet.stderr, quiet.stderr
+    # a password given as env:NAME is only a name: shown, by get and by show
+    named = "postgresql://kmsg:env:PGPASS@127.0.0.1/t"
+    assert run("config", "get", "profiles.sandbox.db").stdout == f"{named}\n"
+    assert f'db = "{named}"' in run("config", "show").stdout
 
 
 def test_a_provider_is_added_whole_not_key_by_key(run: Run, starter: Path) -> None:
