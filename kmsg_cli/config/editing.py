@@ -115,8 +115,8 @@ def typed_value(data: Mapping[str, Any], parts: tuple[str, ...], raw: str) -> An
     own rules: a sender number stays text, "0000,1234" is a list). Elsewhere a TOML literal —
     true, 90, ["solapi", "iwinv"] — is that value, and anything else is text as typed."""
     if len(parts) == 5 and parts[0] == "profiles" and parts[2] == "providers":
-        table = data.get("profiles", {}).get(parts[1], {}).get("providers", {}).get(parts[3], {})
-        kind = table.get("type") if isinstance(table, Mapping) else None
+        table = _table(data, parts[:4])
+        kind = table.get("type") if table is not None else None
         if kind is None and parts[3] in PROVIDER_TYPES:
             kind = parts[3]
         if parts[4] != "type" and isinstance(kind, str) and kind in PROVIDER_TYPES:
@@ -173,18 +173,27 @@ def _refuse_new_provider(loaded: LoadedConfig, parts: tuple[str, ...]) -> None:
     alone would leave a provider without its credentials, which the check refuses."""
     if len(parts) < 4 or parts[0] != "profiles" or parts[2] != "providers":
         return
-    providers = loaded.data.get("profiles", {}).get(parts[1], {}).get("providers", {})
-    if isinstance(providers, Mapping) and parts[3] in providers:
-        return
+    providers = _table(loaded.data, parts[:3])
+    if providers is None or parts[3] in providers:
+        return  # there, or `providers` is no table: the check after the edit names it
     table = key_text(parts[:4])
     kind = parts[3] if parts[3] in PROVIDER_TYPES else "TYPE"
     hint = f"kmsg -p {parts[1]} config add-provider {kind}"
-    if kind == "TYPE" or len(parts) == 5:
-        hint += f" --id {parts[3]}" if kind == "TYPE" else ""
+    if kind == "TYPE":
+        hint += f" --id {parts[3]}"
     if len(parts) == 5 and parts[4] != "type":
         hint += f" --set {parts[4]}=..."
     message = f"{table} does not exist: a provider is added whole, with its credentials"
     raise config_error("NOT_SET", table, message, None, hint)
+
+
+def _table(data: Mapping[str, Any], parts: tuple[str, ...]) -> Mapping[str, Any] | None:
+    """The table at `parts` of the loaded file; None when absent or not a table. A missing
+    `profiles.NAME.providers` is an empty table, as the file would read it."""
+    node: Any = data
+    for part in parts:
+        node = node.get(part, {}) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else None
 
 
 def _dotted(text: str) -> tuple[str, ...] | None:

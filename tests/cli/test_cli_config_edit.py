@@ -213,12 +213,35 @@ def test_get_of_a_key_not_set_fails_for_scripts(run: Run, starter: Path) -> None
 
 
 def test_without_a_config_file(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KMSG_CONFIG", str(tmp_path / "none.toml"))
-    for args in (("get", "default_profile"), ("set", "default_profile", "x"), ("unset", "x")):
+    for args in (
+        ("get", "default_profile"),
+        ("set", "default_profile", "x"),
+        ("unset", "default_profile"),
+    ):
         result = run("config", *args)
         assert result.exit_code == 2, args
-        assert "CONFIG_NOT_FOUND" in result.stderr or "INVALID_KEY" in result.stderr
+        assert result.stderr.startswith("error: CONFIG_NOT_FOUND: there is no config file at")
+        assert "hint: kmsg config init writes one" in result.stderr
+    assert (
+        not run("config", "path").stdout.strip()
+        or not Path(run("config", "path").stdout.strip()).exists()
+    )  # nothing was created
+    monkeypatch.setenv("KMSG_CONFIG", str(tmp_path / "none.toml"))
+    named = run("config", "set", "default_profile", "x")
+    assert named.exit_code == 2 and "none.toml (from KMSG_CONFIG) does not exist" in named.stderr
     assert not (tmp_path / "none.toml").exists()
+
+
+def test_a_key_below_a_value_is_named_not_a_crash(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "odd.toml"
+    path.write_text("[profiles.prod]\nproviders = 5\n", encoding="utf-8")
+    for key in ("profiles.prod.providers.m.type", "profiles.prod.providers.x"):
+        result = run("--config", str(path), "config", "set", key, "mock")
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith(
+            "error: INVALID_KEY: profiles.prod.providers is a value, not a table"
+        )
+    assert path.read_text(encoding="utf-8") == "[profiles.prod]\nproviders = 5\n"
 
 
 @pytest.mark.parametrize(
