@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from kmsg_cli.cli.runtime import Runtime
+    from kmsg_cli.config.loading import LoadedConfig
 
 app = KmsgTyper(help="Create, show, change and check the configuration file.")
 
@@ -298,6 +299,17 @@ KeyArg = Annotated[
 ]
 
 
+def _key_of_file(ctx: typer.Context, key: str) -> tuple[Runtime, LoadedConfig, tuple[str, ...]]:
+    """The runtime, the config file (CONFIG_NOT_FOUND when there is none) and KEY's parts."""
+    from kmsg_cli.config import editing
+
+    runtime = runtime_of(ctx)
+    loaded = runtime.config()
+    parts = editing.parse_key(key)
+    editing.require_file(loaded)
+    return runtime, loaded, parts
+
+
 @app.command("get")
 @reports_errors
 def get(ctx: typer.Context, key: KeyArg) -> None:
@@ -313,10 +325,7 @@ def get(ctx: typer.Context, key: KeyArg) -> None:
     """
     from kmsg_cli.config import editing
 
-    runtime = runtime_of(ctx)
-    loaded = runtime.config()
-    parts = editing.parse_key(key)
-    editing.require_file(loaded)
+    runtime, loaded, parts = _key_of_file(ctx, key)
     value = editing.shown_value(parts, editing.get_value(loaded.data, parts))
     data = {"path": str(loaded.path), "key": editing.key_text(parts), "value": value}
     runtime.out.result(
@@ -355,10 +364,7 @@ def set_(
     from kmsg_cli import config as cfg
     from kmsg_cli.config import editing
 
-    runtime = runtime_of(ctx)
-    loaded = runtime.config()
-    parts = editing.parse_key(key)
-    editing.require_file(loaded)
+    runtime, loaded, parts = _key_of_file(ctx, key)
     typed = editing.typed_value(loaded.data, parts, value)
     edit = editing.set_key(loaded, parts, typed, runtime.environ)
     if edit.key in cfg.plaintext_secret_paths(edit.config.data):  # a key, or a URL's password
@@ -396,10 +402,7 @@ def unset(ctx: typer.Context, key: KeyArg) -> None:
     """
     from kmsg_cli.config import editing
 
-    runtime = runtime_of(ctx)
-    loaded = runtime.config()
-    parts = editing.parse_key(key)
-    editing.require_file(loaded)
+    runtime, loaded, parts = _key_of_file(ctx, key)
     edit = editing.unset_key(loaded, parts, runtime.environ)
     data = {"path": str(loaded.path), "key": edit.key, "removed": True}
     runtime.out.result(
