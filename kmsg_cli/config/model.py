@@ -7,12 +7,12 @@ docs/configuration.md; the file is read by `kmsg_cli.config.loading` and parsed 
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from kmsg_cli.config.keys import masked_value, raise_first
-from kmsg_cli.models import MessageType
+from kmsg_cli.models import MessageType, Record
 
 SANDBOX = "sandbox"
 STRATEGIES = ("first", "round_robin")
@@ -30,8 +30,7 @@ class Problem(NamedTuple):
     hint: str | None = None  # what to do about it
 
 
-@dataclass(frozen=True)
-class ProviderConfig:
+class ProviderConfig(Record, frozen=True):
     """One `[profiles.NAME.providers.ID]` table, unresolved (values may hold `env:NAME`)."""
 
     id: str
@@ -84,8 +83,7 @@ DEFAULT_TRACKING = TrackingSettings()  # immutable: one instance serves every pr
 DEFAULT_DUPLICATE_WINDOW_MS = 24 * 3_600_000
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(Record, frozen=True):
     """A selected profile: structure checked, provider secrets not yet read."""
 
     name: str
