@@ -2,8 +2,9 @@
 
 - `parse_when` (`--at`): ISO 8601 with an offset or `Z`, local `YYYY-MM-DD HH:MM[:SS]` in an
   IANA time zone, or relative `+10m` / `+2h` / `+1h30m` / `+1d`; strictly after `now`.
-- `parse_moment` (`--since`, `--until`): a duration back from now (`24h`), a bare date
-  (midnight in the zone) or a date-time.
+- `parse_moment` (`--since`, `--until`): a duration back from now (`24h`), a bare date or
+  `today` / `yesterday` (midnight in the zone), or a date-time (`2026-12-05 09:00`,
+  `today 09:00`).
 - `parse_typed_duration` (flags such as `--older-than`): a unit is required, `90` is an error
   that suggests `90d`. `parse_duration` also takes a plain number of seconds, for the config
   values docs/configuration.md lists.
@@ -41,7 +42,10 @@ _FORMS_HINT = (
 )
 # `today 18:00`, `tomorrow 09:00` (오늘, 내일): the day named, the time in the profile's zone
 _NAMED_DAY = r"(?i)(today|tomorrow|오늘|내일)\s*([01]?\d|2[0-3]):([0-5]\d)"
-_DAY_OFFSETS = {"today": 0, "오늘": 0, "tomorrow": 1, "내일": 1}
+# `--since yesterday`, `--until today 09:00`: a filter may also name yesterday (어제), and the
+# time is optional (midnight, the start of that day)
+_MOMENT_DAY = r"(?i)(yesterday|today|tomorrow|어제|오늘|내일)(?:\s*([01]?\d|2[0-3]):([0-5]\d))?"
+_DAY_OFFSETS = {"yesterday": -1, "어제": -1, "today": 0, "오늘": 0, "tomorrow": 1, "내일": 1}
 
 # The date and an HH:MM time are mandatory; fromisoformat would also take a bare date (midnight)
 # and compact forms, which are more likely typos than intent.
@@ -137,9 +141,11 @@ def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
 
 
 def _named_day(found: re.Match[str], now: datetime, zone: ZoneInfo) -> datetime:
+    """The day `found` names (today, 내일, ...) at its time, midnight when it gives none."""
     local = now.astimezone(zone) + timedelta(days=_DAY_OFFSETS[found[1].lower()])
+    hour, minute = (int(found[2]), int(found[3])) if found[2] else (0, 0)
     # a wall-clock time of that date (a Korean day has no DST gap; fold 0 elsewhere)
-    at = datetime(local.year, local.month, local.day, int(found[2]), int(found[3]), tzinfo=zone)
+    at = datetime(local.year, local.month, local.day, hour, minute, tzinfo=zone)
     return at.astimezone(UTC)
 
 
@@ -294,8 +300,9 @@ def _no_unit(value: str, field: str, code: str, suggestion: str, forms: str) -> 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MOMENT_HINT = (
-    "use a duration back from now (24h, 7d), a date (2026-12-05, midnight in the profile "
-    "time zone) or a date-time (2026-12-05 09:00, 2026-12-05T09:00:00+09:00)"
+    "use a duration back from now (24h, 7d), a date (2026-12-05 or today, yesterday: midnight "
+    "in the profile time zone) or a date-time (2026-12-05 09:00, today 09:00, "
+    "2026-12-05T09:00:00+09:00)"
 )
 
 
@@ -305,8 +312,10 @@ def parse_moment(
     """A point in time for a filter, as an aware UTC datetime (never before 1970).
 
     `24h` / `7d` / `1h30m`: that long before `now`; `2026-12-05`: midnight of that day in
-    `timezone`; `2026-12-05 09:00[:SS]` in `timezone`, or with an offset / `Z`. A bare number is
-    an error (no unit), as for every duration.
+    `timezone`; `2026-12-05 09:00[:SS]` in `timezone`, or with an offset / `Z`; `today`,
+    `yesterday`, `tomorrow` (오늘, 어제, 내일): midnight of that day in `timezone`, or the time
+    given after it (`yesterday 18:00`). A bare number is an error (no unit), as for every
+    duration.
     """
     zone = load_zone(timezone)
     if now.tzinfo is None:
@@ -327,6 +336,8 @@ def parse_moment(
             error.hint = _MOMENT_HINT
             raise
         return max(EPOCH, moment)
+    if named := _pattern(_MOMENT_DAY).fullmatch(text):
+        return _named_day(named, now, zone)
     try:
         millis = parse_duration(text, field=field)
     except InvalidInput:

@@ -38,7 +38,7 @@ def report(
     ctx: typer.Context,
     batch: Annotated[str | None, options.batch_option("A send-many batch id.")] = None,
     since: Annotated[
-        str | None, options.since_option("Requested at or after (24h, a date).", panel=None)
+        str | None, options.since_option("Requested at or after (24h, a date, today).", panel=None)
     ] = None,
     until: Annotated[
         str | None, options.until_option("Requested at or before.", panel=None)

@@ -407,8 +407,8 @@ def list_rows(
     since: Annotated[
         str | None,
         options.since_option(
-            "Requested at or after: 24h (ago), 2026-12-05 (midnight, profile time zone) "
-            "or a date-time."
+            "Requested at or after: 24h (ago), 2026-12-05 or today/yesterday (midnight, "
+            "profile time zone) or a date-time."
         ),
     ] = None,
     until: Annotated[

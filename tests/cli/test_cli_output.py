@@ -335,6 +335,18 @@ def test_since_takes_a_duration_back_from_now(run: Run) -> None:
     assert run.json("track", "list", "--until", "1h")[1]["data"]["rows"] == []
 
 
+def test_since_and_until_take_named_days(run: Run) -> None:
+    # robust across midnight: a message sent just now is after yesterday's midnight and
+    # before tomorrow's, whichever day it is when `track list` runs
+    assert run("send", "--to", "010-1234-5678", "--text", "x").exit_code == 0
+    assert len(run.json("track", "list", "--since", "yesterday")[1]["data"]["rows"]) == 1
+    assert len(run.json("track", "list", "--since", "어제 00:00")[1]["data"]["rows"]) == 1
+    assert run.json("track", "list", "--until", "yesterday")[1]["data"]["rows"] == []
+    assert run.json("track", "list", "--since", "tomorrow")[1]["data"]["rows"] == []
+    assert run.json("report", "--since", "yesterday")[1]["data"]["funnel"]["accepted"] == 1
+    assert run.json("report", "--since", "tomorrow")[1]["data"]["funnel"]["accepted"] == 0
+
+
 def test_since_without_a_unit_is_refused_with_a_hint(run: Run) -> None:
     result = run("track", "list", "--since", "24")
     assert result.exit_code == 2

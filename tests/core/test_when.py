@@ -282,6 +282,12 @@ def test_other_bad_durations_name_the_units(value: str) -> None:
         ("2026-12-25 10:00", "Asia/Seoul", datetime(2026, 12, 25, 1, 0, tzinfo=UTC)),  # future
         ("1969-07-20", "UTC", EPOCH),
         ("9" * 300 + "d", "UTC", EPOCH),
+        ("today", "Asia/Seoul", datetime(2026, 11, 20, 15, 0, tzinfo=UTC)),
+        (" Yesterday ", "Asia/Seoul", datetime(2026, 11, 19, 15, 0, tzinfo=UTC)),
+        ("어제 18:00", "Asia/Seoul", datetime(2026, 11, 20, 9, 0, tzinfo=UTC)),
+        ("today 9:30", "UTC", datetime(2026, 11, 21, 9, 30, tzinfo=UTC)),
+        ("tomorrow", "UTC", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("오늘", "America/Los_Angeles", datetime(2026, 11, 21, 8, 0, tzinfo=UTC)),
     ],
     ids=[
         "hours-ago",
@@ -293,10 +299,24 @@ def test_other_bad_durations_name_the_units(value: str) -> None:
         "future-is-fine",
         "before-1970",
         "absurd-age",
+        "today-seoul-midnight",
+        "yesterday-any-case",
+        "korean-yesterday-with-time",
+        "today-with-time",
+        "tomorrow",
+        "korean-today-west-of-utc",
     ],
 )
 def test_moments(value: str, timezone: str, expected: datetime) -> None:
     assert parse_moment(value, now=NOW, timezone=timezone, field="since") == expected
+
+
+def test_today_is_the_day_in_the_profile_zone_not_in_utc() -> None:
+    # 16:00 UTC is already 01:00 on the next day in Seoul: "today" starts at that day's midnight
+    late = datetime(2026, 11, 21, 16, 0, tzinfo=UTC)
+    expected = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)  # 2026-11-22 00:00 KST
+    assert parse_moment("today", now=late, timezone="Asia/Seoul") == expected
+    assert parse_moment("today", now=late, timezone="UTC") == datetime(2026, 11, 21, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +324,8 @@ def test_moments(value: str, timezone: str, expected: datetime) -> None:
     [
         ("24", "has no unit"),
         ("2026-02-30", "is not a valid date"),
-        ("yesterday", "is not a time kmsg understands"),
+        ("last week", "is not a time kmsg understands"),
+        ("today 25:00", "is not a time kmsg understands"),
         ("2026-13-01 10:00", "is not a valid date and time"),
     ],
 )
