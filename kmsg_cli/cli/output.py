@@ -11,7 +11,7 @@ pipe or a file (`plain`). Everything printed passes
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from kmsg_cli.cli.plain import PlainConsole, escape, plain_stream
@@ -153,6 +153,15 @@ def counted(count: int, noun: str, plural: str = "") -> str:
     """`1 row`, `2 rows`, `1,000 jobs`: a count and its noun, in the plural (`plural`, or the
     noun and `s`) unless it is 1."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {plural or noun + 's'}"
+
+
+def matching(counts: Mapping[str, int], noun: str, shown: int) -> str:
+    """The line under a listing: `7 jobs match (2 failed, 5 completed); showing 3`, what its
+    filters match by status (`counts`) and how many rows it printed."""
+    total = sum(counts.values())
+    summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
+    verb = "matches" if total == 1 else "match"
+    return f"{counted(total, noun)} {verb} ({summary or 'none'}); showing {shown}"
 
 
 def were(count: int) -> str:

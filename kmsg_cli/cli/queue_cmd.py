@@ -13,7 +13,7 @@ from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_concurrency, check_duration, check_seconds
 from kmsg_cli.cli.framework import SENDING_EPILOG, KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
-from kmsg_cli.cli.output import count_column, counted
+from kmsg_cli.cli.output import count_column, counted, matching
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.errors import (
     EXIT_INTERRUPTED,
@@ -334,22 +334,23 @@ def list_jobs(
     limit = list_limit(limit)
     scope = runtime.listing_scope(provider, all_profiles)
     store = runtime.store()
-    jobs = store.list_jobs(
-        status=_check_status(status),
-        message_type=message_type.upper() if message_type else None,
-        provider_id=provider,
-        batch=batch,
-        error_code=error,
-        limit=limit,
-        providers=scope,
-    )
-    rows = [_job_data(job) for job in jobs]
-    others = _other_profiles(store, scope)
-    view.emit(
-        rows,
-        data={"providers": scope, "other_profiles": others},
-        after=[counted(len(rows), "job"), *_not_listed(runtime, others)],
-    )
+    filters: dict[str, Any] = {
+        "status": _check_status(status),
+        "message_type": message_type.upper() if message_type else None,
+        "provider_id": provider,
+        "batch": batch,
+        "error_code": error,
+    }
+    rows = [_job_data(job) for job in store.list_jobs(**filters, limit=limit, providers=scope)]
+    counts = store.count_jobs_by_status(**filters, providers=scope)
+    lines = [matching(counts, "job", len(rows))]
+    others = 0
+    if scope is not None:  # what the same filters find among other profiles' providers
+        others = sum(store.count_jobs_by_status(**filters).values()) - sum(counts.values())
+        if others:
+            lines.append(runtime.not_listed(others, "matching job"))
+    data = {"counts": counts, "providers": scope, "other_profiles": others}
+    view.emit(rows, data=data, after=lines)
 
 
 def _other_profiles(store: Store, scope: list[str] | None) -> int:

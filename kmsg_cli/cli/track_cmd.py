@@ -15,7 +15,7 @@ from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.bounds import check_choice, check_duration, check_seconds
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import FILTERS, LimitFilter, ProviderFilter, TypeFilter, list_limit
-from kmsg_cli.cli.output import counted, them
+from kmsg_cli.cli.output import counted, matching, them
 from kmsg_cli.cli.runtime import Runtime
 from kmsg_cli.cli.stopping import run_until_stopped
 from kmsg_cli.cli.track_view import STATUSES
@@ -466,9 +466,7 @@ def list_rows(
     if "FAILED" in statuses:
         _point_to_failed_jobs(runtime)
     total = sum(counts.values())
-    summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
-    matching = f"{counted(total, 'row')} {'matches' if total == 1 else 'match'}"
-    lines = [f"{matching} ({summary or 'none'}); showing {len(rows)}"]
+    lines = [matching(counts, "row", len(rows))]
     others = 0
     if scope is not None:  # what the same filters find among other profiles' providers
         everyone: TrackingFilter = {**filters, "providers": None}

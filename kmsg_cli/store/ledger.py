@@ -298,6 +298,43 @@ class JobLedger(SqlBase):
         """Matching jobs, newest first (`providers`: only jobs of one of them)."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
+        where, params = self._jobs_where(
+            status, message_type, provider_id, batch, error_code, providers
+        )
+        d, p = self.dialect, self.dialect.p
+        params.update(limit=limit, offset=offset)
+        order = f'"created_at" DESC, {d.ids(q("id"))} DESC'
+        sql = f"{SELECT_JOB}{where} ORDER BY {order} LIMIT {p('limit')} OFFSET {p('offset')}"
+        return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
+
+    def count_jobs_by_status(
+        self,
+        *,
+        status: str | None = None,
+        message_type: str | None = None,
+        provider_id: str | None = None,
+        batch: str | None = None,
+        error_code: str | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> dict[str, int]:
+        """The jobs `list_jobs` would match, counted by status (absent statuses left out)."""
+        where, params = self._jobs_where(
+            status, message_type, provider_id, batch, error_code, providers
+        )
+        sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
+        rows = self._run(lambda s: s.execute(sql, params).rows)
+        return {str(status_): int(count) for status_, count in rows}
+
+    def _jobs_where(
+        self,
+        status: str | None,
+        message_type: str | None,
+        provider_id: str | None,
+        batch: str | None,
+        error_code: str | None,
+        providers: Sequence[str] | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The WHERE clause (empty without filters) and parameters of a listing or a count."""
         d, p = self.dialect, self.dialect.p
         filters = {
             "status": ('"status"', status),
@@ -313,11 +350,8 @@ class JobLedger(SqlBase):
             conditions.append(self._batch_condition())
         if providers is not None:
             conditions.append(d.of_providers(p("providers")))
-        params.update(batch=batch, limit=limit, offset=offset, providers=json_list(providers))
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        order = f'"created_at" DESC, {d.ids(q("id"))} DESC'
-        sql = f"{SELECT_JOB}{where} ORDER BY {order} LIMIT {p('limit')} OFFSET {p('offset')}"
-        return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
+        params.update(batch=batch, providers=json_list(providers))
+        return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
     def job_stats(self, *, providers: Sequence[str] | None = None) -> dict[str, Any]:
         """Counts by status, the oldest due pending job, failures by error code (of the jobs

@@ -67,7 +67,8 @@ def test_in_a_pipe_a_listing_is_tsv_one_row_per_line(run: Run, tmp_path: Path) -
     assert failed[1:4] == ["r:01011110000", "failed", "SMS"]
     assert failed[6] == "1"  # plain integers
     assert failed[7] == f"MOCK_REJECTED: {LONG_ERROR}"
-    assert result.stderr == "4 jobs\n"  # the summary is for people: stderr
+    # the summary is for people: stderr
+    assert result.stderr == "4 jobs match (3 completed, 1 failed); showing 4\n"
 
 
 def test_on_a_terminal_a_listing_is_a_table_with_local_times(run: Run, tmp_path: Path) -> None:
@@ -433,7 +434,7 @@ def test_one_of_a_kind_is_counted_in_the_singular(run: Run) -> None:
     assert listed.stderr.startswith("1 row matches (1 SENT); showing 1"), listed.stderr
     ready = run("db", "init")
     assert "(schema version 1, 1 tracking row, 1 job)" in ready.stdout, ready.stdout
-    assert run("queue", "list").stderr == "1 job\n"
+    assert run("queue", "list").stderr == "1 job matches (1 completed); showing 1\n"
 
 
 @pytest.mark.parametrize(("total", "done"), [(5_000, 4_999), (100_000, 99_999), (None, 1_234)])

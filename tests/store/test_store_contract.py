@@ -1400,6 +1400,27 @@ def test_list_jobs_filters_combine_newest_first(queue: Store) -> None:
         queue.list_jobs(limit=-1)
 
 
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({}, {"processing": 1, "failed": 3, "pending": 1, "completed": 1}),
+        ({"status": "failed"}, {"failed": 3}),
+        ({"message_type": "SMS"}, {"processing": 1, "failed": 1, "pending": 1, "completed": 1}),
+        ({"provider_id": "iwinv"}, {"failed": 1, "pending": 1}),
+        ({"batch": "B"}, {"processing": 1, "failed": 1}),
+        ({"status": "failed", "error_code": "TEMPLATE"}, {"failed": 1}),
+        ({"providers": ["solapi", "aligo"]}, {"processing": 1, "failed": 2, "completed": 1}),
+        ({"status": "pending", "provider_id": "solapi"}, {}),
+    ],
+)
+def test_count_jobs_by_status_counts_what_list_jobs_matches(
+    queue: Store, filters: dict[str, Any], expected: dict[str, int]
+) -> None:
+    assert queue.count_jobs_by_status(**filters) == expected
+    listed = queue.list_jobs(**filters, limit=100)
+    assert len(listed) == sum(expected.values())  # the same filters as the listing
+
+
 def test_job_stats_counts_statuses_oldest_due_and_failures_by_code(queue: Store) -> None:
     stats = queue.job_stats()
     assert stats["counts"] == {"processing": 1, "failed": 3, "pending": 1, "completed": 1}
