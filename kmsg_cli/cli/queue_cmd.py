@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from kmsg_cli.cli.runtime import Runtime
     from kmsg_cli.models import Job
     from kmsg_cli.store.contract import Store
+    from kmsg_cli.store.ledger import JobFilter
 
 app = KmsgTyper(help="Work off queued jobs and manage the queue (the same ledger send-many uses).")
 
@@ -334,19 +335,21 @@ def list_jobs(
     limit = list_limit(limit)
     scope = runtime.listing_scope(provider, all_profiles)
     store = runtime.store()
-    filters: dict[str, Any] = {
+    filters: JobFilter = {
         "status": _check_status(status),
         "message_type": message_type.upper() if message_type else None,
         "provider_id": provider,
         "batch": batch,
         "error_code": error,
+        "providers": scope,
     }
-    rows = [_job_data(job) for job in store.list_jobs(**filters, limit=limit, providers=scope)]
-    counts = store.count_jobs_by_status(**filters, providers=scope)
+    rows = [_job_data(job) for job in store.list_jobs(**filters, limit=limit)]
+    counts = store.count_jobs_by_status(**filters)
     lines = [matching(counts, "job", len(rows))]
     others = 0
     if scope is not None:  # what the same filters find among other profiles' providers
-        others = sum(store.count_jobs_by_status(**filters).values()) - sum(counts.values())
+        everyone: JobFilter = {**filters, "providers": None}
+        others = sum(store.count_jobs_by_status(**everyone).values()) - sum(counts.values())
         if others:
             lines.append(runtime.not_listed(others, "matching job"))
     data = {"counts": counts, "providers": scope, "other_profiles": others}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from kmsg_cli.models import Job
 from kmsg_cli.store.dialect import q
@@ -30,6 +30,19 @@ from kmsg_cli.store.session import (
 def _lease(now_ms: int, lease_ms: int, owner: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters `processing`, `lease_until` and `owner` of a claim or a take-over."""
     return {"processing": PROCESSING, "lease_until": now_ms + lease_ms, "owner": dump_json(owner)}
+
+
+class JobFilter(TypedDict, total=False):
+    """The filters `list_jobs` and `count_jobs_by_status` share; a job matches every one given
+    (None: no filter). `message_type` and `provider_id` are read from the job data,
+    `error_code` from the error JSON; `providers`: the job's provider is one of them."""
+
+    status: str | None
+    message_type: str | None
+    provider_id: str | None
+    batch: str | None
+    error_code: str | None
+    providers: Sequence[str] | None  # a profile's providers
 
 
 class JobLedger(SqlBase):
@@ -284,68 +297,39 @@ class JobLedger(SqlBase):
         return "" if batch is None else f" AND {self._batch_condition()}"
 
     def list_jobs(
-        self,
-        *,
-        status: str | None = None,
-        message_type: str | None = None,
-        provider_id: str | None = None,
-        batch: str | None = None,
-        error_code: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-        providers: Sequence[str] | None = None,
+        self, *, limit: int = 100, offset: int = 0, **filters: Unpack[JobFilter]
     ) -> list[Job]:
-        """Matching jobs, newest first (`providers`: only jobs of one of them)."""
+        """Matching jobs, newest first, one page."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        where, params = self._jobs_where(
-            status, message_type, provider_id, batch, error_code, providers
-        )
+        where, params = self._jobs_where(filters)
         d, p = self.dialect, self.dialect.p
         params.update(limit=limit, offset=offset)
         order = f'"created_at" DESC, {d.ids(q("id"))} DESC'
         sql = f"{SELECT_JOB}{where} ORDER BY {order} LIMIT {p('limit')} OFFSET {p('offset')}"
         return [job_from_values(v) for v in self._run(lambda s: s.execute(sql, params).rows)]
 
-    def count_jobs_by_status(
-        self,
-        *,
-        status: str | None = None,
-        message_type: str | None = None,
-        provider_id: str | None = None,
-        batch: str | None = None,
-        error_code: str | None = None,
-        providers: Sequence[str] | None = None,
-    ) -> dict[str, int]:
+    def count_jobs_by_status(self, **filters: Unpack[JobFilter]) -> dict[str, int]:
         """The jobs `list_jobs` would match, counted by status (absent statuses left out)."""
-        where, params = self._jobs_where(
-            status, message_type, provider_id, batch, error_code, providers
-        )
+        where, params = self._jobs_where(filters)
         sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
         rows = self._run(lambda s: s.execute(sql, params).rows)
         return {str(status_): int(count) for status_, count in rows}
 
-    def _jobs_where(
-        self,
-        status: str | None,
-        message_type: str | None,
-        provider_id: str | None,
-        batch: str | None,
-        error_code: str | None,
-        providers: Sequence[str] | None,
-    ) -> tuple[str, dict[str, Any]]:
+    def _jobs_where(self, given: JobFilter) -> tuple[str, dict[str, Any]]:
         """The WHERE clause (empty without filters) and parameters of a listing or a count."""
         d, p = self.dialect, self.dialect.p
         filters = {
-            "status": ('"status"', status),
-            "type": (d.json_text(q("data"), "message", "type"), message_type),
-            "provider": (d.json_text(q("data"), "provider"), provider_id),
-            "code": (d.error_code(q("error")), error_code),
+            "status": ('"status"', given.get("status")),
+            "type": (d.json_text(q("data"), "message", "type"), given.get("message_type")),
+            "provider": (d.json_text(q("data"), "provider"), given.get("provider_id")),
+            "code": (d.error_code(q("error")), given.get("error_code")),
         }
         conditions = [
             f"{expr} = {p(name)}" for name, (expr, value) in filters.items() if value is not None
         ]
         params: dict[str, Any] = {name: value for name, (_expr, value) in filters.items()}
+        batch, providers = given.get("batch"), given.get("providers")
         if batch is not None:
             conditions.append(self._batch_condition())
         if providers is not None:
