@@ -439,7 +439,7 @@ def _check_repeats(
     earlier = repeats(
         runtime.store(), keys, window_ms=profile.duplicate_window_ms, now_ms=epoch_ms(now)
     )
-    if earlier and not skip:  # "sent again" only of what can be: credentials, sender checked
+    if earlier and not skip:  # "sending it again" only of what can be: credentials, sender checked
         clients = runtime.clients()
         for item in planned:
             if item.message.message_id in earlier:
@@ -456,7 +456,7 @@ def _check_repeats(
             runtime.out.warning("DUPLICATE_CONTENT", f"{to}: {why}; not sent (--no-duplicates)")
         else:
             runtime.out.warning(
-                "DUPLICATE_CONTENT", f"{to}: {why}; sent again (--no-duplicates skips it)"
+                "DUPLICATE_CONTENT", f"{to}: {why}; sending it again (--no-duplicates skips it)"
             )
             kept.append(item)
     return keys, kept

@@ -297,7 +297,7 @@ def test_send_warns_about_a_repeat_but_sends_it(run: Run) -> None:
     code, second = run.json(*args)
     assert code == 0
     (warning,) = [w for w in second["warnings"] if w["code"] == "DUPLICATE_CONTENT"]
-    assert "was accepted at" in warning["message"] and "sent again" in warning["message"]
+    assert "was accepted at" in warning["message"] and "sending it again" in warning["message"]
     assert warning["message"].startswith("010-3000-0001: ")  # as people write it
     assert tracked(run) == Counter({"01030000001": 2})
 
@@ -318,7 +318,7 @@ def test_a_repeat_is_not_said_to_be_sent_again_when_it_cannot_be(
     assert run(*args).exit_code == 0
     again = run(*args, "--provider", "solapi")  # its credentials are not in this shell
     assert again.exit_code == 2 and "MISSING_ENV" in again.stderr
-    assert "DUPLICATE_CONTENT" not in again.stderr  # no "sent again": nothing was
+    assert "DUPLICATE_CONTENT" not in again.stderr  # no "sending it again": nothing was
     assert tracked(run) == Counter({"01030000001": 1})
 
 
