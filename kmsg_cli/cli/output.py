@@ -157,11 +157,14 @@ def counted(count: int, noun: str, plural: str = "") -> str:
 
 def matching(counts: Mapping[str, int], noun: str, shown: int) -> str:
     """The line under a listing: `7 jobs match (2 failed, 5 completed); showing 3`, what its
-    filters match by status (`counts`) and how many rows it printed."""
+    filters match by status (`counts`) and how many rows it printed; `no jobs match` when
+    nothing does."""
     total = sum(counts.values())
+    if not total:
+        return f"no {noun}s match"
     summary = ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
     verb = "matches" if total == 1 else "match"
-    return f"{counted(total, noun)} {verb} ({summary or 'none'}); showing {shown}"
+    return f"{counted(total, noun)} {verb} ({summary}); showing {shown}"
 
 
 def were(count: int) -> str:

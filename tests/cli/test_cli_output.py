@@ -437,6 +437,14 @@ def test_one_of_a_kind_is_counted_in_the_singular(run: Run) -> None:
     assert run("queue", "list").stderr == "1 job matches (1 completed); showing 1\n"
 
 
+def test_a_listing_that_matches_nothing_says_so(run: Run) -> None:
+    assert run("send", "--to", "010-1234-5678", "--text", "hello").exit_code == 0
+    assert run("queue", "list", "--status", "failed").stderr == "no jobs match\n"
+    listed = run("track", "list", "--status", "DELIVERED", "--json")
+    assert listed.exit_code == 0 and '"counts": {}' in listed.stdout
+    assert run("track", "list", "--status", "DELIVERED").stderr.startswith("no rows match\n")
+
+
 @pytest.mark.parametrize(("total", "done"), [(5_000, 4_999), (100_000, 99_999), (None, 1_234)])
 def test_progress_counts_are_grouped_and_not_cut_at_80_columns(
     total: int | None, done: int
