@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 HELP = """Send many messages from a CSV/TSV file (with a header), an Excel workbook or JSON Lines; '-' reads standard input.
 
-Columns: to (required), text, type, subject, from, template, image, provider, at, failover_text, failover_type, failover_subject, options; every other column is a #{variable} (a column called id too, unless --id-column names it). --text, --template, --type, --from and the --failover-* options fill rows that lack them.
+Columns: to (required), text, type, subject, from, template, image, provider, at, failover_text, failover_type, failover_subject, options; every other column is a #{variable} (a column called id too, unless --id-column names it). --text, --template, --type, --from, --at and the --failover-* options fill rows that lack them.
 
 Every valid row is written to the job ledger before anything is sent. Re-running the same command after a crash, Ctrl-C or kill -9 finishes what is left and never sends an accepted row again.
 
@@ -35,6 +35,8 @@ Every valid row is written to the job ledger before anything is sent. Re-running
   kmsg send-many orders.jsonl --template ORDER_SHIPPED --results results.jsonl
 
   kmsg send-many big.csv --rate 50/s --yes
+
+  kmsg send-many customers.csv --text "#{name}님, 점검" --at "tomorrow 09:00"
 
   kmsg send-many customers.csv --dry-run
 """  # noqa: E501
@@ -109,6 +111,14 @@ def send_many(
         str | None, options.type_option("Type for rows without one.", panel=MESSAGE)
     ] = None,
     sender: Annotated[str | None, options.sender_option("Sender for rows without one.")] = None,
+    at: Annotated[
+        str | None,
+        options.at_option(
+            "Send rows without an at column later: 'YYYY-MM-DD HH:MM' (profile timezone), "
+            "'tomorrow 09:00', +2h or ISO time; one moment for every row.",
+            panel=SENDING,
+        ),
+    ] = None,
     failover_text: Annotated[
         str | None,
         options.failover_text_option(
@@ -237,6 +247,7 @@ def send_many(
     from kmsg_cli.jobs.placeholders import check_failover_source, check_placeholders
     from kmsg_cli.normalize.message import parse_failover_type
     from kmsg_cli.results_file import ResultsFile
+    from kmsg_cli.when import parse_when
 
     del resume  # resuming is what a re-run does; the flag documents intent
     check_concurrency(concurrency)
@@ -256,6 +267,8 @@ def send_many(
     profile = runtime.profile()
     if failover_type is not None:  # refused before any row is read, not once per row
         parse_failover_type(failover_type, field="failover-type")
+    if at is not None:  # likewise: a past or unreadable --at is one error, not one per row
+        parse_when(at, now=runtime.now(), timezone=profile.timezone)
     defaults = bulk.Defaults(
         text=text,
         template=template,
@@ -264,6 +277,7 @@ def send_many(
         failover_text=failover_text,
         failover_type=failover_type,
         failover_subject=failover_subject,
+        at=at,
     )
     started = time.monotonic()
 

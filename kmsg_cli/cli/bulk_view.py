@@ -51,6 +51,14 @@ class BulkView:
 
         return format_local(datetime.fromtimestamp(epoch_ms / 1000, UTC), self.timezone)
 
+    def shown_iso(self, moment: str) -> str:
+        """An ISO 8601 time of the preview (`scheduled_at`) as every other time is shown."""
+        from datetime import datetime
+
+        from kmsg_cli.when import format_local
+
+        return format_local(datetime.fromisoformat(moment), self.timezone)
+
     @property
     def live(self) -> bool:
         """Progress bars only for a person watching: a TTY, no --json, no --quiet."""
@@ -214,7 +222,7 @@ class BulkView:
                 console.print("by type: " + _counts(report.by_type), markup=False)
                 console.print("by provider: " + _counts(report.by_provider), markup=False)
             for item in report.preview:
-                console.print(_preview_line(item), markup=False, highlight=False)
+                console.print(_preview_line(item, self.shown_iso), markup=False, highlight=False)
             if report.valid > len(report.preview):
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
@@ -416,7 +424,7 @@ def dry_run_exit_code(report: EnqueueReport) -> int:
     return EXIT_PARTIAL if report.invalid else EXIT_OK
 
 
-def _preview_line(item: dict[str, Any]) -> str:
+def _preview_line(item: dict[str, Any], shown: Callable[[str], str]) -> str:
     what = item["text"] or (f"template {item['template']}" if item["template"] else "(no text)")
     if item.get("checks"):
         what = f"[{'; '.join(item['checks'])}] {what}"
@@ -424,7 +432,7 @@ def _preview_line(item: dict[str, Any]) -> str:
     if len(what) > 60:
         what = what[:57] + "..."
     subject = f" [{item['subject']}]" if item["subject"] else ""
-    when = f" at {item['scheduled_at']}" if item["scheduled_at"] else ""
+    when = f" at {shown(item['scheduled_at'])}" if item["scheduled_at"] else ""
     # a template's text is the vendor's; a fax has documents (in its checks), no text
     untold = (item["template"] or item["type"] == "FAX") and not item["bytes"]
     size = "" if untold else f" ({item['bytes']} bytes)"

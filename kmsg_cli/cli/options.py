@@ -115,6 +115,11 @@ def sender_option(help: str) -> Any:
     return option("--from", "PHONE", help, MESSAGE)
 
 
+def at_option(help: str, *, panel: str | None) -> Any:
+    """`--at WHEN`: when to send (docs/cli.md, "Times")."""
+    return option("--at", "WHEN", help, panel)
+
+
 def failover_text_option(help: str, *, panel: str | None) -> Any:
     """`--failover-text TEXT` (alias `--fallback-text`): the SMS/LMS of a fallback."""
     return option("--failover-text", "TEXT", help, panel, alias="--fallback-text")

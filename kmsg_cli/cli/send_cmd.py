@@ -139,11 +139,9 @@ def send(
     ] = None,
     at: Annotated[
         str | None,
-        Opt(
-            "--at",
-            metavar="WHEN",
-            help="Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
-            rich_help_panel="Scheduling",
+        options.at_option(
+            "Send later: ISO time, 'YYYY-MM-DD HH:MM' (profile timezone) or +10m.",
+            panel="Scheduling",
         ),
     ] = None,
     options_file: Annotated[

@@ -48,6 +48,7 @@ class Defaults:
     failover_text: str | None = None  # for the rows whose type takes one (FALLBACK_TYPES)
     failover_type: str | None = None  # for the rows with a failover text and no type of it
     failover_subject: str | None = None  # likewise, its subject
+    at: str | None = None  # as typed: `+2h` is resolved against the run's one `now`
 
     def fingerprint(self) -> str:
         own: tuple[str | None, ...] = (self.text, self.template, self.type, self.sender)
@@ -56,6 +57,8 @@ class Defaults:
             own = (*own, self.failover_text)
         if self.failover_type is not None or self.failover_subject is not None:
             own = (*own, "failover", self.failover_type, self.failover_subject)
+        if self.at is not None:  # as typed, so that a re-run of the command is the same batch
+            own = (*own, "at", self.at)
         return repr(own)
 
 
@@ -139,7 +142,7 @@ def draft_from_row(row: Row, defaults: Defaults) -> MessageDraft:
         image=get("image"),
         template_id=get("template", defaults.template),
         variables=row.variables,
-        at=get("at"),
+        at=get("at", defaults.at),
         provider_id=get("provider"),
         message_id=get("id"),
         failover_text=failover,

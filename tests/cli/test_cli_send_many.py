@@ -836,3 +836,48 @@ def test_ids_another_profile_used_are_refused_not_counted_as_sent(run: Run, tmp_
     assert "ID_OF_OTHER_PROFILE" not in json.dumps(doc["warnings"])
     count = run.rows("SELECT COUNT(*) AS n FROM kmsg_delivery_tracking")[0]["n"]
     assert count == 4  # the sandbox's two runs only
+
+
+def test_at_schedules_every_row_without_an_at_of_its_own_once(run: Run, tmp_path: Path) -> None:
+    rows = [{**row, "at": ""} for row in people(3)]
+    rows[1]["at"] = "2031-05-05 10:00"  # a row's own time wins over --at
+    source = write_csv(tmp_path / "in.csv", rows)
+    args = ("send-many", str(source), "--text", "#{name}님", "--at", "2030-01-02 09:00")
+    preview = run(*args, "--dry-run")
+    assert preview.exit_code == 0, preview.stderr
+    assert "  row 1: 010-2000-0001 SMS via mock at 2030-01-02 09:00:00 KST" in preview.stdout
+    assert "  row 2: 010-2000-0002 SMS via mock at 2031-05-05 10:00:00 KST" in preview.stdout
+    first = run(*args, "--json")
+    assert first.exit_code == 0, first.stderr
+    data = {r["id"]: json.loads(r["data"]) for r in run.rows("SELECT id, data FROM kmsg_jobs")}
+    when = sorted((key.split(":")[1], d["message"]["at"]) for key, d in data.items())
+    assert when == [
+        ("1", "2030-01-02T00:00:00+00:00"),
+        ("2", "2031-05-05T01:00:00+00:00"),
+        ("3", "2030-01-02T00:00:00+00:00"),
+    ]
+    assert {r["status"] for r in run.rows()} == {"PENDING"}  # the mock schedules natively
+    again = run(*args, "--json")  # the same command again is the same batch: nothing new
+    assert (
+        json.loads(again.stdout)["data"]["batch_id"] == json.loads(first.stdout)["data"]["batch_id"]
+    )
+    assert json.loads(again.stdout)["data"]["already_sent"] == 3
+    assert len(run.rows()) == 3
+    plain = run("send-many", str(source), "--text", "#{name}님", "--dry-run", "--json")
+    assert (
+        json.loads(plain.stdout)["data"]["batch_id"] != json.loads(first.stdout)["data"]["batch_id"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "code"), [("2020-01-01 09:00", "PAST_TIME"), ("09:00", "INVALID_TIME")]
+)
+def test_a_wrong_at_is_one_error_before_any_row(
+    run: Run, tmp_path: Path, at: str, code: str
+) -> None:
+    source = write_csv(tmp_path / "in.csv", people(3))
+    result = run("send-many", str(source), "--text", "hi", "--at", at)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith(f"error: {code}: ")
+    assert "(field 'at')" in result.stderr and "row 1" not in result.stderr
+    assert not run.db.exists()  # refused before the database was opened
