@@ -87,28 +87,11 @@ class BulkView:
         if not self.live or to_do == 0:
             yield lambda s: None
             return
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import Progress
 
         started = time.monotonic()
-        with Progress(
-            TextColumn("sending"),
-            BarColumn(),
-            count_column(to_do),
-            TextColumn(
-                "[green]{task.fields[accepted]:,} accepted[/] "
-                "[red]{task.fields[failed]:,} failed[/]"
-            ),
-            TextColumn("{task.fields[rate]} msg/s"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.out.err,
-        ) as progress:
+        columns = sending_columns(to_do, self.out.err.width)
+        with Progress(*columns, console=self.out.err) as progress:
             task = progress.add_task("send", total=to_do, accepted=0, failed=0, rate="0")
 
             def update(current: Stats) -> None:
@@ -415,6 +398,28 @@ def _dry_run_error(report: EnqueueReport) -> KmsgError | None:
             hint=f"fix {them(report.invalid)}, or send the valid rows as they are",
         )
     return None
+
+
+def sending_columns(total: int, width: int) -> list[Any]:
+    """The columns of send-many's progress line: the counts, the rate and the time left, and
+    the bar and the time spent where the terminal has room for them (100 columns): on 80, rich
+    would squeeze the times to `0:00:…`."""
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    roomy = width >= 100
+    columns: list[Any] = [
+        TextColumn("sending"),
+        *([BarColumn()] if roomy else []),
+        count_column(total),
+        TextColumn(
+            "[green]{task.fields[accepted]:,} accepted[/] [red]{task.fields[failed]:,} failed[/]"
+        ),
+        TextColumn("{task.fields[rate]} msg/s"),
+    ]
+    if roomy:
+        columns.append(TimeElapsedColumn())
+    columns.append(TimeRemainingColumn())
+    return columns
 
 
 def dry_run_exit_code(report: EnqueueReport) -> int:

@@ -464,3 +464,22 @@ def test_progress_counts_are_grouped_and_not_cut_at_80_columns(
         progress.update(task, completed=done)
     shown = f"{done:,}/{total:,}" if total is not None else f"{done:,}/?"
     assert shown in screen.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_sending_progress_line_fits_its_terminal_with_its_times_whole(width: int) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from kmsg_cli.cli.bulk_view import sending_columns
+
+    screen = io.StringIO()
+    console = Console(file=screen, width=width, force_terminal=False, color_system=None)
+    with Progress(*sending_columns(1_000_000, width), console=console) as progress:
+        task = progress.add_task("send", total=1_000_000, accepted=0, failed=0, rate="0")
+        progress.update(task, completed=999_999, accepted=999_990, failed=9, rate="12,345")
+    line = screen.getvalue().strip().splitlines()[-1]
+    assert "999,999/1,000,000" in line and "999,990 accepted 9 failed" in line
+    assert "12,345 msg/s" in line and "…" not in line, line
+    assert line.endswith("-:--:--"), line  # the time left (unknown this fast), whole
+    assert ("0:00:00" in line) is (width >= 100), line  # the time spent, where there is room
