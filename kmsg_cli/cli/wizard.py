@@ -35,6 +35,9 @@ IWINV_USES: Mapping[str, tuple[str, ...]] = {
     **{group.name: group.keys + group.extra for group in PROVIDERS["iwinv"].any_of},
 }
 _IWINV_SMS_PAIR = next(group.keys for group in PROVIDERS["iwinv"].any_of if group.name == "sms")
+# The keys that choose iwinv's APIs (not sms_company_id, an optional id): given any of them,
+# the user has said which API they want, and only an incomplete SMS pair is completed.
+_IWINV_CHOOSING = tuple(key for group in PROVIDERS["iwinv"].any_of for key in group.keys)
 _DESCRIPTIONS = {
     key: setting.about
     for entry in PROVIDERS.values()
@@ -248,8 +251,7 @@ def ask_credentials(prompter: Prompter, draft: ProviderDraft) -> None:
     """Ask for every credential of the type that `draft.values` does not hold yet."""
     keys = [(key, required) for key, required in CREDENTIALS[draft.type]]
     if draft.type == "iwinv":
-        given = [key for key, _ in keys if key in draft.values]
-        if not given:
+        if not any(key in draft.values for key in _IWINV_CHOOSING):
             use = prompter.choose("Send with iwinv", list(IWINV_USES), default="both")
             wanted = IWINV_USES[use]
         elif len([key for key in _IWINV_SMS_PAIR if key in draft.values]) == 1:
@@ -347,7 +349,7 @@ def parse_set_options(kind: str, pairs: Sequence[str], key_path: str) -> dict[st
 def default_credentials(draft: ProviderDraft) -> None:
     """Without a terminal: every credential not given becomes its conventional env: reference."""
     keys = [key for key, _ in CREDENTIALS[draft.type]]
-    if draft.type == "iwinv" and any(key in draft.values for key in keys):
+    if draft.type == "iwinv" and any(key in draft.values for key in _IWINV_CHOOSING):
         # Some iwinv keys were given: only complete the SMS pair, add nothing the user left out.
         keys = list(_IWINV_SMS_PAIR) if any(k in draft.values for k in _IWINV_SMS_PAIR) else []
     for key in keys:

@@ -235,6 +235,23 @@ def status_error(message: str, status: int, **fields: Any) -> ProviderError:
     return ProviderError(message, code=code, retryable=True, **fields)
 
 
+def wrong_address_hint(response: httpx.Response, provider_id: str) -> str | None:
+    """For a 404 or 405 whose body is not JSON: the request reached a web server but not the
+    vendor's API (a base URL with a wrong or missing path), which no retry will change."""
+    if response.status_code not in (404, 405) or json_or_none(response) is not None:
+        return None
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response made without its request
+        return None
+    port = f":{url.port}" if url.port else ""
+    return (
+        f"{url.scheme}://{url.host}{port}{url.path} is not an address of the vendor's API: "
+        f"check the base URL settings of provider '{provider_id}' (kmsg config show), or "
+        "remove them to use the vendor's own"
+    )
+
+
 def not_json(
     vendor: str, response: httpx.Response, *, provider_id: str, outcome_unknown: bool
 ) -> ProviderError:

@@ -412,6 +412,36 @@ def test_add_provider_json_and_profile_precedence(
     assert data["profiles"]["staging"]["providers"]["iwinv"]["sms_api_key"] == "env:SMSK"
 
 
+def test_an_iwinv_company_id_alone_does_not_stand_for_the_credentials(
+    run: Run, starter: Path
+) -> None:
+    # sms_company_id is an optional id, not a key: it does not say which API is wanted, so
+    # every key still becomes its env: reference (it once left none, and the table failed)
+    args = ("-p", "prod", "config", "add-provider", "iwinv", "--set", "sms_company_id=shop")
+    code, doc = run.json(*args, "--no-input")
+    assert code == 0, doc
+    assert doc["data"]["settings"] == {
+        "type": "iwinv",
+        "api_key": "env:IWINV_API_KEY",
+        "sms_api_key": "env:IWINV_SMS_API_KEY",
+        "sms_auth_key": "env:IWINV_SMS_AUTH_KEY",
+        "sms_company_id": "shop",
+    }
+
+
+def test_the_iwinv_wizard_asks_which_api_when_only_the_company_id_is_given() -> None:
+    draft = wizard.new_provider("iwinv", None, ["sms_company_id=shop"], "prod")
+    script = Script("sms", "env", "", "env", "")
+    wizard.ask_credentials(script, draft)
+    assert draft.ordered() == {
+        "type": "iwinv",
+        "sms_api_key": "env:IWINV_SMS_API_KEY",
+        "sms_auth_key": "env:IWINV_SMS_AUTH_KEY",
+        "sms_company_id": "shop",
+    }
+    assert any("Send with iwinv" in q for q in script.questions("choose"))
+
+
 def test_add_provider_literal_secret_warns_once_and_is_masked(run: Run, starter: Path) -> None:
     result = run("config", "add-provider", "aligo", "--set", f"api_key={SECRET}")
     assert result.exit_code == 0, result.stderr

@@ -297,3 +297,23 @@ def test_alimtalk_balance_is_asked_with_get(run: Run, iwinv: FakeIwinv) -> None:
     code, doc = run.json("providers", "balance")
     assert code == 0, doc
     assert [r["method"] for r in iwinv.requests] == ["GET"]
+
+
+def test_a_base_url_without_its_path_is_named_in_the_hint(
+    run: Run, iwinv: FakeIwinv, tmp_path: Path
+) -> None:
+    # `sms_base_url` set to the server's root: its web server answers 404 with an HTML page
+    config = tmp_path / "c.toml"
+    text = config.read_text(encoding="utf-8")
+    assert f'sms_base_url = "{iwinv.sms_base_url}"' in text
+    text = text.replace(
+        f'sms_base_url = "{iwinv.sms_base_url}"', f'sms_base_url = "{iwinv.base_url}"'
+    )
+    config.write_text(text, encoding="utf-8")
+    result = run("send", "--to", "010-1111-2222", "--text", "hi")
+    assert result.exit_code == 3, result.stderr
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error.startswith("error: PROVIDER_REJECTED: IWINV SMS HTTP 404")
+    assert hint.startswith(f"hint: {iwinv.base_url}/") and "is not an address of" in hint
+    assert "check the base URL settings of provider 'iwinv'" in hint
+    assert iwinv.accepted_messages() == []

@@ -40,6 +40,7 @@ from kmsg_cli.providers._http import (
     retry_after,
     send_request,
     status_error,
+    wrong_address_hint,
 )
 
 TOKEN_REFUSED = "-99"  # Kakao host: the token (or the credentials) refused (ALIGO-KAKAO-CODES)
@@ -140,7 +141,8 @@ def error_from_response(response: httpx.Response, *, provider_id: str) -> Provid
             hint=f"check api_key and user_id of provider '{provider_id}' (kmsg config validate)",
             **common,
         )
-    return ProviderError(message, code="PROVIDER_REJECTED", **common)
+    hint = wrong_address_hint(response, provider_id)
+    return ProviderError(message, code="PROVIDER_REJECTED", hint=hint, **common)
 
 
 def _check_answer(

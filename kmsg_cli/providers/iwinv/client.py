@@ -45,6 +45,7 @@ from kmsg_cli.providers._http import (
     retry_after,
     send_request,
     status_error,
+    wrong_address_hint,
 )
 
 Api = Literal["alimtalk", "sms"]
@@ -313,7 +314,8 @@ def answer_error(
         message = f"{label}: {excerpt}" if excerpt else label
         if status in (401, 403):
             return AuthenticationError(message, hint=_auth_hint(api, provider_id), **common)
-        return ProviderError(message, code="PROVIDER_REJECTED", **common)
+        hint = wrong_address_hint(response, provider_id)
+        return ProviderError(message, code="PROVIDER_REJECTED", hint=hint, **common)
     if code is None:
         return ProviderError(
             f"{label} without a result code: {excerpt or 'empty body'}"

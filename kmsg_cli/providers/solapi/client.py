@@ -22,6 +22,7 @@ from kmsg_cli.providers._http import (
     retry_after,
     send_request,
     status_error,
+    wrong_address_hint,
 )
 
 log = logging.getLogger("kmsg.solapi")
@@ -84,7 +85,8 @@ def error_from_response(
         return status_error(message, status, **common)
     if code in ("NotEnoughBalance", "InsufficientBalance") or status == 402:
         return ProviderError(message, code="INSUFFICIENT_BALANCE", **common)
-    return ProviderError(message, code="PROVIDER_REJECTED", **common)
+    hint = wrong_address_hint(response, provider_id)
+    return ProviderError(message, code="PROVIDER_REJECTED", hint=hint, **common)
 
 
 # -- the connection --------------------------------------------------------------------------
