@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -20,6 +22,45 @@ def pytest_configure(config: pytest.Config) -> None:
         "rule(*ids): the rules of docs/vendors/*.md this test proves (tests/test_vendor_rules.py "
         "checks that every sourced rule is named by a test)",
     )
+
+
+# Tests talk to fake vendors on 127.0.0.1 only. Every name the test process resolves goes
+# through this guard: loopback resolves; the names reserved never to exist (RFC 2606/6761:
+# .invalid, .test, .example) fail as an unknown name would, which some tests want; any other
+# name (a vendor's real host above all) fails too, and fails the test that asked for it.
+_real_getaddrinfo = socket.getaddrinfo
+_RESERVED = (".invalid", ".test", ".example")
+_reached_out: list[str] = []
+
+
+def _loopback(name: str) -> bool:
+    if name in ("", "localhost", "0.0.0.0", "::") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is None or _loopback(name.lower().rstrip(".")):
+        return _real_getaddrinfo(host, *args, **kwargs)
+    if not name.lower().rstrip(".").endswith(_RESERVED):
+        _reached_out.append(name)
+    raise socket.gaierror(socket.EAI_NONAME, f"tests stay on loopback: {name} is not resolved")
+
+
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def stays_on_loopback() -> Iterator[None]:
+    """Fails a test that tried to resolve a real host (a vendor's default base URL, ...)."""
+    _reached_out.clear()
+    yield
+    reached, _reached_out[:] = list(_reached_out), []
+    assert not reached, f"the test tried to reach {sorted(set(reached))}: use a fake on 127.0.0.1"
 
 
 @pytest.fixture(autouse=True)
