@@ -352,6 +352,18 @@ class Balance(Record, frozen=True):
     raw: Mapping[str, Any] | None = None
 
 
+class TemplateInfo(Record, frozen=True):
+    """A template as its vendor lists it (`kmsg providers templates`, docs/cli.md)."""
+
+    provider_id: str
+    code: str  # what --template takes
+    name: str | None
+    status: str | None  # the vendor's own word (APPROVED, Y, APR, ...)
+    usable: bool  # approved for sending
+    content: str | None  # the text with its #{name} placeholders
+    variables: tuple[str, ...] = ()  # the content's #{name}s, in order
+
+
 class TrackingRow(Record):
     """One row of `kmsg_delivery_tracking`. Times are epoch milliseconds."""
 

@@ -1,4 +1,4 @@
-"""`kmsg providers list`."""
+"""`kmsg providers list | balance | templates | doctor`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from kmsg_cli.cli import tables
 from kmsg_cli.cli.boundary import reports_errors, runtime_of
 from kmsg_cli.cli.framework import KmsgTyper
 from kmsg_cli.cli.options import ProviderFilter
+from kmsg_cli.cli.output import counted
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from kmsg_cli.config.model import Profile
 
 app = KmsgTyper(help="Providers of the active profile and what they can do.")
 
@@ -103,21 +106,13 @@ def balance(
       kmsg providers balance
       kmsg -p prod providers balance --provider solapi --json
     """
-    from kmsg_cli.errors import InvalidInput, UnsupportedFeature
+    from kmsg_cli.errors import UnsupportedFeature
     from kmsg_cli.providers.base import BalanceSource
     from kmsg_cli.providers.catalog import capabilities
 
     runtime = runtime_of(ctx)
     profile = runtime.profile()
-    if provider is not None and provider not in profile.providers:
-        raise InvalidInput(
-            f"unknown provider '{provider}' in profile '{profile.name}'",
-            code="UNKNOWN_PROVIDER",
-            field="provider",
-            value=provider,
-            hint="kmsg providers list",
-        )
-    ids = [provider] if provider else list(profile.providers)
+    ids = _chosen(profile, provider)
     rows: list[dict[str, Any]] = []
     for provider_id in ids:
         caps = capabilities(profile.providers[provider_id].type)
@@ -157,6 +152,103 @@ def balance(
                 console.print(f"{row['id']}: balance not available", markup=False)
 
     runtime.out.result({"profile": profile.name, "balances": rows}, render)
+
+
+TEMPLATES = tables.Listing(
+    fields=tables.fields(
+        "provider", "code", "status", "usable:bool", "name", "variables:list", "content"
+    ),
+    default=("provider", "code", "status", "name", "variables"),
+    key="templates",
+)
+
+
+@app.command("templates")
+@reports_errors
+def templates(
+    ctx: typer.Context,
+    provider: ProviderFilter = None,
+    output_format: tables.FormatOpt = None,
+    no_header: tables.NoHeaderOpt = False,
+    fields: tables.FieldsOpt = None,
+) -> None:
+    """List the AlimTalk templates registered with the providers of the profile.
+
+    What --template takes (code), whether it may be sent (status, usable), and the #{name}
+    variables each needs; --fields ...,content shows the text. A provider that cannot list
+    templates, or lacks the setting that names its channel, is skipped with a note unless
+    --provider names it.
+
+    [dim]Examples:[/]
+      kmsg -p prod providers templates
+      kmsg providers templates --provider solapi --fields code,variables,content
+      kmsg -p prod providers templates --json
+    """
+    from kmsg_cli.errors import ConfigError, UnsupportedFeature
+    from kmsg_cli.providers.base import TemplateSource
+    from kmsg_cli.providers.catalog import capabilities
+
+    runtime = runtime_of(ctx)
+    view = tables.view(runtime, TEMPLATES, format=output_format, no_header=no_header, fields=fields)
+    profile = runtime.profile()
+    rows: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    for provider_id in _chosen(profile, provider):
+        caps = capabilities(profile.providers[provider_id].type)
+        client = runtime.clients().get(provider_id) if caps.available else None
+        if caps.simulated or not isinstance(client, TemplateSource):
+            skipped[provider_id] = "cannot list templates"
+            if provider is not None:
+                raise UnsupportedFeature(
+                    f"provider '{provider}' cannot list AlimTalk templates",
+                    code="UNSUPPORTED_BY_PROVIDER",
+                    field="provider",
+                    value=provider,
+                )
+            continue
+        try:
+            listed = client.list_templates()
+        except ConfigError as error:  # no channel or key for AlimTalk: say so, go on
+            if provider is not None:
+                raise
+            skipped[provider_id] = error.message
+            continue
+        rows += [
+            {
+                "provider": provider_id,
+                "code": found.code,
+                "status": found.status,
+                "usable": found.usable,
+                "name": found.name,
+                "variables": list(found.variables),
+                "content": found.content,
+            }
+            for found in listed
+        ]
+    usable = sum(1 for row in rows if row["usable"])
+    listed = (
+        f"{counted(len(rows), 'template')}, {usable:,} usable" if rows else "no templates listed"
+    )
+    after = [f"{listed} (profile {profile.name})"]
+    after += [f"{provider_id}: skipped: {why}" for provider_id, why in skipped.items()]
+    view.emit(rows, data={"profile": profile.name, "skipped": skipped}, after=after)
+
+
+def _chosen(profile: Profile, provider: str | None) -> list[str]:
+    """The provider ids a command works on: `--provider`'s (checked), else the profile's."""
+    if provider is None:
+        return list(profile.providers)
+    if provider not in profile.providers:
+        from kmsg_cli.errors import InvalidInput
+
+        raise InvalidInput(
+            f"unknown provider '{provider}' in profile '{profile.name}'",
+            code="UNKNOWN_PROVIDER",
+            field="provider",
+            value=provider,
+            hint="kmsg providers list",
+        )
+    return [provider]
 
 
 @app.command("doctor")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -26,7 +26,14 @@ from kmsg_cli.errors import (
     quoted,
     scrub,
 )
-from kmsg_cli.models import DeliveryStatus, Message, Notice, SendResult, StatusUpdate
+from kmsg_cli.models import (
+    DeliveryStatus,
+    Message,
+    Notice,
+    SendResult,
+    StatusUpdate,
+    TemplateInfo,
+)
 from kmsg_cli.normalize.variables import GIVE_VARIABLES, give_value
 from kmsg_cli.normalize.variables import placeholders as placeholders
 from kmsg_cli.providers._http import Connection, requests_made
@@ -284,6 +291,38 @@ def missing_setting(
         field=key,
         hint=f'set {key} = "env:{env}" and export the variable',
     )
+
+
+class VendorTemplate(Protocol):
+    """A template as a vendor module reads it (its own dataclass)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def content(self) -> str | None: ...
+
+
+def template_infos(
+    provider_id: str, templates: Iterable[VendorTemplate], approved: Collection[str]
+) -> list[TemplateInfo]:
+    """A vendor's templates as `kmsg providers templates` lists them: usable when the vendor
+    gives no status or one of `approved`; the variables are the content's `#{name}`s."""
+    return [
+        TemplateInfo(
+            provider_id=provider_id,
+            code=found.code,
+            name=found.name,
+            status=found.status,
+            usable=found.status is None or found.status in approved,
+            content=found.content,
+            variables=tuple(placeholders(found.content or "")),
+        )
+        for found in templates
+    ]
 
 
 def template_not_approved(template_id: str, status: str) -> InvalidInput:

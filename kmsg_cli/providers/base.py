@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from kmsg_cli.models import Balance, CancelAnswer, Message, SendResult, StatusUpdate
+from kmsg_cli.models import (
+    Balance,
+    CancelAnswer,
+    Message,
+    SendResult,
+    StatusUpdate,
+    TemplateInfo,
+)
 from kmsg_cli.providers.catalog import Capabilities
 
 SIMULATED_NOTE = "mock provider: no real message was delivered"
@@ -94,6 +101,16 @@ class Canceller(Protocol):
 @runtime_checkable
 class BalanceSource(Protocol):
     def balance(self) -> Balance: ...
+
+
+@runtime_checkable
+class TemplateSource(Protocol):
+    """A provider that can list the AlimTalk templates registered for its account (channel)."""
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """Every template the vendor lists, in its order; raises ProviderError when it cannot
+        list them (credentials, network, an answer that is not a list)."""
+        ...
 
 
 @runtime_checkable

@@ -191,3 +191,29 @@ def test_an_sms_reservation_under_10_minutes_is_exit_2(run: Run, aligo: FakeAlig
     assert run("send", "--to", "010-1111-2222", "--text", "점검", "--at", "+15m").exit_code == 0
     (sent,) = aligo.accepted_messages()
     assert sent["scheduled_at"] is not None
+
+
+@pytest.mark.rule("ALIGO-KAKAO-TPL")
+def test_providers_templates_lists_what_aligo_lists_for_the_sender_key(
+    run: Run, aligo: FakeAligo
+) -> None:
+    aligo.templates["TPL02"] = {
+        "content": "#{name}님 배송 시작",
+        "name": "배송",
+        "inspStatus": "REQ",
+    }
+    code, doc = run.json("providers", "templates")
+    assert code == 0, doc
+    by_code = {t["code"]: t for t in doc["data"]["templates"]}
+    assert by_code["TPL01"]["usable"] is True and by_code["TPL01"]["variables"] == ["name", "order"]
+    assert by_code["TPL02"] == {
+        "provider": "aligo",
+        "code": "TPL02",
+        "status": "REQ",
+        "usable": False,
+        "name": "배송",
+        "variables": ["name"],
+        "content": "#{name}님 배송 시작",
+    }
+    (listing,) = [r for r in aligo.requests if r["path"].endswith("/akv10/template/list/")]
+    assert "tpl_code" not in listing["form"]  # the whole list, not one template

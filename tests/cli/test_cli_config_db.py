@@ -253,3 +253,17 @@ def test_db_copy_moves_history_and_queue_and_can_be_re_run(run: Run, tmp_path: P
         assert conn.execute("SELECT count(*) FROM kmsg_delivery_tracking").fetchone() == (2,)
         statuses = conn.execute("SELECT status FROM kmsg_jobs ORDER BY status").fetchall()
         assert statuses == [("completed",), ("completed",), ("pending",)]
+
+
+def test_providers_templates_on_the_sandbox_says_the_mock_keeps_none(run: Run) -> None:
+    listed = run("providers", "templates")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout == "provider\tcode\tstatus\tname\tvariables\n"
+    assert (
+        listed.stderr
+        == "no templates listed (profile sandbox)\nmock: skipped: cannot list templates\n"
+    )
+    named = run("providers", "templates", "--provider", "mock")
+    assert named.exit_code == 4 and "UNSUPPORTED_BY_PROVIDER" in named.stderr
+    unknown = run("providers", "templates", "--provider", "solapi")
+    assert unknown.exit_code == 2 and "UNKNOWN_PROVIDER" in unknown.stderr

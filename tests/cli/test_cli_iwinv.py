@@ -317,3 +317,29 @@ def test_a_base_url_without_its_path_is_named_in_the_hint(
     assert hint.startswith(f"hint: {iwinv.base_url}/") and "is not an address of" in hint
     assert "check the base URL settings of provider 'iwinv'" in hint
     assert iwinv.accepted_messages() == []
+
+
+@pytest.mark.rule("IWINV-AT-TEMPLATES")
+def test_providers_templates_reads_every_page(run: Run, iwinv: FakeIwinv) -> None:
+    iwinv.templates = {f"T{n:04d}": f"#{{name}}님 #{{code}} {n}" for n in range(1001)}
+    iwinv.template_info["T0002"] = {"name": "반려", "status": "R", "created": 0, "buttons": []}
+    code, doc = run.json("providers", "templates", "--provider", "iwinv")
+    assert code == 0, doc
+    listed = doc["data"]["templates"]
+    assert len(listed) == 1001 and len({t["code"] for t in listed}) == 1001
+    rejected = next(t for t in listed if t["code"] == "T0002")
+    assert rejected["status"] == "R" and rejected["usable"] is False
+    assert rejected["name"] == "반려" and rejected["variables"] == ["name", "code"]
+    pages = [r for r in iwinv.requests if r["path"].endswith("/api/template/")]
+    assert len(pages) == 2
+
+
+def test_providers_templates_skips_an_iwinv_without_its_alimtalk_key(
+    run: Run, iwinv: FakeIwinv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IWINV_API_KEY")  # the file's api_key = "env:IWINV_API_KEY"
+    listed = run("providers", "templates")
+    assert listed.exit_code == 0, listed.stderr
+    assert "iwinv: skipped: " in listed.stderr and "IWINV_API_KEY" in listed.stderr
+    named = run("providers", "templates", "--provider", "iwinv")
+    assert named.exit_code == 2 and "IWINV_API_KEY" in named.stderr

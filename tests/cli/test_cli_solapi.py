@@ -469,3 +469,30 @@ def test_a_rate_is_kept_request_by_request_and_may_be_per_minute(
     result = run("send-many", str(csv), "--text", "x", "--rate", "3/day")
     assert result.exit_code == 2 and "INVALID_RATE" in result.stderr
     assert "--rate 600/min" in result.stderr
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-LIST")
+def test_providers_templates_reads_every_page_of_the_channel(run: Run, solapi: FakeSolapi) -> None:
+    solapi.templates = {f"T{n:04d}": f"#{{name}}님 안내 {n}" for n in range(501)}
+    solapi.template_statuses["T0007"] = "INSPECTING"
+    code, doc = run.json("providers", "templates")
+    assert code == 0, doc
+    listed = doc["data"]["templates"]
+    assert [t["code"] for t in listed] == sorted(solapi.templates)  # both pages, once each
+    seventh = listed[7]
+    assert seventh == {
+        "provider": "solapi",
+        "code": "T0007",
+        "status": "INSPECTING",
+        "usable": False,
+        "name": "T0007",
+        "variables": ["name"],
+        "content": "#{name}님 안내 7",
+    }
+    pages = [r for r in solapi.requests if r["path"] == "/kakao/v2/templates"]
+    assert len(pages) == 2
+    assert {r["query"]["channelId"][0] for r in pages} == {PF_ID}  # kakao_pf_id's channel
+    assert "startKey" not in pages[0]["query"] and pages[1]["query"]["startKey"] == ["T0500"]
+    plain = run("providers", "templates", "--fields", "code,usable", "--no-header")
+    assert plain.stdout.splitlines()[7] == "T0007\tfalse"
+    assert plain.stderr == "501 templates, 500 usable (profile live)\n"

@@ -823,3 +823,27 @@ def test_faults_strike_before_authentication_and_only_on_send_paths(
     fake_solapi.script = ["500"]
     assert http.get("/cash/v1/balance", headers=solapi_headers(fake_solapi)).status_code == 200
     assert fake_solapi.script == ["500"]  # the balance path is not a fault path
+
+
+# --------------------------------------------------------------------------- template list
+
+
+@pytest.mark.rule("SOLAPI-ATA-TEMPLATE-LIST")
+def test_the_template_list_pages_by_next_key_and_filters_by_channel(
+    api: Api, fake_solapi: FakeSolapi
+) -> None:
+    fake_solapi.templates = {f"TPL{n:02d}": f"#{{name}} {n}" for n in range(5)}
+    fake_solapi.template_statuses["TPL03"] = "REJECTED"
+    first = api("GET", "/kakao/v2/templates", params={"limit": "2"}).json()
+    assert [t["templateId"] for t in first["templateList"]] == ["TPL00", "TPL01"]
+    assert first["limit"] == 2 and first["nextKey"] == "TPL02"
+    last = api("GET", "/kakao/v2/templates", params={"limit": "2", "startKey": "TPL04"}).json()
+    assert [t["templateId"] for t in last["templateList"]] == ["TPL04"]
+    assert last["nextKey"] is None
+    whole = api("GET", "/kakao/v2/templates").json()  # 20 by default
+    assert len(whole["templateList"]) == 5 and whole["templateList"][3]["status"] == "REJECTED"
+    assert {"content", "name", "status", "channelId"} <= set(whole["templateList"][0])
+    other = api("GET", "/kakao/v2/templates", params={"channelId": "KA01PFOTHER"}).json()
+    assert other["templateList"] == [] and other["nextKey"] is None
+    refused = api("GET", "/kakao/v2/templates", params={"limit": "501"})
+    assert refused.status_code == 400

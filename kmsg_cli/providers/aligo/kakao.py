@@ -58,6 +58,7 @@ class Template:
     title: str | None = None  # emphasised title (templtTitle), may hold #{vars}
     buttons: tuple[Mapping[str, Any], ...] = ()
     status: str | None = None  # inspStatus: APR (approved), REJ, REQ, REG
+    name: str | None = None  # templtName, as the console shows it
 
 
 def button_json(
@@ -105,24 +106,35 @@ def _buttons_of(raw: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(b for b in raw if isinstance(b, Mapping))
 
 
+def parse_templates(body: Mapping[str, Any]) -> list[Template]:
+    """Every template of a successful template list answer, in its order."""
+    listing = body.get("list")
+    found = []
+    for item in listing if isinstance(listing, list) else ():
+        code = str(item.get("templtCode") or "") if isinstance(item, Mapping) else ""
+        if not code:
+            continue
+        title, status, name = (
+            item.get("templtTitle"),
+            item.get("inspStatus"),
+            item.get("templtName"),
+        )
+        found.append(
+            Template(
+                code=code,
+                content=str(item.get("templtContent") or ""),
+                title=str(title) if title else None,
+                buttons=_buttons_of(item.get("buttons")),
+                status=str(status).upper() if status else None,
+                name=str(name) if name else None,
+            )
+        )
+    return found
+
+
 def parse_template_list(body: Mapping[str, Any], template_id: str) -> Template | None:
     """The template `template_id` from a successful template list answer, if listed."""
-    listing = body.get("list")
-    if not isinstance(listing, list):
-        return None
-    for item in listing:
-        if not isinstance(item, Mapping) or str(item.get("templtCode") or "") != template_id:
-            continue
-        title = item.get("templtTitle")
-        status = item.get("inspStatus")
-        return Template(
-            code=template_id,
-            content=str(item.get("templtContent") or ""),
-            title=str(title) if title else None,
-            buttons=_buttons_of(item.get("buttons")),
-            status=str(status).upper() if status else None,
-        )
-    return None
+    return next((t for t in parse_templates(body) if t.code == template_id), None)
 
 
 # -- delivery status (pure) ------------------------------------------------------------------
@@ -166,6 +178,13 @@ def fetch_template(client: AligoClient, sender_key: str, template_id: str) -> Te
     )
     check_kakao_answer(body, provider_id=client.provider_id, sends=False)
     return parse_template_list(body, template_id)
+
+
+def fetch_templates(client: AligoClient, sender_key: str) -> list[Template]:
+    """Every template Aligo lists for `sender_key` (one answer: the list is not paged)."""
+    body = client.call("kakao", TEMPLATE_LIST_PATH, {"senderkey": sender_key}, sends=False)
+    check_kakao_answer(body, provider_id=client.provider_id, sends=False)
+    return parse_templates(body)
 
 
 def history_page(client: AligoClient, mid: str, page: int) -> tuple[list[Mapping[str, Any]], bool]:

@@ -38,6 +38,7 @@ from kmsg_cli.models import (
     Notice,
     SendResult,
     StatusUpdate,
+    TemplateInfo,
 )
 from kmsg_cli.providers._common import (
     MemoryCache,
@@ -53,6 +54,7 @@ from kmsg_cli.providers._common import (
     render_template,
     result_from_error,
     schedule_refusal,
+    template_infos,
     template_not_approved,
     text_setting,
     to_kst,
@@ -144,6 +146,19 @@ class AligoProvider(VendorProvider[AligoClient]):
         """The template as Aligo lists it (read once per instance); None when not listed."""
         return self._templates.get(template_id)
 
+    def list_templates(self) -> list[TemplateInfo]:
+        """The AlimTalk templates Aligo lists for sender_key (TemplateSource)."""
+        if not self.sender_key:
+            raise missing_setting(
+                self.id,
+                "sender_key",
+                "ALIGO_SENDER_KEY",
+                needed_for="AlimTalk templates",
+                unset_env=self.unset_env,
+            )
+        listed = kakao.fetch_templates(self.client, self.sender_key)
+        return template_infos(self.id, listed, kakao.APPROVED_STATUSES)
+
     def _render(self, message: Message) -> tuple[str, str | None, str | None]:
         """(text, button_N, emtitle_N) of an AlimTalk; InvalidInput when it cannot be."""
         template_id = message.template_id or ""
@@ -155,7 +170,7 @@ class AligoProvider(VendorProvider[AligoClient]):
                 code="TEMPLATE_NOT_FOUND",
                 field="template",
                 value=template_id,
-                hint="check the template code in Aligo's console (it must belong to sender_key)",
+                hint=f"kmsg providers templates --provider {self.id} lists the codes of sender_key",
             )
         if found.status and found.status not in kakao.APPROVED_STATUSES:
             raise template_not_approved(template_id, f"inspStatus {found.status}")

@@ -23,7 +23,15 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
     quoted,
 )
-from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendResult, StatusUpdate
+from kmsg_cli.models import (
+    Balance,
+    CancelAnswer,
+    Message,
+    MessageType,
+    SendResult,
+    StatusUpdate,
+    TemplateInfo,
+)
 from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
@@ -37,6 +45,7 @@ from kmsg_cli.providers._common import (
     refused,
     result_from_error,
     schedule_refusal,
+    template_infos,
     template_not_approved,
     text_setting,
 )
@@ -60,7 +69,13 @@ from kmsg_cli.providers.iwinv.refs import (
     parse_message_id,
     parse_send_answer,
 )
-from kmsg_cli.providers.iwinv.templates import STATUS_NAMES, USABLE, Template, read_template
+from kmsg_cli.providers.iwinv.templates import (
+    STATUS_NAMES,
+    USABLE,
+    Template,
+    list_templates,
+    read_template,
+)
 
 log = logging.getLogger("kmsg.iwinv")
 
@@ -405,6 +420,18 @@ class IwinvProvider(VendorProvider[IwinvClient]):
         )
         items = [item for page in self._pages("alimtalk", query) for item in page]
         return match_by_time(items, refs)
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """The AlimTalk templates IWINV lists for api_key (TemplateSource)."""
+        if not self.client.api_key:
+            raise missing_setting(
+                self.id,
+                "api_key",
+                "IWINV_API_KEY",
+                needed_for="AlimTalk templates",
+                unset_env=self.unset_env,
+            )
+        return template_infos(self.id, list_templates(self.client), (USABLE,))
 
     def balance(self) -> Balance:
         """The remaining charge: the AlimTalk account when api_key is set, else SMS.

@@ -25,25 +25,62 @@ USABLE = "Y"
 STATUS_NAMES = {"I": "in review", "R": "rejected"}
 
 
+PAGE_SIZE = 1000  # the most IWINV-AT-TEMPLATES allows
+MAX_PAGES = 100
+
+
 @dataclass(frozen=True)
 class Template:
     code: str
     content: str | None  # the text with its #{name} placeholders
     status: str | None  # Y, I or R
+    name: str | None = None
 
 
-def parse_template_list(body: Any, code: str) -> Template | None:
-    """The template `code` in a template list answer (`{code, message, totalCount, list}`)."""
+def parse_templates(body: Any) -> list[Template]:
+    """Every template of a template list answer (`{code, message, totalCount, list}`)."""
     listed = body.get("list") if isinstance(body, Mapping) else None
+    found = []
     for item in listed if isinstance(listed, list) else ():
-        if isinstance(item, Mapping) and str(item.get("templateCode", "")) == code:
-            content, status = item.get("templateContent"), item.get("status")
-            return Template(
+        code = str(item.get("templateCode") or "") if isinstance(item, Mapping) else ""
+        if not code:
+            continue
+        content, status, name = (
+            item.get("templateContent"),
+            item.get("status"),
+            item.get("templateName"),
+        )
+        found.append(
+            Template(
                 code,
                 content if isinstance(content, str) else None,
                 status.upper() if isinstance(status, str) else None,
+                name if isinstance(name, str) and name else None,
             )
-    return None
+        )
+    return found
+
+
+def parse_template_list(body: Any, code: str) -> Template | None:
+    """The template `code` in a template list answer."""
+    return next((t for t in parse_templates(body) if t.code == code), None)
+
+
+def list_templates(client: IwinvClient) -> list[Template]:
+    """Every template IWINV lists, page by page (1,000 a page) until `totalCount` is read or
+    a page comes back short; KmsgError when a page cannot be read."""
+    found: list[Template] = []
+    for page in range(1, MAX_PAGES + 1):
+        query = {"pageNum": str(page), "pageSize": str(PAGE_SIZE)}
+        response = client.post("alimtalk", TEMPLATE_PATH, query, sends=False)
+        body = client.answer("alimtalk", response, sends=False)
+        listed = body.get("list") if isinstance(body, Mapping) else None
+        found += parse_templates(body)
+        total = body.get("totalCount") if isinstance(body, Mapping) else None
+        short = not isinstance(listed, list) or len(listed) < PAGE_SIZE
+        if short or (isinstance(total, int) and len(found) >= total):
+            break
+    return found
 
 
 def read_template(client: IwinvClient, code: str) -> Template | None:

@@ -21,6 +21,7 @@ from kmsg_cli.models import (
     MessageType,
     SendResult,
     StatusUpdate,
+    TemplateInfo,
 )
 from kmsg_cli.providers._common import (
     ReadOnce,
@@ -28,6 +29,7 @@ from kmsg_cli.providers._common import (
     missing_sender,
     missing_setting,
     schedule_refusal,
+    template_infos,
     text_setting,
     variable_name,
 )
@@ -43,7 +45,13 @@ from kmsg_cli.providers.solapi.messages import (
     parse_send_response,
 )
 from kmsg_cli.providers.solapi.storage import ImageUploads, checked_image
-from kmsg_cli.providers.solapi.templates import Template, check_template, read_template
+from kmsg_cli.providers.solapi.templates import (
+    APPROVED,
+    Template,
+    check_template,
+    list_templates,
+    read_template,
+)
 
 
 class SolapiProvider(VendorProvider[SolapiClient]):
@@ -190,6 +198,11 @@ class SolapiProvider(VendorProvider[SolapiClient]):
 
     def kakao_channel(self) -> str | None:
         return status.kakao_channel(self.client, self.pf_id) if self.pf_id else None
+
+    def list_templates(self) -> list[TemplateInfo]:
+        """The AlimTalk templates of the account, of kakao_pf_id's channel when it is set
+        (TemplateSource)."""
+        return template_infos(self.id, list_templates(self.client, self.pf_id), (APPROVED,))
 
     # -- cancel (docs/cancel.md) -------------------------------------------------------------
     cancel_lead_s = 0.0  # SOLAPI documents no cut-off before the scheduled time

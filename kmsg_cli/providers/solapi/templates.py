@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from kmsg_cli.errors import KmsgError
+from kmsg_cli.errors import KmsgError, ProviderError
 from kmsg_cli.models import Message
 from kmsg_cli.providers._common import (
     check_template_text,
@@ -34,12 +34,21 @@ TEMPLATE_PATH = "/kakao/v2/templates/"
 APPROVED = "APPROVED"
 
 
+PAGE_LIMIT = 500  # the most a page may hold (SOLAPI-ATA-TEMPLATE-LIST)
+MAX_PAGES = 200
+
+
 @dataclass(frozen=True)
 class Template:
     template_id: str
     content: str | None  # the text with its #{name} placeholders
     status: str | None  # PENDING, INSPECTING, APPROVED or REJECTED
     names: tuple[str, ...] = ()  # the content's variables, in order
+    name: str | None = None
+
+    @property
+    def code(self) -> str:
+        return self.template_id
 
 
 def parse_template(template_id: str, body: Any) -> Template | None:
@@ -47,13 +56,14 @@ def parse_template(template_id: str, body: Any) -> Template | None:
     template object."""
     if not isinstance(body, Mapping):
         return None
-    content, status = body.get("content"), body.get("status")
+    content, status, name = body.get("content"), body.get("status"), body.get("name")
     text = content if isinstance(content, str) else None
     return Template(
         template_id,
         text,
         status.upper() if isinstance(status, str) else None,
         tuple(placeholders(text or "")),
+        name if isinstance(name, str) and name else None,
     )
 
 
@@ -85,3 +95,45 @@ def read_template(client: SolapiClient, template_id: str) -> Template | None:
         )
         return None
     return parse_template(template_id, json_or_none(response))
+
+
+def list_templates(client: SolapiClient, channel_id: str | None) -> list[Template]:
+    """Every template SOLAPI lists (of `channel_id`, when given), page by page: each page names
+    the key of the next (`nextKey`), none after the last. A page that is not a template list,
+    or a key seen before, is an error rather than a short list (SOLAPI-ATA-TEMPLATE-LIST)."""
+    found: list[Template] = []
+    seen: set[str] = set()
+    start: str | None = None
+    for _ in range(MAX_PAGES):
+        params = {"limit": str(PAGE_LIMIT)}
+        if channel_id:
+            params["channelId"] = channel_id
+        if start:
+            params["startKey"] = start
+        response = client.request("GET", TEMPLATE_PATH.rstrip("/"), sends=False, params=params)
+        body = json_or_none(response)
+        listed = body.get("templateList") if isinstance(body, Mapping) else None
+        if not isinstance(listed, list):
+            raise ProviderError(
+                "SOLAPI answered the template list without a templateList",
+                code="PROVIDER_BAD_RESPONSE",
+                provider_id=client.provider_id,
+                http_status=response.status_code,
+            )
+        for item in listed:
+            code = item.get("templateId") if isinstance(item, Mapping) else None
+            template = parse_template(code, item) if isinstance(code, str) and code else None
+            if template is not None:
+                found.append(template)
+        following = body.get("nextKey") if isinstance(body, Mapping) else None
+        if not isinstance(following, str) or not following:
+            return found
+        if following in seen:
+            break
+        seen.add(following)
+        start = following
+    raise ProviderError(
+        f"SOLAPI's template list did not end (pages keep following after {len(found):,} templates)",
+        code="PROVIDER_BAD_RESPONSE",
+        provider_id=client.provider_id,
+    )

@@ -201,6 +201,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             route = "balance"
         elif method == "GET" and path == "/senderid/v1/numbers/active":
             route = "senders"
+        elif method == "GET" and path == "/kakao/v2/templates":
+            route = "templates"
         elif method == "GET" and template_match is not None:
             route = "template"
         elif method == "GET" and channel_match is not None:
@@ -233,6 +235,8 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             return self._balance_view()
         if route == "senders":  # SOLAPI-SENDERID-ACTIVE: the numbers, nothing else
             return sorted(self.senders)
+        if route == "templates":
+            return self._template_list(query)
         if route == "template":
             assert template_match is not None
             return self._template_view(unquote(template_match.group(1)))
@@ -265,6 +269,32 @@ class FakeSolapi(Authentication, Registration, Cancelling, Files, FakeServer):
             "emphasizeType": "NONE",
             "securityFlag": False,
             "channelId": DEFAULT_PF_ID,
+        }
+
+    def _template_list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """SOLAPI-ATA-TEMPLATE-LIST: `{limit, templateList, startKey, nextKey}`, filtered by
+        `channelId`, `templateId` and `status` (eq). `limit` 20 by default, at most 500. How
+        SOLAPI orders the list and whether `startKey` names the first item of the page are not
+        documented (**unverified**): this fake orders by templateId, a page starts at
+        `startKey` and `nextKey` is the first id of the next page (null after the last)."""
+        one = {key: values[-1] for key, values in query.items() if values}
+        raw_limit = one.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+            raise bad_request(f"limit must be 1 to 500, not {raw_limit!r}")
+        limit = int(raw_limit)
+        views = [self._template_view(code) for code in sorted(self.templates)]
+        for key in ("channelId", "templateId", "status"):
+            if key in one:
+                views = [view for view in views if view[key] == one[key]]
+        start = one.get("startKey")
+        if start is not None:
+            views = [view for view in views if view["templateId"] >= start]
+        page, rest = views[:limit], views[limit:]
+        return {
+            "limit": limit,
+            "templateList": page,
+            "startKey": start,
+            "nextKey": rest[0]["templateId"] if rest else None,
         }
 
     def _channel_view(self, channel_id: str) -> dict[str, Any]:
