@@ -264,7 +264,7 @@ def send(
     Retry-After. An unknown outcome is never retried here.
     """
     from kmsg_cli import owner as owners
-    from kmsg_cli.jobs.ledger import DirectLedger
+    from kmsg_cli.jobs.ledger import TAKEN_OVER, DirectLedger
 
     report = SendReport()
     previous = store.find_tracking([p.message.message_id for p in planned])
@@ -292,9 +292,10 @@ def send(
     blocked = ledger.open([(m, candidates) for candidates, ms in todo.items() for m in ms])
     started: dict[str, int] = {}  # message id -> when its (last) request began
 
-    def mark(used: Provider, pending: Sequence[Message]) -> None:
-        ledger.mark(pending, used.id)
-        started.update(dict.fromkeys((m.message_id for m in pending), wall_ms()))
+    def mark(used: Provider, pending: Sequence[Message]) -> list[Message]:
+        held = ledger.mark(pending, used.id)
+        started.update(dict.fromkeys((m.message_id for m in held), wall_ms()))
+        return held
 
     for candidates, messages in todo.items():
         provider_id = candidates[0]
@@ -318,7 +319,8 @@ def send(
                 for message, result in zip(batch, results, strict=True)
                 if result.accepted
             ]
-            ledger.settle(results, rows, askable=isinstance(used, SentFinder), sleep=sleep)
+            owned = [r for r in results if r.error_code != TAKEN_OVER]  # the taker records it
+            ledger.settle(owned, rows, askable=isinstance(used, SentFinder), sleep=sleep)
             report.outcomes.extend(
                 Outcome(message, result.provider_id, result=result)
                 for message, result in zip(batch, results, strict=True)
@@ -420,8 +422,10 @@ def _send_with_retries(
     sleep: Callable[[float], None],
     alternates: Alternates | None = None,
     *,
-    before_request: Callable[[Provider, Sequence[Message]], None] | None = None,
+    before_request: Callable[[Provider, Sequence[Message]], list[Message]] | None = None,
 ) -> list[SendResult]:
+    from kmsg_cli.jobs.ledger import taken_over
+
     final: dict[str, SendResult] = {}
     whole_request: set[str] = set()  # failed with the request itself, already in report.errors
     pending = list(batch)
@@ -429,8 +433,11 @@ def _send_with_retries(
     while attempt < max_attempts:
         attempt += 1
         last = attempt == max_attempts
-        if before_request is not None:
-            before_request(client, pending)  # the ledger: in flight to this provider
+        if before_request is not None:  # the ledger: in flight to this provider
+            held = before_request(client, pending)
+            final.update(taken_over(pending, held))  # taken over meanwhile: not ours to send
+            if not (pending := held):
+                break
         try:
             results = client.send(pending)
         except ProviderError as error:

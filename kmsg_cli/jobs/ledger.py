@@ -199,6 +199,33 @@ def request_mark(provider_id: str, now_ms: int) -> dict[str, Any]:
     return {"provider": provider_id, "request": uuid.uuid4().hex[:16], "at": now_ms}
 
 
+TAKEN_OVER = "TAKEN_OVER"
+
+
+def taken_over(pending: Sequence[Message], held: Sequence[Message]) -> dict[str, SendResult]:
+    """The results of the messages of `pending` this command no longer holds when their
+    request is due: the lease ran out (the command was paused or stuck that long) and another
+    process took them over, which records what becomes of them (docs/recovery.md). Nothing of
+    them was sent here."""
+    kept = {message.message_id for message in held}
+    return {
+        message.message_id: SendResult(
+            message_id=message.message_id,
+            provider_id=message.provider_id or "",
+            accepted=False,
+            status=DeliveryStatus.FAILED,
+            error_code=TAKEN_OVER,
+            error_message=(
+                f"message {message.message_id} was taken over by another kmsg process after "
+                "this one's lease ran out; not sent here (kmsg queue list shows what became "
+                "of it)"
+            ),
+        )
+        for message in pending
+        if message.message_id not in kept
+    }
+
+
 class DirectLedger:
     """The ledger rows of one `kmsg send` invocation (see the module docstring)."""
 
@@ -270,13 +297,18 @@ class DirectLedger:
             metadata[CONTENT_KEY] = key  # recorded with the row (docs/duplicates.md)
         return metadata
 
-    def mark(self, messages: Sequence[Message], provider_id: str) -> None:
-        """Right before a request: these messages are in flight to `provider_id`."""
-        self.store.mark_in_flight(
-            [m.message_id for m in messages],
-            now_ms=self.now_ms,
-            sent_to=request_mark(provider_id, self.now_ms),
+    def mark(self, messages: Sequence[Message], provider_id: str) -> list[Message]:
+        """Right before a request: these messages are in flight to `provider_id`. Returns
+        those this command still holds, the only ones it may send."""
+        held = set(
+            self.store.mark_in_flight(
+                [m.message_id for m in messages],
+                now_ms=self.now_ms,
+                sent_to=request_mark(provider_id, self.now_ms),
+                owner=self.owner,
+            )
         )
+        return [m for m in messages if m.message_id in held]
 
     def settle(
         self,

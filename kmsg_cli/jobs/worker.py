@@ -321,12 +321,20 @@ class BatchRunner:
         alternates: Alternates | None = None,
     ) -> None:
         self.rate.acquire(len(chunk))
-        ids = [job.id for job, _ in chunk]
-        messages = [message for _, message in chunk]
         while True:
-            # Right before the request: in flight, to this provider (recovery asks only it).
+            # Right before the request: in flight, to this provider (recovery asks only it),
+            # and only what this run still holds: a job taken over after the lease ran out (a
+            # run paused or stuck that long) is the other worker's to send.
+            ids = [job.id for job, _ in chunk]
             started = self.now_ms()
-            self.store.mark_in_flight(ids, now_ms=started, sent_to=request_mark(client.id, started))
+            mark = request_mark(client.id, started)
+            held = self.store.mark_in_flight(ids, now_ms=started, sent_to=mark, owner=self.owner)
+            if len(held) < len(ids):
+                chunk = self._still_held(chunk, held)
+                if not chunk:
+                    return
+                ids = held
+            messages = [message for _, message in chunk]
             self.stats.add(requests=1)
             try:
                 results = client.send(messages)
@@ -350,6 +358,21 @@ class BatchRunner:
             started=dict.fromkeys(ids, started),
             retry_after=error.retry_after if error else None,
         )
+
+    @staticmethod
+    def _still_held(
+        chunk: Sequence[tuple[Job, Message]], held: Sequence[str]
+    ) -> list[tuple[Job, Message]]:
+        """The part of `chunk` this run still holds; the rest is logged and left alone."""
+        kept = set(held)
+        lost = [job.id for job, _ in chunk if job.id not in kept]
+        log.warning(
+            "%d job(s) (%s) were taken over by another worker after this run's lease ran out; "
+            "not sent here",
+            len(lost),
+            ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else ""),
+        )
+        return [item for item in chunk if item[0].id in kept]
 
     def _settle(
         self,

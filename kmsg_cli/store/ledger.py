@@ -12,7 +12,7 @@ from typing import Any, TypedDict, Unpack
 
 from kmsg_cli.models import Job
 from kmsg_cli.store.dialect import q
-from kmsg_cli.store.rows import claimed_order, dump_json, job_from_values, json_list
+from kmsg_cli.store.rows import chunked, claimed_order, dump_json, job_from_values, json_list
 from kmsg_cli.store.session import (
     CANCELLED,
     FAILED,
@@ -101,21 +101,46 @@ class JobLedger(SqlBase):
         *,
         now_ms: int,
         sent_to: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Set metadata.in_flight (and sent_to) on the jobs still processing, in one
-        transaction; an earlier metadata.unknown goes (docs/recovery.md)."""
+        owner: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Set metadata.in_flight (and sent_to) on the jobs still processing — and, given an
+        `owner`, still held by it (the same `run`) — in one transaction; an earlier
+        metadata.unknown goes (docs/recovery.md). Returns the ids marked, in the order given:
+        a worker sends only those, never a job another worker took over after its lease ran
+        out (docs/storage.md, "Exactly-once rules")."""
+        unique = list(dict.fromkeys(job_ids))
+        if not unique:
+            return []
         d, p = self.dialect, self.dialect.p
         params: dict[str, Any] = {"now": now_ms, "processing": PROCESSING}
         marks = ["in_flight", d.json_int(p("now"))]
         if sent_to is not None:
             marks += ["sent_to", d.json_value(p("sent_to"))]
             params["sent_to"] = dump_json(sent_to)
+        held = f"{d.unindexed(q('status'))} = {p('processing')}"
+        if owner is not None:
+            held += f" AND {d.json_text(q('metadata'), 'owner', 'run')} = {p('run')}"
+            params["run"] = str(owner.get("run"))
         marked = d.json_set(q("metadata"), *marks)
-        sql = (
-            f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} '
-            f'WHERE {d.unindexed(q("status"))} = {p("processing")} AND "id" IN'
-        )
-        self._update_ids(sql, job_ids, params)
+        update = f'UPDATE {JOBS} SET "metadata" = {d.json_remove(marked, "unknown")} WHERE {held}'
+
+        def work(s: Session) -> list[str]:
+            changed = 0
+            chunks = chunked(unique)
+            for chunk in chunks:
+                bound, ids = self._ids_in("k", chunk)
+                changed += s.execute(f'{update} AND "id" IN {bound}', {**params, **ids}).rowcount
+            if changed == len(unique):
+                return unique
+            # Fewer rows changed (or an engine counts an unchanged row as none): read which.
+            found: set[str] = set()
+            for chunk in chunks:
+                bound, ids = self._ids_in("k", chunk)
+                select = f'SELECT "id" FROM {JOBS} WHERE {held} AND "id" IN {bound}'
+                found.update(str(row[0]) for row in s.execute(select, {**params, **ids}).rows)
+            return [job_id for job_id in unique if job_id in found]
+
+        return self._write(work, single=False)
 
     def defer_unknown(self, holds: Mapping[str, tuple[int, Mapping[str, Any]]]) -> None:
         """Keep jobs of unknown outcome claimed until their next lookup, one transaction."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 import pytest
 
@@ -139,3 +140,41 @@ def test_mock_rules_and_deterministic_ids() -> None:
 def test_mock_outage_rule_is_retryable() -> None:
     (result,) = MockProvider("mock", {}).send([message("010-1111-0503")])
     assert not result.accepted and result.retryable and result.error_code == "MOCK_UNAVAILABLE"
+
+
+class Overtaken(SqliteStore):
+    """A store in which another process takes `victim` over (its lease ran out while this
+    command was paused) just before this command marks it in flight."""
+
+    victim = "id-010-3333-4444"
+    other: ClassVar[dict[str, Any]] = {"host": "elsewhere", "pid": 1, "started": 1, "run": "b"}
+
+    def mark_in_flight(self, job_ids: Sequence[str], **kwargs: Any) -> list[str]:
+        (held,) = [job for job in self.processing_jobs() if job.id == self.victim]
+        later = held.process_at + 1
+        taken = self.take_over(
+            self.victim,
+            expected_process_at=held.process_at,
+            now_ms=later,
+            lease_ms=60_000,
+            owner=self.other,
+        )
+        assert taken is not None
+        return super().mark_in_flight(job_ids, **kwargs)
+
+
+def test_a_message_taken_over_before_its_request_is_neither_sent_nor_recorded_here() -> None:
+    with Overtaken(":memory:") as store:
+        store.initialize()
+        mock = MockProvider("mock", {}, record=True)
+        messages = [message("010-1111-2222"), message("010-3333-4444")]
+        report = send(plan(messages, BUILTIN_SANDBOX), source=Source(mock), store=store, now=NOW)
+        assert [m.to.number for m in mock.sent] == ["01011112222"]  # only what it held
+        kept, lost = report.outcomes
+        assert kept.accepted and not lost.accepted
+        assert lost.result is not None and lost.result.error_code == "TAKEN_OVER"
+        assert report.exit_code() == EXIT_PARTIAL
+        (job,) = [j for j in store.processing_jobs() if j.id == Overtaken.victim]
+        assert (job.metadata or {})["owner"] == Overtaken.other  # left to its new holder
+        assert "in_flight" not in (job.metadata or {})
+        assert store.get_tracking(Overtaken.victim) is None

@@ -3,6 +3,7 @@ retries (kmsg_cli.jobs.worker)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,7 @@ from kmsg_cli.jobs.codec import message_to_data
 from kmsg_cli.jobs.worker import BatchRunner
 from kmsg_cli.models import DeliveryStatus, Job, Message, MessageType, Recipient, SendResult
 from kmsg_cli.providers.catalog import CATALOG
+from kmsg_cli.sending import tracking_row
 from kmsg_cli.store.sqlite import SqliteStore
 
 BATCH = "b-spread"
@@ -265,3 +267,70 @@ def test_a_run_stops_at_an_account_refusal_and_leaves_its_jobs_pending(
     assert runner.halted is not None and runner.halted.code == "INSUFFICIENT_BALANCE"
     jobs = store.get_jobs(ids)
     assert {(job.status, job.attempts) for job in jobs.values()} == {("pending", 0)}
+
+
+class Gate(Slow):
+    """Holds its first request until `go` is set, so that a test can act meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=1)
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def send(self, messages: Sequence[Message]) -> list[SendResult]:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.go.wait(10)
+        return super().send(messages)
+
+
+def test_a_job_taken_over_while_its_run_was_stuck_is_not_sent_by_that_run(
+    store: SqliteStore,
+) -> None:
+    # Run A claims two jobs and is stuck in the first request past its lease; run B takes the
+    # second over, sends and records it. When A goes on, it must not send the second again.
+    gate = Gate()
+    first, second = _queue(store, 2)
+    runner = BatchRunner(
+        store=store,
+        clients=Source(gate),  # type: ignore[arg-type]
+        batch_id=BATCH,
+        concurrency=1,
+        claim_size=2,
+    )
+    done: list[int] = []
+    worker = threading.Thread(target=lambda: done.append(runner.run().accepted))
+    worker.start()
+    assert gate.entered.wait(10)
+    (held,) = [job for job in store.processing_jobs() if job.id == second]
+    other = {"host": "elsewhere", "pid": 1, "started": 1, "run": "run-b"}
+    later = held.process_at + 1
+    taken = store.take_over(
+        second, expected_process_at=held.process_at, now_ms=later, lease_ms=60_000, owner=other
+    )
+    assert taken is not None
+    assert store.mark_in_flight([second], now_ms=later, owner=other) == [second]  # B sends
+    skipped = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "taken over by another worker" in record.getMessage():
+                skipped.set()
+
+    watch = Watch()
+    logging.getLogger("kmsg.runner").addHandler(watch)
+    try:
+        gate.go.set()
+        assert skipped.wait(10)  # A reached the second job while B's request was out
+    finally:
+        logging.getLogger("kmsg.runner").removeHandler(watch)
+    tracked = SendResult(second, "p", True, DeliveryStatus.SENT, provider_message_id="B-1")
+    message = Message(second, MessageType.SMS, Recipient("01000000001"), "hi", 2)
+    row = tracking_row(message, tracked, now=datetime.now(UTC))
+    store.complete_jobs([second], [row], now_ms=later)  # B records its answer
+    worker.join(20)
+    assert not worker.is_alive()
+    assert gate.requests == [[first]]  # A sent only what it still held
+    assert done == [1]
+    assert store.find_tracking([second])[second].provider_message_id == "B-1"
+    assert store.job_counts(batch=BATCH) == {"completed": 2}

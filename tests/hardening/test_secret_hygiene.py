@@ -670,6 +670,34 @@ PROVIDERS_BALANCE: list[Step | Act] = [
     cli("bad input", BALANCE, profile="malformed", exit=2, expect="INVALID_CREDENTIALS"),
 ]
 
+TEMPLATES = "providers templates"
+PROVIDERS_TEMPLATES: list[Step | Act] = [
+    cli("success", TEMPLATES, http=True),
+    *(
+        cli(
+            "auth",
+            f"{TEMPLATES} --provider {p}",
+            profile="bad",
+            exit=2,
+            expect="AUTHENTICATION_FAILED",
+            http=True,
+        )
+        for p in PROVIDERS
+    ),
+    cli("outage", TEMPLATES, prepare=faults("500", everywhere=True), exit=3),
+    cli("outage", TEMPLATES, profile="offline", exit=3),
+    cli(
+        "timeout",
+        f"{TEMPLATES} --provider solapi",
+        profile="hangs",
+        prepare=faults("hang", everywhere=True),
+        exit=3,
+        expect="NETWORK_TIMEOUT",
+    ),
+    cli("bad input", f"{TEMPLATES} --provider nope", exit=2),
+    cli("bad input", TEMPLATES, profile="malformed", exit=2, expect="INVALID_CREDENTIALS"),
+]
+
 DOCTOR = "providers doctor"
 PROVIDERS_DOCTOR: list[Step | Act] = [
     cli("success", DOCTOR, http=True),
@@ -723,6 +751,7 @@ SCENARIOS: dict[str, list[Step | Act]] = {
     "db check": DB_CHECK,
     "providers list": PROVIDERS_LIST,
     "providers balance": PROVIDERS_BALANCE,
+    "providers templates": PROVIDERS_TEMPLATES,
     "providers doctor": PROVIDERS_DOCTOR,
 }
 

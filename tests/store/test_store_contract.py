@@ -477,6 +477,30 @@ def test_mark_in_flight_marks_only_processing_jobs(store: Store) -> None:
     assert loaded_job(store, "waiting").metadata is None
 
 
+def test_mark_in_flight_with_an_owner_marks_only_what_that_owner_still_holds(
+    store: Store,
+) -> None:
+    # Run A claimed both jobs, was paused past its lease, and run B took j2 over: when A wakes
+    # up, its mark takes j1 only, and leaves B's job as B left it (docs/storage.md).
+    run_a, run_b = {**OWNER, "run": "a1"}, {**OTHER, "run": "b2"}
+    store.insert_jobs([job("j1"), job("j2"), job("j3")])
+    claim(store, owner=run_a)
+    seen = {j.id: j.process_at for j in store.processing_jobs()}
+    later = NOW + LEASE + 1
+    taken = store.take_over(
+        "j2", expected_process_at=seen["j2"], now_ms=later, lease_ms=LEASE, owner=run_b
+    )
+    assert taken is not None
+    store.complete_jobs(["j3"], [sent("j3")], now_ms=later)  # finished meanwhile
+    held = store.mark_in_flight(["j2", "j1", "j3", "j1"], now_ms=later + 1, owner=run_a)
+    assert held == ["j1"]
+    assert loaded_job(store, "j1").metadata == {"owner": run_a, "in_flight": later + 1}
+    assert loaded_job(store, "j2").metadata == {"owner": run_b}  # untouched
+    assert store.mark_in_flight(["j2"], now_ms=later + 2, owner=run_b) == ["j2"]
+    assert store.mark_in_flight(["j2", "j1"], now_ms=later + 3) == ["j2", "j1"]  # no owner test
+    assert store.mark_in_flight([], now_ms=later + 4, owner=run_a) == []
+
+
 def test_complete_keeps_the_marks_and_fail_and_retry_clear_in_flight(store: Store) -> None:
     store.insert_jobs([job("done"), job("bad"), job("again")])
     claim(store)
