@@ -281,6 +281,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.dedupe",
             "kmsg_cli.sending",
             "kmsg_cli.providers.catalog",
+            "kmsg_cli.providers.base",  # the contract: an AlimTalk's template text, for a preview
             "kmsg_cli.store.contract",
             "kmsg_cli.report",  # a batch's input counts, for its report
             "kmsg_cli.jobs.placeholders",

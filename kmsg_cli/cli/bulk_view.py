@@ -431,6 +431,8 @@ def dry_run_exit_code(report: EnqueueReport) -> int:
 
 def _preview_line(item: dict[str, Any], shown: Callable[[str], str]) -> str:
     what = item["text"] or (f"template {item['template']}" if item["template"] else "(no text)")
+    if item.get("template_text"):  # the text the AlimTalk delivers, as the vendor has it
+        what = f"template {item['template']}: {item['template_text']}"
     if item.get("checks"):
         what = f"[{'; '.join(item['checks'])}] {what}"
     what = " ".join(what.split())

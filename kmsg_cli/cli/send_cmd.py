@@ -328,10 +328,17 @@ def send(
 
     if dry_run:
         # The checks of a real send (credentials, sender, URL safety), without sending.
+        from kmsg_cli.providers.base import TemplateText
+
         clients = runtime.clients()
+        filled: dict[str, str] = {}
         for item in planned:
-            clients.get(item.provider_id).validate(item.message)
-        send_view.show_plan(out, planned, profile)
+            client = clients.get(item.provider_id)
+            client.validate(item.message)
+            text = client.template_text(item.message) if isinstance(client, TemplateText) else None
+            if text is not None:
+                filled[item.message.message_id] = text
+        send_view.show_plan(out, planned, profile, filled)
         return
     if message_id is not None:
         runtime.store()

@@ -54,7 +54,15 @@ def _is_simulated(profile: Profile, provider_id: str) -> bool:
     return config is not None and capabilities(config.type).simulated
 
 
-def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
+def show_plan(
+    out: Output,
+    planned: list[Planned],
+    profile: Profile,
+    template_texts: Mapping[str, str] | None = None,
+) -> None:
+    """A dry run's plan; `template_texts`: an AlimTalk's template as its vendor has it
+    registered, filled in, by message id (those that were read)."""
+    filled = template_texts or {}
     for item in planned:
         for notice in item.message.warnings:
             out.warning(notice.code, notice.message)
@@ -64,6 +72,8 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
     for item, checked in zip(planned, checks, strict=True):
         row = _message_data(item.message, times)
         row.update(provider_id=item.provider_id, text=item.message.text)
+        if item.message.message_id in filled:
+            row["template_text"] = filled[item.message.message_id]
         if len(item.candidates) > 1:
             row["failover_providers"] = list(item.candidates[1:])
         if checked:
@@ -90,6 +100,8 @@ def show_plan(out: Output, planned: list[Planned], profile: Profile) -> None:
             text = message.text or (
                 f"(template {message.template_id})" if message.template_id else "(no text)"
             )
+            if message.message_id in filled:
+                text = f"(template {message.template_id}) {filled[message.message_id]}"
             when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
             cells.append(
                 (

@@ -27,6 +27,7 @@ from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_empty
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
+from kmsg_cli.providers.base import TemplateText
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -257,7 +258,9 @@ def enqueue(
             if names:
                 empties[item.number] = names
         if len(report.preview) < PREVIEW_ROWS:
-            report.preview.append(_preview(item.number, message, provider_id))
+            client = clients.get(provider_id)
+            filled = client.template_text(message) if isinstance(client, TemplateText) else None
+            report.preview.append(_preview(item.number, message, provider_id, filled))
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
         if not simulated[provider_id]:
@@ -315,8 +318,11 @@ def _skipped(
         on_skip(problem)
 
 
-def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
-    """What a dry run shows of a valid row: the message as it would be sent."""
+def _preview(
+    row: int, message: Message, provider_id: str, template_text: str | None = None
+) -> dict[str, Any]:
+    """What a dry run shows of a valid row: the message as it would be sent (an AlimTalk's
+    template as the vendor has it registered, filled in, when it was read)."""
     return {
         "row": row,
         "id": message.message_id,
@@ -326,6 +332,7 @@ def _preview(row: int, message: Message, provider_id: str) -> dict[str, Any]:
         "subject": message.subject,
         "text": message.text,
         "template": message.template_id,
+        "template_text": template_text,
         "bytes": message.byte_length,
         "scheduled_at": message.scheduled_at.isoformat() if message.scheduled_at else None,
         "checks": describe(message),  # what a channel type's rules checked

@@ -29,6 +29,7 @@ from kmsg_cli.errors import (
 from kmsg_cli.models import (
     DeliveryStatus,
     Message,
+    MessageType,
     Notice,
     SendResult,
     StatusUpdate,
@@ -227,6 +228,15 @@ def render_template(content: str, variables: Mapping[str, str]) -> tuple[str, li
         return match.group(0)
 
     return PLACEHOLDER.sub(fill, content), list(missing)
+
+
+def filled_template(message: Message, content: str | None) -> str | None:
+    """An AlimTalk's registered template `content` filled in with the message's variables
+    (`#{name}`s without a value stay as they are), or None without content or for another
+    type (TemplateText)."""
+    if content is None or message.type is not MessageType.ALIMTALK:
+        return None
+    return render_template(content, message.variables)[0]
 
 
 def check_template_text(message: Message, content: str, vendor: str) -> None:

@@ -114,6 +114,17 @@ class TemplateSource(Protocol):
 
 
 @runtime_checkable
+class TemplateText(Protocol):
+    """A provider that reads an AlimTalk's registered template before sending it."""
+
+    def template_text(self, message: Message) -> str | None:
+        """The text the AlimTalk `message` delivers: its template as the vendor has it
+        registered, filled in with its variables; None for another type, or when the template
+        could not be read."""
+        ...
+
+
+@runtime_checkable
 class KakaoChannelSource(Protocol):
     """A provider that can look up the KakaoTalk channel it sends from."""
 

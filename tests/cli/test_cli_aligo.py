@@ -217,3 +217,20 @@ def test_providers_templates_lists_what_aligo_lists_for_the_sender_key(
     }
     (listing,) = [r for r in aligo.requests if r["path"].endswith("/akv10/template/list/")]
     assert "tpl_code" not in listing["form"]  # the whole list, not one template
+
+
+def test_a_dry_run_shows_the_alimtalk_text_the_template_delivers(
+    run: Run, aligo: FakeAligo, tmp_path: Path
+) -> None:
+    args = ("--template", "TPL01", "--var", "name=홍", "--var", "order=7", "--dry-run")
+    code, doc = run.json("send", "--to", "010-1111-2222", *args)
+    assert code == 0, doc
+    (planned,) = doc["data"]["messages"]
+    assert planned["template_text"] == "홍님 주문이 접수되었습니다. 주문번호 7"
+    source = tmp_path / "at.csv"
+    source.write_text("to,name,order\n010-1111-2222,김,\n", encoding="utf-8")
+    shown = run("send-many", str(source), "--template", "TPL01", "--dry-run")
+    assert shown.exit_code == 0, shown.stderr
+    # an empty cell shows as the gap the recipient would read
+    assert "template TPL01: 김님 주문이 접수되었습니다. 주문번호\n" in shown.stdout
+    assert [r for r in aligo.requests if "/send/" in r["path"]] == []  # nothing sent

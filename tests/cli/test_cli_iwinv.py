@@ -343,3 +343,22 @@ def test_providers_templates_skips_an_iwinv_without_its_alimtalk_key(
     assert "iwinv: skipped: " in listed.stderr and "IWINV_API_KEY" in listed.stderr
     named = run("providers", "templates", "--provider", "iwinv")
     assert named.exit_code == 2 and "IWINV_API_KEY" in named.stderr
+
+
+def test_a_dry_run_shows_the_alimtalk_text_the_template_delivers(
+    run: Run, iwinv: FakeIwinv
+) -> None:
+    code, doc = run.json(
+        "send",
+        "--to",
+        "010-1111-2222",
+        *WELCOME_ARGS[:2],
+        "--dry-run",
+        "--var",
+        "name=홍",
+        "--var",
+        "code=5",
+    )
+    assert code == 0, doc
+    (planned,) = doc["data"]["messages"]
+    assert planned["template_text"] == "홍님 가입을 환영합니다. 인증번호 5"

@@ -496,3 +496,19 @@ def test_providers_templates_reads_every_page_of_the_channel(run: Run, solapi: F
     plain = run("providers", "templates", "--fields", "code,usable", "--no-header")
     assert plain.stdout.splitlines()[7] == "T0007\tfalse"
     assert plain.stderr == "501 templates, 500 usable (profile live)\n"
+
+
+def test_a_dry_run_shows_the_template_text_or_only_its_code_when_unreadable(
+    run: Run, solapi: FakeSolapi, tmp_path: Path
+) -> None:
+    source = tmp_path / "at.csv"
+    source.write_text("to,name,code\n010-1111-2222,홍,42\n", encoding="utf-8")
+    code, doc = run.json("send-many", str(source), "--template", "TPL_WELCOME", "--dry-run")
+    assert code == 0, doc
+    (row,) = doc["data"]["preview"]
+    assert row["template_text"] == "홍님 가입을 환영합니다. 인증번호는 42입니다."
+    # a template SOLAPI does not answer for is left to SOLAPI: its code alone is shown
+    unknown = run("send-many", str(source), "--template", "TPL_NONE", "--dry-run")
+    assert unknown.exit_code == 0, unknown.stderr
+    assert "ALIMTALK via solapi: template TPL_NONE\n" in unknown.stdout
+    assert sends(solapi) == []

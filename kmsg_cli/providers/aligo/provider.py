@@ -47,6 +47,7 @@ from kmsg_cli.providers._common import (
     check_image,
     check_template_text,
     digits,
+    filled_template,
     missing_sender,
     missing_setting,
     missing_template_variables,
@@ -158,6 +159,11 @@ class AligoProvider(VendorProvider[AligoClient]):
             )
         listed = kakao.fetch_templates(self.client, self.sender_key)
         return template_infos(self.id, listed, kakao.APPROVED_STATUSES)
+
+    def template_text(self, message: Message) -> str | None:
+        """The listed template, filled in (TemplateText); read once per template."""
+        found = self.template(message.template_id) if message.template_id else None
+        return filled_template(message, found.content if found else None)
 
     def _render(self, message: Message) -> tuple[str, str | None, str | None]:
         """(text, button_N, emtitle_N) of an AlimTalk; InvalidInput when it cannot be."""

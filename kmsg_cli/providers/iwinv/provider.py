@@ -37,6 +37,7 @@ from kmsg_cli.providers._common import (
     VendorProvider,
     check_template_text,
     digits,
+    filled_template,
     kst_midnight,
     missing_sender,
     missing_setting,
@@ -161,6 +162,11 @@ class IwinvProvider(VendorProvider[IwinvClient]):
             )
         if message.failover is not None and message.failover.subject:
             _check_title(message.failover.subject, "failover_subject", "AlimTalk fallback")
+
+    def template_text(self, message: Message) -> str | None:
+        """The registered template, filled in (TemplateText); read once per template."""
+        template = self._templates.get(message.template_id) if message.template_id else None
+        return filled_template(message, template.content if template else None)
 
     def _params(self, message: Message) -> list[str]:
         """The message's templateParam, checked against the template as IWINV has it registered

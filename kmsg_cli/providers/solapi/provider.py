@@ -26,6 +26,7 @@ from kmsg_cli.models import (
 from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
+    filled_template,
     missing_sender,
     missing_setting,
     schedule_refusal,
@@ -135,6 +136,11 @@ class SolapiProvider(VendorProvider[SolapiClient]):
             template = self._templates.get(message.template_id)
             if template is not None:
                 check_template(message, template)
+
+    def template_text(self, message: Message) -> str | None:
+        """The registered template, filled in (TemplateText); read once per template."""
+        template = self._templates.get(message.template_id) if message.template_id else None
+        return filled_template(message, template.content if template else None)
 
     # -- send ------------------------------------------------------------------------------
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
