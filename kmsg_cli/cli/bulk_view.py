@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from kmsg_cli.cli.output import Output, count_column, counted, them, were
+from kmsg_cli.cli.output import Output, count_column, counted, them, unread_template, were
 from kmsg_cli.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -181,6 +181,9 @@ class BulkView:
             console.print(f"  ... {more:,} more: {where}", markup=False)
 
     def dry_run(self, report: EnqueueReport, *, profile_name: str) -> None:
+        for (provider_id, template), readable in report.templates.items():
+            if not readable:
+                self.out.warning("TEMPLATE_UNREAD", unread_template(provider_id, template))
         data = {
             "dry_run": True,
             "batch_id": self.batch_id,

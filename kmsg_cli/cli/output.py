@@ -192,3 +192,12 @@ def count_column(total: int | None = None) -> Any:
 
     width = 2 * len(f"{total or 9999:,}") + 1
     return Counted(table_column=Column(no_wrap=True, min_width=width))
+
+
+def unread_template(provider_id: str, template: str) -> str:
+    """What a dry run says of an AlimTalk template its provider could not read."""
+    return (
+        f"AlimTalk template {template} could not be read at provider '{provider_id}' (a wrong "
+        "code, or no permission to read templates): the vendor judges it when sending; "
+        f"`kmsg providers templates --provider {provider_id}` lists the codes it has"
+    )

@@ -328,6 +328,8 @@ def send(
 
     if dry_run:
         # The checks of a real send (credentials, sender, URL safety), without sending.
+        from kmsg_cli.cli.output import unread_template
+        from kmsg_cli.models import MessageType
         from kmsg_cli.providers.base import TemplateText
 
         clients = runtime.clients()
@@ -338,6 +340,9 @@ def send(
             text = client.template_text(item.message) if isinstance(client, TemplateText) else None
             if text is not None:
                 filled[item.message.message_id] = text
+            elif isinstance(client, TemplateText) and item.message.type is MessageType.ALIMTALK:
+                template = item.message.template_id or ""
+                out.warning("TEMPLATE_UNREAD", unread_template(item.provider_id, template))
         send_view.show_plan(out, planned, profile, filled)
         return
     if message_id is not None:

@@ -25,7 +25,7 @@ from kmsg_cli.errors import ConfigError, KmsgError
 from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_empty
-from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, epoch_ms
+from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.base import TemplateText
 from kmsg_cli.providers.catalog import capabilities
@@ -94,6 +94,8 @@ class EnqueueReport:
     already_sent: int = 0  # a dry run's rows this batch sent before (a real run counts its own)
     # placeholder name -> [valid rows whose cell for it was empty, (row, line) of the first few]
     empty: dict[str, list[Any]] = field(default_factory=dict)
+    # (provider id, AlimTalk template) -> whether the provider could read the template
+    templates: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
@@ -261,6 +263,8 @@ def enqueue(
             client = clients.get(provider_id)
             filled = client.template_text(message) if isinstance(client, TemplateText) else None
             report.preview.append(_preview(item.number, message, provider_id, filled))
+        if message.template_id and message.type is MessageType.ALIMTALK:
+            _note_template(report, message, provider_id, clients)
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
         if not simulated[provider_id]:
@@ -316,6 +320,18 @@ def _skipped(
         report.skips.append(problem)
     if on_skip is not None:
         on_skip(problem)
+
+
+def _note_template(
+    report: EnqueueReport, message: Message, provider_id: str, clients: ProviderSource
+) -> None:
+    """Whether the provider could read this AlimTalk's template: once per template (read once
+    per run by the provider itself), for a dry run to say which ones it could not."""
+    key = (provider_id, message.template_id or "")
+    if key not in report.templates:
+        client = clients.get(provider_id)
+        readable = not isinstance(client, TemplateText) or client.template_text(message) is not None
+        report.templates[key] = readable
 
 
 def _preview(

@@ -511,4 +511,13 @@ def test_a_dry_run_shows_the_template_text_or_only_its_code_when_unreadable(
     unknown = run("send-many", str(source), "--template", "TPL_NONE", "--dry-run")
     assert unknown.exit_code == 0, unknown.stderr
     assert "ALIMTALK via solapi: template TPL_NONE\n" in unknown.stdout
+    # ... and said once, with where to look
+    (said,) = [line for line in unknown.stderr.splitlines() if "TEMPLATE_UNREAD" in line]
+    assert "AlimTalk template TPL_NONE could not be read at provider 'solapi'" in said
+    assert "kmsg providers templates --provider solapi" in said
+    code, one = run.json("send", "--to", "010-1111-2222", "--template", "TPL_NONE", "--dry-run")
+    assert code == 0 and [w["code"] for w in one["warnings"]] == ["TEMPLATE_UNREAD"]
+    assert "template_text" not in one["data"]["messages"][0]
+    _, known = run.json("send-many", str(source), "--template", "TPL_WELCOME", "--dry-run")
+    assert known["warnings"] == []
     assert sends(solapi) == []
