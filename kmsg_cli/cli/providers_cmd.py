@@ -15,7 +15,6 @@ from kmsg_cli.cli.output import counted
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from kmsg_cli.config.model import Profile
 
 app = KmsgTyper(help="Providers of the active profile and what they can do.")
 
@@ -112,7 +111,7 @@ def balance(
 
     runtime = runtime_of(ctx)
     profile = runtime.profile()
-    ids = _chosen(profile, provider)
+    ids = runtime.provider_ids(provider)
     rows: list[dict[str, Any]] = []
     for provider_id in ids:
         caps = capabilities(profile.providers[provider_id].type)
@@ -193,7 +192,7 @@ def templates(
     profile = runtime.profile()
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
-    for provider_id in _chosen(profile, provider):
+    for provider_id in runtime.provider_ids(provider):
         caps = capabilities(profile.providers[provider_id].type)
         client = runtime.clients().get(provider_id) if caps.available else None
         if caps.simulated or not isinstance(client, TemplateSource):
@@ -232,23 +231,6 @@ def templates(
     after = [f"{listed} (profile {profile.name})"]
     after += [f"{provider_id}: skipped: {why}" for provider_id, why in skipped.items()]
     view.emit(rows, data={"profile": profile.name, "skipped": skipped}, after=after)
-
-
-def _chosen(profile: Profile, provider: str | None) -> list[str]:
-    """The provider ids a command works on: `--provider`'s (checked), else the profile's."""
-    if provider is None:
-        return list(profile.providers)
-    if provider not in profile.providers:
-        from kmsg_cli.errors import InvalidInput
-
-        raise InvalidInput(
-            f"unknown provider '{provider}' in profile '{profile.name}'",
-            code="UNKNOWN_PROVIDER",
-            field="provider",
-            value=provider,
-            hint="kmsg providers list",
-        )
-    return [provider]
 
 
 @app.command("doctor")

@@ -164,6 +164,25 @@ class Runtime:
             self._clients = ProviderClients(self.profile(), self.environ, StoreCache(self.store))
         return self._clients
 
+    def provider_ids(self, provider: str | None) -> list[str]:
+        """The providers a command works on: `--provider`'s, which must be one of the
+        profile's (UNKNOWN_PROVIDER), else every provider of the profile."""
+        profile = self.profile()
+        known = list(profile.providers)
+        if provider is None:
+            return known
+        if provider not in profile.providers:
+            from kmsg_cli.errors import InvalidInput
+
+            raise InvalidInput(
+                f"--provider '{provider}' is not a provider of profile '{profile.name}'",
+                code="UNKNOWN_PROVIDER",
+                field="provider",
+                value=provider,
+                hint=f"providers: {', '.join(known) or 'none'} (kmsg providers list)",
+            )
+        return [provider]
+
     def listing_scope(self, provider: str | None, all_profiles: bool) -> list[str] | None:
         """The providers a listing keeps to: the profile's, as `kmsg report` and the workers
         do, unless `--provider` names one (whatever the profile) or `--all-profiles`; None:

@@ -145,7 +145,7 @@ def run_once(
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1", field="limit", value=str(limit))
     runtime = runtime_of(ctx)
-    _check_provider(runtime, provider)
+    runtime.provider_ids(provider)  # one of the profile's: it does the lookups
     tracker = _tracker(runtime)
     passes: list[PassReport] = []
 
@@ -218,7 +218,7 @@ def watch(
     interval_ms = check_duration(interval, "--interval", suggest="s", at_most=MAX_INTERVAL)
     seconds = interval_ms / 1000
     runtime = runtime_of(ctx)
-    _check_provider(runtime, provider)
+    runtime.provider_ids(provider)  # one of the profile's: it does the lookups
     tracker = _tracker(runtime)
     stop = {"requested": False}
 
@@ -347,21 +347,6 @@ def show(
             )
 
     runtime.out.result(data, render)
-
-
-def _check_provider(runtime: Runtime, provider: str | None) -> None:
-    """`--provider` of run-once/watch must be a provider of the profile (it does the lookups)."""
-    if provider is None:
-        return
-    known = list(runtime.profile().providers)
-    if provider not in known:
-        raise InvalidInput(
-            f"--provider '{provider}' is not a provider of profile '{runtime.profile().name}'",
-            code="UNKNOWN_PROVIDER",
-            field="provider",
-            value=provider,
-            hint=f"providers: {', '.join(known) or 'none'} (kmsg providers list)",
-        )
 
 
 def _row_data(row: Any) -> dict[str, Any]:

@@ -303,6 +303,18 @@ def missing_setting(
     )
 
 
+def coded_items(body: Any, list_key: str, code_key: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """(code, item) for each object of `body[list_key]` with a non-empty `code_key`: what a
+    vendor's template list holds, whatever else the answer carries."""
+    listed = body.get(list_key) if isinstance(body, Mapping) else None
+    found = []
+    for item in listed if isinstance(listed, list) else ():
+        code = str(item.get(code_key) or "") if isinstance(item, Mapping) else ""
+        if code:
+            found.append((code, item))
+    return found
+
+
 class VendorTemplate(Protocol):
     """A template as a vendor module reads it (its own dataclass)."""
 

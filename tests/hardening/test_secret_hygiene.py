@@ -642,61 +642,40 @@ PROVIDERS_LIST: list[Step | Act] = [
     cli("config error", "providers list", profile="nope", exit=2),
 ]
 
-BALANCE = "providers balance"
-PROVIDERS_BALANCE: list[Step | Act] = [
-    cli("success", BALANCE, http=True),
-    *(
-        cli(
-            "auth",
-            f"{BALANCE} --provider {p}",
-            profile="bad",
-            exit=2,
-            expect="AUTHENTICATION_FAILED",
-            http=True,
-        )
-        for p in PROVIDERS
-    ),
-    cli("outage", BALANCE, prepare=faults("500", everywhere=True), exit=3),
-    cli("outage", BALANCE, profile="offline", exit=3),
-    cli(
-        "timeout",
-        f"{BALANCE} --provider solapi",
-        profile="hangs",
-        prepare=faults("hang", everywhere=True),
-        exit=3,
-        expect="NETWORK_TIMEOUT",
-    ),
-    cli("bad input", f"{BALANCE} --provider nope", exit=2),
-    cli("bad input", BALANCE, profile="malformed", exit=2, expect="INVALID_CREDENTIALS"),
-]
 
-TEMPLATES = "providers templates"
-PROVIDERS_TEMPLATES: list[Step | Act] = [
-    cli("success", TEMPLATES, http=True),
-    *(
+def account_calls(command: str) -> list[Step | Act]:
+    """A command that asks every provider of the profile about the account (its balance, its
+    templates): each vendor refusing the keys, outages, a hang, bad input."""
+    return [
+        cli("success", command, http=True),
+        *(
+            cli(
+                "auth",
+                f"{command} --provider {p}",
+                profile="bad",
+                exit=2,
+                expect="AUTHENTICATION_FAILED",
+                http=True,
+            )
+            for p in PROVIDERS
+        ),
+        cli("outage", command, prepare=faults("500", everywhere=True), exit=3),
+        cli("outage", command, profile="offline", exit=3),
         cli(
-            "auth",
-            f"{TEMPLATES} --provider {p}",
-            profile="bad",
-            exit=2,
-            expect="AUTHENTICATION_FAILED",
-            http=True,
-        )
-        for p in PROVIDERS
-    ),
-    cli("outage", TEMPLATES, prepare=faults("500", everywhere=True), exit=3),
-    cli("outage", TEMPLATES, profile="offline", exit=3),
-    cli(
-        "timeout",
-        f"{TEMPLATES} --provider solapi",
-        profile="hangs",
-        prepare=faults("hang", everywhere=True),
-        exit=3,
-        expect="NETWORK_TIMEOUT",
-    ),
-    cli("bad input", f"{TEMPLATES} --provider nope", exit=2),
-    cli("bad input", TEMPLATES, profile="malformed", exit=2, expect="INVALID_CREDENTIALS"),
-]
+            "timeout",
+            f"{command} --provider solapi",
+            profile="hangs",
+            prepare=faults("hang", everywhere=True),
+            exit=3,
+            expect="NETWORK_TIMEOUT",
+        ),
+        cli("bad input", f"{command} --provider nope", exit=2),
+        cli("bad input", command, profile="malformed", exit=2, expect="INVALID_CREDENTIALS"),
+    ]
+
+
+PROVIDERS_BALANCE = account_calls("providers balance")
+PROVIDERS_TEMPLATES = account_calls("providers templates")
 
 DOCTOR = "providers doctor"
 PROVIDERS_DOCTOR: list[Step | Act] = [

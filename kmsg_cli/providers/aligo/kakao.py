@@ -20,6 +20,7 @@ from typing import Any
 
 from kmsg_cli.models import DeliveryStatus, MessageType, StatusUpdate
 from kmsg_cli.providers._common import (
+    coded_items,
     kst_epoch_ms,
     number,
     one_line,
@@ -108,17 +109,10 @@ def _buttons_of(raw: Any) -> tuple[Mapping[str, Any], ...]:
 
 def parse_templates(body: Mapping[str, Any]) -> list[Template]:
     """Every template of a successful template list answer, in its order."""
-    listing = body.get("list")
     found = []
-    for item in listing if isinstance(listing, list) else ():
-        code = str(item.get("templtCode") or "") if isinstance(item, Mapping) else ""
-        if not code:
-            continue
-        title, status, name = (
-            item.get("templtTitle"),
-            item.get("inspStatus"),
-            item.get("templtName"),
-        )
+    for code, item in coded_items(body, "list", "templtCode"):
+        title, status = item.get("templtTitle"), item.get("inspStatus")
+        name = item.get("templtName")
         found.append(
             Template(
                 code=code,

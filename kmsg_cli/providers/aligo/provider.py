@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -38,7 +38,6 @@ from kmsg_cli.models import (
     Notice,
     SendResult,
     StatusUpdate,
-    TemplateInfo,
 )
 from kmsg_cli.providers._common import (
     MemoryCache,
@@ -71,6 +70,9 @@ from kmsg_cli.providers.aligo.plan import Prepared, plan_calls, results_for_call
 from kmsg_cli.providers.aligo.token import TokenKeeper
 from kmsg_cli.providers.base import Cache
 from kmsg_cli.providers.catalog import CATALOG, Capabilities
+
+if TYPE_CHECKING:
+    from kmsg_cli.models import TemplateInfo
 
 log = logging.getLogger("kmsg.aligo")
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,15 +23,7 @@ from kmsg_cli.errors import (
     UnsupportedFeature,
     quoted,
 )
-from kmsg_cli.models import (
-    Balance,
-    CancelAnswer,
-    Message,
-    MessageType,
-    SendResult,
-    StatusUpdate,
-    TemplateInfo,
-)
+from kmsg_cli.models import Balance, CancelAnswer, Message, MessageType, SendResult, StatusUpdate
 from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
@@ -77,6 +69,9 @@ from kmsg_cli.providers.iwinv.templates import (
     list_templates,
     read_template,
 )
+
+if TYPE_CHECKING:
+    from kmsg_cli.models import TemplateInfo
 
 log = logging.getLogger("kmsg.iwinv")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kmsg_cli.errors import KmsgError
+from kmsg_cli.providers._common import coded_items
 from kmsg_cli.providers.iwinv.client import IwinvClient
 
 log = logging.getLogger(__name__)
@@ -39,17 +40,10 @@ class Template:
 
 def parse_templates(body: Any) -> list[Template]:
     """Every template of a template list answer (`{code, message, totalCount, list}`)."""
-    listed = body.get("list") if isinstance(body, Mapping) else None
     found = []
-    for item in listed if isinstance(listed, list) else ():
-        code = str(item.get("templateCode") or "") if isinstance(item, Mapping) else ""
-        if not code:
-            continue
-        content, status, name = (
-            item.get("templateContent"),
-            item.get("status"),
-            item.get("templateName"),
-        )
+    for code, item in coded_items(body, "list", "templateCode"):
+        content, status = item.get("templateContent"), item.get("status")
+        name = item.get("templateName")
         found.append(
             Template(
                 code,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -21,7 +21,6 @@ from kmsg_cli.models import (
     MessageType,
     SendResult,
     StatusUpdate,
-    TemplateInfo,
 )
 from kmsg_cli.providers._common import (
     ReadOnce,
@@ -53,6 +52,9 @@ from kmsg_cli.providers.solapi.templates import (
     list_templates,
     read_template,
 )
+
+if TYPE_CHECKING:
+    from kmsg_cli.models import TemplateInfo
 
 
 class SolapiProvider(VendorProvider[SolapiClient]):
