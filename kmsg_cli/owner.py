@@ -80,3 +80,9 @@ def provably_dead(owner: Mapping[str, Any] | None) -> bool:
         if now_started is not None and now_started != started:
             return True  # the pid was reused by another process
     return False
+
+
+def alive_here(owner: Mapping[str, Any] | None) -> bool:
+    """True when the owner ran on this host and that process still exists (running, stopped
+    with Ctrl-Z, or stuck): it may still finish what it started."""
+    return bool(owner) and owner.get("host") == _host() and not provably_dead(owner)  # type: ignore[union-attr]

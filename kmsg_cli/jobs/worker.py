@@ -543,6 +543,10 @@ class BatchRunner:
                 continue
             elif job.process_at > now_ms and not owners.provably_dead(holder):
                 continue  # a live worker, or another host within its lease
+            elif (job.metadata or {}).get("in_flight") and owners.alive_here(holder):
+                # Its process still exists here (paused with Ctrl-Z, stuck): its request may
+                # still go out when it goes on, so a lookup cannot prove absence yet.
+                continue
             mine = self.store.take_over(
                 job.id,
                 expected_process_at=job.process_at,

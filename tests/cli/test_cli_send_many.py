@@ -421,6 +421,39 @@ def test_a_live_owner_within_its_lease_is_respected(run: Run, tmp_path: Path) ->
     del source
 
 
+def test_an_in_flight_claim_of_a_paused_process_waits_for_it_past_its_lease(
+    run: Run, tmp_path: Path
+) -> None:
+    """A process stopped with Ctrl-Z mid-request may still send when it goes on: while it
+    exists on this host, its in-flight job is not taken over, however old its lease; once it is
+    gone, the job is resolved as any crash's (docs/recovery.md)."""
+    from kmsg_cli import owner as owners
+    from kmsg_cli.jobs.worker import BatchRunner
+
+    source = write_csv(tmp_path / "in.csv", [{"to": "010-9999-0001", "text": "hi"}])
+    _claimed_by_dead_worker(run.db, "paused", in_flight=True)
+    paused = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        alive = {"host": os.uname().nodename, "pid": paused.pid, "run": "paused"}
+        alive["started"] = owners._start_ticks(paused.pid)
+        with SqliteStore(run.db) as store:
+            (job,) = store.processing_jobs(batch="paused")
+            meta = {**(job.metadata or {}), "owner": alive}
+            store._conn.execute(
+                "UPDATE kmsg_jobs SET metadata = ?, process_at = 1 WHERE id = ?",
+                (json.dumps(meta), job.id),
+            )  # its lease ran out long ago
+            runner = BatchRunner(store=store, clients=None, batch_id="paused")  # type: ignore[arg-type]
+            assert runner.recover() == 0
+            assert store.processing_jobs(batch="paused")[0].metadata == meta  # left alone
+    finally:
+        paused.kill()
+        paused.wait()
+    code, doc = run.json("send-many", str(source), "--batch-id", "paused")
+    assert code == 3 and doc["data"]["unknown"] == 1  # now resolved, never re-sent silently
+    assert run.rows() == []
+
+
 def test_sigterm_stops_cleanly_and_a_rerun_finishes(tmp_path: Path) -> None:
     """A real process: SIGTERM mid-run exits 130, releases unsent claims; re-run completes."""
     source = write_csv(tmp_path / "in.csv", people(400))
