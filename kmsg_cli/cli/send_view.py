@@ -107,7 +107,8 @@ def show_plan(
                 (
                     _shown(message.to),
                     message.type.value,
-                    str(message.byte_length),
+                    # a template's text is the vendor's: its size is not ours to count
+                    str(message.byte_length) if message.text or not message.template_id else "",
                     item.provider_id,
                     *when,
                     *(("; ".join(checked),) if any(checks) else ()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -227,6 +228,9 @@ def test_a_dry_run_shows_the_alimtalk_text_the_template_delivers(
     assert code == 0, doc
     (planned,) = doc["data"]["messages"]
     assert planned["template_text"] == "홍님 주문이 접수되었습니다. 주문번호 7"
+    table = run("send", "--to", "010-1111-2222", *args).stdout
+    # the template's text, and no size of ours for it (the vendor's text is not counted here)
+    assert re.search(r"ALIMTALK │ +│ aligo +│ \(template TPL01\) 홍님 주문이", table), table
     source = tmp_path / "at.csv"
     source.write_text("to,name,order\n010-1111-2222,김,\n", encoding="utf-8")
     shown = run("send-many", str(source), "--template", "TPL01", "--dry-run")
