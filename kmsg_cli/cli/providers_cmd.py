@@ -15,7 +15,6 @@ from kmsg_cli.cli.output import counted
 if TYPE_CHECKING:
     from rich.console import Console
 
-
 app = KmsgTyper(help="Providers of the active profile and what they can do.")
 
 PROVIDERS = tables.Listing(

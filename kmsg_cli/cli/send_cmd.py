@@ -329,18 +329,17 @@ def send(
     if dry_run:
         # The checks of a real send (credentials, sender, URL safety), without sending.
         from kmsg_cli.cli.output import unread_template
-        from kmsg_cli.models import MessageType
-        from kmsg_cli.providers.base import TemplateText
+        from kmsg_cli.providers.base import read_alimtalk
 
         clients = runtime.clients()
         filled: dict[str, str] = {}
         for item in planned:
             client = clients.get(item.provider_id)
             client.validate(item.message)
-            text = client.template_text(item.message) if isinstance(client, TemplateText) else None
+            text, unread = read_alimtalk(client, item.message)
             if text is not None:
                 filled[item.message.message_id] = text
-            elif isinstance(client, TemplateText) and item.message.type is MessageType.ALIMTALK:
+            if unread:
                 template = item.message.template_id or ""
                 out.warning("TEMPLATE_UNREAD", unread_template(item.provider_id, template))
         send_view.show_plan(out, planned, profile, filled)

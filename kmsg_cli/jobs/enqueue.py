@@ -27,7 +27,7 @@ from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_empty
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.providers.base import TemplateText
+from kmsg_cli.providers.base import read_alimtalk
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import ProviderSource, check_files, plan
@@ -259,12 +259,16 @@ def enqueue(
             names = empty_names(item, text)
             if names:
                 empties[item.number] = names
-        if len(report.preview) < PREVIEW_ROWS:
-            client = clients.get(provider_id)
-            filled = client.template_text(message) if isinstance(client, TemplateText) else None
-            report.preview.append(_preview(item.number, message, provider_id, filled))
-        if message.template_id and message.type is MessageType.ALIMTALK:
-            _note_template(report, message, provider_id, clients)
+        # An AlimTalk's template as the vendor has it: filled in for the preview's rows, and
+        # whether it could be read at all once per template (a dry run names those it could not)
+        preview = len(report.preview) < PREVIEW_ROWS
+        template = (provider_id, message.template_id or "")
+        if preview or (message.type is MessageType.ALIMTALK and template not in report.templates):
+            filled, unread = read_alimtalk(clients.get(provider_id), message)
+            if message.type is MessageType.ALIMTALK:
+                report.templates.setdefault(template, not unread)
+            if preview:
+                report.preview.append(_preview(item.number, message, provider_id, filled))
         report.by_type[message.type.value] += 1
         report.by_provider[provider_id] += 1
         if not simulated[provider_id]:
@@ -320,18 +324,6 @@ def _skipped(
         report.skips.append(problem)
     if on_skip is not None:
         on_skip(problem)
-
-
-def _note_template(
-    report: EnqueueReport, message: Message, provider_id: str, clients: ProviderSource
-) -> None:
-    """Whether the provider could read this AlimTalk's template: once per template (read once
-    per run by the provider itself), for a dry run to say which ones it could not."""
-    key = (provider_id, message.template_id or "")
-    if key not in report.templates:
-        client = clients.get(provider_id)
-        readable = not isinstance(client, TemplateText) or client.template_text(message) is not None
-        report.templates[key] = readable
 
 
 def _preview(

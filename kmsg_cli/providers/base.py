@@ -10,6 +10,7 @@ from kmsg_cli.models import (
     Balance,
     CancelAnswer,
     Message,
+    MessageType,
     SendResult,
     StatusUpdate,
     TemplateInfo,
@@ -122,6 +123,16 @@ class TemplateText(Protocol):
         registered, filled in with its variables; None for another type, or when the template
         could not be read."""
         ...
+
+
+def read_alimtalk(client: object, message: Message) -> tuple[str | None, bool]:
+    """(the text the AlimTalk `message` delivers through `client`, filled in; whether `client`
+    reads templates and could not read this one). (None, False) for another type, or for a
+    client that reads no templates (the mock)."""
+    if message.type is not MessageType.ALIMTALK or not isinstance(client, TemplateText):
+        return None, False
+    text = client.template_text(message)
+    return text, text is None
 
 
 @runtime_checkable
