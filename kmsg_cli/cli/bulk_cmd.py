@@ -388,7 +388,7 @@ def send_many(
         raise typer.Exit(bulk_view.dry_run_exit_code(report))
     assert store is not None
     view.problems(report)
-    view.empty_variables(report)
+    view.row_warnings(report)
     if queue:
         if result_file is not None:
             result_file.discard()

@@ -129,17 +129,30 @@ class BulkView:
                 f"... and {report.skipped - SHOWN_PROBLEMS:,} more skipped rows", markup=False
             )
 
-    def empty_variables(self, report: EnqueueReport) -> None:
-        """A warning per placeholder that some valid rows fill with an empty cell
-        (docs/bulk-input.md, "Empty cells"): those messages go out without it."""
+    def row_warnings(self, report: EnqueueReport) -> None:
+        """Once per kind, the warnings of the rows that go out, before anything is sent and in
+        a dry run (docs/bulk-input.md, "Warnings"): a placeholder that some rows fill with an
+        empty cell (their messages go out without it), and each warning code of the messages
+        (NON_KS_CHARACTERS, NOT_MOBILE, ...) with the first row's words."""
         for name, (count, first) in report.empty.items():
-            places = ", ".join(_where(row, line, self.place) for row, line in first)
-            more = ", ..." if count > len(first) else ""
             self.out.warning(
                 "EMPTY_VARIABLE",
-                f"#{{{name}}} is empty in {counted(count, 'row')}: {places}{more}; "
+                f"#{{{name}}} is empty in {counted(count, 'row')}: {self._places(count, first)}; "
                 f"{'its message goes' if count == 1 else 'their messages go'} out without it",
             )
+        for code, (count, first, text) in report.warnings.items():
+            row, line = first[0]
+            where = _where(row, line, self.place)
+            also = (
+                f" (and {counted(count - 1, 'more row')}: {self._places(count - 1, first[1:])})"
+                if count > 1
+                else ""
+            )
+            self.out.warning(code, f"{where}: {text}{also}")
+
+    def _places(self, count: int, first: list[tuple[int, int | None]]) -> str:
+        places = ", ".join(_where(row, line, self.place) for row, line in first)
+        return places + (", ..." if count > len(first) else "")
 
     def skipped_line(self, report: EnqueueReport) -> str | None:
         """`3 skipped: same content to the same number, first accepted at ...`."""
@@ -226,7 +239,7 @@ class BulkView:
                 for skip in report.skips[:SHOWN_PROBLEMS]:
                     console.print(f"  row {skip.row}: {skip.message}", markup=False)
 
-        self.empty_variables(report)
+        self.row_warnings(report)
         self.out.result(
             data, render, ok=dry_run_exit_code(report) == EXIT_OK, error=_dry_run_error(report)
         )

@@ -24,8 +24,8 @@ from kmsg_cli.dedupe import DUPLICATE, DuplicateFilter, Skip
 from kmsg_cli.errors import ConfigError, KmsgError
 from kmsg_cli.jobs.codec import send_job
 from kmsg_cli.jobs.outcomes import row_and_line
-from kmsg_cli.jobs.placeholders import empty_names, note_empty
-from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, epoch_ms
+from kmsg_cli.jobs.placeholders import empty_names, note_rows
+from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, Notice, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.base import read_alimtalk
 from kmsg_cli.providers.catalog import capabilities
@@ -94,6 +94,9 @@ class EnqueueReport:
     already_sent: int = 0  # a dry run's rows this batch sent before (a real run counts its own)
     # placeholder name -> [valid rows whose cell for it was empty, (row, line) of the first few]
     empty: dict[str, list[Any]] = field(default_factory=dict)
+    # warning code of the messages (NOT_MOBILE, ...) -> [valid rows with it, (row, line) of the
+    # first few, the first such row's warning text]
+    warnings: dict[str, list[Any]] = field(default_factory=dict)
     # (provider id, AlimTalk template) -> whether the provider could read the template
     templates: dict[tuple[str, str], bool] = field(default_factory=dict)
 
@@ -187,6 +190,7 @@ def enqueue(
     routes: dict[tuple[Any, ...], tuple[str, ...]] = {}
     lines: dict[int, int] = {}  # row -> line of the pending rows, for the problems of a flush
     empties: dict[int, tuple[str, ...]] = {}  # row -> placeholders its cells leave empty
+    notices: dict[int, tuple[Notice, ...]] = {}  # row -> its message's warnings
     simulated = {pid: capabilities(cfg.type).simulated for pid, cfg in profile.providers.items()}
 
     def flush() -> None:
@@ -199,12 +203,17 @@ def enqueue(
         known: dict[str, Job] = {}  # jobs already in the ledger under ids of this chunk
         if store is not None and pending:
             known = _reject_sent_ids(store, pending, (report, simulated), on_problem, lines)
-        if empties:  # only the rows that go out: not those skipped or refused just now
+        if empties or notices:  # only the rows that go out: not those skipped or refused now
             going = {(job.metadata or {}).get("row") for job in pending}
             for row, names in empties.items():
                 if row in going:
-                    note_empty(report.empty, row, lines.get(row), names)
+                    note_rows(report.empty, row, lines.get(row), names)
+            for row, found in notices.items():
+                if row in going:
+                    text = {notice.code: notice.message for notice in found}
+                    note_rows(report.warnings, row, lines.get(row), text, text.__getitem__)
             empties.clear()
+            notices.clear()
         if store is not None and pending:
             # A re-run's rows are known already: not written again, and read only once.
             fresh = [job for job in pending if job.id not in known]
@@ -259,6 +268,8 @@ def enqueue(
             names = empty_names(item, text)
             if names:
                 empties[item.number] = names
+        if message.warnings:
+            notices[item.number] = message.warnings
         # An AlimTalk's template as the vendor has it: filled in for the preview's rows, and
         # whether it could be read at all once per template (a dry run names those it could not)
         preview = len(report.preview) < PREVIEW_ROWS

@@ -6,6 +6,7 @@ a value in each row, whose absence is counted for a warning.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kmsg_cli.bulk_input import Row
@@ -96,7 +97,7 @@ def check_failover_source(
     )
 
 
-SHOWN_EMPTY = 3  # rows named per empty placeholder
+SHOWN_ROWS = 3  # rows named per empty placeholder or per warning of the rows
 
 
 def empty_names(row: Row, text: str) -> tuple[str, ...]:
@@ -110,13 +111,18 @@ def empty_names(row: Row, text: str) -> tuple[str, ...]:
     )
 
 
-def note_empty(
-    empty: dict[str, list[Any]], row: int, line: int | None, names: tuple[str, ...]
+def note_rows(
+    table: dict[str, list[Any]],
+    row: int,
+    line: int | None,
+    keys: Iterable[str],
+    first: Callable[[str], str] | None = None,
 ) -> None:
-    """Add a row that goes out with `names` empty to `empty` (EnqueueReport.empty): per name,
-    the count and the (row, line) of the first SHOWN_EMPTY."""
-    for name in names:
-        seen = empty.setdefault(name, [0, []])
+    """Count a row that goes out under each of `keys` in `table`: per key, the count and the
+    (row, line) of the first SHOWN_ROWS; with `first`, also first(key) of the first row
+    (EnqueueReport.empty: placeholder names; EnqueueReport.warnings: warning codes)."""
+    for key in keys:
+        seen = table.setdefault(key, [0, []] if first is None else [0, [], first(key)])
         seen[0] += 1
-        if len(seen[1]) < SHOWN_EMPTY:
+        if len(seen[1]) < SHOWN_ROWS:
             seen[1].append((row, line or None))

@@ -66,10 +66,32 @@ def check_kakao_length(text: str, kind: MessageType) -> None:
         )
 
 
-def non_ks_notice(what: str) -> Notice:
+SHOWN_NON_KS = 3  # characters a NON_KS_CHARACTERS warning names
+
+
+def non_ks_characters(text: str) -> list[str]:
+    """The distinct characters of `text` that CP949 cannot encode, in order of appearance."""
+    found: list[str] = []
+    for ch in text:
+        if ch.isascii() or ch in found:
+            continue
+        try:
+            ch.encode("cp949")
+        except UnicodeEncodeError:
+            found.append(ch)
+    return found
+
+
+def non_ks_notice(what: str, text: str) -> Notice:
+    """NON_KS_CHARACTERS, naming the characters (`'😀' U+1F600`) so that one typed by an
+    editor's autocorrect (an em dash) can be found and replaced."""
+    found = non_ks_characters(text)
+    named = ", ".join(f"{_quote(ch)} U+{ord(ch):04X}" for ch in found[:SHOWN_NON_KS])
+    if len(found) > SHOWN_NON_KS:
+        named += ", ..."
     return Notice(
         "NON_KS_CHARACTERS",
-        f"{what} has characters outside KS X 1001 (emoji, ...): counted as 4 bytes each; "
+        f"{what} has characters outside KS X 1001 ({named}): counted as 4 bytes each; "
         "some phones may not display them",
     )
 

@@ -26,7 +26,7 @@ from kmsg_cli.normalize.limits import (
     image_not_allowed,
     non_ks_notice,
 )
-from kmsg_cli.normalize.phone import is_mobile, normalize_phone, normalize_sender
+from kmsg_cli.normalize.phone import format_phone, is_mobile, normalize_phone, normalize_sender
 from kmsg_cli.normalize.variables import check_variable, interpolate, render_nonblank
 from kmsg_cli.when import parse_when
 
@@ -87,7 +87,7 @@ def _build_failover(draft: MessageDraft, threshold: int, warnings: list[Notice])
     )
     size, non_ks = count_bytes(rendered)
     if non_ks:
-        warnings.append(non_ks_notice("failover text"))
+        warnings.append(non_ks_notice("failover text", rendered))
     subject = _given(draft.failover_subject)
     if subject is not None:
         subject = _subject(subject, draft.variables, "failover_subject")
@@ -145,7 +145,7 @@ def build_message(
         warnings.append(
             Notice(
                 "NOT_MOBILE",
-                f"{to.number} is not a mobile number; "
+                f"{format_phone(to.number)} is not a mobile number; "
                 "landline numbers usually cannot receive text messages",
             )
         )
@@ -235,7 +235,7 @@ def build_message(
             else:
                 kind = MessageType.SMS
         if non_ks and kind is not MessageType.FRIENDTALK:
-            warnings.append(non_ks_notice("text"))
+            warnings.append(non_ks_notice("text", text))
         check_text(kind, text, size, subject, image)
 
     if subject is not None:

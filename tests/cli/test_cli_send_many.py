@@ -742,6 +742,38 @@ def test_an_empty_cell_for_a_placeholder_is_warned_about_and_sent(run: Run, tmp_
     assert "1 accepted" in again.stdout
 
 
+def test_the_warnings_of_the_rows_are_given_once_per_code_naming_the_first_row(
+    run: Run, tmp_path: Path
+) -> None:
+    rows = people(5)
+    rows[1]["to"] = "02-123-4567"
+    rows[3]["to"] = "031-123-4567"
+    rows[4]["to"] = "02-765-4321"
+    rows[2]["text"] = "배포 — 완료"  # an editor's em dash: not in KS X 1001
+    for row in rows:
+        row.setdefault("text", f"{row['name']}님 안녕하세요")
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert lines == [
+        "warning: NOT_MOBILE: row 2 (line 3): 02-123-4567 is not a mobile number; landline "
+        "numbers usually cannot receive text messages (and 2 more rows: row 4 (line 5), "
+        "row 5 (line 6))",
+        "warning: NON_KS_CHARACTERS: row 3 (line 4): text has characters outside KS X 1001 "
+        "('—' U+2014): counted as 4 bytes each; some phones may not display them",
+    ]
+    code, doc = run.json("send-many", str(source))
+    assert code == 0 and doc["data"]["accepted"] == 5  # warnings, not errors
+    assert [w["code"] for w in doc["warnings"]] == ["NOT_MOBILE", "NON_KS_CHARACTERS"]
+    # fixed and sent again: only the fixed row goes out, and only its warnings are given
+    rows[2]["text"] = "배포 - 완료"
+    again = run("send-many", str(write_csv(tmp_path / "fixed.csv", rows)))
+    assert again.exit_code == 0, again.stderr
+    assert "1 accepted" in again.stdout
+    assert "warning:" not in again.stderr
+
+
 def test_verbose_logs_a_line_per_provider_request(run: Run, tmp_path: Path) -> None:
     rows = [*people(3), {"to": "010-2000-0000", "name": "거부"}]  # the mock refuses ...0000
     source = write_csv(tmp_path / "in.csv", rows)

@@ -486,6 +486,13 @@ def test_emoji_counts_four_bytes_and_warns() -> None:
     assert codes(message) == ["NON_KS_CHARACTERS"]
 
 
+def test_the_non_ks_warning_names_the_characters_once_each() -> None:
+    (notice,) = build(text="배포 — 완료 😀 —", type="LMS").warnings
+    assert "('—' U+2014, '😀' U+1F600)" in notice.message
+    (notice,) = build(text="①—–•😀", type="LMS").warnings  # ① is in KS X 1001
+    assert "('—' U+2014, '–' U+2013, '•' U+2022, ...)" in notice.message
+
+
 def test_friendtalk_emoji_does_not_warn() -> None:
     assert codes(build(text="😀", type="FRIENDTALK")) == []
 
