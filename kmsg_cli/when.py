@@ -47,10 +47,11 @@ _NAMED_DAY = r"(?i)(today|tomorrow|오늘|내일)\s*([01]?\d|2[0-3]):([0-5]\d)"
 _MOMENT_DAY = r"(?i)(yesterday|today|tomorrow|어제|오늘|내일)(?:\s*([01]?\d|2[0-3]):([0-5]\d))?"
 _DAY_OFFSETS = {"yesterday": -1, "어제": -1, "today": 0, "오늘": 0, "tomorrow": 1, "내일": 1}
 
-# The date and an HH:MM time are mandatory; fromisoformat would also take a bare date (midnight)
-# and compact forms, which are more likely typos than intent.
+# The date and an H:MM time are mandatory; fromisoformat would also take a bare date (midnight)
+# and compact forms, which are more likely typos than intent. The hour may have one digit:
+# Excel shows a date-time cell as `2026-12-09 9:00`, and so writes it to a CSV file.
 _ABSOLUTE = (
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
     r"\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
 _RELATIVE = r"\+(?:\s*\d+\s*[a-z]+)+\s*"
@@ -128,6 +129,7 @@ def _relative(text: str, value: str, now: datetime, field: str) -> datetime:
 def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
     # 3.11's fromisoformat takes "Z" but not "z" nor a space before the offset.
     text = re.sub(r"\s+(?=[Z+-])", "", text.upper())
+    text = re.sub(r"(?<=[T ])(\d):", r"0\1:", text)  # `9:00` as fromisoformat wants it
     try:
         parsed = datetime.fromisoformat(text.replace(",", "."))
     except ValueError:

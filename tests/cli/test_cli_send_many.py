@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ def write_csv(path: Path, rows: list[dict[str, str]], encoding: str = "utf-8") -
 
 def people(count: int, start: int = 1) -> list[dict[str, str]]:
     return [{"to": f"010-2000-{n:04d}", "name": f"고객{n}"} for n in range(start, start + count)]
+
+
+def jobs_data(run: Run) -> list[dict[str, Any]]:
+    return run.rows("SELECT id, data FROM kmsg_jobs ORDER BY id")
 
 
 def jobs(run: Run) -> list[dict[str, Any]]:
@@ -932,6 +937,30 @@ def test_at_schedules_every_row_without_an_at_of_its_own_once(run: Run, tmp_path
     assert (
         json.loads(plain.stdout)["data"]["batch_id"] != json.loads(first.stdout)["data"]["batch_id"]
     )
+
+
+def test_a_date_time_typed_in_excel_schedules_its_row(run: Run, tmp_path: Path) -> None:
+    """A date-time cell of a workbook, and the same sheet saved as CSV by Excel (which writes
+    the cell as shown: `2030-01-02 9:00`, one digit for the hour)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["to", "at"])
+    sheet.append(["010-2000-0001", datetime(2030, 1, 2, 9, 0)])  # shown `2030-01-02 9:00:00`
+    sheet.append(["010-2000-0002", datetime(2030, 1, 2, 15, 30)])
+    sheet.cell(row=3, column=2).number_format = "m/d/yy h:mm"  # Excel's own date-time format
+    book.save(tmp_path / "in.xlsx")
+    saved = tmp_path / "saved.csv"
+    saved.write_bytes("to,at\r\n010-2000-0003,2030-01-02 9:00\r\n".encode("cp949"))
+    for source in (tmp_path / "in.xlsx", saved):
+        result = run("send-many", str(source), "--text", "점검 안내")
+        assert result.exit_code == 0, result.stderr
+    when = [json.loads(r["data"])["message"]["at"] for r in jobs_data(run)]
+    assert sorted(when) == [
+        "2030-01-02T00:00:00+00:00",  # 09:00 KST
+        "2030-01-02T00:00:00+00:00",
+        "2030-01-02T06:30:00+00:00",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,9 @@ def assert_invalid(err: InvalidInput, code: str, field: str, value: str) -> None
         ("2026-11-22 10:00", "UTC", datetime(2026, 11, 22, 10, 0, tzinfo=UTC)),
         ("2026-11-22 10:00", "America/New_York", datetime(2026, 11, 22, 15, 0, tzinfo=UTC)),
         ("2026-11-21 21:00:01", "Asia/Seoul", NOW + timedelta(seconds=1)),
+        ("2026-11-22 9:05", "Asia/Seoul", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
+        ("2026-11-22 9:05:00", "Asia/Seoul", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
+        ("2026-11-22 9:05 +09:00", "UTC", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
     ],
     ids=[
         "iso-offset",
@@ -61,6 +64,9 @@ def assert_invalid(err: InvalidInput, code: str, field: str, value: str) -> None
         "local-utc",
         "local-new-york",
         "one-second-ahead",
+        "excel-one-digit-hour",
+        "excel-one-digit-hour-seconds",
+        "one-digit-hour-offset",
     ],
 )
 def test_absolute_times(value: str, timezone: str, expected: datetime) -> None:
