@@ -54,6 +54,12 @@ _ABSOLUTE = (
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
     r"\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
+# Excel in Korean shows a 12-hour clock as `2026-12-09 오후 3:00` (and writes it so to a CSV
+# file); English spells it `2026-12-09 3:00 PM`. Both are read as the 24-hour time they name.
+_TWELVE_HOUR = (
+    r"(?i)(\d{4}-\d{2}-\d{2})\s+(?:(오전|오후|AM|PM)\s*(\d{1,2})(:\d{2}(?::\d{2})?)"
+    r"|(\d{1,2})(:\d{2}(?::\d{2})?)\s*(AM|PM))"
+)
 _RELATIVE = r"\+(?:\s*\d+\s*[a-z]+)+\s*"
 _RELATIVE_PART = r"(\d+)\s*([a-z]+)"
 _MAX_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati
@@ -142,6 +148,20 @@ def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
         raise _invalid_time(value, field, "is out of range") from None
 
 
+def _twenty_four_hour(text: str, value: str, field: str) -> str:
+    """`2026-12-09 오후 3:00` / `2026-12-09 3:00 PM` as `2026-12-09 15:00`; other text as it is."""
+    found = _pattern(_TWELVE_HOUR).fullmatch(text)
+    if found is None:
+        return text
+    day, marker, hour, rest = (
+        found.group(1, 2, 3, 4) if found[2] else (found[1], found[7], found[5], found[6])
+    )
+    if not 1 <= int(hour) <= 12:
+        raise _invalid_time(value, field, "is not a valid 12-hour time (1 to 12)")
+    afternoon = marker.upper() in ("오후", "PM")
+    return f"{day} {int(hour) % 12 + (12 if afternoon else 0):02d}{rest}"
+
+
 def _named_day(found: re.Match[str], now: datetime, zone: ZoneInfo) -> datetime:
     """The day `found` names (today, 내일, ...) at its time, midnight when it gives none."""
     local = now.astimezone(zone) + timedelta(days=_DAY_OFFSETS[found[1].lower()])
@@ -187,7 +207,7 @@ def parse_when(
     zone = load_zone(timezone)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    text = value.strip()
+    text = _twenty_four_hour(value.strip(), value, field)
     if _pattern(_RELATIVE).fullmatch(text.lower()):
         moment = _relative(text, value, now, field)
     elif _pattern(_ABSOLUTE).fullmatch(text):
@@ -322,7 +342,7 @@ def parse_moment(
     zone = load_zone(timezone)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    text = value.strip()
+    text = _twenty_four_hour(value.strip(), value, field)
     if _pattern(_BARE_NUMBER).fullmatch(text):
         raise _no_unit(value, field, "INVALID_TIME", f"{text}d", _MOMENT_HINT)
     if _pattern(_DATE).fullmatch(text):

@@ -49,6 +49,10 @@ def assert_invalid(err: InvalidInput, code: str, field: str, value: str) -> None
         ("2026-11-22 9:05", "Asia/Seoul", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
         ("2026-11-22 9:05:00", "Asia/Seoul", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
         ("2026-11-22 9:05 +09:00", "UTC", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
+        ("2026-11-22 오후 3:00", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
+        ("2026-11-22 오전 12:30:05", "Asia/Seoul", datetime(2026, 11, 21, 15, 30, 5, tzinfo=UTC)),
+        ("2026-11-22 오후 12:30", "Asia/Seoul", datetime(2026, 11, 22, 3, 30, tzinfo=UTC)),
+        ("2026-11-22 3:00 pm", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
     ],
     ids=[
         "iso-offset",
@@ -67,6 +71,10 @@ def assert_invalid(err: InvalidInput, code: str, field: str, value: str) -> None
         "excel-one-digit-hour",
         "excel-one-digit-hour-seconds",
         "one-digit-hour-offset",
+        "excel-korean-pm",
+        "excel-korean-midnight-hour",
+        "excel-korean-noon-hour",
+        "english-pm",
     ],
 )
 def test_absolute_times(value: str, timezone: str, expected: datetime) -> None:
@@ -212,6 +220,13 @@ def test_other_day_words_are_not_guessed(value: str) -> None:
     with pytest.raises(InvalidInput) as info:
         parse_when(value, now=NOW, timezone="Asia/Seoul")
     assert_invalid(info.value, "INVALID_TIME", "at", value)
+
+
+@pytest.mark.parametrize("value", ["2026-11-22 오후 13:00", "2026-11-22 0:30 AM"])
+def test_a_twelve_hour_time_takes_hours_1_to_12(value: str) -> None:
+    with pytest.raises(InvalidInput, match="not a valid 12-hour time") as caught:
+        parse_when(value, now=NOW)
+    assert caught.value.code == "INVALID_TIME"
 
 
 def test_field_name_is_reported() -> None:
