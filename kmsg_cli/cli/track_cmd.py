@@ -399,6 +399,12 @@ def list_rows(
     until: Annotated[
         str | None, options.until_option("Requested before: the same forms as --since.")
     ] = None,
+    batch: Annotated[
+        str | None,
+        options.batch_option(
+            "Only messages of this send-many batch.", panel=FILTERS, complete=True
+        ),
+    ] = None,
     limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,
     no_header: tables.NoHeaderOpt = False,
@@ -417,6 +423,8 @@ def list_rows(
       kmsg track list --since 2026-12-05 --until 2026-12-06 --format csv > day.csv
 
       kmsg track list --to 010-1234-5678 --fields message_id,status --no-header
+
+      kmsg track list --batch b1a2c3d4e5f6a7b8c --status FAILED
     """
     from kmsg_cli.normalize import normalize_phone
 
@@ -443,6 +451,7 @@ def list_rows(
         "to": number,
         "since_ms": runtime.moment_ms(since, "since"),
         "until_ms": runtime.moment_ms(until, "until"),
+        "batch": batch,
     }
     limit = list_limit(limit)
     store = runtime.store()

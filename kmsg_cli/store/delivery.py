@@ -32,7 +32,7 @@ from kmsg_cli.store.rows import (
     tracking_from_values,
 )
 from kmsg_cli.store.schema import JOBS_TABLE
-from kmsg_cli.store.session import SELECT_TRACKING, TRACKING, Session, SqlBase
+from kmsg_cli.store.session import JOBS, SELECT_TRACKING, TRACKING, Session, SqlBase
 
 
 class TrackingFilter(TypedDict, total=False):
@@ -47,6 +47,7 @@ class TrackingFilter(TypedDict, total=False):
     to: str | None
     since_ms: int | None
     until_ms: int | None
+    batch: str | None  # the messages of this send-many batch (its jobs' ids)
 
 
 class DeliveryLedger(SqlBase):
@@ -227,6 +228,11 @@ class DeliveryLedger(SqlBase):
         if providers is not None:
             conditions.append(self.dialect.in_list('"provider_id"', p("providers")))
             params["providers"] = json_list(providers)
+        batch = filters.get("batch")
+        if batch is not None:  # through the jobs' batch index: the batch's size, not the table's
+            in_batch = self.dialect.in_batch(p("batch"))
+            conditions.append(f'"message_id" IN (SELECT "id" FROM {JOBS} WHERE {in_batch})')
+            params["batch"] = batch
         for key, bound_as in (("since_ms", ">="), ("until_ms", "<=")):
             moment = filters.get(key)
             if moment is not None:

@@ -92,6 +92,22 @@ def test_run_once_records_delivery_and_failure_from_the_mock(run: Run) -> None:
     assert doc["data"]["counts"] == {"DELIVERED": 1, "FAILED": 1}
 
 
+def test_track_list_of_a_batch_lists_its_messages_only(run: Run, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("to\n010-2000-0001\n010-2000-3043\n", encoding="utf-8")
+    for batch in ("spring", "summer"):
+        sent = run("send-many", str(source), "--text", batch, "--batch-id", batch)
+        assert sent.exit_code == 0, sent.stderr
+    assert run("send", "--to", "010-2000-0009", "--text", "x", "--id", "solo").exit_code == 0
+    code, doc = run.json("track", "list", "--batch", "summer")
+    assert code == 0
+    assert sorted(r["message_id"] for r in doc["data"]["rows"]) == ["summer:1", "summer:2"]
+    assert doc["data"]["counts"] == {"SENT": 2}
+    listed = run("track", "list", "--batch", "summer", "--fields", "message_id", "--no-header")
+    assert sorted(listed.stdout.split()) == ["summer:1", "summer:2"]
+    assert "no rows match" in run("track", "list", "--batch", "autumn").stderr
+
+
 def test_a_pass_with_nothing_due_says_when_the_next_check_is(run: Run) -> None:
     empty = run("track", "run-once")
     assert empty.exit_code == 0

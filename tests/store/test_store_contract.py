@@ -1225,6 +1225,18 @@ def test_list_tracking_filters_combine(listed: Store) -> None:
     assert listed.list_tracking(provider_id="iwinv", type="ALIMTALK") == []
 
 
+def test_list_tracking_of_a_batch_is_the_rows_of_its_jobs(listed: Store) -> None:
+    listed.insert_jobs(
+        [batch_job("r2", "b1", 1), batch_job("r4", "b1", 2), batch_job("r5", "b2", 1)]
+    )
+    listed.insert_jobs([job("r1", metadata={"batch": "b10"}), job("r3")])
+    assert mids(listed.list_tracking(batch="b1")) == ["r4", "r2"]
+    assert mids(listed.list_tracking(batch="b1", status=[FAILED])) == ["r2"]
+    assert listed.count_tracking_by_status(batch="b1") == {SENT: 1, FAILED: 1}
+    assert listed.list_tracking(batch="b") == []  # a batch is named whole
+    assert listed.count_tracking_by_status(batch="none") == {}
+
+
 def test_list_tracking_keeps_to_a_profiles_providers(listed: Store) -> None:
     assert mids(listed.list_tracking(providers=["iwinv"])) == ["r5", "r2"]
     assert mids(listed.list_tracking(providers=["solapi", "iwinv"])) == mids(listed.list_tracking())
