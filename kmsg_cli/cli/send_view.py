@@ -102,6 +102,7 @@ def show_plan(
             )
             if message.message_id in filled:
                 text = f"(template {message.template_id}) {filled[message.message_id]}"
+            text = text.expandtabs(4)  # rich sizes a cell by its tab as one column, then crops
             when = (times.human(message.scheduled_at) or "now",) if scheduled else ()
             cells.append(
                 (

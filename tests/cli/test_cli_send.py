@@ -244,6 +244,12 @@ def test_dry_run_shows_everything_and_sends_nothing(run: Run) -> None:
     assert not run.db.exists()
 
 
+def test_a_dry_run_shows_a_text_with_a_tab_whole(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "total\t15,000원", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "total   15,000원" in result.stdout  # the tab as spaces, nothing cropped
+
+
 def test_scheduled_send_on_the_mock_is_pending_until_after_the_time(run: Run) -> None:
     code, doc = run.json("send", "--to", "010-1234-5678", "--text", "later", "--at", "+2h")
     assert code == 0
