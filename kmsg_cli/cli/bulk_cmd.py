@@ -440,7 +440,9 @@ def send_many(
         halted=runner.halted,
         again=f"run the same command: {AGAIN}",
     )
-    raise typer.Exit(bulk_view.exit_code(report, state, interrupted=interrupted))
+    raise typer.Exit(
+        bulk_view.exit_code(report, state, interrupted=interrupted, halted=runner.halted)
+    )
 
 
 def _refuse_other_profiles_batch(store: Store, batch_id: str, profile: Profile) -> bool:

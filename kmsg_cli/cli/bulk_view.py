@@ -522,7 +522,9 @@ def _summary_error(report: EnqueueReport, state: BatchState, interrupted: bool) 
     return None
 
 
-def exit_code(report: EnqueueReport, state: BatchState, *, interrupted: bool) -> int:
+def exit_code(
+    report: EnqueueReport, state: BatchState, *, interrupted: bool, halted: Halt | None = None
+) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     if report.rows and report.valid == 0:
@@ -531,7 +533,7 @@ def exit_code(report: EnqueueReport, state: BatchState, *, interrupted: bool) ->
     if problems == 0:
         return EXIT_OK
     if state.accepted == 0:
-        return EXIT_PROVIDER
+        return EXIT_PROVIDER if halted is None else halted.exit_code
     return EXIT_PARTIAL
 
 

@@ -180,7 +180,7 @@ def process(
         if drain:  # a bounded run that did not finish: an error, as for send-many
             error = KmsgError("interrupted; unsent claims were released", code="INTERRUPTED")
     elif runner.halted is not None:  # an account refusal: the rest waits, pending
-        code = EXIT_PARTIAL if stats.accepted else EXIT_PROVIDER
+        code = EXIT_PARTIAL if stats.accepted else runner.halted.exit_code
         again = f"run `{out.kmsg('queue process' + (' --drain' if drain else ''))}`: {AGAIN}"
         error = runner.halted.error(f"{counted(data['pending'], 'job')} not sent yet", again)
     elif problems and stats.accepted:

@@ -190,7 +190,9 @@ def run_once(
         error = report.halted.error("the due rows not checked", again)
     runtime.out.result(report.to_dict(), render, ok=error is None, error=error)
     if error is not None:
-        raise typer.Exit(EXIT_INTERRUPTED if report.interrupted else EXIT_PROVIDER)
+        if report.interrupted:
+            raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_PROVIDER if report.halted is None else report.halted.exit_code)
 
 
 @app.command("watch")

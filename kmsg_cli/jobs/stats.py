@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from kmsg_cli.errors import KmsgError
+from kmsg_cli.errors import EXIT_INPUT, EXIT_PROVIDER, AuthenticationError, KmsgError
 
 AGAIN = "what was not sent goes out then, nothing twice"
 # Refusals that concern the account, not the message: every later request would be refused
@@ -52,6 +52,13 @@ class Halt(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
+
+    @property
+    def exit_code(self) -> int:
+        """The exit status of a run it stopped before anything was accepted: 2 for refused
+        credentials (as `kmsg send` exits: the config is to be fixed), 3 otherwise (README.md,
+        "Exit codes"); a run that had accepted something exits 5 all the same."""
+        return EXIT_INPUT if self.code == AuthenticationError.default_code else EXIT_PROVIDER
 
     def error(self, left: str, then: str) -> KmsgError:
         """The run's error: `left` says what it left undone ("12 rows not sent yet"), `then`

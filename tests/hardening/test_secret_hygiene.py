@@ -278,7 +278,7 @@ def queued(tag: str) -> list[Step | Act]:
 
 FAILED_JOBS: list[Step | Act] = [
     *queued("f"),
-    cli("setup", "queue process --drain", profile="bad", exit=3),
+    cli("setup", "queue process --drain", profile="bad", exit=2),
 ]
 
 
@@ -342,7 +342,7 @@ SEND_MANY: list[Step | Act] = [
     ),
     cli("success", "send-many {tmp}/rows.csv --dry-run --batch-id dry-{m}"),
     cli("success", "send-many {tmp}/rows.csv --queue --batch-id queued-{m} --allow-duplicates"),
-    cli("auth", many("auth"), profile="bad", exit=3),
+    cli("auth", many("auth"), profile="bad", exit=2),
     cli("outage", many("down"), prepare=faults("503"), exit=3),
     cli("outage", many("offline"), profile="offline", exit=3),
     cli(
@@ -364,7 +364,7 @@ SEND_MANY: list[Step | Act] = [
 TRACK_RUN_ONCE: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("auth", "track run-once", profile="bad", exit=3, expect="AUTHENTICATION_FAILED", http=True),
+    cli("auth", "track run-once", profile="bad", exit=2, expect="AUTHENTICATION_FAILED", http=True),
     DUE,
     cli("outage", "track run-once", prepare=faults("500", everywhere=True), http=True),
     DUE,
@@ -440,7 +440,7 @@ QUEUE_PROCESS: list[Step | Act] = [
     *queued("ok"),
     cli("success", DRAIN, http=True),
     *queued("auth"),
-    cli("auth", DRAIN, profile="bad", exit=3),
+    cli("auth", DRAIN, profile="bad", exit=2),
     *queued("down"),
     cli("outage", DRAIN, prepare=faults("500"), exit=3),
     *queued("offline"),
