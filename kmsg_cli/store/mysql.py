@@ -36,11 +36,9 @@ from kmsg_cli.store.schema import (
     BATCH_INDEX,
     BATCH_KEY_LENGTH,
     INDEX_NAMES,
-    JOB_COLUMNS,
     JOBS_TABLE,
     SCHEMA_VERSION,
     STATE_TABLE,
-    TRACKING_COLUMNS,
     batch_index_statement,
     ddl_statements,
     mysql_collation,
@@ -55,6 +53,7 @@ from kmsg_cli.store.server import (
     ServerStore,
 )
 from kmsg_cli.store.session import (
+    INSERTED,
     JOBS,
     PENDING,
     SELECT_JOB,
@@ -373,7 +372,7 @@ class MysqlStore(ServerStore):
 
     def _insert_rows(self, s: Session, table: str, rows: Sequence[Params]) -> int:
         """Insert the rows whose key is not in the table yet (see the module doc)."""
-        key = "id" if table == "kmsg_jobs" else "message_id"
+        key, columns, _json = INSERTED[table]
         fresh: dict[str, Params] = {}
         for row in rows:
             fresh.setdefault(str(row[key]), row)
@@ -384,7 +383,6 @@ class MysqlStore(ServerStore):
                 fresh.pop(str(existing), None)
         if not fresh:
             return 0
-        columns = JOB_COLUMNS if table == "kmsg_jobs" else TRACKING_COLUMNS
         names = ", ".join(q(c) for c in columns)
         values = ", ".join(self.dialect.p(c) for c in columns)
         sql = f"INSERT INTO {q(table)} ({names}) VALUES ({values})"

@@ -17,7 +17,14 @@ from typing import Any, Protocol, TypeVar
 from kmsg_cli.models import JobStatus
 from kmsg_cli.store.dialect import Dialect, q
 from kmsg_cli.store.rows import JOB_JSON_COLUMNS, MAX_IN_PARAMS, TRACKING_JSON_COLUMNS, chunked
-from kmsg_cli.store.schema import JOB_COLUMNS, JOBS_TABLE, TRACKING_COLUMNS, TRACKING_TABLE
+from kmsg_cli.store.schema import (
+    JOB_COLUMNS,
+    JOBS_TABLE,
+    STATE_COLUMNS,
+    STATE_TABLE,
+    TRACKING_COLUMNS,
+    TRACKING_TABLE,
+)
 
 _T = TypeVar("_T")
 Params = Mapping[str, Any]
@@ -266,15 +273,18 @@ class SqlBase:
             after = rows[-1][0]
 
     def _insert_rows(self, s: Session, table: str, rows: Sequence[Params]) -> int:
-        """Insert rows (column name -> value) into `table`, leaving rows whose key exists
-        untouched; returns how many were new."""
-        if table == JOBS_TABLE:
-            sql = self.dialect.insert_ignore(JOBS_TABLE, JOB_COLUMNS, "id", JOB_JSON_COLUMNS)
-        else:
-            sql = self.dialect.insert_ignore(
-                TRACKING_TABLE, TRACKING_COLUMNS, "message_id", TRACKING_JSON_COLUMNS
-            )
-        return s.executemany(sql, rows)
+        """Insert rows (column name -> value) into `table` (jobs, tracking or named values),
+        leaving rows whose key exists untouched; returns how many were new."""
+        key, columns, json_columns = INSERTED[table]
+        return s.executemany(self.dialect.insert_ignore(table, columns, key, json_columns), rows)
+
+
+# The tables `_insert_rows` writes: key, columns, JSON columns.
+INSERTED: dict[str, tuple[str, tuple[str, ...], frozenset[str]]] = {
+    JOBS_TABLE: ("id", JOB_COLUMNS, JOB_JSON_COLUMNS),
+    TRACKING_TABLE: ("message_id", TRACKING_COLUMNS, TRACKING_JSON_COLUMNS),
+    STATE_TABLE: ("name", STATE_COLUMNS, frozenset()),
+}
 
 
 def _fetch(sql: str, params: Params) -> Callable[[Session], list[Sequence[Any]]]:

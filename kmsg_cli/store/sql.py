@@ -229,9 +229,8 @@ class SqlStore(JobLedger, DeliveryLedger, ContentKeys):
         how many were new (`db copy`)."""
         if not rows:
             return 0
-        sql = self.dialect.insert_ignore(STATE_TABLE, ("name", "value"), "name", ())
         params = [{"name": name, "value": value} for name, value in rows]
-        return int(self._write(lambda s: s.executemany(sql, params)))
+        return int(self._write(lambda s: self._insert_rows(s, STATE_TABLE, params)))
 
     def cache_get(self, name: str, *, now_ms: int) -> str | None:
         """The cached value of `name`, or None when there is none or it expired."""

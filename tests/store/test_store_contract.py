@@ -1376,6 +1376,15 @@ def test_reserve_sequence_hands_out_consecutive_numbers_per_name(store: Store) -
     assert store.reserve_sequence("route:default", 1) == 5
 
 
+def test_insert_state_counts_only_the_names_it_added(store: Store) -> None:
+    assert store.reserve_sequence("route:default", 3) == 0  # the value is now 3
+    added = store.insert_state([("route:default", 99), ("batch.rows:b1", 7), ("다른", 1)])
+    assert added == 2  # the existing name is left as it is, and not counted
+    assert dict(store.iter_state()) == {"route:default": 3, "batch.rows:b1": 7, "다른": 1}
+    assert store.insert_state([("batch.rows:b1", 8), ("다른", 2)]) == 0
+    assert store.insert_state([]) == 0
+
+
 def test_concurrent_reservations_never_overlap(store: Store, backend: Backend) -> None:
     taken: list[list[int]] = [[] for _ in range(4)]
 
