@@ -252,7 +252,8 @@ def _print_unset(console: Console, unset: list[str]) -> None:
 @app.command("show")
 @reports_errors
 def show(ctx: typer.Context) -> None:
-    """Print the configuration with secrets masked, and which profile is active.
+    """Print the configuration with secrets masked, which profile is active and which
+    database it uses (and what chose it: --db, KMSG_DB, the profile's db or the default).
 
     [dim]Examples:[/]
       kmsg config show
@@ -260,15 +261,20 @@ def show(ctx: typer.Context) -> None:
     """
     from kmsg_cli import config as cfg
 
+    from kmsg_cli.store import describe_target
+
     runtime = runtime_of(ctx)
     loaded = runtime.config()
     profile = runtime.profile()
     masked = cfg.masked_data(loaded)
+    target, chosen_by = runtime.db_choice()
     data = {
         "path": str(loaded.path),
         "exists": loaded.exists,
         "active_profile": profile.name,
         "profile_source": profile.source,
+        "database": describe_target(target),
+        "database_source": chosen_by,
         "providers": {pid: p.describe() for pid, p in profile.providers.items()},
         "config": masked,
     }
@@ -277,6 +283,7 @@ def show(ctx: typer.Context) -> None:
         state = "" if loaded.exists else " (not found: using built-in defaults)"
         console.print(f"config file: {loaded.path}{state}", markup=False)
         console.print(f"active profile: {profile.name} ({profile.source})", markup=False)
+        console.print(f"database: {data['database']} ({chosen_by})", markup=False)
         if loaded.exists:
             console.print("")
             console.print(cfg.dump_toml(masked).rstrip(), markup=False, highlight=False)

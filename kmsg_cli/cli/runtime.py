@@ -106,16 +106,21 @@ class Runtime:
 
     def db_target(self) -> str:
         """--db > KMSG_DB > the profile's db > the default SQLite file."""
+        return self.db_choice()[0]
+
+    def db_choice(self) -> tuple[str, str]:
+        """The database (`db_target`) and what chose it: `--db`, `KMSG_DB`, `profile` or
+        `default`."""
         if self.options.db is not None:  # `--db ""` is an error, not "use the default"
-            return self.options.db
+            return self.options.db, "--db"
         if self.environ.get("KMSG_DB"):
-            return self.environ["KMSG_DB"]
+            return self.environ["KMSG_DB"], "KMSG_DB"
         profile_db = self.profile().db
         if profile_db:
-            return profile_db
+            return profile_db, "profile"
         from kmsg_cli.config import default_db_path
 
-        return str(default_db_path())
+        return str(default_db_path()), "default"
 
     def store(self) -> Store:
         if self._store is None:

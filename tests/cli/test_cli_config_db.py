@@ -73,6 +73,25 @@ def test_config_show_masks_secrets(run: Run, tmp_path: Path) -> None:
         assert "********" in result.stdout
 
 
+def test_config_show_names_the_database_and_what_chose_it(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = tmp_path / "prod.sqlite"
+    path = _write(tmp_path, f'default_profile = "prod"\n[profiles.prod]\ndb = "{own}"\n')
+    shown = run("--config", str(path), "config", "show", db=False)
+    assert f"database: {own} (profile)" in shown.stdout
+    monkeypatch.setenv("KMSG_DB", str(tmp_path / "env.sqlite"))
+    doc = json.loads(run("--config", str(path), "config", "show", "--json", db=False).stdout)
+    assert (doc["data"]["database"], doc["data"]["database_source"]) == (
+        str(tmp_path / "env.sqlite"),
+        "KMSG_DB",
+    )
+    url = "postgresql://kmsg:s3cret@db.invalid/kmsg"
+    shown = run("--config", str(path), "--db", url, "config", "show", db=False)
+    assert "database: postgresql://kmsg:****@db.invalid/kmsg (--db)" in shown.stdout
+    assert "s3cret" not in shown.stdout + shown.stderr
+
+
 def test_config_validate_reports_unset_env_variables(run: Run, tmp_path: Path) -> None:
     path = _write(tmp_path, PLAINTEXT)
     result = run("--config", str(path), "config", "validate")
