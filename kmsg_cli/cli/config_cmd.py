@@ -260,7 +260,6 @@ def show(ctx: typer.Context) -> None:
       kmsg --profile prod config show --json
     """
     from kmsg_cli import config as cfg
-
     from kmsg_cli.store import describe_target
 
     runtime = runtime_of(ctx)

@@ -252,8 +252,14 @@ def watch(
                 if last is not None:
                     for status, count in last.by_status.items():
                         totals[status] = totals.get(status, 0) + count
-                counts = runtime.store().count_tracking_by_status(provider_id=provider)
-                live.update(passes, last, counts, errors, times.clock(runtime.now()))
+                # the profile's rows, as `track list` counts them (profiles share a database)
+                counts = runtime.store().count_tracking_by_status(
+                    provider_id=provider, providers=runtime.listing_scope(provider, False)
+                )
+                left = ""
+                if last is not None and last.other_providers:
+                    left = runtime.left_for_others(last.other_providers, "due row", "track watch")
+                live.update(passes, last, counts, errors, times.clock(runtime.now()), left)
                 if max_passes is not None and passes >= max_passes:
                     break
                 deadline = time.monotonic() + seconds

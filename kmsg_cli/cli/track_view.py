@@ -81,8 +81,13 @@ class WatchView:
         counts: dict[str, int],
         errors: list[str],
         clock: str,
+        left: str = "",
     ) -> None:
+        """Show a pass; `counts`: the profile's rows by status; `left`: the line about the due
+        rows of other profiles' providers it left alone (empty: none)."""
         summary = "; ".join(pass_lines(last, self.times)) if last else "pass failed"
+        if left:
+            summary += "; " + left.replace("\n", "; ")
         if self._live is None:
             if self.out.human and not self.out.quiet:
                 self.out.err.print(f"{clock} pass {passes}: {summary}", markup=False)

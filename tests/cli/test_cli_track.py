@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -593,6 +594,30 @@ def test_requests_is_zero_for_a_provider_without_http(run: Run) -> None:
     code, doc = run.json("track", "run-once")
     assert code == 0 and doc["data"]["checked"] == 1
     assert doc["data"]["requests"] == 0  # the mock answers in process
+
+
+@pytest.mark.usefixtures("two_profiles")
+def test_watch_counts_the_profiles_rows_and_names_what_it_left(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("send", "--to", "010-1111-2222,010-1111-2223", "--text", "x").exit_code == 0
+    assert run("-p", "other", "send", "--to", "010-1111-3333", "--text", "y").exit_code == 0
+    make_due(run.db)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # the live table, as on a terminal
+    monkeypatch.setenv("COLUMNS", "300")
+    result = run("-p", "other", "track", "watch", "--interval", "1ms", "--max-passes", "1")
+    assert result.exit_code == 0, result.stderr
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", result.stderr)
+    table = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in shown.splitlines()
+        if line.count("│") == 3
+    }
+    assert (table["SENT"], table["DELIVERED"]) == ("0", "1")  # not the sandbox's two rows
+    assert (
+        "2 due rows of providers that profile 'other' does not have (mock 2) left for their "
+        "own profile: kmsg -p sandbox track watch"
+    ) in shown
 
 
 @pytest.mark.parametrize(("passes", "said"), [("1", "1 pass"), ("2", "2 passes")])
