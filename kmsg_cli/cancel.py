@@ -38,8 +38,7 @@ from typing import Any
 from kmsg_cli.errors import InvalidInput, KmsgError, ProviderError, UsageError
 from kmsg_cli.jobs.outcomes import job_outcome
 from kmsg_cli.models import DeliveryStatus, Job, JobStatus, TrackingRow, epoch_ms
-from kmsg_cli.providers.base import Canceller
-from kmsg_cli.sending import ProviderSource
+from kmsg_cli.providers.base import Canceller, ProviderSource
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.cancel")

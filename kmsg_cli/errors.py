@@ -37,6 +37,11 @@ EXIT_NOT_RECORDED = 6
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of the output went away (`| head`)
 
+# Refusals that concern the account, not the message: every later request to that provider
+# would be refused the same way, and the refused messages surely did not go out
+# (docs/recovery.md, "Account refusals").
+ACCOUNT_REFUSALS = frozenset({"AUTHENTICATION_FAILED", "INSUFFICIENT_BALANCE"})
+
 
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
 # query parameters (`?password=...`, `&key=...`): a third-party message (libpq's "in URI: ...",

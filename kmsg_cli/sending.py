@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kmsg_cli.errors import (
     EXIT_OK,
@@ -25,6 +25,7 @@ from kmsg_cli.errors import (
     ProviderError,
     UnsupportedFeature,
 )
+from kmsg_cli.failover import Alternates, failover_eligible
 from kmsg_cli.files import open_regular
 from kmsg_cli.models import (
     CONTENT_KEY,
@@ -37,7 +38,7 @@ from kmsg_cli.models import (
     TrackingRow,
     epoch_ms,
 )
-from kmsg_cli.providers.base import Provider, SentFinder
+from kmsg_cli.providers.base import Provider, ProviderSource, SentFinder
 from kmsg_cli.routing import Need, choose, route
 
 if TYPE_CHECKING:
@@ -48,12 +49,6 @@ log = logging.getLogger("kmsg.send")
 
 FIRST_CHECK_MS = 30_000  # first delivery check after an immediate send
 SCHEDULED_GRACE_MS = 120_000  # first check after the scheduled time
-
-
-class ProviderSource(Protocol):
-    """Gives the client of a configured provider, building it on first use."""
-
-    def get(self, provider_id: str) -> Provider: ...
 
 
 class Planned(NamedTuple):
@@ -383,35 +378,6 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
         return max(0.0, float(retry_after))
     ceiling: float = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * float(2 ** (attempt - 1)))
     return ceiling * (0.5 + random.random() / 2)
-
-
-def failover_eligible(error: ProviderError) -> bool:
-    """The request surely was not accepted (connect failure, 429/503 answered): the next
-    provider of the routing list may have it (README, "Routing and provider failover")."""
-    if error.outcome_unknown:
-        return False
-    return error.details.get("stage") == "connect" or error.http_status in (429, 503)
-
-
-class Alternates:
-    """The next providers of a routing list, built and checked only when needed."""
-
-    def __init__(self, source: ProviderSource, provider_ids: Sequence[str]) -> None:
-        self.source = source
-        self.remaining = list(provider_ids)
-
-    def next_for(self, batch: Sequence[Message]) -> Provider | None:
-        while self.remaining:
-            provider_id = self.remaining.pop(0)
-            try:
-                client = self.source.get(provider_id)
-                for message in batch:
-                    client.validate(message)
-            except KmsgError as error:
-                log.warning("skipping provider %s for failover: %s", provider_id, error.message)
-                continue
-            return client
-        return None
 
 
 def _send_with_retries(

@@ -33,9 +33,9 @@ from typing import Any
 
 from kmsg_cli.channels.fallback import falls_back, unreachable
 from kmsg_cli.config.model import TrackingSettings
-from kmsg_cli.errors import KmsgError, scrub
+from kmsg_cli.errors import ACCOUNT_REFUSALS, KmsgError, scrub
 from kmsg_cli.jobs.codec import message_to_data
-from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt
+from kmsg_cli.jobs.stats import Halt
 from kmsg_cli.models import (
     TERMINAL_STATUSES,
     DeliveryStatus,
@@ -47,8 +47,7 @@ from kmsg_cli.models import (
     epoch_ms,
 )
 from kmsg_cli.normalize import normalize_phone
-from kmsg_cli.providers.base import RequestCounter, StatusSource
-from kmsg_cli.sending import ProviderSource
+from kmsg_cli.providers.base import ProviderSource, RequestCounter, StatusSource
 from kmsg_cli.store.contract import Store
 
 log = logging.getLogger("kmsg.track")

@@ -194,6 +194,8 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("kmsg_cli.lookup", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
+    # failover: the next provider of a routing list, when a request surely was not accepted
+    ("kmsg_cli.failover", ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.providers.base")),
     (
         "kmsg_cli.jobs.ledger",
         ("kmsg_cli.errors", "kmsg_cli.models", "kmsg_cli.jobs.codec", "kmsg_cli.store.contract"),
@@ -202,6 +204,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
         "kmsg_cli.sending",
         (
             "kmsg_cli.errors",
+            "kmsg_cli.failover",
             "kmsg_cli.files",
             "kmsg_cli.owner",
             "kmsg_cli.jobs.ledger",
@@ -303,6 +306,7 @@ ALLOWED_INTERNAL: list[tuple[str, tuple[str, ...]]] = [
             "kmsg_cli.jobs.codec",
             "kmsg_cli.jobs.rate",
             "kmsg_cli.jobs.stats",
+            "kmsg_cli.failover",
             "kmsg_cli.sending",
             "kmsg_cli.providers.base",
             "kmsg_cli.store.contract",

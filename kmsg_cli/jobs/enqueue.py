@@ -27,10 +27,10 @@ from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_rows
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, Notice, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.providers.base import read_alimtalk
+from kmsg_cli.providers.base import ProviderSource, read_alimtalk
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
-from kmsg_cli.sending import ProviderSource, check_files, plan
+from kmsg_cli.sending import check_files, plan
 from kmsg_cli.store.contract import Store
 
 INSERT_CHUNK = 1000

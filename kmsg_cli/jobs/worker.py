@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kmsg_cli import owner as owners
-from kmsg_cli.errors import KmsgError, ProviderError, StoreError
+from kmsg_cli.errors import ACCOUNT_REFUSALS, KmsgError, ProviderError, StoreError
+from kmsg_cli.failover import Alternates, failover_eligible
 from kmsg_cli.jobs.codec import message_from_data
 from kmsg_cli.jobs.ledger import (
     NOT_SENT,
@@ -49,18 +50,11 @@ from kmsg_cli.jobs.ledger import (
     unknown_result,
 )
 from kmsg_cli.jobs.rate import RateLimiter
-from kmsg_cli.jobs.stats import ACCOUNT_REFUSALS, Halt, Stats
+from kmsg_cli.jobs.stats import Halt, Refusals, Stats
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, ask_all, not_there
 from kmsg_cli.models import Job, Message, SendResult, TrackingRow, epoch_ms
-from kmsg_cli.providers.base import Provider
-from kmsg_cli.sending import (
-    Alternates,
-    ProviderSource,
-    backoff,
-    failover_eligible,
-    failure_result,
-    tracking_row,
-)
+from kmsg_cli.providers.base import Provider, ProviderSource
+from kmsg_cli.sending import backoff, failure_result, tracking_row
 from kmsg_cli.store.contract import Store
 from kmsg_cli.tracking import record_fallback_outcomes
 
@@ -119,6 +113,7 @@ class BatchRunner:
         self.claimed = 0
         self.halted: Halt | None = None  # an account refusal stopped (or paused) the run
         self._paused = False
+        self.refusals = Refusals(HALT_PAUSE_S)  # not asked again while another can send
         self._last_recovery = time.monotonic()
 
     def now_ms(self) -> int:
@@ -321,6 +316,8 @@ class BatchRunner:
         alternates: Alternates | None = None,
     ) -> None:
         self.rate.acquire(len(chunk))
+        if alternates is not None:  # docs/routing.md, "Failover"
+            client = alternates.avoiding(client, [m for _, m in chunk], self.refusals.recent)
         while True:
             # Right before the request: in flight, to this provider (recovery asks only it),
             # and only what this run still holds: a job taken over after the lease ran out (a
@@ -342,6 +339,8 @@ class BatchRunner:
             except ProviderError as exc:
                 error = exc
                 results = [failure_result(m, client.id, exc) for m in messages]
+                if exc.code in ACCOUNT_REFUSALS:
+                    self.refusals.note(client.id)
                 # The request surely was not accepted: the next provider of the routing list.
                 alternate = (
                     alternates.next_for(messages) if failover_eligible(exc) and alternates else None

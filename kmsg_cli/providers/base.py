@@ -63,6 +63,12 @@ class RequestCounter(Protocol):
         ...
 
 
+class ProviderSource(Protocol):
+    """Gives the client of a configured provider, building it on first use."""
+
+    def get(self, provider_id: str) -> Provider: ...
+
+
 @runtime_checkable
 class SentFinder(Protocol):
     """A provider that can find messages by recipient and time window (our id inside)."""

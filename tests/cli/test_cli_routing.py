@@ -73,17 +73,20 @@ def second() -> Iterator[FakeSolapi]:
         yield fake
 
 
-def solapi_pair(first_url: str, second_url: str) -> str:
+def solapi_pair(
+    first_url: str, second_url: str, first_key: str = DEFAULT_API_KEY, batch_size: int = 1000
+) -> str:
     return f"""
 [profiles.r.routing]
 SMS = ["one", "two"]
 [profiles.r.providers.one]
 type = "solapi"
-api_key = "{DEFAULT_API_KEY}"
+api_key = "{first_key}"
 api_secret = "{DEFAULT_API_SECRET}"
 sender = "0212345678"
 base_url = "{first_url}"
 read_timeout = 1.0
+batch_size = {batch_size}
 [profiles.r.providers.two]
 type = "solapi"
 api_key = "{DEFAULT_API_KEY}"
@@ -140,3 +143,26 @@ def test_bulk_sends_fail_over_per_request(
     assert code == 0, doc
     assert len(second.accepted_messages()) == 20
     assert set(providers_used(run)) == {"two"}
+
+
+def test_a_provider_that_refuses_the_account_fails_over_and_is_not_asked_again(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: FakeSolapi
+) -> None:
+    """Refused credentials: the request surely was not accepted, so the next provider of the
+    routing list sends it; a send-many does not ask the refusing provider for every chunk."""
+    with FakeSolapi() as first:
+        body = solapi_pair(first.base_url, second.base_url, "WRONGKEY000000000", batch_size=5)
+        profile(tmp_path, body, monkeypatch)
+        result = run("send", "--to", "010-1234-5678", "--text", "x")
+        assert result.exit_code == 0, result.stderr
+        assert "failing over to provider two" in result.stderr
+        assert "refused the credentials" in result.stderr
+        source = tmp_path / "in.csv"
+        source.write_text("to\n" + "".join(f"010-3000-{n:04d}\n" for n in range(1, 21)), "utf-8")
+        code, doc = run.json("send-many", str(source), "--text", "x", "--concurrency", "1")
+        assert code == 0, doc
+        assert doc["data"]["accepted"] == 20 and doc["data"]["halted"] is None
+        assert first.accepted_messages() == [] and len(second.accepted_messages()) == 21
+        refused = [r for r in first.requests if r["path"].startswith("/messages/")]
+        assert len(refused) == 2  # once for `kmsg send`, once for the four chunks of send-many
+        assert set(providers_used(run)) == {"two"}
