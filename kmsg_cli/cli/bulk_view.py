@@ -458,7 +458,7 @@ def _preview_line(item: dict[str, Any], shown: Callable[[str], str]) -> str:
     when = f" at {shown(item['scheduled_at'])}" if item["scheduled_at"] else ""
     # a template's text is the vendor's; a fax has documents (in its checks), no text
     untold = (item["template"] or item["type"] == "FAX") and not item["bytes"]
-    size = "" if untold else f" ({item['bytes']} bytes)"
+    size = "" if untold else f" ({counted(item['bytes'], 'byte')})"
     return (
         f"  row {item['row']}: {format_phone(item['to'])} {item['type']} via {item['provider']}"
         f"{when}{size}{subject}: {what}"

@@ -305,7 +305,7 @@ def _outcome_line(outcome: Outcome, times: TimeView) -> str:
     elif message.files and not message.byte_length:  # a fax: its documents, no text
         size = counted(len(message.files), "document")
     else:
-        size = f"{message.byte_length} bytes"
+        size = counted(message.byte_length, "byte")
     head = f"{_shown(message.to)}  {message.type.value} ({size})"
     if outcome.previous is not None:
         return (

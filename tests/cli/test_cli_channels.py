@@ -820,4 +820,4 @@ def test_send_many_dry_run_previews_the_checks_of_each_row(run: Run, tmp_path: P
         [],
     ]
     shown = run("send-many", str(source), "--dry-run").stdout
-    assert "VOICE via mock (1 bytes): [voice MALE] x" in shown
+    assert "VOICE via mock (1 byte): [voice MALE] x" in shown

@@ -244,6 +244,13 @@ def test_dry_run_shows_everything_and_sends_nothing(run: Run) -> None:
     assert not run.db.exists()
 
 
+def test_one_byte_is_one_byte_and_long_texts_are_counted_with_a_comma(run: Run) -> None:
+    result = run("send", "--to", "010-1234-5678", "--text", "x")
+    assert "SMS (1 byte)  accepted" in result.stdout
+    result = run("send", "--to", "010-1234-5678", "--text", "가" * 600)
+    assert "LMS (1,200 bytes)  accepted" in result.stdout
+
+
 def test_a_dry_run_shows_a_text_with_a_tab_whole(run: Run) -> None:
     result = run("send", "--to", "010-1234-5678", "--text", "total\t15,000원", "--dry-run")
     assert result.exit_code == 0, result.stderr
