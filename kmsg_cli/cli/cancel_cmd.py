@@ -116,12 +116,17 @@ def cancel(
     )
     error = None
     if report.not_cancelled:
-        error = KmsgError(
-            f"{report.not_cancelled:,} of {counted(report.selected, 'selected message')} could "
-            "not be cancelled",
-            code="PARTIAL_CANCEL",
-            hint="the reasons are listed above (--json lists every one)",
-        )
+        hint = "the reasons are listed above (--json lists every one)"
+        if report.not_cancelled < report.selected:
+            text = f"{report.not_cancelled:,} of {counted(report.selected, 'selected message')}"
+            error = KmsgError(f"{text} could not be cancelled", code="PARTIAL_CANCEL", hint=hint)
+        else:  # not one: "1 of 1 ... (partial)" would say otherwise
+            text = (
+                "the selected message could not be cancelled"
+                if report.selected == 1
+                else f"none of the {report.selected:,} selected messages could be cancelled"
+            )
+            error = KmsgError(text, code="NOT_CANCELLED", hint=hint)
 
     def render(console: Console) -> None:
         _render(report, console)

@@ -116,6 +116,20 @@ def test_queue_views_show_cancelled_jobs_and_retry_refuses_them(run: Run) -> Non
     assert statuses(run)["a"] == "cancelled"
 
 
+def test_when_nothing_could_be_cancelled_it_is_not_called_partial(run: Run) -> None:
+    for n in (1, 2):
+        sent = run("send", "--to", f"010-1111-222{n}", "--text", "x", "--id", f"now{n}")
+        assert sent.exit_code == 0
+    code, doc = run.json("cancel", "--id", "now1", "--yes")
+    assert code == 5 and doc["error"]["code"] == "NOT_CANCELLED"
+    assert doc["error"]["message"] == "the selected message could not be cancelled"
+    result = run("cancel", "--id", "now1", "--id", "now2", "--yes")
+    assert result.exit_code == 5
+    assert "error: NOT_CANCELLED: none of the 2 selected messages could be cancelled" in (
+        result.stderr
+    )
+
+
 def test_what_cannot_be_cancelled_is_listed_and_exits_5(run: Run) -> None:
     queue(run, "later")
     assert run("send", "--to", "010-1111-2222", "--text", "x", "--id", "now").exit_code == 0
