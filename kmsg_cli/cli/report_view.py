@@ -178,12 +178,12 @@ def _breakdown(console: Console, title: str, rows: list[Any]) -> None:
     from rich.text import Text
 
     table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
-    names = ("", "accepted", "delivered", "failed", "unknown", "pending", "not accepted", "rate")
-    for name in names:
+    shown = ("accepted", "delivered", "failed", "unknown", "pending", "cancelled")
+    for name in ("", *shown, "not accepted", "rate"):
         table.add_column(name, justify="left" if not name else "right")
     for row in rows:
         rate = row.delivery_rate
-        counts = (row.accepted, row.delivered, row.failed, row.unknown, row.pending)
+        counts = (row.accepted, row.delivered, row.failed, row.unknown, row.pending, row.cancelled)
         table.add_row(
             Text(row.key),
             *(f"{n:,}" for n in counts),

@@ -88,6 +88,18 @@ class Funnel:
     pending: int = 0  # accepted, still being tracked (PENDING or SENT)
     untracked: int = 0  # accepted, but without a tracking row
 
+    @property
+    def delivery_rate(self) -> float | None:
+        """See `delivery_rate`."""
+        return delivery_rate(self.delivered, self.accepted, self.cancelled)
+
+
+def delivery_rate(delivered: int, accepted: int, cancelled: int) -> float | None:
+    """Delivered share of the accepted messages that were not cancelled (taken back at the
+    vendor: they were never meant to arrive); None when there are none (docs/report.md)."""
+    meant = accepted - cancelled
+    return delivered / meant if meant > 0 else None
+
 
 @dataclass
 class Failure:
@@ -119,8 +131,8 @@ class Breakdown:
 
     @property
     def delivery_rate(self) -> float | None:
-        """Delivered share of the accepted messages (None when none was accepted)."""
-        return self.delivered / self.accepted if self.accepted else None
+        """See `delivery_rate`."""
+        return delivery_rate(self.delivered, self.accepted, self.cancelled)
 
 
 @dataclass

@@ -91,7 +91,7 @@ def _context(report: Report, clock: LocalClock) -> dict[str, Any]:
         for key, (ko, en) in STAGES.items()
         if getattr(f, key) is not None
     ]
-    rate = f"{100 * f.delivered / f.accepted:.1f}%" if f.accepted else "—"
+    rate = "—" if f.delivery_rate is None else f"{100 * f.delivery_rate:.1f}%"
     lat = report.latency
     charts: dict[str, str] = {}
     if not report.empty:

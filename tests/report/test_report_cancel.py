@@ -64,3 +64,27 @@ def test_cancelled_messages_are_counted_apart(store: Store, recorded: bool) -> N
     f = report_of(store).funnel
     assert (f.valid, f.accepted, f.cancelled, f.withdrawn, f.queued) == (4, 1, 1, 2, 1)
     assert (f.untracked, f.sent, f.rejected) == (0, 0, 0)
+
+
+def test_the_delivery_rate_leaves_out_what_was_cancelled_at_the_vendor(store: Store) -> None:
+    """A message cancelled at the vendor was never meant to arrive: it does not count against
+    the delivery rate, and a batch cancelled whole has none (docs/report.md)."""
+    from kmsg_cli.report.page import render_page
+
+    _batch(store)
+    report = report_of(store)
+    (solapi,) = report.by_provider
+    assert (solapi.accepted, solapi.cancelled, solapi.delivered) == (1, 1, 0)
+    assert solapi.delivery_rate is None and report.funnel.delivery_rate is None
+    page = render_page(report, timezone="Asia/Seoul")
+    assert 'data-figure="cancelled">3<' in page  # one at the vendor, two from the queue
+    assert "전달률 —" in page
+
+
+def test_a_rate_counts_delivered_among_those_not_cancelled() -> None:
+    from kmsg_cli.report.figures import Breakdown, delivery_rate
+
+    assert Breakdown("solapi", accepted=10, delivered=6, failed=0, cancelled=4).delivery_rate == 1
+    assert delivery_rate(delivered=3, accepted=10, cancelled=4) == 0.5
+    assert delivery_rate(delivered=0, accepted=2, cancelled=2) is None
+    assert delivery_rate(delivered=0, accepted=0, cancelled=0) is None
