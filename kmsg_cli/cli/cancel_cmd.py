@@ -51,7 +51,7 @@ SHOWN = 50  # messages a human listing shows (--json lists them all)
 @reports_errors
 def cancel(
     ctx: typer.Context,
-    batch: Annotated[str | None, batch_option("Messages of this batch.", complete=True)] = None,
+    batch: Annotated[str | None, batch_option("Messages of this batch.", pending=True)] = None,
     ids: Annotated[
         list[str] | None,
         ids_option("MESSAGE_ID", "This message; repeatable.", cv.cancellable_ids),

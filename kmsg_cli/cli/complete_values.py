@@ -162,6 +162,17 @@ def batch_ids(ctx: Any, incomplete: str) -> list[str]:
     return [b for b in batches if b.startswith(incomplete)]
 
 
+def recent_batch_ids(ctx: Any, incomplete: str) -> list[str]:
+    """The batches send-many ran, the most recent first (the newest TRACK_ID_LIMIT)."""
+
+    def recent(store: Any) -> list[str]:
+        from kmsg_cli.store.report import report_queries
+
+        return report_queries(store).recent_batches(limit=TRACK_ID_LIMIT)
+
+    return [b for b in _read(ctx, recent) or [] if b.startswith(incomplete)]
+
+
 def _read(ctx: Any, read: Callable[[Any], T]) -> T | None:
     """`read(store)` on the database of the command line; None when there is none to read
     (a missing SQLite file is never created) or it cannot be read."""

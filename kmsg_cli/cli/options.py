@@ -92,9 +92,12 @@ def until_option(help: str, *, panel: str | None = FILTERS) -> Any:
     return option("--until", "WHEN", help, panel)
 
 
-def batch_option(help: str, *, panel: str | None = None, complete: bool = False) -> Any:
-    """`--batch ID`: a send-many batch (completed from the database when `complete`)."""
-    return option("--batch", "ID", help, panel, complete=cv.batch_ids if complete else None)
+def batch_option(help: str, *, panel: str | None = None, pending: bool = False) -> Any:
+    """`--batch ID`: a send-many batch, completed from the database: the batches that still
+    have pending jobs when `pending` (what `cancel` can take back), else the recent ones."""
+    return option(
+        "--batch", "ID", help, panel, complete=cv.batch_ids if pending else cv.recent_batch_ids
+    )
 
 
 # -- what `send` and `send-many` share ------------------------------------------------------

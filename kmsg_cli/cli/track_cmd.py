@@ -409,9 +409,7 @@ def list_rows(
     ] = None,
     batch: Annotated[
         str | None,
-        options.batch_option(
-            "Only messages of this send-many batch.", panel=FILTERS, complete=True
-        ),
+        options.batch_option("Only messages of this send-many batch.", panel=FILTERS),
     ] = None,
     limit: LimitFilter = 50,
     output_format: tables.FormatOpt = None,

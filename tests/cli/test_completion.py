@@ -252,6 +252,18 @@ def test_track_show_on_a_missing_database_creates_nothing(tmp_path: Path) -> Non
     assert not db.exists()
 
 
+def test_listings_and_reports_offer_the_recent_batches(run: Run, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text("to,text\n01011112222,a\n", encoding="utf-8")
+    for batch in ("spring", "summer"):  # sent, not queued: cancel has nothing left to offer
+        assert run("send-many", str(rows), "--batch-id", batch).exit_code == 0
+    db = str(run.db)
+    for command in ("track list", "report", "queue list", "queue retry"):
+        assert values(f"kmsg --db {db} {command} --batch ") == ["summer", "spring"], command
+    assert values(f"kmsg --db {db} report --batch sp") == ["spring"]
+    assert values(f"kmsg --db {db} cancel --batch ") == []
+
+
 def test_queue_retry_offers_failed_job_ids(run: Run) -> None:
     # 0000 is rejected by the mock: with --queue the job fails permanently when processed
     assert run("send", "--to", "010-1234-0000", "--text", "x", "--queue").exit_code == 0
