@@ -295,7 +295,6 @@ def send(
     for candidates, messages in todo.items():
         provider_id = candidates[0]
         client = clients[provider_id]
-        alternates = Alternates(source, candidates[1:])
         for message in messages:
             if message.message_id in blocked:
                 report.outcomes.append(_earlier(message, blocked[message.message_id], report, now))
@@ -304,6 +303,8 @@ def send(
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
+            # each request its own failover list: the first one's failover used it up
+            alternates = Alternates(source, candidates[1:])
             results = _send_with_retries(
                 client, batch, report, max_attempts, sleep, alternates, before_request=mark
             )

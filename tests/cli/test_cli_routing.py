@@ -166,3 +166,14 @@ def test_a_provider_that_refuses_the_account_fails_over_and_is_not_asked_again(
         refused = [r for r in first.requests if r["path"].startswith("/messages/")]
         assert len(refused) == 2  # once for `kmsg send`, once for the four chunks of send-many
         assert set(providers_used(run)) == {"two"}
+
+
+def test_every_batch_of_a_send_fails_over_not_only_the_first(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: FakeSolapi
+) -> None:
+    profile(tmp_path, solapi_pair("http://127.0.0.1:9", second.base_url, batch_size=2), monkeypatch)
+    recipients = ",".join(f"010-3000-{n:04d}" for n in range(1, 6))  # three requests of two
+    code, doc = run.json("send", "--to", recipients, "--text", "x")
+    assert code == 0, doc
+    assert {r["provider_id"] for r in doc["data"]["results"]} == {"two"}
+    assert len(second.accepted_messages()) == 5
