@@ -55,10 +55,11 @@ _ABSOLUTE = (
     r"\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
 # Excel in Korean shows a 12-hour clock as `2026-12-09 오후 3:00` (and writes it so to a CSV
-# file); English spells it `2026-12-09 3:00 PM`. Both are read as the 24-hour time they name.
+# file); English spells it `2026-12-09 3:00 PM`. Both are read as the 24-hour time they name,
+# after a date or a day word (`내일 오후 3:00`, `tomorrow 3:00 pm`).
 _TWELVE_HOUR = (
-    r"(?i)(\d{4}-\d{2}-\d{2})\s+(?:(오전|오후|AM|PM)\s*(\d{1,2})(:\d{2}(?::\d{2})?)"
-    r"|(\d{1,2})(:\d{2}(?::\d{2})?)\s*(AM|PM))"
+    r"(?i)(\d{4}-\d{2}-\d{2}(?=\s)|today|tomorrow|yesterday|오늘|내일|어제)\s*"
+    r"(?:(오전|오후|AM|PM)\s*(\d{1,2})(:\d{2}(?::\d{2})?)|(\d{1,2})(:\d{2}(?::\d{2})?)\s*(AM|PM))"
 )
 _RELATIVE = r"\+(?:\s*\d+\s*[a-z]+)+\s*"
 _RELATIVE_PART = r"(\d+)\s*([a-z]+)"
@@ -224,7 +225,7 @@ def parse_when(
     if future and moment <= now:
         where = "in the past" if moment < now else "not in the future"
         raise InvalidInput(
-            f"{_quote(text)} is {where} ({_shown(moment, timezone)}) (field '{field}')",
+            f"{_quote(value.strip())} is {where} ({_shown(moment, timezone)}) (field '{field}')",
             code="PAST_TIME",
             field=field,
             value=value,

@@ -141,6 +141,7 @@ def test_past_time_names_the_resolved_local_time() -> None:
         "2026/11/22 10:00",
         "+99999999999d",
         "line\nbreak",
+        "2026-11-2212:00 PM",
     ],
     ids=[
         "word",
@@ -155,6 +156,7 @@ def test_past_time_names_the_resolved_local_time() -> None:
         "slashes",
         "overflow",
         "newline",
+        "date-glued-to-twelve-hour-time",
     ],
 )
 def test_garbage_is_rejected(value: str) -> None:
@@ -200,6 +202,10 @@ def test_a_time_of_day_alone_gets_the_next_one_with_its_date(
         # the day is the profile zone's: 12:00 UTC is already tomorrow in Auckland
         ("today 09:00", "Pacific/Auckland", datetime(2026, 11, 21, 20, 0, tzinfo=UTC)),
         ("tomorrow 00:00", "UTC", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("내일 오후 3:00", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
+        ("내일오전 9:30", "Asia/Seoul", datetime(2026, 11, 22, 0, 30, tzinfo=UTC)),
+        ("tomorrow 3:00 pm", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
+        ("today 11:30 PM", "Asia/Seoul", datetime(2026, 11, 21, 14, 30, tzinfo=UTC)),
     ],
 )
 def test_today_and_tomorrow_name_a_day_in_the_profile_zone(
@@ -220,6 +226,12 @@ def test_other_day_words_are_not_guessed(value: str) -> None:
     with pytest.raises(InvalidInput) as info:
         parse_when(value, now=NOW, timezone="Asia/Seoul")
     assert_invalid(info.value, "INVALID_TIME", "at", value)
+
+
+def test_a_past_twelve_hour_time_is_quoted_as_typed() -> None:
+    with pytest.raises(InvalidInput, match="'오늘 오전 9:00' is in the past") as caught:
+        parse_when("오늘 오전 9:00", now=NOW)
+    assert caught.value.code == "PAST_TIME"
 
 
 @pytest.mark.parametrize("value", ["2026-11-22 오후 13:00", "2026-11-22 0:30 AM"])
