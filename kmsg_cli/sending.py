@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kmsg_cli.errors import (
+    ACCOUNT_REFUSALS,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PROVIDER,
@@ -292,6 +293,7 @@ def send(
         started.update(dict.fromkeys((m.message_id for m in held), wall_ms()))
         return held
 
+    refused: set[str] = set()  # providers that refused the account during this send
     for candidates, messages in todo.items():
         provider_id = candidates[0]
         client = clients[provider_id]
@@ -303,10 +305,19 @@ def send(
         for start in range(0, len(messages), size):
             batch = messages[start : start + size]
             log.info("sending %d message(s) through provider %s", len(batch), provider_id)
-            # each request its own failover list: the first one's failover used it up
+            # each request its own failover list, starting past a provider that refused the
+            # account for an earlier request (docs/routing.md, "Failover")
             alternates = Alternates(source, candidates[1:])
+            first = alternates.avoiding(client, batch, refused.__contains__)
             results = _send_with_retries(
-                client, batch, report, max_attempts, sleep, alternates, before_request=mark
+                first,
+                batch,
+                report,
+                max_attempts,
+                sleep,
+                alternates,
+                before_request=mark,
+                refused=refused,
             )
             used = source.get(results[0].provider_id) if results else client
             results = reconcile(used, batch, results, started=started, sleep=sleep)
@@ -390,7 +401,11 @@ def _send_with_retries(
     alternates: Alternates | None = None,
     *,
     before_request: Callable[[Provider, Sequence[Message]], list[Message]] | None = None,
+    refused: set[str] | None = None,
 ) -> list[SendResult]:
+    """Send `batch` through `client`, retrying what may pass and failing over to `alternates`
+    when a request surely was not accepted; a provider that refuses the account for a whole
+    request goes into `refused` (the later requests of the send start past it)."""
     from kmsg_cli.jobs.ledger import taken_over
 
     final: dict[str, SendResult] = {}
@@ -408,6 +423,8 @@ def _send_with_retries(
         try:
             results = client.send(pending)
         except ProviderError as error:
+            if refused is not None and error.code in ACCOUNT_REFUSALS:
+                refused.add(client.id)
             if failover_eligible(error) and alternates is not None:
                 alternate = alternates.next_for(pending)
                 if alternate is not None:

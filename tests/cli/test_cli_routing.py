@@ -177,3 +177,16 @@ def test_every_batch_of_a_send_fails_over_not_only_the_first(
     assert code == 0, doc
     assert {r["provider_id"] for r in doc["data"]["results"]} == {"two"}
     assert len(second.accepted_messages()) == 5
+
+
+def test_a_send_in_several_requests_asks_a_refusing_provider_once(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, second: FakeSolapi
+) -> None:
+    with FakeSolapi() as first:
+        body = solapi_pair(first.base_url, second.base_url, "WRONGKEY000000000", batch_size=2)
+        profile(tmp_path, body, monkeypatch)
+        recipients = ",".join(f"010-3000-{n:04d}" for n in range(1, 6))  # three requests
+        code, doc = run.json("send", "--to", recipients, "--text", "x")
+        assert code == 0, doc
+        assert len(second.accepted_messages()) == 5
+        assert len([r for r in first.requests if r["path"].startswith("/messages/")]) == 1
