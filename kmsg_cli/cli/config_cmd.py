@@ -431,8 +431,13 @@ def validate(ctx: typer.Context) -> None:
     runtime = runtime_of(ctx)
     loaded = runtime.config()
     problems = list(cfg.validate_config(loaded, runtime.environ))
+    env_mode = False
     try:
-        profile_name = runtime.profile().name
+        profile = runtime.profile()
+        profile_name = profile.name
+        if profile.source == "environment":  # KMSG_PROVIDER: what a send would resolve
+            env_mode = True
+            problems = cfg.validate_env_profile(profile, runtime.environ) + problems
     except ConfigError as error:
         profile_name = None
         problem = cfg.Problem(
@@ -473,10 +478,14 @@ def validate(ctx: typer.Context) -> None:
                 console.print(f"  hint: {escape(problem.hint)}", markup=True, highlight=False)
         if not errors:
             where = str(loaded.path) if loaded.exists else "built-in defaults (no config file)"
+            if env_mode:
+                kind = runtime.environ.get("KMSG_PROVIDER", "").strip()
+                where = f"environment-only mode (KMSG_PROVIDER={kind})"
             console.print(f"[green]✓[/] configuration is valid: {where}", markup=True)
 
     if errors:
-        message = f"{counted(len(errors), 'problem')} in {loaded.path}"
+        place = "the environment (KMSG_PROVIDER)" if env_mode and not loaded.exists else loaded.path
+        message = f"{counted(len(errors), 'problem')} in {place}"
         fails_with(runtime, data, render, message, code="CONFIG_INVALID")
     runtime.out.result(data, render)
 

@@ -47,6 +47,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "insecure_permissions_warning",
         "plaintext_secret_paths",
         "validate_config",
+        "validate_env_profile",
     ),
     "kmsg_cli.config.writing": (
         "config_exists_error",
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
         insecure_permissions_warning,
         plaintext_secret_paths,
         validate_config,
+        validate_env_profile,
     )
     from kmsg_cli.config.keys import HIDDEN, MASK, env_reference, is_env_name, is_secret_key
     from kmsg_cli.config.loading import LoadedConfig, load_config
@@ -171,6 +173,7 @@ __all__ = [
     "select_profile",
     "starter_config_text",
     "validate_config",
+    "validate_env_profile",
     "write_config_file",
     "write_starter_config",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from kmsg_cli.config.keys import config_error, is_plaintext_secret, join_key, unknown_hint
 from kmsg_cli.config.loading import LoadedConfig, check_top_level
-from kmsg_cli.config.model import SANDBOX, Problem
+from kmsg_cli.config.model import SANDBOX, Problem, Profile
 from kmsg_cli.config.parsing import parse_profile
 from kmsg_cli.config.profiles import ambiguous_providers
 from kmsg_cli.config.settings import resolve_settings
@@ -52,6 +52,18 @@ def validate_config(config: LoadedConfig, environ: Mapping[str, str]) -> list[Pr
         warnings.append(Problem("warning", key_path, "PLAINTEXT_SECRET", message))
     if (permissions := insecure_permissions_warning(config)) is not None:
         warnings.append(Problem("warning", str(config.path), "INSECURE_PERMISSIONS", permissions))
+    found = [Problem("error", exc.field or "", exc.code, exc.message, exc.hint) for exc in errors]
+    return found + warnings
+
+
+def validate_env_profile(profile: Profile, environ: Mapping[str, str]) -> list[Problem]:
+    """The problems of environment-only mode's profile (`KMSG_PROVIDER`): its provider's
+    settings resolved from the environment, as a send would resolve them (docs/configuration.md,
+    "Environment-only mode"); errors first."""
+    errors: list[ConfigError] = []
+    warnings: list[Problem] = []
+    for provider in profile.providers.values():
+        resolve_settings(provider, environ, errors.append, warnings.append)
     found = [Problem("error", exc.field or "", exc.code, exc.message, exc.hint) for exc in errors]
     return found + warnings
 

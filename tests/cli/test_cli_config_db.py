@@ -200,6 +200,26 @@ def test_environment_only_mode_builds_a_profile(run: Run, monkeypatch: pytest.Mo
     assert [p["id"] for p in doc["data"]["providers"]] == ["mock"]
 
 
+def test_validate_in_environment_only_mode_checks_the_variables(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI step's preflight: `kmsg config validate` with KMSG_PROVIDER and no config file
+    fails while a required variable is unset, naming it, as the send would."""
+    monkeypatch.delenv("KMSG_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config-here"))
+    monkeypatch.setenv("KMSG_PROVIDER", "solapi")
+    monkeypatch.setenv("SOLAPI_API_KEY", "KEY0000000000000")
+    monkeypatch.delenv("SOLAPI_API_SECRET", raising=False)
+    code, doc = run.json("config", "validate")
+    assert code == 2 and doc["error"]["code"] == "CONFIG_INVALID"
+    assert [p["code"] for p in doc["data"]["problems"]] == ["MISSING_ENV"]
+    assert "SOLAPI_API_SECRET" in doc["data"]["problems"][0]["message"]
+    monkeypatch.setenv("SOLAPI_API_SECRET", "SECRET0000000000000000000000000")
+    result = run("config", "validate")
+    assert result.exit_code == 0, result.stderr
+    assert "configuration is valid: environment-only mode (KMSG_PROVIDER=solapi)" in result.stdout
+
+
 def test_db_copy_carries_the_batch_inputs_the_report_starts_from(run: Run, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("to\n010-2000-0001\n010-12\n", encoding="utf-8")
