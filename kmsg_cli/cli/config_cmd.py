@@ -484,7 +484,9 @@ def validate(ctx: typer.Context) -> None:
             console.print(f"[green]✓[/] configuration is valid: {where}", markup=True)
 
     if errors:
-        place = "the environment (KMSG_PROVIDER)" if env_mode and not loaded.exists else loaded.path
+        places = [str(loaded.path)] if loaded.exists or not env_mode else []
+        places += ["the environment (KMSG_PROVIDER)"] if env_mode else []
+        place = " and ".join(places)
         message = f"{counted(len(errors), 'problem')} in {place}"
         fails_with(runtime, data, render, message, code="CONFIG_INVALID")
     runtime.out.result(data, render)
