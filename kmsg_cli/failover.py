@@ -6,6 +6,7 @@ lost answer: the message may be on its way.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from kmsg_cli.errors import ACCOUNT_REFUSALS, KmsgError, ProviderError
@@ -13,6 +14,8 @@ from kmsg_cli.models import Message
 from kmsg_cli.providers.base import Provider, ProviderSource
 
 log = logging.getLogger("kmsg.send")
+
+REFUSAL_PAUSE_S = 60  # a provider that refused the account is passed over this long
 
 
 def failover_eligible(error: ProviderError) -> bool:
@@ -26,6 +29,25 @@ def failover_eligible(error: ProviderError) -> bool:
         or error.http_status in (429, 503)
         or error.code in ACCOUNT_REFUSALS
     )
+
+
+class Refusals:
+    """The providers that refused the account for a whole request in this run, and when: while
+    the routing list has another provider, a run does not ask them again for `pause_s`, then
+    tries again (the cause may have been fixed meanwhile)."""
+
+    def __init__(self, pause_s: float = REFUSAL_PAUSE_S) -> None:
+        self.pause_s = pause_s
+        self._when: dict[str, float] = {}  # provider id -> time.monotonic() of the refusal
+
+    def heard(self, provider_id: str, error: ProviderError) -> None:
+        """Note `error` from `provider_id` when it refused the account."""
+        if error.code in ACCOUNT_REFUSALS:
+            self._when[provider_id] = time.monotonic()
+
+    def recent(self, provider_id: str) -> bool:
+        when = self._when.get(provider_id)
+        return when is not None and time.monotonic() - when < self.pause_s
 
 
 class Alternates:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kmsg_cli.errors import (
-    ACCOUNT_REFUSALS,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PROVIDER,
@@ -26,7 +25,7 @@ from kmsg_cli.errors import (
     ProviderError,
     UnsupportedFeature,
 )
-from kmsg_cli.failover import Alternates, failover_eligible
+from kmsg_cli.failover import Alternates, Refusals, failover_eligible
 from kmsg_cli.files import open_regular
 from kmsg_cli.models import (
     CONTENT_KEY,
@@ -293,7 +292,7 @@ def send(
         started.update(dict.fromkeys((m.message_id for m in held), wall_ms()))
         return held
 
-    refused: set[str] = set()  # providers that refused the account during this send
+    refusals = Refusals()  # the providers that refused the account during this send
     for candidates, messages in todo.items():
         provider_id = candidates[0]
         client = clients[provider_id]
@@ -308,7 +307,7 @@ def send(
             # each request its own failover list, starting past a provider that refused the
             # account for an earlier request (docs/routing.md, "Failover")
             alternates = Alternates(source, candidates[1:])
-            first = alternates.avoiding(client, batch, refused.__contains__)
+            first = alternates.avoiding(client, batch, refusals.recent)
             results = _send_with_retries(
                 first,
                 batch,
@@ -317,7 +316,7 @@ def send(
                 sleep,
                 alternates,
                 before_request=mark,
-                refused=refused,
+                refusals=refusals,
             )
             used = source.get(results[0].provider_id) if results else client
             results = reconcile(used, batch, results, started=started, sleep=sleep)
@@ -401,11 +400,11 @@ def _send_with_retries(
     alternates: Alternates | None = None,
     *,
     before_request: Callable[[Provider, Sequence[Message]], list[Message]] | None = None,
-    refused: set[str] | None = None,
+    refusals: Refusals | None = None,
 ) -> list[SendResult]:
     """Send `batch` through `client`, retrying what may pass and failing over to `alternates`
     when a request surely was not accepted; a provider that refuses the account for a whole
-    request goes into `refused` (the later requests of the send start past it)."""
+    request is heard by `refusals` (the later requests of the send start past it)."""
     from kmsg_cli.jobs.ledger import taken_over
 
     final: dict[str, SendResult] = {}
@@ -423,8 +422,8 @@ def _send_with_retries(
         try:
             results = client.send(pending)
         except ProviderError as error:
-            if refused is not None and error.code in ACCOUNT_REFUSALS:
-                refused.add(client.id)
+            if refusals is not None:
+                refusals.heard(client.id, error)
             if failover_eligible(error) and alternates is not None:
                 alternate = alternates.next_for(pending)
                 if alternate is not None:

@@ -6,7 +6,6 @@ refusals").
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -66,20 +65,3 @@ class Halt(NamedTuple):
             code=self.code,
             hint=f"{_FIX.get(self.code, 'fix the cause')}, then {then}",
         )
-
-
-class Refusals:
-    """The providers that refused the account for a whole request in this run, and when: a
-    worker with another provider in the routing list does not ask them again for `pause_s`
-    (docs/routing.md, "Failover"), then tries again (the cause may have been fixed)."""
-
-    def __init__(self, pause_s: float) -> None:
-        self.pause_s = pause_s
-        self._when: dict[str, float] = {}  # provider id -> time.monotonic() of the refusal
-
-    def note(self, provider_id: str) -> None:
-        self._when[provider_id] = time.monotonic()
-
-    def recent(self, provider_id: str) -> bool:
-        when = self._when.get(provider_id)
-        return when is not None and time.monotonic() - when < self.pause_s

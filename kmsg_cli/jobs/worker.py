@@ -32,7 +32,7 @@ from typing import Any
 
 from kmsg_cli import owner as owners
 from kmsg_cli.errors import ACCOUNT_REFUSALS, KmsgError, ProviderError, StoreError
-from kmsg_cli.failover import Alternates, failover_eligible
+from kmsg_cli.failover import Alternates, Refusals, failover_eligible
 from kmsg_cli.jobs.codec import message_from_data
 from kmsg_cli.jobs.ledger import (
     NOT_SENT,
@@ -50,7 +50,7 @@ from kmsg_cli.jobs.ledger import (
     unknown_result,
 )
 from kmsg_cli.jobs.rate import RateLimiter
-from kmsg_cli.jobs.stats import Halt, Refusals, Stats
+from kmsg_cli.jobs.stats import Halt, Stats
 from kmsg_cli.lookup import ABSENCE_MARGIN_MS, Verdicts, ask_all, not_there
 from kmsg_cli.models import Job, Message, SendResult, TrackingRow, epoch_ms
 from kmsg_cli.providers.base import Provider, ProviderSource
@@ -113,7 +113,7 @@ class BatchRunner:
         self.claimed = 0
         self.halted: Halt | None = None  # an account refusal stopped (or paused) the run
         self._paused = False
-        self.refusals = Refusals(HALT_PAUSE_S)  # not asked again while another can send
+        self.refusals = Refusals()  # not asked again for a while when another can send
         self._last_recovery = time.monotonic()
 
     def now_ms(self) -> int:
@@ -339,8 +339,7 @@ class BatchRunner:
             except ProviderError as exc:
                 error = exc
                 results = [failure_result(m, client.id, exc) for m in messages]
-                if exc.code in ACCOUNT_REFUSALS:
-                    self.refusals.note(client.id)
+                self.refusals.heard(client.id, exc)
                 # The request surely was not accepted: the next provider of the routing list.
                 alternate = (
                     alternates.next_for(messages) if failover_eligible(exc) and alternates else None
