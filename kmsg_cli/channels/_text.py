@@ -12,7 +12,7 @@ from kmsg_cli.channels._schema import Obj
 from kmsg_cli.channels._schema import newlines as count_newlines
 from kmsg_cli.errors import InvalidInput
 from kmsg_cli.errors import quoted as _quote
-from kmsg_cli.models import MessageType, Notice
+from kmsg_cli.models import BMS_TYPES, MessageType, Notice
 
 Result = tuple[dict[str, Any], list[str], list[Notice]]
 """What a family's `check` returns: checked options, local files, warnings."""
@@ -153,7 +153,8 @@ class Given:
                 code="MISSING_TEMPLATE",
                 field="template",
                 value="",
-                hint="add --template TEMPLATE_ID",
+                hint="add --template TEMPLATE_ID"
+                + (", or --type BMS_FREE for your own text" if self.type in BMS_TYPES else ""),
             )
         return self.template_id
 

@@ -480,6 +480,18 @@ def test_bms_rules_refuse_before_any_request(
     assert_refused(run, solapi, tmp_path, args, code, field)
 
 
+def test_a_template_type_without_template_points_to_the_free_form(
+    run: Run, solapi: FakeSolapi
+) -> None:
+    result = run("send", "--type", "BMS_TEXT", *TO, "--text", "신상품 입고")
+    assert result.exit_code == 2 and "MISSING_TEMPLATE" in result.stderr
+    assert "--type BMS_FREE for your own text" in result.stderr
+    result = run("send", "--type", "RCS_TPL", *TO, "--text", "x")
+    assert result.exit_code == 2 and "MISSING_TEMPLATE" in result.stderr
+    assert "BMS_FREE" not in result.stderr  # only a Brand Message has a free form
+    assert entries(solapi) == []
+
+
 def test_a_gif_goes_as_mms_but_not_as_a_brand_message_image(
     run: Run, solapi: FakeSolapi, tmp_path: Path
 ) -> None:
