@@ -53,7 +53,7 @@ def resolve_settings(
             continue
         path = join_key(config.key_path, key)
         if key not in spec:
-            message = f"unknown setting {path} for a {config.type} provider"
+            message = f"unknown setting {path} for {config.type} providers"
             hint = unknown_hint(key, ("type", *spec))
             errors.append(config_error("UNKNOWN_SETTING", path, message, None, hint))
             continue
@@ -151,7 +151,7 @@ def _missing(config: ProviderConfig, present: set[str]) -> Iterator[ConfigError]
     for key in entry.required:
         if key not in present:
             path = join_key(config.key_path, key)
-            message = f"{path} is required for a {config.type} provider"
+            message = f"{path} is required for {config.type} providers"
             hint = f'add {key} = "env:{entry.env_variable(key)}" to [{config.key_path}]'
             yield config_error("MISSING_SETTING", path, message, None, hint)
     if not entry.any_of:

@@ -140,6 +140,9 @@ def test_unknown_setting_suggests_the_closest_name() -> None:
         provider({**SOLAPI_OK, "api_secert": "x"}).resolve({})
     assert info.value.code == "UNKNOWN_SETTING"
     assert info.value.field == "profiles.p.providers.solapi.api_secert"
+    assert info.value.message == (
+        "unknown setting profiles.p.providers.solapi.api_secert for solapi providers"
+    )
     assert info.value.hint is not None and "did you mean 'api_secret'" in info.value.hint
 
 
