@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -442,7 +443,8 @@ def retry(
     """Make failed jobs due again with fresh attempts; accepted and cancelled jobs never are.
 
     --failed and --unknown take the jobs of the profile's providers (those its `queue process`
-    sends), unless --all-profiles; --id takes the jobs named, whatever their provider.
+    sends), unless --all-profiles; --id takes the jobs named, whatever their provider, and says
+    which profile sends those of another profile's providers.
 
     --failed leaves jobs with an unknown outcome alone: re-sending those may deliver a message
     twice, so it takes --unknown, on purpose.
@@ -469,6 +471,8 @@ def retry(
     chosen: list[str] = []
     refused: list[str] = []
     cancelled: list[str] = []
+    mine = set(runtime.profile().providers)
+    elsewhere: Counter[str] = Counter()  # named jobs that another profile's worker sends
     if ids:
         found = store.get_jobs(ids)
         for job_id in ids:
@@ -483,6 +487,8 @@ def retry(
                 refused.append(job_id)
             else:
                 chosen.append(job_id)
+                if (provider := str(job.data.get("provider") or "")) not in mine:
+                    elsewhere[provider] += 1
     scope = runtime.listing_scope(None, all_profiles)
     others = 0
     if failed or unknown:
@@ -504,14 +510,22 @@ def retry(
         runtime.out.warning(
             "NOT_RETRIED", f"job {job_id} was cancelled (kmsg cancel); a cancel is final"
         )
-    data = {"retried": count, "refused": refused + cancelled, "other_profiles": others}
-    runtime.out.result(
-        data,
-        lambda console: console.print(
-            f"{counted(count, 'job')} due again; run `{runtime.out.kmsg('queue process --drain')}`",
-            markup=False,
-        ),
-    )
+    data = {
+        "retried": count,
+        "refused": refused + cancelled,
+        "other_profiles": others,
+        "sent_by_other_profiles": dict(elsewhere),
+    }
+    # `--id` takes any provider's job, but only the profile that has its provider sends it
+    drain = "queue process --drain"
+    worker = f"; run `{runtime.out.kmsg(drain)}`" if count > sum(elsewhere.values()) else ""
+
+    def show(console: Console) -> None:
+        console.print(f"{counted(count, 'job')} due again{worker}", markup=False)
+        if elsewhere and count:
+            console.print(runtime.left_for_others(elsewhere, "job", drain), markup=False)
+
+    runtime.out.result(data, show)
 
 
 @app.command("purge")

@@ -176,6 +176,29 @@ def test_retry_failed_takes_the_profiles_jobs_unless_all_profiles(run: Run) -> N
     assert {r["status"] for r in run.rows("SELECT status FROM kmsg_jobs")} == {"pending"}
 
 
+@pytest.mark.usefixtures("two_profiles")
+def test_retry_by_id_of_another_profiles_job_names_the_profile_that_sends_it(run: Run) -> None:
+    run("send", "--to", "010-1111-0000", "--text", "x", "--queue", "--id", "s")
+    run("queue", "process", "--drain")  # the mock refuses it for good
+    other = ("-p", "other")
+    retried = run(*other, "queue", "retry", "--id", "s")
+    assert retried.exit_code == 0
+    # not "run `kmsg -p other queue process --drain`": that worker leaves the mock's jobs alone
+    assert retried.stdout.splitlines() == [
+        "1 job due again",
+        "1 job of providers that profile 'other' does not have (mock 1) left for their own "
+        "profile: kmsg -p sandbox queue process --drain",
+    ]
+    _, doc = run.json(*other, "queue", "retry", "--id", "s")
+    assert doc["data"]["retried"] == 1 and doc["data"]["sent_by_other_profiles"] == {"mock": 1}
+    # its own profile: the usual line, nothing sent elsewhere
+    _, doc = run.json("queue", "retry", "--id", "s")
+    assert doc["data"]["sent_by_other_profiles"] == {}
+    assert run("queue", "retry", "--id", "s").stdout.splitlines() == [
+        "1 job due again; run `kmsg queue process --drain`"
+    ]
+
+
 def test_priority_orders_the_queue(run: Run) -> None:
     run("send", "--to", "010-1111-2222", "--text", "x", "--queue", "--id", "low")
     run(
@@ -201,7 +224,12 @@ def test_failures_exit_5_and_retry_brings_them_back(run: Run) -> None:
     assert job == {"status": "pending", "attempts": 0}
     # an accepted job is never retried
     code, doc = run.json("queue", "retry", "--id", "r:01011112222")
-    assert doc["data"] == {"retried": 0, "refused": ["r:01011112222"], "other_profiles": 0}
+    assert doc["data"] == {
+        "retried": 0,
+        "refused": ["r:01011112222"],
+        "other_profiles": 0,
+        "sent_by_other_profiles": {},
+    }
     assert any(w["code"] == "NOT_RETRIED" for w in doc["warnings"])
 
 
