@@ -89,12 +89,13 @@ class ResultsFile:
         }
         self._spool.write(json.dumps(line, ensure_ascii=False) + "\n")
 
-    def write(self, store: Store, batch_id: str) -> int:
+    def write(self, store: Store | None, batch_id: str) -> int:
         """Write the file; returns the number of lines. InvalidInput RESULTS_UNWRITABLE when
         the file cannot be written (a full disk); PATH is then left as it was.
 
         A PATH ending in `.csv` gets CSV in input row order, UTF-8 with a byte order mark so
-        that Excel shows Korean text; any other PATH JSON Lines, jobs first.
+        that Excel shows Korean text; any other PATH JSON Lines, jobs first. Without a
+        `store` (a dry run), only the rows that would not be sent: invalid, or skipped.
         """
         import tempfile
 
@@ -123,9 +124,10 @@ class ResultsFile:
                     os.unlink(temp)
         return count
 
-    def _lines(self, store: Store, batch_id: str) -> Iterator[dict[str, Any]]:
+    def _lines(self, store: Store | None, batch_id: str) -> Iterator[dict[str, Any]]:
         """Every row's line: the batch's jobs, then the rows that never became one."""
-        yield from _job_lines(store, batch_id)
+        if store is not None:
+            yield from _job_lines(store, batch_id)
         self._spool.seek(0)
         for text in self._spool:
             yield json.loads(text)

@@ -354,7 +354,7 @@ def send_many(
         duplicates = _duplicate_filter(store, profile, window, batch, runtime.now())
     if not dry_run and (id_column or batch_id):
         runtime.warn_if_new_database("--id-column" if id_column else "--batch-id")
-    result_file = ResultsFile(str(results)) if results and not dry_run else None
+    result_file = ResultsFile(str(results)) if results else None
     try:
         with open_rows(spool.path, stdin=spool.stdin, **read_options) as rows:
             with view.reading() as on_rows:
@@ -383,8 +383,9 @@ def send_many(
         spool.close()
         if duplicates is not None:
             duplicates.close()
-    if dry_run:
-        view.dry_run(report, profile_name=profile.name)
+    if dry_run:  # --results: the rows that would not be sent: invalid, skipped (docs/bulk-input.md)
+        lines = result_file.write(None, batch) if result_file else None
+        view.dry_run(report, profile_name=profile.name, results=results, result_lines=lines)
         raise typer.Exit(bulk_view.dry_run_exit_code(report))
     assert store is not None
     view.problems(report)

@@ -118,6 +118,8 @@ class BulkView:
             self.out.err.print(
                 f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
             )
+        for line in _hint_lines(report):
+            self.out.err.print(line, markup=False, highlight=False)
         for skip in report.skips[:SHOWN_PROBLEMS]:
             self.out.err.print(
                 f"{_where(skip.row, skip.line, self.place)}: skipped: {skip.message}",
@@ -193,7 +195,14 @@ class BulkView:
             where = f"see {results}" if results else "--results PATH lists every row"
             console.print(f"  ... {more:,} more: {where}", markup=False)
 
-    def dry_run(self, report: EnqueueReport, *, profile_name: str) -> None:
+    def dry_run(
+        self,
+        report: EnqueueReport,
+        *,
+        profile_name: str,
+        results: str | None = None,
+        result_lines: int | None = None,
+    ) -> None:
         for (provider_id, template), readable in report.templates.items():
             if not readable:
                 self.out.warning("TEMPLATE_UNREAD", unread_template(provider_id, template))
@@ -208,6 +217,7 @@ class BulkView:
             "preview": report.preview,
             "already_sent": report.already_sent,
             **_skips(report),
+            "results": results,
         }
 
         def render(console: Any) -> None:
@@ -226,6 +236,12 @@ class BulkView:
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
                 console.print(_problem_line(problem, self.place), markup=False, highlight=False)
+            if report.invalid > SHOWN_PROBLEMS:
+                more = f"... and {report.invalid - SHOWN_PROBLEMS:,} more invalid rows"
+                listed = " (--results PATH lists every one)" if not results else ""
+                console.print(more + listed, markup=False)
+            for line in _hint_lines(report):
+                console.print(line, markup=False, highlight=False)
             if report.already_sent:
                 console.print(
                     f"{report.already_sent:,} already sent earlier by this batch (not sent again)",
@@ -238,6 +254,9 @@ class BulkView:
                 )
                 for skip in report.skips[:SHOWN_PROBLEMS]:
                     console.print(f"  row {skip.row}: {skip.message}", markup=False)
+            if results:
+                unsent = counted(result_lines or 0, "row")
+                console.print(f"results: {results} ({unsent} invalid or skipped)", markup=False)
 
         self.row_warnings(report)
         self.out.result(
@@ -549,6 +568,11 @@ def _skips(report: EnqueueReport) -> dict[str, Any]:
 
 def _counts(counter: Any) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in sorted(counter.items()))
+
+
+def _hint_lines(report: EnqueueReport) -> list[str]:
+    """How to fix the invalid rows: each different hint once, with the rows it is for."""
+    return [f"hint ({counted(n, 'row')}): {hint}" for hint, n in report.hints.items()]
 
 
 def _problem_line(problem: RowProblem, place: str) -> str:

@@ -35,6 +35,7 @@ from kmsg_cli.store.contract import Store
 
 INSERT_CHUNK = 1000
 KEPT_PROBLEMS = 20
+KEPT_HINTS = 3
 PREVIEW_ROWS = 5
 
 
@@ -70,10 +71,13 @@ class RowProblem:
     message: str
     to: str | None = None
     line: int | None = None  # the line of the file, or the row of the sheet (`Row.line`)
+    hint: str | None = None  # how to fix it, as `kmsg send` would say for the same value
 
     def to_dict(self) -> dict[str, Any]:
         data = {"row": self.row, "code": self.code, "message": self.message, "to": self.to}
-        return data if self.line is None else {**data, "line": self.line}
+        if self.line is not None:
+            data["line"] = self.line
+        return data if self.hint is None else {**data, "hint": self.hint}
 
 
 @dataclass
@@ -99,11 +103,15 @@ class EnqueueReport:
     warnings: dict[str, list[Any]] = field(default_factory=dict)
     # (provider id, AlimTalk template) -> whether the provider could read the template
     templates: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # the invalid rows' hints (the first KEPT_HINTS different ones) -> rows with that hint
+    hints: Counter[str] = field(default_factory=Counter)
 
     def note(self, problem: RowProblem) -> None:
         self.invalid += 1
         if len(self.problems) < KEPT_PROBLEMS:
             self.problems.append(problem)
+        if problem.hint and (problem.hint in self.hints or len(self.hints) < KEPT_HINTS):
+            self.hints[problem.hint] += 1
 
 
 FALLBACK_TYPE_NAMES = frozenset(kind.value for kind in FALLBACK_TYPES)
@@ -257,9 +265,8 @@ def enqueue(
             raise  # a credential problem concerns every row: stop before sending anything
         except KmsgError as error:
             where = item.line or None
-            problem = RowProblem(
-                item.number, error.code, error.message, item.fields.get("to"), where
-            )
+            to = item.fields.get("to")
+            problem = RowProblem(item.number, error.code, error.message, to, where, error.hint)
             _problem(report, on_problem, problem)
             continue
         report.valid += 1

@@ -111,7 +111,12 @@ def test_queue_views_show_cancelled_jobs_and_retry_refuses_them(run: Run) -> Non
     assert ["cancelled", "", "1", ""] in rows  # TSV in a pipe: its own row
 
     code, retried = run.json("queue", "retry", "--id", "a")
-    assert code == 0 and retried["data"] == {"retried": 0, "refused": ["a"], "other_profiles": 0}
+    assert code == 0 and retried["data"] == {
+        "retried": 0,
+        "refused": ["a"],
+        "other_profiles": 0,
+        "sent_by_other_profiles": {},
+    }
     assert "cancelled" in retried["warnings"][0]["message"]
     assert statuses(run)["a"] == "cancelled"
 

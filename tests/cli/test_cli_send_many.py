@@ -642,6 +642,51 @@ def test_an_invalid_row_names_the_line_or_the_sheet_row_to_fix(run: Run, tmp_pat
     assert doc["data"]["problems"][0]["line"] == 4 and doc["data"]["problems"][0]["row"] == 2
 
 
+def test_the_invalid_rows_hints_are_given_once_each_with_their_count(
+    run: Run, tmp_path: Path
+) -> None:
+    # an Excel column in General format: the leading 0 of every number dropped
+    rows = [{"to": f"10{n:04d}{n:04d}", "name": "a"} for n in range(1, 13)]
+    rows += [{"to": "12345", "name": "b"}, *people(1)]
+    source = write_csv(tmp_path / "in.csv", rows)
+    for extra in ((), ("--dry-run",)):
+        result = run("send-many", str(source), "--text", "#{name}", *extra)
+        assert result.exit_code == 5
+        out = result.stdout if extra else result.stderr  # a dry run's report is its output
+        hints = [line for line in out.splitlines() if line.startswith("hint (")]
+        assert hints == [
+            "hint (12 rows): Excel drops the leading 0 of numbers in General format: format the "
+            "column as Text, or write the numbers with dashes (010-1234-5678), and export again",
+            "hint (1 row): use a Korean number such as 010-1234-5678, or +<country><number> "
+            "for international",
+        ]
+        assert "... and 3 more invalid rows" in out
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--dry-run")
+    assert code == 5 and doc["data"]["problems"][0]["hint"].startswith("Excel drops the leading 0")
+
+
+def test_a_dry_run_writes_the_rows_it_would_not_send_to_results(run: Run, tmp_path: Path) -> None:
+    rows = [*people(2), *({"to": f"abc{n}", "name": "x"} for n in range(12))]
+    source = write_csv(tmp_path / "in.csv", rows)
+    plain = run("send-many", str(source), "--text", "#{name}", "--dry-run")
+    assert "... and 2 more invalid rows (--results PATH lists every one)" in plain.stdout
+    out = tmp_path / "bad.csv"
+    result = run("send-many", str(source), "--text", "#{name}", "--dry-run", "--results", str(out))
+    assert result.exit_code == 5 and not run.db.exists()  # nothing sent, nothing written
+    assert f"results: {out} (12 rows invalid or skipped)" in result.stdout
+    assert "--results PATH lists" not in result.stdout
+    assert oct(out.stat().st_mode & 0o777) == "0o600"  # phone numbers
+    table = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert [(int(r["row"]), r["to"], r["status"]) for r in table] == [
+        (n + 3, f"abc{n}", "invalid") for n in range(12)
+    ]
+    assert {r["error_code"] for r in table} == {"INVALID_PHONE"}
+    _, doc = run.json(
+        "send-many", str(source), "--text", "#{name}", "--dry-run", "--results", str(out)
+    )
+    assert doc["data"]["results"] == str(out)
+
+
 def test_a_row_the_provider_refused_names_its_sheet_row(run: Run, tmp_path: Path) -> None:
     import openpyxl  # the test extra installs it
 
