@@ -385,7 +385,12 @@ def send_many(
             duplicates.close()
     if dry_run:  # --results: the rows that would not be sent: invalid, skipped (docs/bulk-input.md)
         lines = result_file.write(None, batch) if result_file else None
-        view.dry_run(report, profile_name=profile.name, results=results, result_lines=lines)
+        view.dry_run(
+            report,
+            profile_name=profile.name,
+            results=str(results) if results else None,
+            result_lines=lines,
+        )
         raise typer.Exit(bulk_view.dry_run_exit_code(report))
     assert store is not None
     view.problems(report)
