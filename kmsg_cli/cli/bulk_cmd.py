@@ -160,7 +160,13 @@ def send_many(
     ] = False,
     results: Annotated[
         Path | None,
-        options.option("--results", "PATH", "Write one JSON line per row.", "Output"),
+        options.option(
+            "--results",
+            "PATH",
+            "Write a line per row (JSON Lines; CSV for a .csv PATH); with --dry-run, the rows "
+            "it would not send.",
+            "Output",
+        ),
     ] = None,
     yes: Annotated[
         bool, options.yes_option("Do not ask before sending many real messages.", panel=SENDING)
