@@ -282,9 +282,11 @@ def missing_setting(
     env: str,
     needed_for: str,
     unset_env: Mapping[str, str] | None = None,
+    instead: str = "",
 ) -> ConfigError:
     """A setting the message needs is not configured (with how to set it from `env`), or is
-    an `env:` reference to a variable that is not set (`unset_env`, from the settings)."""
+    an `env:` reference to a variable that is not set (`unset_env`, from the settings).
+    `instead`: how a message may give the value itself, ending the hint (", or ...")."""
     variable = (unset_env or {}).get(key)
     if variable:
         return ConfigError(
@@ -293,13 +295,13 @@ def missing_setting(
             code="MISSING_SETTING",
             field=key,
             value=f"env:{variable}",
-            hint=f"export {variable}=...",
+            hint=f"export {variable}=...{instead}",
         )
     return ConfigError(
         f"provider '{provider_id}' has no {key}, needed for {needed_for}",
         code="MISSING_SETTING",
         field=key,
-        hint=f'set {key} = "env:{env}" and export the variable',
+        hint=f'set {key} = "env:{env}" and export the variable{instead}',
     )
 
 

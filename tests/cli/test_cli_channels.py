@@ -251,6 +251,11 @@ def test_a_channel_without_its_account_setting_is_a_config_error(
         f"error: MISSING_SETTING: provider 'solapi' has no {setting}, needed for {kind[1]}"
     )
     assert solapi.requests == []
+    # the hint names the message's own option where there is one
+    hint = result.stderr.splitlines()[1]
+    assert hint.startswith(f'hint: set {setting} = "env:SOLAPI_')
+    assert ("--rcs-brand ID" in hint) == (setting == "rcs_brand_id")
+    assert ("talkId in --options" in hint) == (setting == "naver_talk_id")
     # the message's own option is enough where there is one
     if own is None:
         own = ("--options", options_file(tmp_path, {"talkId": TALK}))

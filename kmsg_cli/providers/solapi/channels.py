@@ -144,6 +144,13 @@ def _images(options: Mapping[str, Any], message: Message) -> list[tuple[str, str
     return found
 
 
+# How a message names its own brand or talk id instead of the provider's setting
+_OWN_OPTION = {
+    "RCS": ", or name the message's own: --rcs-brand ID (a file's options column: brandId)",
+    "NSA": ", or name the message's own: talkId in --options (or a file's options column)",
+}
+
+
 def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
     """Refuse, before any request, a channel message SOLAPI would surely reject."""
     family = message.type.channel
@@ -164,6 +171,7 @@ def validate(message: Message, defaults: Defaults, provider_id: str) -> None:
                 variable,
                 needed_for=message.type.value,
                 unset_env=defaults.unset_env,
+                instead=_OWN_OPTION.get(family, ""),
             )
     for path, kind in local_files(message):
         checked_file(path, kind)
