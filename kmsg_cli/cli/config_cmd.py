@@ -267,11 +267,15 @@ def show(ctx: typer.Context) -> None:
     profile = runtime.profile()
     masked = cfg.masked_data(loaded)
     target, chosen_by = runtime.db_choice()
+    profile_by = cfg.profile_chosen_by(
+        loaded, flag=runtime.options.profile, environ=runtime.environ
+    )
     data = {
         "path": str(loaded.path),
         "exists": loaded.exists,
         "active_profile": profile.name,
         "profile_source": profile.source,
+        "profile_chosen_by": profile_by,
         "database": describe_target(target),
         "database_source": chosen_by,
         "providers": {pid: p.describe() for pid, p in profile.providers.items()},
@@ -281,7 +285,7 @@ def show(ctx: typer.Context) -> None:
     def render(console: Console) -> None:
         state = "" if loaded.exists else " (not found: using built-in defaults)"
         console.print(f"config file: {loaded.path}{state}", markup=False)
-        console.print(f"active profile: {profile.name} ({profile.source})", markup=False)
+        console.print(f"active profile: {profile.name} ({profile_by})", markup=False)
         console.print(f"database: {data['database']} ({chosen_by})", markup=False)
         if loaded.exists:
             console.print("")

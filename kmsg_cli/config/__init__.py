@@ -40,6 +40,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "COMMON_ENV_VARIABLES",
         "ambiguous_providers",
         "env_profile",
+        "profile_chosen_by",
         "profiles_with",
         "select_profile",
     ),
@@ -97,6 +98,7 @@ if TYPE_CHECKING:
         COMMON_ENV_VARIABLES,
         ambiguous_providers,
         env_profile,
+        profile_chosen_by,
         profiles_with,
         select_profile,
     )
@@ -165,6 +167,7 @@ __all__ = [
     "masked_data",
     "new_config_text",
     "plaintext_secret_paths",
+    "profile_chosen_by",
     "profiles_with",
     "provider_key_path",
     "provider_setting_value",

@@ -54,6 +54,18 @@ def select_profile(
     return profile
 
 
+def profile_chosen_by(config: LoadedConfig, *, flag: str | None, environ: Mapping[str, str]) -> str:
+    """What `select_profile` goes by: `--profile`, `KMSG_PROFILE`, `KMSG_PROVIDER` (env-only),
+    `default_profile` (the file's) or `default` (the built-in sandbox)."""
+    if flag is not None and flag.strip():
+        return "--profile"
+    if environ.get("KMSG_PROFILE", "").strip():
+        return "KMSG_PROFILE"
+    if environ.get("KMSG_PROVIDER", "").strip():
+        return "KMSG_PROVIDER"
+    return "default_profile" if config.default_profile is not None else "default"
+
+
 def _named_profile(config: LoadedConfig, name: str, chosen_by: str) -> Profile:
     profiles = config.data.get("profiles", {})
     if isinstance(profiles, Mapping) and name in profiles:

@@ -92,6 +92,35 @@ def test_config_show_names_the_database_and_what_chose_it(
     assert "s3cret" not in shown.stdout + shown.stderr
 
 
+def test_config_show_says_what_chose_the_profile(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        '[profiles.prod]\ndefault_provider = "mock"\n'
+        '[profiles.prod.providers.mock]\ntype = "mock"\n'
+    )
+    path = _write(tmp_path, text)
+    monkeypatch.delenv("KMSG_PROFILE", raising=False)
+    monkeypatch.delenv("KMSG_PROVIDER", raising=False)
+
+    def shown(*args: str) -> str:
+        out = run("--config", str(path), *args, "config", "show", db=False).stdout
+        return out.splitlines()[1]
+
+    assert shown() == "active profile: sandbox (default)"
+    assert shown("-p", "prod") == "active profile: prod (--profile)"
+    monkeypatch.setenv("KMSG_PROFILE", "prod")
+    assert shown() == "active profile: prod (KMSG_PROFILE)"
+    doc = json.loads(run("--config", str(path), "config", "show", "--json", db=False).stdout)
+    assert (doc["data"]["profile_chosen_by"], doc["data"]["profile_source"]) == (
+        "KMSG_PROFILE",
+        "file",
+    )
+    monkeypatch.delenv("KMSG_PROFILE")
+    path.write_text('default_profile = "prod"\n' + text, encoding="utf-8")
+    assert shown() == "active profile: prod (default_profile)"
+
+
 def test_config_validate_reports_unset_env_variables(run: Run, tmp_path: Path) -> None:
     path = _write(tmp_path, PLAINTEXT)
     result = run("--config", str(path), "config", "validate")
