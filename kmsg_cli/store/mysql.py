@@ -114,7 +114,9 @@ class MysqlDialect(Dialect):
         return f"({found} IS NULL OR JSON_TYPE({found}) = 'NULL')"
 
     def json_text(self, column: str, *path: str) -> str:
-        return f"JSON_UNQUOTE(JSON_EXTRACT({column}, '$.{'.'.join(path)}'))"
+        # JSON_UNQUOTE makes the text 'null' of a JSON null: NULL there, as on the others
+        found = f"JSON_EXTRACT({column}, '$.{'.'.join(path)}')"
+        return f"CASE WHEN JSON_TYPE({found}) <> 'NULL' THEN JSON_UNQUOTE({found}) END"
 
     def json_equals_text(self, column: str, key: str, param: str) -> str:
         # A JSON string equal to the parameter, byte for byte (a number 5 is not "5").

@@ -4,6 +4,7 @@ and honest empty selections."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from itertools import pairwise
@@ -196,6 +197,43 @@ def test_a_batch_without_recorded_input_starts_at_the_ledger(store: Store) -> No
     f = report.funnel
     assert (f.rows, f.valid, f.accepted, f.untracked, f.pending) == (None, 3, 3, 1, 2)
     assert "input rows were not recorded" in report.notes[0]
+
+
+def test_refusals_without_a_vendor_code_are_listed_by_their_own_code(store: Store) -> None:
+    # the mock's refusals carry "provider_code": null (or none at all); MySQL reads a JSON
+    # null as the text 'null' unless asked not to, which merged every such code into one
+    errors = [
+        {"code": "MOCK_REJECTED", "message": "rejected", "provider_code": None},
+        {"code": "MOCK_REJECTED", "message": "rejected", "provider_code": None},
+        {"code": "MOCK_UNAVAILABLE", "message": "outage", "provider_code": None},
+        {"code": "SEND_FAILED", "message": "refused"},
+        {"code": "SENDER_NOT_REGISTERED", "message": "미등록", "provider_code": "1062"},
+    ]
+    store.insert_jobs(
+        [
+            Job(
+                id=f"r:{n}",
+                type="send",
+                data={"message": {"type": "SMS", "to": "01012345678"}, "provider": "backup"},
+                status="failed",
+                error=json.dumps(error, ensure_ascii=False),
+                created_at=sample.START_MS + n,
+                process_at=sample.START_MS,
+                failed_at=sample.START_MS,
+                metadata={"batch": "r", "row": n},
+            )
+            for n, error in enumerate(errors)
+        ]
+    )
+    report = report_of(store, Selection(batch="r"))
+    listed = {(f.code, f.kmsg_code): f.count for f in report.failures if f.stage == "send"}
+    assert listed == {  # kmsg's code beside the vendor's, where the vendor gave one
+        ("MOCK_REJECTED", None): 2,
+        ("MOCK_UNAVAILABLE", None): 1,
+        ("SEND_FAILED", None): 1,
+        ("1062", "SENDER_NOT_REGISTERED"): 1,
+    }
+    assert report.funnel.rejected == 5
 
 
 def test_a_re_run_keeps_the_first_start_and_takes_the_new_counts(store: Store) -> None:
