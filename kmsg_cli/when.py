@@ -324,8 +324,8 @@ _DATE = r"\d{4}-\d{2}-\d{2}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MOMENT_HINT = (
     "use a duration back from now (24h, 7d), a date (2026-12-05 or today, yesterday: midnight "
-    "in the profile time zone) or a date-time (2026-12-05 09:00, today 09:00, "
-    "2026-12-05T09:00:00+09:00)"
+    "in the profile time zone), a date-time (2026-12-05 09:00, today 09:00, "
+    "2026-12-05T09:00:00+09:00) or now"
 )
 
 
@@ -337,12 +337,14 @@ def parse_moment(
     `24h` / `7d` / `1h30m`: that long before `now`; `2026-12-05`: midnight of that day in
     `timezone`; `2026-12-05 09:00[:SS]` in `timezone`, or with an offset / `Z`; `today`,
     `yesterday`, `tomorrow` (오늘, 어제, 내일): midnight of that day in `timezone`, or the time
-    given after it (`yesterday 18:00`). A bare number is an error (no unit), as for every
-    duration.
+    given after it (`yesterday 18:00`); `now` (지금): `now`. A bare number is an error (no
+    unit), as for every duration.
     """
     zone = load_zone(timezone)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
+    if value.strip().lower() in ("now", "지금"):
+        return now
     text = _twenty_four_hour(value.strip(), value, field)
     if _pattern(_BARE_NUMBER).fullmatch(text):
         raise _no_unit(value, field, "INVALID_TIME", f"{text}d", _MOMENT_HINT)

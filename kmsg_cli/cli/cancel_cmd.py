@@ -146,8 +146,6 @@ def _when(value: str, runtime: Runtime, now: datetime) -> int:
     from kmsg_cli.when import parse_when
 
     text = value.strip()
-    if text.lower() == "now":
-        return epoch_ms(now)
     if text.startswith("+"):
         timezone = runtime.profile().timezone
         start = parse_when(text, now=now, timezone=timezone, field="at-or-after", future=False)

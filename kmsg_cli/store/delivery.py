@@ -267,7 +267,8 @@ class DeliveryLedger(SqlBase):
         where, params = found
         sql = f'SELECT "status", COUNT(*) FROM {TRACKING}{where} GROUP BY "status"'
         rows = self._run(lambda s: s.execute(sql, params).rows)
-        return {str(status_): int(count) for status_, count in rows}
+        # by status name, the same on every engine (PostgreSQL groups by hashing)
+        return {str(status_): int(count) for status_, count in sorted(rows)}
 
     def next_check_ms(
         self, provider_id: str | None = None, providers: Sequence[str] | None = None

@@ -344,6 +344,12 @@ def test_moments(value: str, timezone: str, expected: datetime) -> None:
     assert parse_moment(value, now=NOW, timezone=timezone, field="since") == expected
 
 
+@pytest.mark.parametrize("value", ["now", " NOW ", "지금"])
+def test_now_is_the_moment_itself(value: str) -> None:
+    assert parse_moment(value, now=NOW, timezone="Asia/Seoul", field="until") == NOW
+    assert parse_moment(value, now=NOW.replace(tzinfo=None), field="until") == NOW
+
+
 def test_today_is_the_day_in_the_profile_zone_not_in_utc() -> None:
     # 16:00 UTC is already 01:00 on the next day in Seoul: "today" starts at that day's midnight
     late = datetime(2026, 11, 21, 16, 0, tzinfo=UTC)

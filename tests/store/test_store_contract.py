@@ -159,6 +159,16 @@ def test_enum_values_are_stored_as_their_plain_value(store: Store) -> None:
     assert store.count_tracking_by_status(status=["PENDING"]) == {"PENDING": 1}
 
 
+def test_counts_by_status_come_in_the_order_of_the_status_names(store: Store) -> None:
+    statuses = ["SENT", "CANCELLED", "UNKNOWN", "DELIVERED", "SENT", "FAILED", "PENDING"]
+    store.insert_tracking([sent(f"m{n}", status=s) for n, s in enumerate(statuses)])
+    counted = store.count_tracking_by_status()
+    assert list(counted.items()) == sorted({s: statuses.count(s) for s in statuses}.items())
+    jobs = ["pending", "failed", "completed", "pending", "cancelled", "processing"]
+    store.insert_jobs([job(f"j{n}", status=s) for n, s in enumerate(jobs)])
+    assert list(store.job_counts()) == sorted(set(jobs))
+
+
 def test_find_tracking_returns_known_ids_across_in_chunks(store: Store) -> None:
     rows = [sent(f"m{i:04d}") for i in range(MAX_IN_PARAMS * 2 + 200)]
     assert store.insert_tracking(rows) == len(rows)
