@@ -268,7 +268,7 @@ class DeliveryLedger(SqlBase):
         sql = f'SELECT "status", COUNT(*) FROM {TRACKING}{where} GROUP BY "status"'
         rows = self._run(lambda s: s.execute(sql, params).rows)
         # by status name, the same on every engine (PostgreSQL groups by hashing)
-        return {str(status_): int(count) for status_, count in sorted(rows)}
+        return dict(sorted((str(status_), int(count)) for status_, count in rows))
 
     def next_check_ms(
         self, provider_id: str | None = None, providers: Sequence[str] | None = None

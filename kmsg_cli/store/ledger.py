@@ -269,7 +269,7 @@ class JobLedger(SqlBase):
         sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
         params = {"batch": batch, "providers": listed}
         rows = self._run(lambda s: s.execute(sql, params).rows)
-        return {str(status): int(count) for status, count in sorted(rows)}  # same order everywhere
+        return dict(sorted((str(status), int(count)) for status, count in rows))
 
     def next_due_ms(
         self, *, batch: str | None = None, providers: Sequence[str] | None = None
@@ -339,7 +339,7 @@ class JobLedger(SqlBase):
         where, params = self._jobs_where(filters)
         sql = f'SELECT "status", COUNT(*) FROM {JOBS}{where} GROUP BY "status"'
         rows = self._run(lambda s: s.execute(sql, params).rows)
-        return {str(status_): int(count) for status_, count in sorted(rows)}
+        return dict(sorted((str(status_), int(count)) for status_, count in rows))
 
     def _jobs_where(self, given: JobFilter) -> tuple[str, dict[str, Any]]:
         """The WHERE clause (empty without filters) and parameters of a listing or a count."""
