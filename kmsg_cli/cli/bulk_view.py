@@ -307,7 +307,9 @@ class BulkView:
                 console.print(skipped, markup=False)
 
         error = None
-        if report.invalid:
+        if report.rows and not report.valid:  # as a run that sends says it (exit 2)
+            error = KmsgError("no row is valid; nothing was queued", code="NO_VALID_ROWS")
+        elif report.invalid:
             invalid = f"{counted(report.invalid, 'row')} {were(report.invalid)} invalid"
             error = KmsgError(invalid, code="PARTIAL_FAILURE")
         self.out.result(data, render, ok=error is None, error=error)

@@ -105,6 +105,17 @@ def test_one_invalid_row_is_named_in_the_singular(
     assert "the rows listed above" not in said
 
 
+@pytest.mark.parametrize("mode", [[], ["--dry-run"], ["--queue"]], ids=["send", "dry", "queue"])
+def test_a_file_without_a_valid_row_says_so_alike_in_every_mode(
+    run: Run, tmp_path: Path, mode: list[str]
+) -> None:
+    source = write_csv(tmp_path / "in.csv", [{"to": "abc", "name": "a"}, {"to": "12", "name": "b"}])
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", *mode)
+    assert code == 2 and doc["error"]["code"] == "NO_VALID_ROWS"
+    if run.db.exists():  # a dry run creates no database
+        assert run.rows("SELECT id FROM kmsg_jobs") == []
+
+
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", people(40))
     first = run.json("send-many", str(source), "--text", "#{name}님")
