@@ -42,6 +42,14 @@ EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of the output went away (`| 
 # (docs/recovery.md, "Account refusals").
 ACCOUNT_REFUSALS = frozenset({"AUTHENTICATION_FAILED", "INSUFFICIENT_BALANCE"})
 
+# What to do about a message a provider refused, by kmsg's code, whichever vendor refused it
+# (a vendor's refusal of a whole request may carry a hint of its own instead).
+REFUSAL_HINTS = {
+    "SENDER_NOT_REGISTERED": "register the sender number with the provider, or send --from a "
+    "number registered there (kmsg providers doctor checks the default sender)",
+    "TEMPLATE_NOT_FOUND": "check the template code (kmsg providers templates lists them)",
+}
+
 
 # `scheme://user:password@host` (the password runs to the last '@' before the path) and secret
 # query parameters (`?password=...`, `&key=...`): a third-party message (libpq's "in URI: ...",

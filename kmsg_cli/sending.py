@@ -20,6 +20,7 @@ from kmsg_cli.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_PROVIDER,
+    REFUSAL_HINTS,
     InvalidInput,
     KmsgError,
     ProviderError,
@@ -469,6 +470,7 @@ def _send_with_retries(
                     provider_id=client.id,
                     provider_code=result.provider_code,
                     retryable=result.retryable,
+                    hint=REFUSAL_HINTS.get(result.error_code),
                 )
             )
     return [final[m.message_id] for m in batch]

@@ -222,6 +222,10 @@ def test_all_recipients_rejected_exits_3(run: Run, solapi: FakeSolapi) -> None:
     result = run("send", "--to", "010-1234-5678", "--text", "x", "--from", "0299999999")
     assert result.exit_code == 3
     assert result.stderr.startswith("error: SENDER_NOT_REGISTERED: SOLAPI 1062")
+    assert result.stderr.splitlines()[1] == (
+        "hint: register the sender number with the provider, or send --from a number "
+        "registered there (kmsg providers doctor checks the default sender)"
+    )
     assert run.rows() == []
 
 

@@ -795,7 +795,7 @@ def test_http_401_without_a_code_is_an_authentication_error() -> None:
 def test_insufficient_balance_and_business_rejection() -> None:
     vendor = Vendor(
         ok({"code": 519, "message": "잔액이 부족합니다."}),
-        ok({"code": "505", "message": "사전 등록되지 않은 발신번호입니다."}),
+        ok({"code": "509", "message": "템플릿과 내용이 일치하지 않습니다."}),
     )
     client = provider(vendor)
     with pytest.raises(ProviderError) as balance:
@@ -804,8 +804,23 @@ def test_insufficient_balance_and_business_rejection() -> None:
     with pytest.raises(ProviderError) as rejected:
         client.send([alimtalk()])
     assert rejected.value.code == "PROVIDER_REJECTED"
-    assert rejected.value.provider_code == "505"
-    assert "사전 등록되지 않은 발신번호" in rejected.value.message
+    assert rejected.value.provider_code == "509"
+    assert "템플릿과 내용이 일치하지 않습니다" in rejected.value.message
+
+
+@pytest.mark.rule("IWINV-AT-CODES", "IWINV-SMS-CODES")
+def test_an_unregistered_sender_is_said_as_for_every_vendor() -> None:
+    vendor = Vendor(
+        ok({"code": "505", "message": "사전 등록되지 않은 발신번호입니다."}),
+        ok({"resultCode": 13, "message": "등록되지 않은 발신번호입니다."}),
+    )
+    client = provider(vendor)
+    for message, code in ((alimtalk(), "505"), (msg(), "13")):
+        with pytest.raises(ProviderError) as refused:
+            client.send([message])
+        assert (refused.value.code, refused.value.provider_code) == ("SENDER_NOT_REGISTERED", code)
+        assert not refused.value.retryable and "등록되지 않은 발신번호" in refused.value.message
+        assert refused.value.hint is not None and "IWINV console" in refused.value.hint
 
 
 def test_read_timeout_after_sending_is_an_unknown_outcome() -> None:

@@ -127,6 +127,11 @@ _TEMPLATE_CODES = frozenset({"404", "501"})  # AlimTalk only
 # 502-517 and 540 refuse this request's content; 518 (the charge call failed) is worth a retry.
 _ALIMTALK_FINAL_5XX = frozenset({str(c) for c in range(502, 518)} | {"540"})
 _SMS_RETRYABLE = frozenset({"12"})  # recharging: try again later
+# the sender number (of the AlimTalk's replacement SMS) is not registered (IWINV-*-CODES)
+_SENDER_CODES: dict[Api, frozenset[str]] = {
+    "alimtalk": frozenset({"505"}),
+    "sms": frozenset({"13"}),
+}
 
 
 # -- authentication --------------------------------------------------------------------------
@@ -239,6 +244,14 @@ def error_for_code(
             message,
             code="INSUFFICIENT_BALANCE",
             hint="recharge the IWINV account (kmsg providers balance)",
+            **common,
+        )
+    if code in _SENDER_CODES[api]:  # said as SOLAPI's 1062 is
+        return ProviderError(
+            message,
+            code="SENDER_NOT_REGISTERED",
+            hint="register the sender number in the IWINV console, or send --from a number "
+            "registered there",
             **common,
         )
     if api == "alimtalk":
