@@ -377,9 +377,19 @@ def _row_data(row: Any) -> dict[str, Any]:
         "checks": row.attempt_count,
         "last_checked_at": row.last_checked_at,
         "next_check_at": row.next_check_at if row.status in ("PENDING", "SENT") else None,
-        "last_error": row.last_error,
-        "metadata": row.metadata,
+        "last_error": _keys_sorted(row.last_error),
+        "metadata": _keys_sorted(row.metadata),
     }
+
+
+def _keys_sorted(value: Any) -> Any:
+    """A JSON column's object with its keys sorted, at every depth: PostgreSQL's JSONB keeps
+    them in an order of its own, the other engines as written; shown, they read alike."""
+    if isinstance(value, dict):
+        return {key: _keys_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_keys_sorted(item) for item in value]
+    return value
 
 
 @app.command("list")

@@ -3,9 +3,9 @@
 The store contract tests each method on every engine; this runs what a user types (send-many,
 sends with ids, scheduled and queued sends, listings, counts, the queue, a report, a cancel)
 on a fresh database of each engine and compares what the three printed, times and generated
-ids aside. Two differences it found: MySQL reading a JSON null as the text 'null' (the report
-merged every refusal without a vendor code into one failure 'null'), and PostgreSQL giving
-counts by status in its hash order.
+ids aside. Differences it found: MySQL reading a JSON null as the text 'null' (the report
+merged every refusal without a vendor code into one failure 'null'), PostgreSQL giving counts by
+status in its hash order, and the keys of a tracking row's metadata in JSONB's order.
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ SESSION: list[tuple[str, ...]] = [
     ("cancel", "--id", "s1", "--yes"),
     ("queue", "retry", "--failed", "--json"),
     ("queue", "list", "--status", "pending", "--fields", "id,attempts"),
+    ("queue", "list", "--error", "MOCK_REJECTED", "--json"),
+    ("queue", "list", "--type", "SMS", "--provider", "mock", "--limit", "5"),
+    ("track", "list", "--status", "CANCELLED", "--since", "1h", "--json"),
+    ("track", "list", "--type", "SMS", "--limit", "3", "--format", "csv"),
+    ("report", "--since", "1d", "--json"),
+    ("report", "--since", "1d", "--provider", "mock", "--type", "SMS"),
+    ("cancel", "--batch", "B1", "--dry-run", "--json"),
+    ("send-many", "{csv}", "--text", "#{name}님 다시", "--id-column", "name", "--dry-run"),
+    ("queue", "purge", "--older-than", "1d", "--dry-run"),
+    ("db", "purge", "--older-than", "1d", "--dry-run", "--json"),
 ]
 
 # What differs by nature between runs and engines: times, durations, generated ids
