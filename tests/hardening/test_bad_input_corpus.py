@@ -39,7 +39,7 @@ TO = ("--to", "010-1234-5678")
 HUGE = "99999999999999999999"
 ROW_LINE = re.compile(
     r"^(row \d+( \((line|sheet row) \d+\))?: [A-Z_]+: .+|[A-Z_]+: row \d+ .+"
-    r"|\.\.\. and [\d,]+ more invalid rows .*)$"
+    r"|\.\.\. and [\d,]+ more invalid rows .*|hint \([\d,]+ rows?\): .+)$"
 )
 SOLAPI_CONFIG = (
     b'default_profile = "s"\n[profiles.s.providers.solapi]\ntype = "solapi"\n'
