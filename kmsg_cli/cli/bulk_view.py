@@ -205,7 +205,8 @@ class BulkView:
     ) -> None:
         for (provider_id, template), readable in report.templates.items():
             if not readable:
-                self.out.warning("TEMPLATE_UNREAD", unread_template(provider_id, template))
+                codes = report.template_codes.get(provider_id)
+                self.out.warning("TEMPLATE_UNREAD", unread_template(provider_id, template, codes))
         data = {
             "dry_run": True,
             "batch_id": self.batch_id,

@@ -194,10 +194,22 @@ def count_column(total: int | None = None) -> Any:
     return Counted(table_column=Column(no_wrap=True, min_width=width))
 
 
-def unread_template(provider_id: str, template: str) -> str:
-    """What a dry run says of an AlimTalk template its provider could not read."""
-    return (
-        f"AlimTalk template {template} could not be read at provider '{provider_id}' (a wrong "
-        "code, or no permission to read templates): the vendor judges it when sending; "
-        f"`kmsg providers templates --provider {provider_id}` lists the codes it has"
+def unread_template(provider_id: str, template: str, codes: list[str] | None = None) -> str:
+    """What a dry run says of an AlimTalk template its provider could not read; `codes`: the
+    templates the provider lists, when it could list them (a close one is suggested)."""
+    listing = f"`kmsg providers templates --provider {provider_id}` lists the codes it has"
+    if codes is None or template in codes:
+        return (
+            f"AlimTalk template {template} could not be read at provider '{provider_id}' (a "
+            "wrong code, or no permission to read templates): the vendor judges it when "
+            f"sending; {listing}"
+        )
+    import difflib
+
+    close = difflib.get_close_matches(template, codes, n=1)
+    said = (
+        f"AlimTalk template {template} could not be read at provider '{provider_id}', nor is it "
+        f"among the {len(codes):,} it lists"
     )
+    said += f" (did you mean {close[0]}?)" if close else ""
+    return f"{said}: the vendor judges it when sending; {listing}"

@@ -329,19 +329,22 @@ def send(
     if dry_run:
         # The checks of a real send (credentials, sender, URL safety), without sending.
         from kmsg_cli.cli.output import unread_template
-        from kmsg_cli.providers.base import read_alimtalk
+        from kmsg_cli.providers.base import read_alimtalk, template_codes
 
         clients = runtime.clients()
         filled: dict[str, str] = {}
+        unread_said: set[tuple[str, str]] = set()
         for item in planned:
             client = clients.get(item.provider_id)
             client.validate(item.message)
             text, unread = read_alimtalk(client, item.message)
             if text is not None:
                 filled[item.message.message_id] = text
-            if unread:
-                template = item.message.template_id or ""
-                out.warning("TEMPLATE_UNREAD", unread_template(item.provider_id, template))
+            said = (item.provider_id, item.message.template_id or "")
+            if unread and said not in unread_said:  # once per template, however many to
+                unread_said.add(said)
+                codes = template_codes(client)
+                out.warning("TEMPLATE_UNREAD", unread_template(*said, codes))
         send_view.show_plan(out, planned, profile, filled)
         return
     if message_id is not None:

@@ -27,7 +27,7 @@ from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_rows
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, Notice, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.providers.base import ProviderSource, read_alimtalk
+from kmsg_cli.providers.base import ProviderSource, read_alimtalk, template_codes
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import check_files, plan
@@ -103,6 +103,8 @@ class EnqueueReport:
     warnings: dict[str, list[Any]] = field(default_factory=dict)
     # (provider id, AlimTalk template) -> whether the provider could read the template
     templates: dict[tuple[str, str], bool] = field(default_factory=dict)
+    # provider id -> the templates it lists, read once a template of it could not be read
+    template_codes: dict[str, list[str] | None] = field(default_factory=dict)
     # the invalid rows' hints (the first KEPT_HINTS different ones) -> rows with that hint
     hints: Counter[str] = field(default_factory=Counter)
 
@@ -285,6 +287,8 @@ def enqueue(
             filled, unread = read_alimtalk(clients.get(provider_id), message)
             if message.type is MessageType.ALIMTALK:
                 report.templates.setdefault(template, not unread)
+                if unread and provider_id not in report.template_codes:  # to suggest one
+                    report.template_codes[provider_id] = template_codes(clients.get(provider_id))
             if preview:
                 report.preview.append(_preview(item.number, message, provider_id, filled))
         report.by_type[message.type.value] += 1

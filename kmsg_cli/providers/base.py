@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from kmsg_cli.errors import KmsgError
 from kmsg_cli.models import (
     Balance,
     CancelAnswer,
@@ -129,6 +130,17 @@ class TemplateText(Protocol):
         registered, filled in with its variables; None for another type, or when the template
         could not be read."""
         ...
+
+
+def template_codes(client: object) -> list[str] | None:
+    """The codes of the AlimTalk templates `client` lists (what `--template` takes); None for
+    a client that lists none, or when it could not list them."""
+    if not isinstance(client, TemplateSource):
+        return None
+    try:
+        return [template.code for template in client.list_templates()]
+    except KmsgError:
+        return None
 
 
 def read_alimtalk(client: object, message: Message) -> tuple[str | None, bool]:

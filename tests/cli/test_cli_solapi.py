@@ -518,9 +518,17 @@ def test_a_dry_run_shows_the_template_text_or_only_its_code_when_unreadable(
     # ... and said once, with where to look
     (said,) = [line for line in unknown.stderr.splitlines() if "TEMPLATE_UNREAD" in line]
     assert "AlimTalk template TPL_NONE could not be read at provider 'solapi'" in said
+    assert "nor is it among the 1 it lists:" in said  # the list was read: no close one
     assert "kmsg providers templates --provider solapi" in said
     code, one = run.json("send", "--to", "010-1111-2222", "--template", "TPL_NONE", "--dry-run")
     assert code == 0 and [w["code"] for w in one["warnings"]] == ["TEMPLATE_UNREAD"]
+    # a code one letter off: the one the channel has is suggested, by send-many and by send
+    typo = run("send-many", str(source), "--template", "TPL_WELCOM", "--dry-run")
+    assert "nor is it among the 1 it lists (did you mean TPL_WELCOME?)" in typo.stderr
+    two = ("--to", "010-1111-2222,010-1111-3333", "--template", "TPL_WELCOM", "--dry-run")
+    code, doc = run.json("send", *two, "--var", "name=홍", "--var", "code=1")
+    assert code == 0 and len(doc["warnings"]) == 1  # once, however many recipients
+    assert "did you mean TPL_WELCOME?" in doc["warnings"][0]["message"]
     assert "template_text" not in one["data"]["messages"][0]
     _, known = run.json("send-many", str(source), "--template", "TPL_WELCOME", "--dry-run")
     assert known["warnings"] == []

@@ -1242,3 +1242,23 @@ def test_close_leaves_an_injected_client_open() -> None:
 
 def test_header_base64_is_standard_with_padding() -> None:
     assert base64.b64decode(auth_header("키")).decode() == "키"
+
+
+def test_template_codes_are_what_the_vendor_lists_or_none_when_it_cannot() -> None:
+    from kmsg_cli.providers.base import template_codes
+
+    listed = {
+        "code": 200,
+        "message": "ok",
+        "totalCount": 2,
+        "list": [
+            {"templateCode": "WELCOME_1", "templateName": "가입", "status": "Y"},
+            {"templateCode": "ORDER_2", "templateName": "주문", "status": "Y"},
+        ],
+    }
+    vendor = Vendor(ok(listed), ok({"code": 401, "message": "인증 실패"}))
+    vendor.templates = True
+    client = provider(vendor)
+    assert template_codes(client) == ["WELCOME_1", "ORDER_2"]
+    assert template_codes(client) is None  # refused: nothing to suggest from
+    assert template_codes(object()) is None  # a provider that lists no templates
