@@ -27,7 +27,13 @@ from kmsg_cli.jobs.outcomes import row_and_line
 from kmsg_cli.jobs.placeholders import empty_names, note_rows
 from kmsg_cli.models import CONTENT_KEY, Job, Message, MessageDraft, MessageType, Notice, epoch_ms
 from kmsg_cli.normalize import build_message, validate_message_id
-from kmsg_cli.providers.base import ProviderSource, read_alimtalk, template_codes
+from kmsg_cli.providers.base import (
+    Provider,
+    ProviderSource,
+    SenderCheck,
+    read_alimtalk,
+    template_codes,
+)
 from kmsg_cli.providers.catalog import capabilities
 from kmsg_cli.report import record_batch_input
 from kmsg_cli.sending import check_files, plan
@@ -554,10 +560,19 @@ def prepare_row(
         key = (message.type, message.to.is_korean, message.provider_id)
         candidates = routes.get(key)
         if candidates is not None:
-            clients.get(candidates[0]).validate(message)
+            _validate(clients.get(candidates[0]), message)
             return message, list(candidates)
     (planned,) = plan([message], profile, rotation=rotation + row.number)
-    clients.get(planned.provider_id).validate(message)
+    _validate(clients.get(planned.provider_id), message)
     if key is not None and routes is not None:
         routes[key] = planned.candidates
     return message, list(planned.candidates)
+
+
+def _validate(client: Provider, message: Message) -> None:
+    """The provider's checks of one row, and, where it can tell, that its account may send
+    from the row's sender: every message of a bulk send from a number the vendor does not
+    know would be refused (docs/bulk-input.md)."""
+    client.validate(message)
+    if isinstance(client, SenderCheck):
+        client.check_sender(message)

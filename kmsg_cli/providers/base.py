@@ -170,6 +170,18 @@ class SenderSource(Protocol):
     def active_senders(self) -> list[str]: ...
 
 
+@runtime_checkable
+class SenderCheck(Protocol):
+    """A provider that can tell, before a bulk send, a sender number its account cannot send
+    from (the vendor would refuse every message from it)."""
+
+    def check_sender(self, message: Message) -> None:
+        """Raise InvalidInput (SENDER_NOT_REGISTERED, field `from`) when the account surely
+        cannot send `message` from its sender; the account's numbers are read once per
+        client, and a listing that fails leaves the message to the vendor."""
+        ...
+
+
 class Cache(Protocol):
     """A small store of values with an expiry (a vendor's API token), which the service layer
     may share between processes; providers never know where it keeps them."""

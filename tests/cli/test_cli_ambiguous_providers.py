@@ -33,6 +33,7 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> 
 @pytest.fixture
 def same_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_solapi: FakeSolapi) -> Path:
     text = table(fake_solapi, "prod", "0212345678") + table(fake_solapi, "staging", "0299998888")
+    fake_solapi.senders.add("0299998888")  # an active number of staging's account
     return write_config(tmp_path, monkeypatch, text)
 
 

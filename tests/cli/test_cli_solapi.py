@@ -229,6 +229,25 @@ def test_all_recipients_rejected_exits_3(run: Run, solapi: FakeSolapi) -> None:
     assert run.rows() == []
 
 
+@pytest.mark.rule("SOLAPI-SENDERID-ACTIVE")
+def test_send_many_from_a_number_the_account_lacks_sends_nothing(
+    run: Run, solapi: FakeSolapi, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("to,from\n010-1111-2222,\n010-1111-3333,02-9999-9999\n", encoding="utf-8")
+    wrong = run("send-many", str(source), "--text", "x", "--from", "0299999999")
+    assert wrong.exit_code == 2 and "error: NO_VALID_ROWS" in wrong.stderr
+    assert "SENDER_NOT_REGISTERED: sender 0299999999 is not an active sender number" in wrong.stderr
+    assert sends(solapi) == [] and run.rows() == []
+    # a row's own `from` is checked alike; the others go out from the default sender
+    code, doc = run.json("send-many", str(source), "--text", "y")
+    assert code == 5 and doc["data"]["accepted"] == 1
+    assert [(p["row"], p["code"]) for p in doc["data"]["problems"]] == [
+        (2, "SENDER_NOT_REGISTERED")
+    ]
+    assert len(sends(solapi)) == 1
+
+
 def test_wrong_key_exits_2_without_showing_the_secret(
     run: Run, solapi: FakeSolapi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -180,3 +180,47 @@ def test_fetch_statuses_refuses_a_cut_off_answer(client: SolapiProvider, fake: F
     fake.script = ["truncated"]
     with pytest.raises(ProviderError):
         client.fetch_statuses([result.provider_message_id])
+
+
+@pytest.mark.rule("SOLAPI-SENDERID-ACTIVE")
+def test_a_sender_the_account_does_not_have_is_refused_before_a_bulk_send(
+    fake: FakeSolapi, client: SolapiProvider
+) -> None:
+    from kmsg_cli.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        client.check_sender(sms("m1", "01012345678", sender="029999-9999"))
+    error = refused.value
+    assert (error.code, error.field, error.value) == ("SENDER_NOT_REGISTERED", "from", "0299999999")
+    assert "active: " in error.message and "0212345678" in error.message
+    client.check_sender(sms("m2", "01012345678"))  # the default sender is active
+    client.check_sender(sms("m3", "01012345678", sender="02-1234-5678"))
+    lms = Message("m4", MessageType.LMS, Recipient("01012345678"), "x", 1, sender="0211112222")
+    with pytest.raises(InvalidInput):
+        client.check_sender(lms)
+    # not an SMS: its sender is not SOLAPI's SMS sender, left alone
+    client.check_sender(
+        Message("m5", MessageType.ALIMTALK, Recipient("01012345678"), "", 0, sender="0299999999")
+    )
+    listed = [r for r in fake.requests if r["path"] == "/senderid/v1/numbers/active"]
+    assert len(listed) == 1  # read once for the client's life
+    assert [r for r in fake.requests if r["path"].startswith("/messages")] == []
+
+
+def test_a_sender_listing_that_fails_leaves_the_sender_to_solapi(
+    clock: ManualClock,
+) -> None:
+    with FakeSolapi(clock=clock, script=["500"] * 10, fault_paths=None) as fake:
+        settings = {
+            "api_key": DEFAULT_API_KEY,
+            "api_secret": DEFAULT_API_SECRET,
+            "sender": "0212345678",
+            "base_url": fake.base_url,
+        }
+        with httpx.Client(trust_env=False, timeout=5) as http:
+            provider = SolapiProvider("solapi", settings, http, clock=lambda: datetime.now(UTC))
+            provider.check_sender(sms("m1", "01012345678", sender="0299999999"))  # no refusal
+            provider.check_sender(sms("m2", "01012345678", sender="0288888888"))
+        listed = [r for r in fake.requests if "senderid" in r["path"]]
+        assert listed and {r["fault"] for r in listed} == {"500"}  # tried, refused, once per run
+        assert len(listed) == len([r for r in fake.requests if r["fault"] == "500"])

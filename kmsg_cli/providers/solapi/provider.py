@@ -5,6 +5,7 @@ checked before sending (`templates`), lookups (`status`) and cancels of schedule
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from kmsg_cli.errors import InvalidInput
+from kmsg_cli.errors import InvalidInput, KmsgError
 from kmsg_cli.models import (
     CHANNEL_TYPES,
     Balance,
@@ -25,6 +26,7 @@ from kmsg_cli.models import (
 from kmsg_cli.providers._common import (
     ReadOnce,
     VendorProvider,
+    digits,
     filled_template,
     missing_sender,
     missing_setting,
@@ -55,6 +57,9 @@ from kmsg_cli.providers.solapi.templates import (
 
 if TYPE_CHECKING:
     from kmsg_cli.models import TemplateInfo
+
+
+log = logging.getLogger("kmsg.solapi")
 
 
 class SolapiProvider(VendorProvider[SolapiClient]):
@@ -203,6 +208,33 @@ class SolapiProvider(VendorProvider[SolapiClient]):
 
     def active_senders(self) -> list[str]:
         return status.active_senders(self.client)
+
+    def check_sender(self, message: Message) -> None:
+        """SenderCheck: an SMS/LMS/MMS from a number not among the account's active ones is
+        refused with 1062 (SOLAPI-SENDERID-ACTIVE); read once per run, for send-many."""
+        if message.type not in (MessageType.SMS, MessageType.LMS, MessageType.MMS):
+            return
+        sender = digits(str(message.sender or self.sender or ""))
+        if not sender:
+            return  # validate() says so
+        if not hasattr(self, "_active"):
+            try:
+                self._active: frozenset[str] | None = frozenset(
+                    digits(number) for number in self.active_senders()
+                )
+            except KmsgError as error:  # no permission to list them: SOLAPI judges
+                log.info("could not list the sender numbers of %s: %s", self.id, error.message)
+                self._active = None
+        if self._active is not None and sender not in self._active:
+            shown = ", ".join(sorted(self._active)) or "none"
+            raise InvalidInput(
+                f"sender {sender} is not an active sender number of provider "
+                f"'{self.id}' (active: {shown}) (field 'from')",
+                code="SENDER_NOT_REGISTERED",
+                field="from",
+                value=sender,
+                hint="register it with SOLAPI, or send --from one of the active numbers",
+            )
 
     def kakao_channel(self) -> str | None:
         return status.kakao_channel(self.client, self.pf_id) if self.pf_id else None
