@@ -275,6 +275,14 @@ def send_many(
         parse_failover_type(failover_type, field="failover-type")
     if at is not None:  # likewise: a past or unreadable --at is one error, not one per row
         parse_when(at, now=runtime.now(), timezone=profile.timezone)
+    if sender is not None:  # and a bad --from or --type, which every row would repeat
+        from kmsg_cli.normalize import normalize_sender
+
+        normalize_sender(sender, field="from")
+    if message_type is not None:
+        from kmsg_cli.normalize import parse_type
+
+        parse_type(message_type, field="type")
     defaults = bulk.Defaults(
         text=text,
         template=template,

@@ -116,6 +116,22 @@ def test_a_file_without_a_valid_row_says_so_alike_in_every_mode(
         assert run.rows("SELECT id FROM kmsg_jobs") == []
 
 
+@pytest.mark.parametrize(
+    ("option", "code"),
+    [(("--from", "abc"), "INVALID_PHONE"), (("--type", "TELEX"), "INVALID_TYPE")],
+    ids=["from", "type"],
+)
+def test_a_bad_option_for_every_row_is_one_error_before_any_row_is_read(
+    run: Run, tmp_path: Path, option: tuple[str, str], code: str
+) -> None:
+    source = write_csv(tmp_path / "in.csv", people(30))
+    result = run("send-many", str(source), "--text", "#{name}", *option)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {code}: '{option[1]}' ")  # no row lines first
+    assert f"(field '{option[0][2:]}')" in result.stderr.splitlines()[0]
+    assert result.stdout == "" and not run.db.exists()
+
+
 def test_rerunning_the_same_command_sends_nothing_twice(run: Run, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", people(40))
     first = run.json("send-many", str(source), "--text", "#{name}님")

@@ -1313,16 +1313,36 @@ CORPUS = [
         files={"in.csv": csv("to,text,id", "010-7000-0009,hi,base-d", "010-1111-3333,hi,fresh-1")},
     ),
     case(
-        "rows: every type wrong",
+        "type: --type for every row, wrong",  # one error before any row is read
         "send-many",
         "{tmp}/in.csv",
         "--type",
         "TELEX",
         code=2,
+        error="INVALID_TYPE",
+        names=("'TELEX'", "(field 'type')"),
+        files={"in.csv": csv("to,text", "010-1111-2222,hi")},
+    ),
+    case(
+        "from: --from for every row, not a number",
+        "send-many",
+        "{tmp}/in.csv",
+        "--from",
+        "abc",
+        code=2,
+        error="INVALID_PHONE",
+        names=("'abc'", "(field 'from')"),
+        files={"in.csv": csv("to,text", "010-1111-2222,hi")},
+    ),
+    case(
+        "rows: every type wrong",
+        "send-many",
+        "{tmp}/in.csv",
+        code=2,
         error="NO_VALID_ROWS",
         rows=True,
         names=("row 1 (line 2): INVALID_TYPE", "'TELEX'"),
-        files={"in.csv": csv("to,text", "010-1111-2222,hi")},
+        files={"in.csv": csv("to,text,type", "010-1111-2222,hi,TELEX")},
     ),
     # --- kmsg send-many: options --------------------------------------------------------------
     case(
