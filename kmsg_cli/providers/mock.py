@@ -68,6 +68,7 @@ class MockProvider:
         self.record = record
         self.sent: list[Message] = []
         self.sent_count = 0
+        self._note: tuple[Notice, ...] = ()  # made at the first send, shared by every result
 
     def validate(self, message: Message) -> None:
         return None  # the mock accepts anything the message rules allow
@@ -79,7 +80,7 @@ class MockProvider:
 
     def _send_one(self, message: Message) -> SendResult:
         number = message.to.number
-        note = (Notice("SIMULATED", SIMULATED_NOTE),)
+        note = self._note or self._first_note()
         for suffix in self.reject_suffixes:
             if suffix and number.endswith(suffix):
                 return self._refused(
@@ -115,6 +116,10 @@ class MockProvider:
             simulated=True,
             warnings=note,
         )
+
+    def _first_note(self) -> tuple[Notice, ...]:
+        self._note = (Notice("SIMULATED", SIMULATED_NOTE),)  # immutable: one serves every result
+        return self._note
 
     def _refused(
         self, message: Message, code: str, text: str, *, retryable: bool = False
