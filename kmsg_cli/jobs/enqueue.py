@@ -293,7 +293,8 @@ def enqueue(
             filled, unread = read_alimtalk(clients.get(provider_id), message)
             if message.type is MessageType.ALIMTALK:
                 report.templates.setdefault(template, not unread)
-                if unread and provider_id not in report.template_codes:  # to suggest one
+                # what a dry run suggests instead (a real run leaves the code to the vendor)
+                if unread and dry_run and provider_id not in report.template_codes:
                     report.template_codes[provider_id] = template_codes(clients.get(provider_id))
             if preview:
                 report.preview.append(_preview(item.number, message, provider_id, filled))

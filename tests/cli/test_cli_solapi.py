@@ -552,3 +552,7 @@ def test_a_dry_run_shows_the_template_text_or_only_its_code_when_unreadable(
     _, known = run.json("send-many", str(source), "--template", "TPL_WELCOME", "--dry-run")
     assert known["warnings"] == []
     assert sends(solapi) == []
+    # a real run leaves the code to SOLAPI: no listing of the templates to suggest one
+    listings = len([r for r in solapi.requests if r["path"] == "/kakao/v2/templates"])
+    run("send-many", str(source), "--template", "TPL_WELCOM")
+    assert len([r for r in solapi.requests if r["path"] == "/kakao/v2/templates"]) == listings
