@@ -30,7 +30,6 @@ from kmsg_cli.normalize import build_message, validate_message_id
 from kmsg_cli.providers.base import (
     Provider,
     ProviderSource,
-    SenderCheck,
     read_alimtalk,
     template_codes,
 )
@@ -575,5 +574,8 @@ def _validate(client: Provider, message: Message) -> None:
     from the row's sender: every message of a bulk send from a number the vendor does not
     know would be refused (docs/bulk-input.md)."""
     client.validate(message)
-    if isinstance(client, SenderCheck):
-        client.check_sender(message)
+    # SenderCheck's method, looked up as an attribute: isinstance() with a runtime protocol
+    # costs about 9 µs, and this runs for every row
+    check: Callable[[Message], None] | None = getattr(client, "check_sender", None)
+    if check is not None:
+        check(message)
