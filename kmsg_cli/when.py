@@ -61,6 +61,10 @@ _TWELVE_HOUR = (
     r"(?i)(\d{4}-\d{2}-\d{2}(?=\s)|today|tomorrow|yesterday|오늘|내일|어제)\s*"
     r"(?:(오전|오후|AM|PM)\s*(\d{1,2})(:\d{2}(?::\d{2})?)|(\d{1,2})(:\d{2}(?::\d{2})?)\s*(AM|PM))"
 )
+# Korean says the clock in words: `내일 오전 9시`, `오후 3시 30분`, `15시`, `3시 반` (half past).
+# The hour and minutes become `9:00`, `3:30` where they end the text. An hour from 1 to 12
+# needs 오전 or 오후: `내일 9시` is said of 9 in the morning and 9 in the evening alike.
+_KOREAN_CLOCK = r"(?<![\d:])(\d{1,2})\s*시(?:\s*(?:(\d{1,2})\s*분|(반)))?$"
 _RELATIVE = r"\+(?:\s*\d+\s*[a-z]+)+\s*"
 _RELATIVE_PART = r"(\d+)\s*([a-z]+)"
 _MAX_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati
@@ -149,8 +153,33 @@ def _absolute(text: str, value: str, zone: ZoneInfo, field: str) -> datetime:
         raise _invalid_time(value, field, "is out of range") from None
 
 
+def _korean_clock(text: str, value: str, field: str) -> str:
+    """`내일 오전 9시`, `오후 3시 30분`, `15시` with the clock as digits (`내일 오전 9:00`)."""
+    if "시" not in text:
+        return text
+    found = _pattern(_KOREAN_CLOCK).search(text)
+    if found is None:
+        return text
+    hour, minute = int(found[1]), 30 if found[3] else int(found[2] or 0)
+    if minute > 59:
+        raise _invalid_time(value, field, "is not a valid time (minutes 0 to 59)")
+    before, words = text[: found.start()].rstrip(), text[found.start() :]
+    if before and 1 <= hour <= 12 and not before.endswith(("오전", "오후")):
+        # `9시` is said of the morning and the evening alike: which one is not guessed
+        raise _invalid_time(
+            value,
+            field,
+            "does not say 오전 or 오후",
+            f"write '{before} 오전 {words}' or '{before} 오후 {words}'",
+        )
+    clock = f"{hour}:{minute:02d}"
+    return f"{before} {clock}" if before else clock
+
+
 def _twenty_four_hour(text: str, value: str, field: str) -> str:
-    """`2026-12-09 오후 3:00` / `2026-12-09 3:00 PM` as `2026-12-09 15:00`; other text as it is."""
+    """`2026-12-09 오후 3:00` / `2026-12-09 3:00 PM` as `2026-12-09 15:00`, and the Korean
+    clock in words (`내일 오후 3시`) so too; other text as it is."""
+    text = _korean_clock(text, value, field)
     found = _pattern(_TWELVE_HOUR).fullmatch(text)
     if found is None:
         return text

@@ -206,6 +206,16 @@ def test_a_time_of_day_alone_gets_the_next_one_with_its_date(
         ("내일오전 9:30", "Asia/Seoul", datetime(2026, 11, 22, 0, 30, tzinfo=UTC)),
         ("tomorrow 3:00 pm", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
         ("today 11:30 PM", "Asia/Seoul", datetime(2026, 11, 21, 14, 30, tzinfo=UTC)),
+        # the Korean clock in words: 시 (hour), 분 (minutes), 반 (half past)
+        ("내일 오전 9시", "Asia/Seoul", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("내일오전9시", "Asia/Seoul", datetime(2026, 11, 22, 0, 0, tzinfo=UTC)),
+        ("내일 0시 30분", "Asia/Seoul", datetime(2026, 11, 21, 15, 30, tzinfo=UTC)),
+        ("내일 오후 3시 30분", "Asia/Seoul", datetime(2026, 11, 22, 6, 30, tzinfo=UTC)),
+        ("내일 오전 9시 5분", "Asia/Seoul", datetime(2026, 11, 22, 0, 5, tzinfo=UTC)),
+        ("내일 오후 3시 반", "Asia/Seoul", datetime(2026, 11, 22, 6, 30, tzinfo=UTC)),
+        ("내일 15시", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
+        ("2026-11-22 오후 3시", "Asia/Seoul", datetime(2026, 11, 22, 6, 0, tzinfo=UTC)),
+        ("2026-11-22 21시", "Asia/Seoul", datetime(2026, 11, 22, 12, 0, tzinfo=UTC)),
     ],
 )
 def test_today_and_tomorrow_name_a_day_in_the_profile_zone(
@@ -404,3 +414,35 @@ def test_time_view_of_nothing_and_of_absurd_numbers() -> None:
     assert view.human(None) == "" and view.iso(None) is None and view.clock(None) == ""
     assert view.human(10**20) == str(10**20) and view.iso(10**20) == str(10**20)
     assert view.iso(datetime(2026, 12, 7)) == "2026-12-07T09:00:00+09:00"  # naive = UTC
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("내일 오전 9시 75분", "is not a valid time (minutes 0 to 59)"),
+        ("내일 25시", "is not a time kmsg understands"),
+        ("내일 오후 13시", "is not a valid 12-hour time (1 to 12)"),
+        ("9시", "is a time of day without a date"),
+        ("내일 9:00시", "is not a time kmsg understands"),
+    ],
+)
+def test_a_korean_clock_in_words_is_checked_like_digits(value: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_when(value, now=NOW)
+    assert caught.value.message == f"'{value}' {reason} (field 'at')"
+    assert caught.value.code == "INVALID_TIME"
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("내일 9시", "write '내일 오전 9시' or '내일 오후 9시'"),
+        ("2026-11-22 3시 반", "write '2026-11-22 오전 3시 반' or '2026-11-22 오후 3시 반'"),
+        ("오늘 12시", "write '오늘 오전 12시' or '오늘 오후 12시'"),
+    ],
+)
+def test_an_hour_in_words_from_1_to_12_needs_morning_or_evening(value: str, hint: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_when(value, now=NOW)
+    assert caught.value.message == f"'{value}' does not say 오전 or 오후 (field 'at')"
+    assert caught.value.hint == hint
