@@ -24,7 +24,7 @@ class Skip(NamedTuple):
 
     job: Job
     reason: str  # one line for people
-    earlier_id: str
+    earlier_id: str  # "" when it repeats an earlier row of this run, not a message
     accepted_at: int | None  # when the earlier one was accepted (None: not accepted yet)
 
 

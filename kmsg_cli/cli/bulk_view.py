@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from kmsg_cli.cli.bulk_lines import counts_text, hint_lines, problem_line, skipped_line, where_text
 from kmsg_cli.cli.output import Output, count_column, counted, them, unread_template, were
 from kmsg_cli.errors import (
     EXIT_INPUT,
@@ -18,7 +18,7 @@ from kmsg_cli.errors import (
     EXIT_PROVIDER,
     KmsgError,
 )
-from kmsg_cli.jobs.enqueue import EnqueueReport, RowProblem
+from kmsg_cli.jobs.enqueue import EnqueueReport
 from kmsg_cli.jobs.outcomes import BatchState
 from kmsg_cli.jobs.stats import Halt, Stats
 from kmsg_cli.normalize.phone import format_phone
@@ -112,23 +112,23 @@ class BulkView:
         if not self.out.human or self.out.quiet:
             return
         for problem in report.problems[:SHOWN_PROBLEMS]:
-            self.out.err.print(_problem_line(problem, self.place), markup=False, highlight=False)
+            self.out.err.print(problem_line(problem, self.place), markup=False, highlight=False)
         if report.invalid > SHOWN_PROBLEMS:
             more = report.invalid - SHOWN_PROBLEMS
             self.out.err.print(
                 f"... and {more:,} more invalid rows (--results PATH lists every row)", markup=False
             )
-        for line in _hint_lines(report):
+        for line in hint_lines(report):
             self.out.err.print(line, markup=False, highlight=False)
-        for skip in report.skips[:SHOWN_PROBLEMS]:
+        # Rows repeating a message accepted before are what a fixed file run again expects:
+        # the summary counts them; the others (a repeated row, one being sent) are listed.
+        for skip in report.listed_skips[:SHOWN_PROBLEMS]:
+            where = where_text(skip.row, skip.line, self.place)
+            self.out.err.print(f"{where}: skipped: {skip.message}", markup=False, highlight=False)
+        listed = report.skipped - report.accepted_before
+        if listed > SHOWN_PROBLEMS:
             self.out.err.print(
-                f"{_where(skip.row, skip.line, self.place)}: skipped: {skip.message}",
-                markup=False,
-                highlight=False,
-            )
-        if report.skipped > SHOWN_PROBLEMS:
-            self.out.err.print(
-                f"... and {report.skipped - SHOWN_PROBLEMS:,} more skipped rows", markup=False
+                f"... and {listed - SHOWN_PROBLEMS:,} more skipped rows", markup=False
             )
 
     def row_warnings(self, report: EnqueueReport) -> None:
@@ -144,7 +144,7 @@ class BulkView:
             )
         for code, (count, first, text) in report.warnings.items():
             row, line = first[0]
-            where = _where(row, line, self.place)
+            where = where_text(row, line, self.place)
             also = (
                 f" (and {counted(count - 1, 'more row')}: {self._places(count - 1, first[1:])})"
                 if count > 1
@@ -153,21 +153,11 @@ class BulkView:
             self.out.warning(code, f"{where}: {text}{also}")
 
     def _places(self, count: int, first: list[tuple[int, int | None]]) -> str:
-        places = ", ".join(_where(row, line, self.place) for row, line in first)
+        places = ", ".join(where_text(row, line, self.place) for row, line in first)
         return places + (", ..." if count > len(first) else "")
 
     def skipped_line(self, report: EnqueueReport) -> str | None:
-        """`3 skipped: same content to the same number, first accepted at ...`."""
-        if not report.skipped:
-            return None
-        line = f"{report.skipped:,} skipped: same content to the same number"
-        if report.first_accepted is None:
-            line += " is already being sent or queued"
-        elif report.skipped == 1:
-            line += f" was accepted at {self.shown_ms(report.first_accepted)}"
-        else:
-            line += f" was accepted recently (the first at {self.shown_ms(report.first_accepted)})"
-        return line + f" (--allow-duplicates sends {them(report.skipped)} anyway)"
+        return skipped_line(report, self.shown_ms)
 
     def _failures(self, console: Any, state: BatchState, results: str | None) -> None:
         not_sent = state.failed + state.unknown
@@ -176,7 +166,7 @@ class BulkView:
         console.print("not sent:", markup=False)
         for failure in state.failures:
             where = (
-                _where(failure.row, failure.line, self.place)
+                where_text(failure.row, failure.line, self.place)
                 if failure.row is not None
                 else "(no row)"
             )
@@ -229,19 +219,19 @@ class BulkView:
                 markup=False,
             )
             if report.by_type:
-                console.print("by type: " + _counts(report.by_type), markup=False)
-                console.print("by provider: " + _counts(report.by_provider), markup=False)
+                console.print("by type: " + counts_text(report.by_type), markup=False)
+                console.print("by provider: " + counts_text(report.by_provider), markup=False)
             for item in report.preview:
                 console.print(_preview_line(item, self.shown_iso), markup=False, highlight=False)
             if report.valid > len(report.preview):
                 console.print(f"  ... {report.valid - len(report.preview):,} more", markup=False)
             for problem in report.problems[:SHOWN_PROBLEMS]:
-                console.print(_problem_line(problem, self.place), markup=False, highlight=False)
+                console.print(problem_line(problem, self.place), markup=False, highlight=False)
             if report.invalid > SHOWN_PROBLEMS:
                 more = f"... and {report.invalid - SHOWN_PROBLEMS:,} more invalid rows"
                 listed = " (--results PATH lists every one)" if not results else ""
                 console.print(more + listed, markup=False)
-            for line in _hint_lines(report):
+            for line in hint_lines(report):
                 console.print(line, markup=False, highlight=False)
             if report.already_sent:
                 console.print(
@@ -567,31 +557,3 @@ def _row_counts(report: EnqueueReport) -> dict[str, int]:
 def _skips(report: EnqueueReport) -> dict[str, Any]:
     """The rows skipped as duplicates, in the JSON of every outcome of send-many."""
     return {"skipped": report.skipped, "skips": [p.to_dict() for p in report.skips]}
-
-
-def _counts(counter: Any) -> str:
-    return ", ".join(f"{name} {count:,}" for name, count in sorted(counter.items()))
-
-
-def _hint_lines(report: EnqueueReport) -> list[str]:
-    """How to fix the invalid rows: each different hint once, with the rows it is for."""
-    return [f"hint ({counted(n, 'row')}): {hint}" for hint, n in report.hints.items()]
-
-
-def _problem_line(problem: RowProblem, place: str) -> str:
-    """`row 2 (line 4): CODE: message`, the same shape for every problem (grep "^row 2 ")."""
-    message = problem.message
-    named = _NAMED_ROW.match(message)  # the reader's own "row 2 (line 4) has ..."
-    where = _where(problem.row, problem.line, place)
-    if named is not None and named[1] == str(problem.row):
-        where = f"row {problem.row} {named[2]}" if named[2] else where
-        message = message[named.end() :].removeprefix("is ")
-    return f"{where}: {problem.code}: {message}"
-
-
-_NAMED_ROW = re.compile(r"row (\d+)(?: (\([^)]*\)))? ")
-
-
-def _where(row: int, line: int | None, place: str) -> str:
-    """`row 2`, or `row 2 (line 4)` / `row 2 (sheet row 4)` where the line is known."""
-    return f"row {row}" if line is None else f"row {row} ({place} {line})"

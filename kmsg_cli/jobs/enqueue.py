@@ -98,6 +98,12 @@ class EnqueueReport:
     preview: list[dict[str, Any]] = field(default_factory=list)  # the first valid rows
     skipped: int = 0  # valid rows not sent: they repeat a message within the window
     skips: list[RowProblem] = field(default_factory=list)  # the first KEPT_PROBLEMS
+    # Of `skipped`: repeats of an earlier row of this file, and repeats of a message accepted
+    # before (a fixed file run again: expected, so not listed row by row); the rest are
+    # repeats of one being sent, queued or of unknown outcome.
+    repeated_rows: int = 0
+    accepted_before: int = 0
+    listed_skips: list[RowProblem] = field(default_factory=list)  # the first KEPT not accepted
     first_accepted: int | None = None  # earliest acceptance (epoch ms) among the repeated
     adopted: int = 0  # queued twins from an earlier batch taken over by this one
     already_sent: int = 0  # a dry run's rows this batch sent before (a real run counts its own)
@@ -348,6 +354,11 @@ def _skipped(
     if skip.accepted_at is not None:
         first = report.first_accepted
         report.first_accepted = skip.accepted_at if first is None else min(first, skip.accepted_at)
+        report.accepted_before += 1
+    else:
+        report.repeated_rows += not skip.earlier_id  # an earlier row of this run, not a message
+        if len(report.listed_skips) < KEPT_PROBLEMS:
+            report.listed_skips.append(problem)
     if len(report.skips) < KEPT_PROBLEMS:
         report.skips.append(problem)
     if on_skip is not None:
