@@ -1,7 +1,8 @@
 """CSV and TSV input: a header row, then one record per recipient (docs/bulk-input.md).
 
-The delimiter is a comma unless `--delimiter` says otherwise or the header line holds tabs and
-no commas (Excel's "Unicode text" export is tab-separated UTF-16). Only an undecodable row
+The delimiter is a comma unless `--delimiter` says otherwise or the header line holds no comma
+but tabs (Excel's "Unicode text" export is tab-separated UTF-16), semicolons (Excel's CSV where
+the comma is the decimal mark) or bars. Only an undecodable row
 (`ENCODING_ERROR`), a line too long to be CSV (`BAD_CSV`) or a read failure is raised
 mid-stream; any other bad record becomes a `RowError` and the rest goes on.
 """
@@ -188,7 +189,8 @@ def _where(number: int) -> str:
 
 
 def _sniff_delimiter(raw: HashingRaw, encoding: str, tsv_name: bool) -> str:
-    """Tab when the file is named .tsv, or its header line has tabs but no commas."""
+    """Tab when the file is named .tsv; else a comma, unless the header line has none but has
+    tabs, semicolons (Excel where the comma is the decimal mark) or bars: the most of those."""
     if tsv_name:
         return "\t"
     sample = raw.peek(SAMPLE)
@@ -197,7 +199,14 @@ def _sniff_delimiter(raw: HashingRaw, encoding: str, tsv_name: bool) -> str:
     except UnicodeError:  # e.g. UTF-16 without a byte order mark: reported when read
         return ","
     first = header.lstrip("\ufeff").split("\n", 1)[0]
-    return "\t" if "\t" in first and "," not in first else ","
+    if "," in first:
+        return ","
+    counts = {mark: first.count(mark) for mark in _SNIFFED}
+    mark = max(_SNIFFED, key=counts.__getitem__)  # ties: the order of _SNIFFED
+    return mark if counts[mark] else ","
+
+
+_SNIFFED = ("\t", ";", "|")  # the delimiters a header line without commas may show
 
 
 def open_csv(

@@ -135,7 +135,10 @@ class BulkView:
         """Once per kind, the warnings of the rows that go out, before anything is sent and in
         a dry run (docs/bulk-input.md, "Warnings"): a placeholder that some rows fill with an
         empty cell (their messages go out without it), and each warning code of the messages
-        (NON_KS_CHARACTERS, NOT_MOBILE, ...) with the first row's words."""
+        (NON_KS_CHARACTERS, NOT_MOBILE, ...) with the first row's words; and an input
+        without a row (a list exported empty: nothing to send, not an error)."""
+        if not report.rows:
+            self.out.warning("EMPTY_INPUT", "the input has no rows: nothing to send")
         for name, (count, first) in report.empty.items():
             self.out.warning(
                 "EMPTY_VARIABLE",

@@ -116,6 +116,22 @@ def test_a_file_without_a_valid_row_says_so_alike_in_every_mode(
         assert run.rows("SELECT id FROM kmsg_jobs") == []
 
 
+@pytest.mark.parametrize("mode", [[], ["--dry-run"], ["--queue"]], ids=["send", "dry", "queue"])
+def test_a_file_with_a_header_and_no_row_sends_nothing_and_says_so(
+    run: Run, tmp_path: Path, mode: list[str]
+) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_bytes("전화번호,이름\r\n".encode("cp949"))  # a list exported empty
+    code, doc = run.json("send-many", str(source), "--column", "to=전화번호", "--text", "x", *mode)
+    assert code == 0, doc  # nothing to do is not a failure (a daily export may be empty)
+    assert [w["code"] for w in doc["warnings"]] == ["EMPTY_INPUT"]
+    said = run("send-many", str(source), "--column", "to=전화번호", "--text", "x", *mode)
+    assert said.exit_code == 0
+    assert "warning: EMPTY_INPUT: the input has no rows: nothing to send\n" in said.stderr
+    if run.db.exists():
+        assert run.rows("SELECT id FROM kmsg_jobs") == []
+
+
 @pytest.mark.parametrize(
     ("option", "code"),
     [(("--from", "abc"), "INVALID_PHONE"), (("--type", "TELEX"), "INVALID_TYPE")],

@@ -63,6 +63,32 @@ def test_tab_separated_utf8_is_sniffed_from_the_header() -> None:
     assert isinstance(row, Row) and row.fields["text"] == "hello, world"
 
 
+@pytest.mark.parametrize(
+    ("header", "row", "variables"),
+    [
+        # Excel where the comma is the decimal mark writes semicolons
+        ("to;name", "010-1234-5678;김,민수", {"name": "김,민수"}),
+        ("to|name", "010-1234-5678|김,민수", {"name": "김,민수"}),
+        # the most of them: two semicolons beat one bar
+        ("to;name|nick;age", "010-1234-5678;김|x;3", {"name|nick": "김|x", "age": "3"}),
+    ],
+)
+def test_a_header_without_commas_names_its_delimiter(
+    header: str, row: str, variables: dict[str, str]
+) -> None:
+    data = f"{header}\r\n{row}\r\n".encode("cp949")
+    with open_rows("-", stdin=io.BytesIO(data)) as source:
+        assert source.format == "csv"
+        (parsed,) = list(source)
+    assert isinstance(parsed, Row) and parsed.fields["to"] == "010-1234-5678"
+    assert parsed.variables == variables
+
+
+def test_a_header_with_a_comma_keeps_the_comma() -> None:
+    (row,) = from_bytes(b"to,note;x\n010-1234-5678,a;b\n")
+    assert isinstance(row, Row) and row.variables == {"note;x": "a;b"}
+
+
 def test_a_tsv_name_means_tabs_even_with_commas_in_the_header(tmp_path: Path) -> None:
     path = tmp_path / "list.tsv"
     path.write_text("to\tname, title\n010-1234-5678\tkim\n", encoding="utf-8")
