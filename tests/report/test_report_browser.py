@@ -52,6 +52,12 @@ def test_chromium_renders_the_counts_the_codes_and_the_charts(tmp_path: Path) ->
     assert _figure(dom, "delivered") == f"{funnel.delivered:,}"
     assert _figure(dom, "failed") == f"{funnel.failed:,}"
     assert _figure(dom, "accepted") == f"{funnel.accepted:,}"
+    # each card is its funnel row; the not-accepted part is a line under the nearest card
+    assert funnel.queued and funnel.unknown_outcome  # the sample has both
+    assert _figure(dom, "pending") == f"{funnel.pending:,}"
+    assert _figure(dom, "queued") == f"발송 대기 {funnel.queued:,}"
+    assert _figure(dom, "unknown") == f"{funnel.unknown:,}"
+    assert _figure(dom, "unknown_outcome") == f"접수 미확인 {funnel.unknown_outcome:,}"
     codes = re.findall(r'<code class="code">([^<]+)</code>', dom)
     assert set(codes) == {f.code for f in report.failures}
     assert {"1062", "3104", "UNKNOWN_OUTCOME"} <= set(codes)

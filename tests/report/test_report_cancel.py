@@ -77,7 +77,9 @@ def test_the_delivery_rate_leaves_out_what_was_cancelled_at_the_vendor(store: St
     assert (solapi.accepted, solapi.cancelled, solapi.delivered) == (1, 1, 0)
     assert solapi.delivery_rate is None and report.funnel.delivery_rate is None
     page = render_page(report, timezone="Asia/Seoul")
-    assert 'data-figure="cancelled">3<' in page  # one at the vendor, two from the queue
+    # the card is the funnel's 취소 row (at the vendor); the two taken from the queue under it
+    assert 'data-figure="cancelled">1<' in page
+    assert 'data-figure="withdrawn">발송 전 취소 2<' in page
     assert "전달률 —" in page
 
 
