@@ -19,7 +19,7 @@ from kmsg_cli.errors import (
     KmsgError,
 )
 from kmsg_cli.jobs.enqueue import EnqueueReport
-from kmsg_cli.jobs.outcomes import BatchState
+from kmsg_cli.jobs.outcomes import BatchState, FailedRow
 from kmsg_cli.jobs.stats import Halt, Stats
 from kmsg_cli.normalize.phone import format_phone
 from kmsg_cli.providers.base import SIMULATED_NOTE
@@ -166,27 +166,32 @@ class BulkView:
         not_sent = state.failed + state.unknown
         if not state.failures:
             return
+        if state.one_reason is not None and not state.unknown and not_sent > 1:
+            # the same words on every row: said once, with the first row
+            where = f"see {results}" if results else "--results PATH lists them"
+            said = f"not sent: {not_sent:,} rows, all for one reason ({where}); the first:"
+            console.print(said, markup=False)
+            console.print(f"  {self._row(state.one_reason)}", markup=False, highlight=False)
+            return
         console.print("not sent:", markup=False)
         for failure in state.failures:
-            where = (
-                where_text(failure.row, failure.line, self.place)
-                if failure.row is not None
-                else "(no row)"
-            )
-            reason = (
-                failure.message if len(failure.message) <= 100 else failure.message[:97] + "..."
-            )
-            kind = " (unknown outcome)" if failure.unknown else ""
-            console.print(
-                f"  {where}  {format_phone(failure.to) if failure.to else '-'}  "
-                f"{failure.code}{kind}: {reason}",
-                markup=False,
-                highlight=False,
-            )
+            console.print(f"  {self._row(failure)}", markup=False, highlight=False)
         more = not_sent - len(state.failures)
         if more > 0:
             where = f"see {results}" if results else "--results PATH lists every row"
             console.print(f"  ... {more:,} more: {where}", markup=False)
+
+    def _row(self, failure: FailedRow) -> str:
+        """`row 4 (line 5)  010-2000-0000  CODE: message` of a row not sent."""
+        where = (
+            where_text(failure.row, failure.line, self.place)
+            if failure.row is not None
+            else "(no row)"
+        )
+        reason = failure.message if len(failure.message) <= 100 else failure.message[:97] + "..."
+        kind = " (unknown outcome)" if failure.unknown else ""
+        to = format_phone(failure.to) if failure.to else "-"
+        return f"{where}  {to}  {failure.code}{kind}: {reason}"
 
     def dry_run(
         self,

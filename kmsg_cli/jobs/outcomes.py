@@ -77,6 +77,9 @@ class BatchState:
     processing: int
     temporary: int = 0  # of `failed`: failures a re-run retries
     failures: tuple[FailedRow, ...] = ()  # the first SHOWN_FAILURES, in row order
+    # The first failed row when every failed row has its code and message (but for its own
+    # number): a provider out of reach, a sender it refuses. The summary says it once.
+    one_reason: FailedRow | None = None
 
     @property
     def total(self) -> int:
@@ -89,10 +92,16 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
     counts = store.job_counts(batch=batch_id)
     unknown = temporary = 0
     failures: list[FailedRow] = []
+    reasons: set[tuple[str, str]] = set()  # up to two: enough to know whether they differ
+    first: FailedRow | None = None
     for job in store.iter_jobs(batch=batch_id, status="failed"):
         failure = failed_row(job)
         unknown += failure.unknown
         temporary += failure.temporary
+        if len(reasons) < 2:
+            reasons.add(_reason(failure))
+        if first is None or (failure.row or 0) < (first.row or 0):
+            first = failure
         failures.append(failure)
         failures.sort(key=lambda f: (f.row is None, f.row or 0))
         del failures[SHOWN_FAILURES:]
@@ -111,7 +120,14 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
         processing=counts.get("processing", 0) - resolving,
         temporary=temporary,
         failures=tuple(failures),
+        one_reason=first if len(reasons) == 1 else None,
     )
+
+
+def _reason(failure: FailedRow) -> tuple[str, str]:
+    """A failure's code and message with its own number taken out (a vendor may name it)."""
+    message = failure.message
+    return failure.code, message.replace(failure.to, "\0") if failure.to else message
 
 
 def failed_row(job: Job) -> FailedRow:

@@ -607,6 +607,24 @@ def test_failed_rows_are_listed_with_how_to_retry_them(run: Run, tmp_path: Path)
     assert [f["temporary"] for f in doc["data"]["failures"]] == [False, True]
 
 
+def test_rows_failing_for_one_reason_are_said_once(run: Run, tmp_path: Path) -> None:
+    rows = [*people(2), *({"to": f"010-2{n:03d}-0000", "name": "refused"} for n in range(12))]
+    source = write_csv(tmp_path / "in.csv", rows)
+    result = run("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert result.exit_code == 5
+    said = "not sent: 12 rows, all for one reason (--results PATH lists them); the first:\n"
+    said += "  row 3 (line 4)  010-2000-0000  MOCK_REJECTED: recipient 01020000000 rejected"
+    assert said in result.stdout
+    assert "  row 4 (line 5)" not in result.stdout  # not the same words twelve times
+    # two reasons: each row is listed, as before
+    rows.append({"to": "010-2999-0503", "name": "busy"})
+    mixed = write_csv(tmp_path / "mixed.csv", rows)
+    result = run("send-many", str(mixed), "--text", "#{name}", "--max-attempts", "1")
+    assert "not sent:\n" in result.stdout and "  row 3 (line 4)  010-2000-0000" in result.stdout
+    code, doc = run.json("send-many", str(source), "--text", "#{name}", "--max-attempts", "1")
+    assert code == 5 and len(doc["data"]["failures"]) == 10  # the JSON keeps its rows
+
+
 def test_a_rerun_retries_rows_that_failed_temporarily(run: Run, tmp_path: Path) -> None:
     source = write_csv(tmp_path / "in.csv", [*people(2), {"to": "010-2000-0503", "name": "b"}])
     busy = _outage_config(tmp_path / "busy.toml", ["0503"])
