@@ -233,6 +233,9 @@ class Tracker:
     # the profile's provider ids: rows of other providers (another profile's, in a shared
     # database) are neither claimed nor counted as due; None: every row
     providers: Sequence[str] | None = None
+    # (provider id, words) of the lookup failures this pass has warned of: once each, not once
+    # per chunk of rows (an unreachable provider fails every chunk alike)
+    _warned: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
 
     def run_once(
         self,
@@ -250,6 +253,7 @@ class Tracker:
         started = time.monotonic()
         queued: list[str] = []
         claimed = 0
+        self._warned.clear()
         # Up to `concurrency` claimed chunks are looked up at once: a chunk's requests wait for
         # the provider while the others are looked up and written (docs/configuration.md). The
         # next chunk is claimed ahead, while every slot is busy, and waits for a slot; a chunk
@@ -457,8 +461,11 @@ class Tracker:
         try:
             return client.fetch_statuses(ids), None
         except KmsgError as error:
+            said = (provider_id, error.message)
             level = logging.INFO if error.code in ACCOUNT_REFUSALS else logging.WARNING
-            log.log(level, "status lookup at %s failed: %s", provider_id, error.message)
+            level = level if said not in self._warned else logging.DEBUG
+            log.log(level, "status lookup at %s failed: %s", *said)
+            self._warned.add(said)
             return {}, error
         finally:
             if counter is not None:

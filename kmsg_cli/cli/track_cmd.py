@@ -25,6 +25,7 @@ from kmsg_cli.errors import (
     Interrupted,
     InvalidInput,
     KmsgError,
+    ProviderError,
     UsageError,
 )
 
@@ -188,6 +189,13 @@ def run_once(
     elif report.halted is not None:  # the rows it could not check are due again at once
         again = f"run `{runtime.out.kmsg('track run-once')}`: they are due at once"
         error = report.halted.error("the due rows not checked", again)
+    elif track_view.lookup_failed(report):  # cron says so: the provider could not be asked
+        error = ProviderError(
+            f"no due row could be looked up ({counted(report.checked, 'row')}); they are "
+            "due again after a short wait",
+            code="LOOKUP_FAILED",
+            hint=f"`{runtime.out.kmsg('providers doctor')}` checks the provider and its address",
+        )
     runtime.out.result(report.to_dict(), render, ok=error is None, error=error)
     if error is not None:
         if report.interrupted:

@@ -433,13 +433,36 @@ def test_a_failing_lookup_is_retried_later(
     fake.script = [fault]
     make_due(run.db)
     code, doc = run.json("track", "run-once")
-    assert code == 0 and doc["data"]["errors"]
+    # not one due row could be looked up: exit 3, as for a send that reached no provider
+    assert code == 3 and doc["data"]["errors"] and doc["error"]["code"] == "LOOKUP_FAILED"
     (row,) = run.rows()
     assert row["status"] == "SENT" and json.loads(row["last_error"])["code"]
     assert row["next_check_at"] > row["last_checked_at"]
     make_due(run.db)
     code, doc = run.json("track", "run-once")
     assert statuses(run) == {"01011112222": "DELIVERED"}
+
+
+def test_a_pass_that_could_look_nothing_up_says_so_and_exits_3(
+    run: Run, solapi_profile: tuple[FakeSolapi, ManualClock]
+) -> None:
+    fake, clock = solapi_profile
+    for n in range(2):
+        assert run("send", "--to", f"010-1111-222{n}", "--text", "x").exit_code == 0
+    clock.advance(10)
+    fake.fault_paths = {"/messages/v4/list"}
+    fake.script = ["500"] * 5
+    make_due(run.db)
+    result = run("track", "run-once")
+    assert result.exit_code == 3
+    assert result.stdout.startswith("no due row could be looked up: 2 ")  # not "checked 2"
+    assert "checked" not in result.stdout
+    assert result.stderr.count("status lookup at solapi failed") == 1
+    assert "error: LOOKUP_FAILED: no due row could be looked up (2 rows)" in result.stderr
+    # the provider back: the rows are looked up, and the pass succeeds
+    fake.script = []
+    make_due(run.db)
+    assert run("track", "run-once").exit_code == 0
 
 
 # -- two runners at once, and a kill -9 ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -531,3 +532,29 @@ def test_a_chunk_claimed_ahead_and_interrupted_is_due_again_at_once(
     assert len(again) == 500
     looked_up = {i for ids in slow.lookups for i in ids}
     assert not looked_up & {r.provider_message_id for r in again}
+
+
+def test_a_lookup_failing_alike_for_every_chunk_is_warned_of_once_a_pass(
+    store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    scripted = Scripted()
+    scripted.fail_with = ProviderError("cannot reach p", code="NETWORK_ERROR")
+    _due_rows(store, 1200)  # three claimed chunks of at most 500 rows
+    track = tracker(store, clock, p=scripted)
+    with caplog.at_level(logging.DEBUG, logger="kmsg"):
+        report = track.run_once()
+    assert report.errors == {"NETWORK_ERROR": 1200} and len(scripted.lookups) == 3
+    said = [r for r in caplog.records if "status lookup at p failed" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    # the next pass warns again: once a pass, not once a process
+    _due_rows_again(store)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kmsg"):
+        track.run_once()
+    assert sum("status lookup at p failed" in r.getMessage() for r in caplog.records) == 1
+
+
+def _due_rows_again(store: SqliteStore) -> None:
+    with store._connection() as conn:
+        conn.execute('UPDATE "kmsg_delivery_tracking" SET "next_check_at" = 0')

@@ -366,9 +366,9 @@ TRACK_RUN_ONCE: list[Step | Act] = [
     DUE,
     cli("auth", "track run-once", profile="bad", exit=2, expect="AUTHENTICATION_FAILED", http=True),
     DUE,
-    cli("outage", "track run-once", prepare=faults("500", everywhere=True), http=True),
+    cli("outage", "track run-once", exit=3, prepare=faults("500", everywhere=True), http=True),
     DUE,
-    cli("outage", "track run-once", profile="offline", expect="NETWORK_ERROR"),
+    cli("outage", "track run-once", exit=3, profile="offline", expect="NETWORK_ERROR"),
     DUE,
     cli("bad input", "track run-once", profile="malformed", expect="INVALID_CREDENTIALS"),
     cli("bad input", "track run-once --limit 0", exit=2),
@@ -377,6 +377,7 @@ TRACK_RUN_ONCE: list[Step | Act] = [
     cli(
         "timeout",
         "track run-once",
+        exit=3,  # its one due row could not be looked up
         profile="hangs",
         prepare=faults("hang", everywhere=True, once=True, only="solapi"),
         expect="NETWORK_TIMEOUT",
@@ -409,7 +410,7 @@ TRACK_SHOW: list[Step | Act] = [
     *sent(),
     DUE,
     # leaves last_error on the rows (a refused account leaves none: the pass stops, rows due)
-    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
+    cli("setup", "track run-once", exit=3, prepare=faults("500", everywhere=True)),
     *(cli("success", f"track show s-{p}-{{m}}") for p in PROVIDERS),
     cli("bad input", "track show no-such-id", exit=2),
     cli("db down", "track show s-solapi-json --db {db_down}", exit=2),
@@ -418,7 +419,7 @@ TRACK_SHOW: list[Step | Act] = [
 TRACK_LIST: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
+    cli("setup", "track run-once", exit=3, prepare=faults("500", everywhere=True)),
     cli("success", "track list"),
     cli("success", "track list --status SENT --provider solapi"),
     cli("bad input", "track list --status LOST", exit=2),
@@ -428,7 +429,7 @@ TRACK_LIST: list[Step | Act] = [
 REPORT: list[Step | Act] = [
     *sent(),
     DUE,
-    cli("setup", "track run-once", prepare=faults("500", everywhere=True)),
+    cli("setup", "track run-once", exit=3, prepare=faults("500", everywhere=True)),
     cli("success", "report --since 1h"),
     cli("success", "report --since 1h --provider solapi --type SMS"),
     cli("bad input", "report --format xml", exit=2),
