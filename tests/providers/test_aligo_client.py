@@ -10,6 +10,7 @@ list `templtCode`/`templtContent`/`buttons`, `/sms_list/` entries with `sms_stat
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -1018,15 +1019,24 @@ def test_kakao_statuses_are_matched_by_mid_and_phone() -> None:
     assert waiting.status is DeliveryStatus.PENDING
 
 
-def test_one_failed_lookup_leaves_only_its_messages_unanswered() -> None:
+def test_one_failed_lookup_leaves_only_its_messages_unanswered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     answers = {
         "/sms_list/": httpx.Response(500, text="down"),
         "/akv10/history/detail/": HISTORY_DETAIL,
     }
-    found = provider(router(Seen(), answers)).fetch_statuses(
-        ["sms:1:01012345678", "kakao:987654321:01012345678"]
-    )
+    ids = ["sms:1:01012345678", "kakao:987654321:01012345678"]
+    with caplog.at_level(logging.WARNING):
+        found = provider(router(Seen(), answers)).fetch_statuses(ids)
     assert list(found) == ["kakao:987654321:01012345678"]
+    (said,) = [r.getMessage() for r in caplog.records]  # the part that failed is said
+    assert said.startswith("Aligo lookup of sms id 1 failed: ")
+    # every lookup failed: raised, and said once, by the caller, not here as well
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), pytest.raises(ProviderError):
+        provider(router(Seen(), answers)).fetch_statuses(ids[:1])
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(

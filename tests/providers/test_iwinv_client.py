@@ -11,6 +11,7 @@ import base64
 import email.parser
 import email.policy
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -1177,7 +1178,9 @@ def test_sms_history_needs_the_company_id() -> None:
     assert vendor.requests == []
 
 
-def test_a_failing_history_query_raises_only_when_nothing_was_found() -> None:
+def test_a_failing_history_query_raises_only_when_nothing_was_found(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     answer = {
         "code": 200,
         "message": "조회 성공",
@@ -1186,10 +1189,15 @@ def test_a_failing_history_query_raises_only_when_nothing_was_found() -> None:
     }
     ids = [f"at:1:01011110000:{DAY}", f"sms:R1:01012345678:{DAY}"]
     vendor = Vendor(ok(answer), raw(GATEWAY_502, 502))
-    updates = provider(vendor).fetch_statuses(ids)
+    with caplog.at_level(logging.WARNING):
+        updates = provider(vendor).fetch_statuses(ids)
     assert list(updates) == [ids[0]]
-    with pytest.raises(ProviderError):
+    (said,) = [r.getMessage() for r in caplog.records]  # the part that failed is said
+    assert said.startswith("IWINV history lookup failed: ")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), pytest.raises(ProviderError):
         provider(Vendor(raw(GATEWAY_502, 502))).fetch_statuses([ids[1]])
+    assert caplog.records == []  # raised: the caller says it, once
 
 
 # -- balance -------------------------------------------------------------------------------------

@@ -331,15 +331,14 @@ class AligoProvider(VendorProvider[AligoClient]):
             kind, mid, receiver = parts
             wanted.setdefault((kind, mid), {}).setdefault(digits(receiver), []).append(pmid)
         found: dict[str, StatusUpdate] = {}
-        errors: list[ProviderError] = []
+        errors: list[tuple[str, str, ProviderError]] = []
         for (kind, mid), receivers in wanted.items():
             try:
                 items = self._history(kind, mid)
             except AuthenticationError:
                 raise
             except ProviderError as error:
-                log.warning("Aligo lookup of %s id %s failed: %s", kind, mid, error.message)
-                errors.append(error)
+                errors.append((kind, mid, error))
                 continue
             for item in items:
                 number = digits(item.get("receiver" if kind == "sms" else "phone"))
@@ -351,7 +350,9 @@ class AligoProvider(VendorProvider[AligoClient]):
                     else:
                         found[pmid] = kakao.parse_kakao_detail_item(item, pmid)
         if errors and len(errors) == len(wanted):
-            raise errors[0]
+            raise errors[0][2]  # the caller says it: not said here as well
+        for kind, mid, failed in errors:  # a part failed: its messages are asked again later
+            log.warning("Aligo lookup of %s id %s failed: %s", kind, mid, failed.message)
         return found
 
     def _history(self, kind: str, mid: str) -> list[Mapping[str, Any]]:

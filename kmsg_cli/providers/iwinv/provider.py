@@ -351,7 +351,7 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 key = (ref.api, ref.request_id, ref.day, ref.reserved)
             groups.setdefault(key, {})[pid] = ref
         found: dict[str, StatusUpdate] = {}
-        failure: ProviderError | None = None
+        failures: list[ProviderError] = []
         for key, refs in groups.items():
             api: Api = "alimtalk" if key[0] in ("time", "alimtalk") else "sms"
             try:
@@ -360,14 +360,15 @@ class IwinvProvider(VendorProvider[IwinvClient]):
                 else:
                     items = self._history(api, refs, day=key[2], reserved=key[3])
             except ProviderError as error:
-                log.warning("IWINV history lookup failed: %s", error.message)
-                failure = error
+                failures.append(error)
                 continue
             mapper = alimtalk.map_alimtalk_item if api == "alimtalk" else sms.map_sms_item
             for pid, item in items.items():
                 found[pid] = mapper(item, pid)
-        if failure is not None and not found:
-            raise failure
+        if failures and not found:
+            raise failures[-1]  # the caller says it: not said here as well
+        for failed in failures:  # a part failed: its messages are asked again later
+            log.warning("IWINV history lookup failed: %s", failed.message)
         return found
 
     def _pages(self, api: Api, query: Mapping[str, Any]) -> Iterator[list[Mapping[str, Any]]]:
