@@ -8,6 +8,7 @@ exits 2, so a cron line can never delete on a guess (docs/cli.md, "Purging").
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ WHAT = {
 
 OlderThanOpt = Annotated[
     str,
-    option("--older-than", "AGE", "Age with a unit: 90d, 12w, 36h, 30m (not a bare number)."),
+    option("--older-than", "AGE", "Age with a unit: 90d, 12w, 36h (not a bare number)."),
 ]
 YesOpt = Annotated[
     bool,
@@ -41,6 +42,11 @@ DryRunOpt = Annotated[
     bool,
     dry_run_option("Only show what would be deleted."),
 ]
+
+
+# An age in minutes: `6m` (not `6ms`). A retention age is days or weeks; `m` typed for months
+# would delete nearly all history, so minutes are refused and hours asked for instead.
+_MINUTES = re.compile(r"(?i)(\d+(?:\.\d+)?)\s*m(?!s)")
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,20 @@ def cutoff_ms(runtime: Runtime, older_than: str) -> int:
     from kmsg_cli.when import parse_typed_duration
 
     age = parse_typed_duration(older_than, field="older-than", suggest="d")
+    minutes = _MINUTES.search(older_than)
+    if minutes is not None:  # `6m` typed for six months would delete almost everything
+        whole = _MINUTES.fullmatch(older_than.strip())
+        months = (
+            f"for about {minutes[1]} months write {float(minutes[1]) * 30:g}d; " if whole else ""
+        )
+        raise UsageError(
+            f"--older-than {older_than} would be an age in minutes: m means minutes, not months "
+            "(field 'older-than')",
+            code="INVALID_DURATION",
+            field="older-than",
+            value=older_than,
+            hint=f"{months}a retention age is written in days or weeks (90d, 12w), or hours",
+        )
     # Nothing is older than 1970: a longer age deletes nothing, and 0 keeps the SQL in range.
     return max(0, epoch_ms(runtime.now()) - age)
 

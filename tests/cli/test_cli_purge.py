@@ -123,6 +123,30 @@ def test_an_age_without_a_unit_is_refused_with_a_hint(
     assert _counts(run) == (3, 4)
 
 
+@pytest.mark.parametrize("command", [("db", "purge"), ("queue", "purge")], ids=["db", "queue"])
+@pytest.mark.parametrize(
+    ("age", "months"),
+    [
+        ("6m", "for about 6 months write 180d; "),
+        ("6M", "for about 6 months write 180d; "),
+        ("1h30m", ""),
+    ],
+)
+def test_an_age_in_minutes_is_refused_as_a_likely_month(
+    run: Run, command: tuple[str, ...], age: str, months: str
+) -> None:
+    _history(run)  # rows finished minutes ago: `6m` as minutes would delete them all
+    result = run(*command, "--older-than", age, "--yes")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: INVALID_DURATION: --older-than {age} would be an age in minutes: m means "
+        "minutes, not months (field 'older-than')",
+        f"hint: {months}a retention age is written in days or weeks (90d, 12w), or hours",
+    ]
+    assert _counts(run) == (3, 4)  # nothing deleted
+    assert run(*command, "--older-than", "500ms", "--dry-run").exit_code == 0  # ms: not minutes
+
+
 # -- a real process, with and without a terminal ------------------------------------------------
 
 
