@@ -78,6 +78,11 @@ class PassReport:
     other_providers: dict[str, int] = field(default_factory=dict)
     halted: Halt | None = None  # a provider refused the account: the pass stopped there
 
+    @property
+    def looked_up_none(self) -> bool:
+        """Rows were due and the lookup of every one failed (a provider out of reach)."""
+        return bool(self.checked) and sum(self.errors.values()) >= self.checked
+
     def add(self, other: PassReport) -> None:
         """Count what another part of the same pass did (a chunk checked in a thread)."""
         self.checked += other.checked

@@ -189,7 +189,7 @@ def run_once(
     elif report.halted is not None:  # the rows it could not check are due again at once
         again = f"run `{runtime.out.kmsg('track run-once')}`: they are due at once"
         error = report.halted.error("the due rows not checked", again)
-    elif track_view.lookup_failed(report):  # cron says so: the provider could not be asked
+    elif report.looked_up_none:  # cron says so: the provider could not be asked
         error = ProviderError(
             f"no due row could be looked up ({counted(report.checked, 'row')}); they are "
             "due again after a short wait",

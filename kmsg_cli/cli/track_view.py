@@ -23,7 +23,7 @@ def pass_lines(report: PassReport, times: TimeView) -> list[str]:
             return ["nothing due: no message is waiting for its delivery report"]
         return [f"nothing due; the next check is at {times.human(report.next_check_ms)}"]
     errors = ", ".join(f"{count:,} {code}" for code, count in sorted(report.errors.items()))
-    if lookup_failed(report):  # not one row was looked up: nothing was checked
+    if report.looked_up_none:  # nothing was checked
         return [f"no due row could be looked up: {errors} (retried later)"]
     counts = ", ".join(f"{count:,} {status}" for status, count in sorted(report.by_status.items()))
     lines = [f"checked {report.checked:,}: {counts} ({report.changed:,} changed)"]
@@ -37,11 +37,6 @@ def pass_lines(report: PassReport, times: TimeView) -> list[str]:
             f"{report.fallbacks_sent:,} sent, {report.fallbacks_failed:,} failed"
         )
     return lines
-
-
-def lookup_failed(report: PassReport) -> bool:
-    """Rows were due and the lookup of every one failed (a provider out of reach)."""
-    return bool(report.checked) and sum(report.errors.values()) >= report.checked
 
 
 def with_progress(runtime: Runtime, work: Any) -> PassReport:

@@ -93,15 +93,12 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
     unknown = temporary = 0
     failures: list[FailedRow] = []
     reasons: set[tuple[str, str]] = set()  # up to two: enough to know whether they differ
-    first: FailedRow | None = None
     for job in store.iter_jobs(batch=batch_id, status="failed"):
         failure = failed_row(job)
         unknown += failure.unknown
         temporary += failure.temporary
         if len(reasons) < 2:
             reasons.add(_reason(failure))
-        if first is None or (failure.row or 0) < (first.row or 0):
-            first = failure
         failures.append(failure)
         failures.sort(key=lambda f: (f.row is None, f.row or 0))
         del failures[SHOWN_FAILURES:]
@@ -120,7 +117,7 @@ def batch_state(store: Store, batch_id: str) -> BatchState:
         processing=counts.get("processing", 0) - resolving,
         temporary=temporary,
         failures=tuple(failures),
-        one_reason=first if len(reasons) == 1 else None,
+        one_reason=failures[0] if len(reasons) == 1 else None,  # the first in row order
     )
 
 

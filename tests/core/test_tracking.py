@@ -210,6 +210,7 @@ def test_a_failing_lookup_affects_only_its_rows(store: SqliteStore) -> None:
     clock.advance(seconds=30)
     report = tracker(store, clock, p=fine, x=broken).run_once()
     assert report.errors == {"NETWORK_TIMEOUT": 1}
+    assert not report.looked_up_none  # one of two looked up: the pass is no failure
     a, b = store.get_tracking("a"), store.get_tracking("b")
     assert a is not None and b is not None
     assert a.status == "SENT" and a.last_error == {"code": "NETWORK_TIMEOUT", "message": "timeout"}
@@ -545,6 +546,7 @@ def test_a_lookup_failing_alike_for_every_chunk_is_warned_of_once_a_pass(
     with caplog.at_level(logging.DEBUG, logger="kmsg"):
         report = track.run_once()
     assert report.errors == {"NETWORK_ERROR": 1200} and len(scripted.lookups) == 3
+    assert report.looked_up_none  # what `track run-once` exits 3 on
     said = [r for r in caplog.records if "status lookup at p failed" in r.getMessage()]
     assert [r.levelno for r in said] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
     # the next pass warns again: once a pass, not once a process
